@@ -1,0 +1,27 @@
+//! `GET /api/v1/chat/config?site_key=` (seed 004, "Get Widget Config").
+
+use serde::{Deserialize, Serialize};
+
+/// Query of `GET /api/v1/chat/config`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigQuery {
+    /// The site's public key, e.g. `sk_demo_edgechat`.
+    #[serde(default)]
+    pub site_key: String,
+}
+
+/// The widget settings of one site. Unknown keys answer 404 `not_found`.
+///
+/// # Format
+/// `{"site_key":"sk_…","name":"Acme","greeting":"Hi there! How can we help?","theme_color":"#4f46e5"}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    /// The site's public key.
+    pub site_key: String,
+    /// The site's name, shown in the panel header.
+    pub name: String,
+    /// The first message the widget shows (seed 004).
+    pub greeting: String,
+    /// Accent colour of the launcher and header, CSS hex (`#rrggbb`).
+    pub theme_color: String,
+}

@@ -1,0 +1,89 @@
+//! Request and answer types of the public widget API (`/api/v1/chat/*`),
+//! one module per route (seeds 001 and 004).
+
+pub mod config;
+pub mod history;
+pub mod stream;
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The person chatting through the widget.
+    Visitor,
+    /// The AI responder (knowledge base or language model).
+    Ai,
+    /// A human operator of the site.
+    Operator,
+}
+
+impl Role {
+    /// The name stored in D1 (`messages.role`) and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Visitor => "visitor",
+            Role::Ai => "ai",
+            Role::Operator => "operator",
+        }
+    }
+
+    /// Parses a stored role; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "visitor" => Some(Role::Visitor),
+            "ai" => Some(Role::Ai),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// Who answers a conversation: the AI responder or a human operator
+/// (seed 001, `operator-messages`: `"mode": "ai" | "operator"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The AI responder answers each visitor message.
+    Ai,
+    /// A human operator has taken over; the AI stays silent.
+    Operator,
+}
+
+impl Mode {
+    /// The name stored in D1 (`conversations.mode`) and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Ai => "ai",
+            Mode::Operator => "operator",
+        }
+    }
+
+    /// Parses a stored mode; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "ai" => Some(Mode::Ai),
+            "operator" => Some(Mode::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// One message of a conversation as the widget shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Message id (D1 primary key).
+    pub id: i64,
+    /// Position in the conversation: 1, 2, 3… with no gaps.
+    pub seq: i64,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text, to be rendered as text, never as HTML.
+    pub content: String,
+    /// Creation time, RFC 3339 in UTC (`2026-11-21T10:30:00.000Z`).
+    pub created_at: String,
+    /// The operator's display name for operator messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+}

@@ -1,0 +1,112 @@
+//! `POST /api/v1/chat/stream` (seed 001): send a visitor message and stream
+//! the answer as Server-Sent Events.
+
+use serde::{Deserialize, Serialize};
+
+use super::Mode;
+use crate::error::FieldError;
+use crate::validate;
+
+/// Body of `POST /api/v1/chat/stream`.
+///
+/// # Format
+/// `{"site_key":"sk_…","session_id":"sess_…","message":"Do you ship to Canada?","lang":"en","message_id":"m_abc"}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamRequest {
+    /// The site's public key. Missing fields read as empty and fail validation (422).
+    #[serde(default)]
+    pub site_key: String,
+    /// The visitor's session id, a client-held secret (≥ 128 random bits).
+    #[serde(default)]
+    pub session_id: String,
+    /// The visitor's message: 1 to 10,000 characters, not only white space.
+    #[serde(default)]
+    pub message: String,
+    /// The visitor's language, a BCP 47 tag such as `en` or `pt-BR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Client id of the message: sending the same id again stores nothing new
+    /// and replays the stored answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
+impl StreamRequest {
+    /// Checks every field; the first failure becomes a 422 `validation_error`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        validate::site_key(&self.site_key)?;
+        validate::session_id(&self.session_id)?;
+        validate::message(&self.message)?;
+        if let Some(lang) = &self.lang {
+            validate::lang(lang)?;
+        }
+        if let Some(id) = &self.message_id {
+            validate::message_id(id)?;
+        }
+        Ok(())
+    }
+}
+
+/// One SSE event of the stream, sent as `data: <json>\n\n`.
+///
+/// # Format
+/// `{"type":"chunk","content":"Yes, "}` … `{"type":"done","meta":{…}}`, or
+/// `{"type":"error","message":"…"}` when the answer could not be produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamEvent {
+    /// The next piece of the answer; the answer is the concatenation of all chunks.
+    Chunk {
+        /// Text to append.
+        content: String,
+    },
+    /// The answer is complete and stored.
+    Done {
+        /// What was stored and where the answer came from.
+        meta: DoneMeta,
+    },
+    /// The answer failed; the visitor's message is kept.
+    Error {
+        /// A short message to show the visitor.
+        message: String,
+    },
+}
+
+/// The `meta` of the final `done` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoneMeta {
+    /// The conversation the message went into.
+    pub conversation_id: i64,
+    /// Id of the stored visitor message.
+    pub message_id: i64,
+    /// `seq` of the stored visitor message.
+    pub seq: i64,
+    /// Id of the stored answer, absent when nobody answered (operator mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_id: Option<i64>,
+    /// `seq` of the stored answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_seq: Option<i64>,
+    /// Who answers this conversation now.
+    pub mode: Mode,
+    /// Knowledge-base articles the answer came from, best first.
+    pub sources: Vec<Source>,
+    /// `true` when the responder was not confident and offers a person instead.
+    #[serde(default)]
+    pub handoff_offered: bool,
+    /// `true` when this `message_id` was already stored and the stored answer was replayed.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// A knowledge-base article an answer cites.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// The article's id exactly as imported (e.g. `stackfaq-001`).
+    pub id: String,
+    /// The article's title.
+    pub title: String,
+    /// Public URL of the article, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}

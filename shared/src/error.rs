@@ -1,0 +1,93 @@
+//! The one error envelope of every EdgeChat route:
+//! `{"error": "<code>", "message": "<human text>"}` (seed 003, "Error codes").
+
+use serde::{Deserialize, Serialize};
+
+/// The JSON body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code, one of [`ErrorCode::as_str`].
+    pub error: String,
+    /// Human-readable explanation, safe to show to the caller.
+    pub message: String,
+}
+
+/// Every error code EdgeChat answers with, and its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 400: the body is not the JSON the route takes.
+    BadRequest,
+    /// 401: missing, invalid or expired credentials.
+    Unauthorized,
+    /// 403: the caller may not do this.
+    Forbidden,
+    /// 404: no such resource (or not the caller's).
+    NotFound,
+    /// 409: conflicts with what is stored.
+    Conflict,
+    /// 422: well-formed but invalid input.
+    ValidationError,
+    /// 429: rate limited; answered with `Retry-After`.
+    RateLimited,
+    /// 500: an unexpected failure.
+    InternalError,
+    /// 502: an upstream service failed.
+    ServiceUnavailable,
+    /// 503: a dependency (D1) is not ready.
+    NotReady,
+}
+
+impl ErrorCode {
+    /// The `error` field's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::NotReady => "not_ready",
+        }
+    }
+
+    /// The HTTP status answered with this code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::ValidationError => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InternalError => 500,
+            ErrorCode::ServiceUnavailable => 502,
+            ErrorCode::NotReady => 503,
+        }
+    }
+}
+
+/// A validation failure: which field, and why, in words a visitor can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The request field at fault, e.g. `"message"`.
+    pub field: &'static str,
+    /// Why it was refused.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A refusal of `field` with a human-readable reason.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError { field, message: message.into() }
+    }
+
+    /// The envelope answered for this failure (422 `validation_error`).
+    pub fn to_body(&self) -> ErrorBody {
+        ErrorBody { error: ErrorCode::ValidationError.as_str().into(), message: self.message.clone() }
+    }
+}

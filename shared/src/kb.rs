@@ -1,0 +1,208 @@
+//! Knowledge-base rules shared by the importer and the `kb` responder:
+//! the JSON Lines import format, turning a visitor question into an FTS5
+//! query, choosing the answer passage, and cutting it into stream chunks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{MAX_ARTICLE_BODY_CHARS, MAX_ARTICLE_TITLE_CHARS};
+
+/// One article of a JSON Lines import: `{"id","title","body"}` per line
+/// (issue 2; extra fields such as `lang` are ignored). The `id` is kept
+/// exactly as given, and re-importing an id replaces that article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportArticle {
+    /// External id, 1 to 128 characters, unique per site.
+    pub id: String,
+    /// Title (usually the question), 1 to 500 characters.
+    pub title: String,
+    /// Answer text, 1 to 100,000 characters.
+    pub body: String,
+    /// Public URL of the article, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Why a JSON Lines import was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Parses a JSON Lines import. Blank lines are skipped; the first bad line
+/// refuses the whole import, so nothing is half-imported.
+pub fn parse_jsonl(text: &str) -> Result<Vec<ImportArticle>, ImportError> {
+    let mut articles = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let article: ImportArticle = serde_json::from_str(raw)
+            .map_err(|e| ImportError { line, message: format!("not an article object: {e}") })?;
+        let fail = |message: &str| Err(ImportError { line, message: message.to_string() });
+        if article.id.trim().is_empty() || article.id.chars().count() > 128 {
+            return fail("id must be 1 to 128 characters");
+        }
+        if article.title.trim().is_empty() || article.title.chars().count() > MAX_ARTICLE_TITLE_CHARS {
+            return fail("title must be 1 to 500 characters");
+        }
+        if article.body.trim().is_empty() || article.body.chars().count() > MAX_ARTICLE_BODY_CHARS {
+            return fail("body must be 1 to 100000 characters");
+        }
+        articles.push(article);
+    }
+    Ok(articles)
+}
+
+/// English function words that carry no topic: dropped from questions so that
+/// "how do I …" does not match every article.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
+    "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got",
+    "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into",
+    "is", "it", "its", "just", "me", "might", "my", "myself", "of", "on", "or", "our", "please", "she",
+    "should", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "they",
+    "this", "those", "to", "too", "up", "us", "very", "was", "way", "we", "were", "what", "when",
+    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "im",
+    "ive", "dont", "cant", "there's", "hi", "hello", "hey", "thanks", "thank",
+];
+
+/// Most terms one question contributes to the query.
+const MAX_QUERY_TERMS: usize = 32;
+
+/// The topic words of a question: lower-cased runs of letters and digits,
+/// stop words and one-letter words dropped, duplicates removed, in order.
+pub fn question_terms(question: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in question.split(|c: char| !c.is_alphanumeric()) {
+        let word = word.to_lowercase();
+        if word.chars().count() < 2 || STOP_WORDS.contains(&word.as_str()) || terms.contains(&word) {
+            continue;
+        }
+        terms.push(word);
+        if terms.len() == MAX_QUERY_TERMS {
+            break;
+        }
+    }
+    terms
+}
+
+/// An FTS5 `MATCH` expression that ranks articles holding any of the terms:
+/// `"term1" OR "term2" …` (each term quoted, so no FTS5 operator can be
+/// injected). `None` when the question has no topic words.
+pub fn fts_query(question: &str) -> Option<String> {
+    let terms = question_terms(question);
+    if terms.is_empty() {
+        return None;
+    }
+    Some(terms.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" OR "))
+}
+
+/// Separator between the community answers joined in one article body
+/// (the StackFAQ format, `\n\n---\n\n`).
+pub const PASSAGE_SEPARATOR: &str = "\n\n---\n\n";
+
+/// The passage of an article streamed as the answer: its first answer.
+pub fn answer_passage(body: &str) -> &str {
+    body.split(PASSAGE_SEPARATOR).next().unwrap_or(body).trim()
+}
+
+/// Words per streamed chunk.
+pub const WORDS_PER_CHUNK: usize = 4;
+
+/// Cuts an answer into stream chunks of a few words each. Concatenating the
+/// chunks gives back `text` exactly, white space included.
+pub fn chunks(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let space = c.is_whitespace();
+        if !space && !in_word {
+            if words == WORDS_PER_CHUNK {
+                out.push(std::mem::take(&mut current));
+                words = 0;
+            }
+            words += 1;
+        }
+        in_word = !space;
+        current.push(c);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Least FTS5 `bm25()` relevance (negated, so higher is better) for the `kb`
+/// responder to answer; below it the responder says it does not know and
+/// offers a person.
+pub const MIN_CONFIDENCE: f64 = 1.0;
+
+/// The answer when no article is relevant enough.
+pub const NOT_SURE_ANSWER: &str =
+    "I'm not sure I know the answer to that. Would you like me to connect you with a person from our team?";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_import_keeps_ids_and_skips_blank_lines() {
+        let text = "{\"id\":\"faq-1\",\"title\":\"T\",\"body\":\"B\",\"lang\":\"en\"}\n\n{\"id\":\"faq-2\",\"title\":\"T2\",\"body\":\"B2\",\"url\":\"https://x.test/2\"}\n";
+        let got = parse_jsonl(text).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].id, "faq-1");
+        assert_eq!(got[1].url.as_deref(), Some("https://x.test/2"));
+    }
+
+    #[test]
+    fn jsonl_import_refuses_bad_lines_with_their_number() {
+        let err = parse_jsonl("{\"id\":\"a\",\"title\":\"t\",\"body\":\"b\"}\nnot json\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = parse_jsonl("{\"id\":\"\",\"title\":\"t\",\"body\":\"b\"}").unwrap_err();
+        assert!(err.message.contains("id"));
+        let err = parse_jsonl("{\"id\":\"a\",\"title\":\"t\",\"body\":\"  \"}").unwrap_err();
+        assert!(err.message.contains("body"));
+    }
+
+    #[test]
+    fn question_terms_drop_function_words() {
+        assert_eq!(question_terms("How do I install the widget on my site?"), ["install", "widget", "site"]);
+        assert_eq!(question_terms("What is it?"), Vec::<String>::new());
+        assert_eq!(question_terms("Gmail gmail GMAIL"), ["gmail"]);
+    }
+
+    #[test]
+    fn fts_query_quotes_every_term() {
+        assert_eq!(fts_query("strikethrough on GitHub").unwrap(), "\"strikethrough\" OR \"github\"");
+        assert_eq!(fts_query("how do I?"), None);
+        // FTS5 syntax in a question is only words.
+        assert_eq!(fts_query("a* NEAR(b c) \"xy").unwrap(), "\"near\" OR \"xy\"");
+    }
+
+    #[test]
+    fn chunks_rebuild_the_answer_exactly() {
+        let text = "Use ~~tildes around the words~~.\n\nThen  save the\tcomment and reload the page.";
+        let parts = chunks(text);
+        assert!(parts.len() > 2, "several chunks, got {parts:?}");
+        assert_eq!(parts.concat(), text);
+        assert_eq!(chunks(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn answer_passage_is_the_first_answer() {
+        assert_eq!(answer_passage("First.\n\n---\n\nSecond."), "First.");
+        assert_eq!(answer_passage("Only one."), "Only one.");
+    }
+}

@@ -1,0 +1,112 @@
+//! Headless Chromium driven over WebDriver (Debian's `chromium` and
+//! `chromedriver`, TOOLCHAIN.md), for browser tests of the widget.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// A chromedriver process and a WebDriver session on it; both end on drop.
+pub struct Browser {
+    driver: Child,
+    /// The WebDriver session.
+    pub client: Client,
+}
+
+/// Chromium flags for this closed machine (TOOLCHAIN.md, "Browsers").
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--window-size=1280,900",
+];
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium session
+    /// with a fresh profile in `profile_dir`.
+    pub async fn start(profile_dir: &std::path::Path) -> Browser {
+        let port = xtask::wrangler::free_port().expect("a free port");
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (cargo xtask test installs it)");
+        let _ = std::fs::remove_dir_all(profile_dir);
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile_dir.display()));
+        let capabilities = json!({
+            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args }
+        });
+        let capabilities = capabilities.as_object().unwrap().clone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+            builder.capabilities(capabilities.clone());
+            match builder.connect(&format!("http://127.0.0.1:{port}")).await {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Browser { driver, client }
+    }
+
+    /// The shadow-DOM element matching `css` inside the widget's host
+    /// (`<edgechat-root>`), waiting up to `timeout` for it to appear.
+    pub async fn widget_element(&self, css: &str, timeout: Duration) -> Element {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(host) = self.client.find(Locator::Css("edgechat-root")).await {
+                if let Ok(root) = host.shadow_root().await {
+                    if let Ok(element) = root.find(Locator::Css(css)).await {
+                        return element;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "widget element {css} did not appear within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Evaluates `script` (a function body) and answers its result.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
+    }
+
+    /// Polls `script` until it answers `true`, up to `timeout`.
+    pub async fn wait_until(&self, script: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.eval(script).await != json!(true) {
+            assert!(Instant::now() < deadline, "not true within {timeout:?}: {script}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG screenshot of the page to `path`.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).expect("screenshot written");
+    }
+
+    /// Ends the session and chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

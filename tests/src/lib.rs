@@ -1,0 +1,215 @@
+//! Shared harness of the EdgeChat integration tests, browser tests and
+//! benches: a real `wrangler dev` per test binary (own port, own
+//! `--persist-to` directory, stopped also when a test fails), seeded sites,
+//! and an HTTP/SSE client for the widget API.
+
+pub mod browser;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use edgechat_shared::api::stream::{DoneMeta, StreamEvent, StreamRequest};
+use edgechat_shared::sse;
+use futures::StreamExt;
+use xtask::wrangler::WranglerDev;
+
+pub use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The error every test step may answer; a failed assertion panics instead.
+pub type TestResult = Result<(), Failed>;
+
+/// The demo site key, seeded in every test server with the demo knowledge base.
+pub const DEMO_SITE_KEY: &str = xtask::DEMO_SITE_KEY;
+
+/// One tokio runtime for every test of a binary.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime"))
+}
+
+/// A `wrangler dev` serving the built worker, seeded with the demo site.
+pub struct Server {
+    dev: std::sync::Mutex<WranglerDev>,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server for the test binary `name` in a fresh
+    /// `target/test-runs/<name>` directory, with the demo site seeded. It
+    /// lives for the whole binary; [`run_trials`] stops it.
+    pub fn start(name: &str) -> &'static Server {
+        let dir = run_dir(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let dev = WranglerDev::start(&dir).unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
+        xtask::seed::demo(&dir).unwrap_or_else(|e| panic!("seeding the demo site failed: {e}"));
+        let url = dev.url.clone();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Box::leak(Box::new(Server { dev: std::sync::Mutex::new(dev), url, http }))
+    }
+
+    fn dev(&self) -> std::sync::MutexGuard<'_, WranglerDev> {
+        self.dev.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The `--persist-to` directory of this server.
+    pub fn persist_dir(&self) -> PathBuf {
+        self.dev().persist_dir.clone()
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        self.dev().log_tail()
+    }
+
+    /// Stops `wrangler dev` and all its processes.
+    pub fn stop(&self) {
+        self.dev().stop();
+    }
+
+    /// `GET {url}{path}`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.url)).send().await.expect("GET reaches the server")
+    }
+
+    /// `POST /api/v1/chat/stream` with a raw JSON body.
+    pub async fn post_stream_raw(&self, body: String) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/chat/stream", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST reaches the server")
+    }
+
+    /// `POST /api/v1/chat/stream`, reading every SSE event with its arrival time.
+    pub async fn stream(&self, request: &StreamRequest) -> Streamed {
+        let started = Instant::now();
+        let response = self.post_stream_raw(serde_json::to_string(request).expect("request serializes")).await;
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let mut events = Vec::new();
+        let mut parser = sse::Parser::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.expect("the stream body reads to its end");
+            for frame in parser.push(&chunk) {
+                let event: StreamEvent = serde_json::from_str(&frame.data)
+                    .unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
+                events.push((started.elapsed(), event));
+            }
+        }
+        Streamed { status, content_type, events }
+    }
+}
+
+/// The per-binary run directory under `target/test-runs/`.
+pub fn run_dir(name: &str) -> PathBuf {
+    xtask::root().join("target/test-runs").join(name)
+}
+
+/// What one `POST /api/v1/chat/stream` answered.
+#[derive(Debug)]
+pub struct Streamed {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: String,
+    /// Each event with the time since the request started.
+    pub events: Vec<(Duration, StreamEvent)>,
+}
+
+impl Streamed {
+    /// The concatenated `chunk` contents.
+    pub fn answer(&self) -> String {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                StreamEvent::Chunk { content } => Some(content.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many `chunk` events arrived.
+    pub fn chunk_count(&self) -> usize {
+        self.events.iter().filter(|(_, e)| matches!(e, StreamEvent::Chunk { .. })).count()
+    }
+
+    /// The `done` meta; panics when the stream did not end with `done`.
+    pub fn done(&self) -> &DoneMeta {
+        match self.events.last() {
+            Some((_, StreamEvent::Done { meta })) => meta,
+            other => panic!("the stream must end with done, ended with {other:?}"),
+        }
+    }
+
+    /// Time to the first `chunk` event.
+    pub fn first_chunk_after(&self) -> Option<Duration> {
+        self.events.iter().find(|(_, e)| matches!(e, StreamEvent::Chunk { .. })).map(|(t, _)| *t)
+    }
+
+    /// Time to the `done` event.
+    pub fn done_after(&self) -> Option<Duration> {
+        self.events.iter().find(|(_, e)| matches!(e, StreamEvent::Done { .. })).map(|(t, _)| *t)
+    }
+}
+
+/// A fresh visitor session id (`sess_` + 128 random bits).
+pub fn new_session_id() -> String {
+    format!("sess_{:032x}", random_u128())
+}
+
+/// A fresh client message id.
+pub fn new_message_id() -> String {
+    format!("m_{:016x}", random_u128() as u64)
+}
+
+fn random_u128() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let mut a = state.build_hasher();
+    a.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id()));
+    let mut b = state.build_hasher();
+    b.write_u64(a.finish());
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// A stream request from `session_id` to the demo site.
+pub fn demo_request(session_id: &str, message: &str) -> StreamRequest {
+    StreamRequest {
+        site_key: DEMO_SITE_KEY.into(),
+        session_id: session_id.into(),
+        message: message.into(),
+        lang: Some("en".into()),
+        message_id: Some(new_message_id()),
+    }
+}
+
+/// Runs `trials` with libtest's command line and output, then stops
+/// `server` (so `wrangler dev` never outlives a failing run) and exits.
+pub fn run_trials(server: &'static Server, trials: Vec<Trial>) -> ! {
+    let args = Arguments::from_args();
+    let conclusion = libtest_mimic::run(&args, trials);
+    if conclusion.has_failed() {
+        eprintln!("{}", server.log_tail());
+    }
+    server.stop();
+    conclusion.exit()
+}
+
+/// A trial whose body is async and uses the shared `server`.
+pub fn trial<F, Fut>(name: &'static str, server: &'static Server, body: F) -> Trial
+where
+    F: FnOnce(&'static Server) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    Trial::test(name, move || {
+        runtime().block_on(body(server));
+        Ok(())
+    })
+}

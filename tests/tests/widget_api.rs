@@ -1,0 +1,219 @@
+//! Integration tests of the public widget API (`/api/v1/chat/*`, seeds 001
+//! and 004) and the health routes, over HTTP and SSE against a real
+//! `wrangler dev` (workerd with local D1 and the Room Durable Object).
+
+use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::stream::StreamEvent;
+use edgechat_shared::api::{Mode, Role};
+use edgechat_shared::error::ErrorBody;
+use edgechat_tests::*;
+use serde_json::json;
+
+fn main() {
+    let server = Server::start("widget_api");
+    run_trials(
+        server,
+        vec![
+            trial("health_answers_while_the_worker_runs", server, health_answers_while_the_worker_runs),
+            trial("ready_answers_when_d1_answers", server, ready_answers_when_d1_answers),
+            trial("config_returns_the_site_greeting", server, config_returns_the_site_greeting),
+            trial("config_of_an_unknown_site_key_is_404", server, config_of_an_unknown_site_key_is_404),
+            trial("stream_sends_chunks_before_done_with_the_expected_article", server, stream_sends_chunks_before_done_with_the_expected_article),
+            trial("stream_stores_question_and_answer_before_done", server, stream_stores_question_and_answer_before_done),
+            trial("stream_offers_a_person_when_no_article_fits", server, stream_offers_a_person_when_no_article_fits),
+            trial("stream_with_a_repeated_message_id_stores_once_and_replays", server, stream_with_a_repeated_message_id_stores_once_and_replays),
+            trial("stream_refuses_invalid_input_and_stores_nothing", server, stream_refuses_invalid_input_and_stores_nothing),
+            trial("stream_refuses_malformed_json_with_400", server, stream_refuses_malformed_json_with_400),
+            trial("stream_to_an_unknown_site_key_is_404", server, stream_to_an_unknown_site_key_is_404),
+            trial("history_returns_messages_in_order", server, history_returns_messages_in_order),
+            trial("history_of_a_new_session_is_empty", server, history_of_a_new_session_is_empty),
+            trial("history_refuses_a_malformed_session_id", server, history_refuses_a_malformed_session_id),
+            trial("widget_api_answers_cors_preflights", server, widget_api_answers_cors_preflights),
+            trial("unknown_route_is_404_in_the_error_envelope", server, unknown_route_is_404_in_the_error_envelope),
+        ],
+    )
+}
+
+async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("error body");
+    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {body}"));
+    (status, envelope)
+}
+
+async fn history(server: &Server, session_id: &str) -> HistoryResponse {
+    let response = server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session_id}")).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("history JSON")
+}
+
+async fn health_answers_while_the_worker_runs(server: &Server) {
+    let response = server.get("/health").await;
+    assert_eq!(response.status(), 200);
+}
+
+async fn ready_answers_when_d1_answers(server: &Server) {
+    let response = server.get("/ready").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+}
+
+async fn config_returns_the_site_greeting(server: &Server) {
+    let response = server.get(&format!("/api/v1/chat/config?site_key={DEMO_SITE_KEY}")).await;
+    assert_eq!(response.status(), 200);
+    let config: WidgetConfig = response.json().await.unwrap();
+    assert_eq!(config.site_key, DEMO_SITE_KEY);
+    assert_eq!(config.greeting, "Hi there! How can we help?");
+    assert_eq!(config.name, "EdgeChat Demo");
+}
+
+async fn config_of_an_unknown_site_key_is_404(server: &Server) {
+    let (status, body) = error_of(server.get("/api/v1/chat/config?site_key=sk_nobody_has_this").await).await;
+    assert_eq!((status, body.error.as_str()), (404, "not_found"));
+    let (status, body) = error_of(server.get("/api/v1/chat/config").await).await;
+    assert_eq!((status, body.error.as_str()), (422, "validation_error"), "a missing site_key is a validation error");
+}
+
+async fn stream_sends_chunks_before_done_with_the_expected_article(server: &Server) {
+    let streamed = server.stream(&demo_request(&new_session_id(), "How do I install the widget on my website?")).await;
+    assert_eq!(streamed.status, 200);
+    assert!(streamed.content_type.starts_with("text/event-stream"), "{}", streamed.content_type);
+    assert!(streamed.chunk_count() >= 3, "the answer streams in several chunks, got {}", streamed.chunk_count());
+    let done_index = streamed.events.iter().position(|(_, e)| matches!(e, StreamEvent::Done { .. })).unwrap();
+    assert_eq!(done_index, streamed.events.len() - 1, "done is the last event, after every chunk");
+    let meta = streamed.done();
+    assert_eq!(meta.sources[0].id, "install-widget");
+    assert_eq!(meta.sources[0].title, "How do I install the EdgeChat widget on my website?");
+    assert!(streamed.answer().starts_with("Paste one script tag"), "{}", streamed.answer());
+    assert_eq!(meta.mode, Mode::Ai);
+    assert!(!meta.handoff_offered);
+}
+
+async fn stream_stores_question_and_answer_before_done(server: &Server) {
+    let session = new_session_id();
+    let streamed = server.stream(&demo_request(&session, "How do I deploy to Cloudflare Workers?")).await;
+    let meta = streamed.done().clone();
+    let stored = history(server, &session).await;
+    assert_eq!(stored.conversation_id, Some(meta.conversation_id));
+    assert_eq!(stored.messages.len(), 2);
+    assert_eq!((stored.messages[0].role, stored.messages[0].seq), (Role::Visitor, 1));
+    assert_eq!(stored.messages[0].content, "How do I deploy to Cloudflare Workers?");
+    assert_eq!(stored.messages[0].id, meta.message_id);
+    assert_eq!((stored.messages[1].role, stored.messages[1].seq), (Role::Ai, 2));
+    assert_eq!(stored.messages[1].content, streamed.answer());
+    assert_eq!(Some(stored.messages[1].id), meta.answer_id);
+    assert_eq!(meta.sources[0].id, "deploy-cloudflare");
+}
+
+async fn stream_offers_a_person_when_no_article_fits(server: &Server) {
+    let streamed = server.stream(&demo_request(&new_session_id(), "Quantum chromodynamics lattice gauge simulations?")).await;
+    let meta = streamed.done();
+    assert!(meta.sources.is_empty(), "{:?}", meta.sources);
+    assert!(meta.handoff_offered);
+    assert!(streamed.answer().contains("connect you with a person"), "{}", streamed.answer());
+}
+
+async fn stream_with_a_repeated_message_id_stores_once_and_replays(server: &Server) {
+    let session = new_session_id();
+    let request = demo_request(&session, "Where do I find my site key?");
+    let first = server.stream(&request).await;
+    let second = server.stream(&request).await;
+    let (a, b) = (first.done(), second.done());
+    assert!(!a.replayed);
+    assert!(b.replayed, "the second send is a replay");
+    assert_eq!((a.message_id, a.answer_id), (b.message_id, b.answer_id));
+    assert_eq!(first.answer(), second.answer(), "the stored answer is replayed");
+    assert_eq!(a.sources, b.sources);
+    let stored = history(server, &session).await;
+    assert_eq!(stored.messages.len(), 2, "one visitor message and one answer: {:?}", stored.messages);
+}
+
+async fn stream_refuses_invalid_input_and_stores_nothing(server: &Server) {
+    let session = new_session_id();
+    let cases = [
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": ""}), "message"),
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": "  \n\t "}), "message"),
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": "a".repeat(10_001)}), "too long"),
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": "short", "message": "hi"}), "session_id"),
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": "sess_0123456789abcdef<script>", "message": "hi"}), "session_id"),
+        (json!({"site_key": DEMO_SITE_KEY, "message": "hi"}), "session_id"),
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": "hi", "lang": "en_US!"}), "lang"),
+        (json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": "hi", "message_id": "bad id"}), "message_id"),
+        (json!({"session_id": session, "message": "hi"}), "site_key"),
+    ];
+    for (body, mentions) in cases {
+        let (status, error) = error_of(server.post_stream_raw(body.to_string()).await).await;
+        assert_eq!((status, error.error.as_str()), (422, "validation_error"), "{body}");
+        assert!(error.message.contains(mentions), "{:?} should mention {mentions}", error.message);
+    }
+    let exactly_max = json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": "é".repeat(10_000)});
+    assert_eq!(server.post_stream_raw(exactly_max.to_string()).await.status(), 200, "10,000 characters are accepted");
+    let stored = history(server, &session).await;
+    assert_eq!(stored.messages.iter().filter(|m| m.role == Role::Visitor).count(), 1, "only the valid message was stored");
+}
+
+async fn stream_refuses_malformed_json_with_400(server: &Server) {
+    for body in ["{not json", "[]", "{\"site_key\": 5}"] {
+        let (status, error) = error_of(server.post_stream_raw(body.into()).await).await;
+        assert_eq!((status, error.error.as_str()), (400, "bad_request"), "{body}");
+    }
+}
+
+async fn stream_to_an_unknown_site_key_is_404(server: &Server) {
+    let mut request = demo_request(&new_session_id(), "hello");
+    request.site_key = "sk_nobody_has_this".into();
+    let (status, error) = error_of(server.post_stream_raw(serde_json::to_string(&request).unwrap()).await).await;
+    assert_eq!((status, error.error.as_str()), (404, "not_found"));
+}
+
+async fn history_returns_messages_in_order(server: &Server) {
+    let session = new_session_id();
+    for question in ["How much does EdgeChat cost?", "Which browsers are supported?", "Can I talk to a human?"] {
+        server.stream(&demo_request(&session, question)).await.done();
+    }
+    let stored = history(server, &session).await;
+    assert!(stored.success);
+    let seqs: Vec<i64> = stored.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    let roles: Vec<Role> = stored.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::Visitor, Role::Ai, Role::Visitor, Role::Ai, Role::Visitor, Role::Ai]);
+    assert_eq!(stored.messages[2].content, "Which browsers are supported?");
+    assert!(stored.messages.iter().all(|m| m.created_at.ends_with('Z') && m.id > 0));
+}
+
+async fn history_of_a_new_session_is_empty(server: &Server) {
+    let stored = history(server, &new_session_id()).await;
+    assert!(stored.success);
+    assert!(stored.messages.is_empty());
+    assert_eq!(stored.conversation_id, None);
+}
+
+async fn history_refuses_a_malformed_session_id(server: &Server) {
+    let (status, error) = error_of(server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id=x")).await).await;
+    assert_eq!((status, error.error.as_str()), (422, "validation_error"));
+    let (status, _) = error_of(server.get(&format!("/api/v1/chat/history?site_key=sk_nobody&session_id={}", new_session_id())).await).await;
+    assert_eq!(status, 404);
+}
+
+async fn widget_api_answers_cors_preflights(server: &Server) {
+    let response = server
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/api/v1/chat/stream", server.url))
+        .header("origin", "https://customer.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert!(response.headers().contains_key("access-control-allow-origin"));
+    let methods = response.headers()["access-control-allow-methods"].to_str().unwrap().to_string();
+    assert!(methods.contains("POST"), "{methods}");
+}
+
+async fn unknown_route_is_404_in_the_error_envelope(server: &Server) {
+    let (status, error) = error_of(server.get("/api/v1/chat/nope").await).await;
+    assert_eq!((status, error.error.as_str()), (404, "not_found"));
+}

@@ -1,0 +1,52 @@
+/*! EdgeChat loader: draws the chat launcher in a Shadow DOM and loads the
+ * widget only when a visitor clicks it. No request, no storage before that. */
+(function (w, d) {
+  var s = d.currentScript;
+  if (!s || (w.EdgeChat && w.EdgeChat.l)) return;
+  var key = s.getAttribute('data-site-key') || '';
+  var base = s.src.replace(/\/loader\.js(\?.*)?$/, '');
+  var queue = (w.EdgeChat && w.EdgeChat.q) || [];
+  var api = function () { queue.push(arguments); };
+  api.q = queue;
+  api.l = 1;
+  w.EdgeChat = api;
+
+  var host = d.createElement('edgechat-root');
+  var root = host.attachShadow({ mode: 'open' });
+  var sheet = new CSSStyleSheet();
+  sheet.replaceSync(
+    ':host{all:initial}' +
+    '.ec-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;' +
+    'border:0;border-radius:50%;background:#4f46e5;color:#fff;cursor:pointer;display:grid;place-items:center;' +
+    'box-shadow:0 6px 20px rgba(0,0,0,.2)}' +
+    '.ec-launcher svg{width:26px;height:26px;fill:currentColor}[hidden]{display:none!important}'
+  );
+  root.adoptedStyleSheets = [sheet];
+  var slot = d.createElement('div');
+  slot.hidden = true;
+  var button = d.createElement('button');
+  button.className = 'ec-launcher';
+  button.type = 'button';
+  button.setAttribute('aria-label', 'Open chat');
+  button.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
+  root.append(slot, button);
+
+  var loading;
+  button.onclick = function () {
+    loading = loading || import(base + '/__WIDGET_JS__').then(function (m) {
+      return m.default({ module_or_path: base + '/__WIDGET_WASM__' }).then(function () {
+        m.mount(root, slot, key, base);
+      });
+    });
+    loading.then(function () {
+      slot.hidden = !slot.hidden;
+      button.setAttribute('aria-expanded', String(!slot.hidden));
+    }, function (e) {
+      loading = null;
+      console.error('EdgeChat:', e);
+    });
+  };
+
+  function attach() { d.body.appendChild(host); }
+  if (d.body) attach(); else d.addEventListener('DOMContentLoaded', attach);
+})(window, document);

@@ -1,0 +1,87 @@
+//! Calls to the public widget API (`/api/v1/chat/*`, seeds 001 and 004).
+
+use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::error::ErrorBody;
+use edgechat_shared::sse;
+use futures_util::StreamExt;
+use js_sys::{encode_uri_component, Uint8Array};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, Response};
+
+/// Where the API is and which site this widget belongs to.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Origin of the EdgeChat worker.
+    pub base: String,
+    /// The site's public key.
+    pub site_key: String,
+}
+
+/// A failed call, as a message for the visitor.
+pub type ApiError = String;
+
+fn js_error(err: JsValue) -> ApiError {
+    err.as_string().unwrap_or_else(|| "The chat service cannot be reached".into())
+}
+
+async fn fetch(request: Request) -> Result<Response, ApiError> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(js_error)?.unchecked_into();
+    if response.ok() {
+        return Ok(response);
+    }
+    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
+    Err(serde_json::from_str::<ErrorBody>(&text).map(|e| e.message).unwrap_or_else(|_| format!("HTTP {}", response.status())))
+}
+
+async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    let response = fetch(Request::new_with_str(url).map_err(js_error)?).await?;
+    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+impl Api {
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let query: Vec<String> =
+            query.iter().map(|(k, v)| format!("{k}={}", String::from(encode_uri_component(v)))).collect();
+        format!("{}/api/v1/chat/{path}?{}", self.base, query.join("&"))
+    }
+
+    /// `GET /api/v1/chat/config`.
+    pub async fn config(&self) -> Result<WidgetConfig, ApiError> {
+        get_json(&self.url("config", &[("site_key", &self.site_key)])).await
+    }
+
+    /// `GET /api/v1/chat/history` for `session_id`.
+    pub async fn history(&self, session_id: &str) -> Result<HistoryResponse, ApiError> {
+        get_json(&self.url("history", &[("site_key", &self.site_key), ("session_id", session_id)])).await
+    }
+
+    /// `POST /api/v1/chat/stream`: calls `on_event` for each SSE event as it arrives.
+    pub async fn stream(&self, request: &StreamRequest, mut on_event: impl FnMut(StreamEvent)) -> Result<(), ApiError> {
+        let headers = Headers::new().map_err(js_error)?;
+        headers.set("Content-Type", "application/json").map_err(js_error)?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&serde_json::to_string(request).map_err(|e| e.to_string())?));
+        let url = format!("{}/api/v1/chat/stream", self.base);
+        let response = fetch(Request::new_with_str_and_init(&url, &init).map_err(js_error)?).await?;
+        let body = response.body().ok_or("The answer has no body")?;
+        let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
+        let mut parser = sse::Parser::new();
+        while let Some(chunk) = chunks.next().await {
+            let bytes = Uint8Array::new(&chunk.map_err(js_error)?).to_vec();
+            for frame in parser.push(&bytes) {
+                if let Ok(event) = serde_json::from_str::<StreamEvent>(&frame.data) {
+                    on_event(event);
+                }
+            }
+        }
+        Ok(())
+    }
+}

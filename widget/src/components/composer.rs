@@ -1,0 +1,33 @@
+//! The input line and send button.
+
+use edgechat_shared::limits::MAX_MESSAGE_CHARS;
+use leptos::prelude::*;
+
+/// A text input that calls `on_send` with the trimmed text on Enter or on
+/// the send button, then clears itself. Blank text is not sent.
+#[component]
+pub fn Composer(on_send: Callback<String>, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let submit = move || {
+        let message = text.get_untracked().trim().to_string();
+        if message.is_empty() || busy.get_untracked() {
+            return;
+        }
+        text.set(String::new());
+        on_send.run(message);
+    };
+    view! {
+        <form class="ec-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <input
+                class="ec-input"
+                type="text"
+                placeholder="Type your message…"
+                aria-label="Message"
+                maxlength=MAX_MESSAGE_CHARS.to_string()
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+            />
+            <button class="ec-send" type="submit" disabled=move || busy.get() aria-label="Send">"Send"</button>
+        </form>
+    }
+}

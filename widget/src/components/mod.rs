@@ -1,0 +1,5 @@
+//! The widget's views, one file each.
+
+pub mod chat;
+pub mod composer;
+pub mod message;

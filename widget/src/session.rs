@@ -1,0 +1,40 @@
+//! The visitor's session id, kept in `localStorage` so that the conversation
+//! survives page loads. It is created on the first message, never before
+//! (no storage is written until the visitor interacts).
+
+use wasm_bindgen::JsValue;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn key(site_key: &str) -> String {
+    format!("edgechat:{site_key}:session")
+}
+
+/// The stored session id of this site, if the visitor has written before.
+pub fn stored(site_key: &str) -> Option<String> {
+    storage()?.get_item(&key(site_key)).ok().flatten().filter(|id| edgechat_shared::validate::session_id(id).is_ok())
+}
+
+/// The stored session id, or a new one (`sess_` + 128 random bits in hex), stored now.
+pub fn get_or_create(site_key: &str) -> Result<String, JsValue> {
+    if let Some(id) = stored(site_key) {
+        return Ok(id);
+    }
+    let id = format!("sess_{}", random_hex(16)?);
+    if let Some(storage) = storage() {
+        storage.set_item(&key(site_key), &id)?;
+    }
+    Ok(id)
+}
+
+/// `bytes` random bytes from the Web Crypto API, as lower-case hex.
+pub fn random_hex(bytes: usize) -> Result<String, JsValue> {
+    let mut buf = vec![0u8; bytes];
+    web_sys::window()
+        .ok_or_else(|| JsValue::from_str("no window"))?
+        .crypto()?
+        .get_random_values_with_u8_array(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,129 @@
+//! D1 access: the one place that turns D1 rows into EdgeChat types.
+//! Every query binds its values; none formats them into SQL.
+
+use edgechat_shared::api::stream::Source;
+use edgechat_shared::api::{ChatMessage, Role};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env};
+
+/// The D1 binding (`[[d1_databases]] binding = "DB"` in `wrangler.toml`).
+pub fn database(env: &Env) -> worker::Result<D1Database> {
+    env.d1("DB")
+}
+
+/// A D1 integer parameter. D1 takes JavaScript numbers; ids stay far below 2^53.
+pub fn int(value: i64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}
+
+/// A D1 text parameter.
+pub fn text(value: &str) -> JsValue {
+    JsValue::from_str(value)
+}
+
+/// A nullable D1 text parameter.
+pub fn opt_text(value: Option<&str>) -> JsValue {
+    value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+/// A site as the widget API needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Site {
+    pub id: i64,
+    pub site_key: String,
+    pub name: String,
+    pub greeting: String,
+    pub theme_color: String,
+}
+
+/// Finds a site by its public key.
+pub async fn site_by_key(db: &D1Database, site_key: &str) -> worker::Result<Option<Site>> {
+    db.prepare("SELECT id, site_key, name, greeting, theme_color FROM sites WHERE site_key = ?1")
+        .bind(&[text(site_key)])?
+        .first::<Site>(None)
+        .await
+}
+
+/// A conversation's identity.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Conversation {
+    pub id: i64,
+}
+
+/// The visitor's latest conversation on a site, if any; creates neither.
+pub async fn find_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Option<Conversation>> {
+    db.prepare(
+        "SELECT c.id FROM conversations c JOIN visitors v ON v.id = c.visitor_id \
+         WHERE v.site_id = ?1 AND v.session_id = ?2 ORDER BY c.id DESC LIMIT 1",
+    )
+    .bind(&[int(site_id), text(session_id)])?
+    .first::<Conversation>(None)
+    .await
+}
+
+/// The visitor's latest conversation on a site, creating the visitor and a
+/// first conversation when there is none. Each statement is atomic, so two
+/// concurrent first messages still share one conversation.
+pub async fn open_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Conversation> {
+    if let Some(conversation) = find_conversation(db, site_id, session_id).await? {
+        return Ok(conversation);
+    }
+    db.batch(vec![
+        db.prepare("INSERT INTO visitors (site_id, session_id) VALUES (?1, ?2) ON CONFLICT (site_id, session_id) DO NOTHING")
+            .bind(&[int(site_id), text(session_id)])?,
+        db.prepare(
+            "INSERT INTO conversations (site_id, visitor_id) \
+             SELECT ?1, v.id FROM visitors v WHERE v.site_id = ?1 AND v.session_id = ?2 \
+             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id)",
+        )
+        .bind(&[int(site_id), text(session_id)])?,
+    ])
+    .await?;
+    find_conversation(db, site_id, session_id)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
+}
+
+/// A message row as stored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub seq: i64,
+    pub role: String,
+    pub content: String,
+    pub author_name: Option<String>,
+    pub sources: String,
+    pub created_at: String,
+}
+
+/// The columns of [`MessageRow`], for `SELECT`s and `RETURNING`.
+pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, created_at";
+
+impl MessageRow {
+    /// The wire form of the message.
+    pub fn to_chat_message(&self) -> ChatMessage {
+        ChatMessage {
+            id: self.id,
+            seq: self.seq,
+            role: Role::parse(&self.role).unwrap_or(Role::Visitor),
+            content: self.content.clone(),
+            created_at: self.created_at.clone(),
+            author_name: self.author_name.clone(),
+        }
+    }
+
+    /// The knowledge-base sources stored with an AI answer.
+    pub fn sources(&self) -> Vec<Source> {
+        serde_json::from_str(&self.sources).unwrap_or_default()
+    }
+}
+
+/// Every message of a conversation, ordered by `seq`.
+pub async fn conversation_messages(db: &D1Database, conversation_id: i64) -> worker::Result<Vec<MessageRow>> {
+    db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 ORDER BY seq"))
+        .bind(&[int(conversation_id)])?
+        .all()
+        .await?
+        .results::<MessageRow>()
+}

@@ -1,0 +1,34 @@
+//! `GET /health` and `GET /ready` (seed 003, "Health").
+
+use axum::extract::State;
+use axum::Json;
+use edgechat_shared::error::ErrorCode;
+use serde_json::{json, Value};
+
+use super::AppState;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+
+/// Handles the `GET /health` route: 200 `{"status":"ok"}` while the worker runs.
+pub async fn get_health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Handles the `GET /ready` route: 200 `{"status":"ready"}` when D1 answers a
+/// query, 503 `not_ready` otherwise.
+#[worker::send]
+pub async fn get_ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let answered = match db::database(&state.env) {
+        Ok(database) => database.prepare("SELECT 1 AS one").first::<i64>(Some("one")).await.ok().flatten(),
+        Err(_) => None,
+    };
+    match answered {
+        Some(1) => Ok(Json(json!({"status": "ready"}))),
+        _ => Err(ApiError::new(ErrorCode::NotReady, "The database is not reachable")),
+    }
+}
+
+/// Answers 404 `not_found` for every route that does not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "No such route")
+}

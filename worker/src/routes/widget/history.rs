@@ -1,0 +1,29 @@
+//! `GET /api/v1/chat/history?site_key=&session_id=` (seed 001).
+
+use axum::extract::{Query, State};
+use axum::Json;
+use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
+use edgechat_shared::validate;
+
+use super::load_site;
+use crate::db;
+use crate::error::ApiResult;
+use crate::routes::AppState;
+
+/// Handles the `GET /api/v1/chat/history` route: the visitor's conversation
+/// in `seq` order; an empty list for a session that has not written yet.
+#[worker::send]
+pub async fn get_history(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
+    let database = db::database(&state.env)?;
+    let site = load_site(&database, &query.site_key).await?;
+    validate::session_id(&query.session_id)?;
+    let Some(conversation) = db::find_conversation(&database, site.id, &query.session_id).await? else {
+        return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
+    };
+    let messages = db::conversation_messages(&database, conversation.id).await?;
+    Ok(Json(HistoryResponse {
+        success: true,
+        conversation_id: Some(conversation.id),
+        messages: messages.iter().map(db::MessageRow::to_chat_message).collect(),
+    }))
+}

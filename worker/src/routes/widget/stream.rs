@@ -1,0 +1,36 @@
+//! `POST /api/v1/chat/stream` (seed 001): store a visitor message and stream
+//! the answer as Server-Sent Events.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use edgechat_shared::api::stream::StreamRequest;
+
+use super::load_site;
+use crate::db;
+use crate::error::ApiResult;
+use crate::room::SendVisitorMessage;
+use crate::routes::{json_object, AppState};
+
+/// Handles the `POST /api/v1/chat/stream` route.
+///
+/// Answers `text/event-stream`: `data: {"type":"chunk","content":"…"}` events,
+/// then `data: {"type":"done","meta":{…}}` once the visitor message and the
+/// answer are stored. Errors, with nothing stored: 400 `bad_request` (not
+/// JSON), 422 `validation_error` (blank or over-long message, malformed
+/// `session_id`, …), 404 `not_found` (unknown site key).
+#[worker::send]
+pub async fn post_stream(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+    let request: StreamRequest = json_object(&body)?;
+    request.validate()?;
+    let database = db::database(&state.env)?;
+    let site = load_site(&database, &request.site_key).await?;
+    let conversation = db::open_conversation(&database, site.id, &request.session_id).await?;
+    let send = SendVisitorMessage {
+        conversation_id: conversation.id,
+        site_id: site.id,
+        content: request.message,
+        client_message_id: request.message_id,
+    };
+    Ok(send.forward(&state.env).await?.into())
+}

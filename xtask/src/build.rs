@@ -1,0 +1,147 @@
+//! Release builds of the worker (`worker-build`) and the widget (cargo →
+//! wasm-bindgen → wasm-opt), assembled with `index.html` and `loader.js` into
+//! `public/`, the worker's static assets (`[assets]` in `wrangler.toml`).
+
+use std::fs;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::bootstrap::Tools;
+use crate::{root, run, Result};
+
+/// The static assets directory served by the worker.
+pub fn public_dir() -> PathBuf {
+    root().join("public")
+}
+
+/// `wasm-opt` features matching what rustc's wasm32 target emits.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+];
+
+/// Builds everything into `worker/build/` and `public/`.
+pub fn all(tools: &Tools) -> Result<()> {
+    worker(tools)?;
+    widget(tools)?;
+    Ok(())
+}
+
+fn with_node_path(cmd: &mut Command) -> &mut Command {
+    let bin = root().join("node_modules/.bin");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&path));
+    cmd.env("PATH", std::env::join_paths(paths).expect("PATH entries are joinable"))
+}
+
+/// `worker-build --release` with the pinned wasm-bindgen and npm's wasm-opt
+/// (worker-build would otherwise download them, TOOLCHAIN.md).
+pub fn worker(tools: &Tools) -> Result<()> {
+    eprintln!("xtask: building the worker (release)");
+    run(with_node_path(
+        Command::new(&tools.worker_build)
+            .arg("--release")
+            .current_dir(root().join("worker"))
+            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+            .env("WASM_OPT_BIN", &tools.wasm_opt),
+    ))
+}
+
+/// The file names of one widget build, content-hashed for immutable caching.
+#[derive(Debug, Clone)]
+pub struct WidgetFiles {
+    /// `widget/edgechat-widget-<hash>.js`, the wasm-bindgen glue (ES module).
+    pub js: String,
+    /// `widget/edgechat-widget-<hash>.wasm`.
+    pub wasm: String,
+}
+
+/// Builds the widget and writes `public/` (index.html, loader.js naming the
+/// hashed widget files, the widget, `_headers`).
+pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
+    eprintln!("xtask: building the widget (release)");
+    let root = root();
+    run(Command::new("cargo")
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "edgechat-widget"])
+        .current_dir(&root))?;
+    let out = root.join("target/widget");
+    let _ = fs::remove_dir_all(&out);
+    run(Command::new(&tools.wasm_bindgen)
+        .arg(root.join("target/wasm32-unknown-unknown/release/edgechat_widget.wasm"))
+        .args(["--target", "web", "--no-typescript", "--out-name", "edgechat_widget", "--out-dir"])
+        .arg(&out))?;
+    let raw = out.join("edgechat_widget_bg.wasm");
+    let optimized = out.join("edgechat_widget.opt.wasm");
+    run(Command::new(&tools.node)
+        .arg(&tools.wasm_opt)
+        .arg(&raw)
+        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .args(WASM_FEATURES)
+        .arg("-o")
+        .arg(&optimized))?;
+
+    let wasm = fs::read(&optimized)?;
+    let js = fs::read_to_string(out.join("edgechat_widget.js"))?;
+    let hash = content_hash(&[&wasm, js.as_bytes()]);
+    let files = WidgetFiles {
+        js: format!("widget/edgechat-widget-{hash}.js"),
+        wasm: format!("widget/edgechat-widget-{hash}.wasm"),
+    };
+    let public = public_dir();
+    let _ = fs::remove_dir_all(public.join("widget"));
+    fs::create_dir_all(public.join("widget"))?;
+    fs::write(public.join(&files.wasm), &wasm)?;
+    fs::write(public.join(&files.js), &js)?;
+    fs::write(public.join("loader.js"), loader_js(&files)?)?;
+    fs::copy(root.join("index.html"), public.join("index.html"))?;
+    fs::write(
+        public.join("_headers"),
+        "/widget/*\n  Cache-Control: public, max-age=31536000, immutable\n/loader.js\n  Cache-Control: public, max-age=300\n",
+    )?;
+    Ok(files)
+}
+
+/// `widget/loader.js` with the hashed widget file names filled in.
+pub fn loader_js(files: &WidgetFiles) -> Result<String> {
+    let source = fs::read_to_string(root().join("widget/loader.js"))?;
+    Ok(source.replace("__WIDGET_JS__", &files.js).replace("__WIDGET_WASM__", &files.wasm))
+}
+
+/// The built widget files in `public/` (wasm, JS glue), for size reports.
+pub fn built_widget_files() -> Result<(PathBuf, PathBuf)> {
+    let dir = public_dir().join("widget");
+    let mut js = None;
+    let mut wasm = None;
+    for entry in fs::read_dir(&dir).map_err(|e| format!("{}: {e} (run `cargo xtask build`)", dir.display()))? {
+        let path = entry?.path();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("js") => js = Some(path),
+            Some("wasm") => wasm = Some(path),
+            _ => {}
+        }
+    }
+    Ok((wasm.ok_or("no widget wasm built")?, js.ok_or("no widget JS built")?))
+}
+
+fn content_hash(parts: &[&[u8]]) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    for part in parts {
+        hasher.write(part);
+    }
+    format!("{:016x}", hasher.finish())[..12].to_string()
+}
+
+/// True when `path` exists; a helpful error otherwise.
+pub fn require(path: &Path, hint: &str) -> Result<()> {
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(format!("{} is missing: {hint}", path.display()).into())
+    }
+}

@@ -1,0 +1,156 @@
+//! Runs the pinned `wrangler` on the Node it needs: local D1 migrations,
+//! SQL execution, and `wrangler dev` servers that stop when dropped (also
+//! when a test panics), each with its own port and `--persist-to` directory.
+
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{root, run, Result};
+
+/// Longest wait for a new `wrangler dev` to answer `GET /health`.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A `wrangler …` command run by `node_modules/.bin/node` (Node 22, which
+/// wrangler 4 requires), with metrics off.
+pub fn command(args: &[&str]) -> Command {
+    let root = root();
+    let mut cmd = Command::new(root.join("node_modules/.bin/node"));
+    cmd.arg(root.join("node_modules/wrangler/bin/wrangler.js"))
+        .args(args)
+        .current_dir(&root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true");
+    cmd
+}
+
+/// Applies every D1 migration in `migrations/` to the local database in `persist_dir`.
+pub fn migrate(persist_dir: &Path) -> Result<()> {
+    let dir = persist_dir.to_string_lossy();
+    run(command(&["d1", "migrations", "apply", "DB", "--local", "--persist-to", &dir]).stdout(Stdio::null()))
+}
+
+/// Executes `sql` (one or more statements) on the local database in `persist_dir`.
+pub fn execute_sql(persist_dir: &Path, sql: &str) -> Result<()> {
+    fs::create_dir_all(persist_dir)?;
+    let file = persist_dir.join(format!("seed-{}.sql", std::process::id()));
+    fs::write(&file, sql)?;
+    let dir = persist_dir.to_string_lossy();
+    let path = file.to_string_lossy();
+    let result = run(command(&["d1", "execute", "DB", "--local", "--persist-to", &dir, "--file", &path]).stdout(Stdio::null()));
+    let _ = fs::remove_file(&file);
+    result
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `wrangler dev`, stopped (with all its workerd processes) on drop.
+pub struct WranglerDev {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// The `--persist-to` directory of its D1, R2 and Durable Object state.
+    pub persist_dir: PathBuf,
+    log: Option<PathBuf>,
+}
+
+impl WranglerDev {
+    /// Migrates `persist_dir` and starts `wrangler dev` on a free port, its
+    /// output in `persist_dir/wrangler.log`.
+    pub fn start(persist_dir: &Path) -> Result<WranglerDev> {
+        migrate(persist_dir)?;
+        Self::spawn(persist_dir, free_port()?, false)
+    }
+
+    /// Starts `wrangler dev` on `port` over an already migrated `persist_dir`;
+    /// with `inherit_output` its output goes to this terminal.
+    pub fn spawn(persist_dir: &Path, port: u16, inherit_output: bool) -> Result<WranglerDev> {
+        crate::build::require(&root().join("worker/build/index.js"), "run `cargo xtask build` first")?;
+        fs::create_dir_all(persist_dir)?;
+        let port_arg = port.to_string();
+        let inspector = free_port()?.to_string();
+        let dir = persist_dir.to_string_lossy().into_owned();
+        let mut cmd = command(&[
+            "dev", "--ip", "127.0.0.1", "--port", &port_arg, "--inspector-port", &inspector, "--persist-to", &dir,
+            "--show-interactive-dev-session=false",
+        ]);
+        cmd.stdin(Stdio::null()).process_group(0);
+        let log = if inherit_output {
+            None
+        } else {
+            let path = persist_dir.join("wrangler.log");
+            let file = fs::File::create(&path)?;
+            cmd.stdout(file.try_clone()?).stderr(file);
+            Some(path)
+        };
+        let child = cmd.spawn().map_err(|e| format!("cannot start wrangler dev: {e}"))?;
+        let mut dev = WranglerDev { child, url: format!("http://127.0.0.1:{port}"), persist_dir: persist_dir.to_path_buf(), log };
+        dev.wait_ready()?;
+        Ok(dev)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).http_status_as_error(false).build(),
+        );
+        loop {
+            if let Ok(response) = agent.get(&format!("{}/health", self.url)).call() {
+                if response.status() == 200 {
+                    return Ok(());
+                }
+            }
+            if let Some(status) = self.child.try_wait()? {
+                return Err(format!("wrangler dev exited with {status}{}", self.log_tail()).into());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                return Err(format!("wrangler dev did not answer within {START_TIMEOUT:?}{}", self.log_tail()).into());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let Some(log) = &self.log else { return String::new() };
+        let text = fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!("\n--- {} (last lines) ---\n{}", log.display(), lines[lines.len().saturating_sub(40)..].join("\n"))
+    }
+
+    /// Waits for the server to exit by itself (`cargo xtask dev`).
+    pub fn wait(&mut self) -> Result<()> {
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Stops the server and every process it started.
+    pub fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WranglerDev {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
