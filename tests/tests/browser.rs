@@ -30,7 +30,7 @@ async fn visitor_asks_sees_the_streamed_answer_and_the_history_after_reload(serv
 
     // Before any interaction: no API call, no widget download, no storage.
     let before = browser
-        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.endsWith('/loader.js'));")
+        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/') || n.includes('/widget/'));")
         .await;
     assert_eq!(before, serde_json::json!([]), "the loader fetched nothing before the click");
     assert_eq!(browser.eval("return localStorage.length;").await, 0);

@@ -110,6 +110,7 @@ impl MessageRow {
             content: self.content.clone(),
             created_at: self.created_at.clone(),
             author_name: self.author_name.clone(),
+            sources: self.sources(),
         }
     }
 

@@ -86,4 +86,20 @@ pub struct ChatMessage {
     /// The operator's display name for operator messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+    /// Knowledge-base articles an AI answer cites, best first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
 }
+
+/// A knowledge-base article an answer cites.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// The article's id exactly as imported (e.g. `stackfaq-001`).
+    pub id: String,
+    /// The article's title.
+    pub title: String,
+    /// Public URL of the article, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::Source;
 use super::Mode;
 use crate::error::FieldError;
 use crate::validate;
@@ -97,16 +98,4 @@ pub struct DoneMeta {
     /// `true` when this `message_id` was already stored and the stored answer was replayed.
     #[serde(default)]
     pub replayed: bool,
-}
-
-/// A knowledge-base article an answer cites.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Source {
-    /// The article's id exactly as imported (e.g. `stackfaq-001`).
-    pub id: String,
-    /// The article's title.
-    pub title: String,
-    /// Public URL of the article, when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }

@@ -38,6 +38,7 @@ impl UiMessage {
     pub fn from_history(key: usize, message: &ChatMessage) -> UiMessage {
         let ui = UiMessage::new(key, message.role, &message.content);
         ui.author.set(message.author_name.clone());
+        ui.sources.set(message.sources.clone());
         ui
     }
 }
