@@ -6,7 +6,7 @@ use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
 use futures_util::StreamExt;
-use js_sys::{encode_uri_component, Uint8Array};
+use js_sys::{encode_uri_component, Uint8Array, JSON};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -34,14 +34,19 @@ async fn fetch(request: Request) -> Result<Response, ApiError> {
     if response.ok() {
         return Ok(response);
     }
-    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
-    Err(serde_json::from_str::<ErrorBody>(&text).map(|e| e.message).unwrap_or_else(|_| format!("HTTP {}", response.status())))
+    let status = response.status();
+    Err(json_body::<ErrorBody>(response).await.map(|e| e.message).unwrap_or_else(|_| format!("HTTP {status}")))
+}
+
+/// Parses a response body as JSON with the browser's own parser (smaller
+/// than bundling one into the wasm).
+async fn json_body<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    let value = JsFuture::from(response.json().map_err(js_error)?).await.map_err(js_error)?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
 async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    let response = fetch(Request::new_with_str(url).map_err(js_error)?).await?;
-    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    json_body(fetch(Request::new_with_str(url).map_err(js_error)?).await?).await
 }
 
 impl Api {
@@ -68,7 +73,8 @@ impl Api {
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&serde_json::to_string(request).map_err(|e| e.to_string())?));
+        let body = serde_wasm_bindgen::to_value(request).map_err(|e| e.to_string())?;
+        init.set_body(&JSON::stringify(&body).map_err(js_error)?.into());
         let url = format!("{}/api/v1/chat/stream", self.base);
         let response = fetch(Request::new_with_str_and_init(&url, &init).map_err(js_error)?).await?;
         let body = response.body().ok_or("The answer has no body")?;
@@ -77,7 +83,8 @@ impl Api {
         while let Some(chunk) = chunks.next().await {
             let bytes = Uint8Array::new(&chunk.map_err(js_error)?).to_vec();
             for frame in parser.push(&bytes) {
-                if let Ok(event) = serde_json::from_str::<StreamEvent>(&frame.data) {
+                let event = JSON::parse(&frame.data).ok().and_then(|v| serde_wasm_bindgen::from_value::<StreamEvent>(v).ok());
+                if let Some(event) = event {
                     on_event(event);
                 }
             }

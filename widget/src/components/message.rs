@@ -59,9 +59,7 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
             </Show>
             <Show when=move || message.sources.with(|s| !s.is_empty())>
                 <ul class="ec-sources">
-                    <For each=move || message.sources.get() key=|s| s.id.clone() let:source>
-                        <li>{source_view(source)}</li>
-                    </For>
+                    {move || message.sources.get().into_iter().map(|s| view! { <li>{source_view(s)}</li> }).collect_view()}
                 </ul>
             </Show>
         </div>
