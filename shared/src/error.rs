@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// 403: the caller may not do this.
     Forbidden,
+    /// 403: the visitor is blocked by the site's operators.
+    Blocked,
     /// 404: no such resource (or not the caller's).
     NotFound,
     /// 409: conflicts with what is stored.
@@ -44,6 +46,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Blocked => "blocked",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::ValidationError => "validation_error",
@@ -59,7 +62,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::Blocked => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::ValidationError => 422,

@@ -48,19 +48,25 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<ImportArticle>, ImportError> {
         }
         let article: ImportArticle = serde_json::from_str(raw)
             .map_err(|e| ImportError { line, message: format!("not an article object: {e}") })?;
-        let fail = |message: &str| Err(ImportError { line, message: message.to_string() });
-        if article.id.trim().is_empty() || article.id.chars().count() > 128 {
-            return fail("id must be 1 to 128 characters");
-        }
-        if article.title.trim().is_empty() || article.title.chars().count() > MAX_ARTICLE_TITLE_CHARS {
-            return fail("title must be 1 to 500 characters");
-        }
-        if article.body.trim().is_empty() || article.body.chars().count() > MAX_ARTICLE_BODY_CHARS {
-            return fail("body must be 1 to 100000 characters");
-        }
+        check_article(&article).map_err(|message| ImportError { line, message: message.into() })?;
         articles.push(article);
     }
     Ok(articles)
+}
+
+/// Checks one article's fields: id 1 to 128 characters, title 1 to 500,
+/// body 1 to 100,000, none blank.
+pub fn check_article(article: &ImportArticle) -> Result<(), &'static str> {
+    if article.id.trim().is_empty() || article.id.chars().count() > 128 {
+        return Err("id must be 1 to 128 characters");
+    }
+    if article.title.trim().is_empty() || article.title.chars().count() > MAX_ARTICLE_TITLE_CHARS {
+        return Err("title must be 1 to 500 characters");
+    }
+    if article.body.trim().is_empty() || article.body.chars().count() > MAX_ARTICLE_BODY_CHARS {
+        return Err("body must be 1 to 100000 characters");
+    }
+    Ok(())
 }
 
 /// English function words that carry no topic: dropped from questions so that

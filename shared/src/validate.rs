@@ -80,6 +80,85 @@ pub fn lang(tag: &str) -> Result<(), FieldError> {
     }
 }
 
+/// An email address (RFC 5321/5322 syntax via the `email_address` crate), at most 254 characters.
+pub fn email(address: &str) -> Result<(), FieldError> {
+    if address.is_empty() {
+        return Err(FieldError::new("email", "email is required"));
+    }
+    if address.len() > 254 || !email_address::EmailAddress::is_valid(address) {
+        return Err(FieldError::new("email", "Invalid email address"));
+    }
+    Ok(())
+}
+
+/// A password: 8 to 256 characters.
+pub fn password(password: &str) -> Result<(), FieldError> {
+    use crate::api::auth::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(FieldError::new("password", format!("password must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(FieldError::new("password", format!("password must be at most {MAX_PASSWORD_CHARS} characters")));
+    }
+    Ok(())
+}
+
+/// A name shown to people (operator, account, site): 1 to 120 characters, not blank.
+pub fn display_name(field: &'static str, name: &str) -> Result<(), FieldError> {
+    if name.trim().is_empty() || name.chars().count() > 120 {
+        return Err(FieldError::new(field, format!("{field} must be 1 to 120 characters")));
+    }
+    Ok(())
+}
+
+/// An absolute `https://` URL of at most 2,048 characters.
+pub fn https_url(field: &'static str, value: &str) -> Result<(), FieldError> {
+    let ok = value.len() <= 2048 && url::Url::parse(value).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, format!("{field} must be an https:// URL")))
+    }
+}
+
+/// An IANA time zone name known to the tz database (`chrono-tz`), e.g. `Europe/Paris`.
+pub fn timezone(name: &str) -> Result<(), FieldError> {
+    name.parse::<chrono_tz::Tz>()
+        .map(|_| ())
+        .map_err(|_| FieldError::new("timezone", "timezone must be an IANA time zone such as 'Europe/Paris'"))
+}
+
+/// A `#rrggbb` colour.
+pub fn hex_color(color: &str) -> Result<(), FieldError> {
+    let ok = color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new("theme_color", "theme_color must be a colour like #4f46e5"))
+    }
+}
+
+/// An allowed-origin pattern: `scheme://host[:port]` with no path, where the
+/// host may start with `*.` to allow every subdomain.
+pub fn origin_pattern(pattern: &str) -> Result<(), FieldError> {
+    let fail = || FieldError::new("allowed_origins", format!("'{pattern}' is not an origin like https://example.com or https://*.example.com"));
+    let concrete = pattern.replacen("://*.", "://wildcard.", 1);
+    let url = url::Url::parse(&concrete).map_err(|_| fail())?;
+    let origin_only = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !pattern.ends_with('/')
+        && url.username().is_empty();
+    if origin_only && !concrete[concrete.find("://").map_or(0, |i| i + 3)..].contains('*') {
+        Ok(())
+    } else {
+        Err(fail())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +192,43 @@ mod tests {
         assert!(message_id("m_abc-1.2:3").is_ok());
         assert!(message_id("").is_err());
         assert!(message_id(&"m".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn email_password_and_names() {
+        assert!(email("ann@example.com").is_ok());
+        for bad in ["", "ann", "ann@", "@example.com", "ann example@x.com"] {
+            assert_eq!(email(bad).unwrap_err().field, "email", "{bad}");
+        }
+        assert!(password("12345678").is_ok());
+        assert!(password("1234567").is_err());
+        assert!(password(&"p".repeat(257)).is_err());
+        assert!(display_name("name", "Ann").is_ok());
+        assert!(display_name("name", "  ").is_err());
+    }
+
+    #[test]
+    fn timezone_must_be_in_the_tz_database() {
+        assert!(timezone("Europe/Paris").is_ok());
+        assert!(timezone("America/New_York").is_ok());
+        assert!(timezone("UTC").is_ok());
+        assert!(timezone("Mars/Olympus_Mons").is_err());
+        assert!(timezone("").is_err());
+    }
+
+    #[test]
+    fn urls_colours_and_origins() {
+        assert!(https_url("avatar_url", "https://cdn.example.com/a.png").is_ok());
+        assert!(https_url("avatar_url", "http://cdn.example.com/a.png").is_err());
+        assert!(https_url("avatar_url", "javascript:alert(1)").is_err());
+        assert!(hex_color("#4f46E5").is_ok());
+        assert!(hex_color("red").is_err());
+        for ok in ["https://example.com", "http://localhost:8787", "https://*.example.com"] {
+            assert!(origin_pattern(ok).is_ok(), "{ok}");
+        }
+        for bad in ["example.com", "https://example.com/path", "ftp://example.com", "https://exa*mple.com", "https://example.com/"] {
+            assert!(origin_pattern(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

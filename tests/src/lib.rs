@@ -22,6 +22,15 @@ pub type TestResult = Result<(), Failed>;
 /// The demo site key, seeded in every test server with the demo knowledge base.
 pub const DEMO_SITE_KEY: &str = xtask::DEMO_SITE_KEY;
 
+/// The demo owner's login, seeded in every test server.
+pub const DEMO_EMAIL: &str = xtask::seed::DEMO_OPERATOR_EMAIL;
+/// The demo owner's password.
+pub const DEMO_PASSWORD: &str = xtask::seed::DEMO_OPERATOR_PASSWORD;
+
+/// The `JWT_SECRET` every test server runs with, so tests can mint tokens
+/// (expired, tampered, `alg: none`) the way an attacker or a clock would.
+pub const JWT_SECRET: &str = "edgechat-test-secret-0123456789abcdef0123456789abcdef";
+
 /// One tokio runtime for every test of a binary.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -44,8 +53,11 @@ impl Server {
     pub fn start(name: &str) -> &'static Server {
         let dir = run_dir(name);
         let _ = std::fs::remove_dir_all(&dir);
-        let dev = WranglerDev::start(&dir).unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
-        xtask::seed::demo(&dir).unwrap_or_else(|e| panic!("seeding the demo site failed: {e}"));
+        xtask::wrangler::migrate(&dir).unwrap_or_else(|e| panic!("migrations failed: {e}"));
+        xtask::seed::demo_account(&dir).unwrap_or_else(|e| panic!("seeding the demo account failed: {e}"));
+        let dev = WranglerDev::spawn(&dir, xtask::wrangler::free_port().expect("free port"), &[("JWT_SECRET", JWT_SECRET)], false)
+            .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
+        xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
         let url = dev.url.clone();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         Box::leak(Box::new(Server { dev: std::sync::Mutex::new(dev), url, http }))
@@ -73,6 +85,29 @@ impl Server {
     /// `GET {url}{path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.url)).send().await.expect("GET reaches the server")
+    }
+
+    /// A request to `path` with `Authorization: Bearer <token>`.
+    pub fn authed(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url)).bearer_auth(token)
+    }
+
+    /// Logs in through `POST /auth/login`; panics unless it answers 200.
+    pub async fn login(&self, email: &str, password: &str) -> edgechat_shared::api::auth::TokenResponse {
+        let response = self
+            .http
+            .post(format!("{}/auth/login", self.url))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("POST /auth/login reaches the server");
+        assert_eq!(response.status(), 200, "login of {email}: {}", response.text().await.unwrap_or_default());
+        response.json().await.expect("token JSON")
+    }
+
+    /// The demo owner's access token.
+    pub async fn demo_token(&self) -> String {
+        self.login(DEMO_EMAIL, DEMO_PASSWORD).await.access_token
     }
 
     /// `POST /api/v1/chat/stream` with a raw JSON body.

@@ -13,12 +13,30 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable message.
     pub message: String,
+    /// `Retry-After` seconds, for 429 `rate_limited`.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// An error with `code` and a message for the caller.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), retry_after: None }
+    }
+
+    /// 429 `rate_limited` with `Retry-After: seconds`.
+    pub fn rate_limited(seconds: u32) -> Self {
+        ApiError { retry_after: Some(seconds), ..ApiError::new(ErrorCode::RateLimited, "Too many requests; try again later") }
+    }
+
+    /// 401 `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::Unauthorized, message)
+    }
+
+    /// 404 `not_found` for `what` (e.g. "conversation") that does not exist
+    /// or belongs to another account: both look the same to the caller.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(ErrorCode::NotFound, format!("No such {what}"))
     }
 
     /// 404 `not_found` for an unknown site key (seed 004).
@@ -56,7 +74,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody { error: self.code.as_str().to_string(), message: self.message };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -4,6 +4,7 @@
 //! request over (`routes`); every message write goes through the
 //! conversation's [`room::Room`] Durable Object.
 
+mod auth;
 mod db;
 mod error;
 mod responder;

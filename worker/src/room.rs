@@ -3,8 +3,9 @@
 //! before acknowledging, dedupes by client `message_id`, and in `ai` mode runs
 //! the responder and streams its chunks back as SSE.
 
+use edgechat_shared::api::conversations::SentMessage;
 use edgechat_shared::api::stream::{DoneMeta, Source, StreamEvent};
-use edgechat_shared::api::Mode;
+use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::kb;
 use edgechat_shared::sse::Frame;
 use futures::channel::mpsc::{unbounded, UnboundedSender};
@@ -29,11 +30,38 @@ impl SendVisitorMessage {
     /// Forwards the message to its conversation's Room and answers the Room's
     /// SSE response (`text/event-stream` of [`StreamEvent`]s).
     pub async fn forward(&self, env: &Env) -> worker::Result<Response> {
-        let stub = env.durable_object("ROOM")?.id_from_name(&self.conversation_id.to_string())?.get_stub()?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(serde_json::to_string(self)?.into()));
-        stub.fetch_with_request(Request::new_with_init("https://room/send", &init)?).await
+        room_stub(env, self.conversation_id)?.fetch_with_request(Request::new_with_init("https://room/send", &init)?).await
     }
+}
+
+/// Internal request `POST /operator-message` from the worker to the Room:
+/// an operator reply. The Room answers JSON [`SentMessage`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendOperatorMessage {
+    pub conversation_id: i64,
+    pub content: String,
+    pub author_name: String,
+    pub client_message_id: Option<String>,
+}
+
+impl SendOperatorMessage {
+    /// Forwards the reply to its conversation's Room; answers the stored message.
+    pub async fn forward(&self, env: &Env) -> worker::Result<SentMessage> {
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(serde_json::to_string(self)?.into()));
+        let request = Request::new_with_init("https://room/operator-message", &init)?;
+        let mut response = room_stub(env, self.conversation_id)?.fetch_with_request(request).await?;
+        if response.status_code() != 200 {
+            return Err(worker::Error::RustError(format!("room answered {}", response.status_code())));
+        }
+        response.json().await
+    }
+}
+
+fn room_stub(env: &Env, conversation_id: i64) -> worker::Result<worker::Stub> {
+    env.durable_object("ROOM")?.id_from_name(&conversation_id.to_string())?.get_stub()
 }
 
 /// One live conversation.
@@ -50,6 +78,10 @@ impl DurableObject for Room {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/send") => self.send_visitor_message(req.json().await?).await,
+            (Method::Post, "/operator-message") => {
+                let send: SendOperatorMessage = req.json().await?;
+                Response::from_json(&store_operator_message(&db::database(&self.env)?, &send).await?)
+            }
             _ => Response::error("unknown room route", 404),
         }
     }
@@ -77,7 +109,8 @@ impl Room {
     /// alone in `operator` mode.
     async fn send_visitor_message(&self, send: SendVisitorMessage) -> worker::Result<Response> {
         let db = db::database(&self.env)?;
-        let (visitor_message, replayed) = store_visitor_message(&db, &send).await?;
+        let (visitor_message, replayed) =
+            insert_message(&db, send.conversation_id, Role::Visitor, &send.content, None, send.client_message_id.as_deref()).await?;
         let mode = db
             .prepare("SELECT mode FROM conversations WHERE id = ?1")
             .bind(&[int(send.conversation_id)])?
@@ -113,33 +146,52 @@ impl Room {
     }
 }
 
-/// Inserts the visitor message with the next `seq`; when its client id is
-/// already stored, answers the stored row and `true` instead.
-async fn store_visitor_message(db: &D1Database, send: &SendVisitorMessage) -> worker::Result<(MessageRow, bool)> {
+/// Inserts an operator reply with the next `seq`, once per client id.
+async fn store_operator_message(db: &D1Database, send: &SendOperatorMessage) -> worker::Result<SentMessage> {
+    let (row, duplicate) = insert_message(
+        db,
+        send.conversation_id,
+        Role::Operator,
+        &send.content,
+        Some(&send.author_name),
+        send.client_message_id.as_deref(),
+    )
+    .await?;
+    Ok(SentMessage { message: row.to_chat_message(), duplicate })
+}
+
+/// Inserts a visitor or operator message with the next `seq` and bumps the
+/// conversation's activity time. When `client_id` is already stored in the
+/// conversation, nothing is inserted and the stored row is answered with `true`.
+async fn insert_message(
+    db: &D1Database,
+    conversation_id: i64,
+    role: Role,
+    content: &str,
+    author_name: Option<&str>,
+    client_id: Option<&str>,
+) -> worker::Result<(MessageRow, bool)> {
     let inserted = db
         .batch(vec![
             db.prepare(format!(
-                "INSERT INTO messages (conversation_id, seq, role, content, client_message_id) \
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), 'visitor', ?2, ?3) \
+                "INSERT INTO messages (conversation_id, seq, role, content, author_name, client_message_id) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5) \
                  ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             ))
-            .bind(&[int(send.conversation_id), text(&send.content), opt_text(send.client_message_id.as_deref())])?,
+            .bind(&[int(conversation_id), text(role.as_str()), text(content), opt_text(author_name), opt_text(client_id)])?,
             db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
-                .bind(&[int(send.conversation_id)])?,
+                .bind(&[int(conversation_id)])?,
         ])
         .await?;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
         return Ok((row, false));
     }
-    let client_id = send.client_message_id.as_deref().unwrap_or_default();
     let existing = db
-        .prepare(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2"
-        ))
-        .bind(&[int(send.conversation_id), text(client_id)])?
+        .prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2"))
+        .bind(&[int(conversation_id), text(client_id.unwrap_or_default())])?
         .first::<MessageRow>(None)
         .await?
-        .ok_or_else(|| worker::Error::RustError("visitor message was neither stored nor found".into()))?;
+        .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
     Ok((existing, true))
 }
 

@@ -6,8 +6,9 @@
 //!   integration against `wrangler dev`, browser.
 //! - `bench`: sizes of `loader.js` and the widget, then latency benches.
 //! - `build`: bootstrap and build the worker and the widget.
-//! - `kb-import --site-key KEY [--persist-to DIR] FILE`: import JSON Lines
-//!   articles into a site's knowledge base in the local D1.
+//! - `kb-import --site-key KEY [--url URL] [--email E --password P] FILE`:
+//!   import JSON Lines articles into a site's knowledge base through the
+//!   operator API of a running EdgeChat.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ fn main() {
         Some("bench") => bench(),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
         Some("kb-import") => kb_import(&args[1..]),
-        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | build | kb-import --site-key KEY [--persist-to DIR] FILE>".into()),
+        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | build | kb-import --site-key KEY [--url URL] FILE>".into()),
     };
     if let Err(err) = result {
         eprintln!("xtask: {err}");
@@ -48,15 +49,28 @@ fn dev(args: &[String]) -> Result<()> {
     build::all(&tools)?;
     let state = dev_state();
     wrangler::migrate(&state)?;
-    let articles = seed::demo(&state)?;
-    let mut server = wrangler::WranglerDev::spawn(&state, port, true)?;
+    seed::demo_account(&state)?;
+    dev_vars()?;
+    let mut server = wrangler::WranglerDev::spawn(&state, port, &[], true)?;
+    let articles = seed::demo_kb(&server.url)?;
     println!();
     println!("  EdgeChat is running on wrangler dev.");
     println!("  Demo page:      {}/", server.url);
     println!("  Demo site key:  {DEMO_SITE_KEY} ({articles} knowledge-base articles)");
+    println!("  Demo operator:  {} / {}", seed::DEMO_OPERATOR_EMAIL, seed::DEMO_OPERATOR_PASSWORD);
     println!("  Stop with Ctrl-C.");
     println!();
     server.wait()
+}
+
+/// Writes `.dev.vars` (git-ignored) with a random `JWT_SECRET` when it has none.
+fn dev_vars() -> Result<()> {
+    let path = root().join(".dev.vars");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if !current.lines().any(|l| l.starts_with("JWT_SECRET=")) {
+        std::fs::write(&path, format!("{current}JWT_SECRET={}\n", seed::random_hex(32)?))?;
+    }
+    Ok(())
 }
 
 fn test() -> Result<()> {
@@ -64,7 +78,7 @@ fn test() -> Result<()> {
     bootstrap::chromium()?;
     build::all(&tools)?;
     run(Command::new("cargo")
-        .args(["test", "-p", "edgechat-shared", "-p", "xtask", "-p", "edgechat-tests"])
+        .args(["test", "-p", "edgechat-shared", "-p", "edgechat-worker", "-p", "xtask", "-p", "edgechat-tests"])
         .current_dir(root()))
 }
 
@@ -77,14 +91,19 @@ fn bench() -> Result<()> {
     run(Command::new("cargo").args(["run", "-p", "edgechat-tests", "--bin", "bench"]).current_dir(root()))
 }
 
+/// Imports a JSON Lines file into a site's knowledge base through the
+/// operator API of a running EdgeChat (`cargo xtask dev` by default).
 fn kb_import(args: &[String]) -> Result<()> {
     let site_key = flag(args, "--site-key").ok_or("kb-import needs --site-key KEY")?;
-    let persist = flag(args, "--persist-to").map(PathBuf::from).unwrap_or_else(dev_state);
-    let file = args.last().filter(|a| !a.starts_with("--") && Some(a.as_str()) != Some(site_key)).ok_or("kb-import needs a FILE")?;
-    edgechat_shared::validate::site_key(site_key).map_err(|e| e.message)?;
-    wrangler::migrate(&persist)?;
-    let count = seed::site_with_kb(&persist, site_key, site_key, Path::new(file))?;
-    println!("imported {count} articles into {site_key} ({})", persist.display());
+    let url = flag(args, "--url").unwrap_or("http://127.0.0.1:8787");
+    let email = flag(args, "--email").unwrap_or(seed::DEMO_OPERATOR_EMAIL);
+    let password = flag(args, "--password").unwrap_or(seed::DEMO_OPERATOR_PASSWORD);
+    let file = args.last().filter(|a| !a.starts_with("--") && args.len() % 2 == 1).ok_or(
+        "usage: cargo xtask kb-import --site-key KEY [--url URL] [--email E --password P] FILE",
+    )?;
+    let tokens = seed::login(url, email, password)?;
+    let count = seed::import_kb(url, &tokens.access_token, site_key, Path::new(file))?;
+    println!("imported {count} articles into {site_key} at {url}");
     Ok(())
 }
 

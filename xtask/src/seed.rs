@@ -1,63 +1,111 @@
-//! Seed data as SQL for the local D1: the demo account and site, test sites,
-//! and knowledge-base imports from JSON Lines (`cargo xtask kb-import`).
+//! Seed data for a local EdgeChat: the demo account (fixed site key, an
+//! owner with a known password) as SQL, and knowledge-base imports through
+//! the operator API (`POST /v1/sites/{id}/articles/import`), the same code
+//! path site owners use.
 
+use std::io::Read;
 use std::path::Path;
 
-use edgechat_shared::kb::{parse_jsonl, ImportArticle};
+use edgechat_shared::api::auth::{LoginRequest, TokenResponse};
+use edgechat_shared::api::sites::{ImportResult, SiteList};
 
 use crate::{root, wrangler, Result, DEMO_SITE_KEY};
+
+/// The demo owner's login, printed by `cargo xtask dev`.
+pub const DEMO_OPERATOR_EMAIL: &str = "demo@edgechat.dev";
+/// The demo owner's password.
+pub const DEMO_OPERATOR_PASSWORD: &str = "edgechat-demo";
+
+/// PBKDF2-HMAC-SHA256 iterations: the Workers platform's limit for Web Crypto.
+pub const PBKDF2_ITERATIONS: u32 = 100_000;
+
+/// `n` random bytes from the operating system, as lower-case hex.
+pub fn random_hex(n: usize) -> Result<String> {
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A stored password hash in the worker's format
+/// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>` (see `worker/src/auth/password.rs`).
+pub fn password_hash(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+    let mut hash = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &salt, PBKDF2_ITERATIONS, &mut hash);
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    Ok(format!("pbkdf2-sha256${PBKDF2_ITERATIONS}${}${}", hex(&salt), hex(&hash)))
+}
 
 /// An SQL string literal (single quotes doubled, SQLite's only escape).
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// SQL creating (once) an account named `site_key` and its site `name` with that key.
-pub fn site_sql(site_key: &str, name: &str, greeting: &str) -> String {
-    let key = quote(site_key);
-    format!(
-        "INSERT INTO accounts (name) SELECT {key} WHERE NOT EXISTS (SELECT 1 FROM sites WHERE site_key = {key});\n\
-         INSERT INTO sites (account_id, site_key, name, greeting) \
-         SELECT MAX(id), {key}, {name}, {greeting} FROM accounts WHERE name = {key} \
-         ON CONFLICT (site_key) DO NOTHING;\n",
-        name = quote(name),
-        greeting = quote(greeting),
-    )
+/// SQL creating, once, the demo account, its owner and its site [`DEMO_SITE_KEY`].
+pub fn demo_sql() -> Result<String> {
+    let key = quote(DEMO_SITE_KEY);
+    let email = quote(DEMO_OPERATOR_EMAIL);
+    Ok(format!(
+        "INSERT INTO accounts (name) SELECT 'EdgeChat Demo' WHERE NOT EXISTS (SELECT 1 FROM sites WHERE site_key = {key});\n\
+         INSERT INTO sites (account_id, site_key, name, identity_secret) SELECT MAX(id), {key}, 'EdgeChat Demo', {secret} \
+         FROM accounts WHERE name = 'EdgeChat Demo' ON CONFLICT (site_key) DO NOTHING;\n\
+         INSERT INTO users (account_id, email, display_name, role, password_hash) \
+         SELECT account_id, {email}, 'Demo Owner', 'owner', {hash} FROM sites WHERE site_key = {key} \
+         ON CONFLICT (email) DO NOTHING;\n",
+        secret = quote(&random_hex(32)?),
+        hash = quote(&password_hash(DEMO_OPERATOR_PASSWORD)?),
+    ))
 }
 
-/// SQL upserting `articles` into the knowledge base of `site_key`: an id
-/// already imported is replaced, and the FTS5 index follows by trigger.
-pub fn kb_import_sql(site_key: &str, articles: &[ImportArticle]) -> String {
-    let key = quote(site_key);
-    let mut sql = String::new();
-    for article in articles {
-        sql.push_str(&format!(
-            "INSERT INTO kb_articles (site_id, external_id, title, body, url) \
-             SELECT id, {}, {}, {}, {} FROM sites WHERE site_key = {key} \
-             ON CONFLICT (site_id, external_id) DO UPDATE SET title = excluded.title, body = excluded.body, \
-             url = excluded.url, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now');\n",
-            quote(&article.id),
-            quote(&article.title),
-            quote(&article.body),
-            article.url.as_deref().map(quote).unwrap_or_else(|| "NULL".into()),
-        ));
+/// Seeds the demo account into the local D1 in `persist_dir` (before `wrangler dev` starts).
+pub fn demo_account(persist_dir: &Path) -> Result<()> {
+    wrangler::execute_sql(persist_dir, &demo_sql()?)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build())
+}
+
+fn check(response: &mut ureq::http::Response<ureq::Body>, what: &str) -> Result<()> {
+    if response.status().is_success() {
+        return Ok(());
     }
-    sql
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Err(format!("{what}: HTTP {} {body}", response.status()).into())
 }
 
-/// Creates a site and imports the JSON Lines knowledge base at `kb_file` into it.
-pub fn site_with_kb(persist_dir: &Path, site_key: &str, name: &str, kb_file: &Path) -> Result<usize> {
-    let text = std::fs::read_to_string(kb_file).map_err(|e| format!("{}: {e}", kb_file.display()))?;
-    let articles = parse_jsonl(&text).map_err(|e| format!("{}: {e}", kb_file.display()))?;
-    let sql = site_sql(site_key, name, "Hi there! How can we help?") + &kb_import_sql(site_key, &articles);
-    wrangler::execute_sql(persist_dir, &sql)?;
-    Ok(articles.len())
+/// Logs in through `POST /auth/login` on the server at `url`.
+pub fn login(url: &str, email: &str, password: &str) -> Result<TokenResponse> {
+    let mut response = agent()
+        .post(&format!("{url}/auth/login"))
+        .send_json(LoginRequest { email: email.into(), password: password.into() })?;
+    check(&mut response, "login")?;
+    Ok(response.body_mut().read_json()?)
 }
 
-/// The demo account, its site [`DEMO_SITE_KEY`] and the EdgeChat knowledge
-/// base in `xtask/demo/kb.jsonl`.
-pub fn demo(persist_dir: &Path) -> Result<usize> {
-    site_with_kb(persist_dir, DEMO_SITE_KEY, "EdgeChat Demo", &root().join("xtask/demo/kb.jsonl"))
+/// Imports the JSON Lines knowledge base at `kb_file` into the site with
+/// `site_key` through `POST /v1/sites/{id}/articles/import`, as `token`'s
+/// operator. Answers the number of articles imported.
+pub fn import_kb(url: &str, token: &str, site_key: &str, kb_file: &Path) -> Result<usize> {
+    let jsonl = std::fs::read_to_string(kb_file).map_err(|e| format!("{}: {e}", kb_file.display()))?;
+    let mut response = agent().get(&format!("{url}/v1/sites")).header("authorization", &format!("Bearer {token}")).call()?;
+    check(&mut response, "listing sites")?;
+    let sites: SiteList = response.body_mut().read_json()?;
+    let site = sites.sites.iter().find(|s| s.site_key == site_key).ok_or_else(|| format!("no site {site_key} in this account"))?;
+    let mut response = agent()
+        .post(&format!("{url}/v1/sites/{}/articles/import", site.id))
+        .header("authorization", &format!("Bearer {token}"))
+        .header("content-type", "application/x-ndjson")
+        .send(jsonl.as_str())?;
+    check(&mut response, "importing articles")?;
+    Ok(response.body_mut().read_json::<ImportResult>()?.imported)
+}
+
+/// Imports `xtask/demo/kb.jsonl` into the demo site of the server at `url`.
+pub fn demo_kb(url: &str) -> Result<usize> {
+    let tokens = login(url, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD)?;
+    import_kb(url, &tokens.access_token, DEMO_SITE_KEY, &root().join("xtask/demo/kb.jsonl"))
 }
 
 #[cfg(test)]
@@ -65,10 +113,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quotes_are_doubled_in_sql_literals() {
+    fn password_hash_has_the_worker_format_and_a_fresh_salt() {
+        let a = password_hash("edgechat-demo").unwrap();
+        let b = password_hash("edgechat-demo").unwrap();
+        let parts: Vec<&str> = a.split('$').collect();
+        assert_eq!(parts[0], "pbkdf2-sha256");
+        assert_eq!(parts[1], "100000");
+        assert_eq!(parts[2].len(), 32);
+        assert_eq!(parts[3].len(), 64);
+        assert_ne!(a, b, "each hash has its own salt");
+    }
+
+    #[test]
+    fn demo_sql_quotes_its_literals() {
         assert_eq!(quote("it's"), "'it''s'");
-        let sql = kb_import_sql("sk_x", &[ImportArticle { id: "a'1".into(), title: "T".into(), body: "x'); DROP TABLE sites; --".into(), url: None }]);
-        assert!(sql.contains("'a''1'"));
-        assert!(sql.contains("'x''); DROP TABLE sites; --'"));
+        assert!(demo_sql().unwrap().contains("'demo@edgechat.dev'"));
     }
 }

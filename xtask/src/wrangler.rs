@@ -61,25 +61,31 @@ pub struct WranglerDev {
 }
 
 impl WranglerDev {
-    /// Migrates `persist_dir` and starts `wrangler dev` on a free port, its
-    /// output in `persist_dir/wrangler.log`.
-    pub fn start(persist_dir: &Path) -> Result<WranglerDev> {
+    /// Migrates `persist_dir` and starts `wrangler dev` on a free port with
+    /// `vars` (e.g. `JWT_SECRET`), its output in `persist_dir/wrangler.log`.
+    pub fn start(persist_dir: &Path, vars: &[(&str, &str)]) -> Result<WranglerDev> {
         migrate(persist_dir)?;
-        Self::spawn(persist_dir, free_port()?, false)
+        Self::spawn(persist_dir, free_port()?, vars, false)
     }
 
-    /// Starts `wrangler dev` on `port` over an already migrated `persist_dir`;
+    /// Starts `wrangler dev` on `port` over an already migrated `persist_dir`,
+    /// with `vars` given as `--var NAME:VALUE` (they win over `.dev.vars`);
     /// with `inherit_output` its output goes to this terminal.
-    pub fn spawn(persist_dir: &Path, port: u16, inherit_output: bool) -> Result<WranglerDev> {
+    pub fn spawn(persist_dir: &Path, port: u16, vars: &[(&str, &str)], inherit_output: bool) -> Result<WranglerDev> {
         crate::build::require(&root().join("worker/build/index.js"), "run `cargo xtask build` first")?;
         fs::create_dir_all(persist_dir)?;
         let port_arg = port.to_string();
         let inspector = free_port()?.to_string();
         let dir = persist_dir.to_string_lossy().into_owned();
-        let mut cmd = command(&[
+        let mut args = vec![
             "dev", "--ip", "127.0.0.1", "--port", &port_arg, "--inspector-port", &inspector, "--persist-to", &dir,
             "--show-interactive-dev-session=false",
-        ]);
+        ];
+        let var_args: Vec<String> = vars.iter().map(|(name, value)| format!("{name}:{value}")).collect();
+        for var in &var_args {
+            args.extend(["--var", var.as_str()]);
+        }
+        let mut cmd = command(&args);
         cmd.stdin(Stdio::null()).process_group(0);
         let log = if inherit_output {
             None

@@ -1,9 +1,14 @@
-//! Request and answer types of the public widget API (`/api/v1/chat/*`),
-//! one module per route (seeds 001 and 004).
+//! Request and answer types of every route, one module per resource: the
+//! widget API (`/api/v1/chat/*`, seeds 001 and 004), auth (`/auth/*`) and the
+//! operator API (`/v1/*`, seeds 002, 000, 003).
 
+pub mod auth;
 pub mod config;
+pub mod conversations;
 pub mod history;
+pub mod sites;
 pub mod stream;
+pub mod users;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,11 @@
 //! The router: one module per namespace (ARCHITECTURE.md, "API surface").
 
+mod auth;
 mod health;
+mod operator;
 mod widget;
 
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
@@ -30,6 +32,16 @@ pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> 
     serde_json::from_value(value).map_err(ApiError::bad_json)
 }
 
+/// The worker's public origin as the caller reached it, e.g.
+/// `https://chat.example.com` (for embed snippets).
+pub fn public_origin(uri: &Uri, headers: &HeaderMap) -> String {
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        return format!("{scheme}://{authority}");
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("https://{host}")
+}
+
 /// Every route of the worker.
 pub fn router(env: Env) -> Router {
     // The widget runs on the site owner's pages, another origin than the API.
@@ -42,10 +54,50 @@ pub fn router(env: Env) -> Router {
         .route("/stream", post(widget::stream::post_stream))
         .route("/history", get(widget::history::get_history))
         .layer(widget_cors);
+    let auth_api = Router::new()
+        .route("/signup", post(auth::post_signup))
+        .route("/login", post(auth::post_login))
+        .route("/refresh", post(auth::post_refresh))
+        .route("/logout", post(auth::post_logout))
+        .route("/me", get(auth::get_me))
+        .route("/profile", axum::routing::patch(auth::patch_profile))
+        .route("/change-password", post(auth::post_change_password));
+    let operator_api = Router::new()
+        .route("/users", post(operator::users::post_user))
+        .route("/users/{id}", axum::routing::patch(operator::users::patch_user).delete(operator::users::delete_user))
+        .route("/chat/users", get(operator::users::get_users))
+        .route("/chat/agents", get(operator::users::get_agents))
+        .route("/sites", get(operator::sites::get_sites).post(operator::sites::post_site))
+        .route(
+            "/sites/{id}",
+            get(operator::sites::get_site).patch(operator::sites::patch_site).delete(operator::sites::delete_site),
+        )
+        .route("/sites/{id}/rotate-secret", post(operator::sites::post_rotate_secret))
+        .route("/sites/{id}/articles", get(operator::sites::get_articles).post(operator::sites::post_article))
+        .route("/sites/{id}/articles/import", post(operator::sites::post_import))
+        .route(
+            "/sites/{id}/articles/{article_id}",
+            get(operator::sites::get_article).patch(operator::sites::patch_article).delete(operator::sites::delete_article),
+        )
+        .route("/chat/conversations", get(operator::conversations::get_conversations))
+        .route("/chat/conversations/{id}", get(operator::conversations::get_conversation))
+        .route("/chat/conversations/{id}/messages", get(operator::conversations::get_messages))
+        .route("/chat/conversations/{id}/takeover", post(operator::conversations::post_takeover))
+        .route("/chat/conversations/{id}/handback", post(operator::conversations::post_handback))
+        .route("/chat/conversations/{id}/close", post(operator::conversations::post_close))
+        .route("/chat/conversations/{id}/reopen", post(operator::conversations::post_reopen))
+        .route("/chat/conversations/{id}/assign", post(operator::conversations::post_assign))
+        .route("/chat/conversations/{id}/read", post(operator::conversations::post_read))
+        .route("/chat/messages/send", post(operator::conversations::post_send))
+        .route("/chat/ai-active", get(operator::conversations::get_ai_active))
+        .route("/chat/users/{id}/block", post(operator::conversations::post_block).delete(operator::conversations::delete_block))
+        .route("/chat/blocks", get(operator::conversations::get_blocks));
     Router::new()
         .route("/health", get(health::get_health))
         .route("/ready", get(health::get_ready))
         .nest("/api/v1/chat", widget_api)
+        .nest("/auth", auth_api)
+        .nest("/v1", operator_api)
         .fallback(health::not_found)
         .with_state(AppState { env })
 }

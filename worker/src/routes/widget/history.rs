@@ -3,9 +3,8 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
-use edgechat_shared::validate;
 
-use super::load_site;
+use super::{check_visitor, load_site};
 use crate::db;
 use crate::error::ApiResult;
 use crate::routes::AppState;
@@ -16,7 +15,7 @@ use crate::routes::AppState;
 pub async fn get_history(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
     let database = db::database(&state.env)?;
     let site = load_site(&database, &query.site_key).await?;
-    validate::session_id(&query.session_id)?;
+    check_visitor(&database, &site, &query.session_id).await?;
     let Some(conversation) = db::find_conversation(&database, site.id, &query.session_id).await? else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
     };

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::StreamRequest;
 
-use super::load_site;
+use super::{check_visitor, load_site};
 use crate::db;
 use crate::error::ApiResult;
 use crate::room::SendVisitorMessage;
@@ -18,13 +18,14 @@ use crate::routes::{json_object, AppState};
 /// then `data: {"type":"done","meta":{…}}` once the visitor message and the
 /// answer are stored. Errors, with nothing stored: 400 `bad_request` (not
 /// JSON), 422 `validation_error` (blank or over-long message, malformed
-/// `session_id`, …), 404 `not_found` (unknown site key).
+/// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked`.
 #[worker::send]
 pub async fn post_stream(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
     let request: StreamRequest = json_object(&body)?;
     request.validate()?;
     let database = db::database(&state.env)?;
     let site = load_site(&database, &request.site_key).await?;
+    check_visitor(&database, &site, &request.session_id).await?;
     let conversation = db::open_conversation(&database, site.id, &request.session_id).await?;
     let send = SendVisitorMessage {
         conversation_id: conversation.id,

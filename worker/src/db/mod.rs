@@ -1,5 +1,9 @@
-//! D1 access: the one place that turns D1 rows into EdgeChat types.
-//! Every query binds its values; none formats them into SQL.
+//! D1 access: the one place that turns D1 rows into EdgeChat types, one
+//! module per resource. Every query binds its values; none formats them into SQL.
+
+pub mod conversations;
+pub mod sites;
+pub mod users;
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::{ChatMessage, Role};
@@ -25,24 +29,6 @@ pub fn text(value: &str) -> JsValue {
 /// A nullable D1 text parameter.
 pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
-}
-
-/// A site as the widget API needs it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Site {
-    pub id: i64,
-    pub site_key: String,
-    pub name: String,
-    pub greeting: String,
-    pub theme_color: String,
-}
-
-/// Finds a site by its public key.
-pub async fn site_by_key(db: &D1Database, site_key: &str) -> worker::Result<Option<Site>> {
-    db.prepare("SELECT id, site_key, name, greeting, theme_color FROM sites WHERE site_key = ?1")
-        .bind(&[text(site_key)])?
-        .first::<Site>(None)
-        .await
 }
 
 /// A conversation's identity.

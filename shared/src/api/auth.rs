@@ -1,0 +1,239 @@
+//! `/auth/*` (seed 002, "Auth"): accounts, login, rotating refresh tokens.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::validate;
+
+/// Shortest accepted password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted password, in characters (bounds the PBKDF2 input).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Life of an access JWT, in seconds (15 minutes).
+pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
+/// Life of a refresh token, in seconds (30 days).
+pub const REFRESH_TOKEN_SECONDS: i64 = 30 * 24 * 60 * 60;
+
+/// An operator's role in an account: owners and admins manage sites and
+/// operators; agents answer conversations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorRole {
+    /// Answers conversations.
+    #[default]
+    Agent,
+    /// Also manages sites, knowledge base and operators.
+    Admin,
+    /// Also manages admins; every account has at least one.
+    Owner,
+}
+
+impl OperatorRole {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatorRole::Agent => "agent",
+            OperatorRole::Admin => "admin",
+            OperatorRole::Owner => "owner",
+        }
+    }
+
+    /// Parses a stored role; `None` for anything else.
+    pub fn parse(s: &str) -> Option<OperatorRole> {
+        match s {
+            "agent" => Some(OperatorRole::Agent),
+            "admin" => Some(OperatorRole::Admin),
+            "owner" => Some(OperatorRole::Owner),
+            _ => None,
+        }
+    }
+}
+
+/// Body of `POST /auth/signup`: a new account (tenant), its owner and a first site.
+///
+/// # Format
+/// `{"email":"ann@example.com","password":"…","name":"Ann","account_name":"Acme","site_name":"acme.com"}`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SignupRequest {
+    /// The owner's email (login name), unique across EdgeChat.
+    #[serde(default)]
+    pub email: String,
+    /// At least 8 characters.
+    #[serde(default)]
+    pub password: String,
+    /// The owner's display name.
+    #[serde(default)]
+    pub name: String,
+    /// The account's name; defaults to the owner's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// The first site's name; defaults to "My website".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+}
+
+impl SignupRequest {
+    /// Checks every field (422 on the first failure).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        validate::email(&self.email)?;
+        validate::password(&self.password)?;
+        validate::display_name("name", &self.name)?;
+        if let Some(name) = &self.account_name {
+            validate::display_name("account_name", name)?;
+        }
+        if let Some(name) = &self.site_name {
+            validate::display_name("site_name", name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Body of `POST /auth/login`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The operator's email.
+    #[serde(default)]
+    pub email: String,
+    /// The operator's password.
+    #[serde(default)]
+    pub password: String,
+}
+
+/// Body of `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token last issued.
+    #[serde(default)]
+    pub refresh_token: String,
+}
+
+/// Answer of signup, login and refresh: a new access JWT and a new refresh token.
+///
+/// # Format
+/// `{"access_token":"eyJ…","token_type":"Bearer","expires_in":900,"refresh_token":"…","user":{…},"account":{…}}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// HS256 JWT for `Authorization: Bearer`, valid [`ACCESS_TOKEN_SECONDS`].
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque single-use refresh token, valid [`REFRESH_TOKEN_SECONDS`].
+    pub refresh_token: String,
+    /// The logged-in operator.
+    pub user: Operator,
+    /// The operator's account.
+    pub account: Account,
+}
+
+/// Answer of `POST /auth/signup` (201): the tokens, and the first site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignupResponse {
+    /// Tokens, user and account, as for login.
+    #[serde(flatten)]
+    pub tokens: TokenResponse,
+    /// The account's first site.
+    pub site: crate::api::sites::Site,
+}
+
+/// Claims of the access JWT (HS256, RFC 7519).
+///
+/// # Format
+/// `{"sub":"42","acc":7,"role":"admin","iat":1700000000,"exp":1700000900}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The operator's user id, as a string (RFC 7519 `sub`).
+    pub sub: String,
+    /// The operator's account id.
+    pub acc: i64,
+    /// The operator's role when the token was issued.
+    pub role: OperatorRole,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Expires at, Unix seconds.
+    pub exp: i64,
+}
+
+/// An operator (a user of the admin API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operator {
+    /// User id.
+    pub id: i64,
+    /// Login email.
+    pub email: String,
+    /// Name shown to visitors on operator messages.
+    pub display_name: String,
+    /// Role in the account.
+    pub role: OperatorRole,
+    /// Avatar image URL (https).
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// IANA time zone, e.g. `Europe/Paris`.
+    pub timezone: String,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// An account (tenant): owns sites, operators and conversations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    /// Account id.
+    pub id: i64,
+    /// Account name.
+    pub name: String,
+}
+
+/// Answer of `GET /auth/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeResponse {
+    /// The caller.
+    pub user: Operator,
+    /// The caller's account.
+    pub account: Account,
+}
+
+/// Body of `PATCH /auth/profile`; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProfileUpdate {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// New avatar URL (https), or `""` to remove it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// New IANA time zone, e.g. `America/New_York`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+impl ProfileUpdate {
+    /// Checks every present field (422 on the first failure).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(name) = &self.display_name {
+            validate::display_name("display_name", name)?;
+        }
+        if let Some(url) = self.avatar_url.as_deref().filter(|u| !u.is_empty()) {
+            validate::https_url("avatar_url", url)?;
+        }
+        if let Some(tz) = &self.timezone {
+            validate::timezone(tz)?;
+        }
+        Ok(())
+    }
+}
+
+/// Body of `POST /auth/change-password`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    #[serde(default)]
+    pub current_password: String,
+    /// The new password, at least 8 characters.
+    #[serde(default)]
+    pub new_password: String,
+    /// The caller's current refresh token, kept alive; every other one of
+    /// the user's refresh tokens is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}

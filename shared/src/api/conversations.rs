@@ -1,0 +1,222 @@
+//! `/v1/chat/conversations…`, `/v1/chat/messages/send`, `/v1/chat/ai-active`,
+//! `/v1/chat/blocks` (seeds 002, 000, 003): conversations as operators see them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChatMessage, Mode};
+use crate::error::FieldError;
+use crate::validate;
+
+/// Default page size of lists, and the largest accepted `limit`.
+pub const DEFAULT_PAGE: u32 = 25;
+/// Largest accepted `limit` of a list.
+pub const MAX_PAGE: u32 = 100;
+
+/// A conversation's status (seed 003: `"open" | "closed" | "snoozed"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for or in conversation.
+    Open,
+    /// Finished; a new visitor message reopens it.
+    Closed,
+    /// Put aside by an operator.
+    Snoozed,
+}
+
+impl Status {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Closed => "closed",
+            Status::Snoozed => "snoozed",
+        }
+    }
+
+    /// Parses a stored status; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "open" => Some(Status::Open),
+            "closed" => Some(Status::Closed),
+            "snoozed" => Some(Status::Snoozed),
+            _ => None,
+        }
+    }
+}
+
+/// The visitor of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visitor {
+    /// Visitor id (the `{id}` of `/v1/chat/users/{id}/block`).
+    pub id: i64,
+    /// Name, when the visitor gave one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email, when the visitor gave one.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `true` while blocked.
+    pub blocked: bool,
+    /// First seen, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// One conversation in an operator's list.
+///
+/// # Format
+/// `{"id":7,"site_id":1,"status":"open","mode":"ai","assignee_id":null,"visitor":{…},
+///   "last_message":{…},"unread_count":2,"last_activity_at":"…","created_at":"…"}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// Conversation id.
+    pub id: i64,
+    /// The site it came in on.
+    pub site_id: i64,
+    /// Open, closed or snoozed.
+    pub status: Status,
+    /// Who answers: the AI or an operator.
+    pub mode: Mode,
+    /// The operator it is assigned to.
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    /// The visitor.
+    pub visitor: Visitor,
+    /// The newest message.
+    #[serde(default)]
+    pub last_message: Option<ChatMessage>,
+    /// Visitor messages the caller has not read.
+    pub unread_count: i64,
+    /// Time of the newest message, RFC 3339 UTC.
+    pub last_activity_at: String,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// Query of `GET /v1/chat/conversations`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConversationFilter {
+    /// Only this site's conversations.
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    /// `open`, `closed` or `snoozed`.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// `ai` or `operator`.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// An operator id, `me`, or `none` (unassigned).
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 25).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Answer of `GET /v1/chat/conversations` and `GET /v1/chat/ai-active`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationList {
+    /// Newest activity first.
+    pub conversations: Vec<ConversationSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// Query of `GET /v1/chat/conversations/{id}/messages`: `after_seq` pages
+/// forward (oldest first), `before_seq` backward; neither gives the newest page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Only messages with a smaller `seq`.
+    #[serde(default)]
+    pub before_seq: Option<i64>,
+    /// Only messages with a greater `seq`.
+    #[serde(default)]
+    pub after_seq: Option<i64>,
+    /// Page size, 1 to 100 (default 25).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Answer of `GET /v1/chat/conversations/{id}/messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageList {
+    /// Messages in `seq` order.
+    pub messages: Vec<ChatMessage>,
+    /// `true` when more messages lie beyond this page in its direction.
+    pub has_more: bool,
+}
+
+/// Body of `POST /v1/chat/messages/send`: an operator reply.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OperatorSend {
+    /// The conversation to answer.
+    #[serde(default)]
+    pub conversation_id: i64,
+    /// 1 to 10,000 characters.
+    #[serde(default)]
+    pub content: String,
+    /// Client id: sending it again stores nothing new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
+impl OperatorSend {
+    /// Checks every field (422 on the first failure).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        validate::message(&self.content).map_err(|e| FieldError::new("content", e.message.replace("message", "content")))?;
+        if let Some(id) = &self.message_id {
+            validate::message_id(id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Answer of `POST /v1/chat/messages/send` (201).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentMessage {
+    /// The stored message.
+    pub message: ChatMessage,
+    /// `true` when this `message_id` was already stored.
+    pub duplicate: bool,
+}
+
+/// Body of `POST /v1/chat/conversations/{id}/assign`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The operator to assign, or `null` to unassign.
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+}
+
+/// Body of `POST /v1/chat/users/{id}/block` (optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BlockRequest {
+    /// Why, for other operators; at most 500 characters.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A blocked visitor in `GET /v1/chat/blocks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    /// The visitor.
+    pub visitor: Visitor,
+    /// The site the visitor belongs to.
+    pub site_id: i64,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When, RFC 3339 UTC.
+    pub blocked_at: String,
+}
+
+/// Answer of `GET /v1/chat/blocks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockList {
+    /// Newest first.
+    pub blocks: Vec<Block>,
+}

@@ -1,0 +1,172 @@
+//! `/v1/sites` and `/v1/sites/{id}/articles`: sites and their knowledge base
+//! (operator API, JWT; writes need the owner or admin role).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::validate;
+
+/// Which responder answers a site's visitors in `ai` mode (ARCHITECTURE.md, "AI responders").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponderKind {
+    /// The offline knowledge-base responder (default).
+    #[default]
+    Kb,
+    /// An OpenAI-compatible chat completions endpoint.
+    Openai,
+    /// The Workers AI binding.
+    WorkersAi,
+}
+
+/// A site's AI responder settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResponderSettings {
+    /// The responder.
+    #[serde(default)]
+    pub kind: ResponderKind,
+    /// Model name for `openai` / `workers-ai` (empty: the deployment default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Instructions prepended to the prompt, at most 4,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+}
+
+/// A site as the operator API answers it.
+///
+/// # Format
+/// `{"id":1,"name":"Acme","site_key":"sk_…","allowed_origins":["https://acme.com"],"greeting":"…",
+///   "theme_color":"#4f46e5","responder":{"kind":"kb"},"embed_snippet":"<script …>","identity_secret":"…"}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// Site id.
+    pub id: i64,
+    /// Name shown in the widget header.
+    pub name: String,
+    /// Public key used by the widget (not a secret).
+    pub site_key: String,
+    /// Origins allowed to use the widget API (exact, or `https://*.example.com`); empty allows any.
+    pub allowed_origins: Vec<String>,
+    /// First message of the widget (seed 004).
+    pub greeting: String,
+    /// Accent colour, `#rrggbb`.
+    pub theme_color: String,
+    /// AI responder settings.
+    pub responder: ResponderSettings,
+    /// The ready-to-paste `<script>` tag for this site.
+    pub embed_snippet: String,
+    /// Secret for visitor identity verification (`user_hash = HMAC-SHA256(secret, user_id)`);
+    /// shown to owners and admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_secret: Option<String>,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// Body of `POST /v1/sites` (all of `name` required) and `PATCH /v1/sites/{id}`
+/// (absent fields stay as they are).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SiteInput {
+    /// 1 to 120 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Each an `http(s)://host[:port]` origin, or with a `*.` wildcard host; at most 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    /// 1 to 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// `#rrggbb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme_color: Option<String>,
+    /// AI responder settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responder: Option<ResponderSettings>,
+}
+
+impl SiteInput {
+    /// Checks every present field (422 on the first failure).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(name) = &self.name {
+            validate::display_name("name", name)?;
+        }
+        if let Some(origins) = &self.allowed_origins {
+            if origins.len() > 50 {
+                return Err(FieldError::new("allowed_origins", "at most 50 allowed origins"));
+            }
+            for origin in origins {
+                validate::origin_pattern(origin)?;
+            }
+        }
+        if let Some(greeting) = &self.greeting {
+            if greeting.trim().is_empty() || greeting.chars().count() > 500 {
+                return Err(FieldError::new("greeting", "greeting must be 1 to 500 characters"));
+            }
+        }
+        if let Some(color) = &self.theme_color {
+            validate::hex_color(color)?;
+        }
+        if let Some(instructions) = self.responder.as_ref().and_then(|r| r.instructions.as_ref()) {
+            if instructions.chars().count() > 4000 {
+                return Err(FieldError::new("responder", "instructions must be at most 4000 characters"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// List answer of `GET /v1/sites`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteList {
+    /// The caller's account's sites, oldest first.
+    pub sites: Vec<Site>,
+}
+
+/// A knowledge-base article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    /// External id, exactly as given at creation or import.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Public URL, when it has one.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Last change, RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// Body of `POST /v1/sites/{id}/articles` (title and body required; `id`
+/// generated when absent) and `PATCH …/articles/{article_id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ArticleInput {
+    /// External id, 1 to 128 characters; only on creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// 1 to 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 1 to 100,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// https URL, or `""` to remove it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// List answer of `GET /v1/sites/{id}/articles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleList {
+    /// Articles ordered by id.
+    pub articles: Vec<Article>,
+}
+
+/// Answer of `POST /v1/sites/{id}/articles/import`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportResult {
+    /// Articles imported (created or replaced).
+    pub imported: usize,
+}

@@ -1,0 +1,1480 @@
+//! Integration tests of the operator API (issue 3) over HTTP against a real
+//! `wrangler dev`: `/auth/*` (signup, login and its rate limits, rotating
+//! refresh tokens, logout, profile, password change), the access-token checks
+//! every operator route shares, operators (`/v1/users`, `/v1/chat/users`,
+//! `/v1/chat/agents`), sites and their knowledge base (`/v1/sites…`), and
+//! conversations, operator replies, takeover and visitor blocks (`/v1/chat/…`).
+//!
+//! Trials run in parallel against one server, so each signs up its own
+//! accounts, brings its own visitors and sends every login from its own
+//! `CF-Connecting-IP`; none relies on global counts or touches the demo account.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use edgechat_shared::api::auth::{AccessClaims, MeResponse, Operator, OperatorRole, SignupResponse, TokenResponse};
+use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::conversations::{Block, BlockList, ConversationList, ConversationSummary, MessageList, SentMessage, Status};
+use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, Site, SiteList};
+use edgechat_shared::api::stream::StreamRequest;
+use edgechat_shared::api::users::OperatorList;
+use edgechat_shared::api::{Mode, Role};
+use edgechat_shared::error::ErrorBody;
+use edgechat_tests::*;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+fn main() {
+    let server = Server::start("operator_api");
+    macro_rules! trials {
+        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
+    }
+    run_trials(
+        server,
+        trials![
+            // Access tokens, on every operator route
+            a_missing_token_is_401,
+            a_garbage_token_is_401,
+            an_expired_token_is_401,
+            a_token_with_a_bad_signature_is_401,
+            an_alg_none_token_is_401,
+            bodies_that_are_not_json_objects_are_400,
+            // POST /auth/signup
+            signup_creates_an_owner_account_with_its_first_site,
+            signup_without_names_names_the_account_after_the_owner_and_the_site_my_website,
+            signup_refuses_a_bad_email_a_short_password_or_a_blank_name,
+            signup_with_a_registered_email_in_any_case_is_409,
+            // POST /auth/login
+            login_answers_a_bearer_jwt_with_the_contract_claims,
+            login_with_a_wrong_password_or_unknown_email_gives_the_same_401,
+            login_is_rate_limited_after_10_attempts_a_minute_for_one_email,
+            login_is_rate_limited_after_30_attempts_a_minute_from_one_ip,
+            // POST /auth/refresh, POST /auth/logout
+            refresh_rotates_the_refresh_token,
+            refresh_token_reuse_revokes_the_whole_family,
+            refresh_refuses_an_unknown_token,
+            logout_revokes_that_refresh_token_only,
+            // GET /auth/me, PATCH /auth/profile, POST /auth/change-password
+            profile_update_changes_only_the_given_fields,
+            profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name,
+            change_password_replaces_the_password_and_revokes_other_sessions,
+            change_password_refuses_a_wrong_current_password_or_a_short_new_one,
+            // POST /v1/users, GET /v1/chat/users, GET /v1/chat/agents
+            owner_adds_an_operator_who_can_log_in,
+            adding_an_operator_refuses_invalid_fields,
+            adding_an_operator_with_a_registered_email_is_409,
+            admin_adds_agents_but_not_owners,
+            agent_gets_403_on_operator_management,
+            operator_lists_show_the_callers_account_only,
+            // PATCH /v1/users/{id}
+            owner_changes_an_operators_role,
+            admin_may_not_change_an_owner_or_grant_owner,
+            demoting_the_last_owner_is_409,
+            // DELETE /v1/users/{id}
+            deleting_an_operator_removes_them_and_their_login,
+            deleting_yourself_is_409,
+            admin_may_not_delete_an_owner,
+            operators_of_another_account_are_404,
+            // /v1/sites
+            creating_a_site_answers_a_new_key_its_snippet_and_secret,
+            sites_list_holds_the_callers_account_sites_only,
+            patching_a_site_updates_it_and_the_widget_config,
+            site_writes_refuse_a_bad_colour_origin_or_name,
+            deleting_a_site_removes_it_and_its_widget,
+            rotating_the_identity_secret_answers_a_new_one,
+            agent_reads_sites_without_the_secret_and_gets_403_on_writes,
+            admin_manages_sites_and_sees_the_secret,
+            sites_of_another_account_are_404,
+            // /v1/sites/{id}/articles
+            articles_are_created_read_updated_and_deleted,
+            creating_an_article_without_an_id_generates_one,
+            creating_an_article_with_an_existing_id_is_409,
+            creating_an_article_without_a_title_or_body_is_422,
+            a_created_article_is_found_by_the_widget_until_deleted,
+            articles_of_another_account_are_404,
+            // POST /v1/sites/{id}/articles/import
+            importing_json_lines_creates_and_replaces_articles,
+            an_import_with_a_bad_line_names_it_and_imports_nothing,
+            an_imported_article_is_found_by_the_widget,
+            // GET /v1/chat/conversations…
+            conversation_list_shows_the_accounts_conversations_newest_first,
+            conversation_list_pages_with_a_cursor,
+            conversation_list_refuses_a_limit_of_0_or_over_100,
+            conversation_list_filters_by_site_status_mode_and_assignee,
+            conversation_messages_come_in_seq_order_and_page_by_seq,
+            marking_a_conversation_read_clears_the_callers_unread_count,
+            // POST /v1/chat/messages/send
+            operator_send_stores_a_reply_the_visitor_sees,
+            operator_send_with_a_repeated_message_id_stores_once,
+            operator_send_refuses_blank_or_over_10000_characters,
+            // takeover, handback, ai-active, close, reopen, assign
+            takeover_silences_the_ai_until_handback,
+            takeover_keeps_an_existing_assignee,
+            ai_active_lists_open_conversations_in_ai_mode,
+            closing_and_reopening_a_conversation,
+            assigning_a_conversation_sets_and_clears_its_assignee,
+            assigning_to_an_operator_of_another_account_is_404,
+            conversations_of_another_account_are_404,
+            // /v1/chat/users/{visitor_id}/block, GET /v1/chat/blocks
+            blocking_a_visitor_refuses_their_chat_until_unblocked,
+            visitors_of_another_account_are_404,
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- helpers
+
+const PASSWORD: &str = "correct horse battery";
+const OWNER_NAME: &str = "Olivia Owner";
+
+/// Unknown-topic knowledge base, so that an article under test is the only
+/// one holding its words (FTS5 gives a term found in every article no weight).
+const FILLER_KB: &str = concat!(
+    r#"{"id":"opening-hours","title":"When is your support team available?","body":"Our team answers from 9:00 to 17:00 on weekdays."}"#, "\n",
+    r#"{"id":"gift-cards","title":"Do you sell gift cards?","body":"Gift cards from 10 to 500 euros are sold in every store."}"#, "\n",
+    r#"{"id":"invoices","title":"Where can I download my invoices?","body":"Invoices are listed as PDF files under Billing."}"#, "\n",
+    r#"{"id":"password-reset","title":"I forgot my password","body":"Use the reset link on the login page; it is valid for one hour."}"#, "\n",
+);
+
+/// A name no other trial uses: `tag-<counter>-<random hex>`.
+fn unique(tag: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
+}
+
+fn unique_email(tag: &str) -> String {
+    format!("{}@example.com", unique(tag))
+}
+
+/// A client address no other login uses (`10.77.x.y`; only a header value).
+fn fresh_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("10.77.{}.{}", n / 250 % 256, n % 250 + 1)
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+}
+
+async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("error body");
+    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {body}"));
+    (status, envelope)
+}
+
+/// Asserts the answer is the error envelope with `status` and `code`.
+async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) -> ErrorBody {
+    let (got, body) = error_of(response).await;
+    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
+    body
+}
+
+/// Asserts the answer has `status` and parses its JSON body.
+async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
+    let got = response.status().as_u16();
+    let path = response.url().path().to_string();
+    let body = response.text().await.expect("body");
+    assert_eq!(got, status, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
+}
+
+async fn send(server: &Server, method: Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
+    let mut request = server.authed(method, path, token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+async fn get(server: &Server, path: &str, token: &str) -> reqwest::Response {
+    send(server, Method::GET, path, token, None).await
+}
+
+async fn post(server: &Server, path: &str, token: &str, body: Value) -> reqwest::Response {
+    send(server, Method::POST, path, token, Some(body)).await
+}
+
+async fn patch(server: &Server, path: &str, token: &str, body: Value) -> reqwest::Response {
+    send(server, Method::PATCH, path, token, Some(body)).await
+}
+
+async fn delete(server: &Server, path: &str, token: &str) -> reqwest::Response {
+    send(server, Method::DELETE, path, token, None).await
+}
+
+/// A POST without a token, from a fresh client address.
+async fn post_public(server: &Server, path: &str, body: &Value) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}{path}", server.url))
+        .header("CF-Connecting-IP", fresh_ip())
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+async fn login_via(server: &Server, ip: &str, email: &str, password: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/auth/login", server.url))
+        .header("CF-Connecting-IP", ip)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("POST /auth/login reaches the server")
+}
+
+/// `POST /auth/login` from a client address no other login uses.
+async fn login_from(server: &Server, email: &str, password: &str) -> reqwest::Response {
+    login_via(server, &fresh_ip(), email, password).await
+}
+
+async fn login_ok(server: &Server, email: &str, password: &str) -> TokenResponse {
+    json_of(login_from(server, email, password).await, 200).await
+}
+
+async fn refresh(server: &Server, refresh_token: &str) -> reqwest::Response {
+    post_public(server, "/auth/refresh", &json!({ "refresh_token": refresh_token })).await
+}
+
+async fn me(server: &Server, token: &str) -> MeResponse {
+    json_of(get(server, "/auth/me", token).await, 200).await
+}
+
+/// A freshly signed-up account: its owner's login and tokens, and its first site.
+struct Tenant {
+    email: String,
+    tokens: TokenResponse,
+    site: Site,
+}
+
+impl Tenant {
+    fn token(&self) -> &str {
+        &self.tokens.access_token
+    }
+
+    fn id(&self) -> i64 {
+        self.tokens.user.id
+    }
+}
+
+async fn signup(server: &Server) -> Tenant {
+    let email = unique_email("owner");
+    let body = json!({"email": email, "password": PASSWORD, "name": OWNER_NAME, "account_name": unique("Acme"), "site_name": "Acme shop"});
+    let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
+    Tenant { email, tokens: signed.tokens, site: signed.site }
+}
+
+/// An operator added to an account, logged in.
+struct Member {
+    email: String,
+    user: Operator,
+    tokens: TokenResponse,
+}
+
+impl Member {
+    fn token(&self) -> &str {
+        &self.tokens.access_token
+    }
+}
+
+/// `POST /v1/users` as `by`, then a login of the new operator.
+async fn add_operator(server: &Server, by: &str, role: OperatorRole) -> Member {
+    let email = unique_email(role.as_str());
+    let body = json!({"email": email, "display_name": format!("Sam {}", role.as_str()), "role": role, "password": PASSWORD});
+    let user: Operator = json_of(post(server, "/v1/users", by, body).await, 201).await;
+    let tokens = login_ok(server, &email, PASSWORD).await;
+    Member { email, user, tokens }
+}
+
+async fn operators(server: &Server, token: &str, path: &str) -> Vec<Operator> {
+    json_of::<OperatorList>(get(server, path, token).await, 200).await.users
+}
+
+async fn operator_ids(server: &Server, token: &str, path: &str) -> BTreeSet<i64> {
+    operators(server, token, path).await.iter().map(|o| o.id).collect()
+}
+
+async fn role_of(server: &Server, token: &str, id: i64) -> Option<OperatorRole> {
+    operators(server, token, "/v1/chat/users").await.iter().find(|o| o.id == id).map(|o| o.role)
+}
+
+async fn create_site(server: &Server, token: &str, name: &str) -> Site {
+    json_of(post(server, "/v1/sites", token, json!({ "name": name })).await, 201).await
+}
+
+async fn site_ids(server: &Server, token: &str) -> Vec<i64> {
+    json_of::<SiteList>(get(server, "/v1/sites", token).await, 200).await.sites.iter().map(|s| s.id).collect()
+}
+
+async fn widget_config(server: &Server, site_key: &str) -> reqwest::Response {
+    server.get(&format!("/api/v1/chat/config?site_key={site_key}")).await
+}
+
+fn articles_path(site_id: i64) -> String {
+    format!("/v1/sites/{site_id}/articles")
+}
+
+async fn create_article(server: &Server, token: &str, site_id: i64, id: &str, title: &str, body: &str) -> Article {
+    let input = json!({"id": id, "title": title, "body": body});
+    json_of(post(server, &articles_path(site_id), token, input).await, 201).await
+}
+
+async fn article_ids(server: &Server, token: &str, site_id: i64) -> Vec<String> {
+    json_of::<ArticleList>(get(server, &articles_path(site_id), token).await, 200).await.articles.into_iter().map(|a| a.id).collect()
+}
+
+async fn import(server: &Server, token: &str, site_id: i64, jsonl: &str) -> reqwest::Response {
+    server
+        .authed(Method::POST, &format!("/v1/sites/{site_id}/articles/import"), token)
+        .header("content-type", "application/x-ndjson")
+        .body(jsonl.to_string())
+        .send()
+        .await
+        .expect("import reaches the server")
+}
+
+fn visitor_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
+    StreamRequest {
+        site_key: site_key.into(),
+        session_id: session_id.into(),
+        message: message.into(),
+        lang: Some("en".into()),
+        message_id: Some(new_message_id()),
+    }
+}
+
+/// A visitor message through the widget API; panics unless it is answered with `done`.
+async fn ask(server: &Server, site_key: &str, session_id: &str, message: &str) -> Streamed {
+    let streamed = server.stream(&visitor_request(site_key, session_id, message)).await;
+    assert_eq!(streamed.status, 200, "{message}");
+    streamed.done();
+    streamed
+}
+
+/// A new visitor of `site_key` says hello: answers its session and conversation id.
+async fn new_conversation(server: &Server, site_key: &str) -> (String, i64) {
+    let session = new_session_id();
+    let id = ask(server, site_key, &session, "Hello, can someone look at my order?").await.done().conversation_id;
+    (session, id)
+}
+
+async fn history(server: &Server, site_key: &str, session_id: &str) -> reqwest::Response {
+    server.get(&format!("/api/v1/chat/history?site_key={site_key}&session_id={session_id}")).await
+}
+
+async fn stored_history(server: &Server, site_key: &str, session_id: &str) -> HistoryResponse {
+    json_of(history(server, site_key, session_id).await, 200).await
+}
+
+fn conversation_path(id: i64, action: &str) -> String {
+    format!("/v1/chat/conversations/{id}{action}")
+}
+
+async fn summary(server: &Server, token: &str, id: i64) -> ConversationSummary {
+    json_of(get(server, &conversation_path(id, ""), token).await, 200).await
+}
+
+/// `POST /v1/chat/conversations/{id}/{action}` answering 200 and the summary.
+async fn act(server: &Server, token: &str, id: i64, action: &str, body: Value) -> ConversationSummary {
+    json_of(post(server, &conversation_path(id, &format!("/{action}")), token, body).await, 200).await
+}
+
+async fn list_conversations(server: &Server, token: &str, path: &str, query: &[(&str, String)]) -> ConversationList {
+    let response = server.authed(Method::GET, path, token).query(query).send().await.expect("list reaches the server");
+    json_of(response, 200).await
+}
+
+fn ids_of(list: &ConversationList) -> Vec<i64> {
+    list.conversations.iter().map(|c| c.id).collect()
+}
+
+/// The conversation ids `GET /v1/chat/conversations?{filter}` lists, as a set.
+async fn filtered(server: &Server, token: &str, filter: (&str, String)) -> BTreeSet<i64> {
+    ids_of(&list_conversations(server, token, "/v1/chat/conversations", &[filter]).await).into_iter().collect()
+}
+
+async fn messages(server: &Server, token: &str, id: i64, query: &str) -> MessageList {
+    json_of(get(server, &format!("{}{query}", conversation_path(id, "/messages")), token).await, 200).await
+}
+
+async fn operator_reply(server: &Server, token: &str, conversation_id: i64, content: &str) -> SentMessage {
+    let body = json!({"conversation_id": conversation_id, "content": content});
+    json_of(post(server, "/v1/chat/messages/send", token, body).await, 201).await
+}
+
+fn block_path(visitor_id: i64) -> String {
+    format!("/v1/chat/users/{visitor_id}/block")
+}
+
+async fn blocked_visitor_ids(server: &Server, token: &str) -> Vec<i64> {
+    json_of::<BlockList>(get(server, "/v1/chat/blocks", token).await, 200).await.blocks.iter().map(|b| b.visitor.id).collect()
+}
+
+/// The access claims of `tokens`' operator, valid for the next 15 minutes.
+fn claims_of(tokens: &TokenResponse) -> AccessClaims {
+    AccessClaims { sub: tokens.user.id.to_string(), acc: tokens.account.id, role: tokens.user.role, iat: now(), exp: now() + 900 }
+}
+
+fn mint(claims: &AccessClaims, secret: &str) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).expect("JWT encodes")
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Read routes of every operator; each must refuse a bad token.
+const PROTECTED: [&str; 7] =
+    ["/auth/me", "/v1/sites", "/v1/chat/users", "/v1/chat/conversations", "/v1/chat/ai-active", "/v1/chat/blocks", "/v1/chat/agents"];
+
+/// Asserts every [`PROTECTED`] route answers 401 `unauthorized` to `authorization`.
+async fn assert_unauthorized(server: &Server, authorization: Option<&str>, what: &str) {
+    for path in PROTECTED {
+        let mut request = server.http.get(format!("{}{path}", server.url));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.expect("GET reaches the server");
+        assert_error(response, 401, "unauthorized", &format!("{what} on {path}")).await;
+    }
+}
+
+/// Asserts `token` is accepted as `tenant`'s owner (the control of a refused variant).
+async fn assert_accepted(server: &Server, token: &str, tenant: &Tenant) {
+    assert_eq!(me(server, token).await.user.id, tenant.id(), "a correctly signed token is accepted");
+}
+
+/// Waits for the next wall-clock minute when fewer than `seconds` are left
+/// in this one, so a burst of logins falls in one rate-limit window whether
+/// the server counts per calendar minute or over a sliding minute.
+async fn within_one_minute(seconds: i64) {
+    let into = now() % 60;
+    if into + seconds > 60 {
+        tokio::time::sleep(Duration::from_secs((61 - into) as u64)).await;
+    }
+}
+
+async fn assert_rate_limited(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), 429, "{what}");
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
+    let seconds: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
+    assert!((1..=60).contains(&seconds), "{what}: Retry-After {seconds} should be within the minute");
+    assert_error(response, 429, "rate_limited", what).await;
+}
+
+// ---------------------------------------------------------------- access tokens
+
+async fn a_missing_token_is_401(server: &Server) {
+    assert_unauthorized(server, None, "no Authorization header").await;
+    let response = server.http.post(format!("{}/v1/sites", server.url)).json(&json!({"name": "Nope"})).send().await.unwrap();
+    assert_error(response, 401, "unauthorized", "POST /v1/sites without a token").await;
+}
+
+async fn a_garbage_token_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let refresh_as_bearer = format!("Bearer {}", tenant.tokens.refresh_token);
+    let basic = format!("Basic {}", b64(format!("{}:{PASSWORD}", tenant.email).as_bytes()));
+    for value in ["Bearer", "Bearer not-a-jwt", "Bearer a.b.c", "Bearer eyJhbGciOiJIUzI1NiJ9..", &refresh_as_bearer, &basic] {
+        assert_unauthorized(server, Some(value), value).await;
+    }
+    assert_accepted(server, tenant.token(), &tenant).await;
+}
+
+async fn an_expired_token_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let mut claims = claims_of(&tenant.tokens);
+    assert_accepted(server, &mint(&claims, JWT_SECRET), &tenant).await;
+    (claims.iat, claims.exp) = (now() - 7200, now() - 3600);
+    assert_unauthorized(server, Some(&format!("Bearer {}", mint(&claims, JWT_SECRET))), "a token expired an hour ago").await;
+}
+
+async fn a_token_with_a_bad_signature_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let claims = claims_of(&tenant.tokens);
+    assert_accepted(server, &mint(&claims, JWT_SECRET), &tenant).await;
+    let foreign = mint(&claims, "not-the-server-secret-0123456789abcdef0123456789");
+    assert_unauthorized(server, Some(&format!("Bearer {foreign}")), "a token signed with another secret").await;
+    // The other account's claims under this token's header and signature.
+    let parts: Vec<&str> = tenant.token().split('.').collect();
+    assert_eq!(parts.len(), 3, "the access token is a JWS: {}", tenant.token());
+    let swapped = format!("{}.{}.{}", parts[0], b64(&serde_json::to_vec(&claims_of(&other.tokens)).unwrap()), parts[2]);
+    assert_unauthorized(server, Some(&format!("Bearer {swapped}")), "a token whose claims were replaced").await;
+}
+
+async fn an_alg_none_token_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let claims = b64(&serde_json::to_vec(&claims_of(&tenant.tokens)).unwrap());
+    let none = b64(br#"{"alg":"none","typ":"JWT"}"#);
+    let hs256 = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let signature = tenant.token().rsplit('.').next().unwrap().to_string();
+    for token in [format!("{none}.{claims}."), format!("{none}.{claims}"), format!("{none}.{claims}.{signature}"), format!("{hs256}.{claims}.")] {
+        assert_unauthorized(server, Some(&format!("Bearer {token}")), &token).await;
+    }
+}
+
+async fn bodies_that_are_not_json_objects_are_400(server: &Server) {
+    let tenant = signup(server).await;
+    let site = format!("/v1/sites/{}", tenant.site.id);
+    let routes = [
+        (Method::POST, "/auth/signup"),
+        (Method::POST, "/auth/login"),
+        (Method::POST, "/auth/refresh"),
+        (Method::PATCH, "/auth/profile"),
+        (Method::POST, "/v1/users"),
+        (Method::POST, "/v1/sites"),
+        (Method::PATCH, site.as_str()),
+        (Method::POST, "/v1/chat/messages/send"),
+    ];
+    for body in ["{not json", "[]", "\"text\""] {
+        for (method, path) in &routes {
+            let response = server
+                .authed(method.clone(), path, tenant.token())
+                .header("CF-Connecting-IP", fresh_ip())
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_error(response, 400, "bad_request", &format!("{method} {path} with {body}")).await;
+        }
+    }
+    assert_eq!(me(server, tenant.token()).await.user, tenant.tokens.user, "no refused body changed the profile");
+}
+
+// ---------------------------------------------------------------- POST /auth/signup
+
+async fn signup_creates_an_owner_account_with_its_first_site(server: &Server) {
+    let (email, account_name) = (unique_email("signup"), unique("Acme"));
+    let body = json!({"email": email, "password": PASSWORD, "name": "Ann Example", "account_name": account_name, "site_name": "acme.example"});
+    let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
+    let tokens = &signed.tokens;
+    assert_eq!((tokens.token_type.as_str(), tokens.expires_in), ("Bearer", 900));
+    assert_eq!((tokens.user.email.as_str(), tokens.user.display_name.as_str(), tokens.user.role), (email.as_str(), "Ann Example", OperatorRole::Owner));
+    assert_eq!(tokens.account.name, account_name);
+    assert_eq!(signed.site.name, "acme.example");
+    assert!(signed.site.site_key.starts_with("sk_"), "{}", signed.site.site_key);
+    assert!(signed.site.identity_secret.as_ref().is_some_and(|s| !s.is_empty()), "the owner sees the identity secret");
+    let me = me(server, &tokens.access_token).await;
+    assert_eq!((me.user, me.account), (tokens.user.clone(), tokens.account.clone()));
+    let sites: SiteList = json_of(get(server, "/v1/sites", &tokens.access_token).await, 200).await;
+    assert_eq!(sites.sites, vec![signed.site.clone()]);
+    let config: WidgetConfig = json_of(widget_config(server, &signed.site.site_key).await, 200).await;
+    assert_eq!(config.name, "acme.example");
+    let _: TokenResponse = json_of(refresh(server, &tokens.refresh_token).await, 200).await;
+}
+
+async fn signup_without_names_names_the_account_after_the_owner_and_the_site_my_website(server: &Server) {
+    let body = json!({"email": unique_email("defaults"), "password": PASSWORD, "name": "Ben Default"});
+    let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
+    assert_eq!(signed.tokens.account.name, "Ben Default");
+    assert_eq!(signed.site.name, "My website");
+}
+
+async fn signup_refuses_a_bad_email_a_short_password_or_a_blank_name(server: &Server) {
+    let valid = json!({"email": unique_email("refused"), "password": PASSWORD, "name": "Ann"});
+    for (field, value) in [("email", "not-an-email"), ("email", ""), ("password", "1234567"), ("name", ""), ("name", "  \t ")] {
+        let mut body = valid.clone();
+        body[field] = json!(value);
+        assert_error(post_public(server, "/auth/signup", &body).await, 422, "validation_error", &format!("{field} {value:?}")).await;
+    }
+    let _: SignupResponse = json_of(post_public(server, "/auth/signup", &valid).await, 201).await;
+}
+
+async fn signup_with_a_registered_email_in_any_case_is_409(server: &Server) {
+    let tenant = signup(server).await;
+    for email in [tenant.email.clone(), tenant.email.to_uppercase()] {
+        let body = json!({"email": email, "password": "another password", "name": "Mallory"});
+        assert_error(post_public(server, "/auth/signup", &body).await, 409, "conflict", &email).await;
+    }
+    assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the first owner keeps the email");
+}
+
+// ---------------------------------------------------------------- POST /auth/login
+
+async fn login_answers_a_bearer_jwt_with_the_contract_claims(server: &Server) {
+    let tenant = signup(server).await;
+    let tokens = login_ok(server, &tenant.email, PASSWORD).await;
+    assert_eq!((tokens.token_type.as_str(), tokens.expires_in), ("Bearer", 900));
+    assert_eq!((tokens.user.id, tokens.account.id), (tenant.id(), tenant.tokens.account.id));
+    assert_ne!(tokens.refresh_token, tenant.tokens.refresh_token);
+    let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
+    let claims = jsonwebtoken::decode::<AccessClaims>(&tokens.access_token, &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
+        .expect("an HS256 JWT signed with JWT_SECRET")
+        .claims;
+    assert_eq!((claims.sub, claims.acc, claims.role), (tenant.id().to_string(), tenant.tokens.account.id, OperatorRole::Owner));
+    assert_eq!(claims.exp - claims.iat, 900);
+    assert!((claims.iat - now()).abs() < 120, "iat {} is now", claims.iat);
+    assert_eq!(me(server, &tokens.access_token).await.user.id, tenant.id());
+}
+
+async fn login_with_a_wrong_password_or_unknown_email_gives_the_same_401(server: &Server) {
+    let tenant = signup(server).await;
+    let wrong_password = assert_error(login_from(server, &tenant.email, "wrong password!").await, 401, "unauthorized", "wrong password").await;
+    let unknown_email = assert_error(login_from(server, &unique_email("nobody"), PASSWORD).await, 401, "unauthorized", "unknown email").await;
+    assert_eq!(wrong_password, unknown_email, "the answers do not tell which accounts exist");
+}
+
+async fn login_is_rate_limited_after_10_attempts_a_minute_for_one_email(server: &Server) {
+    let tenant = signup(server).await;
+    let bystander = signup(server).await;
+    within_one_minute(30).await;
+    for attempt in 1..=10 {
+        let response = login_from(server, &tenant.email, "wrong password!").await;
+        assert_error(response, 401, "unauthorized", &format!("attempt {attempt}")).await;
+    }
+    let eleventh = login_from(server, &tenant.email, PASSWORD).await;
+    assert_rate_limited(eleventh, "the 11th attempt for one email, from yet another IP, with the right password").await;
+    let _ = login_ok(server, &bystander.email, PASSWORD).await;
+}
+
+async fn login_is_rate_limited_after_30_attempts_a_minute_from_one_ip(server: &Server) {
+    const IP: &str = "192.0.2.30";
+    let tenant = signup(server).await;
+    within_one_minute(40).await;
+    for attempt in 1..=30 {
+        let response = login_via(server, IP, &unique_email("guess"), PASSWORD).await;
+        assert_error(response, 401, "unauthorized", &format!("attempt {attempt}")).await;
+    }
+    assert_rate_limited(login_via(server, IP, &tenant.email, PASSWORD).await, "the 31st attempt from one IP").await;
+    let _ = login_ok(server, &tenant.email, PASSWORD).await;
+}
+
+// ---------------------------------------------------------------- POST /auth/refresh, /auth/logout
+
+async fn refresh_rotates_the_refresh_token(server: &Server) {
+    let tenant = signup(server).await;
+    let first: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
+    assert_ne!(first.refresh_token, tenant.tokens.refresh_token);
+    assert_eq!((first.user.id, first.token_type.as_str(), first.expires_in), (tenant.id(), "Bearer", 900));
+    assert_eq!(me(server, &first.access_token).await.user.id, tenant.id());
+    let second: TokenResponse = json_of(refresh(server, &first.refresh_token).await, 200).await;
+    assert_ne!(second.refresh_token, first.refresh_token);
+}
+
+async fn refresh_token_reuse_revokes_the_whole_family(server: &Server) {
+    let tenant = signup(server).await;
+    let other_session = login_ok(server, &tenant.email, PASSWORD).await;
+    let rotated: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
+    let newest: TokenResponse = json_of(refresh(server, &rotated.refresh_token).await, 200).await;
+    assert_error(refresh(server, &rotated.refresh_token).await, 401, "unauthorized", "reuse of a rotated token").await;
+    assert_error(refresh(server, &newest.refresh_token).await, 401, "unauthorized", "the newest token of the reused family").await;
+    assert_error(refresh(server, &tenant.tokens.refresh_token).await, 401, "unauthorized", "the oldest token of the family").await;
+    let _: TokenResponse = json_of(refresh(server, &other_session.refresh_token).await, 200).await;
+}
+
+async fn refresh_refuses_an_unknown_token(server: &Server) {
+    for token in ["not-a-refresh-token".to_string(), "f".repeat(64), new_session_id()] {
+        assert_error(refresh(server, &token).await, 401, "unauthorized", &token).await;
+    }
+}
+
+async fn logout_revokes_that_refresh_token_only(server: &Server) {
+    let tenant = signup(server).await;
+    let other_session = login_ok(server, &tenant.email, PASSWORD).await;
+    let body = json!({"refresh_token": tenant.tokens.refresh_token});
+    let answer: Value = json_of(post(server, "/auth/logout", tenant.token(), body).await, 200).await;
+    assert_eq!(answer, json!({"success": true}));
+    assert_error(refresh(server, &tenant.tokens.refresh_token).await, 401, "unauthorized", "a logged-out token").await;
+    let _: TokenResponse = json_of(refresh(server, &other_session.refresh_token).await, 200).await;
+}
+
+// ---------------------------------------------------------------- /auth/me, /auth/profile, /auth/change-password
+
+async fn profile_update_changes_only_the_given_fields(server: &Server) {
+    let tenant = signup(server).await;
+    let body = json!({"display_name": "Nina Support", "avatar_url": "https://cdn.example.com/nina.png", "timezone": "Europe/Paris"});
+    let updated: Operator = json_of(patch(server, "/auth/profile", tenant.token(), body).await, 200).await;
+    assert_eq!(updated.display_name, "Nina Support");
+    assert_eq!(updated.avatar_url.as_deref(), Some("https://cdn.example.com/nina.png"));
+    assert_eq!((updated.id, updated.timezone.as_str()), (tenant.id(), "Europe/Paris"));
+    let again: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"timezone": "America/New_York"})).await, 200).await;
+    assert_eq!((again.display_name.as_str(), again.avatar_url.as_deref()), ("Nina Support", Some("https://cdn.example.com/nina.png")));
+    assert_eq!(again.timezone, "America/New_York");
+    assert_eq!(me(server, tenant.token()).await.user, again);
+    let cleared: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"avatar_url": ""})).await, 200).await;
+    assert_eq!(cleared.avatar_url, None, "an empty avatar_url removes it");
+}
+
+async fn profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name(server: &Server) {
+    let tenant = signup(server).await;
+    for body in [
+        json!({"timezone": "Mars/Base"}),
+        json!({"avatar_url": "http://cdn.example.com/a.png"}),
+        json!({"avatar_url": "javascript:alert(1)"}),
+        json!({"display_name": "   "}),
+        json!({"display_name": "Valid Name", "timezone": "Mars/Base"}),
+    ] {
+        assert_error(patch(server, "/auth/profile", tenant.token(), body.clone()).await, 422, "validation_error", &body.to_string()).await;
+    }
+    assert_eq!(me(server, tenant.token()).await.user, tenant.tokens.user, "nothing was changed");
+}
+
+async fn change_password_replaces_the_password_and_revokes_other_sessions(server: &Server) {
+    const NEW: &str = "a much better passphrase";
+    let tenant = signup(server).await;
+    let kept = login_ok(server, &tenant.email, PASSWORD).await;
+    let other = login_ok(server, &tenant.email, PASSWORD).await;
+    let body = json!({"current_password": PASSWORD, "new_password": NEW, "refresh_token": kept.refresh_token});
+    let answer: Value = json_of(post(server, "/auth/change-password", &kept.access_token, body).await, 200).await;
+    assert_eq!(answer, json!({"success": true}));
+    assert_error(login_from(server, &tenant.email, PASSWORD).await, 401, "unauthorized", "the old password").await;
+    assert_eq!(login_ok(server, &tenant.email, NEW).await.user.id, tenant.id());
+    assert_error(refresh(server, &tenant.tokens.refresh_token).await, 401, "unauthorized", "the signup session").await;
+    assert_error(refresh(server, &other.refresh_token).await, 401, "unauthorized", "another login session").await;
+    let _: TokenResponse = json_of(refresh(server, &kept.refresh_token).await, 200).await;
+}
+
+async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(server: &Server) {
+    let tenant = signup(server).await;
+    for (current, new) in [("wrong password!", "a much better passphrase"), (PASSWORD, "short12")] {
+        let body = json!({"current_password": current, "new_password": new});
+        assert_error(post(server, "/auth/change-password", tenant.token(), body).await, 422, "validation_error", &format!("{current} -> {new}")).await;
+    }
+    assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the password is unchanged");
+    let _: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
+}
+
+// ---------------------------------------------------------------- operators
+
+async fn owner_adds_an_operator_who_can_log_in(server: &Server) {
+    let tenant = signup(server).await;
+    let email = unique_email("agent");
+    let body = json!({"email": email, "display_name": "Sam Agent", "role": "agent", "password": PASSWORD});
+    let added: Operator = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+    assert_eq!((added.email.as_str(), added.display_name.as_str(), added.role), (email.as_str(), "Sam Agent", OperatorRole::Agent));
+    let tokens = login_ok(server, &email, PASSWORD).await;
+    assert_eq!((tokens.user.id, &tokens.account), (added.id, &tenant.tokens.account));
+    let me = me(server, &tokens.access_token).await;
+    assert_eq!((me.user.role, me.account.id), (OperatorRole::Agent, tenant.tokens.account.id));
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), added.id]));
+}
+
+async fn adding_an_operator_refuses_invalid_fields(server: &Server) {
+    let tenant = signup(server).await;
+    let valid = json!({"email": unique_email("agent"), "display_name": "Sam", "role": "agent", "password": PASSWORD});
+    for (field, value) in [("email", "not-an-email"), ("display_name", " "), ("password", "1234567")] {
+        let mut body = valid.clone();
+        body[field] = json!(value);
+        assert_error(post(server, "/v1/users", tenant.token(), body).await, 422, "validation_error", &format!("{field} {value:?}")).await;
+    }
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id()]));
+}
+
+async fn adding_an_operator_with_a_registered_email_is_409(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    for email in [&tenant.email, &other.email, &agent.email] {
+        let body = json!({"email": email, "display_name": "Copy", "role": "agent", "password": PASSWORD});
+        assert_error(post(server, "/v1/users", tenant.token(), body).await, 409, "conflict", email).await;
+    }
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), agent.user.id]));
+    assert_eq!(login_ok(server, &other.email, PASSWORD).await.user.id, other.id(), "the other account's owner is untouched");
+}
+
+async fn admin_adds_agents_but_not_owners(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    let agent = add_operator(server, admin.token(), OperatorRole::Agent).await;
+    assert_eq!(agent.tokens.account.id, tenant.tokens.account.id);
+    let body = json!({"email": unique_email("owner"), "display_name": "Would-be Owner", "role": "owner", "password": PASSWORD});
+    assert_error(post(server, "/v1/users", admin.token(), body).await, 403, "forbidden", "an admin adding an owner").await;
+    let ids = operator_ids(server, tenant.token(), "/v1/chat/users").await;
+    assert_eq!(ids, BTreeSet::from([tenant.id(), admin.user.id, agent.user.id]));
+}
+
+async fn agent_gets_403_on_operator_management(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let body = json!({"email": unique_email("agent"), "display_name": "Sam", "role": "agent", "password": PASSWORD});
+    assert_error(post(server, "/v1/users", agent.token(), body).await, 403, "forbidden", "an agent adding an operator").await;
+    let promote = json!({"role": "admin"});
+    assert_error(patch(server, &format!("/v1/users/{}", agent.user.id), agent.token(), promote).await, 403, "forbidden", "an agent promoting itself").await;
+    let demote = json!({"role": "agent"});
+    assert_error(patch(server, &format!("/v1/users/{}", tenant.id()), agent.token(), demote).await, 403, "forbidden", "an agent demoting the owner").await;
+    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), agent.token()).await, 403, "forbidden", "an agent deleting the owner").await;
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), agent.user.id]));
+    assert_eq!(role_of(server, tenant.token(), tenant.id()).await, Some(OperatorRole::Owner));
+    assert_eq!(role_of(server, tenant.token(), agent.user.id).await, Some(OperatorRole::Agent));
+}
+
+async fn operator_lists_show_the_callers_account_only(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let other = signup(server).await;
+    for path in ["/v1/chat/users", "/v1/chat/agents"] {
+        let ours = BTreeSet::from([tenant.id(), agent.user.id]);
+        assert_eq!(operator_ids(server, tenant.token(), path).await, ours, "{path} as the owner");
+        assert_eq!(operator_ids(server, agent.token(), path).await, ours, "{path} as the agent");
+        assert_eq!(operator_ids(server, other.token(), path).await, BTreeSet::from([other.id()]), "{path} of another account");
+    }
+}
+
+// ---------------------------------------------------------------- PATCH /v1/users/{id}
+
+async fn owner_changes_an_operators_role(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    assert_error(post(server, "/v1/sites", agent.token(), json!({"name": "Not yet"})).await, 403, "forbidden", "an agent creating a site").await;
+    let changed: Operator = json_of(patch(server, &format!("/v1/users/{}", agent.user.id), tenant.token(), json!({"role": "admin"})).await, 200).await;
+    assert_eq!((changed.id, changed.role), (agent.user.id, OperatorRole::Admin));
+    assert_eq!(role_of(server, tenant.token(), agent.user.id).await, Some(OperatorRole::Admin));
+    let promoted = login_ok(server, &agent.email, PASSWORD).await;
+    assert_eq!(promoted.user.role, OperatorRole::Admin);
+    let _ = create_site(server, &promoted.access_token, "Promoted").await;
+}
+
+async fn admin_may_not_change_an_owner_or_grant_owner(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    let other_admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let path = |id: i64| format!("/v1/users/{id}");
+    assert_error(patch(server, &path(tenant.id()), admin.token(), json!({"role": "agent"})).await, 403, "forbidden", "an admin demoting an owner").await;
+    assert_error(patch(server, &path(agent.user.id), admin.token(), json!({"role": "owner"})).await, 403, "forbidden", "an admin granting owner").await;
+    assert_error(patch(server, &path(admin.user.id), admin.token(), json!({"role": "owner"})).await, 403, "forbidden", "an admin making itself owner").await;
+    let changed: Operator = json_of(patch(server, &path(other_admin.user.id), admin.token(), json!({"role": "agent"})).await, 200).await;
+    assert_eq!(changed.role, OperatorRole::Agent, "an admin may change a non-owner");
+    for (id, role) in [(tenant.id(), OperatorRole::Owner), (admin.user.id, OperatorRole::Admin), (agent.user.id, OperatorRole::Agent), (other_admin.user.id, OperatorRole::Agent)] {
+        assert_eq!(role_of(server, tenant.token(), id).await, Some(role), "operator {id}");
+    }
+}
+
+async fn demoting_the_last_owner_is_409(server: &Server) {
+    let tenant = signup(server).await;
+    let path = format!("/v1/users/{}", tenant.id());
+    assert_error(patch(server, &path, tenant.token(), json!({"role": "admin"})).await, 409, "conflict", "demoting the only owner").await;
+    assert_eq!(me(server, tenant.token()).await.user.role, OperatorRole::Owner);
+    let second = add_operator(server, tenant.token(), OperatorRole::Owner).await;
+    assert_eq!(second.user.role, OperatorRole::Owner);
+    let demoted: Operator = json_of(patch(server, &path, tenant.token(), json!({"role": "admin"})).await, 200).await;
+    assert_eq!(demoted.role, OperatorRole::Admin, "with a second owner the first may step down");
+    let last = format!("/v1/users/{}", second.user.id);
+    assert_error(patch(server, &last, second.token(), json!({"role": "agent"})).await, 409, "conflict", "demoting the new last owner").await;
+}
+
+// ---------------------------------------------------------------- DELETE /v1/users/{id}
+
+async fn deleting_an_operator_removes_them_and_their_login(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let path = format!("/v1/users/{}", agent.user.id);
+    let response = delete(server, &path, tenant.token()).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id()]));
+    assert_error(login_from(server, &agent.email, PASSWORD).await, 401, "unauthorized", "a deleted operator's login").await;
+    assert_error(refresh(server, &agent.tokens.refresh_token).await, 401, "unauthorized", "a deleted operator's refresh token").await;
+    assert_error(delete(server, &path, tenant.token()).await, 404, "not_found", "deleting twice").await;
+}
+
+async fn deleting_yourself_is_409(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), tenant.token()).await, 409, "conflict", "an owner deleting itself").await;
+    assert_error(delete(server, &format!("/v1/users/{}", admin.user.id), admin.token()).await, 409, "conflict", "an admin deleting itself").await;
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), admin.user.id]));
+}
+
+async fn admin_may_not_delete_an_owner(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), admin.token()).await, 403, "forbidden", "an admin deleting an owner").await;
+    assert_eq!(delete(server, &format!("/v1/users/{}", agent.user.id), admin.token()).await.status(), 204, "an admin deletes an agent");
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), admin.user.id]));
+}
+
+async fn operators_of_another_account_are_404(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let other = signup(server).await;
+    for id in [agent.user.id, tenant.id()] {
+        let path = format!("/v1/users/{id}");
+        assert_error(patch(server, &path, other.token(), json!({"role": "admin"})).await, 404, "not_found", &format!("PATCH {path}")).await;
+        assert_error(delete(server, &path, other.token()).await, 404, "not_found", &format!("DELETE {path}")).await;
+    }
+    assert_eq!(role_of(server, tenant.token(), agent.user.id).await, Some(OperatorRole::Agent));
+    assert_eq!(role_of(server, tenant.token(), tenant.id()).await, Some(OperatorRole::Owner));
+}
+
+// ---------------------------------------------------------------- /v1/sites
+
+async fn creating_a_site_answers_a_new_key_its_snippet_and_secret(server: &Server) {
+    let tenant = signup(server).await;
+    let site = create_site(server, tenant.token(), "Docs portal").await;
+    assert_eq!(site.name, "Docs portal");
+    assert!(site.site_key.starts_with("sk_") && site.site_key != tenant.site.site_key, "{}", site.site_key);
+    assert!(site.embed_snippet.contains(&site.site_key) && site.embed_snippet.contains("loader.js"), "{}", site.embed_snippet);
+    assert!(site.identity_secret.as_ref().is_some_and(|s| !s.is_empty()));
+    assert_ne!(site.identity_secret, tenant.site.identity_secret);
+    let read: Site = json_of(get(server, &format!("/v1/sites/{}", site.id), tenant.token()).await, 200).await;
+    assert_eq!(read, site);
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id, site.id], "oldest first");
+    let config: WidgetConfig = json_of(widget_config(server, &site.site_key).await, 200).await;
+    assert_eq!((config.name.as_str(), config.site_key.as_str()), ("Docs portal", site.site_key.as_str()));
+}
+
+async fn sites_list_holds_the_callers_account_sites_only(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let second = create_site(server, other.token(), "Second").await;
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id]);
+    assert_eq!(site_ids(server, other.token()).await, [other.site.id, second.id]);
+    let sites: SiteList = json_of(get(server, "/v1/sites", tenant.token()).await, 200).await;
+    assert!(sites.sites.iter().all(|s| s.site_key != DEMO_SITE_KEY), "the demo site belongs to the demo account");
+}
+
+async fn patching_a_site_updates_it_and_the_widget_config(server: &Server) {
+    let tenant = signup(server).await;
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let body = json!({"name": "Renamed shop", "greeting": "Hello from the test!", "theme_color": "#112233"});
+    let patched: Site = json_of(patch(server, &path, tenant.token(), body).await, 200).await;
+    assert_eq!((patched.name.as_str(), patched.greeting.as_str(), patched.theme_color.as_str()), ("Renamed shop", "Hello from the test!", "#112233"));
+    assert_eq!((patched.id, &patched.site_key), (tenant.site.id, &tenant.site.site_key));
+    assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await, patched);
+    let config: WidgetConfig = json_of(widget_config(server, &tenant.site.site_key).await, 200).await;
+    assert_eq!((config.name.as_str(), config.greeting.as_str(), config.theme_color.as_str()), ("Renamed shop", "Hello from the test!", "#112233"));
+    let origins = vec!["https://shop.example.com".to_string(), "https://*.example.org".to_string()];
+    let patched: Site = json_of(patch(server, &path, tenant.token(), json!({"allowed_origins": origins})).await, 200).await;
+    assert_eq!(patched.allowed_origins, origins);
+    assert_eq!(patched.greeting, "Hello from the test!", "absent fields stay as they are");
+}
+
+async fn site_writes_refuse_a_bad_colour_origin_or_name(server: &Server) {
+    let tenant = signup(server).await;
+    for body in [
+        json!({}),
+        json!({"name": "  "}),
+        json!({"name": "Shop", "theme_color": "red"}),
+        json!({"name": "Shop", "allowed_origins": ["example.com"]}),
+    ] {
+        assert_error(post(server, "/v1/sites", tenant.token(), body.clone()).await, 422, "validation_error", &format!("POST {body}")).await;
+    }
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    for body in [json!({"name": ""}), json!({"theme_color": "red"}), json!({"allowed_origins": ["example.com"]}), json!({"greeting": " "})] {
+        assert_error(patch(server, &path, tenant.token(), body.clone()).await, 422, "validation_error", &format!("PATCH {body}")).await;
+    }
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id], "no site was created");
+    assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await, tenant.site, "the site is unchanged");
+}
+
+async fn deleting_a_site_removes_it_and_its_widget(server: &Server) {
+    let tenant = signup(server).await;
+    let site = create_site(server, tenant.token(), "Short-lived").await;
+    let path = format!("/v1/sites/{}", site.id);
+    assert_eq!(delete(server, &path, tenant.token()).await.status(), 204);
+    assert_error(get(server, &path, tenant.token()).await, 404, "not_found", "a deleted site").await;
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id]);
+    assert_error(widget_config(server, &site.site_key).await, 404, "not_found", "the deleted site's widget").await;
+    assert_error(delete(server, &path, tenant.token()).await, 404, "not_found", "deleting twice").await;
+}
+
+async fn rotating_the_identity_secret_answers_a_new_one(server: &Server) {
+    let tenant = signup(server).await;
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let rotated: Site = json_of(post(server, &format!("{path}/rotate-secret"), tenant.token(), json!({})).await, 200).await;
+    assert!(rotated.identity_secret.as_ref().is_some_and(|s| !s.is_empty()));
+    assert_ne!(rotated.identity_secret, tenant.site.identity_secret);
+    assert_eq!(rotated.site_key, tenant.site.site_key, "the public key stays");
+    assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await.identity_secret, rotated.identity_secret);
+}
+
+async fn agent_reads_sites_without_the_secret_and_gets_403_on_writes(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let (site, articles) = (format!("/v1/sites/{}", tenant.site.id), articles_path(tenant.site.id));
+    let article = create_article(server, tenant.token(), tenant.site.id, "returns", "How do returns work?", "Within 30 days.").await;
+    let listed: SiteList = json_of(get(server, "/v1/sites", agent.token()).await, 200).await;
+    assert_eq!(listed.sites.iter().map(|s| s.id).collect::<Vec<_>>(), [tenant.site.id]);
+    assert!(listed.sites.iter().all(|s| s.identity_secret.is_none()), "agents never see identity secrets");
+    let read: Site = json_of(get(server, &site, agent.token()).await, 200).await;
+    assert_eq!((read.identity_secret, read.site_key), (None, tenant.site.site_key.clone()));
+    assert_eq!(article_ids(server, agent.token(), tenant.site.id).await, ["returns"]);
+    let writes = [
+        (Method::POST, "/v1/sites".to_string(), Some(json!({"name": "Agent site"}))),
+        (Method::PATCH, site.clone(), Some(json!({"name": "Agent rename"}))),
+        (Method::DELETE, site.clone(), None),
+        (Method::POST, format!("{site}/rotate-secret"), Some(json!({}))),
+        (Method::POST, articles.clone(), Some(json!({"id": "agent", "title": "Agent", "body": "Agent"}))),
+        (Method::PATCH, format!("{articles}/returns"), Some(json!({"title": "Agent title"}))),
+        (Method::DELETE, format!("{articles}/returns"), None),
+    ];
+    for (method, path, body) in writes {
+        let what = format!("an agent's {method} {path}");
+        assert_error(send(server, method, &path, agent.token(), body).await, 403, "forbidden", &what).await;
+    }
+    let jsonl = r#"{"id":"agent","title":"Agent","body":"Agent"}"#;
+    assert_error(import(server, agent.token(), tenant.site.id, jsonl).await, 403, "forbidden", "an agent's import").await;
+    assert_eq!(json_of::<Site>(get(server, &site, tenant.token()).await, 200).await, tenant.site, "the site is unchanged");
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id]);
+    assert_eq!(json_of::<Article>(get(server, &format!("{articles}/returns"), tenant.token()).await, 200).await, article);
+    assert_eq!(article_ids(server, tenant.token(), tenant.site.id).await, ["returns"]);
+}
+
+async fn admin_manages_sites_and_sees_the_secret(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    let site = create_site(server, admin.token(), "Admin's site").await;
+    assert!(site.identity_secret.is_some());
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let patched: Site = json_of(patch(server, &path, admin.token(), json!({"greeting": "Admins were here"})).await, 200).await;
+    assert_eq!(patched.greeting, "Admins were here");
+    assert_eq!(json_of::<Site>(get(server, &path, admin.token()).await, 200).await.identity_secret, tenant.site.identity_secret);
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id, site.id]);
+}
+
+async fn sites_of_another_account_are_404(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let site = format!("/v1/sites/{}", tenant.site.id);
+    let articles = articles_path(tenant.site.id);
+    let attempts = [
+        (Method::GET, site.clone(), None),
+        (Method::PATCH, site.clone(), Some(json!({"name": "Stolen"}))),
+        (Method::DELETE, site.clone(), None),
+        (Method::POST, format!("{site}/rotate-secret"), Some(json!({}))),
+        (Method::GET, articles.clone(), None),
+        (Method::POST, articles.clone(), Some(json!({"id": "x", "title": "Planted", "body": "Planted"}))),
+    ];
+    for (method, path, body) in attempts {
+        let what = format!("another account's {method} {path}");
+        assert_error(send(server, method, &path, other.token(), body).await, 404, "not_found", &what).await;
+    }
+    let jsonl = r#"{"id":"x","title":"Planted","body":"Planted"}"#;
+    assert_error(import(server, other.token(), tenant.site.id, jsonl).await, 404, "not_found", "another account's import").await;
+    assert_eq!(json_of::<Site>(get(server, &site, tenant.token()).await, 200).await, tenant.site, "name and secret are unchanged");
+    assert!(article_ids(server, tenant.token(), tenant.site.id).await.is_empty());
+    assert_eq!(site_ids(server, other.token()).await, [other.site.id]);
+}
+
+// ---------------------------------------------------------------- /v1/sites/{id}/articles
+
+async fn articles_are_created_read_updated_and_deleted(server: &Server) {
+    let tenant = signup(server).await;
+    let path = articles_path(tenant.site.id);
+    let body = json!({"id": "returns-policy", "title": "What is your returns policy?", "body": "Return any item within 30 days.", "url": "https://shop.example.com/returns"});
+    let created: Article = json_of(post(server, &path, tenant.token(), body).await, 201).await;
+    assert_eq!((created.id.as_str(), created.title.as_str()), ("returns-policy", "What is your returns policy?"));
+    assert_eq!((created.body.as_str(), created.url.as_deref()), ("Return any item within 30 days.", Some("https://shop.example.com/returns")));
+    let one = format!("{path}/returns-policy");
+    assert_eq!(article_ids(server, tenant.token(), tenant.site.id).await, ["returns-policy"]);
+    assert_eq!(json_of::<Article>(get(server, &one, tenant.token()).await, 200).await, created);
+    let updated: Article = json_of(patch(server, &one, tenant.token(), json!({"title": "How do returns work?"})).await, 200).await;
+    assert_eq!((updated.title.as_str(), updated.body.as_str()), ("How do returns work?", "Return any item within 30 days."));
+    assert_eq!(json_of::<Article>(get(server, &one, tenant.token()).await, 200).await, updated);
+    assert_eq!(delete(server, &one, tenant.token()).await.status(), 204);
+    assert_error(get(server, &one, tenant.token()).await, 404, "not_found", "a deleted article").await;
+    assert!(article_ids(server, tenant.token(), tenant.site.id).await.is_empty());
+    assert_error(delete(server, &one, tenant.token()).await, 404, "not_found", "deleting twice").await;
+}
+
+async fn creating_an_article_without_an_id_generates_one(server: &Server) {
+    let tenant = signup(server).await;
+    let body = json!({"title": "Do you ship abroad?", "body": "We ship to 40 countries."});
+    let created: Article = json_of(post(server, &articles_path(tenant.site.id), tenant.token(), body).await, 201).await;
+    assert!(!created.id.is_empty());
+    let read: Article = json_of(get(server, &format!("{}/{}", articles_path(tenant.site.id), created.id), tenant.token()).await, 200).await;
+    assert_eq!(read, created);
+}
+
+async fn creating_an_article_with_an_existing_id_is_409(server: &Server) {
+    let tenant = signup(server).await;
+    let original = create_article(server, tenant.token(), tenant.site.id, "faq-1", "Original title", "Original body").await;
+    let body = json!({"id": "faq-1", "title": "Replacement", "body": "Replacement body"});
+    assert_error(post(server, &articles_path(tenant.site.id), tenant.token(), body).await, 409, "conflict", "a second faq-1").await;
+    let read: Article = json_of(get(server, &format!("{}/faq-1", articles_path(tenant.site.id)), tenant.token()).await, 200).await;
+    assert_eq!(read, original);
+}
+
+async fn creating_an_article_without_a_title_or_body_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    for body in [json!({"id": "a", "body": "Body"}), json!({"id": "a", "title": "Title"}), json!({"id": "a", "title": "", "body": "Body"}), json!({"id": "a", "title": "Title", "body": " "})] {
+        let response = post(server, &articles_path(tenant.site.id), tenant.token(), body.clone()).await;
+        assert_error(response, 422, "validation_error", &body.to_string()).await;
+    }
+    assert!(article_ids(server, tenant.token(), tenant.site.id).await.is_empty());
+}
+
+async fn a_created_article_is_found_by_the_widget_until_deleted(server: &Server) {
+    let tenant = signup(server).await;
+    assert_eq!(json_of::<ImportResult>(import(server, tenant.token(), tenant.site.id, FILLER_KB).await, 200).await.imported, 4);
+    let title = "Do you ship parcels to Antarctica?";
+    let body = "Yes: parcels to Antarctic research stations leave by sea freight every month.";
+    create_article(server, tenant.token(), tenant.site.id, "ship-antarctica", title, body).await;
+    let found = ask(server, &tenant.site.site_key, &new_session_id(), title).await;
+    assert_eq!(found.done().sources.first().map(|s| s.id.as_str()), Some("ship-antarctica"), "{:?}", found.done().sources);
+    let one = format!("{}/ship-antarctica", articles_path(tenant.site.id));
+    assert_eq!(delete(server, &one, tenant.token()).await.status(), 204);
+    let gone = ask(server, &tenant.site.site_key, &new_session_id(), title).await;
+    assert!(gone.done().sources.iter().all(|s| s.id != "ship-antarctica"), "{:?}", gone.done().sources);
+}
+
+async fn articles_of_another_account_are_404(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let article = create_article(server, tenant.token(), tenant.site.id, "secret-plan", "Secret plan", "Only for us.").await;
+    for site_id in [tenant.site.id, other.site.id] {
+        let path = format!("{}/secret-plan", articles_path(site_id));
+        assert_error(get(server, &path, other.token()).await, 404, "not_found", &format!("GET {path}")).await;
+        assert_error(patch(server, &path, other.token(), json!({"title": "Mine now"})).await, 404, "not_found", &format!("PATCH {path}")).await;
+        assert_error(delete(server, &path, other.token()).await, 404, "not_found", &format!("DELETE {path}")).await;
+    }
+    let read: Article = json_of(get(server, &format!("{}/secret-plan", articles_path(tenant.site.id)), tenant.token()).await, 200).await;
+    assert_eq!(read, article);
+}
+
+// ---------------------------------------------------------------- POST /v1/sites/{id}/articles/import
+
+async fn importing_json_lines_creates_and_replaces_articles(server: &Server) {
+    let tenant = signup(server).await;
+    let imported: ImportResult = json_of(import(server, tenant.token(), tenant.site.id, FILLER_KB).await, 200).await;
+    assert_eq!(imported.imported, 4);
+    let mut ids = article_ids(server, tenant.token(), tenant.site.id).await;
+    ids.sort();
+    assert_eq!(ids, ["gift-cards", "invoices", "opening-hours", "password-reset"]);
+    let replacement = r#"{"id":"gift-cards","title":"Can I buy a gift card online?","body":"Yes, in the online shop."}"#;
+    assert_eq!(json_of::<ImportResult>(import(server, tenant.token(), tenant.site.id, replacement).await, 200).await.imported, 1);
+    assert_eq!(article_ids(server, tenant.token(), tenant.site.id).await.len(), 4, "re-importing an id replaces it");
+    let read: Article = json_of(get(server, &format!("{}/gift-cards", articles_path(tenant.site.id)), tenant.token()).await, 200).await;
+    assert_eq!((read.title.as_str(), read.body.as_str()), ("Can I buy a gift card online?", "Yes, in the online shop."));
+}
+
+async fn an_import_with_a_bad_line_names_it_and_imports_nothing(server: &Server) {
+    let tenant = signup(server).await;
+    let good = FILLER_KB.lines().take(3).collect::<Vec<_>>().join("\n");
+    for bad in ["{not json", r#"{"id":"no-title","body":"Body"}"#, r#"{"id":"blank-body","title":"Title","body":""}"#] {
+        let jsonl = format!("{good}\n{bad}\n");
+        let error = assert_error(import(server, tenant.token(), tenant.site.id, &jsonl).await, 422, "validation_error", bad).await;
+        assert!(error.message.contains("line 4"), "{:?} should name line 4", error.message);
+    }
+    assert!(article_ids(server, tenant.token(), tenant.site.id).await.is_empty(), "nothing from a refused body is imported");
+}
+
+async fn an_imported_article_is_found_by_the_widget(server: &Server) {
+    let tenant = signup(server).await;
+    let article = r#"{"id":"kayak-rental","title":"Can I rent a kayak for the weekend?","body":"Kayaks are rented from Friday noon to Monday noon."}"#;
+    let jsonl = format!("{FILLER_KB}{article}\n");
+    assert_eq!(json_of::<ImportResult>(import(server, tenant.token(), tenant.site.id, &jsonl).await, 200).await.imported, 5);
+    let found = ask(server, &tenant.site.site_key, &new_session_id(), "Can I rent a kayak for the weekend?").await;
+    assert_eq!(found.done().sources.first().map(|s| s.id.as_str()), Some("kayak-rental"), "{:?}", found.done().sources);
+}
+
+// ---------------------------------------------------------------- GET /v1/chat/conversations…
+
+async fn conversation_list_shows_the_accounts_conversations_newest_first(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        created.push(new_conversation(server, &tenant.site.site_key).await.1);
+    }
+    let list = list_conversations(server, tenant.token(), "/v1/chat/conversations", &[]).await;
+    assert_eq!(ids_of(&list), created.iter().rev().copied().collect::<Vec<_>>(), "newest activity first");
+    assert_eq!(list.next_cursor, None);
+    for item in &list.conversations {
+        assert_eq!((item.site_id, item.status, item.mode, item.unread_count), (tenant.site.id, Status::Open, Mode::Ai, 1));
+        assert!(item.visitor.id > 0 && !item.visitor.blocked);
+        let last = item.last_message.as_ref().expect("a last message");
+        assert_eq!((last.seq, last.role), (2, Role::Ai));
+    }
+    let times: Vec<&str> = list.conversations.iter().map(|c| c.last_activity_at.as_str()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert!(ids_of(&list_conversations(server, other.token(), "/v1/chat/conversations", &[]).await).is_empty());
+}
+
+async fn conversation_list_pages_with_a_cursor(server: &Server) {
+    let tenant = signup(server).await;
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        created.push(new_conversation(server, &tenant.site.site_key).await.1);
+    }
+    let path = "/v1/chat/conversations";
+    let first = list_conversations(server, tenant.token(), path, &[("limit", "2".into())]).await;
+    let cursor = first.next_cursor.clone().expect("a next_cursor while more remain");
+    let second = list_conversations(server, tenant.token(), path, &[("limit", "2".into()), ("cursor", cursor)]).await;
+    assert_eq!(second.next_cursor, None);
+    let all: Vec<i64> = ids_of(&first).into_iter().chain(ids_of(&second)).collect();
+    assert_eq!(all, created.iter().rev().copied().collect::<Vec<_>>());
+}
+
+async fn conversation_list_refuses_a_limit_of_0_or_over_100(server: &Server) {
+    let tenant = signup(server).await;
+    for limit in ["0", "101", "1000"] {
+        let response = server.authed(Method::GET, "/v1/chat/conversations", tenant.token()).query(&[("limit", limit)]).send().await.unwrap();
+        assert_error(response, 422, "validation_error", &format!("limit={limit}")).await;
+    }
+    list_conversations(server, tenant.token(), "/v1/chat/conversations", &[("limit", "100".into())]).await;
+}
+
+async fn conversation_list_filters_by_site_status_mode_and_assignee(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let second_site = create_site(server, tenant.token(), "Second").await;
+    let (_, plain) = new_conversation(server, &tenant.site.site_key).await;
+    let (_, closed) = new_conversation(server, &second_site.site_key).await;
+    let (_, taken) = new_conversation(server, &tenant.site.site_key).await;
+    let (_, assigned) = new_conversation(server, &tenant.site.site_key).await;
+    act(server, tenant.token(), closed, "close", json!({})).await;
+    act(server, tenant.token(), taken, "takeover", json!({})).await;
+    act(server, tenant.token(), assigned, "assign", json!({"assignee_id": agent.user.id})).await;
+    let token = tenant.token();
+    let set = |ids: &[i64]| ids.iter().copied().collect::<BTreeSet<i64>>();
+    assert_eq!(filtered(server, token, ("site_id", second_site.id.to_string())).await, set(&[closed]));
+    assert_eq!(filtered(server, token, ("site_id", tenant.site.id.to_string())).await, set(&[plain, taken, assigned]));
+    assert_eq!(filtered(server, token, ("status", "closed".into())).await, set(&[closed]));
+    assert_eq!(filtered(server, token, ("status", "open".into())).await, set(&[plain, taken, assigned]));
+    assert_eq!(filtered(server, token, ("status", "snoozed".into())).await, set(&[]));
+    assert_eq!(filtered(server, token, ("mode", "operator".into())).await, set(&[taken]));
+    assert_eq!(filtered(server, token, ("mode", "ai".into())).await, set(&[plain, closed, assigned]));
+    assert_eq!(filtered(server, token, ("assignee", "me".into())).await, set(&[taken]));
+    assert_eq!(filtered(server, token, ("assignee", tenant.id().to_string())).await, set(&[taken]));
+    assert_eq!(filtered(server, token, ("assignee", agent.user.id.to_string())).await, set(&[assigned]));
+    assert_eq!(filtered(server, agent.token(), ("assignee", "me".into())).await, set(&[assigned]));
+    assert_eq!(filtered(server, token, ("assignee", "none".into())).await, set(&[plain, closed]));
+}
+
+async fn conversation_messages_come_in_seq_order_and_page_by_seq(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, &tenant.site.site_key).await;
+    for question in ["Second question", "Third question"] {
+        ask(server, &tenant.site.site_key, &session, question).await;
+    }
+    let read = summary(server, tenant.token(), id).await;
+    assert_eq!((read.id, read.site_id, read.status, read.mode, read.assignee_id), (id, tenant.site.id, Status::Open, Mode::Ai, None));
+    let all = messages(server, tenant.token(), id, "").await;
+    let seqs = |list: &MessageList| list.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!((seqs(&all), all.has_more), (vec![1, 2, 3, 4, 5, 6], false));
+    let roles: Vec<Role> = all.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::Visitor, Role::Ai, Role::Visitor, Role::Ai, Role::Visitor, Role::Ai]);
+    assert_eq!(all.messages[2].content, "Second question");
+    assert_eq!(read.last_message.map(|m| m.id), Some(all.messages[5].id));
+    for (query, expected, has_more) in [
+        ("?limit=2", vec![5, 6], true),
+        ("?before_seq=5&limit=2", vec![3, 4], true),
+        ("?before_seq=3&limit=2", vec![1, 2], false),
+        ("?after_seq=2&limit=3", vec![3, 4, 5], true),
+        ("?after_seq=4&limit=3", vec![5, 6], false),
+    ] {
+        let page = messages(server, tenant.token(), id, query).await;
+        assert_eq!((seqs(&page), page.has_more), (expected, has_more), "{query}");
+    }
+}
+
+async fn marking_a_conversation_read_clears_the_callers_unread_count(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let (session, id) = new_conversation(server, &tenant.site.site_key).await;
+    ask(server, &tenant.site.site_key, &session, "Anyone there?").await;
+    assert_eq!(summary(server, tenant.token(), id).await.unread_count, 2);
+    assert_eq!(act(server, tenant.token(), id, "read", json!({"seq": 1})).await.unread_count, 1, "read up to the first visitor message");
+    assert_eq!(act(server, tenant.token(), id, "read", json!({})).await.unread_count, 0, "{{}} reads everything");
+    let list = list_conversations(server, tenant.token(), "/v1/chat/conversations", &[]).await;
+    assert_eq!(list.conversations.iter().find(|c| c.id == id).map(|c| c.unread_count), Some(0));
+    assert_eq!(summary(server, agent.token(), id).await.unread_count, 2, "read marks are per operator");
+    ask(server, &tenant.site.site_key, &session, "One more thing").await;
+    assert_eq!(summary(server, tenant.token(), id).await.unread_count, 1);
+}
+
+// ---------------------------------------------------------------- POST /v1/chat/messages/send
+
+async fn operator_send_stores_a_reply_the_visitor_sees(server: &Server) {
+    let tenant = signup(server).await;
+    let _: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"display_name": "Nina from Support"})).await, 200).await;
+    let (session, id) = new_conversation(server, &tenant.site.site_key).await;
+    let sent = operator_reply(server, tenant.token(), id, "Hi, I am Nina. Let me check your order.").await;
+    assert!(!sent.duplicate);
+    let message = &sent.message;
+    assert_eq!((message.role, message.seq, message.author_name.as_deref()), (Role::Operator, 3, Some("Nina from Support")));
+    assert_eq!(message.content, "Hi, I am Nina. Let me check your order.");
+    let seen = stored_history(server, &tenant.site.site_key, &session).await;
+    let last = seen.messages.last().expect("history");
+    assert_eq!((last.id, last.role, &last.content, &last.author_name), (message.id, Role::Operator, &message.content, &message.author_name));
+    assert_eq!(summary(server, tenant.token(), id).await.last_message.map(|m| m.id), Some(message.id));
+}
+
+async fn operator_send_with_a_repeated_message_id_stores_once(server: &Server) {
+    let tenant = signup(server).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    let body = json!({"conversation_id": id, "content": "One moment please.", "message_id": "op-1"});
+    let first: SentMessage = json_of(post(server, "/v1/chat/messages/send", tenant.token(), body.clone()).await, 201).await;
+    let response = post(server, "/v1/chat/messages/send", tenant.token(), body).await;
+    let status = response.status().as_u16();
+    assert!(status == 200 || status == 201, "a repeated send succeeds, got {status}");
+    let second: SentMessage = json_of(response, status).await;
+    assert!(!first.duplicate && second.duplicate);
+    assert_eq!(second.message, first.message);
+    let stored = messages(server, tenant.token(), id, "").await;
+    assert_eq!(stored.messages.iter().filter(|m| m.role == Role::Operator).count(), 1);
+}
+
+async fn operator_send_refuses_blank_or_over_10000_characters(server: &Server) {
+    let tenant = signup(server).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    for content in [String::new(), " \n\t ".into(), "a".repeat(10_001)] {
+        let body = json!({"conversation_id": id, "content": content});
+        let what = format!("content of {} characters", content.chars().count());
+        assert_error(post(server, "/v1/chat/messages/send", tenant.token(), body).await, 422, "validation_error", &what).await;
+    }
+    operator_reply(server, tenant.token(), id, &"é".repeat(10_000)).await;
+    let stored = messages(server, tenant.token(), id, "").await;
+    assert_eq!(stored.messages.iter().filter(|m| m.role == Role::Operator).count(), 1, "only the valid reply was stored");
+}
+
+// ---------------------------------------------------------------- takeover, handback, ai-active, close, reopen, assign
+
+async fn takeover_silences_the_ai_until_handback(server: &Server) {
+    let tenant = signup(server).await;
+    let site_key = tenant.site.site_key.clone();
+    let (session, id) = new_conversation(server, &site_key).await;
+    let taken = act(server, tenant.token(), id, "takeover", json!({})).await;
+    assert_eq!((taken.mode, taken.assignee_id), (Mode::Operator, Some(tenant.id())));
+    let silent = server.stream(&visitor_request(&site_key, &session, "Are you a real person?")).await;
+    assert_eq!(silent.status, 200);
+    assert_eq!(silent.chunk_count(), 0, "the AI stays silent");
+    let meta = silent.done();
+    assert_eq!((meta.conversation_id, meta.mode, meta.answer_id), (id, Mode::Operator, None));
+    let seen = stored_history(server, &site_key, &session).await;
+    assert_eq!(seen.messages.len(), 3);
+    assert_eq!((seen.messages[2].role, seen.messages[2].content.as_str()), (Role::Visitor, "Are you a real person?"));
+    let handed = act(server, tenant.token(), id, "handback", json!({})).await;
+    assert_eq!(handed.mode, Mode::Ai);
+    let answered = ask(server, &site_key, &session, "Hello again?").await;
+    assert!(answered.chunk_count() >= 1);
+    assert_eq!(answered.done().mode, Mode::Ai);
+    assert!(answered.done().answer_id.is_some(), "the AI answers again");
+}
+
+async fn takeover_keeps_an_existing_assignee(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
+    let taken = act(server, tenant.token(), id, "takeover", json!({})).await;
+    assert_eq!((taken.mode, taken.assignee_id), (Mode::Operator, Some(agent.user.id)));
+}
+
+async fn ai_active_lists_open_conversations_in_ai_mode(server: &Server) {
+    let tenant = signup(server).await;
+    let (_, ai) = new_conversation(server, &tenant.site.site_key).await;
+    let (_, taken) = new_conversation(server, &tenant.site.site_key).await;
+    let (_, closed) = new_conversation(server, &tenant.site.site_key).await;
+    act(server, tenant.token(), taken, "takeover", json!({})).await;
+    act(server, tenant.token(), closed, "close", json!({})).await;
+    let active = list_conversations(server, tenant.token(), "/v1/chat/ai-active", &[]).await;
+    assert_eq!(ids_of(&active), [ai]);
+    act(server, tenant.token(), taken, "handback", json!({})).await;
+    let active: BTreeSet<i64> = ids_of(&list_conversations(server, tenant.token(), "/v1/chat/ai-active", &[]).await).into_iter().collect();
+    assert_eq!(active, BTreeSet::from([ai, taken]));
+}
+
+async fn closing_and_reopening_a_conversation(server: &Server) {
+    let tenant = signup(server).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    assert_eq!(act(server, tenant.token(), id, "close", json!({})).await.status, Status::Closed);
+    assert_eq!(summary(server, tenant.token(), id).await.status, Status::Closed);
+    assert_eq!(filtered(server, tenant.token(), ("status", "closed".into())).await, BTreeSet::from([id]));
+    assert!(filtered(server, tenant.token(), ("status", "open".into())).await.is_empty());
+    assert_eq!(act(server, tenant.token(), id, "reopen", json!({})).await.status, Status::Open);
+    assert_eq!(filtered(server, tenant.token(), ("status", "open".into())).await, BTreeSet::from([id]));
+}
+
+async fn assigning_a_conversation_sets_and_clears_its_assignee(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let (session, id) = new_conversation(server, &tenant.site.site_key).await;
+    let assigned = act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
+    assert_eq!(assigned.assignee_id, Some(agent.user.id));
+    assert_eq!(summary(server, agent.token(), id).await.assignee_id, Some(agent.user.id));
+    let sent = operator_reply(server, agent.token(), id, "I'm on it.").await;
+    assert_eq!(sent.message.author_name.as_deref(), Some(agent.user.display_name.as_str()));
+    let seen = stored_history(server, &tenant.site.site_key, &session).await;
+    assert_eq!(seen.messages.last().map(|m| m.id), Some(sent.message.id));
+    let cleared = act(server, tenant.token(), id, "assign", json!({"assignee_id": null})).await;
+    assert_eq!(cleared.assignee_id, None);
+    assert_eq!(filtered(server, tenant.token(), ("assignee", "none".into())).await, BTreeSet::from([id]));
+}
+
+async fn assigning_to_an_operator_of_another_account_is_404(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    let body = json!({"assignee_id": other.id()});
+    assert_error(post(server, &conversation_path(id, "/assign"), tenant.token(), body).await, 404, "not_found", "another account's operator").await;
+    assert_eq!(summary(server, tenant.token(), id).await.assignee_id, None);
+}
+
+async fn conversations_of_another_account_are_404(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    let attempts = [
+        (Method::GET, conversation_path(id, ""), None),
+        (Method::GET, conversation_path(id, "/messages"), None),
+        (Method::POST, conversation_path(id, "/read"), Some(json!({}))),
+        (Method::POST, conversation_path(id, "/takeover"), Some(json!({}))),
+        (Method::POST, conversation_path(id, "/handback"), Some(json!({}))),
+        (Method::POST, conversation_path(id, "/close"), Some(json!({}))),
+        (Method::POST, conversation_path(id, "/reopen"), Some(json!({}))),
+        (Method::POST, conversation_path(id, "/assign"), Some(json!({"assignee_id": other.id()}))),
+        (Method::POST, "/v1/chat/messages/send".into(), Some(json!({"conversation_id": id, "content": "Hijacked"}))),
+        (Method::GET, conversation_path(i64::from(i32::MAX), ""), None),
+    ];
+    for (method, path, body) in attempts {
+        let what = format!("another account's {method} {path}");
+        assert_error(send(server, method, &path, other.token(), body).await, 404, "not_found", &what).await;
+    }
+    assert!(ids_of(&list_conversations(server, other.token(), "/v1/chat/conversations", &[]).await).is_empty());
+    assert!(ids_of(&list_conversations(server, other.token(), "/v1/chat/ai-active", &[]).await).is_empty());
+    let untouched = summary(server, tenant.token(), id).await;
+    assert_eq!((untouched.status, untouched.mode, untouched.assignee_id, untouched.unread_count), (Status::Open, Mode::Ai, None, 1));
+    assert_eq!(messages(server, tenant.token(), id, "").await.messages.len(), 2, "no operator message was stored");
+}
+
+// ---------------------------------------------------------------- /v1/chat/users/{visitor_id}/block, /v1/chat/blocks
+
+async fn blocking_a_visitor_refuses_their_chat_until_unblocked(server: &Server) {
+    let tenant = signup(server).await;
+    let site_key = tenant.site.site_key.clone();
+    let (session, id) = new_conversation(server, &site_key).await;
+    let visitor = summary(server, tenant.token(), id).await.visitor;
+    let block: Block = json_of(post(server, &block_path(visitor.id), tenant.token(), json!({"reason": "spam"})).await, 200).await;
+    assert_eq!((block.visitor.id, block.site_id, block.reason.as_deref()), (visitor.id, tenant.site.id, Some("spam")));
+    assert_eq!(blocked_visitor_ids(server, tenant.token()).await, [visitor.id]);
+    assert!(summary(server, tenant.token(), id).await.visitor.blocked);
+    let refused = server.post_stream_raw(serde_json::to_string(&visitor_request(&site_key, &session, "Let me in")).unwrap()).await;
+    assert_error(refused, 403, "blocked", "a blocked visitor's message").await;
+    assert_error(history(server, &site_key, &session).await, 403, "blocked", "a blocked visitor's history").await;
+    new_conversation(server, &site_key).await;
+    assert_eq!(delete(server, &block_path(visitor.id), tenant.token()).await.status(), 204);
+    assert!(blocked_visitor_ids(server, tenant.token()).await.is_empty());
+    assert!(!summary(server, tenant.token(), id).await.visitor.blocked);
+    ask(server, &site_key, &session, "Thanks for unblocking me").await;
+    let seen = stored_history(server, &site_key, &session).await;
+    assert_eq!(seen.messages.len(), 4, "the refused message was not stored: {:?}", seen.messages);
+}
+
+async fn visitors_of_another_account_are_404(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let (session, id) = new_conversation(server, &tenant.site.site_key).await;
+    let visitor = summary(server, tenant.token(), id).await.visitor;
+    let path = block_path(visitor.id);
+    assert_error(post(server, &path, other.token(), json!({"reason": "spite"})).await, 404, "not_found", "blocking another account's visitor").await;
+    assert!(blocked_visitor_ids(server, tenant.token()).await.is_empty());
+    ask(server, &tenant.site.site_key, &session, "Still here").await;
+    let _: Block = json_of(post(server, &path, tenant.token(), json!({})).await, 200).await;
+    assert!(blocked_visitor_ids(server, other.token()).await.is_empty(), "another account's blocks are not listed");
+    assert_error(delete(server, &path, other.token()).await, 404, "not_found", "unblocking another account's visitor").await;
+    assert_eq!(blocked_visitor_ids(server, tenant.token()).await, [visitor.id]);
+}

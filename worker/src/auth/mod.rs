@@ -1,0 +1,89 @@
+//! Operator authentication (seed 002, `/auth/*`; ARCHITECTURE.md, security
+//! model): password hashing, access JWTs, rotating refresh tokens, and the
+//! [`CurrentOperator`] extractor every `/v1` handler takes.
+
+pub mod jwt;
+pub mod password;
+pub mod refresh;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use edgechat_shared::api::auth::OperatorRole;
+use edgechat_shared::error::ErrorCode;
+use serde::Deserialize;
+
+use crate::db::{self, int};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::AppState;
+
+/// `n` random bytes from the platform's CSPRNG (`crypto.getRandomValues`), as lower-case hex.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    getrandom::getrandom(&mut bytes).expect("the Workers runtime provides crypto.getRandomValues");
+    hex::encode(bytes)
+}
+
+/// Now, in Unix seconds.
+pub fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// The authenticated operator of a `/v1` request, loaded fresh from D1 so
+/// that a removed operator or a changed role takes effect at once.
+///
+/// Errors: 401 `unauthorized` for a missing, malformed, expired or forged
+/// token or a removed operator; 503 `not_ready` without a configured `JWT_SECRET`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurrentOperator {
+    /// User id.
+    pub id: i64,
+    /// Account id: every query of the request is scoped to it.
+    pub account_id: i64,
+    /// Display name, shown on the operator's messages.
+    pub display_name: String,
+    role: String,
+}
+
+impl CurrentOperator {
+    /// The operator's current role.
+    pub fn role(&self) -> OperatorRole {
+        OperatorRole::parse(&self.role).unwrap_or(OperatorRole::Agent)
+    }
+
+    /// Refuses with 403 `forbidden` unless the operator has at least `role`.
+    pub fn require(&self, role: OperatorRole) -> ApiResult<()> {
+        if self.role() >= role {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, format!("This needs the {} role", role.as_str())))
+        }
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+impl FromRequestParts<AppState> for CurrentOperator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let secret = jwt::secret(&state.env)?;
+        let token = bearer_token(parts).ok_or_else(|| ApiError::unauthorized("A bearer access token is required"))?;
+        let claims = jwt::verify(token, &secret)?;
+        let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized("The access token is invalid"))?;
+        let env = state.env.clone();
+        worker::send::SendFuture::new(async move {
+            db::database(&env)?
+                .prepare("SELECT id, account_id, display_name, role FROM users WHERE id = ?1 AND account_id = ?2")
+                .bind(&[int(user_id), int(claims.acc)])?
+                .first::<CurrentOperator>(None)
+                .await
+        })
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))
+    }
+}

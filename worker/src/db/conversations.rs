@@ -1,0 +1,336 @@
+//! Conversations as operators see them, scoped to an account, and visitor blocks.
+
+use edgechat_shared::api::conversations::{Block, ConversationFilter, ConversationSummary, Status, Visitor};
+use edgechat_shared::api::{ChatMessage, Mode, Role};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::D1Database;
+
+use super::{int, text, MessageRow, MESSAGE_COLUMNS};
+
+#[derive(Debug, Deserialize)]
+struct SummaryRow {
+    id: i64,
+    site_id: i64,
+    status: String,
+    mode: String,
+    assignee_id: Option<i64>,
+    last_activity_at: String,
+    created_at: String,
+    visitor_id: i64,
+    visitor_name: Option<String>,
+    visitor_email: Option<String>,
+    visitor_blocked_at: Option<String>,
+    visitor_created_at: String,
+    unread_count: i64,
+    lm_id: Option<i64>,
+    lm_seq: Option<i64>,
+    lm_role: Option<String>,
+    lm_content: Option<String>,
+    lm_author_name: Option<String>,
+    lm_created_at: Option<String>,
+}
+
+impl SummaryRow {
+    fn into_summary(self) -> ConversationSummary {
+        let last_message = match (self.lm_id, self.lm_seq, self.lm_role, self.lm_content, self.lm_created_at) {
+            (Some(id), Some(seq), Some(role), Some(content), Some(created_at)) => Some(ChatMessage {
+                id,
+                seq,
+                role: Role::parse(&role).unwrap_or(Role::Visitor),
+                content,
+                created_at,
+                author_name: self.lm_author_name,
+                sources: Vec::new(),
+            }),
+            _ => None,
+        };
+        ConversationSummary {
+            id: self.id,
+            site_id: self.site_id,
+            status: Status::parse(&self.status).unwrap_or(Status::Open),
+            mode: Mode::parse(&self.mode).unwrap_or(Mode::Ai),
+            assignee_id: self.assignee_id,
+            visitor: Visitor {
+                id: self.visitor_id,
+                name: self.visitor_name,
+                email: self.visitor_email,
+                blocked: self.visitor_blocked_at.is_some(),
+                created_at: self.visitor_created_at,
+            },
+            last_message,
+            unread_count: self.unread_count,
+            last_activity_at: self.last_activity_at,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Summary columns; `?1` is the caller's user id (for the unread count),
+/// `?2` the caller's account id.
+const SUMMARY_SELECT: &str = "SELECT c.id, c.site_id, c.status, c.mode, c.assignee_id, c.last_activity_at, c.created_at, \
+    v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email, v.blocked_at AS visitor_blocked_at, \
+    v.created_at AS visitor_created_at, \
+    (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id AND um.role = 'visitor' AND um.seq > \
+      COALESCE((SELECT r.last_read_seq FROM read_marks r WHERE r.conversation_id = c.id AND r.user_id = ?1), 0)) AS unread_count, \
+    lm.id AS lm_id, lm.seq AS lm_seq, lm.role AS lm_role, lm.content AS lm_content, lm.author_name AS lm_author_name, \
+    lm.created_at AS lm_created_at \
+    FROM conversations c JOIN sites s ON s.id = c.site_id JOIN visitors v ON v.id = c.visitor_id \
+    LEFT JOIN messages lm ON lm.conversation_id = c.id \
+      AND lm.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id) \
+    WHERE s.account_id = ?2";
+
+/// A position in the conversation list: `last_activity_at` and id of the
+/// last item of a page, encoded as `<time>~<id>`.
+pub fn encode_cursor(summary: &ConversationSummary) -> String {
+    format!("{}~{}", summary.last_activity_at, summary.id)
+}
+
+/// Parses a cursor of [`encode_cursor`]; `None` when malformed.
+pub fn decode_cursor(cursor: &str) -> Option<(String, i64)> {
+    let (time, id) = cursor.rsplit_once('~')?;
+    let id = id.parse().ok()?;
+    (time.len() <= 40 && time.ends_with('Z')).then(|| (time.to_string(), id))
+}
+
+/// A page of the caller's conversations matching `filter`, newest activity
+/// first: at most `limit` items and whether more follow. `assignee` is
+/// already resolved (`Some(None)` = unassigned).
+pub async fn list(
+    db: &D1Database,
+    user_id: i64,
+    account_id: i64,
+    filter: &ConversationFilter,
+    assignee: Option<Option<i64>>,
+    after: Option<(String, i64)>,
+    limit: u32,
+) -> worker::Result<(Vec<ConversationSummary>, bool)> {
+    let mut sql = String::from(SUMMARY_SELECT);
+    let mut binds: Vec<JsValue> = vec![int(user_id), int(account_id)];
+    let mut param = |sql: &mut String, clause: &str, value: JsValue| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", binds.len())));
+    };
+    if let Some(site_id) = filter.site_id {
+        param(&mut sql, " AND c.site_id = ?", int(site_id));
+    }
+    if let Some(status) = filter.status {
+        param(&mut sql, " AND c.status = ?", text(status.as_str()));
+    }
+    if let Some(mode) = filter.mode {
+        param(&mut sql, " AND c.mode = ?", text(mode.as_str()));
+    }
+    match assignee {
+        Some(Some(id)) => param(&mut sql, " AND c.assignee_id = ?", int(id)),
+        Some(None) => sql.push_str(" AND c.assignee_id IS NULL"),
+        None => {}
+    }
+    if let Some((time, id)) = after {
+        param(&mut sql, " AND (c.last_activity_at < ?", text(&time));
+        binds.push(text(&time));
+        let t = binds.len();
+        binds.push(int(id));
+        sql.push_str(&format!(" OR (c.last_activity_at = ?{t} AND c.id < ?{}))", binds.len()));
+    }
+    binds.push(int(i64::from(limit) + 1));
+    sql.push_str(&format!(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?{}", binds.len()));
+    let mut rows: Vec<SummaryRow> = db.prepare(sql).bind(&binds)?.all().await?.results()?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows.into_iter().map(SummaryRow::into_summary).collect(), more))
+}
+
+/// One conversation of the caller's account.
+pub async fn summary(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> worker::Result<Option<ConversationSummary>> {
+    let row: Option<SummaryRow> = db
+        .prepare(format!("{SUMMARY_SELECT} AND c.id = ?3"))
+        .bind(&[int(user_id), int(account_id), int(id)])?
+        .first(None)
+        .await?;
+    Ok(row.map(SummaryRow::into_summary))
+}
+
+/// Messages of a conversation by `seq`: after `after_seq` (ascending),
+/// before `before_seq` (the newest ones below it), or the newest page.
+/// Answers at most `limit` messages in `seq` order and whether more follow.
+pub async fn messages_page(
+    db: &D1Database,
+    conversation_id: i64,
+    before_seq: Option<i64>,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> worker::Result<(Vec<MessageRow>, bool)> {
+    let ascending = after_seq.is_some();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq {} LIMIT ?4",
+        if ascending { "ASC" } else { "DESC" }
+    );
+    let mut rows: Vec<MessageRow> = db
+        .prepare(sql)
+        .bind(&[
+            int(conversation_id),
+            int(after_seq.unwrap_or(0)),
+            int(before_seq.unwrap_or(i64::from(i32::MAX))),
+            int(i64::from(limit) + 1),
+        ])?
+        .all()
+        .await?
+        .results()?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if !ascending {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
+/// Sets a column of a conversation of `account_id` (`mode`, `status`):
+/// answers whether the conversation exists in that account.
+pub async fn set_state(db: &D1Database, account_id: i64, id: i64, column: StateColumn, value: &str) -> worker::Result<bool> {
+    let sql = format!(
+        "UPDATE conversations SET {} = ?1 WHERE id = ?2 AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
+        column.name()
+    );
+    Ok(db.prepare(sql).bind(&[text(value), int(id), int(account_id)])?.first::<i64>(Some("id")).await?.is_some())
+}
+
+/// The conversation columns [`set_state`] may change.
+#[derive(Debug, Clone, Copy)]
+pub enum StateColumn {
+    /// `ai` / `operator`.
+    Mode,
+    /// `open` / `closed` / `snoozed`.
+    Status,
+}
+
+impl StateColumn {
+    fn name(self) -> &'static str {
+        match self {
+            StateColumn::Mode => "mode",
+            StateColumn::Status => "status",
+        }
+    }
+}
+
+/// Assigns a conversation of `account_id` to `assignee` (or nobody); the
+/// assignee must be an operator of the same account. Answers whether it changed.
+pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<i64>) -> worker::Result<bool> {
+    Ok(db
+        .prepare(
+            "UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 \
+             AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
+        )
+        .bind(&[assignee.map(int).unwrap_or(JsValue::NULL), int(id), int(account_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .is_some())
+}
+
+/// Takes a conversation over: mode `operator`, assigned to `user_id` unless assigned already.
+pub async fn take_over(db: &D1Database, account_id: i64, id: i64, user_id: i64) -> worker::Result<bool> {
+    Ok(db
+        .prepare(
+            "UPDATE conversations SET mode = 'operator', assignee_id = COALESCE(assignee_id, ?1) WHERE id = ?2 \
+             AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
+        )
+        .bind(&[int(user_id), int(id), int(account_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .is_some())
+}
+
+/// Marks a conversation read by `user_id` up to `seq` (the newest message when `None`).
+pub async fn mark_read(db: &D1Database, conversation_id: i64, user_id: i64, seq: Option<i64>) -> worker::Result<()> {
+    db.prepare(
+        "INSERT INTO read_marks (conversation_id, user_id, last_read_seq) \
+         VALUES (?1, ?2, COALESCE(?3, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?1))) \
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_seq = MAX(last_read_seq, excluded.last_read_seq)",
+    )
+    .bind(&[int(conversation_id), int(user_id), seq.map(int).unwrap_or(JsValue::NULL)])?
+    .run()
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockRow {
+    id: i64,
+    site_id: i64,
+    name: Option<String>,
+    email: Option<String>,
+    blocked_at: Option<String>,
+    block_reason: Option<String>,
+    created_at: String,
+}
+
+impl BlockRow {
+    fn into_block(self) -> Block {
+        Block {
+            visitor: Visitor {
+                id: self.id,
+                name: self.name,
+                email: self.email,
+                blocked: self.blocked_at.is_some(),
+                created_at: self.created_at,
+            },
+            site_id: self.site_id,
+            reason: self.block_reason,
+            blocked_at: self.blocked_at.unwrap_or_default(),
+        }
+    }
+}
+
+const BLOCK_COLUMNS: &str = "v.id, v.site_id, v.name, v.email, v.blocked_at, v.block_reason, v.created_at";
+
+/// Blocks (or, with `blocked == false`, unblocks) visitor `visitor_id` of
+/// `account_id`; `None` when no such visitor is in the account.
+pub async fn set_blocked(
+    db: &D1Database,
+    account_id: i64,
+    visitor_id: i64,
+    blocked: bool,
+    reason: Option<&str>,
+) -> worker::Result<Option<Block>> {
+    let sql = if blocked {
+        "UPDATE visitors SET blocked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), block_reason = ?1 WHERE id = ?2 \
+         AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id"
+    } else {
+        "UPDATE visitors SET blocked_at = NULL, block_reason = NULL WHERE id = ?2 AND ?1 IS NULL \
+         AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id"
+    };
+    let reason = if blocked { reason.map(text).unwrap_or(JsValue::NULL) } else { JsValue::NULL };
+    if db.prepare(sql).bind(&[reason, int(visitor_id), int(account_id)])?.first::<i64>(Some("id")).await?.is_none() {
+        return Ok(None);
+    }
+    let row: Option<BlockRow> = db
+        .prepare(format!("SELECT {BLOCK_COLUMNS} FROM visitors v WHERE v.id = ?1"))
+        .bind(&[int(visitor_id)])?
+        .first(None)
+        .await?;
+    Ok(row.map(BlockRow::into_block))
+}
+
+/// The blocked visitors of `account_id`, newest block first.
+pub async fn blocks(db: &D1Database, account_id: i64) -> worker::Result<Vec<Block>> {
+    let rows: Vec<BlockRow> = db
+        .prepare(format!(
+            "SELECT {BLOCK_COLUMNS} FROM visitors v JOIN sites s ON s.id = v.site_id \
+             WHERE s.account_id = ?1 AND v.blocked_at IS NOT NULL ORDER BY v.blocked_at DESC, v.id DESC"
+        ))
+        .bind(&[int(account_id)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(BlockRow::into_block).collect())
+}
+
+/// `true` when the visitor with `session_id` on `site_id` is blocked.
+pub async fn visitor_blocked(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<bool> {
+    Ok(db
+        .prepare("SELECT blocked_at FROM visitors WHERE site_id = ?1 AND session_id = ?2")
+        .bind(&[int(site_id), text(session_id)])?
+        .first::<Option<String>>(Some("blocked_at"))
+        .await?
+        .flatten()
+        .is_some())
+}

@@ -1,0 +1,204 @@
+//! Sites and their knowledge-base articles in D1.
+
+use edgechat_shared::api::sites::{Article, ResponderSettings, Site, SiteInput};
+use edgechat_shared::kb::ImportArticle;
+use serde::Deserialize;
+use worker::D1Database;
+
+use super::{int, opt_text, text};
+use crate::auth::random_hex;
+
+/// A site row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteRow {
+    pub id: i64,
+    pub site_key: String,
+    pub name: String,
+    pub greeting: String,
+    pub theme_color: String,
+    pub allowed_origins: String,
+    pub identity_secret: String,
+    pub responder: String,
+    pub created_at: String,
+}
+
+const SITE_COLUMNS: &str =
+    "id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
+
+impl SiteRow {
+    /// The stored allowed origins.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        serde_json::from_str(&self.allowed_origins).unwrap_or_default()
+    }
+
+    /// The wire form. `origin` is the worker's public origin (for the embed
+    /// snippet); the identity secret is included only when `show_secret`.
+    pub fn to_site(&self, origin: &str, show_secret: bool) -> Site {
+        Site {
+            id: self.id,
+            name: self.name.clone(),
+            site_key: self.site_key.clone(),
+            allowed_origins: self.allowed_origins(),
+            greeting: self.greeting.clone(),
+            theme_color: self.theme_color.clone(),
+            responder: serde_json::from_str(&self.responder).unwrap_or_default(),
+            embed_snippet: format!(r#"<script src="{origin}/loader.js" data-site-key="{}" async></script>"#, self.site_key),
+            identity_secret: show_secret.then(|| self.identity_secret.clone()),
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+/// A site by its public key.
+pub async fn by_key(db: &D1Database, site_key: &str) -> worker::Result<Option<SiteRow>> {
+    db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = ?1")).bind(&[text(site_key)])?.first(None).await
+}
+
+/// A site by id within `account_id`.
+pub async fn site(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<SiteRow>> {
+    db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1 AND account_id = ?2"))
+        .bind(&[int(id), int(account_id)])?
+        .first(None)
+        .await
+}
+
+/// Every site of `account_id`, oldest first.
+pub async fn sites(db: &D1Database, account_id: i64) -> worker::Result<Vec<SiteRow>> {
+    db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE account_id = ?1 ORDER BY id"))
+        .bind(&[int(account_id)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// Creates a site named `name` with a fresh site key (`sk_` + 96 random
+/// bits) and identity secret (256 bits), then applies `input`.
+pub async fn insert_site(db: &D1Database, account_id: i64, name: &str, input: &SiteInput) -> worker::Result<SiteRow> {
+    let row: SiteRow = db
+        .prepare(format!(
+            "INSERT INTO sites (account_id, site_key, name, identity_secret) VALUES (?1, ?2, ?3, ?4) RETURNING {SITE_COLUMNS}"
+        ))
+        .bind(&[int(account_id), text(&format!("sk_{}", random_hex(12))), text(name.trim()), text(&random_hex(32))])?
+        .first(None)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("site was not created".into()))?;
+    Ok(update_site(db, &row, input).await?.unwrap_or(row))
+}
+
+/// Applies the present fields of `input` to `site`; answers the updated row.
+pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> worker::Result<Option<SiteRow>> {
+    let responder: Option<ResponderSettings> = input.responder.clone();
+    db.prepare(format!(
+        "UPDATE sites SET name = COALESCE(?1, name), greeting = COALESCE(?2, greeting), \
+         theme_color = COALESCE(?3, theme_color), allowed_origins = COALESCE(?4, allowed_origins), \
+         responder = COALESCE(?5, responder) WHERE id = ?6 RETURNING {SITE_COLUMNS}"
+    ))
+    .bind(&[
+        opt_text(input.name.as_deref().map(str::trim)),
+        opt_text(input.greeting.as_deref()),
+        opt_text(input.theme_color.as_deref()),
+        opt_text(input.allowed_origins.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default()).as_deref()),
+        opt_text(responder.map(|r| serde_json::to_string(&r).unwrap_or_default()).as_deref()),
+        int(site.id),
+    ])?
+    .first(None)
+    .await
+}
+
+/// Replaces the site's identity secret with a fresh one.
+pub async fn rotate_secret(db: &D1Database, site_id: i64) -> worker::Result<Option<SiteRow>> {
+    db.prepare(format!("UPDATE sites SET identity_secret = ?1 WHERE id = ?2 RETURNING {SITE_COLUMNS}"))
+        .bind(&[text(&random_hex(32)), int(site_id)])?
+        .first(None)
+        .await
+}
+
+/// Deletes a site with its conversations and knowledge base.
+pub async fn delete_site(db: &D1Database, site_id: i64) -> worker::Result<()> {
+    // D1 enforces foreign keys; delete children first so no row is left dangling.
+    db.batch(vec![
+        db.prepare("DELETE FROM read_marks WHERE conversation_id IN (SELECT id FROM conversations WHERE site_id = ?1)")
+            .bind(&[int(site_id)])?,
+        db.prepare("DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE site_id = ?1)")
+            .bind(&[int(site_id)])?,
+        db.prepare("DELETE FROM conversations WHERE site_id = ?1").bind(&[int(site_id)])?,
+        db.prepare("DELETE FROM visitors WHERE site_id = ?1").bind(&[int(site_id)])?,
+        db.prepare("DELETE FROM kb_articles WHERE site_id = ?1").bind(&[int(site_id)])?,
+        db.prepare("DELETE FROM sites WHERE id = ?1").bind(&[int(site_id)])?,
+    ])
+    .await?;
+    Ok(())
+}
+
+/// A knowledge-base article row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ArticleRow {
+    pub external_id: String,
+    pub title: String,
+    pub body: String,
+    pub url: Option<String>,
+    pub updated_at: String,
+}
+
+const ARTICLE_COLUMNS: &str = "external_id, title, body, url, updated_at";
+
+impl ArticleRow {
+    /// The wire form.
+    pub fn to_article(&self) -> Article {
+        Article {
+            id: self.external_id.clone(),
+            title: self.title.clone(),
+            body: self.body.clone(),
+            url: self.url.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+/// Every article of `site_id`, in creation order.
+pub async fn articles(db: &D1Database, site_id: i64) -> worker::Result<Vec<ArticleRow>> {
+    db.prepare(format!("SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE site_id = ?1 ORDER BY id"))
+        .bind(&[int(site_id)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// One article of `site_id` by external id.
+pub async fn article(db: &D1Database, site_id: i64, external_id: &str) -> worker::Result<Option<ArticleRow>> {
+    db.prepare(format!("SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE site_id = ?1 AND external_id = ?2"))
+        .bind(&[int(site_id), text(external_id)])?
+        .first(None)
+        .await
+}
+
+/// Creates or replaces `articles` of `site_id` in one D1 batch (a
+/// transaction: all or nothing); the FTS5 index follows by trigger.
+pub async fn upsert_articles(db: &D1Database, site_id: i64, articles: &[ImportArticle]) -> worker::Result<()> {
+    if articles.is_empty() {
+        return Ok(());
+    }
+    let statements = articles
+        .iter()
+        .map(|a| {
+            db.prepare(
+                "INSERT INTO kb_articles (site_id, external_id, title, body, url) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (site_id, external_id) DO UPDATE SET title = excluded.title, body = excluded.body, \
+                 url = excluded.url, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            )
+            .bind(&[int(site_id), text(&a.id), text(&a.title), text(&a.body), opt_text(a.url.as_deref())])
+        })
+        .collect::<worker::Result<Vec<_>>>()?;
+    db.batch(statements).await?;
+    Ok(())
+}
+
+/// Deletes one article; answers whether it existed.
+pub async fn delete_article(db: &D1Database, site_id: i64, external_id: &str) -> worker::Result<bool> {
+    Ok(db
+        .prepare("DELETE FROM kb_articles WHERE site_id = ?1 AND external_id = ?2 RETURNING id")
+        .bind(&[int(site_id), text(external_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .is_some())
+}

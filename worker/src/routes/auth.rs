@@ -1,0 +1,183 @@
+//! `/auth/*` (seed 002, "Auth"): signup, login, refresh, logout, me,
+//! profile, change-password.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
+use edgechat_shared::api::auth::{
+    ChangePasswordRequest, LoginRequest, MeResponse, Operator, OperatorRole, ProfileUpdate, RefreshRequest,
+    SignupRequest, SignupResponse, TokenResponse, ACCESS_TOKEN_SECONDS,
+};
+use edgechat_shared::api::sites::SiteInput;
+use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::validate;
+use serde_json::{json, Value};
+use worker::D1Database;
+
+use super::{json_object, public_origin, AppState};
+use crate::auth::{jwt, now_secs, password, refresh, CurrentOperator};
+use crate::db::users::{self, UserRow};
+use crate::db::{self, int, text};
+use crate::error::{ApiError, ApiResult};
+
+/// Seconds a rate-limited client is told to wait (the limiter's period).
+const LOGIN_RETRY_AFTER: u32 = 60;
+
+/// An access token and `refresh_token` for `user`.
+async fn tokens(db: &D1Database, secret: &str, user: &UserRow, refresh_token: String) -> ApiResult<TokenResponse> {
+    let role = OperatorRole::parse(&user.role).unwrap_or(OperatorRole::Agent);
+    let account = users::account(db, user.account_id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    Ok(TokenResponse {
+        access_token: jwt::issue(secret, user.id, user.account_id, role, now_secs())?,
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_TOKEN_SECONDS,
+        refresh_token,
+        user: user.to_operator(),
+        account,
+    })
+}
+
+/// Handles the `POST /auth/signup` route: a new account, its owner and a
+/// first site. 201 [`SignupResponse`]; 422 invalid fields; 409 email taken.
+#[worker::send]
+pub async fn post_signup(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+    let secret = jwt::secret(&state.env)?;
+    let request: SignupRequest = json_object(&body)?;
+    request.validate()?;
+    let db = db::database(&state.env)?;
+    let taken = || ApiError::new(ErrorCode::Conflict, "An operator with this email already exists");
+    if users::user_by_email(&db, &request.email).await?.is_some() {
+        return Err(taken());
+    }
+    let hash = password::hash(&request.password).await?;
+    let account_name = request.account_name.as_deref().unwrap_or(&request.name).trim().to_string();
+    let account_id = db
+        .prepare("INSERT INTO accounts (name) VALUES (?1) RETURNING id")
+        .bind(&[text(&account_name)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "account was not created"))?;
+    let Some(user) = users::insert_user(&db, account_id, &request.email, &request.name, OperatorRole::Owner, &hash).await? else {
+        // A concurrent signup took the email between the check and the insert.
+        db.prepare("DELETE FROM accounts WHERE id = ?1").bind(&[int(account_id)])?.run().await?;
+        return Err(taken());
+    };
+    let site_name = request.site_name.as_deref().unwrap_or("My website");
+    let site = db::sites::insert_site(&db, account_id, site_name, &SiteInput::default()).await?;
+    let refresh_token = refresh::issue(&db, user.id, None).await?;
+    let tokens = tokens(&db, &secret, &user, refresh_token).await?;
+    let site = site.to_site(&public_origin(&uri, &headers), true);
+    Ok((StatusCode::CREATED, Json(SignupResponse { tokens, site })))
+}
+
+/// Counts a login attempt against the per-email and per-IP limiters
+/// (`[[ratelimits]]` in `wrangler.toml`); 429 with `Retry-After` past either.
+async fn limit_login(state: &AppState, headers: &HeaderMap, email: &str) -> ApiResult<()> {
+    let ip = headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+    let by_email = state.env.rate_limiter("LOGIN_EMAIL_LIMITER")?.limit(format!("email:{}", email.to_lowercase())).await?;
+    let by_ip = state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("ip:{ip}")).await?;
+    if by_email.success && by_ip.success {
+        Ok(())
+    } else {
+        Err(ApiError::rate_limited(LOGIN_RETRY_AFTER))
+    }
+}
+
+/// Handles the `POST /auth/login` route: 200 [`TokenResponse`]. A wrong
+/// password and an unknown email answer the same 401; too many attempts 429.
+#[worker::send]
+pub async fn post_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<TokenResponse>> {
+    let secret = jwt::secret(&state.env)?;
+    let request: LoginRequest = json_object(&body)?;
+    limit_login(&state, &headers, &request.email).await?;
+    let db = db::database(&state.env)?;
+    let user = users::user_by_email(&db, &request.email).await?;
+    // Unknown emails still pay for one hash, so timing does not tell them apart.
+    let stored = user.as_ref().map_or(password::DUMMY_HASH, |u| u.password_hash.as_str());
+    let matches = password::verify(&request.password, stored).await?;
+    let user = user.filter(|_| matches).ok_or_else(|| ApiError::unauthorized("Invalid email or password"))?;
+    let refresh_token = refresh::issue(&db, user.id, None).await?;
+    Ok(Json(tokens(&db, &secret, &user, refresh_token).await?))
+}
+
+/// Handles the `POST /auth/refresh` route: exchanges a refresh token for a
+/// new access token and a new refresh token. 401 for an invalid token; a
+/// reused (already rotated) token also revokes its whole family.
+#[worker::send]
+pub async fn post_refresh(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<TokenResponse>> {
+    let secret = jwt::secret(&state.env)?;
+    let request: RefreshRequest = json_object(&body)?;
+    let db = db::database(&state.env)?;
+    let (refresh_token, user_id) = refresh::rotate(&db, &request.refresh_token).await?;
+    let user = db
+        .prepare(format!("SELECT {} FROM users WHERE id = ?1", users::USER_COLUMNS))
+        .bind(&[int(user_id)])?
+        .first::<UserRow>(None)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))?;
+    Ok(Json(tokens(&db, &secret, &user, refresh_token).await?))
+}
+
+/// Handles the `POST /auth/logout` route: revokes the refresh token.
+/// 200 `{"success":true}`, also for a token already revoked.
+#[worker::send]
+pub async fn post_logout(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+    let request: RefreshRequest = json_object(&body)?;
+    refresh::revoke(&db::database(&state.env)?, &request.refresh_token).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+/// Handles the `GET /auth/me` route: the caller and their account.
+#[worker::send]
+pub async fn get_me(State(state): State<AppState>, operator: CurrentOperator) -> ApiResult<Json<MeResponse>> {
+    let db = db::database(&state.env)?;
+    let user = users::user(&db, operator.account_id, operator.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    let account = users::account(&db, operator.account_id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    Ok(Json(MeResponse { user: user.to_operator(), account }))
+}
+
+/// Handles the `PATCH /auth/profile` route: display name, avatar URL (https,
+/// `""` removes it) and IANA time zone. 200 [`Operator`]; 422 invalid fields.
+#[worker::send]
+pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Operator>> {
+    let update: ProfileUpdate = json_object(&body)?;
+    update.validate()?;
+    let db = db::database(&state.env)?;
+    let avatar = update.avatar_url.as_deref().map(|u| if u.is_empty() { wasm_bindgen::JsValue::NULL } else { text(u) });
+    let user = db
+        .prepare(format!(
+            "UPDATE users SET display_name = COALESCE(?1, display_name), timezone = COALESCE(?2, timezone), \
+             avatar_url = CASE WHEN ?3 = 1 THEN ?4 ELSE avatar_url END WHERE id = ?5 RETURNING {}",
+            users::USER_COLUMNS
+        ))
+        .bind(&[
+            db::opt_text(update.display_name.as_deref().map(str::trim)),
+            db::opt_text(update.timezone.as_deref()),
+            int(i64::from(avatar.is_some())),
+            avatar.unwrap_or(wasm_bindgen::JsValue::NULL),
+            int(operator.id),
+        ])?
+        .first::<UserRow>(None)
+        .await?
+        .ok_or_else(|| ApiError::not_found("operator"))?;
+    Ok(Json(user.to_operator()))
+}
+
+/// Handles the `POST /auth/change-password` route: needs the current
+/// password (422 when wrong), sets the new one (≥ 8 characters), and revokes
+/// every refresh token of the user but the `refresh_token` given.
+#[worker::send]
+pub async fn post_change_password(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Value>> {
+    let request: ChangePasswordRequest = json_object(&body)?;
+    validate::password(&request.new_password).map_err(|e| FieldError::new("new_password", e.message.replace("password", "new_password")))?;
+    let db = db::database(&state.env)?;
+    let user = users::user(&db, operator.account_id, operator.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    if !password::verify(&request.current_password, &user.password_hash).await? {
+        return Err(FieldError::new("current_password", "current_password is not this operator's password").into());
+    }
+    let hash = password::hash(&request.new_password).await?;
+    db.prepare("UPDATE users SET password_hash = ?1 WHERE id = ?2").bind(&[text(&hash), int(user.id)])?.run().await?;
+    refresh::revoke_others(&db, user.id, request.refresh_token.as_deref()).await?;
+    Ok(Json(json!({"success": true})))
+}

@@ -1,0 +1,221 @@
+//! `/v1/chat/conversations…`, `/v1/chat/messages/send`, `/v1/chat/ai-active`,
+//! `/v1/chat/users/{id}/block`, `/v1/chat/blocks` (seeds 002, 000, 003):
+//! conversations as operators see and answer them.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use edgechat_shared::api::conversations::{
+    Assignment, Block, BlockList, BlockRequest, ConversationFilter, ConversationList, ConversationSummary, MessageList,
+    MessagePage, OperatorSend, SentMessage, Status,
+};
+use edgechat_shared::api::Mode;
+use edgechat_shared::error::FieldError;
+use serde::Deserialize;
+use worker::D1Database;
+
+use super::page_size;
+use crate::auth::CurrentOperator;
+use crate::db::conversations::{self as conv_db, StateColumn};
+use crate::db::{self, users, MessageRow};
+use crate::error::{ApiError, ApiResult};
+use crate::room::SendOperatorMessage;
+use crate::routes::{json_object, AppState};
+
+/// The caller's conversation `id`, or 404.
+async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<ConversationSummary> {
+    conv_db::summary(db, caller.id, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("conversation"))
+}
+
+async fn list(state: &AppState, caller: &CurrentOperator, filter: &ConversationFilter) -> ApiResult<Json<ConversationList>> {
+    let limit = page_size(filter.limit)?;
+    let assignee = match filter.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(Some(caller.id)),
+        Some("none") => Some(None),
+        Some(id) => Some(Some(id.parse().map_err(|_| FieldError::new("assignee", "assignee must be an operator id, 'me' or 'none'"))?)),
+    };
+    let after = match filter.cursor.as_deref() {
+        None => None,
+        Some(cursor) => Some(conv_db::decode_cursor(cursor).ok_or_else(|| FieldError::new("cursor", "cursor is not one this API gave"))?),
+    };
+    let db = db::database(&state.env)?;
+    let (conversations, more) = conv_db::list(&db, caller.id, caller.account_id, filter, assignee, after, limit).await?;
+    let next_cursor = if more { conversations.last().map(conv_db::encode_cursor) } else { None };
+    Ok(Json(ConversationList { conversations, next_cursor }))
+}
+
+/// Handles the `GET /v1/chat/conversations` route: filters `site_id`,
+/// `status`, `mode`, `assignee` (id, `me`, `none`); newest activity first;
+/// cursor pagination (`limit` 1 to 100). 422 for a bad filter or cursor.
+#[worker::send]
+pub async fn get_conversations(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    filter: Result<Query<ConversationFilter>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ConversationList>> {
+    let Query(filter) = filter.map_err(|e| FieldError::new("query", e.body_text()))?;
+    list(&state, &caller, &filter).await
+}
+
+/// Handles the `GET /v1/chat/ai-active` route (seed 000): open
+/// conversations the AI is answering, for supervision.
+#[worker::send]
+pub async fn get_ai_active(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<ConversationList>> {
+    let filter = ConversationFilter { status: Some(Status::Open), mode: Some(Mode::Ai), limit: Some(100), ..Default::default() };
+    list(&state, &caller, &filter).await
+}
+
+/// Handles the `GET /v1/chat/conversations/{id}` route.
+#[worker::send]
+pub async fn get_conversation(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+    Ok(Json(load(&db::database(&state.env)?, &caller, id).await?))
+}
+
+/// Handles the `GET /v1/chat/conversations/{id}/messages` route: pages by
+/// `seq` (`after_seq` forward, `before_seq` backward, neither: newest).
+#[worker::send]
+pub async fn get_messages(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    page: Result<Query<MessagePage>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<MessageList>> {
+    let Query(page) = page.map_err(|e| FieldError::new("query", e.body_text()))?;
+    let limit = page_size(page.limit)?;
+    let db = db::database(&state.env)?;
+    let conversation = load(&db, &caller, id).await?;
+    let (rows, has_more) = conv_db::messages_page(&db, conversation.id, page.before_seq, page.after_seq, limit).await?;
+    Ok(Json(MessageList { messages: rows.iter().map(MessageRow::to_chat_message).collect(), has_more }))
+}
+
+/// Handles the `POST /v1/chat/messages/send` route: an operator reply,
+/// written by the conversation's Room (next `seq`, deduped by `message_id`),
+/// signed with the operator's display name. 201 [`SentMessage`].
+#[worker::send]
+pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<SentMessage>)> {
+    let send: OperatorSend = json_object(&body)?;
+    send.validate()?;
+    let db = db::database(&state.env)?;
+    let conversation = load(&db, &caller, send.conversation_id).await?;
+    let sent = SendOperatorMessage {
+        conversation_id: conversation.id,
+        content: send.content,
+        author_name: caller.display_name.clone(),
+        client_message_id: send.message_id,
+    }
+    .forward(&state.env)
+    .await?;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+/// Runs `change` on the caller's conversation `id` and answers it as it is after.
+async fn change_state<F, Fut>(state: &AppState, caller: &CurrentOperator, id: i64, change: F) -> ApiResult<Json<ConversationSummary>>
+where
+    F: FnOnce(D1Database) -> Fut,
+    Fut: std::future::Future<Output = worker::Result<bool>>,
+{
+    let db = db::database(&state.env)?;
+    if !change(db::database(&state.env)?).await? {
+        return Err(ApiError::not_found("conversation"));
+    }
+    Ok(Json(load(&db, caller, id).await?))
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/takeover` route (seed 000):
+/// mode `operator`, the AI stops answering; assigned to the caller if unassigned.
+#[worker::send]
+pub async fn post_takeover(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+    let (account, user) = (caller.account_id, caller.id);
+    change_state(&state, &caller, id, |db| async move { conv_db::take_over(&db, account, id, user).await }).await
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/handback` route: mode `ai`.
+#[worker::send]
+pub async fn post_handback(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+    let account = caller.account_id;
+    change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Mode, "ai").await }).await
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/close` route (seed 003).
+#[worker::send]
+pub async fn post_close(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+    let account = caller.account_id;
+    change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Status, "closed").await }).await
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/reopen` route.
+#[worker::send]
+pub async fn post_reopen(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+    let account = caller.account_id;
+    change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Status, "open").await }).await
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/assign` route:
+/// `{"assignee_id": id | null}`; the assignee must be an operator of the
+/// caller's account (404 otherwise).
+#[worker::send]
+pub async fn post_assign(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<ConversationSummary>> {
+    let assignment: Assignment = json_object(&body)?;
+    let db = db::database(&state.env)?;
+    if let Some(assignee) = assignment.assignee_id {
+        users::user(&db, caller.account_id, assignee).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    }
+    let account = caller.account_id;
+    change_state(&state, &caller, id, |db| async move { conv_db::assign(&db, account, id, assignment.assignee_id).await }).await
+}
+
+/// Body of `POST /v1/chat/conversations/{id}/read`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReadMark {
+    /// Read up to this `seq`; absent means every message.
+    #[serde(default)]
+    pub seq: Option<i64>,
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/read` route (seed 002):
+/// marks the conversation read by the caller up to `seq`.
+#[worker::send]
+pub async fn post_read(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<Json<ConversationSummary>> {
+    let mark: ReadMark = if body.is_empty() { ReadMark::default() } else { json_object(&body)? };
+    if mark.seq.is_some_and(|s| s < 0) {
+        return Err(FieldError::new("seq", "seq must not be negative").into());
+    }
+    let db = db::database(&state.env)?;
+    let conversation = load(&db, &caller, id).await?;
+    conv_db::mark_read(&db, conversation.id, caller.id, mark.seq).await?;
+    Ok(Json(load(&db, &caller, id).await?))
+}
+
+/// Handles the `POST /v1/chat/users/{id}/block` route (seed 002): blocks a
+/// visitor; their widget calls then answer 403 `blocked`.
+#[worker::send]
+pub async fn post_block(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<Json<Block>> {
+    let request: BlockRequest = if body.is_empty() { BlockRequest::default() } else { json_object(&body)? };
+    if request.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(FieldError::new("reason", "reason must be at most 500 characters").into());
+    }
+    let db = db::database(&state.env)?;
+    let block = conv_db::set_blocked(&db, caller.account_id, id, true, request.reason.as_deref()).await?;
+    Ok(Json(block.ok_or_else(|| ApiError::not_found("visitor"))?))
+}
+
+/// Handles the `DELETE /v1/chat/users/{id}/block` route: unblocks a visitor. 204.
+#[worker::send]
+pub async fn delete_block(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    let db = db::database(&state.env)?;
+    conv_db::set_blocked(&db, caller.account_id, id, false, None).await?.ok_or_else(|| ApiError::not_found("visitor"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Handles the `GET /v1/chat/blocks` route: the account's blocked visitors.
+#[worker::send]
+pub async fn get_blocks(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<BlockList>> {
+    Ok(Json(BlockList { blocks: conv_db::blocks(&db::database(&state.env)?, caller.account_id).await? }))
+}

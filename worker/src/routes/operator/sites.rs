@@ -1,0 +1,232 @@
+//! `/v1/sites` and `/v1/sites/{id}/articles`: sites, their settings and
+//! their knowledge base. Reads for every operator; writes for owners and admins.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
+use edgechat_shared::api::auth::OperatorRole;
+use edgechat_shared::api::sites::{Article, ArticleInput, ArticleList, ImportResult, Site, SiteInput, SiteList};
+use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::kb::{check_article, parse_jsonl, ImportArticle};
+use edgechat_shared::validate;
+use worker::D1Database;
+
+use crate::auth::{random_hex, CurrentOperator};
+use crate::db::sites::{self as site_db, SiteRow};
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{json_object, public_origin, AppState};
+
+/// The caller's site `id`, or 404.
+async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<SiteRow> {
+    site_db::site(db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("site"))
+}
+
+fn answer(row: &SiteRow, caller: &CurrentOperator, uri: &Uri, headers: &HeaderMap) -> Site {
+    row.to_site(&public_origin(uri, headers), caller.role() >= OperatorRole::Admin)
+}
+
+/// Handles the `GET /v1/sites` route: the caller's account's sites.
+#[worker::send]
+pub async fn get_sites(State(state): State<AppState>, caller: CurrentOperator, uri: Uri, headers: HeaderMap) -> ApiResult<Json<SiteList>> {
+    let rows = site_db::sites(&db::database(&state.env)?, caller.account_id).await?;
+    Ok(Json(SiteList { sites: rows.iter().map(|r| answer(r, &caller, &uri, &headers)).collect() }))
+}
+
+/// Handles the `POST /v1/sites` route (owner/admin): 201 [`Site`] with a new
+/// site key and identity secret; 422 invalid or missing `name`.
+#[worker::send]
+pub async fn post_site(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Site>)> {
+    caller.require(OperatorRole::Admin)?;
+    let input: SiteInput = json_object(&body)?;
+    let name = input.name.clone().ok_or_else(|| FieldError::new("name", "name is required"))?;
+    input.validate()?;
+    let row = site_db::insert_site(&db::database(&state.env)?, caller.account_id, &name, &input).await?;
+    Ok((StatusCode::CREATED, Json(answer(&row, &caller, &uri, &headers))))
+}
+
+/// Handles the `GET /v1/sites/{id}` route.
+#[worker::send]
+pub async fn get_site(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<Site>> {
+    let row = load(&db::database(&state.env)?, &caller, id).await?;
+    Ok(Json(answer(&row, &caller, &uri, &headers)))
+}
+
+/// Handles the `PATCH /v1/sites/{id}` route (owner/admin): changes the
+/// fields given. 422 invalid fields.
+#[worker::send]
+pub async fn patch_site(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Site>> {
+    caller.require(OperatorRole::Admin)?;
+    let input: SiteInput = json_object(&body)?;
+    input.validate()?;
+    let db = db::database(&state.env)?;
+    let row = load(&db, &caller, id).await?;
+    let row = site_db::update_site(&db, &row, &input).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    Ok(Json(answer(&row, &caller, &uri, &headers)))
+}
+
+/// Handles the `DELETE /v1/sites/{id}` route (owner/admin): the site, its
+/// conversations and its knowledge base. 204.
+#[worker::send]
+pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    caller.require(OperatorRole::Admin)?;
+    let db = db::database(&state.env)?;
+    let row = load(&db, &caller, id).await?;
+    site_db::delete_site(&db, row.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Handles the `POST /v1/sites/{id}/rotate-secret` route (owner/admin): a
+/// new identity-verification secret; the old one stops working at once.
+#[worker::send]
+pub async fn post_rotate_secret(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<Site>> {
+    caller.require(OperatorRole::Admin)?;
+    let db = db::database(&state.env)?;
+    let row = load(&db, &caller, id).await?;
+    let row = site_db::rotate_secret(&db, row.id).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    Ok(Json(answer(&row, &caller, &uri, &headers)))
+}
+
+/// Handles the `GET /v1/sites/{id}/articles` route.
+#[worker::send]
+pub async fn get_articles(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ArticleList>> {
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    let rows = site_db::articles(&db, site.id).await?;
+    Ok(Json(ArticleList { articles: rows.iter().map(site_db::ArticleRow::to_article).collect() }))
+}
+
+/// Checks an article's fields; `url` `""` stands for no URL.
+fn checked_article(id: String, title: String, body: String, url: Option<String>) -> ApiResult<ImportArticle> {
+    let url = url.filter(|u| !u.is_empty());
+    if let Some(url) = &url {
+        validate::https_url("url", url)?;
+    }
+    let article = ImportArticle { id, title, body, url };
+    check_article(&article).map_err(|message| FieldError::new("article", message))?;
+    Ok(article)
+}
+
+/// Handles the `POST /v1/sites/{id}/articles` route (owner/admin): 201
+/// [`Article`]; 409 when the id exists; 422 missing title or body.
+#[worker::send]
+pub async fn post_article(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Article>)> {
+    caller.require(OperatorRole::Admin)?;
+    let input: ArticleInput = json_object(&body)?;
+    let external_id = input.id.unwrap_or_else(|| format!("article-{}", random_hex(6)));
+    let article = checked_article(external_id, input.title.unwrap_or_default(), input.body.unwrap_or_default(), input.url)?;
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    if site_db::article(&db, site.id, &article.id).await?.is_some() {
+        return Err(ApiError::new(ErrorCode::Conflict, "An article with this id exists; PATCH it instead"));
+    }
+    site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
+    let row = site_db::article(&db, site.id, &article.id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    Ok((StatusCode::CREATED, Json(row.to_article())))
+}
+
+/// Handles the `GET /v1/sites/{id}/articles/{article_id}` route.
+#[worker::send]
+pub async fn get_article(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path((id, article_id)): Path<(i64, String)>,
+) -> ApiResult<Json<Article>> {
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    let row = site_db::article(&db, site.id, &article_id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    Ok(Json(row.to_article()))
+}
+
+/// Handles the `PATCH /v1/sites/{id}/articles/{article_id}` route
+/// (owner/admin): changes title, body or URL.
+#[worker::send]
+pub async fn patch_article(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path((id, article_id)): Path<(i64, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Article>> {
+    caller.require(OperatorRole::Admin)?;
+    let input: ArticleInput = json_object(&body)?;
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    let row = site_db::article(&db, site.id, &article_id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    let article = checked_article(
+        row.external_id.clone(),
+        input.title.unwrap_or(row.title),
+        input.body.unwrap_or(row.body),
+        input.url.or(row.url),
+    )?;
+    site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
+    let row = site_db::article(&db, site.id, &article.id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    Ok(Json(row.to_article()))
+}
+
+/// Handles the `DELETE /v1/sites/{id}/articles/{article_id}` route (owner/admin). 204.
+#[worker::send]
+pub async fn delete_article(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path((id, article_id)): Path<(i64, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require(OperatorRole::Admin)?;
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    if site_db::delete_article(&db, site.id, &article_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("article"))
+    }
+}
+
+/// Handles the `POST /v1/sites/{id}/articles/import` route (owner/admin):
+/// a JSON Lines body, `{"id","title","body"}` per line. Each id is kept as
+/// the article's id; re-importing an id replaces that article. A bad line
+/// refuses the whole body (422 naming the line) and nothing is imported.
+#[worker::send]
+pub async fn post_import(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<ImportResult>> {
+    caller.require(OperatorRole::Admin)?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(ErrorCode::BadRequest, "The body is not UTF-8 text"))?;
+    let articles = parse_jsonl(text).map_err(|e| FieldError::new("body", e.to_string()))?;
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    site_db::upsert_articles(&db, site.id, &articles).await?;
+    Ok(Json(ImportResult { imported: articles.len() }))
+}

@@ -1,0 +1,115 @@
+//! `/v1/users` and `/v1/chat/users`, `/v1/chat/agents` (seed 002, "Users"):
+//! the operators of the caller's account.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use edgechat_shared::api::auth::{Operator, OperatorRole};
+use edgechat_shared::api::users::{InviteOperator, OperatorList, RoleChange};
+use edgechat_shared::error::ErrorCode;
+
+use crate::auth::{password, CurrentOperator};
+use crate::db::users::{self, UserRow};
+use crate::db::{self, int, text};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{json_object, AppState};
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, message)
+}
+
+/// Refuses an admin's change to an owner, or any grant of `owner` by a non-owner.
+fn check_authority(caller: &CurrentOperator, target_role: OperatorRole, new_role: Option<OperatorRole>) -> ApiResult<()> {
+    caller.require(OperatorRole::Admin)?;
+    let touches_owner = target_role == OperatorRole::Owner || new_role == Some(OperatorRole::Owner);
+    if touches_owner && caller.role() != OperatorRole::Owner {
+        return Err(forbidden("Only an owner may manage owners"));
+    }
+    Ok(())
+}
+
+/// Handles the `POST /v1/users` route (owner/admin): adds an operator with
+/// an initial password. 201 [`Operator`]; 409 email taken; 403 for an admin adding an owner.
+#[worker::send]
+pub async fn post_user(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<Operator>)> {
+    let invite: InviteOperator = json_object(&body)?;
+    check_authority(&caller, OperatorRole::Agent, Some(invite.role))?;
+    invite.validate()?;
+    let db = db::database(&state.env)?;
+    let taken = || ApiError::new(ErrorCode::Conflict, "An operator with this email already exists");
+    if users::user_by_email(&db, &invite.email).await?.is_some() {
+        return Err(taken());
+    }
+    let hash = password::hash(&invite.password).await?;
+    let user = users::insert_user(&db, caller.account_id, &invite.email, &invite.display_name, invite.role, &hash)
+        .await?
+        .ok_or_else(taken)?;
+    Ok((StatusCode::CREATED, Json(user.to_operator())))
+}
+
+async fn list(state: &AppState, caller: &CurrentOperator) -> ApiResult<Json<OperatorList>> {
+    let rows = users::users(&db::database(&state.env)?, caller.account_id).await?;
+    Ok(Json(OperatorList { users: rows.iter().map(UserRow::to_operator).collect() }))
+}
+
+/// Handles the `GET /v1/chat/users` route: the account's operators.
+#[worker::send]
+pub async fn get_users(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<OperatorList>> {
+    list(&state, &caller).await
+}
+
+/// Handles the `GET /v1/chat/agents` route: the operators who can answer
+/// conversations (every role answers).
+#[worker::send]
+pub async fn get_agents(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<OperatorList>> {
+    list(&state, &caller).await
+}
+
+/// Handles the `PATCH /v1/users/{id}` route (owner/admin): changes a role.
+/// 409 when it would leave the account without an owner.
+#[worker::send]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<Operator>> {
+    let change: RoleChange = json_object(&body)?;
+    caller.require(OperatorRole::Admin)?;
+    let db = db::database(&state.env)?;
+    let target = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    let target_role = OperatorRole::parse(&target.role).unwrap_or(OperatorRole::Agent);
+    check_authority(&caller, target_role, Some(change.role))?;
+    if target_role == OperatorRole::Owner && change.role != OperatorRole::Owner && users::owner_count(&db, caller.account_id).await? <= 1 {
+        return Err(ApiError::new(ErrorCode::Conflict, "An account needs at least one owner"));
+    }
+    let user = db
+        .prepare(format!("UPDATE users SET role = ?1 WHERE id = ?2 RETURNING {}", users::USER_COLUMNS))
+        .bind(&[text(change.role.as_str()), int(target.id)])?
+        .first::<UserRow>(None)
+        .await?
+        .ok_or_else(|| ApiError::not_found("operator"))?;
+    Ok(Json(user.to_operator()))
+}
+
+/// Handles the `DELETE /v1/users/{id}` route (owner/admin): removes an
+/// operator and their sessions. 204; 409 for oneself.
+#[worker::send]
+pub async fn delete_user(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    caller.require(OperatorRole::Admin)?;
+    let db = db::database(&state.env)?;
+    let target = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    check_authority(&caller, OperatorRole::parse(&target.role).unwrap_or(OperatorRole::Agent), None)?;
+    if target.id == caller.id {
+        return Err(ApiError::new(ErrorCode::Conflict, "Operators cannot remove themselves"));
+    }
+    db.batch(vec![
+        db.prepare("UPDATE conversations SET assignee_id = NULL WHERE assignee_id = ?1").bind(&[int(target.id)])?,
+        db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?1").bind(&[int(target.id)])?,
+        db.prepare("DELETE FROM read_marks WHERE user_id = ?1").bind(&[int(target.id)])?,
+        db.prepare("DELETE FROM users WHERE id = ?1").bind(&[int(target.id)])?,
+    ])
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
