@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod config;
 pub mod conversations;
+pub mod events;
 pub mod history;
 pub mod sites;
 pub mod stream;
@@ -94,6 +95,33 @@ pub struct ChatMessage {
     /// Knowledge-base articles an AI answer cites, best first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
+    /// Delivery status (seed 000: sent → delivered → read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MessageStatus>,
+}
+
+/// Delivery status of a message (seed 000, "Update a message": sent → delivered → read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Stored.
+    Sent,
+    /// Reached the other side's live channel.
+    Delivered,
+    /// The other side has read it.
+    Read,
+}
+
+impl MessageStatus {
+    /// Parses a stored status; `None` for anything else.
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        match s {
+            "sent" => Some(MessageStatus::Sent),
+            "delivered" => Some(MessageStatus::Delivered),
+            "read" => Some(MessageStatus::Read),
+            _ => None,
+        }
+    }
 }
 
 /// A knowledge-base article an answer cites.

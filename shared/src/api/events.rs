@@ -1,0 +1,259 @@
+//! Live events: `GET /api/v1/chat/events` (SSE, visitors) and the operator
+//! WebSocket `/v1/chat/live` (seed 002, "Messaging token"). Every change of
+//! a conversation is one [`LiveEvent`]; only `message` events carry an SSE
+//! `id:` (the message `seq`), so `Last-Event-ID` names the last message seen.
+
+use serde::{Deserialize, Serialize};
+
+use super::conversations::Status;
+use super::{ChatMessage, Mode, Role};
+
+/// SSE `retry:` hint sent first on every visitor stream, in ms.
+pub const SSE_RETRY_MS: u32 = 3_000;
+/// Interval of SSE comment heartbeats and WebSocket pings, in seconds (< 25 s).
+pub const HEARTBEAT_SECONDS: u64 = 20;
+/// Life of a WebSocket token from `GET /v1/messaging/token`, in seconds.
+pub const WS_TOKEN_SECONDS: i64 = 60;
+
+/// One live event.
+///
+/// # Format
+/// `{"type":"message","conversation_id":7,"message":{…}}`,
+/// `{"type":"typing","conversation_id":7,"role":"operator","typing":true,"author_name":"Ann"}`,
+/// `{"type":"mode","conversation_id":7,"mode":"operator","author_name":"Ann"}`,
+/// `{"type":"read","conversation_id":7,"role":"operator","seq":12}`,
+/// `{"type":"status","conversation_id":7,"status":"closed"}`,
+/// `{"type":"conversation","conversation_id":7,"site_id":1}` (operators only: a new conversation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A message was stored (visitor, AI or operator).
+    Message {
+        /// The conversation.
+        conversation_id: i64,
+        /// The stored message; `message.seq` is the SSE `id`.
+        message: ChatMessage,
+    },
+    /// Someone started or stopped typing.
+    Typing {
+        /// The conversation.
+        conversation_id: i64,
+        /// Who types: `visitor` (sent to operators) or `operator` (sent to the visitor and operators).
+        role: Role,
+        /// `true` while typing.
+        typing: bool,
+        /// The operator's display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_name: Option<String>,
+    },
+    /// The conversation changed hands: an operator took over, or handed back to the AI.
+    Mode {
+        /// The conversation.
+        conversation_id: i64,
+        /// The new mode.
+        mode: Mode,
+        /// The operator who changed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_name: Option<String>,
+    },
+    /// One side has read the other side's messages up to `seq`.
+    Read {
+        /// The conversation.
+        conversation_id: i64,
+        /// Who read: `operator` (the visitor's messages) or `visitor` (the operators').
+        role: Role,
+        /// Read up to and including this `seq`.
+        seq: i64,
+    },
+    /// The conversation was closed or reopened.
+    Status {
+        /// The conversation.
+        conversation_id: i64,
+        /// The new status.
+        status: Status,
+    },
+    /// A new conversation started (operators only).
+    Conversation {
+        /// The conversation.
+        conversation_id: i64,
+        /// Its site.
+        site_id: i64,
+    },
+}
+
+impl LiveEvent {
+    /// The SSE `event:` name: the `type` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LiveEvent::Message { .. } => "message",
+            LiveEvent::Typing { .. } => "typing",
+            LiveEvent::Mode { .. } => "mode",
+            LiveEvent::Read { .. } => "read",
+            LiveEvent::Status { .. } => "status",
+            LiveEvent::Conversation { .. } => "conversation",
+        }
+    }
+
+    /// The message `seq` of a `message` event (its SSE `id`); `None` for the others.
+    pub fn seq(&self) -> Option<i64> {
+        match self {
+            LiveEvent::Message { message, .. } => Some(message.seq),
+            _ => None,
+        }
+    }
+
+    /// `true` for events the visitor's stream carries (everything but the
+    /// visitor's own typing and new-conversation notices).
+    pub fn for_visitor(&self) -> bool {
+        !matches!(self, LiveEvent::Conversation { .. } | LiveEvent::Typing { role: Role::Visitor, .. })
+    }
+
+    /// The SSE frame of this event: `event:` its name, `id:` its seq (messages only).
+    pub fn to_frame(&self) -> crate::sse::Frame {
+        crate::sse::Frame {
+            id: self.seq().map(|s| s.to_string()),
+            event: Some(self.name().to_string()),
+            data: serde_json::to_string(self).expect("live events serialize"),
+            retry: None,
+        }
+    }
+}
+
+/// Query of `GET /api/v1/chat/events`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EventsQuery {
+    /// The site's public key.
+    #[serde(default)]
+    pub site_key: String,
+    /// The visitor's session id.
+    #[serde(default)]
+    pub session_id: String,
+    /// Replay messages after this seq (the `Last-Event-ID` header wins when both are given).
+    #[serde(default)]
+    pub after_seq: Option<i64>,
+}
+
+/// Query of `GET /api/v1/chat/operator-messages` (seed 001).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OperatorMessagesQuery {
+    /// The site's public key.
+    #[serde(default)]
+    pub site_key: String,
+    /// The visitor's session id.
+    #[serde(default)]
+    pub session_id: String,
+    /// Only operator messages with a greater `seq` (default 0: all).
+    #[serde(default)]
+    pub since: Option<i64>,
+}
+
+/// Answer of `GET /api/v1/chat/operator-messages` (seed 001's shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorMessages {
+    /// Always `true`.
+    pub success: bool,
+    /// Operator messages after `since`, in `seq` order.
+    pub messages: Vec<ChatMessage>,
+    /// Who answers now.
+    pub mode: Mode,
+}
+
+/// Body of `POST /api/v1/chat/typing` (visitor) and `POST /v1/chat/conversations/{id}/typing` (operator).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TypingRequest {
+    /// The site's public key (visitor route only).
+    #[serde(default)]
+    pub site_key: String,
+    /// The visitor's session id (visitor route only).
+    #[serde(default)]
+    pub session_id: String,
+    /// `true` while typing; default `true`.
+    #[serde(default = "yes")]
+    pub typing: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Body of `POST /api/v1/chat/read` (visitor): the visitor has seen the
+/// operators' messages up to `seq`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VisitorRead {
+    /// The site's public key.
+    #[serde(default)]
+    pub site_key: String,
+    /// The visitor's session id.
+    #[serde(default)]
+    pub session_id: String,
+    /// Read up to this `seq`.
+    #[serde(default)]
+    pub seq: i64,
+}
+
+/// Answer of `GET /v1/messaging/token` (seed 002): a single-use token for
+/// the operator WebSocket, so the JWT never appears in a URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagingToken {
+    /// Pass as `?token=` to `/v1/chat/live`; valid once, for `expires_in` seconds.
+    pub token: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    /// The WebSocket path with the token, e.g. `/v1/chat/live?token=…`.
+    pub url: String,
+}
+
+/// Per-conversation unread counts of `GET /v1/chat/conversations/unread`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnreadCounts {
+    /// Conversations with unread visitor messages for the caller.
+    pub conversations: Vec<UnreadCount>,
+    /// Sum of all counts.
+    pub total: i64,
+}
+
+/// One conversation's unread count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnreadCount {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Visitor messages after the caller's read mark.
+    pub unread_count: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64) -> ChatMessage {
+        ChatMessage {
+            id: seq,
+            seq,
+            role: Role::Operator,
+            content: "hi".into(),
+            created_at: "2026-11-21T10:00:00.000Z".into(),
+            author_name: Some("Ann".into()),
+            sources: Vec::new(),
+            status: None,
+        }
+    }
+
+    #[test]
+    fn only_message_events_carry_an_sse_id() {
+        let frame = LiveEvent::Message { conversation_id: 1, message: message(7) }.to_frame();
+        assert_eq!((frame.id.as_deref(), frame.event.as_deref()), (Some("7"), Some("message")));
+        let typing = LiveEvent::Typing { conversation_id: 1, role: Role::Operator, typing: true, author_name: None };
+        assert_eq!(typing.to_frame().id, None);
+        assert!(typing.for_visitor());
+        let visitor_typing = LiveEvent::Typing { conversation_id: 1, role: Role::Visitor, typing: true, author_name: None };
+        assert!(!visitor_typing.for_visitor(), "visitors do not see their own typing");
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let event = LiveEvent::Read { conversation_id: 3, role: Role::Operator, seq: 9 };
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(json, r#"{"type":"read","conversation_id":3,"role":"operator","seq":9}"#);
+        assert_eq!(serde_json::from_str::<LiveEvent>(&json).unwrap(), event);
+    }
+}
