@@ -19,7 +19,9 @@
     '.ec-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;' +
     'border:0;border-radius:50%;background:#4f46e5;color:#fff;cursor:pointer;display:grid;place-items:center;' +
     'box-shadow:0 6px 20px rgba(0,0,0,.2)}' +
-    '.ec-launcher svg{width:26px;height:26px;fill:currentColor}[hidden]{display:none!important}'
+    '.ec-launcher svg{width:26px;height:26px;fill:currentColor}[hidden]{display:none!important}' +
+    '.ec-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#dc2626;' +
+    'color:#fff;font:600 12px/20px system-ui,sans-serif;text-align:center}'
   );
   root.adoptedStyleSheets = [sheet];
   var slot = d.createElement('div');
@@ -28,8 +30,25 @@
   button.className = 'ec-launcher';
   button.type = 'button';
   button.setAttribute('aria-label', 'Open chat');
-  button.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
+  button.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg><span class="ec-badge" hidden></span>';
+  var badge = button.lastChild, unread = 0;
   root.append(slot, button);
+
+  // A returning visitor (a session exists: they interacted before) hears of
+  // operator replies while the panel is closed: an unread badge. Reads only.
+  var prefix = 'edgechat:' + key + ':', store;
+  try { store = w.localStorage; } catch (e) {}
+  var session = store && store.getItem(prefix + 'session');
+  if (session) (w.requestIdleCallback || setTimeout)(function () {
+    var q = function (v) { return encodeURIComponent(v); };
+    new EventSource(base + '/api/v1/chat/events?site_key=' + q(key) + '&session_id=' + q(session) +
+      '&after_seq=' + (+store.getItem(prefix + 'seen') || 0)).addEventListener('message', function (e) {
+      if (slot.hidden && JSON.parse(e.data).message.role == 'operator') {
+        badge.textContent = ++unread;
+        badge.hidden = false;
+      }
+    });
+  });
 
   var loading;
   button.onclick = function () {
@@ -40,6 +59,8 @@
     });
     loading.then(function () {
       slot.hidden = !slot.hidden;
+      unread = 0;
+      badge.hidden = true;
       button.setAttribute('aria-expanded', String(!slot.hidden));
     }, function (e) {
       loading = null;

@@ -150,10 +150,35 @@ pub fn chunks(text: &str) -> Vec<String> {
     out
 }
 
-/// Least FTS5 `bm25()` relevance (negated, so higher is better) for the `kb`
-/// responder to answer; below it the responder says it does not know and
-/// offers a person.
-pub const MIN_CONFIDENCE: f64 = 1.0;
+/// Least share of a question's topic words the best article must contain for
+/// the `kb` responder to answer; below it the responder says it does not know
+/// and offers a person. A share rather than a `bm25()` score, because BM25's
+/// IDF is near zero in a knowledge base of one or two articles.
+pub const MIN_COVERAGE: f64 = 0.34;
+
+/// Characters of a word compared when matching a question to an article: a
+/// crude stem, so "install", "installing" and "installation" match.
+const STEM_CHARS: usize = 5;
+
+fn stem(word: &str) -> String {
+    word.chars().take(STEM_CHARS).collect()
+}
+
+/// The share (0.0 to 1.0) of `question`'s topic words that occur, by stem,
+/// in the article's title or body.
+pub fn coverage(question: &str, title: &str, body: &str) -> f64 {
+    let terms = question_terms(question);
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let article: std::collections::HashSet<String> = format!("{title} {body}")
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| stem(&w.to_lowercase()))
+        .collect();
+    let found = terms.iter().filter(|t| article.contains(&stem(t))).count();
+    found as f64 / terms.len() as f64
+}
 
 /// The answer when no article is relevant enough.
 pub const NOT_SURE_ANSWER: &str =
@@ -204,6 +229,15 @@ mod tests {
         assert!(parts.len() > 2, "several chunks, got {parts:?}");
         assert_eq!(parts.concat(), text);
         assert_eq!(chunks(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn coverage_counts_topic_words_found_by_stem() {
+        let (title, body) = ("How do I install the widget?", "Paste one script tag into your page.");
+        assert_eq!(coverage("installing the widget", title, body), 1.0);
+        assert_eq!(coverage("widget pricing", title, body), 0.5);
+        assert_eq!(coverage("quantum chromodynamics", title, body), 0.0);
+        assert_eq!(coverage("how do I?", title, body), 0.0, "no topic words, no confidence");
     }
 
     #[test]

@@ -53,6 +53,12 @@ pub fn comment(text: &str) -> String {
     format!(": {text}\n\n")
 }
 
+/// A lone `retry:` field: tells the client how long to wait, in ms, before
+/// reconnecting; dispatches no event.
+pub fn retry(ms: u32) -> String {
+    format!("retry: {ms}\n\n")
+}
+
 /// Incremental SSE parser: feed it the bytes as they arrive, in any split,
 /// and it returns each complete event once.
 #[derive(Debug, Default)]

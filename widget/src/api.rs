@@ -1,6 +1,7 @@
 //! Calls to the public widget API (`/api/v1/chat/*`, seeds 001 and 004).
 
 use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::events::{TypingRequest, VisitorRead};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::error::ErrorBody;
@@ -66,17 +67,33 @@ impl Api {
         get_json(&self.url("history", &[("site_key", &self.site_key), ("session_id", session_id)])).await
     }
 
-    /// `POST /api/v1/chat/stream`: calls `on_event` for each SSE event as it arrives.
-    pub async fn stream(&self, request: &StreamRequest, mut on_event: impl FnMut(StreamEvent)) -> Result<(), ApiError> {
+    async fn post_json<T: serde::Serialize>(&self, path: &str, body: &T) -> Result<Response, ApiError> {
         let headers = Headers::new().map_err(js_error)?;
         headers.set("Content-Type", "application/json").map_err(js_error)?;
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_headers(&headers);
-        let body = serde_wasm_bindgen::to_value(request).map_err(|e| e.to_string())?;
+        let body = serde_wasm_bindgen::to_value(body).map_err(|e| e.to_string())?;
         init.set_body(&JSON::stringify(&body).map_err(js_error)?.into());
-        let url = format!("{}/api/v1/chat/stream", self.base);
-        let response = fetch(Request::new_with_str_and_init(&url, &init).map_err(js_error)?).await?;
+        let url = format!("{}/api/v1/chat/{path}", self.base);
+        fetch(Request::new_with_str_and_init(&url, &init).map_err(js_error)?).await
+    }
+
+    /// `POST /api/v1/chat/typing`: the visitor is typing.
+    pub async fn typing(&self, session_id: &str) -> Result<(), ApiError> {
+        let body = TypingRequest { site_key: self.site_key.clone(), session_id: session_id.into(), typing: true };
+        self.post_json("typing", &body).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/chat/read`: the visitor has seen messages up to `seq`.
+    pub async fn read(&self, session_id: &str, seq: i64) -> Result<(), ApiError> {
+        let body = VisitorRead { site_key: self.site_key.clone(), session_id: session_id.into(), seq };
+        self.post_json("read", &body).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/chat/stream`: calls `on_event` for each SSE event as it arrives.
+    pub async fn stream(&self, request: &StreamRequest, mut on_event: impl FnMut(StreamEvent)) -> Result<(), ApiError> {
+        let response = self.post_json("stream", request).await?;
         let body = response.body().ok_or("The answer has no body")?;
         let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
         let mut parser = sse::Parser::new();

@@ -6,6 +6,7 @@
 
 mod api;
 mod components;
+mod live;
 mod session;
 
 use leptos::prelude::*;

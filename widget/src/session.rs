@@ -29,6 +29,17 @@ pub fn get_or_create(site_key: &str) -> Result<String, JsValue> {
     Ok(id)
 }
 
+/// Remembers the newest message `seq` the visitor has seen, so the loader
+/// counts only newer operator messages on its unread badge. Written only
+/// once a session exists (the visitor has interacted).
+pub fn remember_seen(site_key: &str, seq: i64) {
+    if seq > 0 && stored(site_key).is_some() {
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(&format!("edgechat:{site_key}:seen"), &seq.to_string());
+        }
+    }
+}
+
 /// `bytes` random bytes from the Web Crypto API, as lower-case hex.
 pub fn random_hex(bytes: usize) -> Result<String, JsValue> {
     let mut buf = vec![0u8; bytes];

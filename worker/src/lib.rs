@@ -7,10 +7,12 @@
 mod auth;
 mod db;
 mod error;
+mod inbox;
 mod responder;
 mod room;
 mod routes;
 
+pub use inbox::Inbox;
 pub use room::Room;
 
 use tower_service::Service;

@@ -1,46 +1,89 @@
 //! The `Room` Durable Object: one per conversation, the single writer of its
 //! messages (ARCHITECTURE.md, invariant). It assigns `seq`, writes to D1
-//! before acknowledging, dedupes by client `message_id`, and in `ai` mode runs
-//! the responder and streams its chunks back as SSE.
+//! before acknowledging or broadcasting, dedupes by client `message_id`,
+//! fans every change out to the visitor's live SSE streams and to the
+//! account's [`crate::inbox::Inbox`] (operators), and in `ai` mode runs the
+//! responder and streams its chunks back to the sender.
+//!
+//! Writes are serialized by one async lock, so events leave in `seq` order.
 
-use edgechat_shared::api::conversations::SentMessage;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use edgechat_shared::api::conversations::{SentMessage, Status};
+use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
 use edgechat_shared::api::stream::{DoneMeta, Source, StreamEvent};
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::kb;
-use edgechat_shared::sse::Frame;
-use futures::channel::mpsc::{unbounded, UnboundedSender};
+use edgechat_shared::sse::{self, Frame};
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::lock::Mutex;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, D1Database, DurableObject, Env, Method, Request, RequestInit, Response, State};
 
 use crate::db::{self, int, opt_text, text, MessageRow, MESSAGE_COLUMNS};
-use crate::responder;
+use crate::{inbox, responder};
 
-/// Internal request `POST /send` from the worker to the Room: a visitor
-/// message for conversation `conversation_id`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendVisitorMessage {
+/// Which conversation a Room request is about, and whose it is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct RoomContext {
     pub conversation_id: i64,
     pub site_id: i64,
+    pub account_id: i64,
+}
+
+impl RoomContext {
+    fn stub(&self, env: &Env) -> worker::Result<worker::Stub> {
+        env.durable_object("ROOM")?.id_from_name(&self.conversation_id.to_string())?.get_stub()
+    }
+
+    /// Sends `body` to `path` of this conversation's Room.
+    async fn call<B: Serialize>(&self, env: &Env, path: &str, body: &B) -> worker::Result<Response> {
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(serde_json::to_string(body)?.into()));
+        self.stub(env)?.fetch_with_request(Request::new_with_init(&format!("https://room{path}"), &init)?).await
+    }
+
+    /// Opens a visitor live stream (`text/event-stream` of [`LiveEvent`]s)
+    /// replaying the messages after `after_seq`.
+    pub async fn subscribe(&self, env: &Env, after_seq: i64) -> worker::Result<Response> {
+        let url = format!("https://room/events?conversation_id={}&after_seq={after_seq}", self.conversation_id);
+        self.stub(env)?.fetch_with_request(Request::new(&url, Method::Get)?).await
+    }
+
+    /// Broadcasts a typing, read, mode or status event of this conversation.
+    pub async fn signal(&self, env: &Env, event: &LiveEvent) -> worker::Result<()> {
+        let response = self.call(env, "/signal", &Signal { context: *self, event: event.clone() }).await?;
+        match response.status_code() {
+            204 => Ok(()),
+            status => Err(worker::Error::RustError(format!("room answered {status} to a signal"))),
+        }
+    }
+}
+
+/// Internal request `POST /send`: a visitor message. The Room answers the
+/// SSE stream of `POST /api/v1/chat/stream` ([`StreamEvent`]s).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendVisitorMessage {
+    pub context: RoomContext,
     pub content: String,
     pub client_message_id: Option<String>,
 }
 
 impl SendVisitorMessage {
-    /// Forwards the message to its conversation's Room and answers the Room's
-    /// SSE response (`text/event-stream` of [`StreamEvent`]s).
+    /// Forwards the message to its conversation's Room.
     pub async fn forward(&self, env: &Env) -> worker::Result<Response> {
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(serde_json::to_string(self)?.into()));
-        room_stub(env, self.conversation_id)?.fetch_with_request(Request::new_with_init("https://room/send", &init)?).await
+        self.context.call(env, "/send", self).await
     }
 }
 
-/// Internal request `POST /operator-message` from the worker to the Room:
-/// an operator reply. The Room answers JSON [`SentMessage`].
+/// Internal request `POST /operator-message`: an operator reply. The Room
+/// answers JSON [`SentMessage`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendOperatorMessage {
-    pub conversation_id: i64,
+    pub context: RoomContext,
     pub content: String,
     pub author_name: String,
     pub client_message_id: Option<String>,
@@ -49,10 +92,7 @@ pub struct SendOperatorMessage {
 impl SendOperatorMessage {
     /// Forwards the reply to its conversation's Room; answers the stored message.
     pub async fn forward(&self, env: &Env) -> worker::Result<SentMessage> {
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(serde_json::to_string(self)?.into()));
-        let request = Request::new_with_init("https://room/operator-message", &init)?;
-        let mut response = room_stub(env, self.conversation_id)?.fetch_with_request(request).await?;
+        let mut response = self.context.call(env, "/operator-message", self).await?;
         if response.status_code() != 200 {
             return Err(worker::Error::RustError(format!("room answered {}", response.status_code())));
         }
@@ -60,42 +100,89 @@ impl SendOperatorMessage {
     }
 }
 
-fn room_stub(env: &Env, conversation_id: i64) -> worker::Result<worker::Stub> {
-    env.durable_object("ROOM")?.id_from_name(&conversation_id.to_string())?.get_stub()
+/// Internal request `POST /signal`: an event that stores no message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Signal {
+    context: RoomContext,
+    event: LiveEvent,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    conversation_id: i64,
+    after_seq: i64,
+}
+
+/// One visitor live stream.
+struct Subscriber {
+    id: u64,
+    tx: UnboundedSender<String>,
+    /// The newest message `seq` sent to it: older ones are never sent again.
+    last_seq: i64,
+    /// While its replay from D1 runs, live events wait here, in order.
+    backlog: Option<Vec<(Option<i64>, String)>>,
+}
+
+impl Subscriber {
+    /// Sends a frame unless it is a message this subscriber already has;
+    /// `false` once the client has gone.
+    fn deliver(&mut self, seq: Option<i64>, frame: &str) -> bool {
+        if let Some(backlog) = &mut self.backlog {
+            backlog.push((seq, frame.to_string()));
+            return true;
+        }
+        if let Some(seq) = seq {
+            if seq <= self.last_seq {
+                return true;
+            }
+            self.last_seq = seq;
+        }
+        self.tx.unbounded_send(frame.to_string()).is_ok()
+    }
+}
+
+#[derive(Default)]
+struct Live {
+    subscribers: Vec<Subscriber>,
+    next_id: u64,
+    heartbeat: bool,
 }
 
 /// One live conversation.
 #[durable_object]
 pub struct Room {
+    core: Rc<RoomCore>,
+}
+
+/// The Room's state, shared with the tasks it spawns (answers, heartbeats).
+struct RoomCore {
     env: Env,
+    live: Rc<RefCell<Live>>,
+    writes: Mutex<()>,
 }
 
 impl DurableObject for Room {
     fn new(_state: State, env: Env) -> Self {
-        Room { env }
+        Room { core: Rc::new(RoomCore { env, live: Rc::default(), writes: Mutex::new(()) }) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let core = &self.core;
         match (req.method(), req.path().as_str()) {
-            (Method::Post, "/send") => self.send_visitor_message(req.json().await?).await,
-            (Method::Post, "/operator-message") => {
-                let send: SendOperatorMessage = req.json().await?;
-                Response::from_json(&store_operator_message(&db::database(&self.env)?, &send).await?)
+            (Method::Post, "/send") => Rc::clone(core).send_visitor_message(req.json().await?).await,
+            (Method::Post, "/operator-message") => Response::from_json(&core.send_operator_message(req.json().await?).await?),
+            (Method::Post, "/signal") => {
+                let signal: Signal = req.json().await?;
+                core.apply_signal(&signal).await?;
+                Ok(Response::empty()?.with_status(204))
             }
+            (Method::Get, "/events") => core.subscribe(req.query()?).await,
             _ => Response::error("unknown room route", 404),
         }
     }
 }
 
-type EventSender = UnboundedSender<String>;
-
-fn emit(tx: &EventSender, event: &StreamEvent) {
-    let json = serde_json::to_string(event).expect("stream events serialize");
-    // A closed channel means the visitor went away; the answer is still stored.
-    let _ = tx.unbounded_send(Frame::data(json).encode());
-}
-
-fn sse_response(rx: futures::channel::mpsc::UnboundedReceiver<String>) -> worker::Result<Response> {
+fn sse_response(rx: UnboundedReceiver<String>) -> worker::Result<Response> {
     let mut response = Response::from_stream(rx.map(|frame| Ok::<Vec<u8>, worker::Error>(frame.into_bytes())))?;
     let headers = response.headers_mut();
     headers.set("Content-Type", "text/event-stream; charset=utf-8")?;
@@ -103,61 +190,262 @@ fn sse_response(rx: futures::channel::mpsc::UnboundedReceiver<String>) -> worker
     Ok(response)
 }
 
-impl Room {
-    /// Stores the visitor message (once per client id), then answers with an
-    /// SSE stream: the responder's chunks and `done` in `ai` mode, `done`
-    /// alone in `operator` mode.
-    async fn send_visitor_message(&self, send: SendVisitorMessage) -> worker::Result<Response> {
+type StreamSender = UnboundedSender<String>;
+
+fn emit(tx: &StreamSender, event: &StreamEvent) {
+    let json = serde_json::to_string(event).expect("stream events serialize");
+    // A closed channel means the visitor went away; the answer is still stored.
+    let _ = tx.unbounded_send(Frame::data(json).encode());
+}
+
+impl RoomCore {
+    /// Sends `event` to every visitor stream and to the account's operators;
+    /// answers how many visitor streams and operator sockets received it.
+    async fn broadcast(&self, context: &RoomContext, event: &LiveEvent) -> (usize, usize) {
+        let mut visitors = 0;
+        if event.for_visitor() {
+            let frame = event.to_frame().encode();
+            let mut live = self.live.borrow_mut();
+            live.subscribers.retain_mut(|s| s.deliver(event.seq(), &frame));
+            visitors = live.subscribers.len();
+        }
+        let operators = match inbox::publish(&self.env, context.account_id, event).await {
+            Ok(n) => n,
+            Err(err) => {
+                worker::console_error!("publishing to the inbox failed: {err}");
+                0
+            }
+        };
+        (visitors, operators)
+    }
+
+    /// Stores a message (once per client id) and broadcasts it; answers the
+    /// row and whether it was already stored. Holds the write lock throughout.
+    async fn write_message(
+        &self,
+        db: &D1Database,
+        context: &RoomContext,
+        role: Role,
+        content: &str,
+        author_name: Option<&str>,
+        client_id: Option<&str>,
+    ) -> worker::Result<(MessageRow, bool)> {
+        let _write = self.writes.lock().await;
+        let (row, duplicate) = insert_message(db, context.conversation_id, role, content, author_name, client_id).await?;
+        if !duplicate {
+            self.announce(db, context, &row).await?;
+        }
+        Ok((row, duplicate))
+    }
+
+    /// Broadcasts a stored message (and, for a conversation's first one, the
+    /// new conversation), then records whether it reached the other side.
+    async fn announce(&self, db: &D1Database, context: &RoomContext, row: &MessageRow) -> worker::Result<()> {
+        if row.seq == 1 {
+            let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
+            self.broadcast(context, &new).await;
+        }
+        let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message() };
+        let (visitors, operators) = self.broadcast(context, &event).await;
+        let reached = if row.role == Role::Visitor.as_str() { operators } else { visitors };
+        if reached > 0 {
+            db.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?1 AND status = 'sent'")
+                .bind(&[int(row.id)])?
+                .run()
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the visitor message, then answers an SSE stream: the
+    /// responder's chunks and `done` in `ai` mode (produced by a task, so the
+    /// stream starts at once), `done` alone in `operator` mode.
+    async fn send_visitor_message(self: Rc<Self>, send: SendVisitorMessage) -> worker::Result<Response> {
         let db = db::database(&self.env)?;
-        let (visitor_message, replayed) =
-            insert_message(&db, send.conversation_id, Role::Visitor, &send.content, None, send.client_message_id.as_deref()).await?;
-        let mode = db
-            .prepare("SELECT mode FROM conversations WHERE id = ?1")
-            .bind(&[int(send.conversation_id)])?
-            .first::<String>(Some("mode"))
-            .await?
-            .and_then(|m| Mode::parse(&m))
-            .unwrap_or(Mode::Ai);
+        let context = send.context;
+        let (visitor_message, replayed) = self
+            .write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref())
+            .await?;
+        let state = conversation_state(&db, context.conversation_id).await?;
         let (tx, rx) = unbounded();
-        let meta = DoneMeta {
-            conversation_id: send.conversation_id,
+        let mut meta = DoneMeta {
+            conversation_id: context.conversation_id,
             message_id: visitor_message.id,
             seq: visitor_message.seq,
             answer_id: None,
             answer_seq: None,
-            mode,
+            mode: state.mode(),
             sources: Vec::new(),
             handoff_offered: false,
             replayed,
         };
-        if mode == Mode::Operator {
+        if state.mode() == Mode::Operator {
             emit(&tx, &StreamEvent::Done { meta });
         } else {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(err) = answer(&db, &send, &visitor_message, meta, &tx).await {
-                    worker::console_error!("answer failed: {err}");
-                    emit(&tx, &StreamEvent::Error {
-                        message: "Sorry, I could not answer just now. Please try again, or ask for a person.".into(),
-                    });
+                match self.answer(&db, &send, &visitor_message, &mut meta, &tx).await {
+                    Ok(()) => emit(&tx, &StreamEvent::Done { meta }),
+                    Err(err) => {
+                        worker::console_error!("answer failed: {err}");
+                        emit(&tx, &StreamEvent::Error {
+                            message: "Sorry, I could not answer just now. Please try again, or ask for a person.".into(),
+                        });
+                    }
                 }
             });
         }
         sse_response(rx)
     }
+
+    /// Streams the answer to `visitor_message` and stores it before `done`. A
+    /// replayed message whose answer is stored gets that answer again.
+    async fn answer(
+        &self,
+        db: &D1Database,
+        send: &SendVisitorMessage,
+        visitor_message: &MessageRow,
+        meta: &mut DoneMeta,
+        tx: &StreamSender,
+    ) -> worker::Result<()> {
+        let stored = match meta.replayed {
+            true => stored_answer(db, visitor_message.id).await?,
+            false => None,
+        };
+        let row = match stored {
+            Some(row) => {
+                stream_chunks(tx, &row.content);
+                // The kb responder cites no source exactly when it offered a person.
+                meta.handoff_offered = row.sources().is_empty();
+                row
+            }
+            None => {
+                let answer = responder::kb::answer(db, send.context.site_id, &send.content).await?;
+                stream_chunks(tx, &answer.text);
+                meta.handoff_offered = answer.handoff_offered;
+                let _write = self.writes.lock().await;
+                let (row, fresh) = store_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
+                if fresh {
+                    self.announce(db, &send.context, &row).await?;
+                }
+                row
+            }
+        };
+        meta.answer_id = Some(row.id);
+        meta.answer_seq = Some(row.seq);
+        meta.sources = row.sources();
+        Ok(())
+    }
+
+    async fn send_operator_message(&self, send: SendOperatorMessage) -> worker::Result<SentMessage> {
+        let db = db::database(&self.env)?;
+        let (row, duplicate) = self
+            .write_message(&db, &send.context, Role::Operator, &send.content, Some(&send.author_name), send.client_message_id.as_deref())
+            .await?;
+        Ok(SentMessage { message: row.to_chat_message(), duplicate })
+    }
+
+    /// Broadcasts a signal; a `read` mark also moves the other side's
+    /// messages up to its `seq` to status `read`.
+    async fn apply_signal(&self, signal: &Signal) -> worker::Result<()> {
+        let _write = self.writes.lock().await;
+        if let LiveEvent::Read { role, seq, .. } = &signal.event {
+            let other = if *role == Role::Operator { "role = 'visitor'" } else { "role IN ('ai', 'operator')" };
+            db::database(&self.env)?
+                .prepare(format!("UPDATE messages SET status = 'read' WHERE conversation_id = ?1 AND seq <= ?2 AND {other}"))
+                .bind(&[int(signal.context.conversation_id), int(*seq)])?
+                .run()
+                .await?;
+        }
+        self.broadcast(&signal.context, &signal.event).await;
+        Ok(())
+    }
+
+    /// A visitor live stream: `retry:`, the current mode and status, the
+    /// messages after `after_seq` from D1, then live events; a comment
+    /// heartbeat every [`HEARTBEAT_SECONDS`].
+    async fn subscribe(&self, query: EventsQuery) -> worker::Result<Response> {
+        let (tx, rx) = unbounded();
+        let id = {
+            let mut live = self.live.borrow_mut();
+            live.next_id += 1;
+            let id = live.next_id;
+            live.subscribers.push(Subscriber { id, tx: tx.clone(), last_seq: query.after_seq, backlog: Some(Vec::new()) });
+            id
+        };
+        self.start_heartbeat();
+        let db = db::database(&self.env)?;
+        let conversation_id = query.conversation_id;
+        let _ = tx.unbounded_send(sse::retry(SSE_RETRY_MS));
+        let state = conversation_state(&db, conversation_id).await?;
+        for event in [
+            LiveEvent::Mode { conversation_id, mode: state.mode(), author_name: None },
+            LiveEvent::Status { conversation_id, status: Status::parse(&state.status).unwrap_or(Status::Open) },
+        ] {
+            let _ = tx.unbounded_send(event.to_frame().encode());
+        }
+        let missed: Vec<MessageRow> = db
+            .prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"))
+            .bind(&[int(conversation_id), int(query.after_seq)])?
+            .all()
+            .await?
+            .results()?;
+        let mut live = self.live.borrow_mut();
+        if let Some(subscriber) = live.subscribers.iter_mut().find(|s| s.id == id) {
+            for row in &missed {
+                let event = LiveEvent::Message { conversation_id, message: row.to_chat_message() };
+                let frame = event.to_frame().encode();
+                if row.seq > subscriber.last_seq {
+                    subscriber.last_seq = row.seq;
+                    let _ = subscriber.tx.unbounded_send(frame);
+                }
+            }
+            for (seq, frame) in subscriber.backlog.take().unwrap_or_default() {
+                subscriber.deliver(seq, &frame);
+            }
+        }
+        sse_response(rx)
+    }
+
+    /// Starts the heartbeat loop unless it runs: a comment to every stream
+    /// each [`HEARTBEAT_SECONDS`], which also drops streams whose client left.
+    fn start_heartbeat(&self) {
+        let live = Rc::clone(&self.live);
+        if std::mem::replace(&mut live.borrow_mut().heartbeat, true) {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                worker::Delay::from(Duration::from_secs(HEARTBEAT_SECONDS)).await;
+                let mut live = live.borrow_mut();
+                let beat = sse::comment("heartbeat");
+                live.subscribers.retain(|s| s.tx.unbounded_send(beat.clone()).is_ok());
+                if live.subscribers.is_empty() {
+                    live.heartbeat = false;
+                    break;
+                }
+            }
+        });
+    }
 }
 
-/// Inserts an operator reply with the next `seq`, once per client id.
-async fn store_operator_message(db: &D1Database, send: &SendOperatorMessage) -> worker::Result<SentMessage> {
-    let (row, duplicate) = insert_message(
-        db,
-        send.conversation_id,
-        Role::Operator,
-        &send.content,
-        Some(&send.author_name),
-        send.client_message_id.as_deref(),
-    )
-    .await?;
-    Ok(SentMessage { message: row.to_chat_message(), duplicate })
+#[derive(Debug, Deserialize)]
+struct ConversationState {
+    mode: String,
+    status: String,
+}
+
+impl ConversationState {
+    fn mode(&self) -> Mode {
+        Mode::parse(&self.mode).unwrap_or(Mode::Ai)
+    }
+}
+
+async fn conversation_state(db: &D1Database, conversation_id: i64) -> worker::Result<ConversationState> {
+    db.prepare("SELECT mode, status FROM conversations WHERE id = ?1")
+        .bind(&[int(conversation_id)])?
+        .first::<ConversationState>(None)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("no such conversation".into()))
 }
 
 /// Inserts a visitor or operator message with the next `seq` and bumps the
@@ -203,68 +491,39 @@ async fn stored_answer(db: &D1Database, visitor_message_id: i64) -> worker::Resu
         .await
 }
 
-/// Streams the answer to `visitor_message` and stores it before `done`. A
-/// replayed message whose answer is stored gets that answer again.
-async fn answer(
-    db: &D1Database,
-    send: &SendVisitorMessage,
-    visitor_message: &MessageRow,
-    mut meta: DoneMeta,
-    tx: &EventSender,
-) -> worker::Result<()> {
-    let stored = match meta.replayed {
-        true => stored_answer(db, visitor_message.id).await?,
-        false => None,
-    };
-    let row = match stored {
-        Some(row) => {
-            stream_chunks(tx, &row.content);
-            // The kb responder cites no source exactly when it offered a person.
-            meta.handoff_offered = row.sources().is_empty();
-            row
-        }
-        None => {
-            let answer = responder::kb::answer(db, send.site_id, &send.content).await?;
-            stream_chunks(tx, &answer.text);
-            meta.handoff_offered = answer.handoff_offered;
-            store_answer(db, send.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?
-        }
-    };
-    meta.answer_id = Some(row.id);
-    meta.answer_seq = Some(row.seq);
-    meta.sources = row.sources();
-    emit(tx, &StreamEvent::Done { meta });
-    Ok(())
-}
-
-fn stream_chunks(tx: &EventSender, text: &str) {
+fn stream_chunks(tx: &StreamSender, text: &str) {
     for content in kb::chunks(text) {
         emit(tx, &StreamEvent::Chunk { content });
     }
 }
 
-/// Inserts the AI answer with the next `seq`, once per visitor message: when
-/// a concurrent retry stored it first, answers that row.
+/// Inserts the AI answer with the next `seq`, once per visitor message;
+/// answers the row and `true` when it is new (a concurrent retry may have
+/// stored it first).
 async fn store_answer(
     db: &D1Database,
     conversation_id: i64,
     reply_to: i64,
     content: &str,
     sources: &[Source],
-) -> worker::Result<MessageRow> {
+) -> worker::Result<(MessageRow, bool)> {
     let inserted = db
-        .prepare(format!(
-            "INSERT INTO messages (conversation_id, seq, role, content, reply_to, sources) \
-             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), 'ai', ?2, ?3, ?4) \
-             ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
-        ))
-        .bind(&[int(conversation_id), text(content), int(reply_to), text(&serde_json::to_string(sources)?)])?
-        .first::<MessageRow>(None)
+        .batch(vec![
+            db.prepare(format!(
+                "INSERT INTO messages (conversation_id, seq, role, content, reply_to, sources) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), 'ai', ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+            ))
+            .bind(&[int(conversation_id), text(content), int(reply_to), text(&serde_json::to_string(sources)?)])?,
+            db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
+                .bind(&[int(conversation_id)])?,
+        ])
         .await?;
-    match inserted {
-        Some(row) => Ok(row),
-        None => stored_answer(db, reply_to)
-            .await?
-            .ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into())),
+    if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
+        return Ok((row, true));
     }
+    let row = stored_answer(db, reply_to)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;
+    Ok((row, false))
 }

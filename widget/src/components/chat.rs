@@ -1,8 +1,12 @@
 //! The chat panel: header, greeting, conversation, composer. Loads the site's
-//! settings and, for a returning visitor, the stored conversation.
+//! settings and, for a returning visitor, the stored conversation; then holds
+//! the live channel, so operator replies, typing, read marks and hand-overs
+//! appear without a reload.
 
+use edgechat_shared::api::conversations::Status;
+use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
-use edgechat_shared::api::{Mode, Role};
+use edgechat_shared::api::{ChatMessage, Mode, Role};
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,7 +15,147 @@ use web_sys::HtmlElement;
 use super::composer::Composer;
 use super::message::{MessageBubble, UiMessage};
 use crate::api::Api;
-use crate::session;
+use crate::{live, session};
+
+/// How long an operator's typing indicator stays without news, in ms.
+const TYPING_TIMEOUT_MS: i32 = 8_000;
+
+/// The conversation as the panel shows it. Every field is a signal, so the
+/// whole state is `Copy` and can be moved into event handlers.
+#[derive(Clone, Copy)]
+struct Conversation {
+    messages: RwSignal<Vec<UiMessage>>,
+    next_key: StoredValue<usize>,
+    mode: RwSignal<Option<Mode>>,
+    operator_typing: RwSignal<Option<String>>,
+    connected: StoredValue<bool>,
+}
+
+impl Conversation {
+    fn new() -> Conversation {
+        Conversation {
+            messages: RwSignal::new(Vec::new()),
+            next_key: StoredValue::new(0),
+            mode: RwSignal::new(None),
+            operator_typing: RwSignal::new(None),
+            connected: StoredValue::new(false),
+        }
+    }
+
+    fn key(&self) -> usize {
+        let key = self.next_key.get_value();
+        self.next_key.set_value(key + 1);
+        key
+    }
+
+    fn push(&self, role: Role, content: &str) -> UiMessage {
+        let message = UiMessage::new(self.key(), role, content);
+        self.messages.update(|all| all.push(message));
+        message
+    }
+
+    fn notice(&self, text: &str) {
+        let notice = UiMessage::notice(self.key(), text);
+        self.messages.update(|all| all.push(notice));
+    }
+
+    fn remove(&self, message: UiMessage) {
+        self.messages.update(|all| all.retain(|m| m.key != message.key));
+    }
+
+    /// The newest stored seq shown.
+    fn last_seq(&self) -> i64 {
+        self.messages.with_untracked(|all| all.iter().filter_map(|m| m.seq.get_untracked()).max().unwrap_or(0))
+    }
+
+    /// Adds a stored message unless the panel shows it already: by id, or
+    /// as the visitor's own unsent copy, or as the answer still streaming.
+    fn receive(&self, message: &ChatMessage) {
+        let known = self.messages.with_untracked(|all| {
+            all.iter().find(|m| m.id.get_untracked() == Some(message.id)).copied().or_else(|| {
+                all.iter()
+                    .find(|m| {
+                        !m.notice
+                            && m.id.get_untracked().is_none()
+                            && m.role == message.role
+                            && (m.streaming.get_untracked() || m.content.with_untracked(|c| *c == message.content))
+                    })
+                    .copied()
+            })
+        });
+        match known {
+            Some(ui) => ui.stored_as(message),
+            None => {
+                let ui = UiMessage::from_history(self.key(), message);
+                self.messages.update(|all| all.push(ui));
+            }
+        }
+        if message.role == Role::Operator {
+            self.operator_typing.set(None);
+        }
+    }
+
+    fn apply(&self, event: LiveEvent) {
+        match event {
+            LiveEvent::Message { message, .. } => self.receive(&message),
+            LiveEvent::Typing { role: Role::Operator, typing, author_name, .. } => {
+                let name = author_name.unwrap_or_else(|| "Support".into());
+                self.operator_typing.set(typing.then_some(name));
+                if typing {
+                    let typing_signal = self.operator_typing;
+                    set_timeout(move || typing_signal.set(None), std::time::Duration::from_millis(TYPING_TIMEOUT_MS as u64));
+                }
+            }
+            LiveEvent::Typing { .. } | LiveEvent::Conversation { .. } => {}
+            LiveEvent::Mode { mode, author_name, .. } => {
+                let before = self.mode.get_untracked();
+                self.mode.set(Some(mode));
+                match (before, mode) {
+                    (Some(Mode::Ai), Mode::Operator) => {
+                        self.notice(&format!("{} joined the conversation", author_name.as_deref().unwrap_or("An operator")))
+                    }
+                    (Some(Mode::Operator), Mode::Ai) => self.notice("You are chatting with our assistant again"),
+                    _ => {}
+                }
+            }
+            LiveEvent::Read { role: Role::Operator, seq, .. } => self.messages.with_untracked(|all| {
+                for m in all.iter().filter(|m| m.role == Role::Visitor && m.seq.get_untracked().is_some_and(|s| s <= seq)) {
+                    m.status.set(Some(edgechat_shared::api::MessageStatus::Read));
+                }
+            }),
+            LiveEvent::Read { .. } => {}
+            LiveEvent::Status { status, .. } => match status {
+                Status::Closed => self.notice("This conversation was closed"),
+                Status::Open | Status::Snoozed => {}
+            },
+        }
+    }
+}
+
+/// Opens the live channel once a session exists; marks operator messages
+/// read while the panel is open.
+fn go_live(api: Api, session_id: String, conversation: Conversation, panel: StoredValue<HtmlElement, LocalStorage>) {
+    if conversation.connected.get_value() {
+        return;
+    }
+    conversation.connected.set_value(true);
+    let after = conversation.last_seq();
+    let reader = (api.clone(), session_id.clone());
+    live::connect(&api, &session_id, after, move |event| {
+        let operator_seq = match &event {
+            LiveEvent::Message { message, .. } if message.role == Role::Operator => Some(message.seq),
+            _ => None,
+        };
+        conversation.apply(event);
+        if let Some(seq) = operator_seq.filter(|_| panel.with_value(|p| !p.hidden())) {
+            let (api, session_id) = reader.clone();
+            spawn_local(async move {
+                let _ = api.read(&session_id, seq).await;
+            });
+        }
+        session::remember_seen(&reader.0.site_key, conversation.last_seq());
+    });
+}
 
 /// The whole panel. `panel` is the element `loader.js` shows and hides.
 #[component]
@@ -21,17 +165,12 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     let title = RwSignal::new(String::from("Chat"));
     let greeting = RwSignal::new(String::new());
     let accent = RwSignal::new(String::from("#4f46e5"));
-    let messages = RwSignal::new(Vec::<UiMessage>::new());
-    let next_key = StoredValue::new(0usize);
+    let conversation = Conversation::new();
+    let messages = conversation.messages;
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let list = NodeRef::<Div>::new();
-
-    let new_message = move |role: Role, content: &str| {
-        let key = next_key.get_value();
-        next_key.set_value(key + 1);
-        UiMessage::new(key, role, content)
-    };
+    let last_typing = StoredValue::new(0.0f64);
 
     spawn_local(async move {
         let api = api.get_value();
@@ -45,17 +184,16 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         }
         if let Some(session_id) = session::stored(&api.site_key) {
             match api.history(&session_id).await {
-                Ok(history) => messages.set(
-                    history
-                        .messages
-                        .iter()
-                        .map(|m| {
-                            let key = next_key.get_value();
-                            next_key.set_value(key + 1);
-                            UiMessage::from_history(key, m)
-                        })
-                        .collect(),
-                ),
+                Ok(history) => {
+                    history.messages.iter().for_each(|m| conversation.receive(m));
+                    if let Some(seq) = history.messages.iter().filter(|m| m.role == Role::Operator).map(|m| m.seq).max() {
+                        let _ = api.read(&session_id, seq).await;
+                    }
+                    session::remember_seen(&api.site_key, conversation.last_seq());
+                    if history.conversation_id.is_some() {
+                        go_live(api.clone(), session_id, conversation, panel);
+                    }
+                }
                 Err(message) => error.set(Some(message)),
             }
         }
@@ -64,8 +202,24 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     // Keep the newest text in view while answers stream in.
     Effect::new(move || {
         messages.with(|all| all.iter().for_each(|m| m.content.track()));
+        conversation.operator_typing.track();
         if let Some(list) = list.get() {
             list.set_scroll_top(list.scroll_height());
+        }
+    });
+
+    let on_typing = Callback::new(move |_: ()| {
+        // At most one typing signal every 3 s, and only once a session exists.
+        let now = js_sys::Date::now();
+        if now - last_typing.get_value() < 3_000.0 {
+            return;
+        }
+        last_typing.set_value(now);
+        let api = api.get_value();
+        if let Some(session_id) = session::stored(&api.site_key) {
+            spawn_local(async move {
+                let _ = api.typing(&session_id).await;
+            });
         }
     });
 
@@ -74,30 +228,35 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             let api = api.get_value();
             busy.set(true);
             error.set(None);
-            let visitor = new_message(Role::Visitor, &text);
-            let answer = new_message(Role::Ai, "");
+            let visitor = conversation.push(Role::Visitor, &text);
+            let answer = conversation.push(Role::Ai, "");
             answer.streaming.set(true);
-            messages.update(|all| all.extend([visitor, answer]));
             let result = match (session::get_or_create(&api.site_key), session::random_hex(8)) {
                 (Ok(session_id), Ok(id)) => {
                     let request = StreamRequest {
                         site_key: api.site_key.clone(),
-                        session_id,
+                        session_id: session_id.clone(),
                         message: text,
                         lang: web_sys::window().and_then(|w| w.navigator().language()),
                         message_id: Some(format!("m_{id}")),
                     };
-                    api.stream(&request, |event| match event {
-                        StreamEvent::Chunk { content } => answer.content.update(|c| c.push_str(&content)),
-                        StreamEvent::Done { meta } => {
-                            answer.sources.set(meta.sources);
-                            if meta.mode == Mode::Operator && meta.answer_id.is_none() {
-                                messages.update(|all| all.retain(|m| m.key != answer.key));
+                    let result = api
+                        .stream(&request, |event| match event {
+                            StreamEvent::Chunk { content } => answer.content.update(|c| c.push_str(&content)),
+                            StreamEvent::Done { meta } => {
+                                visitor.id.set(Some(meta.message_id));
+                                visitor.seq.set(Some(meta.seq));
+                                answer.sources.set(meta.sources);
+                                if let (Some(id), Some(seq)) = (meta.answer_id, meta.answer_seq) {
+                                    answer.id.set(Some(id));
+                                    answer.seq.set(Some(seq));
+                                }
                             }
-                        }
-                        StreamEvent::Error { message } => error.set(Some(message)),
-                    })
-                    .await
+                            StreamEvent::Error { message } => error.set(Some(message)),
+                        })
+                        .await;
+                    go_live(api.clone(), session_id, conversation, panel);
+                    result
                 }
                 _ => Err("This browser cannot start a chat session".to_string()),
             };
@@ -106,7 +265,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 error.set(Some(message));
             }
             if answer.content.with_untracked(String::is_empty) {
-                messages.update(|all| all.retain(|m| m.key != answer.key));
+                conversation.remove(answer);
             }
             busy.set(false);
         });
@@ -126,11 +285,16 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 <For each=move || messages.get() key=|m| m.key let:message>
                     <MessageBubble message=message />
                 </For>
+                <Show when=move || conversation.operator_typing.with(Option::is_some)>
+                    <p class="ec-typing-notice" role="status">
+                        {move || format!("{} is typing…", conversation.operator_typing.get().unwrap_or_default())}
+                    </p>
+                </Show>
             </div>
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
-            <Composer on_send=send busy=busy />
+            <Composer on_send=send on_typing=on_typing busy=busy />
         </div>
     }
 }

@@ -4,9 +4,10 @@ use edgechat_shared::limits::MAX_MESSAGE_CHARS;
 use leptos::prelude::*;
 
 /// A text input that calls `on_send` with the trimmed text on Enter or on
-/// the send button, then clears itself. Blank text is not sent.
+/// the send button, then clears itself; `on_typing` on every keystroke.
+/// Blank text is not sent.
 #[component]
-pub fn Composer(on_send: Callback<String>, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
+pub fn Composer(on_send: Callback<String>, on_typing: Callback<()>, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let submit = move || {
         let message = text.get_untracked().trim().to_string();
@@ -25,7 +26,10 @@ pub fn Composer(on_send: Callback<String>, #[prop(into)] busy: Signal<bool>) -> 
                 aria-label="Message"
                 maxlength=MAX_MESSAGE_CHARS.to_string()
                 prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    text.set(event_target_value(&ev));
+                    on_typing.run(());
+                }
             />
             <button class="ec-send" type="submit" disabled=move || busy.get() aria-label="Send">"Send"</button>
         </form>

@@ -1,7 +1,7 @@
 //! One message bubble. Content is always a text node, never HTML.
 
 use edgechat_shared::api::stream::Source;
-use edgechat_shared::api::{ChatMessage, Role};
+use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
 use leptos::prelude::*;
 
 /// A message as the panel shows it; `content` grows while an answer streams.
@@ -19,6 +19,14 @@ pub struct UiMessage {
     pub sources: RwSignal<Vec<Source>>,
     /// Operator's display name.
     pub author: RwSignal<Option<String>>,
+    /// Server id, once stored.
+    pub id: RwSignal<Option<i64>>,
+    /// Server `seq`, once stored.
+    pub seq: RwSignal<Option<i64>>,
+    /// Delivery status of the visitor's own messages.
+    pub status: RwSignal<Option<MessageStatus>>,
+    /// A notice of the conversation (an operator joined, it was closed), not a message.
+    pub notice: bool,
 }
 
 impl UiMessage {
@@ -31,6 +39,24 @@ impl UiMessage {
             streaming: RwSignal::new(false),
             sources: RwSignal::new(Vec::new()),
             author: RwSignal::new(None),
+            id: RwSignal::new(None),
+            seq: RwSignal::new(None),
+            status: RwSignal::new(None),
+            notice: false,
+        }
+    }
+
+    /// A notice line such as "Ann joined the conversation".
+    pub fn notice(key: usize, text: &str) -> UiMessage {
+        UiMessage { notice: true, ..UiMessage::new(key, Role::Ai, text) }
+    }
+
+    /// Takes the server's id, seq and status of a stored message.
+    pub fn stored_as(&self, message: &ChatMessage) {
+        self.id.set(Some(message.id));
+        self.seq.set(Some(message.seq));
+        if message.status.is_some() {
+            self.status.set(message.status);
         }
     }
 
@@ -39,6 +65,7 @@ impl UiMessage {
         let ui = UiMessage::new(key, message.role, &message.content);
         ui.author.set(message.author_name.clone());
         ui.sources.set(message.sources.clone());
+        ui.stored_as(message);
         ui
     }
 }
@@ -47,7 +74,11 @@ impl UiMessage {
 /// indicator while it streams with no text yet.
 #[component]
 pub fn MessageBubble(message: UiMessage) -> impl IntoView {
+    if message.notice {
+        return view! { <p class="ec-notice" role="status">{move || message.content.get()}</p> }.into_any();
+    }
     let class = format!("ec-msg ec-{}", message.role.as_str());
+    let read = move || message.role == Role::Visitor && message.status.get() == Some(MessageStatus::Read);
     let waiting = move || message.streaming.get() && message.content.with(String::is_empty);
     view! {
         <div class=class data-role=message.role.as_str()>
@@ -62,8 +93,12 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
                     {move || message.sources.get().into_iter().map(|s| view! { <li>{source_view(s)}</li> }).collect_view()}
                 </ul>
             </Show>
+            <Show when=read>
+                <span class="ec-read" aria-label="Read">"Seen"</span>
+            </Show>
         </div>
     }
+    .into_any()
 }
 
 fn source_view(source: Source) -> AnyView {

@@ -1,6 +1,7 @@
 //! Conversations as operators see them, scoped to an account, and visitor blocks.
 
 use edgechat_shared::api::conversations::{Block, ConversationFilter, ConversationSummary, Status, Visitor};
+use edgechat_shared::api::events::UnreadCount;
 use edgechat_shared::api::{ChatMessage, Mode, Role};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -42,6 +43,7 @@ impl SummaryRow {
                 created_at,
                 author_name: self.lm_author_name,
                 sources: Vec::new(),
+                status: None,
             }),
             _ => None,
         };
@@ -239,17 +241,35 @@ pub async fn take_over(db: &D1Database, account_id: i64, id: i64, user_id: i64) 
         .is_some())
 }
 
-/// Marks a conversation read by `user_id` up to `seq` (the newest message when `None`).
-pub async fn mark_read(db: &D1Database, conversation_id: i64, user_id: i64, seq: Option<i64>) -> worker::Result<()> {
+/// Marks a conversation read by `user_id` up to `seq` (the newest message
+/// when `None`); a mark never moves back. Answers the mark now stored.
+pub async fn mark_read(db: &D1Database, conversation_id: i64, user_id: i64, seq: Option<i64>) -> worker::Result<i64> {
+    Ok(db
+        .prepare(
+            "INSERT INTO read_marks (conversation_id, user_id, last_read_seq) \
+             VALUES (?1, ?2, COALESCE(?3, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?1))) \
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_seq = MAX(last_read_seq, excluded.last_read_seq) \
+             RETURNING last_read_seq",
+        )
+        .bind(&[int(conversation_id), int(user_id), seq.map(int).unwrap_or(JsValue::NULL)])?
+        .first::<i64>(Some("last_read_seq"))
+        .await?
+        .unwrap_or(0))
+}
+
+/// Conversations of `account_id` with visitor messages `user_id` has not read.
+pub async fn unread_counts(db: &D1Database, user_id: i64, account_id: i64) -> worker::Result<Vec<UnreadCount>> {
     db.prepare(
-        "INSERT INTO read_marks (conversation_id, user_id, last_read_seq) \
-         VALUES (?1, ?2, COALESCE(?3, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?1))) \
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_seq = MAX(last_read_seq, excluded.last_read_seq)",
+        "SELECT m.conversation_id, COUNT(*) AS unread_count FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id JOIN sites s ON s.id = c.site_id \
+         LEFT JOIN read_marks r ON r.conversation_id = m.conversation_id AND r.user_id = ?1 \
+         WHERE s.account_id = ?2 AND m.role = 'visitor' AND m.seq > COALESCE(r.last_read_seq, 0) \
+         GROUP BY m.conversation_id ORDER BY m.conversation_id",
     )
-    .bind(&[int(conversation_id), int(user_id), seq.map(int).unwrap_or(JsValue::NULL)])?
-    .run()
-    .await?;
-    Ok(())
+    .bind(&[int(user_id), int(account_id)])?
+    .all()
+    .await?
+    .results()
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ pub mod sites;
 pub mod users;
 
 use edgechat_shared::api::stream::Source;
-use edgechat_shared::api::{ChatMessage, Role};
+use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
@@ -80,11 +80,12 @@ pub struct MessageRow {
     pub content: String,
     pub author_name: Option<String>,
     pub sources: String,
+    pub status: String,
     pub created_at: String,
 }
 
 /// The columns of [`MessageRow`], for `SELECT`s and `RETURNING`.
-pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, created_at";
+pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, created_at";
 
 impl MessageRow {
     /// The wire form of the message.
@@ -97,6 +98,7 @@ impl MessageRow {
             created_at: self.created_at.clone(),
             author_name: self.author_name.clone(),
             sources: self.sources(),
+            status: MessageStatus::parse(&self.status),
         }
     }
 

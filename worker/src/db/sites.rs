@@ -12,6 +12,7 @@ use crate::auth::random_hex;
 #[derive(Debug, Clone, Deserialize)]
 pub struct SiteRow {
     pub id: i64,
+    pub account_id: i64,
     pub site_key: String,
     pub name: String,
     pub greeting: String,
@@ -23,7 +24,7 @@ pub struct SiteRow {
 }
 
 const SITE_COLUMNS: &str =
-    "id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
+    "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
 
 impl SiteRow {
     /// The stored allowed origins.

@@ -1,8 +1,8 @@
 //! The `kb` responder (default, offline): ranks the site's knowledge-base
 //! articles with D1 FTS5 `bm25()` (title weighted 5×, body 1×) and answers
-//! with the best article's first passage; below
-//! [`edgechat_shared::kb::MIN_CONFIDENCE`] it says it does not know and
-//! offers a person.
+//! with the best article's first passage. Articles holding less than
+//! [`edgechat_shared::kb::MIN_COVERAGE`] of the question's topic words are
+//! not cited; when none is left it says it does not know and offers a person.
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::kb;
@@ -31,7 +31,6 @@ struct RankedArticle {
     title: String,
     body: String,
     url: Option<String>,
-    score: f64,
 }
 
 /// Answers `question` from the knowledge base of site `site_id`.
@@ -43,15 +42,15 @@ pub async fn answer(db: &D1Database, site_id: i64, question: &str) -> worker::Re
     };
     let ranked = db
         .prepare(
-            "SELECT a.external_id, a.title, a.body, a.url, bm25(kb_fts, 5.0, 1.0) AS score \
-             FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid \
-             WHERE kb_fts MATCH ?1 AND a.site_id = ?2 ORDER BY score LIMIT ?3",
+            "SELECT a.external_id, a.title, a.body, a.url FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid \
+             WHERE kb_fts MATCH ?1 AND a.site_id = ?2 ORDER BY bm25(kb_fts, 5.0, 1.0) LIMIT ?3",
         )
         .bind(&[text(&query), int(site_id), int(MAX_SOURCES as i64)])?
         .all()
         .await?
         .results::<RankedArticle>()?;
-    let confident: Vec<&RankedArticle> = ranked.iter().filter(|a| -a.score >= kb::MIN_CONFIDENCE).collect();
+    let confident: Vec<&RankedArticle> =
+        ranked.iter().filter(|a| kb::coverage(question, &a.title, &a.body) >= kb::MIN_COVERAGE).collect();
     let Some(best) = confident.first() else {
         return Ok(not_sure());
     };

@@ -10,7 +10,8 @@ use edgechat_shared::api::conversations::{
     Assignment, Block, BlockList, BlockRequest, ConversationFilter, ConversationList, ConversationSummary, MessageList,
     MessagePage, OperatorSend, SentMessage, Status,
 };
-use edgechat_shared::api::Mode;
+use edgechat_shared::api::events::{LiveEvent, TypingRequest, UnreadCounts};
+use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::FieldError;
 use serde::Deserialize;
 use worker::D1Database;
@@ -20,7 +21,7 @@ use crate::auth::CurrentOperator;
 use crate::db::conversations::{self as conv_db, StateColumn};
 use crate::db::{self, users, MessageRow};
 use crate::error::{ApiError, ApiResult};
-use crate::room::SendOperatorMessage;
+use crate::room::{RoomContext, SendOperatorMessage};
 use crate::routes::{json_object, AppState};
 
 /// The caller's conversation `id`, or 404.
@@ -100,7 +101,7 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, send.conversation_id).await?;
     let sent = SendOperatorMessage {
-        conversation_id: conversation.id,
+        context: room_context(&caller, &conversation),
         content: send.content,
         author_name: caller.display_name.clone(),
         client_message_id: send.message_id,
@@ -110,17 +111,32 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
     Ok((StatusCode::CREATED, Json(sent)))
 }
 
-/// Runs `change` on the caller's conversation `id` and answers it as it is after.
+fn room_context(caller: &CurrentOperator, conversation: &ConversationSummary) -> RoomContext {
+    RoomContext { conversation_id: conversation.id, site_id: conversation.site_id, account_id: caller.account_id }
+}
+
+/// Runs `change` on the caller's conversation `id`, announces the new mode
+/// or status live (visitor stream and operators), and answers the conversation.
 async fn change_state<F, Fut>(state: &AppState, caller: &CurrentOperator, id: i64, change: F) -> ApiResult<Json<ConversationSummary>>
 where
     F: FnOnce(D1Database) -> Fut,
     Fut: std::future::Future<Output = worker::Result<bool>>,
 {
     let db = db::database(&state.env)?;
+    let before = load(&db, caller, id).await?;
     if !change(db::database(&state.env)?).await? {
         return Err(ApiError::not_found("conversation"));
     }
-    Ok(Json(load(&db, caller, id).await?))
+    let after = load(&db, caller, id).await?;
+    let room = room_context(caller, &after);
+    if after.mode != before.mode {
+        let event = LiveEvent::Mode { conversation_id: id, mode: after.mode, author_name: Some(caller.display_name.clone()) };
+        room.signal(&state.env, &event).await?;
+    }
+    if after.status != before.status {
+        room.signal(&state.env, &LiveEvent::Status { conversation_id: id, status: after.status }).await?;
+    }
+    Ok(Json(after))
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/takeover` route (seed 000):
@@ -189,8 +205,37 @@ pub async fn post_read(State(state): State<AppState>, caller: CurrentOperator, P
     }
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, id).await?;
-    conv_db::mark_read(&db, conversation.id, caller.id, mark.seq).await?;
+    let seq = conv_db::mark_read(&db, conversation.id, caller.id, mark.seq).await?;
+    let event = LiveEvent::Read { conversation_id: id, role: Role::Operator, seq };
+    room_context(&caller, &conversation).signal(&state.env, &event).await?;
     Ok(Json(load(&db, &caller, id).await?))
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/typing` route (seed 002):
+/// `{"typing": true|false}`; the visitor sees a typing indicator with the
+/// operator's name. 204.
+#[worker::send]
+pub async fn post_typing(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<StatusCode> {
+    let request: TypingRequest = if body.is_empty() { TypingRequest { typing: true, ..Default::default() } } else { json_object(&body)? };
+    let db = db::database(&state.env)?;
+    let conversation = load(&db, &caller, id).await?;
+    let event = LiveEvent::Typing {
+        conversation_id: id,
+        role: Role::Operator,
+        typing: request.typing,
+        author_name: Some(caller.display_name.clone()),
+    };
+    room_context(&caller, &conversation).signal(&state.env, &event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Handles the `GET /v1/chat/conversations/unread` route (seed 002):
+/// per-conversation counts of visitor messages the caller has not read.
+#[worker::send]
+pub async fn get_unread(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<UnreadCounts>> {
+    let conversations = conv_db::unread_counts(&db::database(&state.env)?, caller.id, caller.account_id).await?;
+    let total = conversations.iter().map(|c| c.unread_count).sum();
+    Ok(Json(UnreadCounts { conversations, total }))
 }
 
 /// Handles the `POST /v1/chat/users/{id}/block` route (seed 002): blocks a

@@ -2,6 +2,7 @@
 //! scoped to the caller's account; ids of another account answer 404.
 
 pub mod conversations;
+pub mod live;
 pub mod sites;
 pub mod users;
 

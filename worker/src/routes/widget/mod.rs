@@ -2,6 +2,7 @@
 //! `site_key` and the visitor's `session_id`, no credentials.
 
 pub mod config;
+pub mod events;
 pub mod history;
 pub mod stream;
 

@@ -9,7 +9,7 @@ use edgechat_shared::api::stream::StreamRequest;
 use super::{check_visitor, load_site};
 use crate::db;
 use crate::error::ApiResult;
-use crate::room::SendVisitorMessage;
+use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
 
 /// Handles the `POST /api/v1/chat/stream` route.
@@ -28,8 +28,7 @@ pub async fn post_stream(State(state): State<AppState>, body: Bytes) -> ApiResul
     check_visitor(&database, &site, &request.session_id).await?;
     let conversation = db::open_conversation(&database, site.id, &request.session_id).await?;
     let send = SendVisitorMessage {
-        conversation_id: conversation.id,
-        site_id: site.id,
+        context: RoomContext { conversation_id: conversation.id, site_id: site.id, account_id: site.account_id },
         content: request.message,
         client_message_id: request.message_id,
     };

@@ -1,0 +1,1239 @@
+//! Integration tests of the live channels (issue 4) against a real
+//! `wrangler dev`: the visitor's event stream `GET /api/v1/chat/events`
+//! (preamble, replay by `after_seq` and `Last-Event-ID`, live events), its
+//! polling fallback `GET /api/v1/chat/operator-messages`, the visitor's
+//! typing and read signals, the operator WebSocket `/v1/chat/live` and its
+//! single-use tokens, message delivery statuses, unread counts, ordering
+//! under concurrency, and resumption after a `wrangler dev` restart.
+//!
+//! Trials run in parallel against one server, so each signs up its own
+//! account (from its own `CF-Connecting-IP`, `10.88.x.y`) and brings its own
+//! visitors. Every wait is bounded by [`WAIT`]; negative claims ("the visitor
+//! does not see its own typing", "account B sees nothing of account A") are
+//! checked by ordering: the next event after the one that must not come is
+//! the one that must.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use edgechat_shared::api::auth::{SignupResponse, TokenResponse};
+use edgechat_shared::api::conversations::{ConversationSummary, MessageList, SentMessage, Status};
+use edgechat_shared::api::events::{LiveEvent, MessagingToken, OperatorMessages, UnreadCounts};
+use edgechat_shared::api::sites::Site;
+use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
+use edgechat_shared::error::ErrorBody;
+use edgechat_shared::sse::{Frame, Parser};
+use edgechat_tests::*;
+use futures::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::{self, Message};
+use xtask::wrangler::WranglerDev;
+
+fn main() {
+    let server = Server::start("live");
+    macro_rules! trials {
+        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
+    }
+    run_trials(
+        server,
+        trials![
+            // GET /api/v1/chat/events: preamble, replay, refusals
+            event_stream_opens_with_retry_and_mode_and_status_snapshots_then_replays_the_history,
+            event_stream_snapshots_show_the_current_mode_and_status,
+            after_seq_replays_only_the_later_messages_then_continues_live,
+            last_event_id_header_wins_over_after_seq,
+            events_without_a_conversation_are_404,
+            events_with_a_malformed_session_are_422,
+            events_of_a_blocked_visitor_are_403_until_unblocked,
+            a_last_event_id_that_is_not_a_seq_is_422,
+            a_visitor_message_and_its_ai_answer_reach_the_visitor_stream_live,
+            // GET /api/v1/chat/operator-messages
+            polling_returns_the_operator_messages_after_since_and_the_mode,
+            // typing
+            operator_typing_reaches_the_visitor_stream_and_the_operator_socket_with_the_author_name,
+            visitor_typing_reaches_the_operator_socket_but_not_the_visitor_stream,
+            // read marks and message status
+            visitor_read_mark_reads_operator_messages_up_to_seq_and_notifies_the_operator_socket,
+            visitor_read_below_seq_1_is_422,
+            operator_read_mark_reads_visitor_messages_and_reaches_the_visitor_stream,
+            operator_message_is_delivered_only_when_broadcast_to_an_open_visitor_stream,
+            visitor_message_is_delivered_only_when_an_operator_socket_is_connected,
+            // mode and status
+            takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_operator_socket_in_order,
+            // GET /v1/chat/conversations/unread
+            unread_counts_list_the_callers_conversations_with_unread_visitor_messages,
+            // GET /v1/messaging/token, /v1/chat/live
+            messaging_token_is_single_use,
+            a_garbage_or_missing_socket_token_is_401,
+            socket_answers_ping_with_pong,
+            an_operator_socket_sees_nothing_of_another_account,
+            a_new_conversation_reaches_the_operator_socket_before_its_first_message,
+            // ordering, replay, concurrency, restart
+            operator_reply_reaches_two_visitor_streams_and_the_operator_socket_in_order,
+            reconnect_with_last_event_id_replays_exactly_the_missed_messages,
+            twenty_concurrent_senders_get_seqs_1_to_n_without_loss_or_duplicates,
+            acknowledged_messages_survive_a_wrangler_restart_and_clients_resume,
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// The longest wait for any one event, frame or status change.
+const WAIT: Duration = Duration::from_secs(15);
+
+const PASSWORD: &str = "correct horse battery";
+const OWNER_NAME: &str = "Lena Live";
+
+/// A worker under test: the shared [`Server`], or the restart trial's own.
+trait Host: Sync {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    fn base(&self) -> &str;
+    /// HTTP client for ordinary (bounded) requests.
+    fn client(&self) -> &reqwest::Client;
+}
+
+impl Host for Server {
+    fn base(&self) -> &str {
+        &self.url
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// The client of long-lived event streams: no total timeout (an event
+/// stream never ends by itself), only a connect timeout.
+fn stream_client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().expect("stream client"))
+}
+
+/// A name no other trial uses: `tag-<counter>-<random hex>`.
+fn unique(tag: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
+}
+
+/// A client address no other login uses (`10.88.x.y`; only a header value,
+/// a range operator_api.rs does not use).
+fn fresh_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("10.88.{}.{}", n / 250 % 256, n % 250 + 1)
+}
+
+async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("error body");
+    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {body}"));
+    (status, envelope)
+}
+
+/// Asserts the answer is the error envelope with `status` and `code`.
+async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) {
+    let (got, body) = error_of(response).await;
+    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
+}
+
+/// Asserts the answer has `status` and parses its JSON body.
+async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
+    let got = response.status().as_u16();
+    let path = response.url().path().to_string();
+    let body = response.text().await.expect("body");
+    assert_eq!(got, status, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
+}
+
+/// Asserts a 204 answer with `what` in the failure message.
+async fn assert_no_content(response: reqwest::Response, what: &str) {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(status, 204, "{what}: {body}");
+}
+
+async fn send(host: &dyn Host, method: Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
+    let mut request = host.client().request(method, format!("{}{path}", host.base())).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+async fn get(host: &dyn Host, path: &str, token: &str) -> reqwest::Response {
+    send(host, Method::GET, path, token, None).await
+}
+
+async fn post(host: &dyn Host, path: &str, token: &str, body: Value) -> reqwest::Response {
+    send(host, Method::POST, path, token, Some(body)).await
+}
+
+/// A POST without a token, from a fresh client address.
+async fn post_public(host: &dyn Host, path: &str, body: &Value) -> reqwest::Response {
+    host.client()
+        .post(format!("{}{path}", host.base()))
+        .header("CF-Connecting-IP", fresh_ip())
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+/// A freshly signed-up account: its owner's tokens and its first site.
+struct Tenant {
+    tokens: TokenResponse,
+    site: Site,
+}
+
+impl Tenant {
+    fn token(&self) -> &str {
+        &self.tokens.access_token
+    }
+
+    /// The owner's display name, the `author_name` of their messages and events.
+    fn name(&self) -> String {
+        self.tokens.user.display_name.clone()
+    }
+
+    fn site_key(&self) -> &str {
+        &self.site.site_key
+    }
+}
+
+async fn signup(host: &dyn Host) -> Tenant {
+    let email = format!("{}@example.com", unique("live"));
+    let body = json!({"email": email, "password": PASSWORD, "name": OWNER_NAME, "account_name": unique("Live"), "site_name": "Live shop"});
+    let signed: SignupResponse = json_of(post_public(host, "/auth/signup", &body).await, 201).await;
+    Tenant { tokens: signed.tokens, site: signed.site }
+}
+
+/// Adds an agent to `tenant`'s account and logs them in.
+async fn add_agent(host: &dyn Host, tenant: &Tenant) -> TokenResponse {
+    let email = format!("{}@example.com", unique("agent"));
+    let body = json!({"email": email, "display_name": "Alex Agent", "role": "agent", "password": PASSWORD});
+    let _: Value = json_of(post(host, "/v1/users", tenant.token(), body).await, 201).await;
+    json_of(post_public(host, "/auth/login", &json!({"email": email, "password": PASSWORD})).await, 200).await
+}
+
+/// One visitor of a site with a conversation.
+#[derive(Debug, Clone)]
+struct Visitor {
+    site_key: String,
+    session: String,
+    conversation: i64,
+}
+
+fn visitor_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
+    StreamRequest {
+        site_key: site_key.into(),
+        session_id: session_id.into(),
+        message: message.into(),
+        lang: Some("en".into()),
+        message_id: Some(new_message_id()),
+    }
+}
+
+/// `POST /api/v1/chat/stream`, read to its end (as [`Server::stream`], on any host).
+async fn stream_post(host: &dyn Host, request: &StreamRequest) -> Streamed {
+    let started = Instant::now();
+    let response = host
+        .client()
+        .post(format!("{}/api/v1/chat/stream", host.base()))
+        .json(request)
+        .send()
+        .await
+        .expect("POST /api/v1/chat/stream reaches the server");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mut events = Vec::new();
+    let mut parser = Parser::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.expect("the stream body reads to its end");
+        for frame in parser.push(&chunk) {
+            let event: StreamEvent =
+                serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
+            events.push((started.elapsed(), event));
+        }
+    }
+    Streamed { status, content_type, events }
+}
+
+/// A visitor message through the widget API; panics unless it is answered with `done`.
+async fn ask(host: &dyn Host, visitor: &Visitor, message: &str) -> Streamed {
+    let streamed = stream_post(host, &visitor_request(&visitor.site_key, &visitor.session, message)).await;
+    assert_eq!(streamed.status, 200, "{message}: {:?}", streamed.events);
+    assert_eq!(streamed.done().conversation_id, visitor.conversation);
+    streamed
+}
+
+/// A new visitor of `site_key` says hello and the AI answers: seq 1 (visitor) and 2 (AI).
+async fn new_conversation(host: &dyn Host, site_key: &str) -> Visitor {
+    let session = new_session_id();
+    let streamed = stream_post(host, &visitor_request(site_key, &session, "Hello, can someone look at my order?")).await;
+    assert_eq!(streamed.status, 200, "first message: {:?}", streamed.events);
+    let meta = streamed.done();
+    assert_eq!((meta.seq, meta.answer_seq), (1, Some(2)), "a new conversation holds the question and the AI answer");
+    Visitor { site_key: site_key.into(), session, conversation: meta.conversation_id }
+}
+
+fn conversation_path(id: i64, action: &str) -> String {
+    format!("/v1/chat/conversations/{id}{action}")
+}
+
+async fn summary(host: &dyn Host, token: &str, id: i64) -> ConversationSummary {
+    json_of(get(host, &conversation_path(id, ""), token).await, 200).await
+}
+
+/// `POST /v1/chat/conversations/{id}/{action}` answering 200 and the summary.
+async fn act(host: &dyn Host, token: &str, id: i64, action: &str, body: Value) -> ConversationSummary {
+    json_of(post(host, &conversation_path(id, &format!("/{action}")), token, body).await, 200).await
+}
+
+/// Every message of a conversation (up to 100), in seq order.
+async fn messages(host: &dyn Host, token: &str, id: i64) -> Vec<ChatMessage> {
+    let list: MessageList = json_of(get(host, &format!("{}?after_seq=0&limit=100", conversation_path(id, "/messages")), token).await, 200).await;
+    assert!(!list.has_more, "tests keep conversations under 100 messages");
+    list.messages
+}
+
+fn seqs(messages: &[ChatMessage]) -> Vec<i64> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
+/// What identifies a stored message, whatever its delivery status.
+fn key(m: &ChatMessage) -> (i64, i64, Role, String, Option<String>) {
+    (m.id, m.seq, m.role, m.content.clone(), m.author_name.clone())
+}
+
+async fn status_of(host: &dyn Host, token: &str, id: i64, seq: i64) -> Option<MessageStatus> {
+    let all = messages(host, token, id).await;
+    all.iter().find(|m| m.seq == seq).unwrap_or_else(|| panic!("conversation {id} has no seq {seq}: {all:?}")).status
+}
+
+/// Polls until message `seq` has `status` (the worker writes `delivered`
+/// right after the broadcast); panics after [`WAIT`].
+async fn wait_for_status(host: &dyn Host, token: &str, id: i64, seq: i64, status: MessageStatus) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = status_of(host, token, id, seq).await;
+        if got == Some(status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "message {seq} of conversation {id} is {got:?}, not {status:?}, after {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn operator_reply(host: &dyn Host, token: &str, conversation_id: i64, content: &str) -> ChatMessage {
+    let body = json!({"conversation_id": conversation_id, "content": content});
+    let sent: SentMessage = json_of(post(host, "/v1/chat/messages/send", token, body).await, 201).await;
+    assert!(!sent.duplicate);
+    sent.message
+}
+
+async fn operator_typing(host: &dyn Host, token: &str, id: i64, typing: bool) {
+    let response = post(host, &conversation_path(id, "/typing"), token, json!({ "typing": typing })).await;
+    assert_no_content(response, "operator typing").await;
+}
+
+async fn visitor_typing(host: &dyn Host, visitor: &Visitor, typing: bool) -> reqwest::Response {
+    let body = json!({"site_key": visitor.site_key, "session_id": visitor.session, "typing": typing});
+    host.client().post(format!("{}/api/v1/chat/typing", host.base())).json(&body).send().await.expect("POST /typing reaches the server")
+}
+
+async fn visitor_read(host: &dyn Host, visitor: &Visitor, seq: i64) -> reqwest::Response {
+    let body = json!({"site_key": visitor.site_key, "session_id": visitor.session, "seq": seq});
+    host.client().post(format!("{}/api/v1/chat/read", host.base())).json(&body).send().await.expect("POST /read reaches the server")
+}
+
+async fn block_visitor(host: &dyn Host, token: &str, visitor_id: i64) {
+    let _: Value = json_of(post(host, &format!("/v1/chat/users/{visitor_id}/block"), token, json!({"reason": "spam"})).await, 200).await;
+}
+
+async fn unblock_visitor(host: &dyn Host, token: &str, visitor_id: i64) {
+    let response = send(host, Method::DELETE, &format!("/v1/chat/users/{visitor_id}/block"), token, None).await;
+    assert_no_content(response, "unblock").await;
+}
+
+async fn poll_operator_messages(host: &dyn Host, visitor: &Visitor, since: Option<i64>) -> OperatorMessages {
+    let mut query = vec![("site_key", visitor.site_key.clone()), ("session_id", visitor.session.clone())];
+    if let Some(since) = since {
+        query.push(("since", since.to_string()));
+    }
+    let response = host
+        .client()
+        .get(format!("{}/api/v1/chat/operator-messages", host.base()))
+        .query(&query)
+        .send()
+        .await
+        .expect("GET /operator-messages reaches the server");
+    json_of(response, 200).await
+}
+
+async fn unread(host: &dyn Host, token: &str) -> (Vec<(i64, i64)>, i64) {
+    let counts: UnreadCounts = json_of(get(host, "/v1/chat/conversations/unread", token).await, 200).await;
+    let mut list: Vec<(i64, i64)> = counts.conversations.iter().map(|c| (c.conversation_id, c.unread_count)).collect();
+    list.sort();
+    (list, counts.total)
+}
+
+fn conversation_of(event: &LiveEvent) -> i64 {
+    match event {
+        LiveEvent::Message { conversation_id, .. }
+        | LiveEvent::Typing { conversation_id, .. }
+        | LiveEvent::Mode { conversation_id, .. }
+        | LiveEvent::Read { conversation_id, .. }
+        | LiveEvent::Status { conversation_id, .. }
+        | LiveEvent::Conversation { conversation_id, .. } => *conversation_id,
+    }
+}
+
+/// The message of a `message` event; panics on any other event.
+fn message_of(event: LiveEvent) -> ChatMessage {
+    match event {
+        LiveEvent::Message { message, .. } => message,
+        other => panic!("expected a message event, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- visitor event stream client
+
+/// `GET /api/v1/chat/events` as sent, without reading the body.
+async fn events_request(host: &dyn Host, site_key: &str, session: &str, after_seq: Option<i64>, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut query = vec![("site_key", site_key.to_string()), ("session_id", session.to_string())];
+    if let Some(after) = after_seq {
+        query.push(("after_seq", after.to_string()));
+    }
+    let mut request = stream_client().get(format!("{}/api/v1/chat/events", host.base())).query(&query);
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id);
+    }
+    request.send().await.expect("GET /api/v1/chat/events reaches the server")
+}
+
+/// An open visitor event stream. A spawned task feeds the body to the SSE
+/// parser and hands over the frames; dropping the client disconnects it.
+struct EventStream {
+    conversation: i64,
+    frames: mpsc::UnboundedReceiver<Frame>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl EventStream {
+    /// Opens the stream of `visitor`; panics unless it answers 200 `text/event-stream`.
+    async fn open(host: &dyn Host, visitor: &Visitor, after_seq: Option<i64>, last_event_id: Option<&str>) -> EventStream {
+        let response = events_request(host, &visitor.site_key, &visitor.session, after_seq, last_event_id).await;
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        if status != 200 {
+            panic!("GET /api/v1/chat/events answered {status}: {}", response.text().await.unwrap_or_default());
+        }
+        assert!(content_type.starts_with("text/event-stream"), "content-type {content_type:?}");
+        let (tx, frames) = mpsc::unbounded_channel();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let sink = raw.clone();
+        let reader = tokio::spawn(async move {
+            let mut parser = Parser::new();
+            let mut body = response.bytes_stream();
+            while let Some(Ok(chunk)) = body.next().await {
+                sink.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&chunk);
+                for frame in parser.push(&chunk) {
+                    if tx.send(frame).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        EventStream { conversation: visitor.conversation, frames, raw, reader }
+    }
+
+    /// Opens the stream and checks its preamble: answers the snapshot's mode and status.
+    async fn open_past_preamble(host: &dyn Host, visitor: &Visitor, after_seq: Option<i64>, last_event_id: Option<&str>) -> (EventStream, Mode, Status) {
+        let mut stream = EventStream::open(host, visitor, after_seq, last_event_id).await;
+        let (mode, status) = stream.preamble().await;
+        (stream, mode, status)
+    }
+
+    /// The bytes received so far, as text.
+    fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// The next frame; panics when none comes within [`WAIT`] or the stream ended.
+    async fn frame(&mut self) -> Frame {
+        match tokio::time::timeout(WAIT, self.frames.recv()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => panic!("the event stream ended; received so far:\n{}", self.raw_text()),
+            Err(_) => panic!("no event within {WAIT:?}; received so far:\n{}", self.raw_text()),
+        }
+    }
+
+    /// The next event, checked against its frame: `event:` is its type, only
+    /// message events carry `id:` (their seq), and it is this visitor's conversation.
+    async fn event(&mut self) -> LiveEvent {
+        let frame = self.frame().await;
+        let event: LiveEvent = serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a live event ({e}): {frame:?}"));
+        assert_eq!(frame.event.as_deref(), Some(event.name()), "the event: field names the type: {frame:?}");
+        assert_eq!(frame.id, event.seq().map(|s| s.to_string()), "only message events carry an id, their seq: {frame:?}");
+        assert_eq!(conversation_of(&event), self.conversation, "an event of another conversation: {event:?}");
+        event
+    }
+
+    /// The next `n` events, which must all be messages.
+    async fn messages(&mut self, n: usize) -> Vec<ChatMessage> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(message_of(self.event().await));
+        }
+        out
+    }
+
+    /// The first two events: the `mode` then the `status` snapshot.
+    async fn preamble(&mut self) -> (Mode, Status) {
+        let mode = match self.event().await {
+            LiveEvent::Mode { mode, .. } => mode,
+            other => panic!("the stream must open with the mode snapshot, got {other:?}"),
+        };
+        let status = match self.event().await {
+            LiveEvent::Status { status, .. } => status,
+            other => panic!("the mode snapshot must be followed by the status snapshot, got {other:?}"),
+        };
+        (mode, status)
+    }
+
+    /// Asserts the stream ends (the server went away) within [`WAIT`] without another event.
+    async fn ends(mut self) {
+        match tokio::time::timeout(WAIT, self.frames.recv()).await {
+            Ok(None) => {}
+            Ok(Some(frame)) => panic!("expected the stream to end, got {frame:?}"),
+            Err(_) => panic!("the stream stayed open {WAIT:?} after the server stopped"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- operator WebSocket client
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn ws_url(host: &dyn Host, path: &str) -> String {
+    let authority = host.base().strip_prefix("http://").unwrap_or_else(|| panic!("not an http URL: {}", host.base()));
+    format!("ws://{authority}{path}")
+}
+
+async fn messaging_token(host: &dyn Host, token: &str) -> MessagingToken {
+    json_of(get(host, "/v1/messaging/token", token).await, 200).await
+}
+
+/// The HTTP status a refused WebSocket handshake to `path` answered.
+async fn refused_handshake(host: &dyn Host, path: &str) -> u16 {
+    match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url(host, path))).await {
+        Ok(Err(tungstenite::Error::Http(response))) => response.status().as_u16(),
+        Ok(Err(e)) => panic!("{path}: the handshake failed without an HTTP answer: {e}"),
+        Ok(Ok(_)) => panic!("{path}: the WebSocket was accepted"),
+        Err(_) => panic!("{path}: no handshake answer within {WAIT:?}"),
+    }
+}
+
+/// An operator's open WebSocket, yielding parsed [`LiveEvent`]s.
+struct Socket {
+    ws: Ws,
+    pending: VecDeque<LiveEvent>,
+}
+
+impl Socket {
+    /// Opens the socket of the operator holding `token` and waits until it
+    /// answers `ping`, so that it is connected before the test goes on.
+    async fn open(host: &dyn Host, token: &str) -> Socket {
+        let issued = messaging_token(host, token).await;
+        let mut socket = Socket::connect(host, &issued.url).await;
+        socket.ping().await;
+        socket
+    }
+
+    async fn connect(host: &dyn Host, path: &str) -> Socket {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url(host, path)))
+            .await
+            .unwrap_or_else(|_| panic!("{path}: no handshake within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("{path}: the WebSocket handshake failed: {e}"));
+        Socket { ws, pending: VecDeque::new() }
+    }
+
+    async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("the WebSocket accepts a text frame");
+    }
+
+    /// The next text frame; panics on anything else or after [`WAIT`].
+    async fn text(&mut self) -> String {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("no WebSocket frame within {WAIT:?}"));
+            match next {
+                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(other)) => panic!("unexpected WebSocket frame: {other:?}"),
+                Some(Err(e)) => panic!("WebSocket error: {e}"),
+                None => panic!("the WebSocket closed"),
+            }
+        }
+    }
+
+    /// Sends `ping` and waits for `pong`, keeping the events that came first.
+    async fn ping(&mut self) {
+        self.send_text("ping").await;
+        loop {
+            let text = self.text().await;
+            if text == "pong" {
+                return;
+            }
+            self.pending.push_back(parse_live(&text));
+        }
+    }
+
+    /// The next event of any conversation.
+    async fn event(&mut self) -> LiveEvent {
+        if let Some(event) = self.pending.pop_front() {
+            return event;
+        }
+        let text = self.text().await;
+        parse_live(&text)
+    }
+
+    /// The next event of conversation `id`, skipping other conversations' events.
+    async fn event_of(&mut self, id: i64) -> LiveEvent {
+        loop {
+            let event = self.event().await;
+            if conversation_of(&event) == id {
+                return event;
+            }
+        }
+    }
+
+    /// The next message of conversation `id`, skipping every other event.
+    async fn message_of(&mut self, id: i64) -> ChatMessage {
+        loop {
+            if let LiveEvent::Message { message, .. } = self.event_of(id).await {
+                return message;
+            }
+        }
+    }
+}
+
+fn parse_live(text: &str) -> LiveEvent {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("a WebSocket text frame is not a live event ({e}): {text}"))
+}
+
+// ---------------------------------------------------------------- GET /api/v1/chat/events
+
+async fn event_stream_opens_with_retry_and_mode_and_status_snapshots_then_replays_the_history(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let stored = messages(server, tenant.token(), visitor.conversation).await;
+    assert_eq!(seqs(&stored), [1, 2]);
+    let mut stream = EventStream::open(server, &visitor, None, None).await;
+    assert_eq!(stream.preamble().await, (Mode::Ai, Status::Open));
+    let replayed = stream.messages(2).await;
+    assert_eq!(replayed.iter().map(key).collect::<Vec<_>>(), stored.iter().map(key).collect::<Vec<_>>(), "the history, in seq order");
+    assert_eq!((replayed[0].role, replayed[1].role), (Role::Visitor, Role::Ai));
+    let raw = stream.raw_text();
+    assert!(raw.starts_with("retry: 3000\n"), "the stream must start with a retry: 3000 line, got:\n{raw}");
+    let reply = operator_reply(server, tenant.token(), visitor.conversation, "Hi, Lena here, let me look.").await;
+    let live = message_of(stream.event().await);
+    assert_eq!(key(&live), key(&reply), "the next event is the live reply");
+    assert_eq!((live.seq, live.role, live.author_name), (3, Role::Operator, Some(tenant.name())));
+}
+
+async fn event_stream_snapshots_show_the_current_mode_and_status(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    act(server, tenant.token(), visitor.conversation, "takeover", json!({})).await;
+    let (_, mode, status) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    assert_eq!((mode, status), (Mode::Operator, Status::Open), "after a takeover");
+    act(server, tenant.token(), visitor.conversation, "close", json!({})).await;
+    let (_, mode, status) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    assert_eq!((mode, status), (Mode::Operator, Status::Closed), "after a takeover and a close");
+    act(server, tenant.token(), visitor.conversation, "handback", json!({})).await;
+    act(server, tenant.token(), visitor.conversation, "reopen", json!({})).await;
+    let (_, mode, status) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    assert_eq!((mode, status), (Mode::Ai, Status::Open), "after a handback and a reopen");
+}
+
+async fn after_seq_replays_only_the_later_messages_then_continues_live(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    ask(server, &visitor, "And where is my parcel?").await;
+    let stored = messages(server, tenant.token(), visitor.conversation).await;
+    assert_eq!(seqs(&stored), [1, 2, 3, 4]);
+    let (mut from_two, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    let replayed = from_two.messages(2).await;
+    assert_eq!(replayed.iter().map(key).collect::<Vec<_>>(), stored[2..].iter().map(key).collect::<Vec<_>>());
+    let (mut from_four, ..) = EventStream::open_past_preamble(server, &visitor, Some(4), None).await;
+    let reply = operator_reply(server, tenant.token(), visitor.conversation, "It left our warehouse today.").await;
+    assert_eq!(reply.seq, 5);
+    assert_eq!(key(&message_of(from_two.event().await)), key(&reply), "after_seq=2: 3, 4, then live 5");
+    assert_eq!(key(&message_of(from_four.event().await)), key(&reply), "after_seq=4: nothing replayed, then live 5");
+}
+
+async fn last_event_id_header_wins_over_after_seq(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    ask(server, &visitor, "And where is my parcel?").await;
+    let stored = messages(server, tenant.token(), visitor.conversation).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(1), Some("3")).await;
+    let replayed = message_of(stream.event().await);
+    assert_eq!(key(&replayed), key(&stored[3]), "Last-Event-ID: 3 wins over after_seq=1: only seq 4 is replayed");
+    let reply = operator_reply(server, tenant.token(), visitor.conversation, "Checking.").await;
+    assert_eq!(key(&message_of(stream.event().await)), key(&reply));
+}
+
+async fn events_without_a_conversation_are_404(server: &Server) {
+    let tenant = signup(server).await;
+    let response = events_request(server, tenant.site_key(), &new_session_id(), None, None).await;
+    assert_error(response, 404, "not_found", "a session that never wrote").await;
+}
+
+async fn events_with_a_malformed_session_are_422(server: &Server) {
+    let tenant = signup(server).await;
+    new_conversation(server, tenant.site_key()).await;
+    for session in ["sess_short", "sess_0123456789abcdef<script>", ""] {
+        let response = events_request(server, tenant.site_key(), session, None, None).await;
+        assert_error(response, 422, "validation_error", &format!("session {session:?}")).await;
+    }
+}
+
+async fn events_of_a_blocked_visitor_are_403_until_unblocked(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let visitor_id = summary(server, tenant.token(), visitor.conversation).await.visitor.id;
+    block_visitor(server, tenant.token(), visitor_id).await;
+    let response = events_request(server, &visitor.site_key, &visitor.session, None, None).await;
+    assert_error(response, 403, "blocked", "a blocked visitor's event stream").await;
+    unblock_visitor(server, tenant.token(), visitor_id).await;
+    let (_, mode, status) = EventStream::open_past_preamble(server, &visitor, None, None).await;
+    assert_eq!((mode, status), (Mode::Ai, Status::Open), "unblocked, the stream opens again");
+}
+
+async fn a_last_event_id_that_is_not_a_seq_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    for (after_seq, id) in [(None, "abc"), (Some(0), "abc"), (None, "1.5")] {
+        let response = events_request(server, &visitor.site_key, &visitor.session, after_seq, Some(id)).await;
+        assert_error(response, 422, "validation_error", &format!("Last-Event-ID {id:?} with after_seq {after_seq:?}")).await;
+    }
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, None, Some("1")).await;
+    assert_eq!(message_of(stream.event().await).seq, 2, "a numeric Last-Event-ID is accepted");
+}
+
+async fn a_visitor_message_and_its_ai_answer_reach_the_visitor_stream_live(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    let asked = ask(server, &visitor, "Do you ship to Norway?").await;
+    let meta = asked.done();
+    let live = stream.messages(2).await;
+    assert_eq!((live[0].seq, live[0].role, live[0].content.as_str()), (meta.seq, Role::Visitor, "Do you ship to Norway?"));
+    assert_eq!((live[1].seq, live[1].role, Some(live[1].id)), (meta.answer_seq.expect("an AI answer"), Role::Ai, meta.answer_id));
+    assert_eq!(live[1].content, asked.answer(), "the stored answer is the streamed one");
+}
+
+// ---------------------------------------------------------------- GET /api/v1/chat/operator-messages
+
+async fn polling_returns_the_operator_messages_after_since_and_the_mode(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let none = poll_operator_messages(server, &visitor, Some(0)).await;
+    assert_eq!((none.success, none.messages.len(), none.mode), (true, 0, Mode::Ai));
+    act(server, tenant.token(), id, "takeover", json!({})).await;
+    let first = operator_reply(server, tenant.token(), id, "First operator answer").await;
+    let between = ask(server, &visitor, "A visitor message in between").await;
+    assert_eq!(between.done().seq, 4);
+    let second = operator_reply(server, tenant.token(), id, "Second operator answer").await;
+    assert_eq!((first.seq, second.seq), (3, 5));
+    for (since, expected) in [(None, vec![&first, &second]), (Some(0), vec![&first, &second]), (Some(3), vec![&second]), (Some(4), vec![&second]), (Some(5), vec![])] {
+        let polled = poll_operator_messages(server, &visitor, since).await;
+        assert!(polled.success);
+        assert_eq!(polled.mode, Mode::Operator, "since {since:?}");
+        assert_eq!(polled.messages.iter().map(key).collect::<Vec<_>>(), expected.iter().map(|m| key(m)).collect::<Vec<_>>(), "since {since:?}");
+    }
+    let polled = poll_operator_messages(server, &visitor, Some(0)).await;
+    assert!(polled.messages.iter().all(|m| m.role == Role::Operator && m.author_name.as_deref() == Some(OWNER_NAME)));
+    act(server, tenant.token(), id, "handback", json!({})).await;
+    let after = poll_operator_messages(server, &visitor, Some(5)).await;
+    assert_eq!((after.messages.len(), after.mode), (0, Mode::Ai), "the mode follows the handback");
+}
+
+// ---------------------------------------------------------------- typing
+
+async fn operator_typing_reaches_the_visitor_stream_and_the_operator_socket_with_the_author_name(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    for typing in [true, false] {
+        operator_typing(server, tenant.token(), id, typing).await;
+        let expected = LiveEvent::Typing { conversation_id: id, role: Role::Operator, typing, author_name: Some(tenant.name()) };
+        assert_eq!(stream.event().await, expected, "the visitor stream");
+        assert_eq!(socket.event_of(id).await, expected, "the operator socket");
+    }
+}
+
+async fn visitor_typing_reaches_the_operator_socket_but_not_the_visitor_stream(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    for typing in [true, false] {
+        assert_no_content(visitor_typing(server, &visitor, typing).await, "visitor typing").await;
+        match socket.event_of(id).await {
+            LiveEvent::Typing { role: Role::Visitor, typing: got, .. } => assert_eq!(got, typing),
+            other => panic!("the operator socket must get the visitor's typing, got {other:?}"),
+        }
+    }
+    // Both typing events have reached operators; the next event of the
+    // visitor's own stream must be this reply, not an echo of its typing.
+    let reply = operator_reply(server, tenant.token(), id, "Take your time.").await;
+    assert_eq!(key(&message_of(stream.event().await)), key(&reply), "the visitor's own typing is not sent to the visitor");
+}
+
+// ---------------------------------------------------------------- read marks and message status
+
+async fn visitor_read_mark_reads_operator_messages_up_to_seq_and_notifies_the_operator_socket(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    act(server, tenant.token(), id, "takeover", json!({})).await;
+    let first = operator_reply(server, tenant.token(), id, "First").await;
+    let second = operator_reply(server, tenant.token(), id, "Second").await;
+    assert_eq!((first.seq, second.seq), (3, 4));
+    assert_eq!(status_of(server, tenant.token(), id, 3).await, Some(MessageStatus::Sent), "no visitor stream was open");
+    let mut socket = Socket::open(server, tenant.token()).await;
+    assert_no_content(visitor_read(server, &visitor, 3).await, "visitor read up to 3").await;
+    assert_eq!(socket.event_of(id).await, LiveEvent::Read { conversation_id: id, role: Role::Visitor, seq: 3 });
+    let stored = messages(server, tenant.token(), id).await;
+    let statuses: Vec<(i64, Option<MessageStatus>)> = stored.iter().filter(|m| m.seq != 2).map(|m| (m.seq, m.status)).collect();
+    assert_eq!(
+        statuses,
+        [(1, Some(MessageStatus::Sent)), (3, Some(MessageStatus::Read)), (4, Some(MessageStatus::Sent))],
+        "only operator messages up to the mark are read"
+    );
+    assert_no_content(visitor_read(server, &visitor, 4).await, "visitor read up to 4").await;
+    assert_eq!(socket.event_of(id).await, LiveEvent::Read { conversation_id: id, role: Role::Visitor, seq: 4 });
+    assert_eq!(status_of(server, tenant.token(), id, 3).await, Some(MessageStatus::Read));
+    assert_eq!(status_of(server, tenant.token(), id, 4).await, Some(MessageStatus::Read));
+}
+
+async fn visitor_read_below_seq_1_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    for seq in [0, -1] {
+        assert_error(visitor_read(server, &visitor, seq).await, 422, "validation_error", &format!("read up to {seq}")).await;
+    }
+    assert_no_content(visitor_read(server, &visitor, 1).await, "read up to 1").await;
+}
+
+async fn operator_read_mark_reads_visitor_messages_and_reaches_the_visitor_stream(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    assert_eq!(ask(server, &visitor, "Second question").await.done().seq, 3);
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(4), None).await;
+    assert_eq!(status_of(server, tenant.token(), id, 1).await, Some(MessageStatus::Sent), "no operator socket was connected");
+    let read = act(server, tenant.token(), id, "read", json!({"seq": 1})).await;
+    assert_eq!(read.unread_count, 1);
+    assert_eq!(stream.event().await, LiveEvent::Read { conversation_id: id, role: Role::Operator, seq: 1 });
+    assert_eq!(status_of(server, tenant.token(), id, 1).await, Some(MessageStatus::Read));
+    assert_eq!(status_of(server, tenant.token(), id, 3).await, Some(MessageStatus::Sent), "seq 3 is after the mark");
+    act(server, tenant.token(), id, "read", json!({"seq": 3})).await;
+    assert_eq!(stream.event().await, LiveEvent::Read { conversation_id: id, role: Role::Operator, seq: 3 });
+    assert_eq!(status_of(server, tenant.token(), id, 3).await, Some(MessageStatus::Read));
+}
+
+async fn operator_message_is_delivered_only_when_broadcast_to_an_open_visitor_stream(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    act(server, tenant.token(), id, "takeover", json!({})).await;
+    let unseen = operator_reply(server, tenant.token(), id, "Nobody is listening yet").await;
+    // Opened after seq 3, so that the stream does not replay it.
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(unseen.seq), None).await;
+    let seen = operator_reply(server, tenant.token(), id, "Now you are listening").await;
+    assert_eq!(key(&message_of(stream.event().await)), key(&seen));
+    wait_for_status(server, tenant.token(), id, seen.seq, MessageStatus::Delivered).await;
+    assert_eq!(status_of(server, tenant.token(), id, unseen.seq).await, Some(MessageStatus::Sent), "stored while no stream was open");
+}
+
+async fn visitor_message_is_delivered_only_when_an_operator_socket_is_connected(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let seq = ask(server, &visitor, "Is anyone there now?").await.done().seq;
+    assert_eq!(seq, 3);
+    assert_eq!(socket.message_of(id).await.seq, 3);
+    wait_for_status(server, tenant.token(), id, 3, MessageStatus::Delivered).await;
+    assert_eq!(status_of(server, tenant.token(), id, 1).await, Some(MessageStatus::Sent), "stored while no operator was connected");
+}
+
+// ---------------------------------------------------------------- mode and status
+
+async fn takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_operator_socket_in_order(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    for action in ["takeover", "handback", "close", "reopen"] {
+        act(server, tenant.token(), id, action, json!({})).await;
+    }
+    let expected = vec![
+        LiveEvent::Mode { conversation_id: id, mode: Mode::Operator, author_name: Some(tenant.name()) },
+        LiveEvent::Mode { conversation_id: id, mode: Mode::Ai, author_name: Some(tenant.name()) },
+        LiveEvent::Status { conversation_id: id, status: Status::Closed },
+        LiveEvent::Status { conversation_id: id, status: Status::Open },
+    ];
+    let mut streamed = Vec::new();
+    let mut socketed = Vec::new();
+    for _ in 0..expected.len() {
+        streamed.push(stream.event().await);
+        socketed.push(socket.event_of(id).await);
+    }
+    assert_eq!(streamed, expected, "the visitor stream");
+    assert_eq!(socketed, expected, "the operator socket");
+}
+
+// ---------------------------------------------------------------- GET /v1/chat/conversations/unread
+
+async fn unread_counts_list_the_callers_conversations_with_unread_visitor_messages(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_agent(server, &tenant).await;
+    let other = signup(server).await;
+    let first = new_conversation(server, tenant.site_key()).await;
+    ask(server, &first, "Another question").await;
+    let second = new_conversation(server, tenant.site_key()).await;
+    let (a, b) = (first.conversation, second.conversation);
+    let mut both = vec![(a, 2), (b, 1)];
+    both.sort();
+    assert_eq!(unread(server, tenant.token()).await, (both.clone(), 3));
+    act(server, tenant.token(), a, "read", json!({})).await;
+    assert_eq!(unread(server, tenant.token()).await, (vec![(b, 1)], 1), "read conversations drop out of the owner's counts");
+    assert_eq!(unread(server, &agent.access_token).await, (both, 3), "read marks are per operator");
+    assert_eq!(unread(server, other.token()).await, (vec![], 0), "another account has nothing unread");
+    ask(server, &first, "One more thing").await;
+    let mut now = vec![(a, 1), (b, 1)];
+    now.sort();
+    assert_eq!(unread(server, tenant.token()).await, (now, 2), "a new visitor message after the mark is unread");
+}
+
+// ---------------------------------------------------------------- GET /v1/messaging/token, /v1/chat/live
+
+async fn messaging_token_is_single_use(server: &Server) {
+    let tenant = signup(server).await;
+    let issued = messaging_token(server, tenant.token()).await;
+    assert_eq!(issued.expires_in, 60);
+    assert!(issued.url.starts_with("/v1/chat/live?token="), "url {:?}", issued.url);
+    assert!(!issued.token.is_empty() && issued.url.contains(&issued.token), "the url carries the token: {issued:?}");
+    let mut socket = Socket::connect(server, &issued.url).await;
+    socket.ping().await;
+    assert_eq!(refused_handshake(server, &issued.url).await, 401, "a used token");
+    socket.ping().await;
+    let mut again = Socket::open(server, tenant.token()).await;
+    again.ping().await;
+    let next = messaging_token(server, tenant.token()).await;
+    assert_ne!(next.token, issued.token, "every token is new");
+}
+
+async fn a_garbage_or_missing_socket_token_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let jwt = format!("/v1/chat/live?token={}", tenant.token());
+    for path in ["/v1/chat/live?token=garbage", "/v1/chat/live?token=", "/v1/chat/live", jwt.as_str()] {
+        assert_eq!(refused_handshake(server, path).await, 401, "{path}");
+    }
+    let response = server.http.get(format!("{}/v1/messaging/token", server.url)).send().await.expect("GET reaches the server");
+    assert_error(response, 401, "unauthorized", "a messaging token without a JWT").await;
+}
+
+async fn socket_answers_ping_with_pong(server: &Server) {
+    let tenant = signup(server).await;
+    let issued = messaging_token(server, tenant.token()).await;
+    let mut socket = Socket::connect(server, &issued.url).await;
+    for _ in 0..2 {
+        socket.send_text("ping").await;
+        assert_eq!(socket.text().await, "pong");
+    }
+}
+
+async fn an_operator_socket_sees_nothing_of_another_account(server: &Server) {
+    let a = signup(server).await;
+    let b = signup(server).await;
+    let mut socket_a = Socket::open(server, a.token()).await;
+    let mut socket_b = Socket::open(server, b.token()).await;
+    let visitor_a = new_conversation(server, a.site_key()).await;
+    let ca = visitor_a.conversation;
+    assert_no_content(visitor_typing(server, &visitor_a, true).await, "visitor typing").await;
+    operator_typing(server, a.token(), ca, true).await;
+    act(server, a.token(), ca, "takeover", json!({})).await;
+    operator_reply(server, a.token(), ca, "Account A's reply").await;
+    assert_no_content(visitor_read(server, &visitor_a, 3).await, "visitor read").await;
+    act(server, a.token(), ca, "read", json!({})).await;
+    act(server, a.token(), ca, "close", json!({})).await;
+    // Account A's socket has seen all of it…
+    loop {
+        if socket_a.event_of(ca).await == (LiveEvent::Status { conversation_id: ca, status: Status::Closed }) {
+            break;
+        }
+    }
+    // …so anything of A sent to B would arrive before B's own first events.
+    let visitor_b = new_conversation(server, b.site_key()).await;
+    let cb = visitor_b.conversation;
+    let mut seen = Vec::new();
+    loop {
+        let event = socket_b.event().await;
+        let done = matches!(&event, LiveEvent::Message { message, .. } if message.seq == 2);
+        assert_eq!(conversation_of(&event), cb, "account B's socket got {event:?}; before it: {seen:?}");
+        seen.push(event);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(seen[0], LiveEvent::Conversation { conversation_id: cb, site_id: b.site.id }, "{seen:?}");
+}
+
+async fn a_new_conversation_reaches_the_operator_socket_before_its_first_message(server: &Server) {
+    let tenant = signup(server).await;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        if let event @ (LiveEvent::Conversation { .. } | LiveEvent::Message { .. }) = socket.event_of(id).await {
+            seen.push(event);
+        }
+    }
+    assert_eq!(seen[0], LiveEvent::Conversation { conversation_id: id, site_id: tenant.site.id }, "{seen:?}");
+    let firsts: Vec<(i64, Role)> = seen[1..].iter().cloned().map(message_of).map(|m| (m.seq, m.role)).collect();
+    assert_eq!(firsts, [(1, Role::Visitor), (2, Role::Ai)]);
+    ask(server, &visitor, "A follow-up").await;
+    let mut later = Vec::new();
+    while later.len() < 2 {
+        match socket.event_of(id).await {
+            LiveEvent::Conversation { .. } => panic!("a second conversation event for {id}"),
+            LiveEvent::Message { message, .. } => later.push(message.seq),
+            _ => {}
+        }
+    }
+    assert_eq!(later, [3, 4], "later messages come without a new conversation event");
+}
+
+// ---------------------------------------------------------------- ordering, replay, concurrency, restart
+
+async fn operator_reply_reaches_two_visitor_streams_and_the_operator_socket_in_order(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    act(server, tenant.token(), id, "takeover", json!({})).await;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let (mut tab_one, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    let (mut tab_two, ..) = EventStream::open_past_preamble(server, &visitor, None, Some("2")).await;
+    let contents: Vec<String> = (1..=3).map(|i| format!("Reply number {i}")).collect();
+    let sent = futures::future::join_all(contents.iter().map(|c| operator_reply(server, tenant.token(), id, c))).await;
+    let mut by_seq: BTreeMap<i64, _> = BTreeMap::new();
+    for message in &sent {
+        assert!(by_seq.insert(message.seq, key(message)).is_none(), "seq {} acknowledged twice", message.seq);
+    }
+    assert_eq!(by_seq.keys().copied().collect::<Vec<_>>(), [3, 4, 5]);
+    let expected: Vec<_> = by_seq.into_values().collect();
+    let one: Vec<_> = tab_one.messages(3).await.iter().map(key).collect();
+    let two: Vec<_> = tab_two.messages(3).await.iter().map(key).collect();
+    let mut operators = Vec::new();
+    for _ in 0..3 {
+        operators.push(key(&socket.message_of(id).await));
+    }
+    assert_eq!(one, expected, "first visitor stream");
+    assert_eq!(two, expected, "second visitor stream");
+    assert_eq!(operators, expected, "operator socket");
+}
+
+async fn reconnect_with_last_event_id_replays_exactly_the_missed_messages(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    act(server, tenant.token(), id, "takeover", json!({})).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, None, None).await;
+    assert_eq!(seqs(&stream.messages(2).await), [1, 2]);
+    let seen = operator_reply(server, tenant.token(), id, "Before you left").await;
+    let last = message_of(stream.event().await);
+    assert_eq!(key(&last), key(&seen));
+    drop(stream);
+    let missed_one = operator_reply(server, tenant.token(), id, "While you were away (1)").await;
+    let visitor_seq = ask(server, &visitor, "Sent from another tab").await.done().seq;
+    let missed_three = operator_reply(server, tenant.token(), id, "While you were away (3)").await;
+    assert_eq!((missed_one.seq, visitor_seq, missed_three.seq), (4, 5, 6));
+    let stored = messages(server, tenant.token(), id).await;
+    let (mut resumed, mode, _) = EventStream::open_past_preamble(server, &visitor, None, Some(&last.seq.to_string())).await;
+    assert_eq!(mode, Mode::Operator);
+    let replayed: Vec<_> = resumed.messages(3).await.iter().map(key).collect();
+    assert_eq!(replayed, stored[3..6].iter().map(key).collect::<Vec<_>>(), "exactly the three missed messages, in order");
+    let live = operator_reply(server, tenant.token(), id, "Welcome back").await;
+    assert_eq!(key(&message_of(resumed.event().await)), key(&live), "then live continues with no duplicate");
+}
+
+async fn twenty_concurrent_senders_get_seqs_1_to_n_without_loss_or_duplicates(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    // In operator mode a visitor message stores exactly one message.
+    act(server, tenant.token(), id, "takeover", json!({})).await;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, None, None).await;
+    assert_eq!(seqs(&stream.messages(2).await), [1, 2]);
+    let operator_texts: Vec<String> = (0..10).map(|i| format!("operator message {i}")).collect();
+    let visitor_texts: Vec<String> = (0..10).map(|i| format!("visitor message {i}")).collect();
+    let (operator_acks, visitor_acks) = futures::join!(
+        futures::future::join_all(operator_texts.iter().map(|c| operator_reply(server, tenant.token(), id, c))),
+        futures::future::join_all(visitor_texts.iter().map(|c| ask(server, &visitor, c))),
+    );
+    let mut acked: BTreeMap<i64, (Role, String)> = BTreeMap::new();
+    for message in &operator_acks {
+        assert!(acked.insert(message.seq, (Role::Operator, message.content.clone())).is_none(), "seq {} acknowledged twice", message.seq);
+    }
+    for (streamed, content) in visitor_acks.iter().zip(&visitor_texts) {
+        let meta = streamed.done();
+        assert_eq!((meta.mode, meta.answer_seq), (Mode::Operator, None), "no AI answer after a takeover");
+        assert!(acked.insert(meta.seq, (Role::Visitor, content.clone())).is_none(), "seq {} acknowledged twice", meta.seq);
+    }
+    let n = 22;
+    assert_eq!(acked.keys().copied().collect::<Vec<_>>(), (3..=n).collect::<Vec<_>>(), "acknowledged seqs");
+    let stored = messages(server, tenant.token(), id).await;
+    assert_eq!(seqs(&stored), (1..=n).collect::<Vec<_>>(), "stored seqs: none lost, none duplicated");
+    for message in &stored[2..] {
+        assert_eq!(Some(&(message.role, message.content.clone())), acked.get(&message.seq), "stored seq {}", message.seq);
+    }
+    let streamed: Vec<_> = stream.messages(20).await.iter().map(key).collect();
+    assert_eq!(streamed, stored[2..].iter().map(key).collect::<Vec<_>>(), "the visitor stream: 3..=22 in order, once each");
+    let mut operators = Vec::new();
+    for _ in 0..20 {
+        operators.push(key(&socket.message_of(id).await));
+    }
+    assert_eq!(operators, streamed, "the operator socket: the same order");
+}
+
+/// The restart trial's own `wrangler dev`; its log is printed when the trial panics.
+struct OwnServer {
+    dev: Option<WranglerDev>,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Host for OwnServer {
+    fn base(&self) -> &str {
+        &self.url
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+impl OwnServer {
+    /// Starts `wrangler dev` on a new free port over `dir`; `fresh` first
+    /// empties, migrates and seeds it as [`Server::start`] does.
+    async fn start(dir: PathBuf, fresh: bool) -> OwnServer {
+        let dev = tokio::task::spawn_blocking(move || {
+            if fresh {
+                let _ = std::fs::remove_dir_all(&dir);
+                xtask::wrangler::migrate(&dir).unwrap_or_else(|e| panic!("migrations failed: {e}"));
+                xtask::seed::demo_account(&dir).unwrap_or_else(|e| panic!("seeding the demo account failed: {e}"));
+            }
+            let port = xtask::wrangler::free_port().expect("free port");
+            let dev = WranglerDev::spawn(&dir, port, &[("JWT_SECRET", JWT_SECRET)], false)
+                .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
+            if fresh {
+                xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
+            }
+            dev
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        OwnServer { url: dev.url.clone(), dev: Some(dev), http }
+    }
+
+    /// Stops `wrangler dev` and every process it started.
+    async fn stop(&mut self) {
+        let mut dev = self.dev.take().expect("a running server");
+        tokio::task::spawn_blocking(move || dev.stop()).await.expect("wrangler dev stops");
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        if let Some(dev) = &self.dev {
+            if std::thread::panicking() {
+                eprintln!("{}", dev.log_tail());
+            }
+        }
+    }
+}
+
+async fn acknowledged_messages_survive_a_wrangler_restart_and_clients_resume(_: &Server) {
+    let dir = run_dir("live-restart");
+    let mut own = OwnServer::start(dir.clone(), true).await;
+    let tenant = signup(&own).await;
+    let visitor = new_conversation(&own, tenant.site_key()).await;
+    let id = visitor.conversation;
+    act(&own, tenant.token(), id, "takeover", json!({})).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(&own, &visitor, None, None).await;
+    operator_reply(&own, tenant.token(), id, "Reply before the restart").await;
+    ask(&own, &visitor, "Visitor before the restart").await;
+    operator_reply(&own, tenant.token(), id, "Second reply before the restart").await;
+    let seen = stream.messages(5).await;
+    assert_eq!(seqs(&seen), [1, 2, 3, 4, 5]);
+    drop(stream);
+    // Acknowledged while the visitor is away, then the server stops at once.
+    let (missed_reply, missed_visitor) = futures::join!(
+        operator_reply(&own, tenant.token(), id, "Acknowledged just before the stop"),
+        ask(&own, &visitor, "Visitor message just before the stop"),
+    );
+    let mut acked = vec![missed_reply.seq, missed_visitor.done().seq];
+    acked.sort();
+    assert_eq!(acked, [6, 7]);
+    let before = messages(&own, tenant.token(), id).await;
+    assert_eq!(seqs(&before), (1..=7).collect::<Vec<_>>());
+    let (idle, ..) = EventStream::open_past_preamble(&own, &visitor, None, Some("7")).await;
+    let old_url = own.url.clone();
+    own.stop().await;
+    idle.ends().await;
+    assert!(reqwest::get(format!("{old_url}/health")).await.is_err(), "the stopped server still answers");
+
+    let own = OwnServer::start(dir, false).await;
+    let after = messages(&own, tenant.token(), id).await;
+    assert_eq!(after.iter().map(key).collect::<Vec<_>>(), before.iter().map(key).collect::<Vec<_>>(), "every acknowledged message survived");
+    assert_eq!(summary(&own, tenant.token(), id).await.mode, Mode::Operator, "the takeover survived");
+    let mut socket = Socket::open(&own, tenant.token()).await;
+    let (mut resumed, mode, status) = EventStream::open_past_preamble(&own, &visitor, None, Some("5")).await;
+    assert_eq!((mode, status), (Mode::Operator, Status::Open));
+    let replayed: Vec<_> = resumed.messages(2).await.iter().map(key).collect();
+    assert_eq!(replayed, before[5..7].iter().map(key).collect::<Vec<_>>(), "exactly the two missed messages");
+    let live = operator_reply(&own, tenant.token(), id, "Back after the restart").await;
+    assert_eq!(live.seq, 8, "seqs continue after the restart");
+    assert_eq!(key(&message_of(resumed.event().await)), key(&live));
+    assert_eq!(key(&socket.message_of(id).await), key(&live));
+    assert_eq!(ask(&own, &visitor, "Still there?").await.done().seq, 9);
+}

@@ -1,0 +1,43 @@
+//! The visitor's live channel: a browser `EventSource` on
+//! `GET /api/v1/chat/events`. The browser reconnects by itself and sends
+//! `Last-Event-ID`, so the worker replays exactly what was missed.
+
+use edgechat_shared::api::events::LiveEvent;
+use js_sys::encode_uri_component;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{EventSource, MessageEvent};
+
+use crate::api::Api;
+
+/// The event names the worker sends (`LiveEvent::name`).
+const EVENTS: [&str; 5] = ["message", "typing", "mode", "read", "status"];
+
+/// Opens the live channel of `session_id`, replaying messages after
+/// `after_seq`, and calls `on_event` for each event. The connection lives as
+/// long as the page.
+pub fn connect(api: &Api, session_id: &str, after_seq: i64, on_event: impl Fn(LiveEvent) + 'static) -> Option<EventSource> {
+    let url = format!(
+        "{}/api/v1/chat/events?site_key={}&session_id={}&after_seq={after_seq}",
+        api.base,
+        String::from(encode_uri_component(&api.site_key)),
+        String::from(encode_uri_component(session_id)),
+    );
+    let source = EventSource::new(&url).ok()?;
+    let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        let parsed = event
+            .data()
+            .as_string()
+            .and_then(|data| js_sys::JSON::parse(&data).ok())
+            .and_then(|value| serde_wasm_bindgen::from_value::<LiveEvent>(value).ok());
+        if let Some(live) = parsed {
+            on_event(live);
+        }
+    });
+    for name in EVENTS {
+        let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+    }
+    // The handler must outlive this call: it lives as long as the page.
+    handler.forget();
+    Some(source)
+}

@@ -1,0 +1,106 @@
+//! `GET /api/v1/chat/events` (visitor live channel), `GET
+//! /api/v1/chat/operator-messages` (its polling fallback, seed 001), and the
+//! visitor's `POST /api/v1/chat/typing` and `POST /api/v1/chat/read`.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use edgechat_shared::api::events::{EventsQuery, LiveEvent, OperatorMessages, OperatorMessagesQuery, TypingRequest, VisitorRead};
+use edgechat_shared::api::{Mode, Role};
+use edgechat_shared::error::FieldError;
+use worker::D1Database;
+
+use super::{check_visitor, load_site};
+use crate::db::{self, int, Conversation, MessageRow, MESSAGE_COLUMNS};
+use crate::error::{ApiError, ApiResult};
+use crate::room::RoomContext;
+use crate::routes::{json_object, AppState};
+
+/// The visitor's conversation as a Room context: 422 for a malformed key or
+/// session, 404 for an unknown site or a session with no conversation yet,
+/// 403 `blocked`.
+async fn visitor_room(db: &D1Database, site_key: &str, session_id: &str) -> ApiResult<(RoomContext, Conversation)> {
+    let site = load_site(db, site_key).await?;
+    check_visitor(db, &site, session_id).await?;
+    let conversation = db::find_conversation(db, site.id, session_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok((RoomContext { conversation_id: conversation.id, site_id: site.id, account_id: site.account_id }, conversation))
+}
+
+/// Handles the `GET /api/v1/chat/events` route: a `text/event-stream` for a
+/// plain `EventSource`. Each `message` event carries `id: <seq>`; a reconnect
+/// with `Last-Event-ID` (or `?after_seq=`) replays exactly the messages after
+/// it, then continues live. Also `typing`, `mode`, `read` and `status`
+/// events, a `retry:` hint and a comment heartbeat every 20 s.
+#[worker::send]
+pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<EventsQuery>) -> ApiResult<Response> {
+    let last_event_id = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        Some(id) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| FieldError::new("Last-Event-ID", "Last-Event-ID must be a seq"))?),
+        _ => None,
+    };
+    let after_seq = last_event_id.or(query.after_seq).unwrap_or(0);
+    if after_seq < 0 {
+        return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
+    }
+    let db = db::database(&state.env)?;
+    let (room, _) = visitor_room(&db, &query.site_key, &query.session_id).await?;
+    Ok(room.subscribe(&state.env, after_seq).await?.into())
+}
+
+/// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the
+/// operator messages after `since` (a seq) and the current mode, for
+/// clients that poll instead of holding the event stream.
+#[worker::send]
+pub async fn get_operator_messages(State(state): State<AppState>, Query(query): Query<OperatorMessagesQuery>) -> ApiResult<Json<OperatorMessages>> {
+    let db = db::database(&state.env)?;
+    let site = load_site(&db, &query.site_key).await?;
+    check_visitor(&db, &site, &query.session_id).await?;
+    let Some(conversation) = db::find_conversation(&db, site.id, &query.session_id).await? else {
+        return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai }));
+    };
+    let rows: Vec<MessageRow> = db
+        .prepare(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq"
+        ))
+        .bind(&[int(conversation.id), int(query.since.unwrap_or(0))])?
+        .all()
+        .await?
+        .results()?;
+    let mode = db
+        .prepare("SELECT mode FROM conversations WHERE id = ?1")
+        .bind(&[int(conversation.id)])?
+        .first::<String>(Some("mode"))
+        .await?
+        .and_then(|m| Mode::parse(&m))
+        .unwrap_or(Mode::Ai);
+    Ok(Json(OperatorMessages { success: true, messages: rows.iter().map(MessageRow::to_chat_message).collect(), mode }))
+}
+
+/// Handles the `POST /api/v1/chat/typing` route: the visitor is typing (or
+/// stopped); operators receive a `typing` event. 204.
+#[worker::send]
+pub async fn post_typing(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+    let request: TypingRequest = json_object(&body)?;
+    let db = db::database(&state.env)?;
+    let (room, conversation) = visitor_room(&db, &request.site_key, &request.session_id).await?;
+    let event = LiveEvent::Typing { conversation_id: conversation.id, role: Role::Visitor, typing: request.typing, author_name: None };
+    room.signal(&state.env, &event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Handles the `POST /api/v1/chat/read` route: the visitor has read the
+/// operators' messages up to `seq`; they move to status `read` and
+/// operators receive a `read` event. 204.
+#[worker::send]
+pub async fn post_read(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+    let request: VisitorRead = json_object(&body)?;
+    if request.seq < 1 {
+        return Err(FieldError::new("seq", "seq must be a message seq (1 or more)").into());
+    }
+    let db = db::database(&state.env)?;
+    let (room, conversation) = visitor_room(&db, &request.site_key, &request.session_id).await?;
+    let event = LiveEvent::Read { conversation_id: conversation.id, role: Role::Visitor, seq: request.seq };
+    room.signal(&state.env, &event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
