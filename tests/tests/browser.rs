@@ -123,6 +123,8 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
         .unwrap();
     let id = history["conversation_id"].as_i64().expect("conversation id");
     let token = server.demo_token().await;
+    // Typing is live-only (never replayed): wait until the widget's channel is open.
+    browser.wait_until(&in_widget("r.querySelector('.ec-panel').dataset.live === 'true'"), Duration::from_secs(10)).await;
 
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/typing"), serde_json::json!({"typing": true})).await;
     browser.wait_until(&in_widget("r.querySelector('.ec-typing-notice')?.innerText.includes('Demo Owner is typing') === true"), Duration::from_secs(10)).await;

@@ -14,9 +14,16 @@ use crate::api::Api;
 const EVENTS: [&str; 5] = ["message", "typing", "mode", "read", "status"];
 
 /// Opens the live channel of `session_id`, replaying messages after
-/// `after_seq`, and calls `on_event` for each event. The connection lives as
-/// long as the page.
-pub fn connect(api: &Api, session_id: &str, after_seq: i64, on_event: impl Fn(LiveEvent) + 'static) -> Option<EventSource> {
+/// `after_seq`; calls `on_open(true)` when it is (re)connected,
+/// `on_open(false)` when it drops, and `on_event` for each event. The
+/// connection lives as long as the page.
+pub fn connect(
+    api: &Api,
+    session_id: &str,
+    after_seq: i64,
+    on_open: impl Fn(bool) + 'static,
+    on_event: impl Fn(LiveEvent) + 'static,
+) -> Option<EventSource> {
     let url = format!(
         "{}/api/v1/chat/events?site_key={}&session_id={}&after_seq={after_seq}",
         api.base,
@@ -37,7 +44,15 @@ pub fn connect(api: &Api, session_id: &str, after_seq: i64, on_event: impl Fn(Li
     for name in EVENTS {
         let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
     }
-    // The handler must outlive this call: it lives as long as the page.
+    let on_open = std::rc::Rc::new(on_open);
+    let opened = std::rc::Rc::clone(&on_open);
+    let open = Closure::<dyn Fn()>::new(move || opened(true));
+    let error = Closure::<dyn Fn()>::new(move || on_open(false));
+    source.set_onopen(Some(open.as_ref().unchecked_ref()));
+    source.set_onerror(Some(error.as_ref().unchecked_ref()));
+    // The handlers must outlive this call: they live as long as the page.
     handler.forget();
+    open.forget();
+    error.forget();
     Some(source)
 }

@@ -159,11 +159,31 @@ struct RoomCore {
     env: Env,
     live: Rc<RefCell<Live>>,
     writes: Mutex<()>,
+    /// Events on their way to the account's Inbox, sent in order by one task.
+    outbox: RefCell<Option<UnboundedSender<Outgoing>>>,
+}
+
+/// An event for the account's operators, and the message to mark
+/// `delivered` once it reached someone.
+struct Outgoing {
+    account_id: i64,
+    event: LiveEvent,
+    delivered: Delivery,
+}
+
+/// When a broadcast message counts as delivered (seed 000's status).
+enum Delivery {
+    /// Not a message, or nobody on the other side.
+    Never,
+    /// A visitor stream received it.
+    Now(i64),
+    /// Once an operator socket receives it.
+    IfOperatorsReceive(i64),
 }
 
 impl DurableObject for Room {
     fn new(_state: State, env: Env) -> Self {
-        Room { core: Rc::new(RoomCore { env, live: Rc::default(), writes: Mutex::new(()) }) }
+        Room { core: Rc::new(RoomCore { env, live: Rc::default(), writes: Mutex::new(()), outbox: RefCell::new(None) }) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -199,9 +219,10 @@ fn emit(tx: &StreamSender, event: &StreamEvent) {
 }
 
 impl RoomCore {
-    /// Sends `event` to every visitor stream and to the account's operators;
-    /// answers how many visitor streams and operator sockets received it.
-    async fn broadcast(&self, context: &RoomContext, event: &LiveEvent) -> (usize, usize) {
+    /// Sends `event` to every visitor stream now and queues it for the
+    /// account's operators; `delivered` decides, from the number of visitor
+    /// streams reached, which message (if any) becomes `delivered`.
+    fn broadcast(&self, context: &RoomContext, event: &LiveEvent, delivered: impl FnOnce(usize) -> Delivery) {
         let mut visitors = 0;
         if event.for_visitor() {
             let frame = event.to_frame().encode();
@@ -209,14 +230,15 @@ impl RoomCore {
             live.subscribers.retain_mut(|s| s.deliver(event.seq(), &frame));
             visitors = live.subscribers.len();
         }
-        let operators = match inbox::publish(&self.env, context.account_id, event).await {
-            Ok(n) => n,
-            Err(err) => {
-                worker::console_error!("publishing to the inbox failed: {err}");
-                0
-            }
-        };
-        (visitors, operators)
+        let outgoing = Outgoing { account_id: context.account_id, event: event.clone(), delivered: delivered(visitors) };
+        let mut outbox = self.outbox.borrow_mut();
+        let open = outbox.as_ref().is_some_and(|tx| !tx.is_closed());
+        if !open {
+            let (tx, rx) = unbounded();
+            wasm_bindgen_futures::spawn_local(drain_outbox(self.env.clone(), rx));
+            *outbox = Some(tx);
+        }
+        let _ = outbox.as_ref().expect("outbox just opened").unbounded_send(outgoing);
     }
 
     /// Stores a message (once per client id) and broadcasts it; answers the
@@ -229,32 +251,29 @@ impl RoomCore {
         content: &str,
         author_name: Option<&str>,
         client_id: Option<&str>,
-    ) -> worker::Result<(MessageRow, bool)> {
+    ) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
-        let (row, duplicate) = insert_message(db, context.conversation_id, role, content, author_name, client_id).await?;
-        if !duplicate {
-            self.announce(db, context, &row).await?;
+        let inserted = insert_message(db, context.conversation_id, role, content, author_name, client_id).await?;
+        if !inserted.duplicate {
+            self.announce(context, &inserted.row);
         }
-        Ok((row, duplicate))
+        Ok(inserted)
     }
 
-    /// Broadcasts a stored message (and, for a conversation's first one, the
-    /// new conversation), then records whether it reached the other side.
-    async fn announce(&self, db: &D1Database, context: &RoomContext, row: &MessageRow) -> worker::Result<()> {
+    /// Broadcasts a stored message (after, for a conversation's first one,
+    /// the new conversation).
+    fn announce(&self, context: &RoomContext, row: &MessageRow) {
         if row.seq == 1 {
             let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
-            self.broadcast(context, &new).await;
+            self.broadcast(context, &new, |_| Delivery::Never);
         }
         let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message() };
-        let (visitors, operators) = self.broadcast(context, &event).await;
-        let reached = if row.role == Role::Visitor.as_str() { operators } else { visitors };
-        if reached > 0 {
-            db.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?1 AND status = 'sent'")
-                .bind(&[int(row.id)])?
-                .run()
-                .await?;
-        }
-        Ok(())
+        let from_visitor = row.role == Role::Visitor.as_str();
+        self.broadcast(context, &event, |visitors| match (from_visitor, visitors) {
+            (true, _) => Delivery::IfOperatorsReceive(row.id),
+            (false, 0) => Delivery::Never,
+            (false, _) => Delivery::Now(row.id),
+        });
     }
 
     /// Stores the visitor message, then answers an SSE stream: the
@@ -263,10 +282,9 @@ impl RoomCore {
     async fn send_visitor_message(self: Rc<Self>, send: SendVisitorMessage) -> worker::Result<Response> {
         let db = db::database(&self.env)?;
         let context = send.context;
-        let (visitor_message, replayed) = self
+        let Inserted { row: visitor_message, duplicate: replayed, state } = self
             .write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref())
             .await?;
-        let state = conversation_state(&db, context.conversation_id).await?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
             conversation_id: context.conversation_id,
@@ -325,7 +343,7 @@ impl RoomCore {
                 let _write = self.writes.lock().await;
                 let (row, fresh) = store_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
                 if fresh {
-                    self.announce(db, &send.context, &row).await?;
+                    self.announce(&send.context, &row);
                 }
                 row
             }
@@ -338,10 +356,10 @@ impl RoomCore {
 
     async fn send_operator_message(&self, send: SendOperatorMessage) -> worker::Result<SentMessage> {
         let db = db::database(&self.env)?;
-        let (row, duplicate) = self
+        let inserted = self
             .write_message(&db, &send.context, Role::Operator, &send.content, Some(&send.author_name), send.client_message_id.as_deref())
             .await?;
-        Ok(SentMessage { message: row.to_chat_message(), duplicate })
+        Ok(SentMessage { message: inserted.row.to_chat_message(), duplicate: inserted.duplicate })
     }
 
     /// Broadcasts a signal; a `read` mark also moves the other side's
@@ -356,7 +374,7 @@ impl RoomCore {
                 .run()
                 .await?;
         }
-        self.broadcast(&signal.context, &signal.event).await;
+        self.broadcast(&signal.context, &signal.event, |_| Delivery::Never);
         Ok(())
     }
 
@@ -448,9 +466,18 @@ async fn conversation_state(db: &D1Database, conversation_id: i64) -> worker::Re
         .ok_or_else(|| worker::Error::RustError("no such conversation".into()))
 }
 
-/// Inserts a visitor or operator message with the next `seq` and bumps the
-/// conversation's activity time. When `client_id` is already stored in the
-/// conversation, nothing is inserted and the stored row is answered with `true`.
+/// A message write: the row, whether it was stored before (same client
+/// id), and the conversation's state right after.
+struct Inserted {
+    row: MessageRow,
+    duplicate: bool,
+    state: ConversationState,
+}
+
+/// Inserts a visitor or operator message with the next `seq`, bumps the
+/// conversation's activity time and reads its state, in one D1 batch. When
+/// `client_id` is already stored in the conversation, nothing is inserted
+/// and the stored row is answered as a duplicate.
 async fn insert_message(
     db: &D1Database,
     conversation_id: i64,
@@ -458,7 +485,7 @@ async fn insert_message(
     content: &str,
     author_name: Option<&str>,
     client_id: Option<&str>,
-) -> worker::Result<(MessageRow, bool)> {
+) -> worker::Result<Inserted> {
     let inserted = db
         .batch(vec![
             db.prepare(format!(
@@ -469,18 +496,59 @@ async fn insert_message(
             .bind(&[int(conversation_id), text(role.as_str()), text(content), opt_text(author_name), opt_text(client_id)])?,
             db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
                 .bind(&[int(conversation_id)])?,
+            db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         ])
         .await?;
+    let state = inserted
+        .get(2)
+        .map(|r| r.results::<ConversationState>())
+        .transpose()?
+        .and_then(|mut rows| rows.pop())
+        .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        return Ok((row, false));
+        return Ok(Inserted { row, duplicate: false, state });
     }
-    let existing = db
+    let row = db
         .prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2"))
         .bind(&[int(conversation_id), text(client_id.unwrap_or_default())])?
         .first::<MessageRow>(None)
         .await?
         .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
-    Ok((existing, true))
+    Ok(Inserted { row, duplicate: true, state })
+}
+
+/// Sends queued events to the account's Inbox one after the other (so
+/// operators receive them in order), and marks messages `delivered` once
+/// they reached the other side.
+async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
+    while let Some(outgoing) = rx.next().await {
+        let operators = match inbox::publish(&env, outgoing.account_id, &outgoing.event).await {
+            Ok(n) => n,
+            Err(err) => {
+                worker::console_error!("publishing to the inbox failed: {err}");
+                0
+            }
+        };
+        let delivered = match outgoing.delivered {
+            Delivery::Now(id) => Some(id),
+            Delivery::IfOperatorsReceive(id) if operators > 0 => Some(id),
+            _ => None,
+        };
+        if let Some(id) = delivered {
+            if let Err(err) = mark_delivered(&env, id).await {
+                worker::console_error!("marking message {id} delivered failed: {err}");
+            }
+        }
+    }
+}
+
+async fn mark_delivered(env: &Env, message_id: i64) -> worker::Result<()> {
+    db::database(env)?
+        .prepare("UPDATE messages SET status = 'delivered' WHERE id = ?1 AND status = 'sent'")
+        .bind(&[int(message_id)])?
+        .run()
+        .await?;
+    Ok(())
 }
 
 /// The stored answer to a visitor message, if any.

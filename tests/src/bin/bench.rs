@@ -1,14 +1,27 @@
-//! `cargo xtask bench`, latency part: against its own `wrangler dev`, the
-//! time to the first streamed chunk and to `done` of
-//! `POST /api/v1/chat/stream` (kb responder) over 200+ requests, as
-//! p50/p90/p99 in ms (budget: first chunk p50 ≤ 20 ms, ARCHITECTURE.md).
+//! `cargo xtask bench`, latency part, against its own `wrangler dev`:
+//! - `POST /api/v1/chat/stream` (kb responder): time to the first chunk and
+//!   to `done` over 240 requests (budget: first chunk p50 ≤ 20 ms);
+//! - operator send → visitor SSE receipt with 1, 10 and 100 subscribers in
+//!   one room (budget: p99 ≤ 50 ms with 100);
+//! - messages per second sustained into one room, every one received.
+//!
+//! Figures are p50/p90/p99 in ms (ARCHITECTURE.md, "Performance budgets").
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use edgechat_shared::api::conversations::SentMessage;
+use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::sse;
 use edgechat_tests::*;
+use futures::StreamExt;
 
-const REQUESTS: usize = 240;
+const STREAM_REQUESTS: usize = 240;
 const WARM_UP: usize = 20;
+const FANOUT_SENDS: usize = 60;
+const THROUGHPUT_SENDS: usize = 400;
+const THROUGHPUT_CONCURRENCY: usize = 8;
 
 const QUESTIONS: &[&str] = &[
     "How do I install the widget on my website?",
@@ -26,40 +39,180 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-fn report(name: &str, mut samples: Vec<Duration>) {
+/// Prints one line of p50/p90/p99 and answers (p50, p99) in ms.
+fn report(name: &str, mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
+    let (p50, p90, p99) = (percentile(&samples, 0.50), percentile(&samples, 0.90), percentile(&samples, 0.99));
+    println!("{name:<40} n={:<5} p50 {p50:>7.2} ms   p90 {p90:>7.2} ms   p99 {p99:>7.2} ms", samples.len());
+    (p50, p99)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "OVER"
+    }
+}
+
+async fn stream_latency(server: &Server) {
+    let mut first_chunk = Vec::new();
+    let mut done = Vec::new();
+    for i in 0..WARM_UP + STREAM_REQUESTS {
+        // A new visitor every 8 questions, so conversations grow as in real use.
+        let session = format!("sess_bench_{:024}", i / 8);
+        let streamed = server.stream(&demo_request(&session, QUESTIONS[i % QUESTIONS.len()])).await;
+        assert_eq!(streamed.status, 200);
+        if i >= WARM_UP {
+            first_chunk.push(streamed.first_chunk_after().expect("a chunk arrived"));
+            done.push(streamed.done_after().expect("done arrived"));
+        }
+    }
+    println!("\n== POST /api/v1/chat/stream, kb responder, local wrangler dev (sequential) ==");
+    let (p50, _) = report("time to first chunk", first_chunk);
+    report("time to done", done);
+    println!("{:<40} p50 ≤ 20 ms → {}", "  budget", verdict(p50 <= 20.0));
+}
+
+/// Arrival times of message events by seq, per subscriber.
+type Arrivals = Arc<Mutex<Vec<HashMap<i64, Instant>>>>;
+
+/// Opens `n` SSE subscribers on the visitor's conversation; each records when
+/// every message event arrives. Answers once all have sent their preamble.
+async fn subscribe(server: &Server, session: &str, after_seq: i64, n: usize) -> (Arrivals, Vec<tokio::task::JoinHandle<()>>) {
+    let arrivals: Arrivals = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+    let mut tasks = Vec::new();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(n);
+    for index in 0..n {
+        let url = format!("{}/api/v1/chat/events?site_key={DEMO_SITE_KEY}&session_id={session}&after_seq={after_seq}", server.url);
+        let http = reqwest::Client::new();
+        let arrivals = Arc::clone(&arrivals);
+        let ready = ready_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let response = http.get(url).send().await.expect("events stream opens");
+            let mut body = response.bytes_stream();
+            let mut parser = sse::Parser::new();
+            let mut announced = false;
+            while let Some(Ok(chunk)) = body.next().await {
+                for frame in parser.push(&chunk) {
+                    if !announced {
+                        announced = true;
+                        let _ = ready.send(()).await;
+                    }
+                    if let Ok(LiveEvent::Message { message, .. }) = serde_json::from_str(&frame.data) {
+                        arrivals.lock().unwrap()[index].insert(message.seq, Instant::now());
+                    }
+                }
+            }
+        }));
+    }
+    for _ in 0..n {
+        ready_rx.recv().await.expect("every subscriber connects");
+    }
+    (arrivals, tasks)
+}
+
+/// A conversation of a new visitor, taken over so the AI stays silent:
+/// the session, the conversation id and its newest seq.
+async fn operator_room(server: &Server, token: &str, name: &str) -> (String, i64, i64) {
+    let session = format!("sess_bench_{name:0>24}");
+    let done = server.stream(&demo_request(&session, "Hello, can a person help me?")).await.done().clone();
+    let (conversation_id, last_seq) = (done.conversation_id, done.answer_seq.unwrap_or(done.seq));
+    let response = server
+        .authed(reqwest::Method::POST, &format!("/v1/chat/conversations/{conversation_id}/takeover"), token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    (session, conversation_id, last_seq)
+}
+
+async fn operator_send(server: &Server, token: &str, conversation_id: i64, content: &str) -> SentMessage {
+    let response = server
+        .authed(reqwest::Method::POST, "/v1/chat/messages/send", token)
+        .json(&serde_json::json!({"conversation_id": conversation_id, "content": content}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn fanout_latency(server: &Server, token: &str) {
+    println!("\n== operator send → visitor SSE receipt, one room, local wrangler dev ==");
+    for subscribers in [1usize, 10, 100] {
+        let (session, conversation_id, last_seq) = operator_room(server, token, &format!("fanout{subscribers}")).await;
+        let (arrivals, tasks) = subscribe(server, &session, last_seq, subscribers).await;
+        let mut sent = Vec::new();
+        for i in 0..FANOUT_SENDS {
+            let started = Instant::now();
+            let message = operator_send(server, token, conversation_id, &format!("fan-out message {i}")).await;
+            sent.push((message.message.seq, started));
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let complete = arrivals.lock().unwrap().iter().all(|a| sent.iter().all(|(seq, _)| a.contains_key(seq)));
+            if complete || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let arrivals = arrivals.lock().unwrap().clone();
+        let mut latencies = Vec::new();
+        let mut missing = 0;
+        for per_subscriber in &arrivals {
+            for (seq, started) in &sent {
+                match per_subscriber.get(seq) {
+                    Some(at) => latencies.push(at.saturating_duration_since(*started)),
+                    None => missing += 1,
+                }
+            }
+        }
+        let (_, p99) = report(&format!("{subscribers} subscriber(s), {FANOUT_SENDS} sends"), latencies);
+        println!("{:<40} {missing} missing", "  deliveries");
+        if subscribers == 100 {
+            println!("{:<40} p99 ≤ 50 ms → {}", "  budget", verdict(p99 <= 50.0 && missing == 0));
+        }
+        tasks.iter().for_each(|t| t.abort());
+    }
+}
+
+async fn throughput(server: &Server, token: &str) {
+    let (session, conversation_id, last_seq) = operator_room(server, token, "throughput").await;
+    let (arrivals, tasks) = subscribe(server, &session, last_seq, 1).await;
+    let started = Instant::now();
+    let seqs: Vec<i64> = futures::stream::iter(0..THROUGHPUT_SENDS)
+        .map(|i| async move { operator_send(server, token, conversation_id, &format!("throughput {i}")).await.message.seq })
+        .buffer_unordered(THROUGHPUT_CONCURRENCY)
+        .collect()
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while arrivals.lock().unwrap()[0].len() < THROUGHPUT_SENDS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let received = arrivals.lock().unwrap()[0].len();
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    sorted.dedup();
+    let gapless = sorted.len() == THROUGHPUT_SENDS && sorted.windows(2).all(|w| w[1] == w[0] + 1);
+    println!("\n== messages sustained into one room ({THROUGHPUT_CONCURRENCY} concurrent senders) ==");
     println!(
-        "{name:<34} n={:<4} p50 {:>7.2} ms   p90 {:>7.2} ms   p99 {:>7.2} ms",
-        samples.len(),
-        percentile(&samples, 0.50),
-        percentile(&samples, 0.90),
-        percentile(&samples, 0.99)
+        "{:<40} {:.0} msg/s ({THROUGHPUT_SENDS} in {:.2} s); received {received}/{THROUGHPUT_SENDS}; seqs unique and gapless: {gapless}",
+        "operator sends",
+        THROUGHPUT_SENDS as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
     );
+    tasks.iter().for_each(|t| t.abort());
 }
 
 fn main() {
     let server = Server::start("bench");
     runtime().block_on(async {
-        let mut first_chunk = Vec::new();
-        let mut done = Vec::new();
-        for i in 0..WARM_UP + REQUESTS {
-            // A new visitor every 8 questions, so conversations grow as in real use.
-            let session = format!("sess_bench_{:024}", i / 8);
-            let streamed = server.stream(&demo_request(&session, QUESTIONS[i % QUESTIONS.len()])).await;
-            assert_eq!(streamed.status, 200);
-            if i >= WARM_UP {
-                first_chunk.push(streamed.first_chunk_after().expect("a chunk arrived"));
-                done.push(streamed.done_after().expect("done arrived"));
-            }
-        }
-        println!("\n== POST /api/v1/chat/stream, kb responder, local wrangler dev (sequential) ==");
-        report("time to first chunk", first_chunk.clone());
-        report("time to done", done);
-        let p50 = {
-            first_chunk.sort();
-            percentile(&first_chunk, 0.5)
-        };
-        println!("{:<34} p50 ≤ 20 ms → {}", "  budget", if p50 <= 20.0 { "ok" } else { "OVER" });
+        stream_latency(server).await;
+        let token = server.demo_token().await;
+        fanout_latency(server, &token).await;
+        throughput(server, &token).await;
     });
     server.stop();
 }

@@ -29,6 +29,8 @@ struct Conversation {
     mode: RwSignal<Option<Mode>>,
     operator_typing: RwSignal<Option<String>>,
     connected: StoredValue<bool>,
+    /// `true` while the live channel is open.
+    live: RwSignal<bool>,
 }
 
 impl Conversation {
@@ -39,6 +41,7 @@ impl Conversation {
             mode: RwSignal::new(None),
             operator_typing: RwSignal::new(None),
             connected: StoredValue::new(false),
+            live: RwSignal::new(false),
         }
     }
 
@@ -141,7 +144,7 @@ fn go_live(api: Api, session_id: String, conversation: Conversation, panel: Stor
     conversation.connected.set_value(true);
     let after = conversation.last_seq();
     let reader = (api.clone(), session_id.clone());
-    live::connect(&api, &session_id, after, move |event| {
+    live::connect(&api, &session_id, after, move |open| conversation.live.set(open), move |event| {
         let operator_seq = match &event {
             LiveEvent::Message { message, .. } if message.role == Role::Operator => Some(message.seq),
             _ => None,
@@ -272,7 +275,8 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     });
 
     view! {
-        <div class="ec-panel" role="dialog" aria-label="Chat" style=move || format!("--ec-accent: {}", accent.get())>
+        <div class="ec-panel" role="dialog" aria-label="Chat" data-live=move || conversation.live.get().to_string()
+            style=move || format!("--ec-accent: {}", accent.get())>
             <header class="ec-header">
                 <span class="ec-title">{move || title.get()}</span>
                 <button class="ec-close" type="button" aria-label="Close chat"

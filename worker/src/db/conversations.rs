@@ -343,14 +343,3 @@ pub async fn blocks(db: &D1Database, account_id: i64) -> worker::Result<Vec<Bloc
         .results()?;
     Ok(rows.into_iter().map(BlockRow::into_block).collect())
 }
-
-/// `true` when the visitor with `session_id` on `site_id` is blocked.
-pub async fn visitor_blocked(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<bool> {
-    Ok(db
-        .prepare("SELECT blocked_at FROM visitors WHERE site_id = ?1 AND session_id = ?2")
-        .bind(&[int(site_id), text(session_id)])?
-        .first::<Option<String>>(Some("blocked_at"))
-        .await?
-        .flatten()
-        .is_some())
-}

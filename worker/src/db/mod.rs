@@ -31,30 +31,31 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
-/// A conversation's identity.
+/// A visitor's blocked state and newest conversation.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Conversation {
-    pub id: i64,
+pub struct VisitorConversation {
+    /// The visitor's newest conversation, if any.
+    pub conversation_id: Option<i64>,
+    /// When operators blocked the visitor, if they did.
+    pub blocked_at: Option<String>,
 }
 
-/// The visitor's latest conversation on a site, if any; creates neither.
-pub async fn find_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Option<Conversation>> {
+/// The visitor with `session_id` on `site_id` (one query): `None` when the
+/// session has never written.
+pub async fn visitor_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Option<VisitorConversation>> {
     db.prepare(
-        "SELECT c.id FROM conversations c JOIN visitors v ON v.id = c.visitor_id \
-         WHERE v.site_id = ?1 AND v.session_id = ?2 ORDER BY c.id DESC LIMIT 1",
+        "SELECT (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id ORDER BY c.id DESC LIMIT 1) AS conversation_id, \
+         v.blocked_at FROM visitors v WHERE v.site_id = ?1 AND v.session_id = ?2",
     )
     .bind(&[int(site_id), text(session_id)])?
-    .first::<Conversation>(None)
+    .first::<VisitorConversation>(None)
     .await
 }
 
-/// The visitor's latest conversation on a site, creating the visitor and a
-/// first conversation when there is none. Each statement is atomic, so two
-/// concurrent first messages still share one conversation.
-pub async fn open_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Conversation> {
-    if let Some(conversation) = find_conversation(db, site_id, session_id).await? {
-        return Ok(conversation);
-    }
+/// Creates the visitor and a first conversation unless they exist, and
+/// answers the visitor's newest conversation id. Each statement is atomic, so
+/// two concurrent first messages still share one conversation.
+pub async fn create_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<i64> {
     db.batch(vec![
         db.prepare("INSERT INTO visitors (site_id, session_id) VALUES (?1, ?2) ON CONFLICT (site_id, session_id) DO NOTHING")
             .bind(&[int(site_id), text(session_id)])?,
@@ -66,8 +67,9 @@ pub async fn open_conversation(db: &D1Database, site_id: i64, session_id: &str) 
         .bind(&[int(site_id), text(session_id)])?,
     ])
     .await?;
-    find_conversation(db, site_id, session_id)
+    visitor_conversation(db, site_id, session_id)
         .await?
+        .and_then(|v| v.conversation_id)
         .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
 }
 

@@ -12,8 +12,8 @@ use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::FieldError;
 use worker::D1Database;
 
-use super::{check_visitor, load_site};
-use crate::db::{self, int, Conversation, MessageRow, MESSAGE_COLUMNS};
+use super::{load_site, visitor_conversation};
+use crate::db::{self, int, MessageRow, MESSAGE_COLUMNS};
 use crate::error::{ApiError, ApiResult};
 use crate::room::RoomContext;
 use crate::routes::{json_object, AppState};
@@ -21,11 +21,10 @@ use crate::routes::{json_object, AppState};
 /// The visitor's conversation as a Room context: 422 for a malformed key or
 /// session, 404 for an unknown site or a session with no conversation yet,
 /// 403 `blocked`.
-async fn visitor_room(db: &D1Database, site_key: &str, session_id: &str) -> ApiResult<(RoomContext, Conversation)> {
+async fn visitor_room(db: &D1Database, site_key: &str, session_id: &str) -> ApiResult<RoomContext> {
     let site = load_site(db, site_key).await?;
-    check_visitor(db, &site, session_id).await?;
-    let conversation = db::find_conversation(db, site.id, session_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
-    Ok((RoomContext { conversation_id: conversation.id, site_id: site.id, account_id: site.account_id }, conversation))
+    let conversation_id = visitor_conversation(db, &site, session_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok(RoomContext { conversation_id, site_id: site.id, account_id: site.account_id })
 }
 
 /// Handles the `GET /api/v1/chat/events` route: a `text/event-stream` for a
@@ -44,7 +43,7 @@ pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
     let db = db::database(&state.env)?;
-    let (room, _) = visitor_room(&db, &query.site_key, &query.session_id).await?;
+    let room = visitor_room(&db, &query.site_key, &query.session_id).await?;
     Ok(room.subscribe(&state.env, after_seq).await?.into())
 }
 
@@ -55,21 +54,20 @@ pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query
 pub async fn get_operator_messages(State(state): State<AppState>, Query(query): Query<OperatorMessagesQuery>) -> ApiResult<Json<OperatorMessages>> {
     let db = db::database(&state.env)?;
     let site = load_site(&db, &query.site_key).await?;
-    check_visitor(&db, &site, &query.session_id).await?;
-    let Some(conversation) = db::find_conversation(&db, site.id, &query.session_id).await? else {
+    let Some(conversation_id) = visitor_conversation(&db, &site, &query.session_id).await? else {
         return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai }));
     };
     let rows: Vec<MessageRow> = db
         .prepare(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq"
         ))
-        .bind(&[int(conversation.id), int(query.since.unwrap_or(0))])?
+        .bind(&[int(conversation_id), int(query.since.unwrap_or(0))])?
         .all()
         .await?
         .results()?;
     let mode = db
         .prepare("SELECT mode FROM conversations WHERE id = ?1")
-        .bind(&[int(conversation.id)])?
+        .bind(&[int(conversation_id)])?
         .first::<String>(Some("mode"))
         .await?
         .and_then(|m| Mode::parse(&m))
@@ -83,8 +81,8 @@ pub async fn get_operator_messages(State(state): State<AppState>, Query(query): 
 pub async fn post_typing(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
     let request: TypingRequest = json_object(&body)?;
     let db = db::database(&state.env)?;
-    let (room, conversation) = visitor_room(&db, &request.site_key, &request.session_id).await?;
-    let event = LiveEvent::Typing { conversation_id: conversation.id, role: Role::Visitor, typing: request.typing, author_name: None };
+    let room = visitor_room(&db, &request.site_key, &request.session_id).await?;
+    let event = LiveEvent::Typing { conversation_id: room.conversation_id, role: Role::Visitor, typing: request.typing, author_name: None };
     room.signal(&state.env, &event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -99,8 +97,8 @@ pub async fn post_read(State(state): State<AppState>, body: Bytes) -> ApiResult<
         return Err(FieldError::new("seq", "seq must be a message seq (1 or more)").into());
     }
     let db = db::database(&state.env)?;
-    let (room, conversation) = visitor_room(&db, &request.site_key, &request.session_id).await?;
-    let event = LiveEvent::Read { conversation_id: conversation.id, role: Role::Visitor, seq: request.seq };
+    let room = visitor_room(&db, &request.site_key, &request.session_id).await?;
+    let event = LiveEvent::Read { conversation_id: room.conversation_id, role: Role::Visitor, seq: request.seq };
     room.signal(&state.env, &event).await?;
     Ok(StatusCode::NO_CONTENT)
 }

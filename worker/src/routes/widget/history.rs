@@ -4,7 +4,7 @@ use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
 
-use super::{check_visitor, load_site};
+use super::{load_site, visitor_conversation};
 use crate::db;
 use crate::error::ApiResult;
 use crate::routes::AppState;
@@ -15,14 +15,13 @@ use crate::routes::AppState;
 pub async fn get_history(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
     let database = db::database(&state.env)?;
     let site = load_site(&database, &query.site_key).await?;
-    check_visitor(&database, &site, &query.session_id).await?;
-    let Some(conversation) = db::find_conversation(&database, site.id, &query.session_id).await? else {
+    let Some(conversation_id) = visitor_conversation(&database, &site, &query.session_id).await? else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
     };
-    let messages = db::conversation_messages(&database, conversation.id).await?;
+    let messages = db::conversation_messages(&database, conversation_id).await?;
     Ok(Json(HistoryResponse {
         success: true,
-        conversation_id: Some(conversation.id),
+        conversation_id: Some(conversation_id),
         messages: messages.iter().map(db::MessageRow::to_chat_message).collect(),
     }))
 }

@@ -10,8 +10,8 @@ use edgechat_shared::error::ErrorCode;
 use edgechat_shared::validate;
 use worker::D1Database;
 
-use crate::db::conversations::visitor_blocked;
 use crate::db::sites::{self, SiteRow};
+use crate::db;
 use crate::error::{ApiError, ApiResult};
 
 /// Validates `site_key` and loads its site: 422 when malformed, 404 when unknown.
@@ -20,11 +20,16 @@ pub async fn load_site(database: &D1Database, site_key: &str) -> ApiResult<SiteR
     sites::by_key(database, site_key).await?.ok_or_else(ApiError::unknown_site_key)
 }
 
-/// Validates `session_id` and refuses a blocked visitor with 403 `blocked` (seed 002).
-pub async fn check_visitor(database: &D1Database, site: &SiteRow, session_id: &str) -> ApiResult<()> {
+/// Validates `session_id` and answers the visitor's newest conversation
+/// (`None` before their first message). 422 malformed session, 403 `blocked`
+/// for a visitor the operators blocked (seed 002).
+pub async fn visitor_conversation(database: &D1Database, site: &SiteRow, session_id: &str) -> ApiResult<Option<i64>> {
     validate::session_id(session_id)?;
-    if visitor_blocked(database, site.id, session_id).await? {
-        return Err(ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team"));
+    match db::visitor_conversation(database, site.id, session_id).await? {
+        Some(visitor) if visitor.blocked_at.is_some() => {
+            Err(ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team"))
+        }
+        Some(visitor) => Ok(visitor.conversation_id),
+        None => Ok(None),
     }
-    Ok(())
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::StreamRequest;
 
-use super::{check_visitor, load_site};
+use super::{load_site, visitor_conversation};
 use crate::db;
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -25,10 +25,12 @@ pub async fn post_stream(State(state): State<AppState>, body: Bytes) -> ApiResul
     request.validate()?;
     let database = db::database(&state.env)?;
     let site = load_site(&database, &request.site_key).await?;
-    check_visitor(&database, &site, &request.session_id).await?;
-    let conversation = db::open_conversation(&database, site.id, &request.session_id).await?;
+    let conversation_id = match visitor_conversation(&database, &site, &request.session_id).await? {
+        Some(id) => id,
+        None => db::create_conversation(&database, site.id, &request.session_id).await?,
+    };
     let send = SendVisitorMessage {
-        context: RoomContext { conversation_id: conversation.id, site_id: site.id, account_id: site.account_id },
+        context: RoomContext { conversation_id, site_id: site.id, account_id: site.account_id },
         content: request.message,
         client_message_id: request.message_id,
     };
