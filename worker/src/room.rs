@@ -282,9 +282,13 @@ impl RoomCore {
     async fn send_visitor_message(self: Rc<Self>, send: SendVisitorMessage) -> worker::Result<Response> {
         let db = db::database(&self.env)?;
         let context = send.context;
-        let Inserted { row: visitor_message, duplicate: replayed, state } = self
-            .write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref())
-            .await?;
+        // The knowledge-base lookup runs beside the write: the first chunk
+        // waits for one D1 round trip, not two. Unused in operator mode.
+        let (written, answer) = futures::join!(
+            self.write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref()),
+            responder::kb::answer(&db, context.site_id, &send.content),
+        );
+        let Inserted { row: visitor_message, duplicate: replayed, state } = written?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
             conversation_id: context.conversation_id,
@@ -301,7 +305,7 @@ impl RoomCore {
             emit(&tx, &StreamEvent::Done { meta });
         } else {
             wasm_bindgen_futures::spawn_local(async move {
-                match self.answer(&db, &send, &visitor_message, &mut meta, &tx).await {
+                match self.answer(&db, &send, &visitor_message, answer, &mut meta, &tx).await {
                     Ok(()) => emit(&tx, &StreamEvent::Done { meta }),
                     Err(err) => {
                         worker::console_error!("answer failed: {err}");
@@ -315,13 +319,14 @@ impl RoomCore {
         sse_response(rx)
     }
 
-    /// Streams the answer to `visitor_message` and stores it before `done`. A
+    /// Streams `answer` to `visitor_message` and stores it before `done`. A
     /// replayed message whose answer is stored gets that answer again.
     async fn answer(
         &self,
         db: &D1Database,
         send: &SendVisitorMessage,
         visitor_message: &MessageRow,
+        answer: worker::Result<responder::kb::Answer>,
         meta: &mut DoneMeta,
         tx: &StreamSender,
     ) -> worker::Result<()> {
@@ -337,7 +342,7 @@ impl RoomCore {
                 row
             }
             None => {
-                let answer = responder::kb::answer(db, send.context.site_id, &send.content).await?;
+                let answer = answer?;
                 stream_chunks(tx, &answer.text);
                 meta.handoff_offered = answer.handoff_offered;
                 let _write = self.writes.lock().await;

@@ -31,27 +31,6 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
-/// A visitor's blocked state and newest conversation.
-#[derive(Debug, Clone, Deserialize)]
-pub struct VisitorConversation {
-    /// The visitor's newest conversation, if any.
-    pub conversation_id: Option<i64>,
-    /// When operators blocked the visitor, if they did.
-    pub blocked_at: Option<String>,
-}
-
-/// The visitor with `session_id` on `site_id` (one query): `None` when the
-/// session has never written.
-pub async fn visitor_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Option<VisitorConversation>> {
-    db.prepare(
-        "SELECT (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id ORDER BY c.id DESC LIMIT 1) AS conversation_id, \
-         v.blocked_at FROM visitors v WHERE v.site_id = ?1 AND v.session_id = ?2",
-    )
-    .bind(&[int(site_id), text(session_id)])?
-    .first::<VisitorConversation>(None)
-    .await
-}
-
 /// Creates the visitor and a first conversation unless they exist, and
 /// answers the visitor's newest conversation id. Each statement is atomic, so
 /// two concurrent first messages still share one conversation.
@@ -67,10 +46,14 @@ pub async fn create_conversation(db: &D1Database, site_id: i64, session_id: &str
         .bind(&[int(site_id), text(session_id)])?,
     ])
     .await?;
-    visitor_conversation(db, site_id, session_id)
-        .await?
-        .and_then(|v| v.conversation_id)
-        .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
+    db.prepare(
+        "SELECT c.id FROM conversations c JOIN visitors v ON v.id = c.visitor_id \
+         WHERE v.site_id = ?1 AND v.session_id = ?2 ORDER BY c.id DESC LIMIT 1",
+    )
+    .bind(&[int(site_id), text(session_id)])?
+    .first::<i64>(Some("id"))
+    .await?
+    .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
 }
 
 /// A message row as stored.

@@ -55,6 +55,32 @@ pub async fn by_key(db: &D1Database, site_key: &str) -> worker::Result<Option<Si
     db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = ?1")).bind(&[text(site_key)])?.first(None).await
 }
 
+/// A site with one of its visitors: the visitor's newest conversation and
+/// blocked state, when the session has written before.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteVisitorRow {
+    #[serde(flatten)]
+    pub site: SiteRow,
+    pub visitor_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    pub blocked_at: Option<String>,
+}
+
+/// A site by its public key together with the visitor `session_id`, in one
+/// query (the widget API's hot path).
+pub async fn by_key_with_visitor(db: &D1Database, site_key: &str, session_id: &str) -> worker::Result<Option<SiteVisitorRow>> {
+    let site_columns: Vec<String> = SITE_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
+    db.prepare(format!(
+        "SELECT {}, v.id AS visitor_id, v.blocked_at, \
+         (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id ORDER BY c.id DESC LIMIT 1) AS conversation_id \
+         FROM sites s LEFT JOIN visitors v ON v.site_id = s.id AND v.session_id = ?2 WHERE s.site_key = ?1",
+        site_columns.join(", ")
+    ))
+    .bind(&[text(site_key), text(session_id)])?
+    .first(None)
+    .await
+}
+
 /// A site by id within `account_id`.
 pub async fn site(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<SiteRow>> {
     db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1 AND account_id = ?2"))

@@ -12,7 +12,7 @@ use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::FieldError;
 use worker::D1Database;
 
-use super::{load_site, visitor_conversation};
+use super::{load_visitor, Visitor};
 use crate::db::{self, int, MessageRow, MESSAGE_COLUMNS};
 use crate::error::{ApiError, ApiResult};
 use crate::room::RoomContext;
@@ -22,8 +22,8 @@ use crate::routes::{json_object, AppState};
 /// session, 404 for an unknown site or a session with no conversation yet,
 /// 403 `blocked`.
 async fn visitor_room(db: &D1Database, site_key: &str, session_id: &str) -> ApiResult<RoomContext> {
-    let site = load_site(db, site_key).await?;
-    let conversation_id = visitor_conversation(db, &site, session_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let Visitor { site, conversation_id } = load_visitor(db, site_key, session_id).await?;
+    let conversation_id = conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok(RoomContext { conversation_id, site_id: site.id, account_id: site.account_id })
 }
 
@@ -53,8 +53,7 @@ pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query
 #[worker::send]
 pub async fn get_operator_messages(State(state): State<AppState>, Query(query): Query<OperatorMessagesQuery>) -> ApiResult<Json<OperatorMessages>> {
     let db = db::database(&state.env)?;
-    let site = load_site(&db, &query.site_key).await?;
-    let Some(conversation_id) = visitor_conversation(&db, &site, &query.session_id).await? else {
+    let Some(conversation_id) = load_visitor(&db, &query.site_key, &query.session_id).await?.conversation_id else {
         return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai }));
     };
     let rows: Vec<MessageRow> = db

@@ -4,7 +4,7 @@ use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
 
-use super::{load_site, visitor_conversation};
+use super::load_visitor;
 use crate::db;
 use crate::error::ApiResult;
 use crate::routes::AppState;
@@ -14,8 +14,7 @@ use crate::routes::AppState;
 #[worker::send]
 pub async fn get_history(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
     let database = db::database(&state.env)?;
-    let site = load_site(&database, &query.site_key).await?;
-    let Some(conversation_id) = visitor_conversation(&database, &site, &query.session_id).await? else {
+    let Some(conversation_id) = load_visitor(&database, &query.site_key, &query.session_id).await?.conversation_id else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
     };
     let messages = db::conversation_messages(&database, conversation_id).await?;

@@ -11,7 +11,6 @@ use edgechat_shared::validate;
 use worker::D1Database;
 
 use crate::db::sites::{self, SiteRow};
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 
 /// Validates `site_key` and loads its site: 422 when malformed, 404 when unknown.
@@ -20,16 +19,22 @@ pub async fn load_site(database: &D1Database, site_key: &str) -> ApiResult<SiteR
     sites::by_key(database, site_key).await?.ok_or_else(ApiError::unknown_site_key)
 }
 
-/// Validates `session_id` and answers the visitor's newest conversation
-/// (`None` before their first message). 422 malformed session, 403 `blocked`
-/// for a visitor the operators blocked (seed 002).
-pub async fn visitor_conversation(database: &D1Database, site: &SiteRow, session_id: &str) -> ApiResult<Option<i64>> {
+/// A visitor request's site and the visitor's newest conversation (`None`
+/// before their first message).
+pub struct Visitor {
+    pub site: SiteRow,
+    pub conversation_id: Option<i64>,
+}
+
+/// Validates `site_key` and `session_id` and loads both in one query.
+/// Errors: 422 malformed, 404 unknown site key, 403 `blocked` for a visitor
+/// the operators blocked (seed 002).
+pub async fn load_visitor(database: &D1Database, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
+    validate::site_key(site_key)?;
     validate::session_id(session_id)?;
-    match db::visitor_conversation(database, site.id, session_id).await? {
-        Some(visitor) if visitor.blocked_at.is_some() => {
-            Err(ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team"))
-        }
-        Some(visitor) => Ok(visitor.conversation_id),
-        None => Ok(None),
+    let row = sites::by_key_with_visitor(database, site_key, session_id).await?.ok_or_else(ApiError::unknown_site_key)?;
+    if row.blocked_at.is_some() {
+        return Err(ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team"));
     }
+    Ok(Visitor { site: row.site, conversation_id: row.conversation_id.filter(|_| row.visitor_id.is_some()) })
 }

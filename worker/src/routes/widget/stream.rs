@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::StreamRequest;
 
-use super::{load_site, visitor_conversation};
+use super::{load_visitor, Visitor};
 use crate::db;
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -24,8 +24,8 @@ pub async fn post_stream(State(state): State<AppState>, body: Bytes) -> ApiResul
     let request: StreamRequest = json_object(&body)?;
     request.validate()?;
     let database = db::database(&state.env)?;
-    let site = load_site(&database, &request.site_key).await?;
-    let conversation_id = match visitor_conversation(&database, &site, &request.session_id).await? {
+    let Visitor { site, conversation_id } = load_visitor(&database, &request.site_key, &request.session_id).await?;
+    let conversation_id = match conversation_id {
         Some(id) => id,
         None => db::create_conversation(&database, site.id, &request.session_id).await?,
     };
