@@ -23,6 +23,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: the visitor is blocked by the site's operators.
     Blocked,
+    /// 403: the request's `Origin` is not among the site's allowed origins.
+    OriginNotAllowed,
     /// 404: no such resource (or not the caller's).
     NotFound,
     /// 409: conflicts with what is stored.
@@ -47,6 +49,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Blocked => "blocked",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::ValidationError => "validation_error",
@@ -62,7 +65,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden | ErrorCode::Blocked => 403,
+            ErrorCode::Forbidden | ErrorCode::Blocked | ErrorCode::OriginNotAllowed => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::ValidationError => 422,

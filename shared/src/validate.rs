@@ -91,6 +91,44 @@ pub fn email(address: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A phone number in E.164 form (`+`, country code, subscriber number: at
+/// most 15 digits, ITU-T E.164), checked against the numbering plan by the
+/// `phonenumber` crate (libphonenumber's metadata).
+pub fn e164_phone(phone: &str) -> Result<(), FieldError> {
+    let fail = || FieldError::new("phone", "phone must be an E.164 number such as +14155550123");
+    let digits = phone.strip_prefix('+').ok_or_else(fail)?;
+    if digits.is_empty() || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit()) || digits.starts_with('0') {
+        return Err(fail());
+    }
+    let parsed = phonenumber::parse(None, phone).map_err(|_| fail())?;
+    if phonenumber::is_valid(&parsed) {
+        Ok(())
+    } else {
+        Err(fail())
+    }
+}
+
+/// `true` when `origin` (an `Origin` header, e.g. `https://shop.example.com`)
+/// matches one of `patterns` (see [`origin_pattern`]): exactly, or for
+/// `scheme://*.host` any subdomain of `host` with that scheme and port. An
+/// empty list allows every origin.
+pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
+    if patterns.is_empty() {
+        return true;
+    }
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    patterns.iter().any(|pattern| {
+        let pattern = pattern.to_ascii_lowercase();
+        match pattern.split_once("://*.") {
+            None => pattern == origin,
+            Some((scheme, rest)) => origin
+                .strip_prefix(&format!("{scheme}://"))
+                .and_then(|host| host.strip_suffix(rest))
+                .is_some_and(|sub| sub.ends_with('.') && sub.len() > 1 && !sub.contains('/')),
+        }
+    })
+}
+
 /// A password: 8 to 256 characters.
 pub fn password(password: &str) -> Result<(), FieldError> {
     use crate::api::auth::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
@@ -229,6 +267,30 @@ mod tests {
         for bad in ["example.com", "https://example.com/path", "ftp://example.com", "https://exa*mple.com", "https://example.com/"] {
             assert!(origin_pattern(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn phones_must_be_valid_e164_numbers() {
+        for ok in ["+14155550123", "+442071838750", "+33142685300"] {
+            assert!(e164_phone(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "14155550123", "+1", "+1415555012345678", "+1 415 555 0123", "+0123456789", "+1415abc0123"] {
+            assert!(e164_phone(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins_match_exactly_or_by_subdomain_wildcard() {
+        let patterns = vec!["https://shop.example.com".to_string(), "https://*.example.org".to_string()];
+        assert!(origin_allowed(&patterns, "https://shop.example.com"));
+        assert!(origin_allowed(&patterns, "https://a.example.org"));
+        assert!(origin_allowed(&patterns, "https://a.b.example.org"));
+        assert!(!origin_allowed(&patterns, "https://example.org"), "the wildcard is for subdomains");
+        assert!(!origin_allowed(&patterns, "http://a.example.org"), "the scheme must match");
+        assert!(!origin_allowed(&patterns, "https://evil-example.org"));
+        assert!(!origin_allowed(&patterns, "https://shop.example.com.evil.net"));
+        assert!(!origin_allowed(&patterns, "https://evil.net"));
+        assert!(origin_allowed(&[], "https://anything.net"), "an empty list allows any origin");
     }
 
     #[test]

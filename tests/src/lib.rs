@@ -121,10 +121,19 @@ impl Server {
             .expect("POST reaches the server")
     }
 
-    /// `POST /api/v1/chat/stream`, reading every SSE event with its arrival time.
+    /// `POST /api/v1/chat/stream` from the visitor's own client IP (see
+    /// [`visitor_ip`]), reading every SSE event with its arrival time.
     pub async fn stream(&self, request: &StreamRequest) -> Streamed {
         let started = Instant::now();
-        let response = self.post_stream_raw(serde_json::to_string(request).expect("request serializes")).await;
+        let response = self
+            .http
+            .post(format!("{}/api/v1/chat/stream", self.url))
+            .header("content-type", "application/json")
+            .header("cf-connecting-ip", visitor_ip(&request.session_id))
+            .body(serde_json::to_string(request).expect("request serializes"))
+            .send()
+            .await
+            .expect("POST reaches the server");
         let status = response.status().as_u16();
         let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let mut events = Vec::new();
@@ -192,6 +201,17 @@ impl Streamed {
     pub fn done_after(&self) -> Option<Duration> {
         self.events.iter().find(|(_, e)| matches!(e, StreamEvent::Done { .. })).map(|(t, _)| *t)
     }
+}
+
+/// The client IP a visitor's requests come from (`CF-Connecting-IP`): one
+/// per session, as each visitor has their own, so the widget API's per-IP
+/// rate limits count each visitor apart.
+pub fn visitor_ip(session_id: &str) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    session_id.hash(&mut hasher);
+    let h = hasher.finish().to_be_bytes();
+    format!("10.{}.{}.{}", h[0], h[1], h[2])
 }
 
 /// A fresh visitor session id (`sess_` + 128 random bits).

@@ -21,6 +21,13 @@ fn main() {
                 server,
                 operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_while_closed,
             ),
+            trial(
+                "visitor_leaves_an_email_after_the_first_answer_and_operators_see_it",
+                server,
+                visitor_leaves_an_email_after_the_first_answer_and_operators_see_it,
+            ),
+            trial("closed_conversation_offers_a_star_rating_and_records_one", server, closed_conversation_offers_a_star_rating_and_records_one),
+            trial("blocked_visitor_sees_a_notice_and_cannot_send", server, blocked_visitor_sees_a_notice_and_cannot_send),
         ],
     )
 }
@@ -157,5 +164,91 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     browser.screenshot(&out.join("widget-unread-badge.png")).await;
     browser.widget_element(".ec-launcher", Duration::from_secs(5)).await.click().await.unwrap();
     browser.wait_until(&in_widget("r.querySelector('.ec-badge').hidden && Array.from(r.querySelectorAll('.ec-msg.ec-operator')).some(m => m.innerText.includes('help by email'))"), Duration::from_secs(20)).await;
+    browser.close().await;
+}
+
+/// Opens the demo page in a new browser, asks `question`, waits for the
+/// answer, and answers the browser, the visitor's session and conversation id.
+async fn visitor_with_a_conversation(server: &Server, profile: &str, question: &str) -> (Browser, String, i64) {
+    let browser = Browser::start(&run_dir("browser").join(profile)).await;
+    browser.client.goto(&format!("{}/", server.url)).await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
+    browser.widget_element(".ec-input", Duration::from_secs(20)).await.send_keys(question).await.unwrap();
+    browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
+    browser
+        .wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"), Duration::from_secs(20))
+        .await;
+    let session = browser.eval("return localStorage.getItem('edgechat:sk_demo_edgechat:session');").await;
+    let session = session.as_str().expect("a session after the first message").to_string();
+    let history: serde_json::Value =
+        server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}")).await.json().await.unwrap();
+    let id = history["conversation_id"].as_i64().expect("conversation id");
+    (browser, session, id)
+}
+
+async fn conversation(server: &Server, token: &str, id: i64) -> serde_json::Value {
+    server.authed(reqwest::Method::GET, &format!("/v1/chat/conversations/{id}"), token).send().await.unwrap().json().await.unwrap()
+}
+
+async fn visitor_leaves_an_email_after_the_first_answer_and_operators_see_it(server: &Server) {
+    let (browser, _, id) = visitor_with_a_conversation(server, "chromium-profile-email", "How much does EdgeChat cost?").await;
+    browser.widget_element(".ec-contact .ec-email", Duration::from_secs(10)).await.send_keys("jane@example.com").await.unwrap();
+    browser.widget_element(".ec-contact .ec-name", Duration::from_secs(5)).await.send_keys("Jane").await.unwrap();
+    let phone = browser.widget_element(".ec-contact .ec-phone", Duration::from_secs(5)).await;
+    phone.send_keys("555-0123").await.unwrap();
+    browser.widget_element(".ec-contact .ec-save", Duration::from_secs(5)).await.click().await.unwrap();
+    browser.wait_until(&in_widget("r.querySelector('.ec-contact .ec-form-error')?.innerText.includes('E.164') === true"), Duration::from_secs(10)).await;
+    phone.clear().await.unwrap();
+    phone.send_keys("+14155550123").await.unwrap();
+    browser.widget_element(".ec-contact .ec-save", Duration::from_secs(5)).await.click().await.unwrap();
+    browser
+        .wait_until(&in_widget("!r.querySelector('.ec-contact') && Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('jane@example.com'))"), Duration::from_secs(10))
+        .await;
+    browser.screenshot(&run_dir("browser").join("widget-email-captured.png")).await;
+    let token = server.demo_token().await;
+    let summary = conversation(server, &token, id).await;
+    assert_eq!(summary["visitor"]["email"], "jane@example.com");
+    assert_eq!(summary["visitor"]["name"], "Jane");
+    browser.close().await;
+}
+
+async fn closed_conversation_offers_a_star_rating_and_records_one(server: &Server) {
+    let (browser, session, id) = visitor_with_a_conversation(server, "chromium-profile-rating", "Where is my data stored?").await;
+    browser.wait_until(&in_widget("r.querySelector('.ec-panel').dataset.live === 'true'"), Duration::from_secs(10)).await;
+    let token = server.demo_token().await;
+    let response = server.authed(reqwest::Method::POST, &format!("/v1/chat/conversations/{id}/close"), &token).send().await.unwrap();
+    assert!(response.status().is_success());
+    browser.widget_element(".ec-rating .ec-star[data-score='4']", Duration::from_secs(10)).await.click().await.unwrap();
+    assert_eq!(browser.eval(&in_widget("r.querySelectorAll('.ec-star.ec-on').length")).await, 4);
+    browser.widget_element(".ec-rating .ec-comment", Duration::from_secs(5)).await.send_keys("Quick and clear").await.unwrap();
+    browser.widget_element(".ec-rating .ec-submit-rating", Duration::from_secs(5)).await.click().await.unwrap();
+    browser.wait_until(&in_widget("r.querySelector('.ec-thanks')?.innerText.includes('Thanks for your feedback') === true"), Duration::from_secs(10)).await;
+    browser.screenshot(&run_dir("browser").join("widget-rating.png")).await;
+    // One rating per conversation: the widget's was recorded, a second is a duplicate.
+    let again: serde_json::Value = server
+        .http
+        .post(format!("{}/api/v1/chat/rate", server.url))
+        .json(&serde_json::json!({"site_key": DEMO_SITE_KEY, "session_id": session, "score": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["duplicate"], true, "{again}");
+    browser.close().await;
+}
+
+async fn blocked_visitor_sees_a_notice_and_cannot_send(server: &Server) {
+    let (browser, _, id) = visitor_with_a_conversation(server, "chromium-profile-blocked", "Which browsers are supported?").await;
+    let token = server.demo_token().await;
+    let visitor = conversation(server, &token, id).await["visitor"]["id"].as_i64().expect("visitor id");
+    let response = server.authed(reqwest::Method::POST, &format!("/v1/chat/users/{visitor}/block"), &token).send().await.unwrap();
+    assert!(response.status().is_success());
+    browser.client.refresh().await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
+    browser.wait_until(&in_widget("r.querySelector('.ec-blocked')?.innerText.includes('can no longer send') === true"), Duration::from_secs(10)).await;
+    assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-send').disabled")).await, true, "sending is disabled");
+    browser.screenshot(&run_dir("browser").join("widget-blocked.png")).await;
     browser.close().await;
 }

@@ -2,6 +2,7 @@
 
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::events::{TypingRequest, VisitorRead};
+use edgechat_shared::api::visitor::{BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, VisitorQuery};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::error::ErrorBody;
@@ -75,7 +76,8 @@ impl Api {
         init.set_headers(&headers);
         let body = serde_wasm_bindgen::to_value(body).map_err(|e| e.to_string())?;
         init.set_body(&JSON::stringify(&body).map_err(js_error)?.into());
-        let url = format!("{}/api/v1/chat/{path}", self.base);
+        // `site_key` in the URL too, so the CORS preflight names the site.
+        let url = self.url(path, &[("site_key", &self.site_key)]);
         fetch(Request::new_with_str_and_init(&url, &init).map_err(js_error)?).await
     }
 
@@ -89,6 +91,46 @@ impl Api {
     pub async fn read(&self, session_id: &str, seq: i64) -> Result<(), ApiError> {
         let body = VisitorRead { site_key: self.site_key.clone(), session_id: session_id.into(), seq };
         self.post_json("read", &body).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/chat/contact` (or `/email` when only an email is given).
+    pub async fn contact(&self, session_id: &str, email: &str, name: &str, phone: &str) -> Result<(), ApiError> {
+        let present = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
+        let request = ContactRequest {
+            site_key: self.site_key.clone(),
+            session_id: session_id.into(),
+            email: present(email),
+            phone: present(phone),
+            name: present(name),
+        };
+        if request.phone.is_none() && request.name.is_none() {
+            let body = EmailRequest { site_key: request.site_key, session_id: request.session_id, email: email.trim().into() };
+            return self.post_json("email", &body).await.map(|_| ());
+        }
+        self.post_json("contact", &request).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/chat/rate` then, with a comment, `POST /api/v1/chat/rate/comment`.
+    pub async fn rate(&self, session_id: &str, score: i64, comment: &str) -> Result<(), ApiError> {
+        let rate = RateRequest { site_key: self.site_key.clone(), session_id: session_id.into(), score };
+        self.post_json("rate", &rate).await?;
+        if !comment.trim().is_empty() {
+            let body = RateCommentRequest { site_key: self.site_key.clone(), session_id: session_id.into(), comment: comment.trim().into() };
+            self.post_json("rate/comment", &body).await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /api/v1/chat/close`: the visitor ends the conversation.
+    pub async fn close(&self, session_id: &str) -> Result<(), ApiError> {
+        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
+        self.post_json("close", &body).await.map(|_| ())
+    }
+
+    /// `GET /api/v1/chat/block-status`.
+    pub async fn blocked(&self, session_id: &str) -> Result<bool, ApiError> {
+        let status: BlockStatus = get_json(&self.url("block-status", &[("site_key", &self.site_key), ("session_id", session_id)])).await?;
+        Ok(status.blocked)
     }
 
     /// `POST /api/v1/chat/stream`: calls `on_event` for each SSE event as it arrives.

@@ -40,6 +40,18 @@ pub fn remember_seen(site_key: &str, seq: i64) {
     }
 }
 
+/// Remembers that the visitor left contact details, so the form is not offered again.
+pub fn remember_contact(site_key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(&format!("edgechat:{site_key}:contact"), "1");
+    }
+}
+
+/// `true` once the visitor left contact details in this browser.
+pub fn contact_known(site_key: &str) -> bool {
+    storage().and_then(|s| s.get_item(&format!("edgechat:{site_key}:contact")).ok().flatten()).is_some()
+}
+
 /// `bytes` random bytes from the Web Crypto API, as lower-case hex.
 pub fn random_hex(bytes: usize) -> Result<String, JsValue> {
     let mut buf = vec![0u8; bytes];

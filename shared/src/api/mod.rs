@@ -10,6 +10,7 @@ pub mod history;
 pub mod sites;
 pub mod stream;
 pub mod users;
+pub mod visitor;
 
 use serde::{Deserialize, Serialize};
 

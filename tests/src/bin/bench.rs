@@ -89,7 +89,9 @@ async fn subscribe(server: &Server, session: &str, after_seq: i64, n: usize) -> 
         let arrivals = Arc::clone(&arrivals);
         let ready = ready_tx.clone();
         tasks.push(tokio::spawn(async move {
-            let response = http.get(url).send().await.expect("events stream opens");
+            // Each subscriber is its own device, so the per-IP read limit counts each apart.
+            let ip = format!("10.200.{}.{}", index / 250, index % 250 + 1);
+            let response = http.get(url).header("cf-connecting-ip", ip).send().await.expect("events stream opens");
             let mut body = response.bytes_stream();
             let mut parser = sse::Parser::new();
             let mut announced = false;

@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use web_sys::HtmlElement;
 
 use super::composer::Composer;
+use super::feedback::{ContactForm, RatingForm};
 use super::message::{MessageBubble, UiMessage};
 use crate::api::Api;
 use crate::{live, session};
@@ -31,6 +32,10 @@ struct Conversation {
     connected: StoredValue<bool>,
     /// `true` while the live channel is open.
     live: RwSignal<bool>,
+    /// Open, closed or snoozed; `None` until the live channel says.
+    status: RwSignal<Option<Status>>,
+    /// `true` once the conversation was closed while the panel showed it: offer the rating.
+    rate: RwSignal<bool>,
 }
 
 impl Conversation {
@@ -42,6 +47,8 @@ impl Conversation {
             operator_typing: RwSignal::new(None),
             connected: StoredValue::new(false),
             live: RwSignal::new(false),
+            status: RwSignal::new(None),
+            rate: RwSignal::new(false),
         }
     }
 
@@ -98,6 +105,14 @@ impl Conversation {
         }
     }
 
+    /// The conversation ended: say so and offer the rating.
+    fn close(&self) {
+        if !self.rate.get_untracked() {
+            self.notice("This conversation was closed");
+            self.rate.set(true);
+        }
+    }
+
     fn apply(&self, event: LiveEvent) {
         match event {
             LiveEvent::Message { message, .. } => self.receive(&message),
@@ -127,10 +142,14 @@ impl Conversation {
                 }
             }),
             LiveEvent::Read { .. } => {}
-            LiveEvent::Status { status, .. } => match status {
-                Status::Closed => self.notice("This conversation was closed"),
-                Status::Open | Status::Snoozed => {}
-            },
+            LiveEvent::Status { status, .. } => {
+                // The first status is the stream's snapshot: no notice for it.
+                let before = self.status.get_untracked();
+                self.status.set(Some(status));
+                if before.is_some_and(|b| b != status) && status == Status::Closed {
+                    self.close();
+                }
+            }
         }
     }
 }
@@ -174,6 +193,13 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     let busy = RwSignal::new(false);
     let list = NodeRef::<Div>::new();
     let last_typing = StoredValue::new(0.0f64);
+    let ask_contact = RwSignal::new(None::<String>);
+    let blocked = RwSignal::new(false);
+    let check_blocked = move |api: Api, session_id: String| async move {
+        if let Ok(is_blocked) = api.blocked(&session_id).await {
+            blocked.set(is_blocked);
+        }
+    };
 
     spawn_local(async move {
         let api = api.get_value();
@@ -186,6 +212,10 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             Err(message) => error.set(Some(message)),
         }
         if let Some(session_id) = session::stored(&api.site_key) {
+            check_blocked(api.clone(), session_id.clone()).await;
+            if blocked.get_untracked() {
+                return;
+            }
             match api.history(&session_id).await {
                 Ok(history) => {
                     history.messages.iter().for_each(|m| conversation.receive(m));
@@ -250,6 +280,13 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                 visitor.id.set(Some(meta.message_id));
                                 visitor.seq.set(Some(meta.seq));
                                 answer.sources.set(meta.sources);
+                                if !session::contact_known(&api.site_key) && ask_contact.get_untracked().is_none() {
+                                    ask_contact.set(Some(if meta.handoff_offered {
+                                        "No one can answer that right away. Leave your email and a person will get back to you.".into()
+                                    } else {
+                                        "Leave your email so we can follow up if needed.".into()
+                                    }));
+                                }
                                 if let (Some(id), Some(seq)) = (meta.answer_id, meta.answer_seq) {
                                     answer.id.set(Some(id));
                                     answer.seq.set(Some(seq));
@@ -266,6 +303,9 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             answer.streaming.set(false);
             if let Err(message) = result {
                 error.set(Some(message));
+                if let Some(session_id) = session::stored(&api.site_key) {
+                    check_blocked(api.clone(), session_id).await;
+                }
             }
             if answer.content.with_untracked(String::is_empty) {
                 conversation.remove(answer);
@@ -274,11 +314,30 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         });
     });
 
+    let on_contact_saved = Callback::new(move |email: String| {
+        ask_contact.set(None);
+        conversation.notice(&format!("Thanks! We will reply to {email} if we miss you here."));
+    });
+
+    let end_chat = move |_| {
+        let api = api.get_value();
+        let Some(session_id) = session::stored(&api.site_key) else { return };
+        spawn_local(async move {
+            match api.close(&session_id).await {
+                Ok(()) => conversation.close(),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+
     view! {
         <div class="ec-panel" role="dialog" aria-label="Chat" data-live=move || conversation.live.get().to_string()
             style=move || format!("--ec-accent: {}", accent.get())>
             <header class="ec-header">
                 <span class="ec-title">{move || title.get()}</span>
+                <Show when=move || conversation.live.get() && !conversation.rate.get()>
+                    <button class="ec-end" type="button" on:click=end_chat>"End chat"</button>
+                </Show>
                 <button class="ec-close" type="button" aria-label="Close chat"
                     on:click=move |_| panel.with_value(|p| p.set_hidden(true))>"×"</button>
             </header>
@@ -289,6 +348,12 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 <For each=move || messages.get() key=|m| m.key let:message>
                     <MessageBubble message=message />
                 </For>
+                <Show when=move || ask_contact.with(Option::is_some)>
+                    <ContactForm api=api prompt=Signal::derive(move || ask_contact.get().unwrap_or_default()) on_saved=on_contact_saved />
+                </Show>
+                <Show when=move || conversation.rate.get()>
+                    <RatingForm api=api />
+                </Show>
                 <Show when=move || conversation.operator_typing.with(Option::is_some)>
                     <p class="ec-typing-notice" role="status">
                         {move || format!("{} is typing…", conversation.operator_typing.get().unwrap_or_default())}
@@ -298,7 +363,10 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
-            <Composer on_send=send on_typing=on_typing busy=busy />
+            <Show when=move || blocked.get()>
+                <p class="ec-blocked" role="alert">"You can no longer send messages in this chat."</p>
+            </Show>
+            <Composer on_send=send on_typing=on_typing busy=Signal::derive(move || busy.get() || blocked.get()) />
         </div>
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod chat;
 pub mod composer;
+pub mod feedback;
 pub mod message;

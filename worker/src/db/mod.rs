@@ -31,6 +31,18 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
+/// The visitor of `session_id` on `site_id`, created if new; answers its id.
+pub async fn ensure_visitor(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<i64> {
+    db.prepare(
+        "INSERT INTO visitors (site_id, session_id) VALUES (?1, ?2) \
+         ON CONFLICT (site_id, session_id) DO UPDATE SET session_id = excluded.session_id RETURNING id",
+    )
+    .bind(&[int(site_id), text(session_id)])?
+    .first::<i64>(Some("id"))
+    .await?
+    .ok_or_else(|| worker::Error::RustError("visitor was not created".into()))
+}
+
 /// Creates the visitor and a first conversation unless they exist, and
 /// answers the visitor's newest conversation id. Each statement is atomic, so
 /// two concurrent first messages still share one conversation.

@@ -5,10 +5,9 @@ mod health;
 mod operator;
 mod widget;
 
-use axum::http::{header, HeaderMap, Method, Uri};
+use axum::http::{header, HeaderMap, Uri};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::cors::{Any, CorsLayer};
 use worker::Env;
 
 use crate::error::{ApiError, ApiResult};
@@ -44,11 +43,7 @@ pub fn public_origin(uri: &Uri, headers: &HeaderMap) -> String {
 
 /// Every route of the worker.
 pub fn router(env: Env) -> Router {
-    // The widget runs on the site owner's pages, another origin than the API.
-    let widget_cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::HeaderName::from_static("last-event-id")]);
+    let state = AppState { env };
     let widget_api = Router::new()
         .route("/config", get(widget::config::get_config))
         .route("/stream", post(widget::stream::post_stream))
@@ -57,7 +52,13 @@ pub fn router(env: Env) -> Router {
         .route("/operator-messages", get(widget::events::get_operator_messages))
         .route("/typing", post(widget::events::post_typing))
         .route("/read", post(widget::events::post_read))
-        .layer(widget_cors);
+        .route("/email", post(widget::feedback::post_email))
+        .route("/contact", post(widget::feedback::post_contact))
+        .route("/rate", post(widget::feedback::post_rate))
+        .route("/rate/comment", post(widget::feedback::post_rate_comment))
+        .route("/block-status", get(widget::feedback::get_block_status))
+        .route("/close", post(widget::feedback::post_close))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), widget::cors::cors));
     let auth_api = Router::new()
         .route("/signup", post(auth::post_signup))
         .route("/login", post(auth::post_login))
@@ -107,5 +108,5 @@ pub fn router(env: Env) -> Router {
         .nest("/auth", auth_api)
         .nest("/v1", operator_api)
         .fallback(health::not_found)
-        .with_state(AppState { env })
+        .with_state(state)
 }

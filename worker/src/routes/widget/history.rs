@@ -4,7 +4,9 @@ use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
 
-use super::load_visitor;
+use axum::http::HeaderMap;
+
+use super::{load_visitor, Limit};
 use crate::db;
 use crate::error::ApiResult;
 use crate::routes::AppState;
@@ -12,9 +14,10 @@ use crate::routes::AppState;
 /// Handles the `GET /api/v1/chat/history` route: the visitor's conversation
 /// in `seq` order; an empty list for a session that has not written yet.
 #[worker::send]
-pub async fn get_history(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
+pub async fn get_history(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
+    let visitor = load_visitor(&state.env, &headers, Limit::Read("history"), &query.site_key, &query.session_id).await?;
     let database = db::database(&state.env)?;
-    let Some(conversation_id) = load_visitor(&database, &query.site_key, &query.session_id).await?.conversation_id else {
+    let Some(conversation_id) = visitor.conversation_id else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
     };
     let messages = db::conversation_messages(&database, conversation_id).await?;

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::StreamRequest;
 
-use super::{load_visitor, Visitor};
+use axum::http::HeaderMap;
+
+use super::{load_visitor, Limit, Visitor};
 use crate::db;
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -18,13 +20,15 @@ use crate::routes::{json_object, AppState};
 /// then `data: {"type":"done","meta":{…}}` once the visitor message and the
 /// answer are stored. Errors, with nothing stored: 400 `bad_request` (not
 /// JSON), 422 `validation_error` (blank or over-long message, malformed
-/// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked`.
+/// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked` or
+/// `origin_not_allowed`, 429 past 20 a minute per site key and IP.
 #[worker::send]
-pub async fn post_stream(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+pub async fn post_stream(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let request: StreamRequest = json_object(&body)?;
     request.validate()?;
     let database = db::database(&state.env)?;
-    let Visitor { site, conversation_id } = load_visitor(&database, &request.site_key, &request.session_id).await?;
+    let Visitor { site, conversation_id, .. } =
+        load_visitor(&state.env, &headers, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
     let conversation_id = match conversation_id {
         Some(id) => id,
         None => db::create_conversation(&database, site.id, &request.session_id).await?,

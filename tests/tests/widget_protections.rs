@@ -1,0 +1,880 @@
+//! Integration tests of the visitor feedback routes and the widget API's
+//! protections (issue 5) over HTTP against a real `wrangler dev`:
+//! `POST /api/v1/chat/email`, `/contact`, `/rate`, `/rate/comment`,
+//! `GET /api/v1/chat/block-status`; rate limits per site key and client IP
+//! (`CF-Connecting-IP`, fixed clock-minute windows); a site's allowed origins
+//! and the CORS preflights that honour them.
+//!
+//! Trials run in parallel against one server, so each signs up its own
+//! account and site, brings its own visitors, and sends every widget request
+//! from its own client address (`172.17.x.y`; `/auth` requests from
+//! `172.16.x.y`), so that no two trials share a rate-limit bucket.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use edgechat_shared::api::auth::SignupResponse;
+use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::conversations::{Block, ConversationSummary, Visitor};
+use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::sites::Site;
+use edgechat_shared::api::stream::StreamRequest;
+use edgechat_shared::api::visitor::{
+    BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery,
+    MAX_RATING_COMMENT_CHARS,
+};
+use edgechat_shared::error::ErrorBody;
+use edgechat_tests::*;
+use reqwest::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+fn main() {
+    let server = Server::start("widget_protections");
+    macro_rules! trials {
+        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
+    }
+    run_trials(
+        server,
+        trials![
+            // POST /api/v1/chat/email
+            email_is_saved_and_shown_to_operators,
+            email_before_the_first_message_creates_the_visitor,
+            email_refuses_an_invalid_address,
+            // POST /api/v1/chat/contact
+            contact_saves_email_phone_and_name_and_operators_see_email_and_name,
+            contact_with_a_phone_only_is_saved,
+            contact_without_email_or_phone_is_422,
+            contact_with_a_phone_not_in_e164_is_422,
+            contact_with_an_invalid_email_is_422,
+            contact_with_a_blank_name_is_422,
+            // POST /api/v1/chat/rate
+            rating_a_conversation_answers_the_rating_id,
+            rating_twice_answers_duplicate_and_keeps_the_first_rating,
+            rating_refuses_a_score_outside_1_to_5,
+            rating_before_the_first_message_is_404,
+            // POST /api/v1/chat/rate/comment
+            a_comment_on_a_rating_is_saved,
+            a_comment_before_a_rating_is_404,
+            a_comment_must_be_1_to_2000_characters,
+            // GET /api/v1/chat/block-status
+            block_status_of_a_visitor_not_blocked_is_false,
+            a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere,
+            // every feedback route
+            an_unknown_site_key_is_404_on_every_feedback_route,
+            a_malformed_session_id_is_422_on_every_feedback_route,
+            // rate limits per site key and client IP
+            config_allows_60_requests_a_minute_then_429_with_retry_after,
+            stream_allows_20_messages_a_minute_then_429_with_retry_after,
+            each_write_route_has_its_own_budget,
+            block_status_allows_60_requests_a_minute_then_429_apart_from_history,
+            another_ip_or_another_site_is_not_limited,
+            validation_errors_are_not_counted,
+            // allowed origins
+            an_empty_origin_list_allows_any_origin,
+            an_origin_not_listed_is_403_on_config,
+            an_exactly_listed_origin_is_allowed_and_echoed,
+            a_subdomain_of_a_wildcard_origin_is_allowed_and_echoed,
+            the_apex_of_a_wildcard_origin_is_403,
+            a_request_without_origin_is_allowed,
+            stream_and_feedback_routes_refuse_an_origin_not_listed,
+            stream_and_feedback_routes_allow_a_listed_origin_and_echo_it,
+            // CORS preflights
+            a_preflight_from_an_allowed_origin_is_204_with_cors_headers,
+            a_preflight_from_another_origin_is_403_without_cors_headers,
+            a_preflight_without_a_site_key_is_204_and_the_request_is_checked,
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- helpers
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The allowed origins of the contract's examples.
+const SHOP: &str = "https://shop.example.com";
+const WILDCARD: &str = "https://*.example.org";
+const EVIL: &str = "https://evil.test";
+
+/// A name no other trial uses: `tag-<counter>-<random hex>`.
+fn unique(tag: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
+}
+
+/// A client address no other `/auth` request uses (`172.16.x.y`).
+fn auth_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("172.16.{}.{}", n / 250 % 256, n % 250 + 1)
+}
+
+/// A client address no other widget request uses (`172.17.x.y`).
+fn widget_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("172.17.{}.{}", n / 250 % 256, n % 250 + 1)
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+}
+
+async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("error body");
+    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {status} {body}"));
+    (status, envelope)
+}
+
+/// Asserts the answer is the error envelope with `status` and `code`.
+async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) -> ErrorBody {
+    let (got, body) = error_of(response).await;
+    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
+    body
+}
+
+/// Asserts the answer has `status` and parses its JSON body.
+async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
+    let got = response.status().as_u16();
+    let path = response.url().path().to_string();
+    let body = response.text().await.expect("body");
+    assert_eq!(got, status, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
+}
+
+/// The `Access-Control-Allow-Origin` header, when answered.
+fn allow_origin(response: &reqwest::Response) -> Option<String> {
+    response.headers().get("access-control-allow-origin").map(|v| v.to_str().expect("ASCII header").to_string())
+}
+
+/// Asserts a 429 `rate_limited` with a `Retry-After` of 1 to 60 seconds.
+async fn assert_rate_limited(response: reqwest::Response, what: &str) {
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
+    assert_error(response, 429, "rate_limited", what).await;
+    let seconds: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
+    assert!((1..=60).contains(&seconds), "{what}: Retry-After {seconds} should be within the minute");
+}
+
+// ------------------------------------------------ operator side
+
+/// A freshly signed-up account: its owner's access token and its first site.
+struct Tenant {
+    token: String,
+    site: Site,
+}
+
+impl Tenant {
+    fn key(&self) -> &str {
+        &self.site.site_key
+    }
+}
+
+async fn signup(server: &Server) -> Tenant {
+    let body = json!({
+        "email": format!("{}@example.com", unique("owner")),
+        "password": PASSWORD,
+        "name": "Olivia Owner",
+        "account_name": unique("Acme"),
+        "site_name": "Acme shop",
+    });
+    let response = server
+        .http
+        .post(format!("{}/auth/signup", server.url))
+        .header("CF-Connecting-IP", auth_ip())
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /auth/signup reaches the server");
+    let signed: SignupResponse = json_of(response, 201).await;
+    Tenant { token: signed.tokens.access_token, site: signed.site }
+}
+
+/// The conversation as its site's operators see it.
+async fn summary(server: &Server, tenant: &Tenant, conversation_id: i64) -> ConversationSummary {
+    let response = server.authed(Method::GET, &format!("/v1/chat/conversations/{conversation_id}"), &tenant.token).send().await.unwrap();
+    json_of(response, 200).await
+}
+
+async fn visitor_of(server: &Server, tenant: &Tenant, conversation_id: i64) -> Visitor {
+    summary(server, tenant, conversation_id).await.visitor
+}
+
+/// Sets the site's allowed origins as its owner.
+async fn set_origins(server: &Server, tenant: &Tenant, origins: &[&str]) {
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let response = server.authed(Method::PATCH, &path, &tenant.token).json(&json!({ "allowed_origins": origins })).send().await.unwrap();
+    let site: Site = json_of(response, 200).await;
+    assert_eq!(site.allowed_origins, origins);
+}
+
+/// A tenant whose site allows the contract's example origins only.
+async fn restricted_tenant(server: &Server) -> Tenant {
+    let tenant = signup(server).await;
+    set_origins(server, &tenant, &[SHOP, WILDCARD]).await;
+    tenant
+}
+
+// ------------------------------------------------ visitor side
+
+/// A request to the widget API from client address `ip`.
+fn widget_from(server: &Server, method: Method, path: &str, ip: &str) -> RequestBuilder {
+    server.http.request(method, format!("{}{path}", server.url)).header("CF-Connecting-IP", ip)
+}
+
+/// A request to the widget API from a client address no other request uses.
+fn widget(server: &Server, method: Method, path: &str) -> RequestBuilder {
+    widget_from(server, method, path, &widget_ip())
+}
+
+async fn post_json(server: &Server, path: &str, body: &impl Serialize) -> reqwest::Response {
+    widget(server, Method::POST, path).json(body).send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+async fn get_query(server: &Server, path: &str, query: &impl Serialize) -> reqwest::Response {
+    widget(server, Method::GET, path).query(query).send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+fn email_request(site_key: &str, session_id: &str, email: &str) -> EmailRequest {
+    EmailRequest { site_key: site_key.into(), session_id: session_id.into(), email: email.into() }
+}
+
+fn contact_request(site_key: &str, session_id: &str, email: Option<&str>, phone: Option<&str>, name: Option<&str>) -> ContactRequest {
+    ContactRequest {
+        site_key: site_key.into(),
+        session_id: session_id.into(),
+        email: email.map(Into::into),
+        phone: phone.map(Into::into),
+        name: name.map(Into::into),
+    }
+}
+
+fn rate_request(site_key: &str, session_id: &str, score: i64) -> RateRequest {
+    RateRequest { site_key: site_key.into(), session_id: session_id.into(), score }
+}
+
+fn comment_request(site_key: &str, session_id: &str, comment: &str) -> RateCommentRequest {
+    RateCommentRequest { site_key: site_key.into(), session_id: session_id.into(), comment: comment.into() }
+}
+
+fn visitor_query(site_key: &str, session_id: &str) -> VisitorQuery {
+    VisitorQuery { site_key: site_key.into(), session_id: session_id.into() }
+}
+
+fn stream_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
+    StreamRequest {
+        site_key: site_key.into(),
+        session_id: session_id.into(),
+        message: message.into(),
+        lang: Some("en".into()),
+        message_id: Some(new_message_id()),
+    }
+}
+
+async fn email(server: &Server, site_key: &str, session_id: &str, address: &str) -> reqwest::Response {
+    post_json(server, "/api/v1/chat/email", &email_request(site_key, session_id, address)).await
+}
+
+async fn contact(server: &Server, request: &ContactRequest) -> reqwest::Response {
+    post_json(server, "/api/v1/chat/contact", request).await
+}
+
+async fn rate(server: &Server, site_key: &str, session_id: &str, score: i64) -> reqwest::Response {
+    post_json(server, "/api/v1/chat/rate", &rate_request(site_key, session_id, score)).await
+}
+
+async fn comment(server: &Server, site_key: &str, session_id: &str, text: &str) -> reqwest::Response {
+    post_json(server, "/api/v1/chat/rate/comment", &comment_request(site_key, session_id, text)).await
+}
+
+async fn block_status(server: &Server, site_key: &str, session_id: &str) -> reqwest::Response {
+    get_query(server, "/api/v1/chat/block-status", &visitor_query(site_key, session_id)).await
+}
+
+async fn history(server: &Server, site_key: &str, session_id: &str) -> reqwest::Response {
+    get_query(server, "/api/v1/chat/history", &visitor_query(site_key, session_id)).await
+}
+
+/// `POST /api/v1/chat/stream` from a fresh client address, not read as SSE.
+async fn stream_raw(server: &Server, site_key: &str, session_id: &str, message: &str) -> reqwest::Response {
+    post_json(server, "/api/v1/chat/stream", &stream_request(site_key, session_id, message)).await
+}
+
+/// The visitor sends a message (through [`Server::stream`]); answers the conversation id.
+async fn say(server: &Server, site_key: &str, session_id: &str, message: &str) -> i64 {
+    let streamed = server.stream(&stream_request(site_key, session_id, message)).await;
+    assert_eq!(streamed.status, 200, "{message}: {streamed:?}");
+    streamed.done().conversation_id
+}
+
+/// A new visitor of `site_key` says hello: answers its session and conversation id.
+async fn new_conversation(server: &Server, site_key: &str) -> (String, i64) {
+    let session = new_session_id();
+    let id = say(server, site_key, &session, "Hello, can someone look at my order?").await;
+    (session, id)
+}
+
+async fn assert_saved(response: reqwest::Response, message: &str) {
+    let saved: Saved = json_of(response, 200).await;
+    assert_eq!(saved, Saved { success: true, message: message.into() });
+}
+
+/// Rates the visitor's conversation; asserts a new (not duplicate) rating and answers its id.
+async fn rate_ok(server: &Server, site_key: &str, session_id: &str, score: i64) -> i64 {
+    let answer: Value = json_of(rate(server, site_key, session_id, score).await, 200).await;
+    let id = answer["id"].as_i64().unwrap_or_else(|| panic!("a new rating answers its id: {answer}"));
+    assert_eq!(answer, json!({"success": true, "id": id, "duplicate": false}));
+    id
+}
+
+async fn assert_block_status(server: &Server, site_key: &str, session_id: &str, blocked: bool) {
+    let status: BlockStatus = json_of(block_status(server, site_key, session_id).await, 200).await;
+    assert_eq!(status, BlockStatus { success: true, blocked });
+}
+
+// ------------------------------------------------ rate-limit bursts
+
+/// Builds one request from the given client address.
+type Build<'a> = dyn Fn(&str) -> RequestBuilder + 'a;
+
+/// Waits for the next clock minute when fewer than `seconds` are left in
+/// this one (the limits count per fixed clock minute).
+async fn within_one_minute(seconds: i64) {
+    let into = now() % 60;
+    if into + seconds > 60 {
+        tokio::time::sleep(Duration::from_secs((61 - into) as u64)).await;
+    }
+}
+
+/// From one fresh client address and within one clock minute (at least
+/// `seconds` of which are left when it starts), sends each step's `count`
+/// requests, asserting each answers the step's status, then one `last`
+/// request; answers the address and that last answer. When the burst
+/// crossed into the next minute (a slow server), it starts over from a new
+/// address, at most three times.
+async fn burst(seconds: i64, steps: &[(usize, u16, &Build<'_>)], last: &Build<'_>) -> (String, reqwest::Response) {
+    for _ in 0..3 {
+        within_one_minute(seconds).await;
+        let minute = now() / 60;
+        let ip = widget_ip();
+        for (count, status, build) in steps {
+            for n in 1..=*count {
+                let response = build(&ip).send().await.expect("the request reaches the server");
+                let got = response.status().as_u16();
+                let path = response.url().path().to_string();
+                let body = response.text().await.unwrap_or_default();
+                assert_eq!(got, *status, "request {n} of {count} to {path} from {ip}: {body}");
+            }
+        }
+        let answer = last(&ip).send().await.expect("the request reaches the server");
+        if now() / 60 == minute {
+            return (ip, answer);
+        }
+    }
+    panic!("three bursts in a row crossed a minute boundary; the server is too slow for these limits");
+}
+
+// ---------------------------------------------------------------- POST /api/v1/chat/email
+
+async fn email_is_saved_and_shown_to_operators(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    assert_eq!(visitor_of(server, &tenant, id).await.email, None);
+    assert_saved(email(server, tenant.key(), &session, "jane.visitor@example.com").await, "Email saved").await;
+    assert_eq!(visitor_of(server, &tenant, id).await.email.as_deref(), Some("jane.visitor@example.com"));
+}
+
+async fn email_before_the_first_message_creates_the_visitor(server: &Server) {
+    let tenant = signup(server).await;
+    let session = new_session_id();
+    assert_saved(email(server, tenant.key(), &session, "early.bird@example.com").await, "Email saved").await;
+    let id = say(server, tenant.key(), &session, "I left my email first").await;
+    let visitor = visitor_of(server, &tenant, id).await;
+    assert_eq!(visitor.email.as_deref(), Some("early.bird@example.com"), "the visitor the email created is the one who wrote");
+}
+
+async fn email_refuses_an_invalid_address(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    for address in ["not-an-email", "jane@", "@example.com", "jane doe@example.com", ""] {
+        let refused = assert_error(email(server, tenant.key(), &session, address).await, 422, "validation_error", address).await;
+        assert!(refused.message.to_lowercase().contains("email"), "{address:?}: the message should name the email: {:?}", refused.message);
+    }
+    let refused = assert_error(email(server, tenant.key(), &session, "not-an-email").await, 422, "validation_error", "not-an-email").await;
+    assert!(refused.message.contains("Invalid email address"), "{:?}", refused.message);
+    assert_eq!(visitor_of(server, &tenant, id).await.email, None, "no refused email was stored");
+}
+
+// ---------------------------------------------------------------- POST /api/v1/chat/contact
+
+async fn contact_saves_email_phone_and_name_and_operators_see_email_and_name(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    let request = contact_request(tenant.key(), &session, Some("jane@example.com"), Some("+14155550123"), Some("Jane Visitor"));
+    assert_saved(contact(server, &request).await, "Contact saved").await;
+    let visitor = visitor_of(server, &tenant, id).await;
+    assert_eq!((visitor.email.as_deref(), visitor.name.as_deref()), (Some("jane@example.com"), Some("Jane Visitor")));
+}
+
+async fn contact_with_a_phone_only_is_saved(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    let request = contact_request(tenant.key(), &session, None, Some("+14155550123"), Some("Phone Person"));
+    assert_saved(contact(server, &request).await, "Contact saved").await;
+    let visitor = visitor_of(server, &tenant, id).await;
+    assert_eq!((visitor.email.as_deref(), visitor.name.as_deref()), (None, Some("Phone Person")));
+    // And before the first message: the contact creates the visitor.
+    let early = new_session_id();
+    let request = contact_request(tenant.key(), &early, None, Some("+442071838750"), Some("Early Caller"));
+    assert_saved(contact(server, &request).await, "Contact saved").await;
+    let id = say(server, tenant.key(), &early, "I gave my number first").await;
+    assert_eq!(visitor_of(server, &tenant, id).await.name.as_deref(), Some("Early Caller"));
+}
+
+/// Asserts each contact body answers 422 and nothing of it reached the visitor.
+async fn assert_contact_refused(server: &Server, tenant: &Tenant, session: &str, conversation_id: i64, bodies: &[ContactRequest]) {
+    for body in bodies {
+        let what = serde_json::to_string(body).unwrap();
+        assert_error(contact(server, body).await, 422, "validation_error", &what).await;
+    }
+    let visitor = visitor_of(server, tenant, conversation_id).await;
+    assert_eq!((visitor.email, visitor.name), (None, None), "no refused contact was stored (session {session})");
+}
+
+async fn contact_without_email_or_phone_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    let bodies = [
+        contact_request(tenant.key(), &session, None, None, None),
+        contact_request(tenant.key(), &session, None, None, Some("Nameless Contact")),
+        contact_request(tenant.key(), &session, Some(""), Some(""), Some("Empty Fields")),
+    ];
+    assert_contact_refused(server, &tenant, &session, id, &bodies).await;
+}
+
+async fn contact_with_a_phone_not_in_e164_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    let bodies: Vec<ContactRequest> = ["555-0123", "+1", "+0123", "14155550123", "+1 415 555 0123"]
+        .into_iter()
+        .map(|phone| contact_request(tenant.key(), &session, Some("jane@example.com"), Some(phone), Some("Jane")))
+        .collect();
+    assert_contact_refused(server, &tenant, &session, id, &bodies).await;
+}
+
+async fn contact_with_an_invalid_email_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    let bodies: Vec<ContactRequest> = ["not-an-email", "jane@", "@example.com"]
+        .into_iter()
+        .map(|address| contact_request(tenant.key(), &session, Some(address), Some("+14155550123"), Some("Jane")))
+        .collect();
+    assert_contact_refused(server, &tenant, &session, id, &bodies).await;
+}
+
+async fn contact_with_a_blank_name_is_422(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    let bodies = [
+        contact_request(tenant.key(), &session, Some("jane@example.com"), None, Some("  ")),
+        contact_request(tenant.key(), &session, None, Some("+14155550123"), Some(" \t ")),
+    ];
+    assert_contact_refused(server, &tenant, &session, id, &bodies).await;
+}
+
+// ---------------------------------------------------------------- POST /api/v1/chat/rate
+
+async fn rating_a_conversation_answers_the_rating_id(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    let id = rate_ok(server, tenant.key(), &session, 4).await;
+    assert!(id > 0, "rating id {id}");
+    let (other, _) = new_conversation(server, tenant.key()).await;
+    let other_id = rate_ok(server, tenant.key(), &other, 4).await;
+    assert_ne!(other_id, id, "each conversation has its own rating");
+}
+
+async fn rating_twice_answers_duplicate_and_keeps_the_first_rating(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    rate_ok(server, tenant.key(), &session, 5).await;
+    for score in [1, 5] {
+        let again: Value = json_of(rate(server, tenant.key(), &session, score).await, 200).await;
+        assert_eq!(again, json!({"success": true, "id": null, "duplicate": true}), "a second rating with score {score}");
+    }
+    let typed: RateResponse = json_of(rate(server, tenant.key(), &session, 2).await, 200).await;
+    assert_eq!(typed, RateResponse { success: true, id: None, duplicate: true });
+    assert_saved(comment(server, tenant.key(), &session, "Quick and helpful").await, "Comment saved").await;
+}
+
+async fn rating_refuses_a_score_outside_1_to_5(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    for score in [0, 6, -1] {
+        assert_error(rate(server, tenant.key(), &session, score).await, 422, "validation_error", &format!("score {score}")).await;
+    }
+    rate_ok(server, tenant.key(), &session, 1).await;
+    let (other, _) = new_conversation(server, tenant.key()).await;
+    rate_ok(server, tenant.key(), &other, 5).await;
+}
+
+async fn rating_before_the_first_message_is_404(server: &Server) {
+    let tenant = signup(server).await;
+    let session = new_session_id();
+    assert_error(rate(server, tenant.key(), &session, 5).await, 404, "not_found", "a session that never wrote").await;
+    assert_saved(email(server, tenant.key(), &session, "rater@example.com").await, "Email saved").await;
+    assert_error(rate(server, tenant.key(), &session, 5).await, 404, "not_found", "a visitor without a conversation").await;
+    say(server, tenant.key(), &session, "Now I have a question").await;
+    rate_ok(server, tenant.key(), &session, 5).await;
+}
+
+// ---------------------------------------------------------------- POST /api/v1/chat/rate/comment
+
+async fn a_comment_on_a_rating_is_saved(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    rate_ok(server, tenant.key(), &session, 3).await;
+    assert_saved(comment(server, tenant.key(), &session, "Good answer, a bit slow.").await, "Comment saved").await;
+}
+
+async fn a_comment_before_a_rating_is_404(server: &Server) {
+    let tenant = signup(server).await;
+    let fresh = new_session_id();
+    assert_error(comment(server, tenant.key(), &fresh, "Nice").await, 404, "not_found", "a session that never wrote").await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    assert_error(comment(server, tenant.key(), &session, "Nice").await, 404, "not_found", "a conversation not rated yet").await;
+    rate_ok(server, tenant.key(), &session, 4).await;
+    assert_saved(comment(server, tenant.key(), &session, "Nice").await, "Comment saved").await;
+}
+
+async fn a_comment_must_be_1_to_2000_characters(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    rate_ok(server, tenant.key(), &session, 2).await;
+    for text in [String::new(), "   \n\t ".into(), "a".repeat(MAX_RATING_COMMENT_CHARS + 1)] {
+        let what = format!("a comment of {} characters", text.chars().count());
+        assert_error(comment(server, tenant.key(), &session, &text).await, 422, "validation_error", &what).await;
+    }
+    assert_saved(comment(server, tenant.key(), &session, &"é".repeat(MAX_RATING_COMMENT_CHARS)).await, "Comment saved").await;
+}
+
+// ---------------------------------------------------------------- GET /api/v1/chat/block-status
+
+async fn block_status_of_a_visitor_not_blocked_is_false(server: &Server) {
+    let tenant = signup(server).await;
+    assert_block_status(server, tenant.key(), &new_session_id(), false).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    assert_block_status(server, tenant.key(), &session, false).await;
+}
+
+async fn a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let (session, id) = new_conversation(server, key).await;
+    let (bystander, _) = new_conversation(server, key).await;
+    assert_block_status(server, key, &session, false).await;
+    let visitor = visitor_of(server, &tenant, id).await;
+    let block_path = format!("/v1/chat/users/{}/block", visitor.id);
+    let response = server.authed(Method::POST, &block_path, &tenant.token).json(&json!({"reason": "spam"})).send().await.unwrap();
+    let _: Block = json_of(response, 200).await;
+
+    assert_block_status(server, key, &session, true).await;
+    assert_error(stream_raw(server, key, &session, "Let me in").await, 403, "blocked", "stream").await;
+    assert_error(history(server, key, &session).await, 403, "blocked", "history").await;
+    assert_error(email(server, key, &session, "blocked@example.com").await, 403, "blocked", "email").await;
+    assert_error(rate(server, key, &session, 1).await, 403, "blocked", "rate").await;
+    assert_eq!(visitor_of(server, &tenant, id).await.email, None, "a blocked visitor's email is not stored");
+    assert_block_status(server, key, &bystander, false).await;
+    rate_ok(server, key, &bystander, 5).await;
+
+    assert_eq!(server.authed(Method::DELETE, &block_path, &tenant.token).send().await.unwrap().status(), 204);
+    assert_block_status(server, key, &session, false).await;
+    assert_saved(email(server, key, &session, "unblocked@example.com").await, "Email saved").await;
+    rate_ok(server, key, &session, 4).await;
+}
+
+// ---------------------------------------------------------------- every feedback route
+
+/// Each feedback route with a body (or query) made of `site_key` and `session_id`.
+async fn feedback_answers(server: &Server, site_key: &str, session_id: &str) -> Vec<(&'static str, reqwest::Response)> {
+    vec![
+        ("email", email(server, site_key, session_id, "jane@example.com").await),
+        ("contact", contact(server, &contact_request(site_key, session_id, Some("jane@example.com"), Some("+14155550123"), Some("Jane"))).await),
+        ("rate", rate(server, site_key, session_id, 5).await),
+        ("rate/comment", comment(server, site_key, session_id, "Thanks").await),
+        ("block-status", block_status(server, site_key, session_id).await),
+    ]
+}
+
+async fn an_unknown_site_key_is_404_on_every_feedback_route(server: &Server) {
+    let tenant = signup(server).await;
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    for (route, response) in feedback_answers(server, "sk_nobody_has_this_key", &session).await {
+        assert_error(response, 404, "not_found", route).await;
+    }
+}
+
+async fn a_malformed_session_id_is_422_on_every_feedback_route(server: &Server) {
+    let tenant = signup(server).await;
+    for session in ["x", "sess_0123456789abcdef<script>", ""] {
+        for (route, response) in feedback_answers(server, tenant.key(), session).await {
+            assert_error(response, 422, "validation_error", &format!("{route} with session_id {session:?}")).await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- rate limits
+
+fn config_from<'a>(server: &'a Server, site_key: &'a str) -> impl Fn(&str) -> RequestBuilder + 'a {
+    move |ip| widget_from(server, Method::GET, "/api/v1/chat/config", ip).query(&[("site_key", site_key)])
+}
+
+async fn config_allows_60_requests_a_minute_then_429_with_retry_after(server: &Server) {
+    let tenant = signup(server).await;
+    let config = config_from(server, tenant.key());
+    let (ip, over) = burst(20, &[(60, 200, &config)], &config).await;
+    assert_rate_limited(over, &format!("the 61st config request in a minute from {ip}")).await;
+    assert_rate_limited(config(&ip).send().await.unwrap(), "the 62nd config request").await;
+}
+
+async fn stream_allows_20_messages_a_minute_then_429_with_retry_after(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    // Each message from a new visitor: the budget is the client address's, not the session's.
+    let message = |ip: &str| {
+        widget_from(server, Method::POST, "/api/v1/chat/stream", ip).json(&stream_request(key, &new_session_id(), "Where is my order?"))
+    };
+    let (ip, over) = burst(30, &[(20, 200, &message)], &message).await;
+    assert_rate_limited(over, &format!("the 21st message in a minute from {ip}")).await;
+    let (session, _) = new_conversation(server, key).await;
+    let from_ip = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&stream_request(key, &session, "And again?"));
+    assert_rate_limited(from_ip.send().await.unwrap(), "a known visitor's message from the limited address").await;
+    let history: HistoryResponse = json_of(history(server, key, &session).await, 200).await;
+    assert_eq!(history.messages.len(), 2, "the refused message was not stored: {:?}", history.messages);
+}
+
+async fn each_write_route_has_its_own_budget(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let (session, _) = new_conversation(server, key).await;
+    let email_from = |ip: &str| {
+        widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "busy@example.com"))
+    };
+    let (ip, over) = burst(25, &[(20, 200, &email_from)], &email_from).await;
+    assert_rate_limited(over, "the 21st email in a minute").await;
+    let contact = contact_request(key, &session, None, Some("+14155550123"), None);
+    let response = widget_from(server, Method::POST, "/api/v1/chat/contact", &ip).json(&contact).send().await.unwrap();
+    assert_saved(response, "Contact saved").await;
+    let response = widget_from(server, Method::POST, "/api/v1/chat/rate", &ip).json(&rate_request(key, &session, 4)).send().await.unwrap();
+    let _: RateResponse = json_of(response, 200).await;
+    let response = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&stream_request(key, &session, "Still there?")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "a message: {}", response.text().await.unwrap_or_default());
+    assert_rate_limited(email_from(&ip).send().await.unwrap(), "email is still limited").await;
+}
+
+async fn block_status_allows_60_requests_a_minute_then_429_apart_from_history(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let (session, _) = new_conversation(server, key).await;
+    let status_from =
+        |ip: &str| widget_from(server, Method::GET, "/api/v1/chat/block-status", ip).query(&visitor_query(key, &session));
+    let (ip, over) = burst(20, &[(60, 200, &status_from)], &status_from).await;
+    assert_rate_limited(over, "the 61st block-status request in a minute").await;
+    let response = widget_from(server, Method::GET, "/api/v1/chat/history", &ip).query(&visitor_query(key, &session)).send().await.unwrap();
+    let _: HistoryResponse = json_of(response, 200).await;
+}
+
+async fn another_ip_or_another_site_is_not_limited(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let config = config_from(server, tenant.key());
+    let (ip, over) = burst(25, &[(60, 200, &config)], &config).await;
+    assert_rate_limited(over, "the 61st config request in a minute").await;
+    let elsewhere: WidgetConfig = json_of(config(&widget_ip()).send().await.unwrap(), 200).await;
+    assert_eq!(elsewhere.site_key, tenant.key(), "the same site from another address");
+    let other_site: WidgetConfig = json_of(config_from(server, other.key())(&ip).send().await.unwrap(), 200).await;
+    assert_eq!(other_site.site_key, other.key(), "another site from the limited address");
+    assert_rate_limited(config(&ip).send().await.unwrap(), "the limited address and site").await;
+}
+
+async fn validation_errors_are_not_counted(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let (session, _) = new_conversation(server, key).await;
+    let bad = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "not-an-email"));
+    let good = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "good@example.com"));
+    let (_, over) = burst(30, &[(25, 422, &bad), (20, 200, &good)], &good).await;
+    assert_rate_limited(over, "the 21st valid email after 25 refused ones").await;
+}
+
+// ---------------------------------------------------------------- allowed origins
+
+/// `GET /api/v1/chat/config` of `site_key` with `Origin: origin`.
+async fn config_with_origin(server: &Server, site_key: &str, origin: Option<&str>) -> reqwest::Response {
+    let mut request = widget(server, Method::GET, "/api/v1/chat/config").query(&[("site_key", site_key)]);
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request.send().await.unwrap()
+}
+
+/// Asserts `origin` may use the site's widget: 200 and the origin echoed.
+async fn assert_origin_allowed(server: &Server, tenant: &Tenant, origin: &str) {
+    let response = config_with_origin(server, tenant.key(), Some(origin)).await;
+    let allowed = allow_origin(&response);
+    let config: WidgetConfig = json_of(response, 200).await;
+    assert_eq!(config.site_key, tenant.key());
+    assert_eq!(allowed.as_deref(), Some(origin), "Access-Control-Allow-Origin for {origin}");
+}
+
+async fn assert_origin_refused(server: &Server, tenant: &Tenant, origin: &str) {
+    assert_error(config_with_origin(server, tenant.key(), Some(origin)).await, 403, "origin_not_allowed", origin).await;
+}
+
+async fn an_empty_origin_list_allows_any_origin(server: &Server) {
+    let tenant = signup(server).await;
+    assert!(tenant.site.allowed_origins.is_empty(), "a new site allows any origin: {:?}", tenant.site.allowed_origins);
+    for origin in [EVIL, "https://customer.example", "http://localhost:8080"] {
+        let response = config_with_origin(server, tenant.key(), Some(origin)).await;
+        let allowed = allow_origin(&response);
+        let _: WidgetConfig = json_of(response, 200).await;
+        assert!(allowed.as_deref() == Some(origin) || allowed.as_deref() == Some("*"), "{origin}: Access-Control-Allow-Origin {allowed:?}");
+    }
+    set_origins(server, &tenant, &[SHOP]).await;
+    assert_origin_refused(server, &tenant, EVIL).await;
+    set_origins(server, &tenant, &[]).await;
+    let response = config_with_origin(server, tenant.key(), Some(EVIL)).await;
+    assert_eq!(response.status(), 200, "an emptied list allows any origin again: {}", response.text().await.unwrap_or_default());
+}
+
+async fn an_origin_not_listed_is_403_on_config(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    for origin in [EVIL, "http://shop.example.com", "https://shop.example.com.evil.test", "https://a.example.org.evil.test"] {
+        assert_origin_refused(server, &tenant, origin).await;
+    }
+    assert_origin_allowed(server, &tenant, SHOP).await;
+}
+
+async fn an_exactly_listed_origin_is_allowed_and_echoed(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    assert_origin_allowed(server, &tenant, SHOP).await;
+}
+
+async fn a_subdomain_of_a_wildcard_origin_is_allowed_and_echoed(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    for origin in ["https://a.example.org", "https://help-desk.example.org"] {
+        assert_origin_allowed(server, &tenant, origin).await;
+    }
+}
+
+async fn the_apex_of_a_wildcard_origin_is_403(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    for origin in ["https://example.org", "https://badexample.org"] {
+        assert_origin_refused(server, &tenant, origin).await;
+    }
+}
+
+async fn a_request_without_origin_is_allowed(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    let config: WidgetConfig = json_of(config_with_origin(server, tenant.key(), None).await, 200).await;
+    assert_eq!(config.site_key, tenant.key());
+    let (session, _) = new_conversation(server, tenant.key()).await;
+    assert_block_status(server, tenant.key(), &session, false).await;
+    assert_saved(email(server, tenant.key(), &session, "server@example.com").await, "Email saved").await;
+}
+
+/// Stream and every feedback route of one visitor, in that order, from `origin`.
+async fn routes_with_origin(server: &Server, site_key: &str, session: &str, origin: &str) -> Vec<(&'static str, reqwest::Response)> {
+    let post = |path: &str, body: Value| widget(server, Method::POST, path).header("origin", origin).json(&body).send();
+    let contact = contact_request(site_key, session, Some("origin@example.com"), None, Some("Origin Tester"));
+    vec![
+        ("stream", post("/api/v1/chat/stream", json!(stream_request(site_key, session, "From a page"))).await.unwrap()),
+        ("email", post("/api/v1/chat/email", json!(email_request(site_key, session, "origin@example.com"))).await.unwrap()),
+        ("contact", post("/api/v1/chat/contact", json!(contact)).await.unwrap()),
+        ("rate", post("/api/v1/chat/rate", json!(rate_request(site_key, session, 5))).await.unwrap()),
+        ("rate/comment", post("/api/v1/chat/rate/comment", json!(comment_request(site_key, session, "From a page"))).await.unwrap()),
+        (
+            "block-status",
+            widget(server, Method::GET, "/api/v1/chat/block-status")
+                .header("origin", origin)
+                .query(&visitor_query(site_key, session))
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ]
+}
+
+async fn stream_and_feedback_routes_refuse_an_origin_not_listed(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    let (session, id) = new_conversation(server, tenant.key()).await;
+    for origin in [EVIL, "https://example.org"] {
+        for (route, response) in routes_with_origin(server, tenant.key(), &session, origin).await {
+            assert_error(response, 403, "origin_not_allowed", &format!("{route} from {origin}")).await;
+        }
+    }
+    let visitor = visitor_of(server, &tenant, id).await;
+    assert_eq!((visitor.email, visitor.name), (None, None), "nothing from a refused origin was stored");
+    let history: HistoryResponse = json_of(history(server, tenant.key(), &session).await, 200).await;
+    assert_eq!(history.messages.len(), 2, "the refused message was not stored: {:?}", history.messages);
+    rate_ok(server, tenant.key(), &session, 3).await;
+}
+
+async fn stream_and_feedback_routes_allow_a_listed_origin_and_echo_it(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    for origin in [SHOP, "https://a.example.org"] {
+        let (session, id) = new_conversation(server, tenant.key()).await;
+        for (route, response) in routes_with_origin(server, tenant.key(), &session, origin).await {
+            let allowed = allow_origin(&response);
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            assert_eq!(status, 200, "{route} from {origin}: {body}");
+            assert_eq!(allowed.as_deref(), Some(origin), "{route} from {origin}: Access-Control-Allow-Origin");
+        }
+        let visitor = visitor_of(server, &tenant, id).await;
+        assert_eq!((visitor.email.as_deref(), visitor.name.as_deref()), (Some("origin@example.com"), Some("Origin Tester")));
+    }
+}
+
+// ---------------------------------------------------------------- CORS preflights
+
+async fn preflight(server: &Server, query: Option<&str>, origin: &str) -> reqwest::Response {
+    let mut request = widget(server, Method::OPTIONS, "/api/v1/chat/stream")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type");
+    if let Some(site_key) = query {
+        request = request.query(&[("site_key", site_key)]);
+    }
+    request.send().await.unwrap()
+}
+
+async fn a_preflight_from_an_allowed_origin_is_204_with_cors_headers(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    for origin in [SHOP, "https://a.example.org"] {
+        let response = preflight(server, Some(tenant.key()), origin).await;
+        assert_eq!(response.status(), 204, "preflight from {origin}");
+        assert_eq!(allow_origin(&response).as_deref(), Some(origin), "preflight from {origin}");
+        let methods = response.headers().get("access-control-allow-methods").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert!(methods.split(',').any(|m| m.trim().eq_ignore_ascii_case("POST")), "preflight from {origin}: allowed methods {methods:?}");
+    }
+}
+
+async fn a_preflight_from_another_origin_is_403_without_cors_headers(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    for origin in [EVIL, "https://example.org"] {
+        let response = preflight(server, Some(tenant.key()), origin).await;
+        assert_eq!(allow_origin(&response), None, "a refused preflight from {origin} must not allow it");
+        assert_error(response, 403, "origin_not_allowed", &format!("preflight from {origin}")).await;
+    }
+}
+
+async fn a_preflight_without_a_site_key_is_204_and_the_request_is_checked(server: &Server) {
+    let tenant = restricted_tenant(server).await;
+    let response = preflight(server, None, EVIL).await;
+    assert_eq!(response.status(), 204, "a preflight that names no site");
+    let session = new_session_id();
+    let request = widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&stream_request(tenant.key(), &session, "hi"));
+    assert_error(request.send().await.unwrap(), 403, "origin_not_allowed", "the request after the preflight").await;
+}

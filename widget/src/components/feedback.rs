@@ -1,0 +1,104 @@
+//! Inline forms of the conversation: leave contact details, rate the chat.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::Api;
+use crate::session;
+
+/// "Leave your email": email (required), name and phone (optional). Shown
+/// after the first answer until the visitor leaves an address.
+#[component]
+pub fn ContactForm(api: StoredValue<Api>, #[prop(into)] prompt: Signal<String>, on_saved: Callback<String>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let api = api.get_value();
+        let Some(session_id) = session::stored(&api.site_key) else { return };
+        busy.set(true);
+        spawn_local(async move {
+            let address = email.get_untracked();
+            match api.contact(&session_id, &address, &name.get_untracked(), &phone.get_untracked()).await {
+                Ok(()) => {
+                    session::remember_contact(&api.site_key);
+                    on_saved.run(address.trim().to_string());
+                }
+                Err(message) => error.set(Some(message)),
+            }
+            busy.set(false);
+        });
+    };
+    let input = move |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
+    view! {
+        <form class="ec-form ec-contact" on:submit=submit>
+            <p class="ec-form-title">{move || prompt.get()}</p>
+            <input class="ec-input ec-email" type="email" required placeholder="you@example.com" aria-label="Email"
+                prop:value=move || email.get() on:input=input(email) />
+            <input class="ec-input ec-name" type="text" placeholder="Name (optional)" aria-label="Name"
+                prop:value=move || name.get() on:input=input(name) />
+            <input class="ec-input ec-phone" type="tel" placeholder="Phone, e.g. +14155550123 (optional)" aria-label="Phone"
+                prop:value=move || phone.get() on:input=input(phone) />
+            <Show when=move || error.with(Option::is_some)>
+                <p class="ec-form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            </Show>
+            <button class="ec-send ec-save" type="submit" disabled=move || busy.get()>"Save"</button>
+        </form>
+    }
+}
+
+fn star_class(on: bool) -> &'static str {
+    if on {
+        "ec-star ec-on"
+    } else {
+        "ec-star"
+    }
+}
+
+/// A 1–5 star rating with an optional comment, offered when the
+/// conversation is closed (seed 003's CSAT prompt).
+#[component]
+pub fn RatingForm(api: StoredValue<Api>) -> impl IntoView {
+    let score = RwSignal::new(0i64);
+    let comment = RwSignal::new(String::new());
+    let done = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let api = api.get_value();
+        let Some(session_id) = session::stored(&api.site_key) else { return };
+        if score.get_untracked() == 0 {
+            error.set(Some("Choose 1 to 5 stars".into()));
+            return;
+        }
+        spawn_local(async move {
+            match api.rate(&session_id, score.get_untracked(), &comment.get_untracked()).await {
+                Ok(()) => done.set(true),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">"Thanks for your feedback!"</p> }>
+            <form class="ec-form ec-rating" on:submit=submit>
+                <p class="ec-form-title">"How was this conversation?"</p>
+                <div class="ec-stars" role="radiogroup" aria-label="Rating">
+                    {(1..=5i64).map(|n| view! {
+                        <button type="button" class=move || star_class(score.get() >= n)
+                            aria-label=format!("{n} star{}", if n == 1 { "" } else { "s" }) data-score=n
+                            on:click=move |_| score.set(n)>"★"</button>
+                    }).collect_view()}
+                </div>
+                <input class="ec-input ec-comment" type="text" placeholder="Tell us more (optional)" aria-label="Comment"
+                    prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev)) />
+                <Show when=move || error.with(Option::is_some)>
+                    <p class="ec-form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <button class="ec-send ec-submit-rating" type="submit">"Send rating"</button>
+            </form>
+        </Show>
+    }
+}
