@@ -31,6 +31,8 @@ fn main() {
             trial("history_refuses_a_malformed_session_id", server, history_refuses_a_malformed_session_id),
             trial("widget_api_answers_cors_preflights", server, widget_api_answers_cors_preflights),
             trial("unknown_route_is_404_in_the_error_envelope", server, unknown_route_is_404_in_the_error_envelope),
+            trial("identity_with_a_wrong_user_hash_is_401_and_stores_nothing", server, identity_with_a_wrong_user_hash_is_401_and_stores_nothing),
+            trial("verified_visitor_sees_their_conversation_on_another_device", server, verified_visitor_sees_their_conversation_on_another_device),
         ],
     )
 }
@@ -216,4 +218,98 @@ async fn widget_api_answers_cors_preflights(server: &Server) {
 async fn unknown_route_is_404_in_the_error_envelope(server: &Server) {
     let (status, error) = error_of(server.get("/api/v1/chat/nope").await).await;
     assert_eq!((status, error.error.as_str()), (404, "not_found"));
+}
+
+/// The demo site's identity-verification secret, as its owner sees it.
+async fn demo_identity_secret(server: &Server) -> (String, String) {
+    let token = server.demo_token().await;
+    let sites: serde_json::Value = server.authed(reqwest::Method::GET, "/v1/sites", &token).send().await.unwrap().json().await.unwrap();
+    let site = sites["sites"].as_array().unwrap().iter().find(|s| s["site_key"] == DEMO_SITE_KEY).expect("the demo site").clone();
+    (site["identity_secret"].as_str().expect("owners see the secret").to_string(), token)
+}
+
+/// `HMAC-SHA256(secret, user_id)` in hex: what the site's backend computes.
+fn user_hash(secret: &str, user_id: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(user_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// `POST /api/v1/chat/stream?user_id=…&user_hash=…&email=…&name=…` as a logged-in visitor.
+async fn identified_stream(server: &Server, session: &str, message: &str, identity: &[(&str, &str)]) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/v1/chat/stream", server.url))
+        .query(identity)
+        .header("cf-connecting-ip", visitor_ip(session))
+        .json(&demo_request(session, message))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn identity_with_a_wrong_user_hash_is_401_and_stores_nothing(server: &Server) {
+    let (secret, _) = demo_identity_secret(server).await;
+    let session = new_session_id();
+    let wrong = user_hash(&secret, "someone-else");
+    let (status, error) = error_of(identified_stream(server, &session, "hello", &[("user_id", "user-7"), ("user_hash", &wrong)]).await).await;
+    assert_eq!((status, error.error.as_str()), (401, "unauthorized"));
+    let (status, _) = error_of(identified_stream(server, &session, "hello", &[("user_id", "user-7")]).await).await;
+    assert_eq!(status, 401, "a user_id without user_hash is refused too");
+    assert!(history(server, &session).await.messages.is_empty(), "nothing was stored");
+}
+
+async fn verified_visitor_sees_their_conversation_on_another_device(server: &Server) {
+    let (secret, token) = demo_identity_secret(server).await;
+    let user_id = format!("user-{}", new_message_id());
+    let hash = user_hash(&secret, &user_id);
+    let identity = [("user_id", user_id.as_str()), ("user_hash", hash.as_str()), ("email", "ada@example.com"), ("name", "Ada")];
+    let (laptop, phone) = (new_session_id(), new_session_id());
+    let response = identified_stream(server, &laptop, "Where do I find my site key?", &identity).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("\"type\":\"done\""), "{body}");
+
+    // The same user on another device (another session) finds the same conversation.
+    let on_phone: HistoryResponse = server
+        .http
+        .get(format!("{}/api/v1/chat/history", server.url))
+        .query(&[("site_key", DEMO_SITE_KEY), ("session_id", phone.as_str())])
+        .query(&identity)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_phone.messages.len(), 2, "{:?}", on_phone.messages);
+    assert_eq!(on_phone.messages[0].content, "Where do I find my site key?");
+    let response = identified_stream(server, &phone, "And how do I deploy?", &identity).await;
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap();
+    let on_phone_after: HistoryResponse = server
+        .http
+        .get(format!("{}/api/v1/chat/history", server.url))
+        .query(&[("site_key", DEMO_SITE_KEY), ("session_id", laptop.as_str())])
+        .query(&identity)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_phone_after.conversation_id, on_phone.conversation_id, "one conversation across devices");
+    assert_eq!(on_phone_after.messages.len(), 4);
+
+    // Without the identity, the phone's session alone has no conversation.
+    assert!(history(server, &phone).await.messages.is_empty());
+
+    // Operators see a verified visitor with the details the site gave.
+    let id = on_phone.conversation_id.unwrap();
+    let summary: serde_json::Value =
+        server.authed(reqwest::Method::GET, &format!("/v1/chat/conversations/{id}"), &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(summary["visitor"]["verified"], true);
+    assert_eq!(summary["visitor"]["email"], "ada@example.com");
+    assert_eq!(summary["visitor"]["name"], "Ada");
 }

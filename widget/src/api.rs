@@ -2,7 +2,9 @@
 
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::events::{TypingRequest, VisitorRead};
-use edgechat_shared::api::visitor::{BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, VisitorQuery};
+use edgechat_shared::api::visitor::{
+    BlockStatus, ContactRequest, EmailRequest, IdentityQuery, RateCommentRequest, RateRequest, VisitorQuery,
+};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::error::ErrorBody;
@@ -21,6 +23,8 @@ pub struct Api {
     pub base: String,
     /// The site's public key.
     pub site_key: String,
+    /// The logged-in visitor's identity from `EdgeChat('identify', …)`, sent with every request.
+    pub identity: IdentityQuery,
 }
 
 /// A failed call, as a message for the visitor.
@@ -52,9 +56,16 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
 }
 
 impl Api {
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
-        let query: Vec<String> =
-            query.iter().map(|(k, v)| format!("{k}={}", String::from(encode_uri_component(v)))).collect();
+    /// `{base}/api/v1/chat/{path}?…` with `query` and the visitor's identity.
+    pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let identity = [
+            ("user_id", &self.identity.user_id),
+            ("user_hash", &self.identity.user_hash),
+            ("email", &self.identity.email),
+            ("name", &self.identity.name),
+        ];
+        let pairs = query.iter().map(|(k, v)| (*k, *v)).chain(identity.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))));
+        let query: Vec<String> = pairs.map(|(k, v)| format!("{k}={}", String::from(encode_uri_component(v)))).collect();
         format!("{}/api/v1/chat/{path}?{}", self.base, query.join("&"))
     }
 

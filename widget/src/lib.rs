@@ -20,16 +20,19 @@ const STYLE: &str = include_str!("../style.css");
 ///
 /// - `site_key`: the site's public key from the script tag's `data-site-key`.
 /// - `api_base`: origin of the EdgeChat worker, e.g. `https://chat.example.com`.
+/// - `identity`: the last `EdgeChat('identify', {user_id, email, name, user_hash})`
+///   object, or `null`.
 ///
 /// Errors: a JavaScript exception when the stylesheet cannot be adopted.
 #[wasm_bindgen]
-pub fn mount(shadow_root: ShadowRoot, container: HtmlElement, site_key: String, api_base: String) -> Result<(), JsValue> {
+pub fn mount(shadow_root: ShadowRoot, container: HtmlElement, site_key: String, api_base: String, identity: JsValue) -> Result<(), JsValue> {
     let sheet = CssStyleSheet::new()?;
     sheet.replace_sync(STYLE)?;
     let sheets = shadow_root.adopted_style_sheets();
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
-    let api = api::Api { base: api_base, site_key };
+    let identity = serde_wasm_bindgen::from_value(identity).unwrap_or_default();
+    let api = api::Api { base: api_base, site_key, identity };
     let panel = container.clone();
     leptos::mount::mount_to(container, move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> })
         .forget();

@@ -3,7 +3,6 @@
 //! `Last-Event-ID`, so the worker replays exactly what was missed.
 
 use edgechat_shared::api::events::LiveEvent;
-use js_sys::encode_uri_component;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSource, MessageEvent};
@@ -24,12 +23,8 @@ pub fn connect(
     on_open: impl Fn(bool) + 'static,
     on_event: impl Fn(LiveEvent) + 'static,
 ) -> Option<EventSource> {
-    let url = format!(
-        "{}/api/v1/chat/events?site_key={}&session_id={}&after_seq={after_seq}",
-        api.base,
-        String::from(encode_uri_component(&api.site_key)),
-        String::from(encode_uri_component(session_id)),
-    );
+    let after = after_seq.to_string();
+    let url = api.url("events", &[("site_key", &api.site_key), ("session_id", session_id), ("after_seq", &after)]);
     let source = EventSource::new(&url).ok()?;
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         let parsed = event

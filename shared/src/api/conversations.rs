@@ -58,6 +58,9 @@ pub struct Visitor {
     pub email: Option<String>,
     /// `true` while blocked.
     pub blocked: bool,
+    /// `true` when the site verified who the visitor is (identity verification).
+    #[serde(default)]
+    pub verified: bool,
     /// First seen, RFC 3339 UTC.
     pub created_at: String,
 }

@@ -141,3 +141,26 @@ pub struct BlockStatus {
 
 /// Largest accepted rating comment, in characters.
 pub const MAX_RATING_COMMENT_CHARS: usize = 2_000;
+
+/// Identity of a logged-in visitor, verified with the site's secret
+/// (`EdgeChat('identify', {user_id, email, name, user_hash})`): the scheme
+/// Intercom, Crisp and Chatwoot use. Sent as query parameters on every
+/// widget request; a mismatching `user_hash` answers 401.
+///
+/// # Format
+/// `?user_id=42&user_hash=<hex HMAC-SHA256(site secret, "42")>&email=…&name=…`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdentityQuery {
+    /// The site's own id of the logged-in user, 1 to 128 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// `HMAC-SHA256(site identity secret, user_id)` in lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
+    /// The user's email, stored on the visitor once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The user's name, stored on the visitor once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}

@@ -43,29 +43,53 @@ pub async fn ensure_visitor(db: &D1Database, site_id: i64, session_id: &str) -> 
     .ok_or_else(|| worker::Error::RustError("visitor was not created".into()))
 }
 
-/// Creates the visitor and a first conversation unless they exist, and
-/// answers the visitor's newest conversation id. Each statement is atomic, so
-/// two concurrent first messages still share one conversation.
-pub async fn create_conversation(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<i64> {
-    db.batch(vec![
-        db.prepare("INSERT INTO visitors (site_id, session_id) VALUES (?1, ?2) ON CONFLICT (site_id, session_id) DO NOTHING")
-            .bind(&[int(site_id), text(session_id)])?,
-        db.prepare(
-            "INSERT INTO conversations (site_id, visitor_id) \
-             SELECT ?1, v.id FROM visitors v WHERE v.site_id = ?1 AND v.session_id = ?2 \
-             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id)",
-        )
-        .bind(&[int(site_id), text(session_id)])?,
-    ])
-    .await?;
+/// Makes `session_id` a verified visitor with `user_id`: the user's visitor
+/// when it exists (`known`), else this session's visitor (created if new)
+/// marked verified. Answers the visitor id.
+pub async fn verify_visitor(db: &D1Database, site_id: i64, session_id: &str, user_id: &str, known: Option<i64>) -> worker::Result<i64> {
+    if let Some(id) = known {
+        return Ok(id);
+    }
     db.prepare(
-        "SELECT c.id FROM conversations c JOIN visitors v ON v.id = c.visitor_id \
-         WHERE v.site_id = ?1 AND v.session_id = ?2 ORDER BY c.id DESC LIMIT 1",
+        "INSERT INTO visitors (site_id, session_id, user_id, verified) VALUES (?1, ?2, ?3, 1) \
+         ON CONFLICT (site_id, session_id) DO UPDATE SET user_id = excluded.user_id, verified = 1 RETURNING id",
     )
-    .bind(&[int(site_id), text(session_id)])?
+    .bind(&[int(site_id), text(session_id), text(user_id)])?
     .first::<i64>(Some("id"))
     .await?
-    .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
+    .ok_or_else(|| worker::Error::RustError("visitor was not verified".into()))
+}
+
+/// Sets the email and name a verified visitor's site gave (absent ones stay).
+pub async fn set_visitor_details(db: &D1Database, visitor_id: i64, email: Option<&str>, name: Option<&str>) -> worker::Result<()> {
+    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), name = COALESCE(?2, name) WHERE id = ?3")
+        .bind(&[opt_text(email), opt_text(name), int(visitor_id)])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// Creates a first conversation for the visitor (`visitor_id`, or the one of
+/// `session_id`, created if new) unless one exists, and answers the
+/// visitor's newest conversation id. Each statement is atomic, so two
+/// concurrent first messages still share one conversation.
+pub async fn create_conversation(db: &D1Database, site_id: i64, session_id: &str, visitor_id: Option<i64>) -> worker::Result<i64> {
+    let visitor_id = match visitor_id {
+        Some(id) => id,
+        None => ensure_visitor(db, site_id, session_id).await?,
+    };
+    db.prepare(
+        "INSERT INTO conversations (site_id, visitor_id) SELECT ?1, ?2 \
+         WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = ?2)",
+    )
+    .bind(&[int(site_id), int(visitor_id)])?
+    .run()
+    .await?;
+    db.prepare("SELECT id FROM conversations WHERE visitor_id = ?1 ORDER BY id DESC LIMIT 1")
+        .bind(&[int(visitor_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
 }
 
 /// A message row as stored.

@@ -66,17 +66,24 @@ pub struct SiteVisitorRow {
     pub blocked_at: Option<String>,
 }
 
-/// A site by its public key together with the visitor `session_id`, in one
-/// query (the widget API's hot path).
-pub async fn by_key_with_visitor(db: &D1Database, site_key: &str, session_id: &str) -> worker::Result<Option<SiteVisitorRow>> {
+/// A site by its public key together with its visitor: the one with
+/// `user_id` when given (a logged-in visitor, on any device), else the one
+/// with `session_id`; in one query (the widget API's hot path).
+pub async fn by_key_with_visitor(
+    db: &D1Database,
+    site_key: &str,
+    session_id: &str,
+    user_id: Option<&str>,
+) -> worker::Result<Option<SiteVisitorRow>> {
     let site_columns: Vec<String> = SITE_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
     db.prepare(format!(
         "SELECT {}, v.id AS visitor_id, v.blocked_at, \
          (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id ORDER BY c.id DESC LIMIT 1) AS conversation_id \
-         FROM sites s LEFT JOIN visitors v ON v.site_id = s.id AND v.session_id = ?2 WHERE s.site_key = ?1",
+         FROM sites s LEFT JOIN visitors v ON v.site_id = s.id \
+         AND (CASE WHEN ?3 IS NULL THEN v.session_id = ?2 ELSE v.user_id = ?3 END) WHERE s.site_key = ?1",
         site_columns.join(", ")
     ))
-    .bind(&[text(site_key), text(session_id)])?
+    .bind(&[text(site_key), text(session_id), opt_text(user_id)])?
     .first(None)
     .await
 }

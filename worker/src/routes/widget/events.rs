@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::events::{EventsQuery, LiveEvent, OperatorMessages, OperatorMessagesQuery, TypingRequest, VisitorRead};
@@ -12,7 +12,7 @@ use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::FieldError;
 use worker::Env;
 
-use super::{load_visitor, Limit, Visitor};
+use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db::{self, int, MessageRow, MESSAGE_COLUMNS};
 use crate::error::{ApiError, ApiResult};
 use crate::room::RoomContext;
@@ -21,8 +21,8 @@ use crate::routes::{json_object, AppState};
 /// The visitor's conversation as a Room context: 422 for a malformed key or
 /// session, 404 for an unknown site or a session with no conversation yet,
 /// 403 `blocked`.
-async fn visitor_room(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<RoomContext> {
-    let Visitor { site, conversation_id, .. } = load_visitor(env, headers, limit, site_key, session_id).await?;
+async fn visitor_room(env: &Env, caller: &Caller, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<RoomContext> {
+    let Visitor { site, conversation_id, .. } = load_visitor(env, caller, limit, site_key, session_id).await?;
     let conversation_id = conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok(RoomContext { conversation_id, site_id: site.id, account_id: site.account_id })
 }
@@ -33,8 +33,8 @@ async fn visitor_room(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &s
 /// it, then continues live. Also `typing`, `mode`, `read` and `status`
 /// events, a `retry:` hint and a comment heartbeat every 20 s.
 #[worker::send]
-pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<EventsQuery>) -> ApiResult<Response> {
-    let last_event_id = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(query): Query<EventsQuery>) -> ApiResult<Response> {
+    let last_event_id = match caller.headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         Some(id) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| FieldError::new("Last-Event-ID", "Last-Event-ID must be a seq"))?),
         _ => None,
     };
@@ -42,7 +42,7 @@ pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query
     if after_seq < 0 {
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
-    let room = visitor_room(&state.env, &headers, Limit::Read("events"), &query.site_key, &query.session_id).await?;
+    let room = visitor_room(&state.env, &caller, Limit::Read("events"), &query.site_key, &query.session_id).await?;
     Ok(room.subscribe(&state.env, after_seq).await?.into())
 }
 
@@ -52,10 +52,10 @@ pub async fn get_events(State(state): State<AppState>, headers: HeaderMap, Query
 #[worker::send]
 pub async fn get_operator_messages(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(query): Query<OperatorMessagesQuery>,
 ) -> ApiResult<Json<OperatorMessages>> {
-    let visitor = load_visitor(&state.env, &headers, Limit::Read("operator-messages"), &query.site_key, &query.session_id).await?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Read("operator-messages"), &query.site_key, &query.session_id).await?;
     let db = db::database(&state.env)?;
     let Some(conversation_id) = visitor.conversation_id else {
         return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai }));
@@ -81,9 +81,9 @@ pub async fn get_operator_messages(
 /// Handles the `POST /api/v1/chat/typing` route: the visitor is typing (or
 /// stopped); operators receive a `typing` event. 204.
 #[worker::send]
-pub async fn post_typing(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<StatusCode> {
+pub async fn post_typing(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<StatusCode> {
     let request: TypingRequest = json_object(&body)?;
-    let room = visitor_room(&state.env, &headers, Limit::Read("typing"), &request.site_key, &request.session_id).await?;
+    let room = visitor_room(&state.env, &caller, Limit::Read("typing"), &request.site_key, &request.session_id).await?;
     let event = LiveEvent::Typing { conversation_id: room.conversation_id, role: Role::Visitor, typing: request.typing, author_name: None };
     room.signal(&state.env, &event).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -93,12 +93,12 @@ pub async fn post_typing(State(state): State<AppState>, headers: HeaderMap, body
 /// operators' messages up to `seq`; they move to status `read` and
 /// operators receive a `read` event. 204.
 #[worker::send]
-pub async fn post_read(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<StatusCode> {
+pub async fn post_read(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<StatusCode> {
     let request: VisitorRead = json_object(&body)?;
     if request.seq < 1 {
         return Err(FieldError::new("seq", "seq must be a message seq (1 or more)").into());
     }
-    let room = visitor_room(&state.env, &headers, Limit::Read("read"), &request.site_key, &request.session_id).await?;
+    let room = visitor_room(&state.env, &caller, Limit::Read("read"), &request.site_key, &request.session_id).await?;
     let event = LiveEvent::Read { conversation_id: room.conversation_id, role: Role::Visitor, seq: request.seq };
     room.signal(&state.env, &event).await?;
     Ok(StatusCode::NO_CONTENT)

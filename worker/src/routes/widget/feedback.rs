@@ -4,7 +4,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use edgechat_shared::api::visitor::{
     BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery,
@@ -15,7 +14,7 @@ use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::error::FieldError;
 use edgechat_shared::validate;
 
-use super::{load_visitor, load_visitor_any, Limit};
+use super::{load_visitor, load_visitor_any, Caller, Limit};
 use crate::db::{self, int, opt_text};
 use crate::error::{ApiError, ApiResult};
 use crate::room::RoomContext;
@@ -23,8 +22,8 @@ use crate::routes::{json_object, AppState};
 
 /// Stores contact details on the visitor (created if the session has not
 /// written yet); absent fields stay as they are.
-async fn save_contact(state: &AppState, headers: &HeaderMap, route: &'static str, request: &ContactRequest) -> ApiResult<()> {
-    let visitor = load_visitor(&state.env, headers, Limit::Write(route), &request.site_key, &request.session_id).await?;
+async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, request: &ContactRequest) -> ApiResult<()> {
+    let visitor = load_visitor(&state.env, caller, Limit::Write(route), &request.site_key, &request.session_id).await?;
     let db = db::database(&state.env)?;
     let visitor_id = match visitor.visitor_id {
         Some(id) => id,
@@ -48,7 +47,7 @@ async fn save_contact(state: &AppState, headers: &HeaderMap, route: &'static str
 /// Handles the `POST /api/v1/chat/email` route (seed 001): saves the
 /// visitor's email, shown to operators. 422 for an invalid email.
 #[worker::send]
-pub async fn post_email(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Saved>> {
+pub async fn post_email(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: EmailRequest = json_object(&body)?;
     validate::email(&request.email)?;
     let contact = ContactRequest {
@@ -57,17 +56,17 @@ pub async fn post_email(State(state): State<AppState>, headers: HeaderMap, body:
         email: Some(request.email),
         ..Default::default()
     };
-    save_contact(&state, &headers, "email", &contact).await?;
+    save_contact(&state, &caller, "email", &contact).await?;
     Ok(Json(Saved { success: true, message: "Email saved".into() }))
 }
 
 /// Handles the `POST /api/v1/chat/contact` route (seed 001): email and/or
 /// phone (E.164), optional name. 422 when both are missing or one is invalid.
 #[worker::send]
-pub async fn post_contact(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Saved>> {
+pub async fn post_contact(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: ContactRequest = json_object(&body)?;
     request.validate()?;
-    save_contact(&state, &headers, "contact", &request).await?;
+    save_contact(&state, &caller, "contact", &request).await?;
     Ok(Json(Saved { success: true, message: "Contact saved".into() }))
 }
 
@@ -76,12 +75,12 @@ pub async fn post_contact(State(state): State<AppState>, headers: HeaderMap, bod
 /// answers `{"id": null, "duplicate": true}` and keeps the first (seed 003).
 /// 422 score out of range; 404 before the visitor's first message.
 #[worker::send]
-pub async fn post_rate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<RateResponse>> {
+pub async fn post_rate(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<RateResponse>> {
     let request: RateRequest = json_object(&body)?;
     if !(1..=5).contains(&request.score) {
         return Err(FieldError::new("score", "score must be 1 to 5").into());
     }
-    let visitor = load_visitor(&state.env, &headers, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation to rate"))?;
     let id = db::database(&state.env)?
         .prepare("INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id")
@@ -95,13 +94,13 @@ pub async fn post_rate(State(state): State<AppState>, headers: HeaderMap, body: 
 /// of 1 to 2,000 characters on the conversation's rating (replacing an
 /// earlier comment). 404 before a rating.
 #[worker::send]
-pub async fn post_rate_comment(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Saved>> {
+pub async fn post_rate_comment(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: RateCommentRequest = json_object(&body)?;
     let chars = request.comment.trim().chars().count();
     if chars == 0 || chars > MAX_RATING_COMMENT_CHARS {
         return Err(FieldError::new("comment", format!("comment must be 1 to {MAX_RATING_COMMENT_CHARS} characters")).into());
     }
-    let visitor = load_visitor(&state.env, &headers, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("rating"))?;
     db::database(&state.env)?
         .prepare("UPDATE ratings SET comment = ?1 WHERE conversation_id = ?2 RETURNING id")
@@ -115,8 +114,8 @@ pub async fn post_rate_comment(State(state): State<AppState>, headers: HeaderMap
 /// Handles the `GET /api/v1/chat/block-status` route (seed 001):
 /// `{"success":true,"blocked":…}` (200 also for a blocked visitor).
 #[worker::send]
-pub async fn get_block_status(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<VisitorQuery>) -> ApiResult<Json<BlockStatus>> {
-    let visitor = load_visitor_any(&state.env, &headers, Limit::Read("block-status"), &query.site_key, &query.session_id).await?;
+pub async fn get_block_status(State(state): State<AppState>, caller: Caller, Query(query): Query<VisitorQuery>) -> ApiResult<Json<BlockStatus>> {
+    let visitor = load_visitor_any(&state.env, &caller, Limit::Read("block-status"), &query.site_key, &query.session_id).await?;
     Ok(Json(BlockStatus { success: true, blocked: visitor.blocked }))
 }
 
@@ -125,9 +124,9 @@ pub async fn get_block_status(State(state): State<AppState>, headers: HeaderMap,
 /// announces it live, and the widget offers the rating. 404 before the
 /// visitor's first message.
 #[worker::send]
-pub async fn post_close(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Saved>> {
+pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: VisitorQuery = json_object(&body)?;
-    let visitor = load_visitor(&state.env, &headers, Limit::Write("close"), &request.site_key, &request.session_id).await?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("close"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
     db::database(&state.env)?
         .prepare("UPDATE conversations SET status = 'closed' WHERE id = ?1")

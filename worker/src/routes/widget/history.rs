@@ -4,9 +4,8 @@ use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
 
-use axum::http::HeaderMap;
 
-use super::{load_visitor, Limit};
+use super::{load_visitor, Caller, Limit};
 use crate::db;
 use crate::error::ApiResult;
 use crate::routes::AppState;
@@ -14,8 +13,8 @@ use crate::routes::AppState;
 /// Handles the `GET /api/v1/chat/history` route: the visitor's conversation
 /// in `seq` order; an empty list for a session that has not written yet.
 #[worker::send]
-pub async fn get_history(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
-    let visitor = load_visitor(&state.env, &headers, Limit::Read("history"), &query.site_key, &query.session_id).await?;
+pub async fn get_history(State(state): State<AppState>, caller: Caller, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
+    let visitor = load_visitor(&state.env, &caller, Limit::Read("history"), &query.site_key, &query.session_id).await?;
     let database = db::database(&state.env)?;
     let Some(conversation_id) = visitor.conversation_id else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));

@@ -8,8 +8,13 @@ pub mod feedback;
 pub mod history;
 pub mod stream;
 
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use edgechat_shared::error::ErrorCode;
+use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::error::{ErrorCode, FieldError};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use edgechat_shared::validate;
 use worker::Env;
 
@@ -33,9 +38,42 @@ pub enum Limit {
     Write(&'static str),
 }
 
+/// Who calls a widget route: the request's headers (`Origin`,
+/// `CF-Connecting-IP`) and the visitor's claimed identity, from the query
+/// string of any widget request ([`IdentityQuery`]).
+pub struct Caller {
+    pub headers: HeaderMap,
+    pub identity: IdentityQuery,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let identity = Query::<IdentityQuery>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
+        Ok(Caller { headers: parts.headers.clone(), identity })
+    }
+}
+
 /// The client's IP: `CF-Connecting-IP`, set by Cloudflare's edge.
 fn client_ip(headers: &HeaderMap) -> &str {
     headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).unwrap_or("unknown")
+}
+
+/// A verified identity: `user_hash` is `HMAC-SHA256(site secret, user_id)`
+/// in hex, compared in constant time. `None` without a `user_id`; 401
+/// `unauthorized` for a missing or wrong hash.
+pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiResult<Option<&'a str>> {
+    let Some(user_id) = identity.user_id.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
+    if user_id.chars().count() > 128 {
+        return Err(FieldError::new("user_id", "user_id must be at most 128 characters").into());
+    }
+    let refused = || ApiError::unauthorized("user_hash does not match user_id for this site");
+    let claimed = identity.user_hash.as_deref().and_then(|h| hex::decode(h).ok()).ok_or_else(refused)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).map_err(|_| refused())?;
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&claimed).map_err(|_| refused())?;
+    Ok(Some(user_id))
 }
 
 /// Counts the request; 429 `rate_limited` with `Retry-After` past the limit.
@@ -69,11 +107,11 @@ pub fn check_origin(site: &SiteRow, headers: &HeaderMap) -> ApiResult<()> {
 /// Validates `site_key`, counts the request against `limit`, loads the site
 /// and checks the request's origin. Errors: 422 malformed, 429, 404 unknown
 /// site key, 403 `origin_not_allowed`.
-pub async fn load_site(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str) -> ApiResult<SiteRow> {
+pub async fn load_site(env: &Env, caller: &Caller, limit: Limit, site_key: &str) -> ApiResult<SiteRow> {
     validate::site_key(site_key)?;
-    rate_limit(env, headers, limit, site_key).await?;
+    rate_limit(env, &caller.headers, limit, site_key).await?;
     let site = sites::by_key(&db::database(env)?, site_key).await?.ok_or_else(ApiError::unknown_site_key)?;
-    check_origin(&site, headers)?;
+    check_origin(&site, &caller.headers)?;
     Ok(site)
 }
 
@@ -91,8 +129,8 @@ pub struct Visitor {
 /// `limit`, and loads site and visitor in one query. Errors: 422 malformed,
 /// 429, 404 unknown site key, 403 `origin_not_allowed`, 403 `blocked` for a
 /// visitor the operators blocked (seed 002).
-pub async fn load_visitor(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
-    let visitor = load_visitor_any(env, headers, limit, site_key, session_id).await?;
+pub async fn load_visitor(env: &Env, caller: &Caller, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
+    let visitor = load_visitor_any(env, caller, limit, site_key, session_id).await?;
     if visitor.blocked {
         return Err(ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team"));
     }
@@ -100,15 +138,27 @@ pub async fn load_visitor(env: &Env, headers: &HeaderMap, limit: Limit, site_key
 }
 
 /// [`load_visitor`] that also answers blocked visitors (for `block-status`).
-pub async fn load_visitor_any(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
+pub async fn load_visitor_any(env: &Env, caller: &Caller, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
     validate::site_key(site_key)?;
     validate::session_id(session_id)?;
-    rate_limit(env, headers, limit, site_key).await?;
-    let row = sites::by_key_with_visitor(&db::database(env)?, site_key, session_id).await?.ok_or_else(ApiError::unknown_site_key)?;
-    check_origin(&row.site, headers)?;
+    rate_limit(env, &caller.headers, limit, site_key).await?;
+    let claimed = caller.identity.user_id.as_deref().filter(|u| !u.is_empty());
+    let db = db::database(env)?;
+    let row = sites::by_key_with_visitor(&db, site_key, session_id, claimed).await?.ok_or_else(ApiError::unknown_site_key)?;
+    check_origin(&row.site, &caller.headers)?;
+    let mut visitor_id = row.visitor_id;
+    if let Some(user_id) = verify_identity(&row.site, &caller.identity)? {
+        // A verified visitor: the session joins (or becomes) the user's visitor.
+        let id = db::verify_visitor(&db, row.site.id, session_id, user_id, visitor_id).await?;
+        let (email, name) = (caller.identity.email.as_deref(), caller.identity.name.as_deref());
+        if email.is_some_and(|e| validate::email(e).is_ok()) || name.is_some_and(|n| validate::display_name("name", n).is_ok()) {
+            db::set_visitor_details(&db, id, email.filter(|e| validate::email(e).is_ok()), name.filter(|n| validate::display_name("name", n).is_ok())).await?;
+        }
+        visitor_id = Some(id);
+    }
     Ok(Visitor {
         site: row.site,
-        visitor_id: row.visitor_id,
+        visitor_id,
         conversation_id: row.conversation_id.filter(|_| row.visitor_id.is_some()),
         blocked: row.blocked_at.is_some(),
     })

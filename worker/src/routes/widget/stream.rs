@@ -6,9 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::StreamRequest;
 
-use axum::http::HeaderMap;
 
-use super::{load_visitor, Limit, Visitor};
+use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db;
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -23,15 +22,15 @@ use crate::routes::{json_object, AppState};
 /// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked` or
 /// `origin_not_allowed`, 429 past 20 a minute per site key and IP.
 #[worker::send]
-pub async fn post_stream(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let request: StreamRequest = json_object(&body)?;
     request.validate()?;
     let database = db::database(&state.env)?;
-    let Visitor { site, conversation_id, .. } =
-        load_visitor(&state.env, &headers, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
+    let Visitor { site, conversation_id, visitor_id, .. } =
+        load_visitor(&state.env, &caller, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
     let conversation_id = match conversation_id {
         Some(id) => id,
-        None => db::create_conversation(&database, site.id, &request.session_id).await?,
+        None => db::create_conversation(&database, site.id, &request.session_id, visitor_id).await?,
     };
     let send = SendVisitorMessage {
         context: RoomContext { conversation_id, site_id: site.id, account_id: site.account_id },
