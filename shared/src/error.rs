@@ -29,6 +29,10 @@ pub enum ErrorCode {
     NotFound,
     /// 409: conflicts with what is stored.
     Conflict,
+    /// 413: the upload is over the size cap.
+    PayloadTooLarge,
+    /// 415: the upload's type is not allowed.
+    UnsupportedMediaType,
     /// 422: well-formed but invalid input.
     ValidationError,
     /// 429: rate limited; answered with `Retry-After`.
@@ -52,6 +56,8 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationError => "validation_error",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
@@ -68,6 +74,8 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::Blocked | ErrorCode::OriginNotAllowed => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::ValidationError => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,

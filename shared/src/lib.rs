@@ -9,4 +9,5 @@ pub mod error;
 pub mod kb;
 pub mod limits;
 pub mod sse;
+pub mod upload;
 pub mod validate;

@@ -129,6 +129,14 @@ pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
     })
 }
 
+/// An ISO 8601 / RFC 3339 time (`2025-01-15T10:30:00Z`, offsets allowed),
+/// answered as the stored form: UTC with milliseconds (`2025-01-15T10:30:00.000Z`).
+pub fn iso8601_utc(value: &str) -> Result<String, FieldError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .map_err(|_| FieldError::new("since", "since must be an ISO 8601 time such as 2025-01-15T10:30:00Z"))
+}
+
 /// A password: 8 to 256 characters.
 pub fn password(password: &str) -> Result<(), FieldError> {
     use crate::api::auth::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
@@ -291,6 +299,14 @@ mod tests {
         assert!(!origin_allowed(&patterns, "https://shop.example.com.evil.net"));
         assert!(!origin_allowed(&patterns, "https://evil.net"));
         assert!(origin_allowed(&[], "https://anything.net"), "an empty list allows any origin");
+    }
+
+    #[test]
+    fn iso8601_times_become_the_stored_utc_form() {
+        assert_eq!(iso8601_utc("2025-01-15T10:30:00Z").unwrap(), "2025-01-15T10:30:00.000Z");
+        assert_eq!(iso8601_utc("2025-01-15T12:30:00+02:00").unwrap(), "2025-01-15T10:30:00.000Z");
+        assert!(iso8601_utc("yesterday").is_err());
+        assert!(iso8601_utc("2025-01-15").is_err());
     }
 
     #[test]

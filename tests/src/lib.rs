@@ -242,6 +242,7 @@ pub fn demo_request(session_id: &str, message: &str) -> StreamRequest {
         message: message.into(),
         lang: Some("en".into()),
         message_id: Some(new_message_id()),
+        attachments: Vec::new(),
     }
 }
 

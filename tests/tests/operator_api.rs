@@ -349,6 +349,7 @@ fn visitor_request(site_key: &str, session_id: &str, message: &str) -> StreamReq
         message: message.into(),
         lang: Some("en".into()),
         message_id: Some(new_message_id()),
+        attachments: Vec::new(),
     }
 }
 

@@ -57,6 +57,7 @@ fn main() {
                         message: q.query.clone(),
                         lang: Some("en".into()),
                         message_id: None,
+                        attachments: Vec::new(),
                     };
                     let streamed = server.stream(&request).await;
                     assert_eq!(streamed.status, 200, "{}", q.query);

@@ -262,14 +262,11 @@ fn visitor_query(site_key: &str, session_id: &str) -> VisitorQuery {
     VisitorQuery { site_key: site_key.into(), session_id: session_id.into() }
 }
 
+/// A visitor message (read from its wire form, so fields added to the
+/// request later keep their defaults).
 fn stream_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
-    StreamRequest {
-        site_key: site_key.into(),
-        session_id: session_id.into(),
-        message: message.into(),
-        lang: Some("en".into()),
-        message_id: Some(new_message_id()),
-    }
+    let body = json!({"site_key": site_key, "session_id": session_id, "message": message, "lang": "en", "message_id": new_message_id()});
+    serde_json::from_value(body).expect("a stream request")
 }
 
 async fn email(server: &Server, site_key: &str, session_id: &str, address: &str) -> reqwest::Response {

@@ -8,6 +8,7 @@ mod api;
 mod components;
 mod live;
 mod session;
+mod upload;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;

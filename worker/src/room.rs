@@ -14,6 +14,7 @@ use std::time::Duration;
 use edgechat_shared::api::conversations::{SentMessage, Status};
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
 use edgechat_shared::api::stream::{DoneMeta, Source, StreamEvent};
+use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::kb;
 use edgechat_shared::sse::{self, Frame};
@@ -70,6 +71,9 @@ pub struct SendVisitorMessage {
     pub context: RoomContext,
     pub content: String,
     pub client_message_id: Option<String>,
+    /// Checked uploads to attach; they are marked attached with the message.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 impl SendVisitorMessage {
@@ -251,9 +255,10 @@ impl RoomCore {
         content: &str,
         author_name: Option<&str>,
         client_id: Option<&str>,
+        attachments: &[Attachment],
     ) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
-        let inserted = insert_message(db, context.conversation_id, role, content, author_name, client_id).await?;
+        let inserted = insert_message(db, context.conversation_id, role, content, author_name, client_id, attachments).await?;
         if !inserted.duplicate {
             self.announce(context, &inserted.row);
         }
@@ -285,7 +290,7 @@ impl RoomCore {
         // The knowledge-base lookup runs beside the write: the first chunk
         // waits for one D1 round trip, not two. Unused in operator mode.
         let (written, answer) = futures::join!(
-            self.write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref()),
+            self.write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref(), &send.attachments),
             responder::kb::answer(&db, context.site_id, &send.content),
         );
         let Inserted { row: visitor_message, duplicate: replayed, state } = written?;
@@ -362,7 +367,7 @@ impl RoomCore {
     async fn send_operator_message(&self, send: SendOperatorMessage) -> worker::Result<SentMessage> {
         let db = db::database(&self.env)?;
         let inserted = self
-            .write_message(&db, &send.context, Role::Operator, &send.content, Some(&send.author_name), send.client_message_id.as_deref())
+            .write_message(&db, &send.context, Role::Operator, &send.content, Some(&send.author_name), send.client_message_id.as_deref(), &[])
             .await?;
         Ok(SentMessage { message: inserted.row.to_chat_message(), duplicate: inserted.duplicate })
     }
@@ -490,22 +495,37 @@ async fn insert_message(
     content: &str,
     author_name: Option<&str>,
     client_id: Option<&str>,
+    attachments: &[Attachment],
 ) -> worker::Result<Inserted> {
+    let ids: Vec<String> = attachments.iter().map(|a| a.id.to_string()).collect();
     let inserted = db
         .batch(vec![
             db.prepare(format!(
-                "INSERT INTO messages (conversation_id, seq, role, content, author_name, client_message_id) \
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5) \
+                "INSERT INTO messages (conversation_id, seq, role, content, author_name, client_message_id, attachments) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6) \
                  ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             ))
-            .bind(&[int(conversation_id), text(role.as_str()), text(content), opt_text(author_name), opt_text(client_id)])?,
+            .bind(&[
+                int(conversation_id),
+                text(role.as_str()),
+                text(content),
+                opt_text(author_name),
+                opt_text(client_id),
+                text(&serde_json::to_string(attachments)?),
+            ])?,
+            // The new message is the conversation's newest; uploads attach once.
+            db.prepare(
+                "UPDATE uploads SET message_id = (SELECT MAX(id) FROM messages WHERE conversation_id = ?1) \
+                 WHERE message_id IS NULL AND id IN (SELECT value FROM json_each(?2))",
+            )
+            .bind(&[int(conversation_id), text(&format!("[{}]", ids.join(",")))])?,
             db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
                 .bind(&[int(conversation_id)])?,
             db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         ])
         .await?;
     let state = inserted
-        .get(2)
+        .get(3)
         .map(|r| r.results::<ConversationState>())
         .transpose()?
         .and_then(|mut rows| rows.pop())

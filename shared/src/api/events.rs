@@ -235,6 +235,7 @@ mod tests {
             author_name: Some("Ann".into()),
             sources: Vec::new(),
             status: None,
+            attachments: Vec::new(),
         }
     }
 

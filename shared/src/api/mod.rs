@@ -7,8 +7,10 @@ pub mod config;
 pub mod conversations;
 pub mod events;
 pub mod history;
+pub mod seed004;
 pub mod sites;
 pub mod stream;
+pub mod uploads;
 pub mod users;
 pub mod visitor;
 
@@ -99,6 +101,9 @@ pub struct ChatMessage {
     /// Delivery status (seed 000: sent → delivered → read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
+    /// Files attached to the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<uploads::Attachment>,
 }
 
 /// Delivery status of a message (seed 000, "Update a message": sent → delivered → read).

@@ -30,6 +30,10 @@ pub struct StreamRequest {
     /// and replays the stored answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Upload ids to attach (from the upload routes), at most 10; with
+    /// attachments the text may be empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<i64>,
 }
 
 impl StreamRequest {
@@ -37,7 +41,14 @@ impl StreamRequest {
     pub fn validate(&self) -> Result<(), FieldError> {
         validate::site_key(&self.site_key)?;
         validate::session_id(&self.session_id)?;
-        validate::message(&self.message)?;
+        if self.attachments.is_empty() {
+            validate::message(&self.message)?;
+        } else if self.message.chars().count() > crate::limits::MAX_MESSAGE_CHARS {
+            validate::message(&self.message)?;
+        }
+        if self.attachments.len() > crate::upload::DEFAULT_MAX_FILES_PER_MSG {
+            return Err(FieldError::new("attachments", "at most 10 attachments per message"));
+        }
         if let Some(lang) = &self.lang {
             validate::lang(lang)?;
         }

@@ -14,9 +14,9 @@ use web_sys::HtmlElement;
 
 use super::composer::Composer;
 use super::feedback::{ContactForm, RatingForm};
-use super::message::{MessageBubble, UiMessage};
+use super::message::{ApiBase, MessageBubble, UiMessage};
 use crate::api::Api;
-use crate::{live, session};
+use crate::{live, session, upload};
 
 /// How long an operator's typing indicator stays without news, in ms.
 const TYPING_TIMEOUT_MS: i32 = 8_000;
@@ -194,6 +194,12 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     let list = NodeRef::<Div>::new();
     let last_typing = StoredValue::new(0.0f64);
     let ask_contact = RwSignal::new(None::<String>);
+    provide_context(ApiBase(api.with_value(|a| a.base.clone())));
+    // The image waiting to go with the next message: preview, progress, stored upload.
+    let preview = RwSignal::new(None::<String>);
+    let progress = RwSignal::new(0u32);
+    let uploaded = RwSignal::new(None::<edgechat_shared::api::uploads::UploadResponse>);
+    let upload_error = RwSignal::new(None::<String>);
     let blocked = RwSignal::new(false);
     let check_blocked = move |api: Api, session_id: String| async move {
         if let Ok(is_blocked) = api.blocked(&session_id).await {
@@ -256,12 +262,52 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         }
     });
 
+    let on_attach = Callback::new(move |file: web_sys::File| {
+        let api = api.get_value();
+        let Ok(session_id) = session::get_or_create(&api.site_key) else { return };
+        upload_error.set(None);
+        uploaded.set(None);
+        progress.set(0);
+        preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
+        let started = upload::upload_image(
+            &api,
+            &session_id,
+            &file,
+            move |percent| progress.set(percent),
+            move |result| match result {
+                Ok(done) => {
+                    progress.set(100);
+                    uploaded.set(Some(done));
+                }
+                Err(message) => {
+                    preview.set(None);
+                    upload_error.set(Some(message));
+                }
+            },
+        );
+        if started.is_err() {
+            upload_error.set(Some("This browser cannot upload files".into()));
+        }
+    });
+
     let send = Callback::new(move |text: String| {
         spawn_local(async move {
             let api = api.get_value();
             busy.set(true);
             error.set(None);
+            let attachment = uploaded.get_untracked();
+            uploaded.set(None);
+            preview.set(None);
             let visitor = conversation.push(Role::Visitor, &text);
+            if let Some(file) = &attachment {
+                visitor.attachments.set(vec![edgechat_shared::api::uploads::Attachment {
+                    id: file.id,
+                    name: file.name.clone(),
+                    content_type: file.content_type.clone(),
+                    size: file.size,
+                    url: file.url.clone(),
+                }]);
+            }
             let answer = conversation.push(Role::Ai, "");
             answer.streaming.set(true);
             let result = match (session::get_or_create(&api.site_key), session::random_hex(8)) {
@@ -272,6 +318,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                         message: text,
                         lang: web_sys::window().and_then(|w| w.navigator().language()),
                         message_id: Some(format!("m_{id}")),
+                        attachments: attachment.iter().map(|a| a.id).collect(),
                     };
                     let result = api
                         .stream(&request, |event| match event {
@@ -366,7 +413,20 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             <Show when=move || blocked.get()>
                 <p class="ec-blocked" role="alert">"You can no longer send messages in this chat."</p>
             </Show>
-            <Composer on_send=send on_typing=on_typing busy=Signal::derive(move || busy.get() || blocked.get()) />
+            <Show when=move || preview.with(Option::is_some)>
+                <div class="ec-attachment">
+                    <img class="ec-preview" src=move || preview.get().unwrap_or_default() alt="Image to send" />
+                    <progress class="ec-progress" max="100" prop:value=move || progress.get() />
+                    <button class="ec-remove" type="button" aria-label="Remove the image"
+                        on:click=move |_| { preview.set(None); uploaded.set(None); }>"×"</button>
+                </div>
+            </Show>
+            <Show when=move || upload_error.with(Option::is_some)>
+                <p class="ec-upload-error" role="alert">{move || upload_error.get().unwrap_or_default()}</p>
+            </Show>
+            <Composer on_send=send on_typing=on_typing on_attach=on_attach
+                busy=Signal::derive(move || busy.get() || blocked.get())
+                attachment_ready=Signal::derive(move || uploaded.with(Option::is_some)) />
         </div>
     }
 }

@@ -7,11 +7,20 @@ use leptos::prelude::*;
 /// the send button, then clears itself; `on_typing` on every keystroke.
 /// Blank text is not sent.
 #[component]
-pub fn Composer(on_send: Callback<String>, on_typing: Callback<()>, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
+pub fn Composer(
+    on_send: Callback<String>,
+    on_typing: Callback<()>,
+    on_attach: Callback<web_sys::File>,
+    #[prop(into)] busy: Signal<bool>,
+    /// `true` while an uploaded file waits: then an empty text may be sent.
+    #[prop(into)]
+    attachment_ready: Signal<bool>,
+) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    let file_input = NodeRef::<leptos::html::Input>::new();
     let submit = move || {
         let message = text.get_untracked().trim().to_string();
-        if message.is_empty() || busy.get_untracked() {
+        if (message.is_empty() && !attachment_ready.get_untracked()) || busy.get_untracked() {
             return;
         }
         text.set(String::new());
@@ -19,6 +28,16 @@ pub fn Composer(on_send: Callback<String>, on_typing: Callback<()>, #[prop(into)
     };
     view! {
         <form class="ec-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <input class="ec-file" type="file" accept="image/png,image/jpeg,image/gif,image/webp" hidden node_ref=file_input
+                on:change=move |_| {
+                    let Some(input) = file_input.get() else { return };
+                    if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                        on_attach.run(file);
+                    }
+                    input.set_value("");
+                } />
+            <button class="ec-attach" type="button" aria-label="Attach an image" disabled=move || busy.get()
+                on:click=move |_| if let Some(input) = file_input.get() { input.click() }>"📎"</button>
             <input
                 class="ec-input"
                 type="text"

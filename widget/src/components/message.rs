@@ -1,6 +1,7 @@
 //! One message bubble. Content is always a text node, never HTML.
 
 use edgechat_shared::api::stream::Source;
+use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
 use leptos::prelude::*;
 
@@ -27,6 +28,8 @@ pub struct UiMessage {
     pub status: RwSignal<Option<MessageStatus>>,
     /// A notice of the conversation (an operator joined, it was closed), not a message.
     pub notice: bool,
+    /// Files attached to the message.
+    pub attachments: RwSignal<Vec<Attachment>>,
 }
 
 impl UiMessage {
@@ -43,6 +46,7 @@ impl UiMessage {
             seq: RwSignal::new(None),
             status: RwSignal::new(None),
             notice: false,
+            attachments: RwSignal::new(Vec::new()),
         }
     }
 
@@ -65,6 +69,7 @@ impl UiMessage {
         let ui = UiMessage::new(key, message.role, &message.content);
         ui.author.set(message.author_name.clone());
         ui.sources.set(message.sources.clone());
+        ui.attachments.set(message.attachments.clone());
         ui.stored_as(message);
         ui
     }
@@ -88,6 +93,7 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
             <Show when=waiting fallback=move || view! { <p class="ec-text">{move || message.content.get()}</p> }>
                 <p class="ec-typing" aria-label="Typing"><i></i><i></i><i></i></p>
             </Show>
+            {move || message.attachments.get().into_iter().map(attachment_view).collect_view()}
             <Show when=move || message.sources.with(|s| !s.is_empty())>
                 <ul class="ec-sources">
                     {move || message.sources.get().into_iter().map(|s| view! { <li>{source_view(s)}</li> }).collect_view()}
@@ -100,6 +106,22 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
     }
     .into_any()
 }
+
+/// An attached image shown inline; other files as a download link. URLs are
+/// the worker's signed file URLs, made absolute with the API base.
+fn attachment_view(attachment: Attachment) -> AnyView {
+    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
+    let url = format!("{base}{}", attachment.url);
+    if attachment.content_type.starts_with("image/") {
+        view! { <img class="ec-image" src=url alt=attachment.name /> }.into_any()
+    } else {
+        view! { <a class="ec-file-link" href=url target="_blank" rel="noopener noreferrer nofollow">{attachment.name}</a> }.into_any()
+    }
+}
+
+/// The worker's origin, provided by the panel for attachment URLs.
+#[derive(Debug, Clone)]
+pub struct ApiBase(pub String);
 
 fn source_view(source: Source) -> AnyView {
     match source.url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {

@@ -45,6 +45,7 @@ impl SummaryRow {
                 author_name: self.lm_author_name,
                 sources: Vec::new(),
                 status: None,
+                attachments: Vec::new(),
             }),
             _ => None,
         };

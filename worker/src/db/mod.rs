@@ -102,11 +102,12 @@ pub struct MessageRow {
     pub author_name: Option<String>,
     pub sources: String,
     pub status: String,
+    pub attachments: String,
     pub created_at: String,
 }
 
 /// The columns of [`MessageRow`], for `SELECT`s and `RETURNING`.
-pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, created_at";
+pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, attachments, created_at";
 
 impl MessageRow {
     /// The wire form of the message.
@@ -120,6 +121,7 @@ impl MessageRow {
             author_name: self.author_name.clone(),
             sources: self.sources(),
             status: MessageStatus::parse(&self.status),
+            attachments: serde_json::from_str(&self.attachments).unwrap_or_default(),
         }
     }
 

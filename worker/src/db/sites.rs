@@ -88,6 +88,11 @@ pub async fn by_key_with_visitor(
     .await
 }
 
+/// A site by id, any account (for signed file URLs).
+pub async fn by_id(db: &D1Database, id: i64) -> worker::Result<Option<SiteRow>> {
+    db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1")).bind(&[int(id)])?.first(None).await
+}
+
 /// A site by id within `account_id`.
 pub async fn site(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<SiteRow>> {
     db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1 AND account_id = ?2"))

@@ -58,6 +58,12 @@ pub fn router(env: Env) -> Router {
         .route("/rate/comment", post(widget::feedback::post_rate_comment))
         .route("/block-status", get(widget::feedback::get_block_status))
         .route("/close", post(widget::feedback::post_close))
+        .route("/upload-image", post(widget::uploads::post_upload_image))
+        .route("/upload-file", post(widget::uploads::post_upload_file))
+        .route("/files/{id}", get(widget::uploads::get_file))
+        .route("/conversations", post(widget::seed004::post_conversation))
+        .route("/conversations/{visitor_token}/messages", get(widget::seed004::get_messages).post(widget::seed004::post_reply))
+        .route("/conversations/{visitor_token}/files/{activity_id}/{id}", get(widget::seed004::get_file))
         .layer(axum::middleware::from_fn_with_state(state.clone(), widget::cors::cors));
     let auth_api = Router::new()
         .route("/signup", post(auth::post_signup))

@@ -6,7 +6,9 @@ pub mod cors;
 pub mod events;
 pub mod feedback;
 pub mod history;
+pub mod seed004;
 pub mod stream;
+pub mod uploads;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -32,6 +34,8 @@ const RETRY_AFTER: u32 = 60;
 pub enum Limit {
     /// `CONFIG_LIMITER`, 60 a minute.
     Config,
+    /// `CREATE_LIMITER`, 5 a minute (seed 004, "Create Conversation").
+    Create,
     /// `READ_LIMITER`, 60 a minute.
     Read(&'static str),
     /// `WRITE_LIMITER`, 20 a minute.
@@ -80,6 +84,7 @@ pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiRe
 async fn rate_limit(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str) -> ApiResult<()> {
     let (binding, route) = match limit {
         Limit::Config => ("CONFIG_LIMITER", "config"),
+        Limit::Create => ("CREATE_LIMITER", "create"),
         Limit::Read(route) => ("READ_LIMITER", route),
         Limit::Write(route) => ("WRITE_LIMITER", route),
     };

@@ -28,6 +28,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
     let database = db::database(&state.env)?;
     let Visitor { site, conversation_id, visitor_id, .. } =
         load_visitor(&state.env, &caller, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
+    let attachments = super::uploads::attachments(&state.env, &site, visitor_id, &request.attachments).await?;
     let conversation_id = match conversation_id {
         Some(id) => id,
         None => db::create_conversation(&database, site.id, &request.session_id, visitor_id).await?,
@@ -36,6 +37,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         context: RoomContext { conversation_id, site_id: site.id, account_id: site.account_id },
         content: request.message,
         client_message_id: request.message_id,
+        attachments,
     };
     Ok(send.forward(&state.env).await?.into())
 }

@@ -1,0 +1,91 @@
+//! The conversation routes of seed 004 ("Chat" API with a site key):
+//! `POST /api/v1/chat/conversations`, `GET|POST
+//! /api/v1/chat/conversations/{visitor_token}/messages`, and
+//! `GET /api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::limits::MAX_MESSAGE_CHARS;
+use crate::validate;
+
+/// The automatic reply to a new conversation (seed 004).
+pub const AUTO_REPLY: &str = "Thanks for reaching out! We'll get back to you soon.";
+
+/// Body of `POST /api/v1/chat/conversations` (seed 004, "Create Conversation").
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateConversation {
+    /// Contact name.
+    #[serde(default)]
+    pub name: String,
+    /// Valid email address.
+    #[serde(default)]
+    pub email: String,
+    /// Initial message, at most 10,000 characters.
+    #[serde(default)]
+    pub message: String,
+    /// Unique visitor identifier (22 to 128 letters, digits, `_` or `-`).
+    #[serde(default)]
+    pub visitor_token: String,
+}
+
+impl CreateConversation {
+    /// Seed 004's checks, with its exact messages (422).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let blank = [&self.name, &self.email, &self.message, &self.visitor_token].iter().any(|f| f.trim().is_empty());
+        if blank {
+            return Err(FieldError::new("message", "Name, email, message, and visitor_token are required"));
+        }
+        validate::email(&self.email).map_err(|_| FieldError::new("email", "Invalid email address"))?;
+        if self.message.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(FieldError::new("message", "Message is too long (maximum 10000 characters)"));
+        }
+        validate::session_id(&self.visitor_token)
+            .map_err(|_| FieldError::new("visitor_token", "visitor_token must be 22 to 128 letters, digits, '_' or '-'"))?;
+        validate::display_name("name", &self.name)
+    }
+}
+
+/// Answer of `POST /api/v1/chat/conversations` (201).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedConversation {
+    /// Opaque token of the conversation.
+    pub conversation_token: String,
+    /// The automatic reply ([`AUTO_REPLY`]).
+    pub auto_reply: String,
+}
+
+/// One message of `GET …/messages` (seed 004's shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seed004Message {
+    /// `inbound` (from the visitor) or `outbound` (AI or operator).
+    pub direction: String,
+    /// The text.
+    pub body: String,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+    /// The visitor's name, the operator's name, or the site's name for AI answers.
+    pub author: String,
+}
+
+/// Query of `GET …/messages`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Seed004Query {
+    /// The site's public key.
+    #[serde(default)]
+    pub site_key: String,
+    /// ISO 8601 time: only messages after it.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// `inline` or `attachment` (files route; default `attachment`).
+    #[serde(default)]
+    pub disposition: Option<String>,
+}
+
+/// Body of `POST …/messages` (seed 004, "Send Reply").
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReplyRequest {
+    /// Reply text, 1 to 10,000 characters.
+    #[serde(default)]
+    pub message: String,
+}

@@ -1,0 +1,57 @@
+//! `POST /api/v1/chat/upload-image`, `POST /api/v1/chat/upload-file` and
+//! `GET /api/v1/chat/files/{id}` (seeds 001, 003): files in R2, served
+//! through the worker by signed, expiring URLs.
+
+use serde::{Deserialize, Serialize};
+
+/// Life of a signed file URL, in seconds (30 days: links in a transcript keep working).
+pub const FILE_URL_SECONDS: i64 = 30 * 24 * 60 * 60;
+
+/// Answer of the upload routes.
+///
+/// # Format
+/// `{"success":true,"id":7,"url":"/api/v1/chat/files/7?exp=…&t=…","content_type":"image/png","size":1234,"name":"cat.png"}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// Upload id: pass it in `attachments` of the next `POST /api/v1/chat/stream`.
+    pub id: i64,
+    /// Signed URL (relative to the worker) serving the file, valid [`FILE_URL_SECONDS`].
+    pub url: String,
+    /// The type sniffed from the file's bytes.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// The file name as uploaded (shown, never trusted).
+    pub name: String,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Upload id.
+    pub id: i64,
+    /// File name as uploaded.
+    pub name: String,
+    /// Sniffed type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Signed URL serving the file.
+    pub url: String,
+}
+
+/// Query of `GET /api/v1/chat/files/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FileQuery {
+    /// Expiry, Unix seconds.
+    #[serde(default)]
+    pub exp: i64,
+    /// Hex `HMAC-SHA256(site secret, "<id>:<exp>")`.
+    #[serde(default)]
+    pub t: String,
+    /// `inline` (default) or `attachment`.
+    #[serde(default)]
+    pub disposition: Option<String>,
+}

@@ -1,0 +1,150 @@
+//! Upload rules (seed 003, "Upload validation"): a fixed allow-list
+//! checked by magic bytes — never by name or declared type — plus size and
+//! count caps. A file whose name claims another type than its bytes (a
+//! renamed or polyglot file) is refused.
+
+/// Default size cap, in MiB (`MAX_FILE_MB`; seed 003's default is 20, issue 5 sets 10).
+pub const DEFAULT_MAX_FILE_MB: u64 = 10;
+/// Default cap of attachments per message (`MAX_FILES_PER_MSG`, seed 003).
+pub const DEFAULT_MAX_FILES_PER_MSG: usize = 10;
+
+/// An allowed file type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Bmp,
+    Pdf,
+    Mp4,
+    Text,
+}
+
+impl FileKind {
+    /// The `Content-Type` the file is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileKind::Jpeg => "image/jpeg",
+            FileKind::Png => "image/png",
+            FileKind::Gif => "image/gif",
+            FileKind::Webp => "image/webp",
+            FileKind::Bmp => "image/bmp",
+            FileKind::Pdf => "application/pdf",
+            FileKind::Mp4 => "video/mp4",
+            FileKind::Text => "text/plain; charset=utf-8",
+        }
+    }
+
+    /// `true` for the types `POST /api/v1/chat/upload-image` takes (JPEG, PNG, GIF, WEBP).
+    pub fn is_chat_image(self) -> bool {
+        matches!(self, FileKind::Jpeg | FileKind::Png | FileKind::Gif | FileKind::Webp)
+    }
+
+    /// The kind a file name's extension claims, if it names one we know.
+    fn from_extension(name: &str) -> Option<Option<FileKind>> {
+        let (_, ext) = name.rsplit_once('.')?;
+        let kind = match ext.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" | "jfif" => Some(FileKind::Jpeg),
+            "png" => Some(FileKind::Png),
+            "gif" => Some(FileKind::Gif),
+            "webp" => Some(FileKind::Webp),
+            "bmp" => Some(FileKind::Bmp),
+            "pdf" => Some(FileKind::Pdf),
+            "mp4" | "m4v" => Some(FileKind::Mp4),
+            "txt" | "text" | "log" | "csv" | "md" => Some(FileKind::Text),
+            _ => None,
+        };
+        Some(kind)
+    }
+}
+
+/// The allowed kind of `bytes` by their magic bytes (the `infer` crate), or
+/// plain UTF-8 text that is not markup; `None` for anything else.
+pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
+    if let Some(found) = infer::get(bytes) {
+        return match found.mime_type() {
+            "image/jpeg" => Some(FileKind::Jpeg),
+            "image/png" => Some(FileKind::Png),
+            "image/gif" => Some(FileKind::Gif),
+            "image/webp" => Some(FileKind::Webp),
+            "image/bmp" => Some(FileKind::Bmp),
+            "application/pdf" => Some(FileKind::Pdf),
+            "video/mp4" => Some(FileKind::Mp4),
+            _ => None,
+        };
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let plain = !text.is_empty()
+        && !text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
+        && !text.trim_start().starts_with('<');
+    plain.then_some(FileKind::Text)
+}
+
+/// Why an upload is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not an allowed type (or a name that claims another type): 415.
+    Unsupported(String),
+    /// Over the size cap: 413.
+    TooLarge(u64),
+}
+
+/// Checks an upload: at most `max_bytes`, an allowed kind by its bytes,
+/// within `allowed`, and a name whose known extension agrees with the bytes.
+pub fn check(bytes: &[u8], name: &str, max_bytes: u64, allowed: impl Fn(FileKind) -> bool) -> Result<FileKind, Refusal> {
+    if bytes.len() as u64 > max_bytes {
+        return Err(Refusal::TooLarge(max_bytes));
+    }
+    let kind = sniff(bytes).filter(|k| allowed(*k)).ok_or_else(|| Refusal::Unsupported("This type of file is not accepted".into()))?;
+    if let Some(claimed) = FileKind::from_extension(name) {
+        if claimed != Some(kind) {
+            return Err(Refusal::Unsupported(format!("The file's name does not match its contents ({})", kind.content_type())));
+        }
+    }
+    Ok(kind)
+}
+
+/// The text an upload URL's signature covers: `"<upload id>:<expiry unix seconds>"`.
+pub fn signed_payload(upload_id: i64, expires: i64) -> String {
+    format!("{upload_id}:{expires}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0";
+    const GIF: &[u8] = b"GIF89a\x01\0\x01\0\x80\0\0\0\0\0\xff\xff\xff!";
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\n";
+    const ANY: fn(FileKind) -> bool = |_| true;
+
+    #[test]
+    fn allowed_types_are_known_by_their_bytes() {
+        assert_eq!(sniff(PNG), Some(FileKind::Png));
+        assert_eq!(sniff(JPEG), Some(FileKind::Jpeg));
+        assert_eq!(sniff(GIF), Some(FileKind::Gif));
+        assert_eq!(sniff(PDF), Some(FileKind::Pdf));
+        assert_eq!(sniff(b"Order #42 arrived damaged.\n"), Some(FileKind::Text));
+        assert_eq!(sniff(b"\0\x01\x02binary"), None);
+    }
+
+    #[test]
+    fn renamed_and_polyglot_files_are_refused() {
+        let html = b"<!doctype html><script>alert(1)</script>";
+        assert!(matches!(check(html, "cat.png", 1 << 20, ANY), Err(Refusal::Unsupported(_))));
+        assert!(matches!(check(html, "page.txt", 1 << 20, ANY), Err(Refusal::Unsupported(_))), "markup is not plain text");
+        assert!(matches!(check(b"alert(1);", "x.jpg", 1 << 20, ANY), Err(Refusal::Unsupported(_))));
+        assert!(matches!(check(PNG, "photo.jpg", 1 << 20, ANY), Err(Refusal::Unsupported(_))), "a PNG named .jpg");
+        assert_eq!(check(PNG, "photo.png", 1 << 20, ANY), Ok(FileKind::Png));
+        assert_eq!(check(PNG, "photo", 1 << 20, ANY), Ok(FileKind::Png), "no extension: the bytes decide");
+        assert!(matches!(check(PDF, "doc.pdf", 1 << 20, FileKind::is_chat_image), Err(Refusal::Unsupported(_))));
+    }
+
+    #[test]
+    fn size_cap_is_inclusive() {
+        assert_eq!(check(PNG, "a.png", PNG.len() as u64, ANY), Ok(FileKind::Png));
+        assert_eq!(check(PNG, "a.png", PNG.len() as u64 - 1, ANY), Err(Refusal::TooLarge(PNG.len() as u64 - 1)));
+    }
+}

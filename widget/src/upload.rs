@@ -1,0 +1,54 @@
+//! Image upload from the widget (`POST /api/v1/chat/upload-image`, seed 001)
+//! with `XMLHttpRequest`, which reports upload progress (fetch does not).
+
+use edgechat_shared::api::uploads::UploadResponse;
+use edgechat_shared::error::ErrorBody;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
+
+use crate::api::Api;
+
+/// Uploads `file` for `session_id`; `on_progress(percent)` while it goes,
+/// then `on_done` with the stored upload or the refusal's message.
+pub fn upload_image(
+    api: &Api,
+    session_id: &str,
+    file: &File,
+    on_progress: impl Fn(u32) + 'static,
+    on_done: impl FnOnce(Result<UploadResponse, String>) + 'static,
+) -> Result<(), JsValue> {
+    let form = FormData::new()?;
+    form.append_with_str("site_key", &api.site_key)?;
+    form.append_with_str("session_id", session_id)?;
+    form.append_with_blob_and_filename("image", file, &file.name())?;
+    let xhr = XmlHttpRequest::new()?;
+    xhr.open("POST", &api.url("upload-image", &[("site_key", &api.site_key)]))?;
+    let progress = Closure::<dyn Fn(ProgressEvent)>::new(move |event: ProgressEvent| {
+        if event.length_computable() && event.total() > 0.0 {
+            on_progress((event.loaded() / event.total() * 100.0) as u32);
+        }
+    });
+    xhr.upload()?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let request = xhr.clone();
+    let done = Closure::once(move || {
+        let text = request.response_text().ok().flatten().unwrap_or_default();
+        let status = request.status().unwrap_or(0);
+        let parsed = js_sys::JSON::parse(&text).ok();
+        let result = if (200..300).contains(&status) {
+            parsed.and_then(|v| serde_wasm_bindgen::from_value::<UploadResponse>(v).ok()).ok_or_else(|| "The upload failed".to_string())
+        } else {
+            Err(parsed
+                .and_then(|v| serde_wasm_bindgen::from_value::<ErrorBody>(v).ok())
+                .map(|e| e.message)
+                .unwrap_or_else(|| format!("The upload failed (HTTP {status})")))
+        };
+        on_done(result);
+    });
+    xhr.set_onloadend(Some(done.as_ref().unchecked_ref()));
+    xhr.send_with_opt_form_data(Some(&form))?;
+    // Both handlers live until the request ends; leaking them is the wasm-bindgen way.
+    progress.forget();
+    done.forget();
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The conversation routes of seed 004, for integrations that create and
+//! follow a conversation by a visitor token with the site key
+//! (`?site_key=`): create, list messages since a time, reply, download a file.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use edgechat_shared::api::conversations::Status;
+use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::seed004::{CreateConversation, CreatedConversation, ReplyRequest, Seed004Message, Seed004Query, AUTO_REPLY};
+use edgechat_shared::error::ErrorCode;
+use edgechat_shared::validate;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{load_visitor, Caller, Limit, Visitor};
+use crate::auth::random_hex;
+use crate::db::{self, int, opt_text, text};
+use crate::error::{ApiError, ApiResult};
+use crate::room::{RoomContext, SendVisitorMessage};
+use crate::routes::{json_object, AppState};
+
+/// Stores a visitor message through the conversation's Room (the single
+/// writer) and waits for the answer to be stored too.
+async fn write_visitor_message(state: &AppState, context: RoomContext, content: String) -> ApiResult<()> {
+    let send = SendVisitorMessage { context, content, client_message_id: None, attachments: Vec::new() };
+    let response = send.forward(&state.env).await?;
+    let response: Response = response.into();
+    let mut body = response.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        chunk.map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Handles the `POST /api/v1/chat/conversations` route (seed 004, "Create
+/// Conversation", 5 a minute): 201 `{"conversation_token","auto_reply"}`;
+/// 422 with the seed's messages; 409 when the visitor token has a conversation.
+#[worker::send]
+pub async fn post_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<Seed004Query>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CreatedConversation>)> {
+    let request: CreateConversation = json_object(&body)?;
+    request.validate()?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Create, &query.site_key, &request.visitor_token).await?;
+    if visitor.conversation_id.is_some() {
+        return Err(ApiError::new(ErrorCode::Conflict, "A conversation with this visitor token already exists"));
+    }
+    let db = db::database(&state.env)?;
+    let visitor_id = db::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?;
+    db::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
+    let conversation_id = db::create_conversation(&db, visitor.site.id, &request.visitor_token, Some(visitor_id)).await?;
+    let token = random_hex(24);
+    db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(&token), int(conversation_id)])?.run().await?;
+    let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    write_visitor_message(&state, context, request.message).await?;
+    Ok((StatusCode::CREATED, Json(CreatedConversation { conversation_token: token, auto_reply: AUTO_REPLY.into() })))
+}
+
+/// The visitor of `visitor_token` with a conversation, or 404.
+async fn conversation_of(state: &AppState, caller: &Caller, limit: Limit, site_key: &str, visitor_token: &str) -> ApiResult<(Visitor, i64)> {
+    let visitor = load_visitor(&state.env, caller, limit, site_key, visitor_token).await?;
+    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation for this visitor token"))?;
+    Ok((visitor, conversation_id))
+}
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    role: String,
+    content: String,
+    author_name: Option<String>,
+    created_at: String,
+    visitor_name: Option<String>,
+}
+
+/// Handles the `GET /api/v1/chat/conversations/{visitor_token}/messages`
+/// route (seed 004, "Get Messages", 60 a minute): oldest first, only those
+/// after `since` (ISO 8601) when given; 422 for a malformed `since`.
+#[worker::send]
+pub async fn get_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(visitor_token): Path<String>,
+    Query(query): Query<Seed004Query>,
+) -> ApiResult<Json<Vec<Seed004Message>>> {
+    let since = match query.since.as_deref() {
+        Some(since) => Some(validate::iso8601_utc(since)?),
+        None => None,
+    };
+    let (visitor, conversation_id) = conversation_of(&state, &caller, Limit::Read("messages"), &query.site_key, &visitor_token).await?;
+    let rows: Vec<Row> = db::database(&state.env)?
+        .prepare(
+            "SELECT m.role, m.content, m.author_name, m.created_at, v.name AS visitor_name FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id JOIN visitors v ON v.id = c.visitor_id \
+             WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.created_at > ?2) ORDER BY m.seq",
+        )
+        .bind(&[int(conversation_id), opt_text(since.as_deref())])?
+        .all()
+        .await?
+        .results()?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| {
+                let inbound = row.role == "visitor";
+                let author = match (inbound, row.role.as_str()) {
+                    (true, _) => row.visitor_name.unwrap_or_else(|| "Visitor".into()),
+                    (false, "operator") => row.author_name.unwrap_or_else(|| "Support".into()),
+                    _ => visitor.site.name.clone(),
+                };
+                Seed004Message {
+                    direction: if inbound { "inbound" } else { "outbound" }.into(),
+                    body: row.content,
+                    timestamp: row.created_at,
+                    author,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Handles the `POST /api/v1/chat/conversations/{visitor_token}/messages`
+/// route (seed 004, "Send Reply", 20 a minute): 201 `{"status":"ok"}`;
+/// reopens a closed conversation.
+#[worker::send]
+pub async fn post_reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(visitor_token): Path<String>,
+    Query(query): Query<Seed004Query>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let request: ReplyRequest = json_object(&body)?;
+    validate::message(&request.message)?;
+    let (visitor, conversation_id) = conversation_of(&state, &caller, Limit::Write("reply"), &query.site_key, &visitor_token).await?;
+    let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    let reopened = db::database(&state.env)?
+        .prepare("UPDATE conversations SET status = 'open' WHERE id = ?1 AND status <> 'open' RETURNING id")
+        .bind(&[int(conversation_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .is_some();
+    if reopened {
+        context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
+    }
+    write_visitor_message(&state, context, request.message).await?;
+    Ok((StatusCode::CREATED, Json(json!({"status": "ok"}))))
+}
+
+/// Handles the `GET /api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}`
+/// route (seed 004, "Download File"): upload `id` attached to message
+/// `activity_id` of that visitor's conversation; `disposition` defaults to
+/// `attachment`. 404 for any other pairing.
+#[worker::send]
+pub async fn get_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((visitor_token, activity_id, id)): Path<(String, i64, i64)>,
+    Query(query): Query<Seed004Query>,
+) -> ApiResult<Response> {
+    let (_, conversation_id) = conversation_of(&state, &caller, Limit::Read("files"), &query.site_key, &visitor_token).await?;
+    let attached = db::database(&state.env)?
+        .prepare("SELECT u.id FROM uploads u JOIN messages m ON m.id = u.message_id WHERE u.id = ?1 AND m.id = ?2 AND m.conversation_id = ?3")
+        .bind(&[int(id), int(activity_id), int(conversation_id)])?
+        .first::<i64>(Some("id"))
+        .await?;
+    if attached.is_none() {
+        return Err(ApiError::not_found("file"));
+    }
+    super::uploads::serve(&state.env, id, query.disposition.as_deref().unwrap_or("attachment")).await
+}

@@ -1,0 +1,201 @@
+//! `POST /api/v1/chat/upload-image` (seed 001), `POST /api/v1/chat/upload-file`
+//! and `GET /api/v1/chat/files/{id}` (seed 003, "Files"): files go to R2
+//! under random, owner-tagged keys after the allow-list check by magic bytes
+//! (`edgechat_shared::upload`), and come back through the worker with the
+//! sniffed `Content-Type`, `X-Content-Type-Options: nosniff`, and a signed,
+//! expiring URL for fetchers that send no credentials.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use axum::Json;
+use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse, FILE_URL_SECONDS};
+use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILE_MB, DEFAULT_MAX_FILES_PER_MSG};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use worker::{D1Database, Env, FormEntry, HttpMetadata};
+
+use super::{load_visitor, Caller, Limit};
+use crate::auth::{now_secs, random_hex};
+use crate::db::sites::SiteRow;
+use crate::db::{self, int, text};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::AppState;
+
+/// The R2 binding (`[[r2_buckets]] binding = "FILES"`).
+fn bucket(env: &Env) -> worker::Result<worker::Bucket> {
+    env.bucket("FILES")
+}
+
+/// A numeric var of `wrangler.toml` (`[vars]`), or `default`.
+fn var_or(env: &Env, name: &str, default: u64) -> u64 {
+    env.var(name).ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(default)
+}
+
+/// The size cap in bytes (`MAX_FILE_MB`, default 10).
+fn max_bytes(env: &Env) -> u64 {
+    var_or(env, "MAX_FILE_MB", DEFAULT_MAX_FILE_MB) * 1024 * 1024
+}
+
+/// The attachment cap per message (`MAX_FILES_PER_MSG`, default 10).
+pub fn max_files(env: &Env) -> usize {
+    var_or(env, "MAX_FILES_PER_MSG", DEFAULT_MAX_FILES_PER_MSG as u64) as usize
+}
+
+fn refusal(refused: Refusal) -> ApiError {
+    match refused {
+        Refusal::TooLarge(max) => ApiError::new(ErrorCode::PayloadTooLarge, format!("Files may be at most {} MiB", max / 1024 / 1024)),
+        Refusal::Unsupported(message) => ApiError::new(ErrorCode::UnsupportedMediaType, message),
+    }
+}
+
+/// `HMAC-SHA256(site secret, "<id>:<exp>")` in hex.
+fn signature(site: &SiteRow, upload_id: i64, expires: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(upload::signed_payload(upload_id, expires).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A signed URL of upload `id`, valid [`FILE_URL_SECONDS`].
+pub fn signed_url(site: &SiteRow, upload_id: i64) -> String {
+    let expires = now_secs() + FILE_URL_SECONDS;
+    format!("/api/v1/chat/files/{upload_id}?exp={expires}&t={}", signature(site, upload_id, expires))
+}
+
+fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
+    match form.get(name) {
+        Some(FormEntry::Field(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// Reads the multipart body, checks the file, stores it; shared by both upload routes.
+async fn upload(state: &AppState, caller: &Caller, request: Request, field: &str, allowed: fn(FileKind) -> bool) -> ApiResult<Json<UploadResponse>> {
+    let max = max_bytes(&state.env);
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    // The multipart envelope adds a little; refuse clearly oversized bodies before reading them.
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return Err(refusal(Refusal::TooLarge(max)));
+    }
+    let mut request = worker::Request::try_from(request)?;
+    let form = request.form_data().await.map_err(|_| ApiError::new(ErrorCode::BadRequest, "The body is not multipart/form-data"))?;
+    let site_key = form_text(&form, "site_key").unwrap_or_default();
+    let session_id = form_text(&form, "session_id").unwrap_or_default();
+    let visitor = load_visitor(&state.env, caller, Limit::Write("upload"), &site_key, &session_id).await?;
+    let Some(FormEntry::File(file)) = form.get(field) else {
+        return Err(FieldError::new("file", format!("the multipart field '{field}' with a file is required")).into());
+    };
+    let bytes = file.bytes().await?;
+    let name: String = file.name().chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+    let kind = upload::check(&bytes, &name, max, allowed).map_err(refusal)?;
+    let db = db::database(&state.env)?;
+    let visitor_id = match visitor.visitor_id {
+        Some(id) => id,
+        None => db::ensure_visitor(&db, visitor.site.id, &session_id).await?,
+    };
+    let key = format!("{}/{}/{visitor_id}/{}", visitor.site.account_id, visitor.site.id, random_hex(16));
+    let size = bytes.len() as i64;
+    let metadata = HttpMetadata { content_type: Some(kind.content_type().into()), ..Default::default() };
+    bucket(&state.env)?.put(&key, bytes).http_metadata(metadata).execute().await?;
+    let id = db
+        .prepare("INSERT INTO uploads (site_id, visitor_id, r2_key, content_type, size, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")
+        .bind(&[int(visitor.site.id), int(visitor_id), text(&key), text(kind.content_type()), int(size), text(&name)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "upload was not recorded"))?;
+    Ok(Json(UploadResponse { success: true, id, url: signed_url(&visitor.site, id), content_type: kind.content_type().into(), size, name }))
+}
+
+/// Handles the `POST /api/v1/chat/upload-image` route (seed 001): multipart
+/// fields `site_key`, `session_id` and the file `image`; JPEG, PNG, GIF or
+/// WEBP by magic bytes. 415 other types and renamed or polyglot files, 413
+/// over `MAX_FILE_MB`, 422 without a file.
+#[worker::send]
+pub async fn post_upload_image(State(state): State<AppState>, caller: Caller, request: Request) -> ApiResult<Json<UploadResponse>> {
+    upload(&state, &caller, request, "image", FileKind::is_chat_image).await
+}
+
+/// Handles the `POST /api/v1/chat/upload-file` route: as `upload-image`,
+/// the file in field `file`, allowing also BMP, PDF, MP4 and plain text.
+#[worker::send]
+pub async fn post_upload_file(State(state): State<AppState>, caller: Caller, request: Request) -> ApiResult<Json<UploadResponse>> {
+    upload(&state, &caller, request, "file", |_| true).await
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadRow {
+    id: i64,
+    site_id: i64,
+    visitor_id: i64,
+    r2_key: String,
+    content_type: String,
+    size: i64,
+    name: String,
+    message_id: Option<i64>,
+}
+
+
+const UPLOAD_COLUMNS: &str = "id, site_id, visitor_id, r2_key, content_type, size, name, message_id";
+
+async fn upload_row(db: &D1Database, id: i64) -> worker::Result<Option<UploadRow>> {
+    db.prepare(format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1")).bind(&[int(id)])?.first(None).await
+}
+
+/// The file's bytes from R2 as a response with the sniffed type, `nosniff`
+/// and the requested disposition (`inline` or `attachment`).
+pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Response> {
+    let db = db::database(env)?;
+    let row = upload_row(&db, row_id).await?.ok_or_else(|| ApiError::not_found("file"))?;
+    let object = bucket(env)?.get(&row.r2_key).execute().await?.ok_or_else(|| ApiError::not_found("file"))?;
+    let bytes = object.body().ok_or_else(|| ApiError::not_found("file"))?.bytes().await?;
+    let disposition = if disposition == "attachment" { "attachment" } else { "inline" };
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{}\"", row.name.replace(['\\', '\r', '\n'], "_"))) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// Handles the `GET /api/v1/chat/files/{id}?exp=&t=&disposition=` route:
+/// the file, for anyone holding a valid signed URL. 403 `forbidden` for a
+/// wrong or expired signature.
+#[worker::send]
+pub async fn get_file(State(state): State<AppState>, Path(id): Path<i64>, Query(query): Query<FileQuery>) -> ApiResult<Response> {
+    let refused = || ApiError::new(ErrorCode::Forbidden, "This file link is invalid or has expired");
+    let db = db::database(&state.env)?;
+    let row = upload_row(&db, id).await?.ok_or_else(refused)?;
+    let site = db::sites::by_id(&db, row.site_id).await?.ok_or_else(refused)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).map_err(|_| refused())?;
+    mac.update(upload::signed_payload(id, query.exp).as_bytes());
+    let claimed = hex::decode(&query.t).map_err(|_| refused())?;
+    mac.verify_slice(&claimed).map_err(|_| refused())?;
+    if query.exp < now_secs() {
+        return Err(refused());
+    }
+    serve(&state.env, row.id, query.disposition.as_deref().unwrap_or("inline")).await
+}
+
+/// The attachments of a new visitor message: each upload must be the
+/// visitor's and not attached yet (422 otherwise), at most `MAX_FILES_PER_MSG`.
+pub async fn attachments(env: &Env, site: &SiteRow, visitor_id: Option<i64>, ids: &[i64]) -> ApiResult<Vec<Attachment>> {
+    if ids.len() > max_files(env) {
+        return Err(FieldError::new("attachments", format!("at most {} attachments per message", max_files(env))).into());
+    }
+    let db = db::database(env)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let row = upload_row(&db, *id).await?;
+        let row = row
+            .filter(|r| Some(r.visitor_id) == visitor_id && r.site_id == site.id && r.message_id.is_none() && !out.iter().any(|a: &Attachment| a.id == r.id))
+            .ok_or_else(|| FieldError::new("attachments", format!("upload {id} is not one of this visitor's unattached uploads")))?;
+        out.push(Attachment { id: row.id, name: row.name, content_type: row.content_type, size: row.size, url: signed_url(site, row.id) });
+    }
+    Ok(out)
+}
