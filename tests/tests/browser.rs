@@ -28,6 +28,11 @@ fn main() {
             ),
             trial("closed_conversation_offers_a_star_rating_and_records_one", server, closed_conversation_offers_a_star_rating_and_records_one),
             trial("blocked_visitor_sees_a_notice_and_cannot_send", server, blocked_visitor_sees_a_notice_and_cannot_send),
+            trial(
+                "visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why",
+                server,
+                visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why,
+            ),
         ],
     )
 }
@@ -250,5 +255,58 @@ async fn blocked_visitor_sees_a_notice_and_cannot_send(server: &Server) {
     browser.wait_until(&in_widget("r.querySelector('.ec-blocked')?.innerText.includes('can no longer send') === true"), Duration::from_secs(10)).await;
     assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-send').disabled")).await, true, "sending is disabled");
     browser.screenshot(&run_dir("browser").join("widget-blocked.png")).await;
+    browser.close().await;
+}
+
+/// Chooses a file in the widget's file input, as the browser's file picker
+/// would: `name`, MIME type `declared`, contents from base64.
+fn choose_file_js(name: &str, declared: &str, base64: &str) -> String {
+    format!(
+        "const r = document.querySelector('edgechat-root').shadowRoot; const input = r.querySelector('.ec-file'); \
+         const bytes = Uint8Array.from(atob('{base64}'), c => c.charCodeAt(0)); const dt = new DataTransfer(); \
+         dt.items.add(new File([bytes], '{name}', {{ type: '{declared}' }})); input.files = dt.files; \
+         input.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
+    )
+}
+
+/// A 1×1 PNG.
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+async fn visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why(server: &Server) {
+    let browser = Browser::start(&run_dir("browser").join("chromium-profile-upload")).await;
+    browser.client.goto(&format!("{}/", server.url)).await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
+    browser.widget_element(".ec-attach", Duration::from_secs(20)).await;
+
+    // An HTML page named like an image is refused, with the reason shown.
+    let html = "PCFkb2N0eXBlIGh0bWw+PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==";
+    browser.eval(&choose_file_js("evil.png", "image/png", html)).await;
+    browser.wait_until(&in_widget("r.querySelector('.ec-upload-error')?.innerText.length > 0"), Duration::from_secs(10)).await;
+    assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-preview') === null")).await, true, "no preview for a refused file");
+
+    // A real image: preview, progress to 100 %, then sent with the next message.
+    browser.eval(&choose_file_js("screenshot.png", "image/png", PNG_BASE64)).await;
+    browser.wait_until(&in_widget("r.querySelector('.ec-preview') !== null && r.querySelector('.ec-progress').value === 100"), Duration::from_secs(10)).await;
+    assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-upload-error') === null")).await, true);
+    browser.screenshot(&run_dir("browser").join("widget-upload-preview.png")).await;
+    browser.widget_element(".ec-input", Duration::from_secs(5)).await.send_keys("Here is a screenshot of the problem").await.unwrap();
+    browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
+    browser
+        .wait_until(&in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-visitor img.ec-image')).some(i => i.complete && i.naturalWidth === 1)"), Duration::from_secs(20))
+        .await;
+    assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-preview') === null")).await, true, "the preview is cleared once sent");
+
+    // The stored message carries the attachment, served from R2.
+    let session = browser.eval("return localStorage.getItem('edgechat:sk_demo_edgechat:session');").await;
+    let session = session.as_str().unwrap().to_string();
+    let history: serde_json::Value =
+        server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}")).await.json().await.unwrap();
+    let attachment = &history["messages"][0]["attachments"][0];
+    assert_eq!(attachment["content_type"], "image/png");
+    assert_eq!(attachment["name"], "screenshot.png");
+    let served = server.get(attachment["url"].as_str().unwrap()).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    browser.screenshot(&run_dir("browser").join("widget-upload-sent.png")).await;
     browser.close().await;
 }

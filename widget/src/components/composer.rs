@@ -37,7 +37,10 @@ pub fn Composer(
                     input.set_value("");
                 } />
             <button class="ec-attach" type="button" aria-label="Attach an image" disabled=move || busy.get()
-                on:click=move |_| if let Some(input) = file_input.get() { input.click() }>"📎"</button>
+                on:click=move |_| if let Some(input) = file_input.get() { input.click() }>
+                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2"
+                    stroke-linecap="round" d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7l9-9a3.3 3.3 0 0 1 4.7 4.7l-9 9a1.7 1.7 0 0 1-2.4-2.4l8.3-8.3"/></svg>
+            </button>
             <input
                 class="ec-input"
                 type="text"
