@@ -28,6 +28,7 @@ fn main() {
             ),
             trial("closed_conversation_offers_a_star_rating_and_records_one", server, closed_conversation_offers_a_star_rating_and_records_one),
             trial("blocked_visitor_sees_a_notice_and_cannot_send", server, blocked_visitor_sees_a_notice_and_cannot_send),
+            trial("proactive_nudge_appears_after_its_delay_and_opens_the_chat", server, proactive_nudge_appears_after_its_delay_and_opens_the_chat),
             trial(
                 "visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why",
                 server,
@@ -47,11 +48,12 @@ async fn visitor_asks_sees_the_streamed_answer_and_the_history_after_reload(serv
     browser.client.goto(&format!("{}/", server.url)).await.unwrap();
     let launcher = browser.widget_element(".ec-launcher", Duration::from_secs(10)).await;
 
-    // Before any interaction: no API call, no widget download, no storage.
+    // Before any interaction: no widget download, no API call but the
+    // proactive poll, no storage.
     let before = browser
-        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/') || n.includes('/widget/'));")
+        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => (n.includes('/api/') && !n.includes('/pending-proactive')) || n.includes('/widget/'));")
         .await;
-    assert_eq!(before, serde_json::json!([]), "the loader fetched nothing before the click");
+    assert_eq!(before, serde_json::json!([]), "the loader fetched nothing but nudges before the click");
     assert_eq!(browser.eval("return localStorage.length;").await, 0);
 
     launcher.click().await.unwrap();
@@ -308,5 +310,30 @@ async fn visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why(ser
     assert_eq!(served.status(), 200);
     assert_eq!(served.headers()["x-content-type-options"], "nosniff");
     browser.screenshot(&run_dir("browser").join("widget-upload-sent.png")).await;
+    browser.close().await;
+}
+
+async fn proactive_nudge_appears_after_its_delay_and_opens_the_chat(server: &Server) {
+    let token = server.demo_token().await;
+    let sites: serde_json::Value = server.authed(reqwest::Method::GET, "/v1/sites", &token).send().await.unwrap().json().await.unwrap();
+    let site_id = sites["sites"].as_array().unwrap().iter().find(|s| s["site_key"] == DEMO_SITE_KEY).unwrap()["id"].as_i64().unwrap();
+    let rule = serde_json::json!({"message": "Questions about pricing? We are here.", "url_match": "*nudge-test*", "delay_seconds": 3});
+    let response = server.authed(reqwest::Method::POST, &format!("/v1/sites/{site_id}/proactive"), &token).json(&rule).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+
+    let browser = Browser::start(&run_dir("browser").join("chromium-profile-nudge")).await;
+    let opened = std::time::Instant::now();
+    browser.client.goto(&format!("{}/?nudge-test", server.url)).await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await;
+    browser.wait_until(&in_widget("!r.querySelector('.ec-nudge').hidden"), Duration::from_secs(15)).await;
+    assert!(opened.elapsed() >= Duration::from_secs(3), "the nudge waits for its delay, came after {:?}", opened.elapsed());
+    let text = browser.eval(&in_widget("r.querySelector('.ec-nudge').innerText")).await;
+    assert_eq!(text, "Questions about pricing? We are here.");
+    assert_eq!(browser.eval("return localStorage.length + document.cookie.length;").await, 0, "nothing stored before interaction");
+    browser.screenshot(&run_dir("browser").join("widget-nudge.png")).await;
+
+    browser.widget_element(".ec-nudge", Duration::from_secs(5)).await.click().await.unwrap();
+    browser.widget_element(".ec-input", Duration::from_secs(20)).await;
+    browser.wait_until(&in_widget("r.querySelector('.ec-nudge').hidden && !r.querySelector('.ec-panel').parentElement.hidden"), Duration::from_secs(10)).await;
     browser.close().await;
 }

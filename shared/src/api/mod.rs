@@ -7,6 +7,7 @@ pub mod config;
 pub mod conversations;
 pub mod events;
 pub mod history;
+pub mod proactive;
 pub mod seed004;
 pub mod sites;
 pub mod stream;

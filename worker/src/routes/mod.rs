@@ -2,7 +2,7 @@
 
 mod auth;
 mod health;
-mod operator;
+pub mod operator;
 mod widget;
 
 use axum::http::{header, HeaderMap, Uri};
@@ -58,6 +58,7 @@ pub fn router(env: Env) -> Router {
         .route("/rate/comment", post(widget::feedback::post_rate_comment))
         .route("/block-status", get(widget::feedback::get_block_status))
         .route("/close", post(widget::feedback::post_close))
+        .route("/pending-proactive", get(widget::proactive::get_pending))
         .route("/upload-image", post(widget::uploads::post_upload_image))
         .route("/upload-file", post(widget::uploads::post_upload_file))
         .route("/files/{id}", get(widget::uploads::get_file))
@@ -85,6 +86,11 @@ pub fn router(env: Env) -> Router {
         )
         .route("/sites/{id}/rotate-secret", post(operator::sites::post_rotate_secret))
         .route("/sites/{id}/articles", get(operator::sites::get_articles).post(operator::sites::post_article))
+        .route("/sites/{id}/proactive", get(operator::proactive::get_rules).post(operator::proactive::post_rule))
+        .route(
+            "/sites/{id}/proactive/{rule_id}",
+            axum::routing::patch(operator::proactive::patch_rule).delete(operator::proactive::delete_rule),
+        )
         .route("/sites/{id}/articles/import", post(operator::sites::post_import))
         .route(
             "/sites/{id}/articles/{article_id}",

@@ -6,6 +6,7 @@ pub mod cors;
 pub mod events;
 pub mod feedback;
 pub mod history;
+pub mod proactive;
 pub mod seed004;
 pub mod stream;
 pub mod uploads;

@@ -31,7 +31,10 @@ async fn write_visitor_message(state: &AppState, context: RoomContext, content: 
     let response: Response = response.into();
     let mut body = response.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
-        chunk.map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
+        chunk.map_err(|e| {
+            worker::console_error!("reading the room's answer failed: {e}");
+            ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
+        })?;
     }
     Ok(())
 }

@@ -1,0 +1,58 @@
+//! `GET /api/v1/chat/pending-proactive` (seed 001): the nudges due on this
+//! page now. The loader polls it while the page is open, before any
+//! interaction, so it needs no session (and writes no storage).
+
+use axum::extract::{Query, State};
+use axum::Json;
+use edgechat_shared::api::proactive::{url_matches, Nudge, PendingProactive, PendingQuery};
+use edgechat_shared::validate;
+
+use super::{load_site, Caller, Limit};
+use crate::db::{self, int, text};
+use crate::error::ApiResult;
+use crate::routes::operator::proactive::enabled_rules;
+use crate::routes::AppState;
+
+/// Handles the `GET /api/v1/chat/pending-proactive` route: rules of this
+/// site whose pattern matches `url` and whose delay has passed by
+/// `seconds_on_page`; a once-per-visitor rule already shown to `session_id`
+/// is left out (and is recorded as shown when answered). `next_in` tells
+/// when the next rule comes due.
+#[worker::send]
+pub async fn get_pending(State(state): State<AppState>, caller: Caller, Query(query): Query<PendingQuery>) -> ApiResult<Json<PendingProactive>> {
+    let site = load_site(&state.env, &caller, Limit::Read("pending-proactive"), &query.site_key).await?;
+    let session = query.session_id.as_deref().filter(|s| validate::session_id(s).is_ok());
+    let db = db::database(&state.env)?;
+    let shown: Vec<i64> = match session {
+        Some(session) => db
+            .prepare("SELECT s.rule_id FROM proactive_shown s JOIN proactive_rules r ON r.id = s.rule_id WHERE r.site_id = ?1 AND s.session_id = ?2")
+            .bind(&[int(site.id), text(session)])?
+            .all()
+            .await?
+            .results::<serde_json::Value>()?
+            .iter()
+            .filter_map(|v| v["rule_id"].as_i64())
+            .collect(),
+        None => Vec::new(),
+    };
+    let rules: Vec<_> = enabled_rules(&db, site.id)
+        .await?
+        .into_iter()
+        .filter(|r| url_matches(&r.url_match, &query.url) && !(r.once_per_visitor && shown.contains(&r.id)))
+        .collect();
+    let (due, later): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| r.delay_seconds <= query.seconds_on_page.max(0));
+    if let Some(session) = session {
+        for rule in due.iter().filter(|r| r.once_per_visitor) {
+            db.prepare("INSERT INTO proactive_shown (rule_id, session_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+                .bind(&[int(rule.id), text(session)])?
+                .run()
+                .await?;
+        }
+    }
+    let next_in = later.iter().map(|r| r.delay_seconds - query.seconds_on_page.max(0)).min();
+    Ok(Json(PendingProactive {
+        success: true,
+        messages: due.into_iter().map(|r| Nudge { id: r.id, message: r.message }).collect(),
+        next_in,
+    }))
+}
