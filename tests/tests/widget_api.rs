@@ -33,6 +33,10 @@ fn main() {
             trial("unknown_route_is_404_in_the_error_envelope", server, unknown_route_is_404_in_the_error_envelope),
             trial("identity_with_a_wrong_user_hash_is_401_and_stores_nothing", server, identity_with_a_wrong_user_hash_is_401_and_stores_nothing),
             trial("verified_visitor_sees_their_conversation_on_another_device", server, verified_visitor_sees_their_conversation_on_another_device),
+            trial("proactive_rules_are_managed_per_site_by_owners", server, proactive_rules_are_managed_per_site_by_owners),
+            trial("pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due", server, pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due),
+            trial("a_once_per_visitor_nudge_is_shown_to_a_session_once", server, a_once_per_visitor_nudge_is_shown_to_a_session_once),
+            trial("operators_see_the_phone_a_visitor_left", server, operators_see_the_phone_a_visitor_left),
         ],
     )
 }
@@ -312,4 +316,157 @@ async fn verified_visitor_sees_their_conversation_on_another_device(server: &Ser
     assert_eq!(summary["visitor"]["verified"], true);
     assert_eq!(summary["visitor"]["email"], "ada@example.com");
     assert_eq!(summary["visitor"]["name"], "Ada");
+}
+
+/// A new account's owner token and its first site (id, key), signed up from `ip`.
+async fn own_site(server: &Server, ip: &str) -> (String, i64, String) {
+    let email = format!("owner-{}@example.com", new_message_id());
+    let response = server
+        .http
+        .post(format!("{}/auth/signup", server.url))
+        .header("cf-connecting-ip", ip)
+        .json(&json!({"email": email, "password": "correct horse", "name": "Owner"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    (
+        body["access_token"].as_str().unwrap().to_string(),
+        body["site"]["id"].as_i64().unwrap(),
+        body["site"]["site_key"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn pending(server: &Server, site_key: &str, url: &str, seconds: i64, session: Option<&str>) -> serde_json::Value {
+    let mut query = vec![("site_key", site_key.to_string()), ("url", url.to_string()), ("seconds_on_page", seconds.to_string())];
+    if let Some(session) = session {
+        query.push(("session_id", session.to_string()));
+    }
+    let response = server.http.get(format!("{}/api/v1/chat/pending-proactive", server.url)).query(&query).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn proactive_rules_are_managed_per_site_by_owners(server: &Server) {
+    let (token, site, _) = own_site(server, "10.61.0.1").await;
+    let path = format!("/v1/sites/{site}/proactive");
+    let created = server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": "Need a hand?", "url_match": "/pricing*", "delay_seconds": 5})).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let rule: serde_json::Value = created.json().await.unwrap();
+    assert_eq!((rule["once_per_visitor"].as_bool(), rule["enabled"].as_bool(), rule["delay_seconds"].as_i64()), (Some(true), Some(true), Some(5)));
+    let id = rule["id"].as_i64().unwrap();
+    for bad in [json!({}), json!({"message": "  "}), json!({"message": "x", "delay_seconds": -1}), json!({"message": "x", "delay_seconds": 86_401})] {
+        let (status, error) = error_of(server.authed(reqwest::Method::POST, &path, &token).json(&bad).send().await.unwrap()).await;
+        assert_eq!((status, error.error.as_str()), (422, "validation_error"), "{bad}");
+    }
+    let patched: serde_json::Value = server
+        .authed(reqwest::Method::PATCH, &format!("{path}/{id}"), &token)
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((patched["enabled"].as_bool(), patched["message"].as_str()), (Some(false), Some("Need a hand?")));
+    let list: serde_json::Value = server.authed(reqwest::Method::GET, &path, &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["rules"].as_array().unwrap().len(), 1);
+
+    // Another account sees none of it; an agent may read but not write.
+    let (stranger, _, _) = own_site(server, "10.61.0.2").await;
+    let (status, _) = error_of(server.authed(reqwest::Method::GET, &path, &stranger).send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    let (status, _) = error_of(server.authed(reqwest::Method::DELETE, &format!("{path}/{id}"), &stranger).send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    let agent_email = format!("agent-{}@example.com", new_message_id());
+    let invited = server
+        .authed(reqwest::Method::POST, "/v1/users", &token)
+        .json(&json!({"email": agent_email, "display_name": "Agent", "role": "agent", "password": "agent password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let agent = server
+        .http
+        .post(format!("{}/auth/login", server.url))
+        .header("cf-connecting-ip", "10.61.0.3")
+        .json(&json!({"email": agent_email, "password": "agent password"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.authed(reqwest::Method::GET, &path, &agent).send().await.unwrap().status(), 200);
+    let (status, error) = error_of(server.authed(reqwest::Method::POST, &path, &agent).json(&json!({"message": "hi"})).send().await.unwrap()).await;
+    assert_eq!((status, error.error.as_str()), (403, "forbidden"));
+
+    assert_eq!(server.authed(reqwest::Method::DELETE, &format!("{path}/{id}"), &token).send().await.unwrap().status(), 204);
+    let list: serde_json::Value = server.authed(reqwest::Method::GET, &path, &token).send().await.unwrap().json().await.unwrap();
+    assert!(list["rules"].as_array().unwrap().is_empty());
+}
+
+async fn pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due(server: &Server) {
+    let (token, site, key) = own_site(server, "10.61.0.4").await;
+    let path = format!("/v1/sites/{site}/proactive");
+    for rule in [
+        json!({"message": "Pricing help", "url_match": "/pricing*", "delay_seconds": 5}),
+        json!({"message": "Anywhere, later", "delay_seconds": 30}),
+        json!({"message": "Switched off", "delay_seconds": 0, "enabled": false}),
+    ] {
+        assert_eq!(server.authed(reqwest::Method::POST, &path, &token).json(&rule).send().await.unwrap().status(), 201);
+    }
+    let page = "https://shop.example.com/pricing?plan=pro";
+    let early = pending(server, &key, page, 2, None).await;
+    assert_eq!(early["messages"], json!([]));
+    assert_eq!(early["next_in"], 3, "the pricing nudge comes due 3 s later");
+    let due = pending(server, &key, page, 6, None).await;
+    let texts: Vec<&str> = due["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Pricing help"]);
+    assert_eq!(due["next_in"], 24);
+    let elsewhere = pending(server, &key, "https://shop.example.com/checkout", 40, None).await;
+    let texts: Vec<&str> = elsewhere["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Anywhere, later"], "the pricing rule is for pricing pages only; disabled rules never show");
+    let (status, _) = error_of(server.get("/api/v1/chat/pending-proactive?site_key=sk_nobody_has_this&url=x").await).await;
+    assert_eq!(status, 404);
+}
+
+async fn a_once_per_visitor_nudge_is_shown_to_a_session_once(server: &Server) {
+    let (token, site, key) = own_site(server, "10.61.0.5").await;
+    let path = format!("/v1/sites/{site}/proactive");
+    server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": "Once", "delay_seconds": 0})).send().await.unwrap();
+    server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": "Always", "once_per_visitor": false})).send().await.unwrap();
+    let session = new_session_id();
+    let texts = |v: serde_json::Value| v["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(texts(pending(server, &key, "https://a.test/", 1, Some(&session)).await), ["Once", "Always"]);
+    assert_eq!(texts(pending(server, &key, "https://a.test/", 1, Some(&session)).await), ["Always"], "shown once to this visitor");
+    assert_eq!(texts(pending(server, &key, "https://a.test/", 1, Some(&new_session_id())).await), ["Once", "Always"], "another visitor still sees it");
+}
+
+async fn operators_see_the_phone_a_visitor_left(server: &Server) {
+    let session = new_session_id();
+    let done = server.stream(&demo_request(&session, "Can someone call me?")).await.done().clone();
+    let response = server
+        .http
+        .post(format!("{}/api/v1/chat/contact", server.url))
+        .header("cf-connecting-ip", visitor_ip(&session))
+        .json(&json!({"site_key": DEMO_SITE_KEY, "session_id": session, "phone": "+14155550123", "name": "Sam"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let token = server.demo_token().await;
+    let summary: serde_json::Value = server
+        .authed(reqwest::Method::GET, &format!("/v1/chat/conversations/{}", done.conversation_id), &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((summary["visitor"]["phone"].as_str(), summary["visitor"]["name"].as_str()), (Some("+14155550123"), Some("Sam")));
 }

@@ -56,6 +56,9 @@ pub struct Visitor {
     /// Email, when the visitor gave one.
     #[serde(default)]
     pub email: Option<String>,
+    /// Phone (E.164), when the visitor gave one.
+    #[serde(default)]
+    pub phone: Option<String>,
     /// `true` while blocked.
     pub blocked: bool,
     /// `true` when the site verified who the visitor is (identity verification).

@@ -21,6 +21,7 @@ struct SummaryRow {
     visitor_id: i64,
     visitor_name: Option<String>,
     visitor_email: Option<String>,
+    visitor_phone: Option<String>,
     visitor_blocked_at: Option<String>,
     visitor_verified: i64,
     visitor_created_at: String,
@@ -59,6 +60,7 @@ impl SummaryRow {
                 id: self.visitor_id,
                 name: self.visitor_name,
                 email: self.visitor_email,
+                phone: self.visitor_phone,
                 blocked: self.visitor_blocked_at.is_some(),
                 verified: self.visitor_verified != 0,
                 created_at: self.visitor_created_at,
@@ -74,7 +76,7 @@ impl SummaryRow {
 /// Summary columns; `?1` is the caller's user id (for the unread count),
 /// `?2` the caller's account id.
 const SUMMARY_SELECT: &str = "SELECT c.id, c.site_id, c.status, c.mode, c.assignee_id, c.last_activity_at, c.created_at, \
-    v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email, v.blocked_at AS visitor_blocked_at, v.verified AS visitor_verified, \
+    v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email, v.phone AS visitor_phone, v.blocked_at AS visitor_blocked_at, v.verified AS visitor_verified, \
     v.created_at AS visitor_created_at, \
     (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id AND um.role = 'visitor' AND um.seq > \
       COALESCE((SELECT r.last_read_seq FROM read_marks r WHERE r.conversation_id = c.id AND r.user_id = ?1), 0)) AS unread_count, \
@@ -281,6 +283,7 @@ struct BlockRow {
     site_id: i64,
     name: Option<String>,
     email: Option<String>,
+    phone: Option<String>,
     blocked_at: Option<String>,
     block_reason: Option<String>,
     verified: i64,
@@ -294,6 +297,7 @@ impl BlockRow {
                 id: self.id,
                 name: self.name,
                 email: self.email,
+                phone: self.phone,
                 blocked: self.blocked_at.is_some(),
                 verified: self.verified != 0,
                 created_at: self.created_at,
@@ -305,7 +309,7 @@ impl BlockRow {
     }
 }
 
-const BLOCK_COLUMNS: &str = "v.id, v.site_id, v.name, v.email, v.blocked_at, v.block_reason, v.verified, v.created_at";
+const BLOCK_COLUMNS: &str = "v.id, v.site_id, v.name, v.email, v.phone, v.blocked_at, v.block_reason, v.verified, v.created_at";
 
 /// Blocks (or, with `blocked == false`, unblocks) visitor `visitor_id` of
 /// `account_id`; `None` when no such visitor is in the account.
