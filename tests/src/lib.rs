@@ -4,6 +4,9 @@
 //! and an HTTP/SSE client for the widget API.
 
 pub mod browser;
+pub mod http;
+
+pub use http::*;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -15,22 +15,19 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use edgechat_shared::api::auth::{SignupResponse, TokenResponse};
+use edgechat_shared::api::auth::TokenResponse;
 use edgechat_shared::api::conversations::{ConversationSummary, MessageList, SentMessage, Status};
 use edgechat_shared::api::events::{LiveEvent, MessagingToken, OperatorMessages, UnreadCounts};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
-use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse::{Frame, Parser};
 use edgechat_tests::*;
 use futures::{SinkExt, StreamExt};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -117,42 +114,6 @@ fn stream_client() -> &'static reqwest::Client {
     CLIENT.get_or_init(|| reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().expect("stream client"))
 }
 
-/// A name no other trial uses: `tag-<counter>-<random hex>`.
-fn unique(tag: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
-}
-
-/// A client address no other login uses (`10.88.x.y`; only a header value,
-/// a range operator_api.rs does not use).
-fn fresh_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("10.88.{}.{}", n / 250 % 256, n % 250 + 1)
-}
-
-async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("error body");
-    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {body}"));
-    (status, envelope)
-}
-
-/// Asserts the answer is the error envelope with `status` and `code`.
-async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) {
-    let (got, body) = error_of(response).await;
-    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
-}
-
-/// Asserts the answer has `status` and parses its JSON body.
-async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
-    let got = response.status().as_u16();
-    let path = response.url().path().to_string();
-    let body = response.text().await.expect("body");
-    assert_eq!(got, status, "{path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
-}
-
 /// Asserts a 204 answer with `what` in the failure message.
 async fn assert_no_content(response: reqwest::Response, what: &str) {
     let status = response.status().as_u16();
@@ -180,12 +141,15 @@ async fn post(host: &dyn Host, path: &str, token: &str, body: Value) -> reqwest:
 async fn post_public(host: &dyn Host, path: &str, body: &Value) -> reqwest::Response {
     host.client()
         .post(format!("{}{path}", host.base()))
-        .header("CF-Connecting-IP", fresh_ip())
+        .header("CF-Connecting-IP", FRESH_IPS.next())
         .json(body)
         .send()
         .await
         .unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
 }
+
+/// Client addresses no other login uses (`10.88.x.y`, a range operator_api.rs does not use).
+static FRESH_IPS: IpPool = IpPool::new("10.88");
 
 /// A freshly signed-up account: its owner's tokens and its first site.
 struct Tenant {
@@ -211,7 +175,7 @@ impl Tenant {
 async fn signup(host: &dyn Host) -> Tenant {
     let email = format!("{}@example.com", unique("live"));
     let body = json!({"email": email, "password": PASSWORD, "name": OWNER_NAME, "account_name": unique("Live"), "site_name": "Live shop"});
-    let signed: SignupResponse = json_of(post_public(host, "/auth/signup", &body).await, 201).await;
+    let signed = signup_from(host.client(), host.base(), &FRESH_IPS.next(), &body).await;
     Tenant { tokens: signed.tokens, site: signed.site }
 }
 

@@ -10,8 +10,7 @@
 //! `CF-Connecting-IP`; none relies on global counts or touches the demo account.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -23,10 +22,8 @@ use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, Site, Site
 use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::error::ErrorBody;
 use edgechat_tests::*;
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 fn main() {
@@ -141,48 +138,8 @@ const FILLER_KB: &str = concat!(
     r#"{"id":"password-reset","title":"I forgot my password","body":"Use the reset link on the login page; it is valid for one hour."}"#, "\n",
 );
 
-/// A name no other trial uses: `tag-<counter>-<random hex>`.
-fn unique(tag: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
-}
-
 fn unique_email(tag: &str) -> String {
     format!("{}@example.com", unique(tag))
-}
-
-/// A client address no other login uses (`10.77.x.y`; only a header value).
-fn fresh_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("10.77.{}.{}", n / 250 % 256, n % 250 + 1)
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("error body");
-    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {body}"));
-    (status, envelope)
-}
-
-/// Asserts the answer is the error envelope with `status` and `code`.
-async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) -> ErrorBody {
-    let (got, body) = error_of(response).await;
-    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
-    body
-}
-
-/// Asserts the answer has `status` and parses its JSON body.
-async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
-    let got = response.status().as_u16();
-    let path = response.url().path().to_string();
-    let body = response.text().await.expect("body");
-    assert_eq!(got, status, "{path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
 }
 
 async fn send(server: &Server, method: Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
@@ -214,7 +171,7 @@ async fn post_public(server: &Server, path: &str, body: &Value) -> reqwest::Resp
     server
         .http
         .post(format!("{}{path}", server.url))
-        .header("CF-Connecting-IP", fresh_ip())
+        .header("CF-Connecting-IP", FRESH_IPS.next())
         .json(body)
         .send()
         .await
@@ -234,7 +191,7 @@ async fn login_via(server: &Server, ip: &str, email: &str, password: &str) -> re
 
 /// `POST /auth/login` from a client address no other login uses.
 async fn login_from(server: &Server, email: &str, password: &str) -> reqwest::Response {
-    login_via(server, &fresh_ip(), email, password).await
+    login_via(server, &FRESH_IPS.next(), email, password).await
 }
 
 async fn login_ok(server: &Server, email: &str, password: &str) -> TokenResponse {
@@ -248,6 +205,9 @@ async fn refresh(server: &Server, refresh_token: &str) -> reqwest::Response {
 async fn me(server: &Server, token: &str) -> MeResponse {
     json_of(get(server, "/auth/me", token).await, 200).await
 }
+
+/// Client addresses no other login uses (`10.77.x.y`).
+static FRESH_IPS: IpPool = IpPool::new("10.77");
 
 /// A freshly signed-up account: its owner's login and tokens, and its first site.
 struct Tenant {
@@ -269,7 +229,7 @@ impl Tenant {
 async fn signup(server: &Server) -> Tenant {
     let email = unique_email("owner");
     let body = json!({"email": email, "password": PASSWORD, "name": OWNER_NAME, "account_name": unique("Acme"), "site_name": "Acme shop"});
-    let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
+    let signed = signup_from(&server.http, &server.url, &FRESH_IPS.next(), &body).await;
     Tenant { email, tokens: signed.tokens, site: signed.site }
 }
 
@@ -541,7 +501,7 @@ async fn bodies_that_are_not_json_objects_are_400(server: &Server) {
         for (method, path) in &routes {
             let response = server
                 .authed(method.clone(), path, tenant.token())
-                .header("CF-Connecting-IP", fresh_ip())
+                .header("CF-Connecting-IP", FRESH_IPS.next())
                 .header("content-type", "application/json")
                 .body(body)
                 .send()

@@ -17,11 +17,9 @@
 //! JPEG, GIF, WEBP, BMP, PDF and MP4 files, a UTF-8 text file, and
 //! polyglots (HTML named `.png`, JavaScript named `.jpg`).
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use edgechat_shared::api::auth::SignupResponse;
 use edgechat_shared::api::conversations::{Block, ConversationList, ConversationSummary, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::seed004::{CreatedConversation, Seed004Message};
@@ -29,12 +27,10 @@ use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::{DoneMeta, StreamEvent, StreamRequest};
 use edgechat_shared::api::uploads::UploadResponse;
 use edgechat_shared::api::{ChatMessage, Role};
-use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
 use edgechat_tests::*;
 use hmac::{Hmac, Mac};
 use reqwest::{Method, RequestBuilder};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -201,47 +197,9 @@ const INVALID_EMAIL: &str = "Invalid email address";
 const TOO_LONG: &str = "Message is too long (maximum 10000 characters)";
 const TOKEN_TAKEN: &str = "A conversation with this visitor token already exists";
 
-/// A name no other trial uses: `tag-<counter>-<random hex>`.
-fn unique(tag: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
-}
-
-/// A client address no other `/auth` request uses (`192.169.x.y`).
-fn auth_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("192.169.{}.{}", n / 250 % 256, n % 250 + 1)
-}
-
-/// A client address no other widget request uses (`192.168.x.y`).
-fn widget_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("192.168.{}.{}", n / 250 % 256, n % 250 + 1)
-}
-
 /// A fresh seed-004 visitor token (35 letters, digits and `_`).
 fn visitor_token() -> String {
     format!("vt_{}", &new_session_id()[5..])
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("error body");
-    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {status} {body}"));
-    (status, envelope)
-}
-
-/// Asserts the answer is the error envelope with `status` and `code`.
-async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) -> ErrorBody {
-    let (got, body) = error_of(response).await;
-    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
-    body
 }
 
 /// Asserts a 422 `validation_error` with exactly `message`.
@@ -250,28 +208,12 @@ async fn assert_422(response: reqwest::Response, message: &str, what: &str) {
     assert_eq!(body.message, message, "{what}");
 }
 
-/// Asserts the answer has `status` and parses its JSON body.
-async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
-    let got = response.status().as_u16();
-    let path = response.url().path().to_string();
-    let body = response.text().await.expect("body");
-    assert_eq!(got, status, "{path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
-}
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response.headers().get(name).map(|v| v.to_str().expect("ASCII header").to_string())
-}
-
-/// Asserts a 429 `rate_limited` with a `Retry-After` of 1 to 60 seconds.
-async fn assert_rate_limited(response: reqwest::Response, what: &str) {
-    let retry_after = header(&response, "retry-after");
-    assert_error(response, 429, "rate_limited", what).await;
-    let seconds: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
-    assert!((1..=60).contains(&seconds), "{what}: Retry-After {seconds} should be within the minute");
-}
-
 // ------------------------------------------------ operator side
+
+/// Client addresses no other `/auth` request uses (`192.169.x.y`).
+static AUTH_IPS: IpPool = IpPool::new("192.169");
+/// Client addresses no other widget request uses (`192.168.x.y`).
+static WIDGET_IPS: IpPool = IpPool::new("192.168");
 
 /// A freshly signed-up account: its owner's access token and display name, and its first site.
 struct Tenant {
@@ -294,15 +236,7 @@ async fn signup(server: &Server) -> Tenant {
         "account_name": unique("Acme"),
         "site_name": SITE_NAME,
     });
-    let response = server
-        .http
-        .post(format!("{}/auth/signup", server.url))
-        .header("CF-Connecting-IP", auth_ip())
-        .json(&body)
-        .send()
-        .await
-        .expect("POST /auth/signup reaches the server");
-    let signed: SignupResponse = json_of(response, 201).await;
+    let signed = signup_from(&server.http, &server.url, &AUTH_IPS.next(), &body).await;
     assert_eq!(signed.site.name, SITE_NAME);
     Tenant { token: signed.tokens.access_token, operator_name: signed.tokens.user.display_name, site: signed.site }
 }
@@ -365,7 +299,7 @@ async fn block_visitor_of(server: &Server, tenant: &Tenant, conversation_id: i64
 
 /// A request to `path` (which may carry a query) from a client address no other request uses.
 fn widget(server: &Server, method: Method, path: &str) -> RequestBuilder {
-    server.http.request(method, format!("{}{path}", server.url)).header("CF-Connecting-IP", widget_ip())
+    server.http.request(method, format!("{}{path}", server.url)).header("CF-Connecting-IP", WIDGET_IPS.next())
 }
 
 /// One part of a `multipart/form-data` body.
@@ -606,7 +540,7 @@ fn create_body(name: &str, email: &str, message: &str, token: &str) -> Value {
 
 /// `POST /api/v1/chat/conversations?site_key=` with `body`, from a fresh address.
 async fn create(server: &Server, site_key: &str, body: &Value) -> reqwest::Response {
-    create_from(server, site_key, body, &widget_ip()).send().await.expect("POST /api/v1/chat/conversations reaches the server")
+    create_from(server, site_key, body, &WIDGET_IPS.next()).send().await.expect("POST /api/v1/chat/conversations reaches the server")
 }
 
 fn create_from(server: &Server, site_key: &str, body: &Value, ip: &str) -> RequestBuilder {
@@ -668,45 +602,6 @@ async fn seed_file(server: &Server, site_key: &str, token: &str, activity_id: i6
 }
 
 // ------------------------------------------------ rate-limit bursts
-
-/// Builds one request from the given client address.
-type Build<'a> = dyn Fn(&str) -> RequestBuilder + 'a;
-
-/// Waits for the next clock minute when fewer than `seconds` are left in
-/// this one (the limits count per fixed clock minute).
-async fn within_one_minute(seconds: i64) {
-    let into = now() % 60;
-    if into + seconds > 60 {
-        tokio::time::sleep(Duration::from_secs((61 - into) as u64)).await;
-    }
-}
-
-/// From one fresh client address and within one clock minute, sends each
-/// step's `count` requests, asserting each answers the step's status, then
-/// one `last` request; answers the address and that last answer. A burst
-/// that crossed into the next minute starts over from a new address, at
-/// most three times.
-async fn burst(seconds: i64, steps: &[(usize, u16, &Build<'_>)], last: &Build<'_>) -> (String, reqwest::Response) {
-    for _ in 0..3 {
-        within_one_minute(seconds).await;
-        let minute = now() / 60;
-        let ip = widget_ip();
-        for (count, status, build) in steps {
-            for n in 1..=*count {
-                let response = build(&ip).send().await.expect("the request reaches the server");
-                let got = response.status().as_u16();
-                let path = response.url().path().to_string();
-                let body = response.text().await.unwrap_or_default();
-                assert_eq!(got, *status, "request {n} of {count} to {path} from {ip}: {body}");
-            }
-        }
-        let answer = last(&ip).send().await.expect("the request reaches the server");
-        if now() / 60 == minute {
-            return (ip, answer);
-        }
-    }
-    panic!("three bursts in a row crossed a minute boundary; the server is too slow for these limits");
-}
 
 // ---------------------------------------------------------------- allowed types
 
@@ -1234,7 +1129,7 @@ async fn creating_six_conversations_a_minute_from_one_address_is_429(server: &Se
         *last_token.lock().unwrap() = token.clone();
         create_from(server, key, &create_body("Rita Rapid", "rita@example.com", "Hello?", &token), ip)
     };
-    let (ip, over) = burst(20, &[(5, 201, &fresh)], &last).await;
+    let (ip, over) = burst(&WIDGET_IPS, 20, &[(5, 201, &fresh)], &last).await;
     assert_rate_limited(over, &format!("the 6th conversation in a minute from {ip}")).await;
     let refused = last_token.lock().unwrap().clone();
     assert_error(seed_messages(server, key, &refused, None).await, 404, "not_found", "the refused conversation was not created").await;

@@ -6,7 +6,6 @@ use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::error::ErrorBody;
 use edgechat_tests::*;
 use serde_json::json;
 
@@ -39,13 +38,6 @@ fn main() {
             trial("operators_see_the_phone_a_visitor_left", server, operators_see_the_phone_a_visitor_left),
         ],
     )
-}
-
-async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("error body");
-    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {body}"));
-    (status, envelope)
 }
 
 async fn history(server: &Server, session_id: &str) -> HistoryResponse {
@@ -321,21 +313,8 @@ async fn verified_visitor_sees_their_conversation_on_another_device(server: &Ser
 /// A new account's owner token and its first site (id, key), signed up from `ip`.
 async fn own_site(server: &Server, ip: &str) -> (String, i64, String) {
     let email = format!("owner-{}@example.com", new_message_id());
-    let response = server
-        .http
-        .post(format!("{}/auth/signup", server.url))
-        .header("cf-connecting-ip", ip)
-        .json(&json!({"email": email, "password": "correct horse", "name": "Owner"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let body: serde_json::Value = response.json().await.unwrap();
-    (
-        body["access_token"].as_str().unwrap().to_string(),
-        body["site"]["id"].as_i64().unwrap(),
-        body["site"]["site_key"].as_str().unwrap().to_string(),
-    )
+    let signed = signup_from(&server.http, &server.url, ip, &json!({"email": email, "password": "correct horse", "name": "Owner"})).await;
+    (signed.tokens.access_token, signed.site.id, signed.site.site_key)
 }
 
 async fn pending(server: &Server, site_key: &str, url: &str, seconds: i64, session: Option<&str>) -> serde_json::Value {

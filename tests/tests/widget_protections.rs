@@ -10,10 +10,7 @@
 //! from its own client address (`172.17.x.y`; `/auth` requests from
 //! `172.16.x.y`), so that no two trials share a rate-limit bucket.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use edgechat_shared::api::auth::SignupResponse;
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::conversations::{Block, ConversationSummary, Visitor};
 use edgechat_shared::api::history::HistoryResponse;
@@ -23,10 +20,8 @@ use edgechat_shared::api::visitor::{
     BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery,
     MAX_RATING_COMMENT_CHARS,
 };
-use edgechat_shared::error::ErrorBody;
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -97,67 +92,17 @@ const SHOP: &str = "https://shop.example.com";
 const WILDCARD: &str = "https://*.example.org";
 const EVIL: &str = "https://evil.test";
 
-/// A name no other trial uses: `tag-<counter>-<random hex>`.
-fn unique(tag: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{tag}-{}-{}", NEXT.fetch_add(1, Ordering::Relaxed), &new_session_id()[5..17])
-}
-
-/// A client address no other `/auth` request uses (`172.16.x.y`).
-fn auth_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("172.16.{}.{}", n / 250 % 256, n % 250 + 1)
-}
-
-/// A client address no other widget request uses (`172.17.x.y`).
-fn widget_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("172.17.{}.{}", n / 250 % 256, n % 250 + 1)
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("error body");
-    let envelope: ErrorBody = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not the error envelope ({e}): {status} {body}"));
-    (status, envelope)
-}
-
-/// Asserts the answer is the error envelope with `status` and `code`.
-async fn assert_error(response: reqwest::Response, status: u16, code: &str, what: &str) -> ErrorBody {
-    let (got, body) = error_of(response).await;
-    assert_eq!((got, body.error.as_str()), (status, code), "{what}: {}", body.message);
-    body
-}
-
-/// Asserts the answer has `status` and parses its JSON body.
-async fn json_of<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
-    let got = response.status().as_u16();
-    let path = response.url().path().to_string();
-    let body = response.text().await.expect("body");
-    assert_eq!(got, status, "{path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: unexpected JSON ({e}): {body}"))
-}
-
 /// The `Access-Control-Allow-Origin` header, when answered.
 fn allow_origin(response: &reqwest::Response) -> Option<String> {
     response.headers().get("access-control-allow-origin").map(|v| v.to_str().expect("ASCII header").to_string())
 }
 
-/// Asserts a 429 `rate_limited` with a `Retry-After` of 1 to 60 seconds.
-async fn assert_rate_limited(response: reqwest::Response, what: &str) {
-    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
-    assert_error(response, 429, "rate_limited", what).await;
-    let seconds: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
-    assert!((1..=60).contains(&seconds), "{what}: Retry-After {seconds} should be within the minute");
-}
-
 // ------------------------------------------------ operator side
+
+/// Client addresses no other `/auth` request uses (`172.16.x.y`).
+static AUTH_IPS: IpPool = IpPool::new("172.16");
+/// Client addresses no other widget request uses (`172.17.x.y`).
+static WIDGET_IPS: IpPool = IpPool::new("172.17");
 
 /// A freshly signed-up account: its owner's access token and its first site.
 struct Tenant {
@@ -179,15 +124,7 @@ async fn signup(server: &Server) -> Tenant {
         "account_name": unique("Acme"),
         "site_name": "Acme shop",
     });
-    let response = server
-        .http
-        .post(format!("{}/auth/signup", server.url))
-        .header("CF-Connecting-IP", auth_ip())
-        .json(&body)
-        .send()
-        .await
-        .expect("POST /auth/signup reaches the server");
-    let signed: SignupResponse = json_of(response, 201).await;
+    let signed = signup_from(&server.http, &server.url, &AUTH_IPS.next(), &body).await;
     Tenant { token: signed.tokens.access_token, site: signed.site }
 }
 
@@ -225,7 +162,7 @@ fn widget_from(server: &Server, method: Method, path: &str, ip: &str) -> Request
 
 /// A request to the widget API from a client address no other request uses.
 fn widget(server: &Server, method: Method, path: &str) -> RequestBuilder {
-    widget_from(server, method, path, &widget_ip())
+    widget_from(server, method, path, &WIDGET_IPS.next())
 }
 
 async fn post_json(server: &Server, path: &str, body: &impl Serialize) -> reqwest::Response {
@@ -331,46 +268,6 @@ async fn assert_block_status(server: &Server, site_key: &str, session_id: &str, 
 }
 
 // ------------------------------------------------ rate-limit bursts
-
-/// Builds one request from the given client address.
-type Build<'a> = dyn Fn(&str) -> RequestBuilder + 'a;
-
-/// Waits for the next clock minute when fewer than `seconds` are left in
-/// this one (the limits count per fixed clock minute).
-async fn within_one_minute(seconds: i64) {
-    let into = now() % 60;
-    if into + seconds > 60 {
-        tokio::time::sleep(Duration::from_secs((61 - into) as u64)).await;
-    }
-}
-
-/// From one fresh client address and within one clock minute (at least
-/// `seconds` of which are left when it starts), sends each step's `count`
-/// requests, asserting each answers the step's status, then one `last`
-/// request; answers the address and that last answer. When the burst
-/// crossed into the next minute (a slow server), it starts over from a new
-/// address, at most three times.
-async fn burst(seconds: i64, steps: &[(usize, u16, &Build<'_>)], last: &Build<'_>) -> (String, reqwest::Response) {
-    for _ in 0..3 {
-        within_one_minute(seconds).await;
-        let minute = now() / 60;
-        let ip = widget_ip();
-        for (count, status, build) in steps {
-            for n in 1..=*count {
-                let response = build(&ip).send().await.expect("the request reaches the server");
-                let got = response.status().as_u16();
-                let path = response.url().path().to_string();
-                let body = response.text().await.unwrap_or_default();
-                assert_eq!(got, *status, "request {n} of {count} to {path} from {ip}: {body}");
-            }
-        }
-        let answer = last(&ip).send().await.expect("the request reaches the server");
-        if now() / 60 == minute {
-            return (ip, answer);
-        }
-    }
-    panic!("three bursts in a row crossed a minute boundary; the server is too slow for these limits");
-}
 
 // ---------------------------------------------------------------- POST /api/v1/chat/email
 
@@ -630,7 +527,7 @@ fn config_from<'a>(server: &'a Server, site_key: &'a str) -> impl Fn(&str) -> Re
 async fn config_allows_60_requests_a_minute_then_429_with_retry_after(server: &Server) {
     let tenant = signup(server).await;
     let config = config_from(server, tenant.key());
-    let (ip, over) = burst(20, &[(60, 200, &config)], &config).await;
+    let (ip, over) = burst(&WIDGET_IPS, 20, &[(60, 200, &config)], &config).await;
     assert_rate_limited(over, &format!("the 61st config request in a minute from {ip}")).await;
     assert_rate_limited(config(&ip).send().await.unwrap(), "the 62nd config request").await;
 }
@@ -642,7 +539,7 @@ async fn stream_allows_20_messages_a_minute_then_429_with_retry_after(server: &S
     let message = |ip: &str| {
         widget_from(server, Method::POST, "/api/v1/chat/stream", ip).json(&stream_request(key, &new_session_id(), "Where is my order?"))
     };
-    let (ip, over) = burst(30, &[(20, 200, &message)], &message).await;
+    let (ip, over) = burst(&WIDGET_IPS, 30, &[(20, 200, &message)], &message).await;
     assert_rate_limited(over, &format!("the 21st message in a minute from {ip}")).await;
     let (session, _) = new_conversation(server, key).await;
     let from_ip = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&stream_request(key, &session, "And again?"));
@@ -658,7 +555,7 @@ async fn each_write_route_has_its_own_budget(server: &Server) {
     let email_from = |ip: &str| {
         widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "busy@example.com"))
     };
-    let (ip, over) = burst(25, &[(20, 200, &email_from)], &email_from).await;
+    let (ip, over) = burst(&WIDGET_IPS, 25, &[(20, 200, &email_from)], &email_from).await;
     assert_rate_limited(over, "the 21st email in a minute").await;
     let contact = contact_request(key, &session, None, Some("+14155550123"), None);
     let response = widget_from(server, Method::POST, "/api/v1/chat/contact", &ip).json(&contact).send().await.unwrap();
@@ -676,7 +573,7 @@ async fn block_status_allows_60_requests_a_minute_then_429_apart_from_history(se
     let (session, _) = new_conversation(server, key).await;
     let status_from =
         |ip: &str| widget_from(server, Method::GET, "/api/v1/chat/block-status", ip).query(&visitor_query(key, &session));
-    let (ip, over) = burst(20, &[(60, 200, &status_from)], &status_from).await;
+    let (ip, over) = burst(&WIDGET_IPS, 20, &[(60, 200, &status_from)], &status_from).await;
     assert_rate_limited(over, "the 61st block-status request in a minute").await;
     let response = widget_from(server, Method::GET, "/api/v1/chat/history", &ip).query(&visitor_query(key, &session)).send().await.unwrap();
     let _: HistoryResponse = json_of(response, 200).await;
@@ -686,9 +583,9 @@ async fn another_ip_or_another_site_is_not_limited(server: &Server) {
     let tenant = signup(server).await;
     let other = signup(server).await;
     let config = config_from(server, tenant.key());
-    let (ip, over) = burst(25, &[(60, 200, &config)], &config).await;
+    let (ip, over) = burst(&WIDGET_IPS, 25, &[(60, 200, &config)], &config).await;
     assert_rate_limited(over, "the 61st config request in a minute").await;
-    let elsewhere: WidgetConfig = json_of(config(&widget_ip()).send().await.unwrap(), 200).await;
+    let elsewhere: WidgetConfig = json_of(config(&WIDGET_IPS.next()).send().await.unwrap(), 200).await;
     assert_eq!(elsewhere.site_key, tenant.key(), "the same site from another address");
     let other_site: WidgetConfig = json_of(config_from(server, other.key())(&ip).send().await.unwrap(), 200).await;
     assert_eq!(other_site.site_key, other.key(), "another site from the limited address");
@@ -701,7 +598,7 @@ async fn validation_errors_are_not_counted(server: &Server) {
     let (session, _) = new_conversation(server, key).await;
     let bad = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "not-an-email"));
     let good = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "good@example.com"));
-    let (_, over) = burst(30, &[(25, 422, &bad), (20, 200, &good)], &good).await;
+    let (_, over) = burst(&WIDGET_IPS, 30, &[(25, 422, &bad), (20, 200, &good)], &good).await;
     assert_rate_limited(over, "the 21st valid email after 25 refused ones").await;
 }
 
