@@ -86,10 +86,13 @@ impl WranglerDev {
             args.extend(["--var", var.as_str()]);
         }
         let mut cmd = command(&args);
-        cmd.stdin(Stdio::null()).process_group(0);
+        cmd.stdin(Stdio::null());
         let log = if inherit_output {
+            // In the terminal's process group, so Ctrl-C stops it with `cargo xtask dev`.
             None
         } else {
+            // Its own process group, so `stop` ends workerd and esbuild with it.
+            cmd.process_group(0);
             let path = persist_dir.join("wrangler.log");
             let file = fs::File::create(&path)?;
             cmd.stdout(file.try_clone()?).stderr(file);
@@ -139,6 +142,12 @@ impl WranglerDev {
     /// Stops the server and every process it started.
     pub fn stop(&mut self) {
         if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        if self.log.is_none() {
+            // `cargo xtask dev`: the server shares the terminal's process group.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
             return;
         }
         let group = format!("-{}", self.child.id());
