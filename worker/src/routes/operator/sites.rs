@@ -23,6 +23,11 @@ async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<S
     site_db::site(db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("site"))
 }
 
+/// Article `external_id` of site `site_id`, or 404.
+async fn load_article(db: &D1Database, site_id: i64, external_id: &str) -> ApiResult<site_db::ArticleRow> {
+    site_db::article(db, site_id, external_id).await?.ok_or_else(|| ApiError::not_found("article"))
+}
+
 fn answer(row: &SiteRow, caller: &CurrentOperator, uri: &Uri, headers: &HeaderMap) -> Site {
     row.to_site(&public_origin(uri, headers), caller.role() >= OperatorRole::Admin)
 }
@@ -152,7 +157,7 @@ pub async fn post_article(
         return Err(ApiError::new(ErrorCode::Conflict, "An article with this id exists; PATCH it instead"));
     }
     site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
-    let row = site_db::article(&db, site.id, &article.id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    let row = load_article(&db, site.id, &article.id).await?;
     Ok((StatusCode::CREATED, Json(row.to_article())))
 }
 
@@ -165,7 +170,7 @@ pub async fn get_article(
 ) -> ApiResult<Json<Article>> {
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    let row = site_db::article(&db, site.id, &article_id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    let row = load_article(&db, site.id, &article_id).await?;
     Ok(Json(row.to_article()))
 }
 
@@ -182,7 +187,7 @@ pub async fn patch_article(
     let input: ArticleInput = json_object(&body)?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    let row = site_db::article(&db, site.id, &article_id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    let row = load_article(&db, site.id, &article_id).await?;
     let article = checked_article(
         row.external_id.clone(),
         input.title.unwrap_or(row.title),
@@ -190,7 +195,7 @@ pub async fn patch_article(
         input.url.or(row.url),
     )?;
     site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
-    let row = site_db::article(&db, site.id, &article.id).await?.ok_or_else(|| ApiError::not_found("article"))?;
+    let row = load_article(&db, site.id, &article.id).await?;
     Ok(Json(row.to_article()))
 }
 
