@@ -71,7 +71,7 @@ pub fn check_article(article: &ImportArticle) -> Result<(), &'static str> {
 
 /// English function words that carry no topic: dropped from questions so that
 /// "how do I …" does not match every article.
-const STOP_WORDS: &[&str] = &[
+pub(crate) const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
     "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got",
     "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into",

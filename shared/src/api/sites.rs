@@ -31,6 +31,66 @@ pub struct ResponderSettings {
     /// Instructions prepended to the prompt, at most 4,000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
+    /// `openai` only: base URL of the OpenAI-compatible server (`https://…` or
+    /// `http://…`, without `/v1/chat/completions`); empty: the deployment's
+    /// `OPENAI_BASE_URL` var.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `openai` only: the site's own API key, write-only. The operator API
+    /// never answers it (see [`ResponderSettings::api_key_set`]); a PATCH
+    /// without it keeps the stored key, `""` removes it. Empty: the
+    /// deployment's `OPENAI_API_KEY` secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Output only: `true` when the site has its own API key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_key_set: bool,
+}
+
+impl ResponderSettings {
+    /// Checks the settings: instructions at most 4,000 characters, model at
+    /// most 200, `base_url` an absolute `http(s)` URL without query or
+    /// fragment, `api_key` at most 500 characters (422 `responder`).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let too_long = |value: &Option<String>, max: usize| value.as_ref().is_some_and(|v| v.chars().count() > max);
+        if too_long(&self.instructions, 4000) {
+            return Err(FieldError::new("responder", "instructions must be at most 4000 characters"));
+        }
+        if too_long(&self.model, 200) {
+            return Err(FieldError::new("responder", "model must be at most 200 characters"));
+        }
+        if too_long(&self.api_key, 500) {
+            return Err(FieldError::new("responder", "api_key must be at most 500 characters"));
+        }
+        if let Some(base) = self.base_url.as_deref().filter(|b| !b.is_empty()) {
+            let ok = url::Url::parse(base)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none());
+            if !ok {
+                return Err(FieldError::new("responder", "base_url must be an http(s) URL without query or fragment"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The form the operator API answers: the API key replaced by `api_key_set`.
+    pub fn redacted(&self) -> ResponderSettings {
+        ResponderSettings {
+            api_key: None,
+            api_key_set: self.api_key.as_deref().is_some_and(|k| !k.is_empty()),
+            ..self.clone()
+        }
+    }
+
+    /// The settings to store when `update` is PATCHed over `self`: the stored
+    /// API key is kept unless `update` names one (`""` removes it).
+    pub fn updated_with(&self, update: &ResponderSettings) -> ResponderSettings {
+        let api_key = match update.api_key.as_deref() {
+            None => self.api_key.clone(),
+            Some("") => None,
+            Some(key) => Some(key.to_string()),
+        };
+        ResponderSettings { api_key, api_key_set: false, ..update.clone() }
+    }
 }
 
 /// A site as the operator API answers it.
@@ -107,10 +167,8 @@ impl SiteInput {
         if let Some(color) = &self.theme_color {
             validate::hex_color(color)?;
         }
-        if let Some(instructions) = self.responder.as_ref().and_then(|r| r.instructions.as_ref()) {
-            if instructions.chars().count() > 4000 {
-                return Err(FieldError::new("responder", "instructions must be at most 4000 characters"));
-            }
+        if let Some(responder) = &self.responder {
+            responder.validate()?;
         }
         Ok(())
     }

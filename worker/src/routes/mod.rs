@@ -58,6 +58,7 @@ pub fn router(env: Env) -> Router {
         .route("/rate/comment", post(widget::feedback::post_rate_comment))
         .route("/block-status", get(widget::feedback::get_block_status))
         .route("/close", post(widget::feedback::post_close))
+        .route("/handoff", post(widget::feedback::post_handoff))
         .route("/pending-proactive", get(widget::proactive::get_pending))
         .route("/upload-image", post(widget::uploads::post_upload_image))
         .route("/upload-file", post(widget::uploads::post_upload_file))
