@@ -105,6 +105,19 @@ impl LiveEvent {
         }
     }
 
+    /// The conversation the event is about.
+    pub fn conversation_id(&self) -> i64 {
+        match self {
+            LiveEvent::Message { conversation_id, .. }
+            | LiveEvent::Typing { conversation_id, .. }
+            | LiveEvent::Mode { conversation_id, .. }
+            | LiveEvent::Handoff { conversation_id, .. }
+            | LiveEvent::Read { conversation_id, .. }
+            | LiveEvent::Status { conversation_id, .. }
+            | LiveEvent::Conversation { conversation_id, .. } => *conversation_id,
+        }
+    }
+
     /// The message `seq` of a `message` event (its SSE `id`); `None` for the others.
     pub fn seq(&self) -> Option<i64> {
         match self {
