@@ -17,6 +17,7 @@
 //! Everything is in memory and single-threaded, so it runs inside a Worker
 //! (`wasm32-unknown-unknown`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -69,25 +70,143 @@ const LONG_PASSAGE_BYTES: usize = 1500;
 /// of the Snowball English stop list, and contractions as the tokenizer sees
 /// them (it drops apostrophes: "what's" → "whats").
 const MORE_STOP_WORDS: &[&str] = &[
-    "above", "again", "against", "aren", "arent", "because", "before", "below", "between", "both",
-    "cannot", "couldnt", "didnt", "doesnt", "down", "during", "each", "few", "further", "hadnt",
-    "hasnt", "havent", "hed", "hell", "hers", "herself", "hes", "himself", "hows", "id", "ill",
-    "isnt", "itself", "lets", "more", "most", "mustnt", "no", "nor", "not", "now", "off", "once",
-    "only", "other", "ought", "ours", "ourselves", "out", "over", "own", "same", "shant", "shed",
-    "shes", "shouldnt", "such", "thats", "theirs", "themselves", "theres", "theyd", "theyll",
-    "theyre", "theyve", "through", "under", "until", "wasnt", "wed", "well", "werent", "weve",
-    "whats", "whens", "wheres", "whos", "whys", "wont", "wouldnt", "youd", "youll", "youre",
-    "yours", "yourself", "yourselves", "youve", "one", "another", "anyone", "anybody", "someone",
-    "somebody", "something", "anything", "etc", "eg", "ie",
+    "above",
+    "again",
+    "against",
+    "aren",
+    "arent",
+    "because",
+    "before",
+    "below",
+    "between",
+    "both",
+    "cannot",
+    "couldnt",
+    "didnt",
+    "doesnt",
+    "down",
+    "during",
+    "each",
+    "few",
+    "further",
+    "hadnt",
+    "hasnt",
+    "havent",
+    "hed",
+    "hell",
+    "hers",
+    "herself",
+    "hes",
+    "himself",
+    "hows",
+    "id",
+    "ill",
+    "isnt",
+    "itself",
+    "lets",
+    "more",
+    "most",
+    "mustnt",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "off",
+    "once",
+    "only",
+    "other",
+    "ought",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "same",
+    "shant",
+    "shed",
+    "shes",
+    "shouldnt",
+    "such",
+    "thats",
+    "theirs",
+    "themselves",
+    "theres",
+    "theyd",
+    "theyll",
+    "theyre",
+    "theyve",
+    "through",
+    "under",
+    "until",
+    "wasnt",
+    "wed",
+    "well",
+    "werent",
+    "weve",
+    "whats",
+    "whens",
+    "wheres",
+    "whos",
+    "whys",
+    "wont",
+    "wouldnt",
+    "youd",
+    "youll",
+    "youre",
+    "yours",
+    "yourself",
+    "yourselves",
+    "youve",
+    "one",
+    "another",
+    "anyone",
+    "anybody",
+    "someone",
+    "somebody",
+    "something",
+    "anything",
+    "etc",
+    "eg",
+    "ie",
 ];
 
 /// Words that frame a help request rather than name its topic: "is it
 /// possible to …", "I want to …", "what is the best way to …", "a good …".
 const FRAMING_WORDS: &[&str] = &[
-    "possible", "want", "wanted", "wants", "need", "needs", "like", "know", "way", "ways", "best",
-    "better", "good", "great", "nice", "easiest", "easy", "simple", "simplest", "able", "help",
-    "anyway", "somehow", "currently", "really", "actually", "still", "even", "already", "tell",
-    "guys", "trying", "try", "tried",
+    "possible",
+    "want",
+    "wanted",
+    "wants",
+    "need",
+    "needs",
+    "like",
+    "know",
+    "way",
+    "ways",
+    "best",
+    "better",
+    "good",
+    "great",
+    "nice",
+    "easiest",
+    "easy",
+    "simple",
+    "simplest",
+    "able",
+    "help",
+    "anyway",
+    "somehow",
+    "currently",
+    "really",
+    "actually",
+    "still",
+    "even",
+    "already",
+    "tell",
+    "guys",
+    "trying",
+    "try",
+    "tried",
 ];
 
 /// Groups of general English words, and the everyday vocabulary of any help
@@ -153,9 +272,9 @@ fn is_stop_word(word: &str) -> bool {
 
 /// One word of a text: a run of letters and digits, apostrophes inside it
 /// dropped ("don't" → "dont"), lower-cased with diacritics folded.
-struct Word {
+struct Word<'t> {
     /// Normalised form.
-    norm: String,
+    norm: Cow<'t, str>,
     /// Normalised parts of a camelCase word ("getRange" → "get", "range");
     /// empty when the word has no inner capital.
     camel_parts: Vec<String>,
@@ -190,11 +309,14 @@ fn fold_diacritic(c: char) -> char {
     }
 }
 
-fn normalise(raw: &str) -> String {
-    if raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return raw.to_ascii_lowercase();
+fn normalise(raw: &str) -> Cow<'_, str> {
+    if raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Cow::Borrowed(raw);
     }
-    raw.chars().filter(|c| !is_apostrophe(*c)).flat_map(char::to_lowercase).map(fold_diacritic).collect()
+    if raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Cow::Owned(raw.to_ascii_lowercase());
+    }
+    Cow::Owned(raw.chars().filter(|c| !is_apostrophe(*c)).flat_map(char::to_lowercase).map(fold_diacritic).collect())
 }
 
 fn camel_parts(raw: &str) -> Vec<String> {
@@ -206,7 +328,7 @@ fn camel_parts(raw: &str) -> Vec<String> {
     let mut after_lower = false;
     for (i, c) in raw.char_indices() {
         if c.is_uppercase() && after_lower {
-            parts.push(normalise(&raw[start..i]));
+            parts.push(normalise(&raw[start..i]).into_owned());
             start = i;
         }
         after_lower = c.is_lowercase() || c.is_ascii_digit();
@@ -214,11 +336,11 @@ fn camel_parts(raw: &str) -> Vec<String> {
     if start == 0 {
         return Vec::new();
     }
-    parts.push(normalise(&raw[start..]));
+    parts.push(normalise(&raw[start..]).into_owned());
     parts
 }
 
-fn words(text: &str) -> Vec<Word> {
+fn words(text: &str) -> Vec<Word<'_>> {
     let mut out = Vec::new();
     let mut chars = text.char_indices().peekable();
     let mut previous_end: Option<usize> = None;
@@ -423,15 +545,24 @@ impl Index {
         }
 
         let mut postings: Vec<Vec<Posting>> = vec![Vec::new(); vocabulary.stems.len()];
-        let mut counts: HashMap<u32, (u32, u32)> = HashMap::new();
+        // Per stem: occurrences in the current article's title and body.
+        let mut counts = vec![(0u32, 0u32); vocabulary.stems.len()];
+        let mut seen: Vec<u32> = Vec::new();
         for (a, article) in built.iter().enumerate() {
-            for &stem in &article.title {
-                counts.entry(stem).or_default().0 += 1;
+            let body = article.passages.iter().flat_map(|p| &p.stems);
+            for (&stem, in_title) in article.title.iter().map(|s| (s, true)).chain(body.map(|s| (s, false))) {
+                let count = &mut counts[stem as usize];
+                if *count == (0, 0) {
+                    seen.push(stem);
+                }
+                if in_title {
+                    count.0 += 1;
+                } else {
+                    count.1 += 1;
+                }
             }
-            for &stem in article.passages.iter().flat_map(|p| &p.stems) {
-                counts.entry(stem).or_default().1 += 1;
-            }
-            for (stem, (title, body)) in counts.drain() {
+            for stem in seen.drain(..) {
+                let (title, body) = std::mem::take(&mut counts[stem as usize]);
                 postings[stem as usize].push((a as u32, title, body));
             }
         }
@@ -451,6 +582,7 @@ impl Index {
             .filter(|(word, _)| word.len() >= 3 && word.chars().all(|c| c.is_ascii_lowercase()))
             .map(|(word, stem)| Spelling { letters: word.len(), letter_set: letter_set(&word), word, stem })
             .collect();
+        // A fixed order, so that ties between respellings resolve the same way every build.
         spellings.sort_unstable_by(|a, b| a.word.cmp(&b.word));
 
         let n = built.len().max(1) as f64;
@@ -530,7 +662,7 @@ impl Index {
         let words = words(question);
         let mut concepts: Vec<Concept> = Vec::new();
         for (i, word) in words.iter().enumerate() {
-            let norm = word.norm.as_str();
+            let norm = word.norm.as_ref();
             if is_stop_word(norm) {
                 continue;
             }
@@ -618,10 +750,8 @@ impl Index {
         ranked.sort_by(|&x, &y| score[y].total_cmp(&score[x]).then(x.cmp(&y)));
         ranked.truncate(limit);
 
-        let idfs: Vec<f64> = concepts
-            .iter()
-            .map(|c| c.alternatives.iter().map(|&(s, w)| w * self.idf(s)).fold(0.0, f64::max))
-            .collect();
+        let idfs: Vec<f64> =
+            concepts.iter().map(|c| c.alternatives.iter().map(|&(s, w)| w * self.idf(s)).fold(0.0, f64::max)).collect();
         ranked
             .into_iter()
             .map(|a| Hit {
@@ -749,7 +879,6 @@ mod tests {
         (articles, index)
     }
 
-
     #[test]
     fn demo_questions_find_their_article_confidently() {
         let (articles, index) = demo();
@@ -777,10 +906,8 @@ mod tests {
 
     #[test]
     fn stemming_matches_word_forms() {
-        let index = Index::build([
-            ("Installation guide", "Copy the files."),
-            ("Billing", "Invoices are sent monthly."),
-        ]);
+        let index =
+            Index::build([("Installation guide", "Copy the files."), ("Billing", "Invoices are sent monthly.")]);
         let hits = index.search("installing", 5);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].article, 0);

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod http;
 pub mod openai_mock;
+pub mod stackfaq;
 
 pub use http::*;
 

@@ -228,3 +228,62 @@ pub struct ImportResult {
     /// Articles imported (created or replaced).
     pub imported: usize,
 }
+
+/// Query of `GET /v1/sites/{id}/articles/search`: try the knowledge base as
+/// the responders see it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ArticleSearchQuery {
+    /// The question, 1 to 10,000 characters.
+    #[serde(default)]
+    pub q: String,
+    /// Most hits, 1 to 50 (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl ArticleSearchQuery {
+    /// Most hits when `limit` is absent.
+    pub const DEFAULT_LIMIT: usize = 10;
+
+    /// Checks the query (422 `q` or `limit`); answers the limit to use.
+    pub fn validate(&self) -> Result<usize, FieldError> {
+        if self.q.trim().is_empty() || self.q.chars().count() > crate::limits::MAX_MESSAGE_CHARS {
+            return Err(FieldError::new("q", "q must be 1 to 10000 characters"));
+        }
+        match self.limit.unwrap_or(Self::DEFAULT_LIMIT) {
+            limit @ 1..=50 => Ok(limit),
+            _ => Err(FieldError::new("limit", "limit must be 1 to 50")),
+        }
+    }
+}
+
+/// One ranked article of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleHit {
+    /// External id of the article.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Public URL, when it has one.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Ranking score (BM25F), comparable only within one search.
+    pub score: f64,
+    /// 0.0 to 1.0: how sure the ranking is that the article answers the question.
+    pub confidence: f64,
+    /// `true` when the responders would use it (`confidence` at least
+    /// [`crate::retrieval::MIN_CONFIDENCE`]).
+    pub confident: bool,
+    /// The passage of the article that best answers the question.
+    pub passage: String,
+}
+
+/// Answer of `GET /v1/sites/{id}/articles/search`.
+///
+/// # Format
+/// `{"hits":[{"id":"install-widget","title":"…","url":null,"score":12.3,"confidence":0.8,"confident":true,"passage":"…"}]}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleSearch {
+    /// Best first.
+    pub hits: Vec<ArticleHit>,
+}

@@ -93,6 +93,7 @@ pub fn router(env: Env) -> Router {
             axum::routing::patch(operator::proactive::patch_rule).delete(operator::proactive::delete_rule),
         )
         .route("/sites/{id}/articles/import", post(operator::sites::post_import))
+        .route("/sites/{id}/articles/search", get(operator::sites::get_article_search))
         .route(
             "/sites/{id}/articles/{article_id}",
             get(operator::sites::get_article).patch(operator::sites::patch_article).delete(operator::sites::delete_article),
