@@ -19,7 +19,7 @@ use edgechat_shared::api::conversations::ConversationSummary;
 use edgechat_shared::api::events::{LiveEvent, MessagingToken};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::seed004::Seed004Message;
-use edgechat_shared::api::sites::Site;
+use edgechat_shared::api::sites::{ArticleSearch, Site};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::HandoffResponse;
 use edgechat_shared::api::{Mode, Role};
@@ -77,6 +77,7 @@ fn main() {
         trial("workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person", server, workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person),
         trial("the_site_api_key_is_write_only_and_kept_across_patches", server, the_site_api_key_is_write_only_and_kept_across_patches),
         trial("a_bad_base_url_is_422", server, a_bad_base_url_is_422),
+        trial("article_search_ranks_as_the_responders_do_and_refuses_bad_queries", server, article_search_ranks_as_the_responders_do_and_refuses_bad_queries),
         trial("asking_for_a_person_in_english_french_german_and_spanish_offers_one", server, asking_for_a_person_in_english_french_german_and_spanish_offers_one),
         trial("a_model_without_a_confident_passage_answers_and_offers_a_person", server, a_model_without_a_confident_passage_answers_and_offers_a_person),
         trial("accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live", server, accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live),
@@ -400,6 +401,41 @@ async fn a_bad_base_url_is_422(server: &Server) {
         let error = assert_error(response, 422, "validation_error", base_url).await;
         assert!(error.message.contains("base_url"), "{}", error.message);
     }
+}
+
+// ---------------------------------------------------------------- retrieval
+
+async fn article_search_ranks_as_the_responders_do_and_refuses_bad_queries(server: &Server) {
+    let site = site_with(server, json!({"kind": "kb"})).await;
+    let path = format!("/v1/sites/{}/articles/search", site.id);
+    let search = |query: Vec<(&'static str, String)>| server.authed(Method::GET, &path, token()).query(&query).send();
+    // A misspelt, inflected question still finds its article, with the answer passage.
+    let found: ArticleSearch = json_of(search(vec![("q", "instaling the widgett on my web site".into())]).await.unwrap(), 200).await;
+    let best = found.hits.first().expect("a hit");
+    assert_eq!(best.id, "install-widget");
+    assert!(best.confident && best.confidence > 0.0 && best.score > 0.0, "{best:?}");
+    assert!(best.passage.starts_with("Paste one script tag"), "{}", best.passage);
+    assert!(found.hits.windows(2).all(|w| w[0].score >= w[1].score), "best first");
+    let answered = server.stream(&request(&site, &new_session_id(), "instaling the widgett on my web site")).await;
+    assert_eq!(answered.done().sources[0].id, best.id, "the widget's answer cites the same article");
+    let limited: ArticleSearch = json_of(search(vec![("q", "widget".into()), ("limit", "2".into())]).await.unwrap(), 200).await;
+    assert!(limited.hits.len() <= 2);
+    let off_topic: ArticleSearch = json_of(search(vec![("q", "Quantum chromodynamics lattice gauge".into())]).await.unwrap(), 200).await;
+    assert!(off_topic.hits.iter().all(|h| !h.confident), "{:?}", off_topic.hits);
+    for (query, field) in [
+        (vec![("q", "   ".to_string())], "q"),
+        (vec![], "q"),
+        (vec![("q", "x".repeat(10_001))], "q"),
+        (vec![("q", "widget".into()), ("limit", "0".into())], "limit"),
+        (vec![("q", "widget".into()), ("limit", "51".into())], "limit"),
+    ] {
+        let error = assert_error(search(query).await.unwrap(), 422, "validation_error", field).await;
+        assert!(error.message.contains(field), "{}", error.message);
+    }
+    let unauthenticated = server.http.get(format!("{}{path}?q=widget", server.url)).send().await.unwrap();
+    assert_error(unauthenticated, 401, "unauthorized", "search without a token").await;
+    let unknown = server.authed(Method::GET, "/v1/sites/999999/articles/search?q=widget", token()).send().await.unwrap();
+    assert_error(unknown, 404, "not_found", "search in an unknown site").await;
 }
 
 // ---------------------------------------------------------------- handoff
