@@ -34,6 +34,11 @@ fn main() {
                 server,
                 visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why,
             ),
+            trial(
+                "visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators",
+                server,
+                visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators,
+            ),
         ],
     )
 }
@@ -335,5 +340,28 @@ async fn proactive_nudge_appears_after_its_delay_and_opens_the_chat(server: &Ser
     browser.widget_element(".ec-nudge", Duration::from_secs(5)).await.click().await.unwrap();
     browser.widget_element(".ec-input", Duration::from_secs(20)).await;
     browser.wait_until(&in_widget("r.querySelector('.ec-nudge').hidden && !r.querySelector('.ec-panel').parentElement.hidden"), Duration::from_secs(10)).await;
+    browser.close().await;
+}
+
+async fn visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators(server: &Server) {
+    let (browser, _session, id) = visitor_with_a_conversation(server, "handoff-profile", "Je voudrais parler à un humain").await;
+    let offer = browser.eval(&in_widget("r.querySelector('.ec-msg.ec-ai:not(.ec-greeting)').innerText")).await;
+    assert!(offer.as_str().is_some_and(|t| t.contains("connect you with a person")), "{offer}");
+    let button = browser.widget_element(".ec-handoff", Duration::from_secs(10)).await;
+    assert_eq!(button.text().await.unwrap(), "Talk to a person");
+    let token = server.demo_token().await;
+    assert_eq!(conversation(server, &token, id).await["mode"], "ai", "nothing changes before the visitor accepts");
+    button.click().await.unwrap();
+    browser
+        .wait_until(
+            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('A person from our team will reply')) && !r.querySelector('.ec-handoff')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let notices = browser.eval(&in_widget("Array.from(r.querySelectorAll('.ec-notice')).filter(n => n.innerText.includes('A person from our team')).length")).await;
+    assert_eq!(notices, 1, "one notice, whether the live event or the answer came first");
+    assert_eq!(conversation(server, &token, id).await["mode"], "operator");
+    browser.screenshot(&run_dir("browser").join("widget-handoff.png")).await;
     browser.close().await;
 }

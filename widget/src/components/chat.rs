@@ -385,8 +385,11 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 Ok(notice) => {
                     conversation.offer_person.set(false);
                     error.set(None);
-                    conversation.mode.set(Some(Mode::Operator));
-                    conversation.notice(&notice);
+                    // The live `mode` event may have come first and said so already.
+                    if conversation.mode.get_untracked() != Some(Mode::Operator) {
+                        conversation.mode.set(Some(Mode::Operator));
+                        conversation.notice(&notice);
+                    }
                 }
                 Err(message) => error.set(Some(message)),
             }
