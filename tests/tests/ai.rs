@@ -418,6 +418,18 @@ async fn article_search_ranks_as_the_responders_do_and_refuses_bad_queries(serve
     assert!(found.hits.windows(2).all(|w| w[0].score >= w[1].score), "best first");
     let answered = server.stream(&request(&site, &new_session_id(), "instaling the widgett on my web site")).await;
     assert_eq!(answered.done().sources[0].id, best.id, "the widget's answer cites the same article");
+    // Edits reach the next search and answer at once: the cached index follows the knowledge base.
+    let article = format!("/v1/sites/{}/articles/install-widget", site.id);
+    let edited = json!({"body": "Add the EdgeChat snippet to your theme footer.", "url": "https://help.example.com/install"});
+    let response = server.authed(Method::PATCH, &article, token()).json(&edited).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let after_edit: ArticleSearch = json_of(search(vec![("q", "instaling the widgett on my web site".into())]).await.unwrap(), 200).await;
+    assert_eq!(after_edit.hits[0].passage, "Add the EdgeChat snippet to your theme footer.");
+    assert_eq!(after_edit.hits[0].url.as_deref(), Some("https://help.example.com/install"));
+    let response = server.authed(Method::DELETE, &article, token()).send().await.unwrap();
+    assert!(response.status().is_success());
+    let after_delete: ArticleSearch = json_of(search(vec![("q", "install the widget".into())]).await.unwrap(), 200).await;
+    assert!(after_delete.hits.iter().all(|h| h.id != "install-widget"), "{:?}", after_delete.hits);
     let limited: ArticleSearch = json_of(search(vec![("q", "widget".into()), ("limit", "2".into())]).await.unwrap(), 200).await;
     assert!(limited.hits.len() <= 2);
     let off_topic: ArticleSearch = json_of(search(vec![("q", "Quantum chromodynamics lattice gauge".into())]).await.unwrap(), 200).await;

@@ -218,7 +218,7 @@ pub async fn article(db: &D1Database, site_id: i64, external_id: &str) -> worker
 }
 
 /// Creates or replaces `articles` of `site_id` in one D1 batch (a
-/// transaction: all or nothing); the FTS5 index follows by trigger.
+/// transaction: all or nothing); the site's `kb_revision` follows by trigger.
 pub async fn upsert_articles(db: &D1Database, site_id: i64, articles: &[ImportArticle]) -> worker::Result<()> {
     if articles.is_empty() {
         return Ok(());

@@ -6,9 +6,9 @@
 //! and the offer of a person.
 //!
 //! The index of a site is built from its articles once per knowledge-base
-//! version and kept in the isolate (a Worker isolate serves many requests
-//! and Durable Objects): a question costs one small D1 query for the version,
-//! and a rebuild only after articles changed.
+//! revision and kept in the isolate (a Worker isolate serves many requests
+//! and Durable Objects): a question costs one primary-key D1 read for the
+//! revision, and a rebuild only after articles changed.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,14 +30,6 @@ pub const MAX_PASSAGES: usize = 3;
 /// Most sites whose index one isolate keeps.
 const CACHED_SITES: usize = 32;
 
-/// What identifies a version of a site's knowledge base: any insert,
-/// update or delete changes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct Version {
-    articles: i64,
-    changed: String,
-    ids: i64,
-}
 
 #[derive(Debug, Clone, Deserialize)]
 struct ArticleRow {
@@ -49,7 +41,9 @@ struct ArticleRow {
 
 /// A site's articles and their index.
 pub struct SiteIndex {
-    version: Version,
+    /// `sites.kb_revision` it was built from (bumped by a trigger on every
+    /// article insert, update and delete: migration 0007).
+    revision: i64,
     articles: Vec<ArticleRow>,
     index: Index,
 }
@@ -88,20 +82,17 @@ thread_local! {
 }
 
 /// The current index of site `site_id`'s knowledge base: the cached one
-/// while the version is unchanged, else built from D1.
+/// while the revision is unchanged, else built from D1.
 ///
 /// Errors: a D1 failure.
 pub async fn site_index(db: &D1Database, site_id: i64) -> worker::Result<Rc<SiteIndex>> {
-    let version = db
-        .prepare(
-            "SELECT COUNT(*) AS articles, COALESCE(MAX(updated_at), '') AS changed, COALESCE(SUM(id), 0) AS ids \
-             FROM kb_articles WHERE site_id = ?1",
-        )
+    let revision = db
+        .prepare("SELECT kb_revision FROM sites WHERE id = ?1")
         .bind(&[int(site_id)])?
-        .first::<Version>(None)
+        .first::<i64>(Some("kb_revision"))
         .await?
-        .ok_or_else(|| worker::Error::RustError("no knowledge-base version row".into()))?;
-    if let Some(cached) = CACHE.with(|c| c.borrow().get(&site_id).filter(|s| s.version == version).cloned()) {
+        .ok_or_else(|| worker::Error::RustError(format!("no site {site_id}")))?;
+    if let Some(cached) = CACHE.with(|c| c.borrow().get(&site_id).filter(|s| s.revision == revision).cloned()) {
         return Ok(cached);
     }
     let articles = db
@@ -111,7 +102,7 @@ pub async fn site_index(db: &D1Database, site_id: i64) -> worker::Result<Rc<Site
         .await?
         .results::<ArticleRow>()?;
     let index = Index::build(articles.iter().map(|a| (a.title.as_str(), a.body.as_str())));
-    let built = Rc::new(SiteIndex { version, articles, index });
+    let built = Rc::new(SiteIndex { revision, articles, index });
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() >= CACHED_SITES && !cache.contains_key(&site_id) {
