@@ -1,6 +1,6 @@
-//! Knowledge-base rules shared by the importer and the `kb` responder:
-//! the JSON Lines import format, turning a visitor question into an FTS5
-//! query, choosing the answer passage, and cutting it into stream chunks.
+//! Knowledge-base rules shared by the importer and the responders: the JSON
+//! Lines import format, the passage separator and stop words the ranker
+//! ([`crate::retrieval`]) uses, and cutting an answer into stream chunks.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +71,7 @@ pub fn check_article(article: &ImportArticle) -> Result<(), &'static str> {
 
 /// English function words that carry no topic: dropped from questions so that
 /// "how do I …" does not match every article.
-const STOP_WORDS: &[&str] = &[
+pub(crate) const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
     "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got",
     "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into",
@@ -82,45 +82,9 @@ const STOP_WORDS: &[&str] = &[
     "ive", "dont", "cant", "there's", "hi", "hello", "hey", "thanks", "thank",
 ];
 
-/// Most terms one question contributes to the query.
-const MAX_QUERY_TERMS: usize = 32;
-
-/// The topic words of a question: lower-cased runs of letters and digits,
-/// stop words and one-letter words dropped, duplicates removed, in order.
-pub fn question_terms(question: &str) -> Vec<String> {
-    let mut terms: Vec<String> = Vec::new();
-    for word in question.split(|c: char| !c.is_alphanumeric()) {
-        let word = word.to_lowercase();
-        if word.chars().count() < 2 || STOP_WORDS.contains(&word.as_str()) || terms.contains(&word) {
-            continue;
-        }
-        terms.push(word);
-        if terms.len() == MAX_QUERY_TERMS {
-            break;
-        }
-    }
-    terms
-}
-
-/// An FTS5 `MATCH` expression that ranks articles holding any of the terms:
-/// `"term1" OR "term2" …` (each term quoted, so no FTS5 operator can be
-/// injected). `None` when the question has no topic words.
-pub fn fts_query(question: &str) -> Option<String> {
-    let terms = question_terms(question);
-    if terms.is_empty() {
-        return None;
-    }
-    Some(terms.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" OR "))
-}
-
 /// Separator between the community answers joined in one article body
 /// (the StackFAQ format, `\n\n---\n\n`).
 pub const PASSAGE_SEPARATOR: &str = "\n\n---\n\n";
-
-/// The passage of an article streamed as the answer: its first answer.
-pub fn answer_passage(body: &str) -> &str {
-    body.split(PASSAGE_SEPARATOR).next().unwrap_or(body).trim()
-}
 
 /// Words per streamed chunk.
 pub const WORDS_PER_CHUNK: usize = 4;
@@ -148,36 +112,6 @@ pub fn chunks(text: &str) -> Vec<String> {
         out.push(current);
     }
     out
-}
-
-/// Least share of a question's topic words the best article must contain for
-/// the `kb` responder to answer; below it the responder says it does not know
-/// and offers a person. A share rather than a `bm25()` score, because BM25's
-/// IDF is near zero in a knowledge base of one or two articles.
-pub const MIN_COVERAGE: f64 = 0.34;
-
-/// Characters of a word compared when matching a question to an article: a
-/// crude stem, so "install", "installing" and "installation" match.
-const STEM_CHARS: usize = 5;
-
-fn stem(word: &str) -> String {
-    word.chars().take(STEM_CHARS).collect()
-}
-
-/// The share (0.0 to 1.0) of `question`'s topic words that occur, by stem,
-/// in the article's title or body.
-pub fn coverage(question: &str, title: &str, body: &str) -> f64 {
-    let terms = question_terms(question);
-    if terms.is_empty() {
-        return 0.0;
-    }
-    let article: std::collections::HashSet<String> = format!("{title} {body}")
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| stem(&w.to_lowercase()))
-        .collect();
-    let found = terms.iter().filter(|t| article.contains(&stem(t))).count();
-    found as f64 / terms.len() as f64
 }
 
 /// The answer when no article is relevant enough.
@@ -208,41 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn question_terms_drop_function_words() {
-        assert_eq!(question_terms("How do I install the widget on my site?"), ["install", "widget", "site"]);
-        assert_eq!(question_terms("What is it?"), Vec::<String>::new());
-        assert_eq!(question_terms("Gmail gmail GMAIL"), ["gmail"]);
-    }
-
-    #[test]
-    fn fts_query_quotes_every_term() {
-        assert_eq!(fts_query("strikethrough on GitHub").unwrap(), "\"strikethrough\" OR \"github\"");
-        assert_eq!(fts_query("how do I?"), None);
-        // FTS5 syntax in a question is only words.
-        assert_eq!(fts_query("a* NEAR(b c) \"xy").unwrap(), "\"near\" OR \"xy\"");
-    }
-
-    #[test]
     fn chunks_rebuild_the_answer_exactly() {
         let text = "Use ~~tildes around the words~~.\n\nThen  save the\tcomment and reload the page.";
         let parts = chunks(text);
         assert!(parts.len() > 2, "several chunks, got {parts:?}");
         assert_eq!(parts.concat(), text);
         assert_eq!(chunks(""), Vec::<String>::new());
-    }
-
-    #[test]
-    fn coverage_counts_topic_words_found_by_stem() {
-        let (title, body) = ("How do I install the widget?", "Paste one script tag into your page.");
-        assert_eq!(coverage("installing the widget", title, body), 1.0);
-        assert_eq!(coverage("widget pricing", title, body), 0.5);
-        assert_eq!(coverage("quantum chromodynamics", title, body), 0.0);
-        assert_eq!(coverage("how do I?", title, body), 0.0, "no topic words, no confidence");
-    }
-
-    #[test]
-    fn answer_passage_is_the_first_answer() {
-        assert_eq!(answer_passage("First.\n\n---\n\nSecond."), "First.");
-        assert_eq!(answer_passage("Only one."), "Only one.");
     }
 }

@@ -6,8 +6,10 @@
 
 pub mod api;
 pub mod error;
+pub mod handoff;
 pub mod kb;
 pub mod limits;
+pub mod retrieval;
 pub mod sse;
 pub mod upload;
 pub mod validate;

@@ -5,6 +5,8 @@
 
 pub mod browser;
 pub mod http;
+pub mod openai_mock;
+pub mod stackfaq;
 
 pub use http::*;
 
@@ -54,11 +56,17 @@ impl Server {
     /// `target/test-runs/<name>` directory, with the demo site seeded. It
     /// lives for the whole binary; [`run_trials`] stops it.
     pub fn start(name: &str) -> &'static Server {
+        Server::start_with(name, &[])
+    }
+
+    /// [`Server::start`] with extra `vars` for the worker (e.g. the
+    /// responders' `OPENAI_BASE_URL`, `AI_TIMEOUT_MS`).
+    pub fn start_with(name: &str, vars: &[(&str, &str)]) -> &'static Server {
         let dir = run_dir(name);
         let _ = std::fs::remove_dir_all(&dir);
         xtask::wrangler::migrate(&dir).unwrap_or_else(|e| panic!("migrations failed: {e}"));
         xtask::seed::demo_account(&dir).unwrap_or_else(|e| panic!("seeding the demo account failed: {e}"));
-        let dev = WranglerDev::spawn(&dir, xtask::wrangler::free_port().expect("free port"), &[("JWT_SECRET", JWT_SECRET)], false)
+        let dev = WranglerDev::spawn(&dir, xtask::wrangler::free_port().expect("free port"), &[&[("JWT_SECRET", JWT_SECRET)], vars].concat(), false)
             .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
         xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
         let url = dev.url.clone();

@@ -35,6 +35,11 @@ fn main() {
                 visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why,
             ),
             trial("markdown_in_operator_replies_renders_safely", server, markdown_in_operator_replies_renders_safely),
+            trial(
+                "visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators",
+                server,
+                visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators,
+            ),
         ],
     )
 }
@@ -364,5 +369,28 @@ async fn markdown_in_operator_replies_renders_safely(server: &Server) {
     let script_links = "Array.from(r.querySelectorAll('a')).filter(a => (a.getAttribute('href') || '').trim().toLowerCase().startsWith('javascript:')).length";
     assert_eq!(browser.eval(&in_widget(script_links)).await, 0, "no javascript: link");
     browser.screenshot(&run_dir("browser").join("widget-markdown.png")).await;
+    browser.close().await;
+}
+
+async fn visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators(server: &Server) {
+    let (browser, _session, id) = visitor_with_a_conversation(server, "handoff-profile", "Je voudrais parler à un humain").await;
+    let offer = browser.eval(&in_widget("r.querySelector('.ec-msg.ec-ai:not(.ec-greeting)').innerText")).await;
+    assert!(offer.as_str().is_some_and(|t| t.contains("connect you with a person")), "{offer}");
+    let button = browser.widget_element(".ec-handoff", Duration::from_secs(10)).await;
+    assert_eq!(button.text().await.unwrap(), "Talk to a person");
+    let token = server.demo_token().await;
+    assert_eq!(conversation(server, &token, id).await["mode"], "ai", "nothing changes before the visitor accepts");
+    button.click().await.unwrap();
+    browser
+        .wait_until(
+            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('A person from our team will reply')) && !r.querySelector('.ec-handoff')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let notices = browser.eval(&in_widget("Array.from(r.querySelectorAll('.ec-notice')).filter(n => n.innerText.includes('A person from our team')).length")).await;
+    assert_eq!(notices, 1, "one notice, whether the live event or the answer came first");
+    assert_eq!(conversation(server, &token, id).await["mode"], "operator");
+    browser.screenshot(&run_dir("browser").join("widget-handoff.png")).await;
     browser.close().await;
 }

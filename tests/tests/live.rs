@@ -352,14 +352,7 @@ async fn unread(host: &dyn Host, token: &str) -> (Vec<(i64, i64)>, i64) {
 }
 
 fn conversation_of(event: &LiveEvent) -> i64 {
-    match event {
-        LiveEvent::Message { conversation_id, .. }
-        | LiveEvent::Typing { conversation_id, .. }
-        | LiveEvent::Mode { conversation_id, .. }
-        | LiveEvent::Read { conversation_id, .. }
-        | LiveEvent::Status { conversation_id, .. }
-        | LiveEvent::Conversation { conversation_id, .. } => *conversation_id,
-    }
+    event.conversation_id()
 }
 
 /// The message of a `message` event; panics on any other event.

@@ -3,7 +3,7 @@
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::events::{TypingRequest, VisitorRead};
 use edgechat_shared::api::visitor::{
-    BlockStatus, ContactRequest, EmailRequest, IdentityQuery, RateCommentRequest, RateRequest, VisitorQuery,
+    BlockStatus, ContactRequest, EmailRequest, HandoffResponse, IdentityQuery, RateCommentRequest, RateRequest, VisitorQuery,
 };
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
@@ -136,6 +136,14 @@ impl Api {
     pub async fn close(&self, session_id: &str) -> Result<(), ApiError> {
         let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
         self.post_json("close", &body).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/chat/handoff`: the visitor accepts the offer of a
+    /// person; answers the notice to show.
+    pub async fn handoff(&self, session_id: &str) -> Result<String, ApiError> {
+        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
+        let accepted: HandoffResponse = json_body(self.post_json("handoff", &body).await?).await?;
+        Ok(accepted.message)
     }
 
     /// `GET /api/v1/chat/block-status`.

@@ -16,7 +16,8 @@ use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
 use edgechat_shared::api::stream::{DoneMeta, Source, StreamEvent};
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::kb;
+use edgechat_shared::api::sites::{ResponderKind, ResponderSettings};
+use edgechat_shared::{handoff, kb};
 use edgechat_shared::sse::{self, Frame};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::lock::Mutex;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, D1Database, DurableObject, Env, Method, Request, RequestInit, Response, State};
 
 use crate::db::{self, int, opt_text, text, MessageRow, MESSAGE_COLUMNS};
+use crate::responder::prompt::{self, Passage, Turn};
 use crate::{inbox, responder};
 
 /// Which conversation a Room request is about, and whose it is.
@@ -74,6 +76,9 @@ pub struct SendVisitorMessage {
     /// Checked uploads to attach; they are marked attached with the message.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// The site's responder settings (API key included: internal only).
+    #[serde(default)]
+    pub responder: ResponderSettings,
 }
 
 impl SendVisitorMessage {
@@ -283,15 +288,17 @@ impl RoomCore {
 
     /// Stores the visitor message, then answers an SSE stream: the
     /// responder's chunks and `done` in `ai` mode (produced by a task, so the
-    /// stream starts at once), `done` alone in `operator` mode.
+    /// stream starts at once), `done` alone in `operator` mode. When the
+    /// answer fails the stream ends with an `error` event offering a person;
+    /// the visitor message stays stored and a retry answers it again.
     async fn send_visitor_message(self: Rc<Self>, send: SendVisitorMessage) -> worker::Result<Response> {
         let db = db::database(&self.env)?;
         let context = send.context;
         // The knowledge-base lookup runs beside the write: the first chunk
         // waits for one D1 round trip, not two. Unused in operator mode.
-        let (written, answer) = futures::join!(
+        let (written, passages) = futures::join!(
             self.write_message(&db, &context, Role::Visitor, &send.content, None, send.client_message_id.as_deref(), &send.attachments),
-            responder::kb::answer(&db, context.site_id, &send.content),
+            responder::kb::retrieve(&db, context.site_id, &send.content),
         );
         let Inserted { row: visitor_message, duplicate: replayed, state } = written?;
         let (tx, rx) = unbounded();
@@ -310,13 +317,14 @@ impl RoomCore {
             emit(&tx, &StreamEvent::Done { meta });
         } else {
             wasm_bindgen_futures::spawn_local(async move {
-                match self.answer(&db, &send, &visitor_message, answer, &mut meta, &tx).await {
+                match self.answer(&db, &send, &visitor_message, passages, &mut meta, &tx).await {
                     Ok(()) => emit(&tx, &StreamEvent::Done { meta }),
+                    Err(AnswerError::Responder(responder::llm::Failure::VisitorGone)) => {
+                        worker::console_log!("answer to message {} stopped: the visitor went away", visitor_message.id);
+                    }
                     Err(err) => {
-                        worker::console_error!("answer failed: {err}");
-                        emit(&tx, &StreamEvent::Error {
-                            message: "Sorry, I could not answer just now. Please try again, or ask for a person.".into(),
-                        });
+                        worker::console_error!("answer to message {} failed: {err}", visitor_message.id);
+                        emit(&tx, &StreamEvent::Error { message: responder::FAILURE_MESSAGE.into(), handoff_offered: true });
                     }
                 }
             });
@@ -324,40 +332,52 @@ impl RoomCore {
         sse_response(rx)
     }
 
-    /// Streams `answer` to `visitor_message` and stores it before `done`. A
-    /// replayed message whose answer is stored gets that answer again.
+    /// Streams the answer to `visitor_message` and stores it before `done`:
+    /// the stored answer again for a replayed message, the offer of a person
+    /// when the visitor asked for one, else the site's responder's answer.
     async fn answer(
         &self,
         db: &D1Database,
         send: &SendVisitorMessage,
         visitor_message: &MessageRow,
-        answer: worker::Result<responder::kb::Answer>,
+        passages: worker::Result<Vec<Passage>>,
         meta: &mut DoneMeta,
         tx: &StreamSender,
-    ) -> worker::Result<()> {
+    ) -> Result<(), AnswerError> {
         let stored = match meta.replayed {
             true => stored_answer(db, visitor_message.id).await?,
             false => None,
         };
-        let row = match stored {
-            Some(row) => {
-                stream_chunks(tx, &row.content);
-                // The kb responder cites no source exactly when it offered a person.
-                meta.handoff_offered = row.sources().is_empty();
-                row
-            }
-            None => {
-                let answer = answer?;
-                stream_chunks(tx, &answer.text);
-                meta.handoff_offered = answer.handoff_offered;
-                let _write = self.writes.lock().await;
-                let (row, fresh) = store_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
-                if fresh {
-                    self.announce(&send.context, &row);
-                }
-                row
-            }
+        if let Some(row) = stored {
+            stream_chunks(tx, &row.content);
+            // Every responder cites no source exactly when it offered a person.
+            meta.handoff_offered = row.sources().is_empty();
+            meta.answer_id = Some(row.id);
+            meta.answer_seq = Some(row.seq);
+            meta.sources = row.sources();
+            return Ok(());
+        }
+        let passages = passages?;
+        let answer = if handoff::asks_for_person(&send.content) {
+            let answer = responder::Answer::handoff_offer();
+            stream_chunks(tx, &answer.text);
+            answer
+        } else if send.responder.kind == ResponderKind::Kb {
+            let answer = responder::kb::answer(&passages);
+            stream_chunks(tx, &answer.text);
+            answer
+        } else {
+            let history = earlier_turns(db, send.context.conversation_id, visitor_message.seq).await?;
+            let visitor_gone = || tx.is_closed();
+            let forward = |content: &str| emit(tx, &StreamEvent::Chunk { content: content.to_string() });
+            responder::complete(&self.env, &send.responder, &passages, &history, &send.content, &visitor_gone, forward).await?
         };
+        meta.handoff_offered = answer.handoff_offered;
+        let _write = self.writes.lock().await;
+        let (row, fresh) = store_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
+        if fresh {
+            self.announce(&send.context, &row);
+        }
         meta.answer_id = Some(row.id);
         meta.answer_seq = Some(row.seq);
         meta.sources = row.sources();
@@ -574,6 +594,49 @@ async fn mark_delivered(env: &Env, message_id: i64) -> worker::Result<()> {
         .run()
         .await?;
     Ok(())
+}
+
+/// Why an answer could not be given.
+#[derive(Debug)]
+enum AnswerError {
+    /// Reading or storing failed.
+    Storage(worker::Error),
+    /// The language model failed (or the visitor left while it wrote).
+    Responder(responder::llm::Failure),
+}
+
+impl std::fmt::Display for AnswerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnswerError::Storage(err) => write!(f, "storage: {err}"),
+            AnswerError::Responder(failure) => write!(f, "responder: {failure}"),
+        }
+    }
+}
+
+impl From<worker::Error> for AnswerError {
+    fn from(err: worker::Error) -> Self {
+        AnswerError::Storage(err)
+    }
+}
+
+impl From<responder::llm::Failure> for AnswerError {
+    fn from(failure: responder::llm::Failure) -> Self {
+        AnswerError::Responder(failure)
+    }
+}
+
+/// The messages before `seq` that a model sees as the conversation so far,
+/// oldest first: the newest [`prompt::MAX_HISTORY_MESSAGES`].
+async fn earlier_turns(db: &D1Database, conversation_id: i64, seq: i64) -> worker::Result<Vec<Turn>> {
+    let mut turns = db
+        .prepare("SELECT role, content FROM messages WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3")
+        .bind(&[int(conversation_id), int(seq), int(prompt::MAX_HISTORY_MESSAGES as i64)])?
+        .all()
+        .await?
+        .results::<Turn>()?;
+    turns.reverse();
+    Ok(turns)
 }
 
 /// The stored answer to a visitor message, if any.

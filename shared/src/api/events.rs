@@ -23,7 +23,9 @@ pub const WS_TOKEN_SECONDS: i64 = 60;
 /// `{"type":"mode","conversation_id":7,"mode":"operator","author_name":"Ann"}`,
 /// `{"type":"read","conversation_id":7,"role":"operator","seq":12}`,
 /// `{"type":"status","conversation_id":7,"status":"closed"}`,
-/// `{"type":"conversation","conversation_id":7,"site_id":1}` (operators only: a new conversation).
+/// `{"type":"conversation","conversation_id":7,"site_id":1}` (operators only: a new conversation),
+/// `{"type":"handoff","conversation_id":7,"site_id":1}` (operators only: the visitor accepted the
+/// offer of a person and waits for one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
@@ -55,6 +57,14 @@ pub enum LiveEvent {
         /// The operator who changed it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author_name: Option<String>,
+    },
+    /// The visitor accepted the offer of a person (issue 6): the conversation
+    /// is now in `operator` mode and waits for an operator to reply.
+    Handoff {
+        /// The conversation.
+        conversation_id: i64,
+        /// Its site.
+        site_id: i64,
     },
     /// One side has read the other side's messages up to `seq`.
     Read {
@@ -91,6 +101,20 @@ impl LiveEvent {
             LiveEvent::Read { .. } => "read",
             LiveEvent::Status { .. } => "status",
             LiveEvent::Conversation { .. } => "conversation",
+            LiveEvent::Handoff { .. } => "handoff",
+        }
+    }
+
+    /// The conversation the event is about.
+    pub fn conversation_id(&self) -> i64 {
+        match self {
+            LiveEvent::Message { conversation_id, .. }
+            | LiveEvent::Typing { conversation_id, .. }
+            | LiveEvent::Mode { conversation_id, .. }
+            | LiveEvent::Handoff { conversation_id, .. }
+            | LiveEvent::Read { conversation_id, .. }
+            | LiveEvent::Status { conversation_id, .. }
+            | LiveEvent::Conversation { conversation_id, .. } => *conversation_id,
         }
     }
 
@@ -103,9 +127,12 @@ impl LiveEvent {
     }
 
     /// `true` for events the visitor's stream carries (everything but the
-    /// visitor's own typing and new-conversation notices).
+    /// visitor's own typing, new-conversation and handoff notices).
     pub fn for_visitor(&self) -> bool {
-        !matches!(self, LiveEvent::Conversation { .. } | LiveEvent::Typing { role: Role::Visitor, .. })
+        !matches!(
+            self,
+            LiveEvent::Conversation { .. } | LiveEvent::Handoff { .. } | LiveEvent::Typing { role: Role::Visitor, .. }
+        )
     }
 
     /// The SSE frame of this event: `event:` its name, `id:` its seq (messages only).

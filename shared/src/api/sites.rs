@@ -31,6 +31,66 @@ pub struct ResponderSettings {
     /// Instructions prepended to the prompt, at most 4,000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
+    /// `openai` only: base URL of the OpenAI-compatible server (`https://…` or
+    /// `http://…`, without `/v1/chat/completions`); empty: the deployment's
+    /// `OPENAI_BASE_URL` var.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `openai` only: the site's own API key, write-only. The operator API
+    /// never answers it (see [`ResponderSettings::api_key_set`]); a PATCH
+    /// without it keeps the stored key, `""` removes it. Empty: the
+    /// deployment's `OPENAI_API_KEY` secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Output only: `true` when the site has its own API key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_key_set: bool,
+}
+
+impl ResponderSettings {
+    /// Checks the settings: instructions at most 4,000 characters, model at
+    /// most 200, `base_url` an absolute `http(s)` URL without query or
+    /// fragment, `api_key` at most 500 characters (422 `responder`).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let too_long = |value: &Option<String>, max: usize| value.as_ref().is_some_and(|v| v.chars().count() > max);
+        if too_long(&self.instructions, 4000) {
+            return Err(FieldError::new("responder", "instructions must be at most 4000 characters"));
+        }
+        if too_long(&self.model, 200) {
+            return Err(FieldError::new("responder", "model must be at most 200 characters"));
+        }
+        if too_long(&self.api_key, 500) {
+            return Err(FieldError::new("responder", "api_key must be at most 500 characters"));
+        }
+        if let Some(base) = self.base_url.as_deref().filter(|b| !b.is_empty()) {
+            let ok = url::Url::parse(base)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none());
+            if !ok {
+                return Err(FieldError::new("responder", "base_url must be an http(s) URL without query or fragment"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The form the operator API answers: the API key replaced by `api_key_set`.
+    pub fn redacted(&self) -> ResponderSettings {
+        ResponderSettings {
+            api_key: None,
+            api_key_set: self.api_key.as_deref().is_some_and(|k| !k.is_empty()),
+            ..self.clone()
+        }
+    }
+
+    /// The settings to store when `update` is PATCHed over `self`: the stored
+    /// API key is kept unless `update` names one (`""` removes it).
+    pub fn updated_with(&self, update: &ResponderSettings) -> ResponderSettings {
+        let api_key = match update.api_key.as_deref() {
+            None => self.api_key.clone(),
+            Some("") => None,
+            Some(key) => Some(key.to_string()),
+        };
+        ResponderSettings { api_key, api_key_set: false, ..update.clone() }
+    }
 }
 
 /// A site as the operator API answers it.
@@ -107,10 +167,8 @@ impl SiteInput {
         if let Some(color) = &self.theme_color {
             validate::hex_color(color)?;
         }
-        if let Some(instructions) = self.responder.as_ref().and_then(|r| r.instructions.as_ref()) {
-            if instructions.chars().count() > 4000 {
-                return Err(FieldError::new("responder", "instructions must be at most 4000 characters"));
-            }
+        if let Some(responder) = &self.responder {
+            responder.validate()?;
         }
         Ok(())
     }
@@ -169,4 +227,63 @@ pub struct ArticleList {
 pub struct ImportResult {
     /// Articles imported (created or replaced).
     pub imported: usize,
+}
+
+/// Query of `GET /v1/sites/{id}/articles/search`: try the knowledge base as
+/// the responders see it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ArticleSearchQuery {
+    /// The question, 1 to 10,000 characters.
+    #[serde(default)]
+    pub q: String,
+    /// Most hits, 1 to 50 (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl ArticleSearchQuery {
+    /// Most hits when `limit` is absent.
+    pub const DEFAULT_LIMIT: usize = 10;
+
+    /// Checks the query (422 `q` or `limit`); answers the limit to use.
+    pub fn validate(&self) -> Result<usize, FieldError> {
+        if self.q.trim().is_empty() || self.q.chars().count() > crate::limits::MAX_MESSAGE_CHARS {
+            return Err(FieldError::new("q", "q must be 1 to 10000 characters"));
+        }
+        match self.limit.unwrap_or(Self::DEFAULT_LIMIT) {
+            limit @ 1..=50 => Ok(limit),
+            _ => Err(FieldError::new("limit", "limit must be 1 to 50")),
+        }
+    }
+}
+
+/// One ranked article of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleHit {
+    /// External id of the article.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Public URL, when it has one.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Ranking score (BM25F), comparable only within one search.
+    pub score: f64,
+    /// 0.0 to 1.0: how sure the ranking is that the article answers the question.
+    pub confidence: f64,
+    /// `true` when the responders would use it (`confidence` at least
+    /// [`crate::retrieval::MIN_CONFIDENCE`]).
+    pub confident: bool,
+    /// The passage of the article that best answers the question.
+    pub passage: String,
+}
+
+/// Answer of `GET /v1/sites/{id}/articles/search`.
+///
+/// # Format
+/// `{"hits":[{"id":"install-widget","title":"…","url":null,"score":12.3,"confidence":0.8,"confident":true,"passage":"…"}]}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleSearch {
+    /// Best first.
+    pub hits: Vec<ArticleHit>,
 }

@@ -77,10 +77,16 @@ pub enum StreamEvent {
         /// What was stored and where the answer came from.
         meta: DoneMeta,
     },
-    /// The answer failed; the visitor's message is kept.
+    /// The answer failed (responder timeout, upstream HTTP error, malformed
+    /// or truncated upstream stream); the visitor's message is kept and a
+    /// retry with the same `message_id` answers it again.
     Error {
         /// A short message to show the visitor.
         message: String,
+        /// `true` when the visitor is offered a person
+        /// (`POST /api/v1/chat/handoff`).
+        #[serde(default)]
+        handoff_offered: bool,
     },
 }
 

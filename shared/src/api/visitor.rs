@@ -1,5 +1,5 @@
 //! The visitor's own details and feedback (seed 001): `POST /api/v1/chat/email`,
-//! `/contact`, `/rate`, `/rate/comment`, `GET /api/v1/chat/block-status`;
+//! `/contact`, `/rate`, `/rate/comment`, `/handoff`, `GET /api/v1/chat/block-status`;
 //! and identity verification of logged-in visitors.
 
 use serde::{Deserialize, Serialize};
@@ -163,4 +163,19 @@ pub struct IdentityQuery {
     /// The user's name, stored on the visitor once verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// Answer of `POST /api/v1/chat/handoff` (body: [`VisitorQuery`] as JSON):
+/// the visitor accepted the offer of a person.
+///
+/// # Format
+/// `{"success":true,"mode":"operator","message":"A person from the team will reply here shortly."}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandoffResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The conversation's mode now: always `operator`.
+    pub mode: super::Mode,
+    /// A notice to show the visitor.
+    pub message: String,
 }

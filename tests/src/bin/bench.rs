@@ -208,6 +208,24 @@ async fn throughput(server: &Server, token: &str) {
     tasks.iter().for_each(|t| t.abort());
 }
 
+/// Retrieval quality on the StackFAQ dev questions (issue 6).
+async fn retrieval(server: &Server, token: &str) {
+    let site = edgechat_tests::stackfaq::stackfaq_site(server, token).await;
+    let evaluation = edgechat_tests::stackfaq::evaluate(server, token, &site, &edgechat_tests::stackfaq::dev_queries()).await;
+    println!("\n== retrieval, StackFAQ dev (plain BM25 reference: precision@1 0.614, recall@5 0.850, MRR 0.717) ==");
+    println!(
+        "{:<40} precision@1 {:.3} (required >= 0.72: {}), {:.1}% answered \"not sure\"",
+        "visitor answers (POST /stream)",
+        evaluation.answered_precision_at_1,
+        if evaluation.answered_precision_at_1 >= 0.72 { "ok" } else { "BELOW" },
+        evaluation.not_sure * 100.0
+    );
+    println!(
+        "{:<40} precision@1 {:.3}, recall@5 {:.3}, MRR {:.3}",
+        "ranking (GET /articles/search)", evaluation.ranking.precision_at_1, evaluation.ranking.recall_at_5, evaluation.ranking.mrr
+    );
+}
+
 fn main() {
     let server = Server::start("bench");
     runtime().block_on(async {
@@ -215,6 +233,7 @@ fn main() {
         let token = server.demo_token().await;
         fanout_latency(server, &token).await;
         throughput(server, &token).await;
+        retrieval(server, &token).await;
     });
     server.stop();
 }

@@ -36,6 +36,8 @@ struct Conversation {
     status: RwSignal<Option<Status>>,
     /// `true` once the conversation was closed while the panel showed it: offer the rating.
     rate: RwSignal<bool>,
+    /// `true` while the last answer offers a person (asked for, not sure, or failed).
+    offer_person: RwSignal<bool>,
 }
 
 impl Conversation {
@@ -49,6 +51,7 @@ impl Conversation {
             live: RwSignal::new(false),
             status: RwSignal::new(None),
             rate: RwSignal::new(false),
+            offer_person: RwSignal::new(false),
         }
     }
 
@@ -124,14 +127,18 @@ impl Conversation {
                     set_timeout(move || typing_signal.set(None), std::time::Duration::from_millis(TYPING_TIMEOUT_MS as u64));
                 }
             }
-            LiveEvent::Typing { .. } | LiveEvent::Conversation { .. } => {}
+            LiveEvent::Typing { .. } | LiveEvent::Conversation { .. } | LiveEvent::Handoff { .. } => {}
             LiveEvent::Mode { mode, author_name, .. } => {
                 let before = self.mode.get_untracked();
                 self.mode.set(Some(mode));
+                if mode == Mode::Operator {
+                    self.offer_person.set(false);
+                }
                 match (before, mode) {
-                    (Some(Mode::Ai), Mode::Operator) => {
-                        self.notice(&format!("{} joined the conversation", author_name.as_deref().unwrap_or("An operator")))
-                    }
+                    (Some(Mode::Ai), Mode::Operator) => self.notice(&match author_name {
+                        Some(name) => format!("{name} joined the conversation"),
+                        None => "A person from our team will reply here as soon as possible.".into(),
+                    }),
                     (Some(Mode::Operator), Mode::Ai) => self.notice("You are chatting with our assistant again"),
                     _ => {}
                 }
@@ -327,6 +334,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                 visitor.id.set(Some(meta.message_id));
                                 visitor.seq.set(Some(meta.seq));
                                 answer.sources.set(meta.sources);
+                                conversation.offer_person.set(meta.handoff_offered && meta.mode == Mode::Ai);
                                 if !session::contact_known(&api.site_key) && ask_contact.get_untracked().is_none() {
                                     ask_contact.set(Some(if meta.handoff_offered {
                                         "No one can answer that right away. Leave your email and a person will get back to you.".into()
@@ -339,7 +347,10 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                     answer.seq.set(Some(seq));
                                 }
                             }
-                            StreamEvent::Error { message } => error.set(Some(message)),
+                            StreamEvent::Error { message, handoff_offered } => {
+                                error.set(Some(message));
+                                conversation.offer_person.set(handoff_offered);
+                            }
                         })
                         .await;
                     go_live(api.clone(), session_id, conversation, panel);
@@ -365,6 +376,25 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         ask_contact.set(None);
         conversation.notice(&format!("Thanks! We will reply to {email} if we miss you here."));
     });
+
+    let talk_to_person = move |_| {
+        let api = api.get_value();
+        let Some(session_id) = session::stored(&api.site_key) else { return };
+        spawn_local(async move {
+            match api.handoff(&session_id).await {
+                Ok(notice) => {
+                    conversation.offer_person.set(false);
+                    error.set(None);
+                    // The live `mode` event may have come first and said so already.
+                    if conversation.mode.get_untracked() != Some(Mode::Operator) {
+                        conversation.mode.set(Some(Mode::Operator));
+                        conversation.notice(&notice);
+                    }
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
 
     let end_chat = move |_| {
         let api = api.get_value();
@@ -407,6 +437,9 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                     </p>
                 </Show>
             </div>
+            <Show when=move || conversation.offer_person.get()>
+                <button class="ec-handoff" type="button" on:click=talk_to_person>"Talk to a person"</button>
+            </Show>
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>

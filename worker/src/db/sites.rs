@@ -27,6 +27,12 @@ const SITE_COLUMNS: &str =
     "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
 
 impl SiteRow {
+    /// The stored responder settings, API key included (never answer them
+    /// as they are: see [`ResponderSettings::redacted`]).
+    pub fn responder(&self) -> ResponderSettings {
+        serde_json::from_str(&self.responder).unwrap_or_default()
+    }
+
     /// The stored allowed origins.
     pub fn allowed_origins(&self) -> Vec<String> {
         serde_json::from_str(&self.allowed_origins).unwrap_or_default()
@@ -42,7 +48,7 @@ impl SiteRow {
             allowed_origins: self.allowed_origins(),
             greeting: self.greeting.clone(),
             theme_color: self.theme_color.clone(),
-            responder: serde_json::from_str(&self.responder).unwrap_or_default(),
+            responder: self.responder().redacted(),
             embed_snippet: format!(r#"<script src="{origin}/loader.js" data-site-key="{}" async></script>"#, self.site_key),
             identity_secret: show_secret.then(|| self.identity_secret.clone()),
             created_at: self.created_at.clone(),
@@ -126,7 +132,7 @@ pub async fn insert_site(db: &D1Database, account_id: i64, name: &str, input: &S
 
 /// Applies the present fields of `input` to `site`; answers the updated row.
 pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> worker::Result<Option<SiteRow>> {
-    let responder: Option<ResponderSettings> = input.responder.clone();
+    let responder = input.responder.as_ref().map(|update| site.responder().updated_with(update));
     db.prepare(format!(
         "UPDATE sites SET name = COALESCE(?1, name), greeting = COALESCE(?2, greeting), \
          theme_color = COALESCE(?3, theme_color), allowed_origins = COALESCE(?4, allowed_origins), \

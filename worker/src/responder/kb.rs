@@ -1,69 +1,151 @@
-//! The `kb` responder (default, offline): ranks the site's knowledge-base
-//! articles with D1 FTS5 `bm25()` (title weighted 5×, body 1×) and answers
-//! with the best article's first passage. Articles holding less than
-//! [`edgechat_shared::kb::MIN_COVERAGE`] of the question's topic words are
-//! not cited; when none is left it says it does not know and offers a person.
+//! The site's knowledge base as the responders see it: [`retrieve`] finds
+//! the passages that answer a question with the ranker of
+//! [`edgechat_shared::retrieval`] (BM25F over stemmed title and body,
+//! synonyms, typo tolerance, best answer passage, confidence), and
+//! [`answer`] is the offline `kb` responder: the best passage, or "not sure"
+//! and the offer of a person.
+//!
+//! The index of a site is built from its articles once per knowledge-base
+//! version and kept in the isolate (a Worker isolate serves many requests
+//! and Durable Objects): a question costs one small D1 query for the version,
+//! and a rebuild only after articles changed.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::kb;
+use edgechat_shared::retrieval::{Hit, Index};
 use serde::Deserialize;
 use worker::D1Database;
 
-use crate::db::{int, text};
+use super::prompt::Passage;
+use super::Answer;
+use crate::db::int;
 
-/// Most articles cited as sources.
-const MAX_SOURCES: usize = 3;
+/// Most passages retrieved (cited as sources, offered to a model).
+pub const MAX_PASSAGES: usize = 3;
 
-/// An answer of the responder.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// The full answer text.
-    pub text: String,
-    /// Articles the answer came from, best first (empty when not confident).
-    pub sources: Vec<Source>,
-    /// `true` when no article was relevant enough and a person is offered.
-    pub handoff_offered: bool,
+/// Most sites whose index one isolate keeps.
+const CACHED_SITES: usize = 32;
+
+/// What identifies a version of a site's knowledge base: any insert,
+/// update or delete changes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct Version {
+    articles: i64,
+    changed: String,
+    ids: i64,
 }
 
-#[derive(Debug, Deserialize)]
-struct RankedArticle {
+#[derive(Debug, Clone, Deserialize)]
+struct ArticleRow {
     external_id: String,
     title: String,
     body: String,
     url: Option<String>,
 }
 
-/// Answers `question` from the knowledge base of site `site_id`.
-///
-/// Errors: a D1 failure.
-pub async fn answer(db: &D1Database, site_id: i64, question: &str) -> worker::Result<Answer> {
-    let Some(query) = kb::fts_query(question) else {
-        return Ok(not_sure());
-    };
-    let ranked = db
-        .prepare(
-            "SELECT a.external_id, a.title, a.body, a.url FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid \
-             WHERE kb_fts MATCH ?1 AND a.site_id = ?2 ORDER BY bm25(kb_fts, 5.0, 1.0) LIMIT ?3",
-        )
-        .bind(&[text(&query), int(site_id), int(MAX_SOURCES as i64)])?
-        .all()
-        .await?
-        .results::<RankedArticle>()?;
-    let confident: Vec<&RankedArticle> =
-        ranked.iter().filter(|a| kb::coverage(question, &a.title, &a.body) >= kb::MIN_COVERAGE).collect();
-    let Some(best) = confident.first() else {
-        return Ok(not_sure());
-    };
-    Ok(Answer {
-        text: kb::answer_passage(&best.body).to_string(),
-        sources: confident
-            .iter()
-            .map(|a| Source { id: a.external_id.clone(), title: a.title.clone(), url: a.url.clone() })
-            .collect(),
-        handoff_offered: false,
-    })
+/// A site's articles and their index.
+pub struct SiteIndex {
+    version: Version,
+    articles: Vec<ArticleRow>,
+    index: Index,
 }
 
-fn not_sure() -> Answer {
-    Answer { text: kb::NOT_SURE_ANSWER.to_string(), sources: Vec::new(), handoff_offered: true }
+/// A ranked article with its best passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// The article.
+    pub source: Source,
+    /// Its passage that best answers the question.
+    pub passage: String,
+    /// The ranking (score, confidence).
+    pub hit: Hit,
+}
+
+impl SiteIndex {
+    /// The `limit` best articles for `question`, confident or not.
+    pub fn search(&self, question: &str, limit: usize) -> Vec<Ranked> {
+        self.index
+            .search(question, limit)
+            .into_iter()
+            .map(|hit| {
+                let article = &self.articles[hit.article];
+                Ranked {
+                    source: Source { id: article.external_id.clone(), title: article.title.clone(), url: article.url.clone() },
+                    passage: article.body.get(hit.passage.clone()).unwrap_or_default().to_string(),
+                    hit,
+                }
+            })
+            .collect()
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<i64, Rc<SiteIndex>>> = RefCell::new(HashMap::new());
+}
+
+/// The current index of site `site_id`'s knowledge base: the cached one
+/// while the version is unchanged, else built from D1.
+///
+/// Errors: a D1 failure.
+pub async fn site_index(db: &D1Database, site_id: i64) -> worker::Result<Rc<SiteIndex>> {
+    let version = db
+        .prepare(
+            "SELECT COUNT(*) AS articles, COALESCE(MAX(updated_at), '') AS changed, COALESCE(SUM(id), 0) AS ids \
+             FROM kb_articles WHERE site_id = ?1",
+        )
+        .bind(&[int(site_id)])?
+        .first::<Version>(None)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("no knowledge-base version row".into()))?;
+    if let Some(cached) = CACHE.with(|c| c.borrow().get(&site_id).filter(|s| s.version == version).cloned()) {
+        return Ok(cached);
+    }
+    let articles = db
+        .prepare("SELECT external_id, title, body, url FROM kb_articles WHERE site_id = ?1 ORDER BY id")
+        .bind(&[int(site_id)])?
+        .all()
+        .await?
+        .results::<ArticleRow>()?;
+    let index = Index::build(articles.iter().map(|a| (a.title.as_str(), a.body.as_str())));
+    let built = Rc::new(SiteIndex { version, articles, index });
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= CACHED_SITES && !cache.contains_key(&site_id) {
+            let evicted = *cache.keys().next().expect("a full cache has keys");
+            cache.remove(&evicted);
+        }
+        cache.insert(site_id, built.clone());
+    });
+    Ok(built)
+}
+
+/// The confident passages answering `question` in site `site_id`'s
+/// knowledge base, best first, at most [`MAX_PASSAGES`].
+///
+/// Errors: a D1 failure.
+pub async fn retrieve(db: &D1Database, site_id: i64, question: &str) -> worker::Result<Vec<Passage>> {
+    let index = site_index(db, site_id).await?;
+    Ok(index
+        .search(question, MAX_PASSAGES)
+        .into_iter()
+        .filter(|r| r.hit.is_confident())
+        .map(|r| Passage { source: r.source, text: r.passage })
+        .collect())
+}
+
+/// The `kb` responder's answer: the best passage with every retrieved
+/// article as a source, or "not sure" and the offer of a person when none.
+pub fn answer(passages: &[Passage]) -> Answer {
+    match passages.first() {
+        Some(best) => Answer {
+            text: best.text.clone(),
+            sources: passages.iter().map(|p| p.source.clone()).collect(),
+            handoff_offered: false,
+        },
+        None => Answer { text: kb::NOT_SURE_ANSWER.to_string(), sources: Vec::new(), handoff_offered: true },
+    }
 }

@@ -1,4 +1,163 @@
 //! Responders turn a visitor question into an answer: text streamed in
-//! chunks plus the sources it came from (ARCHITECTURE.md, "AI responders").
+//! chunks plus the sources it came from (ARCHITECTURE.md, "AI responders";
+//! issue 6).
+//!
+//! - `kb` (default, offline): the best knowledge-base passage, or "not sure"
+//!   and the offer of a person.
+//! - `openai` / `workers-ai`: a language model grounded on the top
+//!   knowledge-base passages ([`prompt`]), streamed as it writes ([`llm`]).
+//!
+//! Whatever the responder, a visitor who asks for a person
+//! ([`edgechat_shared::handoff::asks_for_person`]) is offered one instead of
+//! an answer.
 
 pub mod kb;
+pub mod llm;
+pub mod openai;
+pub mod prompt;
+pub mod workers_ai;
+
+use edgechat_shared::api::sites::{ResponderKind, ResponderSettings};
+use edgechat_shared::api::stream::Source;
+use worker::Env;
+
+use llm::{Failure, Watch};
+use prompt::{ChatTurn, Passage, Turn};
+
+/// The answer to a visitor who asks for a person.
+pub const HANDOFF_OFFER_ANSWER: &str =
+    "Of course. Would you like me to connect you with a person from our team? Press \u{201c}Talk to a person\u{201d} and they will reply here.";
+
+/// What the visitor sees when the language model failed.
+pub const FAILURE_MESSAGE: &str = "Sorry, I can't answer right now. Would you like to talk to a person from our team?";
+
+/// A complete answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The full answer text.
+    pub text: String,
+    /// Articles the answer came from, best first (empty when not confident).
+    pub sources: Vec<Source>,
+    /// `true` when a person is offered (asked for, or no confident passage).
+    pub handoff_offered: bool,
+}
+
+impl Answer {
+    /// The offer of a person, to a visitor who asked for one.
+    pub fn handoff_offer() -> Answer {
+        Answer { text: HANDOFF_OFFER_ANSWER.to_string(), sources: Vec::new(), handoff_offered: true }
+    }
+}
+
+/// Deployment-wide settings of the language-model responders, from vars
+/// and secrets (see `wrangler.toml` and the README).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    /// `AI_TIMEOUT_MS`: wait for the model's response and each next event, in ms.
+    pub timeout_ms: u64,
+    /// `AI_MAX_TOKENS`: most tokens of one answer.
+    pub max_tokens: u32,
+    /// `AI_PROMPT_TOKENS`: most (estimated) tokens of the prompt.
+    pub prompt_tokens: usize,
+    /// `OPENAI_BASE_URL`, `OPENAI_MODEL`, `OPENAI_API_KEY` (secret).
+    pub openai: openai::Upstream,
+    /// `WORKERS_AI_MODEL`.
+    pub workers_ai_model: String,
+}
+
+impl Deployment {
+    /// Reads the settings; absent or unparsable values take their defaults.
+    pub fn from_env(env: &Env) -> Deployment {
+        let var = |name: &str| env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty());
+        let secret = |name: &str| env.secret(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty()).or_else(|| var(name));
+        Deployment {
+            timeout_ms: var("AI_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(llm::DEFAULT_TIMEOUT_MS),
+            max_tokens: var("AI_MAX_TOKENS").and_then(|v| v.parse().ok()).unwrap_or(llm::DEFAULT_MAX_TOKENS),
+            prompt_tokens: var("AI_PROMPT_TOKENS").and_then(|v| v.parse().ok()).unwrap_or(prompt::DEFAULT_PROMPT_TOKENS),
+            openai: openai::Upstream {
+                base_url: var("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.to_string()),
+                model: var("OPENAI_MODEL").unwrap_or_else(|| openai::DEFAULT_MODEL.to_string()),
+                api_key: secret("OPENAI_API_KEY"),
+            },
+            workers_ai_model: var("WORKERS_AI_MODEL").unwrap_or_else(|| workers_ai::DEFAULT_MODEL.to_string()),
+        }
+    }
+
+    /// The OpenAI-compatible upstream of a site: its own base URL, model and
+    /// API key where set, the deployment's otherwise.
+    pub fn openai_for(&self, site: &ResponderSettings) -> openai::Upstream {
+        let own = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        openai::Upstream {
+            base_url: own(&site.base_url).unwrap_or_else(|| self.openai.base_url.clone()),
+            model: own(&site.model).unwrap_or_else(|| self.openai.model.clone()),
+            api_key: own(&site.api_key).or_else(|| self.openai.api_key.clone()),
+        }
+    }
+}
+
+/// Asks the site's language model (`openai` or `workers-ai`) to answer
+/// `question`, grounded on `passages` and the earlier `history`; each piece
+/// of text goes to `on_text` as it arrives.
+///
+/// Errors: every [`Failure`]; an empty answer is [`Failure::Truncated`].
+pub async fn complete(
+    env: &Env,
+    site: &ResponderSettings,
+    passages: &[Passage],
+    history: &[Turn],
+    question: &str,
+    visitor_gone: &dyn Fn() -> bool,
+    on_text: impl FnMut(&str),
+) -> Result<Answer, Failure> {
+    let deployment = Deployment::from_env(env);
+    let turns: Vec<ChatTurn> = prompt::build(site.instructions.as_deref(), passages, history, question, deployment.prompt_tokens);
+    let watch = Watch { timeout_ms: deployment.timeout_ms, visitor_gone };
+    let text = match site.kind {
+        ResponderKind::WorkersAi => {
+            let model = site.model.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or(&deployment.workers_ai_model);
+            workers_ai::complete(env, model, &turns, deployment.max_tokens, &watch, on_text).await?
+        }
+        _ => deployment.openai_for(site).complete(&turns, deployment.max_tokens, &watch, on_text).await?,
+    };
+    if text.trim().is_empty() {
+        return Err(Failure::Truncated);
+    }
+    Ok(Answer {
+        text,
+        sources: passages.iter().map(|p| p.source.clone()).collect(),
+        handoff_offered: passages.is_empty(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment() -> Deployment {
+        Deployment {
+            timeout_ms: 1_000,
+            max_tokens: 100,
+            prompt_tokens: 1_000,
+            openai: openai::Upstream { base_url: "https://api.openai.com".into(), model: "gpt-4o-mini".into(), api_key: Some("sk-deploy".into()) },
+            workers_ai_model: workers_ai::DEFAULT_MODEL.into(),
+        }
+    }
+
+    #[test]
+    fn a_site_overrides_base_url_model_and_key_one_by_one() {
+        let site = ResponderSettings { kind: ResponderKind::Openai, model: Some("llama3".into()), ..Default::default() };
+        let upstream = deployment().openai_for(&site);
+        assert_eq!((upstream.base_url.as_str(), upstream.model.as_str()), ("https://api.openai.com", "llama3"));
+        assert_eq!(upstream.api_key.as_deref(), Some("sk-deploy"));
+        let site = ResponderSettings {
+            base_url: Some("http://127.0.0.1:11434".into()),
+            api_key: Some("sk-site".into()),
+            model: Some(" ".into()),
+            ..site
+        };
+        let upstream = deployment().openai_for(&site);
+        assert_eq!(upstream.base_url, "http://127.0.0.1:11434");
+        assert_eq!(upstream.model, "gpt-4o-mini", "a blank model is the deployment's");
+        assert_eq!(upstream.api_key.as_deref(), Some("sk-site"));
+    }
+}

@@ -58,6 +58,7 @@ pub fn router(env: Env) -> Router {
         .route("/rate/comment", post(widget::feedback::post_rate_comment))
         .route("/block-status", get(widget::feedback::get_block_status))
         .route("/close", post(widget::feedback::post_close))
+        .route("/handoff", post(widget::feedback::post_handoff))
         .route("/pending-proactive", get(widget::proactive::get_pending))
         .route("/upload-image", post(widget::uploads::post_upload_image))
         .route("/upload-file", post(widget::uploads::post_upload_file))
@@ -92,6 +93,7 @@ pub fn router(env: Env) -> Router {
             axum::routing::patch(operator::proactive::patch_rule).delete(operator::proactive::delete_rule),
         )
         .route("/sites/{id}/articles/import", post(operator::sites::post_import))
+        .route("/sites/{id}/articles/search", get(operator::sites::get_article_search))
         .route(
             "/sites/{id}/articles/{article_id}",
             get(operator::sites::get_article).patch(operator::sites::patch_article).delete(operator::sites::delete_article),

@@ -2,11 +2,13 @@
 //! their knowledge base. Reads for every operator; writes for owners and admins.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use edgechat_shared::api::auth::OperatorRole;
-use edgechat_shared::api::sites::{Article, ArticleInput, ArticleList, ImportResult, Site, SiteInput, SiteList};
+use edgechat_shared::api::sites::{
+    Article, ArticleHit, ArticleInput, ArticleList, ArticleSearch, ArticleSearchQuery, ImportResult, Site, SiteInput, SiteList,
+};
 use edgechat_shared::error::{ErrorCode, FieldError};
 use edgechat_shared::kb::{check_article, parse_jsonl, ImportArticle};
 use edgechat_shared::validate;
@@ -16,6 +18,7 @@ use crate::auth::{random_hex, CurrentOperator};
 use crate::db::sites::{self as site_db, SiteRow};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::responder::kb;
 use crate::routes::{json_object, public_origin, AppState};
 
 /// The caller's site `id`, or 404.
@@ -125,6 +128,37 @@ pub async fn get_articles(State(state): State<AppState>, caller: CurrentOperator
     let site = load(&db, &caller, id).await?;
     let rows = site_db::articles(&db, site.id).await?;
     Ok(Json(ArticleList { articles: rows.iter().map(site_db::ArticleRow::to_article).collect() }))
+}
+
+/// Handles the `GET /v1/sites/{id}/articles/search?q=&limit=` route: the
+/// site's articles ranked for question `q` exactly as the responders rank
+/// them, with confidence and best passage (any operator role). 422 for a
+/// blank or over-long `q` or a `limit` outside 1 to 50.
+#[worker::send]
+pub async fn get_article_search(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    Query(query): Query<ArticleSearchQuery>,
+) -> ApiResult<Json<ArticleSearch>> {
+    let limit = query.validate()?;
+    let db = db::database(&state.env)?;
+    let site = load(&db, &caller, id).await?;
+    let index = kb::site_index(&db, site.id).await?;
+    let hits = index
+        .search(&query.q, limit)
+        .into_iter()
+        .map(|r| ArticleHit {
+            id: r.source.id,
+            title: r.source.title,
+            url: r.source.url,
+            score: r.hit.score,
+            confidence: r.hit.confidence,
+            confident: r.hit.is_confident(),
+            passage: r.passage,
+        })
+        .collect();
+    Ok(Json(ArticleSearch { hits }))
 }
 
 /// Checks an article's fields; `url` `""` stands for no URL.

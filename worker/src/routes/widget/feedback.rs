@@ -1,14 +1,16 @@
 //! The visitor's details and feedback (seed 001): `POST /api/v1/chat/email`,
 //! `/contact`, `/rate`, `/rate/comment`, `GET /api/v1/chat/block-status`,
-//! and the visitor's own `POST /api/v1/chat/close` (seed 003).
+//! the visitor's own `POST /api/v1/chat/close` (seed 003), and
+//! `POST /api/v1/chat/handoff`: accepting the offer of a person (issue 6).
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::visitor::{
-    BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery,
-    MAX_RATING_COMMENT_CHARS,
+    BlockStatus, ContactRequest, EmailRequest, HandoffResponse, RateCommentRequest, RateRequest, RateResponse, Saved,
+    VisitorQuery, MAX_RATING_COMMENT_CHARS,
 };
+use edgechat_shared::api::Mode;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::error::FieldError;
@@ -136,4 +138,34 @@ pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Byt
     let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
     room.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Closed }).await?;
     Ok(Json(Saved { success: true, message: "Conversation closed".into() }))
+}
+
+/// Handles the `POST /api/v1/chat/handoff` route (issue 6): the visitor
+/// accepts the offer of a person. Body `{"site_key","session_id"}`; the
+/// conversation switches to `operator` mode (the AI stops answering), the
+/// visitor's streams get a `mode` event, and the account's operators get
+/// `mode` and `handoff` events live. Accepting twice changes and notifies
+/// nothing more. Answers [`HandoffResponse`]; 404 before the visitor's first
+/// message, 403 `blocked`, 429 past 20 a minute.
+#[worker::send]
+pub async fn post_handoff(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<HandoffResponse>> {
+    let request: VisitorQuery = json_object(&body)?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("handoff"), &request.site_key, &request.session_id).await?;
+    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let switched = db::database(&state.env)?
+        .prepare("UPDATE conversations SET mode = 'operator', status = 'open' WHERE id = ?1 AND mode = 'ai' RETURNING id")
+        .bind(&[int(conversation_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .is_some();
+    if switched {
+        let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+        room.signal(&state.env, &LiveEvent::Mode { conversation_id, mode: Mode::Operator, author_name: None }).await?;
+        room.signal(&state.env, &LiveEvent::Handoff { conversation_id, site_id: visitor.site.id }).await?;
+    }
+    Ok(Json(HandoffResponse {
+        success: true,
+        mode: Mode::Operator,
+        message: "A person from our team will reply here as soon as possible.".into(),
+    }))
 }

@@ -10,7 +10,9 @@ use axum::Json;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::seed004::{CreateConversation, CreatedConversation, ReplyRequest, Seed004Message, Seed004Query, AUTO_REPLY};
+use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::error::ErrorCode;
+use edgechat_shared::sse;
 use edgechat_shared::validate;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -18,6 +20,7 @@ use serde_json::{json, Value};
 
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::auth::random_hex;
+use crate::db::sites::SiteRow;
 use crate::db::{self, int, opt_text, text};
 use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -25,16 +28,25 @@ use crate::routes::{json_object, AppState};
 
 /// Stores a visitor message through the conversation's Room (the single
 /// writer) and waits for the answer to be stored too.
-async fn write_visitor_message(state: &AppState, context: RoomContext, content: String) -> ApiResult<()> {
-    let send = SendVisitorMessage { context, content, client_message_id: None, attachments: Vec::new() };
+///
+/// Errors: 502 `service_unavailable` when the responder failed (the
+/// message stays stored; ARCHITECTURE.md error codes).
+async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomContext, content: String) -> ApiResult<()> {
+    let send = SendVisitorMessage { context, content, client_message_id: None, attachments: Vec::new(), responder: site.responder() };
     let response = send.forward(&state.env).await?;
     let response: Response = response.into();
     let mut body = response.into_body().into_data_stream();
+    let mut parser = sse::Parser::new();
+    let mut failed = false;
     while let Some(chunk) = body.next().await {
-        chunk.map_err(|e| {
+        let chunk = chunk.map_err(|e| {
             worker::console_error!("reading the room's answer failed: {e}");
             ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
         })?;
+        failed |= parser.push(&chunk).iter().any(|frame| matches!(serde_json::from_str(&frame.data), Ok(StreamEvent::Error { .. })));
+    }
+    if failed {
+        return Err(ApiError::new(ErrorCode::ServiceUnavailable, "The assistant could not answer; your message was received"));
     }
     Ok(())
 }
@@ -62,7 +74,7 @@ pub async fn post_conversation(
     let token = random_hex(24);
     db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(&token), int(conversation_id)])?.run().await?;
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
-    write_visitor_message(&state, context, request.message).await?;
+    write_visitor_message(&state, &visitor.site, context, request.message).await?;
     Ok((StatusCode::CREATED, Json(CreatedConversation { conversation_token: token, auto_reply: AUTO_REPLY.into() })))
 }
 
@@ -151,7 +163,7 @@ pub async fn post_reply(
     if reopened {
         context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
     }
-    write_visitor_message(&state, context, request.message).await?;
+    write_visitor_message(&state, &visitor.site, context, request.message).await?;
     Ok((StatusCode::CREATED, Json(json!({"status": "ok"}))))
 }
 

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::StreamRequest;
 
-
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db;
 use crate::error::ApiResult;
@@ -17,7 +16,8 @@ use crate::routes::{json_object, AppState};
 ///
 /// Answers `text/event-stream`: `data: {"type":"chunk","content":"…"}` events,
 /// then `data: {"type":"done","meta":{…}}` once the visitor message and the
-/// answer are stored. Errors, with nothing stored: 400 `bad_request` (not
+/// answer are stored, or a last `data: {"type":"error","message":"…","handoff_offered":true}`
+/// when the responder failed (the visitor message stays stored). Errors, with nothing stored: 400 `bad_request` (not
 /// JSON), 422 `validation_error` (blank or over-long message, malformed
 /// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked` or
 /// `origin_not_allowed`, 429 past 20 a minute per site key and IP.
@@ -38,6 +38,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         content: request.message,
         client_message_id: request.message_id,
         attachments,
+        responder: site.responder(),
     };
     Ok(send.forward(&state.env).await?.into())
 }

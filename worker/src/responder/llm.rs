@@ -1,0 +1,292 @@
+//! Streaming a completion from a language model (`openai` or `workers-ai`):
+//! both answer Server-Sent Events (`data: {…}` … `data: [DONE]`), parsed with
+//! the `eventsource-stream` crate; each event's text is handed on as it
+//! arrives.
+//!
+//! Failures (issue 6): no response or no event within the timeout, an HTTP
+//! error status, an event that is not the expected JSON, an error object in
+//! the stream, a stream that ends before `[DONE]` or a `finish_reason`, and
+//! the visitor going away (the upstream request is then aborted).
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::future::{select, Either};
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use worker::{AbortController, Date, Delay};
+
+/// Default wait for the upstream's response and for each next event
+/// (`AI_TIMEOUT_MS`), in ms.
+pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
+
+/// Default most tokens of one answer (`AI_MAX_TOKENS`).
+pub const DEFAULT_MAX_TOKENS: u32 = 600;
+
+/// How often a waiting stream checks that the visitor is still there.
+const VISITOR_CHECK: Duration = Duration::from_millis(200);
+
+/// Why a completion failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No response, or no next event, within the timeout (ms).
+    Timeout(u64),
+    /// The upstream answered this HTTP status (with the start of its body).
+    Status(u16, String),
+    /// The request could not be sent (DNS, connection, binding error).
+    Transport(String),
+    /// An event was not the expected JSON, or the stream carried an error object.
+    Malformed(String),
+    /// The stream ended before `[DONE]` or a `finish_reason`.
+    Truncated,
+    /// The visitor went away; the upstream request was aborted.
+    VisitorGone,
+    /// The responder is not configured (no API key, no AI binding).
+    NotConfigured(&'static str),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Timeout(ms) => write!(f, "no answer from the model within {ms} ms"),
+            Failure::Status(status, body) => write!(f, "the model's server answered HTTP {status}: {body}"),
+            Failure::Transport(why) => write!(f, "the model's server could not be reached: {why}"),
+            Failure::Malformed(why) => write!(f, "the model's stream is malformed: {why}"),
+            Failure::Truncated => write!(f, "the model's stream ended before it finished"),
+            Failure::VisitorGone => write!(f, "the visitor went away"),
+            Failure::NotConfigured(what) => write!(f, "the responder is not configured: {what}"),
+        }
+    }
+}
+
+/// One parsed event of a completion stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    /// Text to append (may be empty: role-only or usage events).
+    Text(String),
+    /// Text to append, and the model says it has finished (`finish_reason`).
+    Finished(String),
+    /// `data: [DONE]`: the stream is complete.
+    Done,
+}
+
+/// The event shapes both dialects send: OpenAI chat completion chunks
+/// (`{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}`), Workers
+/// AI text generation (`{"response":"Hi"}`), or an error
+/// (`{"error":{"message":"…"}}` or `{"error":"…"}`).
+#[derive(Debug, Deserialize)]
+struct Event {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    response: Option<String>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Option<ChoiceDelta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChoiceDelta {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+/// Parses the `data` of one SSE event of either dialect.
+///
+/// Errors: [`Failure::Malformed`] for data that is not one of the shapes,
+/// or that carries an error object.
+pub fn parse_event(data: &str) -> Result<Delta, Failure> {
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Ok(Delta::Done);
+    }
+    let event: Event = serde_json::from_str(data).map_err(|e| Failure::Malformed(format!("{e} in {}", preview(data))))?;
+    if let Some(error) = event.error.filter(|e| !e.is_null()) {
+        let message = error.get("message").and_then(|m| m.as_str()).map(str::to_string).unwrap_or_else(|| error.to_string());
+        return Err(Failure::Malformed(format!("error event: {}", preview(&message))));
+    }
+    if let Some(text) = event.response {
+        return Ok(Delta::Text(text));
+    }
+    let Some(choice) = event.choices.into_iter().next() else {
+        return Ok(Delta::Text(String::new()));
+    };
+    let text = choice.delta.and_then(|d| d.content).unwrap_or_default();
+    Ok(match choice.finish_reason {
+        Some(_) => Delta::Finished(text),
+        None => Delta::Text(text),
+    })
+}
+
+/// The first 200 characters of `text`, for logs.
+pub fn preview(text: &str) -> String {
+    text.chars().take(200).collect()
+}
+
+/// The upstream request to abort, at most once (`AbortController::abort`
+/// takes the controller).
+pub struct Abort(std::cell::Cell<Option<AbortController>>);
+
+impl Abort {
+    /// Aborts through `controller`.
+    pub fn new(controller: AbortController) -> Abort {
+        Abort(std::cell::Cell::new(Some(controller)))
+    }
+
+    /// Aborts the request with `reason`; later calls do nothing.
+    fn abort(&self, reason: &str) {
+        if let Some(controller) = self.0.take() {
+            controller.abort_with_reason(wasm_bindgen::JsValue::from_str(reason));
+        }
+    }
+}
+
+/// How long to wait, and how to know the visitor left.
+pub struct Watch<'a> {
+    /// Wait for the response and for each next event, in ms.
+    pub timeout_ms: u64,
+    /// `true` once the visitor's stream has closed.
+    pub visitor_gone: &'a dyn Fn() -> bool,
+}
+
+impl Watch<'_> {
+    /// Waits for `future`, checking the visitor every [`VISITOR_CHECK`];
+    /// aborts `controller` (when given) on timeout or when the visitor left.
+    async fn wait<F: std::future::Future + Unpin>(&self, mut future: F, controller: Option<&Abort>) -> Result<F::Output, Failure> {
+        let started = Date::now().as_millis();
+        loop {
+            match select(future, Delay::from(VISITOR_CHECK)).await {
+                Either::Left((output, _)) => return Ok(output),
+                Either::Right((_, pending)) => future = pending,
+            }
+            let failure = if (self.visitor_gone)() {
+                Failure::VisitorGone
+            } else if Date::now().as_millis().saturating_sub(started) >= self.timeout_ms {
+                Failure::Timeout(self.timeout_ms)
+            } else {
+                continue;
+            };
+            if let Some(controller) = controller {
+                controller.abort(&failure.to_string());
+            }
+            return Err(failure);
+        }
+    }
+}
+
+/// Reads a completion stream to its end, calling `on_text` with each piece
+/// of text as it arrives; answers the whole text.
+///
+/// Errors: every [`Failure`] but `Status`/`NotConfigured`; the request is
+/// aborted through `controller` on timeout and when the visitor left.
+pub async fn read_stream<S, B>(
+    body: S,
+    watch: &Watch<'_>,
+    controller: Option<&Abort>,
+    mut on_text: impl FnMut(&str),
+) -> Result<String, Failure>
+where
+    S: Stream<Item = worker::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let mut events = body.eventsource();
+    let mut answer = String::new();
+    let mut finished = false;
+    loop {
+        let next = watch.wait(events.next(), controller).await?;
+        let event = match next {
+            None if finished => return Ok(answer),
+            None => return Err(Failure::Truncated),
+            Some(Err(e)) => return Err(Failure::Malformed(e.to_string())),
+            Some(Ok(event)) => event,
+        };
+        let text = match parse_event(&event.data)? {
+            Delta::Done => return Ok(answer),
+            Delta::Finished(text) => {
+                finished = true;
+                text
+            }
+            Delta::Text(text) => text,
+        };
+        if !text.is_empty() {
+            answer.push_str(&text);
+            on_text(&text);
+        }
+        if (watch.visitor_gone)() {
+            if let Some(controller) = controller {
+                controller.abort("the visitor went away");
+            }
+            return Err(Failure::VisitorGone);
+        }
+    }
+}
+
+/// Waits for the upstream's answer to start (see [`Watch`]), aborting
+/// `controller` when given on timeout or when the visitor left.
+///
+/// Errors: [`Failure::Transport`] when the request fails, [`Failure::Timeout`],
+/// [`Failure::VisitorGone`].
+pub async fn started<F, T>(request: F, watch: &Watch<'_>, controller: Option<&Abort>) -> Result<T, Failure>
+where
+    F: std::future::Future<Output = worker::Result<T>>,
+{
+    watch.wait(Box::pin(request), controller).await?.map_err(|e| Failure::Transport(e.to_string()))
+}
+
+/// The SSE `data` of every event in `body`, in order (for tests).
+#[cfg(test)]
+pub async fn event_data<S, B>(body: S) -> Vec<String>
+where
+    S: Stream<Item = worker::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    body.eventsource().filter_map(|e| async move { e.ok().map(|e| e.data) }).collect().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_chunks_give_their_delta_content() {
+        let chunk = r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
+        assert_eq!(parse_event(chunk), Ok(Delta::Text("Hel".into())));
+        let role_only = r#"{"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#;
+        assert_eq!(parse_event(role_only), Ok(Delta::Text(String::new())));
+        let last = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+        assert_eq!(parse_event(last), Ok(Delta::Finished(String::new())));
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":3}}"#;
+        assert_eq!(parse_event(usage), Ok(Delta::Text(String::new())));
+        assert_eq!(parse_event(" [DONE] "), Ok(Delta::Done));
+    }
+
+    #[test]
+    fn workers_ai_events_give_their_response() {
+        assert_eq!(parse_event(r#"{"response":"Bonjour","p":"abcdef"}"#), Ok(Delta::Text("Bonjour".into())));
+        assert_eq!(parse_event(r#"{"response":"","usage":{"prompt_tokens":12}}"#), Ok(Delta::Text(String::new())));
+        assert_eq!(parse_event("[DONE]"), Ok(Delta::Done));
+    }
+
+    #[test]
+    fn malformed_and_error_events_fail() {
+        assert!(matches!(parse_event("{\"choices\":[{\"delta\":"), Err(Failure::Malformed(_))));
+        assert!(matches!(parse_event("not json"), Err(Failure::Malformed(_))));
+        assert!(matches!(parse_event("[1,2]"), Err(Failure::Malformed(_))));
+        let error = parse_event(r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#);
+        assert_eq!(error, Err(Failure::Malformed("error event: Rate limit reached".into())));
+        assert!(matches!(parse_event(r#"{"error":"overloaded"}"#), Err(Failure::Malformed(m)) if m.contains("overloaded")));
+    }
+
+    #[test]
+    fn failures_read_as_sentences_for_the_log() {
+        assert_eq!(Failure::Timeout(1500).to_string(), "no answer from the model within 1500 ms");
+        assert!(Failure::Status(429, "slow down".into()).to_string().contains("HTTP 429"));
+    }
+}

@@ -1,0 +1,170 @@
+//! The prompt of the language-model responders (`openai`, `workers-ai`):
+//! the site's instructions, the top knowledge-base passages numbered for
+//! citation, and the recent conversation, within a token budget.
+//!
+//! Tokens are estimated as one per 4 characters (OpenAI's rule of thumb for
+//! English); the estimate only decides what is left out, so it errs on the
+//! side of a shorter prompt.
+
+use edgechat_shared::api::stream::Source;
+use serde::{Deserialize, Serialize};
+
+/// Prompt tokens by default (`AI_PROMPT_TOKENS`): room for a few passages
+/// and turns while leaving most of an 8k-context model for the answer.
+pub const DEFAULT_PROMPT_TOKENS: usize = 3_000;
+
+/// Most characters of one passage in the prompt.
+const MAX_PASSAGE_CHARS: usize = 2_400;
+
+/// Most earlier messages considered for the conversation part.
+pub const MAX_HISTORY_MESSAGES: usize = 20;
+
+/// The instructions used when the site has none.
+pub const DEFAULT_INSTRUCTIONS: &str = "You are the support assistant of this website. Be friendly, brief and precise.";
+
+/// The grounding rules appended to every site's instructions.
+const GROUNDING_RULES: &str = "Answer the visitor's question using only the knowledge-base passages below. \
+Cite each passage you use by its number in square brackets, like [1]. \
+If the passages do not answer the question, say that you are not sure and offer to connect the visitor with a person from the team; never invent facts, prices or links. \
+Answer in the visitor's language. You may use Markdown: short paragraphs, lists, bold, italics, inline code and links.";
+
+/// One message of an OpenAI-style chat (`{"role":"system"|"user"|"assistant","content":"…"}`),
+/// the shape both OpenAI-compatible servers and Workers AI take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatTurn {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+impl ChatTurn {
+    fn new(role: &str, content: impl Into<String>) -> ChatTurn {
+        ChatTurn { role: role.to_string(), content: content.into() }
+    }
+}
+
+/// A knowledge-base passage offered to the model, cited as `[n]` by its
+/// 1-based position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    /// The article it comes from.
+    pub source: Source,
+    /// The passage text.
+    pub text: String,
+}
+
+/// An earlier message of the conversation: `visitor`, `ai` or `operator`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Turn {
+    /// The role as stored (`visitor`, `ai`, `operator`).
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+/// Estimated tokens of `text`: one per 4 characters, rounded up.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+/// Builds the chat messages: one `system` message (instructions, grounding
+/// rules, passages), then the newest earlier turns that fit the budget
+/// (oldest first; visitor turns as `user`, AI and operator turns as
+/// `assistant`), then the question as `user`. Passages that do not fit are
+/// left out from the last; the question is always included.
+pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn], question: &str, budget: usize) -> Vec<ChatTurn> {
+    let instructions = instructions.map(str::trim).filter(|i| !i.is_empty()).unwrap_or(DEFAULT_INSTRUCTIONS);
+    let mut system = format!("{instructions}\n\n{GROUNDING_RULES}\n\nKnowledge-base passages:");
+    let mut left = budget.saturating_sub(estimate_tokens(&system) + estimate_tokens(question));
+    let mut included = 0;
+    for (i, passage) in passages.iter().enumerate() {
+        let text: String = passage.text.chars().take(MAX_PASSAGE_CHARS).collect();
+        let block = format!("\n\n[{}] {}\n{}", i + 1, passage.source.title, text.trim());
+        let cost = estimate_tokens(&block);
+        if cost > left {
+            break;
+        }
+        left -= cost;
+        system.push_str(&block);
+        included += 1;
+    }
+    if included == 0 {
+        system.push_str("\n\n(none found: say you are not sure and offer a person)");
+    }
+    let mut earlier = Vec::new();
+    for turn in history.iter().rev().take(MAX_HISTORY_MESSAGES) {
+        let cost = estimate_tokens(&turn.content);
+        if cost > left || turn.content.trim().is_empty() {
+            break;
+        }
+        left -= cost;
+        let role = if turn.role == "visitor" { "user" } else { "assistant" };
+        earlier.push(ChatTurn::new(role, turn.content.clone()));
+    }
+    earlier.reverse();
+    let mut turns = vec![ChatTurn::new("system", system)];
+    turns.extend(earlier);
+    turns.push(ChatTurn::new("user", question));
+    turns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passage(id: &str, text: &str) -> Passage {
+        Passage { source: Source { id: id.into(), title: format!("Title of {id}"), url: None }, text: text.into() }
+    }
+
+    fn turn(role: &str, content: &str) -> Turn {
+        Turn { role: role.into(), content: content.into() }
+    }
+
+    #[test]
+    fn the_prompt_holds_instructions_numbered_passages_history_and_the_question() {
+        let passages = [passage("a", "Paste the script tag."), passage("b", "Open settings.")];
+        let history = [turn("visitor", "hi"), turn("ai", "Hello!"), turn("operator", "Ann here")];
+        let turns = build(Some("Be a pirate."), &passages, &history, "How do I install it?", 3_000);
+        let roles: Vec<&str> = turns.iter().map(|t| t.role.as_str()).collect();
+        assert_eq!(roles, ["system", "user", "assistant", "assistant", "user"]);
+        let system = &turns[0].content;
+        assert!(system.starts_with("Be a pirate."), "{system}");
+        assert!(system.contains("[1] Title of a\nPaste the script tag."), "{system}");
+        assert!(system.contains("[2] Title of b\nOpen settings."), "{system}");
+        assert!(system.contains("square brackets"), "the model is asked to cite: {system}");
+        assert_eq!(turns.last().unwrap().content, "How do I install it?");
+    }
+
+    #[test]
+    fn without_site_instructions_the_default_ones_are_used() {
+        let turns = build(None, &[], &[], "q", 3_000);
+        assert!(turns[0].content.starts_with(DEFAULT_INSTRUCTIONS));
+        assert!(turns[0].content.contains("none found"));
+        let turns = build(Some("  "), &[], &[], "q", 3_000);
+        assert!(turns[0].content.starts_with(DEFAULT_INSTRUCTIONS));
+    }
+
+    #[test]
+    fn a_small_budget_drops_old_turns_and_late_passages_but_keeps_the_question() {
+        let long = "word ".repeat(400); // 500 tokens
+        let passages = [passage("a", "short"), passage("b", &long)];
+        let history = [turn("visitor", &long), turn("ai", "recent answer")];
+        let turns = build(None, &passages, &history, "the question", 300);
+        let system = &turns[0].content;
+        assert!(system.contains("[1] Title of a"));
+        assert!(!system.contains("[2]"), "the long passage does not fit");
+        assert_eq!(turns.len(), 3, "only the recent turn fits: {turns:?}");
+        assert_eq!(turns[1].content, "recent answer");
+        assert_eq!(turns[2].content, "the question");
+        let total: usize = turns.iter().map(|t| estimate_tokens(&t.content)).sum();
+        assert!(total <= 300, "{total} tokens");
+    }
+
+    #[test]
+    fn tokens_are_estimated_at_four_characters_each() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("abcd"), 1);
+        assert_eq!(estimate_tokens("abcde"), 2);
+    }
+}
