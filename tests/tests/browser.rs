@@ -34,6 +34,7 @@ fn main() {
                 server,
                 visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why,
             ),
+            trial("markdown_in_operator_replies_renders_safely", server, markdown_in_operator_replies_renders_safely),
             trial(
                 "visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators",
                 server,
@@ -340,6 +341,34 @@ async fn proactive_nudge_appears_after_its_delay_and_opens_the_chat(server: &Ser
     browser.widget_element(".ec-nudge", Duration::from_secs(5)).await.click().await.unwrap();
     browser.widget_element(".ec-input", Duration::from_secs(20)).await;
     browser.wait_until(&in_widget("r.querySelector('.ec-nudge').hidden && !r.querySelector('.ec-panel').parentElement.hidden"), Duration::from_secs(10)).await;
+    browser.close().await;
+}
+
+async fn markdown_in_operator_replies_renders_safely(server: &Server) {
+    let (browser, _, id) = visitor_with_a_conversation(server, "chromium-profile-markdown", "How do I change the colour of the chat widget?").await;
+    let token = server.demo_token().await;
+    let reply = "**Bold** and _italic_ and `code`\n\n- one\n- two\n\n\
+        <img src=x onerror=\"window.__pwned=1\"> [docs](https://example.com/docs) [bad](javascript:alert(1))";
+    operator_post(server, &token, "/v1/chat/messages/send", serde_json::json!({"conversation_id": id, "content": reply})).await;
+    let bubble = "r.querySelector('.ec-msg.ec-operator')";
+    browser.wait_until(&in_widget(&format!("{bubble}?.querySelector('strong')?.textContent === 'Bold'")), Duration::from_secs(10)).await;
+    let check = |expr: &str| in_widget(&format!("{bubble}.{expr}"));
+    assert_eq!(browser.eval(&check("querySelector('em')?.textContent")).await, "italic");
+    assert_eq!(browser.eval(&check("querySelector('code')?.textContent")).await, "code");
+    assert_eq!(browser.eval(&check("querySelectorAll('ul > li').length")).await, 2);
+    // Raw HTML is shown as its characters and never runs.
+    assert_eq!(browser.eval(&check("querySelectorAll('img').length")).await, 0, "no <img> in the bubble");
+    assert_eq!(browser.eval(&check("textContent.includes('<img src=x onerror=')")).await, true);
+    assert_eq!(browser.eval("return typeof window.__pwned;").await, "undefined");
+    // Links open in a new tab without opener or referrer; javascript: is text.
+    let docs = "querySelector('a[href=\"https://example.com/docs\"]')";
+    assert_eq!(browser.eval(&check(&format!("{docs}?.textContent"))).await, "docs");
+    assert_eq!(browser.eval(&check(&format!("{docs}.target"))).await, "_blank");
+    assert_eq!(browser.eval(&check(&format!("{docs}.getAttribute('rel')"))).await, "noopener noreferrer nofollow");
+    assert_eq!(browser.eval(&check("textContent.includes('bad')")).await, true, "the unsafe link's text stays");
+    let script_links = "Array.from(r.querySelectorAll('a')).filter(a => (a.getAttribute('href') || '').trim().toLowerCase().startsWith('javascript:')).length";
+    assert_eq!(browser.eval(&in_widget(script_links)).await, 0, "no javascript: link");
+    browser.screenshot(&run_dir("browser").join("widget-markdown.png")).await;
     browser.close().await;
 }
 

@@ -7,6 +7,7 @@
 mod api;
 mod components;
 mod live;
+mod markdown;
 mod session;
 mod upload;
 

@@ -78,7 +78,7 @@ fn test() -> Result<()> {
     bootstrap::chromium()?;
     build::all(&tools)?;
     run(Command::new("cargo")
-        .args(["test", "-p", "edgechat-shared", "-p", "edgechat-worker", "-p", "xtask", "-p", "edgechat-tests"])
+        .args(["test", "-p", "edgechat-shared", "-p", "edgechat-worker", "-p", "edgechat-widget", "-p", "xtask", "-p", "edgechat-tests"])
         .current_dir(root()))
 }
 

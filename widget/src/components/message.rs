@@ -1,9 +1,12 @@
-//! One message bubble. Content is always a text node, never HTML.
+//! One message bubble. A visitor's content is a text node; AI and operator
+//! content is the safe Markdown subset of [`crate::markdown`]; never HTML.
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
 use leptos::prelude::*;
+
+use crate::markdown;
 
 /// A message as the panel shows it; `content` grows while an answer streams.
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +79,8 @@ impl UiMessage {
 }
 
 /// Renders one message with its role's style, its sources and a typing
-/// indicator while it streams with no text yet.
+/// indicator while it streams with no text yet. AI and operator text is
+/// rendered again as Markdown each time it grows.
 #[component]
 pub fn MessageBubble(message: UiMessage) -> impl IntoView {
     if message.notice {
@@ -90,7 +94,7 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
             <Show when=move || message.author.with(Option::is_some)>
                 <span class="ec-author">{move || message.author.get().unwrap_or_default()}</span>
             </Show>
-            <Show when=waiting fallback=move || view! { <p class="ec-text">{move || message.content.get()}</p> }>
+            <Show when=waiting fallback=move || content_view(message)>
                 <p class="ec-typing" aria-label="Typing"><i></i><i></i><i></i></p>
             </Show>
             {move || message.attachments.get().into_iter().map(attachment_view).collect_view()}
@@ -107,6 +111,17 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
     .into_any()
 }
 
+/// The text of `message`: as typed for a visitor, Markdown for AI and operators.
+fn content_view(message: UiMessage) -> AnyView {
+    match message.role {
+        Role::Visitor => view! { <p class="ec-text">{move || message.content.get()}</p> }.into_any(),
+        Role::Ai | Role::Operator => {
+            let blocks = move || message.content.with(|text| message.sources.with(|sources| markdown::parse(text, sources)));
+            view! { <div class="ec-text ec-md">{move || markdown::view(blocks())}</div> }.into_any()
+        }
+    }
+}
+
 /// An attached image shown inline; other files as a download link. URLs are
 /// the worker's signed file URLs, made absolute with the API base.
 fn attachment_view(attachment: Attachment) -> AnyView {
@@ -115,7 +130,7 @@ fn attachment_view(attachment: Attachment) -> AnyView {
     if attachment.content_type.starts_with("image/") {
         view! { <img class="ec-image" src=url alt=attachment.name /> }.into_any()
     } else {
-        view! { <a class="ec-file-link" href=url target="_blank" rel="noopener noreferrer nofollow">{attachment.name}</a> }.into_any()
+        view! { <a class="ec-file-link" href=url target="_blank" rel=markdown::LINK_REL>{attachment.name}</a> }.into_any()
     }
 }
 
@@ -124,9 +139,9 @@ fn attachment_view(attachment: Attachment) -> AnyView {
 pub struct ApiBase(pub String);
 
 fn source_view(source: Source) -> AnyView {
-    match source.url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+    match source.url.filter(|u| markdown::is_web_url(u)) {
         Some(url) => view! {
-            <a href=url target="_blank" rel="noopener noreferrer nofollow">{source.title}</a>
+            <a href=url target="_blank" rel=markdown::LINK_REL>{source.title}</a>
         }
         .into_any(),
         None => view! { <span>{source.title}</span> }.into_any(),
