@@ -3,8 +3,9 @@
 //! German and Spanish.
 //!
 //! A message asks for a person when
-//! - a contact verb ("talk", "speak", "parler", "sprechen", "hablar", …) is
-//!   within a few words of a person word ("human", "agent",
+//! - a verb of talking ("talk", "speak", "parler", "sprechen", "hablar", …),
+//!   or of passing the visitor on ("connect me", "passez-moi"), is within a
+//!   few words of a person word ("human", "agent",
 //!   "quelqu'un", "Mitarbeiter", "persona", …): "can I talk to a human?",
 //!   "je voudrais parler à un conseiller";
 //! - it holds a fixed phrase ("real person", "live agent", "vrai humain",
@@ -15,17 +16,28 @@
 //! Questions that merely mention a person word ("how do I change my browser's
 //! user agent?") are not requests.
 
-/// Verbs of getting in touch with someone (lower case, accents folded).
+/// Verbs of talking to someone (lower case, accents folded).
 const CONTACT_VERBS: &[&str] = &[
     // English
-    "talk", "speak", "chat", "connect", "transfer", "escalate",
+    "talk", "speak",
     // French
-    "parler", "discuter", "joindre", "passer", "transferer", "mettre",
+    "parler", "discuter", "joindre",
     // German
-    "sprechen", "reden", "verbinden", "chatten", "weiterleiten",
+    "sprechen", "reden",
     // Spanish
-    "hablar", "conversar", "comunicar", "comunicarme", "transferir", "pasar", "pasame", "contactar",
+    "hablar", "conversar", "comunicarme", "pasame", "comunicame", "transfiereme", "conectame",
 ];
+
+/// Verbs of passing the visitor on: they ask for a person only with the
+/// visitor as object ("connect me", "passez-moi", "verbinden Sie mich"), so
+/// "how do I transfer a conversation to another agent" is a question.
+const PASS_ON_VERBS: &[&str] = &[
+    "connect", "transfer", "put", "escalate", "passez", "mettez", "transferez", "verbinden", "weiterleiten",
+    "verbindest", "leite", "leiten",
+];
+
+/// The visitor as object of a pass-on verb.
+const ME: &[&str] = &["me", "moi", "mich", "mir"];
 
 /// Words naming a person to talk to (lower case, accents folded).
 const PERSON_WORDS: &[&str] = &[
@@ -68,9 +80,10 @@ pub fn asks_for_person(message: &str) -> bool {
     }
     let is_person = |w: &String| PERSON_WORDS.contains(&w.as_str());
     // Either order: German puts the verb last ("mit einem Menschen sprechen").
+    let near_person = |i: usize| words.iter().skip(i.saturating_sub(VERB_REACH + 1)).take(2 * VERB_REACH + 3).any(is_person);
+    let passes_me_on = |i: usize| words.iter().skip(i + 1).take(2).any(|w| ME.contains(&w.as_str()));
     let verb_near_person = words.iter().enumerate().any(|(i, w)| {
-        CONTACT_VERBS.contains(&w.as_str())
-            && words.iter().skip(i.saturating_sub(VERB_REACH + 1)).take(2 * VERB_REACH + 3).any(is_person)
+        (CONTACT_VERBS.contains(&w.as_str()) || (PASS_ON_VERBS.contains(&w.as_str()) && passes_me_on(i))) && near_person(i)
     });
     let short_request = words.iter().any(is_person)
         && words.iter().all(|w| is_person(w) || REQUEST_FILLERS.contains(&w.as_str()));
@@ -108,7 +121,7 @@ mod tests {
     #[test]
     fn english_requests_for_a_person() {
         for m in ["Can I talk to a human?", "I want to speak with someone from your team", "agent", "Agent please!",
-            "live agent", "Please connect me to an operator", "Is there a real person there?", "human"] {
+            "live agent", "Please connect me to an operator", "Can you transfer me to an agent?", "Is there a real person there?", "human"] {
             assert!(asks_for_person(m), "{m}");
         }
     }
@@ -116,7 +129,7 @@ mod tests {
     #[test]
     fn french_german_spanish_requests_for_a_person() {
         for m in ["Je voudrais parler à un humain", "Puis-je parler à quelqu'un ?", "un conseiller svp", "Je veux un vrai humain",
-            "Ich möchte mit einem Menschen sprechen", "Kann ich mit einem Mitarbeiter reden?", "Mensch bitte", "Bitte verbinden Sie mich mit einem Berater",
+            "Ich möchte mit einem Menschen sprechen", "Kann ich mit einem Mitarbeiter reden?", "Mensch bitte", "Bitte verbinden Sie mich mit einem Berater", "Passez-moi un conseiller",
             "Quiero hablar con un humano", "¿Puedo hablar con una persona real?", "un agente por favor", "Pásame con alguien"] {
             assert!(asks_for_person(m), "{m}");
         }
@@ -126,7 +139,10 @@ mod tests {
     fn questions_that_mention_a_person_word_are_not_requests() {
         for m in ["How do I change my browser's user agent?", "How do I install the widget on my website?",
             "How can I tag a person in a Facebook photo?", "Who can see the people I follow on Twitter?",
-            "Comment installer le widget ?", "Wie ändere ich mein Passwort?", "¿Cómo cambio mi contraseña?", ""] {
+            "Comment installer le widget ?", "Wie ändere ich mein Passwort?", "¿Cómo cambio mi contraseña?", "",
+            "How do I transfer a conversation to another agent?", "How do I chat with someone on Facebook?",
+            "Can staff members chat with visitors?", "¿Cómo transferir mi cuenta a otra persona?",
+            "Comment passer une commande pour quelqu'un d'autre ?"] {
             assert!(!asks_for_person(m), "{m}");
         }
     }

@@ -8,6 +8,8 @@ use edgechat_tests::stackfaq::{dev_queries, evaluate, stackfaq_site};
 use edgechat_tests::*;
 
 const REQUIRED_PRECISION_AT_1: f64 = 0.72;
+/// The BM25 reference's recall@5 is 0.850; a better first hit must not cost the top five.
+const REQUIRED_RECALL_AT_5: f64 = 0.90;
 
 fn main() {
     let server = Server::start("retrieval");
@@ -24,7 +26,7 @@ fn main() {
                 "precision@1 {:.3} < {REQUIRED_PRECISION_AT_1}",
                 evaluation.answered_precision_at_1
             );
-            assert!(evaluation.ranking.recall_at_5 >= evaluation.ranking.precision_at_1, "recall@5 includes the first hit");
+            assert!(evaluation.ranking.recall_at_5 >= REQUIRED_RECALL_AT_5, "recall@5 {:.3} < {REQUIRED_RECALL_AT_5}", evaluation.ranking.recall_at_5);
         })],
     )
 }

@@ -56,6 +56,19 @@ impl RoomContext {
         self.stub(env)?.fetch_with_request(Request::new(&url, Method::Get)?).await
     }
 
+    /// The visitor accepts the offer of a person: under the Room's write
+    /// lock, the conversation goes to `operator` mode (and reopens), and the
+    /// visitor's streams and the account's operators get `mode` (and
+    /// `status`) events, operators a `handoff` event. Answers `false` when it
+    /// was in `operator` mode already (nothing changes, nobody is notified).
+    pub async fn handoff(&self, env: &Env) -> worker::Result<bool> {
+        let mut response = self.call(env, "/handoff", self).await?;
+        match response.status_code() {
+            200 => response.json().await,
+            status => Err(worker::Error::RustError(format!("room answered {status} to a handoff"))),
+        }
+    }
+
     /// Broadcasts a typing, read, mode or status event of this conversation.
     pub async fn signal(&self, env: &Env, event: &LiveEvent) -> worker::Result<()> {
         let response = self.call(env, "/signal", &Signal { context: *self, event: event.clone() }).await?;
@@ -170,6 +183,8 @@ struct RoomCore {
     writes: Mutex<()>,
     /// Events on their way to the account's Inbox, sent in order by one task.
     outbox: RefCell<Option<UnboundedSender<Outgoing>>>,
+    /// Handoffs accepted so far: an answer being written stops when it changes.
+    handoffs: std::cell::Cell<u64>,
 }
 
 /// An event for the account's operators, and the message to mark
@@ -192,7 +207,7 @@ enum Delivery {
 
 impl DurableObject for Room {
     fn new(_state: State, env: Env) -> Self {
-        Room { core: Rc::new(RoomCore { env, live: Rc::default(), writes: Mutex::new(()), outbox: RefCell::new(None) }) }
+        Room { core: Rc::new(RoomCore { env, live: Rc::default(), writes: Mutex::new(()), outbox: RefCell::new(None), handoffs: Default::default() }) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -205,6 +220,7 @@ impl DurableObject for Room {
                 core.apply_signal(&signal).await?;
                 Ok(Response::empty()?.with_status(204))
             }
+            (Method::Post, "/handoff") => Response::from_json(&core.handoff(&req.json().await?).await?),
             (Method::Get, "/events") => core.subscribe(req.query()?).await,
             _ => Response::error("unknown room route", 404),
         }
@@ -319,6 +335,12 @@ impl RoomCore {
             wasm_bindgen_futures::spawn_local(async move {
                 match self.answer(&db, &send, &visitor_message, passages, &mut meta, &tx).await {
                     Ok(()) => emit(&tx, &StreamEvent::Done { meta }),
+                    Err(AnswerError::Responder(responder::llm::Failure::VisitorGone)) if !tx.is_closed() => {
+                        // Not the visitor: a person was asked for while the model wrote.
+                        meta.mode = Mode::Operator;
+                        meta.handoff_offered = false;
+                        emit(&tx, &StreamEvent::Done { meta });
+                    }
                     Err(AnswerError::Responder(responder::llm::Failure::VisitorGone)) => {
                         worker::console_log!("answer to message {} stopped: the visitor went away", visitor_message.id);
                     }
@@ -357,23 +379,37 @@ impl RoomCore {
             meta.sources = row.sources();
             return Ok(());
         }
-        let passages = passages?;
-        let answer = if handoff::asks_for_person(&send.content) {
+        // A replay answers the message as stored, whatever text came again.
+        let question = visitor_message.content.as_str();
+        let answer = if handoff::asks_for_person(question) {
             let answer = responder::Answer::handoff_offer();
             stream_chunks(tx, &answer.text);
             answer
-        } else if send.responder.kind == ResponderKind::Kb {
-            let answer = responder::kb::answer(&passages);
-            stream_chunks(tx, &answer.text);
-            answer
         } else {
-            let history = earlier_turns(db, send.context.conversation_id, visitor_message.seq).await?;
-            let visitor_gone = || tx.is_closed();
-            let forward = |content: &str| emit(tx, &StreamEvent::Chunk { content: content.to_string() });
-            responder::complete(&self.env, &send.responder, &passages, &history, &send.content, &visitor_gone, forward).await?
+            let passages = match question == send.content {
+                true => passages?,
+                false => responder::kb::retrieve(db, send.context.site_id, question).await?,
+            };
+            if send.responder.kind == ResponderKind::Kb {
+                let answer = responder::kb::answer(&passages);
+                stream_chunks(tx, &answer.text);
+                answer
+            } else {
+                let history = earlier_turns(db, send.context.conversation_id, visitor_message.seq).await?;
+                let handoffs = self.handoffs.get();
+                let visitor_gone = || tx.is_closed() || self.handoffs.get() != handoffs;
+                let forward = |content: &str| emit(tx, &StreamEvent::Chunk { content: content.to_string() });
+                responder::complete(&self.env, &send.responder, &passages, &history, question, &visitor_gone, forward).await?
+            }
         };
-        meta.handoff_offered = answer.handoff_offered;
         let _write = self.writes.lock().await;
+        // A person may have been asked for while the answer was written: it is
+        // then not stored, and `done` says the conversation is the operators'.
+        if conversation_state(db, send.context.conversation_id).await?.mode() == Mode::Operator {
+            meta.mode = Mode::Operator;
+            return Ok(());
+        }
+        meta.handoff_offered = answer.handoff_offered;
         let (row, fresh) = store_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
         if fresh {
             self.announce(&send.context, &row);
@@ -394,6 +430,27 @@ impl RoomCore {
 
     /// Broadcasts a signal; a `read` mark also moves the other side's
     /// messages up to its `seq` to status `read`.
+    async fn handoff(&self, context: &RoomContext) -> worker::Result<bool> {
+        let _write = self.writes.lock().await;
+        let db = db::database(&self.env)?;
+        let before = conversation_state(&db, context.conversation_id).await?;
+        if before.mode() == Mode::Operator {
+            return Ok(false);
+        }
+        db.prepare("UPDATE conversations SET mode = 'operator', status = 'open' WHERE id = ?1")
+            .bind(&[int(context.conversation_id)])?
+            .run()
+            .await?;
+        self.handoffs.set(self.handoffs.get() + 1);
+        let conversation_id = context.conversation_id;
+        self.broadcast(context, &LiveEvent::Mode { conversation_id, mode: Mode::Operator, author_name: None }, |_| Delivery::Never);
+        if before.status != Status::Open.as_str() {
+            self.broadcast(context, &LiveEvent::Status { conversation_id, status: Status::Open }, |_| Delivery::Never);
+        }
+        self.broadcast(context, &LiveEvent::Handoff { conversation_id, site_id: context.site_id }, |_| Delivery::Never);
+        Ok(true)
+    }
+
     async fn apply_signal(&self, signal: &Signal) -> worker::Result<()> {
         let _write = self.writes.lock().await;
         if let LiveEvent::Read { role, seq, .. } = &signal.event {

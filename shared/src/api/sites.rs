@@ -38,8 +38,9 @@ pub struct ResponderSettings {
     pub base_url: Option<String>,
     /// `openai` only: the site's own API key, write-only. The operator API
     /// never answers it (see [`ResponderSettings::api_key_set`]); a PATCH
-    /// without it keeps the stored key, `""` removes it. Empty: the
-    /// deployment's `OPENAI_API_KEY` secret.
+    /// without it keeps the stored key unless it changes `base_url`, `""`
+    /// removes it. Without one, the deployment's `OPENAI_API_KEY` secret is
+    /// used, and only when `base_url` is the deployment's own server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
     /// Output only: `true` when the site has its own API key.
@@ -84,9 +85,11 @@ impl ResponderSettings {
     /// The settings to store when `update` is PATCHed over `self`: the stored
     /// API key is kept unless `update` names one (`""` removes it).
     pub fn updated_with(&self, update: &ResponderSettings) -> ResponderSettings {
-        let api_key = match update.api_key.as_deref() {
-            None => self.api_key.clone(),
-            Some("") => None,
+        let api_key = match update.api_key.as_deref().map(str::trim) {
+            // A key kept across a PATCH keeps its server: moving `base_url`
+            // elsewhere without a new key drops it.
+            None if update.base_url == self.base_url => self.api_key.clone(),
+            None | Some("") => None,
             Some(key) => Some(key.to_string()),
         };
         ResponderSettings { api_key, api_key_set: false, ..update.clone() }

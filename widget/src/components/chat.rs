@@ -342,12 +342,18 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                         "Leave your email so we can follow up if needed.".into()
                                     }));
                                 }
-                                if let (Some(id), Some(seq)) = (meta.answer_id, meta.answer_seq) {
-                                    answer.id.set(Some(id));
-                                    answer.seq.set(Some(seq));
+                                match (meta.answer_id, meta.answer_seq) {
+                                    (Some(id), Some(seq)) => {
+                                        answer.id.set(Some(id));
+                                        answer.seq.set(Some(seq));
+                                    }
+                                    // No answer was stored (a person took over meanwhile).
+                                    _ => answer.content.set(String::new()),
                                 }
                             }
                             StreamEvent::Error { message, handoff_offered } => {
+                                // What streamed before the failure was not stored: it goes.
+                                answer.content.set(String::new());
                                 error.set(Some(message));
                                 conversation.offer_person.set(handoff_offered);
                             }

@@ -39,11 +39,18 @@ struct ArticleRow {
     url: Option<String>,
 }
 
+/// What a cached index was built from: `sites.kb_revision` (bumped by a
+/// trigger on every article insert, update and delete: migration 0007) and
+/// the site key, which tells a deleted site from a new one given its id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct Revision {
+    kb_revision: i64,
+    site_key: String,
+}
+
 /// A site's articles and their index.
 pub struct SiteIndex {
-    /// `sites.kb_revision` it was built from (bumped by a trigger on every
-    /// article insert, update and delete: migration 0007).
-    revision: i64,
+    revision: Revision,
     articles: Vec<ArticleRow>,
     index: Index,
 }
@@ -87,9 +94,9 @@ thread_local! {
 /// Errors: a D1 failure.
 pub async fn site_index(db: &D1Database, site_id: i64) -> worker::Result<Rc<SiteIndex>> {
     let revision = db
-        .prepare("SELECT kb_revision FROM sites WHERE id = ?1")
+        .prepare("SELECT kb_revision, site_key FROM sites WHERE id = ?1")
         .bind(&[int(site_id)])?
-        .first::<i64>(Some("kb_revision"))
+        .first::<Revision>(None)
         .await?
         .ok_or_else(|| worker::Error::RustError(format!("no site {site_id}")))?;
     if let Some(cached) = CACHE.with(|c| c.borrow().get(&site_id).filter(|s| s.revision == revision).cloned()) {

@@ -141,7 +141,7 @@ impl Abort {
     }
 
     /// Aborts the request with `reason`; later calls do nothing.
-    fn abort(&self, reason: &str) {
+    pub fn abort(&self, reason: &str) {
         if let Some(controller) = self.0.take() {
             controller.abort_with_reason(wasm_bindgen::JsValue::from_str(reason));
         }

@@ -84,13 +84,18 @@ impl Deployment {
     }
 
     /// The OpenAI-compatible upstream of a site: its own base URL, model and
-    /// API key where set, the deployment's otherwise.
+    /// API key where set, the deployment's otherwise. The deployment's key
+    /// only ever goes to the deployment's server: a site that names another
+    /// `base_url` sends its own key or none, so a site admin cannot have the
+    /// operator's secret sent to a host of their choosing.
     pub fn openai_for(&self, site: &ResponderSettings) -> openai::Upstream {
         let own = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let base_url = own(&site.base_url).unwrap_or_else(|| self.openai.base_url.clone());
+        let deployment_server = openai::same_server(&base_url, &self.openai.base_url);
         openai::Upstream {
-            base_url: own(&site.base_url).unwrap_or_else(|| self.openai.base_url.clone()),
             model: own(&site.model).unwrap_or_else(|| self.openai.model.clone()),
-            api_key: own(&site.api_key).or_else(|| self.openai.api_key.clone()),
+            api_key: own(&site.api_key).or_else(|| self.openai.api_key.clone().filter(|_| deployment_server)),
+            base_url,
         }
     }
 }
@@ -110,7 +115,8 @@ pub async fn complete(
     on_text: impl FnMut(&str),
 ) -> Result<Answer, Failure> {
     let deployment = Deployment::from_env(env);
-    let turns: Vec<ChatTurn> = prompt::build(site.instructions.as_deref(), passages, history, question, deployment.prompt_tokens);
+    let (turns, included): (Vec<ChatTurn>, usize) =
+        prompt::build(site.instructions.as_deref(), passages, history, question, deployment.prompt_tokens);
     let watch = Watch { timeout_ms: deployment.timeout_ms, visitor_gone };
     let text = match site.kind {
         ResponderKind::WorkersAi => {
@@ -124,8 +130,8 @@ pub async fn complete(
     }
     Ok(Answer {
         text,
-        sources: passages.iter().map(|p| p.source.clone()).collect(),
-        handoff_offered: passages.is_empty(),
+        sources: passages.iter().take(included).map(|p| p.source.clone()).collect(),
+        handoff_offered: included == 0,
     })
 }
 
@@ -159,5 +165,13 @@ mod tests {
         assert_eq!(upstream.base_url, "http://127.0.0.1:11434");
         assert_eq!(upstream.model, "gpt-4o-mini", "a blank model is the deployment's");
         assert_eq!(upstream.api_key.as_deref(), Some("sk-site"));
+    }
+
+    #[test]
+    fn the_deployment_key_never_goes_to_a_site_chosen_server() {
+        let elsewhere = ResponderSettings { kind: ResponderKind::Openai, base_url: Some("https://attacker.example".into()), ..Default::default() };
+        assert_eq!(deployment().openai_for(&elsewhere).api_key, None);
+        let same = ResponderSettings { base_url: Some("https://api.openai.com/v1/".into()), ..elsewhere };
+        assert_eq!(deployment().openai_for(&same).api_key.as_deref(), Some("sk-deploy"), "the deployment's own server, spelt differently");
     }
 }

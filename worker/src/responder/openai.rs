@@ -30,6 +30,17 @@ pub struct Upstream {
     pub api_key: Option<String>,
 }
 
+/// `true` when two base URLs name the same server and path, ignoring case
+/// of scheme and host, trailing slashes and a trailing `/v1`.
+pub fn same_server(a: &str, b: &str) -> bool {
+    let normal = |base: &str| {
+        let base = base.trim().trim_end_matches('/');
+        let base = base.strip_suffix("/v1").unwrap_or(base);
+        url::Url::parse(base).map(|u| u.to_string().trim_end_matches('/').to_string()).unwrap_or_else(|_| base.to_lowercase())
+    };
+    normal(a) == normal(b)
+}
+
 /// Body of `POST /v1/chat/completions` (OpenAI API reference, "Create chat completion").
 #[derive(Debug, Serialize)]
 pub struct CompletionRequest<'a> {
@@ -41,12 +52,19 @@ pub struct CompletionRequest<'a> {
 }
 
 impl Upstream {
-    /// The chat completions URL: `{base}/v1/chat/completions`, also when the
-    /// base already ends in `/v1` (as OpenAI SDK base URLs do).
+    /// The chat completions URL: `{base}/v1/chat/completions` (issue 6),
+    /// or `{base}/chat/completions` when the base already ends in `/v1` (as
+    /// OpenAI SDK base URLs do) or is a Cloudflare AI Gateway endpoint
+    /// (`https://gateway.ai.cloudflare.com/v1/{account}/{gateway}/openai` or
+    /// `…/compat`, whose paths carry no `/v1`: AI Gateway docs).
     pub fn completions_url(&self) -> String {
         let base = self.base_url.trim_end_matches('/');
-        let base = base.strip_suffix("/v1").unwrap_or(base);
-        format!("{base}/v1/chat/completions")
+        let gateway = url::Url::parse(base).is_ok_and(|u| u.host_str() == Some("gateway.ai.cloudflare.com"));
+        if base.ends_with("/v1") || gateway {
+            format!("{base}/chat/completions")
+        } else {
+            format!("{base}/v1/chat/completions")
+        }
     }
 
     /// The streaming request body for `turns`.
@@ -78,11 +96,18 @@ impl Upstream {
         let mut response = llm::started(fetch.send_with_signal(&signal), watch, Some(&controller)).await?;
         let status = response.status_code();
         if !(200..300).contains(&status) {
-            let text = response.text().await.unwrap_or_default();
+            // The error body is read under the same watch: a server that
+            // stalls after its headers cannot hold the answer.
+            let text = llm::started(response.text(), watch, Some(&controller)).await.unwrap_or_default();
+            controller.abort("HTTP error");
             return Err(Failure::Status(status, llm::preview(&text)));
         }
         let body = response.stream().map_err(|e| Failure::Transport(e.to_string()))?;
-        llm::read_stream(body, watch, Some(&controller), on_text).await
+        let answer = llm::read_stream(body, watch, Some(&controller), on_text).await;
+        if let Err(failure) = &answer {
+            controller.abort(&failure.to_string());
+        }
+        answer
     }
 }
 
@@ -99,8 +124,19 @@ mod tests {
         for base in ["http://127.0.0.1:11434", "http://127.0.0.1:11434/", "http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1/"] {
             assert_eq!(upstream(base).completions_url(), "http://127.0.0.1:11434/v1/chat/completions", "{base}");
         }
+        let groq = upstream("https://api.groq.com/openai/v1");
+        assert_eq!(groq.completions_url(), "https://api.groq.com/openai/v1/chat/completions");
         let gateway = upstream("https://gateway.ai.cloudflare.com/v1/acct/gw/openai");
-        assert_eq!(gateway.completions_url(), "https://gateway.ai.cloudflare.com/v1/acct/gw/openai/v1/chat/completions");
+        assert_eq!(gateway.completions_url(), "https://gateway.ai.cloudflare.com/v1/acct/gw/openai/chat/completions");
+        let compat = upstream("https://gateway.ai.cloudflare.com/v1/acct/gw/compat/");
+        assert_eq!(compat.completions_url(), "https://gateway.ai.cloudflare.com/v1/acct/gw/compat/chat/completions");
+    }
+
+    #[test]
+    fn same_server_ignores_spelling_but_not_host_or_path() {
+        assert!(same_server("https://api.openai.com", "HTTPS://API.OPENAI.COM/v1/"));
+        assert!(!same_server("https://api.openai.com", "https://api.openai.com.attacker.example"));
+        assert!(!same_server("https://api.openai.com", "https://attacker.example/api.openai.com"));
     }
 
     #[test]

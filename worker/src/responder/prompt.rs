@@ -71,9 +71,11 @@ pub fn estimate_tokens(text: &str) -> usize {
 /// Builds the chat messages: one `system` message (instructions, grounding
 /// rules, passages), then the newest earlier turns that fit the budget
 /// (oldest first; visitor turns as `user`, AI and operator turns as
-/// `assistant`), then the question as `user`. Passages that do not fit are
-/// left out from the last; the question is always included.
-pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn], question: &str, budget: usize) -> Vec<ChatTurn> {
+/// `assistant`; empty ones skipped), then the question as `user`. Passages
+/// that do not fit are left out from the last; the question is always
+/// included. Answers the messages and how many passages they hold (the
+/// first ones of `passages`).
+pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn], question: &str, budget: usize) -> (Vec<ChatTurn>, usize) {
     let instructions = instructions.map(str::trim).filter(|i| !i.is_empty()).unwrap_or(DEFAULT_INSTRUCTIONS);
     let mut system = format!("{instructions}\n\n{GROUNDING_RULES}\n\nKnowledge-base passages:");
     let mut left = budget.saturating_sub(estimate_tokens(&system) + estimate_tokens(question));
@@ -94,8 +96,11 @@ pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn],
     }
     let mut earlier = Vec::new();
     for turn in history.iter().rev().take(MAX_HISTORY_MESSAGES) {
+        if turn.content.trim().is_empty() {
+            continue; // an attachment alone: nothing to say
+        }
         let cost = estimate_tokens(&turn.content);
-        if cost > left || turn.content.trim().is_empty() {
+        if cost > left {
             break;
         }
         left -= cost;
@@ -106,7 +111,7 @@ pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn],
     let mut turns = vec![ChatTurn::new("system", system)];
     turns.extend(earlier);
     turns.push(ChatTurn::new("user", question));
-    turns
+    (turns, included)
 }
 
 #[cfg(test)]
@@ -125,7 +130,8 @@ mod tests {
     fn the_prompt_holds_instructions_numbered_passages_history_and_the_question() {
         let passages = [passage("a", "Paste the script tag."), passage("b", "Open settings.")];
         let history = [turn("visitor", "hi"), turn("ai", "Hello!"), turn("operator", "Ann here")];
-        let turns = build(Some("Be a pirate."), &passages, &history, "How do I install it?", 3_000);
+        let (turns, included) = build(Some("Be a pirate."), &passages, &history, "How do I install it?", 3_000);
+        assert_eq!(included, 2);
         let roles: Vec<&str> = turns.iter().map(|t| t.role.as_str()).collect();
         assert_eq!(roles, ["system", "user", "assistant", "assistant", "user"]);
         let system = &turns[0].content;
@@ -138,10 +144,10 @@ mod tests {
 
     #[test]
     fn without_site_instructions_the_default_ones_are_used() {
-        let turns = build(None, &[], &[], "q", 3_000);
+        let (turns, _) = build(None, &[], &[], "q", 3_000);
         assert!(turns[0].content.starts_with(DEFAULT_INSTRUCTIONS));
         assert!(turns[0].content.contains("none found"));
-        let turns = build(Some("  "), &[], &[], "q", 3_000);
+        let (turns, _) = build(Some("  "), &[], &[], "q", 3_000);
         assert!(turns[0].content.starts_with(DEFAULT_INSTRUCTIONS));
     }
 
@@ -150,8 +156,9 @@ mod tests {
         let long = "word ".repeat(400); // 500 tokens
         let passages = [passage("a", "short"), passage("b", &long)];
         let history = [turn("visitor", &long), turn("ai", "recent answer")];
-        let turns = build(None, &passages, &history, "the question", 300);
+        let (turns, included) = build(None, &passages, &history, "the question", 300);
         let system = &turns[0].content;
+        assert_eq!(included, 1);
         assert!(system.contains("[1] Title of a"));
         assert!(!system.contains("[2]"), "the long passage does not fit");
         assert_eq!(turns.len(), 3, "only the recent turn fits: {turns:?}");
@@ -159,6 +166,14 @@ mod tests {
         assert_eq!(turns[2].content, "the question");
         let total: usize = turns.iter().map(|t| estimate_tokens(&t.content)).sum();
         assert!(total <= 300, "{total} tokens");
+    }
+
+    #[test]
+    fn an_empty_turn_does_not_hide_older_ones() {
+        let history = [turn("visitor", "first question"), turn("ai", "first answer"), turn("visitor", "  ")];
+        let (turns, _) = build(None, &[], &history, "next", 3_000);
+        let contents: Vec<&str> = turns.iter().skip(1).map(|t| t.content.as_str()).collect();
+        assert_eq!(contents, ["first question", "first answer", "next"]);
     }
 
     #[test]

@@ -139,8 +139,9 @@ pub async fn get_article_search(
     State(state): State<AppState>,
     caller: CurrentOperator,
     Path(id): Path<i64>,
-    Query(query): Query<ArticleSearchQuery>,
+    query: Result<Query<ArticleSearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<ArticleSearch>> {
+    let Query(query) = query.map_err(|e| FieldError::new("query", e.body_text()))?;
     let limit = query.validate()?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;

@@ -144,25 +144,17 @@ pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Byt
 /// accepts the offer of a person. Body `{"site_key","session_id"}`; the
 /// conversation switches to `operator` mode (the AI stops answering), the
 /// visitor's streams get a `mode` event, and the account's operators get
-/// `mode` and `handoff` events live. Accepting twice changes and notifies
-/// nothing more. Answers [`HandoffResponse`]; 404 before the visitor's first
+/// `mode` and `handoff` events live, all under the Room's write lock (an
+/// answer being written then is not stored). Accepting twice changes and
+/// notifies nothing more. Answers [`HandoffResponse`]; 404 before the visitor's first
 /// message, 403 `blocked`, 429 past 20 a minute.
 #[worker::send]
 pub async fn post_handoff(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<HandoffResponse>> {
     let request: VisitorQuery = json_object(&body)?;
     let visitor = load_visitor(&state.env, &caller, Limit::Write("handoff"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
-    let switched = db::database(&state.env)?
-        .prepare("UPDATE conversations SET mode = 'operator', status = 'open' WHERE id = ?1 AND mode = 'ai' RETURNING id")
-        .bind(&[int(conversation_id)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .is_some();
-    if switched {
-        let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
-        room.signal(&state.env, &LiveEvent::Mode { conversation_id, mode: Mode::Operator, author_name: None }).await?;
-        room.signal(&state.env, &LiveEvent::Handoff { conversation_id, site_id: visitor.site.id }).await?;
-    }
+    let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    room.handoff(&state.env).await?;
     Ok(Json(HandoffResponse {
         success: true,
         mode: Mode::Operator,

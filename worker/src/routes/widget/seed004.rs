@@ -27,28 +27,24 @@ use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
 
 /// Stores a visitor message through the conversation's Room (the single
-/// writer) and waits for the answer to be stored too.
-///
-/// Errors: 502 `service_unavailable` when the responder failed (the
-/// message stays stored; ARCHITECTURE.md error codes).
-async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomContext, content: String) -> ApiResult<()> {
+/// writer) and waits for its answer; answers whether the answer was given
+/// (`done`) rather than failed (`error`, or a stream that ended without
+/// either). The message is stored either way.
+async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomContext, content: String) -> ApiResult<bool> {
     let send = SendVisitorMessage { context, content, client_message_id: None, attachments: Vec::new(), responder: site.responder() };
     let response = send.forward(&state.env).await?;
     let response: Response = response.into();
     let mut body = response.into_body().into_data_stream();
     let mut parser = sse::Parser::new();
-    let mut failed = false;
+    let mut done = false;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             worker::console_error!("reading the room's answer failed: {e}");
             ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
         })?;
-        failed |= parser.push(&chunk).iter().any(|frame| matches!(serde_json::from_str(&frame.data), Ok(StreamEvent::Error { .. })));
+        done |= parser.push(&chunk).iter().any(|frame| matches!(serde_json::from_str(&frame.data), Ok(StreamEvent::Done { .. })));
     }
-    if failed {
-        return Err(ApiError::new(ErrorCode::ServiceUnavailable, "The assistant could not answer; your message was received"));
-    }
-    Ok(())
+    Ok(done)
 }
 
 /// Handles the `POST /api/v1/chat/conversations` route (seed 004, "Create
@@ -74,7 +70,11 @@ pub async fn post_conversation(
     let token = random_hex(24);
     db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(&token), int(conversation_id)])?.run().await?;
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
-    write_visitor_message(&state, &visitor.site, context, request.message).await?;
+    // The conversation exists now: its token is answered even when the AI
+    // could not answer the first message (a retry would be 409 and lose it).
+    if !write_visitor_message(&state, &visitor.site, context, request.message).await? {
+        worker::console_error!("conversation {conversation_id}: the first message got no answer");
+    }
     Ok((StatusCode::CREATED, Json(CreatedConversation { conversation_token: token, auto_reply: AUTO_REPLY.into() })))
 }
 
@@ -141,7 +141,8 @@ pub async fn get_messages(
 
 /// Handles the `POST /api/v1/chat/conversations/{visitor_token}/messages`
 /// route (seed 004, "Send Reply", 20 a minute): 201 `{"status":"ok"}`;
-/// reopens a closed conversation.
+/// reopens a closed conversation. 502 `service_unavailable` when the AI
+/// responder failed to answer (the message is kept: issue 6).
 #[worker::send]
 pub async fn post_reply(
     State(state): State<AppState>,
@@ -163,7 +164,9 @@ pub async fn post_reply(
     if reopened {
         context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
     }
-    write_visitor_message(&state, &visitor.site, context, request.message).await?;
+    if !write_visitor_message(&state, &visitor.site, context, request.message).await? {
+        return Err(ApiError::new(ErrorCode::ServiceUnavailable, "The assistant could not answer; your message was received"));
+    }
     Ok((StatusCode::CREATED, Json(json!({"status": "ok"}))))
 }
 
