@@ -63,7 +63,7 @@ impl StreamRequest {
 ///
 /// # Format
 /// `{"type":"chunk","content":"Yes, "}` … `{"type":"done","meta":{…}}`, or
-/// `{"type":"error","message":"…"}` when the answer could not be produced.
+/// `{"type":"error","message":"…","handoff_offered":true}` when the answer could not be produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
@@ -109,7 +109,9 @@ pub struct DoneMeta {
     pub mode: Mode,
     /// Knowledge-base articles the answer came from, best first.
     pub sources: Vec<Source>,
-    /// `true` when the responder was not confident and offers a person instead.
+    /// `true` when a person is offered (`POST /api/v1/chat/handoff`): the
+    /// visitor asked for one, or no knowledge-base passage answered with
+    /// confidence.
     #[serde(default)]
     pub handoff_offered: bool,
     /// `true` when this `message_id` was already stored and the stored answer was replayed.

@@ -169,7 +169,7 @@ pub struct IdentityQuery {
 /// the visitor accepted the offer of a person.
 ///
 /// # Format
-/// `{"success":true,"mode":"operator","message":"A person from the team will reply here shortly."}`
+/// `{"success":true,"mode":"operator","message":"A person from our team will reply here as soon as possible."}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HandoffResponse {
     /// Always `true`.
