@@ -95,23 +95,8 @@ pub fn asks_for_person(message: &str) -> bool {
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| w.chars().flat_map(char::to_lowercase).map(fold_accent).collect())
+        .map(|w| w.chars().flat_map(char::to_lowercase).map(crate::retrieval::fold_diacritic).collect())
         .collect()
-}
-
-/// The base letter of an accented Latin letter used in French, German and
-/// Spanish; any other character unchanged.
-fn fold_accent(c: char) -> char {
-    match c {
-        'à' | 'á' | 'â' | 'ä' | 'ã' => 'a',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' => 'i',
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' => 'u',
-        'ç' => 'c',
-        'ñ' => 'n',
-        other => other,
-    }
 }
 
 #[cfg(test)]

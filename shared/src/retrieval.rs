@@ -287,8 +287,9 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '\u{2018}' | '\u{2019}')
 }
 
-/// Folds a Latin letter with a diacritic to its base letter ("é" → "e").
-fn fold_diacritic(c: char) -> char {
+/// Folds a Latin letter with a diacritic to its base letter ("é" → "e");
+/// also used by [`crate::handoff`].
+pub(crate) fn fold_diacritic(c: char) -> char {
     match c {
         'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',
         'ç' | 'ć' | 'č' => 'c',

@@ -136,6 +136,46 @@ async fn history(server: &Server, site: &Site, session: &str) -> HistoryResponse
     json_of(response, 200).await
 }
 
+/// `POST /api/v1/chat/handoff` for the visitor of `session`, from that visitor's address.
+async fn post_handoff(server: &Server, site_key: &str, session: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/v1/chat/handoff", server.url))
+        .header("cf-connecting-ip", visitor_ip(session))
+        .json(&json!({"site_key": site_key, "session_id": session}))
+        .send()
+        .await
+        .expect("POST /handoff")
+}
+
+/// A `POST /api/v1/chat/stream` the test reads step by step; dropping it
+/// disconnects the visitor.
+struct OpenStream {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    parser: Parser,
+}
+
+impl OpenStream {
+    async fn open(server: &Server, request: &StreamRequest) -> OpenStream {
+        let response = server
+            .http
+            .post(format!("{}/api/v1/chat/stream", server.url))
+            .header("cf-connecting-ip", visitor_ip(&request.session_id))
+            .json(request)
+            .send()
+            .await
+            .expect("POST /stream");
+        assert_eq!(response.status(), 200);
+        OpenStream { body: Box::pin(response.bytes_stream()), parser: Parser::new() }
+    }
+
+    /// The events of the next bytes to arrive (maybe none); panics after [`WAIT`] or at the end.
+    async fn next(&mut self) -> Vec<StreamEvent> {
+        let bytes = tokio::time::timeout(WAIT, self.body.next()).await.expect("the stream goes on").expect("the body goes on").expect("bytes");
+        self.parser.push(&bytes).iter().map(|f| serde_json::from_str(&f.data).expect("a stream event")).collect()
+    }
+}
+
 /// The `error` event that ends `streamed`; panics when it ends otherwise.
 fn error_event(streamed: &Streamed) -> (String, bool) {
     match streamed.events.last().map(|(_, e)| e) {
@@ -289,24 +329,13 @@ async fn wait_until(condition: impl Fn() -> bool, what: &str) {
 async fn a_visitor_who_disconnects_cancels_the_upstream_request(server: &Server) {
     let (site, model) = openai_site(server, "endless").await;
     let request = request(&site, &new_session_id(), "How do I install the widget on my website?");
-    let response = server
-        .http
-        .post(format!("{}/api/v1/chat/stream", server.url))
-        .header("cf-connecting-ip", visitor_ip(&request.session_id))
-        .json(&request)
-        .send()
-        .await
-        .expect("POST /stream");
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    let mut parser = Parser::new();
+    let mut stream = OpenStream::open(server, &request).await;
     let mut chunks = 0;
     while chunks < 2 {
-        let bytes = tokio::time::timeout(WAIT, body.next()).await.expect("chunks stream").expect("the body goes on").expect("bytes");
-        chunks += parser.push(&bytes).iter().filter(|f| f.data.contains("\"chunk\"")).count();
+        chunks += stream.next().await.iter().filter(|e| matches!(e, StreamEvent::Chunk { .. })).count();
     }
     assert!(!mock().abandoned(&model), "the upstream stream is still running while the visitor reads");
-    drop(body);
+    drop(stream);
     wait_until(|| mock().abandoned(&model), "the upstream request is cancelled after the visitor left").await;
     let stored = history(server, &site, &request.session_id).await;
     let roles: Vec<Role> = stored.messages.iter().map(|m| m.role).collect();
@@ -536,16 +565,7 @@ async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_li
     let meta = offer.done().clone();
     assert!(meta.handoff_offered);
     let id = meta.conversation_id;
-    let ip = visitor_ip(&session);
-    let accept = || {
-        server
-            .http
-            .post(format!("{}/api/v1/chat/handoff", server.url))
-            .header("cf-connecting-ip", &ip)
-            .json(&json!({"site_key": site.site_key, "session_id": session}))
-            .send()
-    };
-    let accepted: HandoffResponse = json_of(accept().await.unwrap(), 200).await;
+    let accepted: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
     assert_eq!(accepted.mode, Mode::Operator);
     let seen = operator_events_until(&mut socket, id, |e| matches!(e, LiveEvent::Handoff { .. })).await;
     assert!(seen.contains(&LiveEvent::Mode { conversation_id: id, mode: Mode::Operator, author_name: None }), "{seen:?}");
@@ -559,7 +579,7 @@ async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_li
     assert_eq!(next.done().mode, Mode::Operator);
     assert_eq!(next.done().answer_id, None);
     // Accepting again changes nothing.
-    let again: HandoffResponse = json_of(accept().await.unwrap(), 200).await;
+    let again: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
     assert_eq!(again.mode, Mode::Operator);
     let stored = history(server, &site, &session).await;
     let roles: Vec<Role> = stored.messages.iter().map(|m| m.role).collect();
@@ -569,32 +589,14 @@ async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_li
 async fn accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer(server: &Server) {
     let (site, model) = openai_site(server, "endless").await;
     let session = new_session_id();
-    let response = server
-        .http
-        .post(format!("{}/api/v1/chat/stream", server.url))
-        .header("cf-connecting-ip", visitor_ip(&session))
-        .json(&request(&site, &session, "How do I install the widget on my website?"))
-        .send()
-        .await
-        .expect("POST /stream");
-    let mut body = response.bytes_stream();
-    let mut parser = Parser::new();
+    let mut stream = OpenStream::open(server, &request(&site, &session, "How do I install the widget on my website?")).await;
     let mut events: Vec<StreamEvent> = Vec::new();
     let mut accepted = false;
     while !events.iter().any(|e| matches!(e, StreamEvent::Done { .. } | StreamEvent::Error { .. })) {
-        let bytes = tokio::time::timeout(WAIT, body.next()).await.expect("the stream goes on").expect("the stream ends with done").expect("bytes");
-        events.extend(parser.push(&bytes).iter().map(|f| serde_json::from_str::<StreamEvent>(&f.data).expect("a stream event")));
+        events.extend(stream.next().await);
         if !accepted && events.len() >= 2 {
             accepted = true;
-            let response = server
-                .http
-                .post(format!("{}/api/v1/chat/handoff", server.url))
-                .header("cf-connecting-ip", visitor_ip(&session))
-                .json(&json!({"site_key": site.site_key, "session_id": session}))
-                .send()
-                .await
-                .unwrap();
-            let _: HandoffResponse = json_of(response, 200).await;
+            let _: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
         }
     }
     match events.last() {
@@ -611,15 +613,7 @@ async fn accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer
 }
 
 async fn handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422(server: &Server) {
-    let post = |session: String| {
-        let ip = visitor_ip(&session);
-        server
-            .http
-            .post(format!("{}/api/v1/chat/handoff", server.url))
-            .header("cf-connecting-ip", ip)
-            .json(&json!({"site_key": DEMO_SITE_KEY, "session_id": session}))
-            .send()
-    };
-    assert_error(post(new_session_id()).await.unwrap(), 404, "not_found", "handoff without a conversation").await;
-    assert_error(post("short".into()).await.unwrap(), 422, "validation_error", "handoff with a malformed session").await;
+    let without_conversation = post_handoff(server, DEMO_SITE_KEY, &new_session_id()).await;
+    assert_error(without_conversation, 404, "not_found", "handoff without a conversation").await;
+    assert_error(post_handoff(server, DEMO_SITE_KEY, "short").await, 422, "validation_error", "handoff with a malformed session").await;
 }
