@@ -46,8 +46,8 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<ImportArticle>, ImportError> {
         if raw.trim().is_empty() {
             continue;
         }
-        let article: ImportArticle = serde_json::from_str(raw)
-            .map_err(|e| ImportError { line, message: format!("not an article object: {e}") })?;
+        let article: ImportArticle =
+            serde_json::from_str(raw).map_err(|e| ImportError { line, message: format!("not an article object: {e}") })?;
         check_article(&article).map_err(|message| ImportError { line, message: message.into() })?;
         articles.push(article);
     }
@@ -72,14 +72,12 @@ pub fn check_article(article: &ImportArticle) -> Result<(), &'static str> {
 /// English function words that carry no topic: dropped from questions so that
 /// "how do I …" does not match every article.
 pub(crate) const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
-    "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got",
-    "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into",
-    "is", "it", "its", "just", "me", "might", "my", "myself", "of", "on", "or", "our", "please", "she",
-    "should", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "they",
-    "this", "those", "to", "too", "up", "us", "very", "was", "way", "we", "were", "what", "when",
-    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "im",
-    "ive", "dont", "cant", "there's", "hi", "hello", "hey", "thanks", "thank",
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could",
+    "did", "do", "does", "doing", "for", "from", "get", "got", "had", "has", "have", "having", "he", "her", "here", "him", "his", "how",
+    "i", "if", "in", "into", "is", "it", "its", "just", "me", "might", "my", "myself", "of", "on", "or", "our", "please", "she", "should",
+    "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "too", "up", "us",
+    "very", "was", "way", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
+    "your", "im", "ive", "dont", "cant", "there's", "hi", "hello", "hey", "thanks", "thank",
 ];
 
 /// Separator between the community answers joined in one article body
@@ -115,8 +113,7 @@ pub fn chunks(text: &str) -> Vec<String> {
 }
 
 /// The answer when no article is relevant enough.
-pub const NOT_SURE_ANSWER: &str =
-    "I'm not sure I know the answer to that. Would you like me to connect you with a person from our team?";
+pub const NOT_SURE_ANSWER: &str = "I'm not sure I know the answer to that. Would you like me to connect you with a person from our team?";
 
 #[cfg(test)]
 mod tests {

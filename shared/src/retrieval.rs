@@ -262,10 +262,7 @@ const SYNONYMS: &[&[&str]] = &[
 
 /// Whether a normalised word carries no topic.
 fn is_stop_word(word: &str) -> bool {
-    word.chars().count() < 2
-        || crate::kb::STOP_WORDS.contains(&word)
-        || MORE_STOP_WORDS.contains(&word)
-        || FRAMING_WORDS.contains(&word)
+    word.chars().count() < 2 || crate::kb::STOP_WORDS.contains(&word) || MORE_STOP_WORDS.contains(&word) || FRAMING_WORDS.contains(&word)
 }
 
 // ---------------------------------------------------------------- tokenizer
@@ -463,8 +460,7 @@ impl Vocabulary<'_> {
     }
 
     fn topics(&mut self, text: &str) -> Vec<u32> {
-        let mut topics: Vec<u32> =
-            words(text).iter().filter(|w| !is_stop_word(&w.norm)).map(|w| self.id(&w.norm)).collect();
+        let mut topics: Vec<u32> = words(text).iter().filter(|w| !is_stop_word(&w.norm)).map(|w| self.id(&w.norm)).collect();
         topics.sort_unstable();
         topics.dedup();
         topics
@@ -751,8 +747,7 @@ impl Index {
         ranked.sort_by(|&x, &y| score[y].total_cmp(&score[x]).then(x.cmp(&y)));
         ranked.truncate(limit);
 
-        let idfs: Vec<f64> =
-            concepts.iter().map(|c| c.alternatives.iter().map(|&(s, w)| w * self.idf(s)).fold(0.0, f64::max)).collect();
+        let idfs: Vec<f64> = concepts.iter().map(|c| c.alternatives.iter().map(|&(s, w)| w * self.idf(s)).fold(0.0, f64::max)).collect();
         ranked
             .into_iter()
             .map(|a| Hit {
@@ -873,9 +868,7 @@ mod tests {
 
     /// The demo knowledge base: 12 articles about EdgeChat itself.
     fn demo() -> (Vec<crate::kb::ImportArticle>, Index) {
-        let articles =
-            crate::kb::parse_jsonl(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../xtask/demo/kb.jsonl")))
-                .unwrap();
+        let articles = crate::kb::parse_jsonl(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../xtask/demo/kb.jsonl"))).unwrap();
         let index = Index::build(articles.iter().map(|a| (a.title.as_str(), a.body.as_str())));
         (articles, index)
     }
@@ -907,8 +900,7 @@ mod tests {
 
     #[test]
     fn stemming_matches_word_forms() {
-        let index =
-            Index::build([("Installation guide", "Copy the files."), ("Billing", "Invoices are sent monthly.")]);
+        let index = Index::build([("Installation guide", "Copy the files."), ("Billing", "Invoices are sent monthly.")]);
         let hits = index.search("installing", 5);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].article, 0);
@@ -931,10 +923,8 @@ mod tests {
 
     #[test]
     fn synonyms_match_other_words_for_the_same_thing() {
-        let index = Index::build([
-            ("Delete a photo", "Open the album and choose the bin."),
-            ("Upload a video", "Drag the file onto the page."),
-        ]);
+        let index =
+            Index::build([("Delete a photo", "Open the album and choose the bin."), ("Upload a video", "Drag the file onto the page.")]);
         let hits = index.search("how can I erase a picture", 5);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].article, 0);
@@ -959,7 +949,8 @@ mod tests {
 
     #[test]
     fn best_passage_is_the_answer_that_matches_the_question() {
-        let body = "Open the menu and pick Settings.\n\n---\n\n  Click Export, then choose CSV as the format.  \n\n---\n\nIt is not possible.";
+        let body =
+            "Open the menu and pick Settings.\n\n---\n\n  Click Export, then choose CSV as the format.  \n\n---\n\nIt is not possible.";
         let index = Index::build([("How do I get my data out?", body)]);
         let hit = &index.search("export as csv", 1)[0];
         assert_eq!(&body[hit.passage.clone()], "Click Export, then choose CSV as the format.");

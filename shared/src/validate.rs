@@ -29,9 +29,7 @@ pub fn session_id(id: &str) -> Result<(), FieldError> {
     if !(MIN_SESSION_ID_CHARS..=MAX_SESSION_ID_CHARS).contains(&n) || !id.chars().all(is_token_char) {
         return Err(FieldError::new(
             "session_id",
-            format!(
-                "session_id must be {MIN_SESSION_ID_CHARS} to {MAX_SESSION_ID_CHARS} letters, digits, '_' or '-'"
-            ),
+            format!("session_id must be {MIN_SESSION_ID_CHARS} to {MAX_SESSION_ID_CHARS} letters, digits, '_' or '-'"),
         ));
     }
     Ok(())
@@ -44,26 +42,18 @@ pub fn message(text: &str) -> Result<(), FieldError> {
         return Err(FieldError::new("message", "message is required"));
     }
     if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(FieldError::new(
-            "message",
-            format!("Message is too long (maximum {MAX_MESSAGE_CHARS} characters)"),
-        ));
+        return Err(FieldError::new("message", format!("Message is too long (maximum {MAX_MESSAGE_CHARS} characters)")));
     }
     Ok(())
 }
 
 /// A client message id: 1 to 64 ASCII letters, digits or `_`/`-`/`.`/`:`.
 pub fn message_id(id: &str) -> Result<(), FieldError> {
-    let ok = !id.is_empty()
-        && id.chars().count() <= MAX_MESSAGE_ID_CHARS
-        && id.chars().all(|c| is_token_char(c) || c == '.' || c == ':');
+    let ok = !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS && id.chars().all(|c| is_token_char(c) || c == '.' || c == ':');
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new(
-            "message_id",
-            format!("message_id must be 1 to {MAX_MESSAGE_ID_CHARS} letters, digits, '_', '-', '.' or ':'"),
-        ))
+        Err(FieldError::new("message_id", format!("message_id must be 1 to {MAX_MESSAGE_ID_CHARS} letters, digits, '_', '-', '.' or ':'")))
     }
 }
 
@@ -188,7 +178,8 @@ pub fn hex_color(color: &str) -> Result<(), FieldError> {
 /// An allowed-origin pattern: `scheme://host[:port]` with no path, where the
 /// host may start with `*.` to allow every subdomain.
 pub fn origin_pattern(pattern: &str) -> Result<(), FieldError> {
-    let fail = || FieldError::new("allowed_origins", format!("'{pattern}' is not an origin like https://example.com or https://*.example.com"));
+    let fail =
+        || FieldError::new("allowed_origins", format!("'{pattern}' is not an origin like https://example.com or https://*.example.com"));
     let concrete = pattern.replacen("://*.", "://wildcard.", 1);
     let url = url::Url::parse(&concrete).map_err(|_| fail())?;
     let origin_only = matches!(url.scheme(), "http" | "https")

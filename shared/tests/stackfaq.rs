@@ -63,13 +63,7 @@ fn stackfaq_dev_questions_find_their_article() {
     let raw = rank_metrics(&ranks);
     let product = rank_metrics(&answered);
     let confident_share = right_first_confident as f64 / right_first.max(1) as f64;
-    println!(
-        "precision@1 {:.3}, recall@5 {:.3}, MRR {:.3} (n={})",
-        product.precision_at_1,
-        raw.recall_at_5,
-        raw.mrr,
-        queries.len()
-    );
+    println!("precision@1 {:.3}, recall@5 {:.3}, MRR {:.3} (n={})", product.precision_at_1, raw.recall_at_5, raw.mrr, queries.len());
     println!(
         "precision@1 ignoring confidence {:.3}; right first hits that are confident {:.1}% ({right_first_confident}/{right_first})",
         raw.precision_at_1,

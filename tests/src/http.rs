@@ -81,7 +81,8 @@ pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
 pub async fn assert_rate_limited(response: reqwest::Response, what: &str) {
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
     assert_error(response, 429, "rate_limited", what).await;
-    let seconds: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
+    let seconds: u64 =
+        retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
     assert!((1..=60).contains(&seconds), "{what}: Retry-After {seconds} should be within the minute");
 }
 

@@ -66,8 +66,13 @@ impl Server {
         let _ = std::fs::remove_dir_all(&dir);
         xtask::wrangler::migrate(&dir).unwrap_or_else(|e| panic!("migrations failed: {e}"));
         xtask::seed::demo_account(&dir).unwrap_or_else(|e| panic!("seeding the demo account failed: {e}"));
-        let dev = WranglerDev::spawn(&dir, xtask::wrangler::free_port().expect("free port"), &[&[("JWT_SECRET", JWT_SECRET)], vars].concat(), false)
-            .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
+        let dev = WranglerDev::spawn(
+            &dir,
+            xtask::wrangler::free_port().expect("free port"),
+            &[&[("JWT_SECRET", JWT_SECRET)], vars].concat(),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
         xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
         let url = dev.url.clone();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
@@ -153,8 +158,8 @@ impl Server {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.expect("the stream body reads to its end");
             for frame in parser.push(&chunk) {
-                let event: StreamEvent = serde_json::from_str(&frame.data)
-                    .unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
+                let event: StreamEvent =
+                    serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
                 events.push((started.elapsed(), event));
             }
         }

@@ -82,7 +82,11 @@ impl Recorded {
     pub fn messages(&self) -> Vec<(String, String)> {
         self.body["messages"]
             .as_array()
-            .map(|m| m.iter().map(|m| (m["role"].as_str().unwrap_or_default().into(), m["content"].as_str().unwrap_or_default().into())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|m| (m["role"].as_str().unwrap_or_default().into(), m["content"].as_str().unwrap_or_default().into()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -106,9 +110,8 @@ impl MockOpenAi {
     pub fn start() -> MockOpenAi {
         let log = Arc::new(Mutex::new(Log::default()));
         let app = Router::new().route("/v1/chat/completions", post(completions)).with_state(log.clone());
-        let listener = crate::runtime()
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a free port for the OpenAI stand-in");
+        let listener =
+            crate::runtime().block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("a free port for the OpenAI stand-in");
         let url = format!("http://{}", listener.local_addr().expect("bound address"));
         crate::runtime().spawn(async move { axum::serve(listener, app).await.expect("the OpenAI stand-in serves") });
         MockOpenAi { url, log }
@@ -130,7 +133,9 @@ fn frame(value: &Value) -> Bytes {
 }
 
 fn piece(content: &str) -> Bytes {
-    frame(&json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]}))
+    frame(
+        &json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]}),
+    )
 }
 
 /// Records, when dropped before [`Guard::finish`], that the client left.
@@ -219,11 +224,7 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
         }
         Ok::<_, Infallible>(bytes.unwrap_or_default())
     }));
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .header("cache-control", "no-cache")
-        .body(body)
-        .unwrap()
+    Response::builder().header("content-type", "text/event-stream").header("cache-control", "no-cache").body(body).unwrap()
 }
 
 /// Sends pieces through a channel; `send` answers `false` once the

@@ -63,26 +63,78 @@ fn main() {
     );
     TOKEN.set(runtime().block_on(server.demo_token())).expect("one login");
     let trials = vec![
-        trial("openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages", server, openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages),
-        trial("the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation", server, the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation),
-        trial("a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key", server, a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key),
-        trial("an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message", server, an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message),
-        trial("a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored", server, a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored),
+        trial(
+            "openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages",
+            server,
+            openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages,
+        ),
+        trial(
+            "the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation",
+            server,
+            the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation,
+        ),
+        trial(
+            "a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key",
+            server,
+            a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key,
+        ),
+        trial(
+            "an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message",
+            server,
+            an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message,
+        ),
+        trial(
+            "a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored",
+            server,
+            a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored,
+        ),
         trial("malformed_data_and_error_events_mid_stream_are_errors", server, malformed_data_and_error_events_mid_stream_are_errors),
         trial("a_slow_upstream_times_out_with_an_error_event", server, a_slow_upstream_times_out_with_an_error_event),
         trial("an_upstream_that_stalls_mid_answer_times_out", server, an_upstream_that_stalls_mid_answer_times_out),
         trial("a_visitor_who_disconnects_cancels_the_upstream_request", server, a_visitor_who_disconnects_cancels_the_upstream_request),
         trial("a_retry_after_a_failure_answers_the_kept_message_once", server, a_retry_after_a_failure_answers_the_kept_message_once),
-        trial("a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept", server, a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept),
-        trial("workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person", server, workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person),
+        trial(
+            "a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept",
+            server,
+            a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept,
+        ),
+        trial(
+            "workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person",
+            server,
+            workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person,
+        ),
         trial("the_site_api_key_is_write_only_and_kept_across_patches", server, the_site_api_key_is_write_only_and_kept_across_patches),
         trial("a_bad_base_url_is_422", server, a_bad_base_url_is_422),
-        trial("article_search_ranks_as_the_responders_do_and_refuses_bad_queries", server, article_search_ranks_as_the_responders_do_and_refuses_bad_queries),
-        trial("asking_for_a_person_in_english_french_german_and_spanish_offers_one", server, asking_for_a_person_in_english_french_german_and_spanish_offers_one),
-        trial("a_model_without_a_confident_passage_answers_and_offers_a_person", server, a_model_without_a_confident_passage_answers_and_offers_a_person),
-        trial("accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live", server, accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live),
-        trial("accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer", server, accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer),
-        trial("handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422", server, handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422),
+        trial(
+            "article_search_ranks_as_the_responders_do_and_refuses_bad_queries",
+            server,
+            article_search_ranks_as_the_responders_do_and_refuses_bad_queries,
+        ),
+        trial(
+            "asking_for_a_person_in_english_french_german_and_spanish_offers_one",
+            server,
+            asking_for_a_person_in_english_french_german_and_spanish_offers_one,
+        ),
+        trial(
+            "a_model_without_a_confident_passage_answers_and_offers_a_person",
+            server,
+            a_model_without_a_confident_passage_answers_and_offers_a_person,
+        ),
+        trial(
+            "accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live",
+            server,
+            accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live,
+        ),
+        trial(
+            "accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer",
+            server,
+            accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer,
+        ),
+        trial(
+            "handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422",
+            server,
+            handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422,
+        ),
     ];
     run_trials(server, trials)
 }
@@ -171,7 +223,8 @@ impl OpenStream {
 
     /// The events of the next bytes to arrive (maybe none); panics after [`WAIT`] or at the end.
     async fn next(&mut self) -> Vec<StreamEvent> {
-        let bytes = tokio::time::timeout(WAIT, self.body.next()).await.expect("the stream goes on").expect("the body goes on").expect("bytes");
+        let bytes =
+            tokio::time::timeout(WAIT, self.body.next()).await.expect("the stream goes on").expect("the body goes on").expect("bytes");
         self.parser.push(&bytes).iter().map(|f| serde_json::from_str(&f.data).expect("a stream event")).collect()
     }
 }
@@ -385,7 +438,8 @@ async fn a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept(serve
     let created: Value = json_of(response, 201).await;
     assert!(created["conversation_token"].as_str().is_some_and(|t| !t.is_empty()), "the token is not lost to the failed answer: {created}");
     let messages = format!("{}/api/v1/chat/conversations/{visitor_token}/messages?site_key={}", server.url, site.site_key);
-    let response = server.http.post(&messages).header("cf-connecting-ip", &ip).json(&json!({"message": "Anyone?"})).send().await.expect("POST reply");
+    let response =
+        server.http.post(&messages).header("cf-connecting-ip", &ip).json(&json!({"message": "Anyone?"})).send().await.expect("POST reply");
     assert_error(response, 502, "service_unavailable", "a reply whose answer fails").await;
     let response = server.http.get(&messages).header("cf-connecting-ip", &ip).send().await.expect("GET messages");
     let listed: Vec<Seed004Message> = json_of(response, 200).await;
@@ -409,14 +463,17 @@ async fn the_site_api_key_is_write_only_and_kept_across_patches(server: &Server)
     assert!(!listed.to_string().contains("sk-site-key"), "no listing holds the key");
     let patch = |responder: Value| server.authed(Method::PATCH, &path, token()).json(&json!({"responder": responder})).send();
     // A patch without the key keeps it.
-    let patched: Site = json_of(patch(json!({"kind": "openai", "model": model, "base_url": mock().url, "instructions": "Be brief."})).await.unwrap(), 200).await;
+    let patched: Site =
+        json_of(patch(json!({"kind": "openai", "model": model, "base_url": mock().url, "instructions": "Be brief."})).await.unwrap(), 200)
+            .await;
     assert!(patched.responder.api_key_set);
     let answered = server.stream(&request(&site, &new_session_id(), "How much does EdgeChat cost?")).await;
     answered.done();
     let last = mock().requests_for(&model).pop().expect("a request");
     assert_eq!(last.authorization.as_deref(), Some("Bearer sk-site-key"));
     // An empty key removes it: the deployment's key is used again.
-    let cleared: Site = json_of(patch(json!({"kind": "openai", "model": model, "base_url": mock().url, "api_key": ""})).await.unwrap(), 200).await;
+    let cleared: Site =
+        json_of(patch(json!({"kind": "openai", "model": model, "base_url": mock().url, "api_key": ""})).await.unwrap(), 200).await;
     assert!(!cleared.responder.api_key_set);
     server.stream(&request(&site, &new_session_id(), "How much does EdgeChat cost?")).await.done();
     let last = mock().requests_for(&model).pop().expect("a request");
@@ -424,7 +481,9 @@ async fn the_site_api_key_is_write_only_and_kept_across_patches(server: &Server)
     // The deployment's key never goes to another server, and a site key
     // does not follow a base_url moved without a new key.
     let elsewhere = mock().url.replace("127.0.0.1", "localhost");
-    let _: Site = json_of(patch(json!({"kind": "openai", "model": model, "base_url": mock().url, "api_key": "sk-site-key"})).await.unwrap(), 200).await;
+    let _: Site =
+        json_of(patch(json!({"kind": "openai", "model": model, "base_url": mock().url, "api_key": "sk-site-key"})).await.unwrap(), 200)
+            .await;
     let moved: Site = json_of(patch(json!({"kind": "openai", "model": model, "base_url": elsewhere})).await.unwrap(), 200).await;
     assert!(!moved.responder.api_key_set, "moving base_url without a key drops the stored key");
     server.stream(&request(&site, &new_session_id(), "How much does EdgeChat cost?")).await.done();
@@ -498,7 +557,12 @@ async fn asking_for_a_person_in_english_french_german_and_spanish_offers_one(ser
     let (openai, model) = openai_site(server, "ok").await;
     let kb = site_with(server, json!({"kind": "kb"})).await;
     for site in [&kb, &openai] {
-        for phrase in ["Can I talk to a human please?", "Je voudrais parler à un conseiller", "Ich möchte mit einem Menschen sprechen", "Quiero hablar con una persona"] {
+        for phrase in [
+            "Can I talk to a human please?",
+            "Je voudrais parler à un conseiller",
+            "Ich möchte mit einem Menschen sprechen",
+            "Quiero hablar con una persona",
+        ] {
             let streamed = server.stream(&request(site, &new_session_id(), phrase)).await;
             let meta = streamed.done();
             assert!(meta.handoff_offered, "{phrase}");

@@ -26,9 +26,17 @@ fn main() {
                 server,
                 visitor_leaves_an_email_after_the_first_answer_and_operators_see_it,
             ),
-            trial("closed_conversation_offers_a_star_rating_and_records_one", server, closed_conversation_offers_a_star_rating_and_records_one),
+            trial(
+                "closed_conversation_offers_a_star_rating_and_records_one",
+                server,
+                closed_conversation_offers_a_star_rating_and_records_one,
+            ),
             trial("blocked_visitor_sees_a_notice_and_cannot_send", server, blocked_visitor_sees_a_notice_and_cannot_send),
-            trial("proactive_nudge_appears_after_its_delay_and_opens_the_chat", server, proactive_nudge_appears_after_its_delay_and_opens_the_chat),
+            trial(
+                "proactive_nudge_appears_after_its_delay_and_opens_the_chat",
+                server,
+                proactive_nudge_appears_after_its_delay_and_opens_the_chat,
+            ),
             trial(
                 "visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why",
                 server,
@@ -93,18 +101,14 @@ async fn visitor_asks_sees_the_streamed_answer_and_the_history_after_reload(serv
     browser.screenshot(&out.join("widget-answer.png")).await;
 
     // The answer is text, never HTML: the article's literal <script> tag shows as text.
-    let scripts_in_widget = browser
-        .eval("return document.querySelector('edgechat-root').shadowRoot.querySelectorAll('.ec-messages script').length;")
-        .await;
+    let scripts_in_widget =
+        browser.eval("return document.querySelector('edgechat-root').shadowRoot.querySelectorAll('.ec-messages script').length;").await;
     assert_eq!(scripts_in_widget, 0);
 
     browser.client.refresh().await.unwrap();
     browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
     browser
-        .wait_until(
-            &format!("{}; return m.length === 2;", MESSAGES_JS.replace("return Array", "const m = Array")),
-            Duration::from_secs(20),
-        )
+        .wait_until(&format!("{}; return m.length === 2;", MESSAGES_JS.replace("return Array", "const m = Array")), Duration::from_secs(20))
         .await;
     let after_reload = browser.eval(MESSAGES_JS).await;
     assert_eq!(after_reload, messages, "the history is shown again after a reload");
@@ -130,31 +134,48 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     let input = browser.widget_element(".ec-input", Duration::from_secs(20)).await;
     input.send_keys("Where do I find my site key?").await.unwrap();
     browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
-    browser.wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"), Duration::from_secs(20)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"),
+            Duration::from_secs(20),
+        )
+        .await;
 
     // The operator finds the conversation through the visitor's session.
     let session = browser.eval("return localStorage.getItem('edgechat:sk_demo_edgechat:session');").await;
     let session = session.as_str().expect("a session after the first message").to_string();
-    let history: serde_json::Value = server
-        .get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let history: serde_json::Value =
+        server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}")).await.json().await.unwrap();
     let id = history["conversation_id"].as_i64().expect("conversation id");
     let token = server.demo_token().await;
     // Typing is live-only (never replayed): wait until the widget's channel is open.
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').dataset.live === 'true'"), Duration::from_secs(10)).await;
 
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/typing"), serde_json::json!({"typing": true})).await;
-    browser.wait_until(&in_widget("r.querySelector('.ec-typing-notice')?.innerText.includes('Demo Owner is typing') === true"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelector('.ec-typing-notice')?.innerText.includes('Demo Owner is typing') === true"),
+            Duration::from_secs(10),
+        )
+        .await;
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/typing"), serde_json::json!({"typing": false})).await;
     browser.wait_until(&in_widget("r.querySelector('.ec-typing-notice') === null"), Duration::from_secs(10)).await;
 
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/takeover"), serde_json::json!({})).await;
-    browser.wait_until(&in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('Demo Owner joined'))"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('Demo Owner joined'))"),
+            Duration::from_secs(10),
+        )
+        .await;
 
-    operator_post(server, &token, "/v1/chat/messages/send", serde_json::json!({"conversation_id": id, "content": "Hello from a human <b>operator</b>"})).await;
+    operator_post(
+        server,
+        &token,
+        "/v1/chat/messages/send",
+        serde_json::json!({"conversation_id": id, "content": "Hello from a human <b>operator</b>"}),
+    )
+    .await;
     browser
         .wait_until(
             &in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-operator')).some(m => m.innerText.includes('Demo Owner') && m.innerText.includes('Hello from a human <b>operator</b>'))"),
@@ -173,7 +194,12 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     for text in ["Are you still there?", "I can also help by email."] {
         operator_post(server, &token, "/v1/chat/messages/send", serde_json::json!({"conversation_id": id, "content": text})).await;
     }
-    browser.wait_until(&in_widget("!r.querySelector('.ec-badge').hidden && r.querySelector('.ec-badge').innerText === '2'"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("!r.querySelector('.ec-badge').hidden && r.querySelector('.ec-badge').innerText === '2'"),
+            Duration::from_secs(10),
+        )
+        .await;
     browser.screenshot(&out.join("widget-unread-badge.png")).await;
     browser.widget_element(".ec-launcher", Duration::from_secs(5)).await.click().await.unwrap();
     browser.wait_until(&in_widget("r.querySelector('.ec-badge').hidden && Array.from(r.querySelectorAll('.ec-msg.ec-operator')).some(m => m.innerText.includes('help by email'))"), Duration::from_secs(20)).await;
@@ -189,7 +215,10 @@ async fn visitor_with_a_conversation(server: &Server, profile: &str, question: &
     browser.widget_element(".ec-input", Duration::from_secs(20)).await.send_keys(question).await.unwrap();
     browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
     browser
-        .wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"), Duration::from_secs(20))
+        .wait_until(
+            &in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"),
+            Duration::from_secs(20),
+        )
         .await;
     let session = browser.eval("return localStorage.getItem('edgechat:sk_demo_edgechat:session');").await;
     let session = session.as_str().expect("a session after the first message").to_string();
@@ -210,7 +239,12 @@ async fn visitor_leaves_an_email_after_the_first_answer_and_operators_see_it(ser
     let phone = browser.widget_element(".ec-contact .ec-phone", Duration::from_secs(5)).await;
     phone.send_keys("555-0123").await.unwrap();
     browser.widget_element(".ec-contact .ec-save", Duration::from_secs(5)).await.click().await.unwrap();
-    browser.wait_until(&in_widget("r.querySelector('.ec-contact .ec-form-error')?.innerText.includes('E.164') === true"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelector('.ec-contact .ec-form-error')?.innerText.includes('E.164') === true"),
+            Duration::from_secs(10),
+        )
+        .await;
     phone.clear().await.unwrap();
     phone.send_keys("+14155550123").await.unwrap();
     browser.widget_element(".ec-contact .ec-save", Duration::from_secs(5)).await.click().await.unwrap();
@@ -235,7 +269,12 @@ async fn closed_conversation_offers_a_star_rating_and_records_one(server: &Serve
     assert_eq!(browser.eval(&in_widget("r.querySelectorAll('.ec-star.ec-on').length")).await, 4);
     browser.widget_element(".ec-rating .ec-comment", Duration::from_secs(5)).await.send_keys("Quick and clear").await.unwrap();
     browser.widget_element(".ec-rating .ec-submit-rating", Duration::from_secs(5)).await.click().await.unwrap();
-    browser.wait_until(&in_widget("r.querySelector('.ec-thanks')?.innerText.includes('Thanks for your feedback') === true"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelector('.ec-thanks')?.innerText.includes('Thanks for your feedback') === true"),
+            Duration::from_secs(10),
+        )
+        .await;
     browser.screenshot(&run_dir("browser").join("widget-rating.png")).await;
     // One rating per conversation: the widget's was recorded, a second is a duplicate.
     let again: serde_json::Value = server
@@ -260,7 +299,12 @@ async fn blocked_visitor_sees_a_notice_and_cannot_send(server: &Server) {
     assert!(response.status().is_success());
     browser.client.refresh().await.unwrap();
     browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
-    browser.wait_until(&in_widget("r.querySelector('.ec-blocked')?.innerText.includes('can no longer send') === true"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelector('.ec-blocked')?.innerText.includes('can no longer send') === true"),
+            Duration::from_secs(10),
+        )
+        .await;
     assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-send').disabled")).await, true, "sending is disabled");
     browser.screenshot(&run_dir("browser").join("widget-blocked.png")).await;
     browser.close().await;
@@ -294,13 +338,21 @@ async fn visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why(ser
 
     // A real image: preview, progress to 100 %, then sent with the next message.
     browser.eval(&choose_file_js("screenshot.png", "image/png", PNG_BASE64)).await;
-    browser.wait_until(&in_widget("r.querySelector('.ec-preview') !== null && r.querySelector('.ec-progress').value === 100"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelector('.ec-preview') !== null && r.querySelector('.ec-progress').value === 100"),
+            Duration::from_secs(10),
+        )
+        .await;
     assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-upload-error') === null")).await, true);
     browser.screenshot(&run_dir("browser").join("widget-upload-preview.png")).await;
     browser.widget_element(".ec-input", Duration::from_secs(5)).await.send_keys("Here is a screenshot of the problem").await.unwrap();
     browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
     browser
-        .wait_until(&in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-visitor img.ec-image')).some(i => i.complete && i.naturalWidth === 1)"), Duration::from_secs(20))
+        .wait_until(
+            &in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-visitor img.ec-image')).some(i => i.complete && i.naturalWidth === 1)"),
+            Duration::from_secs(20),
+        )
         .await;
     assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-preview') === null")).await, true, "the preview is cleared once sent");
 
@@ -324,7 +376,8 @@ async fn proactive_nudge_appears_after_its_delay_and_opens_the_chat(server: &Ser
     let sites: serde_json::Value = server.authed(reqwest::Method::GET, "/v1/sites", &token).send().await.unwrap().json().await.unwrap();
     let site_id = sites["sites"].as_array().unwrap().iter().find(|s| s["site_key"] == DEMO_SITE_KEY).unwrap()["id"].as_i64().unwrap();
     let rule = serde_json::json!({"message": "Questions about pricing? We are here.", "url_match": "*nudge-test*", "delay_seconds": 3});
-    let response = server.authed(reqwest::Method::POST, &format!("/v1/sites/{site_id}/proactive"), &token).json(&rule).send().await.unwrap();
+    let response =
+        server.authed(reqwest::Method::POST, &format!("/v1/sites/{site_id}/proactive"), &token).json(&rule).send().await.unwrap();
     assert_eq!(response.status(), 201);
 
     let browser = Browser::start(&run_dir("browser").join("chromium-profile-nudge")).await;
@@ -340,12 +393,18 @@ async fn proactive_nudge_appears_after_its_delay_and_opens_the_chat(server: &Ser
 
     browser.widget_element(".ec-nudge", Duration::from_secs(5)).await.click().await.unwrap();
     browser.widget_element(".ec-input", Duration::from_secs(20)).await;
-    browser.wait_until(&in_widget("r.querySelector('.ec-nudge').hidden && !r.querySelector('.ec-panel').parentElement.hidden"), Duration::from_secs(10)).await;
+    browser
+        .wait_until(
+            &in_widget("r.querySelector('.ec-nudge').hidden && !r.querySelector('.ec-panel').parentElement.hidden"),
+            Duration::from_secs(10),
+        )
+        .await;
     browser.close().await;
 }
 
 async fn markdown_in_operator_replies_renders_safely(server: &Server) {
-    let (browser, _, id) = visitor_with_a_conversation(server, "chromium-profile-markdown", "How do I change the colour of the chat widget?").await;
+    let (browser, _, id) =
+        visitor_with_a_conversation(server, "chromium-profile-markdown", "How do I change the colour of the chat widget?").await;
     let token = server.demo_token().await;
     let reply = "**Bold** and _italic_ and `code`\n\n- one\n- two\n\n\
         <img src=x onerror=\"window.__pwned=1\"> [docs](https://example.com/docs) [bad](javascript:alert(1))";
@@ -388,7 +447,9 @@ async fn visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_go
         )
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let notices = browser.eval(&in_widget("Array.from(r.querySelectorAll('.ec-notice')).filter(n => n.innerText.includes('A person from our team')).length")).await;
+    let notices = browser
+        .eval(&in_widget("Array.from(r.querySelectorAll('.ec-notice')).filter(n => n.innerText.includes('A person from our team')).length"))
+        .await;
     assert_eq!(notices, 1, "one notice, whether the live event or the answer came first");
     assert_eq!(conversation(server, &token, id).await["mode"], "operator");
     browser.screenshot(&run_dir("browser").join("widget-handoff.png")).await;

@@ -265,7 +265,8 @@ async fn act(host: &dyn Host, token: &str, id: i64, action: &str, body: Value) -
 
 /// Every message of a conversation (up to 100), in seq order.
 async fn messages(host: &dyn Host, token: &str, id: i64) -> Vec<ChatMessage> {
-    let list: MessageList = json_of(get(host, &format!("{}?after_seq=0&limit=100", conversation_path(id, "/messages")), token).await, 200).await;
+    let list: MessageList =
+        json_of(get(host, &format!("{}?after_seq=0&limit=100", conversation_path(id, "/messages")), token).await, 200).await;
     assert!(!list.has_more, "tests keep conversations under 100 messages");
     list.messages
 }
@@ -366,7 +367,13 @@ fn message_of(event: LiveEvent) -> ChatMessage {
 // ---------------------------------------------------------------- visitor event stream client
 
 /// `GET /api/v1/chat/events` as sent, without reading the body.
-async fn events_request(host: &dyn Host, site_key: &str, session: &str, after_seq: Option<i64>, last_event_id: Option<&str>) -> reqwest::Response {
+async fn events_request(
+    host: &dyn Host,
+    site_key: &str,
+    session: &str,
+    after_seq: Option<i64>,
+    last_event_id: Option<&str>,
+) -> reqwest::Response {
     let mut query = vec![("site_key", site_key.to_string()), ("session_id", session.to_string())];
     if let Some(after) = after_seq {
         query.push(("after_seq", after.to_string()));
@@ -422,7 +429,12 @@ impl EventStream {
     }
 
     /// Opens the stream and checks its preamble: answers the snapshot's mode and status.
-    async fn open_past_preamble(host: &dyn Host, visitor: &Visitor, after_seq: Option<i64>, last_event_id: Option<&str>) -> (EventStream, Mode, Status) {
+    async fn open_past_preamble(
+        host: &dyn Host,
+        visitor: &Visitor,
+        after_seq: Option<i64>,
+        last_event_id: Option<&str>,
+    ) -> (EventStream, Mode, Status) {
         let mut stream = EventStream::open(host, visitor, after_seq, last_event_id).await;
         let (mode, status) = stream.preamble().await;
         (stream, mode, status)
@@ -446,7 +458,8 @@ impl EventStream {
     /// message events carry `id:` (their seq), and it is this visitor's conversation.
     async fn event(&mut self) -> LiveEvent {
         let frame = self.frame().await;
-        let event: LiveEvent = serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a live event ({e}): {frame:?}"));
+        let event: LiveEvent =
+            serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a live event ({e}): {frame:?}"));
         assert_eq!(frame.event.as_deref(), Some(event.name()), "the event: field names the type: {frame:?}");
         assert_eq!(frame.id, event.seq().map(|s| s.to_string()), "only message events carry an id, their seq: {frame:?}");
         assert_eq!(conversation_of(&event), self.conversation, "an event of another conversation: {event:?}");
@@ -722,11 +735,21 @@ async fn polling_returns_the_operator_messages_after_since_and_the_mode(server: 
     assert_eq!(between.done().seq, 4);
     let second = operator_reply(server, tenant.token(), id, "Second operator answer").await;
     assert_eq!((first.seq, second.seq), (3, 5));
-    for (since, expected) in [(None, vec![&first, &second]), (Some(0), vec![&first, &second]), (Some(3), vec![&second]), (Some(4), vec![&second]), (Some(5), vec![])] {
+    for (since, expected) in [
+        (None, vec![&first, &second]),
+        (Some(0), vec![&first, &second]),
+        (Some(3), vec![&second]),
+        (Some(4), vec![&second]),
+        (Some(5), vec![]),
+    ] {
         let polled = poll_operator_messages(server, &visitor, since).await;
         assert!(polled.success);
         assert_eq!(polled.mode, Mode::Operator, "since {since:?}");
-        assert_eq!(polled.messages.iter().map(key).collect::<Vec<_>>(), expected.iter().map(|m| key(m)).collect::<Vec<_>>(), "since {since:?}");
+        assert_eq!(
+            polled.messages.iter().map(key).collect::<Vec<_>>(),
+            expected.iter().map(|m| key(m)).collect::<Vec<_>>(),
+            "since {since:?}"
+        );
     }
     let polled = poll_operator_messages(server, &visitor, Some(0)).await;
     assert!(polled.messages.iter().all(|m| m.role == Role::Operator && m.author_name.as_deref() == Some(OWNER_NAME)));
@@ -1123,7 +1146,8 @@ impl OwnServer {
             let dev = WranglerDev::spawn(&dir, port, &[("JWT_SECRET", JWT_SECRET)], false)
                 .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
             if fresh {
-                xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
+                xtask::seed::demo_kb(&dev.url)
+                    .unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
             }
             dev
         })
@@ -1182,7 +1206,11 @@ async fn acknowledged_messages_survive_a_wrangler_restart_and_clients_resume(_: 
 
     let own = OwnServer::start(dir, false).await;
     let after = messages(&own, tenant.token(), id).await;
-    assert_eq!(after.iter().map(key).collect::<Vec<_>>(), before.iter().map(key).collect::<Vec<_>>(), "every acknowledged message survived");
+    assert_eq!(
+        after.iter().map(key).collect::<Vec<_>>(),
+        before.iter().map(key).collect::<Vec<_>>(),
+        "every acknowledged message survived"
+    );
     assert_eq!(summary(&own, tenant.token(), id).await.mode, Mode::Operator, "the takeover survived");
     let mut socket = Socket::open(&own, tenant.token()).await;
     let (mut resumed, mode, status) = EventStream::open_past_preamble(&own, &visitor, None, Some("5")).await;

@@ -132,10 +132,14 @@ const OWNER_NAME: &str = "Olivia Owner";
 /// Unknown-topic knowledge base, so that an article under test is the only
 /// one holding its words (FTS5 gives a term found in every article no weight).
 const FILLER_KB: &str = concat!(
-    r#"{"id":"opening-hours","title":"When is your support team available?","body":"Our team answers from 9:00 to 17:00 on weekdays."}"#, "\n",
-    r#"{"id":"gift-cards","title":"Do you sell gift cards?","body":"Gift cards from 10 to 500 euros are sold in every store."}"#, "\n",
-    r#"{"id":"invoices","title":"Where can I download my invoices?","body":"Invoices are listed as PDF files under Billing."}"#, "\n",
-    r#"{"id":"password-reset","title":"I forgot my password","body":"Use the reset link on the login page; it is valid for one hour."}"#, "\n",
+    r#"{"id":"opening-hours","title":"When is your support team available?","body":"Our team answers from 9:00 to 17:00 on weekdays."}"#,
+    "\n",
+    r#"{"id":"gift-cards","title":"Do you sell gift cards?","body":"Gift cards from 10 to 500 euros are sold in every store."}"#,
+    "\n",
+    r#"{"id":"invoices","title":"Where can I download my invoices?","body":"Invoices are listed as PDF files under Billing."}"#,
+    "\n",
+    r#"{"id":"password-reset","title":"I forgot my password","body":"Use the reset link on the login page; it is valid for one hour."}"#,
+    "\n",
 );
 
 fn unique_email(tag: &str) -> String {
@@ -429,7 +433,8 @@ async fn within_one_minute(seconds: i64) {
 async fn assert_rate_limited(response: reqwest::Response, what: &str) {
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
     assert_error(response, 429, "rate_limited", what).await;
-    let seconds: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
+    let seconds: u64 =
+        retry_after.as_deref().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what}: Retry-After is {retry_after:?}"));
     assert!((1..=60).contains(&seconds), "{what}: Retry-After {seconds} should be within the minute");
 }
 
@@ -479,7 +484,9 @@ async fn an_alg_none_token_is_401(server: &Server) {
     let none = b64(br#"{"alg":"none","typ":"JWT"}"#);
     let hs256 = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
     let signature = tenant.token().rsplit('.').next().unwrap().to_string();
-    for token in [format!("{none}.{claims}."), format!("{none}.{claims}"), format!("{none}.{claims}.{signature}"), format!("{hs256}.{claims}.")] {
+    for token in
+        [format!("{none}.{claims}."), format!("{none}.{claims}"), format!("{none}.{claims}.{signature}"), format!("{hs256}.{claims}.")]
+    {
         assert_unauthorized(server, Some(&format!("Bearer {token}")), &token).await;
     }
 }
@@ -517,11 +524,15 @@ async fn bodies_that_are_not_json_objects_are_400(server: &Server) {
 
 async fn signup_creates_an_owner_account_with_its_first_site(server: &Server) {
     let (email, account_name) = (unique_email("signup"), unique("Acme"));
-    let body = json!({"email": email, "password": PASSWORD, "name": "Ann Example", "account_name": account_name, "site_name": "acme.example"});
+    let body =
+        json!({"email": email, "password": PASSWORD, "name": "Ann Example", "account_name": account_name, "site_name": "acme.example"});
     let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
     let tokens = &signed.tokens;
     assert_eq!((tokens.token_type.as_str(), tokens.expires_in), ("Bearer", 900));
-    assert_eq!((tokens.user.email.as_str(), tokens.user.display_name.as_str(), tokens.user.role), (email.as_str(), "Ann Example", OperatorRole::Owner));
+    assert_eq!(
+        (tokens.user.email.as_str(), tokens.user.display_name.as_str(), tokens.user.role),
+        (email.as_str(), "Ann Example", OperatorRole::Owner)
+    );
     assert_eq!(tokens.account.name, account_name);
     assert_eq!(signed.site.name, "acme.example");
     assert!(signed.site.site_key.starts_with("sk_"), "{}", signed.site.site_key);
@@ -570,9 +581,10 @@ async fn login_answers_a_bearer_jwt_with_the_contract_claims(server: &Server) {
     assert_eq!((tokens.user.id, tokens.account.id), (tenant.id(), tenant.tokens.account.id));
     assert_ne!(tokens.refresh_token, tenant.tokens.refresh_token);
     let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
-    let claims = jsonwebtoken::decode::<AccessClaims>(&tokens.access_token, &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
-        .expect("an HS256 JWT signed with JWT_SECRET")
-        .claims;
+    let claims =
+        jsonwebtoken::decode::<AccessClaims>(&tokens.access_token, &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
+            .expect("an HS256 JWT signed with JWT_SECRET")
+            .claims;
     assert_eq!((claims.sub, claims.acc, claims.role), (tenant.id().to_string(), tenant.tokens.account.id, OperatorRole::Owner));
     assert_eq!(claims.exp - claims.iat, 900);
     assert!((claims.iat - now()).abs() < 120, "iat {} is now", claims.iat);
@@ -581,8 +593,10 @@ async fn login_answers_a_bearer_jwt_with_the_contract_claims(server: &Server) {
 
 async fn login_with_a_wrong_password_or_unknown_email_gives_the_same_401(server: &Server) {
     let tenant = signup(server).await;
-    let wrong_password = assert_error(login_from(server, &tenant.email, "wrong password!").await, 401, "unauthorized", "wrong password").await;
-    let unknown_email = assert_error(login_from(server, &unique_email("nobody"), PASSWORD).await, 401, "unauthorized", "unknown email").await;
+    let wrong_password =
+        assert_error(login_from(server, &tenant.email, "wrong password!").await, 401, "unauthorized", "wrong password").await;
+    let unknown_email =
+        assert_error(login_from(server, &unique_email("nobody"), PASSWORD).await, 401, "unauthorized", "unknown email").await;
     assert_eq!(wrong_password, unknown_email, "the answers do not tell which accounts exist");
 }
 
@@ -700,7 +714,13 @@ async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(ser
     let tenant = signup(server).await;
     for (current, new) in [("wrong password!", "a much better passphrase"), (PASSWORD, "short12")] {
         let body = json!({"current_password": current, "new_password": new});
-        assert_error(post(server, "/auth/change-password", tenant.token(), body).await, 422, "validation_error", &format!("{current} -> {new}")).await;
+        assert_error(
+            post(server, "/auth/change-password", tenant.token(), body).await,
+            422,
+            "validation_error",
+            &format!("{current} -> {new}"),
+        )
+        .await;
     }
     assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the password is unchanged");
     let _: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
@@ -761,10 +781,28 @@ async fn agent_gets_403_on_operator_management(server: &Server) {
     let body = json!({"email": unique_email("agent"), "display_name": "Sam", "role": "agent", "password": PASSWORD});
     assert_error(post(server, "/v1/users", agent.token(), body).await, 403, "forbidden", "an agent adding an operator").await;
     let promote = json!({"role": "admin"});
-    assert_error(patch(server, &format!("/v1/users/{}", agent.user.id), agent.token(), promote).await, 403, "forbidden", "an agent promoting itself").await;
+    assert_error(
+        patch(server, &format!("/v1/users/{}", agent.user.id), agent.token(), promote).await,
+        403,
+        "forbidden",
+        "an agent promoting itself",
+    )
+    .await;
     let demote = json!({"role": "agent"});
-    assert_error(patch(server, &format!("/v1/users/{}", tenant.id()), agent.token(), demote).await, 403, "forbidden", "an agent demoting the owner").await;
-    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), agent.token()).await, 403, "forbidden", "an agent deleting the owner").await;
+    assert_error(
+        patch(server, &format!("/v1/users/{}", tenant.id()), agent.token(), demote).await,
+        403,
+        "forbidden",
+        "an agent demoting the owner",
+    )
+    .await;
+    assert_error(
+        delete(server, &format!("/v1/users/{}", tenant.id()), agent.token()).await,
+        403,
+        "forbidden",
+        "an agent deleting the owner",
+    )
+    .await;
     assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), agent.user.id]));
     assert_eq!(role_of(server, tenant.token(), tenant.id()).await, Some(OperatorRole::Owner));
     assert_eq!(role_of(server, tenant.token(), agent.user.id).await, Some(OperatorRole::Agent));
@@ -787,8 +825,10 @@ async fn operator_lists_show_the_callers_account_only(server: &Server) {
 async fn owner_changes_an_operators_role(server: &Server) {
     let tenant = signup(server).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
-    assert_error(post(server, "/v1/sites", agent.token(), json!({"name": "Not yet"})).await, 403, "forbidden", "an agent creating a site").await;
-    let changed: Operator = json_of(patch(server, &format!("/v1/users/{}", agent.user.id), tenant.token(), json!({"role": "admin"})).await, 200).await;
+    assert_error(post(server, "/v1/sites", agent.token(), json!({"name": "Not yet"})).await, 403, "forbidden", "an agent creating a site")
+        .await;
+    let changed: Operator =
+        json_of(patch(server, &format!("/v1/users/{}", agent.user.id), tenant.token(), json!({"role": "admin"})).await, 200).await;
     assert_eq!((changed.id, changed.role), (agent.user.id, OperatorRole::Admin));
     assert_eq!(role_of(server, tenant.token(), agent.user.id).await, Some(OperatorRole::Admin));
     let promoted = login_ok(server, &agent.email, PASSWORD).await;
@@ -802,12 +842,35 @@ async fn admin_may_not_change_an_owner_or_grant_owner(server: &Server) {
     let other_admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let path = |id: i64| format!("/v1/users/{id}");
-    assert_error(patch(server, &path(tenant.id()), admin.token(), json!({"role": "agent"})).await, 403, "forbidden", "an admin demoting an owner").await;
-    assert_error(patch(server, &path(agent.user.id), admin.token(), json!({"role": "owner"})).await, 403, "forbidden", "an admin granting owner").await;
-    assert_error(patch(server, &path(admin.user.id), admin.token(), json!({"role": "owner"})).await, 403, "forbidden", "an admin making itself owner").await;
+    assert_error(
+        patch(server, &path(tenant.id()), admin.token(), json!({"role": "agent"})).await,
+        403,
+        "forbidden",
+        "an admin demoting an owner",
+    )
+    .await;
+    assert_error(
+        patch(server, &path(agent.user.id), admin.token(), json!({"role": "owner"})).await,
+        403,
+        "forbidden",
+        "an admin granting owner",
+    )
+    .await;
+    assert_error(
+        patch(server, &path(admin.user.id), admin.token(), json!({"role": "owner"})).await,
+        403,
+        "forbidden",
+        "an admin making itself owner",
+    )
+    .await;
     let changed: Operator = json_of(patch(server, &path(other_admin.user.id), admin.token(), json!({"role": "agent"})).await, 200).await;
     assert_eq!(changed.role, OperatorRole::Agent, "an admin may change a non-owner");
-    for (id, role) in [(tenant.id(), OperatorRole::Owner), (admin.user.id, OperatorRole::Admin), (agent.user.id, OperatorRole::Agent), (other_admin.user.id, OperatorRole::Agent)] {
+    for (id, role) in [
+        (tenant.id(), OperatorRole::Owner),
+        (admin.user.id, OperatorRole::Admin),
+        (agent.user.id, OperatorRole::Agent),
+        (other_admin.user.id, OperatorRole::Agent),
+    ] {
         assert_eq!(role_of(server, tenant.token(), id).await, Some(role), "operator {id}");
     }
 }
@@ -822,7 +885,8 @@ async fn demoting_the_last_owner_is_409(server: &Server) {
     let demoted: Operator = json_of(patch(server, &path, tenant.token(), json!({"role": "admin"})).await, 200).await;
     assert_eq!(demoted.role, OperatorRole::Admin, "with a second owner the first may step down");
     let last = format!("/v1/users/{}", second.user.id);
-    assert_error(patch(server, &last, second.token(), json!({"role": "agent"})).await, 409, "conflict", "demoting the new last owner").await;
+    assert_error(patch(server, &last, second.token(), json!({"role": "agent"})).await, 409, "conflict", "demoting the new last owner")
+        .await;
 }
 
 // ---------------------------------------------------------------- DELETE /v1/users/{id}
@@ -842,8 +906,10 @@ async fn deleting_an_operator_removes_them_and_their_login(server: &Server) {
 async fn deleting_yourself_is_409(server: &Server) {
     let tenant = signup(server).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
-    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), tenant.token()).await, 409, "conflict", "an owner deleting itself").await;
-    assert_error(delete(server, &format!("/v1/users/{}", admin.user.id), admin.token()).await, 409, "conflict", "an admin deleting itself").await;
+    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), tenant.token()).await, 409, "conflict", "an owner deleting itself")
+        .await;
+    assert_error(delete(server, &format!("/v1/users/{}", admin.user.id), admin.token()).await, 409, "conflict", "an admin deleting itself")
+        .await;
     assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), admin.user.id]));
 }
 
@@ -851,7 +917,13 @@ async fn admin_may_not_delete_an_owner(server: &Server) {
     let tenant = signup(server).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
-    assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), admin.token()).await, 403, "forbidden", "an admin deleting an owner").await;
+    assert_error(
+        delete(server, &format!("/v1/users/{}", tenant.id()), admin.token()).await,
+        403,
+        "forbidden",
+        "an admin deleting an owner",
+    )
+    .await;
     assert_eq!(delete(server, &format!("/v1/users/{}", agent.user.id), admin.token()).await.status(), 204, "an admin deletes an agent");
     assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), admin.user.id]));
 }
@@ -901,11 +973,17 @@ async fn patching_a_site_updates_it_and_the_widget_config(server: &Server) {
     let path = format!("/v1/sites/{}", tenant.site.id);
     let body = json!({"name": "Renamed shop", "greeting": "Hello from the test!", "theme_color": "#112233"});
     let patched: Site = json_of(patch(server, &path, tenant.token(), body).await, 200).await;
-    assert_eq!((patched.name.as_str(), patched.greeting.as_str(), patched.theme_color.as_str()), ("Renamed shop", "Hello from the test!", "#112233"));
+    assert_eq!(
+        (patched.name.as_str(), patched.greeting.as_str(), patched.theme_color.as_str()),
+        ("Renamed shop", "Hello from the test!", "#112233")
+    );
     assert_eq!((patched.id, &patched.site_key), (tenant.site.id, &tenant.site.site_key));
     assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await, patched);
     let config: WidgetConfig = json_of(widget_config(server, &tenant.site.site_key).await, 200).await;
-    assert_eq!((config.name.as_str(), config.greeting.as_str(), config.theme_color.as_str()), ("Renamed shop", "Hello from the test!", "#112233"));
+    assert_eq!(
+        (config.name.as_str(), config.greeting.as_str(), config.theme_color.as_str()),
+        ("Renamed shop", "Hello from the test!", "#112233")
+    );
     let origins = vec!["https://shop.example.com".to_string(), "https://*.example.org".to_string()];
     let patched: Site = json_of(patch(server, &path, tenant.token(), json!({"allowed_origins": origins})).await, 200).await;
     assert_eq!(patched.allowed_origins, origins);
@@ -923,7 +1001,8 @@ async fn site_writes_refuse_a_bad_colour_origin_or_name(server: &Server) {
         assert_error(post(server, "/v1/sites", tenant.token(), body.clone()).await, 422, "validation_error", &format!("POST {body}")).await;
     }
     let path = format!("/v1/sites/{}", tenant.site.id);
-    for body in [json!({"name": ""}), json!({"theme_color": "red"}), json!({"allowed_origins": ["example.com"]}), json!({"greeting": " "})] {
+    for body in [json!({"name": ""}), json!({"theme_color": "red"}), json!({"allowed_origins": ["example.com"]}), json!({"greeting": " "})]
+    {
         assert_error(patch(server, &path, tenant.token(), body.clone()).await, 422, "validation_error", &format!("PATCH {body}")).await;
     }
     assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id], "no site was created");
@@ -1027,7 +1106,10 @@ async fn articles_are_created_read_updated_and_deleted(server: &Server) {
     let body = json!({"id": "returns-policy", "title": "What is your returns policy?", "body": "Return any item within 30 days.", "url": "https://shop.example.com/returns"});
     let created: Article = json_of(post(server, &path, tenant.token(), body).await, 201).await;
     assert_eq!((created.id.as_str(), created.title.as_str()), ("returns-policy", "What is your returns policy?"));
-    assert_eq!((created.body.as_str(), created.url.as_deref()), ("Return any item within 30 days.", Some("https://shop.example.com/returns")));
+    assert_eq!(
+        (created.body.as_str(), created.url.as_deref()),
+        ("Return any item within 30 days.", Some("https://shop.example.com/returns"))
+    );
     let one = format!("{path}/returns-policy");
     assert_eq!(article_ids(server, tenant.token(), tenant.site.id).await, ["returns-policy"]);
     assert_eq!(json_of::<Article>(get(server, &one, tenant.token()).await, 200).await, created);
@@ -1060,7 +1142,12 @@ async fn creating_an_article_with_an_existing_id_is_409(server: &Server) {
 
 async fn creating_an_article_without_a_title_or_body_is_422(server: &Server) {
     let tenant = signup(server).await;
-    for body in [json!({"id": "a", "body": "Body"}), json!({"id": "a", "title": "Title"}), json!({"id": "a", "title": "", "body": "Body"}), json!({"id": "a", "title": "Title", "body": " "})] {
+    for body in [
+        json!({"id": "a", "body": "Body"}),
+        json!({"id": "a", "title": "Title"}),
+        json!({"id": "a", "title": "", "body": "Body"}),
+        json!({"id": "a", "title": "Title", "body": " "}),
+    ] {
         let response = post(server, &articles_path(tenant.site.id), tenant.token(), body.clone()).await;
         assert_error(response, 422, "validation_error", &body.to_string()).await;
     }
@@ -1088,7 +1175,8 @@ async fn articles_of_another_account_are_404(server: &Server) {
     for site_id in [tenant.site.id, other.site.id] {
         let path = format!("{}/secret-plan", articles_path(site_id));
         assert_error(get(server, &path, other.token()).await, 404, "not_found", &format!("GET {path}")).await;
-        assert_error(patch(server, &path, other.token(), json!({"title": "Mine now"})).await, 404, "not_found", &format!("PATCH {path}")).await;
+        assert_error(patch(server, &path, other.token(), json!({"title": "Mine now"})).await, 404, "not_found", &format!("PATCH {path}"))
+            .await;
         assert_error(delete(server, &path, other.token()).await, 404, "not_found", &format!("DELETE {path}")).await;
     }
     let read: Article = json_of(get(server, &format!("{}/secret-plan", articles_path(tenant.site.id)), tenant.token()).await, 200).await;
@@ -1172,7 +1260,8 @@ async fn conversation_list_pages_with_a_cursor(server: &Server) {
 async fn conversation_list_refuses_a_limit_of_0_or_over_100(server: &Server) {
     let tenant = signup(server).await;
     for limit in ["0", "101", "1000"] {
-        let response = server.authed(Method::GET, "/v1/chat/conversations", tenant.token()).query(&[("limit", limit)]).send().await.unwrap();
+        let response =
+            server.authed(Method::GET, "/v1/chat/conversations", tenant.token()).query(&[("limit", limit)]).send().await.unwrap();
         assert_error(response, 422, "validation_error", &format!("limit={limit}")).await;
     }
     list_conversations(server, tenant.token(), "/v1/chat/conversations", &[("limit", "100".into())]).await;
@@ -1251,7 +1340,8 @@ async fn marking_a_conversation_read_clears_the_callers_unread_count(server: &Se
 
 async fn operator_send_stores_a_reply_the_visitor_sees(server: &Server) {
     let tenant = signup(server).await;
-    let _: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"display_name": "Nina from Support"})).await, 200).await;
+    let _: Operator =
+        json_of(patch(server, "/auth/profile", tenant.token(), json!({"display_name": "Nina from Support"})).await, 200).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
     let sent = operator_reply(server, tenant.token(), id, "Hi, I am Nina. Let me check your order.").await;
     assert!(!sent.duplicate);
@@ -1260,7 +1350,10 @@ async fn operator_send_stores_a_reply_the_visitor_sees(server: &Server) {
     assert_eq!(message.content, "Hi, I am Nina. Let me check your order.");
     let seen = stored_history(server, &tenant.site.site_key, &session).await;
     let last = seen.messages.last().expect("history");
-    assert_eq!((last.id, last.role, &last.content, &last.author_name), (message.id, Role::Operator, &message.content, &message.author_name));
+    assert_eq!(
+        (last.id, last.role, &last.content, &last.author_name),
+        (message.id, Role::Operator, &message.content, &message.author_name)
+    );
     assert_eq!(summary(server, tenant.token(), id).await.last_message.map(|m| m.id), Some(message.id));
 }
 
@@ -1371,7 +1464,13 @@ async fn assigning_to_an_operator_of_another_account_is_404(server: &Server) {
     let other = signup(server).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     let body = json!({"assignee_id": other.id()});
-    assert_error(post(server, &conversation_path(id, "/assign"), tenant.token(), body).await, 404, "not_found", "another account's operator").await;
+    assert_error(
+        post(server, &conversation_path(id, "/assign"), tenant.token(), body).await,
+        404,
+        "not_found",
+        "another account's operator",
+    )
+    .await;
     assert_eq!(summary(server, tenant.token(), id).await.assignee_id, None);
 }
 
@@ -1431,7 +1530,13 @@ async fn visitors_of_another_account_are_404(server: &Server) {
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
     let visitor = summary(server, tenant.token(), id).await.visitor;
     let path = block_path(visitor.id);
-    assert_error(post(server, &path, other.token(), json!({"reason": "spite"})).await, 404, "not_found", "blocking another account's visitor").await;
+    assert_error(
+        post(server, &path, other.token(), json!({"reason": "spite"})).await,
+        404,
+        "not_found",
+        "blocking another account's visitor",
+    )
+    .await;
     assert!(blocked_visitor_ids(server, tenant.token()).await.is_empty());
     ask(server, &tenant.site.site_key, &session, "Still here").await;
     let _: Block = json_of(post(server, &path, tenant.token(), json!({})).await, 200).await;

@@ -26,7 +26,11 @@ fn main() {
                 "precision@1 {:.3} < {REQUIRED_PRECISION_AT_1}",
                 evaluation.answered_precision_at_1
             );
-            assert!(evaluation.ranking.recall_at_5 >= REQUIRED_RECALL_AT_5, "recall@5 {:.3} < {REQUIRED_RECALL_AT_5}", evaluation.ranking.recall_at_5);
+            assert!(
+                evaluation.ranking.recall_at_5 >= REQUIRED_RECALL_AT_5,
+                "recall@5 {:.3} < {REQUIRED_RECALL_AT_5}",
+                evaluation.ranking.recall_at_5
+            );
         })],
     )
 }

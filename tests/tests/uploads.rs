@@ -382,7 +382,8 @@ async fn upload_ok(server: &Server, route: Route, site_key: &str, session_id: &s
     let body = response.text().await.expect("body");
     assert_eq!(status, 200, "{what}: {body}");
     let raw: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {body}"));
-    let answer: UploadResponse = serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{what}: not an upload answer ({e}): {body}"));
+    let answer: UploadResponse =
+        serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{what}: not an upload answer ({e}): {body}"));
     assert_eq!(raw["success"], json!(true), "{what}: {body}");
     assert_eq!(answer.content_type, content_type, "{what}: the sniffed type");
     assert_eq!(answer.size, file.bytes.len() as i64, "{what}: size");
@@ -413,7 +414,10 @@ async fn assert_served(response: reqwest::Response, bytes: &[u8], content_type: 
     let served_disposition = served_disposition.unwrap_or_else(|| panic!("{what}: no Content-Disposition"));
     let kind = served_disposition.split(';').next().unwrap_or("").trim();
     assert!(kind.eq_ignore_ascii_case(disposition), "{what}: Content-Disposition {served_disposition:?} should be {disposition}");
-    assert!(served_disposition.contains(&format!("filename=\"{filename}\"")), "{what}: Content-Disposition {served_disposition:?} names {filename}");
+    assert!(
+        served_disposition.contains(&format!("filename=\"{filename}\"")),
+        "{what}: Content-Disposition {served_disposition:?} names {filename}"
+    );
     assert_eq!(body.len(), bytes.len(), "{what}: served size");
     assert!(body.as_ref() == bytes, "{what}: the served bytes are not the uploaded ones");
 }
@@ -432,7 +436,11 @@ impl SignedUrl {
         let (id, query) = rest.split_once('?').unwrap_or_else(|| panic!("a signed URL has a query: {url}"));
         let id = id.parse().unwrap_or_else(|_| panic!("the upload id in {url}"));
         let value = |name: &str| {
-            query.split('&').find_map(|pair| pair.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("{name} in {url}")).to_string()
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("{name} in {url}"))
+                .to_string()
         };
         let exp = value("exp").parse().unwrap_or_else(|_| panic!("a Unix time exp in {url}"));
         let t = value("t");
@@ -592,7 +600,14 @@ async fn reply_ok(server: &Server, site_key: &str, token: &str, text: &str) {
     assert_eq!(answer["status"], json!("ok"), "{answer}");
 }
 
-async fn seed_file(server: &Server, site_key: &str, token: &str, activity_id: i64, upload_id: i64, disposition: Option<&str>) -> reqwest::Response {
+async fn seed_file(
+    server: &Server,
+    site_key: &str,
+    token: &str,
+    activity_id: i64,
+    upload_id: i64,
+    disposition: Option<&str>,
+) -> reqwest::Response {
     let path = format!("/api/v1/chat/conversations/{token}/files/{activity_id}/{upload_id}");
     let mut query = vec![("site_key", site_key)];
     if let Some(disposition) = disposition {
@@ -722,7 +737,10 @@ async fn upload_file_refuses_javascript_named_jpg_declared_image_jpeg_with_415(s
 async fn upload_file_refuses_javascript_named_js_with_415(server: &Server) {
     let tenant = signup(server).await;
     let session = new_session_id();
-    for file in [sample("app.js", "text/javascript", JS), sample("widget.mjs", "application/javascript", b"export default () => fetch('/steal?c=' + document.cookie);\n")] {
+    for file in [
+        sample("app.js", "text/javascript", JS),
+        sample("widget.mjs", "application/javascript", b"export default () => fetch('/steal?c=' + document.cookie);\n"),
+    ] {
         assert_unsupported(server, Route::File, tenant.key(), &session, &file).await;
     }
 }
@@ -870,7 +888,8 @@ async fn disposition_attachment_serves_the_file_as_a_download(server: &Server) {
 
 async fn a_tampered_signature_is_403(server: &Server) {
     let tenant = signup(server).await;
-    let uploaded = upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+    let uploaded =
+        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     assert_served(fetch(server, &link.url()).await, PNG, "image/png", "inline", "cat.png", "the genuine link").await;
     let mut tampered = link.clone();
@@ -897,7 +916,8 @@ async fn the_signature_of_another_upload_is_403(server: &Server) {
 
 async fn an_expired_or_extended_link_is_403(server: &Server) {
     let tenant = signup(server).await;
-    let uploaded = upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+    let uploaded =
+        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     assert_forbidden(server, &SignedUrl { exp: now() - 3600, ..link.clone() }.url(), "exp an hour ago with the genuine t").await;
     assert_forbidden(server, &SignedUrl { exp: link.exp + 3600, ..link.clone() }.url(), "exp extended with the genuine t").await;
@@ -906,7 +926,8 @@ async fn an_expired_or_extended_link_is_403(server: &Server) {
     let secret = tenant.site.identity_secret.clone().unwrap_or_default();
     if documented_signature(&secret, link.id, link.exp) == link.t {
         let minted = |exp: i64| SignedUrl { id: link.id, exp, t: documented_signature(&secret, link.id, exp) };
-        assert_served(fetch(server, &minted(now() + 600).url()).await, PNG, "image/png", "inline", "cat.png", "a link minted for later").await;
+        assert_served(fetch(server, &minted(now() + 600).url()).await, PNG, "image/png", "inline", "cat.png", "a link minted for later")
+            .await;
         assert_forbidden(server, &minted(now() - 60).url(), "a correctly signed link that expired a minute ago").await;
         assert_forbidden(server, &minted(now() - 30 * 24 * 3600).url(), "a correctly signed link that expired a month ago").await;
     } else {
@@ -916,7 +937,8 @@ async fn an_expired_or_extended_link_is_403(server: &Server) {
 
 async fn an_unknown_id_with_a_wrong_signature_is_403(server: &Server) {
     let tenant = signup(server).await;
-    let uploaded = upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+    let uploaded =
+        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     let unknown = link.id + 1_000_000;
     assert_forbidden(server, &SignedUrl { id: unknown, ..link.clone() }.url(), "an unknown id with another file's t").await;
@@ -983,9 +1005,15 @@ async fn an_upload_of_another_visitor_or_an_unknown_id_is_422(server: &Server) {
     let owner = new_session_id();
     let uploaded = upload_ok(server, Route::Image, key, &owner, &sample("mine.png", "image/png", PNG), "image/png").await;
     let thief = new_session_id();
-    assert_error(send(server, key, &thief, "Look at this", &[uploaded.id]).await, 422, "validation_error", "another visitor's upload").await;
-    assert_error(send(server, key, &thief, "Look at this", &[uploaded.id + 1_000_000]).await, 422, "validation_error", "an unknown upload id")
+    assert_error(send(server, key, &thief, "Look at this", &[uploaded.id]).await, 422, "validation_error", "another visitor's upload")
         .await;
+    assert_error(
+        send(server, key, &thief, "Look at this", &[uploaded.id + 1_000_000]).await,
+        422,
+        "validation_error",
+        "an unknown upload id",
+    )
+    .await;
     assert!(history(server, key, &thief).await.messages.is_empty(), "the refused messages were not stored");
     // Another site's visitor with the same session id cannot take it either.
     let other = signup(server).await;
@@ -1094,7 +1122,13 @@ async fn creating_with_a_message_over_10000_characters_is_422_too_long(server: &
 async fn creating_with_a_malformed_visitor_token_is_422(server: &Server) {
     let tenant = signup(server).await;
     let key = tenant.key();
-    let malformed = ["a".repeat(21), "a".repeat(129), "has spaces in the visitor token".into(), "vt_0123456789abcdef<script>".into(), "vt_0123456789abcdef.json".into()];
+    let malformed = [
+        "a".repeat(21),
+        "a".repeat(129),
+        "has spaces in the visitor token".into(),
+        "vt_0123456789abcdef<script>".into(),
+        "vt_0123456789abcdef.json".into(),
+    ];
     for token in &malformed {
         let body = create_body("Jane Visitor", "jane@example.com", "Hello", token);
         assert_error(create(server, key, &body).await, 422, "validation_error", &format!("visitor_token {token:?}")).await;
@@ -1164,7 +1198,8 @@ async fn messages_list_inbound_and_operator_replies_oldest_first_with_authors(se
     let messages = seed_messages_ok(server, key, &token, None).await;
     let first = &messages[0];
     assert_eq!((first.direction.as_str(), first.body.as_str(), first.author.as_str()), ("inbound", "My parcel is late", "Ada Lovelace"));
-    let operator = messages.iter().position(|m| m.body == "We are looking into it, Ada.").unwrap_or_else(|| panic!("the reply in {messages:?}"));
+    let operator =
+        messages.iter().position(|m| m.body == "We are looking into it, Ada.").unwrap_or_else(|| panic!("the reply in {messages:?}"));
     let reply = &messages[operator];
     assert_eq!((reply.direction.as_str(), reply.author.as_str()), ("outbound", tenant.operator_name.as_str()));
     assert_eq!(tenant.operator_name, OWNER_NAME);
@@ -1228,7 +1263,10 @@ async fn messages_with_a_malformed_since_is_422(server: &Server) {
     for since in ["yesterday", "12/01/2026", "2026-13-45T99:00:00Z"] {
         assert_error(seed_messages(server, key, &token, Some(since)).await, 422, "validation_error", &format!("since={since}")).await;
     }
-    assert_eq!(seed_messages_ok(server, key, &token, Some("2000-01-01T00:00:00Z")).await.len(), seed_messages_ok(server, key, &token, None).await.len());
+    assert_eq!(
+        seed_messages_ok(server, key, &token, Some("2000-01-01T00:00:00Z")).await.len(),
+        seed_messages_ok(server, key, &token, None).await.len()
+    );
 }
 
 async fn messages_of_an_unknown_visitor_token_or_site_is_404(server: &Server) {
@@ -1294,7 +1332,14 @@ async fn a_reply_reopens_a_closed_conversation(server: &Server) {
 
 /// A seed-004 visitor whose widget session (the visitor token) sent one
 /// message with `file` attached: answers the message id and the upload.
-async fn message_with_file(server: &Server, site_key: &str, token: &str, route: Route, file: &Sample, content_type: &str) -> (i64, UploadResponse) {
+async fn message_with_file(
+    server: &Server,
+    site_key: &str,
+    token: &str,
+    route: Route,
+    file: &Sample,
+    content_type: &str,
+) -> (i64, UploadResponse) {
     let uploaded = upload_ok(server, route, site_key, token, file, content_type).await;
     let sent = send_ok(server, site_key, token, &format!("Attached: {}", file.name), &[uploaded.id]).await;
     (sent.meta.message_id, uploaded)

@@ -18,10 +18,18 @@ fn main() {
             trial("ready_answers_when_d1_answers", server, ready_answers_when_d1_answers),
             trial("config_returns_the_site_greeting", server, config_returns_the_site_greeting),
             trial("config_of_an_unknown_site_key_is_404", server, config_of_an_unknown_site_key_is_404),
-            trial("stream_sends_chunks_before_done_with_the_expected_article", server, stream_sends_chunks_before_done_with_the_expected_article),
+            trial(
+                "stream_sends_chunks_before_done_with_the_expected_article",
+                server,
+                stream_sends_chunks_before_done_with_the_expected_article,
+            ),
             trial("stream_stores_question_and_answer_before_done", server, stream_stores_question_and_answer_before_done),
             trial("stream_offers_a_person_when_no_article_fits", server, stream_offers_a_person_when_no_article_fits),
-            trial("stream_with_a_repeated_message_id_stores_once_and_replays", server, stream_with_a_repeated_message_id_stores_once_and_replays),
+            trial(
+                "stream_with_a_repeated_message_id_stores_once_and_replays",
+                server,
+                stream_with_a_repeated_message_id_stores_once_and_replays,
+            ),
             trial("stream_refuses_invalid_input_and_stores_nothing", server, stream_refuses_invalid_input_and_stores_nothing),
             trial("stream_refuses_malformed_json_with_400", server, stream_refuses_malformed_json_with_400),
             trial("stream_to_an_unknown_site_key_is_404", server, stream_to_an_unknown_site_key_is_404),
@@ -30,10 +38,22 @@ fn main() {
             trial("history_refuses_a_malformed_session_id", server, history_refuses_a_malformed_session_id),
             trial("widget_api_answers_cors_preflights", server, widget_api_answers_cors_preflights),
             trial("unknown_route_is_404_in_the_error_envelope", server, unknown_route_is_404_in_the_error_envelope),
-            trial("identity_with_a_wrong_user_hash_is_401_and_stores_nothing", server, identity_with_a_wrong_user_hash_is_401_and_stores_nothing),
-            trial("verified_visitor_sees_their_conversation_on_another_device", server, verified_visitor_sees_their_conversation_on_another_device),
+            trial(
+                "identity_with_a_wrong_user_hash_is_401_and_stores_nothing",
+                server,
+                identity_with_a_wrong_user_hash_is_401_and_stores_nothing,
+            ),
+            trial(
+                "verified_visitor_sees_their_conversation_on_another_device",
+                server,
+                verified_visitor_sees_their_conversation_on_another_device,
+            ),
             trial("proactive_rules_are_managed_per_site_by_owners", server, proactive_rules_are_managed_per_site_by_owners),
-            trial("pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due", server, pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due),
+            trial(
+                "pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due",
+                server,
+                pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due,
+            ),
             trial("a_once_per_visitor_nudge_is_shown_to_a_session_once", server, a_once_per_visitor_nudge_is_shown_to_a_session_once),
             trial("operators_see_the_phone_a_visitor_left", server, operators_see_the_phone_a_visitor_left),
         ],
@@ -249,7 +269,8 @@ async fn identity_with_a_wrong_user_hash_is_401_and_stores_nothing(server: &Serv
     let (secret, _) = demo_identity_secret(server).await;
     let session = new_session_id();
     let wrong = user_hash(&secret, "someone-else");
-    let (status, error) = error_of(identified_stream(server, &session, "hello", &[("user_id", "user-7"), ("user_hash", &wrong)]).await).await;
+    let (status, error) =
+        error_of(identified_stream(server, &session, "hello", &[("user_id", "user-7"), ("user_hash", &wrong)]).await).await;
     assert_eq!((status, error.error.as_str()), (401, "unauthorized"));
     let (status, _) = error_of(identified_stream(server, &session, "hello", &[("user_id", "user-7")]).await).await;
     assert_eq!(status, 401, "a user_id without user_hash is refused too");
@@ -330,12 +351,25 @@ async fn pending(server: &Server, site_key: &str, url: &str, seconds: i64, sessi
 async fn proactive_rules_are_managed_per_site_by_owners(server: &Server) {
     let (token, site, _) = own_site(server, "10.61.0.1").await;
     let path = format!("/v1/sites/{site}/proactive");
-    let created = server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": "Need a hand?", "url_match": "/pricing*", "delay_seconds": 5})).send().await.unwrap();
+    let created = server
+        .authed(reqwest::Method::POST, &path, &token)
+        .json(&json!({"message": "Need a hand?", "url_match": "/pricing*", "delay_seconds": 5}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), 201);
     let rule: serde_json::Value = created.json().await.unwrap();
-    assert_eq!((rule["once_per_visitor"].as_bool(), rule["enabled"].as_bool(), rule["delay_seconds"].as_i64()), (Some(true), Some(true), Some(5)));
+    assert_eq!(
+        (rule["once_per_visitor"].as_bool(), rule["enabled"].as_bool(), rule["delay_seconds"].as_i64()),
+        (Some(true), Some(true), Some(5))
+    );
     let id = rule["id"].as_i64().unwrap();
-    for bad in [json!({}), json!({"message": "  "}), json!({"message": "x", "delay_seconds": -1}), json!({"message": "x", "delay_seconds": 86_401})] {
+    for bad in [
+        json!({}),
+        json!({"message": "  "}),
+        json!({"message": "x", "delay_seconds": -1}),
+        json!({"message": "x", "delay_seconds": 86_401}),
+    ] {
         let (status, error) = error_of(server.authed(reqwest::Method::POST, &path, &token).json(&bad).send().await.unwrap()).await;
         assert_eq!((status, error.error.as_str()), (422, "validation_error"), "{bad}");
     }
@@ -381,7 +415,8 @@ async fn proactive_rules_are_managed_per_site_by_owners(server: &Server) {
         .unwrap()
         .to_string();
     assert_eq!(server.authed(reqwest::Method::GET, &path, &agent).send().await.unwrap().status(), 200);
-    let (status, error) = error_of(server.authed(reqwest::Method::POST, &path, &agent).json(&json!({"message": "hi"})).send().await.unwrap()).await;
+    let (status, error) =
+        error_of(server.authed(reqwest::Method::POST, &path, &agent).json(&json!({"message": "hi"})).send().await.unwrap()).await;
     assert_eq!((status, error.error.as_str()), (403, "forbidden"));
 
     assert_eq!(server.authed(reqwest::Method::DELETE, &format!("{path}/{id}"), &token).send().await.unwrap().status(), 204);
@@ -418,12 +453,23 @@ async fn a_once_per_visitor_nudge_is_shown_to_a_session_once(server: &Server) {
     let (token, site, key) = own_site(server, "10.61.0.5").await;
     let path = format!("/v1/sites/{site}/proactive");
     server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": "Once", "delay_seconds": 0})).send().await.unwrap();
-    server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": "Always", "once_per_visitor": false})).send().await.unwrap();
+    server
+        .authed(reqwest::Method::POST, &path, &token)
+        .json(&json!({"message": "Always", "once_per_visitor": false}))
+        .send()
+        .await
+        .unwrap();
     let session = new_session_id();
-    let texts = |v: serde_json::Value| v["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let texts = |v: serde_json::Value| {
+        v["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(texts(pending(server, &key, "https://a.test/", 1, Some(&session)).await), ["Once", "Always"]);
     assert_eq!(texts(pending(server, &key, "https://a.test/", 1, Some(&session)).await), ["Always"], "shown once to this visitor");
-    assert_eq!(texts(pending(server, &key, "https://a.test/", 1, Some(&new_session_id())).await), ["Once", "Always"], "another visitor still sees it");
+    assert_eq!(
+        texts(pending(server, &key, "https://a.test/", 1, Some(&new_session_id())).await),
+        ["Once", "Always"],
+        "another visitor still sees it"
+    );
 }
 
 async fn operators_see_the_phone_a_visitor_left(server: &Server) {

@@ -10,15 +10,13 @@
 //! from its own client address (`172.17.x.y`; `/auth` requests from
 //! `172.16.x.y`), so that no two trials share a rate-limit bucket.
 
-
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::conversations::{Block, ConversationSummary, Visitor};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::visitor::{
-    BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery,
-    MAX_RATING_COMMENT_CHARS,
+    BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery, MAX_RATING_COMMENT_CHARS,
 };
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
@@ -494,7 +492,10 @@ async fn a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere(serv
 async fn feedback_answers(server: &Server, site_key: &str, session_id: &str) -> Vec<(&'static str, reqwest::Response)> {
     vec![
         ("email", email(server, site_key, session_id, "jane@example.com").await),
-        ("contact", contact(server, &contact_request(site_key, session_id, Some("jane@example.com"), Some("+14155550123"), Some("Jane"))).await),
+        (
+            "contact",
+            contact(server, &contact_request(site_key, session_id, Some("jane@example.com"), Some("+14155550123"), Some("Jane"))).await,
+        ),
         ("rate", rate(server, site_key, session_id, 5).await),
         ("rate/comment", comment(server, site_key, session_id, "Thanks").await),
         ("block-status", block_status(server, site_key, session_id).await),
@@ -552,9 +553,8 @@ async fn each_write_route_has_its_own_budget(server: &Server) {
     let tenant = signup(server).await;
     let key = tenant.key();
     let (session, _) = new_conversation(server, key).await;
-    let email_from = |ip: &str| {
-        widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "busy@example.com"))
-    };
+    let email_from =
+        |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "busy@example.com"));
     let (ip, over) = burst(&WIDGET_IPS, 25, &[(20, 200, &email_from)], &email_from).await;
     assert_rate_limited(over, "the 21st email in a minute").await;
     let contact = contact_request(key, &session, None, Some("+14155550123"), None);
@@ -562,7 +562,11 @@ async fn each_write_route_has_its_own_budget(server: &Server) {
     assert_saved(response, "Contact saved").await;
     let response = widget_from(server, Method::POST, "/api/v1/chat/rate", &ip).json(&rate_request(key, &session, 4)).send().await.unwrap();
     let _: RateResponse = json_of(response, 200).await;
-    let response = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&stream_request(key, &session, "Still there?")).send().await.unwrap();
+    let response = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip)
+        .json(&stream_request(key, &session, "Still there?"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200, "a message: {}", response.text().await.unwrap_or_default());
     assert_rate_limited(email_from(&ip).send().await.unwrap(), "email is still limited").await;
 }
@@ -571,8 +575,7 @@ async fn block_status_allows_60_requests_a_minute_then_429_apart_from_history(se
     let tenant = signup(server).await;
     let key = tenant.key();
     let (session, _) = new_conversation(server, key).await;
-    let status_from =
-        |ip: &str| widget_from(server, Method::GET, "/api/v1/chat/block-status", ip).query(&visitor_query(key, &session));
+    let status_from = |ip: &str| widget_from(server, Method::GET, "/api/v1/chat/block-status", ip).query(&visitor_query(key, &session));
     let (ip, over) = burst(&WIDGET_IPS, 20, &[(60, 200, &status_from)], &status_from).await;
     assert_rate_limited(over, "the 61st block-status request in a minute").await;
     let response = widget_from(server, Method::GET, "/api/v1/chat/history", &ip).query(&visitor_query(key, &session)).send().await.unwrap();
@@ -597,7 +600,8 @@ async fn validation_errors_are_not_counted(server: &Server) {
     let key = tenant.key();
     let (session, _) = new_conversation(server, key).await;
     let bad = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "not-an-email"));
-    let good = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "good@example.com"));
+    let good =
+        |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "good@example.com"));
     let (_, over) = burst(&WIDGET_IPS, 30, &[(25, 422, &bad), (20, 200, &good)], &good).await;
     assert_rate_limited(over, "the 21st valid email after 25 refused ones").await;
 }
@@ -769,6 +773,7 @@ async fn a_preflight_without_a_site_key_is_204_and_the_request_is_checked(server
     let response = preflight(server, None, EVIL).await;
     assert_eq!(response.status(), 204, "a preflight that names no site");
     let session = new_session_id();
-    let request = widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&stream_request(tenant.key(), &session, "hi"));
+    let request =
+        widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&stream_request(tenant.key(), &session, "hi"));
     assert_error(request.send().await.unwrap(), 403, "origin_not_allowed", "the request after the preflight").await;
 }

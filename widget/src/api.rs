@@ -2,11 +2,11 @@
 
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::events::{TypingRequest, VisitorRead};
+use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::{
     BlockStatus, ContactRequest, EmailRequest, HandoffResponse, IdentityQuery, RateCommentRequest, RateRequest, VisitorQuery,
 };
-use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
 use futures_util::StreamExt;
@@ -126,7 +126,8 @@ impl Api {
         let rate = RateRequest { site_key: self.site_key.clone(), session_id: session_id.into(), score };
         self.post_json("rate", &rate).await?;
         if !comment.trim().is_empty() {
-            let body = RateCommentRequest { site_key: self.site_key.clone(), session_id: session_id.into(), comment: comment.trim().into() };
+            let body =
+                RateCommentRequest { site_key: self.site_key.clone(), session_id: session_id.into(), comment: comment.trim().into() };
             self.post_json("rate/comment", &body).await?;
         }
         Ok(())

@@ -27,7 +27,13 @@ const STYLE: &str = include_str!("../style.css");
 ///
 /// Errors: a JavaScript exception when the stylesheet cannot be adopted.
 #[wasm_bindgen]
-pub fn mount(shadow_root: ShadowRoot, container: HtmlElement, site_key: String, api_base: String, identity: JsValue) -> Result<(), JsValue> {
+pub fn mount(
+    shadow_root: ShadowRoot,
+    container: HtmlElement,
+    site_key: String,
+    api_base: String,
+    identity: JsValue,
+) -> Result<(), JsValue> {
     let sheet = CssStyleSheet::new()?;
     sheet.replace_sync(STYLE)?;
     let sheets = shadow_root.adopted_style_sheets();
@@ -36,7 +42,6 @@ pub fn mount(shadow_root: ShadowRoot, container: HtmlElement, site_key: String, 
     let identity = serde_wasm_bindgen::from_value(identity).unwrap_or_default();
     let api = api::Api { base: api_base, site_key, identity };
     let panel = container.clone();
-    leptos::mount::mount_to(container, move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> })
-        .forget();
+    leptos::mount::mount_to(container, move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> }).forget();
     Ok(())
 }

@@ -21,11 +21,11 @@ use edgechat_shared::api::stream::Source;
 use leptos::prelude::*;
 
 mod block;
+#[cfg(test)]
+mod differential;
 mod inline;
 #[cfg(test)]
 mod oracle;
-#[cfg(test)]
-mod differential;
 
 /// A block of a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,9 +203,7 @@ fn inline_view(inline: Inline) -> AnyView {
         Inline::Strong(children) => view! { <strong>{inlines_view(children)}</strong> }.into_any(),
         Inline::Emphasis(children) => view! { <em>{inlines_view(children)}</em> }.into_any(),
         Inline::Code(text) => view! { <code>{text}</code> }.into_any(),
-        Inline::Link { url, children } => {
-            view! { <a href=url target="_blank" rel=LINK_REL>{inlines_view(children)}</a> }.into_any()
-        }
+        Inline::Link { url, children } => view! { <a href=url target="_blank" rel=LINK_REL>{inlines_view(children)}</a> }.into_any(),
         Inline::Citation { number, url, title } => view! {
             <sup class="ec-cite"><a href=url title=title target="_blank" rel=LINK_REL>{format!("[{number}]")}</a></sup>
         }
@@ -230,10 +228,7 @@ mod tests {
 
     #[test]
     fn raw_html_is_shown_as_text() {
-        assert_eq!(
-            parse("Hi <img src=x onerror=alert(1)> there", &[]),
-            [Paragraph(vec![text("Hi <img src=x onerror=alert(1)> there")])]
-        );
+        assert_eq!(parse("Hi <img src=x onerror=alert(1)> there", &[]), [Paragraph(vec![text("Hi <img src=x onerror=alert(1)> there")])]);
         assert_eq!(
             parse("<script>alert(1)</script>\n\nafter", &[]),
             [Paragraph(vec![text("<script>alert(1)</script>")]), Paragraph(vec![text("after")])]
@@ -242,7 +237,14 @@ mod tests {
 
     #[test]
     fn links_other_than_http_https_and_mailto_are_text() {
-        for url in ["http:example.com", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html;base64,PHNjcmlwdD4=", "/relative", "vbscript:x"] {
+        for url in [
+            "http:example.com",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            "/relative",
+            "vbscript:x",
+        ] {
             assert_eq!(parse(&format!("[bad]({url})"), &[]), [Paragraph(vec![text("bad")])], "{url}");
         }
     }
@@ -326,7 +328,8 @@ mod tests {
 
     #[test]
     fn citations_link_to_sources_with_a_web_url() {
-        let sources = [source("Install", Some("https://example.com/install")), source("Offline", None), source("Bad", Some("javascript:x"))];
+        let sources =
+            [source("Install", Some("https://example.com/install")), source("Offline", None), source("Bad", Some("javascript:x"))];
         assert_eq!(
             parse("Paste the tag [1]. See [2], [3], [4] and [x]; **also [1]**", &sources),
             [Paragraph(vec![

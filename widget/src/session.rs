@@ -55,9 +55,6 @@ pub fn contact_known(site_key: &str) -> bool {
 /// `bytes` random bytes from the Web Crypto API, as lower-case hex.
 pub fn random_hex(bytes: usize) -> Result<String, JsValue> {
     let mut buf = vec![0u8; bytes];
-    web_sys::window()
-        .ok_or_else(|| JsValue::from_str("no window"))?
-        .crypto()?
-        .get_random_values_with_u8_array(&mut buf)?;
+    web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?.crypto()?.get_random_values_with_u8_array(&mut buf)?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }

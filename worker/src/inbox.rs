@@ -9,8 +9,7 @@
 use edgechat_shared::api::events::{LiveEvent, MessagingToken, WS_TOKEN_SECONDS};
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, WebSocket, WebSocketIncomingMessage,
-    WebSocketPair,
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::auth::{now_secs, random_hex};

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use edgechat_shared::api::conversations::{SentMessage, Status};
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
+use edgechat_shared::api::sites::{ResponderKind, ResponderSettings};
 use edgechat_shared::api::stream::{DoneMeta, Source, StreamEvent};
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::api::sites::{ResponderKind, ResponderSettings};
-use edgechat_shared::{handoff, kb};
 use edgechat_shared::sse::{self, Frame};
+use edgechat_shared::{handoff, kb};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::lock::Mutex;
 use futures::StreamExt;
@@ -207,7 +207,15 @@ enum Delivery {
 
 impl DurableObject for Room {
     fn new(_state: State, env: Env) -> Self {
-        Room { core: Rc::new(RoomCore { env, live: Rc::default(), writes: Mutex::new(()), outbox: RefCell::new(None), handoffs: Default::default() }) }
+        Room {
+            core: Rc::new(RoomCore {
+                env,
+                live: Rc::default(),
+                writes: Mutex::new(()),
+                outbox: RefCell::new(None),
+                handoffs: Default::default(),
+            }),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -423,7 +431,15 @@ impl RoomCore {
     async fn send_operator_message(&self, send: SendOperatorMessage) -> worker::Result<SentMessage> {
         let db = db::database(&self.env)?;
         let inserted = self
-            .write_message(&db, &send.context, Role::Operator, &send.content, Some(&send.author_name), send.client_message_id.as_deref(), &[])
+            .write_message(
+                &db,
+                &send.context,
+                Role::Operator,
+                &send.content,
+                Some(&send.author_name),
+                send.client_message_id.as_deref(),
+                &[],
+            )
             .await?;
         Ok(SentMessage { message: inserted.row.to_chat_message(), duplicate: inserted.duplicate })
     }
@@ -735,8 +751,6 @@ async fn store_answer(
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
         return Ok((row, true));
     }
-    let row = stored_answer(db, reply_to)
-        .await?
-        .ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;
+    let row = stored_answer(db, reply_to).await?.ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;
     Ok((row, false))
 }

@@ -32,12 +32,7 @@ pub fn toolchain() -> Result<Tools> {
     let worker_build = cargo_tool("worker-build", "worker-build", WORKER_BUILD_VERSION)?;
     npm_packages()?;
     let modules = root().join("node_modules");
-    Ok(Tools {
-        wasm_bindgen,
-        worker_build,
-        wasm_opt: modules.join(".bin/wasm-opt"),
-        node: modules.join(".bin/node"),
-    })
+    Ok(Tools { wasm_bindgen, worker_build, wasm_opt: modules.join(".bin/wasm-opt"), node: modules.join(".bin/node") })
 }
 
 fn wasm_target() -> Result<()> {

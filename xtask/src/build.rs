@@ -89,10 +89,7 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     let wasm = fs::read(&optimized)?;
     let js = fs::read_to_string(out.join("edgechat_widget.js"))?;
     let hash = content_hash(&[&wasm, js.as_bytes()]);
-    let files = WidgetFiles {
-        js: format!("widget/edgechat-widget-{hash}.js"),
-        wasm: format!("widget/edgechat-widget-{hash}.wasm"),
-    };
+    let files = WidgetFiles { js: format!("widget/edgechat-widget-{hash}.js"), wasm: format!("widget/edgechat-widget-{hash}.wasm") };
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;

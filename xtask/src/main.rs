@@ -98,9 +98,10 @@ fn kb_import(args: &[String]) -> Result<()> {
     let url = flag(args, "--url").unwrap_or("http://127.0.0.1:8787");
     let email = flag(args, "--email").unwrap_or(seed::DEMO_OPERATOR_EMAIL);
     let password = flag(args, "--password").unwrap_or(seed::DEMO_OPERATOR_PASSWORD);
-    let file = args.last().filter(|a| !a.starts_with("--") && args.len() % 2 == 1).ok_or(
-        "usage: cargo xtask kb-import --site-key KEY [--url URL] [--email E --password P] FILE",
-    )?;
+    let file = args
+        .last()
+        .filter(|a| !a.starts_with("--") && args.len() % 2 == 1)
+        .ok_or("usage: cargo xtask kb-import --site-key KEY [--url URL] [--email E --password P] FILE")?;
     let tokens = seed::login(url, email, password)?;
     let count = seed::import_kb(url, &tokens.access_token, site_key, Path::new(file))?;
     println!("imported {count} articles into {site_key} at {url}");
@@ -134,10 +135,6 @@ fn print_sizes() -> Result<()> {
         }
     }
     println!("{:<28} {:>9} {:>9} {:>9}", "widget total", widget.0, widget.1, widget.2);
-    println!(
-        "{:<28} {:>29}",
-        "  budget",
-        format!("gzip ≤ 102400 (aim 61440) → {}", if widget.1 <= 102_400 { "ok" } else { "OVER" })
-    );
+    println!("{:<28} {:>29}", "  budget", format!("gzip ≤ 102400 (aim 61440) → {}", if widget.1 <= 102_400 { "ok" } else { "OVER" }));
     Ok(())
 }

@@ -78,7 +78,15 @@ impl WranglerDev {
         let inspector = free_port()?.to_string();
         let dir = persist_dir.to_string_lossy().into_owned();
         let mut args = vec![
-            "dev", "--ip", "127.0.0.1", "--port", &port_arg, "--inspector-port", &inspector, "--persist-to", &dir,
+            "dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port_arg,
+            "--inspector-port",
+            &inspector,
+            "--persist-to",
+            &dir,
             "--show-interactive-dev-session=false",
         ];
         let var_args: Vec<String> = vars.iter().map(|(name, value)| format!("{name}:{value}")).collect();

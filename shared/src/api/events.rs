@@ -129,10 +129,7 @@ impl LiveEvent {
     /// `true` for events the visitor's stream carries (everything but the
     /// visitor's own typing, new-conversation and handoff notices).
     pub fn for_visitor(&self) -> bool {
-        !matches!(
-            self,
-            LiveEvent::Conversation { .. } | LiveEvent::Handoff { .. } | LiveEvent::Typing { role: Role::Visitor, .. }
-        )
+        !matches!(self, LiveEvent::Conversation { .. } | LiveEvent::Handoff { .. } | LiveEvent::Typing { role: Role::Visitor, .. })
     }
 
     /// The SSE frame of this event: `event:` its name, `id:` its seq (messages only).

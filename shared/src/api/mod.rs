@@ -142,4 +142,3 @@ pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-

@@ -75,11 +75,7 @@ impl ResponderSettings {
 
     /// The form the operator API answers: the API key replaced by `api_key_set`.
     pub fn redacted(&self) -> ResponderSettings {
-        ResponderSettings {
-            api_key: None,
-            api_key_set: self.api_key.as_deref().is_some_and(|k| !k.is_empty()),
-            ..self.clone()
-        }
+        ResponderSettings { api_key: None, api_key_set: self.api_key.as_deref().is_some_and(|k| !k.is_empty()), ..self.clone() }
     }
 
     /// The settings to store when `update` is PATCHed over `self`: the stored

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::Source;
 use super::Mode;
+pub use super::Source;
 use crate::error::FieldError;
 use crate::validate;
 

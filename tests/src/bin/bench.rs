@@ -120,11 +120,8 @@ async fn operator_room(server: &Server, token: &str, name: &str) -> (String, i64
     let session = format!("sess_bench_{name:0>24}");
     let done = server.stream(&demo_request(&session, "Hello, can a person help me?")).await.done().clone();
     let (conversation_id, last_seq) = (done.conversation_id, done.answer_seq.unwrap_or(done.seq));
-    let response = server
-        .authed(reqwest::Method::POST, &format!("/v1/chat/conversations/{conversation_id}/takeover"), token)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        server.authed(reqwest::Method::POST, &format!("/v1/chat/conversations/{conversation_id}/takeover"), token).send().await.unwrap();
     assert!(response.status().is_success());
     (session, conversation_id, last_seq)
 }

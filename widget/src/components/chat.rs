@@ -170,20 +170,26 @@ fn go_live(api: Api, session_id: String, conversation: Conversation, panel: Stor
     conversation.connected.set_value(true);
     let after = conversation.last_seq();
     let reader = (api.clone(), session_id.clone());
-    live::connect(&api, &session_id, after, move |open| conversation.live.set(open), move |event| {
-        let operator_seq = match &event {
-            LiveEvent::Message { message, .. } if message.role == Role::Operator => Some(message.seq),
-            _ => None,
-        };
-        conversation.apply(event);
-        if let Some(seq) = operator_seq.filter(|_| panel.with_value(|p| !p.hidden())) {
-            let (api, session_id) = reader.clone();
-            spawn_local(async move {
-                let _ = api.read(&session_id, seq).await;
-            });
-        }
-        session::remember_seen(&reader.0.site_key, conversation.last_seq());
-    });
+    live::connect(
+        &api,
+        &session_id,
+        after,
+        move |open| conversation.live.set(open),
+        move |event| {
+            let operator_seq = match &event {
+                LiveEvent::Message { message, .. } if message.role == Role::Operator => Some(message.seq),
+                _ => None,
+            };
+            conversation.apply(event);
+            if let Some(seq) = operator_seq.filter(|_| panel.with_value(|p| !p.hidden())) {
+                let (api, session_id) = reader.clone();
+                spawn_local(async move {
+                    let _ = api.read(&session_id, seq).await;
+                });
+            }
+            session::remember_seen(&reader.0.site_key, conversation.last_seq());
+        },
+    );
 }
 
 /// The whole panel. `panel` is the element `loader.js` shows and hides.

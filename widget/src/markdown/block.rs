@@ -46,9 +46,16 @@ enum Kind {
     Quote,
     /// `marker` is `-`, `+` or `*`, or `.` or `)` after a number: a
     /// different one starts a new list.
-    List { start: Option<u64>, marker: u8, loose: bool, items: Vec<Vec<Block>> },
+    List {
+        start: Option<u64>,
+        marker: u8,
+        loose: bool,
+        items: Vec<Vec<Block>>,
+    },
     /// Lines indented by `indent` columns (or blank) continue the item.
-    Item { indent: usize },
+    Item {
+        indent: usize,
+    },
 }
 
 enum Leaf {
@@ -81,10 +88,12 @@ impl Doc {
                     rest = skip(rest, n);
                     container.filled || matched + 1 < self.open.len() || self.leaf.is_some()
                 }
-                Kind::Item { indent: n } => indent(rest) >= n && {
-                    rest = skip(rest, n);
-                    true
-                },
+                Kind::Item { indent: n } => {
+                    indent(rest) >= n && {
+                        rest = skip(rest, n);
+                        true
+                    }
+                }
                 Kind::List { .. } | Kind::Root => true,
             };
             if !continues {
@@ -338,7 +347,13 @@ fn atx_heading(line: &str) -> Option<&str> {
     }
     let text = after.trim_matches([' ', '\t']);
     let open = text.trim_end_matches('#');
-    Some(if open.is_empty() { open } else if open.ends_with([' ', '\t']) { open.trim_end_matches([' ', '\t']) } else { text })
+    Some(if open.is_empty() {
+        open
+    } else if open.ends_with([' ', '\t']) {
+        open.trim_end_matches([' ', '\t'])
+    } else {
+        text
+    })
 }
 
 /// The character and length of an opening code fence: three or more `` ` ``
@@ -383,7 +398,9 @@ fn list_item(line: &str, columns: usize) -> Option<ListItem<'_>> {
     let digits = line.bytes().take_while(u8::is_ascii_digit).count();
     let (marker, start, width) = match *line.as_bytes().get(digits)? {
         b @ (b'-' | b'+' | b'*') if digits == 0 => (b, None, 1),
-        b @ (b'.' | b')') if (1..=9).contains(&digits) => (b, Some(line.bytes().take(digits).fold(0, |n, d| n * 10 + u64::from(d - b'0'))), digits + 1),
+        b @ (b'.' | b')') if (1..=9).contains(&digits) => {
+            (b, Some(line.bytes().take(digits).fold(0, |n, d| n * 10 + u64::from(d - b'0'))), digits + 1)
+        }
         _ => return None,
     };
     let after = &line[width..];

@@ -297,4 +297,3 @@ fn hostile_messages_parse_shallow_and_keep_their_letters() {
         assert!(shown.len() + markup_letters(&message) >= letters.len(), "{:?}…: lost letters", &message[..20]);
     }
 }
-

@@ -76,9 +76,18 @@ enum Kind<'a> {
     /// A code span or a hard break.
     Inline(Inline),
     /// A run of `len` `*` or `_` (`source`), `count` of them not matched yet.
-    Run { source: &'a str, ch: char, len: usize, count: usize, open: bool, close: bool },
+    Run {
+        source: &'a str,
+        ch: char,
+        len: usize,
+        count: usize,
+        open: bool,
+        close: bool,
+    },
     /// A `[` or `![` not (yet) matched: text unless it opens a link.
-    Bracket { image: bool },
+    Bracket {
+        image: bool,
+    },
 }
 
 #[derive(Default)]
@@ -241,10 +250,7 @@ impl<'a> Parser<'a> {
                 continue;
             };
             let kind = usize::from(ch == '_') * 6 + usize::from(open) * 3 + len % 3;
-            let found = (first..current)
-                .rev()
-                .take_while(|&o| self.runs[o] >= floor[kind])
-                .find(|&o| self.pairs(self.runs[o], closer));
+            let found = (first..current).rev().take_while(|&o| self.runs[o] >= floor[kind]).find(|&o| self.pairs(self.runs[o], closer));
             let Some(o) = found else {
                 floor[kind] = closer;
                 if open {
@@ -325,7 +331,9 @@ fn email(text: &str) -> bool {
     let label = |l: &str| {
         (1..=63).contains(&l.len()) && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    !local.is_empty() && local.bytes().all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b)) && domain.split('.').all(label)
+    !local.is_empty()
+        && local.bytes().all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b))
+        && domain.split('.').all(label)
 }
 
 /// The URL of `(url "title")` at the start of `text` and the length of it

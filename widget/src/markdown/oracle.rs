@@ -31,15 +31,27 @@ enum Frame {
     /// The message or a block quote.
     Blocks(Vec<Block>),
     /// A list; an item's content goes into the last item.
-    List { start: Option<u64>, items: Vec<Vec<Block>> },
+    List {
+        start: Option<u64>,
+        items: Vec<Vec<Block>>,
+    },
     /// A paragraph or heading (`strong`: shown bold).
-    Paragraph { inlines: Vec<Inline>, strong: bool },
+    Paragraph {
+        inlines: Vec<Inline>,
+        strong: bool,
+    },
     /// A code block or a raw HTML block: its text, verbatim.
-    Verbatim { text: String, code: bool },
+    Verbatim {
+        text: String,
+        code: bool,
+    },
     Strong(Vec<Inline>),
     Emphasis(Vec<Inline>),
     /// A link, or an image, with its URL if it is safe to follow.
-    Link { url: Option<String>, children: Vec<Inline> },
+    Link {
+        url: Option<String>,
+        children: Vec<Inline>,
+    },
     /// A container not shown as such (a list item, or anything nested too
     /// deep, or unsupported): its content goes to the container below.
     Transparent,

@@ -16,10 +16,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub fn check_secret(secret: Option<String>) -> ApiResult<String> {
     match secret {
         Some(secret) if secret.len() >= MIN_SECRET_BYTES => Ok(secret),
-        _ => Err(ApiError::new(
-            ErrorCode::NotReady,
-            "JWT_SECRET is not configured (wrangler secret put JWT_SECRET, at least 32 bytes)",
-        )),
+        _ => Err(ApiError::new(ErrorCode::NotReady, "JWT_SECRET is not configured (wrangler secret put JWT_SECRET, at least 32 bytes)")),
     }
 }
 
@@ -43,12 +40,12 @@ pub fn issue(secret: &str, user_id: i64, account_id: i64, role: OperatorRole, no
 pub fn verify(token: &str, secret: &str) -> ApiResult<AccessClaims> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 5;
-    decode::<AccessClaims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
+    decode::<AccessClaims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation).map(|data| data.claims).map_err(|e| {
+        match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("The access token has expired"),
             _ => ApiError::unauthorized("The access token is invalid"),
-        })
+        }
+    })
 }
 
 #[cfg(test)]

@@ -149,11 +149,8 @@ pub async fn list(
 
 /// One conversation of the caller's account.
 pub async fn summary(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> worker::Result<Option<ConversationSummary>> {
-    let row: Option<SummaryRow> = db
-        .prepare(format!("{SUMMARY_SELECT} AND c.id = ?3"))
-        .bind(&[int(user_id), int(account_id), int(id)])?
-        .first(None)
-        .await?;
+    let row: Option<SummaryRow> =
+        db.prepare(format!("{SUMMARY_SELECT} AND c.id = ?3")).bind(&[int(user_id), int(account_id), int(id)])?.first(None).await?;
     Ok(row.map(SummaryRow::into_summary))
 }
 
@@ -331,11 +328,8 @@ pub async fn set_blocked(
     if db.prepare(sql).bind(&[reason, int(visitor_id), int(account_id)])?.first::<i64>(Some("id")).await?.is_none() {
         return Ok(None);
     }
-    let row: Option<BlockRow> = db
-        .prepare(format!("SELECT {BLOCK_COLUMNS} FROM visitors v WHERE v.id = ?1"))
-        .bind(&[int(visitor_id)])?
-        .first(None)
-        .await?;
+    let row: Option<BlockRow> =
+        db.prepare(format!("SELECT {BLOCK_COLUMNS} FROM visitors v WHERE v.id = ?1")).bind(&[int(visitor_id)])?.first(None).await?;
     Ok(row.map(BlockRow::into_block))
 }
 

@@ -23,8 +23,7 @@ pub struct SiteRow {
     pub created_at: String,
 }
 
-const SITE_COLUMNS: &str =
-    "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
+const SITE_COLUMNS: &str = "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
 
 impl SiteRow {
     /// The stored responder settings, API key included (never answer them

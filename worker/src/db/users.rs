@@ -48,10 +48,7 @@ pub async fn user(db: &D1Database, account_id: i64, id: i64) -> worker::Result<O
 
 /// An operator by email (case-insensitive), any account.
 pub async fn user_by_email(db: &D1Database, email: &str) -> worker::Result<Option<UserRow>> {
-    db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"))
-        .bind(&[text(email)])?
-        .first(None)
-        .await
+    db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1")).bind(&[text(email)])?.first(None).await
 }
 
 /// Every operator of `account_id`, oldest first.

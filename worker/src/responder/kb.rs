@@ -30,7 +30,6 @@ pub const MAX_PASSAGES: usize = 3;
 /// Most sites whose index one isolate keeps.
 const CACHED_SITES: usize = 32;
 
-
 #[derive(Debug, Clone, Deserialize)]
 struct ArticleRow {
     external_id: String,
@@ -139,11 +138,9 @@ pub async fn retrieve(db: &D1Database, site_id: i64, question: &str) -> worker::
 /// article as a source, or "not sure" and the offer of a person when none.
 pub fn answer(passages: &[Passage]) -> Answer {
     match passages.first() {
-        Some(best) => Answer {
-            text: best.text.clone(),
-            sources: passages.iter().map(|p| p.source.clone()).collect(),
-            handoff_offered: false,
-        },
+        Some(best) => {
+            Answer { text: best.text.clone(), sources: passages.iter().map(|p| p.source.clone()).collect(), handoff_offered: false }
+        }
         None => Answer { text: kb::NOT_SURE_ANSWER.to_string(), sources: Vec::new(), handoff_offered: true },
     }
 }

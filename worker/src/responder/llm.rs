@@ -256,7 +256,8 @@ mod tests {
 
     #[test]
     fn openai_chunks_give_their_delta_content() {
-        let chunk = r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
+        let chunk =
+            r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
         assert_eq!(parse_event(chunk), Ok(Delta::Text("Hel".into())));
         let role_only = r#"{"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#;
         assert_eq!(parse_event(role_only), Ok(Delta::Text(String::new())));

@@ -128,11 +128,7 @@ pub async fn complete(
     if text.trim().is_empty() {
         return Err(Failure::Truncated);
     }
-    Ok(Answer {
-        text,
-        sources: passages.iter().take(included).map(|p| p.source.clone()).collect(),
-        handoff_offered: included == 0,
-    })
+    Ok(Answer { text, sources: passages.iter().take(included).map(|p| p.source.clone()).collect(), handoff_offered: included == 0 })
 }
 
 #[cfg(test)]
@@ -144,7 +140,11 @@ mod tests {
             timeout_ms: 1_000,
             max_tokens: 100,
             prompt_tokens: 1_000,
-            openai: openai::Upstream { base_url: "https://api.openai.com".into(), model: "gpt-4o-mini".into(), api_key: Some("sk-deploy".into()) },
+            openai: openai::Upstream {
+                base_url: "https://api.openai.com".into(),
+                model: "gpt-4o-mini".into(),
+                api_key: Some("sk-deploy".into()),
+            },
             workers_ai_model: workers_ai::DEFAULT_MODEL.into(),
         }
     }
@@ -169,7 +169,8 @@ mod tests {
 
     #[test]
     fn the_deployment_key_never_goes_to_a_site_chosen_server() {
-        let elsewhere = ResponderSettings { kind: ResponderKind::Openai, base_url: Some("https://attacker.example".into()), ..Default::default() };
+        let elsewhere =
+            ResponderSettings { kind: ResponderKind::Openai, base_url: Some("https://attacker.example".into()), ..Default::default() };
         assert_eq!(deployment().openai_for(&elsewhere).api_key, None);
         let same = ResponderSettings { base_url: Some("https://api.openai.com/v1/".into()), ..elsewhere };
         assert_eq!(deployment().openai_for(&same).api_key.as_deref(), Some("sk-deploy"), "the deployment's own server, spelt differently");

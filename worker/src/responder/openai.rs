@@ -77,7 +77,13 @@ impl Upstream {
     ///
     /// Errors: [`Failure::Status`] for a non-2xx answer, and those of
     /// [`llm::read_stream`].
-    pub async fn complete(&self, turns: &[ChatTurn], max_tokens: u32, watch: &Watch<'_>, on_text: impl FnMut(&str)) -> Result<String, Failure> {
+    pub async fn complete(
+        &self,
+        turns: &[ChatTurn],
+        max_tokens: u32,
+        watch: &Watch<'_>,
+        on_text: impl FnMut(&str),
+    ) -> Result<String, Failure> {
         let headers = Headers::new();
         let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| Failure::Transport(e.to_string()));
         set("Content-Type", "application/json")?;

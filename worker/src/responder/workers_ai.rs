@@ -47,7 +47,14 @@ pub fn input(turns: &[ChatTurn], max_tokens: u32) -> TextGenerationInput<'_> {
 /// Errors: [`Failure::NotConfigured`] without the `AI` binding,
 /// [`Failure::Transport`] when the run is refused, and those of
 /// [`llm::read_stream`].
-pub async fn complete(env: &Env, model: &str, turns: &[ChatTurn], max_tokens: u32, watch: &Watch<'_>, on_text: impl FnMut(&str)) -> Result<String, Failure> {
+pub async fn complete(
+    env: &Env,
+    model: &str,
+    turns: &[ChatTurn],
+    max_tokens: u32,
+    watch: &Watch<'_>,
+    on_text: impl FnMut(&str),
+) -> Result<String, Failure> {
     let ai = env.ai(BINDING).map_err(|_| Failure::NotConfigured("no [ai] binding named AI"))?;
     let stream = llm::started(ai.run_bytes(model, input(turns, max_tokens)), watch, None).await?;
     llm::read_stream(stream, watch, None, on_text).await
@@ -59,10 +66,8 @@ mod tests {
 
     #[test]
     fn the_input_streams_the_chat_messages() {
-        let turns = [
-            ChatTurn { role: "system".into(), content: "Be brief.".into() },
-            ChatTurn { role: "user".into(), content: "Hola".into() },
-        ];
+        let turns =
+            [ChatTurn { role: "system".into(), content: "Be brief.".into() }, ChatTurn { role: "user".into(), content: "Hola".into() }];
         let value = serde_json::to_value(input(&turns, 256)).unwrap();
         assert_eq!(
             value,

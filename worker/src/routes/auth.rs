@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use edgechat_shared::api::auth::{
-    ChangePasswordRequest, LoginRequest, MeResponse, Operator, OperatorRole, ProfileUpdate, RefreshRequest,
-    SignupRequest, SignupResponse, TokenResponse, ACCESS_TOKEN_SECONDS,
+    ChangePasswordRequest, LoginRequest, MeResponse, Operator, OperatorRole, ProfileUpdate, RefreshRequest, SignupRequest, SignupResponse,
+    TokenResponse, ACCESS_TOKEN_SECONDS,
 };
 use edgechat_shared::api::sites::SiteInput;
 use edgechat_shared::error::{ErrorCode, FieldError};
@@ -41,7 +41,12 @@ async fn tokens(db: &D1Database, secret: &str, user: &UserRow, refresh_token: St
 /// Handles the `POST /auth/signup` route: a new account, its owner and a
 /// first site. 201 [`SignupResponse`]; 422 invalid fields; 409 email taken.
 #[worker::send]
-pub async fn post_signup(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+pub async fn post_signup(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
     let secret = jwt::secret(&state.env)?;
     let request: SignupRequest = json_object(&body)?;
     request.validate()?;
@@ -170,7 +175,8 @@ pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOpera
 #[worker::send]
 pub async fn post_change_password(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Value>> {
     let request: ChangePasswordRequest = json_object(&body)?;
-    validate::password(&request.new_password).map_err(|e| FieldError::new("new_password", e.message.replace("password", "new_password")))?;
+    validate::password(&request.new_password)
+        .map_err(|e| FieldError::new("new_password", e.message.replace("password", "new_password")))?;
     let db = db::database(&state.env)?;
     let user = users::user(&db, operator.account_id, operator.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
     if !password::verify(&request.current_password, &user.password_hash).await? {

@@ -81,10 +81,7 @@ pub fn router(env: Env) -> Router {
         .route("/chat/users", get(operator::users::get_users))
         .route("/chat/agents", get(operator::users::get_agents))
         .route("/sites", get(operator::sites::get_sites).post(operator::sites::post_site))
-        .route(
-            "/sites/{id}",
-            get(operator::sites::get_site).patch(operator::sites::patch_site).delete(operator::sites::delete_site),
-        )
+        .route("/sites/{id}", get(operator::sites::get_site).patch(operator::sites::patch_site).delete(operator::sites::delete_site))
         .route("/sites/{id}/rotate-secret", post(operator::sites::post_rotate_secret))
         .route("/sites/{id}/articles", get(operator::sites::get_articles).post(operator::sites::post_article))
         .route("/sites/{id}/proactive", get(operator::proactive::get_rules).post(operator::proactive::post_rule))

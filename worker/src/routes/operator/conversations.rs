@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::conversations::{
-    Assignment, Block, BlockList, BlockRequest, ConversationFilter, ConversationList, ConversationSummary, MessageList,
-    MessagePage, OperatorSend, SentMessage, Status,
+    Assignment, Block, BlockList, BlockRequest, ConversationFilter, ConversationList, ConversationSummary, MessageList, MessagePage,
+    OperatorSend, SentMessage, Status,
 };
 use edgechat_shared::api::events::{LiveEvent, TypingRequest, UnreadCounts};
 use edgechat_shared::api::{Mode, Role};
@@ -70,7 +70,11 @@ pub async fn get_ai_active(State(state): State<AppState>, caller: CurrentOperato
 
 /// Handles the `GET /v1/chat/conversations/{id}` route.
 #[worker::send]
-pub async fn get_conversation(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ConversationSummary>> {
     Ok(Json(load(&db::database(&state.env)?, &caller, id).await?))
 }
 
@@ -142,28 +146,44 @@ where
 /// Handles the `POST /v1/chat/conversations/{id}/takeover` route (seed 000):
 /// mode `operator`, the AI stops answering; assigned to the caller if unassigned.
 #[worker::send]
-pub async fn post_takeover(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+pub async fn post_takeover(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ConversationSummary>> {
     let (account, user) = (caller.account_id, caller.id);
     change_state(&state, &caller, id, |db| async move { conv_db::take_over(&db, account, id, user).await }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/handback` route: mode `ai`.
 #[worker::send]
-pub async fn post_handback(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+pub async fn post_handback(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ConversationSummary>> {
     let account = caller.account_id;
     change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Mode, "ai").await }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/close` route (seed 003).
 #[worker::send]
-pub async fn post_close(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+pub async fn post_close(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ConversationSummary>> {
     let account = caller.account_id;
     change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Status, "closed").await }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/reopen` route.
 #[worker::send]
-pub async fn post_reopen(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ConversationSummary>> {
+pub async fn post_reopen(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ConversationSummary>> {
     let account = caller.account_id;
     change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Status, "open").await }).await
 }
@@ -198,7 +218,12 @@ pub struct ReadMark {
 /// Handles the `POST /v1/chat/conversations/{id}/read` route (seed 002):
 /// marks the conversation read by the caller up to `seq`.
 #[worker::send]
-pub async fn post_read(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<Json<ConversationSummary>> {
+pub async fn post_read(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<ConversationSummary>> {
     let mark: ReadMark = if body.is_empty() { ReadMark::default() } else { json_object(&body)? };
     if mark.seq.is_some_and(|s| s < 0) {
         return Err(FieldError::new("seq", "seq must not be negative").into());
@@ -215,7 +240,12 @@ pub async fn post_read(State(state): State<AppState>, caller: CurrentOperator, P
 /// `{"typing": true|false}`; the visitor sees a typing indicator with the
 /// operator's name. 204.
 #[worker::send]
-pub async fn post_typing(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<StatusCode> {
+pub async fn post_typing(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
     let request: TypingRequest = if body.is_empty() { TypingRequest { typing: true, ..Default::default() } } else { json_object(&body)? };
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, id).await?;
@@ -241,7 +271,12 @@ pub async fn get_unread(State(state): State<AppState>, caller: CurrentOperator) 
 /// Handles the `POST /v1/chat/users/{id}/block` route (seed 002): blocks a
 /// visitor; their widget calls then answer 403 `blocked`.
 #[worker::send]
-pub async fn post_block(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<Json<Block>> {
+pub async fn post_block(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<Block>> {
     let request: BlockRequest = if body.is_empty() { BlockRequest::default() } else { json_object(&body)? };
     if request.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(FieldError::new("reason", "reason must be at most 500 characters").into());

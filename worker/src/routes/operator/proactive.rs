@@ -68,7 +68,12 @@ pub async fn get_rules(State(state): State<AppState>, caller: CurrentOperator, P
 /// Handles the `POST /v1/sites/{id}/proactive` route (owner/admin): 201
 /// [`ProactiveRule`]; 422 without a message or with a bad field.
 #[worker::send]
-pub async fn post_rule(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>, body: Bytes) -> ApiResult<(StatusCode, Json<ProactiveRule>)> {
+pub async fn post_rule(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ProactiveRule>)> {
     caller.require(OperatorRole::Admin)?;
     let input: ProactiveInput = json_object(&body)?;
     input.validate()?;
@@ -130,7 +135,11 @@ pub async fn patch_rule(
 
 /// Handles the `DELETE /v1/sites/{id}/proactive/{rule_id}` route (owner/admin). 204.
 #[worker::send]
-pub async fn delete_rule(State(state): State<AppState>, caller: CurrentOperator, Path((id, rule_id)): Path<(i64, i64)>) -> ApiResult<StatusCode> {
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path((id, rule_id)): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let site = site_id(&db, &caller, id).await?;

@@ -15,8 +15,8 @@ use edgechat_shared::validate;
 use worker::D1Database;
 
 use crate::auth::{random_hex, CurrentOperator};
-use crate::db::sites::{self as site_db, SiteRow};
 use crate::db;
+use crate::db::sites::{self as site_db, SiteRow};
 use crate::error::{ApiError, ApiResult};
 use crate::responder::kb;
 use crate::routes::{json_object, public_origin, AppState};
@@ -223,12 +223,8 @@ pub async fn patch_article(
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
     let row = load_article(&db, site.id, &article_id).await?;
-    let article = checked_article(
-        row.external_id.clone(),
-        input.title.unwrap_or(row.title),
-        input.body.unwrap_or(row.body),
-        input.url.or(row.url),
-    )?;
+    let article =
+        checked_article(row.external_id.clone(), input.title.unwrap_or(row.title), input.body.unwrap_or(row.body), input.url.or(row.url))?;
     site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
     let row = load_article(&db, site.id, &article.id).await?;
     Ok(Json(row.to_article()))

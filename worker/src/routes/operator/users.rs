@@ -42,9 +42,8 @@ pub async fn post_user(State(state): State<AppState>, caller: CurrentOperator, b
         return Err(taken());
     }
     let hash = password::hash(&invite.password).await?;
-    let user = users::insert_user(&db, caller.account_id, &invite.email, &invite.display_name, invite.role, &hash)
-        .await?
-        .ok_or_else(taken)?;
+    let user =
+        users::insert_user(&db, caller.account_id, &invite.email, &invite.display_name, invite.role, &hash).await?.ok_or_else(taken)?;
     Ok((StatusCode::CREATED, Json(user.to_operator())))
 }
 

@@ -4,7 +4,6 @@ use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::config::{ConfigQuery, WidgetConfig};
 
-
 use super::{load_site, Caller, Limit};
 use crate::error::ApiResult;
 use crate::routes::AppState;

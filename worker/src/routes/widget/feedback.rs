@@ -6,13 +6,13 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::Json;
-use edgechat_shared::api::visitor::{
-    BlockStatus, ContactRequest, EmailRequest, HandoffResponse, RateCommentRequest, RateRequest, RateResponse, Saved,
-    VisitorQuery, MAX_RATING_COMMENT_CHARS,
-};
-use edgechat_shared::api::Mode;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::visitor::{
+    BlockStatus, ContactRequest, EmailRequest, HandoffResponse, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery,
+    MAX_RATING_COMMENT_CHARS,
+};
+use edgechat_shared::api::Mode;
 use edgechat_shared::error::FieldError;
 use edgechat_shared::validate;
 
@@ -32,17 +32,15 @@ async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, re
         None => db::ensure_visitor(&db, visitor.site.id, &request.session_id).await?,
     };
     let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-    db.prepare(
-        "UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4",
-    )
-    .bind(&[
-        opt_text(present(&request.email).as_deref()),
-        opt_text(present(&request.phone).as_deref()),
-        opt_text(present(&request.name).as_deref()),
-        int(visitor_id),
-    ])?
-    .run()
-    .await?;
+    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4")
+        .bind(&[
+            opt_text(present(&request.email).as_deref()),
+            opt_text(present(&request.phone).as_deref()),
+            opt_text(present(&request.name).as_deref()),
+            int(visitor_id),
+        ])?
+        .run()
+        .await?;
     Ok(())
 }
 
@@ -52,12 +50,8 @@ async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, re
 pub async fn post_email(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: EmailRequest = json_object(&body)?;
     validate::email(&request.email)?;
-    let contact = ContactRequest {
-        site_key: request.site_key,
-        session_id: request.session_id,
-        email: Some(request.email),
-        ..Default::default()
-    };
+    let contact =
+        ContactRequest { site_key: request.site_key, session_id: request.session_id, email: Some(request.email), ..Default::default() };
     save_contact(&state, &caller, "email", &contact).await?;
     Ok(Json(Saved { success: true, message: "Email saved".into() }))
 }
@@ -116,7 +110,11 @@ pub async fn post_rate_comment(State(state): State<AppState>, caller: Caller, bo
 /// Handles the `GET /api/v1/chat/block-status` route (seed 001):
 /// `{"success":true,"blocked":…}` (200 also for a blocked visitor).
 #[worker::send]
-pub async fn get_block_status(State(state): State<AppState>, caller: Caller, Query(query): Query<VisitorQuery>) -> ApiResult<Json<BlockStatus>> {
+pub async fn get_block_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<VisitorQuery>,
+) -> ApiResult<Json<BlockStatus>> {
     let visitor = load_visitor_any(&state.env, &caller, Limit::Read("block-status"), &query.site_key, &query.session_id).await?;
     Ok(Json(BlockStatus { success: true, blocked: visitor.blocked }))
 }

@@ -4,7 +4,6 @@ use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
 
-
 use super::{load_visitor, Caller, Limit};
 use crate::db;
 use crate::error::ApiResult;
@@ -13,7 +12,11 @@ use crate::routes::AppState;
 /// Handles the `GET /api/v1/chat/history` route: the visitor's conversation
 /// in `seq` order; an empty list for a session that has not written yet.
 #[worker::send]
-pub async fn get_history(State(state): State<AppState>, caller: Caller, Query(query): Query<HistoryQuery>) -> ApiResult<Json<HistoryResponse>> {
+pub async fn get_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<Json<HistoryResponse>> {
     let visitor = load_visitor(&state.env, &caller, Limit::Read("history"), &query.site_key, &query.session_id).await?;
     let database = db::database(&state.env)?;
     let Some(conversation_id) = visitor.conversation_id else {

@@ -16,13 +16,13 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::validate;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use edgechat_shared::validate;
 use worker::Env;
 
-use crate::db::sites::{self, SiteRow};
 use crate::db;
+use crate::db::sites::{self, SiteRow};
 use crate::error::{ApiError, ApiResult};
 
 /// Seconds a rate-limited widget client is told to wait (the limiters' period).
@@ -158,7 +158,13 @@ pub async fn load_visitor_any(env: &Env, caller: &Caller, limit: Limit, site_key
         let id = db::verify_visitor(&db, row.site.id, session_id, user_id, visitor_id).await?;
         let (email, name) = (caller.identity.email.as_deref(), caller.identity.name.as_deref());
         if email.is_some_and(|e| validate::email(e).is_ok()) || name.is_some_and(|n| validate::display_name("name", n).is_ok()) {
-            db::set_visitor_details(&db, id, email.filter(|e| validate::email(e).is_ok()), name.filter(|n| validate::display_name("name", n).is_ok())).await?;
+            db::set_visitor_details(
+                &db,
+                id,
+                email.filter(|e| validate::email(e).is_ok()),
+                name.filter(|n| validate::display_name("name", n).is_ok()),
+            )
+            .await?;
         }
         visitor_id = Some(id);
     }

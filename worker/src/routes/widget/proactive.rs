@@ -19,7 +19,11 @@ use crate::routes::AppState;
 /// is left out (and is recorded as shown when answered). `next_in` tells
 /// when the next rule comes due.
 #[worker::send]
-pub async fn get_pending(State(state): State<AppState>, caller: Caller, Query(query): Query<PendingQuery>) -> ApiResult<Json<PendingProactive>> {
+pub async fn get_pending(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PendingQuery>,
+) -> ApiResult<Json<PendingProactive>> {
     let site = load_site(&state.env, &caller, Limit::Read("pending-proactive"), &query.site_key).await?;
     let session = query.session_id.as_deref().filter(|s| validate::session_id(s).is_ok());
     let db = db::database(&state.env)?;

@@ -79,7 +79,13 @@ pub async fn post_conversation(
 }
 
 /// The visitor of `visitor_token` with a conversation, or 404.
-async fn conversation_of(state: &AppState, caller: &Caller, limit: Limit, site_key: &str, visitor_token: &str) -> ApiResult<(Visitor, i64)> {
+async fn conversation_of(
+    state: &AppState,
+    caller: &Caller,
+    limit: Limit,
+    site_key: &str,
+    visitor_token: &str,
+) -> ApiResult<(Visitor, i64)> {
     let visitor = load_visitor(&state.env, caller, limit, site_key, visitor_token).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation for this visitor token"))?;
     Ok((visitor, conversation_id))
@@ -183,7 +189,9 @@ pub async fn get_file(
 ) -> ApiResult<Response> {
     let (_, conversation_id) = conversation_of(&state, &caller, Limit::Read("files"), &query.site_key, &visitor_token).await?;
     let attached = db::database(&state.env)?
-        .prepare("SELECT u.id FROM uploads u JOIN messages m ON m.id = u.message_id WHERE u.id = ?1 AND m.id = ?2 AND m.conversation_id = ?3")
+        .prepare(
+            "SELECT u.id FROM uploads u JOIN messages m ON m.id = u.message_id WHERE u.id = ?1 AND m.id = ?2 AND m.conversation_id = ?3",
+        )
         .bind(&[int(id), int(activity_id), int(conversation_id)])?
         .first::<i64>(Some("id"))
         .await?;

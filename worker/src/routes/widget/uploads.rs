@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse, FILE_URL_SECONDS};
 use edgechat_shared::error::{ErrorCode, FieldError};
-use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILE_MB, DEFAULT_MAX_FILES_PER_MSG};
+use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILES_PER_MSG, DEFAULT_MAX_FILE_MB};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -73,7 +73,13 @@ fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
 }
 
 /// Reads the multipart body, checks the file, stores it; shared by both upload routes.
-async fn upload(state: &AppState, caller: &Caller, request: Request, field: &str, allowed: fn(FileKind) -> bool) -> ApiResult<Json<UploadResponse>> {
+async fn upload(
+    state: &AppState,
+    caller: &Caller,
+    request: Request,
+    field: &str,
+    allowed: fn(FileKind) -> bool,
+) -> ApiResult<Json<UploadResponse>> {
     let max = max_bytes(&state.env);
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     // The multipart envelope adds a little; refuse clearly oversized bodies before reading them.
@@ -137,7 +143,6 @@ struct UploadRow {
     message_id: Option<i64>,
 }
 
-
 const UPLOAD_COLUMNS: &str = "id, site_id, visitor_id, r2_key, content_type, size, name, message_id";
 
 async fn upload_row(db: &D1Database, id: i64) -> worker::Result<Option<UploadRow>> {
@@ -154,7 +159,10 @@ pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Respo
     let disposition = if disposition == "attachment" { "attachment" } else { "inline" };
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{}\"", row.name.replace(['\\', '\r', '\n'], "_"))) {
@@ -193,7 +201,12 @@ pub async fn attachments(env: &Env, site: &SiteRow, visitor_id: Option<i64>, ids
     for id in ids {
         let row = upload_row(&db, *id).await?;
         let row = row
-            .filter(|r| Some(r.visitor_id) == visitor_id && r.site_id == site.id && r.message_id.is_none() && !out.iter().any(|a: &Attachment| a.id == r.id))
+            .filter(|r| {
+                Some(r.visitor_id) == visitor_id
+                    && r.site_id == site.id
+                    && r.message_id.is_none()
+                    && !out.iter().any(|a: &Attachment| a.id == r.id)
+            })
             .ok_or_else(|| FieldError::new("attachments", format!("upload {id} is not one of this visitor's unattached uploads")))?;
         out.push(Attachment { id: row.id, name: row.name, content_type: row.content_type, size: row.size, url: signed_url(site, row.id) });
     }
