@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use edgechat_shared::api::conversations::ConversationSummary;
 use edgechat_shared::api::events::{LiveEvent, MessagingToken};
+use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::seed004::Seed004Message;
 use edgechat_shared::api::sites::{ArticleSearch, Site};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
-use edgechat_shared::api::visitor::HandoffResponse;
+use edgechat_shared::api::token_conversations::TokenMessage;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::sse::Parser;
 use edgechat_tests::http::{assert_error, json_of, unique};
@@ -94,9 +94,9 @@ fn main() {
         trial("a_visitor_who_disconnects_cancels_the_upstream_request", server, a_visitor_who_disconnects_cancels_the_upstream_request),
         trial("a_retry_after_a_failure_answers_the_kept_message_once", server, a_retry_after_a_failure_answers_the_kept_message_once),
         trial(
-            "a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept",
+            "a_token_conversation_reply_whose_answer_fails_is_502_and_the_message_is_kept",
             server,
-            a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept,
+            a_token_conversation_reply_whose_answer_fails_is_502_and_the_message_is_kept,
         ),
         trial(
             "workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person",
@@ -422,7 +422,7 @@ async fn a_retry_after_a_failure_answers_the_kept_message_once(server: &Server) 
     assert_eq!(roles, [Role::Visitor, Role::Ai], "one visitor message, one answer");
 }
 
-async fn a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept(server: &Server) {
+async fn a_token_conversation_reply_whose_answer_fails_is_502_and_the_message_is_kept(server: &Server) {
     let (site, _) = openai_site(server, "http-500").await;
     let visitor_token = new_session_id();
     let ip = visitor_ip(&visitor_token);
@@ -442,7 +442,7 @@ async fn a_seed004_reply_whose_answer_fails_is_502_and_the_message_is_kept(serve
         server.http.post(&messages).header("cf-connecting-ip", &ip).json(&json!({"message": "Anyone?"})).send().await.expect("POST reply");
     assert_error(response, 502, "service_unavailable", "a reply whose answer fails").await;
     let response = server.http.get(&messages).header("cf-connecting-ip", &ip).send().await.expect("GET messages");
-    let listed: Vec<Seed004Message> = json_of(response, 200).await;
+    let listed: Vec<TokenMessage> = json_of(response, 200).await;
     let kept: Vec<(&str, &str)> = listed.iter().map(|m| (m.direction.as_str(), m.body.as_str())).collect();
     assert_eq!(kept, [("inbound", "Hello, how do I install the widget?"), ("inbound", "Anyone?")], "both messages kept, no answer");
 }

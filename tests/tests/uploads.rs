@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use edgechat_shared::api::conversations::{Block, ConversationList, ConversationSummary, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::seed004::{CreatedConversation, Seed004Message};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::{DoneMeta, StreamEvent, StreamRequest};
+use edgechat_shared::api::token_conversations::{CreatedConversation, TokenMessage};
 use edgechat_shared::api::uploads::UploadResponse;
 use edgechat_shared::api::{ChatMessage, Role};
 use edgechat_shared::sse;
@@ -102,8 +102,8 @@ fn main() {
             a_reply_blank_or_over_10000_characters_is_422,
             a_reply_reopens_a_closed_conversation,
             // GET /api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}
-            a_seed004_file_is_served_as_a_download_by_default,
-            a_seed004_file_with_the_wrong_message_upload_or_visitor_is_404,
+            a_token_conversation_file_is_served_as_a_download_by_default,
+            a_token_conversation_file_with_the_wrong_message_upload_or_visitor_is_404,
         ],
     )
 }
@@ -582,8 +582,8 @@ async fn seed_messages(server: &Server, site_key: &str, token: &str, since: Opti
 }
 
 /// The visitor's messages in seed 004's shape; asserts each direction is `inbound` or `outbound`.
-async fn seed_messages_ok(server: &Server, site_key: &str, token: &str, since: Option<&str>) -> Vec<Seed004Message> {
-    let messages: Vec<Seed004Message> = json_of(seed_messages(server, site_key, token, since).await, 200).await;
+async fn seed_messages_ok(server: &Server, site_key: &str, token: &str, since: Option<&str>) -> Vec<TokenMessage> {
+    let messages: Vec<TokenMessage> = json_of(seed_messages(server, site_key, token, since).await, 200).await;
     for m in &messages {
         assert!(m.direction == "inbound" || m.direction == "outbound", "direction of {m:?}");
         assert!(!m.timestamp.is_empty(), "timestamp of {m:?}");
@@ -1246,7 +1246,7 @@ async fn messages_since_lists_only_later_messages(server: &Server) {
     let after_first = seed_messages_ok(server, key, &token, Some(&first)).await;
     assert!(after_first.iter().all(|m| m.body != "My parcel is late"), "since is strictly after: {after_first:?}");
     assert!(after_first.iter().any(|m| m.body == "It ships today."), "the later reply: {after_first:?}");
-    let expected: Vec<Seed004Message> = all.iter().filter(|m| m.timestamp > first).cloned().collect();
+    let expected: Vec<TokenMessage> = all.iter().filter(|m| m.timestamp > first).cloned().collect();
     assert_eq!(after_first, expected);
 
     let newest = all.last().unwrap().timestamp.clone();
@@ -1345,7 +1345,7 @@ async fn message_with_file(
     (sent.meta.message_id, uploaded)
 }
 
-async fn a_seed004_file_is_served_as_a_download_by_default(server: &Server) {
+async fn a_token_conversation_file_is_served_as_a_download_by_default(server: &Server) {
     let tenant = signup(server).await;
     let key = tenant.key();
     let token = visitor_token();
@@ -1360,7 +1360,7 @@ async fn a_seed004_file_is_served_as_a_download_by_default(server: &Server) {
     assert_served(download, PDF, "application/pdf", "attachment", "receipt.pdf", "disposition=attachment").await;
 }
 
-async fn a_seed004_file_with_the_wrong_message_upload_or_visitor_is_404(server: &Server) {
+async fn a_token_conversation_file_with_the_wrong_message_upload_or_visitor_is_404(server: &Server) {
     let tenant = signup(server).await;
     let key = tenant.key();
     let token = visitor_token();

@@ -11,13 +11,13 @@
 //! `172.16.x.y`), so that no two trials share a rate-limit bucket.
 
 use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::contact::{ContactRequest, EmailRequest, Saved};
 use edgechat_shared::api::conversations::{Block, ConversationSummary, Visitor};
 use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::StreamRequest;
-use edgechat_shared::api::visitor::{
-    BlockStatus, ContactRequest, EmailRequest, RateCommentRequest, RateRequest, RateResponse, Saved, VisitorQuery, MAX_RATING_COMMENT_CHARS,
-};
+use edgechat_shared::api::visitor::{BlockStatus, VisitorQuery};
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;

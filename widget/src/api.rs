@@ -1,12 +1,13 @@
 //! Calls to the public widget API (`/api/v1/chat/*`, seeds 001 and 004).
 
 use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::contact::{ContactRequest, EmailRequest};
 use edgechat_shared::api::events::{TypingRequest, VisitorRead};
+use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
+use edgechat_shared::api::rating::{RateCommentRequest, RateRequest};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
-use edgechat_shared::api::visitor::{
-    BlockStatus, ContactRequest, EmailRequest, HandoffResponse, IdentityQuery, RateCommentRequest, RateRequest, VisitorQuery,
-};
+use edgechat_shared::api::visitor::{BlockStatus, IdentityQuery, VisitorQuery};
 use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
 use futures_util::StreamExt;

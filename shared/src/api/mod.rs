@@ -4,13 +4,16 @@
 
 pub mod auth;
 pub mod config;
+pub mod contact;
 pub mod conversations;
 pub mod events;
+pub mod handoff;
 pub mod history;
 pub mod proactive;
-pub mod seed004;
+pub mod rating;
 pub mod sites;
 pub mod stream;
+pub mod token_conversations;
 pub mod uploads;
 pub mod users;
 pub mod visitor;

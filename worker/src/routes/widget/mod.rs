@@ -1,14 +1,18 @@
 //! The public widget API, `/api/v1/chat/*` (seeds 001 and 004): scoped by
 //! `site_key` and the visitor's `session_id`, no credentials.
 
+pub mod block_status;
+pub mod close;
 pub mod config;
+pub mod contact;
 pub mod cors;
 pub mod events;
-pub mod feedback;
+pub mod handoff;
 pub mod history;
 pub mod proactive;
-pub mod seed004;
+pub mod rating;
 pub mod stream;
+pub mod token_conversations;
 pub mod uploads;
 
 use axum::extract::{FromRequestParts, Query};

@@ -9,8 +9,10 @@ use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
-use edgechat_shared::api::seed004::{CreateConversation, CreatedConversation, ReplyRequest, Seed004Message, Seed004Query, AUTO_REPLY};
 use edgechat_shared::api::stream::StreamEvent;
+use edgechat_shared::api::token_conversations::{
+    CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery, AUTO_REPLY,
+};
 use edgechat_shared::error::ErrorCode;
 use edgechat_shared::sse;
 use edgechat_shared::validate;
@@ -54,7 +56,7 @@ async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomCo
 pub async fn post_conversation(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<Seed004Query>,
+    Query(query): Query<TokenQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<CreatedConversation>)> {
     let request: CreateConversation = json_object(&body)?;
@@ -108,8 +110,8 @@ pub async fn get_messages(
     State(state): State<AppState>,
     caller: Caller,
     Path(visitor_token): Path<String>,
-    Query(query): Query<Seed004Query>,
-) -> ApiResult<Json<Vec<Seed004Message>>> {
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Json<Vec<TokenMessage>>> {
     let since = match query.since.as_deref() {
         Some(since) => Some(validate::iso8601_utc(since)?),
         None => None,
@@ -134,7 +136,7 @@ pub async fn get_messages(
                     (false, "operator") => row.author_name.unwrap_or_else(|| "Support".into()),
                     _ => visitor.site.name.clone(),
                 };
-                Seed004Message {
+                TokenMessage {
                     direction: if inbound { "inbound" } else { "outbound" }.into(),
                     body: row.content,
                     timestamp: row.created_at,
@@ -154,7 +156,7 @@ pub async fn post_reply(
     State(state): State<AppState>,
     caller: Caller,
     Path(visitor_token): Path<String>,
-    Query(query): Query<Seed004Query>,
+    Query(query): Query<TokenQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let request: ReplyRequest = json_object(&body)?;
@@ -185,7 +187,7 @@ pub async fn get_file(
     State(state): State<AppState>,
     caller: Caller,
     Path((visitor_token, activity_id, id)): Path<(String, i64, i64)>,
-    Query(query): Query<Seed004Query>,
+    Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let (_, conversation_id) = conversation_of(&state, &caller, Limit::Read("files"), &query.site_key, &visitor_token).await?;
     let attached = db::database(&state.env)?

@@ -57,7 +57,7 @@ pub struct CreatedConversation {
 
 /// One message of `GET …/messages` (seed 004's shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Seed004Message {
+pub struct TokenMessage {
     /// `inbound` (from the visitor) or `outbound` (AI or operator).
     pub direction: String,
     /// The text.
@@ -70,7 +70,7 @@ pub struct Seed004Message {
 
 /// Query of `GET …/messages`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Seed004Query {
+pub struct TokenQuery {
     /// The site's public key.
     #[serde(default)]
     pub site_key: String,

@@ -1,0 +1,34 @@
+//! `POST /api/v1/chat/close` (seed 003, user-initiated close): the visitor ends the chat.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+use edgechat_shared::api::contact::Saved;
+use edgechat_shared::api::conversations::Status;
+use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::visitor::VisitorQuery;
+
+use super::{load_visitor, Caller, Limit};
+use crate::db::{self, int};
+use crate::error::{ApiError, ApiResult};
+use crate::room::RoomContext;
+use crate::routes::{json_object, AppState};
+
+/// Handles the `POST /api/v1/chat/close` route (seed 003, user-initiated
+/// close): `{"site_key","session_id"}`; closes the visitor's conversation,
+/// announces it live, and the widget offers the rating. 404 before the
+/// visitor's first message.
+#[worker::send]
+pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
+    let request: VisitorQuery = json_object(&body)?;
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("close"), &request.site_key, &request.session_id).await?;
+    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
+    db::database(&state.env)?
+        .prepare("UPDATE conversations SET status = 'closed' WHERE id = ?1")
+        .bind(&[int(conversation_id)])?
+        .run()
+        .await?;
+    let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    room.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Closed }).await?;
+    Ok(Json(Saved { success: true, message: "Conversation closed".into() }))
+}

@@ -1,0 +1,55 @@
+//! CSAT (seed 001, seed 003): `POST /api/v1/chat/rate` and
+//! `POST /api/v1/chat/rate/comment`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+use edgechat_shared::api::contact::Saved;
+use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
+use edgechat_shared::error::FieldError;
+
+use super::{load_visitor, Caller, Limit};
+use crate::db::{self, int, opt_text};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{json_object, AppState};
+
+/// Handles the `POST /api/v1/chat/rate` route (seed 001): a CSAT score 1–5
+/// of the visitor's conversation. One rating per conversation: a second
+/// answers `{"id": null, "duplicate": true}` and keeps the first (seed 003).
+/// 422 score out of range; 404 before the visitor's first message.
+#[worker::send]
+pub async fn post_rate(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<RateResponse>> {
+    let request: RateRequest = json_object(&body)?;
+    if !(1..=5).contains(&request.score) {
+        return Err(FieldError::new("score", "score must be 1 to 5").into());
+    }
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
+    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation to rate"))?;
+    let id = db::database(&state.env)?
+        .prepare("INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id")
+        .bind(&[int(conversation_id), int(request.score)])?
+        .first::<i64>(Some("id"))
+        .await?;
+    Ok(Json(RateResponse { success: true, id, duplicate: id.is_none() }))
+}
+
+/// Handles the `POST /api/v1/chat/rate/comment` route (seed 001): a comment
+/// of 1 to 2,000 characters on the conversation's rating (replacing an
+/// earlier comment). 404 before a rating.
+#[worker::send]
+pub async fn post_rate_comment(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
+    let request: RateCommentRequest = json_object(&body)?;
+    let chars = request.comment.trim().chars().count();
+    if chars == 0 || chars > MAX_RATING_COMMENT_CHARS {
+        return Err(FieldError::new("comment", format!("comment must be 1 to {MAX_RATING_COMMENT_CHARS} characters")).into());
+    }
+    let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
+    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("rating"))?;
+    db::database(&state.env)?
+        .prepare("UPDATE ratings SET comment = ?1 WHERE conversation_id = ?2 RETURNING id")
+        .bind(&[opt_text(Some(request.comment.trim())), int(conversation_id)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .ok_or_else(|| ApiError::not_found("rating; rate the conversation first"))?;
+    Ok(Json(Saved { success: true, message: "Comment saved".into() }))
+}
