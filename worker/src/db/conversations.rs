@@ -7,14 +7,15 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
-use super::{int, text, MessageRow, MESSAGE_COLUMNS};
+pub use super::messages::ConversationState;
+use super::{int, next_id, opt_int, opt_text, text};
 
 #[derive(Debug, Deserialize)]
 struct SummaryRow {
     id: i64,
     site_id: i64,
-    status: String,
-    mode: String,
+    status: Status,
+    mode: Mode,
     assignee_id: Option<i64>,
     last_activity_at: String,
     created_at: String,
@@ -28,7 +29,7 @@ struct SummaryRow {
     unread_count: i64,
     lm_id: Option<i64>,
     lm_seq: Option<i64>,
-    lm_role: Option<String>,
+    lm_role: Option<Role>,
     lm_content: Option<String>,
     lm_author_name: Option<String>,
     lm_created_at: Option<String>,
@@ -40,7 +41,7 @@ impl SummaryRow {
             (Some(id), Some(seq), Some(role), Some(content), Some(created_at)) => Some(ChatMessage {
                 id,
                 seq,
-                role: Role::parse(&role).unwrap_or(Role::Visitor),
+                role,
                 content,
                 created_at,
                 author_name: self.lm_author_name,
@@ -53,8 +54,8 @@ impl SummaryRow {
         ConversationSummary {
             id: self.id,
             site_id: self.site_id,
-            status: Status::parse(&self.status).unwrap_or(Status::Open),
-            mode: Mode::parse(&self.mode).unwrap_or(Mode::Ai),
+            status: self.status,
+            mode: self.mode,
             assignee_id: self.assignee_id,
             visitor: Visitor {
                 id: self.visitor_id,
@@ -154,66 +155,72 @@ pub async fn summary(db: &D1Database, user_id: i64, account_id: i64, id: i64) ->
     Ok(row.map(SummaryRow::into_summary))
 }
 
-/// Messages of a conversation by `seq`: after `after_seq` (ascending),
-/// before `before_seq` (the newest ones below it), or the newest page.
-/// Answers at most `limit` messages in `seq` order and whether more follow.
-pub async fn messages_page(
-    db: &D1Database,
-    conversation_id: i64,
-    before_seq: Option<i64>,
-    after_seq: Option<i64>,
-    limit: u32,
-) -> worker::Result<(Vec<MessageRow>, bool)> {
-    let ascending = after_seq.is_some();
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq {} LIMIT ?4",
-        if ascending { "ASC" } else { "DESC" }
-    );
-    let mut rows: Vec<MessageRow> = db
-        .prepare(sql)
-        .bind(&[
-            int(conversation_id),
-            int(after_seq.unwrap_or(0)),
-            int(before_seq.unwrap_or(i64::from(i32::MAX))),
-            int(i64::from(limit) + 1),
-        ])?
-        .all()
+/// A change of a conversation's mode, status or assignee; [`change`] is the
+/// one function that applies it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateChange {
+    /// The new mode (`operator`: the AI stops answering).
+    pub mode: Option<Mode>,
+    /// The new status.
+    pub status: Option<Status>,
+    /// Assign to this operator unless someone is assigned already.
+    pub assign_if_unassigned: Option<i64>,
+}
+
+/// Applies `change` to conversation `id`, of `account_id` when given (the
+/// operator API), or whoever's (the conversation's own Room and visitor):
+/// answers the state after, `None` when there is no such conversation.
+pub async fn change(db: &D1Database, id: i64, account_id: Option<i64>, change: StateChange) -> worker::Result<Option<ConversationState>> {
+    db.prepare(
+        "UPDATE conversations SET mode = COALESCE(?1, mode), status = COALESCE(?2, status), \
+         assignee_id = COALESCE(assignee_id, ?3) \
+         WHERE id = ?4 AND (?5 IS NULL OR site_id IN (SELECT id FROM sites WHERE account_id = ?5)) RETURNING mode, status",
+    )
+    .bind(&[
+        opt_text(change.mode.map(Mode::as_str)),
+        opt_text(change.status.map(Status::as_str)),
+        opt_int(change.assign_if_unassigned),
+        int(id),
+        opt_int(account_id),
+    ])?
+    .first::<ConversationState>(None)
+    .await
+}
+
+/// The mode and status of conversation `id`, `None` when it does not exist.
+pub async fn state(db: &D1Database, id: i64) -> worker::Result<Option<ConversationState>> {
+    db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<ConversationState>(None).await
+}
+
+/// Creates a first conversation for visitor `visitor_id` of `site_id`
+/// unless they have one, and answers the visitor's newest conversation id.
+/// Each statement is atomic, so two concurrent first messages still share
+/// one conversation; the id is never one a deleted conversation had.
+pub async fn create_for_visitor(db: &D1Database, site_id: i64, visitor_id: i64) -> worker::Result<i64> {
+    db.prepare(format!(
+        "INSERT INTO conversations (id, site_id, visitor_id) SELECT {}, ?1, ?2 \
+         WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = ?2)",
+        next_id("conversations")
+    ))
+    .bind(&[int(site_id), int(visitor_id)])?
+    .run()
+    .await?;
+    db.prepare("SELECT id FROM conversations WHERE visitor_id = ?1 ORDER BY id DESC LIMIT 1")
+        .bind(&[int(visitor_id)])?
+        .first::<i64>(Some("id"))
         .await?
-        .results()?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    if !ascending {
-        rows.reverse();
+        .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
+}
+
+/// The ids of every conversation of `site_id` (to close their Rooms when
+/// the site is deleted).
+pub async fn ids_of_site(db: &D1Database, site_id: i64) -> worker::Result<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: i64,
     }
-    Ok((rows, more))
-}
-
-/// Sets a column of a conversation of `account_id` (`mode`, `status`):
-/// answers whether the conversation exists in that account.
-pub async fn set_state(db: &D1Database, account_id: i64, id: i64, column: StateColumn, value: &str) -> worker::Result<bool> {
-    let sql = format!(
-        "UPDATE conversations SET {} = ?1 WHERE id = ?2 AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
-        column.name()
-    );
-    Ok(db.prepare(sql).bind(&[text(value), int(id), int(account_id)])?.first::<i64>(Some("id")).await?.is_some())
-}
-
-/// The conversation columns [`set_state`] may change.
-#[derive(Debug, Clone, Copy)]
-pub enum StateColumn {
-    /// `ai` / `operator`.
-    Mode,
-    /// `open` / `closed` / `snoozed`.
-    Status,
-}
-
-impl StateColumn {
-    fn name(self) -> &'static str {
-        match self {
-            StateColumn::Mode => "mode",
-            StateColumn::Status => "status",
-        }
-    }
+    let rows = db.prepare("SELECT id FROM conversations WHERE site_id = ?1").bind(&[int(site_id)])?.all().await?.results::<Id>()?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Assigns a conversation of `account_id` to `assignee` (or nobody); the
@@ -224,20 +231,7 @@ pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<
             "UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 \
              AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
         )
-        .bind(&[assignee.map(int).unwrap_or(JsValue::NULL), int(id), int(account_id)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .is_some())
-}
-
-/// Takes a conversation over: mode `operator`, assigned to `user_id` unless assigned already.
-pub async fn take_over(db: &D1Database, account_id: i64, id: i64, user_id: i64) -> worker::Result<bool> {
-    Ok(db
-        .prepare(
-            "UPDATE conversations SET mode = 'operator', assignee_id = COALESCE(assignee_id, ?1) WHERE id = ?2 \
-             AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
-        )
-        .bind(&[int(user_id), int(id), int(account_id)])?
+        .bind(&[opt_int(assignee), int(id), int(account_id)])?
         .first::<i64>(Some("id"))
         .await?
         .is_some())
@@ -253,7 +247,7 @@ pub async fn mark_read(db: &D1Database, conversation_id: i64, user_id: i64, seq:
              ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_seq = MAX(last_read_seq, excluded.last_read_seq) \
              RETURNING last_read_seq",
         )
-        .bind(&[int(conversation_id), int(user_id), seq.map(int).unwrap_or(JsValue::NULL)])?
+        .bind(&[int(conversation_id), int(user_id), opt_int(seq)])?
         .first::<i64>(Some("last_read_seq"))
         .await?
         .unwrap_or(0))

@@ -18,7 +18,8 @@ use worker::D1Database;
 
 use super::page_size;
 use crate::auth::CurrentOperator;
-use crate::db::conversations::{self as conv_db, StateColumn};
+use crate::db::conversations::{self as conv_db, StateChange};
+use crate::db::messages;
 use crate::db::{self, users, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendOperatorMessage};
@@ -91,7 +92,7 @@ pub async fn get_messages(
     let limit = page_size(page.limit)?;
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, id).await?;
-    let (rows, has_more) = conv_db::messages_page(&db, conversation.id, page.before_seq, page.after_seq, limit).await?;
+    let (rows, has_more) = messages::page(&db, conversation.id, page.before_seq, page.after_seq, limit).await?;
     Ok(Json(MessageList { messages: rows.iter().map(MessageRow::to_chat_message).collect(), has_more }))
 }
 
@@ -107,10 +108,11 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
     let sent = SendOperatorMessage {
         context: room_context(&caller, &conversation),
         content: send.content,
+        author_id: caller.id,
         author_name: caller.display_name.clone(),
         client_message_id: send.message_id,
     }
-    .forward(&state.env)
+    .call(&state.env)
     .await?;
     Ok((StatusCode::CREATED, Json(sent)))
 }
@@ -152,7 +154,8 @@ pub async fn post_takeover(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ConversationSummary>> {
     let (account, user) = (caller.account_id, caller.id);
-    change_state(&state, &caller, id, |db| async move { conv_db::take_over(&db, account, id, user).await }).await
+    let change = StateChange { mode: Some(Mode::Operator), assign_if_unassigned: Some(user), ..Default::default() };
+    change_state(&state, &caller, id, |db| async move { Ok(conv_db::change(&db, id, Some(account), change).await?.is_some()) }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/handback` route: mode `ai`.
@@ -163,7 +166,8 @@ pub async fn post_handback(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ConversationSummary>> {
     let account = caller.account_id;
-    change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Mode, "ai").await }).await
+    let change = StateChange { mode: Some(Mode::Ai), ..Default::default() };
+    change_state(&state, &caller, id, |db| async move { Ok(conv_db::change(&db, id, Some(account), change).await?.is_some()) }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/close` route (seed 003).
@@ -174,7 +178,8 @@ pub async fn post_close(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ConversationSummary>> {
     let account = caller.account_id;
-    change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Status, "closed").await }).await
+    let change = StateChange { status: Some(Status::Closed), ..Default::default() };
+    change_state(&state, &caller, id, |db| async move { Ok(conv_db::change(&db, id, Some(account), change).await?.is_some()) }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/reopen` route.
@@ -185,7 +190,8 @@ pub async fn post_reopen(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ConversationSummary>> {
     let account = caller.account_id;
-    change_state(&state, &caller, id, |db| async move { conv_db::set_state(&db, account, id, StateColumn::Status, "open").await }).await
+    let change = StateChange { status: Some(Status::Open), ..Default::default() };
+    change_state(&state, &caller, id, |db| async move { Ok(conv_db::change(&db, id, Some(account), change).await?.is_some()) }).await
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/assign` route:

@@ -16,9 +16,11 @@ use worker::D1Database;
 
 use crate::auth::{random_hex, CurrentOperator};
 use crate::db;
+use crate::db::conversations;
 use crate::db::sites::{self as site_db, SiteRow};
 use crate::error::{ApiError, ApiResult};
 use crate::responder::kb;
+use crate::room;
 use crate::routes::{json_object, public_origin, AppState};
 
 /// The caller's site `id`, or 404.
@@ -94,13 +96,17 @@ pub async fn patch_site(
 }
 
 /// Handles the `DELETE /v1/sites/{id}` route (owner/admin): the site, its
-/// conversations and its knowledge base. 204.
+/// conversations and its knowledge base. The conversations' live streams
+/// end, and their Rooms refuse anything more (their ids are never reused).
+/// 204.
 #[worker::send]
 pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let row = load(&db, &caller, id).await?;
+    let conversations = conversations::ids_of_site(&db, row.id).await?;
     site_db::delete_site(&db, row.id).await?;
+    room::close_all(&state.env, row.id, row.account_id, &conversations).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,7 +9,8 @@ use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::visitor::VisitorQuery;
 
 use super::{load_visitor, Caller, Limit};
-use crate::db::{self, int};
+use crate::db::conversations::{self, StateChange};
+use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::room::RoomContext;
 use crate::routes::{json_object, AppState};
@@ -23,11 +24,8 @@ pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Byt
     let request: VisitorQuery = json_object(&body)?;
     let visitor = load_visitor(&state.env, &caller, Limit::Write("close"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
-    db::database(&state.env)?
-        .prepare("UPDATE conversations SET status = 'closed' WHERE id = ?1")
-        .bind(&[int(conversation_id)])?
-        .run()
-        .await?;
+    let change = StateChange { status: Some(Status::Closed), ..Default::default() };
+    conversations::change(&db::database(&state.env)?, conversation_id, Some(visitor.site.account_id), change).await?;
     let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
     room.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Closed }).await?;
     Ok(Json(Saved { success: true, message: "Conversation closed".into() }))

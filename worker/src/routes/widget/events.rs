@@ -13,7 +13,7 @@ use edgechat_shared::error::FieldError;
 use worker::Env;
 
 use super::{load_visitor, Caller, Limit, Visitor};
-use crate::db::{self, int, MessageRow, MESSAGE_COLUMNS};
+use crate::db::{self, conversations, messages, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::room::RoomContext;
 use crate::routes::{json_object, AppState};
@@ -60,21 +60,8 @@ pub async fn get_operator_messages(
     let Some(conversation_id) = visitor.conversation_id else {
         return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai }));
     };
-    let rows: Vec<MessageRow> = db
-        .prepare(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq"
-        ))
-        .bind(&[int(conversation_id), int(query.since.unwrap_or(0))])?
-        .all()
-        .await?
-        .results()?;
-    let mode = db
-        .prepare("SELECT mode FROM conversations WHERE id = ?1")
-        .bind(&[int(conversation_id)])?
-        .first::<String>(Some("mode"))
-        .await?
-        .and_then(|m| Mode::parse(&m))
-        .unwrap_or(Mode::Ai);
+    let rows = messages::operator_messages_after(&db, conversation_id, query.since.unwrap_or(0)).await?;
+    let mode = conversations::state(&db, conversation_id).await?.map_or(Mode::Ai, |state| state.mode);
     Ok(Json(OperatorMessages { success: true, messages: rows.iter().map(MessageRow::to_chat_message).collect(), mode }))
 }
 

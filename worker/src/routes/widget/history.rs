@@ -22,7 +22,7 @@ pub async fn get_history(
     let Some(conversation_id) = visitor.conversation_id else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
     };
-    let messages = db::conversation_messages(&database, conversation_id).await?;
+    let messages = db::messages::after(&database, conversation_id, 0).await?;
     Ok(Json(HistoryResponse {
         success: true,
         conversation_id: Some(conversation_id),

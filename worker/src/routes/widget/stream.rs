@@ -8,6 +8,7 @@ use edgechat_shared::api::stream::StreamRequest;
 
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db;
+use crate::db::conversations;
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
@@ -31,7 +32,13 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
     let attachments = super::uploads::attachments(&state.env, &site, visitor_id, &request.attachments).await?;
     let conversation_id = match conversation_id {
         Some(id) => id,
-        None => db::create_conversation(&database, site.id, &request.session_id, visitor_id).await?,
+        None => {
+            let visitor_id = match visitor_id {
+                Some(id) => id,
+                None => db::ensure_visitor(&database, site.id, &request.session_id).await?,
+            };
+            conversations::create_for_visitor(&database, site.id, visitor_id).await?
+        }
     };
     let send = SendVisitorMessage {
         context: RoomContext { conversation_id, site_id: site.id, account_id: site.account_id },
@@ -40,5 +47,5 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         attachments,
         responder: site.responder(),
     };
-    Ok(send.forward(&state.env).await?.into())
+    Ok(send.call(&state.env).await?.into())
 }

@@ -34,7 +34,7 @@ use crate::routes::{json_object, AppState};
 /// either). The message is stored either way.
 async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomContext, content: String) -> ApiResult<bool> {
     let send = SendVisitorMessage { context, content, client_message_id: None, attachments: Vec::new(), responder: site.responder() };
-    let response = send.forward(&state.env).await?;
+    let response = send.call(&state.env).await?;
     let response: Response = response.into();
     let mut body = response.into_body().into_data_stream();
     let mut parser = sse::Parser::new();
@@ -68,7 +68,7 @@ pub async fn post_conversation(
     let db = db::database(&state.env)?;
     let visitor_id = db::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?;
     db::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
-    let conversation_id = db::create_conversation(&db, visitor.site.id, &request.visitor_token, Some(visitor_id)).await?;
+    let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
     let token = random_hex(24);
     db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(&token), int(conversation_id)])?.run().await?;
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };

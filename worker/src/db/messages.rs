@@ -1,0 +1,305 @@
+//! Messages: the rows a conversation's Room writes (the single writer,
+//! ARCHITECTURE.md) and everyone reads, numbered by `seq` (1, 2, 3… with no
+//! gaps). A client's `message_id` dedupes retries per author: the same id
+//! from the visitor and from an operator are two messages.
+
+use edgechat_shared::api::conversations::Status;
+use edgechat_shared::api::stream::Source;
+use edgechat_shared::api::uploads::Attachment;
+use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
+use serde::Deserialize;
+use worker::D1Database;
+
+use super::{int, opt_int, opt_text, text};
+use crate::responder::prompt::Turn;
+
+/// A message row as stored; `role` and `status` deserialize straight from
+/// their columns.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub seq: i64,
+    pub role: Role,
+    pub content: String,
+    pub author_name: Option<String>,
+    /// JSON array of [`Source`].
+    pub sources: String,
+    pub status: MessageStatus,
+    /// JSON array of [`Attachment`].
+    pub attachments: String,
+    pub created_at: String,
+}
+
+/// The columns of [`MessageRow`], for `SELECT`s and `RETURNING`.
+pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, attachments, created_at";
+
+impl MessageRow {
+    /// The wire form of the message.
+    pub fn to_chat_message(&self) -> ChatMessage {
+        ChatMessage {
+            id: self.id,
+            seq: self.seq,
+            role: self.role,
+            content: self.content.clone(),
+            created_at: self.created_at.clone(),
+            author_name: self.author_name.clone(),
+            sources: self.sources(),
+            status: Some(self.status),
+            attachments: self.attachments(),
+        }
+    }
+
+    /// The knowledge-base sources stored with an AI answer.
+    pub fn sources(&self) -> Vec<Source> {
+        serde_json::from_str(&self.sources).unwrap_or_default()
+    }
+
+    /// The files attached to the message.
+    pub fn attachments(&self) -> Vec<Attachment> {
+        serde_json::from_str(&self.attachments).unwrap_or_default()
+    }
+}
+
+/// Who writes a message, and so which `message_id`s are theirs to dedupe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author<'a> {
+    /// The conversation's visitor.
+    Visitor,
+    /// Operator `id`, signing with `name`.
+    Operator { id: i64, name: &'a str },
+}
+
+impl Author<'_> {
+    fn role(self) -> Role {
+        match self {
+            Author::Visitor => Role::Visitor,
+            Author::Operator { .. } => Role::Operator,
+        }
+    }
+
+    fn id(self) -> Option<i64> {
+        match self {
+            Author::Visitor => None,
+            Author::Operator { id, .. } => Some(id),
+        }
+    }
+}
+
+/// A conversation's mode and status, as a write leaves them.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ConversationState {
+    pub mode: Mode,
+    pub status: Status,
+}
+
+/// A message write: the row, whether it was stored before (same author and
+/// `message_id`), and the conversation's state right after.
+#[derive(Debug)]
+pub struct Inserted {
+    pub row: MessageRow,
+    pub duplicate: bool,
+    pub state: ConversationState,
+}
+
+/// Inserts a visitor or operator message with the next `seq`, bumps the
+/// conversation's activity time and reads its state, in one D1 batch; then
+/// attaches the uploads of `attachments` to it (only a new message, and only
+/// uploads no message has yet). When `author` already stored `client_id` in
+/// the conversation, nothing is inserted or attached and the stored row is
+/// answered as a duplicate.
+pub async fn insert(
+    db: &D1Database,
+    conversation_id: i64,
+    author: Author<'_>,
+    content: &str,
+    client_id: Option<&str>,
+    attachments: &[Attachment],
+) -> worker::Result<Inserted> {
+    let author_name = match author {
+        Author::Operator { name, .. } => Some(name),
+        Author::Visitor => None,
+    };
+    let inserted = db
+        .batch(vec![
+            db.prepare(format!(
+                "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, attachments) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+            ))
+            .bind(&[
+                int(conversation_id),
+                text(author.role().as_str()),
+                opt_int(author.id()),
+                text(content),
+                opt_text(author_name),
+                opt_text(client_id),
+                text(&serde_json::to_string(attachments)?),
+            ])?,
+            db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
+                .bind(&[int(conversation_id)])?,
+            db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
+        ])
+        .await?;
+    let state = inserted
+        .get(2)
+        .map(|r| r.results::<ConversationState>())
+        .transpose()?
+        .and_then(|mut rows| rows.pop())
+        .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
+    if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
+        if !attachments.is_empty() {
+            attach_uploads(db, row.id, attachments).await?;
+        }
+        return Ok(Inserted { row, duplicate: false, state });
+    }
+    let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
+        .await?
+        .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
+    Ok(Inserted { row, duplicate: true, state })
+}
+
+/// Ties the uploads of `attachments` to message `message_id`; an upload
+/// already tied to a message stays with it.
+async fn attach_uploads(db: &D1Database, message_id: i64, attachments: &[Attachment]) -> worker::Result<()> {
+    let ids: Vec<i64> = attachments.iter().map(|a| a.id).collect();
+    db.prepare("UPDATE uploads SET message_id = ?1 WHERE message_id IS NULL AND id IN (SELECT value FROM json_each(?2))")
+        .bind(&[int(message_id), text(&serde_json::to_string(&ids)?)])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// The message `author` stored with `client_id` in the conversation, if any.
+pub async fn by_client_id(
+    db: &D1Database,
+    conversation_id: i64,
+    author: Author<'_>,
+    client_id: &str,
+) -> worker::Result<Option<MessageRow>> {
+    db.prepare(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = ?2 AND author_id IS ?3 AND client_message_id = ?4"
+    ))
+    .bind(&[int(conversation_id), text(author.role().as_str()), opt_int(author.id()), text(client_id)])?
+    .first::<MessageRow>(None)
+    .await
+}
+
+/// Inserts the AI answer to visitor message `reply_to` with the next `seq`,
+/// once per visitor message; answers the row and `true` when it is new (a
+/// concurrent retry may have stored it first).
+pub async fn insert_answer(
+    db: &D1Database,
+    conversation_id: i64,
+    reply_to: i64,
+    content: &str,
+    sources: &[Source],
+) -> worker::Result<(MessageRow, bool)> {
+    let inserted = db
+        .batch(vec![
+            db.prepare(format!(
+                "INSERT INTO messages (conversation_id, seq, role, content, reply_to, sources) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), 'ai', ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+            ))
+            .bind(&[int(conversation_id), text(content), int(reply_to), text(&serde_json::to_string(sources)?)])?,
+            db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
+                .bind(&[int(conversation_id)])?,
+        ])
+        .await?;
+    if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
+        return Ok((row, true));
+    }
+    let row = answer_to(db, reply_to).await?.ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;
+    Ok((row, false))
+}
+
+/// The stored AI answer to visitor message `visitor_message_id`, if any.
+pub async fn answer_to(db: &D1Database, visitor_message_id: i64) -> worker::Result<Option<MessageRow>> {
+    db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = ?1"))
+        .bind(&[int(visitor_message_id)])?
+        .first::<MessageRow>(None)
+        .await
+}
+
+/// Every message of a conversation after `after_seq` (0: all), by `seq`.
+pub async fn after(db: &D1Database, conversation_id: i64, after_seq: i64) -> worker::Result<Vec<MessageRow>> {
+    db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"))
+        .bind(&[int(conversation_id), int(after_seq)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// The operators' messages of a conversation after `after_seq`, by `seq`
+/// (seed 001's `operator-messages` polling).
+pub async fn operator_messages_after(db: &D1Database, conversation_id: i64, after_seq: i64) -> worker::Result<Vec<MessageRow>> {
+    db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq"))
+        .bind(&[int(conversation_id), int(after_seq)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// Messages of a conversation by `seq`: after `after_seq` (ascending),
+/// before `before_seq` (the newest ones below it), or the newest page.
+/// Answers at most `limit` messages in `seq` order and whether more follow.
+pub async fn page(
+    db: &D1Database,
+    conversation_id: i64,
+    before_seq: Option<i64>,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> worker::Result<(Vec<MessageRow>, bool)> {
+    let ascending = after_seq.is_some();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq {} LIMIT ?4",
+        if ascending { "ASC" } else { "DESC" }
+    );
+    let mut rows: Vec<MessageRow> = db
+        .prepare(sql)
+        .bind(&[
+            int(conversation_id),
+            int(after_seq.unwrap_or(0)),
+            int(before_seq.unwrap_or(i64::from(i32::MAX))),
+            int(i64::from(limit) + 1),
+        ])?
+        .all()
+        .await?
+        .results()?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if !ascending {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
+/// The messages before `seq` that a model sees as the conversation so far,
+/// oldest first: the newest `limit`.
+pub async fn turns_before(db: &D1Database, conversation_id: i64, seq: i64, limit: usize) -> worker::Result<Vec<Turn>> {
+    let mut turns = db
+        .prepare("SELECT role, content FROM messages WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3")
+        .bind(&[int(conversation_id), int(seq), int(limit as i64)])?
+        .all()
+        .await?
+        .results::<Turn>()?;
+    turns.reverse();
+    Ok(turns)
+}
+
+/// Marks message `message_id` `delivered` unless it is `read` already (seed 000).
+pub async fn mark_delivered(db: &D1Database, message_id: i64) -> worker::Result<()> {
+    db.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?1 AND status = 'sent'").bind(&[int(message_id)])?.run().await?;
+    Ok(())
+}
+
+/// `reader` has read the conversation up to `seq`: the other side's
+/// messages up to it become `read` (seed 000).
+pub async fn mark_read(db: &D1Database, conversation_id: i64, reader: Role, seq: i64) -> worker::Result<()> {
+    let other = if reader == Role::Operator { "role = 'visitor'" } else { "role IN ('ai', 'operator')" };
+    db.prepare(format!("UPDATE messages SET status = 'read' WHERE conversation_id = ?1 AND seq <= ?2 AND {other}"))
+        .bind(&[int(conversation_id), int(seq)])?
+        .run()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The client side of a Room: which conversation a request is about
+//! ([`RoomContext`]), the internal transport, and the binding that ties a
+//! Room to the one conversation it serves.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use worker::{Env, Method, Request, RequestInit, Response};
+
+use super::{RoomCore, RoomRequest};
+use crate::error::{ApiError, ApiResult};
+
+/// Which conversation a Room request is about, and whose it is. A Room
+/// serves exactly one: the first request binds it, and a request naming
+/// another conversation, site or account is refused (ids are never reused,
+/// so this never happens unless something is wrong; it is checked anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomContext {
+    pub conversation_id: i64,
+    pub site_id: i64,
+    pub account_id: i64,
+}
+
+impl RoomRequest {
+    /// Sends the request to its conversation's Room (named by the
+    /// conversation id) and answers its response. Errors: 404 `not_found`
+    /// when the conversation was deleted (its Room is closed), 500 for
+    /// anything else the Room refused.
+    pub(super) async fn call(&self, env: &Env) -> ApiResult<Response> {
+        let context = self.context();
+        let stub = env.durable_object("ROOM")?.id_from_name(&context.conversation_id.to_string())?.get_stub()?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(serde_json::to_string(self)?.into()));
+        let response = stub.fetch_with_request(Request::new_with_init("https://room/", &init)?).await?;
+        match response.status_code() {
+            410 => Err(ApiError::not_found("conversation")),
+            status if status >= 400 => {
+                Err(worker::Error::RustError(format!("room of conversation {} answered {status}", context.conversation_id)).into())
+            }
+            _ => Ok(response),
+        }
+    }
+
+    /// [`RoomRequest::call`] for a request that answers JSON.
+    pub(super) async fn call_json<T: DeserializeOwned>(&self, env: &Env) -> ApiResult<T> {
+        Ok(self.call(env).await?.json().await?)
+    }
+}
+
+/// What a Room serves, kept in its storage so that it outlives eviction.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(super) enum Binding {
+    /// The conversation it serves.
+    Open(RoomContext),
+    /// Its conversation was deleted; it serves nothing any more.
+    Closed,
+}
+
+/// How a request stands against the Room's binding.
+pub(super) enum Check {
+    /// It is about the Room's conversation.
+    Serves,
+    /// The Room's conversation was deleted.
+    Closed,
+    /// It names another conversation (a bug or an attack; refused).
+    Other,
+}
+
+const BINDING_KEY: &str = "binding";
+
+impl RoomCore {
+    /// Checks `context` against the Room's binding; the first request binds
+    /// the Room to its conversation.
+    pub(super) async fn check_binding(&self, context: &RoomContext) -> worker::Result<Check> {
+        let known = *self.binding.borrow();
+        let binding = match known {
+            Some(binding) => binding,
+            None => {
+                let stored: Option<Binding> = self.state.storage().get(BINDING_KEY).await?;
+                let binding = match stored {
+                    Some(binding) => binding,
+                    None => {
+                        let binding = Binding::Open(*context);
+                        self.state.storage().put(BINDING_KEY, binding).await?;
+                        binding
+                    }
+                };
+                *self.binding.borrow_mut() = Some(binding);
+                binding
+            }
+        };
+        Ok(match binding {
+            Binding::Open(bound) if bound == *context => Check::Serves,
+            Binding::Open(bound) => {
+                worker::console_error!("room of {bound:?} refused a request about {context:?}");
+                Check::Other
+            }
+            Binding::Closed => Check::Closed,
+        })
+    }
+
+    /// Closes the Room for good: its conversation was deleted.
+    pub(super) async fn unbind(&self) -> worker::Result<()> {
+        self.state.storage().put(BINDING_KEY, Binding::Closed).await?;
+        *self.binding.borrow_mut() = Some(Binding::Closed);
+        Ok(())
+    }
+}

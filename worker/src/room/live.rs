@@ -1,0 +1,313 @@
+//! Live fan-out: the visitor's SSE streams of one conversation and the
+//! events sent on to the account's operators, plus the requests that only
+//! move events ([`Subscribe`], [`Signal`]) and the one that ends them all
+//! ([`Close`]).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
+use edgechat_shared::api::Role;
+use edgechat_shared::sse;
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use worker::{Env, Response};
+
+use super::{RoomContext, RoomCore, RoomRequest};
+use crate::db::{self, conversations, messages, MessageRow};
+use crate::error::{ApiError, ApiResult};
+use crate::inbox;
+
+/// One visitor live stream.
+struct Subscriber {
+    id: u64,
+    tx: UnboundedSender<String>,
+    /// The newest message `seq` sent to it: older ones are never sent again.
+    last_seq: i64,
+    /// While its replay from D1 runs, live events wait here, in order.
+    backlog: Option<Vec<(Option<i64>, String)>>,
+}
+
+impl Subscriber {
+    /// Sends a frame unless it is a message this subscriber already has;
+    /// `false` once the client has gone.
+    fn deliver(&mut self, seq: Option<i64>, frame: &str) -> bool {
+        if let Some(backlog) = &mut self.backlog {
+            backlog.push((seq, frame.to_string()));
+            return true;
+        }
+        if let Some(seq) = seq {
+            if seq <= self.last_seq {
+                return true;
+            }
+            self.last_seq = seq;
+        }
+        self.tx.unbounded_send(frame.to_string()).is_ok()
+    }
+}
+
+/// The visitor streams of the Room.
+#[derive(Default)]
+pub(super) struct Live {
+    subscribers: Vec<Subscriber>,
+    next_id: u64,
+    heartbeat: bool,
+}
+
+/// An event for the account's operators, and the message to mark
+/// `delivered` once it reached someone.
+pub(super) struct Outgoing {
+    account_id: i64,
+    event: LiveEvent,
+    delivered: Delivery,
+}
+
+/// When a broadcast message counts as delivered (seed 000's status).
+pub(super) enum Delivery {
+    /// Not a message, or nobody on the other side.
+    Never,
+    /// A visitor stream received it.
+    Now(i64),
+    /// Once an operator socket receives it.
+    IfOperatorsReceive(i64),
+}
+
+impl RoomCore {
+    /// Sends `event` to every visitor stream now and queues it for the
+    /// account's operators; `delivered` decides, from the number of visitor
+    /// streams reached, which message (if any) becomes `delivered`.
+    pub(super) fn broadcast(&self, context: &RoomContext, event: &LiveEvent, delivered: impl FnOnce(usize) -> Delivery) {
+        let mut visitors = 0;
+        if event.for_visitor() {
+            let frame = event.to_frame().encode();
+            let mut live = self.live.borrow_mut();
+            live.subscribers.retain_mut(|s| s.deliver(event.seq(), &frame));
+            visitors = live.subscribers.len();
+        }
+        let outgoing = Outgoing { account_id: context.account_id, event: event.clone(), delivered: delivered(visitors) };
+        let mut outbox = self.outbox.borrow_mut();
+        let open = outbox.as_ref().is_some_and(|tx| !tx.is_closed());
+        if !open {
+            let (tx, rx) = unbounded();
+            wasm_bindgen_futures::spawn_local(drain_outbox(self.env.clone(), rx));
+            *outbox = Some(tx);
+        }
+        let _ = outbox.as_ref().expect("outbox just opened").unbounded_send(outgoing);
+    }
+
+    /// Broadcasts a stored message (after, for a conversation's first one,
+    /// the new conversation).
+    pub(super) fn announce(&self, context: &RoomContext, row: &MessageRow) {
+        if row.seq == 1 {
+            let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
+            self.broadcast(context, &new, |_| Delivery::Never);
+        }
+        let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message() };
+        let from_visitor = row.role == Role::Visitor;
+        self.broadcast(context, &event, |visitors| match (from_visitor, visitors) {
+            (true, _) => Delivery::IfOperatorsReceive(row.id),
+            (false, 0) => Delivery::Never,
+            (false, _) => Delivery::Now(row.id),
+        });
+    }
+
+    /// Starts the heartbeat loop unless it runs: a comment to every stream
+    /// each [`HEARTBEAT_SECONDS`], which also drops streams whose client left.
+    fn start_heartbeat(&self) {
+        let live = Rc::clone(&self.live);
+        if std::mem::replace(&mut live.borrow_mut().heartbeat, true) {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                worker::Delay::from(Duration::from_secs(HEARTBEAT_SECONDS)).await;
+                let mut live = live.borrow_mut();
+                let beat = sse::comment("heartbeat");
+                live.subscribers.retain(|s| s.tx.unbounded_send(beat.clone()).is_ok());
+                if live.subscribers.is_empty() {
+                    live.heartbeat = false;
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Sends queued events to the account's Inbox one after the other (so
+/// operators receive them in order), and marks messages `delivered` once
+/// they reached the other side.
+async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
+    while let Some(outgoing) = rx.next().await {
+        let operators = match inbox::publish(&env, outgoing.account_id, &outgoing.event).await {
+            Ok(n) => n,
+            Err(err) => {
+                worker::console_error!("publishing to the inbox failed: {err}");
+                0
+            }
+        };
+        let delivered = match outgoing.delivered {
+            Delivery::Now(id) => Some(id),
+            Delivery::IfOperatorsReceive(id) if operators > 0 => Some(id),
+            _ => None,
+        };
+        if let Some(id) = delivered {
+            let marked = match db::database(&env) {
+                Ok(db) => messages::mark_delivered(&db, id).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = marked {
+                worker::console_error!("marking message {id} delivered failed: {err}");
+            }
+        }
+    }
+}
+
+/// An SSE response carrying what `rx` receives.
+pub(super) fn sse_response(rx: UnboundedReceiver<String>) -> worker::Result<Response> {
+    let mut response = Response::from_stream(rx.map(|frame| Ok::<Vec<u8>, worker::Error>(frame.into_bytes())))?;
+    let headers = response.headers_mut();
+    headers.set("Content-Type", "text/event-stream; charset=utf-8")?;
+    headers.set("Cache-Control", "no-cache, no-transform")?;
+    Ok(response)
+}
+
+/// Request: a visitor live stream (`text/event-stream` of [`LiveEvent`]s):
+/// `retry:`, the current mode and status, the messages after `after_seq`
+/// from D1, then live events; a comment heartbeat every [`HEARTBEAT_SECONDS`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subscribe {
+    pub context: RoomContext,
+    /// The newest `seq` the visitor has (0: none).
+    pub after_seq: i64,
+}
+
+impl Subscribe {
+    /// Opens the stream. Errors: 404 when the conversation was deleted.
+    pub async fn call(self, env: &Env) -> ApiResult<Response> {
+        RoomRequest::Subscribe(self).call(env).await
+    }
+
+    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let (tx, rx) = unbounded();
+        let id = {
+            let mut live = core.live.borrow_mut();
+            live.next_id += 1;
+            let id = live.next_id;
+            live.subscribers.push(Subscriber { id, tx: tx.clone(), last_seq: self.after_seq, backlog: Some(Vec::new()) });
+            id
+        };
+        core.start_heartbeat();
+        let db = db::database(&core.env)?;
+        let conversation_id = self.context.conversation_id;
+        let _ = tx.unbounded_send(sse::retry(SSE_RETRY_MS));
+        let state =
+            conversations::state(&db, conversation_id).await?.ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
+        for event in [
+            LiveEvent::Mode { conversation_id, mode: state.mode, author_name: None },
+            LiveEvent::Status { conversation_id, status: state.status },
+        ] {
+            let _ = tx.unbounded_send(event.to_frame().encode());
+        }
+        let missed = messages::after(&db, conversation_id, self.after_seq).await?;
+        let mut live = core.live.borrow_mut();
+        if let Some(subscriber) = live.subscribers.iter_mut().find(|s| s.id == id) {
+            for row in &missed {
+                let event = LiveEvent::Message { conversation_id, message: row.to_chat_message() };
+                if row.seq > subscriber.last_seq {
+                    subscriber.last_seq = row.seq;
+                    let _ = subscriber.tx.unbounded_send(event.to_frame().encode());
+                }
+            }
+            for (seq, frame) in subscriber.backlog.take().unwrap_or_default() {
+                subscriber.deliver(seq, &frame);
+            }
+        }
+        sse_response(rx)
+    }
+}
+
+/// Request: an event that stores no message (typing, read, mode, status);
+/// a `read` mark also moves the other side's messages up to its `seq` to
+/// status `read`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Signal {
+    pub context: RoomContext,
+    pub event: LiveEvent,
+}
+
+impl Signal {
+    /// Broadcasts the event. Errors: 404 when the conversation was deleted.
+    pub async fn call(self, env: &Env) -> ApiResult<()> {
+        let response = RoomRequest::Signal(self).call(env).await?;
+        match response.status_code() {
+            204 => Ok(()),
+            status => Err(ApiError::from(worker::Error::RustError(format!("room answered {status} to a signal")))),
+        }
+    }
+
+    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let _write = core.writes.lock().await;
+        if let LiveEvent::Read { role, seq, .. } = &self.event {
+            messages::mark_read(&db::database(&core.env)?, self.context.conversation_id, *role, *seq).await?;
+        }
+        core.broadcast(&self.context, &self.event, |_| Delivery::Never);
+        Ok(Response::empty()?.with_status(204))
+    }
+}
+
+/// Request: the conversation was deleted. Its visitor streams end now, and
+/// the Room answers every later request 410 (its id is never reused, so
+/// nothing may live in it again).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Close {
+    pub context: RoomContext,
+}
+
+impl Close {
+    /// Closes the Room; a Room closed already is fine.
+    pub async fn call(self, env: &Env) -> ApiResult<()> {
+        match RoomRequest::Close(self).call(env).await {
+            Ok(_) => Ok(()),
+            Err(err) if err.code == edgechat_shared::error::ErrorCode::NotFound => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let _write = core.writes.lock().await;
+        core.unbind().await?;
+        // Dropping the senders ends the streams.
+        core.live.borrow_mut().subscribers.clear();
+        Ok(Response::empty()?.with_status(204))
+    }
+}
+
+impl RoomContext {
+    /// Opens a visitor live stream replaying the messages after `after_seq` ([`Subscribe`]).
+    pub async fn subscribe(&self, env: &Env, after_seq: i64) -> ApiResult<Response> {
+        Subscribe { context: *self, after_seq }.call(env).await
+    }
+
+    /// Broadcasts a typing, read, mode or status event of this conversation ([`Signal`]).
+    pub async fn signal(&self, env: &Env, event: &LiveEvent) -> ApiResult<()> {
+        Signal { context: *self, event: event.clone() }.call(env).await
+    }
+}
+
+/// Closes the Rooms of conversations `ids` of `site_id` (deleted with their
+/// site), a few at a time.
+pub async fn close_all(env: &Env, site_id: i64, account_id: i64, ids: &[i64]) -> ApiResult<()> {
+    for chunk in ids.chunks(CLOSE_CONCURRENCY) {
+        let closing =
+            chunk.iter().map(|&conversation_id| Close { context: RoomContext { conversation_id, site_id, account_id } }.call(env));
+        for result in futures::future::join_all(closing).await {
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// Rooms closed at once when a site is deleted: a bound keeps the work in
+/// flight flat for a site with many conversations.
+const CLOSE_CONCURRENCY: usize = 16;

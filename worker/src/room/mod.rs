@@ -1,0 +1,126 @@
+//! The `Room` Durable Object: one per conversation, the single writer of its
+//! messages (ARCHITECTURE.md, invariant). It assigns `seq`, writes to D1
+//! before acknowledging or broadcasting, dedupes by author and client
+//! `message_id`, fans every change out to the visitor's live SSE streams and
+//! to the account's [`crate::inbox::Inbox`] (operators), and in `ai` mode
+//! runs the responder and streams its chunks back to the sender.
+//!
+//! The protocol is one enum, [`RoomRequest`] (mini-redis `cmd/` style): each
+//! variant is a type that owns its client call (used by routes) and its
+//! handler (run here), in the module of its concern:
+//! - [`client`]: [`RoomContext`], the transport and the binding of a Room to
+//!   the one conversation (and site, and account) it serves;
+//! - [`live`]: fan-out to visitor streams and operators, subscriptions,
+//!   signals, closing;
+//! - [`answering`]: visitor messages and their answers, handoff;
+//! - [`storage`]: the ordered message write, operator messages.
+//!
+//! Writes are serialized by one async lock, so events leave in `seq` order.
+
+mod answering;
+mod client;
+mod live;
+mod storage;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures::channel::mpsc::UnboundedSender;
+use futures::lock::Mutex;
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
+
+pub use answering::{Handoff, SendVisitorMessage};
+pub use client::RoomContext;
+pub use live::{close_all, Close, Signal, Subscribe};
+pub use storage::SendOperatorMessage;
+
+/// Every request a Room serves, sent as the JSON body of one internal
+/// `POST` (`{"request":"signal", …}`). Each variant's type has the client
+/// call (`call`) and the handler (`apply`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum RoomRequest {
+    /// A visitor message; answers the SSE stream of its answer.
+    VisitorMessage(SendVisitorMessage),
+    /// An operator reply; answers the stored message as JSON.
+    OperatorMessage(SendOperatorMessage),
+    /// The visitor accepts the offer of a person; answers `true` when the mode changed.
+    Handoff(Handoff),
+    /// A typing, read, mode or status event; answers 204.
+    Signal(Signal),
+    /// A visitor live stream; answers `text/event-stream`.
+    Subscribe(Subscribe),
+    /// The conversation is deleted: streams end and the Room refuses every later request.
+    Close(Close),
+}
+
+impl RoomRequest {
+    /// The conversation the request is about.
+    pub fn context(&self) -> &RoomContext {
+        match self {
+            RoomRequest::VisitorMessage(r) => &r.context,
+            RoomRequest::OperatorMessage(r) => &r.context,
+            RoomRequest::Handoff(r) => &r.context,
+            RoomRequest::Signal(r) => &r.context,
+            RoomRequest::Subscribe(r) => &r.context,
+            RoomRequest::Close(r) => &r.context,
+        }
+    }
+
+    async fn apply(self, core: Rc<RoomCore>) -> worker::Result<Response> {
+        match self {
+            RoomRequest::VisitorMessage(r) => r.apply(core).await,
+            RoomRequest::OperatorMessage(r) => r.apply(&core).await,
+            RoomRequest::Handoff(r) => r.apply(&core).await,
+            RoomRequest::Signal(r) => r.apply(&core).await,
+            RoomRequest::Subscribe(r) => r.apply(&core).await,
+            RoomRequest::Close(r) => r.apply(&core).await,
+        }
+    }
+}
+
+/// One live conversation.
+#[durable_object]
+pub struct Room {
+    core: Rc<RoomCore>,
+}
+
+/// The Room's state, shared with the tasks it spawns (answers, heartbeats).
+pub(crate) struct RoomCore {
+    env: Env,
+    state: State,
+    /// The conversation this Room serves, once known (see [`client::Binding`]).
+    binding: RefCell<Option<client::Binding>>,
+    live: Rc<RefCell<live::Live>>,
+    writes: Mutex<()>,
+    /// Events on their way to the account's Inbox, sent in order by one task.
+    outbox: RefCell<Option<UnboundedSender<live::Outgoing>>>,
+    /// Handoffs accepted so far: an answer being written stops when it changes.
+    handoffs: Cell<u64>,
+}
+
+impl DurableObject for Room {
+    fn new(state: State, env: Env) -> Self {
+        Room {
+            core: Rc::new(RoomCore {
+                env,
+                state,
+                binding: RefCell::new(None),
+                live: Rc::default(),
+                writes: Mutex::new(()),
+                outbox: RefCell::new(None),
+                handoffs: Cell::new(0),
+            }),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let request: RoomRequest = req.json().await?;
+        match self.core.check_binding(request.context()).await? {
+            client::Check::Serves => request.apply(Rc::clone(&self.core)).await,
+            client::Check::Closed => Response::error("this conversation was deleted", 410),
+            client::Check::Other => Response::error("this room serves another conversation", 409),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The ordered write: every message of the conversation is stored here,
+//! under the Room's write lock, before it is acknowledged or broadcast.
+
+use edgechat_shared::api::conversations::SentMessage;
+use edgechat_shared::api::uploads::Attachment;
+use serde::{Deserialize, Serialize};
+use worker::{D1Database, Env, Response};
+
+use super::{RoomContext, RoomCore, RoomRequest};
+use crate::db::messages::{self, Author};
+use crate::db::{self};
+use crate::error::ApiResult;
+
+pub(super) use crate::db::messages::Inserted;
+
+impl RoomCore {
+    /// Stores a message (once per author and client id) and broadcasts it;
+    /// answers the row and whether it was already stored. Holds the write
+    /// lock throughout, so messages are broadcast in `seq` order.
+    pub(super) async fn write_message(
+        &self,
+        db: &D1Database,
+        context: &RoomContext,
+        author: Author<'_>,
+        content: &str,
+        client_id: Option<&str>,
+        attachments: &[Attachment],
+    ) -> worker::Result<Inserted> {
+        let _write = self.writes.lock().await;
+        let inserted = messages::insert(db, context.conversation_id, author, content, client_id, attachments).await?;
+        if !inserted.duplicate {
+            self.announce(context, &inserted.row);
+        }
+        Ok(inserted)
+    }
+}
+
+/// Request: an operator reply. The Room answers JSON [`SentMessage`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendOperatorMessage {
+    pub context: RoomContext,
+    pub content: String,
+    /// The operator's user id: their `message_id`s are deduped apart from
+    /// the visitor's and other operators'.
+    pub author_id: i64,
+    pub author_name: String,
+    pub client_message_id: Option<String>,
+}
+
+impl SendOperatorMessage {
+    /// Forwards the reply to its conversation's Room; answers the stored
+    /// message. Errors: 404 when the conversation was deleted.
+    pub async fn call(self, env: &Env) -> ApiResult<SentMessage> {
+        RoomRequest::OperatorMessage(self).call_json(env).await
+    }
+
+    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let db = db::database(&core.env)?;
+        let author = Author::Operator { id: self.author_id, name: &self.author_name };
+        let inserted = core.write_message(&db, &self.context, author, &self.content, self.client_message_id.as_deref(), &[]).await?;
+        Response::from_json(&SentMessage { message: inserted.row.to_chat_message(), duplicate: inserted.duplicate })
+    }
+}
