@@ -77,6 +77,10 @@ fn main() {
             reconnect_with_last_event_id_replays_exactly_the_missed_messages,
             twenty_concurrent_senders_get_seqs_1_to_n_without_loss_or_duplicates,
             acknowledged_messages_survive_a_wrangler_restart_and_clients_resume,
+            // ids and Room bindings (issue 10)
+            deleting_a_site_ends_its_visitor_streams_and_its_conversations_stay_gone,
+            ids_of_deleted_sites_operators_and_conversations_are_never_given_again,
+            an_operator_reply_with_the_visitors_message_id_is_stored_not_dropped,
         ],
     )
 }
@@ -1222,4 +1226,81 @@ async fn acknowledged_messages_survive_a_wrangler_restart_and_clients_resume(_: 
     assert_eq!(key(&message_of(resumed.event().await)), key(&live));
     assert_eq!(key(&socket.message_of(id).await), key(&live));
     assert_eq!(ask(&own, &visitor, "Still there?").await.done().seq, 9);
+}
+
+// ---------------------------------------------------------------- ids and Room bindings (issue 10)
+
+/// `DELETE /v1/sites/{id}` as the tenant's owner.
+async fn delete_site(host: &dyn Host, tenant: &Tenant) {
+    let response = send(host, Method::DELETE, &format!("/v1/sites/{}", tenant.site.id), tenant.token(), None).await;
+    assert_no_content(response, "delete the site").await;
+}
+
+async fn deleting_a_site_ends_its_visitor_streams_and_its_conversations_stay_gone(server: &Server) {
+    let tenant = signup(server).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, None, None).await;
+    assert_eq!(seqs(&stream.messages(2).await), [1, 2]);
+    delete_site(server, &tenant).await;
+    // The open stream of the deleted conversation ends at once, with no event.
+    stream.ends().await;
+    let again = events_request(server, &visitor.site_key, &visitor.session, None, None).await;
+    assert_eq!(again.status().as_u16(), 404, "the deleted site's stream cannot be opened again");
+    let operator = get(server, &conversation_path(visitor.conversation, ""), tenant.token()).await;
+    assert_eq!(operator.status().as_u16(), 404, "the deleted conversation is gone for operators too");
+}
+
+async fn ids_of_deleted_sites_operators_and_conversations_are_never_given_again(_: &Server) {
+    // Its own server, so that no other trial inserts rows in between: on a
+    // shared one an id could move on by chance.
+    let mut own = OwnServer::start(run_dir("live-ids"), true).await;
+    let first = signup(&own).await;
+    let agent = add_agent(&own, &first).await.user.id;
+    let visitor = new_conversation(&own, first.site_key()).await;
+    let response = send(&own, Method::DELETE, &format!("/v1/users/{agent}"), first.token(), None).await;
+    assert_no_content(response, "delete the agent").await;
+    delete_site(&own, &first).await;
+
+    // The newest rows were deleted: SQLite's default would hand their ids out again.
+    let site: Site = json_of(post(&own, "/v1/sites", first.token(), json!({"name": "Second shop"})).await, 201).await;
+    assert!(site.id > first.site.id, "site id {} was given again (deleted: {})", site.id, first.site.id);
+    let second = Tenant { tokens: first.tokens.clone(), site };
+    let next_agent = add_agent(&own, &second).await.user.id;
+    assert!(next_agent > agent, "operator id {next_agent} was given again (deleted: {agent})");
+    let next = new_conversation(&own, second.site_key()).await;
+    assert!(
+        next.conversation > visitor.conversation,
+        "conversation id {} was given again (deleted: {})",
+        next.conversation,
+        visitor.conversation
+    );
+    // The new conversation's stream carries only its own messages.
+    let (mut stream, ..) = EventStream::open_past_preamble(&own, &next, None, None).await;
+    assert_eq!(seqs(&stream.messages(2).await), [1, 2], "the new conversation holds only its own messages");
+    own.stop().await;
+}
+
+async fn an_operator_reply_with_the_visitors_message_id_is_stored_not_dropped(server: &Server) {
+    let tenant = signup(server).await;
+    let session = new_session_id();
+    let request = visitor_request(tenant.site_key(), &session, "Is my parcel on its way?");
+    let message_id = request.message_id.clone().expect("a message id");
+    let streamed = stream_post(server, &request).await;
+    let conversation = streamed.done().conversation_id;
+    act(server, tenant.token(), conversation, "takeover", json!({})).await;
+    // The same client id from another author is another message.
+    let body = json!({"conversation_id": conversation, "content": "It left this morning.", "message_id": message_id});
+    let sent: SentMessage = json_of(post(server, "/v1/chat/messages/send", tenant.token(), body.clone()).await, 201).await;
+    assert!(!sent.duplicate, "the operator's reply was taken for the visitor's message: {sent:?}");
+    assert_eq!((sent.message.role, sent.message.content.as_str(), sent.message.seq), (Role::Operator, "It left this morning.", 3));
+    // The operator's own retry is still a duplicate of their reply.
+    let again: SentMessage = json_of(post(server, "/v1/chat/messages/send", tenant.token(), body).await, 201).await;
+    assert!(again.duplicate);
+    assert_eq!(again.message.id, sent.message.id);
+    // And the visitor's retry replays the visitor's message.
+    let replay = stream_post(server, &request).await;
+    assert!(replay.done().replayed);
+    assert_eq!(replay.done().seq, 1);
+    let stored = messages(server, tenant.token(), conversation).await;
+    assert_eq!(stored.iter().map(|m| (m.seq, m.role)).collect::<Vec<_>>(), [(1, Role::Visitor), (2, Role::Ai), (3, Role::Operator)]);
 }

@@ -5,7 +5,7 @@ use edgechat_shared::kb::ImportArticle;
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{int, opt_text, text};
+use super::{int, next_id, opt_text, text};
 use crate::auth::random_hex;
 
 /// A site row.
@@ -120,7 +120,8 @@ pub async fn sites(db: &D1Database, account_id: i64) -> worker::Result<Vec<SiteR
 pub async fn insert_site(db: &D1Database, account_id: i64, name: &str, input: &SiteInput) -> worker::Result<SiteRow> {
     let row: SiteRow = db
         .prepare(format!(
-            "INSERT INTO sites (account_id, site_key, name, identity_secret) VALUES (?1, ?2, ?3, ?4) RETURNING {SITE_COLUMNS}"
+            "INSERT INTO sites (id, account_id, site_key, name, identity_secret) VALUES ({}, ?1, ?2, ?3, ?4) RETURNING {SITE_COLUMNS}",
+            next_id("sites")
         ))
         .bind(&[int(account_id), text(&format!("sk_{}", random_hex(12))), text(name.trim()), text(&random_hex(32))])?
         .first(None)

@@ -4,7 +4,7 @@ use edgechat_shared::api::auth::{Account, Operator, OperatorRole};
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{int, text};
+use super::{int, next_id, text};
 
 /// An operator row, password hash included.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,8 +70,9 @@ pub async fn insert_user(
     password_hash: &str,
 ) -> worker::Result<Option<UserRow>> {
     db.prepare(format!(
-        "INSERT INTO users (account_id, email, display_name, role, password_hash) VALUES (?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+        "INSERT INTO users (id, account_id, email, display_name, role, password_hash) VALUES ({}, ?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}",
+        next_id("users")
     ))
     .bind(&[int(account_id), text(email), text(display_name.trim()), text(role.as_str()), text(password_hash)])?
     .first(None)
@@ -91,4 +92,13 @@ pub async fn owner_count(db: &D1Database, account_id: i64) -> worker::Result<i64
         .first::<i64>(Some("n"))
         .await?
         .unwrap_or(0))
+}
+
+/// Creates an account named `name`; answers its id (never one a deleted account had).
+pub async fn insert_account(db: &D1Database, name: &str) -> worker::Result<i64> {
+    db.prepare(format!("INSERT INTO accounts (id, name) VALUES ({}, ?1) RETURNING id", next_id("accounts")))
+        .bind(&[text(name)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .ok_or_else(|| worker::Error::RustError("account was not created".into()))
 }

@@ -57,12 +57,7 @@ pub async fn post_signup(
     }
     let hash = password::hash(&request.password).await?;
     let account_name = request.account_name.as_deref().unwrap_or(&request.name).trim().to_string();
-    let account_id = db
-        .prepare("INSERT INTO accounts (name) VALUES (?1) RETURNING id")
-        .bind(&[text(&account_name)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "account was not created"))?;
+    let account_id = users::insert_account(&db, &account_name).await?;
     let Some(user) = users::insert_user(&db, account_id, &request.email, &request.name, OperatorRole::Owner, &hash).await? else {
         // A concurrent signup took the email between the check and the insert.
         db.prepare("DELETE FROM accounts WHERE id = ?1").bind(&[int(account_id)])?.run().await?;

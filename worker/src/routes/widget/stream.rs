@@ -9,6 +9,7 @@ use edgechat_shared::api::stream::StreamRequest;
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db;
 use crate::db::conversations;
+use crate::db::messages::{self, Author};
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
@@ -29,7 +30,18 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
     let database = db::database(&state.env)?;
     let Visitor { site, conversation_id, visitor_id, .. } =
         load_visitor(&state.env, &caller, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
-    let attachments = super::uploads::attachments(&state.env, &site, visitor_id, &request.attachments).await?;
+    // A retry of a stored message replays it with the uploads it has: its
+    // attachments are not checked (they are attached now) nor attached again.
+    let retry = match (conversation_id, request.message_id.as_deref()) {
+        (Some(conversation_id), Some(message_id)) => {
+            messages::by_client_id(&database, conversation_id, Author::Visitor, message_id).await?.is_some()
+        }
+        _ => false,
+    };
+    let attachments = match retry {
+        true => Vec::new(),
+        false => super::uploads::attachments(&state.env, &site, visitor_id, &request.attachments).await?,
+    };
     let conversation_id = match conversation_id {
         Some(id) => id,
         None => {

@@ -107,7 +107,10 @@ async fn upload(
     let metadata = HttpMetadata { content_type: Some(kind.content_type().into()), ..Default::default() };
     bucket(&state.env)?.put(&key, bytes).http_metadata(metadata).execute().await?;
     let id = db
-        .prepare("INSERT INTO uploads (site_id, visitor_id, r2_key, content_type, size, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")
+        .prepare(format!(
+            "INSERT INTO uploads (id, site_id, visitor_id, r2_key, content_type, size, name) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            db::next_id("uploads")
+        ))
         .bind(&[int(visitor.site.id), int(visitor_id), text(&key), text(kind.content_type()), int(size), text(&name)])?
         .first::<i64>(Some("id"))
         .await?
