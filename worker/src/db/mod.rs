@@ -1,8 +1,11 @@
 //! D1 access: the one place that turns D1 rows into EdgeChat types, one
 //! module per resource. Every query binds its values; none formats them into SQL.
 
+pub mod articles;
 pub mod conversations;
 pub mod messages;
+pub mod proactive;
+pub mod ratings;
 pub mod sites;
 pub mod users;
 
@@ -10,6 +13,11 @@ pub use messages::MessageRow;
 
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
+
+/// Whether D1 answers a trivial query (`GET /ready`).
+pub async fn ping(db: &D1Database) -> bool {
+    matches!(db.prepare("SELECT 1 AS one").first::<i64>(Some("one")).await, Ok(Some(1)))
+}
 
 /// The D1 binding (`[[d1_databases]] binding = "DB"` in `wrangler.toml`).
 pub fn database(env: &Env) -> worker::Result<D1Database> {

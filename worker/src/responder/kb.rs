@@ -17,35 +17,17 @@ use std::rc::Rc;
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::kb;
 use edgechat_shared::retrieval::{Hit, Index};
-use serde::Deserialize;
 use worker::D1Database;
 
 use super::prompt::Passage;
 use super::Answer;
-use crate::db::int;
+use crate::db::articles::{self, ArticleRow, Revision};
 
 /// Most passages retrieved (cited as sources, offered to a model).
 pub const MAX_PASSAGES: usize = 3;
 
 /// Most sites whose index one isolate keeps.
 const CACHED_SITES: usize = 32;
-
-#[derive(Debug, Clone, Deserialize)]
-struct ArticleRow {
-    external_id: String,
-    title: String,
-    body: String,
-    url: Option<String>,
-}
-
-/// What a cached index was built from: `sites.kb_revision` (bumped by a
-/// trigger on every article insert, update and delete: migration 0007) and
-/// the site key, which tells a deleted site from a new one given its id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct Revision {
-    kb_revision: i64,
-    site_key: String,
-}
 
 /// A site's articles and their index.
 pub struct SiteIndex {
@@ -92,21 +74,11 @@ thread_local! {
 ///
 /// Errors: a D1 failure.
 pub async fn site_index(db: &D1Database, site_id: i64) -> worker::Result<Rc<SiteIndex>> {
-    let revision = db
-        .prepare("SELECT kb_revision, site_key FROM sites WHERE id = ?1")
-        .bind(&[int(site_id)])?
-        .first::<Revision>(None)
-        .await?
-        .ok_or_else(|| worker::Error::RustError(format!("no site {site_id}")))?;
+    let revision = articles::revision(db, site_id).await?.ok_or_else(|| worker::Error::RustError(format!("no site {site_id}")))?;
     if let Some(cached) = CACHE.with(|c| c.borrow().get(&site_id).filter(|s| s.revision == revision).cloned()) {
         return Ok(cached);
     }
-    let articles = db
-        .prepare("SELECT external_id, title, body, url FROM kb_articles WHERE site_id = ?1 ORDER BY id")
-        .bind(&[int(site_id)])?
-        .all()
-        .await?
-        .results::<ArticleRow>()?;
+    let articles = articles::articles(db, site_id).await?;
     let index = Index::build(articles.iter().map(|a| (a.title.as_str(), a.body.as_str())));
     let built = Rc::new(SiteIndex { revision, articles, index });
     CACHE.with(|c| {

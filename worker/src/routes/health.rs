@@ -19,12 +19,12 @@ pub async fn get_health() -> Json<Value> {
 #[worker::send]
 pub async fn get_ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let answered = match db::database(&state.env) {
-        Ok(database) => database.prepare("SELECT 1 AS one").first::<i64>(Some("one")).await.ok().flatten(),
-        Err(_) => None,
+        Ok(database) => db::ping(&database).await,
+        Err(_) => false,
     };
     match answered {
-        Some(1) => Ok(Json(json!({"status": "ready"}))),
-        _ => Err(ApiError::new(ErrorCode::NotReady, "The database is not reachable")),
+        true => Ok(Json(json!({"status": "ready"}))),
+        false => Err(ApiError::new(ErrorCode::NotReady, "The database is not reachable")),
     }
 }
 

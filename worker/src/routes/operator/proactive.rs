@@ -8,47 +8,16 @@ use axum::Json;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::proactive::{ProactiveInput, ProactiveList, ProactiveRule};
 use edgechat_shared::error::FieldError;
-use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::D1Database;
 
 use crate::auth::CurrentOperator;
-use crate::db::{self, int, opt_text};
+use crate::db::{self, proactive};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{json_object, AppState};
-
-#[derive(Debug, Deserialize)]
-struct RuleRow {
-    id: i64,
-    message: String,
-    url_match: String,
-    delay_seconds: i64,
-    once_per_visitor: i64,
-    enabled: i64,
-}
-
-impl RuleRow {
-    fn to_rule(&self) -> ProactiveRule {
-        ProactiveRule {
-            id: self.id,
-            message: self.message.clone(),
-            url_match: self.url_match.clone(),
-            delay_seconds: self.delay_seconds,
-            once_per_visitor: self.once_per_visitor != 0,
-            enabled: self.enabled != 0,
-        }
-    }
-}
-
-const RULE_COLUMNS: &str = "id, message, url_match, delay_seconds, once_per_visitor, enabled";
 
 /// The caller's site `id`, or 404.
 async fn site_id(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<i64> {
     Ok(db::sites::site(db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("site"))?.id)
-}
-
-fn flag(value: Option<bool>) -> JsValue {
-    value.map(|b| int(i64::from(b))).unwrap_or(JsValue::NULL)
 }
 
 /// Handles the `GET /v1/sites/{id}/proactive` route.
@@ -56,13 +25,7 @@ fn flag(value: Option<bool>) -> JsValue {
 pub async fn get_rules(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ProactiveList>> {
     let db = db::database(&state.env)?;
     let site = site_id(&db, &caller, id).await?;
-    let rows: Vec<RuleRow> = db
-        .prepare(format!("SELECT {RULE_COLUMNS} FROM proactive_rules WHERE site_id = ?1 ORDER BY id"))
-        .bind(&[int(site)])?
-        .all()
-        .await?
-        .results()?;
-    Ok(Json(ProactiveList { rules: rows.iter().map(RuleRow::to_rule).collect() }))
+    Ok(Json(ProactiveList { rules: proactive::rules(&db, site).await? }))
 }
 
 /// Handles the `POST /v1/sites/{id}/proactive` route (owner/admin): 201
@@ -80,23 +43,8 @@ pub async fn post_rule(
     let message = input.message.clone().ok_or_else(|| FieldError::new("message", "message is required"))?;
     let db = db::database(&state.env)?;
     let site = site_id(&db, &caller, id).await?;
-    let row: RuleRow = db
-        .prepare(format!(
-            "INSERT INTO proactive_rules (site_id, message, url_match, delay_seconds, once_per_visitor, enabled) \
-             VALUES (?1, ?2, COALESCE(?3, ''), COALESCE(?4, 0), COALESCE(?5, 1), COALESCE(?6, 1)) RETURNING {RULE_COLUMNS}"
-        ))
-        .bind(&[
-            int(site),
-            opt_text(Some(message.trim())),
-            opt_text(input.url_match.as_deref()),
-            input.delay_seconds.map(int).unwrap_or(JsValue::NULL),
-            flag(input.once_per_visitor),
-            flag(input.enabled),
-        ])?
-        .first(None)
-        .await?
-        .ok_or_else(|| ApiError::not_found("rule"))?;
-    Ok((StatusCode::CREATED, Json(row.to_rule())))
+    let rule = proactive::insert(&db, site, &message, &input).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    Ok((StatusCode::CREATED, Json(rule)))
 }
 
 /// Handles the `PATCH /v1/sites/{id}/proactive/{rule_id}` route (owner/admin).
@@ -112,25 +60,8 @@ pub async fn patch_rule(
     input.validate()?;
     let db = db::database(&state.env)?;
     let site = site_id(&db, &caller, id).await?;
-    let row: RuleRow = db
-        .prepare(format!(
-            "UPDATE proactive_rules SET message = COALESCE(?1, message), url_match = COALESCE(?2, url_match), \
-             delay_seconds = COALESCE(?3, delay_seconds), once_per_visitor = COALESCE(?4, once_per_visitor), \
-             enabled = COALESCE(?5, enabled) WHERE id = ?6 AND site_id = ?7 RETURNING {RULE_COLUMNS}"
-        ))
-        .bind(&[
-            opt_text(input.message.as_deref().map(str::trim)),
-            opt_text(input.url_match.as_deref()),
-            input.delay_seconds.map(int).unwrap_or(JsValue::NULL),
-            flag(input.once_per_visitor),
-            flag(input.enabled),
-            int(rule_id),
-            int(site),
-        ])?
-        .first(None)
-        .await?
-        .ok_or_else(|| ApiError::not_found("rule"))?;
-    Ok(Json(row.to_rule()))
+    let rule = proactive::update(&db, site, rule_id, &input).await?.ok_or_else(|| ApiError::not_found("rule"))?;
+    Ok(Json(rule))
 }
 
 /// Handles the `DELETE /v1/sites/{id}/proactive/{rule_id}` route (owner/admin). 204.
@@ -143,21 +74,8 @@ pub async fn delete_rule(
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let site = site_id(&db, &caller, id).await?;
-    db.prepare("DELETE FROM proactive_rules WHERE id = ?1 AND site_id = ?2 RETURNING id")
-        .bind(&[int(rule_id), int(site)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .ok_or_else(|| ApiError::not_found("rule"))?;
+    if !proactive::delete(&db, site, rule_id).await? {
+        return Err(ApiError::not_found("rule"));
+    }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The enabled rules of `site_id` (for the widget's poll).
-pub async fn enabled_rules(db: &D1Database, site_id: i64) -> worker::Result<Vec<ProactiveRule>> {
-    let rows: Vec<RuleRow> = db
-        .prepare(format!("SELECT {RULE_COLUMNS} FROM proactive_rules WHERE site_id = ?1 AND enabled = 1 ORDER BY id"))
-        .bind(&[int(site_id)])?
-        .all()
-        .await?
-        .results()?;
-    Ok(rows.iter().map(RuleRow::to_rule).collect())
 }

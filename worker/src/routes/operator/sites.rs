@@ -16,8 +16,8 @@ use worker::D1Database;
 
 use crate::auth::{random_hex, CurrentOperator};
 use crate::db;
-use crate::db::conversations;
 use crate::db::sites::{self as site_db, SiteRow};
+use crate::db::{articles, conversations};
 use crate::error::{ApiError, ApiResult};
 use crate::responder::kb;
 use crate::room;
@@ -29,8 +29,8 @@ async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<S
 }
 
 /// Article `external_id` of site `site_id`, or 404.
-async fn load_article(db: &D1Database, site_id: i64, external_id: &str) -> ApiResult<site_db::ArticleRow> {
-    site_db::article(db, site_id, external_id).await?.ok_or_else(|| ApiError::not_found("article"))
+async fn load_article(db: &D1Database, site_id: i64, external_id: &str) -> ApiResult<articles::ArticleRow> {
+    articles::article(db, site_id, external_id).await?.ok_or_else(|| ApiError::not_found("article"))
 }
 
 fn answer(row: &SiteRow, caller: &CurrentOperator, uri: &Uri, headers: &HeaderMap) -> Site {
@@ -132,8 +132,8 @@ pub async fn post_rotate_secret(
 pub async fn get_articles(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ArticleList>> {
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    let rows = site_db::articles(&db, site.id).await?;
-    Ok(Json(ArticleList { articles: rows.iter().map(site_db::ArticleRow::to_article).collect() }))
+    let rows = articles::articles(&db, site.id).await?;
+    Ok(Json(ArticleList { articles: rows.iter().map(articles::ArticleRow::to_article).collect() }))
 }
 
 /// Handles the `GET /v1/sites/{id}/articles/search?q=&limit=` route: the
@@ -194,10 +194,10 @@ pub async fn post_article(
     let article = checked_article(external_id, input.title.unwrap_or_default(), input.body.unwrap_or_default(), input.url)?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    if site_db::article(&db, site.id, &article.id).await?.is_some() {
+    if articles::article(&db, site.id, &article.id).await?.is_some() {
         return Err(ApiError::new(ErrorCode::Conflict, "An article with this id exists; PATCH it instead"));
     }
-    site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
+    articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
     let row = load_article(&db, site.id, &article.id).await?;
     Ok((StatusCode::CREATED, Json(row.to_article())))
 }
@@ -231,7 +231,7 @@ pub async fn patch_article(
     let row = load_article(&db, site.id, &article_id).await?;
     let article =
         checked_article(row.external_id.clone(), input.title.unwrap_or(row.title), input.body.unwrap_or(row.body), input.url.or(row.url))?;
-    site_db::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
+    articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
     let row = load_article(&db, site.id, &article.id).await?;
     Ok(Json(row.to_article()))
 }
@@ -246,7 +246,7 @@ pub async fn delete_article(
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    if site_db::delete_article(&db, site.id, &article_id).await? {
+    if articles::delete_article(&db, site.id, &article_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("article"))
@@ -269,6 +269,6 @@ pub async fn post_import(
     let articles = parse_jsonl(text).map_err(|e| FieldError::new("body", e.to_string()))?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    site_db::upsert_articles(&db, site.id, &articles).await?;
+    articles::upsert_articles(&db, site.id, &articles).await?;
     Ok(Json(ImportResult { imported: articles.len() }))
 }

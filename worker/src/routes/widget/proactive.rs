@@ -10,7 +10,6 @@ use edgechat_shared::validate;
 use super::{load_site, Caller, Limit};
 use crate::db::{self, int, text};
 use crate::error::ApiResult;
-use crate::routes::operator::proactive::enabled_rules;
 use crate::routes::AppState;
 
 /// Handles the `GET /api/v1/chat/pending-proactive` route: rules of this
@@ -39,7 +38,7 @@ pub async fn get_pending(
             .collect(),
         None => Vec::new(),
     };
-    let rules: Vec<_> = enabled_rules(&db, site.id)
+    let rules: Vec<_> = db::proactive::enabled_rules(&db, site.id)
         .await?
         .into_iter()
         .filter(|r| url_matches(&r.url_match, &query.url) && !(r.once_per_visitor && shown.contains(&r.id)))

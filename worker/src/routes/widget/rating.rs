@@ -9,7 +9,7 @@ use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse
 use edgechat_shared::error::FieldError;
 
 use super::{load_visitor, Caller, Limit};
-use crate::db::{self, int, opt_text};
+use crate::db::{self, ratings};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{json_object, AppState};
 
@@ -25,11 +25,7 @@ pub async fn post_rate(State(state): State<AppState>, caller: Caller, body: Byte
     }
     let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation to rate"))?;
-    let id = db::database(&state.env)?
-        .prepare("INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id")
-        .bind(&[int(conversation_id), int(request.score)])?
-        .first::<i64>(Some("id"))
-        .await?;
+    let id = ratings::insert(&db::database(&state.env)?, conversation_id, request.score).await?;
     Ok(Json(RateResponse { success: true, id, duplicate: id.is_none() }))
 }
 
@@ -45,11 +41,8 @@ pub async fn post_rate_comment(State(state): State<AppState>, caller: Caller, bo
     }
     let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("rating"))?;
-    db::database(&state.env)?
-        .prepare("UPDATE ratings SET comment = ?1 WHERE conversation_id = ?2 RETURNING id")
-        .bind(&[opt_text(Some(request.comment.trim())), int(conversation_id)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .ok_or_else(|| ApiError::not_found("rating; rate the conversation first"))?;
+    if !ratings::set_comment(&db::database(&state.env)?, conversation_id, request.comment.trim()).await? {
+        return Err(ApiError::not_found("rating; rate the conversation first"));
+    }
     Ok(Json(Saved { success: true, message: "Comment saved".into() }))
 }
