@@ -212,17 +212,6 @@ pub async fn create_for_visitor(db: &D1Database, site_id: i64, visitor_id: i64) 
         .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
 }
 
-/// The ids of every conversation of `site_id` (to close their Rooms when
-/// the site is deleted).
-pub async fn ids_of_site(db: &D1Database, site_id: i64) -> worker::Result<Vec<i64>> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: i64,
-    }
-    let rows = db.prepare("SELECT id FROM conversations WHERE site_id = ?1").bind(&[int(site_id)])?.all().await?.results::<Id>()?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
-}
-
 /// Assigns a conversation of `account_id` to `assignee` (or nobody); the
 /// assignee must be an operator of the same account. Answers whether it changed.
 pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<i64>) -> worker::Result<bool> {

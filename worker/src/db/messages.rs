@@ -101,12 +101,13 @@ pub struct Inserted {
     pub state: ConversationState,
 }
 
-/// Inserts a visitor or operator message with the next `seq`, bumps the
-/// conversation's activity time and reads its state, in one D1 batch; then
-/// attaches the uploads of `attachments` to it (only a new message, and only
-/// uploads no message has yet). When `author` already stored `client_id` in
-/// the conversation, nothing is inserted or attached and the stored row is
-/// answered as a duplicate.
+/// Inserts a visitor or operator message with the next `seq`, ties the
+/// uploads of `attachments` to it, bumps the conversation's activity time
+/// and reads its state, in one D1 batch (a transaction). Only uploads no
+/// message has yet are listed and tied; call it under the Room's write lock,
+/// so that two messages never list one upload. When `author` already stored
+/// `client_id` in the conversation, nothing is inserted or tied and the
+/// stored row is answered as a duplicate.
 pub async fn insert(
     db: &D1Database,
     conversation_id: i64,
@@ -119,6 +120,7 @@ pub async fn insert(
         Author::Operator { name, .. } => Some(name),
         Author::Visitor => None,
     };
+    let attachments = unattached(db, attachments).await?;
     let inserted = db
         .batch(vec![
             db.prepare(format!(
@@ -133,23 +135,29 @@ pub async fn insert(
                 text(content),
                 opt_text(author_name),
                 opt_text(client_id),
-                text(&serde_json::to_string(attachments)?),
+                text(&serde_json::to_string(&attachments)?),
             ])?,
+            // The newest message takes the uploads its own `attachments` list:
+            // the message just inserted, or (after a duplicate) the newest one
+            // again, whose uploads are its own already.
+            db.prepare(
+                "UPDATE uploads SET message_id = (SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1) \
+                 WHERE message_id IS NULL AND id IN (SELECT json_extract(j.value, '$.id') FROM messages m, json_each(m.attachments) j \
+                 WHERE m.id = (SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1))",
+            )
+            .bind(&[int(conversation_id)])?,
             db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
                 .bind(&[int(conversation_id)])?,
             db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         ])
         .await?;
     let state = inserted
-        .get(2)
+        .get(3)
         .map(|r| r.results::<ConversationState>())
         .transpose()?
         .and_then(|mut rows| rows.pop())
         .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        if !attachments.is_empty() {
-            attach_uploads(db, row.id, attachments).await?;
-        }
         return Ok(Inserted { row, duplicate: false, state });
     }
     let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
@@ -158,15 +166,23 @@ pub async fn insert(
     Ok(Inserted { row, duplicate: true, state })
 }
 
-/// Ties the uploads of `attachments` to message `message_id`; an upload
-/// already tied to a message stays with it.
-async fn attach_uploads(db: &D1Database, message_id: i64, attachments: &[Attachment]) -> worker::Result<()> {
+/// The attachments whose uploads no message has yet.
+async fn unattached(db: &D1Database, attachments: &[Attachment]) -> worker::Result<Vec<Attachment>> {
+    if attachments.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(Deserialize)]
+    struct Free {
+        id: i64,
+    }
     let ids: Vec<i64> = attachments.iter().map(|a| a.id).collect();
-    db.prepare("UPDATE uploads SET message_id = ?1 WHERE message_id IS NULL AND id IN (SELECT value FROM json_each(?2))")
-        .bind(&[int(message_id), text(&serde_json::to_string(&ids)?)])?
-        .run()
-        .await?;
-    Ok(())
+    let free = db
+        .prepare("SELECT id FROM uploads WHERE message_id IS NULL AND id IN (SELECT value FROM json_each(?1))")
+        .bind(&[text(&serde_json::to_string(&ids)?)])?
+        .all()
+        .await?
+        .results::<Free>()?;
+    Ok(attachments.iter().filter(|a| free.iter().any(|f| f.id == a.id)).cloned().collect())
 }
 
 /// The message `author` stored with `client_id` in the conversation, if any.
@@ -177,7 +193,8 @@ pub async fn by_client_id(
     client_id: &str,
 ) -> worker::Result<Option<MessageRow>> {
     db.prepare(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = ?2 AND author_id IS ?3 AND client_message_id = ?4"
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = ?1 AND role = ?2 AND COALESCE(author_id, 0) = COALESCE(?3, 0) AND client_message_id = ?4"
     ))
     .bind(&[int(conversation_id), text(author.role().as_str()), opt_int(author.id()), text(client_id)])?
     .first::<MessageRow>(None)

@@ -157,19 +157,27 @@ pub async fn rotate_secret(db: &D1Database, site_id: i64) -> worker::Result<Opti
         .await
 }
 
-/// Deletes a site with its conversations and knowledge base.
-pub async fn delete_site(db: &D1Database, site_id: i64) -> worker::Result<()> {
+/// Deletes a site with its conversations and knowledge base, in one D1
+/// batch (a transaction); answers the ids of the conversations deleted, so
+/// their Rooms can be closed.
+pub async fn delete_site(db: &D1Database, site_id: i64) -> worker::Result<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Deleted {
+        id: i64,
+    }
     // D1 enforces foreign keys; delete children first so no row is left dangling.
-    db.batch(vec![
-        db.prepare("DELETE FROM read_marks WHERE conversation_id IN (SELECT id FROM conversations WHERE site_id = ?1)")
-            .bind(&[int(site_id)])?,
-        db.prepare("DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE site_id = ?1)")
-            .bind(&[int(site_id)])?,
-        db.prepare("DELETE FROM conversations WHERE site_id = ?1").bind(&[int(site_id)])?,
-        db.prepare("DELETE FROM visitors WHERE site_id = ?1").bind(&[int(site_id)])?,
-        db.prepare("DELETE FROM kb_articles WHERE site_id = ?1").bind(&[int(site_id)])?,
-        db.prepare("DELETE FROM sites WHERE id = ?1").bind(&[int(site_id)])?,
-    ])
-    .await?;
-    Ok(())
+    let results = db
+        .batch(vec![
+            db.prepare("DELETE FROM read_marks WHERE conversation_id IN (SELECT id FROM conversations WHERE site_id = ?1)")
+                .bind(&[int(site_id)])?,
+            db.prepare("DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE site_id = ?1)")
+                .bind(&[int(site_id)])?,
+            db.prepare("DELETE FROM conversations WHERE site_id = ?1 RETURNING id").bind(&[int(site_id)])?,
+            db.prepare("DELETE FROM visitors WHERE site_id = ?1").bind(&[int(site_id)])?,
+            db.prepare("DELETE FROM kb_articles WHERE site_id = ?1").bind(&[int(site_id)])?,
+            db.prepare("DELETE FROM sites WHERE id = ?1").bind(&[int(site_id)])?,
+        ])
+        .await?;
+    let deleted = results.get(2).map(|r| r.results::<Deleted>()).transpose()?.unwrap_or_default();
+    Ok(deleted.into_iter().map(|d| d.id).collect())
 }

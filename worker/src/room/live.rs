@@ -113,16 +113,27 @@ impl RoomCore {
     }
 
     /// Starts the heartbeat loop unless it runs: a comment to every stream
-    /// each [`HEARTBEAT_SECONDS`], which also drops streams whose client left.
-    fn start_heartbeat(&self) {
-        let live = Rc::clone(&self.live);
-        if std::mem::replace(&mut live.borrow_mut().heartbeat, true) {
+    /// each [`HEARTBEAT_SECONDS`], which also drops streams whose client
+    /// left, and closes the Room when its conversation no longer exists (a
+    /// site deleted with more conversations than [`close_all`] reaches).
+    fn start_heartbeat(self: &Rc<Self>, conversation_id: i64) {
+        if std::mem::replace(&mut self.live.borrow_mut().heartbeat, true) {
             return;
         }
+        let core = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             loop {
                 worker::Delay::from(Duration::from_secs(HEARTBEAT_SECONDS)).await;
-                let mut live = live.borrow_mut();
+                let gone = match db::database(&core.env) {
+                    Ok(db) => matches!(conversations::state(&db, conversation_id).await, Ok(None)),
+                    Err(_) => false,
+                };
+                if gone {
+                    if let Err(err) = core.close().await {
+                        worker::console_error!("closing the room of deleted conversation {conversation_id} failed: {err}");
+                    }
+                }
+                let mut live = core.live.borrow_mut();
                 let beat = sse::comment("heartbeat");
                 live.subscribers.retain(|s| s.tx.unbounded_send(beat.clone()).is_ok());
                 if live.subscribers.is_empty() {
@@ -131,6 +142,16 @@ impl RoomCore {
                 }
             }
         });
+    }
+
+    /// Closes the Room for good (its conversation was deleted): its visitor
+    /// streams end (dropping their senders ends them), an answer being
+    /// written stops, and every later request is refused.
+    pub(super) async fn close(&self) -> worker::Result<()> {
+        self.unbind().await?;
+        self.handoffs.set(self.handoffs.get() + 1);
+        self.live.borrow_mut().subscribers.clear();
+        Ok(())
     }
 }
 
@@ -188,7 +209,7 @@ impl Subscribe {
         RoomRequest::Subscribe(self).call(env).await
     }
 
-    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+    pub(super) async fn apply(self, core: Rc<RoomCore>) -> worker::Result<Response> {
         let (tx, rx) = unbounded();
         let id = {
             let mut live = core.live.borrow_mut();
@@ -197,7 +218,7 @@ impl Subscribe {
             live.subscribers.push(Subscriber { id, tx: tx.clone(), last_seq: self.after_seq, backlog: Some(Vec::new()) });
             id
         };
-        core.start_heartbeat();
+        core.start_heartbeat(self.context.conversation_id);
         let db = db::database(&core.env)?;
         let conversation_id = self.context.conversation_id;
         let _ = tx.unbounded_send(sse::retry(SSE_RETRY_MS));
@@ -276,9 +297,7 @@ impl Close {
 
     pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
         let _write = core.writes.lock().await;
-        core.unbind().await?;
-        // Dropping the senders ends the streams.
-        core.live.borrow_mut().subscribers.clear();
+        core.close().await?;
         Ok(Response::empty()?.with_status(204))
     }
 }
@@ -295,19 +314,29 @@ impl RoomContext {
     }
 }
 
-/// Closes the Rooms of conversations `ids` of `site_id` (deleted with their
-/// site), a few at a time.
-pub async fn close_all(env: &Env, site_id: i64, account_id: i64, ids: &[i64]) -> ApiResult<()> {
-    for chunk in ids.chunks(CLOSE_CONCURRENCY) {
+/// Closes the Rooms of conversations `ids` of `site_id`, deleted with their
+/// site, so that their live streams end at once. Best effort and bounded:
+/// the newest [`MAX_ROOMS_CLOSED`] are closed here (a request may make only
+/// so many subrequests: 50 on the free plan), failures are logged, and any
+/// other Room with a live stream closes itself at its next heartbeat, when
+/// it finds its conversation gone.
+pub async fn close_all(env: &Env, site_id: i64, account_id: i64, ids: &[i64]) {
+    let mut newest: Vec<i64> = ids.to_vec();
+    newest.sort_unstable_by(|a, b| b.cmp(a));
+    newest.truncate(MAX_ROOMS_CLOSED);
+    for chunk in newest.chunks(CLOSE_CONCURRENCY) {
         let closing =
             chunk.iter().map(|&conversation_id| Close { context: RoomContext { conversation_id, site_id, account_id } }.call(env));
-        for result in futures::future::join_all(closing).await {
-            result?;
+        for (result, id) in futures::future::join_all(closing).await.into_iter().zip(chunk) {
+            if let Err(err) = result {
+                worker::console_error!("closing the room of deleted conversation {id} failed: {}", err.message);
+            }
         }
     }
-    Ok(())
 }
 
-/// Rooms closed at once when a site is deleted: a bound keeps the work in
-/// flight flat for a site with many conversations.
-const CLOSE_CONCURRENCY: usize = 16;
+/// Rooms [`close_all`] closes itself; the others close at their heartbeat.
+const MAX_ROOMS_CLOSED: usize = 40;
+
+/// Rooms closed at once.
+const CLOSE_CONCURRENCY: usize = 8;

@@ -74,7 +74,7 @@ impl RoomRequest {
             RoomRequest::OperatorMessage(r) => r.apply(&core).await,
             RoomRequest::Handoff(r) => r.apply(&core).await,
             RoomRequest::Signal(r) => r.apply(&core).await,
-            RoomRequest::Subscribe(r) => r.apply(&core).await,
+            RoomRequest::Subscribe(r) => r.apply(core).await,
             RoomRequest::Close(r) => r.apply(&core).await,
         }
     }

@@ -16,8 +16,8 @@ use worker::D1Database;
 
 use crate::auth::{random_hex, CurrentOperator};
 use crate::db;
+use crate::db::articles;
 use crate::db::sites::{self as site_db, SiteRow};
-use crate::db::{articles, conversations};
 use crate::error::{ApiError, ApiResult};
 use crate::responder::kb;
 use crate::room;
@@ -104,9 +104,8 @@ pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator,
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let row = load(&db, &caller, id).await?;
-    let conversations = conversations::ids_of_site(&db, row.id).await?;
-    site_db::delete_site(&db, row.id).await?;
-    room::close_all(&state.env, row.id, row.account_id, &conversations).await?;
+    let conversations = site_db::delete_site(&db, row.id).await?;
+    room::close_all(&state.env, row.id, row.account_id, &conversations).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
