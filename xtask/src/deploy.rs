@@ -17,7 +17,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
@@ -178,21 +177,54 @@ pub fn deploy() -> Result<()> {
     eprintln!("xtask deploy: applying D1 migrations not yet applied remotely");
     run(&mut wrangler::command(&["d1", "migrations", "apply", &names.d1_binding, "--remote", "--config", DEPLOY_CONFIG]))?;
 
-    let secrets = if jwt_secret_set(&names.worker)? {
+    let new_secret = if jwt_secret_set(&names.worker)? {
         eprintln!("xtask deploy: {JWT_SECRET} is set; kept");
         None
     } else {
         eprintln!("xtask deploy: {JWT_SECRET} is not set; a random one goes up with this deploy");
-        Some(SecretsFile::new(JWT_SECRET, &seed::random_hex(JWT_SECRET_BYTES)?)?)
+        Some(seed::random_hex(JWT_SECRET_BYTES)?)
     };
 
     build::all(&tools)?;
-    let mut args = vec!["deploy", "--config", DEPLOY_CONFIG];
-    let secrets_path = secrets.as_ref().map(|s| s.path.to_string_lossy().into_owned());
-    if let Some(path) = &secrets_path {
-        args.extend(["--secrets-file", path]);
+    let out = wrangler_deploy(&["--config", DEPLOY_CONFIG], new_secret.as_deref(), false)?;
+    if !out.status.success() {
+        return Err(format!("`wrangler deploy` failed ({})", out.status).into());
     }
-    run(&mut wrangler::command(&args))
+    Ok(())
+}
+
+/// Runs `wrangler deploy` with `args`. With `jwt_secret`, `JWT_SECRET` goes up
+/// with the new version through `--secrets-file /dev/stdin`: JSON on a pipe,
+/// never on disk nor in a process listing (wrangler adds the file's secrets
+/// and keeps the others). With `capture` the output is answered, otherwise
+/// it goes to this terminal.
+fn wrangler_deploy(args: &[&str], jwt_secret: Option<&str>, capture: bool) -> Result<Output> {
+    let mut all = vec!["deploy"];
+    all.extend_from_slice(args);
+    if jwt_secret.is_some() {
+        all.extend(["--secrets-file", "/dev/stdin"]);
+    }
+    let mut cmd = wrangler::command(&all);
+    cmd.stdin(if jwt_secret.is_some() { Stdio::piped() } else { Stdio::null() });
+    if capture {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start wrangler deploy: {e}"))?;
+    if let (Some(secret), Some(mut stdin)) = (jwt_secret, child.stdin.take()) {
+        // A failed write (wrangler exited first) shows in its status: an empty file is refused.
+        let _ = stdin.write_all(serde_json::json!({ JWT_SECRET: secret }).to_string().as_bytes());
+    }
+    Ok(child.wait_with_output()?)
+}
+
+/// Whether wrangler's binding table (printed by `deploy`, also with
+/// `--dry-run`) lists `env.<name>`, as it does for a secret it took from
+/// `--secrets-file`.
+pub fn binds(output: &str, name: &str) -> bool {
+    output
+        .lines()
+        .map(strip_ansi)
+        .any(|line| line.trim_start().strip_prefix("env.").and_then(|rest| rest.split_whitespace().next()) == Some(name))
 }
 
 /// The id of the D1 database `name`, created when the account lacks it.
@@ -260,31 +292,6 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<bool> {
     }
     fs::write(path, contents)?;
     Ok(true)
-}
-
-/// A JSON secrets file for `wrangler deploy --secrets-file`, readable by its
-/// owner only and removed when dropped. Wrangler adds its secrets to the
-/// version it deploys and keeps the others.
-struct SecretsFile {
-    path: PathBuf,
-}
-
-impl SecretsFile {
-    fn new(name: &str, value: &str) -> Result<SecretsFile> {
-        let dir = root().join("target/deploy");
-        fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("secrets-{}.json", std::process::id()));
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        let secrets = SecretsFile { path };
-        file.write_all(serde_json::json!({ name: value }).to_string().as_bytes())?;
-        Ok(secrets)
-    }
-}
-
-impl Drop for SecretsFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
-    }
 }
 
 /// Cloudflare's limits on a worker's compressed upload, in bytes
@@ -369,23 +376,24 @@ fn kib(bytes: u64) -> String {
 
 /// Runs `wrangler deploy --dry-run --outdir target/worker-upload` on the
 /// current build (the committed `wrangler.toml`: a dry run needs no account)
-/// and measures the modules it wrote. Build first (`cargo xtask build`).
+/// and answers the upload size. It passes a throwaway `JWT_SECRET` the way
+/// [`deploy`] passes a new one, and fails unless wrangler binds it, so CI
+/// checks that part of the deploy too. Build first (`cargo xtask build`).
 pub fn dry_run() -> Result<UploadSize> {
     build::require(&root().join("worker/build/index.js"), "run `cargo xtask build` first")?;
     let outdir = root().join("target/worker-upload");
     let _ = fs::remove_dir_all(&outdir);
     let dir = outdir.to_string_lossy().into_owned();
-    let out = wrangler_output(&["deploy", "--dry-run", "--outdir", &dir])?;
-    if !out.status.success() {
-        return Err(format!(
-            "`wrangler deploy --dry-run` failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
+    let out = wrangler_deploy(&["--dry-run", "--outdir", &dir], Some("dry-run-only-not-a-secret"), true)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(
+            format!("`wrangler deploy --dry-run` failed ({}):\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr)).into()
+        );
+    }
+    if !binds(&stdout, JWT_SECRET) {
+        return Err(format!("`wrangler deploy --dry-run --secrets-file /dev/stdin` did not bind {JWT_SECRET}:\n{stdout}").into());
+    }
     match total_upload(&stdout) {
         Some(size) => Ok(size),
         None => upload_size(&outdir),
@@ -529,15 +537,16 @@ mod tests {
     }
 
     #[test]
-    fn the_secrets_file_is_private_and_removed() {
-        use std::os::unix::fs::PermissionsExt;
-        let file = SecretsFile::new("JWT_SECRET", "00ff").unwrap();
-        let path = file.path.clone();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let json: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(json, serde_json::json!({"JWT_SECRET": "00ff"}));
-        drop(file);
-        assert!(!path.exists());
+    fn a_binding_is_found_in_wrangler_s_table() {
+        let out = "Your Worker has access to the following bindings:\n\
+                   Binding                                                         Resource                  \n\
+                   env.DB (edgechat)                                               D1 Database               \n\
+                   env.JWT_SECRET (\"(hidden)\")                                     Environment Variable      \n\
+                   env.OPENAI_MODEL (\"gpt-4o-mini\")                              Environment Variable      \n";
+        assert!(binds(out, "JWT_SECRET"));
+        assert!(binds(out, "DB"));
+        assert!(!binds(out, "JWT"));
+        assert!(!binds(out, "OPENAI_API_KEY"));
     }
 
     #[test]
