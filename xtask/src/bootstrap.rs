@@ -35,7 +35,19 @@ pub fn toolchain() -> Result<Tools> {
     Ok(Tools { wasm_bindgen, worker_build, wasm_opt: modules.join(".bin/wasm-opt"), node: modules.join(".bin/node") })
 }
 
-fn wasm_target() -> Result<()> {
+/// rustup's `rustfmt` and `clippy` components (for `cargo xtask test`'s
+/// first checks) and the wasm32 target, added when missing.
+pub fn rust_components() -> Result<()> {
+    for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if output(Command::new("cargo").args([probe, "--version"])).is_none() {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    wasm_target()
+}
+
+/// The `wasm32-unknown-unknown` target, added when missing.
+pub fn wasm_target() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
@@ -78,10 +90,12 @@ fn cargo_tool(bin: &str, krate: &str, version: &str) -> Result<PathBuf> {
     Ok(cargo_bin.join(bin))
 }
 
-/// Installs `package-lock.json`'s packages, unless `node_modules` already
-/// holds exactly that lock. `npm install` rather than `npm ci`: the registry
-/// reachable here lacks other platforms' optional `workerd` packages, so the
-/// lock holds only this platform's and `npm ci` refuses it as out of sync.
+/// Installs exactly `package-lock.json`'s packages with `npm ci`, unless
+/// `node_modules` already holds that lock (the stamp file written after the
+/// last install). `npm ci` never writes the lock, so a fresh clone stays
+/// clean; it fails when `package.json` and the lock disagree (then run
+/// `npm install` and commit the lock). The lock holds every platform's
+/// optional `workerd` packages (TOOLCHAIN.md, 2026-12 update).
 fn npm_packages() -> Result<()> {
     let root = root();
     let lock = fs::read(root.join("package-lock.json"))?;
@@ -89,8 +103,9 @@ fn npm_packages() -> Result<()> {
     if fs::read(&stamp).ok().as_deref() == Some(&lock[..]) && root.join("node_modules/.bin/wrangler").exists() {
         return Ok(());
     }
-    run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(&root))?;
-    fs::write(stamp, fs::read(root.join("package-lock.json"))?)?;
+    eprintln!("xtask: installing the npm packages of package-lock.json (npm ci)");
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&root))?;
+    fs::write(stamp, lock)?;
     Ok(())
 }
 

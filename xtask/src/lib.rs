@@ -4,6 +4,8 @@
 
 pub mod bootstrap;
 pub mod build;
+pub mod check;
+pub mod deploy;
 pub mod seed;
 pub mod wrangler;
 

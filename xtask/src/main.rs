@@ -2,10 +2,16 @@
 //!
 //! - `dev [--port N]`: bootstrap, build, migrate and seed the local D1, serve
 //!   the demo page on `wrangler dev`, print its URL and the demo site key.
-//! - `test`: bootstrap (plus Chromium), build, then every test: unit,
-//!   integration against `wrangler dev`, browser.
-//! - `bench`: sizes of `loader.js` and the widget, then latency benches.
+//! - `test`: `cargo fmt --check` and `cargo clippy -D warnings` first, then
+//!   bootstrap (plus Chromium), build, the worker's upload size (a `wrangler
+//!   deploy --dry-run`, at most the Free plan's 3 MiB gzip), every test (unit,
+//!   integration against `wrangler dev`, browser), and last a check that the
+//!   run left no file for `git status` to report.
+//! - `bench`: sizes of `loader.js`, the widget and the worker upload, then
+//!   latency benches.
 //! - `build`: bootstrap and build the worker and the widget.
+//! - `deploy`: the README's deploy steps for a logged-in `wrangler`, idempotent
+//!   (see `xtask::deploy`).
 //! - `kb-import --site-key KEY [--url URL] [--email E --password P] FILE`:
 //!   import JSON Lines articles into a site's knowledge base through the
 //!   operator API of a running EdgeChat.
@@ -13,9 +19,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use flate2::write::GzEncoder;
-use xtask::{bootstrap, build, root, run, seed, wrangler, Result, DEMO_SITE_KEY};
+use xtask::{bootstrap, build, check, deploy, root, run, seed, wrangler, Result, DEMO_SITE_KEY};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,8 +31,9 @@ fn main() {
         Some("test") => test(),
         Some("bench") => bench(),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
+        Some("deploy") => deploy::deploy(),
         Some("kb-import") => kb_import(&args[1..]),
-        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | build | kb-import --site-key KEY [--url URL] FILE>".into()),
+        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | build | deploy | kb-import --site-key KEY [--url URL] FILE>".into()),
     };
     if let Err(err) = result {
         eprintln!("xtask: {err}");
@@ -74,18 +82,34 @@ fn dev_vars() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    let started = Instant::now();
+    let status_before = check::git_status();
+    bootstrap::rust_components()?;
+    check::fmt()?;
+    check::clippy()?;
     let tools = bootstrap::toolchain()?;
     bootstrap::chromium()?;
     build::all(&tools)?;
+    let upload = deploy::dry_run()?;
+    eprint!("xtask: worker upload (wrangler deploy --dry-run)\n{}", upload.report());
+    upload.check_free_plan()?;
     run(Command::new("cargo")
         .args(["test", "-p", "edgechat-shared", "-p", "edgechat-worker", "-p", "edgechat-widget", "-p", "xtask", "-p", "edgechat-tests"])
-        .current_dir(root()))
+        .current_dir(root()))?;
+    match (status_before, check::git_status()) {
+        (Some(before), Some(after)) => check::left_clean(&before, &after)?,
+        _ => eprintln!("xtask: not a git checkout; the clean-tree check is skipped"),
+    }
+    eprintln!("xtask: all checks and tests passed in {:.0?}", started.elapsed());
+    Ok(())
 }
 
 fn bench() -> Result<()> {
     let tools = bootstrap::toolchain()?;
     build::all(&tools)?;
     print_sizes()?;
+    println!("\n== worker upload (wrangler deploy --dry-run; limits: developers.cloudflare.com/workers/platform/limits) ==");
+    print!("{}", deploy::dry_run()?.report());
     // A debug build: the release profile is tuned for wasm size, and the
     // client's own cost is microseconds against millisecond latencies.
     run(Command::new("cargo").args(["run", "-p", "edgechat-tests", "--bin", "bench"]).current_dir(root()))

@@ -41,9 +41,8 @@ impl StreamRequest {
     pub fn validate(&self) -> Result<(), FieldError> {
         validate::site_key(&self.site_key)?;
         validate::session_id(&self.session_id)?;
-        if self.attachments.is_empty() {
-            validate::message(&self.message)?;
-        } else if self.message.chars().count() > crate::limits::MAX_MESSAGE_CHARS {
+        // With attachments the text may be empty, but never too long.
+        if self.attachments.is_empty() || self.message.chars().count() > crate::limits::MAX_MESSAGE_CHARS {
             validate::message(&self.message)?;
         }
         if self.attachments.len() > crate::upload::DEFAULT_MAX_FILES_PER_MSG {
@@ -117,4 +116,36 @@ pub struct DoneMeta {
     /// `true` when this `message_id` was already stored and the stored answer was replayed.
     #[serde(default)]
     pub replayed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::MAX_MESSAGE_CHARS;
+
+    fn request(message: &str, attachments: Vec<i64>) -> StreamRequest {
+        StreamRequest {
+            site_key: "sk_demo_edgechat".into(),
+            session_id: "sess_0123456789abcdefghijkl".into(),
+            message: message.into(),
+            lang: None,
+            message_id: None,
+            attachments,
+        }
+    }
+
+    #[test]
+    fn text_is_required_without_attachments_and_optional_with_them() {
+        assert_eq!(request("  ", vec![]).validate().unwrap_err().field, "message");
+        assert!(request("", vec![7]).validate().is_ok());
+        assert!(request("Here is the photo", vec![7]).validate().is_ok());
+    }
+
+    #[test]
+    fn text_over_the_limit_is_refused_with_or_without_attachments() {
+        let long = "a".repeat(MAX_MESSAGE_CHARS + 1);
+        assert_eq!(request(&long, vec![]).validate().unwrap_err().field, "message");
+        assert_eq!(request(&long, vec![7]).validate().unwrap_err().field, "message");
+        assert!(request(&"a".repeat(MAX_MESSAGE_CHARS), vec![7]).validate().is_ok());
+    }
 }
