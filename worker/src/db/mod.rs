@@ -3,6 +3,7 @@
 
 pub mod conversations;
 pub mod sites;
+pub mod tokens;
 pub mod users;
 
 use edgechat_shared::api::stream::Source;
