@@ -79,8 +79,8 @@ pub struct EndSessions {
     /// The operator.
     pub user_id: i64,
     /// Live tokens of a lower token version are refused from now on: the
-    /// operator's new version, or `i64::MAX` for a removed operator.
-    pub version_floor: i64,
+    /// operator's new version; `None` refuses every token (a removed operator).
+    pub version_floor: Option<i64>,
     /// Why: the close code and reason each socket gets.
     pub why: SessionEnd,
 }
@@ -89,6 +89,10 @@ impl EndSessions {
     /// Sends the command to the Inbox of `account_id`; answers how many sockets it closed.
     pub async fn send(self, env: &Env, account_id: i64) -> worker::Result<usize> {
         let mut response = Command::EndSessions(self).send(env, account_id).await?;
+        if response.status_code() != 200 {
+            let status = response.status_code();
+            return Err(worker::Error::RustError(format!("the inbox answered {status} to end_sessions: {}", response.text().await?)));
+        }
         response.json::<usize>().await
     }
 

@@ -115,11 +115,12 @@ fn floor_key(user_id: i64) -> String {
     format!("floor:{user_id}")
 }
 
-/// The lowest token version an operator's live tokens must carry, until the
-/// last token issued before it expired. Times are Unix seconds.
+/// The lowest token version an operator's live tokens must carry (`None`:
+/// no token is accepted), until the last token issued before has expired.
+/// Times are Unix seconds.
 #[derive(Debug, Serialize, Deserialize)]
 struct VersionFloor {
-    version: i64,
+    version: Option<i64>,
     until: i64,
 }
 
@@ -137,7 +138,7 @@ pub async fn redeem(storage: &Storage, token: &LiveToken, now: i64) -> worker::R
         return Ok(false);
     }
     if let Some(floor) = storage.get::<VersionFloor>(&floor_key(token.user_id)).await? {
-        if token.version < floor.version {
+        if floor.version.is_none_or(|version| token.version < version) {
             return Ok(false);
         }
     }
@@ -147,8 +148,8 @@ pub async fn redeem(storage: &Storage, token: &LiveToken, now: i64) -> worker::R
 }
 
 /// Refuses from now on every live token of `user_id` below `version`
-/// (`i64::MAX` for a removed operator), until the last such token has expired.
-pub async fn raise_floor(storage: &Storage, user_id: i64, version: i64, now: i64) -> worker::Result<()> {
+/// (every one for `None`: a removed operator), until the last such token has expired.
+pub async fn raise_floor(storage: &Storage, user_id: i64, version: Option<i64>, now: i64) -> worker::Result<()> {
     storage.put(&floor_key(user_id), VersionFloor { version, until: now + WS_TOKEN_SECONDS }).await?;
     schedule_sweep(storage).await
 }

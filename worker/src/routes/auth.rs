@@ -136,7 +136,7 @@ pub async fn post_logout(State(state): State<AppState>, body: Bytes) -> ApiResul
 /// Refuses every access token `user` holds (a new token version) and closes their live sockets with `why`.
 async fn end_sessions(state: &AppState, db: &D1Database, user: &UserRow, why: SessionEnd) -> ApiResult<()> {
     let version = users::bump_token_version(db, user.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
-    EndSessions { user_id: user.id, version_floor: version, why }.send(&state.env, user.account_id).await?;
+    EndSessions { user_id: user.id, version_floor: Some(version), why }.send(&state.env, user.account_id).await?;
     Ok(())
 }
 
@@ -182,6 +182,8 @@ pub async fn post_change_password(State(state): State<AppState>, operator: Curre
     let hash = password::hash(&request.new_password).await?;
     let version = users::set_password(&db, user.id, &hash).await?.ok_or_else(|| ApiError::not_found("operator"))?;
     refresh::revoke_others(&db, user.id, request.refresh_token.as_deref()).await?;
-    EndSessions { user_id: user.id, version_floor: version, why: SessionEnd::PasswordChanged }.send(&state.env, user.account_id).await?;
+    EndSessions { user_id: user.id, version_floor: Some(version), why: SessionEnd::PasswordChanged }
+        .send(&state.env, user.account_id)
+        .await?;
     Ok(Json(json!({"success": true})))
 }

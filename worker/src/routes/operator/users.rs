@@ -90,7 +90,7 @@ pub async fn patch_user(
         return Err(last_owner());
     };
     if user.token_version != target.token_version {
-        EndSessions { user_id: user.id, version_floor: user.token_version, why: SessionEnd::RoleChanged }
+        EndSessions { user_id: user.id, version_floor: Some(user.token_version), why: SessionEnd::RoleChanged }
             .send(&state.env, caller.account_id)
             .await?;
     }
@@ -115,6 +115,6 @@ pub async fn delete_user(State(state): State<AppState>, caller: CurrentOperator,
         check_authority(&caller, now.role, None)?;
         return Err(last_owner());
     }
-    EndSessions { user_id: id, version_floor: i64::MAX, why: SessionEnd::Removed }.send(&state.env, caller.account_id).await?;
+    EndSessions { user_id: id, version_floor: None, why: SessionEnd::Removed }.send(&state.env, caller.account_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
