@@ -57,7 +57,14 @@ pub async fn rotate(db: &D1Database, token: &str) -> ApiResult<(String, i64)> {
         tokens::revoke_family(db, &stored.family, now).await?;
         return Err(refused());
     }
-    Ok((issue(db, stored.user_id, Some(&stored.family)).await?, stored.user_id))
+    let next = issue(db, stored.user_id, Some(&stored.family)).await?;
+    // A logout from everywhere or a password change between the claim and the
+    // insert revoked the old token but not the new one: it must not live on.
+    if tokens::is_revoked(db, stored.id).await? {
+        tokens::revoke_family(db, &stored.family, now).await?;
+        return Err(refused());
+    }
+    Ok((next, stored.user_id))
 }
 
 /// Revokes the token `token` (logout); unknown tokens are ignored.

@@ -35,15 +35,22 @@ pub async fn by_hash(db: &D1Database, token_hash: &str) -> worker::Result<Option
         .await
 }
 
-/// Marks token `id` rotated at `now`; `false` when it already was, so only
-/// one of two concurrent exchanges of the same token wins.
+/// Marks token `id` rotated at `now`; `false` when it already was or was
+/// revoked meanwhile, so only one of two concurrent exchanges of the same token wins.
 pub async fn claim_rotation(db: &D1Database, id: i64, now: i64) -> worker::Result<bool> {
     let claimed = db
-        .prepare("UPDATE refresh_tokens SET rotated_at = ?1 WHERE id = ?2 AND rotated_at IS NULL RETURNING id")
+        .prepare("UPDATE refresh_tokens SET rotated_at = ?1 WHERE id = ?2 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING id")
         .bind(&[int(now), int(id)])?
         .first::<i64>(Some("id"))
         .await?;
     Ok(claimed.is_some())
+}
+
+/// `true` when token `id` has been revoked (or no longer exists).
+pub async fn is_revoked(db: &D1Database, id: i64) -> worker::Result<bool> {
+    let live =
+        db.prepare("SELECT id FROM refresh_tokens WHERE id = ?1 AND revoked_at IS NULL").bind(&[int(id)])?.first::<i64>(Some("id")).await?;
+    Ok(live.is_none())
 }
 
 /// Revokes every token of `family` at `now`.
