@@ -84,9 +84,9 @@ pub async fn patch_user(
     check_authority(&caller, target.role, Some(change.role))?;
     let may_manage_owners = caller.role() == OperatorRole::Owner;
     let Some(user) = users::change_role(&db, caller.account_id, id, change.role, may_manage_owners).await? else {
-        // Changed or removed since it was read: answer as for its state now.
-        let now = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
-        check_authority(&caller, now.role, Some(change.role))?;
+        // Refused: the last owner, or an operator changed or removed since it was read.
+        let current = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+        check_authority(&caller, current.role, Some(change.role))?;
         return Err(last_owner());
     };
     if user.token_version != target.token_version {
@@ -111,8 +111,9 @@ pub async fn delete_user(State(state): State<AppState>, caller: CurrentOperator,
         return Err(ApiError::conflict("Operators cannot remove themselves"));
     }
     if !users::delete_user(&db, caller.account_id, id, caller.role() == OperatorRole::Owner).await? {
-        let now = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
-        check_authority(&caller, now.role, None)?;
+        // Refused: the last owner, or an operator changed or removed since it was read.
+        let current = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+        check_authority(&caller, current.role, None)?;
         return Err(last_owner());
     }
     EndSessions { user_id: id, version_floor: None, why: SessionEnd::Removed }.send(&state.env, caller.account_id).await?;
