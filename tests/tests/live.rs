@@ -72,6 +72,13 @@ fn main() {
             socket_answers_ping_with_pong,
             an_operator_socket_sees_nothing_of_another_account,
             a_new_conversation_reaches_the_operator_socket_before_its_first_message,
+            a_socket_token_with_a_forged_signature_or_account_is_401,
+            // the end of an operator's permission or credentials ends their sockets and tokens (issue 10, hole 2)
+            removing_an_operator_closes_their_socket_and_refuses_their_access_token,
+            demoting_an_operator_closes_their_socket_and_refuses_their_access_token,
+            changing_the_password_closes_the_operators_sockets_and_refuses_earlier_access_tokens,
+            logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_tokens,
+            a_socket_token_issued_before_the_operators_sessions_ended_is_refused,
             // ordering, replay, concurrency, restart
             operator_reply_reaches_two_visitor_streams_and_the_operator_socket_in_order,
             reconnect_with_last_event_id_replays_exactly_the_missed_messages,
@@ -185,8 +192,13 @@ async fn signup(host: &dyn Host) -> Tenant {
 
 /// Adds an agent to `tenant`'s account and logs them in.
 async fn add_agent(host: &dyn Host, tenant: &Tenant) -> TokenResponse {
-    let email = format!("{}@example.com", unique("agent"));
-    let body = json!({"email": email, "display_name": "Alex Agent", "role": "agent", "password": PASSWORD});
+    add_operator(host, tenant, "agent").await
+}
+
+/// Adds an operator with `role` (`agent`, `admin`, `owner`) to `tenant`'s account and logs them in.
+async fn add_operator(host: &dyn Host, tenant: &Tenant, role: &str) -> TokenResponse {
+    let email = format!("{}@example.com", unique(role));
+    let body = json!({"email": email, "display_name": "Alex Agent", "role": role, "password": PASSWORD});
     let _: Value = json_of(post(host, "/v1/users", tenant.token(), body).await, 201).await;
     json_of(post_public(host, "/auth/login", &json!({"email": email, "password": PASSWORD})).await, 200).await
 }
@@ -565,6 +577,29 @@ impl Socket {
                 None => panic!("the WebSocket closed"),
             }
         }
+    }
+
+    /// Waits for the close frame and answers its code and reason; panics
+    /// when a text frame (an event) comes first, or after [`WAIT`]. Then
+    /// checks that the connection ends: nothing can follow the close.
+    async fn closed(&mut self) -> (u16, String) {
+        let (code, reason) = loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("no close frame within {WAIT:?}"));
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => break (u16::from(frame.code), frame.reason.as_str().to_owned()),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected the close frame, got {other:?}"),
+            }
+        };
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("the connection did not end within {WAIT:?}"))
+            {
+                None | Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) => break,
+                Some(Ok(Message::Close(_))) => continue,
+                other => panic!("after the close frame came {other:?}"),
+            }
+        }
+        (code, reason)
     }
 
     /// Sends `ping` and waits for `pong`, keeping the events that came first.
@@ -1024,6 +1059,133 @@ async fn a_new_conversation_reaches_the_operator_socket_before_its_first_message
         }
     }
     assert_eq!(later, [3, 4], "later messages come without a new conversation event");
+}
+
+async fn a_socket_token_with_a_forged_signature_or_account_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let other = signup(server).await;
+    let issued = messaging_token(server, tenant.token()).await;
+    let (account, rest) = issued.token.split_once('.').expect("the token names its account first");
+    assert_eq!(account, tenant.tokens.account.id.to_string(), "token {}", issued.token);
+    let (payload, signature) = issued.token.rsplit_once('.').expect("the token ends with its signature");
+    let flipped: String = signature.chars().rev().collect();
+    for forged in [
+        format!("{}.{rest}", other.tokens.account.id),
+        format!("{}.{rest}", 999_999_999),
+        format!("{payload}.{flipped}"),
+        format!("{payload}.{}", "0".repeat(signature.len())),
+        format!("{}.{}", other.tokens.account.id, "ab".repeat(32)),
+    ] {
+        assert_eq!(refused_handshake(server, &format!("/v1/chat/live?token={forged}")).await, 401, "{forged}");
+    }
+    let mut socket = Socket::connect(server, &issued.url).await;
+    socket.ping().await;
+}
+
+// ---------------------------------------------------------------- the end of an operator's permission or credentials
+
+/// Asserts the access token `token` is refused on the operator API and for new socket tokens.
+async fn assert_token_refused(host: &dyn Host, token: &str, what: &str) {
+    for path in ["/auth/me", "/v1/chat/conversations", "/v1/messaging/token"] {
+        assert_error(get(host, path, token).await, 401, "unauthorized", &format!("{what}: GET {path}")).await;
+    }
+}
+
+/// A control: `socket` (of an operator whose sessions go on) sees a new
+/// conversation of `tenant`'s site, so events are still published.
+async fn assert_still_live(host: &dyn Host, tenant: &Tenant, socket: &mut Socket) {
+    let visitor = new_conversation(host, tenant.site_key()).await;
+    assert_eq!(socket.message_of(visitor.conversation).await.seq, 1);
+}
+
+async fn removing_an_operator_closes_their_socket_and_refuses_their_access_token(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_agent(server, &tenant).await;
+    let mut owner_socket = Socket::open(server, tenant.token()).await;
+    let mut agent_socket = Socket::open(server, &agent.access_token).await;
+    assert_no_content(send(server, Method::DELETE, &format!("/v1/users/{}", agent.user.id), tenant.token(), None).await, "delete").await;
+    assert_eq!(agent_socket.closed().await, (4003, "operator removed".to_string()));
+    assert_token_refused(server, &agent.access_token, "a removed operator's token").await;
+    assert_still_live(server, &tenant, &mut owner_socket).await;
+}
+
+async fn demoting_an_operator_closes_their_socket_and_refuses_their_access_token(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, &tenant, "admin").await;
+    let mut owner_socket = Socket::open(server, tenant.token()).await;
+    let mut admin_socket = Socket::open(server, &admin.access_token).await;
+    let path = format!("/v1/users/{}", admin.user.id);
+    let _: Value = json_of(send(server, Method::PATCH, &path, tenant.token(), Some(json!({"role": "agent"}))).await, 200).await;
+    assert_eq!(admin_socket.closed().await, (4003, "role changed".to_string()));
+    assert_token_refused(server, &admin.access_token, "a token issued before the role change").await;
+    assert_still_live(server, &tenant, &mut owner_socket).await;
+    // The refresh token still works, and gives a token of the new role.
+    let renewed: TokenResponse =
+        json_of(post_public(server, "/auth/refresh", &json!({"refresh_token": admin.refresh_token})).await, 200).await;
+    assert_eq!(renewed.user.role, edgechat_shared::api::auth::OperatorRole::Agent);
+    let mut socket = Socket::open(server, &renewed.access_token).await;
+    socket.ping().await;
+}
+
+async fn changing_the_password_closes_the_operators_sockets_and_refuses_earlier_access_tokens(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_agent(server, &tenant).await;
+    let mut agent_socket = Socket::open(server, &agent.access_token).await;
+    let mut owner_sockets = [Socket::open(server, tenant.token()).await, Socket::open(server, tenant.token()).await];
+    let body =
+        json!({"current_password": PASSWORD, "new_password": "a much better passphrase", "refresh_token": tenant.tokens.refresh_token});
+    let _: Value = json_of(post(server, "/auth/change-password", tenant.token(), body).await, 200).await;
+    for socket in &mut owner_sockets {
+        assert_eq!(socket.closed().await, (4001, "password changed".to_string()));
+    }
+    assert_token_refused(server, tenant.token(), "a token issued before the password change").await;
+    assert_still_live(server, &tenant, &mut agent_socket).await;
+    // The session named in the change goes on with a new access token.
+    let renewed: TokenResponse =
+        json_of(post_public(server, "/auth/refresh", &json!({"refresh_token": tenant.tokens.refresh_token})).await, 200).await;
+    let mut socket = Socket::open(server, &renewed.access_token).await;
+    socket.ping().await;
+}
+
+async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_tokens(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_agent(server, &tenant).await;
+    let second = add_agent_session(server, &agent).await;
+    let mut owner_socket = Socket::open(server, tenant.token()).await;
+    let mut agent_sockets = [Socket::open(server, &agent.access_token).await, Socket::open(server, &second.access_token).await];
+    let body = json!({"refresh_token": second.refresh_token, "all": true});
+    let answer: Value = json_of(post_public(server, "/auth/logout", &body).await, 200).await;
+    assert_eq!(answer, json!({"success": true}));
+    for socket in &mut agent_sockets {
+        assert_eq!(socket.closed().await, (4001, "logged out everywhere".to_string()));
+    }
+    for (session, tokens) in [("first", &agent), ("second", &second)] {
+        assert_token_refused(server, &tokens.access_token, &format!("the {session} session's access token")).await;
+        let refreshed = post_public(server, "/auth/refresh", &json!({"refresh_token": tokens.refresh_token})).await;
+        assert_error(refreshed, 401, "unauthorized", &format!("the {session} session's refresh token")).await;
+    }
+    assert_still_live(server, &tenant, &mut owner_socket).await;
+}
+
+/// A second login of the operator of `tokens` (same email, password [`PASSWORD`]).
+async fn add_agent_session(host: &dyn Host, tokens: &TokenResponse) -> TokenResponse {
+    json_of(post_public(host, "/auth/login", &json!({"email": tokens.user.email, "password": PASSWORD})).await, 200).await
+}
+
+async fn a_socket_token_issued_before_the_operators_sessions_ended_is_refused(server: &Server) {
+    let tenant = signup(server).await;
+    let admin = add_operator(server, &tenant, "admin").await;
+    let agent = add_agent(server, &tenant).await;
+    let admin_token = messaging_token(server, &admin.access_token).await;
+    let agent_token = messaging_token(server, &agent.access_token).await;
+    let _: Value = json_of(
+        send(server, Method::PATCH, &format!("/v1/users/{}", admin.user.id), tenant.token(), Some(json!({"role": "agent"}))).await,
+        200,
+    )
+    .await;
+    assert_no_content(send(server, Method::DELETE, &format!("/v1/users/{}", agent.user.id), tenant.token(), None).await, "delete").await;
+    assert_eq!(refused_handshake(server, &admin_token.url).await, 401, "a socket token issued before the role change");
+    assert_eq!(refused_handshake(server, &agent_token.url).await, 401, "a socket token of a removed operator");
 }
 
 // ---------------------------------------------------------------- ordering, replay, concurrency, restart

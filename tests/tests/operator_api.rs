@@ -56,6 +56,8 @@ fn main() {
             refresh_token_reuse_revokes_the_whole_family,
             refresh_refuses_an_unknown_token,
             logout_revokes_that_refresh_token_only,
+            logout_everywhere_revokes_every_refresh_and_access_token_of_the_operator,
+            logout_everywhere_needs_a_refresh_token_still_in_use,
             // GET /auth/me, PATCH /auth/profile, POST /auth/change-password
             profile_update_changes_only_the_given_fields,
             profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name,
@@ -72,9 +74,13 @@ fn main() {
             owner_changes_an_operators_role,
             admin_may_not_change_an_owner_or_grant_owner,
             demoting_the_last_owner_is_409,
+            two_concurrent_demotions_of_the_two_owners_leave_exactly_one_owner,
+            a_role_change_refuses_access_tokens_issued_before,
             // DELETE /v1/users/{id}
             deleting_an_operator_removes_them_and_their_login,
             deleting_yourself_is_409,
+            two_owners_removing_each_other_at_once_leave_exactly_one_owner,
+            a_removed_operators_access_token_stays_refused_after_another_operator_is_added,
             admin_may_not_delete_an_owner,
             operators_of_another_account_are_404,
             // /v1/sites
@@ -384,9 +390,16 @@ async fn blocked_visitor_ids(server: &Server, token: &str) -> Vec<i64> {
     json_of::<BlockList>(get(server, "/v1/chat/blocks", token).await, 200).await.blocks.iter().map(|b| b.visitor.id).collect()
 }
 
-/// The access claims of `tokens`' operator, valid for the next 15 minutes.
+/// The access claims of `tokens`' operator as the server signed them (token
+/// version included), made valid for the next 15 minutes.
 fn claims_of(tokens: &TokenResponse) -> AccessClaims {
-    AccessClaims { sub: tokens.user.id.to_string(), acc: tokens.account.id, role: tokens.user.role, iat: now(), exp: now() + 900 }
+    let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
+    let mut claims =
+        jsonwebtoken::decode::<AccessClaims>(&tokens.access_token, &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
+            .expect("an HS256 JWT signed with JWT_SECRET")
+            .claims;
+    (claims.iat, claims.exp) = (now(), now() + 900);
+    claims
 }
 
 fn mint(claims: &AccessClaims, secret: &str) -> String {
@@ -664,6 +677,37 @@ async fn logout_revokes_that_refresh_token_only(server: &Server) {
     let _: TokenResponse = json_of(refresh(server, &other_session.refresh_token).await, 200).await;
 }
 
+async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operator(server: &Server) {
+    let tenant = signup(server).await;
+    let other_session = login_ok(server, &tenant.email, PASSWORD).await;
+    let colleague = add_operator(server, tenant.token(), OperatorRole::Owner).await;
+    let body = json!({"refresh_token": other_session.refresh_token, "all": true});
+    let answer: Value = json_of(post_public(server, "/auth/logout", &body).await, 200).await;
+    assert_eq!(answer, json!({"success": true}));
+    for (session, tokens) in [("signup", &tenant.tokens), ("login", &other_session)] {
+        assert_unauthorized(server, Some(&format!("Bearer {}", tokens.access_token)), &format!("the {session} access token")).await;
+        assert_error(refresh(server, &tokens.refresh_token).await, 401, "unauthorized", &format!("the {session} refresh token")).await;
+    }
+    assert_eq!(me(server, colleague.token()).await.user.id, colleague.user.id, "another operator's session goes on");
+    let again = login_ok(server, &tenant.email, PASSWORD).await;
+    assert_eq!(me(server, &again.access_token).await.user.id, tenant.id(), "a new login works");
+}
+
+async fn logout_everywhere_needs_a_refresh_token_still_in_use(server: &Server) {
+    let tenant = signup(server).await;
+    let rotated: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
+    for token in ["not-a-refresh-token".to_string(), "f".repeat(64)] {
+        let response = post_public(server, "/auth/logout", &json!({"refresh_token": token, "all": true})).await;
+        assert_error(response, 401, "unauthorized", &token).await;
+    }
+    assert_eq!(me(server, &rotated.access_token).await.user.id, tenant.id(), "nothing was revoked by a wrong token");
+    let logged_out = json!({"refresh_token": rotated.refresh_token});
+    let _: Value = json_of(post_public(server, "/auth/logout", &logged_out).await, 200).await;
+    let response = post_public(server, "/auth/logout", &json!({"refresh_token": rotated.refresh_token, "all": true})).await;
+    assert_error(response, 401, "unauthorized", "a refresh token already logged out").await;
+    assert_eq!(me(server, &rotated.access_token).await.user.id, tenant.id(), "nothing was revoked by a logged-out token");
+}
+
 // ---------------------------------------------------------------- /auth/me, /auth/profile, /auth/change-password
 
 async fn profile_update_changes_only_the_given_fields(server: &Server) {
@@ -889,7 +933,76 @@ async fn demoting_the_last_owner_is_409(server: &Server) {
         .await;
 }
 
+/// The status of each of two requests sent at once.
+async fn at_once(first: reqwest::RequestBuilder, second: reqwest::RequestBuilder) -> [u16; 2] {
+    let (a, b) = tokio::join!(first.send(), second.send());
+    [
+        a.expect("the first request reaches the server").status().as_u16(),
+        b.expect("the second request reaches the server").status().as_u16(),
+    ]
+}
+
+/// The owners of the account of `token`'s operator.
+async fn owner_ids(server: &Server, token: &str) -> BTreeSet<i64> {
+    operators(server, token, "/v1/chat/users").await.iter().filter(|o| o.role == OperatorRole::Owner).map(|o| o.id).collect()
+}
+
+async fn two_concurrent_demotions_of_the_two_owners_leave_exactly_one_owner(server: &Server) {
+    // Several accounts at once, so that a check-then-write would lose at least one race.
+    let rounds = (0..4).map(|_| async {
+        let tenant = signup(server).await;
+        let second = add_operator(server, tenant.token(), OperatorRole::Owner).await;
+        let demote = |id: i64, by: &str| server.authed(Method::PATCH, &format!("/v1/users/{id}"), by).json(&json!({"role": "admin"}));
+        let statuses = at_once(demote(second.user.id, tenant.token()), demote(tenant.id(), second.token())).await;
+        assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "exactly one demotion succeeds: {statuses:?}");
+        // The other is refused: the last owner (409), or a caller whose demotion revoked their token (401).
+        assert!(statuses.iter().all(|s| [200, 401, 409].contains(s)), "{statuses:?}");
+        let survivor = if statuses[0] == 200 { tenant.token() } else { second.token() };
+        let survivor_id = if statuses[0] == 200 { tenant.id() } else { second.user.id };
+        assert_eq!(owner_ids(server, survivor).await, BTreeSet::from([survivor_id]));
+    });
+    futures::future::join_all(rounds).await;
+}
+
+async fn a_role_change_refuses_access_tokens_issued_before(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let path = format!("/v1/users/{}", agent.user.id);
+    let same: Operator = json_of(patch(server, &path, tenant.token(), json!({"role": "agent"})).await, 200).await;
+    assert_eq!(same.role, OperatorRole::Agent);
+    assert_eq!(me(server, agent.token()).await.user.id, agent.user.id, "setting the same role changes nothing");
+    let _: Operator = json_of(patch(server, &path, tenant.token(), json!({"role": "admin"})).await, 200).await;
+    assert_unauthorized(server, Some(&format!("Bearer {}", agent.token())), "a token issued before a promotion").await;
+    let renewed: TokenResponse = json_of(refresh(server, &agent.tokens.refresh_token).await, 200).await;
+    assert_eq!(me(server, &renewed.access_token).await.user.role, OperatorRole::Admin);
+}
+
 // ---------------------------------------------------------------- DELETE /v1/users/{id}
+
+async fn two_owners_removing_each_other_at_once_leave_exactly_one_owner(server: &Server) {
+    let rounds = (0..4).map(|_| async {
+        let tenant = signup(server).await;
+        let second = add_operator(server, tenant.token(), OperatorRole::Owner).await;
+        let remove = |id: i64, by: &str| server.authed(Method::DELETE, &format!("/v1/users/{id}"), by);
+        let statuses = at_once(remove(second.user.id, tenant.token()), remove(tenant.id(), second.token())).await;
+        assert_eq!(statuses.iter().filter(|&&s| s == 204).count(), 1, "exactly one removal succeeds: {statuses:?}");
+        assert!(statuses.iter().all(|s| [204, 401, 409].contains(s)), "{statuses:?}");
+        let (survivor, survivor_id) = if statuses[0] == 204 { (tenant.token(), tenant.id()) } else { (second.token(), second.user.id) };
+        assert_eq!(owner_ids(server, survivor).await, BTreeSet::from([survivor_id]));
+    });
+    futures::future::join_all(rounds).await;
+}
+
+async fn a_removed_operators_access_token_stays_refused_after_another_operator_is_added(server: &Server) {
+    let tenant = signup(server).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    assert_eq!(delete(server, &format!("/v1/users/{}", agent.user.id), tenant.token()).await.status(), 204);
+    assert_unauthorized(server, Some(&format!("Bearer {}", agent.token())), "a removed operator's token").await;
+    // SQLite may give the next operator the removed one's id; the old token must not become theirs.
+    let next = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    assert_unauthorized(server, Some(&format!("Bearer {}", agent.token())), &format!("after operator {} was added", next.user.id)).await;
+    assert_eq!(me(server, next.token()).await.user.id, next.user.id);
+}
 
 async fn deleting_an_operator_removes_them_and_their_login(server: &Server) {
     let tenant = signup(server).await;

@@ -48,6 +48,16 @@ impl ApiError {
     pub fn bad_json(err: impl std::fmt::Display) -> Self {
         ApiError::new(ErrorCode::BadRequest, format!("The body is not valid JSON for this route: {err}"))
     }
+
+    /// 403 `forbidden`: the caller is known but may not do this (`message` says what it needs).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::Forbidden, message)
+    }
+
+    /// 409 `conflict`: the request clashes with the current state (`message` says how).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::Conflict, message)
+    }
 }
 
 impl From<FieldError> for ApiError {

@@ -99,12 +99,28 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Body of `POST /auth/refresh` and `POST /auth/logout`.
+/// Body of `POST /auth/refresh`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RefreshRequest {
     /// The refresh token last issued.
     #[serde(default)]
     pub refresh_token: String,
+}
+
+/// Body of `POST /auth/logout` (seed 002: "Revoke the current refresh token").
+///
+/// # Format
+/// `{"refresh_token":"…"}` ends this session; `{"refresh_token":"…","all":true}` ends every
+/// session of its operator: all their refresh tokens and access tokens, and their live sockets
+/// (closed with [`SessionEnd::LoggedOutEverywhere`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogoutRequest {
+    /// The refresh token last issued.
+    #[serde(default)]
+    pub refresh_token: String,
+    /// `true` to end every session of the token's operator, on every device.
+    #[serde(default)]
+    pub all: bool,
 }
 
 /// Answer of signup, login and refresh: a new access JWT and a new refresh token.
@@ -140,7 +156,7 @@ pub struct SignupResponse {
 /// Claims of the access JWT (HS256, RFC 7519).
 ///
 /// # Format
-/// `{"sub":"42","acc":7,"role":"admin","iat":1700000000,"exp":1700000900}`
+/// `{"sub":"42","acc":7,"role":"admin","ver":3141592,"iat":1700000000,"exp":1700000900}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccessClaims {
     /// The operator's user id, as a string (RFC 7519 `sub`).
@@ -149,6 +165,10 @@ pub struct AccessClaims {
     pub acc: i64,
     /// The operator's role when the token was issued.
     pub role: OperatorRole,
+    /// The operator's token version when the token was issued (`users.token_version`). A
+    /// password change, a logout from everywhere and a role change bump it, so every token
+    /// issued before is refused although not expired (issue 10, hole 2).
+    pub ver: i64,
     /// Issued at, Unix seconds.
     pub iat: i64,
     /// Expires at, Unix seconds.
@@ -236,4 +256,43 @@ pub struct ChangePasswordRequest {
     /// the user's refresh tokens is revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+/// Why an operator's sessions ended before their tokens expired: every access token issued
+/// before is refused, and each of their operator WebSockets (`/v1/chat/live`) is closed at once
+/// with [`SessionEnd::close_code`] and [`SessionEnd::reason`].
+///
+/// Close codes 4000–4999 are for applications (RFC 6455 §7.4.2); EdgeChat's mirror the HTTP
+/// statuses: 4001 the credentials ended (log in again), 4003 the permission ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// The operator was removed from the account (`DELETE /v1/users/{id}`).
+    Removed,
+    /// The operator's role changed (`PATCH /v1/users/{id}`).
+    RoleChanged,
+    /// The operator's password changed (`POST /auth/change-password`).
+    PasswordChanged,
+    /// The operator logged out everywhere (`POST /auth/logout` with `"all": true`).
+    LoggedOutEverywhere,
+}
+
+impl SessionEnd {
+    /// The WebSocket close code: 4001 when the credentials ended, 4003 when the permission did.
+    pub fn close_code(self) -> u16 {
+        match self {
+            SessionEnd::PasswordChanged | SessionEnd::LoggedOutEverywhere => 4001,
+            SessionEnd::Removed | SessionEnd::RoleChanged => 4003,
+        }
+    }
+
+    /// The WebSocket close reason (at most 123 bytes, RFC 6455 §5.5).
+    pub fn reason(self) -> &'static str {
+        match self {
+            SessionEnd::Removed => "operator removed",
+            SessionEnd::RoleChanged => "role changed",
+            SessionEnd::PasswordChanged => "password changed",
+            SessionEnd::LoggedOutEverywhere => "logged out everywhere",
+        }
+    }
 }

@@ -26,9 +26,11 @@ pub fn secret(env: &Env) -> ApiResult<String> {
     check_secret(value.ok())
 }
 
-/// Signs an access token for operator `user_id` of account `account_id`, issued at `now` (Unix seconds).
-pub fn issue(secret: &str, user_id: i64, account_id: i64, role: OperatorRole, now: i64) -> ApiResult<String> {
-    let claims = AccessClaims { sub: user_id.to_string(), acc: account_id, role, iat: now, exp: now + ACCESS_TOKEN_SECONDS };
+/// Signs an access token for operator `user_id` of account `account_id`
+/// with their current `token_version`, issued at `now` (Unix seconds).
+pub fn issue(secret: &str, user_id: i64, account_id: i64, role: OperatorRole, token_version: i64, now: i64) -> ApiResult<String> {
+    let claims =
+        AccessClaims { sub: user_id.to_string(), acc: account_id, role, ver: token_version, iat: now, exp: now + ACCESS_TOKEN_SECONDS };
     encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
         .map_err(|e| ApiError::new(ErrorCode::InternalError, format!("cannot sign the access token: {e}")))
 }
@@ -64,11 +66,11 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_forged_ones_do_not() {
         let now = jsonwebtoken::get_current_timestamp() as i64;
-        let token = issue(SECRET, 7, 3, OperatorRole::Admin, now).unwrap();
+        let token = issue(SECRET, 7, 3, OperatorRole::Admin, 41, now).unwrap();
         let claims = verify(&token, SECRET).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.acc, claims.role), ("7", 3, OperatorRole::Admin));
+        assert_eq!((claims.sub.as_str(), claims.acc, claims.role, claims.ver), ("7", 3, OperatorRole::Admin, 41));
         assert_eq!(verify(&token, "another-secret-another-secret-xx").unwrap_err().code, ErrorCode::Unauthorized);
-        let expired = issue(SECRET, 7, 3, OperatorRole::Admin, now - 3600).unwrap();
+        let expired = issue(SECRET, 7, 3, OperatorRole::Admin, 41, now - 3600).unwrap();
         assert_eq!(verify(&expired, SECRET).unwrap_err().message, "The access token has expired");
         let (header, rest) = token.split_once('.').unwrap();
         let none_header = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, r#"{"alg":"none","typ":"JWT"}"#);

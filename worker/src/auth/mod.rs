@@ -10,10 +10,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use edgechat_shared::api::auth::OperatorRole;
-use edgechat_shared::error::ErrorCode;
-use serde::Deserialize;
 
-use crate::db::{self, int};
+use crate::db::{self, users};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::AppState;
 
@@ -30,11 +28,14 @@ pub fn now_secs() -> i64 {
 }
 
 /// The authenticated operator of a `/v1` request, loaded fresh from D1 so
-/// that a removed operator or a changed role takes effect at once.
+/// that a removed operator or a changed role takes effect at once: the
+/// token's user id, account and token version (claim `ver`) must all match
+/// the stored operator, so a token issued before a password change, a logout
+/// from everywhere or a role change is refused although not expired.
 ///
-/// Errors: 401 `unauthorized` for a missing, malformed, expired or forged
-/// token or a removed operator; 503 `not_ready` without a configured `JWT_SECRET`.
-#[derive(Debug, Clone, Deserialize)]
+/// Errors: 401 `unauthorized` for a missing, malformed, expired, forged or
+/// revoked token or a removed operator; 503 `not_ready` without a configured `JWT_SECRET`.
+#[derive(Debug, Clone)]
 pub struct CurrentOperator {
     /// User id.
     pub id: i64,
@@ -42,21 +43,23 @@ pub struct CurrentOperator {
     pub account_id: i64,
     /// Display name, shown on the operator's messages.
     pub display_name: String,
-    role: String,
+    /// The token version of the operator's valid access tokens (`users.token_version`).
+    pub token_version: i64,
+    role: OperatorRole,
 }
 
 impl CurrentOperator {
     /// The operator's current role.
     pub fn role(&self) -> OperatorRole {
-        OperatorRole::parse(&self.role).unwrap_or(OperatorRole::Agent)
+        self.role
     }
 
     /// Refuses with 403 `forbidden` unless the operator has at least `role`.
     pub fn require(&self, role: OperatorRole) -> ApiResult<()> {
-        if self.role() >= role {
+        if self.role >= role {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::Forbidden, format!("This needs the {} role", role.as_str())))
+            Err(ApiError::forbidden(format!("This needs the {} role", role.as_str())))
         }
     }
 }
@@ -76,14 +79,16 @@ impl FromRequestParts<AppState> for CurrentOperator {
         let claims = jwt::verify(token, &secret)?;
         let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized("The access token is invalid"))?;
         let env = state.env.clone();
-        worker::send::SendFuture::new(async move {
-            db::database(&env)?
-                .prepare("SELECT id, account_id, display_name, role FROM users WHERE id = ?1 AND account_id = ?2")
-                .bind(&[int(user_id), int(claims.acc)])?
-                .first::<CurrentOperator>(None)
-                .await
+        let user =
+            worker::send::SendFuture::new(async move { users::session_user(&db::database(&env)?, claims.acc, user_id, claims.ver).await })
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("This operator no longer exists or this access token was revoked"))?;
+        Ok(CurrentOperator {
+            id: user.id,
+            account_id: user.account_id,
+            display_name: user.display_name,
+            token_version: user.token_version,
+            role: user.role,
         })
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))
     }
 }

@@ -7,6 +7,7 @@ pub mod messages;
 pub mod proactive;
 pub mod ratings;
 pub mod sites;
+pub mod tokens;
 pub mod users;
 
 pub use messages::MessageRow;

@@ -1,10 +1,10 @@
-//! Operators and accounts in D1.
+//! Operators and accounts in D1 (`users`, `accounts`; migrations 0002, 0009).
 
 use edgechat_shared::api::auth::{Account, Operator, OperatorRole};
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{int, next_id, text};
+use super::{int, next_id, opt_text, text};
 
 /// An operator row, password hash included.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,15 +13,23 @@ pub struct UserRow {
     pub account_id: i64,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: OperatorRole,
     pub password_hash: String,
     pub avatar_url: Option<String>,
     pub timezone: String,
     pub created_at: String,
+    /// The version every valid access token of this operator carries (claim `ver`).
+    pub token_version: i64,
 }
 
 /// The columns of [`UserRow`].
-pub const USER_COLUMNS: &str = "id, account_id, email, display_name, role, password_hash, avatar_url, timezone, created_at";
+pub const USER_COLUMNS: &str = "id, account_id, email, display_name, role, password_hash, avatar_url, timezone, created_at, token_version";
+
+/// The condition, on a `users` row of account `?2` that is about to stop
+/// being an owner, that the account keeps another owner. One statement
+/// checks and writes, so two concurrent demotions or removals of the last two
+/// owners cannot both pass (issue 10).
+const KEEPS_AN_OWNER: &str = "(role != 'owner' OR (SELECT COUNT(*) FROM users WHERE account_id = ?2 AND role = 'owner') > 1)";
 
 impl UserRow {
     /// The wire form (no password hash).
@@ -30,7 +38,7 @@ impl UserRow {
             id: self.id,
             email: self.email.clone(),
             display_name: self.display_name.clone(),
-            role: OperatorRole::parse(&self.role).unwrap_or(OperatorRole::Agent),
+            role: self.role,
             avatar_url: self.avatar_url.clone(),
             timezone: self.timezone.clone(),
             created_at: self.created_at.clone(),
@@ -42,6 +50,21 @@ impl UserRow {
 pub async fn user(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<UserRow>> {
     db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND account_id = ?2"))
         .bind(&[int(id), int(account_id)])?
+        .first(None)
+        .await
+}
+
+/// An operator by id, any account.
+pub async fn user_by_id(db: &D1Database, id: i64) -> worker::Result<Option<UserRow>> {
+    db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1")).bind(&[int(id)])?.first(None).await
+}
+
+/// The operator an access token names: user `id` of `account_id` whose
+/// token version is still `token_version`. `None` for a removed operator or
+/// a token issued before a password change, logout from everywhere or role change.
+pub async fn session_user(db: &D1Database, account_id: i64, id: i64, token_version: i64) -> worker::Result<Option<UserRow>> {
+    db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND account_id = ?2 AND token_version = ?3"))
+        .bind(&[int(id), int(account_id), int(token_version)])?
         .first(None)
         .await
 }
@@ -60,6 +83,14 @@ pub async fn users(db: &D1Database, account_id: i64) -> worker::Result<Vec<UserR
         .results()
 }
 
+/// A random first token version, below 2^32: a token of a removed operator
+/// then never matches a later operator who got the same id.
+fn first_token_version() -> i64 {
+    let mut bytes = [0u8; 4];
+    getrandom::getrandom(&mut bytes).expect("the Workers runtime provides crypto.getRandomValues");
+    i64::from(u32::from_le_bytes(bytes))
+}
+
 /// Inserts an operator; `None` when the email is taken.
 pub async fn insert_user(
     db: &D1Database,
@@ -70,35 +101,116 @@ pub async fn insert_user(
     password_hash: &str,
 ) -> worker::Result<Option<UserRow>> {
     db.prepare(format!(
-        "INSERT INTO users (id, account_id, email, display_name, role, password_hash) VALUES ({}, ?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}",
+        "INSERT INTO users (id, account_id, email, display_name, role, password_hash, token_version) \
+         VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}",
         next_id("users")
     ))
-    .bind(&[int(account_id), text(email), text(display_name.trim()), text(role.as_str()), text(password_hash)])?
+    .bind(&[int(account_id), text(email), text(display_name.trim()), text(role.as_str()), text(password_hash), int(first_token_version())])?
     .first(None)
     .await
 }
 
-/// An account by id.
-pub async fn account(db: &D1Database, id: i64) -> worker::Result<Option<Account>> {
-    db.prepare("SELECT id, name FROM accounts WHERE id = ?1").bind(&[int(id)])?.first(None).await
+/// Changes the display name, time zone and avatar URL of operator `id`;
+/// `None` leaves a field as it is, `Some(None)` removes the avatar. Answers
+/// the updated row, `None` when there is no such operator.
+pub async fn update_profile(
+    db: &D1Database,
+    id: i64,
+    display_name: Option<&str>,
+    timezone: Option<&str>,
+    avatar_url: Option<Option<&str>>,
+) -> worker::Result<Option<UserRow>> {
+    db.prepare(format!(
+        "UPDATE users SET display_name = COALESCE(?1, display_name), timezone = COALESCE(?2, timezone), \
+         avatar_url = CASE WHEN ?3 = 1 THEN ?4 ELSE avatar_url END WHERE id = ?5 RETURNING {USER_COLUMNS}"
+    ))
+    .bind(&[opt_text(display_name), opt_text(timezone), int(i64::from(avatar_url.is_some())), opt_text(avatar_url.flatten()), int(id)])?
+    .first(None)
+    .await
 }
 
-/// How many owners `account_id` has.
-pub async fn owner_count(db: &D1Database, account_id: i64) -> worker::Result<i64> {
-    Ok(db
-        .prepare("SELECT COUNT(*) AS n FROM users WHERE account_id = ?1 AND role = 'owner'")
-        .bind(&[int(account_id)])?
-        .first::<i64>(Some("n"))
-        .await?
-        .unwrap_or(0))
+/// Sets the password hash of operator `id` and bumps their token version,
+/// refusing every access token issued before. Answers the new version,
+/// `None` when there is no such operator.
+pub async fn set_password(db: &D1Database, id: i64, password_hash: &str) -> worker::Result<Option<i64>> {
+    db.prepare("UPDATE users SET password_hash = ?2, token_version = token_version + 1 WHERE id = ?1 RETURNING token_version")
+        .bind(&[int(id), text(password_hash)])?
+        .first::<i64>(Some("token_version"))
+        .await
 }
 
-/// Creates an account named `name`; answers its id (never one a deleted account had).
+/// Bumps the token version of operator `id`, refusing every access token
+/// issued before. Answers the new version, `None` when there is no such operator.
+pub async fn bump_token_version(db: &D1Database, id: i64) -> worker::Result<Option<i64>> {
+    db.prepare("UPDATE users SET token_version = token_version + 1 WHERE id = ?1 RETURNING token_version")
+        .bind(&[int(id)])?
+        .first::<i64>(Some("token_version"))
+        .await
+}
+
+/// Gives operator `id` of `account_id` the role `role`, in one statement
+/// that also checks that an owner is only changed when `may_manage_owners`
+/// and that the account keeps an owner. A real change bumps the token
+/// version (access tokens issued before are refused). Answers the updated
+/// row, `None` when nothing was changed (no such operator, or one of the checks failed).
+pub async fn change_role(
+    db: &D1Database,
+    account_id: i64,
+    id: i64,
+    role: OperatorRole,
+    may_manage_owners: bool,
+) -> worker::Result<Option<UserRow>> {
+    db.prepare(format!(
+        "UPDATE users SET role = ?3, token_version = token_version + (role != ?3) \
+         WHERE id = ?1 AND account_id = ?2 AND (role != 'owner' OR ?4 = 1) AND (?3 = 'owner' OR {KEEPS_AN_OWNER}) \
+         RETURNING {USER_COLUMNS}"
+    ))
+    .bind(&[int(id), int(account_id), text(role.as_str()), int(i64::from(may_manage_owners))])?
+    .first(None)
+    .await
+}
+
+/// Removes operator `id` of `account_id` with their refresh tokens and read
+/// marks, and unassigns their conversations, all in one transaction; the
+/// removal itself is one statement that also checks that an owner is only
+/// removed when `may_manage_owners` and that the account keeps an owner.
+/// Answers `false` when nothing was removed (no such operator, or one of the checks failed).
+pub async fn delete_user(db: &D1Database, account_id: i64, id: i64, may_manage_owners: bool) -> worker::Result<bool> {
+    let gone = "NOT EXISTS (SELECT 1 FROM users WHERE id = ?1)";
+    let results = db
+        .batch(vec![
+            db.prepare(format!(
+                "DELETE FROM users WHERE id = ?1 AND account_id = ?2 AND (role != 'owner' OR ?3 = 1) AND {KEEPS_AN_OWNER} RETURNING id"
+            ))
+            .bind(&[int(id), int(account_id), int(i64::from(may_manage_owners))])?,
+            db.prepare(format!("UPDATE conversations SET assignee_id = NULL WHERE assignee_id = ?1 AND {gone}")).bind(&[int(id)])?,
+            db.prepare(format!("DELETE FROM refresh_tokens WHERE user_id = ?1 AND {gone}")).bind(&[int(id)])?,
+            db.prepare(format!("DELETE FROM read_marks WHERE user_id = ?1 AND {gone}")).bind(&[int(id)])?,
+        ])
+        .await?;
+    let removed: Vec<serde_json::Value> = match results.first() {
+        Some(result) => result.results()?,
+        None => Vec::new(),
+    };
+    Ok(!removed.is_empty())
+}
+
+/// Inserts an account named `name`; answers its id (never one a deleted account had).
 pub async fn insert_account(db: &D1Database, name: &str) -> worker::Result<i64> {
     db.prepare(format!("INSERT INTO accounts (id, name) VALUES ({}, ?1) RETURNING id", next_id("accounts")))
         .bind(&[text(name)])?
         .first::<i64>(Some("id"))
         .await?
         .ok_or_else(|| worker::Error::RustError("account was not created".into()))
+}
+
+/// Deletes account `id` (a signup that lost its email to a concurrent one).
+pub async fn delete_account(db: &D1Database, id: i64) -> worker::Result<()> {
+    db.prepare("DELETE FROM accounts WHERE id = ?1").bind(&[int(id)])?.run().await?;
+    Ok(())
+}
+
+/// An account by id.
+pub async fn account(db: &D1Database, id: i64) -> worker::Result<Option<Account>> {
+    db.prepare("SELECT id, name FROM accounts WHERE id = ?1").bind(&[int(id)])?.first(None).await
 }

@@ -6,30 +6,30 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use edgechat_shared::api::auth::{
-    ChangePasswordRequest, LoginRequest, MeResponse, Operator, OperatorRole, ProfileUpdate, RefreshRequest, SignupRequest, SignupResponse,
-    TokenResponse, ACCESS_TOKEN_SECONDS,
+    ChangePasswordRequest, LoginRequest, LogoutRequest, MeResponse, Operator, OperatorRole, ProfileUpdate, RefreshRequest, SessionEnd,
+    SignupRequest, SignupResponse, TokenResponse, ACCESS_TOKEN_SECONDS,
 };
 use edgechat_shared::api::sites::SiteInput;
-use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::error::FieldError;
 use edgechat_shared::validate;
 use serde_json::{json, Value};
 use worker::D1Database;
 
 use super::{json_object, public_origin, AppState};
 use crate::auth::{jwt, now_secs, password, refresh, CurrentOperator};
+use crate::db;
 use crate::db::users::{self, UserRow};
-use crate::db::{self, int, text};
 use crate::error::{ApiError, ApiResult};
+use crate::inbox::EndSessions;
 
 /// Seconds a rate-limited client is told to wait (the limiter's period).
 const LOGIN_RETRY_AFTER: u32 = 60;
 
 /// An access token and `refresh_token` for `user`.
 async fn tokens(db: &D1Database, secret: &str, user: &UserRow, refresh_token: String) -> ApiResult<TokenResponse> {
-    let role = OperatorRole::parse(&user.role).unwrap_or(OperatorRole::Agent);
     let account = users::account(db, user.account_id).await?.ok_or_else(|| ApiError::not_found("account"))?;
     Ok(TokenResponse {
-        access_token: jwt::issue(secret, user.id, user.account_id, role, now_secs())?,
+        access_token: jwt::issue(secret, user.id, user.account_id, user.role, user.token_version, now_secs())?,
         token_type: "Bearer".into(),
         expires_in: ACCESS_TOKEN_SECONDS,
         refresh_token,
@@ -51,16 +51,16 @@ pub async fn post_signup(
     let request: SignupRequest = json_object(&body)?;
     request.validate()?;
     let db = db::database(&state.env)?;
-    let taken = || ApiError::new(ErrorCode::Conflict, "An operator with this email already exists");
+    let taken = || ApiError::conflict("An operator with this email already exists");
     if users::user_by_email(&db, &request.email).await?.is_some() {
         return Err(taken());
     }
     let hash = password::hash(&request.password).await?;
-    let account_name = request.account_name.as_deref().unwrap_or(&request.name).trim().to_string();
-    let account_id = users::insert_account(&db, &account_name).await?;
+    let account_name = request.account_name.as_deref().unwrap_or(&request.name).trim();
+    let account_id = users::insert_account(&db, account_name).await?;
     let Some(user) = users::insert_user(&db, account_id, &request.email, &request.name, OperatorRole::Owner, &hash).await? else {
         // A concurrent signup took the email between the check and the insert.
-        db.prepare("DELETE FROM accounts WHERE id = ?1").bind(&[int(account_id)])?.run().await?;
+        users::delete_account(&db, account_id).await?;
         return Err(taken());
     };
     let site_name = request.site_name.as_deref().unwrap_or("My website");
@@ -110,22 +110,34 @@ pub async fn post_refresh(State(state): State<AppState>, body: Bytes) -> ApiResu
     let request: RefreshRequest = json_object(&body)?;
     let db = db::database(&state.env)?;
     let (refresh_token, user_id) = refresh::rotate(&db, &request.refresh_token).await?;
-    let user = db
-        .prepare(format!("SELECT {} FROM users WHERE id = ?1", users::USER_COLUMNS))
-        .bind(&[int(user_id)])?
-        .first::<UserRow>(None)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))?;
+    let user = users::user_by_id(&db, user_id).await?.ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))?;
     Ok(Json(tokens(&db, &secret, &user, refresh_token).await?))
 }
 
-/// Handles the `POST /auth/logout` route: revokes the refresh token.
-/// 200 `{"success":true}`, also for a token already revoked.
+/// Handles the `POST /auth/logout` route: revokes the refresh token, 200
+/// `{"success":true}`, also for a token already revoked. With `"all": true`
+/// it ends every session of the token's operator (issue 10): revokes all
+/// their refresh tokens, refuses their access tokens and closes their
+/// live sockets (4001); 401 unless the refresh token is still in use.
 #[worker::send]
 pub async fn post_logout(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
-    let request: RefreshRequest = json_object(&body)?;
-    refresh::revoke(&db::database(&state.env)?, &request.refresh_token).await?;
+    let request: LogoutRequest = json_object(&body)?;
+    let db = db::database(&state.env)?;
+    if !request.all {
+        refresh::revoke(&db, &request.refresh_token).await?;
+        return Ok(Json(json!({"success": true})));
+    }
+    let user_id = refresh::revoke_all(&db, &request.refresh_token).await?;
+    let user = users::user_by_id(&db, user_id).await?.ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))?;
+    end_sessions(&state, &db, &user, SessionEnd::LoggedOutEverywhere).await?;
     Ok(Json(json!({"success": true})))
+}
+
+/// Refuses every access token `user` holds (a new token version) and closes their live sockets with `why`.
+async fn end_sessions(state: &AppState, db: &D1Database, user: &UserRow, why: SessionEnd) -> ApiResult<()> {
+    let version = users::bump_token_version(db, user.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    EndSessions { user_id: user.id, version_floor: Some(version), why }.send(&state.env, user.account_id).await?;
+    Ok(())
 }
 
 /// Handles the `GET /auth/me` route: the caller and their account.
@@ -144,29 +156,19 @@ pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOpera
     let update: ProfileUpdate = json_object(&body)?;
     update.validate()?;
     let db = db::database(&state.env)?;
-    let avatar = update.avatar_url.as_deref().map(|u| if u.is_empty() { wasm_bindgen::JsValue::NULL } else { text(u) });
-    let user = db
-        .prepare(format!(
-            "UPDATE users SET display_name = COALESCE(?1, display_name), timezone = COALESCE(?2, timezone), \
-             avatar_url = CASE WHEN ?3 = 1 THEN ?4 ELSE avatar_url END WHERE id = ?5 RETURNING {}",
-            users::USER_COLUMNS
-        ))
-        .bind(&[
-            db::opt_text(update.display_name.as_deref().map(str::trim)),
-            db::opt_text(update.timezone.as_deref()),
-            int(i64::from(avatar.is_some())),
-            avatar.unwrap_or(wasm_bindgen::JsValue::NULL),
-            int(operator.id),
-        ])?
-        .first::<UserRow>(None)
+    let avatar = update.avatar_url.as_deref().map(|url| Some(url).filter(|u| !u.is_empty()));
+    let display_name = update.display_name.as_deref().map(str::trim);
+    let user = users::update_profile(&db, operator.id, display_name, update.timezone.as_deref(), avatar)
         .await?
         .ok_or_else(|| ApiError::not_found("operator"))?;
     Ok(Json(user.to_operator()))
 }
 
 /// Handles the `POST /auth/change-password` route: needs the current
-/// password (422 when wrong), sets the new one (≥ 8 characters), and revokes
-/// every refresh token of the user but the `refresh_token` given.
+/// password (422 when wrong), sets the new one (≥ 8 characters), revokes
+/// every refresh token of the user but the `refresh_token` given, refuses
+/// every access token issued before (the caller's too: they refresh) and
+/// closes the user's live sockets (4001, issue 10).
 #[worker::send]
 pub async fn post_change_password(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Value>> {
     let request: ChangePasswordRequest = json_object(&body)?;
@@ -178,7 +180,10 @@ pub async fn post_change_password(State(state): State<AppState>, operator: Curre
         return Err(FieldError::new("current_password", "current_password is not this operator's password").into());
     }
     let hash = password::hash(&request.new_password).await?;
-    db.prepare("UPDATE users SET password_hash = ?1 WHERE id = ?2").bind(&[text(&hash), int(user.id)])?.run().await?;
+    let version = users::set_password(&db, user.id, &hash).await?.ok_or_else(|| ApiError::not_found("operator"))?;
     refresh::revoke_others(&db, user.id, request.refresh_token.as_deref()).await?;
+    EndSessions { user_id: user.id, version_floor: Some(version), why: SessionEnd::PasswordChanged }
+        .send(&state.env, user.account_id)
+        .await?;
     Ok(Json(json!({"success": true})))
 }

@@ -7,16 +7,20 @@ use axum::Json;
 use edgechat_shared::api::events::MessagingToken;
 use serde::Deserialize;
 
-use crate::auth::CurrentOperator;
+use crate::auth::{jwt, now_secs, random_hex, CurrentOperator};
+use crate::db::{self, users};
 use crate::error::{ApiError, ApiResult};
-use crate::inbox;
+use crate::inbox::{Connect, LiveToken};
 use crate::routes::AppState;
 
 /// Handles the `GET /v1/messaging/token` route: exchanges the access JWT for
-/// a single-use WebSocket token valid 60 s, so the JWT never travels in a URL.
+/// a single-use WebSocket token valid 60 s, so the JWT never travels in a
+/// URL. The token is signed, so issuing it touches no Durable Object.
 #[worker::send]
 pub async fn get_token(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<MessagingToken>> {
-    Ok(Json(inbox::issue_token(&state.env, caller.account_id, caller.id).await?))
+    let secret = jwt::secret(&state.env)?;
+    let token = LiveToken::new(caller.account_id, caller.id, caller.token_version, now_secs(), random_hex(16));
+    Ok(Json(token.to_messaging_token(&secret)))
 }
 
 /// Query of `GET /v1/chat/live`.
@@ -28,12 +32,19 @@ pub struct LiveQuery {
 
 /// Handles the `GET /v1/chat/live?token=` route: upgrades to a WebSocket
 /// carrying every [`edgechat_shared::api::events::LiveEvent`] of the
-/// account as JSON text frames (`ping` is answered `pong`). 401 for an
-/// unknown, used or expired token.
+/// account as JSON text frames (`ping` is answered `pong`). 401 for a
+/// forged, used or expired token, or one of an operator removed, or whose
+/// token version changed, since it was issued. The socket closes with 4001
+/// or 4003 when its operator's credentials or permission end
+/// ([`edgechat_shared::api::auth::SessionEnd`]).
 #[worker::send]
 pub async fn get_live(State(state): State<AppState>, Query(query): Query<LiveQuery>) -> ApiResult<Response> {
-    match inbox::connect(&state.env, &query.token).await? {
-        Some(response) => Ok(response.into()),
-        None => Err(ApiError::unauthorized("The WebSocket token is unknown, used or expired")),
-    }
+    let refused = || ApiError::unauthorized("The WebSocket token is unknown, used or expired");
+    let secret = jwt::secret(&state.env)?;
+    // A forged or expired token is refused before any Durable Object is touched.
+    let token = LiveToken::verify(&query.token, &secret, now_secs()).ok_or_else(refused)?;
+    let db = db::database(&state.env)?;
+    users::session_user(&db, token.account_id, token.user_id, token.version).await?.ok_or_else(refused)?;
+    let socket = Connect { token }.send(&state.env).await?.ok_or_else(refused)?;
+    Ok(socket.into())
 }

@@ -5,18 +5,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use edgechat_shared::api::auth::{Operator, OperatorRole};
+use edgechat_shared::api::auth::{Operator, OperatorRole, SessionEnd};
 use edgechat_shared::api::users::{InviteOperator, OperatorList, RoleChange};
-use edgechat_shared::error::ErrorCode;
 
 use crate::auth::{password, CurrentOperator};
+use crate::db;
 use crate::db::users::{self, UserRow};
-use crate::db::{self, int, text};
 use crate::error::{ApiError, ApiResult};
+use crate::inbox::EndSessions;
 use crate::routes::{json_object, AppState};
 
-fn forbidden(message: &str) -> ApiError {
-    ApiError::new(ErrorCode::Forbidden, message)
+fn last_owner() -> ApiError {
+    ApiError::conflict("An account needs at least one owner")
 }
 
 /// Refuses an admin's change to an owner, or any grant of `owner` by a non-owner.
@@ -24,7 +24,7 @@ fn check_authority(caller: &CurrentOperator, target_role: OperatorRole, new_role
     caller.require(OperatorRole::Admin)?;
     let touches_owner = target_role == OperatorRole::Owner || new_role == Some(OperatorRole::Owner);
     if touches_owner && caller.role() != OperatorRole::Owner {
-        return Err(forbidden("Only an owner may manage owners"));
+        return Err(ApiError::forbidden("Only an owner may manage owners"));
     }
     Ok(())
 }
@@ -37,7 +37,7 @@ pub async fn post_user(State(state): State<AppState>, caller: CurrentOperator, b
     check_authority(&caller, OperatorRole::Agent, Some(invite.role))?;
     invite.validate()?;
     let db = db::database(&state.env)?;
-    let taken = || ApiError::new(ErrorCode::Conflict, "An operator with this email already exists");
+    let taken = || ApiError::conflict("An operator with this email already exists");
     if users::user_by_email(&db, &invite.email).await?.is_some() {
         return Err(taken());
     }
@@ -66,7 +66,10 @@ pub async fn get_agents(State(state): State<AppState>, caller: CurrentOperator) 
 }
 
 /// Handles the `PATCH /v1/users/{id}` route (owner/admin): changes a role.
-/// 409 when it would leave the account without an owner.
+/// 409 when it would leave the account without an owner (checked and
+/// written in one statement, so concurrent demotions cannot both pass). A
+/// real change refuses the operator's earlier access tokens and closes their
+/// live sockets (4003, issue 10).
 #[worker::send]
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -78,37 +81,41 @@ pub async fn patch_user(
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let target = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
-    let target_role = OperatorRole::parse(&target.role).unwrap_or(OperatorRole::Agent);
-    check_authority(&caller, target_role, Some(change.role))?;
-    if target_role == OperatorRole::Owner && change.role != OperatorRole::Owner && users::owner_count(&db, caller.account_id).await? <= 1 {
-        return Err(ApiError::new(ErrorCode::Conflict, "An account needs at least one owner"));
+    check_authority(&caller, target.role, Some(change.role))?;
+    let may_manage_owners = caller.role() == OperatorRole::Owner;
+    let Some(user) = users::change_role(&db, caller.account_id, id, change.role, may_manage_owners).await? else {
+        // Refused: the last owner, or an operator changed or removed since it was read.
+        let current = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+        check_authority(&caller, current.role, Some(change.role))?;
+        return Err(last_owner());
+    };
+    if user.token_version != target.token_version {
+        EndSessions { user_id: user.id, version_floor: Some(user.token_version), why: SessionEnd::RoleChanged }
+            .send(&state.env, caller.account_id)
+            .await?;
     }
-    let user = db
-        .prepare(format!("UPDATE users SET role = ?1 WHERE id = ?2 RETURNING {}", users::USER_COLUMNS))
-        .bind(&[text(change.role.as_str()), int(target.id)])?
-        .first::<UserRow>(None)
-        .await?
-        .ok_or_else(|| ApiError::not_found("operator"))?;
     Ok(Json(user.to_operator()))
 }
 
 /// Handles the `DELETE /v1/users/{id}` route (owner/admin): removes an
-/// operator and their sessions. 204; 409 for oneself.
+/// operator and their sessions: their access tokens are refused and their
+/// live sockets closed (4003, issue 10). 204; 409 for oneself or the last
+/// owner (checked and written in one statement).
 #[worker::send]
 pub async fn delete_user(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let target = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
-    check_authority(&caller, OperatorRole::parse(&target.role).unwrap_or(OperatorRole::Agent), None)?;
+    check_authority(&caller, target.role, None)?;
     if target.id == caller.id {
-        return Err(ApiError::new(ErrorCode::Conflict, "Operators cannot remove themselves"));
+        return Err(ApiError::conflict("Operators cannot remove themselves"));
     }
-    db.batch(vec![
-        db.prepare("UPDATE conversations SET assignee_id = NULL WHERE assignee_id = ?1").bind(&[int(target.id)])?,
-        db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?1").bind(&[int(target.id)])?,
-        db.prepare("DELETE FROM read_marks WHERE user_id = ?1").bind(&[int(target.id)])?,
-        db.prepare("DELETE FROM users WHERE id = ?1").bind(&[int(target.id)])?,
-    ])
-    .await?;
+    if !users::delete_user(&db, caller.account_id, id, caller.role() == OperatorRole::Owner).await? {
+        // Refused: the last owner, or an operator changed or removed since it was read.
+        let current = users::user(&db, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+        check_authority(&caller, current.role, None)?;
+        return Err(last_owner());
+    }
+    EndSessions { user_id: id, version_floor: None, why: SessionEnd::Removed }.send(&state.env, caller.account_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,46 @@
+//! How a [`Command`] travels from the worker (routes, the Room) to an
+//! account's Inbox and back: one URL for every command; the command as JSON
+//! in the body of a `POST`, or, for the WebSocket upgrade of
+//! [`Command::Connect`] (a `GET`, which has no body), in the
+//! [`COMMAND_HEADER`] header. No path names a command.
+
+use worker::{Env, Method, Request, RequestInit, Response, Stub};
+
+use super::Command;
+
+/// The header carrying the command of an upgrade request.
+const COMMAND_HEADER: &str = "x-inbox-command";
+/// The one URL of every command (the host is never resolved: the stub routes it).
+const URL: &str = "https://inbox/";
+
+/// The Inbox of `account_id` (`[[durable_objects]]` binding `INBOX`, one per account).
+fn stub(env: &Env, account_id: i64) -> worker::Result<Stub> {
+    env.durable_object("INBOX")?.id_from_name(&account_id.to_string())?.get_stub()
+}
+
+impl Command {
+    /// Sends this command to the Inbox of `account_id`; answers the Inbox's response.
+    pub(super) async fn send(&self, env: &Env, account_id: i64) -> worker::Result<Response> {
+        let json = serde_json::to_string(self)?;
+        let request = if self.upgrades() {
+            let mut request = Request::new(URL, Method::Get)?;
+            let headers = request.headers_mut()?;
+            headers.set("Upgrade", "websocket")?;
+            headers.set(COMMAND_HEADER, &json)?;
+            request
+        } else {
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(json.into()));
+            Request::new_with_init(URL, &init)?
+        };
+        stub(env, account_id)?.fetch_with_request(request).await
+    }
+
+    /// The command `req` carries (what [`Command::send`] sent).
+    pub(super) async fn receive(req: &mut Request) -> worker::Result<Command> {
+        match req.headers().get(COMMAND_HEADER)? {
+            Some(json) => Ok(serde_json::from_str(&json)?),
+            None => req.json().await,
+        }
+    }
+}

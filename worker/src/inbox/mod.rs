@@ -1,0 +1,109 @@
+//! The `Inbox` Durable Object: one per account, holding every operator's
+//! WebSocket (`/v1/chat/live`) with the hibernation API, so idle operators
+//! cost nothing. Rooms publish each [`LiveEvent`] of the account's
+//! conversations here and the Inbox sends it to every socket; when an
+//! operator is removed, changes role, changes password or logs out
+//! everywhere, their sockets are closed at once.
+//!
+//! Its protocol is one enum, [`Command`] (mini-redis `cmd/` style): each
+//! variant's type owns its client call, used by routes and the Room, and its
+//! handler here. By concern:
+//! - [`client`]: how a command travels to an account's Inbox;
+//! - [`sockets`]: publish, connect, end an operator's sessions;
+//! - [`tokens`]: the self-authenticating, single-use live tokens, and the
+//!   sweep that keeps their ledger small.
+
+mod client;
+mod sockets;
+mod tokens;
+
+pub use sockets::{Connect, EndSessions, Publish};
+pub use tokens::LiveToken;
+
+use edgechat_shared::api::events::LiveEvent;
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage};
+
+use crate::auth::now_secs;
+
+/// Sends `event` to every operator socket of `account_id`; answers how many got it.
+pub async fn publish(env: &Env, account_id: i64, event: &LiveEvent) -> worker::Result<usize> {
+    Publish { event: event.clone() }.send(env, account_id).await
+}
+
+/// One request to an account's Inbox.
+///
+/// # Format
+/// `{"command":"publish","event":{…}}`, `{"command":"connect","token":{…}}`,
+/// `{"command":"end_sessions","user_id":42,"version_floor":7,"why":"role_changed"}`
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// See [`Publish`].
+    Publish(Publish),
+    /// See [`Connect`].
+    Connect(Connect),
+    /// See [`EndSessions`].
+    EndSessions(EndSessions),
+}
+
+impl Command {
+    /// `true` for the command that answers with a WebSocket.
+    fn upgrades(&self) -> bool {
+        matches!(self, Command::Connect(_))
+    }
+
+    /// Runs the command in `inbox`.
+    async fn apply(self, inbox: &Inbox) -> worker::Result<Response> {
+        match self {
+            Command::Publish(command) => command.apply(inbox),
+            Command::Connect(command) => command.apply(inbox).await,
+            Command::EndSessions(command) => command.apply(inbox).await,
+        }
+    }
+}
+
+/// The live hub of one account's operators.
+#[durable_object]
+pub struct Inbox {
+    state: State,
+}
+
+impl DurableObject for Inbox {
+    fn new(state: State, _env: Env) -> Self {
+        Inbox { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        match Command::receive(&mut req).await {
+            Ok(command) => command.apply(self).await,
+            Err(err) => Response::error(format!("not an inbox command: {err}"), 400),
+        }
+    }
+
+    /// Sweeps the live-token ledger (see [`tokens`]).
+    async fn alarm(&self) -> worker::Result<Response> {
+        tokens::sweep(&self.state.storage(), now_secs()).await?;
+        Response::empty()
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
+        if let WebSocketIncomingMessage::String(text) = message {
+            if text == "ping" {
+                ws.send_with_str("pong")?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, reason: String, _was_clean: bool) -> worker::Result<()> {
+        // Echo the close so the socket completes its closing handshake.
+        let code = if code == 1005 || code == 1006 { 1000 } else { code as u16 };
+        let _ = ws.close(Some(code), Some(reason));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! Live tokens: the single-use tokens of `GET /v1/messaging/token` (seed
+//! 002) that open an operator WebSocket, so the access JWT never appears in a URL.
+//!
+//! A token authenticates itself: it names its account, operator, the
+//! operator's token version and its expiry, and carries an HMAC-SHA256 of
+//! them with a key derived from `JWT_SECRET` for this one purpose (HKDF,
+//! RFC 5869), so no access JWT signature verifies as a live token or the
+//! other way round. The worker refuses a forged or expired token before it
+//! touches any Durable Object; the account's Inbox then enforces single use
+//! (a ledger of used nonces, kept until they expire) and refuses tokens of
+//! an operator whose sessions ended after the token was issued. An alarm
+//! sweeps both ledgers, so nothing piles up.
+//!
+//! # Format
+//! `<account id>.<user id>.<token version>.<expires at, Unix seconds>.<nonce: 32 hex>.<HMAC: 64 hex>`,
+//! the HMAC taken over everything before its dot.
+
+use edgechat_shared::api::events::{MessagingToken, WS_TOKEN_SECONDS};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use worker::{ListOptions, Storage};
+
+/// The HKDF `info` of the live-token key: domain separation from every other use of `JWT_SECRET`.
+const KEY_INFO: &[u8] = b"edgechat live token v1";
+/// Hex digits of a nonce (128 random bits).
+const NONCE_HEX: usize = 32;
+/// Ledger entries one sweep deletes at most; a sweep that hits it runs again at once.
+const SWEEP_BATCH: usize = 512;
+/// Keys of one `delete_multiple` call (the storage API's limit).
+const DELETE_BATCH: usize = 128;
+
+/// What a valid live token says. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveToken {
+    /// The account whose Inbox the token opens.
+    pub account_id: i64,
+    /// The operator; their socket is tagged `user:<id>`.
+    pub user_id: i64,
+    /// The operator's token version at issue (`users.token_version`).
+    pub version: i64,
+    /// Refused from this second on.
+    pub expires_at: i64,
+    /// 128 random bits, hex: what the single-use ledger remembers.
+    pub nonce: String,
+}
+
+/// The live-token key derived from `jwt_secret`.
+fn key(jwt_secret: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(None, jwt_secret.as_bytes()).expand(KEY_INFO, &mut key).expect("32 bytes is a valid HKDF-SHA256 length");
+    key
+}
+
+fn mac(jwt_secret: &str) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(&key(jwt_secret)).expect("HMAC takes any key length")
+}
+
+/// A decimal id, version or time as written in a token: ASCII digits only, no sign.
+fn number(part: &str) -> Option<i64> {
+    (!part.is_empty() && part.len() <= 18 && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse().ok()).flatten()
+}
+
+impl LiveToken {
+    /// A new token for operator `user_id` of `account_id` at `version`, valid
+    /// [`WS_TOKEN_SECONDS`] from `now` (Unix seconds); `nonce` is 128 random bits in hex.
+    pub fn new(account_id: i64, user_id: i64, version: i64, now: i64, nonce: String) -> LiveToken {
+        LiveToken { account_id, user_id, version, expires_at: now + WS_TOKEN_SECONDS, nonce }
+    }
+
+    /// The signed token, in the format of the module documentation.
+    pub fn sign(&self, jwt_secret: &str) -> String {
+        let payload = format!("{}.{}.{}.{}.{}", self.account_id, self.user_id, self.version, self.expires_at, self.nonce);
+        let mut mac = mac(jwt_secret);
+        mac.update(payload.as_bytes());
+        format!("{payload}.{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The answer of `GET /v1/messaging/token` for this token.
+    pub fn to_messaging_token(&self, jwt_secret: &str) -> MessagingToken {
+        let token = self.sign(jwt_secret);
+        MessagingToken { url: format!("/v1/chat/live?token={token}"), token, expires_in: WS_TOKEN_SECONDS }
+    }
+
+    /// The token `token` says, when its HMAC is right (compared in constant
+    /// time) and it has not expired at `now` (Unix seconds); `None` otherwise.
+    pub fn verify(token: &str, jwt_secret: &str, now: i64) -> Option<LiveToken> {
+        let (payload, signature) = token.rsplit_once('.')?;
+        let signature = hex::decode(signature).ok()?;
+        let mut mac = mac(jwt_secret);
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).ok()?;
+        let parts: Vec<&str> = payload.split('.').collect();
+        let [account, user, version, expires_at, nonce] = parts[..] else { return None };
+        let token = LiveToken {
+            account_id: number(account)?,
+            user_id: number(user)?,
+            version: number(version)?,
+            expires_at: number(expires_at)?,
+            nonce: nonce.to_string(),
+        };
+        let nonce_ok = token.nonce.len() == NONCE_HEX && token.nonce.bytes().all(|b| b.is_ascii_hexdigit());
+        (nonce_ok && now < token.expires_at).then_some(token)
+    }
+}
+
+/// The ledger key of a used token: ordered by expiry, so a sweep lists the expired ones first.
+fn used_key(token: &LiveToken) -> String {
+    format!("used:{:012}:{}", token.expires_at, token.nonce)
+}
+
+/// The ledger key of the lowest token version an operator's live tokens must carry.
+fn floor_key(user_id: i64) -> String {
+    format!("floor:{user_id}")
+}
+
+/// The lowest token version an operator's live tokens must carry (`None`:
+/// no token is accepted), until the last token issued before has expired.
+/// Times are Unix seconds.
+#[derive(Debug, Serialize, Deserialize)]
+struct VersionFloor {
+    version: Option<i64>,
+    until: i64,
+}
+
+/// Spends `token` in the Inbox's ledger at `now` (Unix seconds): `false`
+/// when it was spent before, has expired, or its operator's sessions ended
+/// after it was issued. Single use holds under concurrency because nothing
+/// but storage is awaited between the read and the write (the object's
+/// input gate stays closed).
+pub async fn redeem(storage: &Storage, token: &LiveToken, now: i64) -> worker::Result<bool> {
+    if token.expires_at <= now {
+        return Ok(false);
+    }
+    let key = used_key(token);
+    if storage.get::<i64>(&key).await?.is_some() {
+        return Ok(false);
+    }
+    if let Some(floor) = storage.get::<VersionFloor>(&floor_key(token.user_id)).await? {
+        if floor.version.is_none_or(|version| token.version < version) {
+            return Ok(false);
+        }
+    }
+    storage.put(&key, token.expires_at).await?;
+    schedule_sweep(storage).await?;
+    Ok(true)
+}
+
+/// Refuses from now on every live token of `user_id` below `version`
+/// (every one for `None`: a removed operator), until the last such token has expired.
+pub async fn raise_floor(storage: &Storage, user_id: i64, version: Option<i64>, now: i64) -> worker::Result<()> {
+    storage.put(&floor_key(user_id), VersionFloor { version, until: now + WS_TOKEN_SECONDS }).await?;
+    schedule_sweep(storage).await
+}
+
+/// Sets the sweep alarm, unless one is set, for when the newest ledger entry has expired.
+async fn schedule_sweep(storage: &Storage) -> worker::Result<()> {
+    if storage.get_alarm().await?.is_none() {
+        storage.set_alarm((WS_TOKEN_SECONDS + 1) * 1000).await?;
+    }
+    Ok(())
+}
+
+/// The keys `options` lists.
+async fn keys(storage: &Storage, options: ListOptions<'_>) -> worker::Result<Vec<String>> {
+    Ok(storage.list_with_options(options).await?.keys().into_iter().filter_map(|key| key.ok()?.as_string()).collect())
+}
+
+/// Deletes the ledger entries that expired before `now` (Unix seconds), at
+/// most [`SWEEP_BATCH`] of each kind, and sets the alarm again while entries are left.
+pub async fn sweep(storage: &Storage, now: i64) -> worker::Result<()> {
+    let used_end = format!("used:{now:012}");
+    let mut expired = keys(storage, ListOptions::new().start("used:").end(&used_end).limit(SWEEP_BATCH)).await?;
+    let more_expired = expired.len() == SWEEP_BATCH;
+    for key in keys(storage, ListOptions::new().prefix("floor:").limit(SWEEP_BATCH)).await? {
+        if storage.get::<VersionFloor>(&key).await?.is_some_and(|floor| floor.until < now) {
+            expired.push(key);
+        }
+    }
+    for batch in expired.chunks(DELETE_BATCH) {
+        storage.delete_multiple(batch.to_vec()).await?;
+    }
+    if more_expired {
+        storage.set_alarm(0).await?;
+    } else if !keys(storage, ListOptions::new().prefix("used:").limit(1)).await?.is_empty()
+        || !keys(storage, ListOptions::new().prefix("floor:").limit(1)).await?.is_empty()
+    {
+        storage.set_alarm((WS_TOKEN_SECONDS + 1) * 1000).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const NOW: i64 = 1_800_000_000;
+
+    fn token() -> LiveToken {
+        LiveToken::new(7, 42, 3_141_592, NOW, "00112233445566778899aabbccddeeff".into())
+    }
+
+    #[test]
+    fn a_signed_token_verifies_until_it_expires() {
+        let signed = token().sign(SECRET);
+        assert!(signed.starts_with("7.42.3141592.1800000060.00112233445566778899aabbccddeeff."), "{signed}");
+        assert_eq!(LiveToken::verify(&signed, SECRET, NOW), Some(token()));
+        assert_eq!(LiveToken::verify(&signed, SECRET, NOW + WS_TOKEN_SECONDS - 1), Some(token()));
+        assert_eq!(LiveToken::verify(&signed, SECRET, NOW + WS_TOKEN_SECONDS), None, "expired");
+    }
+
+    #[test]
+    fn a_token_with_any_part_changed_or_another_key_is_refused() {
+        let signed = token().sign(SECRET);
+        assert_eq!(LiveToken::verify(&signed, "another-secret-another-secret-xx", NOW), None);
+        let parts: Vec<&str> = signed.split('.').collect();
+        for (i, forged) in ["8", "43", "3141593", "1800009999", "ffffffffffffffffffffffffffffffff"].iter().enumerate() {
+            let mut changed = parts.clone();
+            changed[i] = forged;
+            assert_eq!(LiveToken::verify(&changed.join("."), SECRET, NOW), None, "part {i} changed");
+        }
+        let mut flipped = signed.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+        assert_eq!(LiveToken::verify(&String::from_utf8(flipped).unwrap(), SECRET, NOW), None, "signature changed");
+        for garbage in ["", "garbage", "7.deadbeef", &signed[..signed.len() - 2], &format!("{signed}.00")] {
+            assert_eq!(LiveToken::verify(garbage, SECRET, NOW), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn only_canonical_parts_are_signed() {
+        for odd in [
+            LiveToken { account_id: 7, nonce: "short".into(), ..token() },
+            LiveToken { account_id: 7, nonce: "00112233445566778899aabbccddeefg".into(), ..token() },
+        ] {
+            assert_eq!(LiveToken::verify(&odd.sign(SECRET), SECRET, NOW), None, "{odd:?}");
+        }
+        let negative = LiveToken { user_id: -1, ..token() };
+        assert_eq!(LiveToken::verify(&negative.sign(SECRET), SECRET, NOW), None, "a sign is not a digit");
+    }
+
+    #[test]
+    fn the_key_is_not_the_jwt_secret() {
+        let mut plain = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        plain.update(b"7.42.3141592.1800000060.00112233445566778899aabbccddeeff");
+        let with_secret =
+            format!("7.42.3141592.1800000060.00112233445566778899aabbccddeeff.{}", hex::encode(plain.finalize().into_bytes()));
+        assert_eq!(LiveToken::verify(&with_secret, SECRET, NOW), None, "a MAC made with JWT_SECRET itself does not verify");
+    }
+}
