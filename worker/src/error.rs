@@ -48,6 +48,11 @@ impl ApiError {
     pub fn bad_json(err: impl std::fmt::Display) -> Self {
         ApiError::new(ErrorCode::BadRequest, format!("The body is not valid JSON for this route: {err}"))
     }
+
+    /// 413 `payload_too_large`: a body or file over its cap; `message` names the cap.
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::PayloadTooLarge, message)
+    }
 }
 
 impl From<FieldError> for ApiError {

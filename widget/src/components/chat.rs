@@ -277,7 +277,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
 
     let on_attach = Callback::new(move |file: web_sys::File| {
         let api = api.get_value();
-        let Ok(session_id) = session::get_or_create(&api.site_key) else { return };
+        let Ok(session_id) = session::get_or_create(&api.site_key, api.identity.user_id.as_deref()) else { return };
         upload_error.set(None);
         uploaded.set(None);
         progress.set(0);
@@ -323,7 +323,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             }
             let answer = conversation.push(Role::Ai, "");
             answer.streaming.set(true);
-            let result = match (session::get_or_create(&api.site_key), session::random_hex(8)) {
+            let result = match (session::get_or_create(&api.site_key, api.identity.user_id.as_deref()), session::random_hex(8)) {
                 (Ok(session_id), Ok(id)) => {
                     let request = StreamRequest {
                         site_key: api.site_key.clone(),

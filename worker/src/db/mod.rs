@@ -3,7 +3,9 @@
 
 pub mod conversations;
 pub mod sites;
+pub mod uploads;
 pub mod users;
+pub mod visitors;
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
@@ -41,23 +43,6 @@ pub async fn ensure_visitor(db: &D1Database, site_id: i64, session_id: &str) -> 
     .first::<i64>(Some("id"))
     .await?
     .ok_or_else(|| worker::Error::RustError("visitor was not created".into()))
-}
-
-/// Makes `session_id` a verified visitor with `user_id`: the user's visitor
-/// when it exists (`known`), else this session's visitor (created if new)
-/// marked verified. Answers the visitor id.
-pub async fn verify_visitor(db: &D1Database, site_id: i64, session_id: &str, user_id: &str, known: Option<i64>) -> worker::Result<i64> {
-    if let Some(id) = known {
-        return Ok(id);
-    }
-    db.prepare(
-        "INSERT INTO visitors (site_id, session_id, user_id, verified) VALUES (?1, ?2, ?3, 1) \
-         ON CONFLICT (site_id, session_id) DO UPDATE SET user_id = excluded.user_id, verified = 1 RETURNING id",
-    )
-    .bind(&[int(site_id), text(session_id), text(user_id)])?
-    .first::<i64>(Some("id"))
-    .await?
-    .ok_or_else(|| worker::Error::RustError("visitor was not verified".into()))
 }
 
 /// Sets the email and name a verified visitor's site gave (absent ones stay).
