@@ -230,7 +230,12 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             }
             Err(message) => error.set(Some(message)),
         }
-        if let Some(session_id) = session::stored(&api.site_key) {
+        // A logged-in visitor's conversation is theirs on any device: load it even without a session here yet.
+        let session = match session::stored(&api.site_key) {
+            None if api.identity.user_id.is_some() => session::get_or_create(&api.site_key, api.identity.user_id.as_deref()).ok(),
+            stored => stored,
+        };
+        if let Some(session_id) = session {
             check_blocked(api.clone(), session_id.clone()).await;
             if blocked.get_untracked() {
                 return;
