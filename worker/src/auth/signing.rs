@@ -14,6 +14,8 @@
 //!   computes — whatever user ids it signs — equals a derived key or a
 //!   signature made with one, and the other way round.
 
+use edgechat_shared::api::uploads::FILE_URL_SECONDS;
+use edgechat_shared::upload::signed_payload;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -82,6 +84,17 @@ impl Purpose {
     }
 }
 
+/// The signed URL of upload `upload_id` for a site whose identity secret is
+/// `site_secret`, valid [`FILE_URL_SECONDS`] from `now` (Unix seconds):
+/// `/api/v1/chat/files/<id>?exp=<now + 30 days>&t=<hex>`, `t` signed for
+/// [`Purpose::FileLink`] over [`signed_payload`] (`"<id>:<exp>"`). Checked
+/// by `GET /api/v1/chat/files/{id}`; rotating the secret ends every link.
+pub fn file_url(site_secret: &str, upload_id: i64, now: i64) -> String {
+    let expires = now + FILE_URL_SECONDS;
+    let t = Purpose::FileLink.sign(site_secret, signed_payload(upload_id, expires).as_bytes());
+    format!("/api/v1/chat/files/{upload_id}?exp={expires}&t={t}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +122,7 @@ mod tests {
 
     #[test]
     fn a_file_link_signature_never_verifies_as_a_user_hash_nor_the_reverse() {
-        let payload = edgechat_shared::upload::signed_payload(7, 1_900_000_000);
+        let payload = signed_payload(7, 1_900_000_000);
         let link = Purpose::FileLink.sign(SECRET, payload.as_bytes());
         assert!(Purpose::FileLink.verify(SECRET, payload.as_bytes(), &link));
         assert!(!Purpose::VisitorIdentity.verify(SECRET, payload.as_bytes(), &link), "a link's t as the user_hash of \"<id>:<exp>\"");
@@ -125,6 +138,15 @@ mod tests {
         for user_id in ["edgechat site-secret v1", "edgechat file-link v1", "edgechat file-link v1\u{1}"] {
             assert_ne!(public_user_hash(SECRET, user_id), key, "{user_id:?}");
         }
+    }
+
+    #[test]
+    fn a_file_url_is_signed_for_file_links_for_30_days() {
+        let url = file_url(SECRET, 7, 1_800_000_000);
+        let exp = 1_800_000_000 + 30 * 24 * 3600;
+        let t = url.strip_prefix(&format!("/api/v1/chat/files/7?exp={exp}&t=")).unwrap_or_else(|| panic!("{url}"));
+        assert!(Purpose::FileLink.verify(SECRET, format!("7:{exp}").as_bytes(), t));
+        assert!(!Purpose::VisitorIdentity.verify(SECRET, format!("7:{exp}").as_bytes(), t));
     }
 
     #[test]

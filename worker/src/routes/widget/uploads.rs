@@ -10,14 +10,14 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Json;
-use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse, FILE_URL_SECONDS};
+use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse};
 use edgechat_shared::error::{ErrorCode, FieldError};
 use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILES_PER_MSG, DEFAULT_MAX_FILE_MB};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use worker::{Env, FormEntry, HttpMetadata};
 
 use super::{load_visitor, Caller, Limit};
-use crate::auth::signing::Purpose;
+use crate::auth::signing::{file_url, Purpose};
 use crate::auth::{now_secs, random_hex};
 use crate::db::sites::SiteRow;
 use crate::db::uploads::{self as upload_db, NewUpload};
@@ -50,17 +50,6 @@ fn refusal(refused: Refusal) -> ApiError {
         Refusal::TooLarge(max) => ApiError::payload_too_large(format!("Files may be at most {} MiB", max / 1024 / 1024)),
         Refusal::Unsupported(message) => ApiError::new(ErrorCode::UnsupportedMediaType, message),
     }
-}
-
-/// The signed URL of upload `upload_id` for a site whose identity secret is
-/// `site_secret`, valid [`FILE_URL_SECONDS`] from `now` (Unix seconds):
-/// `/api/v1/chat/files/<id>?exp=<now + 30 days>&t=<hex HMAC>`, `t` signed
-/// for [`Purpose::FileLink`] over [`upload::signed_payload`]. Links made
-/// before a secret rotation stop working with it.
-pub fn file_url(site_secret: &str, upload_id: i64, now: i64) -> String {
-    let expires = now + FILE_URL_SECONDS;
-    let t = Purpose::FileLink.sign(site_secret, upload::signed_payload(upload_id, expires).as_bytes());
-    format!("/api/v1/chat/files/{upload_id}?exp={expires}&t={t}")
 }
 
 /// [`file_url`] of `site`'s upload `upload_id`, from now.
