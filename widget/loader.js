@@ -79,10 +79,7 @@
   button.onclick = function () {
     loading = loading || import(base + '/__WIDGET_JS__').then(function (m) {
       return m.default({ module_or_path: base + '/__WIDGET_WASM__' }).then(function () {
-        var who = null;
-        queue.forEach(function (call) { if (call[0] == 'identify') who = call[1]; });
-        if (who && who.user_id != null) who.user_id = String(who.user_id);
-        m.mount(root, slot, key, base, who);
+        m.mount(root, slot, key, base, queue); // identify, reset: the widget applies them
       });
     });
     loading.then(function () {

@@ -8,6 +8,19 @@ pub const DEFAULT_MAX_FILE_MB: u64 = 10;
 /// Default cap of attachments per message (`MAX_FILES_PER_MSG`, seed 003).
 pub const DEFAULT_MAX_FILES_PER_MSG: usize = 10;
 
+/// Bytes an upload's multipart body may carry beyond the file itself
+/// (boundaries, part headers, the file name, `site_key` and `session_id`):
+/// 64 KiB. The body is read as a stream and refused (413) as soon as it
+/// passes the file cap plus this, whatever its `Content-Length` or
+/// `Transfer-Encoding`.
+pub const MULTIPART_OVERHEAD_BYTES: u64 = 64 * 1024;
+
+/// The most bytes an upload's multipart body may have for a file cap of
+/// `max_file_bytes`: the cap plus [`MULTIPART_OVERHEAD_BYTES`].
+pub fn max_body_bytes(max_file_bytes: u64) -> u64 {
+    max_file_bytes + MULTIPART_OVERHEAD_BYTES
+}
+
 /// An allowed file type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -105,7 +118,9 @@ pub fn check(bytes: &[u8], name: &str, max_bytes: u64, allowed: impl Fn(FileKind
     Ok(kind)
 }
 
-/// The text an upload URL's signature covers: `"<upload id>:<expiry unix seconds>"`.
+/// The text an upload URL's signature covers: `"<upload id>:<expiry unix
+/// seconds>"`, signed with the site's file-link key (derived from its
+/// identity secret, never the secret itself: see the worker's `auth::signing`).
 pub fn signed_payload(upload_id: i64, expires: i64) -> String {
     format!("{upload_id}:{expires}")
 }

@@ -48,6 +48,11 @@ fn main() {
                 server,
                 visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators,
             ),
+            trial(
+                "reset_and_another_user_start_a_fresh_session_on_a_shared_browser",
+                server,
+                reset_and_another_user_start_a_fresh_session_on_a_shared_browser,
+            ),
         ],
     )
 }
@@ -453,5 +458,101 @@ async fn visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_go
     assert_eq!(notices, 1, "one notice, whether the live event or the answer came first");
     assert_eq!(conversation(server, &token, id).await["mode"], "operator");
     browser.screenshot(&run_dir("browser").join("widget-handoff.png")).await;
+    browser.close().await;
+}
+
+/// `EdgeChat('identify', …)` for `user_id` of the demo site, with the
+/// `user_hash` its server would compute from the site's identity secret.
+async fn identify_script(server: &Server, user_id: &str, name: &str) -> String {
+    use hmac::Mac;
+    let token = server.demo_token().await;
+    let sites: serde_json::Value = server.authed(reqwest::Method::GET, "/v1/sites", &token).send().await.unwrap().json().await.unwrap();
+    let site = sites["sites"].as_array().unwrap().iter().find(|s| s["site_key"] == DEMO_SITE_KEY).expect("the demo site").clone();
+    let secret = site["identity_secret"].as_str().expect("owners see the secret");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(user_id.as_bytes());
+    let hash = hex::encode(mac.finalize().into_bytes());
+    let identity = serde_json::json!({"user_id": user_id, "user_hash": hash, "name": name, "email": format!("{user_id}@example.com")});
+    format!("EdgeChat('identify', {identity});")
+}
+
+const SESSION_JS: &str = "return localStorage.getItem('edgechat:sk_demo_edgechat:session');";
+
+/// Sends `text` from the open panel and waits for the `answers`-th answer.
+async fn send_and_wait(browser: &Browser, text: &str, answers: usize) {
+    browser.widget_element(".ec-input", Duration::from_secs(20)).await.send_keys(text).await.unwrap();
+    browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
+    browser
+        .wait_until(
+            &in_widget(&format!(
+                "r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === {answers} && !r.querySelector('.ec-typing')"
+            )),
+            Duration::from_secs(20),
+        )
+        .await;
+}
+
+/// The panel's messages joined in one text.
+async fn panel_text(browser: &Browser) -> String {
+    browser
+        .eval(MESSAGES_JS)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn reset_and_another_user_start_a_fresh_session_on_a_shared_browser(server: &Server) {
+    let alice = format!("alice-{}", new_message_id());
+    let bob = format!("bob-{}", new_message_id());
+    let (as_alice, as_bob) = (identify_script(server, &alice, "Alice").await, identify_script(server, &bob, "Bob").await);
+    let browser = Browser::start(&run_dir("browser").join("chromium-profile-reset")).await;
+    browser.client.goto(&format!("{}/", server.url)).await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await;
+
+    // Alice, logged in, writes.
+    browser.eval(&as_alice).await;
+    browser.widget_element(".ec-launcher", Duration::from_secs(5)).await.click().await.unwrap();
+    send_and_wait(&browser, "My parcel 4471 has not arrived", 1).await;
+    let alices_session = browser.eval(SESSION_JS).await;
+    assert!(alices_session.as_str().is_some_and(|s| s.starts_with("sess_")), "{alices_session}");
+
+    // She logs out: the page calls reset; the panel starts over, empty, with no session.
+    browser.eval("EdgeChat('reset');").await;
+    browser
+        .wait_until(&format!("{}; return m.length === 0;", MESSAGES_JS.replace("return Array", "const m = Array")), Duration::from_secs(10))
+        .await;
+    assert_eq!(browser.eval(SESSION_JS).await, serde_json::Value::Null, "reset forgets the session");
+
+    // Bob logs in on the same browser: his own, fresh conversation.
+    browser.eval(&as_bob).await;
+    send_and_wait(&browser, "Hello, this is Bob", 1).await;
+    let bobs_session = browser.eval(SESSION_JS).await;
+    assert!(bobs_session.as_str().is_some() && bobs_session != alices_session, "a fresh session for Bob: {bobs_session}");
+    let seen_by_bob = panel_text(&browser).await;
+    assert!(seen_by_bob.contains("this is Bob") && !seen_by_bob.contains("4471"), "{seen_by_bob}");
+
+    // Alice comes back on a new page load without a reset in between: the
+    // widget sees another user than its session's and starts a fresh one;
+    // her conversation comes back through her identity.
+    browser.client.refresh().await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await;
+    browser.eval(&as_alice).await;
+    browser.widget_element(".ec-launcher", Duration::from_secs(5)).await.click().await.unwrap();
+    browser.wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1"), Duration::from_secs(20)).await;
+    let seen_by_alice = panel_text(&browser).await;
+    assert!(seen_by_alice.contains("4471") && !seen_by_alice.contains("Bob"), "{seen_by_alice}");
+    assert_ne!(browser.eval(SESSION_JS).await, bobs_session, "Bob's session is not Alice's");
+
+    // The next page load names nobody (logged out, no reset called): a fresh anonymous panel.
+    browser.client.refresh().await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
+    browser.widget_element(".ec-input", Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(panel_text(&browser).await, "", "nobody logged in sees no one's conversation");
+    assert_eq!(browser.eval(SESSION_JS).await, serde_json::Value::Null);
     browser.close().await;
 }

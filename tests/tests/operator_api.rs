@@ -103,6 +103,7 @@ fn main() {
             // POST /v1/sites/{id}/articles/import
             importing_json_lines_creates_and_replaces_articles,
             an_import_with_a_bad_line_names_it_and_imports_nothing,
+            an_import_with_an_article_url_that_is_not_https_names_the_line_and_imports_nothing,
             an_imported_article_is_found_by_the_widget,
             // GET /v1/chat/conversations…
             conversation_list_shows_the_accounts_conversations_newest_first,
@@ -1321,6 +1322,26 @@ async fn an_import_with_a_bad_line_names_it_and_imports_nothing(server: &Server)
         assert!(error.message.contains("line 4"), "{:?} should name line 4", error.message);
     }
     assert!(article_ids(server, tenant.token(), tenant.site.id).await.is_empty(), "nothing from a refused body is imported");
+}
+
+/// The single-article routes' check (`https://` URLs only) applies to every imported line.
+async fn an_import_with_an_article_url_that_is_not_https_names_the_line_and_imports_nothing(server: &Server) {
+    let tenant = signup(server).await;
+    let good = FILLER_KB.lines().take(2).collect::<Vec<_>>().join("\n");
+    for url in
+        ["javascript:alert(document.cookie)", "http://shop.example.com/returns", "data:text/html,<script>alert(1)</script>", "/returns"]
+    {
+        let bad = json!({"id": "returns", "title": "How do I return an item?", "body": "Within 30 days.", "url": url}).to_string();
+        let jsonl = format!("{good}\n\n{bad}\n");
+        let error = assert_error(import(server, tenant.token(), tenant.site.id, &jsonl).await, 422, "validation_error", url).await;
+        assert!(error.message.contains("line 4") && error.message.contains("https"), "{url}: {:?} should name line 4", error.message);
+    }
+    assert!(article_ids(server, tenant.token(), tenant.site.id).await.is_empty(), "nothing from a refused body is imported");
+    let fine =
+        json!({"id": "returns", "title": "How do I return an item?", "body": "Within 30 days.", "url": "https://shop.example.com/returns"});
+    let no_url = json!({"id": "hours", "title": "When are you open?", "body": "9 to 5.", "url": ""});
+    let imported: ImportResult = json_of(import(server, tenant.token(), tenant.site.id, &format!("{fine}\n{no_url}\n")).await, 200).await;
+    assert_eq!(imported.imported, 2, "an https:// url, or \"\" for none, is imported");
 }
 
 async fn an_imported_article_is_found_by_the_widget(server: &Server) {

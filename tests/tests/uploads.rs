@@ -6,7 +6,9 @@
 //! attached to `POST /api/v1/chat/stream` messages; and
 //! `POST /api/v1/chat/conversations`, `GET|POST
 //! /api/v1/chat/conversations/{visitor_token}/messages`,
-//! `GET /api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}`.
+//! `GET /api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}`;
+//! and the R2 objects of a deleted site (`DELETE /v1/sites/{id}`), observed
+//! in the server's `--persist-to` directory.
 //!
 //! Trials run in parallel against one server, so each signs up its own
 //! account and site, brings its own visitors, and sends every widget request
@@ -65,6 +67,7 @@ fn main() {
             a_renamed_file_whose_name_claims_another_type_is_415,
             a_file_of_10_mib_and_1_byte_is_413_on_both_routes,
             a_file_of_exactly_10_mib_is_accepted_and_served_whole,
+            a_chunked_body_over_the_cap_is_413_before_it_is_read_whole_and_nothing_is_stored,
             a_missing_file_field_is_422_on_both_routes,
             uploads_for_an_unknown_site_key_are_404,
             uploads_with_a_malformed_session_id_are_422,
@@ -76,6 +79,11 @@ fn main() {
             the_signature_of_another_upload_is_403,
             an_expired_or_extended_link_is_403,
             an_unknown_id_with_a_wrong_signature_is_403,
+            // one identity secret, two purposes: no signature of one kind verifies as the other
+            a_file_link_signature_presented_as_a_user_hash_is_401,
+            a_user_hash_presented_as_a_file_link_signature_is_403,
+            // DELETE /v1/sites/{id}: the site's files leave R2 with it
+            deleting_a_site_deletes_its_files_from_r2,
             // attachments on POST /api/v1/chat/stream
             an_attachment_shows_in_history_with_a_url_that_serves_the_file,
             ten_attachments_are_accepted_and_eleven_are_422,
@@ -453,11 +461,25 @@ impl SignedUrl {
     }
 }
 
-/// `t` as `edgechat_shared::api::uploads::FileQuery` documents it:
-/// hex `HMAC-SHA256(site secret, "<id>:<exp>")`.
+/// `t` as `edgechat_shared::api::uploads::FileQuery` documents it: hex
+/// `HMAC-SHA256(key, "<id>:<exp>")`, `key` the 32 bytes of HKDF-SHA256
+/// (RFC 5869) with salt `"edgechat site-secret v1"`, the site secret as
+/// input and info `"edgechat file-link v1"`.
 fn documented_signature(secret: &str, id: i64, exp: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<Sha256>::new(Some(b"edgechat site-secret v1"), secret.as_bytes())
+        .expand(b"edgechat file-link v1", &mut key)
+        .expect("32 bytes of HKDF-SHA256");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
     mac.update(format!("{id}:{exp}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// `HMAC-SHA256(secret, user_id)` in hex: the `user_hash` a site's server
+/// computes for its logged-in user `user_id` (README, "Identity verification").
+fn user_hash(secret: &str, user_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(user_id.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
@@ -921,18 +943,13 @@ async fn an_expired_or_extended_link_is_403(server: &Server) {
     let link = SignedUrl::parse(&uploaded.url);
     assert_forbidden(server, &SignedUrl { exp: now() - 3600, ..link.clone() }.url(), "exp an hour ago with the genuine t").await;
     assert_forbidden(server, &SignedUrl { exp: link.exp + 3600, ..link.clone() }.url(), "exp extended with the genuine t").await;
-    // A link signed for a time already past: minted with the scheme the
-    // shared crate documents, when the server's signature follows it.
+    // A link signed for a time already past, minted with the documented scheme.
     let secret = tenant.site.identity_secret.clone().unwrap_or_default();
-    if documented_signature(&secret, link.id, link.exp) == link.t {
-        let minted = |exp: i64| SignedUrl { id: link.id, exp, t: documented_signature(&secret, link.id, exp) };
-        assert_served(fetch(server, &minted(now() + 600).url()).await, PNG, "image/png", "inline", "cat.png", "a link minted for later")
-            .await;
-        assert_forbidden(server, &minted(now() - 60).url(), "a correctly signed link that expired a minute ago").await;
-        assert_forbidden(server, &minted(now() - 30 * 24 * 3600).url(), "a correctly signed link that expired a month ago").await;
-    } else {
-        eprintln!("an_expired_or_extended_link_is_403: the file signature is not the documented HMAC of the site secret; a correctly signed expired link was not tried");
-    }
+    assert_eq!(documented_signature(&secret, link.id, link.exp), link.t, "links are signed as FileQuery documents");
+    let minted = |exp: i64| SignedUrl { id: link.id, exp, t: documented_signature(&secret, link.id, exp) };
+    assert_served(fetch(server, &minted(now() + 600).url()).await, PNG, "image/png", "inline", "cat.png", "a link minted for later").await;
+    assert_forbidden(server, &minted(now() - 60).url(), "a correctly signed link that expired a minute ago").await;
+    assert_forbidden(server, &minted(now() - 30 * 24 * 3600).url(), "a correctly signed link that expired a month ago").await;
 }
 
 async fn an_unknown_id_with_a_wrong_signature_is_403(server: &Server) {
@@ -1387,4 +1404,246 @@ async fn a_token_conversation_file_with_the_wrong_message_upload_or_visitor_is_4
     }
     let stranger = signup(server).await;
     assert_error(seed_file(server, stranger.key(), &token, m1, u1.id, None).await, 404, "not_found", "another site's key").await;
+}
+
+// ---------------------------------------------------------------- one secret, two purposes
+
+/// A widget request as the logged-in user `user_id` with `user_hash`.
+async fn history_as(server: &Server, site_key: &str, user_id: &str, user_hash: &str) -> reqwest::Response {
+    let session = new_session_id();
+    let query = [("site_key", site_key), ("session_id", session.as_str()), ("user_id", user_id), ("user_hash", user_hash)];
+    widget(server, Method::GET, "/api/v1/chat/history").query(&query).send().await.expect("history reaches the server")
+}
+
+async fn a_file_link_signature_presented_as_a_user_hash_is_401(server: &Server) {
+    let tenant = signup(server).await;
+    let uploaded =
+        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+    let link = SignedUrl::parse(&uploaded.url);
+    // Any visitor holds a file link: its t must not make them the "verified" user "<id>:<exp>".
+    let forged = format!("{}:{}", link.id, link.exp);
+    let what = format!("user_id {forged:?} with the link's t as user_hash");
+    assert_error(history_as(server, tenant.key(), &forged, &link.t).await, 401, "unauthorized", &what).await;
+    // That user, signed by the site's server, is verified: the refusal is the signature's kind.
+    let secret = tenant.site.identity_secret.clone().expect("owners see the identity secret");
+    let genuine: HistoryResponse = json_of(history_as(server, tenant.key(), &forged, &user_hash(&secret, &forged)).await, 200).await;
+    assert!(genuine.messages.is_empty());
+}
+
+async fn a_user_hash_presented_as_a_file_link_signature_is_403(server: &Server) {
+    let tenant = signup(server).await;
+    let uploaded =
+        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+    let link = SignedUrl::parse(&uploaded.url);
+    // A site user whose id reads "<id>:<exp>" gets that user_hash from the site's server: it must open no file.
+    let secret = tenant.site.identity_secret.clone().expect("owners see the identity secret");
+    let exp = now() + 3600;
+    let as_link = SignedUrl { id: link.id, exp, t: user_hash(&secret, &format!("{}:{exp}", link.id)) };
+    assert_forbidden(server, &as_link.url(), "a user_hash of \"<id>:<exp>\" as the link's t").await;
+    assert_served(fetch(server, &link.url()).await, PNG, "image/png", "inline", "cat.png", "the genuine link").await;
+}
+
+// ---------------------------------------------------------------- R2 state
+
+/// How many R2 objects of the test server hold `needle` in their bytes: the
+/// blobs under `r2/` in its `--persist-to` directory (no route lists R2).
+fn r2_blobs_containing(server: &Server, needle: &[u8]) -> usize {
+    fn walk(dir: &std::path::Path, in_r2: bool, needle: &[u8], found: &mut usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let in_r2 = in_r2 || entry.file_name() == "r2";
+            if path.is_dir() {
+                walk(&path, in_r2, needle, found);
+            } else if in_r2 && std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
+                *found += 1;
+            }
+        }
+    }
+    let mut found = 0;
+    walk(&server.persist_dir(), false, needle, &mut found);
+    found
+}
+
+/// Waits up to 10 s for the count of R2 blobs holding `needle` to become `count`.
+async fn assert_r2_blobs(server: &Server, needle: &[u8], count: usize, what: &str) {
+    for _ in 0..50 {
+        if r2_blobs_containing(server, needle) == count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(r2_blobs_containing(server, needle), count, "{what}: R2 objects holding {:?}", String::from_utf8_lossy(needle));
+}
+
+/// A text file whose bytes no other trial's files contain.
+fn marked_text(name: &'static str) -> (Sample, Vec<u8>) {
+    let marker = format!("marker {}", unique(name)).into_bytes();
+    let mut bytes = b"Receipt for order 1042.\n".to_vec();
+    bytes.extend_from_slice(&marker);
+    bytes.push(b'\n');
+    (Sample { name, declared: "text/plain", bytes }, marker)
+}
+
+async fn deleting_a_site_deletes_its_files_from_r2(server: &Server) {
+    let (tenant, other) = (signup(server).await, signup(server).await);
+    let (file, marker) = marked_text("receipt.txt");
+    let (kept_file, kept_marker) = marked_text("kept.txt");
+    let session = new_session_id();
+    upload_ok(server, Route::File, tenant.key(), &session, &file, "text/plain; charset=utf-8").await;
+    let attached = upload_ok(server, Route::File, tenant.key(), &session, &file, "text/plain; charset=utf-8").await;
+    send_ok(server, tenant.key(), &session, "The receipt", &[attached.id]).await;
+    let kept = upload_ok(server, Route::File, other.key(), &new_session_id(), &kept_file, "text/plain; charset=utf-8").await;
+    assert_r2_blobs(server, &marker, 2, "before the delete").await;
+
+    let response = server.authed(Method::DELETE, &format!("/v1/sites/{}", tenant.site.id), &tenant.token).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert_r2_blobs(server, &marker, 0, "the deleted site's uploads, attached or not").await;
+    assert_r2_blobs(server, &kept_marker, 1, "another site's upload").await;
+    assert_served(
+        fetch(server, &kept.url).await,
+        &kept_file.bytes,
+        "text/plain; charset=utf-8",
+        "inline",
+        "kept.txt",
+        "another site's file",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------- uploads read as they stream
+
+/// An HTTP/1.1 response read off a raw connection: status and body (`None`
+/// when the connection dropped after the status line and headers).
+struct RawResponse {
+    status: u16,
+    body: Option<Vec<u8>>,
+}
+
+/// Appends what `reader` has next to `buf`; an error at the end of the connection.
+async fn read_more(reader: &mut (impl tokio::io::AsyncRead + Unpin), buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 8192];
+    let n = reader.read(&mut chunk).await?;
+    if n == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the connection closed mid-response"));
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+/// Reads a response body after its head (`rest`: what was read past it).
+async fn read_body(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+    mut rest: Vec<u8>,
+    content_length: Option<String>,
+    transfer_encoding: Option<String>,
+) -> std::io::Result<Vec<u8>> {
+    let body = if let Some(length) = content_length.and_then(|v| v.parse::<usize>().ok()) {
+        while rest.len() < length {
+            read_more(reader, &mut rest).await?;
+        }
+        rest[..length].to_vec()
+    } else if transfer_encoding.is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
+                read_more(reader, &mut rest).await?;
+                continue;
+            };
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            while rest.len() < line_end + 2 + size + 2 {
+                read_more(reader, &mut rest).await?;
+            }
+            body.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest.drain(..line_end + 2 + size + 2);
+            if size == 0 {
+                break body;
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(body)
+}
+
+/// Reads one HTTP/1.1 response (a `Content-Length` or chunked body) from `reader`.
+async fn read_response(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> std::io::Result<RawResponse> {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        read_more(reader, &mut buf).await?;
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string())).collect();
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let rest = buf[head_end..].to_vec();
+    let body = read_body(reader, rest, header("content-length"), header("transfer-encoding")).await.ok();
+    Ok(RawResponse { status, body })
+}
+
+/// Sends `head` then, as HTTP/1.1 chunks, `chunk` `count` times on a raw
+/// connection (no `Content-Length`) and stops there, the body left
+/// unfinished and the connection open, while reading the answer. Answers
+/// the response, or `None` when none came within `wait`.
+async fn post_unfinished_chunked(server: &Server, head: String, chunk: Vec<u8>, count: usize, wait: Duration) -> Option<RawResponse> {
+    use tokio::io::AsyncWriteExt;
+    let address = server.url.trim_start_matches("http://").to_string();
+    let connection = tokio::net::TcpStream::connect(&address).await.expect("the server accepts a connection");
+    let (mut reader, mut writer) = connection.into_split();
+    let sending = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let frame = [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk, b"\r\n".to_vec()].concat();
+        for _ in 0..count {
+            writer.write_all(&frame).await?;
+        }
+        // Keep the connection open, the body unfinished, until the answer is read.
+        Ok::<_, std::io::Error>(writer)
+    });
+    let response = tokio::time::timeout(wait, read_response(&mut reader)).await.ok().map(|read| read.expect("an HTTP answer"));
+    sending.abort();
+    response
+}
+
+/// The server reads an upload as it streams in and answers 413 as soon as
+/// it passes the cap: the test sends 14 MiB of a chunked body (cap: 10 MiB
+/// and 64 KiB) and then nothing, the body unfinished. A server that buffers
+/// the body whole first would wait for its end and never answer.
+async fn a_chunked_body_over_the_cap_is_413_before_it_is_read_whole_and_nothing_is_stored(server: &Server) {
+    let tenant = signup(server).await;
+    let session = new_session_id();
+    let boundary = format!("----edgechat-test-{}", &new_session_id()[5..]);
+    let parts = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"site_key\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"session_id\"\r\n\r\n{session}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.txt\"\r\nContent-Type: text/plain\r\n\r\n",
+        tenant.key()
+    );
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nCF-Connecting-IP: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{parts}\r\n",
+        Route::File.path(),
+        server.url.trim_start_matches("http://"),
+        WIDGET_IPS.next(),
+        parts.len(),
+    );
+    // 14 MiB of a text file in 64 KiB chunks, each full of one marker line.
+    const CHUNK: usize = 64 * 1024;
+    let marker = format!("marker {}\n", unique("chunked")).into_bytes();
+    let chunk: Vec<u8> = marker.iter().copied().cycle().take(CHUNK).collect();
+    let response = post_unfinished_chunked(server, head, chunk, 14 * 16, Duration::from_secs(30))
+        .await
+        .expect("an answer within 30 s, before the body ends: the server must not wait to buffer it whole");
+    let body = String::from_utf8_lossy(response.body.as_deref().unwrap_or_default()).to_string();
+    assert_eq!(response.status, 413, "{body}");
+    let error: edgechat_shared::error::ErrorBody =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("the error envelope ({e}): {body}"));
+    assert_eq!(error.error, "payload_too_large");
+    assert_eq!(r2_blobs_containing(server, &marker[..marker.len() - 1]), 0, "nothing of the refused body is in R2");
 }

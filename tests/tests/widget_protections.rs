@@ -16,7 +16,7 @@ use edgechat_shared::api::conversations::{Block, ConversationSummary, Visitor};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
 use edgechat_shared::api::sites::Site;
-use edgechat_shared::api::stream::StreamRequest;
+use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::{BlockStatus, VisitorQuery};
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
@@ -77,6 +77,11 @@ fn main() {
             a_preflight_from_an_allowed_origin_is_204_with_cors_headers,
             a_preflight_from_another_origin_is_403_without_cors_headers,
             a_preflight_without_a_site_key_is_204_and_the_request_is_checked,
+            // identity verification on a shared browser (issue 10, hole 4)
+            a_second_verified_user_on_one_session_gets_their_own_visitor_and_conversation,
+            a_request_without_identity_on_a_verified_session_is_a_fresh_anonymous_visitor,
+            // GET /api/v1/chat/pending-proactive (issue 10, hole 5)
+            pending_proactive_refuses_a_url_over_2048_characters_with_422,
         ],
     )
 }
@@ -776,4 +781,139 @@ async fn a_preflight_without_a_site_key_is_204_and_the_request_is_checked(server
     let request =
         widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&stream_request(tenant.key(), &session, "hi"));
     assert_error(request.send().await.unwrap(), 403, "origin_not_allowed", "the request after the preflight").await;
+}
+
+// ---------------------------------------------------------------- identity verification on a shared browser
+
+/// A logged-in user of the tenant's site: the identity query its pages send,
+/// with `user_hash = HMAC-SHA256(site secret, user_id)` in hex as the site's
+/// server computes it (README, "Identity verification").
+struct User {
+    email: String,
+    name: &'static str,
+    query: Vec<(&'static str, String)>,
+}
+
+fn user(tenant: &Tenant, name: &'static str) -> User {
+    use hmac::Mac;
+    let user_id = unique(&name.to_lowercase());
+    let secret = tenant.site.identity_secret.as_deref().expect("owners see the identity secret");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(user_id.as_bytes());
+    let hash = hex::encode(mac.finalize().into_bytes());
+    let email = format!("{user_id}@example.com");
+    let query = vec![("user_id", user_id), ("user_hash", hash), ("email", email.clone()), ("name", name.to_string())];
+    User { email, name, query }
+}
+
+/// `POST /api/v1/chat/stream` as `user` (none: anonymous); answers the conversation of its `done` event.
+async fn say_as(server: &Server, site_key: &str, session_id: &str, message: &str, user: Option<&User>) -> i64 {
+    let mut request = widget(server, Method::POST, "/api/v1/chat/stream").json(&stream_request(site_key, session_id, message));
+    if let Some(user) = user {
+        request = request.query(&user.query);
+    }
+    let response = request.send().await.expect("the stream reaches the server");
+    assert_eq!(response.status(), 200, "{message}");
+    let body = response.text().await.expect("the stream reads to its end");
+    let mut parser = edgechat_shared::sse::Parser::new();
+    let done = parser.push(body.as_bytes()).into_iter().find_map(|frame| match serde_json::from_str(&frame.data) {
+        Ok(StreamEvent::Done { meta }) => Some(meta.conversation_id),
+        _ => None,
+    });
+    done.unwrap_or_else(|| panic!("{message}: the stream ends with done: {body}"))
+}
+
+/// `GET /api/v1/chat/history` of `session_id` as `user` (none: anonymous).
+async fn history_as(server: &Server, site_key: &str, session_id: &str, user: Option<&User>) -> HistoryResponse {
+    let mut request = widget(server, Method::GET, "/api/v1/chat/history").query(&visitor_query(site_key, session_id));
+    if let Some(user) = user {
+        request = request.query(&user.query);
+    }
+    json_of(request.send().await.unwrap(), 200).await
+}
+
+fn contents(history: &HistoryResponse) -> Vec<&str> {
+    history.messages.iter().map(|m| m.content.as_str()).collect()
+}
+
+/// Asserts operators see conversation `id` as `user`'s, verified.
+async fn assert_belongs_to(server: &Server, tenant: &Tenant, id: i64, user: &User) -> Visitor {
+    let visitor = visitor_of(server, tenant, id).await;
+    assert_eq!(
+        (visitor.email.as_deref(), visitor.name.as_deref(), visitor.verified),
+        (Some(user.email.as_str()), Some(user.name), true),
+        "conversation {id} as operators see it"
+    );
+    visitor
+}
+
+async fn a_second_verified_user_on_one_session_gets_their_own_visitor_and_conversation(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let (alice, bob) = (user(&tenant, "Alice"), user(&tenant, "Bob"));
+    // Alice uses the shared browser, logged in, then Bob logs in on the same browser and session.
+    let session = new_session_id();
+    let alices = say_as(server, key, &session, "My parcel 4471 to 12 Rose Lane has not arrived", Some(&alice)).await;
+
+    let bob_sees = history_as(server, key, &session, Some(&bob)).await;
+    assert!(bob_sees.messages.is_empty(), "Bob must see none of Alice's messages: {:?}", contents(&bob_sees));
+    assert_eq!(bob_sees.conversation_id, None, "Bob has no conversation yet");
+    let bobs = say_as(server, key, &session, "Hello, this is Bob", Some(&bob)).await;
+    assert_ne!(bobs, alices, "Bob gets his own conversation");
+    let bob_sees = history_as(server, key, &session, Some(&bob)).await;
+    assert!(!contents(&bob_sees).iter().any(|c| c.contains("4471")), "{:?}", contents(&bob_sees));
+
+    // Alice's conversation is still Alice's, as operators and as she sees it.
+    let alice_visitor = assert_belongs_to(server, &tenant, alices, &alice).await;
+    let bob_visitor = assert_belongs_to(server, &tenant, bobs, &bob).await;
+    assert_ne!(alice_visitor.id, bob_visitor.id, "two visitors");
+    let alice_sees = history_as(server, key, &new_session_id(), Some(&alice)).await;
+    assert_eq!(alice_sees.conversation_id, Some(alices));
+    assert!(contents(&alice_sees).iter().any(|c| c.contains("4471")), "{:?}", contents(&alice_sees));
+    assert!(!contents(&alice_sees).iter().any(|c| c.contains("Bob")), "{:?}", contents(&alice_sees));
+}
+
+/// Decided rule: a request without identity never reaches a verified
+/// user's visitor, whatever the session; it is the session's anonymous
+/// visitor, a fresh one once the session's visitor was verified.
+async fn a_request_without_identity_on_a_verified_session_is_a_fresh_anonymous_visitor(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let alice = user(&tenant, "Alice");
+    let session = new_session_id();
+    // Anonymous first, then Alice logs in: her session's conversation becomes hers (Intercom-style identify).
+    let before_login = say_as(server, key, &session, "Do you ship to Norway?", None).await;
+    let alices = say_as(server, key, &session, "My card ending 0042 was charged twice", Some(&alice)).await;
+    assert_eq!(alices, before_login, "the anonymous session is upgraded to its first verified user");
+    assert_belongs_to(server, &tenant, alices, &alice).await;
+
+    // Alice logs out; whoever holds the browser next calls without identity.
+    let next_person = history_as(server, key, &session, None).await;
+    assert!(next_person.messages.is_empty(), "the next person must see none of Alice's messages: {:?}", contents(&next_person));
+    assert_eq!(next_person.conversation_id, None);
+    let theirs = say_as(server, key, &session, "Who was here before me?", None).await;
+    assert_ne!(theirs, alices, "a fresh anonymous conversation");
+    assert!(!visitor_of(server, &tenant, theirs).await.verified);
+
+    assert_belongs_to(server, &tenant, alices, &alice).await;
+    let alice_sees = contents(&history_as(server, key, &session, Some(&alice)).await).join("\n");
+    assert!(alice_sees.contains("0042") && !alice_sees.contains("before me"), "{alice_sees}");
+}
+
+// ---------------------------------------------------------------- GET /api/v1/chat/pending-proactive
+
+/// `GET /api/v1/chat/pending-proactive` of `site_key` on a page `url` of `chars` characters.
+async fn pending_on_a_page_of(server: &Server, site_key: &str, chars: usize) -> reqwest::Response {
+    let url = format!("https://shop.example.com/{}", "a".repeat(chars - 25));
+    get_query(server, "/api/v1/chat/pending-proactive", &[("site_key", site_key), ("url", url.as_str())]).await
+}
+
+async fn pending_proactive_refuses_a_url_over_2048_characters_with_422(server: &Server) {
+    let tenant = signup(server).await;
+    let answer: Value = json_of(pending_on_a_page_of(server, tenant.key(), 2048).await, 200).await;
+    assert_eq!(answer["success"], true, "{answer}");
+    let error =
+        assert_error(pending_on_a_page_of(server, tenant.key(), 2049).await, 422, "validation_error", "a url of 2,049 characters").await;
+    assert!(error.message.contains("2048"), "{}", error.message);
+    assert_error(pending_on_a_page_of(server, tenant.key(), 10_000).await, 422, "validation_error", "a url of 10,000 characters").await;
 }

@@ -11,6 +11,9 @@ mod markdown;
 mod session;
 mod upload;
 
+use std::cell::RefCell;
+
+use edgechat_shared::api::visitor::IdentityQuery;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot};
@@ -18,12 +21,84 @@ use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot};
 /// The widget's stylesheet, adopted by the shadow root.
 const STYLE: &str = include_str!("../style.css");
 
+/// A command of the host page, `EdgeChat(name, …)`.
+#[derive(Debug, Clone, PartialEq)]
+enum Command {
+    /// `EdgeChat('identify', {user_id, email, name, user_hash})`: the page's logged-in user.
+    Identify(IdentityQuery),
+    /// `EdgeChat('reset')`: the user logged out; start a fresh session.
+    Reset,
+}
+
+impl Command {
+    /// The command of one queued call (the `arguments` of an `EdgeChat(…)` call).
+    fn parse(call: &JsValue) -> Option<Command> {
+        let call = js_sys::Array::from(call);
+        match call.get(0).as_string()?.as_str() {
+            "identify" => Some(Command::Identify(identity_of(&call.get(1)))),
+            "reset" => Some(Command::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// The identity fields of an `identify` object; a numeric `user_id` is taken as its decimal text.
+fn identity_of(value: &JsValue) -> IdentityQuery {
+    let field = |name: &str| {
+        let v = js_sys::Reflect::get(value, &JsValue::from_str(name)).ok()?;
+        v.as_string().or_else(|| v.as_f64().map(|n| n.to_string()))
+    };
+    IdentityQuery { user_id: field("user_id"), user_hash: field("user_hash"), email: field("email"), name: field("name") }
+}
+
+/// The mounted panel: where it lives and who it talks as.
+struct Mounted {
+    container: HtmlElement,
+    api: api::Api,
+}
+
+thread_local! {
+    static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+}
+
+impl Mounted {
+    /// Applies a command; `true` when the panel must start over (another
+    /// user, or none: the stored session was reset).
+    fn apply(&mut self, command: Command) -> bool {
+        let before = self.api.identity.user_id.clone();
+        let reset = command == Command::Reset;
+        match command {
+            Command::Identify(identity) => self.api.identity = identity,
+            Command::Reset => {
+                self.api.identity = IdentityQuery::default();
+                session::reset(&self.api.site_key);
+            }
+        }
+        session::follow_identity(&self.api.site_key, self.api.identity.user_id.as_deref());
+        reset || before != self.api.identity.user_id
+    }
+
+    /// (Re)draws the panel for the current identity and session.
+    fn draw(&self) {
+        live::close();
+        self.container.set_inner_html("");
+        let (api, panel) = (self.api.clone(), self.container.clone());
+        leptos::mount::mount_to(
+            self.container.clone(),
+            move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> },
+        )
+        .forget();
+    }
+}
+
 /// Mounts the chat panel into `container` (an element inside `shadow_root`).
 ///
 /// - `site_key`: the site's public key from the script tag's `data-site-key`.
 /// - `api_base`: origin of the EdgeChat worker, e.g. `https://chat.example.com`.
-/// - `identity`: the last `EdgeChat('identify', {user_id, email, name, user_hash})`
-///   object, or `null`.
+/// - `commands`: the page's command queue (`EdgeChat.q`, the `arguments` of
+///   each `EdgeChat(…)` call so far): `identify` and `reset` are applied in
+///   order, then the queue's `push` is taken over so that later calls apply
+///   at once (a reset or another user redraws the panel on a fresh session).
 ///
 /// Errors: a JavaScript exception when the stylesheet cannot be adopted.
 #[wasm_bindgen]
@@ -32,16 +107,35 @@ pub fn mount(
     container: HtmlElement,
     site_key: String,
     api_base: String,
-    identity: JsValue,
+    commands: JsValue,
 ) -> Result<(), JsValue> {
     let sheet = CssStyleSheet::new()?;
     sheet.replace_sync(STYLE)?;
     let sheets = shadow_root.adopted_style_sheets();
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
-    let identity = serde_wasm_bindgen::from_value(identity).unwrap_or_default();
-    let api = api::Api { base: api_base, site_key, identity };
-    let panel = container.clone();
-    leptos::mount::mount_to(container, move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> }).forget();
+    let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() } };
+    let queue = js_sys::Array::from(&commands);
+    for call in queue.iter() {
+        if let Some(command) = Command::parse(&call) {
+            mounted.apply(command);
+        }
+    }
+    session::follow_identity(&mounted.api.site_key, mounted.api.identity.user_id.as_deref());
+    mounted.draw();
+    MOUNTED.with_borrow_mut(|m| *m = Some(mounted));
+    let push = Closure::<dyn Fn(JsValue)>::new(|call: JsValue| {
+        let Some(command) = Command::parse(&call) else { return };
+        MOUNTED.with_borrow_mut(|mounted| {
+            if let Some(mounted) = mounted.as_mut() {
+                if mounted.apply(command) {
+                    mounted.draw();
+                }
+            }
+        });
+    });
+    js_sys::Reflect::set(&commands, &JsValue::from_str("push"), push.as_ref())?;
+    // The page may call `EdgeChat(…)` as long as it lives.
+    push.forget();
     Ok(())
 }

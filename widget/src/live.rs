@@ -12,10 +12,22 @@ use crate::api::Api;
 /// The event names the worker sends (`LiveEvent::name`).
 const EVENTS: [&str; 5] = ["message", "typing", "mode", "read", "status"];
 
+thread_local! {
+    /// The open live channel: one per page.
+    static CURRENT: std::cell::RefCell<Option<EventSource>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Closes the open live channel, if any (the session was reset).
+pub fn close() {
+    if let Some(source) = CURRENT.with_borrow_mut(Option::take) {
+        source.close();
+    }
+}
+
 /// Opens the live channel of `session_id`, replaying messages after
 /// `after_seq`; calls `on_open(true)` when it is (re)connected,
 /// `on_open(false)` when it drops, and `on_event` for each event. The
-/// connection lives as long as the page.
+/// connection lives until [`close`] or a newer `connect`.
 pub fn connect(
     api: &Api,
     session_id: &str,
@@ -49,5 +61,7 @@ pub fn connect(
     handler.forget();
     open.forget();
     error.forget();
+    close();
+    CURRENT.with_borrow_mut(|current| *current = Some(source.clone()));
     Some(source)
 }

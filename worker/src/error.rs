@@ -58,6 +58,11 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError::new(ErrorCode::Conflict, message)
     }
+
+    /// 413 `payload_too_large`: a body or file over its cap; `message` names the cap.
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::PayloadTooLarge, message)
+    }
 }
 
 impl From<FieldError> for ApiError {

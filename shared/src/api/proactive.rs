@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
+use crate::limits::MAX_PAGE_URL_CHARS;
 
 /// A proactive rule: show `message` on pages matching `url_match` after
 /// `delay_seconds` on the page.
@@ -73,12 +74,22 @@ pub struct PendingQuery {
     /// The visitor's session, once they have one (for once-per-visitor rules).
     #[serde(default)]
     pub session_id: Option<String>,
-    /// The page's URL.
+    /// The page's URL, at most [`MAX_PAGE_URL_CHARS`] characters.
     #[serde(default)]
     pub url: String,
     /// Seconds the visitor has been on the page.
     #[serde(default)]
     pub seconds_on_page: i64,
+}
+
+impl PendingQuery {
+    /// Checks `url`: at most [`MAX_PAGE_URL_CHARS`] characters (422).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.url.chars().count() > MAX_PAGE_URL_CHARS {
+            return Err(FieldError::new("url", format!("url must be at most {MAX_PAGE_URL_CHARS} characters")));
+        }
+        Ok(())
+    }
 }
 
 /// One due nudge.
@@ -121,16 +132,31 @@ pub fn url_matches(pattern: &str, url: &str) -> bool {
     } else {
         url.to_string()
     };
-    glob(pattern.as_bytes(), subject.as_bytes())
+    glob(pattern, &subject)
 }
 
-/// `*` matches any run of bytes; everything else matches itself.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|i| glob(rest, &text[i..])),
-        Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
+/// `*` matches any run of characters (none included); everything else
+/// matches itself; the whole `text` must match.
+///
+/// Linear in `pattern.len() + text.len()`: the literal runs between stars
+/// are found left to right, each at its leftmost place (`str::find`, the
+/// Two-Way algorithm), which is enough because a `*` can absorb whatever an
+/// earlier place would have left. No backtracking, whatever the number of
+/// wildcards (issue 10, hole 5).
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(rest) = text.strip_prefix(first) else { return false };
+    let middle: Vec<&str> = parts.collect();
+    let Some((last, middle)) = middle.split_last() else { return rest.is_empty() };
+    let Some(mut rest) = rest.strip_suffix(last) else { return false };
+    for literal in middle {
+        match rest.find(literal) {
+            Some(at) => rest = &rest[at + literal.len()..],
+            None => return false,
+        }
     }
+    true
 }
 
 #[cfg(test)]
@@ -149,5 +175,45 @@ mod tests {
         assert!(url_matches("*plan=pro*", url));
         assert!(!url_matches("/checkout*", url));
         assert!(!url_matches("/pricing*", "not a url"));
+    }
+
+    #[test]
+    fn wildcards_match_any_run_including_none_and_overlapping_ends() {
+        assert!(url_matches("*/*/*.pdf", "https://x.test/a/b.pdf"));
+        assert!(url_matches("https://x.test/**", "https://x.test/"));
+        assert!(url_matches("*a*a*", "https://x.test/aa"));
+        assert!(!url_matches("*a*a*a*", "https://x.test/aa"), "each literal is used once");
+        assert!(url_matches("https://x.test/aba*aba", "https://x.test/abaaba"));
+        assert!(!url_matches("https://x.test/aba*aba", "https://x.test/aba"), "prefix and suffix may not share characters");
+        assert!(url_matches("*é*", "https://x.test/café"));
+        assert!(!url_matches("*.pdf", "https://x.test/a.pdf?x=1"), "anchored at the end");
+    }
+
+    /// The old backtracking matcher took O(n^k) for k wildcards: this pair
+    /// did not finish in minutes. Now every match is linear: the fastest of
+    /// 20 runs (so a busy machine cannot make it flaky) is far under 5 ms.
+    #[test]
+    fn ten_wildcards_against_a_2000_character_url_take_well_under_a_millisecond() {
+        let url = format!("https://shop.example.com/{}b", "a/".repeat(987));
+        assert_eq!(url.chars().count(), 2_000);
+        let pattern = "*/*/*/*/*/*/*/*/*/*.pdf";
+        assert_eq!(pattern.matches('*').count(), 10);
+        let best = (0..20)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                assert!(!url_matches(pattern, &url));
+                assert!(url_matches(pattern, &format!("{url}x.pdf")));
+                started.elapsed()
+            })
+            .min()
+            .unwrap();
+        assert!(best < std::time::Duration::from_millis(5), "two matches took {best:?}");
+    }
+
+    #[test]
+    fn a_page_url_over_2048_characters_is_refused() {
+        let query = |n: usize| PendingQuery { url: format!("https://x.test/{}", "a".repeat(n - 15)), ..Default::default() };
+        assert!(query(MAX_PAGE_URL_CHARS).validate().is_ok());
+        assert_eq!(query(MAX_PAGE_URL_CHARS + 1).validate().unwrap_err().field, "url");
     }
 }

@@ -48,7 +48,11 @@ pub struct FileQuery {
     /// Expiry, Unix seconds.
     #[serde(default)]
     pub exp: i64,
-    /// Hex `HMAC-SHA256(site secret, "<id>:<exp>")`.
+    /// Hex `HMAC-SHA256(file-link key, "<id>:<exp>")`, the file-link key
+    /// being 32 bytes of HKDF-SHA256 (RFC 5869) with salt `"edgechat
+    /// site-secret v1"`, the site's identity secret as input and info
+    /// `"edgechat file-link v1"`: never the secret itself, so that no
+    /// `user_hash` is a file link's signature, nor the reverse.
     #[serde(default)]
     pub t: String,
     /// `inline` (default) or `attachment`.

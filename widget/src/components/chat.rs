@@ -230,7 +230,12 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             }
             Err(message) => error.set(Some(message)),
         }
-        if let Some(session_id) = session::stored(&api.site_key) {
+        // A logged-in visitor's conversation is theirs on any device: load it even without a session here yet.
+        let session = match session::stored(&api.site_key) {
+            None if api.identity.user_id.is_some() => session::get_or_create(&api.site_key, api.identity.user_id.as_deref()).ok(),
+            stored => stored,
+        };
+        if let Some(session_id) = session {
             check_blocked(api.clone(), session_id.clone()).await;
             if blocked.get_untracked() {
                 return;
@@ -277,7 +282,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
 
     let on_attach = Callback::new(move |file: web_sys::File| {
         let api = api.get_value();
-        let Ok(session_id) = session::get_or_create(&api.site_key) else { return };
+        let Ok(session_id) = session::get_or_create(&api.site_key, api.identity.user_id.as_deref()) else { return };
         upload_error.set(None);
         uploaded.set(None);
         progress.set(0);
@@ -323,7 +328,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             }
             let answer = conversation.push(Role::Ai, "");
             answer.streaming.set(true);
-            let result = match (session::get_or_create(&api.site_key), session::random_hex(8)) {
+            let result = match (session::get_or_create(&api.site_key, api.identity.user_id.as_deref()), session::random_hex(8)) {
                 (Ok(session_id), Ok(id)) => {
                     let request = StreamRequest {
                         site_key: api.site_key.clone(),

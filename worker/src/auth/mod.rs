@@ -5,6 +5,7 @@
 pub mod jwt;
 pub mod password;
 pub mod refresh;
+pub mod signing;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;

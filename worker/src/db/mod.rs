@@ -8,7 +8,9 @@ pub mod proactive;
 pub mod ratings;
 pub mod sites;
 pub mod tokens;
+pub mod uploads;
 pub mod users;
+pub mod visitors;
 
 pub use messages::MessageRow;
 
@@ -53,44 +55,4 @@ pub fn text(value: &str) -> JsValue {
 /// A nullable D1 text parameter.
 pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
-}
-
-/// The visitor of `session_id` on `site_id`, created if new; answers its id.
-pub async fn ensure_visitor(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<i64> {
-    db.prepare(format!(
-        "INSERT INTO visitors (id, site_id, session_id) VALUES ({}, ?1, ?2) \
-         ON CONFLICT (site_id, session_id) DO UPDATE SET session_id = excluded.session_id RETURNING id",
-        next_id("visitors")
-    ))
-    .bind(&[int(site_id), text(session_id)])?
-    .first::<i64>(Some("id"))
-    .await?
-    .ok_or_else(|| worker::Error::RustError("visitor was not created".into()))
-}
-
-/// Makes `session_id` a verified visitor with `user_id`: the user's visitor
-/// when it exists (`known`), else this session's visitor (created if new)
-/// marked verified. Answers the visitor id.
-pub async fn verify_visitor(db: &D1Database, site_id: i64, session_id: &str, user_id: &str, known: Option<i64>) -> worker::Result<i64> {
-    if let Some(id) = known {
-        return Ok(id);
-    }
-    db.prepare(format!(
-        "INSERT INTO visitors (id, site_id, session_id, user_id, verified) VALUES ({}, ?1, ?2, ?3, 1) \
-         ON CONFLICT (site_id, session_id) DO UPDATE SET user_id = excluded.user_id, verified = 1 RETURNING id",
-        next_id("visitors")
-    ))
-    .bind(&[int(site_id), text(session_id), text(user_id)])?
-    .first::<i64>(Some("id"))
-    .await?
-    .ok_or_else(|| worker::Error::RustError("visitor was not verified".into()))
-}
-
-/// Sets the email and name a verified visitor's site gave (absent ones stay).
-pub async fn set_visitor_details(db: &D1Database, visitor_id: i64, email: Option<&str>, name: Option<&str>) -> worker::Result<()> {
-    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), name = COALESCE(?2, name) WHERE id = ?3")
-        .bind(&[opt_text(email), opt_text(name), int(visitor_id)])?
-        .run()
-        .await?;
-    Ok(())
 }

@@ -22,7 +22,9 @@ pub struct SiteRow {
     pub created_at: String,
 }
 
-const SITE_COLUMNS: &str = "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
+/// The columns of [`SiteRow`], for `SELECT`s and `RETURNING`.
+pub const SITE_COLUMNS: &str =
+    "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
 
 impl SiteRow {
     /// The stored responder settings, API key included (never answer them
@@ -57,39 +59,6 @@ impl SiteRow {
 /// A site by its public key.
 pub async fn by_key(db: &D1Database, site_key: &str) -> worker::Result<Option<SiteRow>> {
     db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = ?1")).bind(&[text(site_key)])?.first(None).await
-}
-
-/// A site with one of its visitors: the visitor's newest conversation and
-/// blocked state, when the session has written before.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SiteVisitorRow {
-    #[serde(flatten)]
-    pub site: SiteRow,
-    pub visitor_id: Option<i64>,
-    pub conversation_id: Option<i64>,
-    pub blocked_at: Option<String>,
-}
-
-/// A site by its public key together with its visitor: the one with
-/// `user_id` when given (a logged-in visitor, on any device), else the one
-/// with `session_id`; in one query (the widget API's hot path).
-pub async fn by_key_with_visitor(
-    db: &D1Database,
-    site_key: &str,
-    session_id: &str,
-    user_id: Option<&str>,
-) -> worker::Result<Option<SiteVisitorRow>> {
-    let site_columns: Vec<String> = SITE_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
-    db.prepare(format!(
-        "SELECT {}, v.id AS visitor_id, v.blocked_at, \
-         (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id ORDER BY c.id DESC LIMIT 1) AS conversation_id \
-         FROM sites s LEFT JOIN visitors v ON v.site_id = s.id \
-         AND (CASE WHEN ?3 IS NULL THEN v.session_id = ?2 ELSE v.user_id = ?3 END) WHERE s.site_key = ?1",
-        site_columns.join(", ")
-    ))
-    .bind(&[text(site_key), text(session_id), opt_text(user_id)])?
-    .first(None)
-    .await
 }
 
 /// A site by id, any account (for signed file URLs).

@@ -21,6 +21,7 @@ use crate::db::sites::{self as site_db, SiteRow};
 use crate::error::{ApiError, ApiResult};
 use crate::responder::kb;
 use crate::room;
+use crate::routes::widget::uploads;
 use crate::routes::{json_object, public_origin, AppState};
 
 /// The caller's site `id`, or 404.
@@ -96,9 +97,9 @@ pub async fn patch_site(
 }
 
 /// Handles the `DELETE /v1/sites/{id}` route (owner/admin): the site, its
-/// conversations and its knowledge base. The conversations' live streams
-/// end, and their Rooms refuse anything more (their ids are never reused).
-/// 204.
+/// conversations, its knowledge base and its uploaded files (R2). The
+/// conversations' live streams end, and their Rooms refuse anything more
+/// (their ids are never reused). 204.
 #[worker::send]
 pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;
@@ -106,6 +107,9 @@ pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator,
     let row = load(&db, &caller, id).await?;
     let conversations = site_db::delete_site(&db, row.id).await?;
     room::close_all(&state.env, row.id, row.account_id, &conversations).await;
+    if let Err(err) = uploads::delete_site_files(&state.env, row.account_id, row.id).await {
+        worker::console_error!("deleting the files of deleted site {} failed: {err}", row.id);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,6 +180,21 @@ fn checked_article(id: String, title: String, body: String, url: Option<String>)
     let article = ImportArticle { id, title, body, url };
     check_article(&article).map_err(|message| FieldError::new("article", message))?;
     Ok(article)
+}
+
+/// The articles of a JSON Lines import, each checked as the single-article
+/// routes check one ([`checked_article`]: an `https://` `url` or none); 422
+/// naming the first bad line.
+fn checked_import(text: &str) -> ApiResult<Vec<ImportArticle>> {
+    let articles = parse_jsonl(text).map_err(|e| FieldError::new("body", e.to_string()))?;
+    // `parse_jsonl` skips blank lines: the n-th article is on the n-th line that is not blank.
+    let lines = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(|(i, _)| i + 1);
+    lines
+        .zip(articles)
+        .map(|(line, a)| {
+            checked_article(a.id, a.title, a.body, a.url).map_err(|e| FieldError::new("body", format!("line {line}: {}", e.message)).into())
+        })
+        .collect()
 }
 
 /// Handles the `POST /v1/sites/{id}/articles` route (owner/admin): 201
@@ -255,7 +274,9 @@ pub async fn delete_article(
 /// Handles the `POST /v1/sites/{id}/articles/import` route (owner/admin):
 /// a JSON Lines body, `{"id","title","body"}` per line. Each id is kept as
 /// the article's id; re-importing an id replaces that article. A bad line
-/// refuses the whole body (422 naming the line) and nothing is imported.
+/// (an article the single-article routes would refuse, such as a `url` that
+/// is not `https://`) refuses the whole body (422 naming the line) and
+/// nothing is imported.
 #[worker::send]
 pub async fn post_import(
     State(state): State<AppState>,
@@ -265,7 +286,7 @@ pub async fn post_import(
 ) -> ApiResult<Json<ImportResult>> {
     caller.require(OperatorRole::Admin)?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(ErrorCode::BadRequest, "The body is not UTF-8 text"))?;
-    let articles = parse_jsonl(text).map_err(|e| FieldError::new("body", e.to_string()))?;
+    let articles = checked_import(text)?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
     articles::upsert_articles(&db, site.id, &articles).await?;

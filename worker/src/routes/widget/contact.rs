@@ -19,7 +19,7 @@ async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, re
     let db = db::database(&state.env)?;
     let visitor_id = match visitor.visitor_id {
         Some(id) => id,
-        None => db::ensure_visitor(&db, visitor.site.id, &request.session_id).await?,
+        None => db::visitors::ensure_visitor(&db, visitor.site.id, &request.session_id).await?,
     };
     let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     db.prepare("UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4")

@@ -21,12 +21,12 @@ use axum::http::HeaderMap;
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::error::{ErrorCode, FieldError};
 use edgechat_shared::validate;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use worker::Env;
+use worker::{D1Database, Env};
 
+use crate::auth::signing::Purpose;
 use crate::db;
 use crate::db::sites::{self, SiteRow};
+use crate::db::visitors::{self, Plan, VisitorState};
 use crate::error::{ApiError, ApiResult};
 
 /// Seconds a rate-limited widget client is told to wait (the limiters' period).
@@ -70,19 +70,20 @@ fn client_ip(headers: &HeaderMap) -> &str {
 }
 
 /// A verified identity: `user_hash` is `HMAC-SHA256(site secret, user_id)`
-/// in hex, compared in constant time. `None` without a `user_id`; 401
+/// in hex ([`Purpose::VisitorIdentity`]), compared in constant time. `None`
+/// without a `user_id`; 422 for a `user_id` over 128 characters; 401
 /// `unauthorized` for a missing or wrong hash.
 pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiResult<Option<&'a str>> {
     let Some(user_id) = identity.user_id.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
     if user_id.chars().count() > 128 {
         return Err(FieldError::new("user_id", "user_id must be at most 128 characters").into());
     }
-    let refused = || ApiError::unauthorized("user_hash does not match user_id for this site");
-    let claimed = identity.user_hash.as_deref().and_then(|h| hex::decode(h).ok()).ok_or_else(refused)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).map_err(|_| refused())?;
-    mac.update(user_id.as_bytes());
-    mac.verify_slice(&claimed).map_err(|_| refused())?;
-    Ok(Some(user_id))
+    let hash = identity.user_hash.as_deref().unwrap_or_default();
+    if Purpose::VisitorIdentity.verify(&site.identity_secret, user_id.as_bytes(), hash) {
+        Ok(Some(user_id))
+    } else {
+        Err(ApiError::unauthorized("user_hash does not match user_id for this site"))
+    }
 }
 
 /// Counts the request; 429 `rate_limited` with `Retry-After` past the limit.
@@ -148,34 +149,48 @@ pub async fn load_visitor(env: &Env, caller: &Caller, limit: Limit, site_key: &s
 }
 
 /// [`load_visitor`] that also answers blocked visitors (for `block-status`).
+///
+/// Who the request acts as ([`visitors::SiteVisitors::plan`]): with a
+/// verified identity, always that user's own visitor, on any device (an
+/// anonymous session's visitor becomes its first verified user's when that
+/// user has none yet); without one, the session's anonymous visitor only. A
+/// session whose visitor was verified is a fresh anonymous visitor to a
+/// request without identity, so whoever holds the browser after the user
+/// logs out never sees their conversation; and another verified user on the
+/// same browser gets their own visitor and conversation (issue 10, hole 4).
 pub async fn load_visitor_any(env: &Env, caller: &Caller, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
     validate::site_key(site_key)?;
     validate::session_id(session_id)?;
     rate_limit(env, &caller.headers, limit, site_key).await?;
     let claimed = caller.identity.user_id.as_deref().filter(|u| !u.is_empty());
     let db = db::database(env)?;
-    let row = sites::by_key_with_visitor(&db, site_key, session_id, claimed).await?.ok_or_else(ApiError::unknown_site_key)?;
+    let row = visitors::site_with_visitors(&db, site_key, session_id, claimed).await?.ok_or_else(ApiError::unknown_site_key)?;
     check_origin(&row.site, &caller.headers)?;
-    let mut visitor_id = row.visitor_id;
-    if let Some(user_id) = verify_identity(&row.site, &caller.identity)? {
-        // A verified visitor: the session joins (or becomes) the user's visitor.
-        let id = db::verify_visitor(&db, row.site.id, session_id, user_id, visitor_id).await?;
-        let (email, name) = (caller.identity.email.as_deref(), caller.identity.name.as_deref());
-        if email.is_some_and(|e| validate::email(e).is_ok()) || name.is_some_and(|n| validate::display_name("name", n).is_ok()) {
-            db::set_visitor_details(
-                &db,
-                id,
-                email.filter(|e| validate::email(e).is_ok()),
-                name.filter(|n| validate::display_name("name", n).is_ok()),
-            )
-            .await?;
+    let verified = verify_identity(&row.site, &caller.identity)?;
+    let state = match row.plan(verified) {
+        Plan::Visitor(state) => state,
+        Plan::Upgrade(session, user_id) if visitors::upgrade_to_verified(&db, session.id, user_id).await? => Some(session),
+        Plan::Upgrade(_, user_id) | Plan::Create(user_id) => {
+            Some(VisitorState { id: visitors::verified_visitor(&db, row.site.id, user_id).await?, conversation_id: None, blocked: false })
         }
-        visitor_id = Some(id);
+    };
+    if let (Some(state), Some(_)) = (state, verified) {
+        save_identity_details(&db, state.id, &caller.identity).await?;
     }
     Ok(Visitor {
         site: row.site,
-        visitor_id,
-        conversation_id: row.conversation_id.filter(|_| row.visitor_id.is_some()),
-        blocked: row.blocked_at.is_some(),
+        visitor_id: state.map(|s| s.id),
+        conversation_id: state.and_then(|s| s.conversation_id),
+        blocked: state.is_some_and(|s| s.blocked),
     })
+}
+
+/// Stores the valid `email` and `name` a verified identity carries on its visitor.
+async fn save_identity_details(db: &D1Database, visitor_id: i64, identity: &IdentityQuery) -> ApiResult<()> {
+    let email = identity.email.as_deref().filter(|e| validate::email(e).is_ok());
+    let name = identity.name.as_deref().filter(|n| validate::display_name("name", n).is_ok());
+    if email.is_some() || name.is_some() {
+        db::visitors::set_visitor_details(db, visitor_id, email, name).await?;
+    }
+    Ok(())
 }

@@ -16,13 +16,15 @@ use crate::routes::AppState;
 /// site whose pattern matches `url` and whose delay has passed by
 /// `seconds_on_page`; a once-per-visitor rule already shown to `session_id`
 /// is left out (and is recorded as shown when answered). `next_in` tells
-/// when the next rule comes due.
+/// when the next rule comes due. 422 `validation_error` for a `url` over
+/// `MAX_PAGE_URL_CHARS` (2,048) characters.
 #[worker::send]
 pub async fn get_pending(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<PendingQuery>,
 ) -> ApiResult<Json<PendingProactive>> {
+    query.validate()?;
     let site = load_site(&state.env, &caller, Limit::Read("pending-proactive"), &query.site_key).await?;
     let session = query.session_id.as_deref().filter(|s| validate::session_id(s).is_ok());
     let db = db::database(&state.env)?;

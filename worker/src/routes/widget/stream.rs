@@ -47,7 +47,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         None => {
             let visitor_id = match visitor_id {
                 Some(id) => id,
-                None => db::ensure_visitor(&database, site.id, &request.session_id).await?,
+                None => db::visitors::ensure_visitor(&database, site.id, &request.session_id).await?,
             };
             conversations::create_for_visitor(&database, site.id, visitor_id).await?
         }

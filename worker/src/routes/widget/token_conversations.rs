@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::auth::random_hex;
 use crate::db::sites::SiteRow;
+use crate::db::uploads as upload_db;
 use crate::db::{self, int, opt_text, text};
 use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -66,8 +67,8 @@ pub async fn post_conversation(
         return Err(ApiError::new(ErrorCode::Conflict, "A conversation with this visitor token already exists"));
     }
     let db = db::database(&state.env)?;
-    let visitor_id = db::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?;
-    db::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
+    let visitor_id = db::visitors::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?;
+    db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
     let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
     let token = random_hex(24);
     db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(&token), int(conversation_id)])?.run().await?;
@@ -190,14 +191,7 @@ pub async fn get_file(
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let (_, conversation_id) = conversation_of(&state, &caller, Limit::Read("files"), &query.site_key, &visitor_token).await?;
-    let attached = db::database(&state.env)?
-        .prepare(
-            "SELECT u.id FROM uploads u JOIN messages m ON m.id = u.message_id WHERE u.id = ?1 AND m.id = ?2 AND m.conversation_id = ?3",
-        )
-        .bind(&[int(id), int(activity_id), int(conversation_id)])?
-        .first::<i64>(Some("id"))
-        .await?;
-    if attached.is_none() {
+    if !upload_db::is_attached(&db::database(&state.env)?, id, activity_id, conversation_id).await? {
         return Err(ApiError::not_found("file"));
     }
     super::uploads::serve(&state.env, id, query.disposition.as_deref().unwrap_or("attachment")).await

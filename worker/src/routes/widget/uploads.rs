@@ -5,23 +5,23 @@
 //! sniffed `Content-Type`, `X-Content-Type-Options: nosniff`, and a signed,
 //! expiring URL for fetchers that send no credentials.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Json;
-use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse, FILE_URL_SECONDS};
+use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse};
 use edgechat_shared::error::{ErrorCode, FieldError};
 use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILES_PER_MSG, DEFAULT_MAX_FILE_MB};
-use hmac::{Hmac, Mac};
-use serde::Deserialize;
-use sha2::Sha256;
-use worker::{D1Database, Env, FormEntry, HttpMetadata};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use worker::{Env, FormEntry, HttpMetadata};
 
 use super::{load_visitor, Caller, Limit};
+use crate::auth::signing::{file_url, Purpose};
 use crate::auth::{now_secs, random_hex};
 use crate::db::sites::SiteRow;
-use crate::db::{self, int, text};
+use crate::db::uploads::{self as upload_db, NewUpload};
+use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::AppState;
 
@@ -47,22 +47,14 @@ pub fn max_files(env: &Env) -> usize {
 
 fn refusal(refused: Refusal) -> ApiError {
     match refused {
-        Refusal::TooLarge(max) => ApiError::new(ErrorCode::PayloadTooLarge, format!("Files may be at most {} MiB", max / 1024 / 1024)),
+        Refusal::TooLarge(max) => ApiError::payload_too_large(format!("Files may be at most {} MiB", max / 1024 / 1024)),
         Refusal::Unsupported(message) => ApiError::new(ErrorCode::UnsupportedMediaType, message),
     }
 }
 
-/// `HMAC-SHA256(site secret, "<id>:<exp>")` in hex.
-fn signature(site: &SiteRow, upload_id: i64, expires: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(upload::signed_payload(upload_id, expires).as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// A signed URL of upload `id`, valid [`FILE_URL_SECONDS`].
+/// [`file_url`] of `site`'s upload `upload_id`, from now.
 pub fn signed_url(site: &SiteRow, upload_id: i64) -> String {
-    let expires = now_secs() + FILE_URL_SECONDS;
-    format!("/api/v1/chat/files/{upload_id}?exp={expires}&t={}", signature(site, upload_id, expires))
+    file_url(&site.identity_secret, upload_id, now_secs())
 }
 
 fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
@@ -72,7 +64,32 @@ fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
     }
 }
 
-/// Reads the multipart body, checks the file, stores it; shared by both upload routes.
+/// Reads a request body of at most `cap` bytes as it streams in; 413 as
+/// soon as it passes the cap (a chunked body declares no length, so it is
+/// never buffered whole first), 400 when it cannot be read.
+async fn read_capped(body: Body, cap: u64, too_large: impl FnOnce() -> ApiError) -> ApiResult<Bytes> {
+    match Limited::new(body, usize::try_from(cap).unwrap_or(usize::MAX)).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<LengthLimitError>() => Err(too_large()),
+        Err(err) => Err(ApiError::new(ErrorCode::BadRequest, format!("The body could not be read: {err}"))),
+    }
+}
+
+/// Parses a multipart body already read (with its `Content-Type`, which
+/// carries the boundary) with the runtime's `FormData` parser; 400 when it
+/// is not `multipart/form-data`.
+async fn parse_form(content_type: &str, body: &[u8]) -> ApiResult<worker::FormData> {
+    let not_multipart = || ApiError::new(ErrorCode::BadRequest, "The body is not multipart/form-data");
+    let headers = worker::Headers::new();
+    headers.set("content-type", content_type).map_err(|_| not_multipart())?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(body).into()));
+    let mut request = worker::Request::new_with_init("https://upload.invalid/", &init)?;
+    request.form_data().await.map_err(|_| not_multipart())
+}
+
+/// Reads the multipart body (capped as it streams), checks the file, stores
+/// it; shared by both upload routes.
 async fn upload(
     state: &AppState,
     caller: &Caller,
@@ -81,13 +98,16 @@ async fn upload(
     allowed: fn(FileKind) -> bool,
 ) -> ApiResult<Json<UploadResponse>> {
     let max = max_bytes(&state.env);
+    let cap = upload::max_body_bytes(max);
+    let too_large = || refusal(Refusal::TooLarge(max));
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    // The multipart envelope adds a little; refuse clearly oversized bodies before reading them.
-    if declared.is_some_and(|n| n > max + 64 * 1024) {
-        return Err(refusal(Refusal::TooLarge(max)));
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large());
     }
-    let mut request = worker::Request::try_from(request)?;
-    let form = request.form_data().await.map_err(|_| ApiError::new(ErrorCode::BadRequest, "The body is not multipart/form-data"))?;
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let body = read_capped(request.into_body(), cap, too_large).await?;
+    let form = parse_form(&content_type, &body).await?;
+    drop(body);
     let site_key = form_text(&form, "site_key").unwrap_or_default();
     let session_id = form_text(&form, "session_id").unwrap_or_default();
     let visitor = load_visitor(&state.env, caller, Limit::Write("upload"), &site_key, &session_id).await?;
@@ -100,21 +120,14 @@ async fn upload(
     let db = db::database(&state.env)?;
     let visitor_id = match visitor.visitor_id {
         Some(id) => id,
-        None => db::ensure_visitor(&db, visitor.site.id, &session_id).await?,
+        None => db::visitors::ensure_visitor(&db, visitor.site.id, &session_id).await?,
     };
     let key = format!("{}/{}/{visitor_id}/{}", visitor.site.account_id, visitor.site.id, random_hex(16));
     let size = bytes.len() as i64;
     let metadata = HttpMetadata { content_type: Some(kind.content_type().into()), ..Default::default() };
     bucket(&state.env)?.put(&key, bytes).http_metadata(metadata).execute().await?;
-    let id = db
-        .prepare(format!(
-            "INSERT INTO uploads (id, site_id, visitor_id, r2_key, content_type, size, name) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-            db::next_id("uploads")
-        ))
-        .bind(&[int(visitor.site.id), int(visitor_id), text(&key), text(kind.content_type()), int(size), text(&name)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "upload was not recorded"))?;
+    let new = NewUpload { site_id: visitor.site.id, visitor_id, r2_key: &key, content_type: kind.content_type(), size, name: &name };
+    let id = upload_db::insert_upload(&db, &new).await?;
     Ok(Json(UploadResponse { success: true, id, url: signed_url(&visitor.site, id), content_type: kind.content_type().into(), size, name }))
 }
 
@@ -134,29 +147,11 @@ pub async fn post_upload_file(State(state): State<AppState>, caller: Caller, req
     upload(&state, &caller, request, "file", |_| true).await
 }
 
-#[derive(Debug, Deserialize)]
-struct UploadRow {
-    id: i64,
-    site_id: i64,
-    visitor_id: i64,
-    r2_key: String,
-    content_type: String,
-    size: i64,
-    name: String,
-    message_id: Option<i64>,
-}
-
-const UPLOAD_COLUMNS: &str = "id, site_id, visitor_id, r2_key, content_type, size, name, message_id";
-
-async fn upload_row(db: &D1Database, id: i64) -> worker::Result<Option<UploadRow>> {
-    db.prepare(format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1")).bind(&[int(id)])?.first(None).await
-}
-
 /// The file's bytes from R2 as a response with the sniffed type, `nosniff`
 /// and the requested disposition (`inline` or `attachment`).
 pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Response> {
     let db = db::database(env)?;
-    let row = upload_row(&db, row_id).await?.ok_or_else(|| ApiError::not_found("file"))?;
+    let row = upload_db::upload(&db, row_id).await?.ok_or_else(|| ApiError::not_found("file"))?;
     let object = bucket(env)?.get(&row.r2_key).execute().await?.ok_or_else(|| ApiError::not_found("file"))?;
     let bytes = object.body().ok_or_else(|| ApiError::not_found("file"))?.bytes().await?;
     let disposition = if disposition == "attachment" { "attachment" } else { "inline" };
@@ -180,14 +175,13 @@ pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Respo
 #[worker::send]
 pub async fn get_file(State(state): State<AppState>, Path(id): Path<i64>, Query(query): Query<FileQuery>) -> ApiResult<Response> {
     let refused = || ApiError::new(ErrorCode::Forbidden, "This file link is invalid or has expired");
-    let db = db::database(&state.env)?;
-    let row = upload_row(&db, id).await?.ok_or_else(refused)?;
-    let site = db::sites::by_id(&db, row.site_id).await?.ok_or_else(refused)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).map_err(|_| refused())?;
-    mac.update(upload::signed_payload(id, query.exp).as_bytes());
-    let claimed = hex::decode(&query.t).map_err(|_| refused())?;
-    mac.verify_slice(&claimed).map_err(|_| refused())?;
     if query.exp < now_secs() {
+        return Err(refused());
+    }
+    let db = db::database(&state.env)?;
+    let row = upload_db::upload(&db, id).await?.ok_or_else(refused)?;
+    let site = db::sites::by_id(&db, row.site_id).await?.ok_or_else(refused)?;
+    if !Purpose::FileLink.verify(&site.identity_secret, upload::signed_payload(id, query.exp).as_bytes(), &query.t) {
         return Err(refused());
     }
     serve(&state.env, row.id, query.disposition.as_deref().unwrap_or("inline")).await
@@ -202,7 +196,7 @@ pub async fn attachments(env: &Env, site: &SiteRow, visitor_id: Option<i64>, ids
     let db = db::database(env)?;
     let mut out = Vec::new();
     for id in ids {
-        let row = upload_row(&db, *id).await?;
+        let row = upload_db::upload(&db, *id).await?;
         let row = row
             .filter(|r| {
                 Some(r.visitor_id) == visitor_id
@@ -214,4 +208,38 @@ pub async fn attachments(env: &Env, site: &SiteRow, visitor_id: Option<i64>, ids
         out.push(Attachment { id: row.id, name: row.name, content_type: row.content_type, size: row.size, url: signed_url(site, row.id) });
     }
     Ok(out)
+}
+
+/// Most R2 objects listed and deleted per batch (R2's `list` page limit).
+const DELETE_BATCH: u32 = 1000;
+
+/// Most batches [`delete_site_files`] runs in one request (10,000 files):
+/// two R2 operations each keep the request within the platform's
+/// per-invocation limits.
+const MAX_DELETE_BATCHES: usize = 10;
+
+/// Deletes the R2 objects of site `site_id` of account `account_id` (keys
+/// under `<account>/<site>/`), in batches of [`DELETE_BATCH`], at most
+/// [`MAX_DELETE_BATCHES`]; a site with more files keeps the rest, logged.
+/// Call it once the site is gone from D1, so that no new upload lands
+/// under the prefix meanwhile.
+pub async fn delete_site_files(env: &Env, account_id: i64, site_id: i64) -> worker::Result<()> {
+    let bucket = bucket(env)?;
+    let prefix = format!("{account_id}/{site_id}/");
+    for _ in 0..MAX_DELETE_BATCHES {
+        let listed = bucket.list().prefix(prefix.clone()).limit(DELETE_BATCH).execute().await?;
+        let keys: Vec<String> = listed.objects().iter().map(|o| o.key()).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        bucket.delete_multiple(keys).await?;
+        if !listed.truncated() {
+            return Ok(());
+        }
+    }
+    worker::console_error!(
+        "site {site_id}: more than {} files; the rest stay in R2 under {prefix}",
+        MAX_DELETE_BATCHES as u32 * DELETE_BATCH
+    );
+    Ok(())
 }
