@@ -42,17 +42,27 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// The SQL expression of the next id of `table` (as `worker/src/db/mod.rs`).
+fn next_id(table: &str) -> String {
+    format!("(SELECT last_id + 1 FROM id_sequences WHERE name = '{table}')")
+}
+
 /// SQL creating, once, the demo account, its owner and its site [`DEMO_SITE_KEY`].
 pub fn demo_sql() -> Result<String> {
     let key = quote(DEMO_SITE_KEY);
     let email = quote(DEMO_OPERATOR_EMAIL);
     Ok(format!(
-        "INSERT INTO accounts (name) SELECT 'EdgeChat Demo' WHERE NOT EXISTS (SELECT 1 FROM sites WHERE site_key = {key});\n\
-         INSERT INTO sites (account_id, site_key, name, identity_secret) SELECT MAX(id), {key}, 'EdgeChat Demo', {secret} \
+        "INSERT INTO accounts (id, name) SELECT {next_account}, 'EdgeChat Demo' \
+         WHERE NOT EXISTS (SELECT 1 FROM sites WHERE site_key = {key});\n\
+         INSERT INTO sites (id, account_id, site_key, name, identity_secret) SELECT {next_site}, MAX(id), {key}, 'EdgeChat Demo', {secret} \
          FROM accounts WHERE name = 'EdgeChat Demo' ON CONFLICT (site_key) DO NOTHING;\n\
-         INSERT INTO users (account_id, email, display_name, role, password_hash) \
-         SELECT account_id, {email}, 'Demo Owner', 'owner', {hash} FROM sites WHERE site_key = {key} \
+         INSERT INTO users (id, account_id, email, display_name, role, password_hash) \
+         SELECT {next_user}, account_id, {email}, 'Demo Owner', 'owner', {hash} FROM sites WHERE site_key = {key} \
          ON CONFLICT (email) DO NOTHING;\n",
+        // Ids never reused (migration 0008): each table's high-water mark + 1.
+        next_account = next_id("accounts"),
+        next_site = next_id("sites"),
+        next_user = next_id("users"),
         secret = quote(&random_hex(32)?),
         hash = quote(&password_hash(DEMO_OPERATOR_PASSWORD)?),
     ))
