@@ -89,6 +89,8 @@ fn main() {
             ten_attachments_are_accepted_and_eleven_are_422,
             an_upload_of_another_visitor_or_an_unknown_id_is_422,
             an_upload_can_be_attached_only_once,
+            a_retry_of_a_message_with_attachments_replays_it_and_attaches_nothing_more,
+            attachment_links_are_signed_when_read_and_survive_a_secret_rotation,
             an_empty_message_with_an_attachment_is_accepted,
             // POST /api/v1/chat/conversations (seed 004)
             creating_a_conversation_answers_201_with_a_token_and_the_auto_reply,
@@ -521,7 +523,13 @@ struct Sent {
 
 /// Sends a message with `attachments`; asserts 200 and a stream that ends with `done`.
 async fn send_ok(server: &Server, site_key: &str, session_id: &str, text: &str, attachments: &[i64]) -> Sent {
-    let response = send(server, site_key, session_id, text, attachments).await;
+    stream_ok(server, &message_request(site_key, session_id, text, attachments)).await
+}
+
+/// Sends `request`; asserts 200 and a stream that ends with `done`.
+async fn stream_ok(server: &Server, request: &StreamRequest) -> Sent {
+    let (text, attachments) = (&request.message, &request.attachments);
+    let response = widget(server, Method::POST, "/api/v1/chat/stream").json(request).send().await.expect("POST /stream reaches the server");
     let status = response.status().as_u16();
     let body = response.text().await.expect("the stream reads to its end");
     assert_eq!(status, 200, "message {text:?} with attachments {attachments:?}: {body}");
@@ -1053,6 +1061,61 @@ async fn an_upload_can_be_attached_only_once(server: &Server) {
     let visitor = visitor_messages(&seen);
     assert_eq!(visitor.iter().map(|m| m.id).collect::<Vec<_>>(), vec![sent.meta.message_id], "the refused message was not stored");
     assert_eq!(visitor[0].attachments.iter().map(|a| a.id).collect::<Vec<_>>(), vec![uploaded.id]);
+}
+
+async fn a_retry_of_a_message_with_attachments_replays_it_and_attaches_nothing_more(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let session = new_session_id();
+    let receipt = upload_ok(server, Route::File, key, &session, &sample("receipt.pdf", "application/pdf", PDF), "application/pdf").await;
+    let photo = upload_ok(server, Route::Image, key, &session, &sample("photo.png", "image/png", PNG), "image/png").await;
+    let request = message_request(key, &session, "My receipt", &[receipt.id]);
+    let first: Sent = stream_ok(server, &request).await;
+    assert!(!first.meta.replayed);
+    // The same message again (a lost answer): replayed, not refused as a reused upload.
+    let again = stream_ok(server, &request).await;
+    assert!(again.meta.replayed, "the retry is a replay");
+    assert_eq!((again.meta.message_id, again.meta.seq), (first.meta.message_id, first.meta.seq));
+    // A retry naming another upload replays too, and does not take that upload.
+    let other = StreamRequest { attachments: vec![photo.id], ..request.clone() };
+    assert!(stream_ok(server, &other).await.meta.replayed);
+    let seen = history(server, key, &session).await;
+    let visitor = visitor_messages(&seen);
+    assert_eq!(visitor.len(), 1, "one visitor message: {visitor:?}");
+    assert_eq!(visitor[0].attachments.iter().map(|a| a.id).collect::<Vec<_>>(), vec![receipt.id]);
+    // The photo is still the visitor's to attach to a new message.
+    let sent = send_ok(server, key, &session, "And a photo", &[photo.id]).await;
+    let seen = history(server, key, &session).await;
+    assert_eq!(stored(&seen, sent.meta.message_id).attachments.iter().map(|a| a.id).collect::<Vec<_>>(), vec![photo.id]);
+}
+
+async fn attachment_links_are_signed_when_read_and_survive_a_secret_rotation(server: &Server) {
+    let tenant = signup(server).await;
+    let key = tenant.key();
+    let session = new_session_id();
+    let png = sample("lid.png", "image/png", PNG);
+    let uploaded = upload_ok(server, Route::Image, key, &session, &png, "image/png").await;
+    let sent = send_ok(server, key, &session, "Broken lid", &[uploaded.id]).await;
+    let before = stored(&history(server, key, &session).await, sent.meta.message_id).attachments[0].url.clone();
+    assert_served(fetch(server, &before).await, &png.bytes, "image/png", "inline", png.name, "the link before the rotation").await;
+    let response = server
+        .http
+        .post(format!("{}/v1/sites/{}/rotate-secret", server.url, tenant.site.id))
+        .bearer_auth(&tenant.token)
+        .send()
+        .await
+        .expect("rotate-secret reaches the server");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_forbidden(server, &before, "a link signed with the rotated secret").await;
+    // Read again, the stored message gives a link signed with the new secret.
+    let seen = history(server, key, &session).await;
+    let after = stored(&seen, sent.meta.message_id).attachments[0].url.clone();
+    assert_ne!(after, before);
+    assert_served(fetch(server, &after).await, &png.bytes, "image/png", "inline", png.name, "the link read after the rotation").await;
+    // Operators read it signed afresh too.
+    let operator = operator_messages(server, &tenant, sent.meta.conversation_id).await;
+    let url = &operator.iter().find(|m| m.id == sent.meta.message_id).expect("the message").attachments[0].url;
+    assert_served(fetch(server, url).await, &png.bytes, "image/png", "inline", png.name, "the operator's link").await;
 }
 
 async fn an_empty_message_with_an_attachment_is_accepted(server: &Server) {

@@ -60,6 +60,9 @@ pub struct WranglerDev {
     log: Option<PathBuf>,
 }
 
+/// Starts of a logged `wrangler dev` that lost a port to a race (see [`WranglerDev::spawn`]).
+pub const START_ATTEMPTS: u32 = 3;
+
 impl WranglerDev {
     /// Migrates `persist_dir` and starts `wrangler dev` on a free port with
     /// `vars` (e.g. `JWT_SECRET`), its output in `persist_dir/wrangler.log`.
@@ -71,7 +74,26 @@ impl WranglerDev {
     /// Starts `wrangler dev` on `port` over an already migrated `persist_dir`,
     /// with `vars` given as `--var NAME:VALUE` (they win over `.dev.vars`);
     /// with `inherit_output` its output goes to this terminal.
+    ///
+    /// A server whose output goes to its log (tests, benches) that loses a
+    /// port to another process starting at the same moment (`free_port`
+    /// only finds a port that was free) starts again on fresh ports, up to
+    /// [`START_ATTEMPTS`] times; its `url` then names the port it got.
     pub fn spawn(persist_dir: &Path, port: u16, vars: &[(&str, &str)], inherit_output: bool) -> Result<WranglerDev> {
+        let mut port = port;
+        let mut attempt = 1;
+        loop {
+            match Self::spawn_once(persist_dir, port, vars, inherit_output) {
+                Err(err) if !inherit_output && attempt < START_ATTEMPTS && err.to_string().contains("Address already in use") => {
+                    attempt += 1;
+                    port = free_port()?;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn spawn_once(persist_dir: &Path, port: u16, vars: &[(&str, &str)], inherit_output: bool) -> Result<WranglerDev> {
         crate::build::require(&root().join("worker/build/index.js"), "run `cargo xtask build` first")?;
         fs::create_dir_all(persist_dir)?;
         let port_arg = port.to_string();

@@ -7,10 +7,13 @@ use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::D1Database;
 
+use super::sites::SiteRow;
 use super::{int, opt_int, opt_text, text};
+use crate::auth::now_secs;
+use crate::auth::signing;
 use crate::responder::prompt::Turn;
 
 /// A message row as stored; `role` and `status` deserialize straight from
@@ -33,9 +36,35 @@ pub struct MessageRow {
 /// The columns of [`MessageRow`], for `SELECT`s and `RETURNING`.
 pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, attachments, created_at";
 
+/// How attachment links are made when messages are read: each is signed
+/// afresh for the site ([`signing::file_url`]), so no stored message holds a
+/// link that dies after [`edgechat_shared::api::uploads::FILE_URL_SECONDS`] or when the site's
+/// secret is rotated. Carries the site's identity secret: internal only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileLinks {
+    site_secret: String,
+}
+
+impl FileLinks {
+    /// The links of `site`'s files.
+    pub fn of(site: &SiteRow) -> Self {
+        FileLinks { site_secret: site.identity_secret.clone() }
+    }
+
+    /// No links: for messages that cannot have attachments (AI answers).
+    pub fn none() -> Self {
+        FileLinks { site_secret: String::new() }
+    }
+
+    /// The URL of upload `upload_id`, valid from now.
+    pub fn url(&self, upload_id: i64) -> String {
+        signing::file_url(&self.site_secret, upload_id, now_secs())
+    }
+}
+
 impl MessageRow {
-    /// The wire form of the message.
-    pub fn to_chat_message(&self) -> ChatMessage {
+    /// The wire form of the message, its attachments' links signed by `links`.
+    pub fn to_chat_message(&self, links: &FileLinks) -> ChatMessage {
         ChatMessage {
             id: self.id,
             seq: self.seq,
@@ -45,7 +74,7 @@ impl MessageRow {
             author_name: self.author_name.clone(),
             sources: self.sources(),
             status: Some(self.status),
-            attachments: self.attachments(),
+            attachments: self.attachments().into_iter().map(|a| Attachment { url: links.url(a.id), ..a }).collect(),
         }
     }
 
@@ -135,7 +164,10 @@ pub async fn insert(
                 text(content),
                 opt_text(author_name),
                 opt_text(client_id),
-                text(&serde_json::to_string(&attachments)?),
+                // Links are made when the message is read, never stored.
+                text(&serde_json::to_string(
+                    &attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>(),
+                )?),
             ])?,
             // The newest message takes the uploads its own `attachments` list:
             // the message just inserted, or (after a duplicate) the newest one

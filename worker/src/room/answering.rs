@@ -20,7 +20,7 @@ use super::live::{sse_response, Delivery};
 use super::storage::Inserted;
 use super::{RoomContext, RoomCore, RoomRequest};
 use crate::db::conversations::{self, StateChange};
-use crate::db::messages::{self, Author, MessageRow};
+use crate::db::messages::{self, Author, FileLinks, MessageRow};
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::responder;
@@ -39,6 +39,8 @@ pub struct SendVisitorMessage {
     /// The site's responder settings (API key included: internal only).
     #[serde(default)]
     pub responder: ResponderSettings,
+    /// How the site signs file links.
+    pub links: FileLinks,
 }
 
 type StreamSender = UnboundedSender<String>;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use worker::{Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
+use crate::db::messages::FileLinks;
 use crate::db::{self, conversations, messages, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
@@ -103,13 +104,20 @@ impl RoomCore {
             let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
             self.broadcast(context, &new, |_| Delivery::Never);
         }
-        let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message() };
+        let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message(&self.file_links()) };
         let from_visitor = row.role == Role::Visitor;
         self.broadcast(context, &event, |visitors| match (from_visitor, visitors) {
             (true, _) => Delivery::IfOperatorsReceive(row.id),
             (false, 0) => Delivery::Never,
             (false, _) => Delivery::Now(row.id),
         });
+    }
+
+    /// The file links of the newest request that brought them. Every request
+    /// that writes or replays messages brings them, so a message with
+    /// attachments always finds them; otherwise (an AI answer) no link is made.
+    pub(super) fn file_links(&self) -> FileLinks {
+        self.links.borrow().clone().unwrap_or_else(FileLinks::none)
     }
 
     /// Starts the heartbeat loop unless it runs: a comment to every stream
@@ -199,6 +207,8 @@ pub(super) fn sse_response(rx: UnboundedReceiver<String>) -> worker::Result<Resp
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subscribe {
     pub context: RoomContext,
+    /// How the site signs the replayed messages' file links.
+    pub links: FileLinks,
     /// The newest `seq` the visitor has (0: none).
     pub after_seq: i64,
 }
@@ -234,7 +244,7 @@ impl Subscribe {
         let mut live = core.live.borrow_mut();
         if let Some(subscriber) = live.subscribers.iter_mut().find(|s| s.id == id) {
             for row in &missed {
-                let event = LiveEvent::Message { conversation_id, message: row.to_chat_message() };
+                let event = LiveEvent::Message { conversation_id, message: row.to_chat_message(&self.links) };
                 if row.seq > subscriber.last_seq {
                     subscriber.last_seq = row.seq;
                     let _ = subscriber.tx.unbounded_send(event.to_frame().encode());
@@ -304,8 +314,8 @@ impl Close {
 
 impl RoomContext {
     /// Opens a visitor live stream replaying the messages after `after_seq` ([`Subscribe`]).
-    pub async fn subscribe(&self, env: &Env, after_seq: i64) -> ApiResult<Response> {
-        Subscribe { context: *self, after_seq }.call(env).await
+    pub async fn subscribe(&self, env: &Env, after_seq: i64, links: FileLinks) -> ApiResult<Response> {
+        Subscribe { context: *self, after_seq, links }.call(env).await
     }
 
     /// Broadcasts a typing, read, mode or status event of this conversation ([`Signal`]).

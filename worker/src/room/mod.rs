@@ -30,6 +30,8 @@ use futures::lock::Mutex;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
+use crate::db::messages::FileLinks;
+
 pub use answering::{Handoff, SendVisitorMessage};
 pub use client::RoomContext;
 pub use live::{close_all, Close, Signal, Subscribe};
@@ -68,7 +70,20 @@ impl RoomRequest {
         }
     }
 
+    /// How the request's site signs file links, for requests that bring them.
+    fn links(&self) -> Option<&FileLinks> {
+        match self {
+            RoomRequest::VisitorMessage(r) => Some(&r.links),
+            RoomRequest::OperatorMessage(r) => Some(&r.links),
+            RoomRequest::Subscribe(r) => Some(&r.links),
+            RoomRequest::Handoff(_) | RoomRequest::Signal(_) | RoomRequest::Close(_) => None,
+        }
+    }
+
     async fn apply(self, core: Rc<RoomCore>) -> worker::Result<Response> {
+        if let Some(links) = self.links() {
+            *core.links.borrow_mut() = Some(links.clone());
+        }
         match self {
             RoomRequest::VisitorMessage(r) => r.apply(core).await,
             RoomRequest::OperatorMessage(r) => r.apply(&core).await,
@@ -98,6 +113,9 @@ pub(crate) struct RoomCore {
     outbox: RefCell<Option<UnboundedSender<live::Outgoing>>>,
     /// Handoffs accepted so far: an answer being written stops when it changes.
     handoffs: Cell<u64>,
+    /// How the site signs file links, from the newest request that brought
+    /// them: broadcast messages carry attachment links signed afresh.
+    links: RefCell<Option<FileLinks>>,
 }
 
 impl DurableObject for Room {
@@ -111,6 +129,7 @@ impl DurableObject for Room {
                 writes: Mutex::new(()),
                 outbox: RefCell::new(None),
                 handoffs: Cell::new(0),
+                links: RefCell::new(None),
             }),
         }
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
-use crate::db::messages::{self, Author};
+use crate::db::messages::{self, Author, FileLinks};
 use crate::db::{self};
 use crate::error::ApiResult;
 
@@ -45,6 +45,8 @@ pub struct SendOperatorMessage {
     pub author_id: i64,
     pub author_name: String,
     pub client_message_id: Option<String>,
+    /// How the site signs file links.
+    pub links: FileLinks,
 }
 
 impl SendOperatorMessage {
@@ -58,6 +60,6 @@ impl SendOperatorMessage {
         let db = db::database(&core.env)?;
         let author = Author::Operator { id: self.author_id, name: &self.author_name };
         let inserted = core.write_message(&db, &self.context, author, &self.content, self.client_message_id.as_deref(), &[]).await?;
-        Response::from_json(&SentMessage { message: inserted.row.to_chat_message(), duplicate: inserted.duplicate })
+        Response::from_json(&SentMessage { message: inserted.row.to_chat_message(&self.links), duplicate: inserted.duplicate })
     }
 }

@@ -19,8 +19,8 @@ use worker::D1Database;
 use super::page_size;
 use crate::auth::CurrentOperator;
 use crate::db::conversations::{self as conv_db, StateChange};
-use crate::db::messages;
-use crate::db::{self, users, MessageRow};
+use crate::db::messages::{self, FileLinks};
+use crate::db::{self, users};
 use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendOperatorMessage};
 use crate::routes::{json_object, AppState};
@@ -93,7 +93,8 @@ pub async fn get_messages(
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, id).await?;
     let (rows, has_more) = messages::page(&db, conversation.id, page.before_seq, page.after_seq, limit).await?;
-    Ok(Json(MessageList { messages: rows.iter().map(MessageRow::to_chat_message).collect(), has_more }))
+    let links = file_links(&db, &conversation).await?;
+    Ok(Json(MessageList { messages: rows.iter().map(|m| m.to_chat_message(&links)).collect(), has_more }))
 }
 
 /// Handles the `POST /v1/chat/messages/send` route: an operator reply,
@@ -111,10 +112,17 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
         author_id: caller.id,
         author_name: caller.display_name.clone(),
         client_message_id: send.message_id,
+        links: file_links(&db, &conversation).await?,
     }
     .call(&state.env)
     .await?;
     Ok((StatusCode::CREATED, Json(sent)))
+}
+
+/// How the conversation's site signs the links of its files.
+async fn file_links(db: &D1Database, conversation: &ConversationSummary) -> ApiResult<FileLinks> {
+    let site = db::sites::by_id(db, conversation.site_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok(FileLinks::of(&site))
 }
 
 fn room_context(caller: &CurrentOperator, conversation: &ConversationSummary) -> RoomContext {

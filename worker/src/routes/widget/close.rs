@@ -11,8 +11,7 @@ use edgechat_shared::api::visitor::VisitorQuery;
 use super::{load_visitor, Caller, Limit};
 use crate::db::conversations::{self, StateChange};
 use crate::db::{self};
-use crate::error::{ApiError, ApiResult};
-use crate::room::RoomContext;
+use crate::error::ApiResult;
 use crate::routes::{json_object, AppState};
 
 /// Handles the `POST /api/v1/chat/close` route (seed 003, user-initiated
@@ -23,10 +22,10 @@ use crate::routes::{json_object, AppState};
 pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: VisitorQuery = json_object(&body)?;
     let visitor = load_visitor(&state.env, &caller, Limit::Write("close"), &request.site_key, &request.session_id).await?;
-    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let room = visitor.conversation()?;
+    let conversation_id = room.conversation_id;
     let change = StateChange { status: Some(Status::Closed), ..Default::default() };
-    conversations::change(&db::database(&state.env)?, conversation_id, Some(visitor.site.account_id), change).await?;
-    let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    conversations::change(&db::database(&state.env)?, conversation_id, Some(room.account_id), change).await?;
     room.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Closed }).await?;
     Ok(Json(Saved { success: true, message: "Conversation closed".into() }))
 }

@@ -10,22 +10,11 @@ use axum::Json;
 use edgechat_shared::api::events::{EventsQuery, LiveEvent, OperatorMessages, OperatorMessagesQuery, TypingRequest, VisitorRead};
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::FieldError;
-use worker::Env;
 
-use super::{load_visitor, Caller, Limit, Visitor};
-use crate::db::{self, conversations, messages, MessageRow};
-use crate::error::{ApiError, ApiResult};
-use crate::room::RoomContext;
+use super::{load_visitor, Caller, Limit};
+use crate::db::{self, conversations, messages};
+use crate::error::ApiResult;
 use crate::routes::{json_object, AppState};
-
-/// The visitor's conversation as a Room context: 422 for a malformed key or
-/// session, 404 for an unknown site or a session with no conversation yet,
-/// 403 `blocked`.
-async fn visitor_room(env: &Env, caller: &Caller, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<RoomContext> {
-    let Visitor { site, conversation_id, .. } = load_visitor(env, caller, limit, site_key, session_id).await?;
-    let conversation_id = conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
-    Ok(RoomContext { conversation_id, site_id: site.id, account_id: site.account_id })
-}
 
 /// Handles the `GET /api/v1/chat/events` route: a `text/event-stream` for a
 /// plain `EventSource`. Each `message` event carries `id: <seq>`; a reconnect
@@ -42,8 +31,8 @@ pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(que
     if after_seq < 0 {
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
-    let room = visitor_room(&state.env, &caller, Limit::Read("events"), &query.site_key, &query.session_id).await?;
-    Ok(room.subscribe(&state.env, after_seq).await?.into())
+    let visitor = load_visitor(&state.env, &caller, Limit::Read("events"), &query.site_key, &query.session_id).await?;
+    Ok(visitor.conversation()?.subscribe(&state.env, after_seq, visitor.file_links()).await?.into())
 }
 
 /// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the
@@ -62,7 +51,7 @@ pub async fn get_operator_messages(
     };
     let rows = messages::operator_messages_after(&db, conversation_id, query.since.unwrap_or(0)).await?;
     let mode = conversations::state(&db, conversation_id).await?.map_or(Mode::Ai, |state| state.mode);
-    Ok(Json(OperatorMessages { success: true, messages: rows.iter().map(MessageRow::to_chat_message).collect(), mode }))
+    Ok(Json(OperatorMessages { success: true, messages: rows.iter().map(|m| m.to_chat_message(&visitor.file_links())).collect(), mode }))
 }
 
 /// Handles the `POST /api/v1/chat/typing` route: the visitor is typing (or
@@ -70,7 +59,7 @@ pub async fn get_operator_messages(
 #[worker::send]
 pub async fn post_typing(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<StatusCode> {
     let request: TypingRequest = json_object(&body)?;
-    let room = visitor_room(&state.env, &caller, Limit::Read("typing"), &request.site_key, &request.session_id).await?;
+    let room = load_visitor(&state.env, &caller, Limit::Read("typing"), &request.site_key, &request.session_id).await?.conversation()?;
     let event = LiveEvent::Typing { conversation_id: room.conversation_id, role: Role::Visitor, typing: request.typing, author_name: None };
     room.signal(&state.env, &event).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -85,7 +74,7 @@ pub async fn post_read(State(state): State<AppState>, caller: Caller, body: Byte
     if request.seq < 1 {
         return Err(FieldError::new("seq", "seq must be a message seq (1 or more)").into());
     }
-    let room = visitor_room(&state.env, &caller, Limit::Read("read"), &request.site_key, &request.session_id).await?;
+    let room = load_visitor(&state.env, &caller, Limit::Read("read"), &request.site_key, &request.session_id).await?.conversation()?;
     let event = LiveEvent::Read { conversation_id: room.conversation_id, role: Role::Visitor, seq: request.seq };
     room.signal(&state.env, &event).await?;
     Ok(StatusCode::NO_CONTENT)

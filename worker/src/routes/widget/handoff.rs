@@ -8,8 +8,7 @@ use edgechat_shared::api::visitor::VisitorQuery;
 use edgechat_shared::api::Mode;
 
 use super::{load_visitor, Caller, Limit};
-use crate::error::{ApiError, ApiResult};
-use crate::room::RoomContext;
+use crate::error::ApiResult;
 use crate::routes::{json_object, AppState};
 
 /// Handles the `POST /api/v1/chat/handoff` route (issue 6): the visitor
@@ -24,9 +23,7 @@ use crate::routes::{json_object, AppState};
 pub async fn post_handoff(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<HandoffResponse>> {
     let request: VisitorQuery = json_object(&body)?;
     let visitor = load_visitor(&state.env, &caller, Limit::Write("handoff"), &request.site_key, &request.session_id).await?;
-    let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
-    let room = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
-    room.handoff(&state.env).await?;
+    visitor.conversation()?.handoff(&state.env).await?;
     Ok(Json(HandoffResponse {
         success: true,
         mode: Mode::Operator,

@@ -26,6 +26,6 @@ pub async fn get_history(
     Ok(Json(HistoryResponse {
         success: true,
         conversation_id: Some(conversation_id),
-        messages: messages.iter().map(db::MessageRow::to_chat_message).collect(),
+        messages: messages.iter().map(|m| m.to_chat_message(&visitor.file_links())).collect(),
     }))
 }

@@ -25,9 +25,11 @@ use worker::{D1Database, Env};
 
 use crate::auth::signing::Purpose;
 use crate::db;
+use crate::db::messages::FileLinks;
 use crate::db::sites::{self, SiteRow};
 use crate::db::visitors::{self, Plan, VisitorState};
 use crate::error::{ApiError, ApiResult};
+use crate::room::RoomContext;
 
 /// Seconds a rate-limited widget client is told to wait (the limiters' period).
 const RETRY_AFTER: u32 = 60;
@@ -134,6 +136,20 @@ pub struct Visitor {
     pub conversation_id: Option<i64>,
     /// `true` when operators blocked the visitor (only [`load_visitor_any`] answers those).
     pub blocked: bool,
+}
+
+impl Visitor {
+    /// The visitor's conversation as a Room context: the one loader of "this
+    /// visitor's conversation, or 404" (`not_found` before their first message).
+    pub fn conversation(&self) -> ApiResult<RoomContext> {
+        let conversation_id = self.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
+        Ok(RoomContext { conversation_id, site_id: self.site.id, account_id: self.site.account_id })
+    }
+
+    /// How the visitor's site signs the links of its files.
+    pub fn file_links(&self) -> FileLinks {
+        FileLinks::of(&self.site)
+    }
 }
 
 /// Validates `site_key` and `session_id`, counts the request against

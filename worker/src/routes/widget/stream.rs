@@ -9,7 +9,7 @@ use edgechat_shared::api::stream::StreamRequest;
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db;
 use crate::db::conversations;
-use crate::db::messages::{self, Author};
+use crate::db::messages::{self, Author, FileLinks};
 use crate::error::ApiResult;
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
@@ -58,6 +58,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         client_message_id: request.message_id,
         attachments,
         responder: site.responder(),
+        links: FileLinks::of(&site),
     };
     Ok(send.call(&state.env).await?.into())
 }

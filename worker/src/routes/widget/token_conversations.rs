@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::auth::random_hex;
+use crate::db::messages::FileLinks;
 use crate::db::sites::SiteRow;
 use crate::db::uploads as upload_db;
 use crate::db::{self, int, opt_text, text};
@@ -34,7 +35,14 @@ use crate::routes::{json_object, AppState};
 /// (`done`) rather than failed (`error`, or a stream that ended without
 /// either). The message is stored either way.
 async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomContext, content: String) -> ApiResult<bool> {
-    let send = SendVisitorMessage { context, content, client_message_id: None, attachments: Vec::new(), responder: site.responder() };
+    let send = SendVisitorMessage {
+        context,
+        content,
+        client_message_id: None,
+        attachments: Vec::new(),
+        responder: site.responder(),
+        links: FileLinks::of(site),
+    };
     let response = send.call(&state.env).await?;
     let response: Response = response.into();
     let mut body = response.into_body().into_data_stream();
