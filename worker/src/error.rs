@@ -18,8 +18,9 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with `code` and a message for the caller.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    /// An error with `code` and a message for the caller. Private: handlers
+    /// use the named constructors below, one per situation.
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError { code, message: message.into(), retry_after: None }
     }
 
@@ -63,6 +64,47 @@ impl ApiError {
     pub fn payload_too_large(message: impl Into<String>) -> Self {
         ApiError::new(ErrorCode::PayloadTooLarge, message)
     }
+
+    /// 400 `bad_request`: the body is not what the route reads (`message` says how).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+
+    /// 403 `origin_not_allowed`: the site does not allow the widget on `origin`.
+    pub fn origin_not_allowed(origin: &str) -> Self {
+        ApiError::new(ErrorCode::OriginNotAllowed, format!("This site does not allow the widget on {origin}"))
+    }
+
+    /// 403 `blocked`: the site's operators blocked this visitor (seed 002).
+    pub fn blocked() -> Self {
+        ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team")
+    }
+
+    /// 404 `not_found` for a path no route serves.
+    pub fn no_route() -> Self {
+        ApiError::new(ErrorCode::NotFound, "No such route")
+    }
+
+    /// 415 `unsupported_media_type`: a file type the route does not take.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::UnsupportedMediaType, message)
+    }
+
+    /// 502 `service_unavailable`: an outside service (the AI responder) failed.
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::ServiceUnavailable, message)
+    }
+
+    /// 503 `not_ready`: a binding or secret the route needs is missing.
+    pub fn not_ready(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::NotReady, message)
+    }
+
+    /// 500 `internal_error`: logs `cause` and never shows it to the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        worker::console_error!("internal error: {cause}");
+        ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
+    }
 }
 
 impl From<FieldError> for ApiError {
@@ -73,15 +115,13 @@ impl From<FieldError> for ApiError {
 
 impl From<worker::Error> for ApiError {
     fn from(err: worker::Error) -> Self {
-        worker::console_error!("internal error: {err}");
-        ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
+        ApiError::internal(err)
     }
 }
 
 impl From<serde_json::Error> for ApiError {
     fn from(err: serde_json::Error) -> Self {
-        worker::console_error!("internal JSON error: {err}");
-        ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
+        ApiError::internal(format!("JSON: {err}"))
     }
 }
 

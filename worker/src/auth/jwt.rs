@@ -2,7 +2,6 @@
 //! [`ACCESS_TOKEN_SECONDS`], signed with the `JWT_SECRET` secret.
 
 use edgechat_shared::api::auth::{AccessClaims, OperatorRole, ACCESS_TOKEN_SECONDS};
-use edgechat_shared::error::ErrorCode;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use worker::Env;
 
@@ -16,7 +15,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub fn check_secret(secret: Option<String>) -> ApiResult<String> {
     match secret {
         Some(secret) if secret.len() >= MIN_SECRET_BYTES => Ok(secret),
-        _ => Err(ApiError::new(ErrorCode::NotReady, "JWT_SECRET is not configured (wrangler secret put JWT_SECRET, at least 32 bytes)")),
+        _ => Err(ApiError::not_ready("JWT_SECRET is not configured (wrangler secret put JWT_SECRET, at least 32 bytes)")),
     }
 }
 
@@ -32,7 +31,7 @@ pub fn issue(secret: &str, user_id: i64, account_id: i64, role: OperatorRole, to
     let claims =
         AccessClaims { sub: user_id.to_string(), acc: account_id, role, ver: token_version, iat: now, exp: now + ACCESS_TOKEN_SECONDS };
     encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .map_err(|e| ApiError::new(ErrorCode::InternalError, format!("cannot sign the access token: {e}")))
+        .map_err(|e| ApiError::internal(format!("cannot sign the access token: {e}")))
 }
 
 /// Verifies an access token: HS256 only (so `alg: none` and other
@@ -52,6 +51,8 @@ pub fn verify(token: &str, secret: &str) -> ApiResult<AccessClaims> {
 
 #[cfg(test)]
 mod tests {
+    use edgechat_shared::error::ErrorCode;
+
     use super::*;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";

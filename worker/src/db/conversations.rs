@@ -212,6 +212,12 @@ pub async fn create_for_visitor(db: &D1Database, site_id: i64, visitor_id: i64) 
         .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
 }
 
+/// Gives conversation `id` its visitor token (seed 004's `conversation_token`).
+pub async fn set_token(db: &D1Database, id: i64, token: &str) -> worker::Result<()> {
+    db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(token), int(id)])?.run().await?;
+    Ok(())
+}
+
 /// Assigns a conversation of `account_id` to `assignee` (or nobody); the
 /// assignee must be an operator of the same account. Answers whether it changed.
 pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<i64>) -> worker::Result<bool> {

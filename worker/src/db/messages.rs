@@ -352,3 +352,28 @@ pub async fn mark_read(db: &D1Database, conversation_id: i64, reader: Role, seq:
         .await?;
     Ok(())
 }
+
+/// A message with the name of its conversation's visitor (seed 004's
+/// message list names each author).
+#[derive(Debug, Deserialize)]
+pub struct NamedRow {
+    pub role: Role,
+    pub content: String,
+    pub author_name: Option<String>,
+    pub created_at: String,
+    pub visitor_name: Option<String>,
+}
+
+/// The messages of a conversation created after `since` (RFC 3339; all when
+/// `None`), by `seq`, each with its visitor's name.
+pub async fn since_with_visitor_name(db: &D1Database, conversation_id: i64, since: Option<&str>) -> worker::Result<Vec<NamedRow>> {
+    db.prepare(
+        "SELECT m.role, m.content, m.author_name, m.created_at, v.name AS visitor_name FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id JOIN visitors v ON v.id = c.visitor_id \
+         WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.created_at > ?2) ORDER BY m.seq",
+    )
+    .bind(&[int(conversation_id), opt_text(since)])?
+    .all()
+    .await?
+    .results()
+}

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
-use super::{int, opt_int, opt_text};
+use super::{int, opt_int, opt_text, text};
 
 #[derive(Debug, Deserialize)]
 struct RuleRow {
@@ -111,4 +111,30 @@ pub async fn delete(db: &D1Database, site_id: i64, rule_id: i64) -> worker::Resu
         .first::<i64>(Some("id"))
         .await?
         .is_some())
+}
+
+/// The rules of `site_id` shown to visitor session `session_id` already.
+pub async fn shown(db: &D1Database, site_id: i64, session_id: &str) -> worker::Result<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Shown {
+        rule_id: i64,
+    }
+    let rows = db
+        .prepare(
+            "SELECT s.rule_id FROM proactive_shown s JOIN proactive_rules r ON r.id = s.rule_id WHERE r.site_id = ?1 AND s.session_id = ?2",
+        )
+        .bind(&[int(site_id), text(session_id)])?
+        .all()
+        .await?
+        .results::<Shown>()?;
+    Ok(rows.into_iter().map(|r| r.rule_id).collect())
+}
+
+/// Records that rule `rule_id` was shown to visitor session `session_id`.
+pub async fn mark_shown(db: &D1Database, rule_id: i64, session_id: &str) -> worker::Result<()> {
+    db.prepare("INSERT INTO proactive_shown (rule_id, session_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        .bind(&[int(rule_id), text(session_id)])?
+        .run()
+        .await?;
+    Ok(())
 }

@@ -178,6 +178,21 @@ pub async fn set_visitor_details(db: &D1Database, visitor_id: i64, email: Option
     Ok(())
 }
 
+/// Sets the contact details a visitor gave (seed 001); absent ones stay.
+pub async fn set_contact(
+    db: &D1Database,
+    visitor_id: i64,
+    email: Option<&str>,
+    phone: Option<&str>,
+    name: Option<&str>,
+) -> worker::Result<()> {
+    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4")
+        .bind(&[opt_text(email), opt_text(phone), opt_text(name), int(visitor_id)])?
+        .run()
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::Json;
-use edgechat_shared::error::ErrorCode;
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -24,11 +23,11 @@ pub async fn get_ready(State(state): State<AppState>) -> ApiResult<Json<Value>> 
     };
     match answered {
         true => Ok(Json(json!({"status": "ready"}))),
-        false => Err(ApiError::new(ErrorCode::NotReady, "The database is not reachable")),
+        false => Err(ApiError::not_ready("The database is not reachable")),
     }
 }
 
 /// Answers 404 `not_found` for every route that does not exist.
 pub async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "No such route")
+    ApiError::no_route()
 }

@@ -9,7 +9,7 @@ use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::sites::{
     Article, ArticleHit, ArticleInput, ArticleList, ArticleSearch, ArticleSearchQuery, ImportResult, Site, SiteInput, SiteList,
 };
-use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::error::FieldError;
 use edgechat_shared::kb::{check_article, parse_jsonl, ImportArticle};
 use edgechat_shared::validate;
 use worker::D1Database;
@@ -213,7 +213,7 @@ pub async fn post_article(
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
     if articles::article(&db, site.id, &article.id).await?.is_some() {
-        return Err(ApiError::new(ErrorCode::Conflict, "An article with this id exists; PATCH it instead"));
+        return Err(ApiError::conflict("An article with this id exists; PATCH it instead"));
     }
     articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
     let row = load_article(&db, site.id, &article.id).await?;
@@ -285,7 +285,7 @@ pub async fn post_import(
     body: Bytes,
 ) -> ApiResult<Json<ImportResult>> {
     caller.require(OperatorRole::Admin)?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(ErrorCode::BadRequest, "The body is not UTF-8 text"))?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("The body is not UTF-8 text"))?;
     let articles = checked_import(text)?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;

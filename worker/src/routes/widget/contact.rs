@@ -8,7 +8,7 @@ use edgechat_shared::api::contact::{ContactRequest, EmailRequest, Saved};
 use edgechat_shared::validate;
 
 use super::{load_visitor, Caller, Limit};
-use crate::db::{self, int, opt_text};
+use crate::db::{self};
 use crate::error::ApiResult;
 use crate::routes::{json_object, AppState};
 
@@ -22,15 +22,8 @@ async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, re
         None => db::visitors::ensure_visitor(&db, visitor.site.id, &request.session_id).await?,
     };
     let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4")
-        .bind(&[
-            opt_text(present(&request.email).as_deref()),
-            opt_text(present(&request.phone).as_deref()),
-            opt_text(present(&request.name).as_deref()),
-            int(visitor_id),
-        ])?
-        .run()
-        .await?;
+    let (email, phone, name) = (present(&request.email), present(&request.phone), present(&request.name));
+    db::visitors::set_contact(&db, visitor_id, email.as_deref(), phone.as_deref(), name.as_deref()).await?;
     Ok(())
 }
 

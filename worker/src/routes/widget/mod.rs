@@ -19,7 +19,7 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use edgechat_shared::api::visitor::IdentityQuery;
-use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::error::FieldError;
 use edgechat_shared::validate;
 use worker::{D1Database, Env};
 
@@ -113,7 +113,7 @@ pub fn check_origin(site: &SiteRow, headers: &HeaderMap) -> ApiResult<()> {
     if validate::origin_allowed(&site.allowed_origins(), origin) {
         Ok(())
     } else {
-        Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("This site does not allow the widget on {origin}")))
+        Err(ApiError::origin_not_allowed(origin))
     }
 }
 
@@ -159,7 +159,7 @@ impl Visitor {
 pub async fn load_visitor(env: &Env, caller: &Caller, limit: Limit, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
     let visitor = load_visitor_any(env, caller, limit, site_key, session_id).await?;
     if visitor.blocked {
-        return Err(ApiError::new(ErrorCode::Blocked, "This visitor has been blocked by the site's team"));
+        return Err(ApiError::blocked());
     }
     Ok(visitor)
 }

@@ -8,7 +8,7 @@ use edgechat_shared::api::proactive::{url_matches, Nudge, PendingProactive, Pend
 use edgechat_shared::validate;
 
 use super::{load_site, Caller, Limit};
-use crate::db::{self, int, text};
+use crate::db::{self};
 use crate::error::ApiResult;
 use crate::routes::AppState;
 
@@ -29,15 +29,7 @@ pub async fn get_pending(
     let session = query.session_id.as_deref().filter(|s| validate::session_id(s).is_ok());
     let db = db::database(&state.env)?;
     let shown: Vec<i64> = match session {
-        Some(session) => db
-            .prepare("SELECT s.rule_id FROM proactive_shown s JOIN proactive_rules r ON r.id = s.rule_id WHERE r.site_id = ?1 AND s.session_id = ?2")
-            .bind(&[int(site.id), text(session)])?
-            .all()
-            .await?
-            .results::<serde_json::Value>()?
-            .iter()
-            .filter_map(|v| v["rule_id"].as_i64())
-            .collect(),
+        Some(session) => db::proactive::shown(&db, site.id, session).await?,
         None => Vec::new(),
     };
     let rules: Vec<_> = db::proactive::enabled_rules(&db, site.id)
@@ -48,10 +40,7 @@ pub async fn get_pending(
     let (due, later): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| r.delay_seconds <= query.seconds_on_page.max(0));
     if let Some(session) = session {
         for rule in due.iter().filter(|r| r.once_per_visitor) {
-            db.prepare("INSERT INTO proactive_shown (rule_id, session_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-                .bind(&[int(rule.id), text(session)])?
-                .run()
-                .await?;
+            db::proactive::mark_shown(&db, rule.id, session).await?;
         }
     }
     let next_in = later.iter().map(|r| r.delay_seconds - query.seconds_on_page.max(0)).min();

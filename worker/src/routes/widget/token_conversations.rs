@@ -13,19 +13,19 @@ use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::token_conversations::{
     CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery, AUTO_REPLY,
 };
-use edgechat_shared::error::ErrorCode;
+use edgechat_shared::api::Role;
 use edgechat_shared::sse;
 use edgechat_shared::validate;
 use futures::StreamExt;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::auth::random_hex;
+use crate::db::conversations::StateChange;
 use crate::db::messages::FileLinks;
 use crate::db::sites::SiteRow;
 use crate::db::uploads as upload_db;
-use crate::db::{self, int, opt_text, text};
+use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
@@ -49,10 +49,7 @@ async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomCo
     let mut parser = sse::Parser::new();
     let mut done = false;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            worker::console_error!("reading the room's answer failed: {e}");
-            ApiError::new(ErrorCode::InternalError, "Something went wrong on our side")
-        })?;
+        let chunk = chunk.map_err(|e| ApiError::internal(format!("reading the room's answer failed: {e}")))?;
         done |= parser.push(&chunk).iter().any(|frame| matches!(serde_json::from_str(&frame.data), Ok(StreamEvent::Done { .. })));
     }
     Ok(done)
@@ -72,14 +69,14 @@ pub async fn post_conversation(
     request.validate()?;
     let visitor = load_visitor(&state.env, &caller, Limit::Create, &query.site_key, &request.visitor_token).await?;
     if visitor.conversation_id.is_some() {
-        return Err(ApiError::new(ErrorCode::Conflict, "A conversation with this visitor token already exists"));
+        return Err(ApiError::conflict("A conversation with this visitor token already exists"));
     }
     let db = db::database(&state.env)?;
     let visitor_id = db::visitors::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?;
     db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
     let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
     let token = random_hex(24);
-    db.prepare("UPDATE conversations SET token = ?1 WHERE id = ?2").bind(&[text(&token), int(conversation_id)])?.run().await?;
+    db::conversations::set_token(&db, conversation_id, &token).await?;
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
     // The conversation exists now: its token is answered even when the AI
     // could not answer the first message (a retry would be 409 and lose it).
@@ -102,15 +99,6 @@ async fn conversation_of(
     Ok((visitor, conversation_id))
 }
 
-#[derive(Debug, Deserialize)]
-struct Row {
-    role: String,
-    content: String,
-    author_name: Option<String>,
-    created_at: String,
-    visitor_name: Option<String>,
-}
-
 /// Handles the `GET /api/v1/chat/conversations/{visitor_token}/messages`
 /// route (seed 004, "Get Messages", 60 a minute): oldest first, only those
 /// after `since` (ISO 8601) when given; 422 for a malformed `since`.
@@ -126,24 +114,15 @@ pub async fn get_messages(
         None => None,
     };
     let (visitor, conversation_id) = conversation_of(&state, &caller, Limit::Read("messages"), &query.site_key, &visitor_token).await?;
-    let rows: Vec<Row> = db::database(&state.env)?
-        .prepare(
-            "SELECT m.role, m.content, m.author_name, m.created_at, v.name AS visitor_name FROM messages m \
-             JOIN conversations c ON c.id = m.conversation_id JOIN visitors v ON v.id = c.visitor_id \
-             WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.created_at > ?2) ORDER BY m.seq",
-        )
-        .bind(&[int(conversation_id), opt_text(since.as_deref())])?
-        .all()
-        .await?
-        .results()?;
+    let rows = db::messages::since_with_visitor_name(&db::database(&state.env)?, conversation_id, since.as_deref()).await?;
     Ok(Json(
         rows.into_iter()
             .map(|row| {
-                let inbound = row.role == "visitor";
-                let author = match (inbound, row.role.as_str()) {
-                    (true, _) => row.visitor_name.unwrap_or_else(|| "Visitor".into()),
-                    (false, "operator") => row.author_name.unwrap_or_else(|| "Support".into()),
-                    _ => visitor.site.name.clone(),
+                let inbound = row.role == Role::Visitor;
+                let author = match row.role {
+                    Role::Visitor => row.visitor_name.unwrap_or_else(|| "Visitor".into()),
+                    Role::Operator => row.author_name.unwrap_or_else(|| "Support".into()),
+                    Role::Ai => visitor.site.name.clone(),
                 };
                 TokenMessage {
                     direction: if inbound { "inbound" } else { "outbound" }.into(),
@@ -172,17 +151,22 @@ pub async fn post_reply(
     validate::message(&request.message)?;
     let (visitor, conversation_id) = conversation_of(&state, &caller, Limit::Write("reply"), &query.site_key, &visitor_token).await?;
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
-    let reopened = db::database(&state.env)?
-        .prepare("UPDATE conversations SET status = 'open' WHERE id = ?1 AND status <> 'open' RETURNING id")
-        .bind(&[int(conversation_id)])?
-        .first::<i64>(Some("id"))
+    let db = db::database(&state.env)?;
+    let closed = db::conversations::state(&db, conversation_id).await?.is_some_and(|s| s.status != Status::Open);
+    let reopened = closed
+        && db::conversations::change(
+            &db,
+            conversation_id,
+            Some(context.account_id),
+            StateChange { status: Some(Status::Open), ..Default::default() },
+        )
         .await?
         .is_some();
     if reopened {
         context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
     }
     if !write_visitor_message(&state, &visitor.site, context, request.message).await? {
-        return Err(ApiError::new(ErrorCode::ServiceUnavailable, "The assistant could not answer; your message was received"));
+        return Err(ApiError::service_unavailable("The assistant could not answer; your message was received"));
     }
     Ok((StatusCode::CREATED, Json(json!({"status": "ok"}))))
 }

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse};
-use edgechat_shared::error::{ErrorCode, FieldError};
+use edgechat_shared::error::FieldError;
 use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILES_PER_MSG, DEFAULT_MAX_FILE_MB};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use worker::{Env, FormEntry, HttpMetadata};
@@ -48,7 +48,7 @@ pub fn max_files(env: &Env) -> usize {
 fn refusal(refused: Refusal) -> ApiError {
     match refused {
         Refusal::TooLarge(max) => ApiError::payload_too_large(format!("Files may be at most {} MiB", max / 1024 / 1024)),
-        Refusal::Unsupported(message) => ApiError::new(ErrorCode::UnsupportedMediaType, message),
+        Refusal::Unsupported(message) => ApiError::unsupported_media_type(message),
     }
 }
 
@@ -71,7 +71,7 @@ async fn read_capped(body: Body, cap: u64, too_large: impl FnOnce() -> ApiError)
     match Limited::new(body, usize::try_from(cap).unwrap_or(usize::MAX)).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<LengthLimitError>() => Err(too_large()),
-        Err(err) => Err(ApiError::new(ErrorCode::BadRequest, format!("The body could not be read: {err}"))),
+        Err(err) => Err(ApiError::bad_request(format!("The body could not be read: {err}"))),
     }
 }
 
@@ -79,7 +79,7 @@ async fn read_capped(body: Body, cap: u64, too_large: impl FnOnce() -> ApiError)
 /// carries the boundary) with the runtime's `FormData` parser; 400 when it
 /// is not `multipart/form-data`.
 async fn parse_form(content_type: &str, body: &[u8]) -> ApiResult<worker::FormData> {
-    let not_multipart = || ApiError::new(ErrorCode::BadRequest, "The body is not multipart/form-data");
+    let not_multipart = || ApiError::bad_request("The body is not multipart/form-data");
     let headers = worker::Headers::new();
     headers.set("content-type", content_type).map_err(|_| not_multipart())?;
     let mut init = worker::RequestInit::new();
@@ -174,7 +174,7 @@ pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Respo
 /// wrong or expired signature.
 #[worker::send]
 pub async fn get_file(State(state): State<AppState>, Path(id): Path<i64>, Query(query): Query<FileQuery>) -> ApiResult<Response> {
-    let refused = || ApiError::new(ErrorCode::Forbidden, "This file link is invalid or has expired");
+    let refused = || ApiError::forbidden("This file link is invalid or has expired");
     if query.exp < now_secs() {
         return Err(refused());
     }
