@@ -7,6 +7,7 @@
 //! side of a shorter prompt.
 
 use edgechat_shared::api::stream::Source;
+use edgechat_shared::api::Role;
 use serde::{Deserialize, Serialize};
 
 /// Prompt tokens by default (`AI_PROMPT_TOKENS`): room for a few passages
@@ -57,8 +58,8 @@ pub struct Passage {
 /// An earlier message of the conversation: `visitor`, `ai` or `operator`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Turn {
-    /// The role as stored (`visitor`, `ai`, `operator`).
-    pub role: String,
+    /// Who wrote it (the `role` column).
+    pub role: Role,
     /// The text.
     pub content: String,
 }
@@ -104,7 +105,7 @@ pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn],
             break;
         }
         left -= cost;
-        let role = if turn.role == "visitor" { "user" } else { "assistant" };
+        let role = if turn.role == Role::Visitor { "user" } else { "assistant" };
         earlier.push(ChatTurn::new(role, turn.content.clone()));
     }
     earlier.reverse();
@@ -123,7 +124,7 @@ mod tests {
     }
 
     fn turn(role: &str, content: &str) -> Turn {
-        Turn { role: role.into(), content: content.into() }
+        Turn { role: Role::parse(role).expect("a stored role"), content: content.into() }
     }
 
     #[test]
