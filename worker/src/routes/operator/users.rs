@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::auth::{Operator, OperatorRole};
 use edgechat_shared::api::users::{InviteOperator, OperatorList, RoleChange};
-use edgechat_shared::error::ErrorCode;
+use edgechat_shared::error::{ErrorBody, ErrorCode};
 
 use crate::auth::{password, CurrentOperator};
 use crate::db::users::{self, UserRow};
@@ -31,6 +31,19 @@ fn check_authority(caller: &CurrentOperator, target_role: OperatorRole, new_role
 
 /// Handles the `POST /v1/users` route (owner/admin): adds an operator with
 /// an initial password. 201 [`Operator`]; 409 email taken; 403 for an admin adding an owner.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    request_body = InviteOperator,
+    responses(
+        (status = 201, description = "The new operator", body = Operator),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner adds owners", body = ErrorBody),
+        (status = 409, description = "`conflict`: an operator with this email exists", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid email, display name or password", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_user(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<Operator>)> {
     let invite: InviteOperator = json_object(&body)?;
@@ -53,6 +66,14 @@ async fn list(state: &AppState, caller: &CurrentOperator) -> ApiResult<Json<Oper
 }
 
 /// Handles the `GET /v1/chat/users` route: the account's operators.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/users",
+    responses(
+        (status = 200, description = "The account's operators, oldest first", body = OperatorList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_users(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<OperatorList>> {
     list(&state, &caller).await
@@ -60,6 +81,14 @@ pub async fn get_users(State(state): State<AppState>, caller: CurrentOperator) -
 
 /// Handles the `GET /v1/chat/agents` route: the operators who can answer
 /// conversations (every role answers).
+#[utoipa::path(
+    get,
+    path = "/v1/chat/agents",
+    responses(
+        (status = 200, description = "The operators who can answer conversations (every role)", body = OperatorList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_agents(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<OperatorList>> {
     list(&state, &caller).await
@@ -67,6 +96,20 @@ pub async fn get_agents(State(state): State<AppState>, caller: CurrentOperator) 
 
 /// Handles the `PATCH /v1/users/{id}` route (owner/admin): changes a role.
 /// 409 when it would leave the account without an owner.
+#[utoipa::path(
+    patch,
+    path = "/v1/users/{id}",
+    params(("id" = i64, Path, description = "Operator (user) id")),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The operator with the new role", body = Operator),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner changes owners or grants `owner`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such operator in the caller's account", body = ErrorBody),
+        (status = 409, description = "`conflict`: the account would have no owner left", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -94,6 +137,18 @@ pub async fn patch_user(
 
 /// Handles the `DELETE /v1/users/{id}` route (owner/admin): removes an
 /// operator and their sessions. 204; 409 for oneself.
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{id}",
+    params(("id" = i64, Path, description = "Operator (user) id")),
+    responses(
+        (status = 204, description = "The operator and their sessions are removed"),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner removes owners", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such operator in the caller's account", body = ErrorBody),
+        (status = 409, description = "`conflict`: operators cannot remove themselves", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn delete_user(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;
