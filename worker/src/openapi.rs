@@ -423,6 +423,18 @@ mod tests {
     }
 
     #[test]
+    fn operation_ids_are_unique() {
+        let document: serde_json::Value = serde_json::from_str(&generated()).expect("the document is JSON");
+        let mut ids = BTreeSet::new();
+        for item in document["paths"].as_object().expect("the document has paths").values() {
+            for operation in item.as_object().expect("a path item is an object").values() {
+                let id = operation["operationId"].as_str().expect("every operation has an id");
+                assert!(ids.insert(id.to_string()), "operationId {id} is used twice: set `operation_id` on one handler");
+            }
+        }
+    }
+
+    #[test]
     fn the_router_serves_exactly_the_documented_operations() {
         let (documented, served) = (documented(), served());
         let undocumented: Vec<_> = served.difference(&documented).collect();

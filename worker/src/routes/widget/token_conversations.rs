@@ -235,6 +235,7 @@ pub async fn post_reply(
 #[utoipa::path(
     get,
     path = "/api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}",
+    operation_id = "get_conversation_file",
     params(("visitor_token" = String, Path, description = "The visitor token the conversation was created with (seed 004): the visitor's session"), ("activity_id" = i64, Path, description = "The message the file is attached to"), ("id" = i64, Path, description = "Upload id"), ("site_key" = String, Query, description = "The site's public key"), ("disposition" = Option<String>, Query, description = "`inline` or `attachment` (default)"), IdentityQuery),
     responses(
         (status = 200, description = "The file, with its sniffed `Content-Type`", content_type = "application/octet-stream", body = FileBytes, headers(("Content-Disposition" = String, description = "`inline` or `attachment`, with the file name"), ("X-Content-Type-Options" = String, description = "`nosniff`"))),
