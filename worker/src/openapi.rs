@@ -81,8 +81,10 @@ impl ApiRouter {
         #[cfg(test)]
         {
             let mut operation = P::operation();
-            // The summary is the handler's first doc paragraph, wrapped in the source.
-            operation.summary = operation.summary.map(|summary| summary.replace('\n', " "));
+            // The handler's doc comment, whole: utoipa would make its first
+            // paragraph (often the only one, and long) the summary.
+            let doc = [operation.summary.take(), operation.description.take()].into_iter().flatten().filter(|text| !text.is_empty());
+            operation.description = Some(doc.collect::<Vec<_>>().join("\n\n"));
             operation.tags = Some(vec![self.tag.to_string()]);
             // Handler names repeat across groups (`post_close`, `get_messages`): prefix the group.
             operation.operation_id = operation.operation_id.map(|id| format!("{}_{id}", self.tag));
@@ -215,7 +217,9 @@ mod document {
         tags(
             (name = "service", description = "Health, readiness and this document"),
             (name = "widget", description = "The public widget API (seeds 001 and 004): a site key and the visitor's session, \
-                                             the site's allowed origins, rate limits per site key and client IP"),
+                                             the site's allowed origins, rate limits per site key and client IP. CORS \
+                                             preflights (`OPTIONS`, naming the site with `?site_key=`) are answered 204 for \
+                                             the site's allowed origins and 403 `origin_not_allowed` otherwise."),
             (name = "auth", description = "Accounts, logins and rotating refresh tokens (seed 002)"),
             (name = "operator", description = "The operator API (seeds 002, 000, 003): the access JWT of an operator, \
                                                every query scoped to the operator's account"),
@@ -420,6 +424,40 @@ mod tests {
         }
         assert!(served.len() > 50, "read {} routes from the router: has axum's Debug form changed?", served.len());
         served
+    }
+
+    #[test]
+    fn the_documented_error_codes_are_the_wire_codes() {
+        use edgechat_shared::error::ErrorCode::{self, *};
+        let codes = [
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            Blocked,
+            OriginNotAllowed,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            ValidationError,
+            RateLimited,
+            InternalError,
+            ServiceUnavailable,
+            NotReady,
+        ];
+        // Exhaustive: a new code does not compile until it is listed above.
+        let listed = |code: ErrorCode| match code {
+            BadRequest | Unauthorized | Forbidden | Blocked | OriginNotAllowed | NotFound | Conflict | PayloadTooLarge
+            | UnsupportedMediaType | ValidationError | RateLimited | InternalError | ServiceUnavailable | NotReady => code.as_str(),
+        };
+        let document: serde_json::Value = serde_json::from_str(&generated()).expect("the document is JSON");
+        let documented: Vec<&str> = document["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .expect("ErrorCode lists its values")
+            .iter()
+            .flat_map(|v| v.as_str())
+            .collect();
+        assert_eq!(documented, codes.map(listed));
     }
 
     #[test]
