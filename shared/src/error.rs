@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 /// The JSON body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine-readable code, one of [`ErrorCode::as_str`].
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
     pub error: String,
     /// Human-readable explanation, safe to show to the caller.
     pub message: String,
@@ -14,6 +16,7 @@ pub struct ErrorBody {
 
 /// Every error code EdgeChat answers with, and its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(rename_all = "snake_case"))]
 pub enum ErrorCode {
     /// 400: the body is not the JSON the route takes.
     BadRequest,

@@ -8,6 +8,7 @@ mod auth;
 mod db;
 mod error;
 mod inbox;
+mod openapi;
 mod responder;
 mod room;
 mod routes;

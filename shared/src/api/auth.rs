@@ -17,6 +17,7 @@ pub const REFRESH_TOKEN_SECONDS: i64 = 30 * 24 * 60 * 60;
 /// An operator's role in an account: owners and admins manage sites and
 /// operators; agents answer conversations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OperatorRole {
     /// Answers conversations.
@@ -54,15 +55,19 @@ impl OperatorRole {
 /// # Format
 /// `{"email":"ann@example.com","password":"…","name":"Ann","account_name":"Acme","site_name":"acme.com"}`
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
     /// The owner's email (login name), unique across EdgeChat.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub email: String,
     /// At least 8 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub password: String,
     /// The owner's display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub name: String,
     /// The account's name; defaults to the owner's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,20 +95,25 @@ impl SignupRequest {
 
 /// Body of `POST /auth/login`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// The operator's email.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub email: String,
     /// The operator's password.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub password: String,
 }
 
 /// Body of `POST /auth/refresh`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token last issued.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub refresh_token: String,
 }
 
@@ -114,9 +124,11 @@ pub struct RefreshRequest {
 /// session of its operator: all their refresh tokens and access tokens, and their live sockets
 /// (closed with [`SessionEnd::LoggedOutEverywhere`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutRequest {
     /// The refresh token last issued.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub refresh_token: String,
     /// `true` to end every session of the token's operator, on every device.
     #[serde(default)]
@@ -128,6 +140,7 @@ pub struct LogoutRequest {
 /// # Format
 /// `{"access_token":"eyJ…","token_type":"Bearer","expires_in":900,"refresh_token":"…","user":{…},"account":{…}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// HS256 JWT for `Authorization: Bearer`, valid [`ACCESS_TOKEN_SECONDS`].
     pub access_token: String,
@@ -145,6 +158,7 @@ pub struct TokenResponse {
 
 /// Answer of `POST /auth/signup` (201): the tokens, and the first site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupResponse {
     /// Tokens, user and account, as for login.
     #[serde(flatten)]
@@ -177,6 +191,7 @@ pub struct AccessClaims {
 
 /// An operator (a user of the admin API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Operator {
     /// User id.
     pub id: i64,
@@ -197,6 +212,7 @@ pub struct Operator {
 
 /// An account (tenant): owns sites, operators and conversations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// Account id.
     pub id: i64,
@@ -206,6 +222,7 @@ pub struct Account {
 
 /// Answer of `GET /auth/me`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     /// The caller.
     pub user: Operator,
@@ -215,6 +232,7 @@ pub struct MeResponse {
 
 /// Body of `PATCH /auth/profile`; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileUpdate {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,12 +263,15 @@ impl ProfileUpdate {
 
 /// Body of `POST /auth/change-password`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     /// The password in use now.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub current_password: String,
     /// The new password, at least 8 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub new_password: String,
     /// The caller's current refresh token, kept alive; every other one of
     /// the user's refresh tokens is revoked.

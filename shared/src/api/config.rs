@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 /// Query of `GET /api/v1/chat/config`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ConfigQuery {
     /// The site's public key, e.g. `sk_demo_edgechat`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub site_key: String,
 }
 
@@ -15,6 +17,7 @@ pub struct ConfigQuery {
 /// # Format
 /// `{"site_key":"sk_…","name":"Acme","greeting":"Hi there! How can we help?","theme_color":"#4f46e5"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetConfig {
     /// The site's public key.
     pub site_key: String,

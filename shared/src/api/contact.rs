@@ -11,15 +11,19 @@ use crate::validate;
 /// # Format
 /// `{"site_key":"sk_…","session_id":"sess_…","email":"jane@example.com"}`
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailRequest {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub session_id: String,
     /// The visitor's email.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub email: String,
 }
 
@@ -28,12 +32,15 @@ pub struct EmailRequest {
 /// # Format
 /// `{"site_key":"sk_…","session_id":"sess_…","email":"jane@example.com","phone":"+14155550123","name":"Jane"}`
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactRequest {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub session_id: String,
     /// Email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +76,7 @@ impl ContactRequest {
 
 /// The answer of the email and contact routes (seed 001).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Saved {
     /// Always `true`.
     pub success: bool,

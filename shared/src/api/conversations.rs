@@ -14,6 +14,7 @@ pub const MAX_PAGE: u32 = 100;
 
 /// A conversation's status (seed 003: `"open" | "closed" | "snoozed"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for or in conversation.
@@ -47,6 +48,7 @@ impl Status {
 
 /// The visitor of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Visitor {
     /// Visitor id (the `{id}` of `/v1/chat/users/{id}/block`).
     pub id: i64,
@@ -74,6 +76,7 @@ pub struct Visitor {
 /// `{"id":7,"site_id":1,"status":"open","mode":"ai","assignee_id":null,"visitor":{…},
 ///   "last_message":{…},"unread_count":2,"last_activity_at":"…","created_at":"…"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     /// Conversation id.
     pub id: i64,
@@ -101,6 +104,7 @@ pub struct ConversationSummary {
 
 /// Query of `GET /v1/chat/conversations`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ConversationFilter {
     /// Only this site's conversations.
     #[serde(default)]
@@ -124,6 +128,7 @@ pub struct ConversationFilter {
 
 /// Answer of `GET /v1/chat/conversations` and `GET /v1/chat/ai-active`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationList {
     /// Newest activity first.
     pub conversations: Vec<ConversationSummary>,
@@ -135,6 +140,7 @@ pub struct ConversationList {
 /// Query of `GET /v1/chat/conversations/{id}/messages`: `after_seq` pages
 /// forward (oldest first), `before_seq` backward; neither gives the newest page.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct MessagePage {
     /// Only messages with a smaller `seq`.
     #[serde(default)]
@@ -149,6 +155,7 @@ pub struct MessagePage {
 
 /// Answer of `GET /v1/chat/conversations/{id}/messages`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageList {
     /// Messages in `seq` order.
     pub messages: Vec<ChatMessage>,
@@ -158,12 +165,15 @@ pub struct MessageList {
 
 /// Body of `POST /v1/chat/messages/send`: an operator reply.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorSend {
     /// The conversation to answer.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub conversation_id: i64,
     /// 1 to 10,000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub content: String,
     /// Client id: sending it again stores nothing new.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +193,7 @@ impl OperatorSend {
 
 /// Answer of `POST /v1/chat/messages/send` (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SentMessage {
     /// The stored message.
     pub message: ChatMessage,
@@ -192,6 +203,7 @@ pub struct SentMessage {
 
 /// Body of `POST /v1/chat/conversations/{id}/assign`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assignment {
     /// The operator to assign, or `null` to unassign.
     #[serde(default)]
@@ -200,6 +212,7 @@ pub struct Assignment {
 
 /// Body of `POST /v1/chat/users/{id}/block` (optional).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockRequest {
     /// Why, for other operators; at most 500 characters.
     #[serde(default)]
@@ -208,6 +221,7 @@ pub struct BlockRequest {
 
 /// A blocked visitor in `GET /v1/chat/blocks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Block {
     /// The visitor.
     pub visitor: Visitor,
@@ -222,6 +236,7 @@ pub struct Block {
 
 /// Answer of `GET /v1/chat/blocks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockList {
     /// Newest first.
     pub blocks: Vec<Block>,

@@ -27,6 +27,7 @@ pub const WS_TOKEN_SECONDS: i64 = 60;
 /// `{"type":"handoff","conversation_id":7,"site_id":1}` (operators only: the visitor accepted the
 /// offer of a person and waits for one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// A message was stored (visitor, AI or operator).
@@ -145,12 +146,15 @@ impl LiveEvent {
 
 /// Query of `GET /api/v1/chat/events`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct EventsQuery {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub session_id: String,
     /// Replay messages after this seq (the `Last-Event-ID` header wins when both are given).
     #[serde(default)]
@@ -159,12 +163,15 @@ pub struct EventsQuery {
 
 /// Query of `GET /api/v1/chat/operator-messages` (seed 001).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct OperatorMessagesQuery {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub session_id: String,
     /// Only operator messages with a greater `seq` (default 0: all).
     #[serde(default)]
@@ -173,6 +180,7 @@ pub struct OperatorMessagesQuery {
 
 /// Answer of `GET /api/v1/chat/operator-messages` (seed 001's shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorMessages {
     /// Always `true`.
     pub success: bool,
@@ -184,6 +192,7 @@ pub struct OperatorMessages {
 
 /// Body of `POST /api/v1/chat/typing` (visitor) and `POST /v1/chat/conversations/{id}/typing` (operator).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TypingRequest {
     /// The site's public key (visitor route only).
     #[serde(default)]
@@ -203,21 +212,26 @@ fn yes() -> bool {
 /// Body of `POST /api/v1/chat/read` (visitor): the visitor has seen the
 /// operators' messages up to `seq`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitorRead {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub session_id: String,
     /// Read up to this `seq`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub seq: i64,
 }
 
 /// Answer of `GET /v1/messaging/token` (seed 002): a single-use token for
 /// the operator WebSocket, so the JWT never appears in a URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagingToken {
     /// Pass as `?token=` to `/v1/chat/live`; valid once, for `expires_in` seconds.
     pub token: String,
@@ -229,6 +243,7 @@ pub struct MessagingToken {
 
 /// Per-conversation unread counts of `GET /v1/chat/conversations/unread`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnreadCounts {
     /// Conversations with unread visitor messages for the caller.
     pub conversations: Vec<UnreadCount>,
@@ -238,6 +253,7 @@ pub struct UnreadCounts {
 
 /// One conversation's unread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnreadCount {
     /// The conversation.
     pub conversation_id: i64,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// # Format
 /// `{"success":true,"mode":"operator","message":"A person from our team will reply here as soon as possible."}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HandoffResponse {
     /// Always `true`.
     pub success: bool,

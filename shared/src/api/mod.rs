@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The person chatting through the widget.
@@ -56,6 +57,7 @@ impl Role {
 /// Who answers a conversation: the AI responder or a human operator
 /// (seed 001, `operator-messages`: `"mode": "ai" | "operator"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The AI responder answers each visitor message.
@@ -85,6 +87,7 @@ impl Mode {
 
 /// One message of a conversation as the widget shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     /// Message id (D1 primary key).
     pub id: i64,
@@ -112,6 +115,7 @@ pub struct ChatMessage {
 
 /// Delivery status of a message (seed 000, "Update a message": sent → delivered → read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Stored.
@@ -136,6 +140,7 @@ impl MessageStatus {
 
 /// A knowledge-base article an answer cites.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Source {
     /// The article's id exactly as imported (e.g. `stackfaq-001`).
     pub id: String,

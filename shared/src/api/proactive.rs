@@ -9,6 +9,7 @@ use crate::limits::MAX_PAGE_URL_CHARS;
 /// A proactive rule: show `message` on pages matching `url_match` after
 /// `delay_seconds` on the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProactiveRule {
     /// Rule id.
     pub id: i64,
@@ -27,15 +28,21 @@ pub struct ProactiveRule {
 
 /// Body of `POST /v1/sites/{id}/proactive` (message required) and `PATCH …/{rule_id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProactiveInput {
+    /// The nudge, 1 to 500 characters; required on creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Page pattern (as [`ProactiveRule::url_match`]), at most 500 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_match: Option<String>,
+    /// Seconds on the page before the nudge, 0 to 86,400.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_seconds: Option<i64>,
+    /// Show it to each visitor once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub once_per_visitor: Option<bool>,
+    /// Off rules are kept but never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
@@ -60,6 +67,7 @@ impl ProactiveInput {
 
 /// Answer of `GET /v1/sites/{id}/proactive`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProactiveList {
     /// The site's rules, oldest first.
     pub rules: Vec<ProactiveRule>,
@@ -67,9 +75,11 @@ pub struct ProactiveList {
 
 /// Query of `GET /api/v1/chat/pending-proactive`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct PendingQuery {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub site_key: String,
     /// The visitor's session, once they have one (for once-per-visitor rules).
     #[serde(default)]
@@ -94,6 +104,7 @@ impl PendingQuery {
 
 /// One due nudge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Nudge {
     /// Rule id.
     pub id: i64,
@@ -105,6 +116,7 @@ pub struct Nudge {
 /// `next_in`: seconds until the next rule of this page comes due, so the
 /// loader can poll then instead of on a timer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingProactive {
     /// Always `true`.
     pub success: bool,

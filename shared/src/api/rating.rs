@@ -5,15 +5,19 @@ use serde::{Deserialize, Serialize};
 /// Body of `POST /api/v1/chat/rate` (seed 001): a CSAT score of the
 /// visitor's conversation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateRequest {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub session_id: String,
     /// 1 (very unhappy) to 5 (very happy).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub score: i64,
 }
 
@@ -21,6 +25,7 @@ pub struct RateRequest {
 /// second answers `{"success":true,"id":null,"duplicate":true}` and changes
 /// nothing (seed 003's CSAT rule).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateResponse {
     /// Always `true`.
     pub success: bool,
@@ -32,15 +37,19 @@ pub struct RateResponse {
 
 /// Body of `POST /api/v1/chat/rate/comment` (seed 001): a comment on the rating.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateCommentRequest {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub session_id: String,
     /// 1 to 2,000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub comment: String,
 }
 

@@ -8,6 +8,7 @@ use crate::validate;
 
 /// Which responder answers a site's visitors in `ai` mode (ARCHITECTURE.md, "AI responders").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ResponderKind {
     /// The offline knowledge-base responder (default).
@@ -21,6 +22,7 @@ pub enum ResponderKind {
 
 /// A site's AI responder settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponderSettings {
     /// The responder.
     #[serde(default)]
@@ -98,6 +100,7 @@ impl ResponderSettings {
 /// `{"id":1,"name":"Acme","site_key":"sk_…","allowed_origins":["https://acme.com"],"greeting":"…",
 ///   "theme_color":"#4f46e5","responder":{"kind":"kb"},"embed_snippet":"<script …>","identity_secret":"…"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
     /// Site id.
     pub id: i64,
@@ -126,6 +129,7 @@ pub struct Site {
 /// Body of `POST /v1/sites` (all of `name` required) and `PATCH /v1/sites/{id}`
 /// (absent fields stay as they are).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteInput {
     /// 1 to 120 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +179,7 @@ impl SiteInput {
 
 /// List answer of `GET /v1/sites`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteList {
     /// The caller's account's sites, oldest first.
     pub sites: Vec<Site>,
@@ -182,6 +187,7 @@ pub struct SiteList {
 
 /// A knowledge-base article.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Article {
     /// External id, exactly as given at creation or import.
     pub id: String,
@@ -199,6 +205,7 @@ pub struct Article {
 /// Body of `POST /v1/sites/{id}/articles` (title and body required; `id`
 /// generated when absent) and `PATCH …/articles/{article_id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleInput {
     /// External id, 1 to 128 characters; only on creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,6 +223,7 @@ pub struct ArticleInput {
 
 /// List answer of `GET /v1/sites/{id}/articles`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleList {
     /// Articles ordered by id.
     pub articles: Vec<Article>,
@@ -223,6 +231,7 @@ pub struct ArticleList {
 
 /// Answer of `POST /v1/sites/{id}/articles/import`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportResult {
     /// Articles imported (created or replaced).
     pub imported: usize,
@@ -231,9 +240,11 @@ pub struct ImportResult {
 /// Query of `GET /v1/sites/{id}/articles/search`: try the knowledge base as
 /// the responders see it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ArticleSearchQuery {
     /// The question, 1 to 10,000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub q: String,
     /// Most hits, 1 to 50 (default 10).
     #[serde(default)]
@@ -258,6 +269,7 @@ impl ArticleSearchQuery {
 
 /// One ranked article of a search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleHit {
     /// External id of the article.
     pub id: String,
@@ -282,6 +294,7 @@ pub struct ArticleHit {
 /// # Format
 /// `{"hits":[{"id":"install-widget","title":"…","url":null,"score":12.3,"confidence":0.8,"confident":true,"passage":"…"}]}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleSearch {
     /// Best first.
     pub hits: Vec<ArticleHit>,

@@ -13,12 +13,15 @@ use crate::validate;
 /// # Format
 /// `{"site_key":"sk_…","session_id":"sess_…","message":"Do you ship to Canada?","lang":"en","message_id":"m_abc"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamRequest {
     /// The site's public key. Missing fields read as empty and fail validation (422).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub site_key: String,
     /// The visitor's session id, a client-held secret (≥ 128 random bits).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub session_id: String,
     /// The visitor's message: 1 to 10,000 characters, not only white space.
     #[serde(default)]
@@ -64,6 +67,7 @@ impl StreamRequest {
 /// `{"type":"chunk","content":"Yes, "}` … `{"type":"done","meta":{…}}`, or
 /// `{"type":"error","message":"…","handoff_offered":true}` when the answer could not be produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
     /// The next piece of the answer; the answer is the concatenation of all chunks.
@@ -91,6 +95,7 @@ pub enum StreamEvent {
 
 /// The `meta` of the final `done` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DoneMeta {
     /// The conversation the message went into.
     pub conversation_id: i64,

@@ -14,18 +14,23 @@ pub const AUTO_REPLY: &str = "Thanks for reaching out! We'll get back to you soo
 
 /// Body of `POST /api/v1/chat/conversations` (seed 004, "Create Conversation").
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateConversation {
     /// Contact name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub name: String,
     /// Valid email address.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub email: String,
     /// Initial message, at most 10,000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub message: String,
     /// Unique visitor identifier (22 to 128 letters, digits, `_` or `-`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub visitor_token: String,
 }
 
@@ -48,6 +53,7 @@ impl CreateConversation {
 
 /// Answer of `POST /api/v1/chat/conversations` (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedConversation {
     /// Opaque token of the conversation.
     pub conversation_token: String,
@@ -57,6 +63,7 @@ pub struct CreatedConversation {
 
 /// One message of `GET …/messages` (seed 004's shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenMessage {
     /// `inbound` (from the visitor) or `outbound` (AI or operator).
     pub direction: String,
@@ -70,6 +77,7 @@ pub struct TokenMessage {
 
 /// Query of `GET …/messages`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct TokenQuery {
     /// The site's public key.
     #[serde(default)]
@@ -84,8 +92,10 @@ pub struct TokenQuery {
 
 /// Body of `POST …/messages` (seed 004, "Send Reply").
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyRequest {
     /// Reply text, 1 to 10,000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub message: String,
 }

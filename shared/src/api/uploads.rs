@@ -12,6 +12,7 @@ pub const FILE_URL_SECONDS: i64 = 30 * 24 * 60 * 60;
 /// # Format
 /// `{"success":true,"id":7,"url":"/api/v1/chat/files/7?exp=…&t=…","content_type":"image/png","size":1234,"name":"cat.png"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     /// Always `true`.
     pub success: bool,
@@ -29,6 +30,7 @@ pub struct UploadResponse {
 
 /// A file attached to a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     /// Upload id.
     pub id: i64,
@@ -44,9 +46,11 @@ pub struct Attachment {
 
 /// Query of `GET /api/v1/chat/files/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct FileQuery {
     /// Expiry, Unix seconds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub exp: i64,
     /// Hex `HMAC-SHA256(file-link key, "<id>:<exp>")`, the file-link key
     /// being 32 bytes of HKDF-SHA256 (RFC 5869) with salt `"edgechat
@@ -54,6 +58,7 @@ pub struct FileQuery {
     /// `"edgechat file-link v1"`: never the secret itself, so that no
     /// `user_hash` is a file link's signature, nor the reverse.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required))]
     pub t: String,
     /// `inline` (default) or `attachment`.
     #[serde(default)]

@@ -10,18 +10,22 @@ use crate::validate;
 /// Body of `POST /v1/users` (owner or admin): adds an operator with an
 /// initial password they change after their first login.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteOperator {
     /// Login email, unique across EdgeChat.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub email: String,
     /// Name shown to visitors.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub display_name: String,
     /// `agent` or `admin` (only an owner may add `owner`s and `admin`s).
     #[serde(default)]
     pub role: OperatorRole,
     /// Initial password, at least 8 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub password: String,
 }
 
@@ -36,6 +40,7 @@ impl InviteOperator {
 
 /// Body of `PATCH /v1/users/{id}`: a new role.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleChange {
     /// The new role.
     pub role: OperatorRole,
@@ -43,6 +48,7 @@ pub struct RoleChange {
 
 /// Answer of `GET /v1/chat/users` and `GET /v1/chat/agents`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorList {
     /// The account's operators, oldest first.
     pub users: Vec<Operator>,

@@ -6,17 +6,21 @@ use serde::{Deserialize, Serialize};
 
 /// Query of `GET /api/v1/chat/block-status` and other visitor GETs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct VisitorQuery {
     /// The site's public key.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required), schema(required))]
     pub site_key: String,
     /// The visitor's session id.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(required), schema(required))]
     pub session_id: String,
 }
 
 /// Answer of `GET /api/v1/chat/block-status` (seed 001).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockStatus {
     /// Always `true`.
     pub success: bool,
@@ -32,6 +36,7 @@ pub struct BlockStatus {
 /// # Format
 /// `?user_id=42&user_hash=<hex HMAC-SHA256(site secret, "42")>&email=…&name=…`
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct IdentityQuery {
     /// The site's own id of the logged-in user, 1 to 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]

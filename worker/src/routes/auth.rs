@@ -10,7 +10,7 @@ use edgechat_shared::api::auth::{
     SignupRequest, SignupResponse, TokenResponse, ACCESS_TOKEN_SECONDS,
 };
 use edgechat_shared::api::sites::SiteInput;
-use edgechat_shared::error::FieldError;
+use edgechat_shared::error::{ErrorBody, FieldError};
 use edgechat_shared::validate;
 use serde_json::{json, Value};
 use worker::D1Database;
@@ -21,6 +21,7 @@ use crate::db;
 use crate::db::users::{self, UserRow};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox::EndSessions;
+use crate::openapi::SuccessAnswer;
 
 /// Seconds a rate-limited client is told to wait (the limiter's period).
 const LOGIN_RETRY_AFTER: u32 = 60;
@@ -40,6 +41,18 @@ async fn tokens(db: &D1Database, secret: &str, user: &UserRow, refresh_token: St
 
 /// Handles the `POST /auth/signup` route: a new account, its owner and a
 /// first site. 201 [`SignupResponse`]; 422 invalid fields; 409 email taken.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "The new account's owner, logged in, and its first site", body = SignupResponse),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 409, description = "`conflict`: an operator with this email exists", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid email, name or password (at least 8 characters)", body = ErrorBody),
+        (status = 503, description = "`not_ready`: `JWT_SECRET` is not configured", body = ErrorBody),
+    ),
+)]
 #[worker::send]
 pub async fn post_signup(
     State(state): State<AppState>,
@@ -86,6 +99,18 @@ async fn limit_login(state: &AppState, headers: &HeaderMap, email: &str) -> ApiR
 
 /// Handles the `POST /auth/login` route: 200 [`TokenResponse`]. A wrong
 /// password and an unknown email answer the same 401; too many attempts 429.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "An access token (15 minutes) and a refresh token (30 days)", body = TokenResponse),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: wrong email or password (the same answer for both)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many attempts for this email or from this IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 503, description = "`not_ready`: `JWT_SECRET` is not configured", body = ErrorBody),
+    ),
+)]
 #[worker::send]
 pub async fn post_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<TokenResponse>> {
     let secret = jwt::secret(&state.env)?;
@@ -104,6 +129,17 @@ pub async fn post_login(State(state): State<AppState>, headers: HeaderMap, body:
 /// Handles the `POST /auth/refresh` route: exchanges a refresh token for a
 /// new access token and a new refresh token. 401 for an invalid token; a
 /// reused (already rotated) token also revokes its whole family.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and a new refresh token; the one sent is used up", body = TokenResponse),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: an unknown, expired or revoked refresh token (a reused one also revokes its family)", body = ErrorBody),
+        (status = 503, description = "`not_ready`: `JWT_SECRET` is not configured", body = ErrorBody),
+    ),
+)]
 #[worker::send]
 pub async fn post_refresh(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<TokenResponse>> {
     let secret = jwt::secret(&state.env)?;
@@ -119,6 +155,16 @@ pub async fn post_refresh(State(state): State<AppState>, body: Bytes) -> ApiResu
 /// it ends every session of the token's operator (issue 10): revokes all
 /// their refresh tokens, refuses their access tokens and closes their
 /// live sockets (4001); 401 unless the refresh token is still in use.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    request_body = LogoutRequest,
+    responses(
+        (status = 200, description = "The refresh token is revoked (also when it already was); with `all`, every session of its operator ended", body = SuccessAnswer),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: with `all`, a refresh token that is not in use", body = ErrorBody),
+    ),
+)]
 #[worker::send]
 pub async fn post_logout(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
     let request: LogoutRequest = json_object(&body)?;
@@ -141,6 +187,15 @@ async fn end_sessions(state: &AppState, db: &D1Database, user: &UserRow, why: Se
 }
 
 /// Handles the `GET /auth/me` route: the caller and their account.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    responses(
+        (status = 200, description = "The caller and their account", body = MeResponse),
+        (status = 404, description = "`not_found`: the operator or account is gone", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_me(State(state): State<AppState>, operator: CurrentOperator) -> ApiResult<Json<MeResponse>> {
     let db = db::database(&state.env)?;
@@ -151,6 +206,18 @@ pub async fn get_me(State(state): State<AppState>, operator: CurrentOperator) ->
 
 /// Handles the `PATCH /auth/profile` route: display name, avatar URL (https,
 /// `""` removes it) and IANA time zone. 200 [`Operator`]; 422 invalid fields.
+#[utoipa::path(
+    patch,
+    path = "/auth/profile",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The caller, updated", body = Operator),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: the operator is gone", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid display name, avatar URL (https) or time zone", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Operator>> {
     let update: ProfileUpdate = json_object(&body)?;
@@ -169,6 +236,18 @@ pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOpera
 /// every refresh token of the user but the `refresh_token` given, refuses
 /// every access token issued before (the caller's too: they refresh) and
 /// closes the user's live sockets (4001, issue 10).
+#[utoipa::path(
+    post,
+    path = "/auth/change-password",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "The new password is set; every other refresh token of the caller is revoked, every access token issued before is refused and their live sockets close (4001)", body = SuccessAnswer),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: the operator is gone", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `current_password` is wrong, or `new_password` is shorter than 8 characters", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_change_password(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Value>> {
     let request: ChangePasswordRequest = json_object(&body)?;

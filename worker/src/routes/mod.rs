@@ -1,4 +1,5 @@
-//! The router: one module per namespace (ARCHITECTURE.md, "API surface").
+//! The router: one module per namespace (ARCHITECTURE.md, "API surface"),
+//! each route registered from its handler's `#[utoipa::path]` attribute.
 
 mod auth;
 mod health;
@@ -6,11 +7,11 @@ pub mod operator;
 mod widget;
 
 use axum::http::{header, HeaderMap, Uri};
-use axum::routing::{get, post};
 use axum::Router;
 use worker::Env;
 
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{self, api_routes, ApiRouter};
 
 /// Shared state of every handler: the worker's bindings.
 #[derive(Clone)]
@@ -41,86 +42,118 @@ pub fn public_origin(uri: &Uri, headers: &HeaderMap) -> String {
     format!("https://{host}")
 }
 
-/// Every route of the worker.
+/// Every route of the worker: the documented groups below, the CORS layer
+/// of the widget API, and 404 `not_found` for anything else.
 pub fn router(env: Env) -> Router {
     let state = AppState { env };
-    let widget_api = Router::new()
-        .route("/config", get(widget::config::get_config))
-        .route("/stream", post(widget::stream::post_stream))
-        .route("/history", get(widget::history::get_history))
-        .route("/events", get(widget::events::get_events))
-        .route("/operator-messages", get(widget::events::get_operator_messages))
-        .route("/typing", post(widget::events::post_typing))
-        .route("/read", post(widget::events::post_read))
-        .route("/email", post(widget::contact::post_email))
-        .route("/contact", post(widget::contact::post_contact))
-        .route("/rate", post(widget::rating::post_rate))
-        .route("/rate/comment", post(widget::rating::post_rate_comment))
-        .route("/block-status", get(widget::block_status::get_block_status))
-        .route("/close", post(widget::close::post_close))
-        .route("/handoff", post(widget::handoff::post_handoff))
-        .route("/pending-proactive", get(widget::proactive::get_pending))
-        .route("/upload-image", post(widget::uploads::post_upload_image))
-        .route("/upload-file", post(widget::uploads::post_upload_file))
-        .route("/files/{id}", get(widget::uploads::get_file))
-        .route("/conversations", post(widget::token_conversations::post_conversation))
-        .route(
-            "/conversations/{visitor_token}/messages",
-            get(widget::token_conversations::get_messages).post(widget::token_conversations::post_reply),
-        )
-        .route("/conversations/{visitor_token}/files/{activity_id}/{id}", get(widget::token_conversations::get_file))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), widget::cors::cors));
-    let auth_api = Router::new()
-        .route("/signup", post(auth::post_signup))
-        .route("/login", post(auth::post_login))
-        .route("/refresh", post(auth::post_refresh))
-        .route("/logout", post(auth::post_logout))
-        .route("/me", get(auth::get_me))
-        .route("/profile", axum::routing::patch(auth::patch_profile))
-        .route("/change-password", post(auth::post_change_password));
-    let operator_api = Router::new()
-        .route("/users", post(operator::users::post_user))
-        .route("/users/{id}", axum::routing::patch(operator::users::patch_user).delete(operator::users::delete_user))
-        .route("/chat/users", get(operator::users::get_users))
-        .route("/chat/agents", get(operator::users::get_agents))
-        .route("/sites", get(operator::sites::get_sites).post(operator::sites::post_site))
-        .route("/sites/{id}", get(operator::sites::get_site).patch(operator::sites::patch_site).delete(operator::sites::delete_site))
-        .route("/sites/{id}/rotate-secret", post(operator::sites::post_rotate_secret))
-        .route("/sites/{id}/articles", get(operator::sites::get_articles).post(operator::sites::post_article))
-        .route("/sites/{id}/proactive", get(operator::proactive::get_rules).post(operator::proactive::post_rule))
-        .route(
-            "/sites/{id}/proactive/{rule_id}",
-            axum::routing::patch(operator::proactive::patch_rule).delete(operator::proactive::delete_rule),
-        )
-        .route("/sites/{id}/articles/import", post(operator::sites::post_import))
-        .route("/sites/{id}/articles/search", get(operator::sites::get_article_search))
-        .route(
-            "/sites/{id}/articles/{article_id}",
-            get(operator::sites::get_article).patch(operator::sites::patch_article).delete(operator::sites::delete_article),
-        )
-        .route("/chat/conversations", get(operator::conversations::get_conversations))
-        .route("/chat/conversations/{id}", get(operator::conversations::get_conversation))
-        .route("/chat/conversations/{id}/messages", get(operator::conversations::get_messages))
-        .route("/chat/conversations/{id}/takeover", post(operator::conversations::post_takeover))
-        .route("/chat/conversations/{id}/handback", post(operator::conversations::post_handback))
-        .route("/chat/conversations/{id}/close", post(operator::conversations::post_close))
-        .route("/chat/conversations/{id}/reopen", post(operator::conversations::post_reopen))
-        .route("/chat/conversations/{id}/assign", post(operator::conversations::post_assign))
-        .route("/chat/conversations/{id}/read", post(operator::conversations::post_read))
-        .route("/chat/conversations/{id}/typing", post(operator::conversations::post_typing))
-        .route("/chat/conversations/unread", get(operator::conversations::get_unread))
-        .route("/messaging/token", get(operator::live::get_token))
-        .route("/chat/live", get(operator::live::get_live))
-        .route("/chat/messages/send", post(operator::conversations::post_send))
-        .route("/chat/ai-active", get(operator::conversations::get_ai_active))
-        .route("/chat/users/{id}/block", post(operator::conversations::post_block).delete(operator::conversations::delete_block))
-        .route("/chat/blocks", get(operator::conversations::get_blocks));
+    let cors = axum::middleware::from_fn_with_state(state.clone(), widget::cors::cors);
     Router::new()
-        .route("/health", get(health::get_health))
-        .route("/ready", get(health::get_ready))
-        .nest("/api/v1/chat", widget_api)
-        .nest("/auth", auth_api)
-        .nest("/v1", operator_api)
+        .merge(service_api().into_router())
+        .merge(widget_api().into_router().layer(cors))
+        .merge(auth_api().into_router())
+        .merge(operator_api().into_router())
         .fallback(health::not_found)
         .with_state(state)
+}
+
+/// The OpenAPI document of [`router`]'s routes, as committed in
+/// `worker/openapi.json` (see [`crate::openapi`]).
+#[cfg(test)]
+pub fn openapi() -> String {
+    crate::openapi::document([service_api(), widget_api(), auth_api(), operator_api()])
+}
+
+/// `GET /health`, `GET /ready` and `GET /openapi.json`.
+fn service_api() -> ApiRouter {
+    api_routes!(ApiRouter::new("service"), health::get_health, health::get_ready, openapi::get_openapi)
+}
+
+/// The public widget API, `/api/v1/chat/*` (seeds 001 and 004).
+fn widget_api() -> ApiRouter {
+    api_routes!(
+        ApiRouter::new("widget"),
+        widget::config::get_config,
+        widget::stream::post_stream,
+        widget::history::get_history,
+        widget::events::get_events,
+        widget::events::get_operator_messages,
+        widget::events::post_typing,
+        widget::events::post_read,
+        widget::contact::post_email,
+        widget::contact::post_contact,
+        widget::rating::post_rate,
+        widget::rating::post_rate_comment,
+        widget::block_status::get_block_status,
+        widget::close::post_close,
+        widget::handoff::post_handoff,
+        widget::proactive::get_pending,
+        widget::uploads::post_upload_image,
+        widget::uploads::post_upload_file,
+        widget::uploads::get_file,
+        widget::token_conversations::post_conversation,
+        widget::token_conversations::get_messages,
+        widget::token_conversations::post_reply,
+        widget::token_conversations::get_file,
+    )
+}
+
+/// Accounts and tokens, `/auth/*` (seed 002).
+fn auth_api() -> ApiRouter {
+    api_routes!(
+        ApiRouter::new("auth"),
+        auth::post_signup,
+        auth::post_login,
+        auth::post_refresh,
+        auth::post_logout,
+        auth::get_me,
+        auth::patch_profile,
+        auth::post_change_password,
+    )
+}
+
+/// The operator API, `/v1/*` (seeds 002, 000, 003).
+fn operator_api() -> ApiRouter {
+    api_routes!(
+        ApiRouter::new("operator"),
+        operator::users::post_user,
+        operator::users::patch_user,
+        operator::users::delete_user,
+        operator::users::get_users,
+        operator::users::get_agents,
+        operator::sites::get_sites,
+        operator::sites::post_site,
+        operator::sites::get_site,
+        operator::sites::patch_site,
+        operator::sites::delete_site,
+        operator::sites::post_rotate_secret,
+        operator::sites::get_articles,
+        operator::sites::post_article,
+        operator::sites::get_article_search,
+        operator::sites::post_import,
+        operator::sites::get_article,
+        operator::sites::patch_article,
+        operator::sites::delete_article,
+        operator::proactive::get_rules,
+        operator::proactive::post_rule,
+        operator::proactive::patch_rule,
+        operator::proactive::delete_rule,
+        operator::conversations::get_conversations,
+        operator::conversations::get_unread,
+        operator::conversations::get_conversation,
+        operator::conversations::get_messages,
+        operator::conversations::post_takeover,
+        operator::conversations::post_handback,
+        operator::conversations::post_close,
+        operator::conversations::post_reopen,
+        operator::conversations::post_assign,
+        operator::conversations::post_read,
+        operator::conversations::post_typing,
+        operator::conversations::post_send,
+        operator::conversations::get_ai_active,
+        operator::conversations::post_block,
+        operator::conversations::delete_block,
+        operator::conversations::get_blocks,
+        operator::live::get_token,
+        operator::live::get_live,
+    )
 }

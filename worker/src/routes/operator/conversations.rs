@@ -12,7 +12,7 @@ use edgechat_shared::api::conversations::{
 };
 use edgechat_shared::api::events::{LiveEvent, TypingRequest, UnreadCounts};
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::error::FieldError;
+use edgechat_shared::error::{ErrorBody, FieldError};
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -51,6 +51,16 @@ async fn list(state: &AppState, caller: &CurrentOperator, filter: &ConversationF
 /// Handles the `GET /v1/chat/conversations` route: filters `site_id`,
 /// `status`, `mode`, `assignee` (id, `me`, `none`); newest activity first;
 /// cursor pagination (`limit` 1 to 100). 422 for a bad filter or cursor.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/conversations",
+    params(ConversationFilter),
+    responses(
+        (status = 200, description = "A page of conversations, newest activity first", body = ConversationList),
+        (status = 422, description = "`validation_error`: a bad filter, cursor or `limit` (1 to 100)", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_conversations(
     State(state): State<AppState>,
@@ -63,6 +73,14 @@ pub async fn get_conversations(
 
 /// Handles the `GET /v1/chat/ai-active` route (seed 000): open
 /// conversations the AI is answering, for supervision.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/ai-active",
+    responses(
+        (status = 200, description = "Open conversations the AI is answering (up to 100)", body = ConversationList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_ai_active(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<ConversationList>> {
     let filter = ConversationFilter { status: Some(Status::Open), mode: Some(Mode::Ai), limit: Some(100), ..Default::default() };
@@ -70,6 +88,16 @@ pub async fn get_ai_active(State(state): State<AppState>, caller: CurrentOperato
 }
 
 /// Handles the `GET /v1/chat/conversations/{id}` route.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/conversations/{id}",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationSummary),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_conversation(
     State(state): State<AppState>,
@@ -81,6 +109,17 @@ pub async fn get_conversation(
 
 /// Handles the `GET /v1/chat/conversations/{id}/messages` route: pages by
 /// `seq` (`after_seq` forward, `before_seq` backward, neither: newest).
+#[utoipa::path(
+    get,
+    path = "/v1/chat/conversations/{id}/messages",
+    params(("id" = i64, Path, description = "Conversation id"), MessagePage),
+    responses(
+        (status = 200, description = "A page of messages in `seq` order", body = MessageList),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad `before_seq`, `after_seq` or `limit` (1 to 100)", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_messages(
     State(state): State<AppState>,
@@ -100,6 +139,18 @@ pub async fn get_messages(
 /// Handles the `POST /v1/chat/messages/send` route: an operator reply,
 /// written by the conversation's Room (next `seq`, deduped by `message_id`),
 /// signed with the operator's display name. 201 [`SentMessage`].
+#[utoipa::path(
+    post,
+    path = "/v1/chat/messages/send",
+    request_body = OperatorSend,
+    responses(
+        (status = 201, description = "The stored reply (`duplicate` when this `message_id` was already stored)", body = SentMessage),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a blank or over-long `content`, a malformed `message_id`", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<SentMessage>)> {
     let send: OperatorSend = json_object(&body)?;
@@ -155,6 +206,16 @@ where
 
 /// Handles the `POST /v1/chat/conversations/{id}/takeover` route (seed 000):
 /// mode `operator`, the AI stops answering; assigned to the caller if unassigned.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/takeover",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "In `operator` mode (the AI stops answering), assigned to the caller if it was unassigned; the change is announced live", body = ConversationSummary),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_takeover(
     State(state): State<AppState>,
@@ -167,6 +228,16 @@ pub async fn post_takeover(
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/handback` route: mode `ai`.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/handback",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "In `ai` mode again; the change is announced live", body = ConversationSummary),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_handback(
     State(state): State<AppState>,
@@ -179,6 +250,16 @@ pub async fn post_handback(
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/close` route (seed 003).
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/close",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "Closed; the change is announced live", body = ConversationSummary),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_close(
     State(state): State<AppState>,
@@ -191,6 +272,16 @@ pub async fn post_close(
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/reopen` route.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/reopen",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "Open again; the change is announced live", body = ConversationSummary),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_reopen(
     State(state): State<AppState>,
@@ -205,6 +296,18 @@ pub async fn post_reopen(
 /// Handles the `POST /v1/chat/conversations/{id}/assign` route:
 /// `{"assignee_id": id | null}`; the assignee must be an operator of the
 /// caller's account (404 otherwise).
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/assign",
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = Assignment,
+    responses(
+        (status = 200, description = "Assigned (or unassigned with `null`)", body = ConversationSummary),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation, or no such operator, in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_assign(
     State(state): State<AppState>,
@@ -222,7 +325,7 @@ pub async fn post_assign(
 }
 
 /// Body of `POST /v1/chat/conversations/{id}/read`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReadMark {
     /// Read up to this `seq`; absent means every message.
     #[serde(default)]
@@ -231,6 +334,19 @@ pub struct ReadMark {
 
 /// Handles the `POST /v1/chat/conversations/{id}/read` route (seed 002):
 /// marks the conversation read by the caller up to `seq`.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/read",
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body(content = Option<ReadMark>, description = "Optional: without a body, every message is read"),
+    responses(
+        (status = 200, description = "Read by the caller up to `seq`; the visitor receives a `read` event", body = ConversationSummary),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a negative `seq`", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_read(
     State(state): State<AppState>,
@@ -253,6 +369,18 @@ pub async fn post_read(
 /// Handles the `POST /v1/chat/conversations/{id}/typing` route (seed 002):
 /// `{"typing": true|false}`; the visitor sees a typing indicator with the
 /// operator's name. 204.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/typing",
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body(content = Option<TypingRequest>, description = "Optional: without a body, `typing` is true"),
+    responses(
+        (status = 204, description = "The visitor sees a typing indicator with the caller's name"),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_typing(
     State(state): State<AppState>,
@@ -275,6 +403,14 @@ pub async fn post_typing(
 
 /// Handles the `GET /v1/chat/conversations/unread` route (seed 002):
 /// per-conversation counts of visitor messages the caller has not read.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/conversations/unread",
+    responses(
+        (status = 200, description = "The caller's unread visitor messages per conversation", body = UnreadCounts),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_unread(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<UnreadCounts>> {
     let conversations = conv_db::unread_counts(&db::database(&state.env)?, caller.id, caller.account_id).await?;
@@ -284,6 +420,19 @@ pub async fn get_unread(State(state): State<AppState>, caller: CurrentOperator) 
 
 /// Handles the `POST /v1/chat/users/{id}/block` route (seed 002): blocks a
 /// visitor; their widget calls then answer 403 `blocked`.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/users/{id}/block",
+    params(("id" = i64, Path, description = "Visitor id (`visitor.id` of a conversation)")),
+    request_body(content = Option<BlockRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "Blocked: the visitor's widget calls answer 403 `blocked`", body = Block),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such visitor in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `reason` over 500 characters", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_block(
     State(state): State<AppState>,
@@ -301,6 +450,16 @@ pub async fn post_block(
 }
 
 /// Handles the `DELETE /v1/chat/users/{id}/block` route: unblocks a visitor. 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/chat/users/{id}/block",
+    params(("id" = i64, Path, description = "Visitor id (`visitor.id` of a conversation)")),
+    responses(
+        (status = 204, description = "Unblocked"),
+        (status = 404, description = "`not_found`: no such visitor in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn delete_block(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let db = db::database(&state.env)?;
@@ -309,6 +468,14 @@ pub async fn delete_block(State(state): State<AppState>, caller: CurrentOperator
 }
 
 /// Handles the `GET /v1/chat/blocks` route: the account's blocked visitors.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/blocks",
+    responses(
+        (status = 200, description = "The account's blocked visitors, newest first", body = BlockList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_blocks(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<BlockList>> {
     Ok(Json(BlockList { blocks: conv_db::blocks(&db::database(&state.env)?, caller.account_id).await? }))

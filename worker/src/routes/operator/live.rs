@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::events::MessagingToken;
+use edgechat_shared::error::ErrorBody;
 use serde::Deserialize;
 
 use crate::auth::{jwt, now_secs, random_hex, CurrentOperator};
@@ -16,6 +17,14 @@ use crate::routes::AppState;
 /// Handles the `GET /v1/messaging/token` route: exchanges the access JWT for
 /// a single-use WebSocket token valid 60 s, so the JWT never travels in a
 /// URL. The token is signed, so issuing it touches no Durable Object.
+#[utoipa::path(
+    get,
+    path = "/v1/messaging/token",
+    responses(
+        (status = 200, description = "A single-use WebSocket token, valid 60 seconds", body = MessagingToken),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_token(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<MessagingToken>> {
     let secret = jwt::secret(&state.env)?;
@@ -24,8 +33,11 @@ pub async fn get_token(State(state): State<AppState>, caller: CurrentOperator) -
 }
 
 /// Query of `GET /v1/chat/live`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
+    /// The single-use token of `GET /v1/messaging/token`.
+    #[param(required)]
     #[serde(default)]
     token: String,
 }
@@ -37,6 +49,16 @@ pub struct LiveQuery {
 /// token version changed, since it was issued. The socket closes with 4001
 /// or 4003 when its operator's credentials or permission end
 /// ([`edgechat_shared::api::auth::SessionEnd`]).
+#[utoipa::path(
+    get,
+    path = "/v1/chat/live",
+    params(LiveQuery),
+    responses(
+        (status = 101, description = "Switching to a WebSocket (`Upgrade: websocket`) that carries every live event of the account as one JSON text frame each (schema `LiveEvent`); `ping` is answered `pong`"),
+        (status = 401, description = "`unauthorized`: an unknown, used or expired token", body = ErrorBody),
+    ),
+    security(("ws_token" = [])),
+)]
 #[worker::send]
 pub async fn get_live(State(state): State<AppState>, Query(query): Query<LiveQuery>) -> ApiResult<Response> {
     let refused = || ApiError::unauthorized("The WebSocket token is unknown, used or expired");

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::proactive::{ProactiveInput, ProactiveList, ProactiveRule};
-use edgechat_shared::error::FieldError;
+use edgechat_shared::error::{ErrorBody, FieldError};
 use worker::D1Database;
 
 use crate::auth::CurrentOperator;
@@ -21,6 +21,16 @@ async fn site_id(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResul
 }
 
 /// Handles the `GET /v1/sites/{id}/proactive` route.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{id}/proactive",
+    params(("id" = i64, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site's proactive rules, oldest first", body = ProactiveList),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_rules(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ProactiveList>> {
     let db = db::database(&state.env)?;
@@ -30,6 +40,20 @@ pub async fn get_rules(State(state): State<AppState>, caller: CurrentOperator, P
 
 /// Handles the `POST /v1/sites/{id}/proactive` route (owner/admin): 201
 /// [`ProactiveRule`]; 422 without a message or with a bad field.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{id}/proactive",
+    params(("id" = i64, Path, description = "Site id")),
+    request_body = ProactiveInput,
+    responses(
+        (status = 201, description = "The new rule", body = ProactiveRule),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: no message, or an invalid field", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_rule(
     State(state): State<AppState>,
@@ -48,6 +72,20 @@ pub async fn post_rule(
 }
 
 /// Handles the `PATCH /v1/sites/{id}/proactive/{rule_id}` route (owner/admin).
+#[utoipa::path(
+    patch,
+    path = "/v1/sites/{id}/proactive/{rule_id}",
+    params(("id" = i64, Path, description = "Site id"), ("rule_id" = i64, Path, description = "Rule id")),
+    request_body = ProactiveInput,
+    responses(
+        (status = 200, description = "The rule with the fields given changed", body = ProactiveRule),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account, or no such rule", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid field", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn patch_rule(
     State(state): State<AppState>,
@@ -65,6 +103,17 @@ pub async fn patch_rule(
 }
 
 /// Handles the `DELETE /v1/sites/{id}/proactive/{rule_id}` route (owner/admin). 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/sites/{id}/proactive/{rule_id}",
+    params(("id" = i64, Path, description = "Site id"), ("rule_id" = i64, Path, description = "Rule id")),
+    responses(
+        (status = 204, description = "The rule is deleted"),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account, or no such rule", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn delete_rule(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::sites::{
     Article, ArticleHit, ArticleInput, ArticleList, ArticleSearch, ArticleSearchQuery, ImportResult, Site, SiteInput, SiteList,
 };
-use edgechat_shared::error::FieldError;
+use edgechat_shared::error::{ErrorBody, FieldError};
 use edgechat_shared::kb::{check_article, parse_jsonl, ImportArticle};
 use edgechat_shared::validate;
 use worker::D1Database;
@@ -39,6 +39,14 @@ fn answer(row: &SiteRow, caller: &CurrentOperator, uri: &Uri, headers: &HeaderMa
 }
 
 /// Handles the `GET /v1/sites` route: the caller's account's sites.
+#[utoipa::path(
+    get,
+    path = "/v1/sites",
+    responses(
+        (status = 200, description = "The account's sites, oldest first (`identity_secret` for owners and admins only)", body = SiteList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_sites(State(state): State<AppState>, caller: CurrentOperator, uri: Uri, headers: HeaderMap) -> ApiResult<Json<SiteList>> {
     let rows = site_db::sites(&db::database(&state.env)?, caller.account_id).await?;
@@ -47,6 +55,18 @@ pub async fn get_sites(State(state): State<AppState>, caller: CurrentOperator, u
 
 /// Handles the `POST /v1/sites` route (owner/admin): 201 [`Site`] with a new
 /// site key and identity secret; 422 invalid or missing `name`.
+#[utoipa::path(
+    post,
+    path = "/v1/sites",
+    request_body = SiteInput,
+    responses(
+        (status = 201, description = "The new site, with its site key and identity secret", body = Site),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing or invalid `name`, or another invalid field", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_site(
     State(state): State<AppState>,
@@ -64,6 +84,16 @@ pub async fn post_site(
 }
 
 /// Handles the `GET /v1/sites/{id}` route.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{id}",
+    params(("id" = i64, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site", body = Site),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_site(
     State(state): State<AppState>,
@@ -78,6 +108,20 @@ pub async fn get_site(
 
 /// Handles the `PATCH /v1/sites/{id}` route (owner/admin): changes the
 /// fields given. 422 invalid fields.
+#[utoipa::path(
+    patch,
+    path = "/v1/sites/{id}",
+    params(("id" = i64, Path, description = "Site id")),
+    request_body = SiteInput,
+    responses(
+        (status = 200, description = "The site with the fields given changed", body = Site),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid field", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn patch_site(
     State(state): State<AppState>,
@@ -100,6 +144,17 @@ pub async fn patch_site(
 /// conversations, its knowledge base and its uploaded files (R2). The
 /// conversations' live streams end, and their Rooms refuse anything more
 /// (their ids are never reused). 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/sites/{id}",
+    params(("id" = i64, Path, description = "Site id")),
+    responses(
+        (status = 204, description = "The site, its conversations and its knowledge base are deleted"),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;
@@ -115,6 +170,17 @@ pub async fn delete_site(State(state): State<AppState>, caller: CurrentOperator,
 
 /// Handles the `POST /v1/sites/{id}/rotate-secret` route (owner/admin): a
 /// new identity-verification secret; the old one stops working at once.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{id}/rotate-secret",
+    params(("id" = i64, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site with a new identity secret; the old one stops working at once", body = Site),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_rotate_secret(
     State(state): State<AppState>,
@@ -131,6 +197,16 @@ pub async fn post_rotate_secret(
 }
 
 /// Handles the `GET /v1/sites/{id}/articles` route.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{id}/articles",
+    params(("id" = i64, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site's knowledge base, by id", body = ArticleList),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_articles(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<Json<ArticleList>> {
     let db = db::database(&state.env)?;
@@ -143,6 +219,17 @@ pub async fn get_articles(State(state): State<AppState>, caller: CurrentOperator
 /// site's articles ranked for question `q` exactly as the responders rank
 /// them, with confidence and best passage (any operator role). 422 for a
 /// blank or over-long `q` or a `limit` outside 1 to 50.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{id}/articles/search",
+    params(("id" = i64, Path, description = "Site id"), ArticleSearchQuery),
+    responses(
+        (status = 200, description = "The site's articles ranked for `q` as the responders rank them, best first", body = ArticleSearch),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a blank or over-long `q`, a `limit` outside 1 to 50", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_article_search(
     State(state): State<AppState>,
@@ -199,6 +286,21 @@ fn checked_import(text: &str) -> ApiResult<Vec<ImportArticle>> {
 
 /// Handles the `POST /v1/sites/{id}/articles` route (owner/admin): 201
 /// [`Article`]; 409 when the id exists; 422 missing title or body.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{id}/articles",
+    params(("id" = i64, Path, description = "Site id")),
+    request_body = ArticleInput,
+    responses(
+        (status = 201, description = "The new article (`id` generated when absent)", body = Article),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+        (status = 409, description = "`conflict`: an article with this id exists", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing title or body, a field too long, a URL that is not https", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_article(
     State(state): State<AppState>,
@@ -221,6 +323,16 @@ pub async fn post_article(
 }
 
 /// Handles the `GET /v1/sites/{id}/articles/{article_id}` route.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{id}/articles/{article_id}",
+    params(("id" = i64, Path, description = "Site id"), ("article_id" = String, Path, description = "The article's id, as created or imported")),
+    responses(
+        (status = 200, description = "The article", body = Article),
+        (status = 404, description = "`not_found`: no such site in the caller's account, or no such article", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_article(
     State(state): State<AppState>,
@@ -235,6 +347,20 @@ pub async fn get_article(
 
 /// Handles the `PATCH /v1/sites/{id}/articles/{article_id}` route
 /// (owner/admin): changes title, body or URL.
+#[utoipa::path(
+    patch,
+    path = "/v1/sites/{id}/articles/{article_id}",
+    params(("id" = i64, Path, description = "Site id"), ("article_id" = String, Path, description = "The article's id, as created or imported")),
+    request_body = ArticleInput,
+    responses(
+        (status = 200, description = "The article with the fields given changed (`id` cannot change)", body = Article),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account, or no such article", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a field too long or blank, a URL that is not https", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn patch_article(
     State(state): State<AppState>,
@@ -255,6 +381,17 @@ pub async fn patch_article(
 }
 
 /// Handles the `DELETE /v1/sites/{id}/articles/{article_id}` route (owner/admin). 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/sites/{id}/articles/{article_id}",
+    params(("id" = i64, Path, description = "Site id"), ("article_id" = String, Path, description = "The article's id, as created or imported")),
+    responses(
+        (status = 204, description = "The article is deleted"),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account, or no such article", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn delete_article(
     State(state): State<AppState>,
@@ -277,6 +414,20 @@ pub async fn delete_article(
 /// (an article the single-article routes would refuse, such as a `url` that
 /// is not `https://`) refuses the whole body (422 naming the line) and
 /// nothing is imported.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{id}/articles/import",
+    params(("id" = i64, Path, description = "Site id")),
+    request_body(content = String, content_type = "application/x-ndjson", description = "JSON Lines: one `{\"id\",\"title\",\"body\",\"url\"}` object per line (`url` optional); any `Content-Type` is read as such"),
+    responses(
+        (status = 200, description = "Every line imported; an id imported again replaces that article", body = ImportResult),
+        (status = 400, description = "`bad_request`: the body is not UTF-8 text", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad line (named in the message); nothing is imported", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_import(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::auth::{Operator, OperatorRole, SessionEnd};
 use edgechat_shared::api::users::{InviteOperator, OperatorList, RoleChange};
+use edgechat_shared::error::ErrorBody;
 
 use crate::auth::{password, CurrentOperator};
 use crate::db;
@@ -31,6 +32,19 @@ fn check_authority(caller: &CurrentOperator, target_role: OperatorRole, new_role
 
 /// Handles the `POST /v1/users` route (owner/admin): adds an operator with
 /// an initial password. 201 [`Operator`]; 409 email taken; 403 for an admin adding an owner.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    request_body = InviteOperator,
+    responses(
+        (status = 201, description = "The new operator", body = Operator),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner adds owners", body = ErrorBody),
+        (status = 409, description = "`conflict`: an operator with this email exists", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid email, display name or password", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn post_user(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<Operator>)> {
     let invite: InviteOperator = json_object(&body)?;
@@ -53,6 +67,14 @@ async fn list(state: &AppState, caller: &CurrentOperator) -> ApiResult<Json<Oper
 }
 
 /// Handles the `GET /v1/chat/users` route: the account's operators.
+#[utoipa::path(
+    get,
+    path = "/v1/chat/users",
+    responses(
+        (status = 200, description = "The account's operators, oldest first", body = OperatorList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_users(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<OperatorList>> {
     list(&state, &caller).await
@@ -60,6 +82,14 @@ pub async fn get_users(State(state): State<AppState>, caller: CurrentOperator) -
 
 /// Handles the `GET /v1/chat/agents` route: the operators who can answer
 /// conversations (every role answers).
+#[utoipa::path(
+    get,
+    path = "/v1/chat/agents",
+    responses(
+        (status = 200, description = "The operators who can answer conversations (every role)", body = OperatorList),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn get_agents(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<OperatorList>> {
     list(&state, &caller).await
@@ -70,6 +100,20 @@ pub async fn get_agents(State(state): State<AppState>, caller: CurrentOperator) 
 /// written in one statement, so concurrent demotions cannot both pass). A
 /// real change refuses the operator's earlier access tokens and closes their
 /// live sockets (4003, issue 10).
+#[utoipa::path(
+    patch,
+    path = "/v1/users/{id}",
+    params(("id" = i64, Path, description = "Operator (user) id")),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The operator with the new role", body = Operator),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner changes owners or grants `owner`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such operator in the caller's account", body = ErrorBody),
+        (status = 409, description = "`conflict`: the account would have no owner left", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -101,6 +145,18 @@ pub async fn patch_user(
 /// operator and their sessions: their access tokens are refused and their
 /// live sockets closed (4003, issue 10). 204; 409 for oneself or the last
 /// owner (checked and written in one statement).
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{id}",
+    params(("id" = i64, Path, description = "Operator (user) id")),
+    responses(
+        (status = 204, description = "The operator and their sessions are removed"),
+        (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner removes owners", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such operator in the caller's account", body = ErrorBody),
+        (status = 409, description = "`conflict`: operators cannot remove themselves", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
 #[worker::send]
 pub async fn delete_user(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     caller.require(OperatorRole::Admin)?;

@@ -5,6 +5,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use edgechat_shared::api::contact::{ContactRequest, EmailRequest, Saved};
+use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::error::ErrorBody;
 use edgechat_shared::validate;
 
 use super::{load_visitor, Caller, Limit};
@@ -29,6 +31,22 @@ async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, re
 
 /// Handles the `POST /api/v1/chat/email` route (seed 001): saves the
 /// visitor's email, shown to operators. 422 for an invalid email.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/email",
+    params(IdentityQuery),
+    request_body = EmailRequest,
+    responses(
+        (status = 200, description = "Saved on the visitor", body = Saved),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: invalid email, malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_email(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: EmailRequest = json_object(&body)?;
@@ -41,6 +59,22 @@ pub async fn post_email(State(state): State<AppState>, caller: Caller, body: Byt
 
 /// Handles the `POST /api/v1/chat/contact` route (seed 001): email and/or
 /// phone (E.164), optional name. 422 when both are missing or one is invalid.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/contact",
+    params(IdentityQuery),
+    request_body = ContactRequest,
+    responses(
+        (status = 200, description = "Saved on the visitor; absent fields stay as they are", body = Saved),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: neither email nor phone, an invalid one, or a malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_contact(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: ContactRequest = json_object(&body)?;

@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::events::{EventsQuery, LiveEvent, OperatorMessages, OperatorMessagesQuery, TypingRequest, VisitorRead};
+use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::error::FieldError;
+use edgechat_shared::error::{ErrorBody, FieldError};
 
 use super::{load_visitor, Caller, Limit};
 use crate::db::{self, conversations, messages};
@@ -21,6 +22,20 @@ use crate::routes::{json_object, AppState};
 /// with `Last-Event-ID` (or `?after_seq=`) replays exactly the messages after
 /// it, then continues live. Also `typing`, `mode`, `read` and `status`
 /// events, a `retry:` hint and a comment heartbeat every 20 s.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/events",
+    params(EventsQuery, IdentityQuery, ("Last-Event-ID" = Option<i64>, Header, description = "The last message `seq` seen; wins over `after_seq`")),
+    responses(
+        (status = 200, description = "The visitor's live channel for a plain `EventSource`: a `retry:` hint, then SSE events named after their `type` (`message` events carry `id: <seq>`), and a comment heartbeat every 20 s. A reconnect with `Last-Event-ID` or `after_seq` first replays the messages after it.", content_type = "text/event-stream", body = LiveEvent),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or the session has no conversation yet", body = ErrorBody),
+        (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`, a `Last-Event-ID` that is not a seq, a negative `after_seq`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(query): Query<EventsQuery>) -> ApiResult<Response> {
     let last_event_id = match caller.headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
@@ -38,6 +53,20 @@ pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(que
 /// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the
 /// operator messages after `since` (a seq) and the current mode, for
 /// clients that poll instead of holding the event stream.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/operator-messages",
+    params(OperatorMessagesQuery, IdentityQuery),
+    responses(
+        (status = 200, description = "Operator messages after `since`, and the conversation's mode", body = OperatorMessages),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`, or `user_id` over 128 characters", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn get_operator_messages(
     State(state): State<AppState>,
@@ -56,6 +85,22 @@ pub async fn get_operator_messages(
 
 /// Handles the `POST /api/v1/chat/typing` route: the visitor is typing (or
 /// stopped); operators receive a `typing` event. 204.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/typing",
+    params(IdentityQuery),
+    request_body = TypingRequest,
+    responses(
+        (status = 204, description = "Operators receive a `typing` event"),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or the session has no conversation yet", body = ErrorBody),
+        (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`, or `user_id` over 128 characters", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_typing(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<StatusCode> {
     let request: TypingRequest = json_object(&body)?;
@@ -68,6 +113,22 @@ pub async fn post_typing(State(state): State<AppState>, caller: Caller, body: By
 /// Handles the `POST /api/v1/chat/read` route: the visitor has read the
 /// operators' messages up to `seq`; they move to status `read` and
 /// operators receive a `read` event. 204.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/read",
+    params(IdentityQuery),
+    request_body = VisitorRead,
+    responses(
+        (status = 204, description = "The operators' messages up to `seq` are `read`; operators receive a `read` event"),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or the session has no conversation yet", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `seq` below 1, malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_read(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<StatusCode> {
     let request: VisitorRead = json_object(&body)?;

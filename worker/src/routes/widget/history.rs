@@ -3,6 +3,8 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse};
+use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::error::ErrorBody;
 
 use super::{load_visitor, Caller, Limit};
 use crate::db;
@@ -11,6 +13,20 @@ use crate::routes::AppState;
 
 /// Handles the `GET /api/v1/chat/history` route: the visitor's conversation
 /// in `seq` order; an empty list for a session that has not written yet.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/history",
+    params(HistoryQuery, IdentityQuery),
+    responses(
+        (status = 200, description = "The visitor's conversation in `seq` order; an empty list before the first message", body = HistoryResponse),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`, or `user_id` over 128 characters", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn get_history(
     State(state): State<AppState>,

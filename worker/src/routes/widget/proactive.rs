@@ -5,6 +5,7 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::proactive::{url_matches, Nudge, PendingProactive, PendingQuery};
+use edgechat_shared::error::ErrorBody;
 use edgechat_shared::validate;
 
 use super::{load_site, Caller, Limit};
@@ -18,6 +19,19 @@ use crate::routes::AppState;
 /// is left out (and is recorded as shown when answered). `next_in` tells
 /// when the next rule comes due. 422 `validation_error` for a `url` over
 /// `MAX_PAGE_URL_CHARS` (2,048) characters.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/pending-proactive",
+    params(PendingQuery),
+    responses(
+        (status = 200, description = "Nudges due now on this page, and `next_in`", body = PendingProactive),
+        (status = 403, description = "`origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: malformed `site_key`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [])),
+)]
 #[worker::send]
 pub async fn get_pending(
     State(state): State<AppState>,

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::Json;
 use edgechat_shared::api::contact::Saved;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
-use edgechat_shared::error::FieldError;
+use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::error::{ErrorBody, FieldError};
 
 use super::{load_visitor, Caller, Limit};
 use crate::db::{self, ratings};
@@ -17,6 +18,22 @@ use crate::routes::{json_object, AppState};
 /// of the visitor's conversation. One rating per conversation: a second
 /// answers `{"id": null, "duplicate": true}` and keeps the first (seed 003).
 /// 422 score out of range; 404 before the visitor's first message.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/rate",
+    params(IdentityQuery),
+    request_body = RateRequest,
+    responses(
+        (status = 200, description = "The rating; a second one answers `{\"id\":null,\"duplicate\":true}` and keeps the first", body = RateResponse),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or the session has no conversation yet", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `score` outside 1 to 5, malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_rate(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<RateResponse>> {
     let request: RateRequest = json_object(&body)?;
@@ -32,6 +49,22 @@ pub async fn post_rate(State(state): State<AppState>, caller: Caller, body: Byte
 /// Handles the `POST /api/v1/chat/rate/comment` route (seed 001): a comment
 /// of 1 to 2,000 characters on the conversation's rating (replacing an
 /// earlier comment). 404 before a rating.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/rate/comment",
+    params(IdentityQuery),
+    request_body = RateCommentRequest,
+    responses(
+        (status = 200, description = "The comment replaces an earlier one", body = Saved),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or the conversation has no rating yet", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `comment` not 1 to 2,000 characters, malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_rate_comment(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: RateCommentRequest = json_object(&body)?;

@@ -4,7 +4,9 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use edgechat_shared::api::stream::StreamRequest;
+use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::error::ErrorBody;
 
 use super::{load_visitor, Caller, Limit, Visitor};
 use crate::db;
@@ -23,6 +25,22 @@ use crate::routes::{json_object, AppState};
 /// JSON), 422 `validation_error` (blank or over-long message, malformed
 /// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked` or
 /// `origin_not_allowed`, 429 past 20 a minute per site key and IP.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/stream",
+    params(IdentityQuery),
+    request_body = StreamRequest,
+    responses(
+        (status = 200, description = "A stream of SSE events, each `data: <StreamEvent JSON>`: `chunk` events, then `done` once the message and its answer are stored, or a last `error` event when the responder failed (the visitor message stays stored)", content_type = "text/event-stream", body = StreamEvent),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: blank or over-long message, malformed `session_id`, `lang` or `message_id`, attachments not the visitor's or over 10", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let request: StreamRequest = json_object(&body)?;

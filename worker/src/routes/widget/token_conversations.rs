@@ -13,7 +13,9 @@ use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::token_conversations::{
     CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery, AUTO_REPLY,
 };
+use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::api::Role;
+use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
 use edgechat_shared::validate;
 use futures::StreamExt;
@@ -27,6 +29,7 @@ use crate::db::sites::SiteRow;
 use crate::db::uploads as upload_db;
 use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{FileBytes, StatusAnswer};
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
 
@@ -58,6 +61,23 @@ async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomCo
 /// Handles the `POST /api/v1/chat/conversations` route (seed 004, "Create
 /// Conversation", 5 a minute): 201 `{"conversation_token","auto_reply"}`;
 /// 422 with the seed's messages; 409 when the visitor token has a conversation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/conversations",
+    params(("site_key" = String, Query, description = "The site's public key"), IdentityQuery),
+    request_body = CreateConversation,
+    responses(
+        (status = 201, description = "The conversation, its first message stored and answered (also when the AI could not answer)", body = CreatedConversation),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 409, description = "`conflict`: this visitor token already has a conversation", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing field, an invalid email, a message over 10,000 characters, a malformed `visitor_token` or `site_key` (seed 004's messages)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 5 conversations a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [])),
+)]
 #[worker::send]
 pub async fn post_conversation(
     State(state): State<AppState>,
@@ -102,6 +122,20 @@ async fn conversation_of(
 /// Handles the `GET /api/v1/chat/conversations/{visitor_token}/messages`
 /// route (seed 004, "Get Messages", 60 a minute): oldest first, only those
 /// after `since` (ISO 8601) when given; 422 for a malformed `since`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/conversations/{visitor_token}/messages",
+    params(("visitor_token" = String, Path, description = "The visitor token the conversation was created with (seed 004): the visitor's session"), ("site_key" = String, Query, description = "The site's public key"), ("since" = Option<String>, Query, description = "ISO 8601 time: only messages after it"), IdentityQuery),
+    responses(
+        (status = 200, description = "The conversation's messages, oldest first", body = Vec<TokenMessage>),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or this visitor token has no conversation", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a malformed `since`, `site_key` or visitor token", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [])),
+)]
 #[worker::send]
 pub async fn get_messages(
     State(state): State<AppState>,
@@ -139,6 +173,23 @@ pub async fn get_messages(
 /// route (seed 004, "Send Reply", 20 a minute): 201 `{"status":"ok"}`;
 /// reopens a closed conversation. 502 `service_unavailable` when the AI
 /// responder failed to answer (the message is kept: issue 6).
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/conversations/{visitor_token}/messages",
+    params(("visitor_token" = String, Path, description = "The visitor token the conversation was created with (seed 004): the visitor's session"), ("site_key" = String, Query, description = "The site's public key"), IdentityQuery),
+    request_body = ReplyRequest,
+    responses(
+        (status = 201, description = "`{\"status\":\"ok\"}`: stored and answered; a closed conversation reopens", body = StatusAnswer),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or this visitor token has no conversation", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a blank or over-long message, a malformed `site_key` or visitor token", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 502, description = "`service_unavailable`: the AI responder failed to answer; the message is kept", body = ErrorBody),
+    ),
+    security(("site_key" = [])),
+)]
 #[worker::send]
 pub async fn post_reply(
     State(state): State<AppState>,
@@ -175,6 +226,21 @@ pub async fn post_reply(
 /// route (seed 004, "Download File"): upload `id` attached to message
 /// `activity_id` of that visitor's conversation; `disposition` defaults to
 /// `attachment`. 404 for any other pairing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/conversations/{visitor_token}/files/{activity_id}/{id}",
+    operation_id = "get_conversation_file",
+    params(("visitor_token" = String, Path, description = "The visitor token the conversation was created with (seed 004): the visitor's session"), ("activity_id" = i64, Path, description = "The message the file is attached to"), ("id" = i64, Path, description = "Upload id"), ("site_key" = String, Query, description = "The site's public key"), ("disposition" = Option<String>, Query, description = "`inline` or `attachment` (default)"), IdentityQuery),
+    responses(
+        (status = 200, description = "The file, with its sniffed `Content-Type`", content_type = "application/octet-stream", body = FileBytes, headers(("Content-Disposition" = String, description = "`inline` or `attachment`, with the file name"), ("X-Content-Type-Options" = String, description = "`nosniff`"))),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`, or no such file on that message of this visitor's conversation", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a malformed `site_key` or visitor token", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [])),
+)]
 #[worker::send]
 pub async fn get_file(
     State(state): State<AppState>,

@@ -11,7 +11,8 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::uploads::{Attachment, FileQuery, UploadResponse};
-use edgechat_shared::error::FieldError;
+use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::error::{ErrorBody, FieldError};
 use edgechat_shared::upload::{self, FileKind, Refusal, DEFAULT_MAX_FILES_PER_MSG, DEFAULT_MAX_FILE_MB};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use worker::{Env, FormEntry, HttpMetadata};
@@ -23,6 +24,7 @@ use crate::db::sites::SiteRow;
 use crate::db::uploads::{self as upload_db, NewUpload};
 use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{FileBytes, FileUpload, ImageUpload};
 use crate::routes::AppState;
 
 /// The R2 binding (`[[r2_buckets]] binding = "FILES"`).
@@ -135,6 +137,24 @@ async fn upload(
 /// fields `site_key`, `session_id` and the file `image`; JPEG, PNG, GIF or
 /// WEBP by magic bytes. 415 other types and renamed or polyglot files, 413
 /// over `MAX_FILE_MB`, 422 without a file.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/upload-image",
+    params(IdentityQuery),
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The stored file: its `id` goes in the next message's `attachments`", body = UploadResponse),
+        (status = 400, description = "`bad_request`: the body is not `multipart/form-data`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the file is over `MAX_FILE_MB` MiB (default 10)", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type, or the file is renamed or a polyglot", body = ErrorBody),
+        (status = 422, description = "`validation_error`: no file in the field, malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_upload_image(State(state): State<AppState>, caller: Caller, request: Request) -> ApiResult<Json<UploadResponse>> {
     upload(&state, &caller, request, "image", FileKind::is_chat_image).await
@@ -142,6 +162,24 @@ pub async fn post_upload_image(State(state): State<AppState>, caller: Caller, re
 
 /// Handles the `POST /api/v1/chat/upload-file` route: as `upload-image`,
 /// the file in field `file`, allowing also BMP, PDF, MP4 and plain text.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat/upload-file",
+    params(IdentityQuery),
+    request_body(content = FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The stored file: its `id` goes in the next message's `attachments`", body = UploadResponse),
+        (status = 400, description = "`bad_request`: the body is not `multipart/form-data`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the file is over `MAX_FILE_MB` MiB (default 10)", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type, or the file is renamed or a polyglot", body = ErrorBody),
+        (status = 422, description = "`validation_error`: no file in the field, malformed `site_key` or `session_id`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
 #[worker::send]
 pub async fn post_upload_file(State(state): State<AppState>, caller: Caller, request: Request) -> ApiResult<Json<UploadResponse>> {
     upload(&state, &caller, request, "file", |_| true).await
@@ -172,6 +210,16 @@ pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Respo
 /// Handles the `GET /api/v1/chat/files/{id}?exp=&t=&disposition=` route:
 /// the file, for anyone holding a valid signed URL. 403 `forbidden` for a
 /// wrong or expired signature.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat/files/{id}",
+    params(("id" = i64, Path, description = "Upload id"), FileQuery),
+    responses(
+        (status = 200, description = "The file, with its sniffed `Content-Type`", content_type = "application/octet-stream", body = FileBytes, headers(("Content-Disposition" = String, description = "`inline` or `attachment`, with the file name"), ("X-Content-Type-Options" = String, description = "`nosniff`"))),
+        (status = 403, description = "`forbidden`: a wrong or expired signature", body = ErrorBody),
+        (status = 404, description = "`not_found`: the file is gone", body = ErrorBody),
+    ),
+)]
 #[worker::send]
 pub async fn get_file(State(state): State<AppState>, Path(id): Path<i64>, Query(query): Query<FileQuery>) -> ApiResult<Response> {
     let refused = || ApiError::forbidden("This file link is invalid or has expired");

@@ -1,0 +1,160 @@
+//! Integration tests of `GET /openapi.json` against a real `wrangler dev`:
+//! the document is served as JSON, validates as OpenAPI 3.1 with a real
+//! validator (the official OpenAPI 3.1 schema and the specification's rules,
+//! `openapi-spec-validator-rs`), and every operation it lists is routed by
+//! the worker with exactly the documented methods.
+//!
+//! The other half, that the router serves nothing the document leaves out,
+//! is the worker's native test `the_router_serves_exactly_the_documented_operations`.
+
+use edgechat_tests::*;
+use openapi_spec_validator_rs::{validate, ErrorMode, Options, Outcome, SpecVersion};
+use reqwest::Method;
+use serde_json::Value;
+
+fn main() {
+    let server = Server::start("openapi");
+    run_trials(
+        server,
+        vec![
+            trial(
+                "the_document_is_served_as_json_and_is_the_committed_one",
+                server,
+                the_document_is_served_as_json_and_is_the_committed_one,
+            ),
+            trial("the_document_validates_as_openapi_3_1", server, the_document_validates_as_openapi_3_1),
+            trial("the_validator_refuses_a_broken_document", server, the_validator_refuses_a_broken_document),
+            trial(
+                "every_documented_operation_is_routed_with_exactly_its_methods",
+                server,
+                every_documented_operation_is_routed_with_exactly_its_methods,
+            ),
+            trial("every_operation_documents_its_answers_and_errors_use_the_envelope", server, every_operation_documents_its_answers),
+        ],
+    )
+}
+
+/// The methods probed on every documented path (`HEAD` follows `GET` in
+/// axum, and `OPTIONS` is the widget API's CORS preflight).
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// `GET /openapi.json` as served.
+async fn served(server: &Server) -> Value {
+    let response = server.get("/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type").as_deref(), Some("application/json"));
+    response.json().await.expect("the document is JSON")
+}
+
+fn options() -> Options {
+    Options { version: Some(SpecVersion::V3_1), errors: ErrorMode::All, ..Options::default() }
+}
+
+async fn the_document_is_served_as_json_and_is_the_committed_one(server: &Server) {
+    let document = served(server).await;
+    assert_eq!(document["openapi"], "3.1.0");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../worker/openapi.json")).expect("worker/openapi.json");
+    assert_eq!(document, serde_json::from_str::<Value>(&committed).expect("worker/openapi.json is JSON"));
+}
+
+async fn the_document_validates_as_openapi_3_1(server: &Server) {
+    let document = served(server).await;
+    match validate(&document, &options()) {
+        Outcome::Valid => {}
+        Outcome::Invalid(errors) => {
+            panic!("/openapi.json is not valid OpenAPI 3.1:\n{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n\n"))
+        }
+        Outcome::Error(message) => panic!("the validator failed: {message}"),
+    }
+}
+
+/// The validator really validates: the served document with a path
+/// parameter left undeclared, or without `info`, is refused.
+async fn the_validator_refuses_a_broken_document(server: &Server) {
+    let mut document = served(server).await;
+    document["paths"]["/v1/sites/{id}"]["get"]["parameters"] = Value::Array(Vec::new());
+    assert!(!validate(&document, &options()).is_valid(), "an undeclared path parameter must be refused");
+    let mut document = served(server).await;
+    document.as_object_mut().expect("an object").remove("info");
+    assert!(!validate(&document, &options()).is_valid(), "a document without info must be refused");
+}
+
+/// `path` with every `{parameter}` replaced by `1`.
+fn concrete(path: &str) -> String {
+    path.split('/').map(|segment| if segment.starts_with('{') { "1" } else { segment }).collect::<Vec<_>>().join("/")
+}
+
+/// Status and body of `method path` with no credentials and no body.
+async fn answer(server: &Server, method: &str, path: &str) -> (u16, String) {
+    let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
+    let response = server.http.request(method, format!("{}{path}", server.url)).send().await.expect("the request reaches the server");
+    (response.status().as_u16(), response.text().await.unwrap_or_default())
+}
+
+/// Every documented operation answers something else than the router's
+/// fallback (404 "No such route") or 405, and every other method of a
+/// documented path answers 405: the router and the document agree on
+/// every path and method the document names. No request carries
+/// credentials or a body, so each one stops at its first check.
+async fn every_documented_operation_is_routed_with_exactly_its_methods(server: &Server) {
+    let document = served(server).await;
+    let fallback = answer(server, "get", "/openapi-probe/no-such-route").await;
+    assert_eq!(fallback.0, 404, "the router's fallback");
+    let mut unrouted = Vec::new();
+    let mut extra = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        let url = concrete(path);
+        for method in METHODS {
+            let (status, body) = answer(server, method, &url).await;
+            if item.get(method).is_some() {
+                if status == 405 || (status, &body) == (fallback.0, &fallback.1) {
+                    unrouted.push(format!("{} {path}: {status} {body}", method.to_uppercase()));
+                }
+            } else if status != 405 {
+                extra.push(format!("{} {path}: {status} {body}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(unrouted.is_empty(), "documented but not routed:\n{}", unrouted.join("\n"));
+    assert!(extra.is_empty(), "routed but not documented (expected 405):\n{}", extra.join("\n"));
+}
+
+/// Every operation has a success answer and a tag; every error answer
+/// (4xx, 5xx) is the `ErrorBody` envelope; the operator API is behind the
+/// access JWT, and the live WebSocket behind its single-use token.
+async fn every_operation_documents_its_answers(server: &Server) {
+    let document = served(server).await;
+    let schemes = document["components"]["securitySchemes"].as_object().expect("security schemes");
+    for scheme in ["operator_jwt", "site_key", "session_id", "ws_token"] {
+        assert!(schemes.contains_key(scheme), "security scheme {scheme}");
+    }
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let name = format!("{} {path}", method.to_uppercase());
+            let responses = operation["responses"].as_object().expect("responses");
+            assert!(responses.keys().any(|s| s.starts_with('2') || s == "101"), "{name} documents its success");
+            assert!(operation["tags"].as_array().is_some_and(|t| !t.is_empty()), "{name} has a tag");
+            for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5')) {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                    "{name} answers {status} in the error envelope"
+                );
+            }
+            let security: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r.as_object())
+                .flat_map(|r| r.keys())
+                .map(String::as_str)
+                .collect();
+            if path.starts_with("/v1/") && path != "/v1/chat/live" {
+                assert_eq!(security, ["operator_jwt"], "{name} needs the access JWT");
+                assert!(responses.contains_key("401"), "{name} documents 401");
+            }
+            if path == "/v1/chat/live" {
+                assert_eq!(security, ["ws_token"], "{name} needs the WebSocket token");
+            }
+        }
+    }
+}
