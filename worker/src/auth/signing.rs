@@ -1,6 +1,9 @@
-//! Every HMAC made with a site's identity secret goes through this module,
-//! with a named [`Purpose`], so that no signature of one kind ever verifies
-//! as another (ARCHITECTURE.md, security model; issue 10, hole 3).
+//! Every HMAC the worker makes goes through this module, with a named
+//! [`Purpose`], so that no signature of one kind ever verifies as another
+//! (ARCHITECTURE.md, security model; issue 10, hole 3). The secret is a
+//! site's identity secret, or for [`Purpose::LiveToken`] the deployment's
+//! `JWT_SECRET` (whose HS256 use for access tokens is `jsonwebtoken`'s, keyed
+//! by the secret itself: the derived key never equals it).
 //!
 //! - [`Purpose::VisitorIdentity`]: `user_hash = HMAC-SHA256(secret, user_id)`,
 //!   the public scheme site owners' servers compute (Intercom, Crisp and
@@ -34,6 +37,10 @@ pub enum Purpose {
     /// ([`edgechat_shared::upload::signed_payload`]), keyed by the HKDF key
     /// of info `"edgechat file-link v1"`.
     FileLink,
+    /// An operator's single-use live WebSocket token
+    /// (`crate::inbox::tokens`), keyed by the HKDF key of `JWT_SECRET` with
+    /// info `"edgechat live token v1"`.
+    LiveToken,
 }
 
 impl Purpose {
@@ -43,6 +50,7 @@ impl Purpose {
         match self {
             Purpose::VisitorIdentity => None,
             Purpose::FileLink => Some(b"edgechat file-link v1"),
+            Purpose::LiveToken => Some(b"edgechat live token v1"),
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! A token authenticates itself: it names its account, operator, the
 //! operator's token version and its expiry, and carries an HMAC-SHA256 of
-//! them with a key derived from `JWT_SECRET` for this one purpose (HKDF,
+//! them with a key derived from `JWT_SECRET` for this one purpose
+//! ([`Purpose::LiveToken`]: HKDF,
 //! RFC 5869), so no access JWT signature verifies as a live token or the
 //! other way round. The worker refuses a forged or expired token before it
 //! touches any Durable Object; the account's Inbox then enforces single use
@@ -16,14 +17,12 @@
 //! the HMAC taken over everything before its dot.
 
 use edgechat_shared::api::events::{MessagingToken, WS_TOKEN_SECONDS};
-use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use worker::{ListOptions, Storage};
 
+use crate::auth::signing::Purpose;
+
 /// The HKDF `info` of the live-token key: domain separation from every other use of `JWT_SECRET`.
-const KEY_INFO: &[u8] = b"edgechat live token v1";
 /// Hex digits of a nonce (128 random bits).
 const NONCE_HEX: usize = 32;
 /// Ledger entries one sweep deletes at most; a sweep that hits it runs again at once.
@@ -46,17 +45,6 @@ pub struct LiveToken {
     pub nonce: String,
 }
 
-/// The live-token key derived from `jwt_secret`.
-fn key(jwt_secret: &str) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    Hkdf::<Sha256>::new(None, jwt_secret.as_bytes()).expand(KEY_INFO, &mut key).expect("32 bytes is a valid HKDF-SHA256 length");
-    key
-}
-
-fn mac(jwt_secret: &str) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(&key(jwt_secret)).expect("HMAC takes any key length")
-}
-
 /// A decimal id, version or time as written in a token: ASCII digits only, no sign.
 fn number(part: &str) -> Option<i64> {
     (!part.is_empty() && part.len() <= 18 && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse().ok()).flatten()
@@ -72,9 +60,7 @@ impl LiveToken {
     /// The signed token, in the format of the module documentation.
     pub fn sign(&self, jwt_secret: &str) -> String {
         let payload = format!("{}.{}.{}.{}.{}", self.account_id, self.user_id, self.version, self.expires_at, self.nonce);
-        let mut mac = mac(jwt_secret);
-        mac.update(payload.as_bytes());
-        format!("{payload}.{}", hex::encode(mac.finalize().into_bytes()))
+        format!("{payload}.{}", Purpose::LiveToken.sign(jwt_secret, payload.as_bytes()))
     }
 
     /// The answer of `GET /v1/messaging/token` for this token.
@@ -87,10 +73,9 @@ impl LiveToken {
     /// time) and it has not expired at `now` (Unix seconds); `None` otherwise.
     pub fn verify(token: &str, jwt_secret: &str, now: i64) -> Option<LiveToken> {
         let (payload, signature) = token.rsplit_once('.')?;
-        let signature = hex::decode(signature).ok()?;
-        let mut mac = mac(jwt_secret);
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).ok()?;
+        if !Purpose::LiveToken.verify(jwt_secret, payload.as_bytes(), signature) {
+            return None;
+        }
         let parts: Vec<&str> = payload.split('.').collect();
         let [account, user, version, expires_at, nonce] = parts[..] else { return None };
         let token = LiveToken {
@@ -193,6 +178,9 @@ pub async fn sweep(storage: &Storage, now: i64) -> worker::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
     use super::*;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
