@@ -67,6 +67,22 @@ pub async fn rotate(db: &D1Database, token: &str) -> ApiResult<(String, i64)> {
     Ok((next, stored.user_id))
 }
 
+/// Checks that `token`, just issued by [`rotate`], is still unrevoked. A
+/// refresh reads its operator (and so their token version) *before* this
+/// check, and a password change or logout from everywhere revokes refresh
+/// tokens *before* it bumps the version: so an access token is issued either
+/// with the version before the bump (refused from the bump on) or not at all.
+///
+/// Errors: 401 `unauthorized`, after revoking the token's family.
+pub async fn confirm(db: &D1Database, token: &str) -> ApiResult<()> {
+    let stored = tokens::by_hash(db, &token_hash(token)).await?.ok_or_else(refused)?;
+    if stored.revoked_at.is_some() {
+        tokens::revoke_family(db, &stored.family, now_secs()).await?;
+        return Err(refused());
+    }
+    Ok(())
+}
+
 /// Revokes the token `token` (logout); unknown tokens are ignored.
 pub async fn revoke(db: &D1Database, token: &str) -> worker::Result<()> {
     tokens::revoke(db, &token_hash(token), now_secs()).await

@@ -133,9 +133,20 @@ pub async fn redeem(storage: &Storage, token: &LiveToken, now: i64) -> worker::R
 }
 
 /// Refuses from now on every live token of `user_id` below `version`
-/// (every one for `None`: a removed operator), until the last such token has expired.
+/// (every one for `None`: a removed operator), until the last such token has
+/// expired. A floor only ever rises: ends of sessions that arrive out of
+/// order never lower it.
 pub async fn raise_floor(storage: &Storage, user_id: i64, version: Option<i64>, now: i64) -> worker::Result<()> {
-    storage.put(&floor_key(user_id), VersionFloor { version, until: now + WS_TOKEN_SECONDS }).await?;
+    let key = floor_key(user_id);
+    let mut floor = VersionFloor { version, until: now + WS_TOKEN_SECONDS };
+    if let Some(old) = storage.get::<VersionFloor>(&key).await? {
+        floor.version = match (old.version, floor.version) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        floor.until = floor.until.max(old.until);
+    }
+    storage.put(&key, floor).await?;
     schedule_sweep(storage).await
 }
 

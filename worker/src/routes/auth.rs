@@ -147,6 +147,8 @@ pub async fn post_refresh(State(state): State<AppState>, body: Bytes) -> ApiResu
     let db = db::database(&state.env)?;
     let (refresh_token, user_id) = refresh::rotate(&db, &request.refresh_token).await?;
     let user = users::user_by_id(&db, user_id).await?.ok_or_else(|| ApiError::unauthorized("This operator no longer exists"))?;
+    // After reading the token version: a session ended meanwhile gets nothing.
+    refresh::confirm(&db, &refresh_token).await?;
     Ok(Json(tokens(&db, &secret, &user, refresh_token).await?))
 }
 
@@ -259,8 +261,10 @@ pub async fn post_change_password(State(state): State<AppState>, operator: Curre
         return Err(FieldError::new("current_password", "current_password is not this operator's password").into());
     }
     let hash = password::hash(&request.new_password).await?;
-    let version = users::set_password(&db, user.id, &hash).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    // Revoke before the version moves, so a refresh racing this change ends
+    // with either an old-version access token or none (`refresh::confirm`).
     refresh::revoke_others(&db, user.id, request.refresh_token.as_deref()).await?;
+    let version = users::set_password(&db, user.id, &hash).await?.ok_or_else(|| ApiError::not_found("operator"))?;
     EndSessions { user_id: user.id, version_floor: Some(version), why: SessionEnd::PasswordChanged }
         .send(&state.env, user.account_id)
         .await?;

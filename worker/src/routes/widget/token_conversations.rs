@@ -92,7 +92,11 @@ pub async fn post_conversation(
         return Err(ApiError::conflict("A conversation with this visitor token already exists"));
     }
     let db = db::database(&state.env)?;
-    let visitor_id = db::visitors::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?;
+    // A verified caller's conversation is their own visitor's, reached by identity.
+    let visitor_id = match visitor.visitor_id {
+        Some(id) => id,
+        None => db::visitors::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?,
+    };
     db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
     let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
     let token = random_hex(24);
