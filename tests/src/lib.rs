@@ -7,8 +7,10 @@ pub mod browser;
 pub mod http;
 pub mod openai_mock;
 pub mod stackfaq;
+pub mod tenant;
 
 pub use http::*;
+pub use tenant::*;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -252,14 +254,7 @@ fn random_u128() -> u128 {
 
 /// A stream request from `session_id` to the demo site.
 pub fn demo_request(session_id: &str, message: &str) -> StreamRequest {
-    StreamRequest {
-        site_key: DEMO_SITE_KEY.into(),
-        session_id: session_id.into(),
-        message: message.into(),
-        lang: Some("en".into()),
-        message_id: Some(new_message_id()),
-        attachments: Vec::new(),
-    }
+    visitor_request(DEMO_SITE_KEY, session_id, message)
 }
 
 /// Runs `trials` with libtest's command line and output, then stops
@@ -272,6 +267,13 @@ pub fn run_trials(server: &'static Server, trials: Vec<Trial>) -> ! {
     }
     server.stop();
     conclusion.exit()
+}
+
+/// The trials of test functions, each named after its function:
+/// `trials!(server; a, b, c)` is `vec![trial("a", server, a), …]`.
+#[macro_export]
+macro_rules! trials {
+    ($server:expr; $($name:ident),* $(,)?) => { vec![$($crate::trial(stringify!($name), $server, $name)),*] };
 }
 
 /// A trial whose body is async and uses the shared `server`.
