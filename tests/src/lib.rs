@@ -6,10 +6,12 @@
 pub mod browser;
 pub mod http;
 pub mod openai_mock;
+pub mod socket;
 pub mod stackfaq;
 pub mod tenant;
 
 pub use http::*;
+pub use socket::Socket;
 pub use tenant::*;
 
 use std::path::PathBuf;
@@ -152,20 +154,7 @@ impl Server {
             .send()
             .await
             .expect("POST reaches the server");
-        let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let mut events = Vec::new();
-        let mut parser = sse::Parser::new();
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.expect("the stream body reads to its end");
-            for frame in parser.push(&chunk) {
-                let event: StreamEvent =
-                    serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
-                events.push((started.elapsed(), event));
-            }
-        }
-        Streamed { status, content_type, events }
+        Streamed::read(response, started).await
     }
 }
 
@@ -186,6 +175,25 @@ pub struct Streamed {
 }
 
 impl Streamed {
+    /// Reads the SSE body of `response` to its end, each event with the time
+    /// since `started`; panics when an event's data is not a [`StreamEvent`].
+    pub async fn read(response: reqwest::Response, started: Instant) -> Streamed {
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let mut events = Vec::new();
+        let mut parser = sse::Parser::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.expect("the stream body reads to its end");
+            for frame in parser.push(&chunk) {
+                let event: StreamEvent =
+                    serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
+                events.push((started.elapsed(), event));
+            }
+        }
+        Streamed { status, content_type, events }
+    }
+
     /// The concatenated `chunk` contents.
     pub fn answer(&self) -> String {
         self.events

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use edgechat_shared::api::conversations::ConversationSummary;
-use edgechat_shared::api::events::{LiveEvent, MessagingToken};
+use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::{ArticleSearch, Site};
@@ -27,10 +27,9 @@ use edgechat_shared::sse::Parser;
 use edgechat_tests::http::{assert_error, json_of, unique};
 use edgechat_tests::openai_mock::{MockOpenAi, ANSWER_PIECES};
 use edgechat_tests::*;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 /// `AI_TIMEOUT_MS` of this server: the wait for the model's response and
 /// for each next event.
@@ -531,47 +530,9 @@ async fn a_model_without_a_confident_passage_answers_and_offers_a_person(server:
     assert!(system.contains("none found"), "the model is told there is no passage: {system}");
 }
 
-/// The demo owner's operator WebSocket, opened and answering `ping`.
-async fn operator_socket(server: &Server) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let issued: MessagingToken = json_of(server.authed(Method::GET, "/v1/messaging/token", token()).send().await.unwrap(), 200).await;
-    let url = format!("ws://{}{}", server.url.trim_start_matches("http://"), issued.url);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the operator socket opens");
-    ws.send(Message::text("ping")).await.unwrap();
-    loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("pong in time") {
-            Some(Ok(Message::Text(text))) if text.as_str() == "pong" => return ws,
-            Some(Ok(_)) => continue,
-            other => panic!("the operator socket failed: {other:?}"),
-        }
-    }
-}
-
-/// The live events of `conversation_id` on an operator socket until `until`
-/// holds for one, which is the last of the answer.
-async fn operator_events_until(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    conversation_id: i64,
-    until: impl Fn(&LiveEvent) -> bool,
-) -> Vec<LiveEvent> {
-    let mut seen = Vec::new();
-    loop {
-        let frame = tokio::time::timeout(WAIT, ws.next()).await.unwrap_or_else(|_| panic!("no operator event in time; seen {seen:?}"));
-        let Some(Ok(Message::Text(text))) = frame else { continue };
-        let Ok(event) = serde_json::from_str::<LiveEvent>(text.as_str()) else { continue };
-        if event.conversation_id() != conversation_id {
-            continue;
-        }
-        let last = until(&event);
-        seen.push(event);
-        if last {
-            return seen;
-        }
-    }
-}
-
 async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live(server: &Server) {
     let site = site_with(server, json!({"kind": "kb"})).await;
-    let mut socket = operator_socket(server).await;
+    let mut socket = Socket::open(server, token()).await;
     let session = new_session_id();
     let offer = server.stream(&request(&site, &session, "talk to a human")).await;
     let meta = offer.done().clone();
@@ -579,7 +540,7 @@ async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_li
     let id = meta.conversation_id;
     let accepted: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
     assert_eq!(accepted.mode, Mode::Operator);
-    let seen = operator_events_until(&mut socket, id, |e| matches!(e, LiveEvent::Handoff { .. })).await;
+    let seen = socket.events_of_until(id, |e| matches!(e, LiveEvent::Handoff { .. })).await;
     assert!(seen.contains(&LiveEvent::Mode { conversation_id: id, mode: Mode::Operator, author_name: None }), "{seen:?}");
     assert_eq!(seen.last(), Some(&LiveEvent::Handoff { conversation_id: id, site_id: site.id }));
     let summary: ConversationSummary =

@@ -13,24 +13,25 @@
 //! checked by ordering: the next event after the one that must not come is
 //! the one that must.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use edgechat_shared::api::auth::TokenResponse;
 use edgechat_shared::api::conversations::{MessageList, SentMessage, Status};
-use edgechat_shared::api::events::{LiveEvent, MessagingToken, OperatorMessages, UnreadCounts};
+use edgechat_shared::api::events::{LiveEvent, OperatorMessages, UnreadCounts};
 use edgechat_shared::api::sites::Site;
-use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
 use edgechat_shared::sse::{Frame, Parser};
+use edgechat_tests::socket::{messaging_token, ws_url};
 use edgechat_tests::*;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite;
 use xtask::wrangler::WranglerDev;
 
 fn main() {
@@ -145,20 +146,7 @@ async fn stream_post(host: &dyn Host, request: &StreamRequest) -> Streamed {
         .send()
         .await
         .expect("POST /api/v1/chat/stream reaches the server");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let mut events = Vec::new();
-    let mut parser = Parser::new();
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.expect("the stream body reads to its end");
-        for frame in parser.push(&chunk) {
-            let event: StreamEvent =
-                serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
-            events.push((started.elapsed(), event));
-        }
-    }
-    Streamed { status, content_type, events }
+    Streamed::read(response, started).await
 }
 
 /// A visitor message through the widget API; panics unless it is answered with `done`.
@@ -416,17 +404,6 @@ impl EventStream {
 
 // ---------------------------------------------------------------- operator WebSocket client
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn ws_url(host: &dyn Host, path: &str) -> String {
-    let authority = host.base().strip_prefix("http://").unwrap_or_else(|| panic!("not an http URL: {}", host.base()));
-    format!("ws://{authority}{path}")
-}
-
-async fn messaging_token(host: &dyn Host, token: &str) -> MessagingToken {
-    json_of(get(host, "/v1/messaging/token", token).await, 200).await
-}
-
 /// The HTTP status a refused WebSocket handshake to `path` answered.
 async fn refused_handshake(host: &dyn Host, path: &str) -> u16 {
     match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url(host, path))).await {
@@ -435,116 +412,6 @@ async fn refused_handshake(host: &dyn Host, path: &str) -> u16 {
         Ok(Ok(_)) => panic!("{path}: the WebSocket was accepted"),
         Err(_) => panic!("{path}: no handshake answer within {WAIT:?}"),
     }
-}
-
-/// An operator's open WebSocket, yielding parsed [`LiveEvent`]s.
-struct Socket {
-    ws: Ws,
-    pending: VecDeque<LiveEvent>,
-}
-
-impl Socket {
-    /// Opens the socket of the operator holding `token` and waits until it
-    /// answers `ping`, so that it is connected before the test goes on.
-    async fn open(host: &dyn Host, token: &str) -> Socket {
-        let issued = messaging_token(host, token).await;
-        let mut socket = Socket::connect(host, &issued.url).await;
-        socket.ping().await;
-        socket
-    }
-
-    async fn connect(host: &dyn Host, path: &str) -> Socket {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url(host, path)))
-            .await
-            .unwrap_or_else(|_| panic!("{path}: no handshake within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("{path}: the WebSocket handshake failed: {e}"));
-        Socket { ws, pending: VecDeque::new() }
-    }
-
-    async fn send_text(&mut self, text: &str) {
-        self.ws.send(Message::text(text)).await.expect("the WebSocket accepts a text frame");
-    }
-
-    /// The next text frame; panics on anything else or after [`WAIT`].
-    async fn text(&mut self) -> String {
-        loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("no WebSocket frame within {WAIT:?}"));
-            match next {
-                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(other)) => panic!("unexpected WebSocket frame: {other:?}"),
-                Some(Err(e)) => panic!("WebSocket error: {e}"),
-                None => panic!("the WebSocket closed"),
-            }
-        }
-    }
-
-    /// Waits for the close frame and answers its code and reason; panics
-    /// when a text frame (an event) comes first, or after [`WAIT`]. Then
-    /// checks that the connection ends: nothing can follow the close.
-    async fn closed(&mut self) -> (u16, String) {
-        let (code, reason) = loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("no close frame within {WAIT:?}"));
-            match next {
-                Some(Ok(Message::Close(Some(frame)))) => break (u16::from(frame.code), frame.reason.as_str().to_owned()),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => panic!("expected the close frame, got {other:?}"),
-            }
-        };
-        loop {
-            match tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("the connection did not end within {WAIT:?}"))
-            {
-                None | Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) => break,
-                Some(Ok(Message::Close(_))) => continue,
-                other => panic!("after the close frame came {other:?}"),
-            }
-        }
-        (code, reason)
-    }
-
-    /// Sends `ping` and waits for `pong`, keeping the events that came first.
-    async fn ping(&mut self) {
-        self.send_text("ping").await;
-        loop {
-            let text = self.text().await;
-            if text == "pong" {
-                return;
-            }
-            self.pending.push_back(parse_live(&text));
-        }
-    }
-
-    /// The next event of any conversation.
-    async fn event(&mut self) -> LiveEvent {
-        if let Some(event) = self.pending.pop_front() {
-            return event;
-        }
-        let text = self.text().await;
-        parse_live(&text)
-    }
-
-    /// The next event of conversation `id`, skipping other conversations' events.
-    async fn event_of(&mut self, id: i64) -> LiveEvent {
-        loop {
-            let event = self.event().await;
-            if conversation_of(&event) == id {
-                return event;
-            }
-        }
-    }
-
-    /// The next message of conversation `id`, skipping every other event.
-    async fn message_of(&mut self, id: i64) -> ChatMessage {
-        loop {
-            if let LiveEvent::Message { message, .. } = self.event_of(id).await {
-                return message;
-            }
-        }
-    }
-}
-
-fn parse_live(text: &str) -> LiveEvent {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("a WebSocket text frame is not a live event ({e}): {text}"))
 }
 
 // ---------------------------------------------------------------- GET /api/v1/chat/events
