@@ -16,7 +16,7 @@ use edgechat_shared::api::conversations::{Block, Visitor};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
 use edgechat_shared::api::sites::Site;
-use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::visitor::{BlockStatus, VisitorQuery};
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
@@ -92,7 +92,7 @@ const EVIL: &str = "https://evil.test";
 
 /// The `Access-Control-Allow-Origin` header, when answered.
 fn allow_origin(response: &reqwest::Response) -> Option<String> {
-    response.headers().get("access-control-allow-origin").map(|v| v.to_str().expect("ASCII header").to_string())
+    header(response, "access-control-allow-origin")
 }
 
 // ------------------------------------------------ operator side
@@ -167,13 +167,6 @@ fn visitor_query(site_key: &str, session_id: &str) -> VisitorQuery {
     VisitorQuery { site_key: site_key.into(), session_id: session_id.into() }
 }
 
-/// A visitor message (read from its wire form, so fields added to the
-/// request later keep their defaults).
-fn stream_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
-    let body = json!({"site_key": site_key, "session_id": session_id, "message": message, "lang": "en", "message_id": new_message_id()});
-    serde_json::from_value(body).expect("a stream request")
-}
-
 async fn email(server: &Server, site_key: &str, session_id: &str, address: &str) -> reqwest::Response {
     post_json(server, "/api/v1/chat/email", &email_request(site_key, session_id, address)).await
 }
@@ -200,12 +193,12 @@ async fn history(server: &Server, site_key: &str, session_id: &str) -> reqwest::
 
 /// `POST /api/v1/chat/stream` from a fresh client address, not read as SSE.
 async fn stream_raw(server: &Server, site_key: &str, session_id: &str, message: &str) -> reqwest::Response {
-    post_json(server, "/api/v1/chat/stream", &stream_request(site_key, session_id, message)).await
+    post_json(server, "/api/v1/chat/stream", &visitor_request(site_key, session_id, message)).await
 }
 
 /// The visitor sends a message (through [`Server::stream`]); answers the conversation id.
 async fn say(server: &Server, site_key: &str, session_id: &str, message: &str) -> i64 {
-    let streamed = server.stream(&stream_request(site_key, session_id, message)).await;
+    let streamed = server.stream(&visitor_request(site_key, session_id, message)).await;
     assert_eq!(streamed.status, 200, "{message}: {streamed:?}");
     streamed.done().conversation_id
 }
@@ -509,12 +502,12 @@ async fn stream_allows_20_messages_a_minute_then_429_with_retry_after(server: &S
     let key = tenant.site_key();
     // Each message from a new visitor: the budget is the client address's, not the session's.
     let message = |ip: &str| {
-        widget_from(server, Method::POST, "/api/v1/chat/stream", ip).json(&stream_request(key, &new_session_id(), "Where is my order?"))
+        widget_from(server, Method::POST, "/api/v1/chat/stream", ip).json(&visitor_request(key, &new_session_id(), "Where is my order?"))
     };
     let (ip, over) = burst(&WIDGET_IPS, 30, &[(20, 200, &message)], &message).await;
     assert_rate_limited(over, &format!("the 21st message in a minute from {ip}")).await;
     let (session, _) = new_conversation(server, key).await;
-    let from_ip = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&stream_request(key, &session, "And again?"));
+    let from_ip = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&visitor_request(key, &session, "And again?"));
     assert_rate_limited(from_ip.send().await.unwrap(), "a known visitor's message from the limited address").await;
     let history: HistoryResponse = json_of(history(server, key, &session).await, 200).await;
     assert_eq!(history.messages.len(), 2, "the refused message was not stored: {:?}", history.messages);
@@ -534,7 +527,7 @@ async fn each_write_route_has_its_own_budget(server: &Server) {
     let response = widget_from(server, Method::POST, "/api/v1/chat/rate", &ip).json(&rate_request(key, &session, 4)).send().await.unwrap();
     let _: RateResponse = json_of(response, 200).await;
     let response = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip)
-        .json(&stream_request(key, &session, "Still there?"))
+        .json(&visitor_request(key, &session, "Still there?"))
         .send()
         .await
         .unwrap();
@@ -658,7 +651,7 @@ async fn routes_with_origin(server: &Server, site_key: &str, session: &str, orig
     let post = |path: &str, body: Value| widget(server, Method::POST, path).header("origin", origin).json(&body).send();
     let contact = contact_request(site_key, session, Some("origin@example.com"), None, Some("Origin Tester"));
     vec![
-        ("stream", post("/api/v1/chat/stream", json!(stream_request(site_key, session, "From a page"))).await.unwrap()),
+        ("stream", post("/api/v1/chat/stream", json!(visitor_request(site_key, session, "From a page"))).await.unwrap()),
         ("email", post("/api/v1/chat/email", json!(email_request(site_key, session, "origin@example.com"))).await.unwrap()),
         ("contact", post("/api/v1/chat/contact", json!(contact)).await.unwrap()),
         ("rate", post("/api/v1/chat/rate", json!(rate_request(site_key, session, 5))).await.unwrap()),
@@ -744,8 +737,11 @@ async fn a_preflight_without_a_site_key_is_204_and_the_request_is_checked(server
     let response = preflight(server, None, EVIL).await;
     assert_eq!(response.status(), 204, "a preflight that names no site");
     let session = new_session_id();
-    let request =
-        widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&stream_request(tenant.site_key(), &session, "hi"));
+    let request = widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&visitor_request(
+        tenant.site_key(),
+        &session,
+        "hi",
+    ));
     assert_error(request.send().await.unwrap(), 403, "origin_not_allowed", "the request after the preflight").await;
 }
 
@@ -774,7 +770,7 @@ fn user(tenant: &Tenant, name: &'static str) -> User {
 
 /// `POST /api/v1/chat/stream` as `user` (none: anonymous); answers the conversation of its `done` event.
 async fn say_as(server: &Server, site_key: &str, session_id: &str, message: &str, user: Option<&User>) -> i64 {
-    let mut request = widget(server, Method::POST, "/api/v1/chat/stream").json(&stream_request(site_key, session_id, message));
+    let mut request = widget(server, Method::POST, "/api/v1/chat/stream").json(&visitor_request(site_key, session_id, message));
     if let Some(user) = user {
         request = request.query(&user.query);
     }
