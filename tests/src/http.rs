@@ -6,10 +6,97 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use edgechat_shared::api::auth::SignupResponse;
+use edgechat_shared::api::conversations::ConversationSummary;
+use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::error::ErrorBody;
-use reqwest::RequestBuilder;
+use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// A worker under test: a binary's shared [`crate::Server`], or a trial's own.
+pub trait Host: Sync {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    fn base(&self) -> &str;
+    /// HTTP client for ordinary (bounded) requests.
+    fn client(&self) -> &reqwest::Client;
+}
+
+impl Host for crate::Server {
+    fn base(&self) -> &str {
+        &self.url
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// An operator request: `method {base}{path}` with `Authorization: Bearer
+/// <token>` and, when given, the JSON `body`; panics when the server is not reached.
+pub async fn send(host: &dyn Host, method: Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
+    let mut request = host.client().request(method, format!("{}{path}", host.base())).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+/// `GET {path}` as the operator of `token`.
+pub async fn get(host: &dyn Host, path: &str, token: &str) -> reqwest::Response {
+    send(host, Method::GET, path, token, None).await
+}
+
+/// `POST {path}` of JSON `body` as the operator of `token`.
+pub async fn post(host: &dyn Host, path: &str, token: &str, body: Value) -> reqwest::Response {
+    send(host, Method::POST, path, token, Some(body)).await
+}
+
+/// A POST of JSON `body` without a token, from a fresh client address of `ips`.
+pub async fn post_public(host: &dyn Host, ips: &IpPool, path: &str, body: &Value) -> reqwest::Response {
+    host.client()
+        .post(format!("{}{path}", host.base()))
+        .header("CF-Connecting-IP", ips.next())
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
+}
+
+/// The path of conversation `id` followed by `action` (`""`, `"/messages"`, `"/close"`…).
+pub fn conversation_path(id: i64, action: &str) -> String {
+    format!("/v1/chat/conversations/{id}{action}")
+}
+
+/// `GET /v1/chat/conversations/{id}` as the operator of `token`; panics unless 200.
+pub async fn summary(host: &dyn Host, token: &str, id: i64) -> ConversationSummary {
+    json_of(get(host, &conversation_path(id, ""), token).await, 200).await
+}
+
+/// `POST /v1/chat/conversations/{id}/{action}` answering 200 and the summary.
+pub async fn act(host: &dyn Host, token: &str, id: i64, action: &str, body: Value) -> ConversationSummary {
+    json_of(post(host, &conversation_path(id, &format!("/{action}")), token, body).await, 200).await
+}
+
+/// A visitor's English message to the site of `site_key`, with a fresh message id.
+pub fn visitor_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
+    StreamRequest {
+        site_key: site_key.into(),
+        session_id: session_id.into(),
+        message: message.into(),
+        lang: Some("en".into()),
+        message_id: Some(crate::new_message_id()),
+        attachments: Vec::new(),
+    }
+}
+
+/// `HMAC-SHA256(secret, user_id)` in hex: the `user_hash` a site's server
+/// computes for its logged-in user `user_id` (README, "Identity verification").
+pub fn user_hash(secret: &str, user_id: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(user_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
 
 /// A pool of fake client addresses (`CF-Connecting-IP` header values only)
 /// under one `a.b` prefix: `a.b.x.y`, a new one at each [`IpPool::next`].

@@ -6,9 +6,13 @@
 pub mod browser;
 pub mod http;
 pub mod openai_mock;
+pub mod socket;
 pub mod stackfaq;
+pub mod tenant;
 
 pub use http::*;
+pub use socket::Socket;
+pub use tenant::*;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -150,20 +154,7 @@ impl Server {
             .send()
             .await
             .expect("POST reaches the server");
-        let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let mut events = Vec::new();
-        let mut parser = sse::Parser::new();
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.expect("the stream body reads to its end");
-            for frame in parser.push(&chunk) {
-                let event: StreamEvent =
-                    serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
-                events.push((started.elapsed(), event));
-            }
-        }
-        Streamed { status, content_type, events }
+        Streamed::read(response, started).await
     }
 }
 
@@ -184,6 +175,25 @@ pub struct Streamed {
 }
 
 impl Streamed {
+    /// Reads the SSE body of `response` to its end, each event with the time
+    /// since `started`; panics when an event's data is not a [`StreamEvent`].
+    pub async fn read(response: reqwest::Response, started: Instant) -> Streamed {
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let mut events = Vec::new();
+        let mut parser = sse::Parser::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.expect("the stream body reads to its end");
+            for frame in parser.push(&chunk) {
+                let event: StreamEvent =
+                    serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
+                events.push((started.elapsed(), event));
+            }
+        }
+        Streamed { status, content_type, events }
+    }
+
     /// The concatenated `chunk` contents.
     pub fn answer(&self) -> String {
         self.events
@@ -252,14 +262,7 @@ fn random_u128() -> u128 {
 
 /// A stream request from `session_id` to the demo site.
 pub fn demo_request(session_id: &str, message: &str) -> StreamRequest {
-    StreamRequest {
-        site_key: DEMO_SITE_KEY.into(),
-        session_id: session_id.into(),
-        message: message.into(),
-        lang: Some("en".into()),
-        message_id: Some(new_message_id()),
-        attachments: Vec::new(),
-    }
+    visitor_request(DEMO_SITE_KEY, session_id, message)
 }
 
 /// Runs `trials` with libtest's command line and output, then stops
@@ -272,6 +275,13 @@ pub fn run_trials(server: &'static Server, trials: Vec<Trial>) -> ! {
     }
     server.stop();
     conclusion.exit()
+}
+
+/// The trials of test functions, each named after its function:
+/// `trials!(server; a, b, c)` is `vec![trial("a", server, a), …]`.
+#[macro_export]
+macro_rules! trials {
+    ($server:expr; $($name:ident),* $(,)?) => { vec![$($crate::trial(stringify!($name), $server, $name)),*] };
 }
 
 /// A trial whose body is async and uses the shared `server`.

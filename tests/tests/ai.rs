@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use edgechat_shared::api::conversations::ConversationSummary;
-use edgechat_shared::api::events::{LiveEvent, MessagingToken};
+use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::{ArticleSearch, Site};
@@ -27,10 +27,9 @@ use edgechat_shared::sse::Parser;
 use edgechat_tests::http::{assert_error, json_of, unique};
 use edgechat_tests::openai_mock::{MockOpenAi, ANSWER_PIECES};
 use edgechat_tests::*;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 /// `AI_TIMEOUT_MS` of this server: the wait for the model's response and
 /// for each next event.
@@ -62,79 +61,27 @@ fn main() {
         ],
     );
     TOKEN.set(runtime().block_on(server.demo_token())).expect("one login");
-    let trials = vec![
-        trial(
-            "openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages",
-            server,
-            openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages,
-        ),
-        trial(
-            "the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation",
-            server,
-            the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation,
-        ),
-        trial(
-            "a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key",
-            server,
-            a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key,
-        ),
-        trial(
-            "an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message",
-            server,
-            an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message,
-        ),
-        trial(
-            "a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored",
-            server,
-            a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored,
-        ),
-        trial("malformed_data_and_error_events_mid_stream_are_errors", server, malformed_data_and_error_events_mid_stream_are_errors),
-        trial("a_slow_upstream_times_out_with_an_error_event", server, a_slow_upstream_times_out_with_an_error_event),
-        trial("an_upstream_that_stalls_mid_answer_times_out", server, an_upstream_that_stalls_mid_answer_times_out),
-        trial("a_visitor_who_disconnects_cancels_the_upstream_request", server, a_visitor_who_disconnects_cancels_the_upstream_request),
-        trial("a_retry_after_a_failure_answers_the_kept_message_once", server, a_retry_after_a_failure_answers_the_kept_message_once),
-        trial(
-            "a_token_conversation_reply_whose_answer_fails_is_502_and_the_message_is_kept",
-            server,
-            a_token_conversation_reply_whose_answer_fails_is_502_and_the_message_is_kept,
-        ),
-        trial(
-            "workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person",
-            server,
-            workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person,
-        ),
-        trial("the_site_api_key_is_write_only_and_kept_across_patches", server, the_site_api_key_is_write_only_and_kept_across_patches),
-        trial("a_bad_base_url_is_422", server, a_bad_base_url_is_422),
-        trial(
-            "article_search_ranks_as_the_responders_do_and_refuses_bad_queries",
-            server,
-            article_search_ranks_as_the_responders_do_and_refuses_bad_queries,
-        ),
-        trial(
-            "asking_for_a_person_in_english_french_german_and_spanish_offers_one",
-            server,
-            asking_for_a_person_in_english_french_german_and_spanish_offers_one,
-        ),
-        trial(
-            "a_model_without_a_confident_passage_answers_and_offers_a_person",
-            server,
-            a_model_without_a_confident_passage_answers_and_offers_a_person,
-        ),
-        trial(
-            "accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live",
-            server,
-            accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live,
-        ),
-        trial(
-            "accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer",
-            server,
-            accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer,
-        ),
-        trial(
-            "handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422",
-            server,
-            handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422,
-        ),
+    let trials = trials![server;
+        openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages,
+        the_prompt_holds_the_site_instructions_numbered_passages_and_the_conversation,
+        a_site_without_its_own_settings_uses_the_deployment_base_url_model_and_key,
+        an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_message,
+        a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored,
+        malformed_data_and_error_events_mid_stream_are_errors,
+        a_slow_upstream_times_out_with_an_error_event,
+        an_upstream_that_stalls_mid_answer_times_out,
+        a_visitor_who_disconnects_cancels_the_upstream_request,
+        a_retry_after_a_failure_answers_the_kept_message_once,
+        a_token_conversation_reply_whose_answer_fails_is_502_and_the_message_is_kept,
+        workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person,
+        the_site_api_key_is_write_only_and_kept_across_patches,
+        a_bad_base_url_is_422,
+        article_search_ranks_as_the_responders_do_and_refuses_bad_queries,
+        asking_for_a_person_in_english_french_german_and_spanish_offers_one,
+        a_model_without_a_confident_passage_answers_and_offers_a_person,
+        accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live,
+        accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer,
+        handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422,
     ];
     run_trials(server, trials)
 }
@@ -583,47 +530,9 @@ async fn a_model_without_a_confident_passage_answers_and_offers_a_person(server:
     assert!(system.contains("none found"), "the model is told there is no passage: {system}");
 }
 
-/// The demo owner's operator WebSocket, opened and answering `ping`.
-async fn operator_socket(server: &Server) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let issued: MessagingToken = json_of(server.authed(Method::GET, "/v1/messaging/token", token()).send().await.unwrap(), 200).await;
-    let url = format!("ws://{}{}", server.url.trim_start_matches("http://"), issued.url);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the operator socket opens");
-    ws.send(Message::text("ping")).await.unwrap();
-    loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("pong in time") {
-            Some(Ok(Message::Text(text))) if text.as_str() == "pong" => return ws,
-            Some(Ok(_)) => continue,
-            other => panic!("the operator socket failed: {other:?}"),
-        }
-    }
-}
-
-/// The live events of `conversation_id` on an operator socket until `until`
-/// holds for one, which is the last of the answer.
-async fn operator_events_until(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    conversation_id: i64,
-    until: impl Fn(&LiveEvent) -> bool,
-) -> Vec<LiveEvent> {
-    let mut seen = Vec::new();
-    loop {
-        let frame = tokio::time::timeout(WAIT, ws.next()).await.unwrap_or_else(|_| panic!("no operator event in time; seen {seen:?}"));
-        let Some(Ok(Message::Text(text))) = frame else { continue };
-        let Ok(event) = serde_json::from_str::<LiveEvent>(text.as_str()) else { continue };
-        if event.conversation_id() != conversation_id {
-            continue;
-        }
-        let last = until(&event);
-        seen.push(event);
-        if last {
-            return seen;
-        }
-    }
-}
-
 async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live(server: &Server) {
     let site = site_with(server, json!({"kind": "kb"})).await;
-    let mut socket = operator_socket(server).await;
+    let mut socket = Socket::open(server, token()).await;
     let session = new_session_id();
     let offer = server.stream(&request(&site, &session, "talk to a human")).await;
     let meta = offer.done().clone();
@@ -631,7 +540,7 @@ async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_li
     let id = meta.conversation_id;
     let accepted: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
     assert_eq!(accepted.mode, Mode::Operator);
-    let seen = operator_events_until(&mut socket, id, |e| matches!(e, LiveEvent::Handoff { .. })).await;
+    let seen = socket.events_of_until(id, |e| matches!(e, LiveEvent::Handoff { .. })).await;
     assert!(seen.contains(&LiveEvent::Mode { conversation_id: id, mode: Mode::Operator, author_name: None }), "{seen:?}");
     assert_eq!(seen.last(), Some(&LiveEvent::Handoff { conversation_id: id, site_id: site.id }));
     let summary: ConversationSummary =

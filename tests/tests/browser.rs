@@ -10,49 +10,17 @@ fn main() {
     let server = Server::start("browser");
     run_trials(
         server,
-        vec![
-            trial(
-                "visitor_asks_sees_the_streamed_answer_and_the_history_after_reload",
-                server,
-                visitor_asks_sees_the_streamed_answer_and_the_history_after_reload,
-            ),
-            trial(
-                "operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_while_closed",
-                server,
-                operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_while_closed,
-            ),
-            trial(
-                "visitor_leaves_an_email_after_the_first_answer_and_operators_see_it",
-                server,
-                visitor_leaves_an_email_after_the_first_answer_and_operators_see_it,
-            ),
-            trial(
-                "closed_conversation_offers_a_star_rating_and_records_one",
-                server,
-                closed_conversation_offers_a_star_rating_and_records_one,
-            ),
-            trial("blocked_visitor_sees_a_notice_and_cannot_send", server, blocked_visitor_sees_a_notice_and_cannot_send),
-            trial(
-                "proactive_nudge_appears_after_its_delay_and_opens_the_chat",
-                server,
-                proactive_nudge_appears_after_its_delay_and_opens_the_chat,
-            ),
-            trial(
-                "visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why",
-                server,
-                visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why,
-            ),
-            trial("markdown_in_operator_replies_renders_safely", server, markdown_in_operator_replies_renders_safely),
-            trial(
-                "visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators",
-                server,
-                visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators,
-            ),
-            trial(
-                "reset_and_another_user_start_a_fresh_session_on_a_shared_browser",
-                server,
-                reset_and_another_user_start_a_fresh_session_on_a_shared_browser,
-            ),
+        trials![server;
+            visitor_asks_sees_the_streamed_answer_and_the_history_after_reload,
+            operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_while_closed,
+            visitor_leaves_an_email_after_the_first_answer_and_operators_see_it,
+            closed_conversation_offers_a_star_rating_and_records_one,
+            blocked_visitor_sees_a_notice_and_cannot_send,
+            proactive_nudge_appears_after_its_delay_and_opens_the_chat,
+            visitor_attaches_an_image_with_preview_and_a_refused_file_shows_why,
+            markdown_in_operator_replies_renders_safely,
+            visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators,
+            reset_and_another_user_start_a_fresh_session_on_a_shared_browser,
         ],
     )
 }

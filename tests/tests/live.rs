@@ -13,34 +13,32 @@
 //! checked by ordering: the next event after the one that must not come is
 //! the one that must.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use edgechat_shared::api::auth::TokenResponse;
-use edgechat_shared::api::conversations::{ConversationSummary, MessageList, SentMessage, Status};
-use edgechat_shared::api::events::{LiveEvent, MessagingToken, OperatorMessages, UnreadCounts};
+use edgechat_shared::api::conversations::{MessageList, SentMessage, Status};
+use edgechat_shared::api::events::{LiveEvent, OperatorMessages, UnreadCounts};
 use edgechat_shared::api::sites::Site;
-use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
 use edgechat_shared::sse::{Frame, Parser};
+use edgechat_tests::socket::{messaging_token, ws_url};
 use edgechat_tests::*;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite;
 use xtask::wrangler::WranglerDev;
 
 fn main() {
     let server = Server::start("live");
-    macro_rules! trials {
-        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
-    }
     run_trials(
         server,
-        trials![
+        trials![server;
             // GET /api/v1/chat/events: preamble, replay, refusals
             event_stream_opens_with_retry_and_mode_and_status_snapshots_then_replays_the_history,
             event_stream_snapshots_show_the_current_mode_and_status,
@@ -97,26 +95,8 @@ fn main() {
 /// The longest wait for any one event, frame or status change.
 const WAIT: Duration = Duration::from_secs(15);
 
-const PASSWORD: &str = "correct horse battery";
-const OWNER_NAME: &str = "Lena Live";
-
-/// A worker under test: the shared [`Server`], or the restart trial's own.
-trait Host: Sync {
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
-    fn base(&self) -> &str;
-    /// HTTP client for ordinary (bounded) requests.
-    fn client(&self) -> &reqwest::Client;
-}
-
-impl Host for Server {
-    fn base(&self) -> &str {
-        &self.url
-    }
-
-    fn client(&self) -> &reqwest::Client {
-        &self.http
-    }
-}
+/// The owner each trial signs up.
+const OWNER: Owner = Owner { tag: "live", name: "Lena Live", account: "Live", site: "Live shop" };
 
 /// The client of long-lived event streams: no total timeout (an event
 /// stream never ends by itself), only a connect timeout.
@@ -132,63 +112,8 @@ async fn assert_no_content(response: reqwest::Response, what: &str) {
     assert_eq!(status, 204, "{what}: {body}");
 }
 
-async fn send(host: &dyn Host, method: Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
-    let mut request = host.client().request(method, format!("{}{path}", host.base())).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
-}
-
-async fn get(host: &dyn Host, path: &str, token: &str) -> reqwest::Response {
-    send(host, Method::GET, path, token, None).await
-}
-
-async fn post(host: &dyn Host, path: &str, token: &str, body: Value) -> reqwest::Response {
-    send(host, Method::POST, path, token, Some(body)).await
-}
-
-/// A POST without a token, from a fresh client address.
-async fn post_public(host: &dyn Host, path: &str, body: &Value) -> reqwest::Response {
-    host.client()
-        .post(format!("{}{path}", host.base()))
-        .header("CF-Connecting-IP", FRESH_IPS.next())
-        .json(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
-}
-
 /// Client addresses no other login uses (`10.88.x.y`, a range operator_api.rs does not use).
 static FRESH_IPS: IpPool = IpPool::new("10.88");
-
-/// A freshly signed-up account: its owner's tokens and its first site.
-struct Tenant {
-    tokens: TokenResponse,
-    site: Site,
-}
-
-impl Tenant {
-    fn token(&self) -> &str {
-        &self.tokens.access_token
-    }
-
-    /// The owner's display name, the `author_name` of their messages and events.
-    fn name(&self) -> String {
-        self.tokens.user.display_name.clone()
-    }
-
-    fn site_key(&self) -> &str {
-        &self.site.site_key
-    }
-}
-
-async fn signup(host: &dyn Host) -> Tenant {
-    let email = format!("{}@example.com", unique("live"));
-    let body = json!({"email": email, "password": PASSWORD, "name": OWNER_NAME, "account_name": unique("Live"), "site_name": "Live shop"});
-    let signed = signup_from(host.client(), host.base(), &FRESH_IPS.next(), &body).await;
-    Tenant { tokens: signed.tokens, site: signed.site }
-}
 
 /// Adds an agent to `tenant`'s account and logs them in.
 async fn add_agent(host: &dyn Host, tenant: &Tenant) -> TokenResponse {
@@ -200,7 +125,7 @@ async fn add_operator(host: &dyn Host, tenant: &Tenant, role: &str) -> TokenResp
     let email = format!("{}@example.com", unique(role));
     let body = json!({"email": email, "display_name": "Alex Agent", "role": role, "password": PASSWORD});
     let _: Value = json_of(post(host, "/v1/users", tenant.token(), body).await, 201).await;
-    json_of(post_public(host, "/auth/login", &json!({"email": email, "password": PASSWORD})).await, 200).await
+    json_of(post_public(host, &FRESH_IPS, "/auth/login", &json!({"email": email, "password": PASSWORD})).await, 200).await
 }
 
 /// One visitor of a site with a conversation.
@@ -209,17 +134,6 @@ struct Visitor {
     site_key: String,
     session: String,
     conversation: i64,
-}
-
-fn visitor_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
-    StreamRequest {
-        site_key: site_key.into(),
-        session_id: session_id.into(),
-        message: message.into(),
-        lang: Some("en".into()),
-        message_id: Some(new_message_id()),
-        attachments: Vec::new(),
-    }
 }
 
 /// `POST /api/v1/chat/stream`, read to its end (as [`Server::stream`], on any host).
@@ -232,20 +146,7 @@ async fn stream_post(host: &dyn Host, request: &StreamRequest) -> Streamed {
         .send()
         .await
         .expect("POST /api/v1/chat/stream reaches the server");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let mut events = Vec::new();
-    let mut parser = Parser::new();
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.expect("the stream body reads to its end");
-        for frame in parser.push(&chunk) {
-            let event: StreamEvent =
-                serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("SSE data is not a stream event ({e}): {}", frame.data));
-            events.push((started.elapsed(), event));
-        }
-    }
-    Streamed { status, content_type, events }
+    Streamed::read(response, started).await
 }
 
 /// A visitor message through the widget API; panics unless it is answered with `done`.
@@ -264,19 +165,6 @@ async fn new_conversation(host: &dyn Host, site_key: &str) -> Visitor {
     let meta = streamed.done();
     assert_eq!((meta.seq, meta.answer_seq), (1, Some(2)), "a new conversation holds the question and the AI answer");
     Visitor { site_key: site_key.into(), session, conversation: meta.conversation_id }
-}
-
-fn conversation_path(id: i64, action: &str) -> String {
-    format!("/v1/chat/conversations/{id}{action}")
-}
-
-async fn summary(host: &dyn Host, token: &str, id: i64) -> ConversationSummary {
-    json_of(get(host, &conversation_path(id, ""), token).await, 200).await
-}
-
-/// `POST /v1/chat/conversations/{id}/{action}` answering 200 and the summary.
-async fn act(host: &dyn Host, token: &str, id: i64, action: &str, body: Value) -> ConversationSummary {
-    json_of(post(host, &conversation_path(id, &format!("/{action}")), token, body).await, 200).await
 }
 
 /// Every message of a conversation (up to 100), in seq order.
@@ -516,17 +404,6 @@ impl EventStream {
 
 // ---------------------------------------------------------------- operator WebSocket client
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn ws_url(host: &dyn Host, path: &str) -> String {
-    let authority = host.base().strip_prefix("http://").unwrap_or_else(|| panic!("not an http URL: {}", host.base()));
-    format!("ws://{authority}{path}")
-}
-
-async fn messaging_token(host: &dyn Host, token: &str) -> MessagingToken {
-    json_of(get(host, "/v1/messaging/token", token).await, 200).await
-}
-
 /// The HTTP status a refused WebSocket handshake to `path` answered.
 async fn refused_handshake(host: &dyn Host, path: &str) -> u16 {
     match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url(host, path))).await {
@@ -537,120 +414,10 @@ async fn refused_handshake(host: &dyn Host, path: &str) -> u16 {
     }
 }
 
-/// An operator's open WebSocket, yielding parsed [`LiveEvent`]s.
-struct Socket {
-    ws: Ws,
-    pending: VecDeque<LiveEvent>,
-}
-
-impl Socket {
-    /// Opens the socket of the operator holding `token` and waits until it
-    /// answers `ping`, so that it is connected before the test goes on.
-    async fn open(host: &dyn Host, token: &str) -> Socket {
-        let issued = messaging_token(host, token).await;
-        let mut socket = Socket::connect(host, &issued.url).await;
-        socket.ping().await;
-        socket
-    }
-
-    async fn connect(host: &dyn Host, path: &str) -> Socket {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url(host, path)))
-            .await
-            .unwrap_or_else(|_| panic!("{path}: no handshake within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("{path}: the WebSocket handshake failed: {e}"));
-        Socket { ws, pending: VecDeque::new() }
-    }
-
-    async fn send_text(&mut self, text: &str) {
-        self.ws.send(Message::text(text)).await.expect("the WebSocket accepts a text frame");
-    }
-
-    /// The next text frame; panics on anything else or after [`WAIT`].
-    async fn text(&mut self) -> String {
-        loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("no WebSocket frame within {WAIT:?}"));
-            match next {
-                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(other)) => panic!("unexpected WebSocket frame: {other:?}"),
-                Some(Err(e)) => panic!("WebSocket error: {e}"),
-                None => panic!("the WebSocket closed"),
-            }
-        }
-    }
-
-    /// Waits for the close frame and answers its code and reason; panics
-    /// when a text frame (an event) comes first, or after [`WAIT`]. Then
-    /// checks that the connection ends: nothing can follow the close.
-    async fn closed(&mut self) -> (u16, String) {
-        let (code, reason) = loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("no close frame within {WAIT:?}"));
-            match next {
-                Some(Ok(Message::Close(Some(frame)))) => break (u16::from(frame.code), frame.reason.as_str().to_owned()),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => panic!("expected the close frame, got {other:?}"),
-            }
-        };
-        loop {
-            match tokio::time::timeout(WAIT, self.ws.next()).await.unwrap_or_else(|_| panic!("the connection did not end within {WAIT:?}"))
-            {
-                None | Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) => break,
-                Some(Ok(Message::Close(_))) => continue,
-                other => panic!("after the close frame came {other:?}"),
-            }
-        }
-        (code, reason)
-    }
-
-    /// Sends `ping` and waits for `pong`, keeping the events that came first.
-    async fn ping(&mut self) {
-        self.send_text("ping").await;
-        loop {
-            let text = self.text().await;
-            if text == "pong" {
-                return;
-            }
-            self.pending.push_back(parse_live(&text));
-        }
-    }
-
-    /// The next event of any conversation.
-    async fn event(&mut self) -> LiveEvent {
-        if let Some(event) = self.pending.pop_front() {
-            return event;
-        }
-        let text = self.text().await;
-        parse_live(&text)
-    }
-
-    /// The next event of conversation `id`, skipping other conversations' events.
-    async fn event_of(&mut self, id: i64) -> LiveEvent {
-        loop {
-            let event = self.event().await;
-            if conversation_of(&event) == id {
-                return event;
-            }
-        }
-    }
-
-    /// The next message of conversation `id`, skipping every other event.
-    async fn message_of(&mut self, id: i64) -> ChatMessage {
-        loop {
-            if let LiveEvent::Message { message, .. } = self.event_of(id).await {
-                return message;
-            }
-        }
-    }
-}
-
-fn parse_live(text: &str) -> LiveEvent {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("a WebSocket text frame is not a live event ({e}): {text}"))
-}
-
 // ---------------------------------------------------------------- GET /api/v1/chat/events
 
 async fn event_stream_opens_with_retry_and_mode_and_status_snapshots_then_replays_the_history(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let stored = messages(server, tenant.token(), visitor.conversation).await;
     assert_eq!(seqs(&stored), [1, 2]);
@@ -664,11 +431,11 @@ async fn event_stream_opens_with_retry_and_mode_and_status_snapshots_then_replay
     let reply = operator_reply(server, tenant.token(), visitor.conversation, "Hi, Lena here, let me look.").await;
     let live = message_of(stream.event().await);
     assert_eq!(key(&live), key(&reply), "the next event is the live reply");
-    assert_eq!((live.seq, live.role, live.author_name), (3, Role::Operator, Some(tenant.name())));
+    assert_eq!((live.seq, live.role, live.author_name), (3, Role::Operator, Some(tenant.name().to_string())));
 }
 
 async fn event_stream_snapshots_show_the_current_mode_and_status(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     act(server, tenant.token(), visitor.conversation, "takeover", json!({})).await;
     let (_, mode, status) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
@@ -683,7 +450,7 @@ async fn event_stream_snapshots_show_the_current_mode_and_status(server: &Server
 }
 
 async fn after_seq_replays_only_the_later_messages_then_continues_live(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     ask(server, &visitor, "And where is my parcel?").await;
     let stored = messages(server, tenant.token(), visitor.conversation).await;
@@ -699,7 +466,7 @@ async fn after_seq_replays_only_the_later_messages_then_continues_live(server: &
 }
 
 async fn last_event_id_header_wins_over_after_seq(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     ask(server, &visitor, "And where is my parcel?").await;
     let stored = messages(server, tenant.token(), visitor.conversation).await;
@@ -711,13 +478,13 @@ async fn last_event_id_header_wins_over_after_seq(server: &Server) {
 }
 
 async fn events_without_a_conversation_are_404(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let response = events_request(server, tenant.site_key(), &new_session_id(), None, None).await;
     assert_error(response, 404, "not_found", "a session that never wrote").await;
 }
 
 async fn events_with_a_malformed_session_are_422(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     new_conversation(server, tenant.site_key()).await;
     for session in ["sess_short", "sess_0123456789abcdef<script>", ""] {
         let response = events_request(server, tenant.site_key(), session, None, None).await;
@@ -726,7 +493,7 @@ async fn events_with_a_malformed_session_are_422(server: &Server) {
 }
 
 async fn events_of_a_blocked_visitor_are_403_until_unblocked(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let visitor_id = summary(server, tenant.token(), visitor.conversation).await.visitor.id;
     block_visitor(server, tenant.token(), visitor_id).await;
@@ -738,7 +505,7 @@ async fn events_of_a_blocked_visitor_are_403_until_unblocked(server: &Server) {
 }
 
 async fn a_last_event_id_that_is_not_a_seq_is_422(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     for (after_seq, id) in [(None, "abc"), (Some(0), "abc"), (None, "1.5")] {
         let response = events_request(server, &visitor.site_key, &visitor.session, after_seq, Some(id)).await;
@@ -749,7 +516,7 @@ async fn a_last_event_id_that_is_not_a_seq_is_422(server: &Server) {
 }
 
 async fn a_visitor_message_and_its_ai_answer_reach_the_visitor_stream_live(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
     let asked = ask(server, &visitor, "Do you ship to Norway?").await;
@@ -763,7 +530,7 @@ async fn a_visitor_message_and_its_ai_answer_reach_the_visitor_stream_live(serve
 // ---------------------------------------------------------------- GET /api/v1/chat/operator-messages
 
 async fn polling_returns_the_operator_messages_after_since_and_the_mode(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     let none = poll_operator_messages(server, &visitor, Some(0)).await;
@@ -791,7 +558,7 @@ async fn polling_returns_the_operator_messages_after_since_and_the_mode(server: 
         );
     }
     let polled = poll_operator_messages(server, &visitor, Some(0)).await;
-    assert!(polled.messages.iter().all(|m| m.role == Role::Operator && m.author_name.as_deref() == Some(OWNER_NAME)));
+    assert!(polled.messages.iter().all(|m| m.role == Role::Operator && m.author_name.as_deref() == Some(OWNER.name)));
     act(server, tenant.token(), id, "handback", json!({})).await;
     let after = poll_operator_messages(server, &visitor, Some(5)).await;
     assert_eq!((after.messages.len(), after.mode), (0, Mode::Ai), "the mode follows the handback");
@@ -800,21 +567,22 @@ async fn polling_returns_the_operator_messages_after_since_and_the_mode(server: 
 // ---------------------------------------------------------------- typing
 
 async fn operator_typing_reaches_the_visitor_stream_and_the_operator_socket_with_the_author_name(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     let mut socket = Socket::open(server, tenant.token()).await;
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
     for typing in [true, false] {
         operator_typing(server, tenant.token(), id, typing).await;
-        let expected = LiveEvent::Typing { conversation_id: id, role: Role::Operator, typing, author_name: Some(tenant.name()) };
+        let expected =
+            LiveEvent::Typing { conversation_id: id, role: Role::Operator, typing, author_name: Some(tenant.name().to_string()) };
         assert_eq!(stream.event().await, expected, "the visitor stream");
         assert_eq!(socket.event_of(id).await, expected, "the operator socket");
     }
 }
 
 async fn visitor_typing_reaches_the_operator_socket_but_not_the_visitor_stream(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     let mut socket = Socket::open(server, tenant.token()).await;
@@ -835,7 +603,7 @@ async fn visitor_typing_reaches_the_operator_socket_but_not_the_visitor_stream(s
 // ---------------------------------------------------------------- read marks and message status
 
 async fn visitor_read_mark_reads_operator_messages_up_to_seq_and_notifies_the_operator_socket(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     act(server, tenant.token(), id, "takeover", json!({})).await;
@@ -860,7 +628,7 @@ async fn visitor_read_mark_reads_operator_messages_up_to_seq_and_notifies_the_op
 }
 
 async fn visitor_read_below_seq_1_is_422(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     for seq in [0, -1] {
         assert_error(visitor_read(server, &visitor, seq).await, 422, "validation_error", &format!("read up to {seq}")).await;
@@ -869,7 +637,7 @@ async fn visitor_read_below_seq_1_is_422(server: &Server) {
 }
 
 async fn operator_read_mark_reads_visitor_messages_and_reaches_the_visitor_stream(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     assert_eq!(ask(server, &visitor, "Second question").await.done().seq, 3);
@@ -886,7 +654,7 @@ async fn operator_read_mark_reads_visitor_messages_and_reaches_the_visitor_strea
 }
 
 async fn operator_message_is_delivered_only_when_broadcast_to_an_open_visitor_stream(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     act(server, tenant.token(), id, "takeover", json!({})).await;
@@ -900,7 +668,7 @@ async fn operator_message_is_delivered_only_when_broadcast_to_an_open_visitor_st
 }
 
 async fn visitor_message_is_delivered_only_when_an_operator_socket_is_connected(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     let mut socket = Socket::open(server, tenant.token()).await;
@@ -914,7 +682,7 @@ async fn visitor_message_is_delivered_only_when_an_operator_socket_is_connected(
 // ---------------------------------------------------------------- mode and status
 
 async fn takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_operator_socket_in_order(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     let mut socket = Socket::open(server, tenant.token()).await;
@@ -923,8 +691,8 @@ async fn takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_ope
         act(server, tenant.token(), id, action, json!({})).await;
     }
     let expected = vec![
-        LiveEvent::Mode { conversation_id: id, mode: Mode::Operator, author_name: Some(tenant.name()) },
-        LiveEvent::Mode { conversation_id: id, mode: Mode::Ai, author_name: Some(tenant.name()) },
+        LiveEvent::Mode { conversation_id: id, mode: Mode::Operator, author_name: Some(tenant.name().to_string()) },
+        LiveEvent::Mode { conversation_id: id, mode: Mode::Ai, author_name: Some(tenant.name().to_string()) },
         LiveEvent::Status { conversation_id: id, status: Status::Closed },
         LiveEvent::Status { conversation_id: id, status: Status::Open },
     ];
@@ -941,9 +709,9 @@ async fn takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_ope
 // ---------------------------------------------------------------- GET /v1/chat/conversations/unread
 
 async fn unread_counts_list_the_callers_conversations_with_unread_visitor_messages(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let agent = add_agent(server, &tenant).await;
-    let other = signup(server).await;
+    let other = signup_as(server, &FRESH_IPS, &OWNER).await;
     let first = new_conversation(server, tenant.site_key()).await;
     ask(server, &first, "Another question").await;
     let second = new_conversation(server, tenant.site_key()).await;
@@ -964,7 +732,7 @@ async fn unread_counts_list_the_callers_conversations_with_unread_visitor_messag
 // ---------------------------------------------------------------- GET /v1/messaging/token, /v1/chat/live
 
 async fn messaging_token_is_single_use(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let issued = messaging_token(server, tenant.token()).await;
     assert_eq!(issued.expires_in, 60);
     assert!(issued.url.starts_with("/v1/chat/live?token="), "url {:?}", issued.url);
@@ -980,7 +748,7 @@ async fn messaging_token_is_single_use(server: &Server) {
 }
 
 async fn a_garbage_or_missing_socket_token_is_401(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let jwt = format!("/v1/chat/live?token={}", tenant.token());
     for path in ["/v1/chat/live?token=garbage", "/v1/chat/live?token=", "/v1/chat/live", jwt.as_str()] {
         assert_eq!(refused_handshake(server, path).await, 401, "{path}");
@@ -990,7 +758,7 @@ async fn a_garbage_or_missing_socket_token_is_401(server: &Server) {
 }
 
 async fn socket_answers_ping_with_pong(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let issued = messaging_token(server, tenant.token()).await;
     let mut socket = Socket::connect(server, &issued.url).await;
     for _ in 0..2 {
@@ -1000,8 +768,8 @@ async fn socket_answers_ping_with_pong(server: &Server) {
 }
 
 async fn an_operator_socket_sees_nothing_of_another_account(server: &Server) {
-    let a = signup(server).await;
-    let b = signup(server).await;
+    let a = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let b = signup_as(server, &FRESH_IPS, &OWNER).await;
     let mut socket_a = Socket::open(server, a.token()).await;
     let mut socket_b = Socket::open(server, b.token()).await;
     let visitor_a = new_conversation(server, a.site_key()).await;
@@ -1036,7 +804,7 @@ async fn an_operator_socket_sees_nothing_of_another_account(server: &Server) {
 }
 
 async fn a_new_conversation_reaches_the_operator_socket_before_its_first_message(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let mut socket = Socket::open(server, tenant.token()).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
@@ -1062,8 +830,8 @@ async fn a_new_conversation_reaches_the_operator_socket_before_its_first_message
 }
 
 async fn a_socket_token_with_a_forged_signature_or_account_is_401(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let other = signup_as(server, &FRESH_IPS, &OWNER).await;
     let issued = messaging_token(server, tenant.token()).await;
     let (account, rest) = issued.token.split_once('.').expect("the token names its account first");
     assert_eq!(account, tenant.tokens.account.id.to_string(), "token {}", issued.token);
@@ -1099,7 +867,7 @@ async fn assert_still_live(host: &dyn Host, tenant: &Tenant, socket: &mut Socket
 }
 
 async fn removing_an_operator_closes_their_socket_and_refuses_their_access_token(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let agent = add_agent(server, &tenant).await;
     let mut owner_socket = Socket::open(server, tenant.token()).await;
     let mut agent_socket = Socket::open(server, &agent.access_token).await;
@@ -1110,7 +878,7 @@ async fn removing_an_operator_closes_their_socket_and_refuses_their_access_token
 }
 
 async fn demoting_an_operator_closes_their_socket_and_refuses_their_access_token(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let admin = add_operator(server, &tenant, "admin").await;
     let mut owner_socket = Socket::open(server, tenant.token()).await;
     let mut admin_socket = Socket::open(server, &admin.access_token).await;
@@ -1121,14 +889,14 @@ async fn demoting_an_operator_closes_their_socket_and_refuses_their_access_token
     assert_still_live(server, &tenant, &mut owner_socket).await;
     // The refresh token still works, and gives a token of the new role.
     let renewed: TokenResponse =
-        json_of(post_public(server, "/auth/refresh", &json!({"refresh_token": admin.refresh_token})).await, 200).await;
+        json_of(post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": admin.refresh_token})).await, 200).await;
     assert_eq!(renewed.user.role, edgechat_shared::api::auth::OperatorRole::Agent);
     let mut socket = Socket::open(server, &renewed.access_token).await;
     socket.ping().await;
 }
 
 async fn changing_the_password_closes_the_operators_sockets_and_refuses_earlier_access_tokens(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let agent = add_agent(server, &tenant).await;
     let mut agent_socket = Socket::open(server, &agent.access_token).await;
     let mut owner_sockets = [Socket::open(server, tenant.token()).await, Socket::open(server, tenant.token()).await];
@@ -1142,26 +910,26 @@ async fn changing_the_password_closes_the_operators_sockets_and_refuses_earlier_
     assert_still_live(server, &tenant, &mut agent_socket).await;
     // The session named in the change goes on with a new access token.
     let renewed: TokenResponse =
-        json_of(post_public(server, "/auth/refresh", &json!({"refresh_token": tenant.tokens.refresh_token})).await, 200).await;
+        json_of(post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": tenant.tokens.refresh_token})).await, 200).await;
     let mut socket = Socket::open(server, &renewed.access_token).await;
     socket.ping().await;
 }
 
 async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_tokens(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let agent = add_agent(server, &tenant).await;
     let second = add_agent_session(server, &agent).await;
     let mut owner_socket = Socket::open(server, tenant.token()).await;
     let mut agent_sockets = [Socket::open(server, &agent.access_token).await, Socket::open(server, &second.access_token).await];
     let body = json!({"refresh_token": second.refresh_token, "all": true});
-    let answer: Value = json_of(post_public(server, "/auth/logout", &body).await, 200).await;
+    let answer: Value = json_of(post_public(server, &FRESH_IPS, "/auth/logout", &body).await, 200).await;
     assert_eq!(answer, json!({"success": true}));
     for socket in &mut agent_sockets {
         assert_eq!(socket.closed().await, (4001, "logged out everywhere".to_string()));
     }
     for (session, tokens) in [("first", &agent), ("second", &second)] {
         assert_token_refused(server, &tokens.access_token, &format!("the {session} session's access token")).await;
-        let refreshed = post_public(server, "/auth/refresh", &json!({"refresh_token": tokens.refresh_token})).await;
+        let refreshed = post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": tokens.refresh_token})).await;
         assert_error(refreshed, 401, "unauthorized", &format!("the {session} session's refresh token")).await;
     }
     assert_still_live(server, &tenant, &mut owner_socket).await;
@@ -1169,11 +937,11 @@ async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_t
 
 /// A second login of the operator of `tokens` (same email, password [`PASSWORD`]).
 async fn add_agent_session(host: &dyn Host, tokens: &TokenResponse) -> TokenResponse {
-    json_of(post_public(host, "/auth/login", &json!({"email": tokens.user.email, "password": PASSWORD})).await, 200).await
+    json_of(post_public(host, &FRESH_IPS, "/auth/login", &json!({"email": tokens.user.email, "password": PASSWORD})).await, 200).await
 }
 
 async fn a_socket_token_issued_before_the_operators_sessions_ended_is_refused(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let admin = add_operator(server, &tenant, "admin").await;
     let agent = add_agent(server, &tenant).await;
     let admin_token = messaging_token(server, &admin.access_token).await;
@@ -1191,7 +959,7 @@ async fn a_socket_token_issued_before_the_operators_sessions_ended_is_refused(se
 // ---------------------------------------------------------------- ordering, replay, concurrency, restart
 
 async fn operator_reply_reaches_two_visitor_streams_and_the_operator_socket_in_order(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     act(server, tenant.token(), id, "takeover", json!({})).await;
@@ -1218,7 +986,7 @@ async fn operator_reply_reaches_two_visitor_streams_and_the_operator_socket_in_o
 }
 
 async fn reconnect_with_last_event_id_replays_exactly_the_missed_messages(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     act(server, tenant.token(), id, "takeover", json!({})).await;
@@ -1242,7 +1010,7 @@ async fn reconnect_with_last_event_id_replays_exactly_the_missed_messages(server
 }
 
 async fn twenty_concurrent_senders_get_seqs_1_to_n_without_loss_or_duplicates(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
     // In operator mode a visitor message stores exactly one message.
@@ -1343,7 +1111,7 @@ impl Drop for OwnServer {
 async fn acknowledged_messages_survive_a_wrangler_restart_and_clients_resume(_: &Server) {
     let dir = run_dir("live-restart");
     let mut own = OwnServer::start(dir.clone(), true).await;
-    let tenant = signup(&own).await;
+    let tenant = signup_as(&own, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(&own, tenant.site_key()).await;
     let id = visitor.conversation;
     act(&own, tenant.token(), id, "takeover", json!({})).await;
@@ -1399,7 +1167,7 @@ async fn delete_site(host: &dyn Host, tenant: &Tenant) {
 }
 
 async fn deleting_a_site_ends_its_visitor_streams_and_its_conversations_stay_gone(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, None, None).await;
     assert_eq!(seqs(&stream.messages(2).await), [1, 2]);
@@ -1416,7 +1184,7 @@ async fn ids_of_deleted_sites_operators_and_conversations_are_never_given_again(
     // Its own server, so that no other trial inserts rows in between: on a
     // shared one an id could move on by chance.
     let mut own = OwnServer::start(run_dir("live-ids"), true).await;
-    let first = signup(&own).await;
+    let first = signup_as(&own, &FRESH_IPS, &OWNER).await;
     let agent = add_agent(&own, &first).await.user.id;
     let visitor = new_conversation(&own, first.site_key()).await;
     let response = send(&own, Method::DELETE, &format!("/v1/users/{agent}"), first.token(), None).await;
@@ -1426,7 +1194,7 @@ async fn ids_of_deleted_sites_operators_and_conversations_are_never_given_again(
     // The newest rows were deleted: SQLite's default would hand their ids out again.
     let site: Site = json_of(post(&own, "/v1/sites", first.token(), json!({"name": "Second shop"})).await, 201).await;
     assert!(site.id > first.site.id, "site id {} was given again (deleted: {})", site.id, first.site.id);
-    let second = Tenant { tokens: first.tokens.clone(), site };
+    let second = Tenant { email: first.email.clone(), tokens: first.tokens.clone(), site };
     let next_agent = add_agent(&own, &second).await.user.id;
     assert!(next_agent > agent, "operator id {next_agent} was given again (deleted: {agent})");
     let next = new_conversation(&own, second.site_key()).await;
@@ -1443,7 +1211,7 @@ async fn ids_of_deleted_sites_operators_and_conversations_are_never_given_again(
 }
 
 async fn an_operator_reply_with_the_visitors_message_id_is_stored_not_dropped(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let session = new_session_id();
     let request = visitor_request(tenant.site_key(), &session, "Is my parcel on its way?");
     let message_id = request.message_id.clone().expect("a message id");

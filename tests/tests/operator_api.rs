@@ -16,10 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use edgechat_shared::api::auth::{AccessClaims, MeResponse, Operator, OperatorRole, SignupResponse, TokenResponse};
 use edgechat_shared::api::config::WidgetConfig;
-use edgechat_shared::api::conversations::{Block, BlockList, ConversationList, ConversationSummary, MessageList, SentMessage, Status};
+use edgechat_shared::api::conversations::{Block, BlockList, ConversationList, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, Site, SiteList};
-use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_tests::*;
@@ -28,12 +27,9 @@ use serde_json::{json, Value};
 
 fn main() {
     let server = Server::start("operator_api");
-    macro_rules! trials {
-        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
-    }
     run_trials(
         server,
-        trials![
+        trials![server;
             // Access tokens, on every operator route
             a_missing_token_is_401,
             a_garbage_token_is_401,
@@ -133,9 +129,6 @@ fn main() {
 
 // ---------------------------------------------------------------- helpers
 
-const PASSWORD: &str = "correct horse battery";
-const OWNER_NAME: &str = "Olivia Owner";
-
 /// Unknown-topic knowledge base, so that an article under test is the only
 /// one holding its words (FTS5 gives a term found in every article no weight).
 const FILLER_KB: &str = concat!(
@@ -153,40 +146,12 @@ fn unique_email(tag: &str) -> String {
     format!("{}@example.com", unique(tag))
 }
 
-async fn send(server: &Server, method: Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
-    let mut request = server.authed(method, path, token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
-}
-
-async fn get(server: &Server, path: &str, token: &str) -> reqwest::Response {
-    send(server, Method::GET, path, token, None).await
-}
-
-async fn post(server: &Server, path: &str, token: &str, body: Value) -> reqwest::Response {
-    send(server, Method::POST, path, token, Some(body)).await
-}
-
 async fn patch(server: &Server, path: &str, token: &str, body: Value) -> reqwest::Response {
     send(server, Method::PATCH, path, token, Some(body)).await
 }
 
 async fn delete(server: &Server, path: &str, token: &str) -> reqwest::Response {
     send(server, Method::DELETE, path, token, None).await
-}
-
-/// A POST without a token, from a fresh client address.
-async fn post_public(server: &Server, path: &str, body: &Value) -> reqwest::Response {
-    server
-        .http
-        .post(format!("{}{path}", server.url))
-        .header("CF-Connecting-IP", FRESH_IPS.next())
-        .json(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path} reaches the server: {e}"))
 }
 
 async fn login_via(server: &Server, ip: &str, email: &str, password: &str) -> reqwest::Response {
@@ -210,7 +175,7 @@ async fn login_ok(server: &Server, email: &str, password: &str) -> TokenResponse
 }
 
 async fn refresh(server: &Server, refresh_token: &str) -> reqwest::Response {
-    post_public(server, "/auth/refresh", &json!({ "refresh_token": refresh_token })).await
+    post_public(server, &FRESH_IPS, "/auth/refresh", &json!({ "refresh_token": refresh_token })).await
 }
 
 async fn me(server: &Server, token: &str) -> MeResponse {
@@ -219,30 +184,6 @@ async fn me(server: &Server, token: &str) -> MeResponse {
 
 /// Client addresses no other login uses (`10.77.x.y`).
 static FRESH_IPS: IpPool = IpPool::new("10.77");
-
-/// A freshly signed-up account: its owner's login and tokens, and its first site.
-struct Tenant {
-    email: String,
-    tokens: TokenResponse,
-    site: Site,
-}
-
-impl Tenant {
-    fn token(&self) -> &str {
-        &self.tokens.access_token
-    }
-
-    fn id(&self) -> i64 {
-        self.tokens.user.id
-    }
-}
-
-async fn signup(server: &Server) -> Tenant {
-    let email = unique_email("owner");
-    let body = json!({"email": email, "password": PASSWORD, "name": OWNER_NAME, "account_name": unique("Acme"), "site_name": "Acme shop"});
-    let signed = signup_from(&server.http, &server.url, &FRESH_IPS.next(), &body).await;
-    Tenant { email, tokens: signed.tokens, site: signed.site }
-}
 
 /// An operator added to an account, logged in.
 struct Member {
@@ -313,17 +254,6 @@ async fn import(server: &Server, token: &str, site_id: i64, jsonl: &str) -> reqw
         .expect("import reaches the server")
 }
 
-fn visitor_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
-    StreamRequest {
-        site_key: site_key.into(),
-        session_id: session_id.into(),
-        message: message.into(),
-        lang: Some("en".into()),
-        message_id: Some(new_message_id()),
-        attachments: Vec::new(),
-    }
-}
-
 /// A visitor message through the widget API; panics unless it is answered with `done`.
 async fn ask(server: &Server, site_key: &str, session_id: &str, message: &str) -> Streamed {
     let streamed = server.stream(&visitor_request(site_key, session_id, message)).await;
@@ -345,19 +275,6 @@ async fn history(server: &Server, site_key: &str, session_id: &str) -> reqwest::
 
 async fn stored_history(server: &Server, site_key: &str, session_id: &str) -> HistoryResponse {
     json_of(history(server, site_key, session_id).await, 200).await
-}
-
-fn conversation_path(id: i64, action: &str) -> String {
-    format!("/v1/chat/conversations/{id}{action}")
-}
-
-async fn summary(server: &Server, token: &str, id: i64) -> ConversationSummary {
-    json_of(get(server, &conversation_path(id, ""), token).await, 200).await
-}
-
-/// `POST /v1/chat/conversations/{id}/{action}` answering 200 and the summary.
-async fn act(server: &Server, token: &str, id: i64, action: &str, body: Value) -> ConversationSummary {
-    json_of(post(server, &conversation_path(id, &format!("/{action}")), token, body).await, 200).await
 }
 
 async fn list_conversations(server: &Server, token: &str, path: &str, query: &[(&str, String)]) -> ConversationList {
@@ -461,7 +378,7 @@ async fn a_missing_token_is_401(server: &Server) {
 }
 
 async fn a_garbage_token_is_401(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let refresh_as_bearer = format!("Bearer {}", tenant.tokens.refresh_token);
     let basic = format!("Basic {}", b64(format!("{}:{PASSWORD}", tenant.email).as_bytes()));
     for value in ["Bearer", "Bearer not-a-jwt", "Bearer a.b.c", "Bearer eyJhbGciOiJIUzI1NiJ9..", &refresh_as_bearer, &basic] {
@@ -471,7 +388,7 @@ async fn a_garbage_token_is_401(server: &Server) {
 }
 
 async fn an_expired_token_is_401(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let mut claims = claims_of(&tenant.tokens);
     assert_accepted(server, &mint(&claims, JWT_SECRET), &tenant).await;
     (claims.iat, claims.exp) = (now() - 7200, now() - 3600);
@@ -479,8 +396,8 @@ async fn an_expired_token_is_401(server: &Server) {
 }
 
 async fn a_token_with_a_bad_signature_is_401(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let claims = claims_of(&tenant.tokens);
     assert_accepted(server, &mint(&claims, JWT_SECRET), &tenant).await;
     let foreign = mint(&claims, "not-the-server-secret-0123456789abcdef0123456789");
@@ -493,7 +410,7 @@ async fn a_token_with_a_bad_signature_is_401(server: &Server) {
 }
 
 async fn an_alg_none_token_is_401(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let claims = b64(&serde_json::to_vec(&claims_of(&tenant.tokens)).unwrap());
     let none = b64(br#"{"alg":"none","typ":"JWT"}"#);
     let hs256 = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
@@ -506,7 +423,7 @@ async fn an_alg_none_token_is_401(server: &Server) {
 }
 
 async fn bodies_that_are_not_json_objects_are_400(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let site = format!("/v1/sites/{}", tenant.site.id);
     let routes = [
         (Method::POST, "/auth/signup"),
@@ -540,7 +457,7 @@ async fn signup_creates_an_owner_account_with_its_first_site(server: &Server) {
     let (email, account_name) = (unique_email("signup"), unique("Acme"));
     let body =
         json!({"email": email, "password": PASSWORD, "name": "Ann Example", "account_name": account_name, "site_name": "acme.example"});
-    let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
+    let signed: SignupResponse = json_of(post_public(server, &FRESH_IPS, "/auth/signup", &body).await, 201).await;
     let tokens = &signed.tokens;
     assert_eq!((tokens.token_type.as_str(), tokens.expires_in), ("Bearer", 900));
     assert_eq!(
@@ -562,7 +479,7 @@ async fn signup_creates_an_owner_account_with_its_first_site(server: &Server) {
 
 async fn signup_without_names_names_the_account_after_the_owner_and_the_site_my_website(server: &Server) {
     let body = json!({"email": unique_email("defaults"), "password": PASSWORD, "name": "Ben Default"});
-    let signed: SignupResponse = json_of(post_public(server, "/auth/signup", &body).await, 201).await;
+    let signed: SignupResponse = json_of(post_public(server, &FRESH_IPS, "/auth/signup", &body).await, 201).await;
     assert_eq!(signed.tokens.account.name, "Ben Default");
     assert_eq!(signed.site.name, "My website");
 }
@@ -572,16 +489,17 @@ async fn signup_refuses_a_bad_email_a_short_password_or_a_blank_name(server: &Se
     for (field, value) in [("email", "not-an-email"), ("email", ""), ("password", "1234567"), ("name", ""), ("name", "  \t ")] {
         let mut body = valid.clone();
         body[field] = json!(value);
-        assert_error(post_public(server, "/auth/signup", &body).await, 422, "validation_error", &format!("{field} {value:?}")).await;
+        assert_error(post_public(server, &FRESH_IPS, "/auth/signup", &body).await, 422, "validation_error", &format!("{field} {value:?}"))
+            .await;
     }
-    let _: SignupResponse = json_of(post_public(server, "/auth/signup", &valid).await, 201).await;
+    let _: SignupResponse = json_of(post_public(server, &FRESH_IPS, "/auth/signup", &valid).await, 201).await;
 }
 
 async fn signup_with_a_registered_email_in_any_case_is_409(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     for email in [tenant.email.clone(), tenant.email.to_uppercase()] {
         let body = json!({"email": email, "password": "another password", "name": "Mallory"});
-        assert_error(post_public(server, "/auth/signup", &body).await, 409, "conflict", &email).await;
+        assert_error(post_public(server, &FRESH_IPS, "/auth/signup", &body).await, 409, "conflict", &email).await;
     }
     assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the first owner keeps the email");
 }
@@ -589,7 +507,7 @@ async fn signup_with_a_registered_email_in_any_case_is_409(server: &Server) {
 // ---------------------------------------------------------------- POST /auth/login
 
 async fn login_answers_a_bearer_jwt_with_the_contract_claims(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let tokens = login_ok(server, &tenant.email, PASSWORD).await;
     assert_eq!((tokens.token_type.as_str(), tokens.expires_in), ("Bearer", 900));
     assert_eq!((tokens.user.id, tokens.account.id), (tenant.id(), tenant.tokens.account.id));
@@ -606,7 +524,7 @@ async fn login_answers_a_bearer_jwt_with_the_contract_claims(server: &Server) {
 }
 
 async fn login_with_a_wrong_password_or_unknown_email_gives_the_same_401(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let wrong_password =
         assert_error(login_from(server, &tenant.email, "wrong password!").await, 401, "unauthorized", "wrong password").await;
     let unknown_email =
@@ -615,8 +533,8 @@ async fn login_with_a_wrong_password_or_unknown_email_gives_the_same_401(server:
 }
 
 async fn login_is_rate_limited_after_10_attempts_a_minute_for_one_email(server: &Server) {
-    let tenant = signup(server).await;
-    let bystander = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let bystander = signup(server, &FRESH_IPS).await;
     within_one_minute(15).await;
     for attempt in 1..=10 {
         let response = login_from(server, &tenant.email, "wrong password!").await;
@@ -629,7 +547,7 @@ async fn login_is_rate_limited_after_10_attempts_a_minute_for_one_email(server: 
 
 async fn login_is_rate_limited_after_30_attempts_a_minute_from_one_ip(server: &Server) {
     const IP: &str = "192.0.2.30";
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     within_one_minute(35).await;
     for attempt in 1..=30 {
         let response = login_via(server, IP, &unique_email("guess"), PASSWORD).await;
@@ -642,7 +560,7 @@ async fn login_is_rate_limited_after_30_attempts_a_minute_from_one_ip(server: &S
 // ---------------------------------------------------------------- POST /auth/refresh, /auth/logout
 
 async fn refresh_rotates_the_refresh_token(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let first: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
     assert_ne!(first.refresh_token, tenant.tokens.refresh_token);
     assert_eq!((first.user.id, first.token_type.as_str(), first.expires_in), (tenant.id(), "Bearer", 900));
@@ -652,7 +570,7 @@ async fn refresh_rotates_the_refresh_token(server: &Server) {
 }
 
 async fn refresh_token_reuse_revokes_the_whole_family(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
     let rotated: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
     let newest: TokenResponse = json_of(refresh(server, &rotated.refresh_token).await, 200).await;
@@ -669,7 +587,7 @@ async fn refresh_refuses_an_unknown_token(server: &Server) {
 }
 
 async fn logout_revokes_that_refresh_token_only(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
     let body = json!({"refresh_token": tenant.tokens.refresh_token});
     let answer: Value = json_of(post(server, "/auth/logout", tenant.token(), body).await, 200).await;
@@ -679,11 +597,11 @@ async fn logout_revokes_that_refresh_token_only(server: &Server) {
 }
 
 async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operator(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
     let colleague = add_operator(server, tenant.token(), OperatorRole::Owner).await;
     let body = json!({"refresh_token": other_session.refresh_token, "all": true});
-    let answer: Value = json_of(post_public(server, "/auth/logout", &body).await, 200).await;
+    let answer: Value = json_of(post_public(server, &FRESH_IPS, "/auth/logout", &body).await, 200).await;
     assert_eq!(answer, json!({"success": true}));
     for (session, tokens) in [("signup", &tenant.tokens), ("login", &other_session)] {
         assert_unauthorized(server, Some(&format!("Bearer {}", tokens.access_token)), &format!("the {session} access token")).await;
@@ -695,16 +613,16 @@ async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operato
 }
 
 async fn logout_everywhere_needs_a_refresh_token_still_in_use(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let rotated: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
     for token in ["not-a-refresh-token".to_string(), "f".repeat(64)] {
-        let response = post_public(server, "/auth/logout", &json!({"refresh_token": token, "all": true})).await;
+        let response = post_public(server, &FRESH_IPS, "/auth/logout", &json!({"refresh_token": token, "all": true})).await;
         assert_error(response, 401, "unauthorized", &token).await;
     }
     assert_eq!(me(server, &rotated.access_token).await.user.id, tenant.id(), "nothing was revoked by a wrong token");
     let logged_out = json!({"refresh_token": rotated.refresh_token});
-    let _: Value = json_of(post_public(server, "/auth/logout", &logged_out).await, 200).await;
-    let response = post_public(server, "/auth/logout", &json!({"refresh_token": rotated.refresh_token, "all": true})).await;
+    let _: Value = json_of(post_public(server, &FRESH_IPS, "/auth/logout", &logged_out).await, 200).await;
+    let response = post_public(server, &FRESH_IPS, "/auth/logout", &json!({"refresh_token": rotated.refresh_token, "all": true})).await;
     assert_error(response, 401, "unauthorized", "a refresh token already logged out").await;
     assert_eq!(me(server, &rotated.access_token).await.user.id, tenant.id(), "nothing was revoked by a logged-out token");
 }
@@ -712,7 +630,7 @@ async fn logout_everywhere_needs_a_refresh_token_still_in_use(server: &Server) {
 // ---------------------------------------------------------------- /auth/me, /auth/profile, /auth/change-password
 
 async fn profile_update_changes_only_the_given_fields(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let body = json!({"display_name": "Nina Support", "avatar_url": "https://cdn.example.com/nina.png", "timezone": "Europe/Paris"});
     let updated: Operator = json_of(patch(server, "/auth/profile", tenant.token(), body).await, 200).await;
     assert_eq!(updated.display_name, "Nina Support");
@@ -727,7 +645,7 @@ async fn profile_update_changes_only_the_given_fields(server: &Server) {
 }
 
 async fn profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     for body in [
         json!({"timezone": "Mars/Base"}),
         json!({"avatar_url": "http://cdn.example.com/a.png"}),
@@ -742,7 +660,7 @@ async fn profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name(
 
 async fn change_password_replaces_the_password_and_revokes_other_sessions(server: &Server) {
     const NEW: &str = "a much better passphrase";
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let kept = login_ok(server, &tenant.email, PASSWORD).await;
     let other = login_ok(server, &tenant.email, PASSWORD).await;
     let body = json!({"current_password": PASSWORD, "new_password": NEW, "refresh_token": kept.refresh_token});
@@ -756,7 +674,7 @@ async fn change_password_replaces_the_password_and_revokes_other_sessions(server
 }
 
 async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     for (current, new) in [("wrong password!", "a much better passphrase"), (PASSWORD, "short12")] {
         let body = json!({"current_password": current, "new_password": new});
         assert_error(
@@ -774,7 +692,7 @@ async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(ser
 // ---------------------------------------------------------------- operators
 
 async fn owner_adds_an_operator_who_can_log_in(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let email = unique_email("agent");
     let body = json!({"email": email, "display_name": "Sam Agent", "role": "agent", "password": PASSWORD});
     let added: Operator = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
@@ -787,7 +705,7 @@ async fn owner_adds_an_operator_who_can_log_in(server: &Server) {
 }
 
 async fn adding_an_operator_refuses_invalid_fields(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let valid = json!({"email": unique_email("agent"), "display_name": "Sam", "role": "agent", "password": PASSWORD});
     for (field, value) in [("email", "not-an-email"), ("display_name", " "), ("password", "1234567")] {
         let mut body = valid.clone();
@@ -798,8 +716,8 @@ async fn adding_an_operator_refuses_invalid_fields(server: &Server) {
 }
 
 async fn adding_an_operator_with_a_registered_email_is_409(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     for email in [&tenant.email, &other.email, &agent.email] {
         let body = json!({"email": email, "display_name": "Copy", "role": "agent", "password": PASSWORD});
@@ -810,7 +728,7 @@ async fn adding_an_operator_with_a_registered_email_is_409(server: &Server) {
 }
 
 async fn admin_adds_agents_but_not_owners(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let agent = add_operator(server, admin.token(), OperatorRole::Agent).await;
     assert_eq!(agent.tokens.account.id, tenant.tokens.account.id);
@@ -821,7 +739,7 @@ async fn admin_adds_agents_but_not_owners(server: &Server) {
 }
 
 async fn agent_gets_403_on_operator_management(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let body = json!({"email": unique_email("agent"), "display_name": "Sam", "role": "agent", "password": PASSWORD});
     assert_error(post(server, "/v1/users", agent.token(), body).await, 403, "forbidden", "an agent adding an operator").await;
@@ -854,9 +772,9 @@ async fn agent_gets_403_on_operator_management(server: &Server) {
 }
 
 async fn operator_lists_show_the_callers_account_only(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
-    let other = signup(server).await;
+    let other = signup(server, &FRESH_IPS).await;
     for path in ["/v1/chat/users", "/v1/chat/agents"] {
         let ours = BTreeSet::from([tenant.id(), agent.user.id]);
         assert_eq!(operator_ids(server, tenant.token(), path).await, ours, "{path} as the owner");
@@ -868,7 +786,7 @@ async fn operator_lists_show_the_callers_account_only(server: &Server) {
 // ---------------------------------------------------------------- PATCH /v1/users/{id}
 
 async fn owner_changes_an_operators_role(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     assert_error(post(server, "/v1/sites", agent.token(), json!({"name": "Not yet"})).await, 403, "forbidden", "an agent creating a site")
         .await;
@@ -882,7 +800,7 @@ async fn owner_changes_an_operators_role(server: &Server) {
 }
 
 async fn admin_may_not_change_an_owner_or_grant_owner(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let other_admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
@@ -921,7 +839,7 @@ async fn admin_may_not_change_an_owner_or_grant_owner(server: &Server) {
 }
 
 async fn demoting_the_last_owner_is_409(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let path = format!("/v1/users/{}", tenant.id());
     assert_error(patch(server, &path, tenant.token(), json!({"role": "admin"})).await, 409, "conflict", "demoting the only owner").await;
     assert_eq!(me(server, tenant.token()).await.user.role, OperatorRole::Owner);
@@ -951,7 +869,7 @@ async fn owner_ids(server: &Server, token: &str) -> BTreeSet<i64> {
 async fn two_concurrent_demotions_of_the_two_owners_leave_exactly_one_owner(server: &Server) {
     // Several accounts at once, so that a check-then-write would lose at least one race.
     let rounds = (0..4).map(|_| async {
-        let tenant = signup(server).await;
+        let tenant = signup(server, &FRESH_IPS).await;
         let second = add_operator(server, tenant.token(), OperatorRole::Owner).await;
         let demote = |id: i64, by: &str| server.authed(Method::PATCH, &format!("/v1/users/{id}"), by).json(&json!({"role": "admin"}));
         let statuses = at_once(demote(second.user.id, tenant.token()), demote(tenant.id(), second.token())).await;
@@ -966,7 +884,7 @@ async fn two_concurrent_demotions_of_the_two_owners_leave_exactly_one_owner(serv
 }
 
 async fn a_role_change_refuses_access_tokens_issued_before(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let path = format!("/v1/users/{}", agent.user.id);
     let same: Operator = json_of(patch(server, &path, tenant.token(), json!({"role": "agent"})).await, 200).await;
@@ -982,7 +900,7 @@ async fn a_role_change_refuses_access_tokens_issued_before(server: &Server) {
 
 async fn two_owners_removing_each_other_at_once_leave_exactly_one_owner(server: &Server) {
     let rounds = (0..4).map(|_| async {
-        let tenant = signup(server).await;
+        let tenant = signup(server, &FRESH_IPS).await;
         let second = add_operator(server, tenant.token(), OperatorRole::Owner).await;
         let remove = |id: i64, by: &str| server.authed(Method::DELETE, &format!("/v1/users/{id}"), by);
         let statuses = at_once(remove(second.user.id, tenant.token()), remove(tenant.id(), second.token())).await;
@@ -995,7 +913,7 @@ async fn two_owners_removing_each_other_at_once_leave_exactly_one_owner(server: 
 }
 
 async fn a_removed_operators_access_token_stays_refused_after_another_operator_is_added(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     assert_eq!(delete(server, &format!("/v1/users/{}", agent.user.id), tenant.token()).await.status(), 204);
     assert_unauthorized(server, Some(&format!("Bearer {}", agent.token())), "a removed operator's token").await;
@@ -1006,7 +924,7 @@ async fn a_removed_operators_access_token_stays_refused_after_another_operator_i
 }
 
 async fn deleting_an_operator_removes_them_and_their_login(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let path = format!("/v1/users/{}", agent.user.id);
     let response = delete(server, &path, tenant.token()).await;
@@ -1018,7 +936,7 @@ async fn deleting_an_operator_removes_them_and_their_login(server: &Server) {
 }
 
 async fn deleting_yourself_is_409(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     assert_error(delete(server, &format!("/v1/users/{}", tenant.id()), tenant.token()).await, 409, "conflict", "an owner deleting itself")
         .await;
@@ -1028,7 +946,7 @@ async fn deleting_yourself_is_409(server: &Server) {
 }
 
 async fn admin_may_not_delete_an_owner(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     assert_error(
@@ -1043,9 +961,9 @@ async fn admin_may_not_delete_an_owner(server: &Server) {
 }
 
 async fn operators_of_another_account_are_404(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
-    let other = signup(server).await;
+    let other = signup(server, &FRESH_IPS).await;
     for id in [agent.user.id, tenant.id()] {
         let path = format!("/v1/users/{id}");
         assert_error(patch(server, &path, other.token(), json!({"role": "admin"})).await, 404, "not_found", &format!("PATCH {path}")).await;
@@ -1058,7 +976,7 @@ async fn operators_of_another_account_are_404(server: &Server) {
 // ---------------------------------------------------------------- /v1/sites
 
 async fn creating_a_site_answers_a_new_key_its_snippet_and_secret(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let site = create_site(server, tenant.token(), "Docs portal").await;
     assert_eq!(site.name, "Docs portal");
     assert!(site.site_key.starts_with("sk_") && site.site_key != tenant.site.site_key, "{}", site.site_key);
@@ -1073,8 +991,8 @@ async fn creating_a_site_answers_a_new_key_its_snippet_and_secret(server: &Serve
 }
 
 async fn sites_list_holds_the_callers_account_sites_only(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let second = create_site(server, other.token(), "Second").await;
     assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id]);
     assert_eq!(site_ids(server, other.token()).await, [other.site.id, second.id]);
@@ -1083,7 +1001,7 @@ async fn sites_list_holds_the_callers_account_sites_only(server: &Server) {
 }
 
 async fn patching_a_site_updates_it_and_the_widget_config(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let path = format!("/v1/sites/{}", tenant.site.id);
     let body = json!({"name": "Renamed shop", "greeting": "Hello from the test!", "theme_color": "#112233"});
     let patched: Site = json_of(patch(server, &path, tenant.token(), body).await, 200).await;
@@ -1105,7 +1023,7 @@ async fn patching_a_site_updates_it_and_the_widget_config(server: &Server) {
 }
 
 async fn site_writes_refuse_a_bad_colour_origin_or_name(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     for body in [
         json!({}),
         json!({"name": "  "}),
@@ -1124,7 +1042,7 @@ async fn site_writes_refuse_a_bad_colour_origin_or_name(server: &Server) {
 }
 
 async fn deleting_a_site_removes_it_and_its_widget(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let site = create_site(server, tenant.token(), "Short-lived").await;
     let path = format!("/v1/sites/{}", site.id);
     assert_eq!(delete(server, &path, tenant.token()).await.status(), 204);
@@ -1135,7 +1053,7 @@ async fn deleting_a_site_removes_it_and_its_widget(server: &Server) {
 }
 
 async fn rotating_the_identity_secret_answers_a_new_one(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let path = format!("/v1/sites/{}", tenant.site.id);
     let rotated: Site = json_of(post(server, &format!("{path}/rotate-secret"), tenant.token(), json!({})).await, 200).await;
     assert!(rotated.identity_secret.as_ref().is_some_and(|s| !s.is_empty()));
@@ -1145,7 +1063,7 @@ async fn rotating_the_identity_secret_answers_a_new_one(server: &Server) {
 }
 
 async fn agent_reads_sites_without_the_secret_and_gets_403_on_writes(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let (site, articles) = (format!("/v1/sites/{}", tenant.site.id), articles_path(tenant.site.id));
     let article = create_article(server, tenant.token(), tenant.site.id, "returns", "How do returns work?", "Within 30 days.").await;
@@ -1177,7 +1095,7 @@ async fn agent_reads_sites_without_the_secret_and_gets_403_on_writes(server: &Se
 }
 
 async fn admin_manages_sites_and_sees_the_secret(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
     let site = create_site(server, admin.token(), "Admin's site").await;
     assert!(site.identity_secret.is_some());
@@ -1189,8 +1107,8 @@ async fn admin_manages_sites_and_sees_the_secret(server: &Server) {
 }
 
 async fn sites_of_another_account_are_404(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let site = format!("/v1/sites/{}", tenant.site.id);
     let articles = articles_path(tenant.site.id);
     let attempts = [
@@ -1215,7 +1133,7 @@ async fn sites_of_another_account_are_404(server: &Server) {
 // ---------------------------------------------------------------- /v1/sites/{id}/articles
 
 async fn articles_are_created_read_updated_and_deleted(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let path = articles_path(tenant.site.id);
     let body = json!({"id": "returns-policy", "title": "What is your returns policy?", "body": "Return any item within 30 days.", "url": "https://shop.example.com/returns"});
     let created: Article = json_of(post(server, &path, tenant.token(), body).await, 201).await;
@@ -1237,7 +1155,7 @@ async fn articles_are_created_read_updated_and_deleted(server: &Server) {
 }
 
 async fn creating_an_article_without_an_id_generates_one(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let body = json!({"title": "Do you ship abroad?", "body": "We ship to 40 countries."});
     let created: Article = json_of(post(server, &articles_path(tenant.site.id), tenant.token(), body).await, 201).await;
     assert!(!created.id.is_empty());
@@ -1246,7 +1164,7 @@ async fn creating_an_article_without_an_id_generates_one(server: &Server) {
 }
 
 async fn creating_an_article_with_an_existing_id_is_409(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let original = create_article(server, tenant.token(), tenant.site.id, "faq-1", "Original title", "Original body").await;
     let body = json!({"id": "faq-1", "title": "Replacement", "body": "Replacement body"});
     assert_error(post(server, &articles_path(tenant.site.id), tenant.token(), body).await, 409, "conflict", "a second faq-1").await;
@@ -1255,7 +1173,7 @@ async fn creating_an_article_with_an_existing_id_is_409(server: &Server) {
 }
 
 async fn creating_an_article_without_a_title_or_body_is_422(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     for body in [
         json!({"id": "a", "body": "Body"}),
         json!({"id": "a", "title": "Title"}),
@@ -1269,7 +1187,7 @@ async fn creating_an_article_without_a_title_or_body_is_422(server: &Server) {
 }
 
 async fn a_created_article_is_found_by_the_widget_until_deleted(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     assert_eq!(json_of::<ImportResult>(import(server, tenant.token(), tenant.site.id, FILLER_KB).await, 200).await.imported, 4);
     let title = "Do you ship parcels to Antarctica?";
     let body = "Yes: parcels to Antarctic research stations leave by sea freight every month.";
@@ -1283,8 +1201,8 @@ async fn a_created_article_is_found_by_the_widget_until_deleted(server: &Server)
 }
 
 async fn articles_of_another_account_are_404(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let article = create_article(server, tenant.token(), tenant.site.id, "secret-plan", "Secret plan", "Only for us.").await;
     for site_id in [tenant.site.id, other.site.id] {
         let path = format!("{}/secret-plan", articles_path(site_id));
@@ -1300,7 +1218,7 @@ async fn articles_of_another_account_are_404(server: &Server) {
 // ---------------------------------------------------------------- POST /v1/sites/{id}/articles/import
 
 async fn importing_json_lines_creates_and_replaces_articles(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let imported: ImportResult = json_of(import(server, tenant.token(), tenant.site.id, FILLER_KB).await, 200).await;
     assert_eq!(imported.imported, 4);
     let mut ids = article_ids(server, tenant.token(), tenant.site.id).await;
@@ -1314,7 +1232,7 @@ async fn importing_json_lines_creates_and_replaces_articles(server: &Server) {
 }
 
 async fn an_import_with_a_bad_line_names_it_and_imports_nothing(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let good = FILLER_KB.lines().take(3).collect::<Vec<_>>().join("\n");
     for bad in ["{not json", r#"{"id":"no-title","body":"Body"}"#, r#"{"id":"blank-body","title":"Title","body":""}"#] {
         let jsonl = format!("{good}\n{bad}\n");
@@ -1326,7 +1244,7 @@ async fn an_import_with_a_bad_line_names_it_and_imports_nothing(server: &Server)
 
 /// The single-article routes' check (`https://` URLs only) applies to every imported line.
 async fn an_import_with_an_article_url_that_is_not_https_names_the_line_and_imports_nothing(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let good = FILLER_KB.lines().take(2).collect::<Vec<_>>().join("\n");
     for url in
         ["javascript:alert(document.cookie)", "http://shop.example.com/returns", "data:text/html,<script>alert(1)</script>", "/returns"]
@@ -1345,7 +1263,7 @@ async fn an_import_with_an_article_url_that_is_not_https_names_the_line_and_impo
 }
 
 async fn an_imported_article_is_found_by_the_widget(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let article = r#"{"id":"kayak-rental","title":"Can I rent a kayak for the weekend?","body":"Kayaks are rented from Friday noon to Monday noon."}"#;
     let jsonl = format!("{FILLER_KB}{article}\n");
     assert_eq!(json_of::<ImportResult>(import(server, tenant.token(), tenant.site.id, &jsonl).await, 200).await.imported, 5);
@@ -1356,8 +1274,8 @@ async fn an_imported_article_is_found_by_the_widget(server: &Server) {
 // ---------------------------------------------------------------- GET /v1/chat/conversations…
 
 async fn conversation_list_shows_the_accounts_conversations_newest_first(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let mut created = Vec::new();
     for _ in 0..3 {
         created.push(new_conversation(server, &tenant.site.site_key).await.1);
@@ -1377,7 +1295,7 @@ async fn conversation_list_shows_the_accounts_conversations_newest_first(server:
 }
 
 async fn conversation_list_pages_with_a_cursor(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let mut created = Vec::new();
     for _ in 0..3 {
         created.push(new_conversation(server, &tenant.site.site_key).await.1);
@@ -1392,7 +1310,7 @@ async fn conversation_list_pages_with_a_cursor(server: &Server) {
 }
 
 async fn conversation_list_refuses_a_limit_of_0_or_over_100(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     for limit in ["0", "101", "1000"] {
         let response =
             server.authed(Method::GET, "/v1/chat/conversations", tenant.token()).query(&[("limit", limit)]).send().await.unwrap();
@@ -1402,7 +1320,7 @@ async fn conversation_list_refuses_a_limit_of_0_or_over_100(server: &Server) {
 }
 
 async fn conversation_list_filters_by_site_status_mode_and_assignee(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let second_site = create_site(server, tenant.token(), "Second").await;
     let (_, plain) = new_conversation(server, &tenant.site.site_key).await;
@@ -1429,7 +1347,7 @@ async fn conversation_list_filters_by_site_status_mode_and_assignee(server: &Ser
 }
 
 async fn conversation_messages_come_in_seq_order_and_page_by_seq(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
     for question in ["Second question", "Third question"] {
         ask(server, &tenant.site.site_key, &session, question).await;
@@ -1456,7 +1374,7 @@ async fn conversation_messages_come_in_seq_order_and_page_by_seq(server: &Server
 }
 
 async fn marking_a_conversation_read_clears_the_callers_unread_count(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
     ask(server, &tenant.site.site_key, &session, "Anyone there?").await;
@@ -1473,7 +1391,7 @@ async fn marking_a_conversation_read_clears_the_callers_unread_count(server: &Se
 // ---------------------------------------------------------------- POST /v1/chat/messages/send
 
 async fn operator_send_stores_a_reply_the_visitor_sees(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let _: Operator =
         json_of(patch(server, "/auth/profile", tenant.token(), json!({"display_name": "Nina from Support"})).await, 200).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
@@ -1492,7 +1410,7 @@ async fn operator_send_stores_a_reply_the_visitor_sees(server: &Server) {
 }
 
 async fn operator_send_with_a_repeated_message_id_stores_once(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     let body = json!({"conversation_id": id, "content": "One moment please.", "message_id": "op-1"});
     let first: SentMessage = json_of(post(server, "/v1/chat/messages/send", tenant.token(), body.clone()).await, 201).await;
@@ -1507,7 +1425,7 @@ async fn operator_send_with_a_repeated_message_id_stores_once(server: &Server) {
 }
 
 async fn operator_send_refuses_blank_or_over_10000_characters(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     for content in [String::new(), " \n\t ".into(), "a".repeat(10_001)] {
         let body = json!({"conversation_id": id, "content": content});
@@ -1522,7 +1440,7 @@ async fn operator_send_refuses_blank_or_over_10000_characters(server: &Server) {
 // ---------------------------------------------------------------- takeover, handback, ai-active, close, reopen, assign
 
 async fn takeover_silences_the_ai_until_handback(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let site_key = tenant.site.site_key.clone();
     let (session, id) = new_conversation(server, &site_key).await;
     let taken = act(server, tenant.token(), id, "takeover", json!({})).await;
@@ -1544,7 +1462,7 @@ async fn takeover_silences_the_ai_until_handback(server: &Server) {
 }
 
 async fn takeover_keeps_an_existing_assignee(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
@@ -1553,7 +1471,7 @@ async fn takeover_keeps_an_existing_assignee(server: &Server) {
 }
 
 async fn ai_active_lists_open_conversations_in_ai_mode(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let (_, ai) = new_conversation(server, &tenant.site.site_key).await;
     let (_, taken) = new_conversation(server, &tenant.site.site_key).await;
     let (_, closed) = new_conversation(server, &tenant.site.site_key).await;
@@ -1567,7 +1485,7 @@ async fn ai_active_lists_open_conversations_in_ai_mode(server: &Server) {
 }
 
 async fn closing_and_reopening_a_conversation(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     assert_eq!(act(server, tenant.token(), id, "close", json!({})).await.status, Status::Closed);
     assert_eq!(summary(server, tenant.token(), id).await.status, Status::Closed);
@@ -1578,7 +1496,7 @@ async fn closing_and_reopening_a_conversation(server: &Server) {
 }
 
 async fn assigning_a_conversation_sets_and_clears_its_assignee(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
     let assigned = act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
@@ -1594,8 +1512,8 @@ async fn assigning_a_conversation_sets_and_clears_its_assignee(server: &Server) 
 }
 
 async fn assigning_to_an_operator_of_another_account_is_404(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     let body = json!({"assignee_id": other.id()});
     assert_error(
@@ -1609,8 +1527,8 @@ async fn assigning_to_an_operator_of_another_account_is_404(server: &Server) {
 }
 
 async fn conversations_of_another_account_are_404(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let (_, id) = new_conversation(server, &tenant.site.site_key).await;
     let attempts = [
         (Method::GET, conversation_path(id, ""), None),
@@ -1638,7 +1556,7 @@ async fn conversations_of_another_account_are_404(server: &Server) {
 // ---------------------------------------------------------------- /v1/chat/users/{visitor_id}/block, /v1/chat/blocks
 
 async fn blocking_a_visitor_refuses_their_chat_until_unblocked(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
     let site_key = tenant.site.site_key.clone();
     let (session, id) = new_conversation(server, &site_key).await;
     let visitor = summary(server, tenant.token(), id).await.visitor;
@@ -1659,8 +1577,8 @@ async fn blocking_a_visitor_refuses_their_chat_until_unblocked(server: &Server) 
 }
 
 async fn visitors_of_another_account_are_404(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
     let visitor = summary(server, tenant.token(), id).await.visitor;
     let path = block_path(visitor.id);

@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use edgechat_shared::api::conversations::{Block, ConversationList, ConversationSummary, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::{DoneMeta, StreamEvent, StreamRequest};
 use edgechat_shared::api::token_conversations::{CreatedConversation, TokenMessage};
 use edgechat_shared::api::uploads::UploadResponse;
@@ -38,12 +37,9 @@ use sha2::Sha256;
 
 fn main() {
     let server = Server::start("uploads");
-    macro_rules! trials {
-        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
-    }
     run_trials(
         server,
-        trials![
+        trials![server;
             // POST /api/v1/chat/upload-image: each allowed type, served back byte for byte
             upload_image_accepts_a_png_served_back_as_image_png,
             upload_image_accepts_a_jpeg_served_back_as_image_jpeg,
@@ -196,9 +192,8 @@ fn padded(header: &[u8], len: usize) -> Vec<u8> {
 
 // ---------------------------------------------------------------- helpers
 
-const PASSWORD: &str = "correct horse battery";
-const OWNER_NAME: &str = "Olivia Owner";
-const SITE_NAME: &str = "Acme shop";
+const OWNER_NAME: &str = Owner::ACME.name;
+const SITE_NAME: &str = Owner::ACME.site;
 
 /// Seed 004's texts.
 const AUTO_REPLY: &str = "Thanks for reaching out! We'll get back to you soon.";
@@ -225,42 +220,10 @@ static AUTH_IPS: IpPool = IpPool::new("192.169");
 /// Client addresses no other widget request uses (`192.168.x.y`).
 static WIDGET_IPS: IpPool = IpPool::new("192.168");
 
-/// A freshly signed-up account: its owner's access token and display name, and its first site.
-struct Tenant {
-    token: String,
-    operator_name: String,
-    site: Site,
-}
-
-impl Tenant {
-    fn key(&self) -> &str {
-        &self.site.site_key
-    }
-}
-
-async fn signup(server: &Server) -> Tenant {
-    let body = json!({
-        "email": format!("{}@example.com", unique("owner")),
-        "password": PASSWORD,
-        "name": OWNER_NAME,
-        "account_name": unique("Acme"),
-        "site_name": SITE_NAME,
-    });
-    let signed = signup_from(&server.http, &server.url, &AUTH_IPS.next(), &body).await;
-    assert_eq!(signed.site.name, SITE_NAME);
-    Tenant { token: signed.tokens.access_token, operator_name: signed.tokens.user.display_name, site: signed.site }
-}
-
-/// The conversation as its site's operators see it.
-async fn summary(server: &Server, tenant: &Tenant, conversation_id: i64) -> ConversationSummary {
-    let response = server.authed(Method::GET, &format!("/v1/chat/conversations/{conversation_id}"), &tenant.token).send().await.unwrap();
-    json_of(response, 200).await
-}
-
 /// The site's conversations, as its operators list them.
 async fn site_conversations(server: &Server, tenant: &Tenant) -> Vec<ConversationSummary> {
     let response = server
-        .authed(Method::GET, "/v1/chat/conversations", &tenant.token)
+        .authed(Method::GET, "/v1/chat/conversations", tenant.token())
         .query(&[("site_id", tenant.site.id.to_string())])
         .send()
         .await
@@ -280,28 +243,28 @@ async fn conversation_of(server: &Server, tenant: &Tenant, email: &str) -> i64 {
 /// An operator reply through `POST /v1/chat/messages/send`.
 async fn operator_reply(server: &Server, tenant: &Tenant, conversation_id: i64, text: &str) -> SentMessage {
     let body = json!({"conversation_id": conversation_id, "content": text});
-    let response = server.authed(Method::POST, "/v1/chat/messages/send", &tenant.token).json(&body).send().await.unwrap();
+    let response = server.authed(Method::POST, "/v1/chat/messages/send", tenant.token()).json(&body).send().await.unwrap();
     json_of(response, 201).await
 }
 
 async fn operator_messages(server: &Server, tenant: &Tenant, conversation_id: i64) -> Vec<ChatMessage> {
     let path = format!("/v1/chat/conversations/{conversation_id}/messages");
-    let response = server.authed(Method::GET, &path, &tenant.token).query(&[("limit", "100")]).send().await.unwrap();
+    let response = server.authed(Method::GET, &path, tenant.token()).query(&[("limit", "100")]).send().await.unwrap();
     let list: MessageList = json_of(response, 200).await;
     list.messages
 }
 
 async fn close(server: &Server, tenant: &Tenant, conversation_id: i64) -> ConversationSummary {
     let path = format!("/v1/chat/conversations/{conversation_id}/close");
-    let response = server.authed(Method::POST, &path, &tenant.token).json(&json!({})).send().await.unwrap();
+    let response = server.authed(Method::POST, &path, tenant.token()).json(&json!({})).send().await.unwrap();
     json_of(response, 200).await
 }
 
 /// Blocks the visitor of `conversation_id` as the site's owner.
 async fn block_visitor_of(server: &Server, tenant: &Tenant, conversation_id: i64) {
-    let visitor = summary(server, tenant, conversation_id).await.visitor;
+    let visitor = summary(server, tenant.token(), conversation_id).await.visitor;
     let path = format!("/v1/chat/users/{}/block", visitor.id);
-    let response = server.authed(Method::POST, &path, &tenant.token).json(&json!({"reason": "spam"})).send().await.unwrap();
+    let response = server.authed(Method::POST, &path, tenant.token()).json(&json!({"reason": "spam"})).send().await.unwrap();
     let _: Block = json_of(response, 200).await;
 }
 
@@ -477,14 +440,6 @@ fn documented_signature(secret: &str, id: i64, exp: i64) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// `HMAC-SHA256(secret, user_id)` in hex: the `user_hash` a site's server
-/// computes for its logged-in user `user_id` (README, "Identity verification").
-fn user_hash(secret: &str, user_id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(user_id.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
 /// `t` with its last hex digit changed.
 fn flipped(t: &str) -> String {
     let (head, last) = t.split_at(t.len() - 1);
@@ -653,9 +608,9 @@ async fn seed_file(
 /// A fresh visitor uploads `file` through `route`; asserts it is accepted as
 /// `content_type` and served back inline, byte for byte.
 async fn assert_accepted(server: &Server, route: Route, file: Sample, content_type: &str) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
-    let uploaded = upload_ok(server, route, tenant.key(), &session, &file, content_type).await;
+    let uploaded = upload_ok(server, route, tenant.site_key(), &session, &file, content_type).await;
     let what = format!("{} from {route:?}", file.name);
     assert_served(fetch(server, &uploaded.url).await, &file.bytes, content_type, "inline", file.name, &what).await;
 }
@@ -693,7 +648,7 @@ async fn upload_file_accepts_utf8_text_served_back_as_text_plain(server: &Server
 }
 
 async fn upload_file_accepts_the_four_image_types(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let files = [
         (sample("a.png", "image/png", PNG), "image/png"),
@@ -702,7 +657,7 @@ async fn upload_file_accepts_the_four_image_types(server: &Server) {
         (sample("d.webp", "image/webp", WEBP), "image/webp"),
     ];
     for (file, content_type) in files {
-        let uploaded = upload_ok(server, Route::File, tenant.key(), &session, &file, content_type).await;
+        let uploaded = upload_ok(server, Route::File, tenant.site_key(), &session, &file, content_type).await;
         assert_served(fetch(server, &uploaded.url).await, &file.bytes, content_type, "inline", file.name, file.name).await;
     }
 }
@@ -715,7 +670,7 @@ async fn assert_unsupported(server: &Server, route: Route, site_key: &str, sessi
 }
 
 async fn upload_image_refuses_pdf_mp4_text_and_bmp_with_415(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let files = [
         sample("invoice.pdf", "application/pdf", PDF),
@@ -729,24 +684,24 @@ async fn upload_image_refuses_pdf_mp4_text_and_bmp_with_415(server: &Server) {
         sample("scan.webp", "image/webp", BMP),
     ];
     for file in &files {
-        assert_unsupported(server, Route::Image, tenant.key(), &session, file).await;
+        assert_unsupported(server, Route::Image, tenant.site_key(), &session, file).await;
     }
     // The same visitor's real image is accepted.
-    upload_ok(server, Route::Image, tenant.key(), &session, &sample("cat.png", "image/png", PNG), "image/png").await;
+    upload_ok(server, Route::Image, tenant.site_key(), &session, &sample("cat.png", "image/png", PNG), "image/png").await;
 }
 
 async fn upload_image_refuses_html_named_png_declared_image_png_with_415(server: &Server) {
-    let tenant = signup(server).await;
-    assert_unsupported(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", HTML)).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    assert_unsupported(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("cat.png", "image/png", HTML)).await;
 }
 
 async fn upload_image_refuses_javascript_named_jpg_declared_image_jpeg_with_415(server: &Server) {
-    let tenant = signup(server).await;
-    assert_unsupported(server, Route::Image, tenant.key(), &new_session_id(), &sample("x.jpg", "image/jpeg", JS)).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    assert_unsupported(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("x.jpg", "image/jpeg", JS)).await;
 }
 
 async fn upload_file_refuses_html_whatever_its_name_and_declared_type_with_415(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     for file in [
         sample("cat.png", "image/png", HTML),
@@ -755,38 +710,38 @@ async fn upload_file_refuses_html_whatever_its_name_and_declared_type_with_415(s
         sample("upper.png", "image/png", b"<!DOCTYPE HTML><html><body onload=alert(1)></body></html>"),
         sample("svg.pdf", "application/pdf", b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>"),
     ] {
-        assert_unsupported(server, Route::File, tenant.key(), &session, &file).await;
+        assert_unsupported(server, Route::File, tenant.site_key(), &session, &file).await;
     }
 }
 
 async fn upload_file_refuses_javascript_named_jpg_declared_image_jpeg_with_415(server: &Server) {
-    let tenant = signup(server).await;
-    assert_unsupported(server, Route::File, tenant.key(), &new_session_id(), &sample("x.jpg", "image/jpeg", JS)).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    assert_unsupported(server, Route::File, tenant.site_key(), &new_session_id(), &sample("x.jpg", "image/jpeg", JS)).await;
 }
 
 async fn upload_file_refuses_javascript_named_js_with_415(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     for file in [
         sample("app.js", "text/javascript", JS),
         sample("widget.mjs", "application/javascript", b"export default () => fetch('/steal?c=' + document.cookie);\n"),
     ] {
-        assert_unsupported(server, Route::File, tenant.key(), &session, &file).await;
+        assert_unsupported(server, Route::File, tenant.site_key(), &session, &file).await;
     }
 }
 
 async fn upload_file_refuses_binary_junk_with_415(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     for (n, junk) in JUNK.iter().enumerate() {
         let name = ["report.pdf", "photo.png", "notes.txt"][n];
         let declared = ["application/pdf", "image/png", "text/plain"][n];
-        assert_unsupported(server, Route::File, tenant.key(), &session, &sample(name, declared, junk)).await;
+        assert_unsupported(server, Route::File, tenant.site_key(), &session, &sample(name, declared, junk)).await;
     }
 }
 
 async fn the_declared_type_is_ignored_the_sniffed_type_is_answered_and_served(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let cases = [
         (Route::Image, sample("cat.png", "image/jpeg", PNG), "image/png"),
@@ -797,14 +752,14 @@ async fn the_declared_type_is_ignored_the_sniffed_type_is_answered_and_served(se
         (Route::File, sample("notes.txt", "text/html", TXT), "text/plain; charset=utf-8"),
     ];
     for (route, file, content_type) in cases {
-        let uploaded = upload_ok(server, route, tenant.key(), &session, &file, content_type).await;
+        let uploaded = upload_ok(server, route, tenant.site_key(), &session, &file, content_type).await;
         let what = format!("{} declared {}", file.name, file.declared);
         assert_served(fetch(server, &uploaded.url).await, &file.bytes, content_type, "inline", file.name, &what).await;
     }
 }
 
 async fn a_renamed_file_whose_name_claims_another_type_is_415(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let cases = [
         (Route::Image, sample("photo.jpg", "image/jpeg", PNG)),
@@ -815,33 +770,33 @@ async fn a_renamed_file_whose_name_claims_another_type_is_415(server: &Server) {
         (Route::File, sample("invoice.pdf", "application/pdf", TXT)),
     ];
     for (route, file) in &cases {
-        assert_unsupported(server, *route, tenant.key(), &session, file).await;
+        assert_unsupported(server, *route, tenant.site_key(), &session, file).await;
     }
 }
 
 async fn a_file_of_10_mib_and_1_byte_is_413_on_both_routes(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let image = Sample { name: "huge.png", declared: "image/png", bytes: padded(PNG, MAX_FILE_BYTES + 1) };
     let what = format!("{} bytes to upload-image", image.bytes.len());
-    assert_error(upload(server, Route::Image, tenant.key(), &session, &image).await, 413, "payload_too_large", &what).await;
+    assert_error(upload(server, Route::Image, tenant.site_key(), &session, &image).await, 413, "payload_too_large", &what).await;
     let file = Sample { name: "huge.pdf", declared: "application/pdf", bytes: padded(PDF, MAX_FILE_BYTES + 1) };
     let what = format!("{} bytes to upload-file", file.bytes.len());
-    assert_error(upload(server, Route::File, tenant.key(), &session, &file).await, 413, "payload_too_large", &what).await;
+    assert_error(upload(server, Route::File, tenant.site_key(), &session, &file).await, 413, "payload_too_large", &what).await;
 }
 
 async fn a_file_of_exactly_10_mib_is_accepted_and_served_whole(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let image = Sample { name: "big.png", declared: "image/png", bytes: padded(PNG, MAX_FILE_BYTES) };
-    let uploaded = upload_ok(server, Route::Image, tenant.key(), &session, &image, "image/png").await;
+    let uploaded = upload_ok(server, Route::Image, tenant.site_key(), &session, &image, "image/png").await;
     assert_served(fetch(server, &uploaded.url).await, &image.bytes, "image/png", "inline", "big.png", "a 10 MiB image").await;
 }
 
 async fn a_missing_file_field_is_422_on_both_routes(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
-    let key = tenant.key();
+    let key = tenant.site_key();
     let png = sample("cat.png", "image/png", PNG);
     let pdf = sample("invoice.pdf", "application/pdf", PDF);
     let cases: [(Route, Vec<Part<'_>>, &str); 4] = [
@@ -873,19 +828,19 @@ async fn uploads_for_an_unknown_site_key_are_404(server: &Server) {
 }
 
 async fn uploads_with_a_malformed_session_id_are_422(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let png = sample("cat.png", "image/png", PNG);
     for session in ["x", "sess_0123456789abcdef<script>", ""] {
         for route in [Route::Image, Route::File] {
             let what = format!("{route:?} with session_id {session:?}");
-            assert_error(upload(server, route, tenant.key(), session, &png).await, 422, "validation_error", &what).await;
+            assert_error(upload(server, route, tenant.site_key(), session, &png).await, 422, "validation_error", &what).await;
         }
     }
 }
 
 async fn uploads_of_a_blocked_visitor_are_403_blocked(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let (session, id) = new_conversation(server, key).await;
     let png = sample("cat.png", "image/png", PNG);
     upload_ok(server, Route::Image, key, &session, &png, "image/png").await;
@@ -900,26 +855,26 @@ async fn uploads_of_a_blocked_visitor_are_403_blocked(server: &Server) {
 // ---------------------------------------------------------------- served files and signed URLs
 
 async fn a_served_file_is_inline_with_nosniff_by_default(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let gif = sample("smile.gif", "image/gif", GIF);
-    let uploaded = upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &gif, "image/gif").await;
+    let uploaded = upload_ok(server, Route::Image, tenant.site_key(), &new_session_id(), &gif, "image/gif").await;
     assert_served(fetch(server, &uploaded.url).await, GIF, "image/gif", "inline", "smile.gif", "by default").await;
     let inline = format!("{}&disposition=inline", uploaded.url);
     assert_served(fetch(server, &inline).await, GIF, "image/gif", "inline", "smile.gif", "disposition=inline").await;
 }
 
 async fn disposition_attachment_serves_the_file_as_a_download(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let pdf = sample("invoice.pdf", "application/pdf", PDF);
-    let uploaded = upload_ok(server, Route::File, tenant.key(), &new_session_id(), &pdf, "application/pdf").await;
+    let uploaded = upload_ok(server, Route::File, tenant.site_key(), &new_session_id(), &pdf, "application/pdf").await;
     let download = format!("{}&disposition=attachment", uploaded.url);
     assert_served(fetch(server, &download).await, PDF, "application/pdf", "attachment", "invoice.pdf", "disposition=attachment").await;
 }
 
 async fn a_tampered_signature_is_403(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let uploaded =
-        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+        upload_ok(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     assert_served(fetch(server, &link.url()).await, PNG, "image/png", "inline", "cat.png", "the genuine link").await;
     let mut tampered = link.clone();
@@ -932,10 +887,10 @@ async fn a_tampered_signature_is_403(server: &Server) {
 }
 
 async fn the_signature_of_another_upload_is_403(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
-    let first = upload_ok(server, Route::Image, tenant.key(), &session, &sample("a.png", "image/png", PNG), "image/png").await;
-    let second = upload_ok(server, Route::Image, tenant.key(), &session, &sample("b.gif", "image/gif", GIF), "image/gif").await;
+    let first = upload_ok(server, Route::Image, tenant.site_key(), &session, &sample("a.png", "image/png", PNG), "image/png").await;
+    let second = upload_ok(server, Route::Image, tenant.site_key(), &session, &sample("b.gif", "image/gif", GIF), "image/gif").await;
     let (a, b) = (SignedUrl::parse(&first.url), SignedUrl::parse(&second.url));
     assert_ne!(a.id, b.id);
     assert_served(fetch(server, &a.url()).await, PNG, "image/png", "inline", "a.png", "the first genuine link").await;
@@ -945,9 +900,9 @@ async fn the_signature_of_another_upload_is_403(server: &Server) {
 }
 
 async fn an_expired_or_extended_link_is_403(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let uploaded =
-        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+        upload_ok(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     assert_forbidden(server, &SignedUrl { exp: now() - 3600, ..link.clone() }.url(), "exp an hour ago with the genuine t").await;
     assert_forbidden(server, &SignedUrl { exp: link.exp + 3600, ..link.clone() }.url(), "exp extended with the genuine t").await;
@@ -961,9 +916,9 @@ async fn an_expired_or_extended_link_is_403(server: &Server) {
 }
 
 async fn an_unknown_id_with_a_wrong_signature_is_403(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let uploaded =
-        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+        upload_ok(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     let unknown = link.id + 1_000_000;
     assert_forbidden(server, &SignedUrl { id: unknown, ..link.clone() }.url(), "an unknown id with another file's t").await;
@@ -974,8 +929,8 @@ async fn an_unknown_id_with_a_wrong_signature_is_403(server: &Server) {
 // ---------------------------------------------------------------- attachments
 
 async fn an_attachment_shows_in_history_with_a_url_that_serves_the_file(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let session = new_session_id();
     let png = sample("broken-lid.png", "image/png", PNG);
     let pdf = sample("receipt.pdf", "application/pdf", PDF);
@@ -1002,8 +957,8 @@ async fn an_attachment_shows_in_history_with_a_url_that_serves_the_file(server: 
 }
 
 async fn ten_attachments_are_accepted_and_eleven_are_422(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let session = new_session_id();
     let names = ["g01.gif", "g02.gif", "g03.gif", "g04.gif", "g05.gif", "g06.gif", "g07.gif", "g08.gif", "g09.gif", "g10.gif", "g11.gif"];
     let mut ids = Vec::new();
@@ -1025,8 +980,8 @@ async fn ten_attachments_are_accepted_and_eleven_are_422(server: &Server) {
 }
 
 async fn an_upload_of_another_visitor_or_an_unknown_id_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let owner = new_session_id();
     let uploaded = upload_ok(server, Route::Image, key, &owner, &sample("mine.png", "image/png", PNG), "image/png").await;
     let thief = new_session_id();
@@ -1041,9 +996,9 @@ async fn an_upload_of_another_visitor_or_an_unknown_id_is_422(server: &Server) {
     .await;
     assert!(history(server, key, &thief).await.messages.is_empty(), "the refused messages were not stored");
     // Another site's visitor with the same session id cannot take it either.
-    let other = signup(server).await;
+    let other = signup(server, &AUTH_IPS).await;
     let what = "an upload of the same session id on another site";
-    assert_error(send(server, other.key(), &owner, "Look at this", &[uploaded.id]).await, 422, "validation_error", what).await;
+    assert_error(send(server, other.site_key(), &owner, "Look at this", &[uploaded.id]).await, 422, "validation_error", what).await;
     // The owner still can.
     let sent = send_ok(server, key, &owner, "My picture", &[uploaded.id]).await;
     let seen = history(server, key, &owner).await;
@@ -1051,8 +1006,8 @@ async fn an_upload_of_another_visitor_or_an_unknown_id_is_422(server: &Server) {
 }
 
 async fn an_upload_can_be_attached_only_once(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let session = new_session_id();
     let uploaded = upload_ok(server, Route::File, key, &session, &sample("receipt.pdf", "application/pdf", PDF), "application/pdf").await;
     let sent = send_ok(server, key, &session, "My receipt", &[uploaded.id]).await;
@@ -1064,8 +1019,8 @@ async fn an_upload_can_be_attached_only_once(server: &Server) {
 }
 
 async fn a_retry_of_a_message_with_attachments_replays_it_and_attaches_nothing_more(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let session = new_session_id();
     let receipt = upload_ok(server, Route::File, key, &session, &sample("receipt.pdf", "application/pdf", PDF), "application/pdf").await;
     let photo = upload_ok(server, Route::Image, key, &session, &sample("photo.png", "image/png", PNG), "image/png").await;
@@ -1090,8 +1045,8 @@ async fn a_retry_of_a_message_with_attachments_replays_it_and_attaches_nothing_m
 }
 
 async fn attachment_links_are_signed_when_read_and_survive_a_secret_rotation(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let session = new_session_id();
     let png = sample("lid.png", "image/png", PNG);
     let uploaded = upload_ok(server, Route::Image, key, &session, &png, "image/png").await;
@@ -1101,7 +1056,7 @@ async fn attachment_links_are_signed_when_read_and_survive_a_secret_rotation(ser
     let response = server
         .http
         .post(format!("{}/v1/sites/{}/rotate-secret", server.url, tenant.site.id))
-        .bearer_auth(&tenant.token)
+        .bearer_auth(tenant.token())
         .send()
         .await
         .expect("rotate-secret reaches the server");
@@ -1119,8 +1074,8 @@ async fn attachment_links_are_signed_when_read_and_survive_a_secret_rotation(ser
 }
 
 async fn an_empty_message_with_an_attachment_is_accepted(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let session = new_session_id();
     assert_error(send(server, key, &session, "", &[]).await, 422, "validation_error", "an empty message without attachments").await;
     let uploaded = upload_ok(server, Route::Image, key, &session, &sample("photo.jpg", "image/jpeg", JPEG), "image/jpeg").await;
@@ -1135,8 +1090,8 @@ async fn an_empty_message_with_an_attachment_is_accepted(server: &Server) {
 // ---------------------------------------------------------------- POST /api/v1/chat/conversations
 
 async fn creating_a_conversation_answers_201_with_a_token_and_the_auto_reply(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     let response = create(server, key, &create_body("Ada Lovelace", "ada@example.com", "Where is my parcel?", &token)).await;
     let raw: Value = json_of(response, 201).await;
@@ -1154,8 +1109,8 @@ async fn creating_a_conversation_answers_201_with_a_token_and_the_auto_reply(ser
 }
 
 async fn creating_without_a_required_field_is_422_all_fields_required(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     let full = create_body("Ada Lovelace", "ada@example.com", "Where is my parcel?", &token);
     for field in ["name", "email", "message", "visitor_token"] {
@@ -1175,8 +1130,8 @@ async fn creating_without_a_required_field_is_422_all_fields_required(server: &S
 }
 
 async fn creating_with_an_invalid_email_is_422_invalid_email_address(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     for email in ["not-an-email", "jane@", "@example.com", "jane doe@example.com"] {
         let body = create_body("Jane Visitor", email, "Hello", &token);
@@ -1186,8 +1141,8 @@ async fn creating_with_an_invalid_email_is_422_invalid_email_address(server: &Se
 }
 
 async fn creating_with_a_message_over_10000_characters_is_422_too_long(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     for message in ["a".repeat(10_001), "é".repeat(10_001)] {
         let body = create_body("Jane Visitor", "jane@example.com", &message, &token);
@@ -1200,8 +1155,8 @@ async fn creating_with_a_message_over_10000_characters_is_422_too_long(server: &
 }
 
 async fn creating_with_a_malformed_visitor_token_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let malformed = [
         "a".repeat(21),
         "a".repeat(129),
@@ -1220,8 +1175,8 @@ async fn creating_with_a_malformed_visitor_token_is_422(server: &Server) {
 }
 
 async fn creating_twice_with_one_visitor_token_is_409(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Jane Visitor", "jane@example.com", "First question", &token).await;
     let again = create(server, key, &create_body("Jane Again", "jane2@example.com", "Second question", &token)).await;
@@ -1234,8 +1189,8 @@ async fn creating_twice_with_one_visitor_token_is_409(server: &Server) {
 }
 
 async fn creating_six_conversations_a_minute_from_one_address_is_429(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let fresh = |ip: &str| create_from(server, key, &create_body("Rita Rapid", "rita@example.com", "Hello?", &visitor_token()), ip);
     let last_token = Mutex::new(String::new());
     let last = |ip: &str| {
@@ -1252,10 +1207,10 @@ async fn creating_six_conversations_a_minute_from_one_address_is_429(server: &Se
 }
 
 async fn operators_see_the_name_and_email_of_a_created_conversation(server: &Server) {
-    let tenant = signup(server).await;
-    create_ok(server, tenant.key(), "Grace Hopper", "grace.hopper@example.com", "My invoice is wrong", &visitor_token()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    create_ok(server, tenant.site_key(), "Grace Hopper", "grace.hopper@example.com", "My invoice is wrong", &visitor_token()).await;
     let id = conversation_of(server, &tenant, "grace.hopper@example.com").await;
-    let seen = summary(server, &tenant, id).await;
+    let seen = summary(server, tenant.token(), id).await;
     assert_eq!(
         (seen.visitor.name.as_deref(), seen.visitor.email.as_deref(), seen.status),
         (Some("Grace Hopper"), Some("grace.hopper@example.com"), Status::Open)
@@ -1268,8 +1223,8 @@ async fn operators_see_the_name_and_email_of_a_created_conversation(server: &Ser
 // ---------------------------------------------------------------- GET …/messages
 
 async fn messages_list_inbound_and_operator_replies_oldest_first_with_authors(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
     let id = conversation_of(server, &tenant, "ada@example.com").await;
@@ -1281,8 +1236,8 @@ async fn messages_list_inbound_and_operator_replies_oldest_first_with_authors(se
     let operator =
         messages.iter().position(|m| m.body == "We are looking into it, Ada.").unwrap_or_else(|| panic!("the reply in {messages:?}"));
     let reply = &messages[operator];
-    assert_eq!((reply.direction.as_str(), reply.author.as_str()), ("outbound", tenant.operator_name.as_str()));
-    assert_eq!(tenant.operator_name, OWNER_NAME);
+    assert_eq!((reply.direction.as_str(), reply.author.as_str()), ("outbound", tenant.name()));
+    assert_eq!(tenant.name(), OWNER_NAME);
     assert!(operator > 0, "the reply comes after the initial message: {messages:?}");
     for pair in messages.windows(2) {
         assert!(pair[0].timestamp <= pair[1].timestamp, "oldest first: {messages:?}");
@@ -1296,8 +1251,8 @@ async fn messages_list_inbound_and_operator_replies_oldest_first_with_authors(se
 }
 
 async fn ai_answers_are_outbound_and_signed_with_the_site_name(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "Hello there", &token).await;
     // The visitor token is the visitor's widget session: the widget's next message goes to this conversation.
@@ -1312,8 +1267,8 @@ async fn ai_answers_are_outbound_and_signed_with_the_site_name(server: &Server) 
 }
 
 async fn messages_since_lists_only_later_messages(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
     let id = conversation_of(server, &tenant, "ada@example.com").await;
@@ -1336,8 +1291,8 @@ async fn messages_since_lists_only_later_messages(server: &Server) {
 }
 
 async fn messages_with_a_malformed_since_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
     for since in ["yesterday", "12/01/2026", "2026-13-45T99:00:00Z"] {
@@ -1350,21 +1305,22 @@ async fn messages_with_a_malformed_since_is_422(server: &Server) {
 }
 
 async fn messages_of_an_unknown_visitor_token_or_site_is_404(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let other = signup(server, &AUTH_IPS).await;
     let token = visitor_token();
-    create_ok(server, tenant.key(), "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
-    assert_error(seed_messages(server, tenant.key(), &visitor_token(), None).await, 404, "not_found", "an unknown visitor token").await;
-    assert_error(seed_messages(server, other.key(), &token, None).await, 404, "not_found", "a token of another site").await;
+    create_ok(server, tenant.site_key(), "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
+    assert_error(seed_messages(server, tenant.site_key(), &visitor_token(), None).await, 404, "not_found", "an unknown visitor token")
+        .await;
+    assert_error(seed_messages(server, other.site_key(), &token, None).await, 404, "not_found", "a token of another site").await;
     assert_error(seed_messages(server, "sk_nobody_has_this_key", &token, None).await, 404, "not_found", "an unknown site key").await;
-    assert!(!seed_messages_ok(server, tenant.key(), &token, None).await.is_empty());
+    assert!(!seed_messages_ok(server, tenant.site_key(), &token, None).await.is_empty());
 }
 
 // ---------------------------------------------------------------- POST …/messages
 
 async fn a_reply_answers_201_and_is_listed_as_inbound(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
     reply_ok(server, key, &token, "The order number is 1042.").await;
@@ -1378,8 +1334,8 @@ async fn a_reply_answers_201_and_is_listed_as_inbound(server: &Server) {
 }
 
 async fn a_reply_blank_or_over_10000_characters_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
     let bodies = [json!({"message": ""}), json!({"message": " \n\t "}), json!({"message": "a".repeat(10_001)}), json!({})];
@@ -1395,15 +1351,15 @@ async fn a_reply_blank_or_over_10000_characters_is_422(server: &Server) {
 }
 
 async fn a_reply_reopens_a_closed_conversation(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "My parcel is late", &token).await;
     let id = conversation_of(server, &tenant, "ada@example.com").await;
     assert_eq!(close(server, &tenant, id).await.status, Status::Closed);
-    assert_eq!(summary(server, &tenant, id).await.status, Status::Closed);
+    assert_eq!(summary(server, tenant.token(), id).await.status, Status::Closed);
     reply_ok(server, key, &token, "It still has not arrived.").await;
-    assert_eq!(summary(server, &tenant, id).await.status, Status::Open, "the reply reopened the conversation");
+    assert_eq!(summary(server, tenant.token(), id).await.status, Status::Open, "the reply reopened the conversation");
     let messages = seed_messages_ok(server, key, &token, None).await;
     assert!(messages.iter().any(|m| m.body == "It still has not arrived." && m.direction == "inbound"), "{messages:?}");
 }
@@ -1426,8 +1382,8 @@ async fn message_with_file(
 }
 
 async fn a_token_conversation_file_is_served_as_a_download_by_default(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "I will send the receipt", &token).await;
     let pdf = sample("receipt.pdf", "application/pdf", PDF);
@@ -1441,8 +1397,8 @@ async fn a_token_conversation_file_is_served_as_a_download_by_default(server: &S
 }
 
 async fn a_token_conversation_file_with_the_wrong_message_upload_or_visitor_is_404(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let token = visitor_token();
     create_ok(server, key, "Ada Lovelace", "ada@example.com", "Two photos coming", &token).await;
     let png = sample("first.png", "image/png", PNG);
@@ -1465,8 +1421,8 @@ async fn a_token_conversation_file_with_the_wrong_message_upload_or_visitor_is_4
     for (visitor, message, upload, what) in wrong {
         assert_error(seed_file(server, key, visitor, message, upload, None).await, 404, "not_found", what).await;
     }
-    let stranger = signup(server).await;
-    assert_error(seed_file(server, stranger.key(), &token, m1, u1.id, None).await, 404, "not_found", "another site's key").await;
+    let stranger = signup(server, &AUTH_IPS).await;
+    assert_error(seed_file(server, stranger.site_key(), &token, m1, u1.id, None).await, 404, "not_found", "another site's key").await;
 }
 
 // ---------------------------------------------------------------- one secret, two purposes
@@ -1479,24 +1435,24 @@ async fn history_as(server: &Server, site_key: &str, user_id: &str, user_hash: &
 }
 
 async fn a_file_link_signature_presented_as_a_user_hash_is_401(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let uploaded =
-        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+        upload_ok(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     // Any visitor holds a file link: its t must not make them the "verified" user "<id>:<exp>".
     let forged = format!("{}:{}", link.id, link.exp);
     let what = format!("user_id {forged:?} with the link's t as user_hash");
-    assert_error(history_as(server, tenant.key(), &forged, &link.t).await, 401, "unauthorized", &what).await;
+    assert_error(history_as(server, tenant.site_key(), &forged, &link.t).await, 401, "unauthorized", &what).await;
     // That user, signed by the site's server, is verified: the refusal is the signature's kind.
     let secret = tenant.site.identity_secret.clone().expect("owners see the identity secret");
-    let genuine: HistoryResponse = json_of(history_as(server, tenant.key(), &forged, &user_hash(&secret, &forged)).await, 200).await;
+    let genuine: HistoryResponse = json_of(history_as(server, tenant.site_key(), &forged, &user_hash(&secret, &forged)).await, 200).await;
     assert!(genuine.messages.is_empty());
 }
 
 async fn a_user_hash_presented_as_a_file_link_signature_is_403(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let uploaded =
-        upload_ok(server, Route::Image, tenant.key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
+        upload_ok(server, Route::Image, tenant.site_key(), &new_session_id(), &sample("cat.png", "image/png", PNG), "image/png").await;
     let link = SignedUrl::parse(&uploaded.url);
     // A site user whose id reads "<id>:<exp>" gets that user_hash from the site's server: it must open no file.
     let secret = tenant.site.identity_secret.clone().expect("owners see the identity secret");
@@ -1549,17 +1505,17 @@ fn marked_text(name: &'static str) -> (Sample, Vec<u8>) {
 }
 
 async fn deleting_a_site_deletes_its_files_from_r2(server: &Server) {
-    let (tenant, other) = (signup(server).await, signup(server).await);
+    let (tenant, other) = (signup(server, &AUTH_IPS).await, signup(server, &AUTH_IPS).await);
     let (file, marker) = marked_text("receipt.txt");
     let (kept_file, kept_marker) = marked_text("kept.txt");
     let session = new_session_id();
-    upload_ok(server, Route::File, tenant.key(), &session, &file, "text/plain; charset=utf-8").await;
-    let attached = upload_ok(server, Route::File, tenant.key(), &session, &file, "text/plain; charset=utf-8").await;
-    send_ok(server, tenant.key(), &session, "The receipt", &[attached.id]).await;
-    let kept = upload_ok(server, Route::File, other.key(), &new_session_id(), &kept_file, "text/plain; charset=utf-8").await;
+    upload_ok(server, Route::File, tenant.site_key(), &session, &file, "text/plain; charset=utf-8").await;
+    let attached = upload_ok(server, Route::File, tenant.site_key(), &session, &file, "text/plain; charset=utf-8").await;
+    send_ok(server, tenant.site_key(), &session, "The receipt", &[attached.id]).await;
+    let kept = upload_ok(server, Route::File, other.site_key(), &new_session_id(), &kept_file, "text/plain; charset=utf-8").await;
     assert_r2_blobs(server, &marker, 2, "before the delete").await;
 
-    let response = server.authed(Method::DELETE, &format!("/v1/sites/{}", tenant.site.id), &tenant.token).send().await.unwrap();
+    let response = server.authed(Method::DELETE, &format!("/v1/sites/{}", tenant.site.id), tenant.token()).send().await.unwrap();
     assert_eq!(response.status(), 204);
     assert_r2_blobs(server, &marker, 0, "the deleted site's uploads, attached or not").await;
     assert_r2_blobs(server, &kept_marker, 1, "another site's upload").await;
@@ -1679,14 +1635,14 @@ async fn post_unfinished_chunked(server: &Server, head: String, chunk: Vec<u8>, 
 /// and 64 KiB) and then nothing, the body unfinished. A server that buffers
 /// the body whole first would wait for its end and never answer.
 async fn a_chunked_body_over_the_cap_is_413_before_it_is_read_whole_and_nothing_is_stored(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
     let boundary = format!("----edgechat-test-{}", &new_session_id()[5..]);
     let parts = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"site_key\"\r\n\r\n{}\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"session_id\"\r\n\r\n{session}\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.txt\"\r\nContent-Type: text/plain\r\n\r\n",
-        tenant.key()
+        tenant.site_key()
     );
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nCF-Connecting-IP: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\

@@ -13,49 +13,29 @@ fn main() {
     let server = Server::start("widget_api");
     run_trials(
         server,
-        vec![
-            trial("health_answers_while_the_worker_runs", server, health_answers_while_the_worker_runs),
-            trial("ready_answers_when_d1_answers", server, ready_answers_when_d1_answers),
-            trial("config_returns_the_site_greeting", server, config_returns_the_site_greeting),
-            trial("config_of_an_unknown_site_key_is_404", server, config_of_an_unknown_site_key_is_404),
-            trial(
-                "stream_sends_chunks_before_done_with_the_expected_article",
-                server,
-                stream_sends_chunks_before_done_with_the_expected_article,
-            ),
-            trial("stream_stores_question_and_answer_before_done", server, stream_stores_question_and_answer_before_done),
-            trial("stream_offers_a_person_when_no_article_fits", server, stream_offers_a_person_when_no_article_fits),
-            trial(
-                "stream_with_a_repeated_message_id_stores_once_and_replays",
-                server,
-                stream_with_a_repeated_message_id_stores_once_and_replays,
-            ),
-            trial("stream_refuses_invalid_input_and_stores_nothing", server, stream_refuses_invalid_input_and_stores_nothing),
-            trial("stream_refuses_malformed_json_with_400", server, stream_refuses_malformed_json_with_400),
-            trial("stream_to_an_unknown_site_key_is_404", server, stream_to_an_unknown_site_key_is_404),
-            trial("history_returns_messages_in_order", server, history_returns_messages_in_order),
-            trial("history_of_a_new_session_is_empty", server, history_of_a_new_session_is_empty),
-            trial("history_refuses_a_malformed_session_id", server, history_refuses_a_malformed_session_id),
-            trial("widget_api_answers_cors_preflights", server, widget_api_answers_cors_preflights),
-            trial("unknown_route_is_404_in_the_error_envelope", server, unknown_route_is_404_in_the_error_envelope),
-            trial(
-                "identity_with_a_wrong_user_hash_is_401_and_stores_nothing",
-                server,
-                identity_with_a_wrong_user_hash_is_401_and_stores_nothing,
-            ),
-            trial(
-                "verified_visitor_sees_their_conversation_on_another_device",
-                server,
-                verified_visitor_sees_their_conversation_on_another_device,
-            ),
-            trial("proactive_rules_are_managed_per_site_by_owners", server, proactive_rules_are_managed_per_site_by_owners),
-            trial(
-                "pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due",
-                server,
-                pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due,
-            ),
-            trial("a_once_per_visitor_nudge_is_shown_to_a_session_once", server, a_once_per_visitor_nudge_is_shown_to_a_session_once),
-            trial("operators_see_the_phone_a_visitor_left", server, operators_see_the_phone_a_visitor_left),
+        trials![server;
+            health_answers_while_the_worker_runs,
+            ready_answers_when_d1_answers,
+            config_returns_the_site_greeting,
+            config_of_an_unknown_site_key_is_404,
+            stream_sends_chunks_before_done_with_the_expected_article,
+            stream_stores_question_and_answer_before_done,
+            stream_offers_a_person_when_no_article_fits,
+            stream_with_a_repeated_message_id_stores_once_and_replays,
+            stream_refuses_invalid_input_and_stores_nothing,
+            stream_refuses_malformed_json_with_400,
+            stream_to_an_unknown_site_key_is_404,
+            history_returns_messages_in_order,
+            history_of_a_new_session_is_empty,
+            history_refuses_a_malformed_session_id,
+            widget_api_answers_cors_preflights,
+            unknown_route_is_404_in_the_error_envelope,
+            identity_with_a_wrong_user_hash_is_401_and_stores_nothing,
+            verified_visitor_sees_their_conversation_on_another_device,
+            proactive_rules_are_managed_per_site_by_owners,
+            pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due,
+            a_once_per_visitor_nudge_is_shown_to_a_session_once,
+            operators_see_the_phone_a_visitor_left,
         ],
     )
 }
@@ -242,14 +222,6 @@ async fn demo_identity_secret(server: &Server) -> (String, String) {
     let sites: serde_json::Value = server.authed(reqwest::Method::GET, "/v1/sites", &token).send().await.unwrap().json().await.unwrap();
     let site = sites["sites"].as_array().unwrap().iter().find(|s| s["site_key"] == DEMO_SITE_KEY).expect("the demo site").clone();
     (site["identity_secret"].as_str().expect("owners see the secret").to_string(), token)
-}
-
-/// `HMAC-SHA256(secret, user_id)` in hex: what the site's backend computes.
-fn user_hash(secret: &str, user_id: &str) -> String {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(user_id.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }
 
 /// `POST /api/v1/chat/stream?user_id=…&user_hash=…&email=…&name=…` as a logged-in visitor.

@@ -12,11 +12,11 @@
 
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::contact::{ContactRequest, EmailRequest, Saved};
-use edgechat_shared::api::conversations::{Block, ConversationSummary, Visitor};
+use edgechat_shared::api::conversations::{Block, Visitor};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
 use edgechat_shared::api::sites::Site;
-use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::visitor::{BlockStatus, VisitorQuery};
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
@@ -25,12 +25,9 @@ use serde_json::{json, Value};
 
 fn main() {
     let server = Server::start("widget_protections");
-    macro_rules! trials {
-        ($($name:ident),* $(,)?) => { vec![$(trial(stringify!($name), server, $name)),*] };
-    }
     run_trials(
         server,
-        trials![
+        trials![server;
             // POST /api/v1/chat/email
             email_is_saved_and_shown_to_operators,
             email_before_the_first_message_creates_the_visitor,
@@ -88,8 +85,6 @@ fn main() {
 
 // ---------------------------------------------------------------- helpers
 
-const PASSWORD: &str = "correct horse battery";
-
 /// The allowed origins of the contract's examples.
 const SHOP: &str = "https://shop.example.com";
 const WILDCARD: &str = "https://*.example.org";
@@ -97,7 +92,7 @@ const EVIL: &str = "https://evil.test";
 
 /// The `Access-Control-Allow-Origin` header, when answered.
 fn allow_origin(response: &reqwest::Response) -> Option<String> {
-    response.headers().get("access-control-allow-origin").map(|v| v.to_str().expect("ASCII header").to_string())
+    header(response, "access-control-allow-origin")
 }
 
 // ------------------------------------------------ operator side
@@ -107,51 +102,21 @@ static AUTH_IPS: IpPool = IpPool::new("172.16");
 /// Client addresses no other widget request uses (`172.17.x.y`).
 static WIDGET_IPS: IpPool = IpPool::new("172.17");
 
-/// A freshly signed-up account: its owner's access token and its first site.
-struct Tenant {
-    token: String,
-    site: Site,
-}
-
-impl Tenant {
-    fn key(&self) -> &str {
-        &self.site.site_key
-    }
-}
-
-async fn signup(server: &Server) -> Tenant {
-    let body = json!({
-        "email": format!("{}@example.com", unique("owner")),
-        "password": PASSWORD,
-        "name": "Olivia Owner",
-        "account_name": unique("Acme"),
-        "site_name": "Acme shop",
-    });
-    let signed = signup_from(&server.http, &server.url, &AUTH_IPS.next(), &body).await;
-    Tenant { token: signed.tokens.access_token, site: signed.site }
-}
-
-/// The conversation as its site's operators see it.
-async fn summary(server: &Server, tenant: &Tenant, conversation_id: i64) -> ConversationSummary {
-    let response = server.authed(Method::GET, &format!("/v1/chat/conversations/{conversation_id}"), &tenant.token).send().await.unwrap();
-    json_of(response, 200).await
-}
-
 async fn visitor_of(server: &Server, tenant: &Tenant, conversation_id: i64) -> Visitor {
-    summary(server, tenant, conversation_id).await.visitor
+    summary(server, tenant.token(), conversation_id).await.visitor
 }
 
 /// Sets the site's allowed origins as its owner.
 async fn set_origins(server: &Server, tenant: &Tenant, origins: &[&str]) {
     let path = format!("/v1/sites/{}", tenant.site.id);
-    let response = server.authed(Method::PATCH, &path, &tenant.token).json(&json!({ "allowed_origins": origins })).send().await.unwrap();
+    let response = server.authed(Method::PATCH, &path, tenant.token()).json(&json!({ "allowed_origins": origins })).send().await.unwrap();
     let site: Site = json_of(response, 200).await;
     assert_eq!(site.allowed_origins, origins);
 }
 
 /// A tenant whose site allows the contract's example origins only.
 async fn restricted_tenant(server: &Server) -> Tenant {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     set_origins(server, &tenant, &[SHOP, WILDCARD]).await;
     tenant
 }
@@ -202,13 +167,6 @@ fn visitor_query(site_key: &str, session_id: &str) -> VisitorQuery {
     VisitorQuery { site_key: site_key.into(), session_id: session_id.into() }
 }
 
-/// A visitor message (read from its wire form, so fields added to the
-/// request later keep their defaults).
-fn stream_request(site_key: &str, session_id: &str, message: &str) -> StreamRequest {
-    let body = json!({"site_key": site_key, "session_id": session_id, "message": message, "lang": "en", "message_id": new_message_id()});
-    serde_json::from_value(body).expect("a stream request")
-}
-
 async fn email(server: &Server, site_key: &str, session_id: &str, address: &str) -> reqwest::Response {
     post_json(server, "/api/v1/chat/email", &email_request(site_key, session_id, address)).await
 }
@@ -235,12 +193,12 @@ async fn history(server: &Server, site_key: &str, session_id: &str) -> reqwest::
 
 /// `POST /api/v1/chat/stream` from a fresh client address, not read as SSE.
 async fn stream_raw(server: &Server, site_key: &str, session_id: &str, message: &str) -> reqwest::Response {
-    post_json(server, "/api/v1/chat/stream", &stream_request(site_key, session_id, message)).await
+    post_json(server, "/api/v1/chat/stream", &visitor_request(site_key, session_id, message)).await
 }
 
 /// The visitor sends a message (through [`Server::stream`]); answers the conversation id.
 async fn say(server: &Server, site_key: &str, session_id: &str, message: &str) -> i64 {
-    let streamed = server.stream(&stream_request(site_key, session_id, message)).await;
+    let streamed = server.stream(&visitor_request(site_key, session_id, message)).await;
     assert_eq!(streamed.status, 200, "{message}: {streamed:?}");
     streamed.done().conversation_id
 }
@@ -275,30 +233,31 @@ async fn assert_block_status(server: &Server, site_key: &str, session_id: &str, 
 // ---------------------------------------------------------------- POST /api/v1/chat/email
 
 async fn email_is_saved_and_shown_to_operators(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     assert_eq!(visitor_of(server, &tenant, id).await.email, None);
-    assert_saved(email(server, tenant.key(), &session, "jane.visitor@example.com").await, "Email saved").await;
+    assert_saved(email(server, tenant.site_key(), &session, "jane.visitor@example.com").await, "Email saved").await;
     assert_eq!(visitor_of(server, &tenant, id).await.email.as_deref(), Some("jane.visitor@example.com"));
 }
 
 async fn email_before_the_first_message_creates_the_visitor(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
-    assert_saved(email(server, tenant.key(), &session, "early.bird@example.com").await, "Email saved").await;
-    let id = say(server, tenant.key(), &session, "I left my email first").await;
+    assert_saved(email(server, tenant.site_key(), &session, "early.bird@example.com").await, "Email saved").await;
+    let id = say(server, tenant.site_key(), &session, "I left my email first").await;
     let visitor = visitor_of(server, &tenant, id).await;
     assert_eq!(visitor.email.as_deref(), Some("early.bird@example.com"), "the visitor the email created is the one who wrote");
 }
 
 async fn email_refuses_an_invalid_address(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     for address in ["not-an-email", "jane@", "@example.com", "jane doe@example.com", ""] {
-        let refused = assert_error(email(server, tenant.key(), &session, address).await, 422, "validation_error", address).await;
+        let refused = assert_error(email(server, tenant.site_key(), &session, address).await, 422, "validation_error", address).await;
         assert!(refused.message.to_lowercase().contains("email"), "{address:?}: the message should name the email: {:?}", refused.message);
     }
-    let refused = assert_error(email(server, tenant.key(), &session, "not-an-email").await, 422, "validation_error", "not-an-email").await;
+    let refused =
+        assert_error(email(server, tenant.site_key(), &session, "not-an-email").await, 422, "validation_error", "not-an-email").await;
     assert!(refused.message.contains("Invalid email address"), "{:?}", refused.message);
     assert_eq!(visitor_of(server, &tenant, id).await.email, None, "no refused email was stored");
 }
@@ -306,26 +265,26 @@ async fn email_refuses_an_invalid_address(server: &Server) {
 // ---------------------------------------------------------------- POST /api/v1/chat/contact
 
 async fn contact_saves_email_phone_and_name_and_operators_see_email_and_name(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
-    let request = contact_request(tenant.key(), &session, Some("jane@example.com"), Some("+14155550123"), Some("Jane Visitor"));
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
+    let request = contact_request(tenant.site_key(), &session, Some("jane@example.com"), Some("+14155550123"), Some("Jane Visitor"));
     assert_saved(contact(server, &request).await, "Contact saved").await;
     let visitor = visitor_of(server, &tenant, id).await;
     assert_eq!((visitor.email.as_deref(), visitor.name.as_deref()), (Some("jane@example.com"), Some("Jane Visitor")));
 }
 
 async fn contact_with_a_phone_only_is_saved(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
-    let request = contact_request(tenant.key(), &session, None, Some("+14155550123"), Some("Phone Person"));
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
+    let request = contact_request(tenant.site_key(), &session, None, Some("+14155550123"), Some("Phone Person"));
     assert_saved(contact(server, &request).await, "Contact saved").await;
     let visitor = visitor_of(server, &tenant, id).await;
     assert_eq!((visitor.email.as_deref(), visitor.name.as_deref()), (None, Some("Phone Person")));
     // And before the first message: the contact creates the visitor.
     let early = new_session_id();
-    let request = contact_request(tenant.key(), &early, None, Some("+442071838750"), Some("Early Caller"));
+    let request = contact_request(tenant.site_key(), &early, None, Some("+442071838750"), Some("Early Caller"));
     assert_saved(contact(server, &request).await, "Contact saved").await;
-    let id = say(server, tenant.key(), &early, "I gave my number first").await;
+    let id = say(server, tenant.site_key(), &early, "I gave my number first").await;
     assert_eq!(visitor_of(server, &tenant, id).await.name.as_deref(), Some("Early Caller"));
 }
 
@@ -340,42 +299,42 @@ async fn assert_contact_refused(server: &Server, tenant: &Tenant, session: &str,
 }
 
 async fn contact_without_email_or_phone_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     let bodies = [
-        contact_request(tenant.key(), &session, None, None, None),
-        contact_request(tenant.key(), &session, None, None, Some("Nameless Contact")),
-        contact_request(tenant.key(), &session, Some(""), Some(""), Some("Empty Fields")),
+        contact_request(tenant.site_key(), &session, None, None, None),
+        contact_request(tenant.site_key(), &session, None, None, Some("Nameless Contact")),
+        contact_request(tenant.site_key(), &session, Some(""), Some(""), Some("Empty Fields")),
     ];
     assert_contact_refused(server, &tenant, &session, id, &bodies).await;
 }
 
 async fn contact_with_a_phone_not_in_e164_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     let bodies: Vec<ContactRequest> = ["555-0123", "+1", "+0123", "14155550123", "+1 415 555 0123"]
         .into_iter()
-        .map(|phone| contact_request(tenant.key(), &session, Some("jane@example.com"), Some(phone), Some("Jane")))
+        .map(|phone| contact_request(tenant.site_key(), &session, Some("jane@example.com"), Some(phone), Some("Jane")))
         .collect();
     assert_contact_refused(server, &tenant, &session, id, &bodies).await;
 }
 
 async fn contact_with_an_invalid_email_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     let bodies: Vec<ContactRequest> = ["not-an-email", "jane@", "@example.com"]
         .into_iter()
-        .map(|address| contact_request(tenant.key(), &session, Some(address), Some("+14155550123"), Some("Jane")))
+        .map(|address| contact_request(tenant.site_key(), &session, Some(address), Some("+14155550123"), Some("Jane")))
         .collect();
     assert_contact_refused(server, &tenant, &session, id, &bodies).await;
 }
 
 async fn contact_with_a_blank_name_is_422(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     let bodies = [
-        contact_request(tenant.key(), &session, Some("jane@example.com"), None, Some("  ")),
-        contact_request(tenant.key(), &session, None, Some("+14155550123"), Some(" \t ")),
+        contact_request(tenant.site_key(), &session, Some("jane@example.com"), None, Some("  ")),
+        contact_request(tenant.site_key(), &session, None, Some("+14155550123"), Some(" \t ")),
     ];
     assert_contact_refused(server, &tenant, &session, id, &bodies).await;
 }
@@ -383,97 +342,97 @@ async fn contact_with_a_blank_name_is_422(server: &Server) {
 // ---------------------------------------------------------------- POST /api/v1/chat/rate
 
 async fn rating_a_conversation_answers_the_rating_id(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    let id = rate_ok(server, tenant.key(), &session, 4).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    let id = rate_ok(server, tenant.site_key(), &session, 4).await;
     assert!(id > 0, "rating id {id}");
-    let (other, _) = new_conversation(server, tenant.key()).await;
-    let other_id = rate_ok(server, tenant.key(), &other, 4).await;
+    let (other, _) = new_conversation(server, tenant.site_key()).await;
+    let other_id = rate_ok(server, tenant.site_key(), &other, 4).await;
     assert_ne!(other_id, id, "each conversation has its own rating");
 }
 
 async fn rating_twice_answers_duplicate_and_keeps_the_first_rating(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    rate_ok(server, tenant.key(), &session, 5).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    rate_ok(server, tenant.site_key(), &session, 5).await;
     for score in [1, 5] {
-        let again: Value = json_of(rate(server, tenant.key(), &session, score).await, 200).await;
+        let again: Value = json_of(rate(server, tenant.site_key(), &session, score).await, 200).await;
         assert_eq!(again, json!({"success": true, "id": null, "duplicate": true}), "a second rating with score {score}");
     }
-    let typed: RateResponse = json_of(rate(server, tenant.key(), &session, 2).await, 200).await;
+    let typed: RateResponse = json_of(rate(server, tenant.site_key(), &session, 2).await, 200).await;
     assert_eq!(typed, RateResponse { success: true, id: None, duplicate: true });
-    assert_saved(comment(server, tenant.key(), &session, "Quick and helpful").await, "Comment saved").await;
+    assert_saved(comment(server, tenant.site_key(), &session, "Quick and helpful").await, "Comment saved").await;
 }
 
 async fn rating_refuses_a_score_outside_1_to_5(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
     for score in [0, 6, -1] {
-        assert_error(rate(server, tenant.key(), &session, score).await, 422, "validation_error", &format!("score {score}")).await;
+        assert_error(rate(server, tenant.site_key(), &session, score).await, 422, "validation_error", &format!("score {score}")).await;
     }
-    rate_ok(server, tenant.key(), &session, 1).await;
-    let (other, _) = new_conversation(server, tenant.key()).await;
-    rate_ok(server, tenant.key(), &other, 5).await;
+    rate_ok(server, tenant.site_key(), &session, 1).await;
+    let (other, _) = new_conversation(server, tenant.site_key()).await;
+    rate_ok(server, tenant.site_key(), &other, 5).await;
 }
 
 async fn rating_before_the_first_message_is_404(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let session = new_session_id();
-    assert_error(rate(server, tenant.key(), &session, 5).await, 404, "not_found", "a session that never wrote").await;
-    assert_saved(email(server, tenant.key(), &session, "rater@example.com").await, "Email saved").await;
-    assert_error(rate(server, tenant.key(), &session, 5).await, 404, "not_found", "a visitor without a conversation").await;
-    say(server, tenant.key(), &session, "Now I have a question").await;
-    rate_ok(server, tenant.key(), &session, 5).await;
+    assert_error(rate(server, tenant.site_key(), &session, 5).await, 404, "not_found", "a session that never wrote").await;
+    assert_saved(email(server, tenant.site_key(), &session, "rater@example.com").await, "Email saved").await;
+    assert_error(rate(server, tenant.site_key(), &session, 5).await, 404, "not_found", "a visitor without a conversation").await;
+    say(server, tenant.site_key(), &session, "Now I have a question").await;
+    rate_ok(server, tenant.site_key(), &session, 5).await;
 }
 
 // ---------------------------------------------------------------- POST /api/v1/chat/rate/comment
 
 async fn a_comment_on_a_rating_is_saved(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    rate_ok(server, tenant.key(), &session, 3).await;
-    assert_saved(comment(server, tenant.key(), &session, "Good answer, a bit slow.").await, "Comment saved").await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    rate_ok(server, tenant.site_key(), &session, 3).await;
+    assert_saved(comment(server, tenant.site_key(), &session, "Good answer, a bit slow.").await, "Comment saved").await;
 }
 
 async fn a_comment_before_a_rating_is_404(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     let fresh = new_session_id();
-    assert_error(comment(server, tenant.key(), &fresh, "Nice").await, 404, "not_found", "a session that never wrote").await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    assert_error(comment(server, tenant.key(), &session, "Nice").await, 404, "not_found", "a conversation not rated yet").await;
-    rate_ok(server, tenant.key(), &session, 4).await;
-    assert_saved(comment(server, tenant.key(), &session, "Nice").await, "Comment saved").await;
+    assert_error(comment(server, tenant.site_key(), &fresh, "Nice").await, 404, "not_found", "a session that never wrote").await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    assert_error(comment(server, tenant.site_key(), &session, "Nice").await, 404, "not_found", "a conversation not rated yet").await;
+    rate_ok(server, tenant.site_key(), &session, 4).await;
+    assert_saved(comment(server, tenant.site_key(), &session, "Nice").await, "Comment saved").await;
 }
 
 async fn a_comment_must_be_1_to_2000_characters(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    rate_ok(server, tenant.key(), &session, 2).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    rate_ok(server, tenant.site_key(), &session, 2).await;
     for text in [String::new(), "   \n\t ".into(), "a".repeat(MAX_RATING_COMMENT_CHARS + 1)] {
         let what = format!("a comment of {} characters", text.chars().count());
-        assert_error(comment(server, tenant.key(), &session, &text).await, 422, "validation_error", &what).await;
+        assert_error(comment(server, tenant.site_key(), &session, &text).await, 422, "validation_error", &what).await;
     }
-    assert_saved(comment(server, tenant.key(), &session, &"é".repeat(MAX_RATING_COMMENT_CHARS)).await, "Comment saved").await;
+    assert_saved(comment(server, tenant.site_key(), &session, &"é".repeat(MAX_RATING_COMMENT_CHARS)).await, "Comment saved").await;
 }
 
 // ---------------------------------------------------------------- GET /api/v1/chat/block-status
 
 async fn block_status_of_a_visitor_not_blocked_is_false(server: &Server) {
-    let tenant = signup(server).await;
-    assert_block_status(server, tenant.key(), &new_session_id(), false).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    assert_block_status(server, tenant.key(), &session, false).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    assert_block_status(server, tenant.site_key(), &new_session_id(), false).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    assert_block_status(server, tenant.site_key(), &session, false).await;
 }
 
 async fn a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let (session, id) = new_conversation(server, key).await;
     let (bystander, _) = new_conversation(server, key).await;
     assert_block_status(server, key, &session, false).await;
     let visitor = visitor_of(server, &tenant, id).await;
     let block_path = format!("/v1/chat/users/{}/block", visitor.id);
-    let response = server.authed(Method::POST, &block_path, &tenant.token).json(&json!({"reason": "spam"})).send().await.unwrap();
+    let response = server.authed(Method::POST, &block_path, tenant.token()).json(&json!({"reason": "spam"})).send().await.unwrap();
     let _: Block = json_of(response, 200).await;
 
     assert_block_status(server, key, &session, true).await;
@@ -485,7 +444,7 @@ async fn a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere(serv
     assert_block_status(server, key, &bystander, false).await;
     rate_ok(server, key, &bystander, 5).await;
 
-    assert_eq!(server.authed(Method::DELETE, &block_path, &tenant.token).send().await.unwrap().status(), 204);
+    assert_eq!(server.authed(Method::DELETE, &block_path, tenant.token()).send().await.unwrap().status(), 204);
     assert_block_status(server, key, &session, false).await;
     assert_saved(email(server, key, &session, "unblocked@example.com").await, "Email saved").await;
     rate_ok(server, key, &session, 4).await;
@@ -508,17 +467,17 @@ async fn feedback_answers(server: &Server, site_key: &str, session_id: &str) -> 
 }
 
 async fn an_unknown_site_key_is_404_on_every_feedback_route(server: &Server) {
-    let tenant = signup(server).await;
-    let (session, _) = new_conversation(server, tenant.key()).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
     for (route, response) in feedback_answers(server, "sk_nobody_has_this_key", &session).await {
         assert_error(response, 404, "not_found", route).await;
     }
 }
 
 async fn a_malformed_session_id_is_422_on_every_feedback_route(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     for session in ["x", "sess_0123456789abcdef<script>", ""] {
-        for (route, response) in feedback_answers(server, tenant.key(), session).await {
+        for (route, response) in feedback_answers(server, tenant.site_key(), session).await {
             assert_error(response, 422, "validation_error", &format!("{route} with session_id {session:?}")).await;
         }
     }
@@ -531,32 +490,32 @@ fn config_from<'a>(server: &'a Server, site_key: &'a str) -> impl Fn(&str) -> Re
 }
 
 async fn config_allows_60_requests_a_minute_then_429_with_retry_after(server: &Server) {
-    let tenant = signup(server).await;
-    let config = config_from(server, tenant.key());
+    let tenant = signup(server, &AUTH_IPS).await;
+    let config = config_from(server, tenant.site_key());
     let (ip, over) = burst(&WIDGET_IPS, 20, &[(60, 200, &config)], &config).await;
     assert_rate_limited(over, &format!("the 61st config request in a minute from {ip}")).await;
     assert_rate_limited(config(&ip).send().await.unwrap(), "the 62nd config request").await;
 }
 
 async fn stream_allows_20_messages_a_minute_then_429_with_retry_after(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     // Each message from a new visitor: the budget is the client address's, not the session's.
     let message = |ip: &str| {
-        widget_from(server, Method::POST, "/api/v1/chat/stream", ip).json(&stream_request(key, &new_session_id(), "Where is my order?"))
+        widget_from(server, Method::POST, "/api/v1/chat/stream", ip).json(&visitor_request(key, &new_session_id(), "Where is my order?"))
     };
     let (ip, over) = burst(&WIDGET_IPS, 30, &[(20, 200, &message)], &message).await;
     assert_rate_limited(over, &format!("the 21st message in a minute from {ip}")).await;
     let (session, _) = new_conversation(server, key).await;
-    let from_ip = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&stream_request(key, &session, "And again?"));
+    let from_ip = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip).json(&visitor_request(key, &session, "And again?"));
     assert_rate_limited(from_ip.send().await.unwrap(), "a known visitor's message from the limited address").await;
     let history: HistoryResponse = json_of(history(server, key, &session).await, 200).await;
     assert_eq!(history.messages.len(), 2, "the refused message was not stored: {:?}", history.messages);
 }
 
 async fn each_write_route_has_its_own_budget(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let (session, _) = new_conversation(server, key).await;
     let email_from =
         |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "busy@example.com"));
@@ -568,7 +527,7 @@ async fn each_write_route_has_its_own_budget(server: &Server) {
     let response = widget_from(server, Method::POST, "/api/v1/chat/rate", &ip).json(&rate_request(key, &session, 4)).send().await.unwrap();
     let _: RateResponse = json_of(response, 200).await;
     let response = widget_from(server, Method::POST, "/api/v1/chat/stream", &ip)
-        .json(&stream_request(key, &session, "Still there?"))
+        .json(&visitor_request(key, &session, "Still there?"))
         .send()
         .await
         .unwrap();
@@ -577,8 +536,8 @@ async fn each_write_route_has_its_own_budget(server: &Server) {
 }
 
 async fn block_status_allows_60_requests_a_minute_then_429_apart_from_history(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let (session, _) = new_conversation(server, key).await;
     let status_from = |ip: &str| widget_from(server, Method::GET, "/api/v1/chat/block-status", ip).query(&visitor_query(key, &session));
     let (ip, over) = burst(&WIDGET_IPS, 20, &[(60, 200, &status_from)], &status_from).await;
@@ -588,21 +547,21 @@ async fn block_status_allows_60_requests_a_minute_then_429_apart_from_history(se
 }
 
 async fn another_ip_or_another_site_is_not_limited(server: &Server) {
-    let tenant = signup(server).await;
-    let other = signup(server).await;
-    let config = config_from(server, tenant.key());
+    let tenant = signup(server, &AUTH_IPS).await;
+    let other = signup(server, &AUTH_IPS).await;
+    let config = config_from(server, tenant.site_key());
     let (ip, over) = burst(&WIDGET_IPS, 25, &[(60, 200, &config)], &config).await;
     assert_rate_limited(over, "the 61st config request in a minute").await;
     let elsewhere: WidgetConfig = json_of(config(&WIDGET_IPS.next()).send().await.unwrap(), 200).await;
-    assert_eq!(elsewhere.site_key, tenant.key(), "the same site from another address");
-    let other_site: WidgetConfig = json_of(config_from(server, other.key())(&ip).send().await.unwrap(), 200).await;
-    assert_eq!(other_site.site_key, other.key(), "another site from the limited address");
+    assert_eq!(elsewhere.site_key, tenant.site_key(), "the same site from another address");
+    let other_site: WidgetConfig = json_of(config_from(server, other.site_key())(&ip).send().await.unwrap(), 200).await;
+    assert_eq!(other_site.site_key, other.site_key(), "another site from the limited address");
     assert_rate_limited(config(&ip).send().await.unwrap(), "the limited address and site").await;
 }
 
 async fn validation_errors_are_not_counted(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let (session, _) = new_conversation(server, key).await;
     let bad = |ip: &str| widget_from(server, Method::POST, "/api/v1/chat/email", ip).json(&email_request(key, &session, "not-an-email"));
     let good =
@@ -624,22 +583,22 @@ async fn config_with_origin(server: &Server, site_key: &str, origin: Option<&str
 
 /// Asserts `origin` may use the site's widget: 200 and the origin echoed.
 async fn assert_origin_allowed(server: &Server, tenant: &Tenant, origin: &str) {
-    let response = config_with_origin(server, tenant.key(), Some(origin)).await;
+    let response = config_with_origin(server, tenant.site_key(), Some(origin)).await;
     let allowed = allow_origin(&response);
     let config: WidgetConfig = json_of(response, 200).await;
-    assert_eq!(config.site_key, tenant.key());
+    assert_eq!(config.site_key, tenant.site_key());
     assert_eq!(allowed.as_deref(), Some(origin), "Access-Control-Allow-Origin for {origin}");
 }
 
 async fn assert_origin_refused(server: &Server, tenant: &Tenant, origin: &str) {
-    assert_error(config_with_origin(server, tenant.key(), Some(origin)).await, 403, "origin_not_allowed", origin).await;
+    assert_error(config_with_origin(server, tenant.site_key(), Some(origin)).await, 403, "origin_not_allowed", origin).await;
 }
 
 async fn an_empty_origin_list_allows_any_origin(server: &Server) {
-    let tenant = signup(server).await;
+    let tenant = signup(server, &AUTH_IPS).await;
     assert!(tenant.site.allowed_origins.is_empty(), "a new site allows any origin: {:?}", tenant.site.allowed_origins);
     for origin in [EVIL, "https://customer.example", "http://localhost:8080"] {
-        let response = config_with_origin(server, tenant.key(), Some(origin)).await;
+        let response = config_with_origin(server, tenant.site_key(), Some(origin)).await;
         let allowed = allow_origin(&response);
         let _: WidgetConfig = json_of(response, 200).await;
         assert!(allowed.as_deref() == Some(origin) || allowed.as_deref() == Some("*"), "{origin}: Access-Control-Allow-Origin {allowed:?}");
@@ -647,7 +606,7 @@ async fn an_empty_origin_list_allows_any_origin(server: &Server) {
     set_origins(server, &tenant, &[SHOP]).await;
     assert_origin_refused(server, &tenant, EVIL).await;
     set_origins(server, &tenant, &[]).await;
-    let response = config_with_origin(server, tenant.key(), Some(EVIL)).await;
+    let response = config_with_origin(server, tenant.site_key(), Some(EVIL)).await;
     assert_eq!(response.status(), 200, "an emptied list allows any origin again: {}", response.text().await.unwrap_or_default());
 }
 
@@ -680,11 +639,11 @@ async fn the_apex_of_a_wildcard_origin_is_403(server: &Server) {
 
 async fn a_request_without_origin_is_allowed(server: &Server) {
     let tenant = restricted_tenant(server).await;
-    let config: WidgetConfig = json_of(config_with_origin(server, tenant.key(), None).await, 200).await;
-    assert_eq!(config.site_key, tenant.key());
-    let (session, _) = new_conversation(server, tenant.key()).await;
-    assert_block_status(server, tenant.key(), &session, false).await;
-    assert_saved(email(server, tenant.key(), &session, "server@example.com").await, "Email saved").await;
+    let config: WidgetConfig = json_of(config_with_origin(server, tenant.site_key(), None).await, 200).await;
+    assert_eq!(config.site_key, tenant.site_key());
+    let (session, _) = new_conversation(server, tenant.site_key()).await;
+    assert_block_status(server, tenant.site_key(), &session, false).await;
+    assert_saved(email(server, tenant.site_key(), &session, "server@example.com").await, "Email saved").await;
 }
 
 /// Stream and every feedback route of one visitor, in that order, from `origin`.
@@ -692,7 +651,7 @@ async fn routes_with_origin(server: &Server, site_key: &str, session: &str, orig
     let post = |path: &str, body: Value| widget(server, Method::POST, path).header("origin", origin).json(&body).send();
     let contact = contact_request(site_key, session, Some("origin@example.com"), None, Some("Origin Tester"));
     vec![
-        ("stream", post("/api/v1/chat/stream", json!(stream_request(site_key, session, "From a page"))).await.unwrap()),
+        ("stream", post("/api/v1/chat/stream", json!(visitor_request(site_key, session, "From a page"))).await.unwrap()),
         ("email", post("/api/v1/chat/email", json!(email_request(site_key, session, "origin@example.com"))).await.unwrap()),
         ("contact", post("/api/v1/chat/contact", json!(contact)).await.unwrap()),
         ("rate", post("/api/v1/chat/rate", json!(rate_request(site_key, session, 5))).await.unwrap()),
@@ -711,24 +670,24 @@ async fn routes_with_origin(server: &Server, site_key: &str, session: &str, orig
 
 async fn stream_and_feedback_routes_refuse_an_origin_not_listed(server: &Server) {
     let tenant = restricted_tenant(server).await;
-    let (session, id) = new_conversation(server, tenant.key()).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
     for origin in [EVIL, "https://example.org"] {
-        for (route, response) in routes_with_origin(server, tenant.key(), &session, origin).await {
+        for (route, response) in routes_with_origin(server, tenant.site_key(), &session, origin).await {
             assert_error(response, 403, "origin_not_allowed", &format!("{route} from {origin}")).await;
         }
     }
     let visitor = visitor_of(server, &tenant, id).await;
     assert_eq!((visitor.email, visitor.name), (None, None), "nothing from a refused origin was stored");
-    let history: HistoryResponse = json_of(history(server, tenant.key(), &session).await, 200).await;
+    let history: HistoryResponse = json_of(history(server, tenant.site_key(), &session).await, 200).await;
     assert_eq!(history.messages.len(), 2, "the refused message was not stored: {:?}", history.messages);
-    rate_ok(server, tenant.key(), &session, 3).await;
+    rate_ok(server, tenant.site_key(), &session, 3).await;
 }
 
 async fn stream_and_feedback_routes_allow_a_listed_origin_and_echo_it(server: &Server) {
     let tenant = restricted_tenant(server).await;
     for origin in [SHOP, "https://a.example.org"] {
-        let (session, id) = new_conversation(server, tenant.key()).await;
-        for (route, response) in routes_with_origin(server, tenant.key(), &session, origin).await {
+        let (session, id) = new_conversation(server, tenant.site_key()).await;
+        for (route, response) in routes_with_origin(server, tenant.site_key(), &session, origin).await {
             let allowed = allow_origin(&response);
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
@@ -756,7 +715,7 @@ async fn preflight(server: &Server, query: Option<&str>, origin: &str) -> reqwes
 async fn a_preflight_from_an_allowed_origin_is_204_with_cors_headers(server: &Server) {
     let tenant = restricted_tenant(server).await;
     for origin in [SHOP, "https://a.example.org"] {
-        let response = preflight(server, Some(tenant.key()), origin).await;
+        let response = preflight(server, Some(tenant.site_key()), origin).await;
         assert_eq!(response.status(), 204, "preflight from {origin}");
         assert_eq!(allow_origin(&response).as_deref(), Some(origin), "preflight from {origin}");
         let methods = response.headers().get("access-control-allow-methods").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
@@ -767,7 +726,7 @@ async fn a_preflight_from_an_allowed_origin_is_204_with_cors_headers(server: &Se
 async fn a_preflight_from_another_origin_is_403_without_cors_headers(server: &Server) {
     let tenant = restricted_tenant(server).await;
     for origin in [EVIL, "https://example.org"] {
-        let response = preflight(server, Some(tenant.key()), origin).await;
+        let response = preflight(server, Some(tenant.site_key()), origin).await;
         assert_eq!(allow_origin(&response), None, "a refused preflight from {origin} must not allow it");
         assert_error(response, 403, "origin_not_allowed", &format!("preflight from {origin}")).await;
     }
@@ -778,8 +737,11 @@ async fn a_preflight_without_a_site_key_is_204_and_the_request_is_checked(server
     let response = preflight(server, None, EVIL).await;
     assert_eq!(response.status(), 204, "a preflight that names no site");
     let session = new_session_id();
-    let request =
-        widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&stream_request(tenant.key(), &session, "hi"));
+    let request = widget(server, Method::POST, "/api/v1/chat/stream").header("origin", EVIL).json(&visitor_request(
+        tenant.site_key(),
+        &session,
+        "hi",
+    ));
     assert_error(request.send().await.unwrap(), 403, "origin_not_allowed", "the request after the preflight").await;
 }
 
@@ -808,7 +770,7 @@ fn user(tenant: &Tenant, name: &'static str) -> User {
 
 /// `POST /api/v1/chat/stream` as `user` (none: anonymous); answers the conversation of its `done` event.
 async fn say_as(server: &Server, site_key: &str, session_id: &str, message: &str, user: Option<&User>) -> i64 {
-    let mut request = widget(server, Method::POST, "/api/v1/chat/stream").json(&stream_request(site_key, session_id, message));
+    let mut request = widget(server, Method::POST, "/api/v1/chat/stream").json(&visitor_request(site_key, session_id, message));
     if let Some(user) = user {
         request = request.query(&user.query);
     }
@@ -848,8 +810,8 @@ async fn assert_belongs_to(server: &Server, tenant: &Tenant, id: i64, user: &Use
 }
 
 async fn a_second_verified_user_on_one_session_gets_their_own_visitor_and_conversation(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let (alice, bob) = (user(&tenant, "Alice"), user(&tenant, "Bob"));
     // Alice uses the shared browser, logged in, then Bob logs in on the same browser and session.
     let session = new_session_id();
@@ -877,8 +839,8 @@ async fn a_second_verified_user_on_one_session_gets_their_own_visitor_and_conver
 /// user's visitor, whatever the session; it is the session's anonymous
 /// visitor, a fresh one once the session's visitor was verified.
 async fn a_request_without_identity_on_a_verified_session_is_a_fresh_anonymous_visitor(server: &Server) {
-    let tenant = signup(server).await;
-    let key = tenant.key();
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
     let alice = user(&tenant, "Alice");
     let session = new_session_id();
     // Anonymous first, then Alice logs in: her session's conversation becomes hers (Intercom-style identify).
@@ -909,11 +871,13 @@ async fn pending_on_a_page_of(server: &Server, site_key: &str, chars: usize) -> 
 }
 
 async fn pending_proactive_refuses_a_url_over_2048_characters_with_422(server: &Server) {
-    let tenant = signup(server).await;
-    let answer: Value = json_of(pending_on_a_page_of(server, tenant.key(), 2048).await, 200).await;
+    let tenant = signup(server, &AUTH_IPS).await;
+    let answer: Value = json_of(pending_on_a_page_of(server, tenant.site_key(), 2048).await, 200).await;
     assert_eq!(answer["success"], true, "{answer}");
     let error =
-        assert_error(pending_on_a_page_of(server, tenant.key(), 2049).await, 422, "validation_error", "a url of 2,049 characters").await;
+        assert_error(pending_on_a_page_of(server, tenant.site_key(), 2049).await, 422, "validation_error", "a url of 2,049 characters")
+            .await;
     assert!(error.message.contains("2048"), "{}", error.message);
-    assert_error(pending_on_a_page_of(server, tenant.key(), 10_000).await, 422, "validation_error", "a url of 10,000 characters").await;
+    assert_error(pending_on_a_page_of(server, tenant.site_key(), 10_000).await, 422, "validation_error", "a url of 10,000 characters")
+        .await;
 }
