@@ -99,6 +99,9 @@ async fn upload(
     field: &str,
     allowed: fn(FileKind) -> bool,
 ) -> ApiResult<Json<UploadResponse>> {
+    // The site key is inside the body: before a body of up to the cap is
+    // read, the client address alone is counted (20 a minute, whatever site).
+    super::rate_limit(&state.env, &caller.headers, Limit::Write("upload-body"), "*").await?;
     let max = max_bytes(&state.env);
     let cap = upload::max_body_bytes(max);
     let too_large = || refusal(Refusal::TooLarge(max));
