@@ -154,7 +154,7 @@ async fn upload(
         (status = 413, description = "`payload_too_large`: the file is over `MAX_FILE_MB` MiB (default 10)", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type, or the file is renamed or a polyglot", body = ErrorBody),
         (status = 422, description = "`validation_error`: no file in the field, malformed `site_key` or `session_id`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 429, description = "`rate_limited`: past 20 upload bodies a minute from one client IP (counted before the body is read), or 20 uploads a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("site_key" = [], "session_id" = [])),
 )]
@@ -179,7 +179,7 @@ pub async fn post_upload_image(State(state): State<AppState>, caller: Caller, re
         (status = 413, description = "`payload_too_large`: the file is over `MAX_FILE_MB` MiB (default 10)", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type, or the file is renamed or a polyglot", body = ErrorBody),
         (status = 422, description = "`validation_error`: no file in the field, malformed `site_key` or `session_id`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 429, description = "`rate_limited`: past 20 upload bodies a minute from one client IP (counted before the body is read), or 20 uploads a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("site_key" = [], "session_id" = [])),
 )]
