@@ -9,6 +9,7 @@ pub mod error;
 pub mod handoff;
 pub mod kb;
 pub mod limits;
+pub mod markdown;
 pub mod retrieval;
 pub mod sse;
 pub mod upload;

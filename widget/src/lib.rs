@@ -7,7 +7,6 @@
 mod api;
 mod components;
 mod live;
-mod markdown;
 mod session;
 mod upload;
 

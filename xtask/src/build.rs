@@ -1,6 +1,7 @@
-//! Release builds of the worker (`worker-build`) and the widget (cargo →
-//! wasm-bindgen → wasm-opt), assembled with `index.html` and `loader.js` into
-//! `public/`, the worker's static assets (`[assets]` in `wrangler.toml`).
+//! Release builds of the worker (`worker-build`), the widget and the operator
+//! console (cargo → wasm-bindgen → wasm-opt), assembled with `index.html` and
+//! `loader.js` into `public/`, the worker's static assets (`[assets]` in
+//! `wrangler.toml`): the demo page at `/`, the console at `/app/`.
 
 use std::fs;
 use std::hash::Hasher;
@@ -29,6 +30,7 @@ const WASM_FEATURES: &[&str] = &[
 pub fn all(tools: &Tools) -> Result<()> {
     worker(tools)?;
     widget(tools)?;
+    console(tools)?;
     Ok(())
 }
 
@@ -67,27 +69,7 @@ pub struct WidgetFiles {
 pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     eprintln!("xtask: building the widget (release)");
     let root = root();
-    run(Command::new("cargo")
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "edgechat-widget"])
-        .current_dir(&root))?;
-    let out = root.join("target/widget");
-    let _ = fs::remove_dir_all(&out);
-    run(Command::new(&tools.wasm_bindgen)
-        .arg(root.join("target/wasm32-unknown-unknown/release/edgechat_widget.wasm"))
-        .args(["--target", "web", "--no-typescript", "--out-name", "edgechat_widget", "--out-dir"])
-        .arg(&out))?;
-    let raw = out.join("edgechat_widget_bg.wasm");
-    let optimized = out.join("edgechat_widget.opt.wasm");
-    run(Command::new(&tools.node)
-        .arg(&tools.wasm_opt)
-        .arg(&raw)
-        .args(["-Oz", "--strip-debug", "--strip-producers"])
-        .args(WASM_FEATURES)
-        .arg("-o")
-        .arg(&optimized))?;
-
-    let wasm = fs::read(&optimized)?;
-    let js = fs::read_to_string(out.join("edgechat_widget.js"))?;
+    let (wasm, js) = wasm_app(tools, "edgechat-widget")?;
     let hash = content_hash(&[&wasm, js.as_bytes()]);
     let files = WidgetFiles { js: format!("widget/edgechat-widget-{hash}.js"), wasm: format!("widget/edgechat-widget-{hash}.wasm") };
     let public = public_dir();
@@ -99,8 +81,73 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     fs::copy(root.join("index.html"), public.join("index.html"))?;
     fs::write(
         public.join("_headers"),
-        "/widget/*\n  Cache-Control: public, max-age=31536000, immutable\n/loader.js\n  Cache-Control: public, max-age=300\n",
+        "/widget/*\n  Cache-Control: public, max-age=31536000, immutable\n/loader.js\n  Cache-Control: public, max-age=300\n\
+         /app/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n/app/\n  Cache-Control: no-cache\n",
     )?;
+    Ok(files)
+}
+
+/// Builds crate `package` for wasm32 (release), runs wasm-bindgen (`--target
+/// web`) and `wasm-opt -Oz`: the optimised wasm and its JS glue.
+fn wasm_app(tools: &Tools, package: &str) -> Result<(Vec<u8>, String)> {
+    let root = root();
+    let name = package.replace('-', "_");
+    run(Command::new("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package]).current_dir(&root))?;
+    let out = root.join("target").join(package);
+    let _ = fs::remove_dir_all(&out);
+    run(Command::new(&tools.wasm_bindgen)
+        .arg(root.join(format!("target/wasm32-unknown-unknown/release/{name}.wasm")))
+        .args(["--target", "web", "--no-typescript", "--out-name", &name, "--out-dir"])
+        .arg(&out))?;
+    let optimized = out.join(format!("{name}.opt.wasm"));
+    run(Command::new(&tools.node)
+        .arg(&tools.wasm_opt)
+        .arg(out.join(format!("{name}_bg.wasm")))
+        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .args(WASM_FEATURES)
+        .arg("-o")
+        .arg(&optimized))?;
+    Ok((fs::read(&optimized)?, fs::read_to_string(out.join(format!("{name}.js")))?))
+}
+
+/// The console's directory in `public/`, served at `/app/`.
+pub fn console_dir() -> PathBuf {
+    public_dir().join("app")
+}
+
+/// Builds the operator console into `public/app/`: `index.html` (served for
+/// every `/app/…` deep link by the worker) naming the content-hashed wasm,
+/// JS glue and stylesheet under `public/app/assets/` (cached for a year).
+pub fn console(tools: &Tools) -> Result<()> {
+    eprintln!("xtask: building the console (release)");
+    let root = root();
+    let (wasm, js) = wasm_app(tools, "edgechat-console")?;
+    let css = fs::read_to_string(root.join("console/style.css"))?;
+    let hash = content_hash(&[&wasm, js.as_bytes(), css.as_bytes()]);
+    let dir = console_dir();
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("assets"))?;
+    let (js_name, wasm_name, css_name) =
+        (format!("assets/console-{hash}.js"), format!("assets/console-{hash}.wasm"), format!("assets/console-{hash}.css"));
+    fs::write(dir.join(&wasm_name), &wasm)?;
+    fs::write(dir.join(&js_name), &js)?;
+    fs::write(dir.join(&css_name), &css)?;
+    let index = fs::read_to_string(root.join("console/index.html"))?
+        .replace("__CONSOLE_JS__", &js_name)
+        .replace("__CONSOLE_WASM__", &wasm_name)
+        .replace("__CONSOLE_CSS__", &css_name);
+    fs::write(dir.join("index.html"), index)?;
+    Ok(())
+}
+
+/// The built console files (wasm, JS glue, CSS), for size reports.
+pub fn built_console_files() -> Result<Vec<PathBuf>> {
+    let dir = console_dir().join("assets");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e} (run `cargo xtask build`)", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.sort();
     Ok(files)
 }
 

@@ -1,15 +1,16 @@
 //! `cargo xtask <task>`: the project's two commands and their helpers.
 //!
 //! - `dev [--port N]`: bootstrap, build, migrate and seed the local D1, serve
-//!   the demo page on `wrangler dev`, print its URL and the demo site key.
+//!   the demo page and the operator console on `wrangler dev`, print their
+//!   URLs, the demo site key and the demo operator's login.
 //! - `test`: `cargo fmt --check` and `cargo clippy -D warnings` first, then
 //!   bootstrap (plus Chromium), build, the worker's upload size (a `wrangler
 //!   deploy --dry-run`, at most the Free plan's 3 MiB gzip), every test (unit,
 //!   integration against `wrangler dev`, browser), and last a check that the
 //!   run left no file for `git status` to report.
-//! - `bench`: sizes of `loader.js`, the widget and the worker upload, then
-//!   latency benches.
-//! - `build`: bootstrap and build the worker and the widget.
+//! - `bench`: sizes of `loader.js`, the widget, the console and the worker
+//!   upload, then latency benches.
+//! - `build`: bootstrap and build the worker, the widget and the console.
 //! - `deploy`: the README's deploy steps for a logged-in `wrangler`, idempotent
 //!   (see `xtask::deploy`).
 //! - `kb-import --site-key KEY [--url URL] [--email E --password P] FILE`:
@@ -64,6 +65,7 @@ fn dev(args: &[String]) -> Result<()> {
     println!();
     println!("  EdgeChat is running on wrangler dev.");
     println!("  Demo page:      {}/", server.url);
+    println!("  Console:        {}/app/", server.url);
     println!("  Demo site key:  {DEMO_SITE_KEY} ({articles} knowledge-base articles)");
     println!("  Demo operator:  {} / {}", seed::DEMO_OPERATOR_EMAIL, seed::DEMO_OPERATOR_PASSWORD);
     println!("  Stop with Ctrl-C.");
@@ -94,7 +96,21 @@ fn test() -> Result<()> {
     eprint!("xtask: worker upload (wrangler deploy --dry-run)\n{}", upload.report());
     upload.check_free_plan()?;
     run(Command::new("cargo")
-        .args(["test", "-p", "edgechat-shared", "-p", "edgechat-worker", "-p", "edgechat-widget", "-p", "xtask", "-p", "edgechat-tests"])
+        .args([
+            "test",
+            "-p",
+            "edgechat-shared",
+            "-p",
+            "edgechat-worker",
+            "-p",
+            "edgechat-widget",
+            "-p",
+            "edgechat-console",
+            "-p",
+            "xtask",
+            "-p",
+            "edgechat-tests",
+        ])
         .current_dir(root()))?;
     match (status_before, check::git_status()) {
         (Some(before), Some(after)) => check::left_clean(&before, &after)?,
@@ -160,5 +176,14 @@ fn print_sizes() -> Result<()> {
     }
     println!("{:<28} {:>9} {:>9} {:>9}", "widget total", widget.0, widget.1, widget.2);
     println!("{:<28} {:>29}", "  budget", format!("gzip ≤ 102400 (aim 61440) → {}", if widget.1 <= 102_400 { "ok" } else { "OVER" }));
+    let mut console = (0, 0, 0);
+    for path in build::built_console_files()? {
+        let (raw, gzip, br) = sizes(&std::fs::read(&path)?)?;
+        let kind = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        println!("{:<28} {raw:>9} {gzip:>9} {br:>9}", format!("console {kind}"));
+        console = (console.0 + raw, console.1 + gzip, console.2 + br);
+    }
+    println!("{:<28} {:>9} {:>9} {:>9}", "console total", console.0, console.1, console.2);
+    println!("{:<28} {:>29}", "  budget", format!("gzip ≤ 409600 → {}", if console.1 <= 409_600 { "ok" } else { "OVER" }));
     Ok(())
 }

@@ -105,6 +105,9 @@ pub struct LoginRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub password: String,
+    /// `true` (the console): the refresh token is set as the `ec_refresh` cookie, not answered in the body.
+    #[serde(default)]
+    pub refresh_cookie: bool,
 }
 
 /// Body of `POST /auth/refresh`.
@@ -149,7 +152,8 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// Opaque single-use refresh token, valid [`REFRESH_TOKEN_SECONDS`].
-    pub refresh_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// The logged-in operator.
     pub user: Operator,
     /// The operator's account.

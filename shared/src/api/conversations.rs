@@ -102,6 +102,35 @@ pub struct ConversationSummary {
     pub created_at: String,
 }
 
+/// A visitor's CSAT rating of a conversation (seed 001, `rate` and `rate-comment`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationRating {
+    /// 1 to 5 stars.
+    pub stars: i64,
+    /// The visitor's comment, when they left one.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// When, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// Answer of `GET /v1/chat/conversations/{id}`: the summary, the page the
+/// visitor was last on, and their rating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationDetail {
+    /// Every field of the list's summary.
+    #[serde(flatten)]
+    pub summary: ConversationSummary,
+    /// The page the visitor was on with their last message.
+    #[serde(default)]
+    pub page_url: Option<String>,
+    /// The visitor's rating, when given.
+    #[serde(default)]
+    pub rating: Option<ConversationRating>,
+}
+
 /// Query of `GET /v1/chat/conversations`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]

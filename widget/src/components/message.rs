@@ -1,12 +1,12 @@
 //! One message bubble. A visitor's content is a text node; AI and operator
-//! content is the safe Markdown subset of [`crate::markdown`]; never HTML.
+//! content is the safe Markdown subset of [`edgechat_shared::markdown`]; never HTML.
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
 use leptos::prelude::*;
 
-use crate::markdown;
+use edgechat_shared::markdown;
 
 /// A message as the panel shows it; `content` grows while an answer streams.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 //! checked against a complete CommonMark implementation
 //! (`super::differential`).
 
-use edgechat_shared::api::stream::Source;
+use crate::api::stream::Source;
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag};
 
 use super::{cite_blocks, is_safe_link, Block, Inline, MAX_DEPTH};

@@ -4,9 +4,10 @@
 //! what the widget shows: paragraphs, line breaks, lists, strong, emphasis,
 //! inline code, code blocks, block quotes, links and citations. Everything
 //! else degrades to text: raw HTML shows as its characters, headings as bold
-//! paragraphs, images as a link to the image or their alt text. [`view`]
-//! builds DOM nodes from that tree with Leptos; no HTML string is ever made,
-//! so nothing a message says can become markup.
+//! paragraphs, images as a link to the image or their alt text. `view`
+//! (feature `view`, used by the widget and the operator console: one
+//! renderer for both) builds DOM nodes from that tree with Leptos; no HTML
+//! string is ever made, so nothing a message says can become markup.
 //!
 //! Soft line breaks stay `\n` in the text: the bubble keeps
 //! `white-space: pre-wrap`, so a message shows its lines as typed, the way
@@ -17,7 +18,8 @@
 //! oracle (`oracle`); `differential` checks that both make the same tree
 //! of the subset and lists where ours deliberately differs.
 
-use edgechat_shared::api::stream::Source;
+use crate::api::stream::Source;
+#[cfg(feature = "view")]
 use leptos::prelude::*;
 
 mod block;
@@ -173,10 +175,12 @@ fn citation(digits: &str, sources: &[Source]) -> Option<Inline> {
 }
 
 /// The DOM of `blocks`: elements and text nodes only, never HTML.
+#[cfg(feature = "view")]
 pub fn view(blocks: Vec<Block>) -> AnyView {
     blocks.into_iter().map(block_view).collect_view().into_any()
 }
 
+#[cfg(feature = "view")]
 fn block_view(block: Block) -> AnyView {
     match block {
         Block::Paragraph(inlines) => view! { <p>{inlines_view(inlines)}</p> }.into_any(),
@@ -188,14 +192,17 @@ fn block_view(block: Block) -> AnyView {
     }
 }
 
+#[cfg(feature = "view")]
 fn items_view(items: Vec<Vec<Block>>) -> AnyView {
     items.into_iter().map(|item| view! { <li>{view(item)}</li> }).collect_view().into_any()
 }
 
+#[cfg(feature = "view")]
 fn inlines_view(inlines: Vec<Inline>) -> AnyView {
     inlines.into_iter().map(inline_view).collect_view().into_any()
 }
 
+#[cfg(feature = "view")]
 fn inline_view(inline: Inline) -> AnyView {
     match inline {
         Inline::Text(text) => text.into_any(),

@@ -1,7 +1,7 @@
 //! The hand-written parser against pulldown-cmark ([`super::oracle`]): the
 //! same tree for the subset, and the deliberate simplifications spelled out.
 
-use edgechat_shared::api::stream::Source;
+use crate::api::stream::Source;
 
 use super::{oracle, parse, Block, Inline, MAX_DEPTH};
 

@@ -1,0 +1,496 @@
+//! The inbox: the conversation list with the API's filters
+//! (`GET /v1/chat/conversations`: status, mode, assignee, site), kept live
+//! by the operator WebSocket, beside the open conversation; and the
+//! "AI active" view (`GET /v1/chat/ai-active`, seed 000's supervise-AI
+//! pane) with one-click take over.
+//!
+//! Live events patch the list at once (preview, time, unread count, mode,
+//! status, order) and a debounced refetch (250 ms) brings it in line with
+//! the server's filters and order; so does every reconnection of the socket.
+
+use edgechat_shared::api::auth::Operator;
+use edgechat_shared::api::conversations::{ConversationList, ConversationSummary, Status};
+use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::sites::{Site, SiteList};
+use edgechat_shared::api::users::OperatorList;
+use edgechat_shared::api::{Mode, Role};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use wasm_bindgen::prelude::*;
+
+use crate::conversation::ConversationView;
+use crate::{api, live, notify, ui};
+
+/// How many conversations one page of the list holds.
+const PAGE: u32 = 50;
+/// How long the list waits for more live events before refetching, in ms.
+const REFETCH_DEBOUNCE_MS: i32 = 250;
+
+/// Who a conversation is assigned to, as the list filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assigned {
+    /// Everyone's.
+    All,
+    /// The caller's.
+    Mine,
+    /// Nobody's.
+    Unassigned,
+}
+
+/// The inbox state, provided as context by the signed-in shell so that the
+/// filters survive moving between conversations and settings.
+#[derive(Clone, Copy)]
+pub struct Inbox {
+    /// The list as shown, newest activity first.
+    pub conversations: RwSignal<Vec<ConversationSummary>>,
+    /// The next page's cursor, when there is one.
+    pub next_cursor: RwSignal<Option<String>>,
+    /// Filter: status (`None`: any).
+    pub status: RwSignal<Option<Status>>,
+    /// Filter: who answers (`None`: both).
+    pub mode: RwSignal<Option<Mode>>,
+    /// Filter: assignment.
+    pub assigned: RwSignal<Assigned>,
+    /// Filter: site (`None`: every site).
+    pub site: RwSignal<Option<i64>>,
+    /// The account's sites, for the site filter and names.
+    pub sites: RwSignal<Vec<Site>>,
+    /// The account's operators, for assignment.
+    pub operators: RwSignal<Vec<Operator>>,
+    /// The conversation open in the console, if any.
+    pub open: RwSignal<Option<i64>>,
+    /// The last error of a list call.
+    pub error: RwSignal<Option<String>>,
+    /// `true` while the first page loads.
+    pub loading: RwSignal<bool>,
+    refetch_queued: StoredValue<bool>,
+}
+
+impl Inbox {
+    /// The inbox of the signed-in shell.
+    pub fn get() -> Inbox {
+        expect_context::<Inbox>()
+    }
+
+    fn query(&self, cursor: Option<&str>) -> String {
+        let mut query = vec![format!("limit={PAGE}")];
+        if let Some(status) = self.status.get_untracked() {
+            query.push(format!("status={}", status.as_str()));
+        }
+        if let Some(mode) = self.mode.get_untracked() {
+            query.push(format!("mode={}", mode.as_str()));
+        }
+        match self.assigned.get_untracked() {
+            Assigned::All => {}
+            Assigned::Mine => query.push("assignee=me".into()),
+            Assigned::Unassigned => query.push("assignee=none".into()),
+        }
+        if let Some(site) = self.site.get_untracked() {
+            query.push(format!("site_id={site}"));
+        }
+        if let Some(cursor) = cursor {
+            query.push(format!("cursor={}", api::encode(cursor)));
+        }
+        format!("/v1/chat/conversations?{}", query.join("&"))
+    }
+
+    /// Loads the first page again, keeping as many rows as were shown.
+    pub fn reload(self) {
+        leptos::task::spawn_local(async move {
+            match api::get::<ConversationList>(&self.query(None)).await {
+                Ok(list) => {
+                    self.conversations.set(list.conversations);
+                    self.next_cursor.set(list.next_cursor);
+                    self.error.set(None);
+                }
+                Err(err) => self.error.set(Some(err.message)),
+            }
+            self.loading.set(false);
+        });
+    }
+
+    /// Appends the next page.
+    pub fn more(self) {
+        let Some(cursor) = self.next_cursor.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            match api::get::<ConversationList>(&self.query(Some(&cursor))).await {
+                Ok(list) => {
+                    self.conversations.update(|all| {
+                        let known: Vec<i64> = all.iter().map(|c| c.id).collect();
+                        all.extend(list.conversations.into_iter().filter(|c| !known.contains(&c.id)));
+                    });
+                    self.next_cursor.set(list.next_cursor);
+                }
+                Err(err) => self.error.set(Some(err.message)),
+            }
+        });
+    }
+
+    /// Refetches the list once live events stop arriving for a moment.
+    fn queue_reload(self) {
+        if self.refetch_queued.get_value() {
+            return;
+        }
+        self.refetch_queued.set_value(true);
+        let callback = Closure::once_into_js(move || {
+            self.refetch_queued.set_value(false);
+            self.reload();
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), REFETCH_DEBOUNCE_MS);
+        }
+    }
+
+    /// Replaces the row of `summary.id` (after an action), if shown.
+    pub fn replace(&self, summary: &ConversationSummary) {
+        self.conversations.update(|all| {
+            if let Some(row) = all.iter_mut().find(|c| c.id == summary.id) {
+                *row = summary.clone();
+            }
+        });
+    }
+
+    /// Marks the open conversation's visitor messages read in the list.
+    pub fn mark_read(&self, id: i64) {
+        self.conversations.update(|all| {
+            if let Some(row) = all.iter_mut().find(|c| c.id == id) {
+                row.unread_count = 0;
+            }
+        });
+    }
+
+    /// Applies one live event to the list.
+    fn apply(self, event: &LiveEvent) {
+        match event {
+            LiveEvent::Message { conversation_id, message } => {
+                let open = self.open.get_untracked() == Some(*conversation_id);
+                let mut found = false;
+                self.conversations.update(|all| {
+                    if let Some(index) = all.iter().position(|c| c.id == *conversation_id) {
+                        let mut row = all.remove(index);
+                        if row.last_message.as_ref().is_none_or(|m| m.seq < message.seq) {
+                            row.last_activity_at = message.created_at.clone();
+                            row.last_message = Some(message.clone());
+                            if message.role == Role::Visitor && !open {
+                                row.unread_count += 1;
+                            }
+                        }
+                        all.insert(0, row);
+                        found = true;
+                    }
+                });
+                if !found {
+                    self.queue_reload();
+                }
+                if message.role == Role::Visitor {
+                    notify::alert("New message", &message.content, *conversation_id);
+                }
+            }
+            LiveEvent::Conversation { conversation_id, .. } => {
+                self.queue_reload();
+                notify::alert("New conversation", "A visitor started a conversation.", *conversation_id);
+            }
+            LiveEvent::Handoff { conversation_id, .. } => {
+                self.queue_reload();
+                notify::alert("A visitor asks for a person", "The conversation waits for an operator.", *conversation_id);
+            }
+            LiveEvent::Mode { conversation_id, mode, .. } => {
+                self.patch(*conversation_id, |c| c.mode = *mode);
+                if self.mode.get_untracked().is_some() {
+                    self.queue_reload();
+                }
+            }
+            LiveEvent::Status { conversation_id, status } => {
+                self.patch(*conversation_id, |c| c.status = *status);
+                if self.status.get_untracked().is_some() {
+                    self.queue_reload();
+                }
+            }
+            LiveEvent::Typing { .. } | LiveEvent::Read { .. } => {}
+        }
+    }
+
+    fn patch(&self, id: i64, f: impl FnOnce(&mut ConversationSummary)) {
+        self.conversations.update(|all| {
+            if let Some(row) = all.iter_mut().find(|c| c.id == id) {
+                f(row);
+            }
+        });
+    }
+
+    /// The name of site `id`, when the account has more than one site.
+    pub fn site_name(&self, id: i64) -> Option<String> {
+        self.sites.with(|sites| if sites.len() > 1 { sites.iter().find(|s| s.id == id).map(|s| s.name.clone()) } else { None })
+    }
+}
+
+/// Creates the inbox state, loads sites and operators, and follows live events.
+pub fn provide() -> Inbox {
+    let inbox = Inbox {
+        conversations: RwSignal::new(Vec::new()),
+        next_cursor: RwSignal::new(None),
+        status: RwSignal::new(Some(Status::Open)),
+        mode: RwSignal::new(None),
+        assigned: RwSignal::new(Assigned::All),
+        site: RwSignal::new(None),
+        sites: RwSignal::new(Vec::new()),
+        operators: RwSignal::new(Vec::new()),
+        open: RwSignal::new(None),
+        error: RwSignal::new(None),
+        loading: RwSignal::new(true),
+        refetch_queued: StoredValue::new(false),
+    };
+    provide_context(inbox);
+    leptos::task::spawn_local(async move {
+        if let Ok(list) = api::get::<SiteList>("/v1/sites").await {
+            inbox.sites.set(list.sites);
+        }
+        if let Ok(list) = api::get::<OperatorList>("/v1/chat/agents").await {
+            inbox.operators.set(list.users);
+        }
+    });
+    // Filters changed, or the socket (re)connected: load again.
+    let live = live::Live::get();
+    Effect::new(move |_| {
+        inbox.status.track();
+        inbox.mode.track();
+        inbox.assigned.track();
+        inbox.site.track();
+        live.epoch.track();
+        inbox.reload();
+    });
+    live::listen(move |event| inbox.apply(event));
+    inbox
+}
+
+/// `/app/` and `/app/conversations/{id}`: the list, and the open conversation.
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let inbox = Inbox::get();
+    let params = use_params_map();
+    let open = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())));
+    Effect::new(move |_| inbox.open.set(open.get()));
+    on_cleanup(move || inbox.open.set(None));
+    view! {
+        <div class="inbox">
+            <ConversationList />
+            <main class="pane" aria-label="Conversation">
+                {move || match open.get() {
+                    Some(id) => view! { <ConversationView id=id /> }.into_any(),
+                    None => view! { <p class="empty">"Pick a conversation to answer it."</p> }.into_any(),
+                }}
+            </main>
+        </div>
+    }
+}
+
+/// The filters and the list.
+#[component]
+fn ConversationList() -> impl IntoView {
+    let inbox = Inbox::get();
+    let now = ui::now();
+    let on_status = move |ev| {
+        inbox.status.set(match event_target_value(&ev).as_str() {
+            "" => None,
+            value => Status::parse(value),
+        })
+    };
+    let on_mode = move |ev| {
+        inbox.mode.set(match event_target_value(&ev).as_str() {
+            "" => None,
+            value => Mode::parse(value),
+        })
+    };
+    let on_assigned = move |ev| {
+        inbox.assigned.set(match event_target_value(&ev).as_str() {
+            "mine" => Assigned::Mine,
+            "none" => Assigned::Unassigned,
+            _ => Assigned::All,
+        })
+    };
+    let on_site = move |ev| inbox.site.set(event_target_value(&ev).parse().ok());
+    view! {
+        <aside class="list" aria-label="Conversations">
+            <div class="filters">
+                <label>"Status"
+                    <select on:change=on_status aria-label="Status">
+                        <option value="open" selected=true>"Open"</option>
+                        <option value="closed">"Closed"</option>
+                        <option value="snoozed">"Snoozed"</option>
+                        <option value="">"Any status"</option>
+                    </select>
+                </label>
+                <label>"Answered by"
+                    <select on:change=on_mode aria-label="Answered by">
+                        <option value="">"AI and operators"</option>
+                        <option value="ai">"AI"</option>
+                        <option value="operator">"Operators"</option>
+                    </select>
+                </label>
+                <label>"Assigned"
+                    <select on:change=on_assigned aria-label="Assigned">
+                        <option value="all">"All"</option>
+                        <option value="mine">"Mine"</option>
+                        <option value="none">"Unassigned"</option>
+                    </select>
+                </label>
+                <Show when=move || inbox.sites.with(|s| s.len() > 1)>
+                    <label>"Site"
+                        <select on:change=on_site aria-label="Site">
+                            <option value="">"All sites"</option>
+                            <For each=move || inbox.sites.get() key=|s| s.id let:site>
+                                <option value=site.id.to_string()>{site.name.clone()}</option>
+                            </For>
+                        </select>
+                    </label>
+                </Show>
+            </div>
+            <ui::ErrorNote error=inbox.error />
+            <ul class="conversations">
+                <For each=move || inbox.conversations.get() key=|c| (c.id, c.last_message.as_ref().map(|m| m.seq), c.unread_count, c.mode.as_str(), c.status.as_str(), c.assignee_id) let:conversation>
+                    <ConversationRow conversation=conversation now=now />
+                </For>
+            </ul>
+            {move || (inbox.conversations.with(Vec::is_empty) && !inbox.loading.get()).then(|| view! { <p class="empty">"No conversations here."</p> })}
+            <Show when=move || inbox.next_cursor.with(Option::is_some)>
+                <button type="button" class="more" on:click=move |_| inbox.more()>"Load more"</button>
+            </Show>
+        </aside>
+    }
+}
+
+/// One row of the list: who, preview, time since, unread, state.
+#[component]
+fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> impl IntoView {
+    let inbox = Inbox::get();
+    let id = conversation.id;
+    let name = ui::visitor_name(&conversation.visitor);
+    let preview = conversation.last_message.as_ref().map(preview).unwrap_or_else(|| "No messages yet".into());
+    let activity = conversation.last_activity_at.clone();
+    let unread = conversation.unread_count;
+    let site = inbox.site_name(conversation.site_id);
+    let mode = match conversation.mode {
+        Mode::Ai => "AI",
+        Mode::Operator => "Operator",
+    };
+    let status = (conversation.status != Status::Open).then(|| conversation.status.as_str());
+    let selected = move || inbox.open.get() == Some(id);
+    let row_class = if unread > 0 { "row unread" } else { "row" };
+    view! {
+        <li class=row_class class:selected=selected data-conversation=id.to_string()>
+            <A href=format!("/app/conversations/{id}") attr:aria-current=move || selected().then_some("true")>
+                <span class="row-top">
+                    <strong class="who">{name}</strong>
+                    <time class="since">{move || ui::since(&activity, now.get())}</time>
+                </span>
+                <span class="row-bottom">
+                    <span class="preview">{preview}</span>
+                    {(unread > 0).then(|| view! { <span class="badge" aria-label=format!("{unread} unread")>{unread}</span> })}
+                </span>
+                <span class="tags">
+                    <span class="tag" class:ai=conversation.mode == Mode::Ai>{mode}</span>
+                    {status.map(|s| view! { <span class="tag">{s}</span> })}
+                    {site.map(|s| view! { <span class="tag site">{s}</span> })}
+                </span>
+            </A>
+        </li>
+    }
+}
+
+/// The first line of a message, for the list.
+fn preview(message: &edgechat_shared::api::ChatMessage) -> String {
+    let who = match message.role {
+        Role::Visitor => "",
+        Role::Ai => "AI: ",
+        Role::Operator => "You: ",
+    };
+    let text = if message.content.trim().is_empty() && !message.attachments.is_empty() {
+        format!("📎 {}", message.attachments[0].name)
+    } else {
+        message.content.lines().next().unwrap_or_default().chars().take(90).collect()
+    };
+    format!("{who}{text}")
+}
+
+/// `/app/ai`: open conversations the AI is answering, newest first, with
+/// their last exchange and a take-over button.
+#[component]
+pub fn AiActivePage() -> impl IntoView {
+    let conversations = RwSignal::new(Vec::<ConversationSummary>::new());
+    let error = RwSignal::new(None::<String>);
+    let loaded = RwSignal::new(false);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            match api::get::<ConversationList>("/v1/chat/ai-active").await {
+                Ok(list) => {
+                    conversations.set(list.conversations);
+                    error.set(None);
+                }
+                Err(err) => error.set(Some(err.message)),
+            }
+            loaded.set(true);
+        })
+    };
+    let live = live::Live::get();
+    Effect::new(move |_| {
+        live.epoch.track();
+        load();
+    });
+    live::listen(move |event| match event {
+        LiveEvent::Message { conversation_id, message } => {
+            let mut found = false;
+            conversations.update(|all| {
+                if let Some(row) = all.iter_mut().find(|c| c.id == *conversation_id) {
+                    row.last_activity_at = message.created_at.clone();
+                    row.last_message = Some(message.clone());
+                    found = true;
+                }
+                all.sort_by(|a, b| b.last_activity_at.cmp(&a.last_activity_at));
+            });
+            if !found {
+                load();
+            }
+        }
+        LiveEvent::Conversation { .. } | LiveEvent::Mode { .. } | LiveEvent::Status { .. } | LiveEvent::Handoff { .. } => load(),
+        _ => {}
+    });
+    let now = ui::now();
+    let navigate = use_navigate();
+    let take_over = move |id: i64| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{id}/takeover"), &serde_json::json!({})).await {
+                Ok(_) => navigate(&format!("/app/conversations/{id}"), Default::default()),
+                Err(err) => error.set(Some(err.message)),
+            }
+        });
+    };
+    view! {
+        <main class="ai-active">
+            <h1>"AI active"</h1>
+            <p class="muted">"Conversations the AI is answering right now. Take one over to answer yourself; the AI stops at once."</p>
+            <ui::ErrorNote error=error />
+            {move || (loaded.get() && conversations.with(Vec::is_empty)).then(|| view! { <p class="empty">"The AI is not answering anyone right now."</p> })}
+            <ul class="supervise">
+                <For each=move || conversations.get() key=|c| (c.id, c.last_message.as_ref().map(|m| m.seq)) let:conversation>
+                    {
+                        let id = conversation.id;
+                        let take_over = take_over.clone();
+                        let activity = conversation.last_activity_at.clone();
+                        view! {
+                            <li class="card supervised" data-conversation=id.to_string()>
+                                <div class="row-top">
+                                    <A href=format!("/app/conversations/{id}")><strong>{ui::visitor_name(&conversation.visitor)}</strong></A>
+                                    <time class="since">{move || ui::since(&activity, now.get())}</time>
+                                </div>
+                                <p class="preview">{conversation.last_message.as_ref().map(preview).unwrap_or_default()}</p>
+                                <button type="button" class="primary" on:click=move |_| take_over(id)>"Take over"</button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </main>
+    }
+}
