@@ -156,6 +156,8 @@ impl Open {
             LiveEvent::Mode { mode, .. } => self.patch(|s| s.mode = *mode),
             LiveEvent::Status { status, .. } => self.patch(|s| s.status = *status),
             LiveEvent::Handoff { .. } => self.patch(|s| s.mode = Mode::Operator),
+            LiveEvent::Assignment { assignee_id, .. } => self.patch(|s| s.assignee_id = *assignee_id),
+            LiveEvent::VisitorBlocked { blocked, .. } => self.patch(|s| s.visitor.blocked = *blocked),
             _ => {}
         }
     }

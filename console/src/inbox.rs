@@ -207,6 +207,13 @@ impl Inbox {
                     self.queue_reload();
                 }
             }
+            LiveEvent::Assignment { conversation_id, assignee_id, .. } => {
+                self.patch(*conversation_id, |c| c.assignee_id = *assignee_id);
+                if self.assigned.get_untracked() != Assigned::All {
+                    self.queue_reload();
+                }
+            }
+            LiveEvent::VisitorBlocked { conversation_id, blocked, .. } => self.patch(*conversation_id, |c| c.visitor.blocked = *blocked),
             LiveEvent::Typing { .. } | LiveEvent::Read { .. } => {}
         }
     }

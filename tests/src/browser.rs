@@ -1,5 +1,7 @@
 //! Headless Chromium driven over WebDriver (Debian's `chromium` and
-//! `chromedriver`, TOOLCHAIN.md), for browser tests of the widget.
+//! `chromedriver`, TOOLCHAIN.md), for browser tests of the widget and the
+//! operator console, and a site owner's page ([`site_page`]) that embeds
+//! the widget of any site key the way the README says.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -77,6 +79,36 @@ impl Browser {
         }
     }
 
+    /// The page element matching `css`, waiting up to `timeout` for it to appear.
+    pub async fn element(&self, css: &str, timeout: Duration) -> Element {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                return element;
+            }
+            assert!(Instant::now() < deadline, "element {css} did not appear within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The button (or link) whose text is `text`, waiting up to `timeout`.
+    pub async fn button(&self, text: &str, timeout: Duration) -> Element {
+        let xpath = format!("//*[self::button or self::a][normalize-space(.)={text:?}]");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(element) = self.client.find(Locator::XPath(&xpath)).await {
+                return element;
+            }
+            assert!(Instant::now() < deadline, "no button {text:?} within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Resizes the window to `width` × `height` CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.expect("window resized");
+    }
+
     /// Evaluates `script` (a function body) and answers its result.
     pub async fn eval(&self, script: &str) -> serde_json::Value {
         self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
@@ -109,4 +141,35 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// The URL of a site owner's page (on another origin than the worker)
+/// embedding `{worker}/loader.js` with `site_key`, served by a small local
+/// server started once per test binary.
+pub async fn site_page(worker: &str, site_key: &str) -> String {
+    use std::sync::OnceLock;
+    static BASE: OnceLock<String> = OnceLock::new();
+    let base = match BASE.get() {
+        Some(base) => base.clone(),
+        None => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a local port");
+            let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
+            let app = axum::Router::new().route(
+                "/site",
+                axum::routing::get(|axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                    let attr = |k: &str| q.get(k).map(|v| v.replace(['"', '<', '>', '&'], "")).unwrap_or_default();
+                    axum::response::Html(format!(
+                        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                         <title>A site with EdgeChat</title><link rel=\"icon\" href=\"data:,\"></head><body><h1>Our shop</h1>\
+                         <script src=\"{}/loader.js\" data-site-key=\"{}\" async></script></body></html>",
+                        attr("worker"),
+                        attr("key")
+                    ))
+                }),
+            );
+            crate::runtime().spawn(async move { axum::serve(listener, app).await.expect("the site page serves") });
+            BASE.get_or_init(|| base).clone()
+        }
+    };
+    format!("{base}/site?worker={worker}&key={site_key}")
 }

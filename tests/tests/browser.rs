@@ -1,5 +1,11 @@
 //! Browser tests: the demo page in headless Chromium against the real
-//! worker on `wrangler dev`, used the way a visitor uses it.
+//! worker on `wrangler dev`, used the way a visitor uses it; and the
+//! operator console (`console`), used the way an operator uses it.
+
+#[path = "browser/console.rs"]
+mod console;
+
+use console::{operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read, session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout};
 
 use std::time::Duration;
 
@@ -21,6 +27,8 @@ fn main() {
             markdown_in_operator_replies_renders_safely,
             visitor_who_asks_for_a_person_accepts_the_offer_and_the_conversation_goes_to_operators,
             reset_and_another_user_start_a_fresh_session_on_a_shared_browser,
+            operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read,
+            session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout,
         ],
     )
 }

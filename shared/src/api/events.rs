@@ -25,7 +25,9 @@ pub const WS_TOKEN_SECONDS: i64 = 60;
 /// `{"type":"status","conversation_id":7,"status":"closed"}`,
 /// `{"type":"conversation","conversation_id":7,"site_id":1}` (operators only: a new conversation),
 /// `{"type":"handoff","conversation_id":7,"site_id":1}` (operators only: the visitor accepted the
-/// offer of a person and waits for one).
+/// offer of a person and waits for one),
+/// `{"type":"assignment","conversation_id":7,"assignee_id":3,"author_name":"Ann"}` (operators only),
+/// `{"type":"visitor_blocked","conversation_id":7,"visitor_id":9,"blocked":true}` (operators only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -90,6 +92,26 @@ pub enum LiveEvent {
         /// Its site.
         site_id: i64,
     },
+    /// The conversation was assigned to an operator, or unassigned (operators only).
+    Assignment {
+        /// The conversation.
+        conversation_id: i64,
+        /// The operator it is now assigned to; `null` for nobody.
+        assignee_id: Option<i64>,
+        /// The operator who assigned it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_name: Option<String>,
+    },
+    /// The conversation's visitor was blocked or unblocked (operators only;
+    /// one event per conversation of the visitor).
+    VisitorBlocked {
+        /// The conversation.
+        conversation_id: i64,
+        /// The visitor.
+        visitor_id: i64,
+        /// `true` once blocked, `false` once unblocked.
+        blocked: bool,
+    },
 }
 
 impl LiveEvent {
@@ -103,6 +125,8 @@ impl LiveEvent {
             LiveEvent::Status { .. } => "status",
             LiveEvent::Conversation { .. } => "conversation",
             LiveEvent::Handoff { .. } => "handoff",
+            LiveEvent::Assignment { .. } => "assignment",
+            LiveEvent::VisitorBlocked { .. } => "visitor_blocked",
         }
     }
 
@@ -115,7 +139,9 @@ impl LiveEvent {
             | LiveEvent::Handoff { conversation_id, .. }
             | LiveEvent::Read { conversation_id, .. }
             | LiveEvent::Status { conversation_id, .. }
-            | LiveEvent::Conversation { conversation_id, .. } => *conversation_id,
+            | LiveEvent::Conversation { conversation_id, .. }
+            | LiveEvent::Assignment { conversation_id, .. }
+            | LiveEvent::VisitorBlocked { conversation_id, .. } => *conversation_id,
         }
     }
 
@@ -128,9 +154,17 @@ impl LiveEvent {
     }
 
     /// `true` for events the visitor's stream carries (everything but the
-    /// visitor's own typing, new-conversation and handoff notices).
+    /// visitor's own typing and the operators' notices: new conversation,
+    /// handoff, assignment, block).
     pub fn for_visitor(&self) -> bool {
-        !matches!(self, LiveEvent::Conversation { .. } | LiveEvent::Handoff { .. } | LiveEvent::Typing { role: Role::Visitor, .. })
+        !matches!(
+            self,
+            LiveEvent::Conversation { .. }
+                | LiveEvent::Handoff { .. }
+                | LiveEvent::Assignment { .. }
+                | LiveEvent::VisitorBlocked { .. }
+                | LiveEvent::Typing { role: Role::Visitor, .. }
+        )
     }
 
     /// The SSE frame of this event: `event:` its name, `id:` its seq (messages only).

@@ -127,7 +127,11 @@ impl Conversation {
                     set_timeout(move || typing_signal.set(None), std::time::Duration::from_millis(TYPING_TIMEOUT_MS as u64));
                 }
             }
-            LiveEvent::Typing { .. } | LiveEvent::Conversation { .. } | LiveEvent::Handoff { .. } => {}
+            LiveEvent::Typing { .. }
+            | LiveEvent::Conversation { .. }
+            | LiveEvent::Handoff { .. }
+            | LiveEvent::Assignment { .. }
+            | LiveEvent::VisitorBlocked { .. } => {}
             LiveEvent::Mode { mode, author_name, .. } => {
                 let before = self.mode.get_untracked();
                 self.mode.set(Some(mode));

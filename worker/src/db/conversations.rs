@@ -322,6 +322,27 @@ pub async fn set_blocked(
     Ok(row.map(BlockRow::into_block))
 }
 
+/// Most conversations of one visitor [`ids_of_visitor`] answers.
+const MAX_VISITOR_CONVERSATIONS: i64 = 100;
+
+/// The ids of visitor `visitor_id`'s conversations in `account_id`, newest first (at most 100).
+pub async fn ids_of_visitor(db: &D1Database, account_id: i64, visitor_id: i64) -> worker::Result<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+    }
+    let rows: Vec<Row> = db
+        .prepare(
+            "SELECT c.id FROM conversations c JOIN sites s ON s.id = c.site_id \
+             WHERE c.visitor_id = ?1 AND s.account_id = ?2 ORDER BY c.id DESC LIMIT ?3",
+        )
+        .bind(&[int(visitor_id), int(account_id), int(MAX_VISITOR_CONVERSATIONS)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 /// The blocked visitors of `account_id`, newest block first.
 pub async fn blocks(db: &D1Database, account_id: i64) -> worker::Result<Vec<Block>> {
     let rows: Vec<BlockRow> = db

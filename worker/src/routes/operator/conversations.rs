@@ -22,6 +22,7 @@ use crate::db::conversations::{self as conv_db, StateChange};
 use crate::db::messages::{self, FileLinks};
 use crate::db::{self, users};
 use crate::error::{ApiError, ApiResult};
+use crate::inbox;
 use crate::room::{RoomContext, SendOperatorMessage};
 use crate::routes::{json_object, AppState};
 
@@ -200,6 +201,10 @@ where
     }
     if after.status != before.status {
         room.signal(&state.env, &LiveEvent::Status { conversation_id: id, status: after.status }).await?;
+    }
+    if after.assignee_id != before.assignee_id {
+        let event = LiveEvent::Assignment { conversation_id: id, assignee_id: after.assignee_id, author_name: Some(caller.display_name.clone()) };
+        inbox::publish(&state.env, caller.account_id, &event).await?;
     }
     Ok(Json(after))
 }
@@ -446,7 +451,17 @@ pub async fn post_block(
     }
     let db = db::database(&state.env)?;
     let block = conv_db::set_blocked(&db, caller.account_id, id, true, request.reason.as_deref()).await?;
-    Ok(Json(block.ok_or_else(|| ApiError::not_found("visitor"))?))
+    let block = block.ok_or_else(|| ApiError::not_found("visitor"))?;
+    announce_block(&state, &db, &caller, id, true).await?;
+    Ok(Json(block))
+}
+
+/// Tells every operator of the account, per conversation of visitor `visitor_id`, that the visitor is now `blocked` or not.
+async fn announce_block(state: &AppState, db: &D1Database, caller: &CurrentOperator, visitor_id: i64, blocked: bool) -> ApiResult<()> {
+    for conversation_id in conv_db::ids_of_visitor(db, caller.account_id, visitor_id).await? {
+        inbox::publish(&state.env, caller.account_id, &LiveEvent::VisitorBlocked { conversation_id, visitor_id, blocked }).await?;
+    }
+    Ok(())
 }
 
 /// Handles the `DELETE /v1/chat/users/{id}/block` route: unblocks a visitor. 204.
@@ -464,6 +479,7 @@ pub async fn post_block(
 pub async fn delete_block(State(state): State<AppState>, caller: CurrentOperator, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let db = db::database(&state.env)?;
     conv_db::set_blocked(&db, caller.account_id, id, false, None).await?.ok_or_else(|| ApiError::not_found("visitor"))?;
+    announce_block(&state, &db, &caller, id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

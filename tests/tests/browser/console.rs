@@ -1,0 +1,212 @@
+//! Browser tests of the operator console (`/app/`): an operator in one
+//! Chromium session, a visitor on a site owner's page in another, both
+//! against the real worker. Each trial signs up its own account, so the
+//! trials run in parallel without sharing a conversation, a greeting or a
+//! knowledge base. Screenshots land in `target/test-runs/browser/console/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use edgechat_shared::api::auth::AccessClaims;
+use edgechat_tests::browser::{site_page, Browser};
+use edgechat_tests::*;
+
+/// Screenshot sizes of issue 11: a laptop and a phone.
+const DESKTOP: (u32, u32) = (1280, 800);
+const PHONE: (u32, u32) = (390, 844);
+
+const WAIT: Duration = Duration::from_secs(20);
+
+static IPS: IpPool = IpPool::new("10.91");
+
+fn shots() -> PathBuf {
+    let dir = run_dir("browser").join("console");
+    std::fs::create_dir_all(&dir).expect("screenshot directory");
+    dir
+}
+
+/// A browser with its own profile (cookies, storage) named `name`.
+async fn browser(name: &str) -> Browser {
+    Browser::start(&run_dir("browser").join(format!("chromium-console-{name}"))).await
+}
+
+/// Opens the console and signs in through its form.
+async fn sign_in(browser: &Browser, server: &Server, email: &str, password: &str) {
+    browser.client.goto(&format!("{}/app/", server.url)).await.unwrap();
+    let email_input = browser.element(".login-card input[name=email]", WAIT).await;
+    email_input.send_keys(email).await.unwrap();
+    browser.element(".login-card input[name=password]", WAIT).await.send_keys(password).await.unwrap();
+    browser.button("Sign in", WAIT).await.click().await.unwrap();
+    browser.element(".nav", WAIT).await;
+    browser.wait_until("return document.querySelector('.live-dot.on') !== null;", WAIT).await;
+}
+
+/// `return <expr>` inside the widget's shadow root `r`.
+fn in_widget(expr: &str) -> String {
+    format!("const r = document.querySelector('edgechat-root')?.shadowRoot; if (!r) return null; return {expr};")
+}
+
+/// The visitor opens the widget on `page` and sends `text`.
+async fn visitor_asks(visitor: &Browser, page: &str, text: &str) {
+    visitor.client.goto(page).await.unwrap();
+    visitor.widget_element(".ec-launcher", WAIT).await.click().await.unwrap();
+    visitor.widget_element(".ec-input", WAIT).await.send_keys(text).await.unwrap();
+    visitor.widget_element(".ec-send", WAIT).await.click().await.unwrap();
+}
+
+/// The id of the first conversation row of the console's list, once one shows.
+async fn first_row(operator: &Browser) -> i64 {
+    operator.wait_until("return document.querySelector('li.row[data-conversation]') !== null;", WAIT).await;
+    let id = operator.eval("return document.querySelector('li.row[data-conversation]').dataset.conversation;").await;
+    id.as_str().and_then(|s| s.parse().ok()).expect("a conversation id on the row")
+}
+
+pub async fn operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let operator = browser("operator").await;
+    operator.resize(DESKTOP.0, DESKTOP.1).await;
+    sign_in(&operator, server, tenant.email(), PASSWORD).await;
+    let empty = operator.eval("return document.querySelectorAll('li.row').length;").await;
+    assert_eq!(empty, 0, "a new account's inbox is empty");
+
+    // The visitor asks on the site owner's page; the conversation appears without a reload.
+    let visitor = browser("visitor").await;
+    let page = site_page(&server.url, tenant.site_key()).await;
+    let marker = operator.eval("window.__ecMarker = 1; return 1;").await;
+    assert_eq!(marker, 1);
+    visitor_asks(&visitor, &page, "Do you ship to Canada?").await;
+    let id = first_row(&operator).await;
+    assert_eq!(operator.eval("return window.__ecMarker;").await, 1, "the console did not reload");
+    operator
+        .wait_until(
+            &format!("return document.querySelector('li.row[data-conversation=\"{id}\"]')?.innerText.includes('Do you ship to Canada?') === true;"),
+            WAIT,
+        )
+        .await;
+    operator.screenshot(&shots().join("inbox-1280x800.png")).await;
+
+    // Open it, take over, see the visitor type, reply with Enter.
+    operator.element(&format!("li.row[data-conversation=\"{id}\"] a"), WAIT).await.click().await.unwrap();
+    operator
+        .wait_until("return Array.from(document.querySelectorAll('.msg.visitor')).some(m => m.innerText.includes('Do you ship to Canada?'));", WAIT)
+        .await;
+    operator.button("Take over", WAIT).await.click().await.unwrap();
+    operator.button("Hand back to AI", WAIT).await;
+    visitor.widget_element(".ec-input", WAIT).await.send_keys("And to Mexico").await.unwrap();
+    operator.wait_until("return document.querySelector('.conversation .typing') !== null;", WAIT).await;
+
+    let reply = operator.element("textarea#reply", WAIT).await;
+    reply.send_keys("Yes, we ship to Canada").await.unwrap();
+    // Shift+Enter is a new line, Enter sends.
+    reply.send_keys("\u{E008}\u{E007}").await.unwrap();
+    reply.send_keys("in **3 days**.\u{E007}").await.unwrap();
+    visitor
+        .wait_until(&in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-operator')).some(m => m.innerText.includes('in 3 days'))"), WAIT)
+        .await;
+    let bold = visitor.eval(&in_widget("r.querySelector('.ec-msg.ec-operator strong')?.innerText")).await;
+    assert_eq!(bold, "3 days", "the visitor sees the operator's Markdown rendered");
+    assert_eq!(operator.eval("return document.querySelector('textarea#reply').value;").await, "", "the composer empties after sending");
+    let lines = operator.eval("return document.querySelector('.msg.operator .text').innerText;").await;
+    assert_eq!(lines.as_str().map(|t| t.lines().count()), Some(2), "Shift+Enter made a second line: {lines}");
+
+    // The visitor's widget is open and visible: it reads the reply, and the operator sees "read".
+    operator.wait_until("return document.querySelector('.msg.operator .status[data-status=\"read\"]') !== null;", WAIT).await;
+    operator.screenshot(&shots().join("conversation-1280x800.png")).await;
+
+    // Phone size: the list and the conversation are two screens.
+    operator.resize(PHONE.0, PHONE.1).await;
+    operator.wait_until("return getComputedStyle(document.querySelector('.list')).display === 'none';", WAIT).await;
+    operator.screenshot(&shots().join("conversation-390x844.png")).await;
+    operator.element("a.back", WAIT).await.click().await.unwrap();
+    operator.wait_until("return getComputedStyle(document.querySelector('.list')).display !== 'none';", WAIT).await;
+    operator.screenshot(&shots().join("inbox-390x844.png")).await;
+    visitor.close().await;
+    operator.close().await;
+}
+
+/// The `ec_refresh` cookie the browser holds for the worker, if any.
+async fn refresh_cookie(browser: &Browser) -> Option<fantoccini::cookies::Cookie<'static>> {
+    browser.client.get_all_cookies().await.expect("cookies").into_iter().find(|c| c.name() == "ec_refresh")
+}
+
+pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let operator = browser("session").await;
+    sign_in(&operator, server, tenant.email(), PASSWORD).await;
+
+    // The refresh token is a cookie scripts cannot read, sent only to /auth, only same-site.
+    let cookie = refresh_cookie(&operator).await.expect("an ec_refresh cookie after login");
+    assert_eq!(cookie.http_only(), Some(true), "HttpOnly");
+    assert_eq!(cookie.same_site(), Some(fantoccini::cookies::SameSite::Strict), "SameSite=Strict");
+    assert_eq!(cookie.secure(), Some(true), "Secure");
+    assert_eq!(cookie.path(), Some("/auth"), "scoped to /auth");
+    assert_eq!(operator.eval("return document.cookie.includes('ec_refresh');").await, false);
+    let stored = operator.eval("return JSON.stringify(Object.assign({}, localStorage, sessionStorage));").await;
+    let stored = stored.as_str().unwrap_or_default().to_string();
+    assert!(!stored.contains("eyJ") && !stored.contains(cookie.value()), "no token in web storage: {stored}");
+
+    // A reload stays signed in (the cookie is exchanged for a new access token).
+    operator.client.refresh().await.unwrap();
+    operator.element(".nav", WAIT).await;
+    assert_eq!(operator.eval("return document.querySelector('.login-card') === null;").await, true);
+
+    // A cross-origin POST to the refresh route, carrying the cookie (same site,
+    // another port), is refused: the cookie is not rotated.
+    let before = refresh_cookie(&operator).await.expect("cookie").value().to_string();
+    let evil = site_page(&server.url, "sk_none").await;
+    operator.client.goto(&evil).await.unwrap();
+    let outcome = operator
+        .eval(&format!(
+            "return fetch('{}/auth/refresh', {{method: 'POST', credentials: 'include', mode: 'no-cors', body: '{{}}'}}).then(() => 'sent', e => String(e));",
+            server.url
+        ))
+        .await;
+    assert_eq!(outcome, "sent");
+    operator.client.goto(&format!("{}/app/", server.url)).await.unwrap();
+    let after_evil = refresh_cookie(&operator).await.expect("cookie").value().to_string();
+    assert_eq!(after_evil, before, "the cross-origin refresh rotated nothing");
+    operator.element(".nav", WAIT).await;
+
+    // An expired access token: the next call gets 401, the console refreshes
+    // silently and sends it again; the person notices nothing.
+    let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
+    let mut claims = jsonwebtoken::decode::<AccessClaims>(tenant.token(), &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
+        .expect("the signup token")
+        .claims;
+    (claims.iat, claims.exp) = (now() - 7200, now() - 3600);
+    let expired = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()))
+        .expect("JWT");
+    operator
+        .eval(&format!(
+            "window.__ec = {{ swapped: 0, status: 0, refreshed: 0 }}; const original = window.fetch;
+             window.fetch = async (input, init) => {{
+               let request = new Request(input, init);
+               if (request.url.includes('/auth/refresh')) window.__ec.refreshed++;
+               if (window.__ec.swapped === 0 && request.headers.get('Authorization')) {{
+                 const headers = new Headers(request.headers); headers.set('Authorization', 'Bearer {expired}');
+                 window.__ec.swapped = 1; request = new Request(request, {{ headers }});
+                 const response = await original(request); window.__ec.status = response.status; return response;
+               }}
+               return original(request);
+             }}; return true;"
+        ))
+        .await;
+    operator.button("Settings", WAIT).await.click().await.unwrap();
+    operator.button("Team", WAIT).await.click().await.unwrap();
+    operator.wait_until(&format!("return document.body.innerText.includes({:?});", tenant.email()), WAIT).await;
+    let seen = operator.eval("return window.__ec;").await;
+    assert_eq!(seen["swapped"], 1, "{seen}");
+    assert_eq!(seen["status"], 401, "the expired token was refused: {seen}");
+    assert_eq!(seen["refreshed"], 1, "one silent refresh: {seen}");
+    assert_eq!(operator.eval("return document.querySelector('.login-card') === null;").await, true);
+
+    // Logout clears the cookie; a reload shows the login.
+    operator.button("Log out", WAIT).await.click().await.unwrap();
+    operator.element(".login-card", WAIT).await;
+    assert!(refresh_cookie(&operator).await.is_none_or(|c| c.value().is_empty()), "the cookie is cleared");
+    operator.client.refresh().await.unwrap();
+    operator.element(".login-card", WAIT).await;
+    let stale = server.http.post(format!("{}/auth/refresh", server.url)).json(&serde_json::json!({"refresh_token": before})).send().await.unwrap();
+    assert_eq!(stale.status(), 401, "the logged-out refresh token is dead");
+    operator.close().await;
+}
