@@ -62,6 +62,7 @@ fn main() {
             visitor_message_is_delivered_only_when_an_operator_socket_is_connected,
             // mode and status
             takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_operator_socket_in_order,
+            assignment_and_visitor_blocks_reach_operator_sockets_but_not_the_visitor_stream,
             // GET /v1/chat/conversations/unread
             unread_counts_list_the_callers_conversations_with_unread_visitor_messages,
             // GET /v1/messaging/token, /v1/chat/live
@@ -704,6 +705,38 @@ async fn takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_ope
     }
     assert_eq!(streamed, expected, "the visitor stream");
     assert_eq!(socketed, expected, "the operator socket");
+}
+
+async fn assignment_and_visitor_blocks_reach_operator_sockets_but_not_the_visitor_stream(server: &Server) {
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let agent = add_agent(server, &tenant).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let id = visitor.conversation;
+    let visitor_id = summary(server, tenant.token(), id).await.visitor.id;
+    let mut socket = Socket::open(server, &agent.access_token).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
+    act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
+    block_visitor(server, tenant.token(), visitor_id).await;
+    unblock_visitor(server, tenant.token(), visitor_id).await;
+    act(server, tenant.token(), id, "assign", json!({"assignee_id": null})).await;
+    // Assigning again to the same nobody changes nothing and announces nothing.
+    act(server, tenant.token(), id, "assign", json!({"assignee_id": null})).await;
+    act(server, tenant.token(), id, "close", json!({})).await;
+    let name = Some(tenant.name().to_string());
+    let expected = vec![
+        LiveEvent::Assignment { conversation_id: id, assignee_id: Some(agent.user.id), author_name: name.clone() },
+        LiveEvent::VisitorBlocked { conversation_id: id, visitor_id, blocked: true },
+        LiveEvent::VisitorBlocked { conversation_id: id, visitor_id, blocked: false },
+        LiveEvent::Assignment { conversation_id: id, assignee_id: None, author_name: name },
+        LiveEvent::Status { conversation_id: id, status: Status::Closed },
+    ];
+    let mut socketed = Vec::new();
+    for _ in 0..expected.len() {
+        socketed.push(socket.event_of(id).await);
+    }
+    assert_eq!(socketed, expected, "another operator's socket");
+    // The visitor's stream skips the operators' notices: its next event is the close.
+    assert_eq!(stream.event().await, LiveEvent::Status { conversation_id: id, status: Status::Closed }, "the visitor stream");
 }
 
 // ---------------------------------------------------------------- GET /v1/chat/conversations/unread
