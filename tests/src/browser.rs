@@ -104,6 +104,18 @@ impl Browser {
         }
     }
 
+    /// Opens the operator console of the worker at `base` and signs in through
+    /// its form; returns once the inbox shows and its live socket is open.
+    pub async fn console_sign_in(&self, base: &str, email: &str, password: &str) {
+        let wait = Duration::from_secs(20);
+        self.client.goto(&format!("{base}/app/")).await.expect("the console loads");
+        self.element(".login-card input[name=email]", wait).await.send_keys(email).await.expect("email typed");
+        self.element(".login-card input[name=password]", wait).await.send_keys(password).await.expect("password typed");
+        self.button("Sign in", wait).await.click().await.expect("sign in clicked");
+        self.element(".nav", wait).await;
+        self.wait_until("return document.querySelector('.live-dot.on') !== null;", wait).await;
+    }
+
     /// Resizes the window to `width` × `height` CSS pixels.
     pub async fn resize(&self, width: u32, height: u32) {
         self.client.set_window_size(width, height).await.expect("window resized");

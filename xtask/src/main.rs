@@ -122,6 +122,8 @@ fn test() -> Result<()> {
 
 fn bench() -> Result<()> {
     let tools = bootstrap::toolchain()?;
+    // The console latency bench drives headless Chromium.
+    bootstrap::chromium()?;
     build::all(&tools)?;
     print_sizes()?;
     println!("\n== worker upload (wrangler deploy --dry-run; limits: developers.cloudflare.com/workers/platform/limits) ==");

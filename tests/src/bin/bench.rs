@@ -3,7 +3,9 @@
 //!   to `done` over 240 requests (budget: first chunk p50 ≤ 20 ms);
 //! - operator send → visitor SSE receipt with 1, 10 and 100 subscribers in
 //!   one room (budget: p99 ≤ 50 ms with 100);
-//! - messages per second sustained into one room, every one received.
+//! - messages per second sustained into one room, every one received;
+//! - visitor send → the message showing in the operator's open console
+//!   (headless Chromium), over 40 messages.
 //!
 //! Figures are p50/p90/p99 in ms (ARCHITECTURE.md, "Performance budgets").
 
@@ -22,6 +24,7 @@ const WARM_UP: usize = 20;
 const FANOUT_SENDS: usize = 60;
 const THROUGHPUT_SENDS: usize = 400;
 const THROUGHPUT_CONCURRENCY: usize = 8;
+const CONSOLE_SENDS: usize = 40;
 
 const QUESTIONS: &[&str] = &[
     "How do I install the widget on my website?",
@@ -223,6 +226,59 @@ async fn retrieval(server: &Server, token: &str) {
     );
 }
 
+/// Milliseconds since the Unix epoch (the browser's `Date.now()` clock).
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs_f64() * 1000.0
+}
+
+/// Visitor `POST /api/v1/chat/stream` → the message in the DOM of the
+/// operator's open conversation in the console. A MutationObserver in the
+/// page stamps each message with `Date.now()` when it appears; the same
+/// machine's clock stamps the send.
+async fn console_latency(server: &Server, token: &str) {
+    println!("\n== visitor send → operator console shows it (headless Chromium, local wrangler dev) ==");
+    let (session, conversation_id, _) = operator_room(server, token, "console").await;
+    let browser = edgechat_tests::browser::Browser::start(&run_dir("bench").join("chromium-console")).await;
+    browser.console_sign_in(&server.url, DEMO_EMAIL, DEMO_PASSWORD).await;
+    browser.client.goto(&format!("{}/app/conversations/{conversation_id}", server.url)).await.unwrap();
+    browser.wait_until("return document.querySelector('.live-dot.on') !== null && document.querySelector('.msg.visitor') !== null;", Duration::from_secs(20)).await;
+    browser
+        .eval(
+            "window.__seen = {}; new MutationObserver(() => { for (const m of document.querySelectorAll('.msg.visitor .text')) { \
+             const t = m.textContent; if (t.startsWith('bench ') && !(t in window.__seen)) window.__seen[t] = Date.now(); } })\
+             .observe(document.body, { subtree: true, childList: true, characterData: true }); return true;",
+        )
+        .await;
+    let mut samples = Vec::new();
+    for i in 0..WARM_UP / 4 + CONSOLE_SENDS {
+        let text = format!("bench {i}");
+        let sent = epoch_ms();
+        let response = server
+            .http
+            .post(format!("{}/api/v1/chat/stream", server.url))
+            .header("cf-connecting-ip", format!("10.250.{}.{}", i / 250, i % 250 + 1))
+            .json(&demo_request(&session, &text))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let _ = response.bytes().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let seen = loop {
+            if let Some(ms) = browser.eval(&format!("return window.__seen[{text:?}] ?? null;")).await.as_f64() {
+                break ms;
+            }
+            assert!(Instant::now() < deadline, "{text} never showed in the console");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        if i >= WARM_UP / 4 {
+            samples.push(Duration::from_secs_f64(((seen - sent) / 1000.0).max(0.0)));
+        }
+    }
+    report("send → shown in the console", samples);
+    browser.close().await;
+}
+
 fn main() {
     let server = Server::start("bench");
     runtime().block_on(async {
@@ -231,6 +287,7 @@ fn main() {
         fanout_latency(server, &token).await;
         throughput(server, &token).await;
         retrieval(server, &token).await;
+        console_latency(server, &token).await;
     });
     server.stop();
 }

@@ -32,13 +32,7 @@ async fn browser(name: &str) -> Browser {
 
 /// Opens the console and signs in through its form.
 async fn sign_in(browser: &Browser, server: &Server, email: &str, password: &str) {
-    browser.client.goto(&format!("{}/app/", server.url)).await.unwrap();
-    let email_input = browser.element(".login-card input[name=email]", WAIT).await;
-    email_input.send_keys(email).await.unwrap();
-    browser.element(".login-card input[name=password]", WAIT).await.send_keys(password).await.unwrap();
-    browser.button("Sign in", WAIT).await.click().await.unwrap();
-    browser.element(".nav", WAIT).await;
-    browser.wait_until("return document.querySelector('.live-dot.on') !== null;", WAIT).await;
+    browser.console_sign_in(&server.url, email, password).await;
 }
 
 /// `return <expr>` inside the widget's shadow root `r`.
