@@ -47,12 +47,19 @@ fn App() -> impl IntoView {
         _ => live::stop(),
     });
     let _ = live;
+    // Only a change of phase rebuilds the page: a refreshed token or a saved
+    // profile keeps the shell (and the inbox's filters) as they are.
+    let phase = Memo::new(move |_| match session.state.get() {
+        State::Starting => 0,
+        State::SignedOut => 1,
+        State::SignedIn(_) => 2,
+    });
     view! {
         <Router>
-            {move || match session.state.get() {
-                State::Starting => view! { <p class="boot" role="status">"Loading EdgeChat…"</p> }.into_any(),
-                State::SignedOut => view! { <Login /> }.into_any(),
-                State::SignedIn(_) => view! { <Shell /> }.into_any(),
+            {move || match phase.get() {
+                0 => view! { <p class="boot" role="status">"Loading EdgeChat…"</p> }.into_any(),
+                1 => view! { <Login /> }.into_any(),
+                _ => view! { <Shell /> }.into_any(),
             }}
         </Router>
     }
