@@ -210,11 +210,15 @@ pub fn ConversationView(id: i64) -> impl IntoView {
     });
 
     let visitor_name = move || open.detail.with(|d| d.as_ref().map(|d| ui::visitor_name(&d.summary.visitor)).unwrap_or_default());
+    // On a phone the visitor panel opens over the messages.
+    let details = RwSignal::new(false);
     view! {
-        <div class="conversation" data-conversation=id.to_string()>
+        <div class="conversation" class:show-details=move || details.get() data-conversation=id.to_string()>
             <header class="conversation-head">
                 <a class="back" href="/app/" aria-label="Back to the list">"←"</a>
                 <h1>{visitor_name}</h1>
+                <button type="button" class="details-toggle" aria-expanded=move || details.get().to_string() aria-controls="visitor-panel"
+                    on:click=move |_| details.update(|d| *d = !*d)>"Details"</button>
                 <Actions open=open />
             </header>
             <ui::ErrorNote error=open.error />
@@ -388,7 +392,7 @@ fn Actions(open: Open) -> impl IntoView {
 #[component]
 fn VisitorPanel(open: Open) -> impl IntoView {
     view! {
-        <aside class="visitor" aria-label="Visitor">
+        <aside class="visitor" id="visitor-panel" aria-label="Visitor">
             {move || open.detail.get().map(|detail| {
                 let visitor = detail.summary.visitor.clone();
                 let site = Inbox::get().site_name(detail.summary.site_id);
