@@ -122,6 +122,9 @@ pub fn console(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the console (release)");
     let root = root();
     let (wasm, js) = wasm_app(tools, "edgechat-console")?;
+    // The glue starts the app itself, with the wasm beside it, so the page
+    // needs no inline script (its Content-Security-Policy allows none).
+    let js = format!("{js}\n__wbg_init({{ module_or_path: new URL(import.meta.url.replace(/\\.js$/, '.wasm')) }});\n");
     let css = fs::read_to_string(root.join("console/style.css"))?;
     let hash = content_hash(&[&wasm, js.as_bytes(), css.as_bytes()]);
     let dir = console_dir();
