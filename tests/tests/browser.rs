@@ -5,7 +5,12 @@
 #[path = "browser/console.rs"]
 mod console;
 
-use console::{operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read, session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout};
+use console::{
+    a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload, an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
+    knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
+    operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read,
+    session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout,
+};
 
 use std::time::Duration;
 
@@ -29,6 +34,9 @@ fn main() {
             reset_and_another_user_start_a_fresh_session_on_a_shared_browser,
             operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read,
             session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout,
+            knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
+            a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload,
+            an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
         ],
     )
 }

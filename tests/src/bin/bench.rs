@@ -241,7 +241,12 @@ async fn console_latency(server: &Server, token: &str) {
     let browser = edgechat_tests::browser::Browser::start(&run_dir("bench").join("chromium-console")).await;
     browser.console_sign_in(&server.url, DEMO_EMAIL, DEMO_PASSWORD).await;
     browser.client.goto(&format!("{}/app/conversations/{conversation_id}", server.url)).await.unwrap();
-    browser.wait_until("return document.querySelector('.live-dot.on') !== null && document.querySelector('.msg.visitor') !== null;", Duration::from_secs(20)).await;
+    browser
+        .wait_until(
+            "return document.querySelector('.live-dot.on') !== null && document.querySelector('.msg.visitor') !== null;",
+            Duration::from_secs(20),
+        )
+        .await;
     browser
         .eval(
             "window.__seen = {}; new MutationObserver(() => { for (const m of document.querySelectorAll('.msg.visitor .text')) { \

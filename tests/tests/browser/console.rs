@@ -82,7 +82,10 @@ pub async fn operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_r
     // Open it, take over, see the visitor type, reply with Enter.
     operator.element(&format!("li.row[data-conversation=\"{id}\"] a"), WAIT).await.click().await.unwrap();
     operator
-        .wait_until("return Array.from(document.querySelectorAll('.msg.visitor')).some(m => m.innerText.includes('Do you ship to Canada?'));", WAIT)
+        .wait_until(
+            "return Array.from(document.querySelectorAll('.msg.visitor')).some(m => m.innerText.includes('Do you ship to Canada?'));",
+            WAIT,
+        )
         .await;
     operator.button("Take over", WAIT).await.click().await.unwrap();
     operator.button("Hand back to AI", WAIT).await;
@@ -164,12 +167,14 @@ pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_lo
     // An expired access token: the next call gets 401, the console refreshes
     // silently and sends it again; the person notices nothing.
     let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
-    let mut claims = jsonwebtoken::decode::<AccessClaims>(tenant.token(), &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
-        .expect("the signup token")
-        .claims;
+    let mut claims =
+        jsonwebtoken::decode::<AccessClaims>(tenant.token(), &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
+            .expect("the signup token")
+            .claims;
     (claims.iat, claims.exp) = (now() - 7200, now() - 3600);
-    let expired = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()))
-        .expect("JWT");
+    let expired =
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()))
+            .expect("JWT");
     operator
         .eval(&format!(
             "window.__ec = {{ swapped: 0, status: 0, refreshed: 0 }}; const original = window.fetch;
@@ -200,7 +205,155 @@ pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_lo
     assert!(refresh_cookie(&operator).await.is_none_or(|c| c.value().is_empty()), "the cookie is cleared");
     operator.client.refresh().await.unwrap();
     operator.element(".login-card", WAIT).await;
-    let stale = server.http.post(format!("{}/auth/refresh", server.url)).json(&serde_json::json!({"refresh_token": before})).send().await.unwrap();
+    let stale =
+        server.http.post(format!("{}/auth/refresh", server.url)).json(&serde_json::json!({"refresh_token": before})).send().await.unwrap();
     assert_eq!(stale.status(), 401, "the logged-out refresh token is dead");
+    operator.close().await;
+}
+
+/// The console's `button` whose text starts with `text` inside the element matching `css`.
+async fn button_in(browser: &Browser, css_id: &str, text: &str) -> fantoccini::elements::Element {
+    let xpath = format!("//*[@data-id={css_id:?}]//button[starts-with(normalize-space(.), {text:?})]");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(element) = browser.client.find(fantoccini::Locator::XPath(&xpath)).await {
+            return element;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {text:?} button in row {css_id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Picks `file` in the console's `<input type=file>` matching `css`.
+async fn pick_file(browser: &Browser, css: &str, file: &std::path::Path) {
+    browser.element(css, WAIT).await.send_keys(&file.display().to_string()).await.unwrap();
+}
+
+pub async fn knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let operator = browser("kb").await;
+    operator.resize(DESKTOP.0, DESKTOP.1).await;
+    sign_in(&operator, server, tenant.email(), PASSWORD).await;
+    operator.client.goto(&format!("{}/app/settings/kb", server.url)).await.unwrap();
+    operator.element(".login-card, .nav", WAIT).await;
+
+    let dir = run_dir("browser").join("console");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join(format!("{}.jsonl", unique("kb-good")));
+    std::fs::write(
+        &good,
+        "{\"id\":\"flux\",\"title\":\"Reset the flux capacitor\",\"body\":\"To reset the flux capacitor, hold the chronometer dial for ten seconds until it blinks green.\"}\n\
+         {\"id\":\"warp\",\"title\":\"Warp drive warranty\",\"body\":\"The warp drive warranty lasts forty-two months from delivery.\"}\n",
+    )
+    .unwrap();
+    pick_file(&operator, "[data-form=article-import] input[type=file]", &good).await;
+    operator.element("[data-form=article-import] button[type=submit]", WAIT).await.click().await.unwrap();
+    operator.wait_until("return document.querySelector('.import-result')?.dataset.imported === '2';", WAIT).await;
+    operator.wait_until("return document.querySelectorAll('.article[data-id]').length === 2;", WAIT).await;
+    operator.screenshot(&shots().join("knowledge-base-1280x800.png")).await;
+    operator.resize(PHONE.0, PHONE.1).await;
+    operator.screenshot(&shots().join("knowledge-base-390x844.png")).await;
+    operator.resize(DESKTOP.0, DESKTOP.1).await;
+
+    // The widget's next answer comes from the imported article.
+    let answer = server.stream(&visitor_request(tenant.site_key(), &new_session_id(), "How do I reset the flux capacitor?")).await;
+    assert!(answer.answer().contains("chronometer dial"), "answered from the import: {}", answer.answer());
+    assert_eq!(answer.done().sources.first().map(|s| s.id.as_str()), Some("flux"));
+
+    // A file with a bad second line: the console names the line, and nothing is imported.
+    let bad = dir.join(format!("{}.jsonl", unique("kb-bad")));
+    std::fs::write(
+        &bad,
+        "{\"id\":\"ok\",\"title\":\"Fine article\",\"body\":\"This one is fine on its own.\"}\n{\"id\": \"broken\", \"title\": \n\
+         {\"id\":\"late\",\"title\":\"Late\",\"body\":\"Never stored.\"}\n",
+    )
+    .unwrap();
+    pick_file(&operator, "[data-form=article-import] input[type=file]", &bad).await;
+    operator.element("[data-form=article-import] button[type=submit]", WAIT).await.click().await.unwrap();
+    operator
+        .wait_until("return document.querySelector('[data-form=article-import] .error')?.innerText.includes('line 2') === true;", WAIT)
+        .await;
+    let articles: serde_json::Value =
+        json_of(get(server, &format!("/v1/sites/{}/articles", tenant.site.id), tenant.token()).await, 200).await;
+    let ids: Vec<&str> = articles["articles"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
+    assert_eq!(ids.len(), 2, "nothing of the bad file was stored: {ids:?}");
+    assert!(!ids.contains(&"ok"), "{ids:?}");
+    operator.close().await;
+}
+
+pub async fn a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let visitor = browser("greeting-visitor").await;
+    let page = site_page(&server.url, tenant.site_key()).await;
+    visitor.client.goto(&page).await.unwrap();
+    visitor.widget_element(".ec-launcher", WAIT).await.click().await.unwrap();
+    visitor.wait_until(&in_widget("r.querySelector('.ec-greeting') !== null"), WAIT).await;
+    let greeting = "Ahoy! Ask us anything about your order.";
+    let before = visitor.eval(&in_widget("r.querySelector('.ec-greeting').innerText")).await;
+    assert!(!before.as_str().unwrap_or_default().contains(greeting), "{before}");
+
+    let operator = browser("greeting-operator").await;
+    sign_in(&operator, server, tenant.email(), PASSWORD).await;
+    operator.client.goto(&format!("{}/app/settings/sites", server.url)).await.unwrap();
+    button_in(&operator, &tenant.site.id.to_string(), "Edit").await.click().await.unwrap();
+    let field = operator.element("[data-form=site-edit] textarea[name=greeting]", WAIT).await;
+    field.clear().await.unwrap();
+    field.send_keys(greeting).await.unwrap();
+    operator.element("[data-form=site-edit] button[type=submit]", WAIT).await.click().await.unwrap();
+    operator
+        .wait_until(
+            &format!("return document.querySelector('[data-id=\"{}\"] .greeting')?.innerText === {greeting:?};", tenant.site.id),
+            WAIT,
+        )
+        .await;
+
+    visitor.client.refresh().await.unwrap();
+    visitor.widget_element(".ec-launcher", WAIT).await.click().await.unwrap();
+    visitor.wait_until(&in_widget(&format!("r.querySelector('.ec-greeting')?.innerText.includes({greeting:?}) === true")), WAIT).await;
+    visitor.close().await;
+    operator.close().await;
+}
+
+pub async fn an_agent_invited_in_the_console_signs_in_but_cannot_change_sites(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let operator = browser("team").await;
+    sign_in(&operator, server, tenant.email(), PASSWORD).await;
+    operator.client.goto(&format!("{}/app/settings/team", server.url)).await.unwrap();
+    let email = format!("{}@example.com", unique("agent"));
+    let form = "[data-form=operator-invite]";
+    operator.element(&format!("{form} input[name=email]"), WAIT).await.send_keys(&email).await.unwrap();
+    operator.element(&format!("{form} input[name=display_name]"), WAIT).await.send_keys("Alex Agent").await.unwrap();
+    operator.element(&format!("{form} select[name=role] option[value=agent]"), WAIT).await.click().await.unwrap();
+    operator.element(&format!("{form} input[name=password]"), WAIT).await.send_keys(PASSWORD).await.unwrap();
+    operator.element(&format!("{form} button[type=submit]"), WAIT).await.click().await.unwrap();
+    operator.wait_until(&format!("return document.body.innerText.includes({email:?});"), WAIT).await;
+
+    // The last owner cannot be demoted: the API's refusal shows in words.
+    let owner_row = tenant.id().to_string();
+    let role = operator.element(&format!("[data-id=\"{owner_row}\"] select[name=role] option[value=agent]"), WAIT).await;
+    role.click().await.unwrap();
+    operator
+        .element(&format!("[data-id=\"{owner_row}\"] [data-form=operator-role] button[type=submit]"), WAIT)
+        .await
+        .click()
+        .await
+        .unwrap();
+    operator
+        .wait_until(
+            &format!("return document.querySelector('[data-id=\"{owner_row}\"] .error, .settings .error')?.innerText.length > 0;"),
+            WAIT,
+        )
+        .await;
+
+    operator.button("Log out", WAIT).await.click().await.unwrap();
+    operator.element(".login-card", WAIT).await;
+    sign_in(&operator, server, &email, PASSWORD).await;
+    operator.client.goto(&format!("{}/app/settings/sites", server.url)).await.unwrap();
+    operator.wait_until(&format!("return document.querySelector('[data-id=\"{}\"]') !== null;", tenant.site.id), WAIT).await;
+    let controls = operator
+        .eval("return Array.from(document.querySelectorAll('.settings button')).map(b => b.innerText.trim()).filter(t => /^(Edit|Delete|New site|Rotate)/.test(t));")
+        .await;
+    assert_eq!(controls, serde_json::json!([]), "an agent sees sites read-only");
+    assert_eq!(operator.eval("return document.querySelector('[data-form=site-edit], [data-form=site-create]') === null;").await, true);
     operator.close().await;
 }

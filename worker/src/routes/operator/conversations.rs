@@ -203,7 +203,8 @@ where
         room.signal(&state.env, &LiveEvent::Status { conversation_id: id, status: after.status }).await?;
     }
     if after.assignee_id != before.assignee_id {
-        let event = LiveEvent::Assignment { conversation_id: id, assignee_id: after.assignee_id, author_name: Some(caller.display_name.clone()) };
+        let event =
+            LiveEvent::Assignment { conversation_id: id, assignee_id: after.assignee_id, author_name: Some(caller.display_name.clone()) };
         inbox::publish(&state.env, caller.account_id, &event).await?;
     }
     Ok(Json(after))
