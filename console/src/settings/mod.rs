@@ -5,6 +5,8 @@
 //! Test hooks: every form has a `data-form` attribute (`site-edit`,
 //! `article-import`, …) and every list row a `data-id` with the row's id.
 
+mod answer_test;
+mod article_import;
 mod kb;
 mod proactive;
 mod profile;
