@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use super::answer_test::AnswerTest;
 use super::article_import::ArticleImport;
 use super::site_picker::{SitePick, SitePicker};
-use super::{confirm, non_blank};
+use super::{confirm, focus_when_drawn, non_blank};
 use crate::api::{self, ApiResult};
 use crate::ui;
 
@@ -57,18 +57,18 @@ impl Articles {
         articles
     }
 
-    /// `/v1/sites/{id}/articles` of the picked site.
+    /// `/v1/sites/{id}/articles` of the picked site; `None` once the page is gone.
     pub fn path(&self) -> Option<String> {
-        self.site.get_untracked().map(|id| format!("/v1/sites/{id}/articles"))
+        self.site.try_get_untracked().flatten().map(|id| format!("/v1/sites/{id}/articles"))
     }
 
     /// Loads the list again (`GET /v1/sites/{id}/articles`); an answer for a
-    /// site no longer picked is dropped.
+    /// site no longer picked (or a page no longer shown) is dropped.
     pub async fn reload(self) -> ApiResult<()> {
-        let site = self.site.get_untracked();
+        let site = self.site.try_get_untracked();
         let Some(path) = self.path() else { return Ok(()) };
         let result = api::get::<ArticleList>(&path).await;
-        if self.site.get_untracked() != site {
+        if self.site.try_get_untracked() != site {
             return Ok(());
         }
         self.loaded.set(true);
@@ -85,9 +85,9 @@ impl Articles {
         }
     }
 
-    /// The ids listed now.
+    /// The ids listed now (none once the page is gone).
     pub fn ids(&self) -> HashSet<String> {
-        self.list.with_untracked(|all| all.iter().map(|a| a.id.clone()).collect())
+        self.list.try_with_untracked(|all| all.iter().map(|a| a.id.clone()).collect()).unwrap_or_default()
     }
 
     /// The articles whose title or id contains the filter (any case).
@@ -245,6 +245,8 @@ fn ArticleForm(articles: Articles, article: Option<Article>, on_done: Callback<O
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let is_edit = editing.is_some();
+    let first = NodeRef::<leptos::html::Input>::new();
+    focus_when_drawn(first);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(path) = articles.path() else { return };
@@ -267,7 +269,10 @@ fn ArticleForm(articles: Articles, article: Option<Article>, on_done: Callback<O
             };
             busy.set(false);
             match saved {
-                Ok(article) => on_done.run(Some(article)),
+                // `try_run`: the page may have been left meanwhile.
+                Ok(article) => {
+                    on_done.try_run(Some(article));
+                }
                 Err(err) => error.set(Some(err.message)),
             }
         });
@@ -275,10 +280,10 @@ fn ArticleForm(articles: Articles, article: Option<Article>, on_done: Callback<O
     view! {
         <form class="card article-form" data-form=if is_edit { "article-edit" } else { "article-create" } on:submit=submit>
             <h3>{if is_edit { "Edit article" } else { "New article" }}</h3>
+            <label>"Title" <input type="text" name="title" required maxlength="500" node_ref=first bind:value=title /></label>
             {(!is_edit).then(|| view! {
                 <label>"Id (optional)" <input type="text" name="id" maxlength="128" placeholder="Made up when empty" bind:value=id /></label>
             })}
-            <label>"Title" <input type="text" name="title" required maxlength="500" bind:value=title /></label>
             <label>"Public URL (optional)" <input type="url" name="url" placeholder="https://" bind:value=url /></label>
             <label>"Body" <textarea name="body" rows="8" required bind:value=body></textarea></label>
             <ui::ErrorNote error=error />

@@ -15,6 +15,8 @@ mod site_picker;
 mod sites;
 mod team;
 
+use std::cell::RefCell;
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -50,6 +52,48 @@ pub fn SettingsPage() -> impl IntoView {
             </section>
         </div>
     }
+}
+
+thread_local! {
+    /// A note carried over to the page drawn next (see [`carry_note`]).
+    static CARRIED_NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Shows `note` in `target`, and keeps it for the page drawn in this one's
+/// place ([`carried_note`]) until [`drop_carried_note`]: the shell draws
+/// every page again when the signed-in operator changes (their name, their
+/// role), which is what the caller is about to do.
+fn carry_note(target: RwSignal<Option<String>>, note: String) {
+    target.set(Some(note.clone()));
+    CARRIED_NOTE.with_borrow_mut(|carried| *carried = Some(note));
+}
+
+/// Forgets the carried note once the page has been drawn again (after the
+/// tasks already queued).
+fn drop_carried_note() {
+    let forget = wasm_bindgen::closure::Closure::once_into_js(|| CARRIED_NOTE.with_borrow_mut(Option::take));
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(wasm_bindgen::JsCast::unchecked_ref(&forget), 0);
+    }
+}
+
+/// The note a page drawn again after [`carry_note`] shows.
+fn carried_note() -> Option<String> {
+    CARRIED_NOTE.with_borrow_mut(Option::take)
+}
+
+/// Moves the keyboard focus to `field` once it is drawn (the first field of
+/// a form that just opened, whose opening button is then disabled).
+fn focus_when_drawn<E>(field: NodeRef<E>)
+where
+    E: leptos::html::ElementType,
+    E::Output: wasm_bindgen::JsCast + Clone + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(element) = field.get() {
+            let _ = wasm_bindgen::JsCast::unchecked_ref::<web_sys::HtmlElement>(&element).focus();
+        }
+    });
 }
 
 /// Asks the person to confirm `question` (`window.confirm`); `false` when they cancel.

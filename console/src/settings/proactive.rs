@@ -5,8 +5,8 @@
 use edgechat_shared::api::proactive::{ProactiveInput, ProactiveList, ProactiveRule};
 use leptos::prelude::*;
 
-use super::confirm;
 use super::site_picker::{SitePick, SitePicker};
+use super::{confirm, focus_when_drawn};
 use crate::{api, ui};
 
 /// The longest delay a rule may have, in seconds (a day).
@@ -43,7 +43,7 @@ impl Rules {
             rules.creating.set(false);
             leptos::task::spawn_local(async move {
                 let result = api::get::<ProactiveList>(&format!("/v1/sites/{id}/proactive")).await;
-                if rules.site.get_untracked() != Some(id) {
+                if rules.site.try_get_untracked() != Some(Some(id)) {
                     return;
                 }
                 match result {
@@ -56,9 +56,9 @@ impl Rules {
         rules
     }
 
-    /// `/v1/sites/{id}/proactive` of the picked site.
+    /// `/v1/sites/{id}/proactive` of the picked site; `None` once the page is gone.
     fn path(&self) -> Option<String> {
-        self.site.get_untracked().map(|id| format!("/v1/sites/{id}/proactive"))
+        self.site.try_get_untracked().flatten().map(|id| format!("/v1/sites/{id}/proactive"))
     }
 
     fn put(self, rule: ProactiveRule) {
@@ -194,6 +194,8 @@ fn RuleSummary(rule: ProactiveRule) -> impl IntoView {
 #[component]
 fn RuleForm(rules: Rules, rule: Option<ProactiveRule>, on_done: Callback<Option<ProactiveRule>>) -> impl IntoView {
     let editing = rule.as_ref().map(|r| r.id);
+    let first = NodeRef::<leptos::html::Textarea>::new();
+    focus_when_drawn(first);
     let message = RwSignal::new(rule.as_ref().map(|r| r.message.clone()).unwrap_or_default());
     let url_match = RwSignal::new(rule.as_ref().map(|r| r.url_match.clone()).unwrap_or_default());
     let delay = RwSignal::new(rule.as_ref().map_or(0, |r| r.delay_seconds).to_string());
@@ -224,7 +226,10 @@ fn RuleForm(rules: Rules, rule: Option<ProactiveRule>, on_done: Callback<Option<
             };
             busy.set(false);
             match saved {
-                Ok(rule) => on_done.run(Some(rule)),
+                // `try_run`: the page may have been left meanwhile.
+                Ok(rule) => {
+                    on_done.try_run(Some(rule));
+                }
                 Err(err) => error.set(Some(err.message)),
             }
         });
@@ -232,7 +237,7 @@ fn RuleForm(rules: Rules, rule: Option<ProactiveRule>, on_done: Callback<Option<
     view! {
         <form class="card rule-form" data-form=if editing.is_some() { "rule-edit" } else { "rule-create" } on:submit=submit>
             <h3>{if editing.is_some() { "Edit rule" } else { "New rule" }}</h3>
-            <label>"Message" <textarea name="message" rows="2" required maxlength="500" bind:value=message></textarea></label>
+            <label>"Message" <textarea name="message" rows="2" required maxlength="500" node_ref=first bind:value=message></textarea></label>
             <label>"Pages" <input type="text" name="url_match" maxlength="500" placeholder="Every page" bind:value=url_match /></label>
             <p class="hint">"Empty: every page. * matches any text; a pattern starting with / is matched against the path and query (/pricing*), else against the whole URL."</p>
             <label>"Delay (seconds on the page)"

@@ -10,13 +10,17 @@ use edgechat_shared::api::auth::{ChangePasswordRequest, MeResponse, Operator, Pr
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::session::{self, Session};
+use super::{carried_note, carry_note, drop_carried_note};
+use crate::session::{self, Session, State};
 use crate::{api, ui};
 
 /// The profile page: who the operator is, their profile, their password.
 #[component]
 pub fn Profile() -> impl IntoView {
-    let signed = Session::get().signed();
+    let signed = Session::get().state.with_untracked(|state| match state {
+        State::SignedIn(signed) => Some(signed.clone()),
+        _ => None,
+    });
     let account = signed.as_ref().map(|s| s.account.name.clone()).unwrap_or_default();
     let user = signed.map(|s| s.user);
     view! {
@@ -50,7 +54,7 @@ fn ProfileForm(user: Option<Operator>) -> impl IntoView {
         fill(user);
     }
     let error = RwSignal::new(None::<String>);
-    let note = RwSignal::new(None::<String>);
+    let note = RwSignal::new(carried_note());
     let busy = RwSignal::new(false);
     // The session's copy may be older than the server's.
     leptos::task::spawn_local(async move {
@@ -74,8 +78,9 @@ fn ProfileForm(user: Option<Operator>) -> impl IntoView {
             match api::patch::<Operator>("/auth/profile", &update).await {
                 Ok(user) => {
                     fill(&user);
+                    carry_note(note, "Profile saved.".into());
                     session::set_user(user);
-                    note.set(Some("Profile saved.".into()));
+                    drop_carried_note();
                 }
                 Err(err) => error.set(Some(err.message)),
             }

@@ -9,7 +9,7 @@
 use edgechat_shared::api::sites::{ResponderKind, ResponderSettings, Site, SiteInput};
 use leptos::prelude::*;
 
-use super::non_blank;
+use super::{focus_when_drawn, non_blank};
 use crate::{api, ui};
 
 /// The colour the widget uses when a site has none.
@@ -123,6 +123,8 @@ fn is_colour(value: &str) -> bool {
 #[component]
 pub fn SiteForm(site: Option<Site>, on_done: Callback<Option<Site>>) -> impl IntoView {
     let draft = SiteDraft::new(site.as_ref());
+    let first = NodeRef::<leptos::html::Input>::new();
+    focus_when_drawn(first);
     let editing = site.as_ref().map(|s| s.id);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -138,7 +140,10 @@ pub fn SiteForm(site: Option<Site>, on_done: Callback<Option<Site>>) -> impl Int
             };
             busy.set(false);
             match saved {
-                Ok(site) => on_done.run(Some(site)),
+                // `try_run`: the page may have been left meanwhile.
+                Ok(site) => {
+                    on_done.try_run(Some(site));
+                }
                 Err(err) => error.set(Some(err.message)),
             }
         });
@@ -147,7 +152,7 @@ pub fn SiteForm(site: Option<Site>, on_done: Callback<Option<Site>>) -> impl Int
     view! {
         <form class="card site-form" data-form=if editing.is_some() { "site-edit" } else { "site-create" } on:submit=submit>
             <h2>{if editing.is_some() { "Edit site" } else { "New site" }}</h2>
-            <label>"Name" <input type="text" name="name" required maxlength="120" bind:value=draft.name /></label>
+            <label>"Name" <input type="text" name="name" required maxlength="120" node_ref=first bind:value=draft.name /></label>
             <label>"Greeting" <textarea name="greeting" rows="2" maxlength="500" bind:value=draft.greeting></textarea></label>
             <p class="hint">"The widget's first message to every visitor."</p>
             <div class="inline-fields">

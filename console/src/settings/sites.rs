@@ -71,8 +71,9 @@ impl AccountSites {
     }
 
     fn sync_inbox(self) {
-        if let Some(inbox) = self.inbox {
-            inbox.sites.set(self.list.get_untracked());
+        // The page (and its list) may be gone by the time an answer arrives.
+        if let (Some(inbox), Some(list)) = (self.inbox, self.list.try_get_untracked()) {
+            inbox.sites.set(list);
         }
     }
 }

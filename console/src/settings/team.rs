@@ -8,7 +8,7 @@ use edgechat_shared::api::auth::{Operator, OperatorRole};
 use edgechat_shared::api::users::{InviteOperator, OperatorList, RoleChange};
 use leptos::prelude::*;
 
-use super::confirm;
+use super::{carried_note, carry_note, confirm, drop_carried_note};
 use crate::inbox::Inbox;
 use crate::session::{self, Session};
 use crate::{api, ui};
@@ -34,7 +34,7 @@ impl Operators {
             list: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
             loaded: RwSignal::new(false),
-            note: RwSignal::new(None),
+            note: RwSignal::new(carried_note()),
             me: Memo::new(|_| Session::get().signed().map(|s| (s.user.id, s.user.role))),
             inbox: use_context::<Inbox>(),
         };
@@ -69,8 +69,9 @@ impl Operators {
     }
 
     fn sync_inbox(self) {
-        if let Some(inbox) = self.inbox {
-            inbox.operators.set(self.list.get_untracked());
+        // The page (and its list) may be gone by the time an answer arrives.
+        if let (Some(inbox), Some(list)) = (self.inbox, self.list.try_get_untracked()) {
+            inbox.operators.set(list);
         }
     }
 }
@@ -127,11 +128,17 @@ fn OperatorRow(operators: Operators, operator: Operator, admin: bool) -> impl In
         leptos::task::spawn_local(async move {
             match api::patch::<Operator>(&format!("/v1/users/{id}"), &RoleChange { role: new_role }).await {
                 Ok(changed) => {
-                    operators.note.set(Some(format!("{} is now {}.", changed.display_name, role_name(changed.role).to_lowercase())));
+                    let note = format!("{} is now {}.", changed.display_name, role_name(changed.role).to_lowercase());
                     operators.put(changed);
-                    // The caller's own role changed: their access token is refused from now on.
-                    if me && session::refresh().await.is_err() {
-                        session::signed_out();
+                    if !me {
+                        operators.note.set(Some(note));
+                    } else {
+                        // The caller's own role changed: their access token is refused from now on.
+                        carry_note(operators.note, note);
+                        if session::refresh().await.is_err() {
+                            session::signed_out();
+                        }
+                        drop_carried_note();
                     }
                 }
                 // The choice stays, beside the API's reason (such as the last owner).
