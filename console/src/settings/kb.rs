@@ -104,10 +104,8 @@ impl Articles {
     fn put(self, article: Article) {
         self.list.update(|all| match all.iter_mut().find(|a| a.id == article.id) {
             Some(row) => *row = article,
-            None => {
-                all.push(article);
-                all.sort_by(|a, b| a.id.cmp(&b.id));
-            }
+            // The list is in creation order.
+            None => all.push(article),
         });
     }
 }
@@ -126,10 +124,11 @@ pub fn KnowledgeBase(admin: bool) -> impl IntoView {
     });
     let count = move || {
         let (shown, all) = (articles.shown().len(), articles.list.with(Vec::len));
+        let noun = if all == 1 { "article" } else { "articles" };
         if shown == all {
-            format!("{all} articles")
+            format!("{all} {noun}")
         } else {
-            format!("{shown} of {all} articles")
+            format!("{shown} of {all} {noun}")
         }
     };
     view! {
