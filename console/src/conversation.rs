@@ -42,6 +42,12 @@ struct Open {
 }
 
 impl Open {
+    /// `true` once the view was left: answers arriving later are dropped
+    /// (a disposed signal must not be touched).
+    fn gone(&self) -> bool {
+        self.messages.is_disposed() || self.detail.is_disposed()
+    }
+
     fn last_seq(&self) -> i64 {
         self.messages.with_untracked(|all| all.last().map_or(0, |m| m.seq))
     }
@@ -76,7 +82,11 @@ impl Open {
     }
 
     async fn load_detail(self) {
-        match api::get::<ConversationDetail>(&format!("/v1/chat/conversations/{}", self.id)).await {
+        let answer = api::get::<ConversationDetail>(&format!("/v1/chat/conversations/{}", self.id)).await;
+        if self.gone() {
+            return;
+        }
+        match answer {
             Ok(detail) => self.detail.set(Some(detail)),
             Err(err) => self.error.set(Some(err.message)),
         }
@@ -86,7 +96,11 @@ impl Open {
     async fn catch_up(self) {
         let last = self.last_seq();
         let query = if last == 0 { format!("limit={PAGE}") } else { format!("after_seq={last}&limit=100") };
-        match api::get::<MessageList>(&format!("/v1/chat/conversations/{}/messages?{query}", self.id)).await {
+        let answer = api::get::<MessageList>(&format!("/v1/chat/conversations/{}/messages?{query}", self.id)).await;
+        if self.gone() {
+            return;
+        }
+        match answer {
             Ok(list) => {
                 if last == 0 {
                     self.older.set(list.has_more);
@@ -104,7 +118,11 @@ impl Open {
 
     async fn load_older(self) {
         let Some(first) = self.messages.with_untracked(|all| all.first().map(|m| m.seq)) else { return };
-        match api::get::<MessageList>(&format!("/v1/chat/conversations/{}/messages?before_seq={first}&limit={PAGE}", self.id)).await {
+        let answer = api::get::<MessageList>(&format!("/v1/chat/conversations/{}/messages?before_seq={first}&limit={PAGE}", self.id)).await;
+        if self.gone() {
+            return;
+        }
+        match answer {
             Ok(list) => {
                 self.older.set(list.has_more);
                 self.merge(list.messages);
@@ -115,6 +133,9 @@ impl Open {
 
     /// Marks every visitor message read for the caller, while the tab is visible.
     async fn mark_read(self) {
+        if self.gone() {
+            return;
+        }
         let visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| !d.hidden());
         let unread = self.messages.with_untracked(|all| all.iter().any(|m| m.role == Role::Visitor));
         if !visible || !unread {
@@ -320,7 +341,12 @@ fn Actions(open: Open) -> impl IntoView {
     let act = move |path: &'static str| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/{path}", open.id), &serde_json::json!({})).await {
+            let answer =
+                api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/{path}", open.id), &serde_json::json!({})).await;
+            if open.gone() {
+                return;
+            }
+            match answer {
                 Ok(summary) => open.set_summary(summary),
                 Err(err) => open.error.set(Some(err.message)),
             }
@@ -352,6 +378,9 @@ fn Actions(open: Open) -> impl IntoView {
             } else {
                 api::post::<serde_json::Value>(&path, &serde_json::json!({})).await.map(|_| ())
             };
+            if open.gone() {
+                return;
+            }
             match result {
                 Ok(()) => open.patch(|s| s.visitor.blocked = !blocked),
                 Err(err) => open.error.set(Some(err.message)),
@@ -452,7 +481,11 @@ fn Composer(open: Open) -> impl IntoView {
         sending.set(true);
         let request = OperatorSend { conversation_id: open.id, content, message_id: Some(random_message_id()) };
         leptos::task::spawn_local(async move {
-            match api::post::<SentMessage>("/v1/chat/messages/send", &request).await {
+            let answer = api::post::<SentMessage>("/v1/chat/messages/send", &request).await;
+            if open.gone() || text.is_disposed() {
+                return;
+            }
+            match answer {
                 Ok(sent) => {
                     text.set(String::new());
                     open.merge(vec![sent.message]);

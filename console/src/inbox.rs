@@ -98,7 +98,12 @@ impl Inbox {
     /// Loads the first page again, keeping as many rows as were shown.
     pub fn reload(self) {
         leptos::task::spawn_local(async move {
-            match api::get::<ConversationList>(&self.query(None)).await {
+            let answer = api::get::<ConversationList>(&self.query(None)).await;
+            // Signed out meanwhile: the inbox is gone.
+            if self.conversations.is_disposed() {
+                return;
+            }
+            match answer {
                 Ok(list) => {
                     self.conversations.set(list.conversations);
                     self.next_cursor.set(list.next_cursor);
@@ -114,7 +119,11 @@ impl Inbox {
     pub fn more(self) {
         let Some(cursor) = self.next_cursor.get_untracked() else { return };
         leptos::task::spawn_local(async move {
-            match api::get::<ConversationList>(&self.query(Some(&cursor))).await {
+            let answer = api::get::<ConversationList>(&self.query(Some(&cursor))).await;
+            if self.conversations.is_disposed() {
+                return;
+            }
+            match answer {
                 Ok(list) => {
                     self.conversations.update(|all| {
                         let known: Vec<i64> = all.iter().map(|c| c.id).collect();
@@ -134,6 +143,9 @@ impl Inbox {
         }
         self.refetch_queued.set_value(true);
         let callback = Closure::once_into_js(move || {
+            if self.conversations.is_disposed() {
+                return;
+            }
             self.refetch_queued.set_value(false);
             self.reload();
         });
@@ -251,10 +263,10 @@ pub fn provide() -> Inbox {
     provide_context(inbox);
     leptos::task::spawn_local(async move {
         if let Ok(list) = api::get::<SiteList>("/v1/sites").await {
-            inbox.sites.set(list.sites);
+            inbox.sites.try_set(list.sites);
         }
         if let Ok(list) = api::get::<OperatorList>("/v1/chat/agents").await {
-            inbox.operators.set(list.users);
+            inbox.operators.try_set(list.users);
         }
     });
     // Filters changed, or the socket (re)connected: load again.
@@ -429,7 +441,11 @@ pub fn AiActivePage() -> impl IntoView {
     let loaded = RwSignal::new(false);
     let load = move || {
         leptos::task::spawn_local(async move {
-            match api::get::<ConversationList>("/v1/chat/ai-active").await {
+            let answer = api::get::<ConversationList>("/v1/chat/ai-active").await;
+            if conversations.is_disposed() {
+                return;
+            }
+            match answer {
                 Ok(list) => {
                     conversations.set(list.conversations);
                     error.set(None);
@@ -469,7 +485,9 @@ pub fn AiActivePage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{id}/takeover"), &serde_json::json!({})).await {
                 Ok(_) => navigate(&format!("/app/conversations/{id}"), Default::default()),
-                Err(err) => error.set(Some(err.message)),
+                Err(err) => {
+                    error.try_set(Some(err.message));
+                }
             }
         });
     };

@@ -72,10 +72,13 @@ impl Session {
     }
 }
 
+/// A refresh under way, awaited by every caller that needs one.
+type SharedRefresh = Shared<LocalBoxFuture<'static, Result<(), api::ApiError>>>;
+
 thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
     /// The refresh under way, shared by every caller that needs one.
-    static REFRESHING: RefCell<Option<Shared<LocalBoxFuture<'static, Result<(), api::ApiError>>>>> = const { RefCell::new(None) };
+    static REFRESHING: RefCell<Option<SharedRefresh>> = const { RefCell::new(None) };
     /// The pending silent-refresh timer.
     static TIMER: RefCell<Option<i32>> = const { RefCell::new(None) };
 }
