@@ -38,6 +38,7 @@ pub fn main() {
 /// The whole console: the login until someone is signed in, then the shell.
 #[component]
 fn App() -> impl IntoView {
+    ui::provide_clock();
     let session = session::start();
     provide_context(session);
     let live = live::provide();

@@ -50,19 +50,23 @@ pub fn clock(rfc3339: &str) -> String {
     }
 }
 
-/// A signal of the current time in ms, ticking every 30 s (for "5 min ago").
-pub fn now() -> ReadSignal<f64> {
-    if let Some(now) = use_context::<ReadSignal<f64>>() {
-        return now;
-    }
+/// Provides the clock of [`now`]: called once by the app's root, whose
+/// owner lives as long as the page, so the ticking signal is never disposed.
+pub fn provide_clock() {
     let (now, set_now) = signal(js_sys::Date::now());
-    let tick = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || set_now.set(js_sys::Date::now()));
+    let tick = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        set_now.try_set(js_sys::Date::now());
+    });
     if let Some(window) = web_sys::window() {
         let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(wasm_bindgen::JsCast::unchecked_ref(tick.as_ref()), 30_000);
     }
     tick.forget();
     provide_context(now);
-    now
+}
+
+/// A signal of the current time in ms, ticking every 30 s (for "5 min ago").
+pub fn now() -> ReadSignal<f64> {
+    expect_context::<ReadSignal<f64>>()
 }
 
 const ADJECTIVES: [&str; 16] = [
