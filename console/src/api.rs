@@ -62,6 +62,20 @@ impl std::fmt::Display for ApiError {
 /// The result of a call.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// An empty JSON object body, `{}`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Empty {}
+
+/// The body `{}` of the routes that take none.
+pub const EMPTY: Empty = Empty {};
+
+/// `body` as JSON text, through the browser's `JSON.stringify` (smaller than
+/// bundling a JSON writer into the wasm).
+fn to_json(body: &impl Serialize) -> ApiResult<String> {
+    let value = body.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| ApiError::local(e.to_string()))?;
+    js_sys::JSON::stringify(&value).map(String::from).map_err(|_| ApiError::local("The request could not be written as JSON."))
+}
+
 /// Sends one request to `path` on this origin (cookies go along for
 /// same-origin `/auth` paths), with the access token when there is one.
 async fn send_once(method: &str, path: &str, body: Option<&str>, content_type: &str) -> ApiResult<Response> {
@@ -115,7 +129,7 @@ pub async fn send_raw(method: &str, path: &str, body: Option<&str>, content_type
 
 /// `method path` with an optional JSON body; the answer parsed as `T`.
 pub async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<&impl Serialize>) -> ApiResult<T> {
-    let body = body.map(serde_json::to_string).transpose().map_err(|e| ApiError::local(e.to_string()))?;
+    let body = body.map(to_json).transpose()?;
     let response = send_raw(method, path, body.as_deref(), "application/json").await?;
     if !response.ok() {
         return Err(error_of(response).await);
@@ -160,7 +174,7 @@ pub async fn post_text<T: DeserializeOwned>(path: &str, body: &str, content_type
 /// `POST path` without the access token and without a retry (the cookie
 /// routes of `/auth`): the answer parsed as `T`.
 pub async fn post_anonymous<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> ApiResult<T> {
-    let body = serde_json::to_string(body).map_err(|e| ApiError::local(e.to_string()))?;
+    let body = to_json(body)?;
     let init = RequestInit::new();
     init.set_method("POST");
     let headers = Headers::new().map_err(ApiError::network)?;

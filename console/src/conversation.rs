@@ -141,7 +141,7 @@ impl Open {
         if !visible || !unread {
             return;
         }
-        if api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/read", self.id), &serde_json::json!({})).await.is_ok() {
+        if api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/read", self.id), &api::EMPTY).await.is_ok() {
             Inbox::get().mark_read(self.id);
         }
     }
@@ -342,7 +342,7 @@ fn Actions(open: Open) -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let answer =
-                api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/{path}", open.id), &serde_json::json!({})).await;
+                api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/{path}", open.id), &api::EMPTY).await;
             if open.gone() {
                 return;
             }
@@ -376,7 +376,7 @@ fn Actions(open: Open) -> impl IntoView {
             let result = if blocked {
                 api::delete(&path).await
             } else {
-                api::post::<serde_json::Value>(&path, &serde_json::json!({})).await.map(|_| ())
+                api::post::<serde::de::IgnoredAny>(&path, &api::EMPTY).await.map(|_| ())
             };
             if open.gone() {
                 return;

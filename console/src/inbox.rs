@@ -483,7 +483,7 @@ pub fn AiActivePage() -> impl IntoView {
     let take_over = move |id: i64| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            match api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{id}/takeover"), &serde_json::json!({})).await {
+            match api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{id}/takeover"), &api::EMPTY).await {
                 Ok(_) => navigate(&format!("/app/conversations/{id}"), Default::default()),
                 Err(err) => {
                     error.try_set(Some(err.message));

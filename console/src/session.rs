@@ -184,7 +184,7 @@ fn refresh_once_blocking_error() -> Result<(), api::ApiError> {
 }
 
 async fn refresh_once() -> Result<(), api::ApiError> {
-    let tokens: TokenResponse = api::post_anonymous("/auth/refresh", &serde_json::json!({})).await?;
+    let tokens: TokenResponse = api::post_anonymous("/auth/refresh", &api::EMPTY).await?;
     accept(tokens);
     Ok(())
 }
@@ -201,7 +201,7 @@ pub fn signed_out() {
 
 /// Logs out: the worker revokes the refresh token and clears its cookie.
 pub async fn logout() {
-    let _: ApiResult<serde_json::Value> = api::post_anonymous("/auth/logout", &serde_json::json!({})).await;
+    let _: ApiResult<serde::de::IgnoredAny> = api::post_anonymous("/auth/logout", &api::EMPTY).await;
     signed_out();
 }
 

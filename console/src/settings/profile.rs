@@ -132,7 +132,7 @@ fn PasswordForm() -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::post::<serde_json::Value>("/auth/change-password", &request).await {
+            match api::post::<serde::de::IgnoredAny>("/auth/change-password", &request).await {
                 Ok(_) => {
                     for field in [current, new, again] {
                         field.set(String::new());

@@ -240,7 +240,7 @@ fn IdentitySecret(id: i64, name: Signal<String>, note: RwSignal<Option<String>>,
         }
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::post::<Site>(&format!("/v1/sites/{id}/rotate-secret"), &serde_json::json!({})).await {
+            match api::post::<Site>(&format!("/v1/sites/{id}/rotate-secret"), &api::EMPTY).await {
                 Ok(site) => {
                     secret.set(site.identity_secret);
                     error.set(None);
