@@ -308,7 +308,7 @@ fn MessageItem(message: ChatMessage, visitor: String) -> impl IntoView {
 
 fn attachment_view(attachment: Attachment) -> impl IntoView {
     let size = if attachment.size >= 1 << 20 {
-        format!("{:.1} MB", attachment.size as f64 / (1 << 20) as f64)
+        format!("{} MB", ui::decimal(attachment.size as f64 / (1 << 20) as f64, 1))
     } else {
         format!("{} KB", (attachment.size + 1023) / 1024)
     };

@@ -15,6 +15,20 @@ pub fn OkNote(note: RwSignal<Option<String>>) -> impl IntoView {
     move || note.get().map(|message| view! { <p class="ok" role="status">{message}</p> })
 }
 
+/// `x` with `places` decimals (0 to 3), e.g. `decimal(0.8251, 2)` is
+/// `"0.83"`: integer arithmetic, so the wasm carries no float formatter.
+pub fn decimal(x: f64, places: u32) -> String {
+    let scale = 10_i64.pow(places.min(3));
+    let n = (x * scale as f64).round() as i64;
+    let sign = if n < 0 { "-" } else { "" };
+    let n = n.abs();
+    if places == 0 {
+        format!("{sign}{n}")
+    } else {
+        format!("{sign}{}.{:0width$}", n / scale, n % scale, width = places.min(3) as usize)
+    }
+}
+
 /// Milliseconds since the epoch of an RFC 3339 time; `None` when unparsable.
 pub fn millis(rfc3339: &str) -> Option<f64> {
     let ms = js_sys::Date::parse(rfc3339);
@@ -94,6 +108,15 @@ pub fn visitor_name(visitor: &Visitor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_round_like_a_formatter() {
+        assert_eq!(decimal(0.8251, 2), "0.83");
+        assert_eq!(decimal(82.5, 0), "83");
+        assert_eq!(decimal(1.05, 1), "1.1");
+        assert_eq!(decimal(-0.5, 1), "-0.5");
+        assert_eq!(decimal(3.0, 2), "3.00");
+    }
 
     #[test]
     fn friendly_names_are_stable_and_differ_between_neighbours() {

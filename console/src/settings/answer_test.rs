@@ -61,7 +61,7 @@ fn Hits(hits: Vec<ArticleHit>) -> impl IntoView {
             <p class="verdict" role="status">{verdict}</p>
             <ol class="settings-list">
                 {hits.into_iter().map(|hit| {
-                    let confidence = format!("Confidence {:.0} %", hit.confidence * 100.0);
+                    let confidence = format!("Confidence {} %", ui::decimal(hit.confidence * 100.0, 0));
                     let title = match hit.url.clone() {
                         Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer">{hit.title.clone()}</a> }.into_any(),
                         None => hit.title.clone().into_any(),
@@ -70,8 +70,8 @@ fn Hits(hits: Vec<ArticleHit>) -> impl IntoView {
                         <li class="item hit" data-id=hit.id.clone() data-confident=hit.confident.to_string()>
                             <div class="item-head">
                                 <strong class="title">{title}</strong>
-                                <span class="confidence" data-confidence=hit.confidence.to_string()>{confidence}</span>
-                                <span class="score muted">{format!("score {:.2}", hit.score)}</span>
+                                <span class="confidence" data-confidence=ui::decimal(hit.confidence, 3)>{confidence}</span>
+                                <span class="score muted">{format!("score {}", ui::decimal(hit.score, 2))}</span>
                                 <span class="tag" class:confident=hit.confident>{if hit.confident { "Would answer" } else { "Below the threshold" }}</span>
                             </div>
                             <blockquote class="passage">{hit.passage}</blockquote>
