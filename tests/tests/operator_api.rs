@@ -19,9 +19,10 @@ use edgechat_shared::api::auth::{
     AccessClaims, MeResponse, Operator, OperatorRole, SignupResponse, TokenResponse, REFRESH_COOKIE, REFRESH_TOKEN_SECONDS,
 };
 use edgechat_shared::api::config::WidgetConfig;
-use edgechat_shared::api::conversations::{Block, BlockList, ConversationList, MessageList, SentMessage, Status};
+use edgechat_shared::api::conversations::{Block, BlockList, ConversationDetail, ConversationList, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, Site, SiteList};
+use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_tests::*;
@@ -121,6 +122,7 @@ fn main() {
             conversation_list_filters_by_site_status_mode_and_assignee,
             conversation_messages_come_in_seq_order_and_page_by_seq,
             marking_a_conversation_read_clears_the_callers_unread_count,
+            conversation_detail_shows_the_visitors_page_and_rating,
             // POST /v1/chat/messages/send
             operator_send_stores_a_reply_the_visitor_sees,
             operator_send_with_a_repeated_message_id_stores_once,
@@ -1625,6 +1627,64 @@ async fn marking_a_conversation_read_clears_the_callers_unread_count(server: &Se
     assert_eq!(summary(server, agent.token(), id).await.unread_count, 2, "read marks are per operator");
     ask(server, &tenant.site.site_key, &session, "One more thing").await;
     assert_eq!(summary(server, tenant.token(), id).await.unread_count, 1);
+}
+
+/// `GET /v1/chat/conversations/{id}` as the operator of `token`; panics unless 200.
+async fn detail(server: &Server, token: &str, id: i64) -> ConversationDetail {
+    json_of(get(server, &conversation_path(id, ""), token).await, 200).await
+}
+
+/// A visitor's `POST /api/v1/chat/{route}` of JSON `body` to the site of `site_key`; panics unless 200.
+async fn visitor_post(server: &Server, site_key: &str, session_id: &str, route: &str, body: Value) {
+    let mut body = body;
+    body["site_key"] = json!(site_key);
+    body["session_id"] = json!(session_id);
+    let response = server
+        .http
+        .post(format!("{}/api/v1/chat/{route}", server.url))
+        .header("CF-Connecting-IP", visitor_ip(session_id))
+        .json(&body)
+        .send()
+        .await
+        .expect("the widget route reaches the server");
+    let _: Value = json_of(response, 200).await;
+}
+
+async fn conversation_detail_shows_the_visitors_page_and_rating(server: &Server) {
+    const CART: &str = "https://shop.example.com/cart?step=2";
+    const CHECKOUT: &str = "http://shop.example.com/checkout#pay";
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
+    let session = new_session_id();
+    let on = |page: Option<&str>, message: &str| StreamRequest {
+        page_url: page.map(str::to_string),
+        ..visitor_request(tenant.site_key(), &session, message)
+    };
+    let id = server.stream(&on(Some(CART), "Hello, where is my order?")).await.done().conversation_id;
+    let fresh = detail(server, tenant.token(), id).await;
+    let listed = list_conversations(server, tenant.token(), "/v1/chat/conversations", &[]).await;
+    assert_eq!(listed.conversations, std::slice::from_ref(&fresh.summary), "the detail holds the listed summary");
+    assert_eq!((fresh.page_url.as_deref(), &fresh.rating), (Some(CART), &None));
+    server.stream(&on(Some(CHECKOUT), "And can I pay by card?")).await.done();
+    assert_eq!(detail(server, tenant.token(), id).await.page_url.as_deref(), Some(CHECKOUT), "the newest page wins");
+    server.stream(&on(None, "Thanks!")).await.done();
+    assert_eq!(detail(server, tenant.token(), id).await.page_url.as_deref(), Some(CHECKOUT), "a message naming no page keeps it");
+    visitor_post(server, tenant.site_key(), &session, "rate", json!({"score": 4})).await;
+    let rated = detail(server, tenant.token(), id).await.rating.expect("the rating is shown");
+    assert_eq!((rated.stars, rated.comment.as_deref()), (4, None));
+    visitor_post(server, tenant.site_key(), &session, "rate/comment", json!({"comment": "Quick and kind"})).await;
+    let wire: Value = json_of(get(server, &conversation_path(id, ""), tenant.token()).await, 200).await;
+    assert_eq!(
+        (wire["id"].as_i64(), wire["visitor"]["id"].as_i64()),
+        (Some(id), Some(fresh.summary.visitor.id)),
+        "summary fields flattened"
+    );
+    assert_eq!(wire["page_url"], CHECKOUT);
+    assert_eq!(wire["rating"]["stars"], 4);
+    assert_eq!(wire["rating"]["comment"], "Quick and kind");
+    assert_eq!(wire["rating"]["created_at"], rated.created_at.as_str());
+    assert!(rated.created_at.ends_with('Z'), "{}", rated.created_at);
+    assert_error(get(server, &conversation_path(id, ""), other.token()).await, 404, "not_found", "another account's conversation").await;
 }
 
 // ---------------------------------------------------------------- POST /v1/chat/messages/send
