@@ -4,7 +4,8 @@
 //! profile, password change), the access-token checks
 //! every operator route shares, operators (`/v1/users`, `/v1/chat/users`,
 //! `/v1/chat/agents`), sites and their knowledge base (`/v1/sites…`), and
-//! conversations, operator replies, takeover and visitor blocks (`/v1/chat/…`).
+//! conversations, operator replies, takeover and visitor blocks (`/v1/chat/…`),
+//! and the console's pages (`/app/`).
 //!
 //! Trials run in parallel against one server, so each signs up its own
 //! accounts, brings its own visitors and sends every login from its own
@@ -138,6 +139,9 @@ fn main() {
             // /v1/chat/users/{visitor_id}/block, GET /v1/chat/blocks
             blocking_a_visitor_refuses_their_chat_until_unblocked,
             visitors_of_another_account_are_404,
+            // /app/ (the console's pages)
+            app_redirects_to_app_slash,
+            app_deep_links_answer_the_consoles_index,
         ],
     )
 }
@@ -1894,4 +1898,44 @@ async fn visitors_of_another_account_are_404(server: &Server) {
     assert!(blocked_visitor_ids(server, other.token()).await.is_empty(), "another account's blocks are not listed");
     assert_error(delete(server, &path, other.token()).await, 404, "not_found", "unblocking another account's visitor").await;
     assert_eq!(blocked_visitor_ids(server, tenant.token()).await, [visitor.id]);
+}
+
+// ---------------------------------------------------------------- /app/ (the console's pages)
+
+/// `GET /app` redirects to `/app/`: 308 from the worker, or 307 from the
+/// static assets themselves once the console is built (`/app/index.html`
+/// exists, and Cloudflare's `html_handling` adds the slash before the worker).
+async fn app_redirects_to_app_slash(server: &Server) {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let response = http.get(format!("{}/app", server.url)).send().await.expect("GET /app reaches the server");
+    assert!([307, 308].contains(&response.status().as_u16()), "GET /app answers {}", response.status());
+    assert_eq!(header(&response, "location").as_deref(), Some("/app/"));
+}
+
+/// `GET {path}`: status, `Cache-Control`, `Content-Type` and body.
+async fn page(server: &Server, path: &str) -> (u16, Option<String>, Option<String>, String) {
+    let response = server.get(path).await;
+    let status = response.status().as_u16();
+    let (cache, content_type) = (header(&response, "cache-control"), header(&response, "content-type"));
+    (status, cache, content_type, response.text().await.expect("a body"))
+}
+
+/// Deep links of the console answer its `index.html` (SPA fallback). The
+/// console may not be built in this run (`public/app/index.html` is written
+/// by its build): then every one of them is the same 404 `not_found`.
+async fn app_deep_links_answer_the_consoles_index(server: &Server) {
+    let (status, _, _, index) = page(server, "/app/index.html").await;
+    for path in ["/app/conversations/42", "/app/settings/sites/7/articles", "/app/"] {
+        let (deep_status, cache, content_type, body) = page(server, path).await;
+        assert_eq!(deep_status, status, "{path} answers as /app/index.html does");
+        if status == 200 {
+            assert_eq!(body, index, "{path} answers the console's index.html");
+            assert!(content_type.as_deref().is_some_and(|t| t.starts_with("text/html")), "{path}: Content-Type {content_type:?}");
+            // `/app/` itself is a file of the assets, served before the worker.
+            assert!(path == "/app/" || cache.as_deref() == Some("no-cache"), "{path}: Cache-Control {cache:?}");
+        } else {
+            let error: edgechat_shared::error::ErrorBody = serde_json::from_str(&body).expect("the error envelope");
+            assert_eq!((deep_status, error.error.as_str()), (404, "not_found"), "{path}: {}", error.message);
+        }
+    }
 }
