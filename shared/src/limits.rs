@@ -26,6 +26,7 @@ pub const MAX_ARTICLE_TITLE_CHARS: usize = 500;
 pub const MAX_ARTICLE_BODY_CHARS: usize = 100_000;
 
 /// Longest page URL the loader may send to `GET /api/v1/chat/pending-proactive`
-/// (`url`), in characters: 2,048, the de-facto URL limit of browsers and
-/// CDNs (and of sitemaps, sitemaps.org). Longer is 422.
+/// (`url`) and the widget with a visitor message (`page_url`), in characters:
+/// 2,048, the de-facto URL limit of browsers and CDNs (and of sitemaps,
+/// sitemaps.org). Longer is 422.
 pub const MAX_PAGE_URL_CHARS: usize = 2_048;

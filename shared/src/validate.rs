@@ -158,6 +158,18 @@ pub fn https_url(field: &'static str, value: &str) -> Result<(), FieldError> {
     }
 }
 
+/// The page a visitor writes from (`page_url`): an absolute `http://` or
+/// `https://` URL with a host, at most [`MAX_PAGE_URL_CHARS`] characters.
+pub fn page_url(value: &str) -> Result<(), FieldError> {
+    let ok = value.chars().count() <= MAX_PAGE_URL_CHARS
+        && url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new("page_url", format!("page_url must be an http:// or https:// URL of at most {MAX_PAGE_URL_CHARS} characters")))
+    }
+}
+
 /// An IANA time zone name known to the tz database (`chrono-tz`), e.g. `Europe/Paris`.
 pub fn timezone(name: &str) -> Result<(), FieldError> {
     name.parse::<chrono_tz::Tz>()
@@ -251,6 +263,19 @@ mod tests {
         assert!(timezone("UTC").is_ok());
         assert!(timezone("Mars/Olympus_Mons").is_err());
         assert!(timezone("").is_err());
+    }
+
+    #[test]
+    fn page_url_is_an_absolute_http_url_within_the_limit() {
+        assert!(page_url("https://shop.example.com/cart?step=2#pay").is_ok());
+        assert!(page_url("http://127.0.0.1:8787/").is_ok());
+        let long = format!("https://shop.example.com/{}", "a".repeat(MAX_PAGE_URL_CHARS));
+        for bad in ["", "/cart", "shop.example.com/cart", "javascript:alert(1)", "file:///etc/passwd", "ftp://example.com/", long.as_str()]
+        {
+            assert_eq!(page_url(bad).unwrap_err().field, "page_url", "{bad}");
+        }
+        let longest = format!("https://e.com/{}", "a".repeat(MAX_PAGE_URL_CHARS - 14));
+        assert!(page_url(&longest).is_ok(), "{} characters", longest.len());
     }
 
     #[test]

@@ -86,6 +86,7 @@ pub fn visitor_request(site_key: &str, session_id: &str, message: &str) -> Strea
         lang: Some("en".into()),
         message_id: Some(crate::new_message_id()),
         attachments: Vec::new(),
+        page_url: None,
     }
 }
 

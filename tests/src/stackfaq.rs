@@ -97,6 +97,7 @@ pub async fn evaluate(server: &Server, token: &str, site: &Site, queries: &[Labe
                 lang: Some("en".into()),
                 message_id: None,
                 attachments: Vec::new(),
+                page_url: None,
             };
             let streamed = server.stream(&request).await;
             assert_eq!(streamed.status, 200, "{}", q.query);

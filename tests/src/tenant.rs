@@ -70,6 +70,19 @@ impl Tenant {
     }
 }
 
+/// The refresh token of a sign-up, login or refresh answer to a client that
+/// holds it itself (every client but the console's cookie mode).
+pub trait BodyRefreshToken {
+    /// The answer's `refresh_token`; panics when it has none.
+    fn body_refresh_token(&self) -> &str;
+}
+
+impl BodyRefreshToken for TokenResponse {
+    fn body_refresh_token(&self) -> &str {
+        self.refresh_token.as_deref().expect("a client without refresh_cookie gets refresh_token in the body")
+    }
+}
+
 /// Signs up [`Owner::ACME`] with [`PASSWORD`] from a fresh address of `ips`;
 /// panics unless `POST /auth/signup` answers 201 with the named site.
 pub async fn signup(host: &dyn Host, ips: &IpPool) -> Tenant {

@@ -127,6 +127,7 @@ fn request(site: &Site, session: &str, message: &str) -> StreamRequest {
         lang: None,
         message_id: Some(new_message_id()),
         attachments: Vec::new(),
+        page_url: None,
     }
 }
 

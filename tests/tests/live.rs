@@ -922,7 +922,7 @@ async fn demoting_an_operator_closes_their_socket_and_refuses_their_access_token
     assert_still_live(server, &tenant, &mut owner_socket).await;
     // The refresh token still works, and gives a token of the new role.
     let renewed: TokenResponse =
-        json_of(post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": admin.refresh_token})).await, 200).await;
+        json_of(post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": admin.body_refresh_token()})).await, 200).await;
     assert_eq!(renewed.user.role, edgechat_shared::api::auth::OperatorRole::Agent);
     let mut socket = Socket::open(server, &renewed.access_token).await;
     socket.ping().await;
@@ -933,8 +933,7 @@ async fn changing_the_password_closes_the_operators_sockets_and_refuses_earlier_
     let agent = add_agent(server, &tenant).await;
     let mut agent_socket = Socket::open(server, &agent.access_token).await;
     let mut owner_sockets = [Socket::open(server, tenant.token()).await, Socket::open(server, tenant.token()).await];
-    let body =
-        json!({"current_password": PASSWORD, "new_password": "a much better passphrase", "refresh_token": tenant.tokens.refresh_token});
+    let body = json!({"current_password": PASSWORD, "new_password": "a much better passphrase", "refresh_token": tenant.tokens.body_refresh_token()});
     let _: Value = json_of(post(server, "/auth/change-password", tenant.token(), body).await, 200).await;
     for socket in &mut owner_sockets {
         assert_eq!(socket.closed().await, (4001, "password changed".to_string()));
@@ -943,7 +942,8 @@ async fn changing_the_password_closes_the_operators_sockets_and_refuses_earlier_
     assert_still_live(server, &tenant, &mut agent_socket).await;
     // The session named in the change goes on with a new access token.
     let renewed: TokenResponse =
-        json_of(post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": tenant.tokens.refresh_token})).await, 200).await;
+        json_of(post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": tenant.tokens.body_refresh_token()})).await, 200)
+            .await;
     let mut socket = Socket::open(server, &renewed.access_token).await;
     socket.ping().await;
 }
@@ -954,7 +954,7 @@ async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_t
     let second = add_agent_session(server, &agent).await;
     let mut owner_socket = Socket::open(server, tenant.token()).await;
     let mut agent_sockets = [Socket::open(server, &agent.access_token).await, Socket::open(server, &second.access_token).await];
-    let body = json!({"refresh_token": second.refresh_token, "all": true});
+    let body = json!({"refresh_token": second.body_refresh_token(), "all": true});
     let answer: Value = json_of(post_public(server, &FRESH_IPS, "/auth/logout", &body).await, 200).await;
     assert_eq!(answer, json!({"success": true}));
     for socket in &mut agent_sockets {
@@ -962,7 +962,7 @@ async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_t
     }
     for (session, tokens) in [("first", &agent), ("second", &second)] {
         assert_token_refused(server, &tokens.access_token, &format!("the {session} session's access token")).await;
-        let refreshed = post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": tokens.refresh_token})).await;
+        let refreshed = post_public(server, &FRESH_IPS, "/auth/refresh", &json!({"refresh_token": tokens.body_refresh_token()})).await;
         assert_error(refreshed, 401, "unauthorized", &format!("the {session} session's refresh token")).await;
     }
     assert_still_live(server, &tenant, &mut owner_socket).await;

@@ -1,9 +1,11 @@
 //! Integration tests of the operator API (issue 3) over HTTP against a real
 //! `wrangler dev`: `/auth/*` (signup, login and its rate limits, rotating
-//! refresh tokens, logout, profile, password change), the access-token checks
+//! refresh tokens, the console's refresh cookie and its origin check, logout,
+//! profile, password change), the access-token checks
 //! every operator route shares, operators (`/v1/users`, `/v1/chat/users`,
 //! `/v1/chat/agents`), sites and their knowledge base (`/v1/sites…`), and
-//! conversations, operator replies, takeover and visitor blocks (`/v1/chat/…`).
+//! conversations, operator replies, takeover and visitor blocks (`/v1/chat/…`),
+//! and the console's pages (`/app/`).
 //!
 //! Trials run in parallel against one server, so each signs up its own
 //! accounts, brings its own visitors and sends every login from its own
@@ -14,11 +16,14 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edgechat_shared::api::auth::{AccessClaims, MeResponse, Operator, OperatorRole, SignupResponse, TokenResponse};
+use edgechat_shared::api::auth::{
+    AccessClaims, MeResponse, Operator, OperatorRole, SignupResponse, TokenResponse, REFRESH_COOKIE, REFRESH_TOKEN_SECONDS,
+};
 use edgechat_shared::api::config::WidgetConfig;
-use edgechat_shared::api::conversations::{Block, BlockList, ConversationList, MessageList, SentMessage, Status};
+use edgechat_shared::api::conversations::{Block, BlockList, ConversationDetail, ConversationList, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, Site, SiteList};
+use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_tests::*;
@@ -54,6 +59,16 @@ fn main() {
             logout_revokes_that_refresh_token_only,
             logout_everywhere_revokes_every_refresh_and_access_token_of_the_operator,
             logout_everywhere_needs_a_refresh_token_still_in_use,
+            // The console's refresh cookie (issue 11)
+            login_and_signup_with_refresh_cookie_set_the_cookie_and_answer_no_refresh_token,
+            refresh_with_the_cookie_rotates_it,
+            refresh_cookie_moves_a_body_session_into_the_cookie,
+            the_cookie_from_another_origin_is_403_and_nothing_is_rotated_or_revoked,
+            the_cookie_without_origin_or_sec_fetch_site_is_403,
+            refresh_cookie_asked_from_another_origin_is_403,
+            body_mode_clients_get_no_cookie,
+            logout_with_the_cookie_revokes_it_and_clears_it,
+            change_password_keeps_the_cookies_session,
             // GET /auth/me, PATCH /auth/profile, POST /auth/change-password
             profile_update_changes_only_the_given_fields,
             profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name,
@@ -108,6 +123,7 @@ fn main() {
             conversation_list_filters_by_site_status_mode_and_assignee,
             conversation_messages_come_in_seq_order_and_page_by_seq,
             marking_a_conversation_read_clears_the_callers_unread_count,
+            conversation_detail_shows_the_visitors_page_and_rating,
             // POST /v1/chat/messages/send
             operator_send_stores_a_reply_the_visitor_sees,
             operator_send_with_a_repeated_message_id_stores_once,
@@ -123,6 +139,9 @@ fn main() {
             // /v1/chat/users/{visitor_id}/block, GET /v1/chat/blocks
             blocking_a_visitor_refuses_their_chat_until_unblocked,
             visitors_of_another_account_are_404,
+            // /app/ (the console's pages)
+            app_redirects_to_app_slash,
+            app_deep_links_answer_the_consoles_index,
         ],
     )
 }
@@ -379,7 +398,7 @@ async fn a_missing_token_is_401(server: &Server) {
 
 async fn a_garbage_token_is_401(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
-    let refresh_as_bearer = format!("Bearer {}", tenant.tokens.refresh_token);
+    let refresh_as_bearer = format!("Bearer {}", tenant.tokens.body_refresh_token());
     let basic = format!("Basic {}", b64(format!("{}:{PASSWORD}", tenant.email).as_bytes()));
     for value in ["Bearer", "Bearer not-a-jwt", "Bearer a.b.c", "Bearer eyJhbGciOiJIUzI1NiJ9..", &refresh_as_bearer, &basic] {
         assert_unauthorized(server, Some(value), value).await;
@@ -474,7 +493,7 @@ async fn signup_creates_an_owner_account_with_its_first_site(server: &Server) {
     assert_eq!(sites.sites, vec![signed.site.clone()]);
     let config: WidgetConfig = json_of(widget_config(server, &signed.site.site_key).await, 200).await;
     assert_eq!(config.name, "acme.example");
-    let _: TokenResponse = json_of(refresh(server, &tokens.refresh_token).await, 200).await;
+    let _: TokenResponse = json_of(refresh(server, tokens.body_refresh_token()).await, 200).await;
 }
 
 async fn signup_without_names_names_the_account_after_the_owner_and_the_site_my_website(server: &Server) {
@@ -511,7 +530,7 @@ async fn login_answers_a_bearer_jwt_with_the_contract_claims(server: &Server) {
     let tokens = login_ok(server, &tenant.email, PASSWORD).await;
     assert_eq!((tokens.token_type.as_str(), tokens.expires_in), ("Bearer", 900));
     assert_eq!((tokens.user.id, tokens.account.id), (tenant.id(), tenant.tokens.account.id));
-    assert_ne!(tokens.refresh_token, tenant.tokens.refresh_token);
+    assert_ne!(tokens.body_refresh_token(), tenant.tokens.body_refresh_token());
     let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
     let claims =
         jsonwebtoken::decode::<AccessClaims>(&tokens.access_token, &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
@@ -561,23 +580,23 @@ async fn login_is_rate_limited_after_30_attempts_a_minute_from_one_ip(server: &S
 
 async fn refresh_rotates_the_refresh_token(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
-    let first: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
-    assert_ne!(first.refresh_token, tenant.tokens.refresh_token);
+    let first: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
+    assert_ne!(first.body_refresh_token(), tenant.tokens.body_refresh_token());
     assert_eq!((first.user.id, first.token_type.as_str(), first.expires_in), (tenant.id(), "Bearer", 900));
     assert_eq!(me(server, &first.access_token).await.user.id, tenant.id());
-    let second: TokenResponse = json_of(refresh(server, &first.refresh_token).await, 200).await;
-    assert_ne!(second.refresh_token, first.refresh_token);
+    let second: TokenResponse = json_of(refresh(server, first.body_refresh_token()).await, 200).await;
+    assert_ne!(second.body_refresh_token(), first.body_refresh_token());
 }
 
 async fn refresh_token_reuse_revokes_the_whole_family(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
-    let rotated: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
-    let newest: TokenResponse = json_of(refresh(server, &rotated.refresh_token).await, 200).await;
-    assert_error(refresh(server, &rotated.refresh_token).await, 401, "unauthorized", "reuse of a rotated token").await;
-    assert_error(refresh(server, &newest.refresh_token).await, 401, "unauthorized", "the newest token of the reused family").await;
-    assert_error(refresh(server, &tenant.tokens.refresh_token).await, 401, "unauthorized", "the oldest token of the family").await;
-    let _: TokenResponse = json_of(refresh(server, &other_session.refresh_token).await, 200).await;
+    let rotated: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
+    let newest: TokenResponse = json_of(refresh(server, rotated.body_refresh_token()).await, 200).await;
+    assert_error(refresh(server, rotated.body_refresh_token()).await, 401, "unauthorized", "reuse of a rotated token").await;
+    assert_error(refresh(server, newest.body_refresh_token()).await, 401, "unauthorized", "the newest token of the reused family").await;
+    assert_error(refresh(server, tenant.tokens.body_refresh_token()).await, 401, "unauthorized", "the oldest token of the family").await;
+    let _: TokenResponse = json_of(refresh(server, other_session.body_refresh_token()).await, 200).await;
 }
 
 async fn refresh_refuses_an_unknown_token(server: &Server) {
@@ -589,23 +608,24 @@ async fn refresh_refuses_an_unknown_token(server: &Server) {
 async fn logout_revokes_that_refresh_token_only(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
-    let body = json!({"refresh_token": tenant.tokens.refresh_token});
+    let body = json!({"refresh_token": tenant.tokens.body_refresh_token()});
     let answer: Value = json_of(post(server, "/auth/logout", tenant.token(), body).await, 200).await;
     assert_eq!(answer, json!({"success": true}));
-    assert_error(refresh(server, &tenant.tokens.refresh_token).await, 401, "unauthorized", "a logged-out token").await;
-    let _: TokenResponse = json_of(refresh(server, &other_session.refresh_token).await, 200).await;
+    assert_error(refresh(server, tenant.tokens.body_refresh_token()).await, 401, "unauthorized", "a logged-out token").await;
+    let _: TokenResponse = json_of(refresh(server, other_session.body_refresh_token()).await, 200).await;
 }
 
 async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operator(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
     let colleague = add_operator(server, tenant.token(), OperatorRole::Owner).await;
-    let body = json!({"refresh_token": other_session.refresh_token, "all": true});
+    let body = json!({"refresh_token": other_session.body_refresh_token(), "all": true});
     let answer: Value = json_of(post_public(server, &FRESH_IPS, "/auth/logout", &body).await, 200).await;
     assert_eq!(answer, json!({"success": true}));
     for (session, tokens) in [("signup", &tenant.tokens), ("login", &other_session)] {
         assert_unauthorized(server, Some(&format!("Bearer {}", tokens.access_token)), &format!("the {session} access token")).await;
-        assert_error(refresh(server, &tokens.refresh_token).await, 401, "unauthorized", &format!("the {session} refresh token")).await;
+        assert_error(refresh(server, tokens.body_refresh_token()).await, 401, "unauthorized", &format!("the {session} refresh token"))
+            .await;
     }
     assert_eq!(me(server, colleague.token()).await.user.id, colleague.user.id, "another operator's session goes on");
     let again = login_ok(server, &tenant.email, PASSWORD).await;
@@ -614,17 +634,242 @@ async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operato
 
 async fn logout_everywhere_needs_a_refresh_token_still_in_use(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
-    let rotated: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
+    let rotated: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
     for token in ["not-a-refresh-token".to_string(), "f".repeat(64)] {
         let response = post_public(server, &FRESH_IPS, "/auth/logout", &json!({"refresh_token": token, "all": true})).await;
         assert_error(response, 401, "unauthorized", &token).await;
     }
     assert_eq!(me(server, &rotated.access_token).await.user.id, tenant.id(), "nothing was revoked by a wrong token");
-    let logged_out = json!({"refresh_token": rotated.refresh_token});
+    let logged_out = json!({"refresh_token": rotated.body_refresh_token()});
     let _: Value = json_of(post_public(server, &FRESH_IPS, "/auth/logout", &logged_out).await, 200).await;
-    let response = post_public(server, &FRESH_IPS, "/auth/logout", &json!({"refresh_token": rotated.refresh_token, "all": true})).await;
+    let response =
+        post_public(server, &FRESH_IPS, "/auth/logout", &json!({"refresh_token": rotated.body_refresh_token(), "all": true})).await;
     assert_error(response, 401, "unauthorized", "a refresh token already logged out").await;
     assert_eq!(me(server, &rotated.access_token).await.user.id, tenant.id(), "nothing was revoked by a logged-out token");
+}
+
+// ---------------------------------------------------------------- the console's refresh cookie
+
+/// Where a browser says a request comes from (`Origin`, `Sec-Fetch-Site`).
+#[derive(Debug, Clone, Copy)]
+enum From {
+    /// `Origin` of the worker itself: the console.
+    Own,
+    /// `Sec-Fetch-Site: same-origin` alone.
+    SameOriginFetch,
+    /// `Origin: https://evil.example`.
+    Evil,
+    /// `Sec-Fetch-Site: cross-site` alone.
+    CrossSiteFetch,
+    /// The worker's own `Origin`, but `Sec-Fetch-Site: cross-site`.
+    OwnButCrossSite,
+    /// Neither header.
+    Nowhere,
+}
+
+const EVIL_ORIGIN: &str = "https://evil.example";
+
+/// `POST {path}` from a fresh client address as a browser at `from` sends
+/// it, with the `ec_refresh` cookie `cookie` when given.
+fn auth_post(server: &Server, path: &str, from: From, cookie: Option<&str>) -> reqwest::RequestBuilder {
+    let mut request = server.http.post(format!("{}{path}", server.url)).header("CF-Connecting-IP", FRESH_IPS.next());
+    let (origin, fetch_site) = match from {
+        From::Own => (Some(server.url.as_str()), None),
+        From::SameOriginFetch => (None, Some("same-origin")),
+        From::Evil => (Some(EVIL_ORIGIN), None),
+        From::CrossSiteFetch => (None, Some("cross-site")),
+        From::OwnButCrossSite => (Some(server.url.as_str()), Some("cross-site")),
+        From::Nowhere => (None, None),
+    };
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
+    if let Some(site) = fetch_site {
+        request = request.header("Sec-Fetch-Site", site);
+    }
+    if let Some(token) = cookie {
+        request = request.header("Cookie", format!("{REFRESH_COOKIE}={token}"));
+    }
+    request
+}
+
+async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("the request reaches the server")
+}
+
+/// The `Set-Cookie` headers of an answer.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response.headers().get_all("set-cookie").iter().map(|v| v.to_str().expect("ASCII Set-Cookie").to_string()).collect()
+}
+
+/// Asserts the answer sets exactly one cookie, `ec_refresh`, with exactly the
+/// console's attributes and `Max-Age` of `max_age` seconds; answers its value.
+fn refresh_cookie_of(response: &reqwest::Response, max_age: i64) -> String {
+    let cookies = set_cookies(response);
+    let [cookie] = cookies.as_slice() else { panic!("one Set-Cookie expected, {} answered {cookies:?}", response.status()) };
+    let mut parts = cookie.split(';').map(str::trim);
+    let (name, value) = parts.next().and_then(|pair| pair.split_once('=')).expect("name=value");
+    assert_eq!(name, REFRESH_COOKIE, "{cookie}");
+    let attributes: BTreeSet<&str> = parts.collect();
+    let max_age = format!("Max-Age={max_age}");
+    let expected = BTreeSet::from(["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth", max_age.as_str()]);
+    assert_eq!(attributes, expected, "{cookie}");
+    value.to_string()
+}
+
+/// Asserts a 200 token answer in cookie mode: a fresh `ec_refresh` cookie and
+/// no `refresh_token` in the body. Answers the cookie's token and the body.
+async fn cookie_tokens(response: reqwest::Response) -> (String, TokenResponse) {
+    let cookie = refresh_cookie_of(&response, REFRESH_TOKEN_SECONDS);
+    let body: Value = json_of(response, 200).await;
+    assert!(body.get("refresh_token").is_none(), "no refresh_token in the body in cookie mode: {body}");
+    assert!(!cookie.is_empty());
+    (cookie, serde_json::from_value(body).expect("a token answer"))
+}
+
+/// Logs `email` in from the console (own origin, `refresh_cookie`): answers the cookie's token and the body.
+async fn console_login(server: &Server, email: &str) -> (String, TokenResponse) {
+    let body = json!({"email": email, "password": PASSWORD, "refresh_cookie": true});
+    cookie_tokens(sent(auth_post(server, "/auth/login", From::Own, None).json(&body)).await).await
+}
+
+/// `POST /auth/refresh` with an empty body and the cookie `token`, as a browser at `from` sends it.
+async fn cookie_refresh(server: &Server, from: From, token: &str) -> reqwest::Response {
+    sent(auth_post(server, "/auth/refresh", from, Some(token))).await
+}
+
+async fn login_and_signup_with_refresh_cookie_set_the_cookie_and_answer_no_refresh_token(server: &Server) {
+    let email = unique_email("console");
+    let body = json!({"email": email, "password": PASSWORD, "name": "Cora Console", "refresh_cookie": true});
+    let response = sent(auth_post(server, "/auth/signup", From::Own, None).json(&body)).await;
+    let cookie = refresh_cookie_of(&response, REFRESH_TOKEN_SECONDS);
+    let signed: Value = json_of(response, 201).await;
+    assert!(signed.get("refresh_token").is_none(), "{signed}");
+    let signed: SignupResponse = serde_json::from_value(signed).expect("a signup answer");
+    assert_eq!(me(server, &signed.tokens.access_token).await.user.email, email);
+    let (login_cookie, tokens) = console_login(server, &email).await;
+    assert_ne!(login_cookie, cookie, "each login starts its own session");
+    assert_eq!((tokens.user.id, tokens.token_type.as_str(), tokens.expires_in), (signed.tokens.user.id, "Bearer", 900));
+    for token in [cookie, login_cookie] {
+        let (_, renewed) = cookie_tokens(cookie_refresh(server, From::Own, &token).await).await;
+        assert_eq!(renewed.user.id, tokens.user.id, "each cookie holds a working refresh token");
+    }
+}
+
+async fn refresh_with_the_cookie_rotates_it(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (first, _) = console_login(server, &tenant.email).await;
+    let (second, renewed) = cookie_tokens(cookie_refresh(server, From::Own, &first).await).await;
+    assert_ne!(second, first);
+    assert_eq!(me(server, &renewed.access_token).await.user.id, tenant.id());
+    let with_empty_object = auth_post(server, "/auth/refresh", From::SameOriginFetch, Some(&second)).json(&json!({}));
+    let (third, _) = cookie_tokens(sent(with_empty_object).await).await;
+    assert_ne!(third, second);
+    assert_error(cookie_refresh(server, From::Own, &first).await, 401, "unauthorized", "a rotated cookie").await;
+    assert_error(cookie_refresh(server, From::Own, &third).await, 401, "unauthorized", "a reused cookie revokes its family").await;
+    let _: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
+}
+
+async fn refresh_cookie_moves_a_body_session_into_the_cookie(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let body = json!({"refresh_token": tenant.tokens.body_refresh_token(), "refresh_cookie": true});
+    let refused = sent(auth_post(server, "/auth/refresh", From::Evil, None).json(&body)).await;
+    assert_error(refused, 403, "forbidden", "a cookie asked for from another origin").await;
+    let (cookie, _) = cookie_tokens(sent(auth_post(server, "/auth/refresh", From::Own, None).json(&body)).await).await;
+    let _ = cookie_tokens(cookie_refresh(server, From::Own, &cookie).await).await;
+    // Last: a reused token revokes its family, the cookie's session included.
+    assert_error(refresh(server, tenant.tokens.body_refresh_token()).await, 401, "unauthorized", "the body token was used up").await;
+}
+
+async fn the_cookie_from_another_origin_is_403_and_nothing_is_rotated_or_revoked(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (cookie, tokens) = console_login(server, &tenant.email).await;
+    for from in [From::Evil, From::CrossSiteFetch, From::OwnButCrossSite] {
+        for path in ["/auth/refresh", "/auth/logout"] {
+            let response = sent(auth_post(server, path, from, Some(&cookie))).await;
+            assert!(set_cookies(&response).is_empty(), "{path} from {from:?} sets no cookie");
+            let refused = assert_error(response, 403, "forbidden", &format!("{path} from {from:?}")).await;
+            assert!(refused.message.contains("origin"), "{path} from {from:?}: {}", refused.message);
+        }
+        let everywhere = auth_post(server, "/auth/logout", from, Some(&cookie)).json(&json!({"all": true}));
+        assert_error(sent(everywhere).await, 403, "forbidden", &format!("logout everywhere from {from:?}")).await;
+    }
+    assert_eq!(me(server, &tokens.access_token).await.user.id, tenant.id(), "no session was ended");
+    let (rotated, _) = cookie_tokens(cookie_refresh(server, From::Own, &cookie).await).await;
+    assert_ne!(rotated, cookie, "the cookie was neither rotated nor revoked before");
+}
+
+async fn the_cookie_without_origin_or_sec_fetch_site_is_403(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (cookie, _) = console_login(server, &tenant.email).await;
+    for path in ["/auth/refresh", "/auth/logout"] {
+        assert_error(sent(auth_post(server, path, From::Nowhere, Some(&cookie))).await, 403, "forbidden", path).await;
+    }
+    let _ = cookie_tokens(cookie_refresh(server, From::SameOriginFetch, &cookie).await).await;
+}
+
+async fn refresh_cookie_asked_from_another_origin_is_403(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let login = json!({"email": tenant.email, "password": PASSWORD, "refresh_cookie": true});
+    for from in [From::Evil, From::CrossSiteFetch, From::Nowhere] {
+        let response = sent(auth_post(server, "/auth/login", from, None).json(&login)).await;
+        assert!(set_cookies(&response).is_empty());
+        assert_error(response, 403, "forbidden", &format!("login from {from:?}")).await;
+    }
+    let email = unique_email("csrf");
+    let body = json!({"email": email, "password": PASSWORD, "name": "Mallory", "refresh_cookie": true});
+    assert_error(sent(auth_post(server, "/auth/signup", From::Evil, None).json(&body)).await, 403, "forbidden", "signup").await;
+    assert_error(login_from(server, &email, PASSWORD).await, 401, "unauthorized", "no account was created").await;
+}
+
+async fn body_mode_clients_get_no_cookie(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let login = json!({"email": tenant.email, "password": PASSWORD});
+    let response = sent(auth_post(server, "/auth/login", From::Evil, None).json(&login)).await;
+    assert!(set_cookies(&response).is_empty());
+    let tokens: TokenResponse = json_of(response, 200).await;
+    // Another session's cookie on the request is not used when the body names a token.
+    let (cookie, _) = console_login(server, &tenant.email).await;
+    let body = json!({"refresh_token": tokens.body_refresh_token()});
+    let response = sent(auth_post(server, "/auth/refresh", From::Evil, Some(&cookie)).json(&body)).await;
+    assert!(set_cookies(&response).is_empty());
+    let renewed: TokenResponse = json_of(response, 200).await;
+    assert_ne!(renewed.body_refresh_token(), tokens.body_refresh_token());
+    let logout = json!({"refresh_token": renewed.body_refresh_token()});
+    let response = sent(auth_post(server, "/auth/logout", From::Evil, Some(&cookie)).json(&logout)).await;
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(json_of::<Value>(response, 200).await, json!({"success": true}));
+    assert_error(refresh(server, renewed.body_refresh_token()).await, 401, "unauthorized", "the body session ended").await;
+    let _ = cookie_tokens(cookie_refresh(server, From::Own, &cookie).await).await;
+}
+
+async fn logout_with_the_cookie_revokes_it_and_clears_it(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (cookie, _) = console_login(server, &tenant.email).await;
+    let (other, _) = console_login(server, &tenant.email).await;
+    let response = sent(auth_post(server, "/auth/logout", From::Own, Some(&cookie))).await;
+    assert_eq!(refresh_cookie_of(&response, 0), "", "the answer deletes the cookie");
+    assert_eq!(json_of::<Value>(response, 200).await, json!({"success": true}));
+    assert_error(cookie_refresh(server, From::Own, &cookie).await, 401, "unauthorized", "a logged-out cookie").await;
+    let again = sent(auth_post(server, "/auth/logout", From::SameOriginFetch, Some(&cookie)).json(&json!({}))).await;
+    assert_eq!(refresh_cookie_of(&again, 0), "", "an already revoked cookie is deleted too");
+    assert_eq!(json_of::<Value>(again, 200).await, json!({"success": true}));
+    let _ = cookie_tokens(cookie_refresh(server, From::Own, &other).await).await;
+}
+
+async fn change_password_keeps_the_cookies_session(server: &Server) {
+    const NEW: &str = "a much better passphrase";
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (cookie, tokens) = console_login(server, &tenant.email).await;
+    let body = json!({"current_password": PASSWORD, "new_password": NEW});
+    let cross = auth_post(server, "/auth/change-password", From::Evil, Some(&cookie)).bearer_auth(&tokens.access_token).json(&body);
+    assert_error(sent(cross).await, 403, "forbidden", "the cookie from another origin").await;
+    assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the password is unchanged");
+    let own = auth_post(server, "/auth/change-password", From::Own, Some(&cookie)).bearer_auth(&tokens.access_token).json(&body);
+    assert_eq!(json_of::<Value>(sent(own).await, 200).await, json!({"success": true}));
+    assert_error(refresh(server, tenant.tokens.body_refresh_token()).await, 401, "unauthorized", "another session").await;
+    let (_, renewed) = cookie_tokens(cookie_refresh(server, From::Own, &cookie).await).await;
+    assert_eq!(me(server, &renewed.access_token).await.user.id, tenant.id(), "the cookie's session goes on");
 }
 
 // ---------------------------------------------------------------- /auth/me, /auth/profile, /auth/change-password
@@ -663,14 +908,14 @@ async fn change_password_replaces_the_password_and_revokes_other_sessions(server
     let tenant = signup(server, &FRESH_IPS).await;
     let kept = login_ok(server, &tenant.email, PASSWORD).await;
     let other = login_ok(server, &tenant.email, PASSWORD).await;
-    let body = json!({"current_password": PASSWORD, "new_password": NEW, "refresh_token": kept.refresh_token});
+    let body = json!({"current_password": PASSWORD, "new_password": NEW, "refresh_token": kept.body_refresh_token()});
     let answer: Value = json_of(post(server, "/auth/change-password", &kept.access_token, body).await, 200).await;
     assert_eq!(answer, json!({"success": true}));
     assert_error(login_from(server, &tenant.email, PASSWORD).await, 401, "unauthorized", "the old password").await;
     assert_eq!(login_ok(server, &tenant.email, NEW).await.user.id, tenant.id());
-    assert_error(refresh(server, &tenant.tokens.refresh_token).await, 401, "unauthorized", "the signup session").await;
-    assert_error(refresh(server, &other.refresh_token).await, 401, "unauthorized", "another login session").await;
-    let _: TokenResponse = json_of(refresh(server, &kept.refresh_token).await, 200).await;
+    assert_error(refresh(server, tenant.tokens.body_refresh_token()).await, 401, "unauthorized", "the signup session").await;
+    assert_error(refresh(server, other.body_refresh_token()).await, 401, "unauthorized", "another login session").await;
+    let _: TokenResponse = json_of(refresh(server, kept.body_refresh_token()).await, 200).await;
 }
 
 async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(server: &Server) {
@@ -686,7 +931,7 @@ async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(ser
         .await;
     }
     assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the password is unchanged");
-    let _: TokenResponse = json_of(refresh(server, &tenant.tokens.refresh_token).await, 200).await;
+    let _: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
 }
 
 // ---------------------------------------------------------------- operators
@@ -892,7 +1137,7 @@ async fn a_role_change_refuses_access_tokens_issued_before(server: &Server) {
     assert_eq!(me(server, agent.token()).await.user.id, agent.user.id, "setting the same role changes nothing");
     let _: Operator = json_of(patch(server, &path, tenant.token(), json!({"role": "admin"})).await, 200).await;
     assert_unauthorized(server, Some(&format!("Bearer {}", agent.token())), "a token issued before a promotion").await;
-    let renewed: TokenResponse = json_of(refresh(server, &agent.tokens.refresh_token).await, 200).await;
+    let renewed: TokenResponse = json_of(refresh(server, agent.tokens.body_refresh_token()).await, 200).await;
     assert_eq!(me(server, &renewed.access_token).await.user.role, OperatorRole::Admin);
 }
 
@@ -931,7 +1176,7 @@ async fn deleting_an_operator_removes_them_and_their_login(server: &Server) {
     assert_eq!(response.status(), 204);
     assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id()]));
     assert_error(login_from(server, &agent.email, PASSWORD).await, 401, "unauthorized", "a deleted operator's login").await;
-    assert_error(refresh(server, &agent.tokens.refresh_token).await, 401, "unauthorized", "a deleted operator's refresh token").await;
+    assert_error(refresh(server, agent.tokens.body_refresh_token()).await, 401, "unauthorized", "a deleted operator's refresh token").await;
     assert_error(delete(server, &path, tenant.token()).await, 404, "not_found", "deleting twice").await;
 }
 
@@ -1388,6 +1633,64 @@ async fn marking_a_conversation_read_clears_the_callers_unread_count(server: &Se
     assert_eq!(summary(server, tenant.token(), id).await.unread_count, 1);
 }
 
+/// `GET /v1/chat/conversations/{id}` as the operator of `token`; panics unless 200.
+async fn detail(server: &Server, token: &str, id: i64) -> ConversationDetail {
+    json_of(get(server, &conversation_path(id, ""), token).await, 200).await
+}
+
+/// A visitor's `POST /api/v1/chat/{route}` of JSON `body` to the site of `site_key`; panics unless 200.
+async fn visitor_post(server: &Server, site_key: &str, session_id: &str, route: &str, body: Value) {
+    let mut body = body;
+    body["site_key"] = json!(site_key);
+    body["session_id"] = json!(session_id);
+    let response = server
+        .http
+        .post(format!("{}/api/v1/chat/{route}", server.url))
+        .header("CF-Connecting-IP", visitor_ip(session_id))
+        .json(&body)
+        .send()
+        .await
+        .expect("the widget route reaches the server");
+    let _: Value = json_of(response, 200).await;
+}
+
+async fn conversation_detail_shows_the_visitors_page_and_rating(server: &Server) {
+    const CART: &str = "https://shop.example.com/cart?step=2";
+    const CHECKOUT: &str = "http://shop.example.com/checkout#pay";
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
+    let session = new_session_id();
+    let on = |page: Option<&str>, message: &str| StreamRequest {
+        page_url: page.map(str::to_string),
+        ..visitor_request(tenant.site_key(), &session, message)
+    };
+    let id = server.stream(&on(Some(CART), "Hello, where is my order?")).await.done().conversation_id;
+    let fresh = detail(server, tenant.token(), id).await;
+    let listed = list_conversations(server, tenant.token(), "/v1/chat/conversations", &[]).await;
+    assert_eq!(listed.conversations, std::slice::from_ref(&fresh.summary), "the detail holds the listed summary");
+    assert_eq!((fresh.page_url.as_deref(), &fresh.rating), (Some(CART), &None));
+    server.stream(&on(Some(CHECKOUT), "And can I pay by card?")).await.done();
+    assert_eq!(detail(server, tenant.token(), id).await.page_url.as_deref(), Some(CHECKOUT), "the newest page wins");
+    server.stream(&on(None, "Thanks!")).await.done();
+    assert_eq!(detail(server, tenant.token(), id).await.page_url.as_deref(), Some(CHECKOUT), "a message naming no page keeps it");
+    visitor_post(server, tenant.site_key(), &session, "rate", json!({"score": 4})).await;
+    let rated = detail(server, tenant.token(), id).await.rating.expect("the rating is shown");
+    assert_eq!((rated.stars, rated.comment.as_deref()), (4, None));
+    visitor_post(server, tenant.site_key(), &session, "rate/comment", json!({"comment": "Quick and kind"})).await;
+    let wire: Value = json_of(get(server, &conversation_path(id, ""), tenant.token()).await, 200).await;
+    assert_eq!(
+        (wire["id"].as_i64(), wire["visitor"]["id"].as_i64()),
+        (Some(id), Some(fresh.summary.visitor.id)),
+        "summary fields flattened"
+    );
+    assert_eq!(wire["page_url"], CHECKOUT);
+    assert_eq!(wire["rating"]["stars"], 4);
+    assert_eq!(wire["rating"]["comment"], "Quick and kind");
+    assert_eq!(wire["rating"]["created_at"], rated.created_at.as_str());
+    assert!(rated.created_at.ends_with('Z'), "{}", rated.created_at);
+    assert_error(get(server, &conversation_path(id, ""), other.token()).await, 404, "not_found", "another account's conversation").await;
+}
+
 // ---------------------------------------------------------------- POST /v1/chat/messages/send
 
 async fn operator_send_stores_a_reply_the_visitor_sees(server: &Server) {
@@ -1595,4 +1898,44 @@ async fn visitors_of_another_account_are_404(server: &Server) {
     assert!(blocked_visitor_ids(server, other.token()).await.is_empty(), "another account's blocks are not listed");
     assert_error(delete(server, &path, other.token()).await, 404, "not_found", "unblocking another account's visitor").await;
     assert_eq!(blocked_visitor_ids(server, tenant.token()).await, [visitor.id]);
+}
+
+// ---------------------------------------------------------------- /app/ (the console's pages)
+
+/// `GET /app` redirects to `/app/`: 308 from the worker, or 307 from the
+/// static assets themselves once the console is built (`/app/index.html`
+/// exists, and Cloudflare's `html_handling` adds the slash before the worker).
+async fn app_redirects_to_app_slash(server: &Server) {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let response = http.get(format!("{}/app", server.url)).send().await.expect("GET /app reaches the server");
+    assert!([307, 308].contains(&response.status().as_u16()), "GET /app answers {}", response.status());
+    assert_eq!(header(&response, "location").as_deref(), Some("/app/"));
+}
+
+/// `GET {path}`: status, `Cache-Control`, `Content-Type` and body.
+async fn page(server: &Server, path: &str) -> (u16, Option<String>, Option<String>, String) {
+    let response = server.get(path).await;
+    let status = response.status().as_u16();
+    let (cache, content_type) = (header(&response, "cache-control"), header(&response, "content-type"));
+    (status, cache, content_type, response.text().await.expect("a body"))
+}
+
+/// Deep links of the console answer its `index.html` (SPA fallback). The
+/// console may not be built in this run (`public/app/index.html` is written
+/// by its build): then every one of them is the same 404 `not_found`.
+async fn app_deep_links_answer_the_consoles_index(server: &Server) {
+    let (status, _, _, index) = page(server, "/app/index.html").await;
+    for path in ["/app/conversations/42", "/app/settings/sites/7/articles", "/app/"] {
+        let (deep_status, cache, content_type, body) = page(server, path).await;
+        assert_eq!(deep_status, status, "{path} answers as /app/index.html does");
+        if status == 200 {
+            assert_eq!(body, index, "{path} answers the console's index.html");
+            assert!(content_type.as_deref().is_some_and(|t| t.starts_with("text/html")), "{path}: Content-Type {content_type:?}");
+            // `/app/` itself is a file of the assets, served before the worker.
+            assert!(path == "/app/" || cache.as_deref() == Some("no-cache"), "{path}: Cache-Control {cache:?}");
+        } else {
+            let error: edgechat_shared::error::ErrorBody = serde_json::from_str(&body).expect("the error envelope");
+            assert_eq!((deep_status, error.error.as_str()), (404, "not_found"), "{path}: {}", error.message);
+        }
+    }
 }

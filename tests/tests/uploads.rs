@@ -459,6 +459,7 @@ fn message_request(site_key: &str, session_id: &str, text: &str, attachments: &[
         lang: Some("en".into()),
         message_id: Some(new_message_id()),
         attachments: attachments.to_vec(),
+        page_url: None,
     }
 }
 

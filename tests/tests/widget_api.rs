@@ -3,6 +3,7 @@
 //! `wrangler dev` (workerd with local D1 and the Room Durable Object).
 
 use edgechat_shared::api::config::WidgetConfig;
+use edgechat_shared::api::conversations::{ConversationDetail, ConversationList};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::{Mode, Role};
@@ -36,6 +37,8 @@ fn main() {
             pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due,
             a_once_per_visitor_nudge_is_shown_to_a_session_once,
             operators_see_the_phone_a_visitor_left,
+            operators_see_the_page_a_token_visitor_wrote_from,
+            a_bad_page_url_is_422_and_nothing_is_stored,
         ],
     )
 }
@@ -466,4 +469,72 @@ async fn operators_see_the_phone_a_visitor_left(server: &Server) {
         .await
         .unwrap();
     assert_eq!((summary["visitor"]["phone"].as_str(), summary["visitor"]["name"].as_str()), (Some("+14155550123"), Some("Sam")));
+}
+
+/// `POST /api/v1/chat/conversations{path}?site_key=` (seed 004) of JSON `body`
+/// from the client address of `visitor_token`.
+async fn token_post(server: &Server, path: &str, visitor_token: &str, body: &serde_json::Value) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/v1/chat/conversations{path}?site_key={DEMO_SITE_KEY}", server.url))
+        .header("cf-connecting-ip", visitor_ip(visitor_token))
+        .json(body)
+        .send()
+        .await
+        .expect("the conversation route reaches the server")
+}
+
+/// The demo account's conversation of the visitor with `email`, as its operators see it.
+async fn demo_conversation_of(server: &Server, email: &str) -> ConversationDetail {
+    let token = server.demo_token().await;
+    let list = server.authed(reqwest::Method::GET, "/v1/chat/conversations?limit=100", &token).send().await.unwrap();
+    let list: ConversationList = json_of(list, 200).await;
+    let id = list.conversations.iter().find(|c| c.visitor.email.as_deref() == Some(email)).expect("the visitor's conversation").id;
+    json_of(server.authed(reqwest::Method::GET, &format!("/v1/chat/conversations/{id}"), &token).send().await.unwrap(), 200).await
+}
+
+async fn operators_see_the_page_a_token_visitor_wrote_from(server: &Server) {
+    let visitor_token = new_session_id();
+    let email = format!("{}@example.com", unique("paula"));
+    let create = json!({"name": "Paula", "email": email, "message": "Is this in stock?", "visitor_token": visitor_token,
+        "page_url": "https://shop.example.com/p/42"});
+    assert_eq!(token_post(server, "", &visitor_token, &create).await.status(), 201);
+    assert_eq!(demo_conversation_of(server, &email).await.page_url.as_deref(), Some("https://shop.example.com/p/42"));
+    let reply = json!({"message": "In blue, please.", "page_url": "https://shop.example.com/p/42?colour=blue"});
+    assert_eq!(token_post(server, &format!("/{visitor_token}/messages"), &visitor_token, &reply).await.status(), 201);
+    let seen = demo_conversation_of(server, &email).await;
+    assert_eq!(seen.page_url.as_deref(), Some("https://shop.example.com/p/42?colour=blue"));
+    assert_eq!(seen.rating, None);
+}
+
+async fn a_bad_page_url_is_422_and_nothing_is_stored(server: &Server) {
+    let session = new_session_id();
+    let long = format!("https://shop.example.com/{}", "a".repeat(2048));
+    let bad_urls = ["/cart", "shop.example.com/cart", "javascript:alert(1)", "ftp://shop.example.com/", "", long.as_str()];
+    for bad in bad_urls {
+        let body = json!({"site_key": DEMO_SITE_KEY, "session_id": session, "message": "Where is my parcel?", "page_url": bad});
+        let (status, error) = error_of(server.post_stream_raw(body.to_string()).await).await;
+        assert_eq!((status, error.error.as_str()), (422, "validation_error"), "{bad}");
+        assert!(error.message.contains("page_url"), "{:?} should name page_url", error.message);
+    }
+    assert!(history(server, &session).await.messages.is_empty(), "no message was stored");
+
+    let visitor_token = new_session_id();
+    let email = format!("{}@example.com", unique("quinn"));
+    let create = |page_url: &str| json!({"name": "Quinn", "email": email, "message": "Hello?", "visitor_token": visitor_token, "page_url": page_url});
+    for bad in bad_urls {
+        let (status, error) = error_of(token_post(server, "", &visitor_token, &create(bad)).await).await;
+        assert_eq!((status, error.error.as_str()), (422, "validation_error"), "create on {bad}");
+    }
+    let messages = format!("/api/v1/chat/conversations/{visitor_token}/messages?site_key={DEMO_SITE_KEY}");
+    assert_eq!(server.get(&messages).await.status(), 404, "no conversation was created");
+    assert_eq!(token_post(server, "", &visitor_token, &create("https://shop.example.com/")).await.status(), 201);
+    let stored = json_of::<Vec<serde_json::Value>>(server.get(&messages).await, 200).await.len();
+    for bad in bad_urls {
+        let reply = json!({"message": "Anyone there?", "page_url": bad});
+        let (status, error) = error_of(token_post(server, &format!("/{visitor_token}/messages"), &visitor_token, &reply).await).await;
+        assert_eq!((status, error.error.as_str()), (422, "validation_error"), "reply on {bad}");
+    }
+    assert_eq!(json_of::<Vec<serde_json::Value>>(server.get(&messages).await, 200).await.len(), stored, "no reply was stored");
+    assert_eq!(demo_conversation_of(server, &email).await.page_url.as_deref(), Some("https://shop.example.com/"), "the page is unchanged");
 }

@@ -45,6 +45,17 @@ async fn fetch(request: Request) -> Result<Response, ApiError> {
     Err(json_body::<ErrorBody>(response).await.map(|e| e.message).unwrap_or_else(|_| format!("HTTP {status}")))
 }
 
+/// The host page's address (`document.URL`, the same as `location.href`:
+/// the widget runs in the host page), sent with each message as `page_url`
+/// so operators see where the visitor is. `None` for a page the API would
+/// refuse (not http(s), or over `MAX_PAGE_URL_CHARS`), so that such a page
+/// never keeps a visitor from writing.
+pub fn page_url() -> Option<String> {
+    let url = web_sys::window()?.document()?.url().ok()?;
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    (web && url.chars().count() <= edgechat_shared::limits::MAX_PAGE_URL_CHARS).then_some(url)
+}
+
 /// Parses a response body as JSON with the browser's own parser (smaller
 /// than bundling one into the wasm).
 async fn json_body<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {

@@ -87,8 +87,11 @@ fn check(response: &mut ureq::http::Response<ureq::Body>, what: &str) -> Result<
 
 /// Logs in through `POST /auth/login` on the server at `url`.
 pub fn login(url: &str, email: &str, password: &str) -> Result<TokenResponse> {
-    let mut response =
-        agent().post(&format!("{url}/auth/login")).send_json(LoginRequest { email: email.into(), password: password.into() })?;
+    let mut response = agent().post(&format!("{url}/auth/login")).send_json(LoginRequest {
+        email: email.into(),
+        password: password.into(),
+        ..Default::default()
+    })?;
     check(&mut response, "login")?;
     Ok(response.body_mut().read_json()?)
 }

@@ -14,6 +14,17 @@ pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 /// Life of a refresh token, in seconds (30 days).
 pub const REFRESH_TOKEN_SECONDS: i64 = 30 * 24 * 60 * 60;
 
+/// Name of the cookie that holds the refresh token of a client that asked for
+/// one (`"refresh_cookie": true`, the operator console: issue 11, "Sign-in").
+///
+/// # Format
+/// Set as `ec_refresh=<token>; HttpOnly; Secure; SameSite=Strict; Path=/auth;
+/// Max-Age=2592000` ([`REFRESH_TOKEN_SECONDS`]), cleared with the same
+/// attributes and `Max-Age=0`. Only `/auth/*` ever receives it, and a request
+/// that uses it must come from the worker's own origin (`Origin`, or
+/// `Sec-Fetch-Site: same-origin`): otherwise 403 `forbidden` (CSRF).
+pub const REFRESH_COOKIE: &str = "ec_refresh";
+
 /// An operator's role in an account: owners and admins manage sites and
 /// operators; agents answer conversations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,7 +64,8 @@ impl OperatorRole {
 /// Body of `POST /auth/signup`: a new account (tenant), its owner and a first site.
 ///
 /// # Format
-/// `{"email":"ann@example.com","password":"…","name":"Ann","account_name":"Acme","site_name":"acme.com"}`
+/// `{"email":"ann@example.com","password":"…","name":"Ann","account_name":"Acme","site_name":"acme.com"}`,
+/// plus `"refresh_cookie":true` for the refresh token in the `ec_refresh` cookie ([`REFRESH_COOKIE`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
@@ -75,6 +87,10 @@ pub struct SignupRequest {
     /// The first site's name; defaults to "My website".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
+    /// `true`: the refresh token is set in the `ec_refresh` cookie ([`REFRESH_COOKIE`]), not
+    /// answered in the body (the request must come from the worker's own origin).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_cookie: bool,
 }
 
 impl SignupRequest {
@@ -94,6 +110,10 @@ impl SignupRequest {
 }
 
 /// Body of `POST /auth/login`.
+///
+/// # Format
+/// `{"email":"ann@example.com","password":"…"}`, plus `"refresh_cookie":true`
+/// for the refresh token in the `ec_refresh` cookie ([`REFRESH_COOKIE`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
@@ -105,34 +125,46 @@ pub struct LoginRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub password: String,
-    /// `true` (the console): the refresh token is set as the `ec_refresh` cookie, not answered in the body.
-    #[serde(default)]
+    /// `true`: the refresh token is set in the `ec_refresh` cookie ([`REFRESH_COOKIE`]), not
+    /// answered in the body (the request must come from the worker's own origin).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh_cookie: bool,
 }
 
-/// Body of `POST /auth/refresh`.
+/// Body of `POST /auth/refresh`; may be empty (`{}` or no body at all) when the
+/// refresh token is in the `ec_refresh` cookie ([`REFRESH_COOKIE`]).
+///
+/// # Format
+/// `{"refresh_token":"…"}` answers the new refresh token in the body;
+/// `{"refresh_token":"…","refresh_cookie":true}` moves it into the cookie; `{}`
+/// with the cookie rotates the cookie (the new token is only ever in the cookie).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
-    /// The refresh token last issued.
-    #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(required))]
-    pub refresh_token: String,
+    /// The refresh token last issued; without it, the `ec_refresh` cookie's ([`REFRESH_COOKIE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// `true`: the new refresh token is set in the `ec_refresh` cookie ([`REFRESH_COOKIE`]),
+    /// not answered in the body (always so when the cookie held the old one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_cookie: bool,
 }
 
-/// Body of `POST /auth/logout` (seed 002: "Revoke the current refresh token").
+/// Body of `POST /auth/logout` (seed 002: "Revoke the current refresh token");
+/// may be empty (`{}` or no body at all) when the refresh token is in the
+/// `ec_refresh` cookie ([`REFRESH_COOKIE`]), which the answer then clears.
 ///
 /// # Format
 /// `{"refresh_token":"…"}` ends this session; `{"refresh_token":"…","all":true}` ends every
 /// session of its operator: all their refresh tokens and access tokens, and their live sockets
-/// (closed with [`SessionEnd::LoggedOutEverywhere`]).
+/// (closed with [`SessionEnd::LoggedOutEverywhere`]). `{}` and `{"all":true}` do the same
+/// for the cookie's token.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutRequest {
-    /// The refresh token last issued.
-    #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(required))]
-    pub refresh_token: String,
+    /// The refresh token last issued; without it, the `ec_refresh` cookie's ([`REFRESH_COOKIE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// `true` to end every session of the token's operator, on every device.
     #[serde(default)]
     pub all: bool,
@@ -141,7 +173,8 @@ pub struct LogoutRequest {
 /// Answer of signup, login and refresh: a new access JWT and a new refresh token.
 ///
 /// # Format
-/// `{"access_token":"eyJ…","token_type":"Bearer","expires_in":900,"refresh_token":"…","user":{…},"account":{…}}`
+/// `{"access_token":"eyJ…","token_type":"Bearer","expires_in":900,"refresh_token":"…","user":{…},"account":{…}}`;
+/// without `refresh_token` when the refresh token went into the `ec_refresh` cookie ([`REFRESH_COOKIE`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
@@ -151,7 +184,9 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Opaque single-use refresh token, valid [`REFRESH_TOKEN_SECONDS`].
+    /// Opaque single-use refresh token, valid [`REFRESH_TOKEN_SECONDS`]. Always
+    /// present for clients that hold it themselves; absent when it was set in
+    /// the `ec_refresh` cookie ([`REFRESH_COOKIE`]) instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// The logged-in operator.
@@ -278,7 +313,8 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(required))]
     pub new_password: String,
     /// The caller's current refresh token, kept alive; every other one of
-    /// the user's refresh tokens is revoked.
+    /// the user's refresh tokens is revoked. Without it, the `ec_refresh`
+    /// cookie's token ([`REFRESH_COOKIE`]) is kept, when the request carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
 }

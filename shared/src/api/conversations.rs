@@ -102,33 +102,39 @@ pub struct ConversationSummary {
     pub created_at: String,
 }
 
-/// A visitor's CSAT rating of a conversation (seed 001, `rate` and `rate-comment`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ConversationRating {
-    /// 1 to 5 stars.
-    pub stars: i64,
-    /// The visitor's comment, when they left one.
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// When, RFC 3339 UTC.
-    pub created_at: String,
-}
-
-/// Answer of `GET /v1/chat/conversations/{id}`: the summary, the page the
-/// visitor was last on, and their rating.
+/// Answer of `GET /v1/chat/conversations/{id}`: the conversation as listed,
+/// plus what the console's side panel shows (issue 11).
+///
+/// # Format
+/// `{"id":7,"site_id":1,…every field of ConversationSummary…,
+///   "page_url":"https://shop.example.com/cart","rating":{"stars":4,"comment":"Quick answer","created_at":"…"}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationDetail {
-    /// Every field of the list's summary.
+    /// Every field of the conversation's summary.
     #[serde(flatten)]
     pub summary: ConversationSummary,
-    /// The page the visitor was on with their last message.
+    /// The page the visitor sent their latest message from (`page_url` of
+    /// their messages); `null` when no message named one.
     #[serde(default)]
     pub page_url: Option<String>,
-    /// The visitor's rating, when given.
+    /// The visitor's CSAT rating of the conversation (seed 001,
+    /// `POST /api/v1/chat/rate`); `null` until they rate it.
     #[serde(default)]
     pub rating: Option<ConversationRating>,
+}
+
+/// A visitor's CSAT rating of a conversation: one per conversation, the first stays (seed 003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationRating {
+    /// 1 (very unhappy) to 5 (very happy).
+    pub stars: i64,
+    /// The visitor's comment (`POST /api/v1/chat/rate/comment`), 1 to 2,000 characters.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// When the visitor rated, RFC 3339 UTC.
+    pub created_at: String,
 }
 
 /// Query of `GET /v1/chat/conversations`.

@@ -11,7 +11,8 @@ use crate::validate;
 /// Body of `POST /api/v1/chat/stream`.
 ///
 /// # Format
-/// `{"site_key":"sk_…","session_id":"sess_…","message":"Do you ship to Canada?","lang":"en","message_id":"m_abc"}`
+/// `{"site_key":"sk_…","session_id":"sess_…","message":"Do you ship to Canada?","lang":"en","message_id":"m_abc",
+///   "page_url":"https://shop.example.com/shipping"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamRequest {
@@ -37,6 +38,11 @@ pub struct StreamRequest {
     /// attachments the text may be empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<i64>,
+    /// The page the visitor writes from (the widget sends the host page's
+    /// `location.href`): an absolute http(s) URL of at most 2,048 characters.
+    /// It becomes the conversation's `page_url`, shown to operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 impl StreamRequest {
@@ -56,6 +62,9 @@ impl StreamRequest {
         }
         if let Some(id) = &self.message_id {
             validate::message_id(id)?;
+        }
+        if let Some(url) = &self.page_url {
+            validate::page_url(url)?;
         }
         Ok(())
     }
@@ -136,6 +145,7 @@ mod tests {
             lang: None,
             message_id: None,
             attachments,
+            page_url: None,
         }
     }
 
@@ -144,6 +154,14 @@ mod tests {
         assert_eq!(request("  ", vec![]).validate().unwrap_err().field, "message");
         assert!(request("", vec![7]).validate().is_ok());
         assert!(request("Here is the photo", vec![7]).validate().is_ok());
+    }
+
+    #[test]
+    fn page_url_is_optional_and_checked_when_given() {
+        let on = |url: &str| StreamRequest { page_url: Some(url.into()), ..request("Hello", vec![]) };
+        assert!(request("Hello", vec![]).validate().is_ok());
+        assert!(on("https://shop.example.com/cart").validate().is_ok());
+        assert_eq!(on("not a url").validate().unwrap_err().field, "page_url");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct CreateConversation {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub visitor_token: String,
+    /// The page the visitor writes from: an absolute http(s) URL of at most
+    /// 2,048 characters, shown to operators as the conversation's `page_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 impl CreateConversation {
@@ -47,7 +51,8 @@ impl CreateConversation {
         }
         validate::session_id(&self.visitor_token)
             .map_err(|_| FieldError::new("visitor_token", "visitor_token must be 22 to 128 letters, digits, '_' or '-'"))?;
-        validate::display_name("name", &self.name)
+        validate::display_name("name", &self.name)?;
+        self.page_url.as_deref().map_or(Ok(()), validate::page_url)
     }
 }
 
@@ -98,4 +103,16 @@ pub struct ReplyRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub message: String,
+    /// The page the visitor writes from: an absolute http(s) URL of at most
+    /// 2,048 characters, shown to operators as the conversation's `page_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+}
+
+impl ReplyRequest {
+    /// Checks every field (422 on the first failure).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        validate::message(&self.message)?;
+        self.page_url.as_deref().map_or(Ok(()), validate::page_url)
+    }
 }

@@ -341,6 +341,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                         lang: web_sys::window().and_then(|w| w.navigator().language()),
                         message_id: Some(format!("m_{id}")),
                         attachments: attachment.iter().map(|a| a.id).collect(),
+                        page_url: crate::api::page_url(),
                     };
                     let result = api
                         .stream(&request, |event| match event {

@@ -5,6 +5,7 @@
 pub mod jwt;
 pub mod password;
 pub mod refresh;
+pub mod refresh_cookie;
 pub mod signing;
 
 use axum::extract::FromRequestParts;

@@ -1,6 +1,8 @@
 //! Conversations as operators see them, scoped to an account, and visitor blocks.
 
-use edgechat_shared::api::conversations::{Block, ConversationFilter, ConversationSummary, Status, Visitor};
+use edgechat_shared::api::conversations::{
+    Block, ConversationDetail, ConversationFilter, ConversationRating, ConversationSummary, Status, Visitor,
+};
 use edgechat_shared::api::events::UnreadCount;
 use edgechat_shared::api::{ChatMessage, Mode, Role};
 use serde::Deserialize;
@@ -153,6 +155,37 @@ pub async fn summary(db: &D1Database, user_id: i64, account_id: i64, id: i64) ->
     let row: Option<SummaryRow> =
         db.prepare(format!("{SUMMARY_SELECT} AND c.id = ?3")).bind(&[int(user_id), int(account_id), int(id)])?.first(None).await?;
     Ok(row.map(SummaryRow::into_summary))
+}
+
+/// What a conversation's detail adds to its summary: the visitor's page and
+/// CSAT rating (`ratings.score` is the rating's `stars`).
+#[derive(Debug, Deserialize)]
+struct DetailRow {
+    page_url: Option<String>,
+    stars: Option<i64>,
+    comment: Option<String>,
+    rated_at: Option<String>,
+}
+
+/// One conversation of the caller's account with the visitor's page and
+/// CSAT rating, read in one D1 batch.
+pub async fn detail(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> worker::Result<Option<ConversationDetail>> {
+    let results = db
+        .batch(vec![
+            db.prepare(format!("{SUMMARY_SELECT} AND c.id = ?3")).bind(&[int(user_id), int(account_id), int(id)])?,
+            db.prepare(
+                "SELECT c.page_url, r.score AS stars, r.comment, r.created_at AS rated_at \
+                 FROM conversations c LEFT JOIN ratings r ON r.conversation_id = c.id WHERE c.id = ?1",
+            )
+            .bind(&[int(id)])?,
+        ])
+        .await?;
+    let summary = results.first().map(|r| r.results::<SummaryRow>()).transpose()?.and_then(|mut rows| rows.pop());
+    let detail = results.get(1).map(|r| r.results::<DetailRow>()).transpose()?.and_then(|mut rows| rows.pop());
+    let (Some(summary), Some(detail)) = (summary, detail) else { return Ok(None) };
+    let DetailRow { page_url, stars, comment, rated_at } = detail;
+    let rating = stars.zip(rated_at).map(|(stars, created_at)| ConversationRating { stars, comment, created_at });
+    Ok(Some(ConversationDetail { summary: summary.into_summary(), page_url, rating }))
 }
 
 /// A change of a conversation's mode, status or assignee; [`change`] is the

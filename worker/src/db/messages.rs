@@ -130,21 +130,30 @@ pub struct Inserted {
     pub state: ConversationState,
 }
 
+/// A message to store: who writes it, what, the author's client id, the
+/// checked uploads to attach and, for a visitor message, the page it was
+/// written from.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    pub author: Author<'a>,
+    pub content: &'a str,
+    /// The author's `message_id`: a second message with it is a duplicate.
+    pub client_id: Option<&'a str>,
+    pub attachments: &'a [Attachment],
+    /// The visitor's page (`page_url`): becomes the conversation's, unless `None`.
+    pub page_url: Option<&'a str>,
+}
+
 /// Inserts a visitor or operator message with the next `seq`, ties the
-/// uploads of `attachments` to it, bumps the conversation's activity time
-/// and reads its state, in one D1 batch (a transaction). Only uploads no
-/// message has yet are listed and tied; call it under the Room's write lock,
-/// so that two messages never list one upload. When `author` already stored
-/// `client_id` in the conversation, nothing is inserted or tied and the
-/// stored row is answered as a duplicate.
-pub async fn insert(
-    db: &D1Database,
-    conversation_id: i64,
-    author: Author<'_>,
-    content: &str,
-    client_id: Option<&str>,
-    attachments: &[Attachment],
-) -> worker::Result<Inserted> {
+/// uploads of its attachments to it, bumps the conversation's activity time
+/// (and its `page_url` when the message names one) and reads its state, in
+/// one D1 batch (a transaction). Only uploads no message has yet are listed
+/// and tied; call it under the Room's write lock, so that two messages never
+/// list one upload. When the author already stored the message's client id
+/// in the conversation, nothing is inserted or tied and the stored row is
+/// answered as a duplicate.
+pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>) -> worker::Result<Inserted> {
+    let NewMessage { author, content, client_id, attachments, page_url } = message;
     let author_name = match author {
         Author::Operator { name, .. } => Some(name),
         Author::Visitor => None,
@@ -178,8 +187,11 @@ pub async fn insert(
                  WHERE m.id = (SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1))",
             )
             .bind(&[int(conversation_id)])?,
-            db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
-                .bind(&[int(conversation_id)])?,
+            db.prepare(
+                "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
+                 page_url = COALESCE(?2, page_url) WHERE id = ?1",
+            )
+            .bind(&[int(conversation_id), opt_text(page_url)])?,
             db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         ])
         .await?;

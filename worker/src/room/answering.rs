@@ -20,7 +20,7 @@ use super::live::{sse_response, Delivery};
 use super::storage::Inserted;
 use super::{RoomContext, RoomCore, RoomRequest};
 use crate::db::conversations::{self, StateChange};
-use crate::db::messages::{self, Author, FileLinks, MessageRow};
+use crate::db::messages::{self, Author, FileLinks, MessageRow, NewMessage};
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::responder;
@@ -41,6 +41,9 @@ pub struct SendVisitorMessage {
     pub responder: ResponderSettings,
     /// How the site signs file links.
     pub links: FileLinks,
+    /// The page the visitor wrote from (checked): becomes the conversation's `page_url`.
+    #[serde(default)]
+    pub page_url: Option<String>,
 }
 
 type StreamSender = UnboundedSender<String>;
@@ -74,10 +77,15 @@ impl SendVisitorMessage {
         let context = self.context;
         // The knowledge-base lookup runs beside the write: the first chunk
         // waits for one D1 round trip, not two. Unused in operator mode.
-        let (written, passages) = futures::join!(
-            core.write_message(&db, &context, Author::Visitor, &self.content, self.client_message_id.as_deref(), &self.attachments),
-            responder::kb::retrieve(&db, context.site_id, &self.content),
-        );
+        let message = NewMessage {
+            author: Author::Visitor,
+            content: &self.content,
+            client_id: self.client_message_id.as_deref(),
+            attachments: &self.attachments,
+            page_url: self.page_url.as_deref(),
+        };
+        let (written, passages) =
+            futures::join!(core.write_message(&db, &context, message), responder::kb::retrieve(&db, context.site_id, &self.content),);
         let Inserted { row: visitor_message, duplicate: replayed, state } = written?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {

@@ -2,12 +2,11 @@
 //! under the Room's write lock, before it is acknowledged or broadcast.
 
 use edgechat_shared::api::conversations::SentMessage;
-use edgechat_shared::api::uploads::Attachment;
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
-use crate::db::messages::{self, Author, FileLinks};
+use crate::db::messages::{self, Author, FileLinks, NewMessage};
 use crate::db::{self};
 use crate::error::ApiResult;
 
@@ -17,17 +16,9 @@ impl RoomCore {
     /// Stores a message (once per author and client id) and broadcasts it;
     /// answers the row and whether it was already stored. Holds the write
     /// lock throughout, so messages are broadcast in `seq` order.
-    pub(super) async fn write_message(
-        &self,
-        db: &D1Database,
-        context: &RoomContext,
-        author: Author<'_>,
-        content: &str,
-        client_id: Option<&str>,
-        attachments: &[Attachment],
-    ) -> worker::Result<Inserted> {
+    pub(super) async fn write_message(&self, db: &D1Database, context: &RoomContext, message: NewMessage<'_>) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
-        let inserted = messages::insert(db, context.conversation_id, author, content, client_id, attachments).await?;
+        let inserted = messages::insert(db, context.conversation_id, message).await?;
         if !inserted.duplicate {
             self.announce(context, &inserted.row);
         }
@@ -58,8 +49,14 @@ impl SendOperatorMessage {
 
     pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
         let db = db::database(&core.env)?;
-        let author = Author::Operator { id: self.author_id, name: &self.author_name };
-        let inserted = core.write_message(&db, &self.context, author, &self.content, self.client_message_id.as_deref(), &[]).await?;
+        let message = NewMessage {
+            author: Author::Operator { id: self.author_id, name: &self.author_name },
+            content: &self.content,
+            client_id: self.client_message_id.as_deref(),
+            attachments: &[],
+            page_url: None,
+        };
+        let inserted = core.write_message(&db, &self.context, message).await?;
         Response::from_json(&SentMessage { message: inserted.row.to_chat_message(&self.links), duplicate: inserted.duplicate })
     }
 }

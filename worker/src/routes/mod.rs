@@ -2,6 +2,7 @@
 //! each route registered from its handler's `#[utoipa::path]` attribute.
 
 mod auth;
+pub mod console;
 mod health;
 pub mod operator;
 mod widget;
@@ -43,7 +44,8 @@ pub fn public_origin(uri: &Uri, headers: &HeaderMap) -> String {
 }
 
 /// Every route of the worker: the documented groups below, the CORS layer
-/// of the widget API, and 404 `not_found` for anything else.
+/// of the widget API, the console's pages (not API routes: undocumented),
+/// and 404 `not_found` for anything else.
 pub fn router(env: Env) -> Router {
     let state = AppState { env };
     let cors = axum::middleware::from_fn_with_state(state.clone(), widget::cors::cors);
@@ -52,6 +54,7 @@ pub fn router(env: Env) -> Router {
         .merge(widget_api().into_router().layer(cors))
         .merge(auth_api().into_router())
         .merge(operator_api().into_router())
+        .merge(console::router())
         .fallback(health::not_found)
         .with_state(state)
 }

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::conversations::{
-    Assignment, Block, BlockList, BlockRequest, ConversationFilter, ConversationList, ConversationSummary, MessageList, MessagePage,
-    OperatorSend, SentMessage, Status,
+    Assignment, Block, BlockList, BlockRequest, ConversationDetail, ConversationFilter, ConversationList, ConversationSummary, MessageList,
+    MessagePage, OperatorSend, SentMessage, Status,
 };
 use edgechat_shared::api::events::{LiveEvent, TypingRequest, UnreadCounts};
 use edgechat_shared::api::{Mode, Role};
@@ -88,13 +88,15 @@ pub async fn get_ai_active(State(state): State<AppState>, caller: CurrentOperato
     list(&state, &caller, &filter).await
 }
 
-/// Handles the `GET /v1/chat/conversations/{id}` route.
+/// Handles the `GET /v1/chat/conversations/{id}` route: the conversation as
+/// listed, plus the page the visitor last wrote from and their CSAT rating
+/// and comment (the console's side panel, issue 11).
 #[utoipa::path(
     get,
     path = "/v1/chat/conversations/{id}",
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
-        (status = 200, description = "The conversation", body = ConversationSummary),
+        (status = 200, description = "The conversation, with the visitor's page and CSAT rating", body = ConversationDetail),
         (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
@@ -104,8 +106,10 @@ pub async fn get_conversation(
     State(state): State<AppState>,
     caller: CurrentOperator,
     Path(id): Path<i64>,
-) -> ApiResult<Json<ConversationSummary>> {
-    Ok(Json(load(&db::database(&state.env)?, &caller, id).await?))
+) -> ApiResult<Json<ConversationDetail>> {
+    let db = db::database(&state.env)?;
+    let detail = conv_db::detail(&db, caller.id, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok(Json(detail))
 }
 
 /// Handles the `GET /v1/chat/conversations/{id}/messages` route: pages by

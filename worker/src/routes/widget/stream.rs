@@ -23,7 +23,7 @@ use crate::routes::{json_object, AppState};
 /// answer are stored, or a last `data: {"type":"error","message":"…","handoff_offered":true}`
 /// when the responder failed (the visitor message stays stored). Errors, with nothing stored: 400 `bad_request` (not
 /// JSON), 422 `validation_error` (blank or over-long message, malformed
-/// `session_id`, …), 404 `not_found` (unknown site key), 403 `blocked` or
+/// `session_id` or `page_url`, …), 404 `not_found` (unknown site key), 403 `blocked` or
 /// `origin_not_allowed`, 429 past 20 a minute per site key and IP.
 #[utoipa::path(
     post,
@@ -36,7 +36,7 @@ use crate::routes::{json_object, AppState};
         (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
-        (status = 422, description = "`validation_error`: blank or over-long message, malformed `session_id`, `lang` or `message_id`, attachments not the visitor's or over 10", body = ErrorBody),
+        (status = 422, description = "`validation_error`: blank or over-long message, malformed `session_id`, `lang`, `message_id` or `page_url` (an http(s) URL of at most 2,048 characters), attachments not the visitor's or over 10", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("site_key" = [], "session_id" = [])),
@@ -77,6 +77,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         attachments,
         responder: site.responder(),
         links: FileLinks::of(&site),
+        page_url: request.page_url,
     };
     Ok(send.call(&state.env).await?.into())
 }

@@ -33,11 +33,18 @@ use crate::openapi::{FileBytes, StatusAnswer};
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
 
-/// Stores a visitor message through the conversation's Room (the single
-/// writer) and waits for its answer; answers whether the answer was given
-/// (`done`) rather than failed (`error`, or a stream that ended without
-/// either). The message is stored either way.
-async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomContext, content: String) -> ApiResult<bool> {
+/// Stores a visitor message, written from `page_url` when given, through
+/// the conversation's Room (the single writer) and waits for its answer;
+/// answers whether the answer was given (`done`) rather than failed
+/// (`error`, or a stream that ended without either). The message is stored
+/// either way.
+async fn write_visitor_message(
+    state: &AppState,
+    site: &SiteRow,
+    context: RoomContext,
+    content: String,
+    page_url: Option<String>,
+) -> ApiResult<bool> {
     let send = SendVisitorMessage {
         context,
         content,
@@ -45,6 +52,7 @@ async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomCo
         attachments: Vec::new(),
         responder: site.responder(),
         links: FileLinks::of(site),
+        page_url,
     };
     let response = send.call(&state.env).await?;
     let response: Response = response.into();
@@ -73,7 +81,7 @@ async fn write_visitor_message(state: &AppState, site: &SiteRow, context: RoomCo
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
         (status = 409, description = "`conflict`: this visitor token already has a conversation", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a missing field, an invalid email, a message over 10,000 characters, a malformed `visitor_token` or `site_key` (seed 004's messages)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing field, an invalid email, a message over 10,000 characters, a malformed `visitor_token` or `site_key` (seed 004's messages), a `page_url` that is not an http(s) URL of at most 2,048 characters", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 5 conversations a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("site_key" = [])),
@@ -104,7 +112,7 @@ pub async fn post_conversation(
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
     // The conversation exists now: its token is answered even when the AI
     // could not answer the first message (a retry would be 409 and lose it).
-    if !write_visitor_message(&state, &visitor.site, context, request.message).await? {
+    if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url).await? {
         worker::console_error!("conversation {conversation_id}: the first message got no answer");
     }
     Ok((StatusCode::CREATED, Json(CreatedConversation { conversation_token: token, auto_reply: AUTO_REPLY.into() })))
@@ -188,7 +196,7 @@ pub async fn get_messages(
         (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`, or this visitor token has no conversation", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a blank or over-long message, a malformed `site_key` or visitor token", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a blank or over-long message, a `page_url` that is not an http(s) URL of at most 2,048 characters, a malformed `site_key` or visitor token", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 502, description = "`service_unavailable`: the AI responder failed to answer; the message is kept", body = ErrorBody),
     ),
@@ -203,7 +211,7 @@ pub async fn post_reply(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let request: ReplyRequest = json_object(&body)?;
-    validate::message(&request.message)?;
+    request.validate()?;
     let (visitor, conversation_id) = conversation_of(&state, &caller, Limit::Write("reply"), &query.site_key, &visitor_token).await?;
     let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
     let db = db::database(&state.env)?;
@@ -220,7 +228,7 @@ pub async fn post_reply(
     if reopened {
         context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
     }
-    if !write_visitor_message(&state, &visitor.site, context, request.message).await? {
+    if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url).await? {
         return Err(ApiError::service_unavailable("The assistant could not answer; your message was received"));
     }
     Ok((StatusCode::CREATED, Json(json!({"status": "ok"}))))
