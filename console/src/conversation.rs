@@ -341,8 +341,7 @@ fn Actions(open: Open) -> impl IntoView {
     let act = move |path: &'static str| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let answer =
-                api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/{path}", open.id), &api::EMPTY).await;
+            let answer = api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/{path}", open.id), &api::EMPTY).await;
             if open.gone() {
                 return;
             }
@@ -373,11 +372,8 @@ fn Actions(open: Open) -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let path = format!("/v1/chat/users/{visitor_id}/block");
-            let result = if blocked {
-                api::delete(&path).await
-            } else {
-                api::post::<serde::de::IgnoredAny>(&path, &api::EMPTY).await.map(|_| ())
-            };
+            let result =
+                if blocked { api::delete(&path).await } else { api::post::<serde::de::IgnoredAny>(&path, &api::EMPTY).await.map(|_| ()) };
             if open.gone() {
                 return;
             }

@@ -81,7 +81,9 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     fs::copy(root.join("index.html"), public.join("index.html"))?;
     fs::write(
         public.join("_headers"),
-        "/widget/*\n  Cache-Control: public, max-age=31536000, immutable\n/loader.js\n  Cache-Control: public, max-age=300\n\
+        // The widget is imported from the site owner's pages, another
+        // origin: a module import and the wasm fetch need CORS (public files, no credentials).
+        "/widget/*\n  Cache-Control: public, max-age=31536000, immutable\n  Access-Control-Allow-Origin: *\n/loader.js\n  Cache-Control: public, max-age=300\n\
          /app/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n/app/\n  Cache-Control: no-cache\n",
     )?;
     Ok(files)

@@ -44,7 +44,7 @@ fn in_widget(expr: &str) -> String {
 async fn visitor_asks(visitor: &Browser, page: &str, text: &str) {
     visitor.client.goto(page).await.unwrap();
     visitor.widget_element(".ec-launcher", WAIT).await.click().await.unwrap();
-    visitor.widget_element(".ec-input", WAIT).await.send_keys(text).await.unwrap();
+    visitor.widget_element(".ec-composer .ec-input", WAIT).await.send_keys(text).await.unwrap();
     visitor.widget_element(".ec-send", WAIT).await.click().await.unwrap();
 }
 
@@ -71,9 +71,13 @@ pub async fn operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_r
     visitor_asks(&visitor, &page, "Do you ship to Canada?").await;
     let id = first_row(&operator).await;
     assert_eq!(operator.eval("return window.__ecMarker;").await, 1, "the console did not reload");
+    // Unread, with the newest message (the AI's answer) as its preview.
+    operator.wait_until(&format!("return document.querySelector('li.row[data-conversation=\"{id}\"] .badge') !== null;"), WAIT).await;
     operator
         .wait_until(
-            &format!("return document.querySelector('li.row[data-conversation=\"{id}\"]')?.innerText.includes('Do you ship to Canada?') === true;"),
+            &format!(
+                "return document.querySelector('li.row[data-conversation=\"{id}\"] .preview')?.innerText.startsWith('AI: ') === true;"
+            ),
             WAIT,
         )
         .await;
@@ -89,8 +93,17 @@ pub async fn operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_r
         .await;
     operator.button("Take over", WAIT).await.click().await.unwrap();
     operator.button("Hand back to AI", WAIT).await;
-    visitor.widget_element(".ec-input", WAIT).await.send_keys("And to Mexico").await.unwrap();
-    operator.wait_until("return document.querySelector('.conversation .typing') !== null;", WAIT).await;
+    // The widget sends "typing" at most every 3 s: the visitor keeps typing until the operator sees it.
+    let input = visitor.widget_element(".ec-composer .ec-input", WAIT).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    for word in ["And", " to", " Mexico"].iter().cycle() {
+        input.send_keys(word).await.unwrap();
+        if operator.eval("return document.querySelector('.conversation .typing') !== null;").await == true {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the visitor's typing never showed in the console");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     let reply = operator.element("textarea#reply", WAIT).await;
     reply.send_keys("Yes, we ship to Canada").await.unwrap();
@@ -122,7 +135,11 @@ pub async fn operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_r
 }
 
 /// The `ec_refresh` cookie the browser holds for the worker, if any.
-async fn refresh_cookie(browser: &Browser) -> Option<fantoccini::cookies::Cookie<'static>> {
+/// WebDriver lists only the cookies the current page would send, and this
+/// one is scoped to `/auth`: the browser goes to `/auth/me` to look (the
+/// caller navigates on from there).
+async fn refresh_cookie(browser: &Browser, server: &Server) -> Option<fantoccini::cookies::Cookie<'static>> {
+    browser.client.goto(&format!("{}/auth/me", server.url)).await.expect("GET /auth/me");
     browser.client.get_all_cookies().await.expect("cookies").into_iter().find(|c| c.name() == "ec_refresh")
 }
 
@@ -132,12 +149,14 @@ pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_lo
     sign_in(&operator, server, tenant.email(), PASSWORD).await;
 
     // The refresh token is a cookie scripts cannot read, sent only to /auth, only same-site.
-    let cookie = refresh_cookie(&operator).await.expect("an ec_refresh cookie after login");
+    assert_eq!(operator.eval("return document.cookie.includes('ec_refresh');").await, false, "scripts cannot read it");
+    let cookie = refresh_cookie(&operator, server).await.expect("an ec_refresh cookie after login");
     assert_eq!(cookie.http_only(), Some(true), "HttpOnly");
-    assert_eq!(cookie.same_site(), Some(fantoccini::cookies::SameSite::Strict), "SameSite=Strict");
+    assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)", "SameSite=Strict");
     assert_eq!(cookie.secure(), Some(true), "Secure");
     assert_eq!(cookie.path(), Some("/auth"), "scoped to /auth");
-    assert_eq!(operator.eval("return document.cookie.includes('ec_refresh');").await, false);
+    operator.client.goto(&format!("{}/app/", server.url)).await.unwrap();
+    operator.element(".nav", WAIT).await;
     let stored = operator.eval("return JSON.stringify(Object.assign({}, localStorage, sessionStorage));").await;
     let stored = stored.as_str().unwrap_or_default().to_string();
     assert!(!stored.contains("eyJ") && !stored.contains(cookie.value()), "no token in web storage: {stored}");
@@ -149,7 +168,7 @@ pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_lo
 
     // A cross-origin POST to the refresh route, carrying the cookie (same site,
     // another port), is refused: the cookie is not rotated.
-    let before = refresh_cookie(&operator).await.expect("cookie").value().to_string();
+    let before = refresh_cookie(&operator, server).await.expect("cookie").value().to_string();
     let evil = site_page(&server.url, "sk_none").await;
     operator.client.goto(&evil).await.unwrap();
     let outcome = operator
@@ -159,9 +178,9 @@ pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_lo
         ))
         .await;
     assert_eq!(outcome, "sent");
-    operator.client.goto(&format!("{}/app/", server.url)).await.unwrap();
-    let after_evil = refresh_cookie(&operator).await.expect("cookie").value().to_string();
+    let after_evil = refresh_cookie(&operator, server).await.expect("cookie").value().to_string();
     assert_eq!(after_evil, before, "the cross-origin refresh rotated nothing");
+    operator.client.goto(&format!("{}/app/", server.url)).await.unwrap();
     operator.element(".nav", WAIT).await;
 
     // An expired access token: the next call gets 401, the console refreshes
@@ -202,8 +221,8 @@ pub async fn session_survives_a_reload_refreshes_an_expired_token_and_ends_on_lo
     // Logout clears the cookie; a reload shows the login.
     operator.button("Log out", WAIT).await.click().await.unwrap();
     operator.element(".login-card", WAIT).await;
-    assert!(refresh_cookie(&operator).await.is_none_or(|c| c.value().is_empty()), "the cookie is cleared");
-    operator.client.refresh().await.unwrap();
+    assert!(refresh_cookie(&operator, server).await.is_none_or(|c| c.value().is_empty()), "the cookie is cleared");
+    operator.client.goto(&format!("{}/app/", server.url)).await.unwrap();
     operator.element(".login-card", WAIT).await;
     let stale =
         server.http.post(format!("{}/auth/refresh", server.url)).json(&serde_json::json!({"refresh_token": before})).send().await.unwrap();
