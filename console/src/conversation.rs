@@ -34,6 +34,8 @@ const TYPING_EVERY_MS: f64 = 3_000.0;
 #[derive(Clone, Copy)]
 struct Open {
     id: i64,
+    /// The inbox, taken at creation: async continuations have no reactive owner to look it up.
+    inbox: Inbox,
     detail: RwSignal<Option<ConversationDetail>>,
     messages: RwSignal<Vec<ChatMessage>>,
     older: RwSignal<bool>,
@@ -65,7 +67,7 @@ impl Open {
     }
 
     fn set_summary(&self, summary: ConversationSummary) {
-        Inbox::get().replace(&summary);
+        self.inbox.replace(&summary);
         self.detail.update(|detail| {
             if let Some(detail) = detail {
                 detail.summary = summary;
@@ -142,7 +144,7 @@ impl Open {
             return;
         }
         if api::post::<ConversationSummary>(&format!("/v1/chat/conversations/{}/read", self.id), &api::EMPTY).await.is_ok() {
-            Inbox::get().mark_read(self.id);
+            self.inbox.mark_read(self.id);
         }
     }
 
@@ -189,6 +191,7 @@ impl Open {
 pub fn ConversationView(id: i64) -> impl IntoView {
     let open = Open {
         id,
+        inbox: Inbox::get(),
         detail: RwSignal::new(None),
         messages: RwSignal::new(Vec::new()),
         older: RwSignal::new(false),

@@ -91,6 +91,8 @@ pub async fn operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_r
             WAIT,
         )
         .await;
+    // Reading it clears its unread badge in the list.
+    operator.wait_until(&format!("return document.querySelector('li.row[data-conversation=\"{id}\"] .badge') === null;"), WAIT).await;
     operator.button("Take over", WAIT).await.click().await.unwrap();
     operator.button("Hand back to AI", WAIT).await;
     // The widget sends "typing" at most every 3 s: the visitor keeps typing until the operator sees it.
