@@ -1920,22 +1920,28 @@ async fn page(server: &Server, path: &str) -> (u16, Option<String>, Option<Strin
     (status, cache, content_type, response.text().await.expect("a body"))
 }
 
-/// Deep links of the console answer its `index.html` (SPA fallback). The
-/// console may not be built in this run (`public/app/index.html` is written
-/// by its build): then every one of them is the same 404 `not_found`.
+/// Deep links of the console answer its `index.html` (SPA fallback), which
+/// names its content-hashed script, wasm and stylesheet, cached for a year.
+/// `cargo xtask test` builds the console before any test runs.
 async fn app_deep_links_answer_the_consoles_index(server: &Server) {
     let (status, _, _, index) = page(server, "/app/index.html").await;
+    assert_eq!(status, 200, "the console is built: {index}");
+    assert!(index.contains("<title>EdgeChat console</title>"), "{index}");
     for path in ["/app/conversations/42", "/app/settings/sites/7/articles", "/app/"] {
         let (deep_status, cache, content_type, body) = page(server, path).await;
-        assert_eq!(deep_status, status, "{path} answers as /app/index.html does");
-        if status == 200 {
-            assert_eq!(body, index, "{path} answers the console's index.html");
-            assert!(content_type.as_deref().is_some_and(|t| t.starts_with("text/html")), "{path}: Content-Type {content_type:?}");
-            // `/app/` itself is a file of the assets, served before the worker.
-            assert!(path == "/app/" || cache.as_deref() == Some("no-cache"), "{path}: Cache-Control {cache:?}");
-        } else {
-            let error: edgechat_shared::error::ErrorBody = serde_json::from_str(&body).expect("the error envelope");
-            assert_eq!((deep_status, error.error.as_str()), (404, "not_found"), "{path}: {}", error.message);
-        }
+        assert_eq!(deep_status, 200, "{path}");
+        assert_eq!(body, index, "{path} answers the console's index.html");
+        assert!(content_type.as_deref().is_some_and(|t| t.starts_with("text/html")), "{path}: Content-Type {content_type:?}");
+        assert_eq!(cache.as_deref(), Some("no-cache"), "{path}: a new build is seen at once");
     }
+    let assets: Vec<&str> = index.split('"').filter(|part| part.starts_with("/app/assets/console-")).collect();
+    assert_eq!(assets.len(), 3, "the script, the wasm and the stylesheet: {assets:?}");
+    for asset in assets {
+        let (status, cache, _, _) = page(server, asset).await;
+        assert_eq!(status, 200, "{asset}");
+        assert_eq!(cache.as_deref(), Some("public, max-age=31536000, immutable"), "{asset}");
+    }
+    // A missing file under /app/ is a deep link, not a file: the index again.
+    let (status, _, _, body) = page(server, "/app/no-such-page").await;
+    assert_eq!((status, body == index), (200, true));
 }
