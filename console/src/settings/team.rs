@@ -175,11 +175,7 @@ fn OperatorRow(operators: Operators, operator: Operator, admin: bool) -> impl In
             <Show when=move || admin && may_manage()>
                 <form class="inline" data-form="operator-role" on:submit=change>
                     <label>"Role" <span class="sr-only">{format!(" of {}", operator.display_name)}</span>
-                        <select name="role" bind:value=role>
-                            {move || operators.grantable().into_iter().map(|r| view! {
-                                <option value=r.as_str() selected=move || role.get() == r.as_str()>{role_name(r)}</option>
-                            }).collect_view()}
-                        </select>
+                        <RoleSelect role=role operators=operators />
                     </label>
                     <button type="submit" disabled=move || busy.get() || role.get() == operator.role.as_str()>
                         "Change role" <span class="sr-only">{format!(" of {}", operator.display_name)}</span>
@@ -193,6 +189,18 @@ fn OperatorRow(operators: Operators, operator: Operator, admin: bool) -> impl In
             </Show>
             <ui::ErrorNote error=error />
         </li>
+    }
+}
+
+/// The `role` select of the row and invite forms, bound to `role`: the roles the caller may grant.
+#[component]
+fn RoleSelect(role: RwSignal<String>, operators: Operators) -> impl IntoView {
+    view! {
+        <select name="role" bind:value=role>
+            {move || operators.grantable().into_iter().map(|r| view! {
+                <option value=r.as_str() selected=move || role.get() == r.as_str()>{role_name(r)}</option>
+            }).collect_view()}
+        </select>
     }
 }
 
@@ -242,11 +250,7 @@ fn InviteForm(operators: Operators) -> impl IntoView {
                 <label>"Email" <input type="email" name="email" required autocomplete="off" bind:value=email /></label>
                 <label>"Name" <input type="text" name="display_name" required maxlength="120" autocomplete="off" bind:value=display_name /></label>
                 <label>"Role"
-                    <select name="role" bind:value=role>
-                        {move || operators.grantable().into_iter().map(|r| view! {
-                            <option value=r.as_str() selected=move || role.get() == r.as_str()>{role_name(r)}</option>
-                        }).collect_view()}
-                    </select>
+                    <RoleSelect role=role operators=operators />
                 </label>
                 <label>"Initial password"
                     <input type="password" name="password" required minlength="8" autocomplete="new-password" bind:value=password />
