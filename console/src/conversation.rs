@@ -180,7 +180,11 @@ impl Open {
             LiveEvent::Status { status, .. } => self.patch(|s| s.status = *status),
             LiveEvent::Handoff { .. } => self.patch(|s| s.mode = Mode::Operator),
             LiveEvent::Assignment { assignee_id, .. } => self.patch(|s| s.assignee_id = *assignee_id),
-            LiveEvent::VisitorBlocked { blocked, .. } => self.patch(|s| s.visitor.blocked = *blocked),
+            LiveEvent::VisitorBlocked { blocked, .. } => self.patch(|s| {
+                if let Some(visitor) = s.visitor.as_mut() {
+                    visitor.blocked = *blocked;
+                }
+            }),
             _ => {}
         }
     }
@@ -233,7 +237,7 @@ pub fn ConversationView(id: i64) -> impl IntoView {
         }
     });
 
-    let visitor_name = move || open.detail.with(|d| d.as_ref().map(|d| ui::visitor_name(&d.summary.visitor)).unwrap_or_default());
+    let visitor_name = move || open.detail.with(|d| d.as_ref().map(|d| ui::conversation_title(&d.summary)).unwrap_or_default());
     // On a phone the visitor panel opens over the messages.
     let details = RwSignal::new(false);
     view! {
@@ -358,7 +362,7 @@ fn Actions(open: Open) -> impl IntoView {
     let mode = move || open.detail.with(|d| d.as_ref().map(|d| d.summary.mode));
     let status = move || open.detail.with(|d| d.as_ref().map(|d| d.summary.status));
     let assignee = move || open.detail.with(|d| d.as_ref().and_then(|d| d.summary.assignee_id));
-    let visitor = move || open.detail.with(|d| d.as_ref().map(|d| (d.summary.visitor.id, d.summary.visitor.blocked)));
+    let visitor = move || open.detail.with(|d| d.as_ref().and_then(|d| d.summary.visitor.as_ref().map(|v| (v.id, v.blocked))));
     let assign = move |ev| {
         let value = event_target_value(&ev);
         let assignee_id = value.parse::<i64>().ok();
@@ -381,7 +385,11 @@ fn Actions(open: Open) -> impl IntoView {
                 return;
             }
             match result {
-                Ok(()) => open.patch(|s| s.visitor.blocked = !blocked),
+                Ok(()) => open.patch(|s| {
+                    if let Some(visitor) = s.visitor.as_mut() {
+                        visitor.blocked = !blocked;
+                    }
+                }),
                 Err(err) => open.error.set(Some(err.message)),
             }
             busy.set(false);
@@ -421,10 +429,10 @@ fn Actions(open: Open) -> impl IntoView {
 fn VisitorPanel(open: Open) -> impl IntoView {
     view! {
         <aside class="visitor" id="visitor-panel" aria-label="Visitor">
-            {move || open.detail.get().map(|detail| {
-                let visitor = detail.summary.visitor.clone();
-                let site = Inbox::get().site_name(detail.summary.site_id);
-                view! {
+            {move || open.detail.get().and_then(|detail| {
+                let visitor = detail.summary.visitor.clone()?;
+                let site = detail.summary.site_id.and_then(|id| Inbox::get().site_name(id));
+                Some(view! {
                     <h2>{ui::visitor_name(&visitor)}</h2>
                     <dl>
                         <dt>"Name"</dt><dd>{visitor.name.clone().unwrap_or_else(|| "—".into())}</dd>
@@ -452,7 +460,7 @@ fn VisitorPanel(open: Open) -> impl IntoView {
                         }.into_any(),
                         None => view! { <p class="muted">"Not rated."</p> }.into_any(),
                     }}
-                }
+                })
             })}
         </aside>
     }
@@ -514,7 +522,8 @@ fn Composer(open: Open) -> impl IntoView {
             typing(true);
         }
     };
-    let blocked = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.visitor.blocked));
+    let blocked =
+        move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.visitor.as_ref().expect("a visitor conversation").blocked));
     view! {
         <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
             <label class="sr-only" for="reply">"Reply"</label>

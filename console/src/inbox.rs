@@ -225,8 +225,20 @@ impl Inbox {
                     self.queue_reload();
                 }
             }
-            LiveEvent::VisitorBlocked { conversation_id, blocked, .. } => self.patch(*conversation_id, |c| c.visitor.blocked = *blocked),
-            LiveEvent::Typing { .. } | LiveEvent::Read { .. } => {}
+            LiveEvent::VisitorBlocked { conversation_id, blocked, .. } => self.patch(*conversation_id, |c| {
+                if let Some(visitor) = c.visitor.as_mut() {
+                    visitor.blocked = *blocked;
+                }
+            }),
+            LiveEvent::ConversationUpdated { conversation_id, name, description } => self.patch(*conversation_id, |c| {
+                c.name = name.clone();
+                c.description = description.clone();
+            }),
+            LiveEvent::ConversationDeleted { conversation_id } => {
+                self.conversations.update(|all| all.retain(|c| c.id != *conversation_id));
+            }
+            LiveEvent::Participants { .. } => self.queue_reload(),
+            LiveEvent::Typing { .. } | LiveEvent::Read { .. } | LiveEvent::MessageUpdated { .. } | LiveEvent::Reaction { .. } => {}
         }
     }
 
@@ -384,11 +396,11 @@ fn ConversationList() -> impl IntoView {
 fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> impl IntoView {
     let inbox = Inbox::get();
     let id = conversation.id;
-    let name = ui::visitor_name(&conversation.visitor);
+    let name = ui::conversation_title(&conversation);
     let preview = conversation.last_message.as_ref().map(preview).unwrap_or_else(|| "No messages yet".into());
     let activity = conversation.last_activity_at.clone();
     let unread = conversation.unread_count;
-    let site = inbox.site_name(conversation.site_id);
+    let site = conversation.site_id.and_then(|id| inbox.site_name(id));
     let mode = match conversation.mode {
         Mode::Ai => "AI",
         Mode::Operator => "Operator",
@@ -503,10 +515,11 @@ pub fn AiActivePage() -> impl IntoView {
                         let id = conversation.id;
                         let take_over = take_over.clone();
                         let activity = conversation.last_activity_at.clone();
+                        let title = ui::conversation_title(&conversation);
                         view! {
                             <li class="card supervised" data-conversation=id.to_string()>
                                 <div class="row-top">
-                                    <A href=format!("/app/conversations/{id}")><strong>{ui::visitor_name(&conversation.visitor)}</strong></A>
+                                    <A href=format!("/app/conversations/{id}")><strong>{title}</strong></A>
                                     <time class="since">{move || ui::since(&activity, now.get())}</time>
                                 </div>
                                 <p class="preview">{conversation.last_message.as_ref().map(preview).unwrap_or_default()}</p>

@@ -1,6 +1,6 @@
 //! Small pieces every page uses: error notes, times, visitor names.
 
-use edgechat_shared::api::conversations::Visitor;
+use edgechat_shared::api::conversations::{ConversationSummary, Visitor};
 use leptos::prelude::*;
 
 /// An error for the person, in words (`role="alert"`, so screen readers say it).
@@ -103,6 +103,16 @@ pub fn friendly_name(visitor_id: i64) -> String {
 /// The name to show for `visitor`: the one they gave, their email, or a friendly name.
 pub fn visitor_name(visitor: &Visitor) -> String {
     visitor.name.clone().filter(|n| !n.trim().is_empty()).or_else(|| visitor.email.clone()).unwrap_or_else(|| friendly_name(visitor.id))
+}
+
+/// What a conversation is called in lists and headings: its name when it
+/// has one, else its visitor's name, else "Team conversation".
+pub fn conversation_title(conversation: &ConversationSummary) -> String {
+    match (&conversation.name, &conversation.visitor) {
+        (Some(name), _) if !name.trim().is_empty() => name.clone(),
+        (_, Some(visitor)) => visitor_name(visitor),
+        _ => "Team conversation".into(),
+    }
 }
 
 #[cfg(test)]

@@ -496,7 +496,7 @@ async fn events_with_a_malformed_session_are_422(server: &Server) {
 async fn events_of_a_blocked_visitor_are_403_until_unblocked(server: &Server) {
     let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
-    let visitor_id = summary(server, tenant.token(), visitor.conversation).await.visitor.id;
+    let visitor_id = summary(server, tenant.token(), visitor.conversation).await.visitor.as_ref().expect("a visitor conversation").id;
     block_visitor(server, tenant.token(), visitor_id).await;
     let response = events_request(server, &visitor.site_key, &visitor.session, None, None).await;
     assert_error(response, 403, "blocked", "a blocked visitor's event stream").await;
@@ -719,7 +719,7 @@ async fn assignment_and_visitor_blocks_reach_operator_sockets_but_not_the_visito
     let agent = add_agent(server, &tenant).await;
     let visitor = new_conversation(server, tenant.site_key()).await;
     let id = visitor.conversation;
-    let visitor_id = summary(server, tenant.token(), id).await.visitor.id;
+    let visitor_id = summary(server, tenant.token(), id).await.visitor.as_ref().expect("a visitor conversation").id;
     let mut socket = Socket::open(server, &agent.access_token).await;
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
     act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
@@ -840,7 +840,7 @@ async fn an_operator_socket_sees_nothing_of_another_account(server: &Server) {
             break;
         }
     }
-    assert_eq!(seen[0], LiveEvent::Conversation { conversation_id: cb, site_id: b.site.id }, "{seen:?}");
+    assert_eq!(seen[0], LiveEvent::Conversation { conversation_id: cb, site_id: Some(b.site.id) }, "{seen:?}");
 }
 
 async fn a_new_conversation_reaches_the_operator_socket_before_its_first_message(server: &Server) {
@@ -854,7 +854,7 @@ async fn a_new_conversation_reaches_the_operator_socket_before_its_first_message
             seen.push(event);
         }
     }
-    assert_eq!(seen[0], LiveEvent::Conversation { conversation_id: id, site_id: tenant.site.id }, "{seen:?}");
+    assert_eq!(seen[0], LiveEvent::Conversation { conversation_id: id, site_id: Some(tenant.site.id) }, "{seen:?}");
     let firsts: Vec<(i64, Role)> = seen[1..].iter().cloned().map(message_of).map(|m| (m.seq, m.role)).collect();
     assert_eq!(firsts, [(1, Role::Visitor), (2, Role::Ai)]);
     ask(server, &visitor, "A follow-up").await;

@@ -1529,8 +1529,11 @@ async fn conversation_list_shows_the_accounts_conversations_newest_first(server:
     assert_eq!(ids_of(&list), created.iter().rev().copied().collect::<Vec<_>>(), "newest activity first");
     assert_eq!(list.next_cursor, None);
     for item in &list.conversations {
-        assert_eq!((item.site_id, item.status, item.mode, item.unread_count), (tenant.site.id, Status::Open, Mode::Ai, 1));
-        assert!(item.visitor.id > 0 && !item.visitor.blocked);
+        assert_eq!((item.site_id, item.status, item.mode, item.unread_count), (Some(tenant.site.id), Status::Open, Mode::Ai, 1));
+        assert!(
+            item.visitor.as_ref().expect("a visitor conversation").id > 0
+                && !item.visitor.as_ref().expect("a visitor conversation").blocked
+        );
         let last = item.last_message.as_ref().expect("a last message");
         assert_eq!((last.seq, last.role), (2, Role::Ai));
     }
@@ -1598,7 +1601,7 @@ async fn conversation_messages_come_in_seq_order_and_page_by_seq(server: &Server
         ask(server, &tenant.site.site_key, &session, question).await;
     }
     let read = summary(server, tenant.token(), id).await;
-    assert_eq!((read.id, read.site_id, read.status, read.mode, read.assignee_id), (id, tenant.site.id, Status::Open, Mode::Ai, None));
+    assert_eq!((read.id, read.site_id, read.status, read.mode, read.assignee_id), (id, Some(tenant.site.id), Status::Open, Mode::Ai, None));
     let all = messages(server, tenant.token(), id, "").await;
     let seqs = |list: &MessageList| list.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!((seqs(&all), all.has_more), (vec![1, 2, 3, 4, 5, 6], false));
@@ -1680,7 +1683,7 @@ async fn conversation_detail_shows_the_visitors_page_and_rating(server: &Server)
     let wire: Value = json_of(get(server, &conversation_path(id, ""), tenant.token()).await, 200).await;
     assert_eq!(
         (wire["id"].as_i64(), wire["visitor"]["id"].as_i64()),
-        (Some(id), Some(fresh.summary.visitor.id)),
+        (Some(id), Some(fresh.summary.visitor.as_ref().expect("a visitor conversation").id)),
         "summary fields flattened"
     );
     assert_eq!(wire["page_url"], CHECKOUT);
@@ -1862,18 +1865,18 @@ async fn blocking_a_visitor_refuses_their_chat_until_unblocked(server: &Server) 
     let tenant = signup(server, &FRESH_IPS).await;
     let site_key = tenant.site.site_key.clone();
     let (session, id) = new_conversation(server, &site_key).await;
-    let visitor = summary(server, tenant.token(), id).await.visitor;
+    let visitor = summary(server, tenant.token(), id).await.visitor.expect("a visitor conversation");
     let block: Block = json_of(post(server, &block_path(visitor.id), tenant.token(), json!({"reason": "spam"})).await, 200).await;
     assert_eq!((block.visitor.id, block.site_id, block.reason.as_deref()), (visitor.id, tenant.site.id, Some("spam")));
     assert_eq!(blocked_visitor_ids(server, tenant.token()).await, [visitor.id]);
-    assert!(summary(server, tenant.token(), id).await.visitor.blocked);
+    assert!(summary(server, tenant.token(), id).await.visitor.as_ref().expect("a visitor conversation").blocked);
     let refused = server.post_stream_raw(serde_json::to_string(&visitor_request(&site_key, &session, "Let me in")).unwrap()).await;
     assert_error(refused, 403, "blocked", "a blocked visitor's message").await;
     assert_error(history(server, &site_key, &session).await, 403, "blocked", "a blocked visitor's history").await;
     new_conversation(server, &site_key).await;
     assert_eq!(delete(server, &block_path(visitor.id), tenant.token()).await.status(), 204);
     assert!(blocked_visitor_ids(server, tenant.token()).await.is_empty());
-    assert!(!summary(server, tenant.token(), id).await.visitor.blocked);
+    assert!(!summary(server, tenant.token(), id).await.visitor.as_ref().expect("a visitor conversation").blocked);
     ask(server, &site_key, &session, "Thanks for unblocking me").await;
     let seen = stored_history(server, &site_key, &session).await;
     assert_eq!(seen.messages.len(), 4, "the refused message was not stored: {:?}", seen.messages);
@@ -1883,7 +1886,7 @@ async fn visitors_of_another_account_are_404(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
     let other = signup(server, &FRESH_IPS).await;
     let (session, id) = new_conversation(server, &tenant.site.site_key).await;
-    let visitor = summary(server, tenant.token(), id).await.visitor;
+    let visitor = summary(server, tenant.token(), id).await.visitor.expect("a visitor conversation");
     let path = block_path(visitor.id);
     assert_error(
         post(server, &path, other.token(), json!({"reason": "spite"})).await,

@@ -236,7 +236,8 @@ async fn site_conversations(server: &Server, tenant: &Tenant) -> Vec<Conversatio
 /// The id of the site's conversation whose visitor has `email`.
 async fn conversation_of(server: &Server, tenant: &Tenant, email: &str) -> i64 {
     let all = site_conversations(server, tenant).await;
-    let found: Vec<i64> = all.iter().filter(|c| c.visitor.email.as_deref() == Some(email)).map(|c| c.id).collect();
+    let found: Vec<i64> =
+        all.iter().filter(|c| c.visitor.as_ref().expect("a visitor conversation").email.as_deref() == Some(email)).map(|c| c.id).collect();
     assert_eq!(found.len(), 1, "one conversation of {email} among {all:?}");
     found[0]
 }
@@ -263,7 +264,7 @@ async fn close(server: &Server, tenant: &Tenant, conversation_id: i64) -> Conver
 
 /// Blocks the visitor of `conversation_id` as the site's owner.
 async fn block_visitor_of(server: &Server, tenant: &Tenant, conversation_id: i64) {
-    let visitor = summary(server, tenant.token(), conversation_id).await.visitor;
+    let visitor = summary(server, tenant.token(), conversation_id).await.visitor.expect("a visitor conversation");
     let path = format!("/v1/chat/users/{}/block", visitor.id);
     let response = server.authed(Method::POST, &path, tenant.token()).json(&json!({"reason": "spam"})).send().await.unwrap();
     let _: Block = json_of(response, 200).await;
@@ -1236,7 +1237,11 @@ async fn operators_see_the_name_and_email_of_a_created_conversation(server: &Ser
     let id = conversation_of(server, &tenant, "grace.hopper@example.com").await;
     let seen = summary(server, tenant.token(), id).await;
     assert_eq!(
-        (seen.visitor.name.as_deref(), seen.visitor.email.as_deref(), seen.status),
+        (
+            seen.visitor.as_ref().expect("a visitor conversation").name.as_deref(),
+            seen.visitor.as_ref().expect("a visitor conversation").email.as_deref(),
+            seen.status
+        ),
         (Some("Grace Hopper"), Some("grace.hopper@example.com"), Status::Open)
     );
     let messages = operator_messages(server, &tenant, id).await;

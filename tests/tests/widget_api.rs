@@ -489,7 +489,12 @@ async fn demo_conversation_of(server: &Server, email: &str) -> ConversationDetai
     let token = server.demo_token().await;
     let list = server.authed(reqwest::Method::GET, "/v1/chat/conversations?limit=100", &token).send().await.unwrap();
     let list: ConversationList = json_of(list, 200).await;
-    let id = list.conversations.iter().find(|c| c.visitor.email.as_deref() == Some(email)).expect("the visitor's conversation").id;
+    let id = list
+        .conversations
+        .iter()
+        .find(|c| c.visitor.as_ref().expect("a visitor conversation").email.as_deref() == Some(email))
+        .expect("the visitor's conversation")
+        .id;
     json_of(server.authed(reqwest::Method::GET, &format!("/v1/chat/conversations/{id}"), &token).send().await.unwrap(), 200).await
 }
 

@@ -103,7 +103,7 @@ static AUTH_IPS: IpPool = IpPool::new("172.16");
 static WIDGET_IPS: IpPool = IpPool::new("172.17");
 
 async fn visitor_of(server: &Server, tenant: &Tenant, conversation_id: i64) -> Visitor {
-    summary(server, tenant.token(), conversation_id).await.visitor
+    summary(server, tenant.token(), conversation_id).await.visitor.expect("a visitor conversation has a visitor")
 }
 
 /// Sets the site's allowed origins as its owner.

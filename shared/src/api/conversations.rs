@@ -70,18 +70,52 @@ pub struct Visitor {
     pub created_at: String,
 }
 
+/// What a conversation is between (seed 002, `POST /v1/chat/conversations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A visitor of a site and the account's operators (the widget's chats,
+    /// and operators' outbound follow-ups).
+    #[default]
+    Visitor,
+    /// Operators only, no visitor and no site: seen by its participants only.
+    Internal,
+}
+
+impl Kind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Visitor => "visitor",
+            Kind::Internal => "internal",
+        }
+    }
+}
+
 /// One conversation in an operator's list.
 ///
 /// # Format
-/// `{"id":7,"site_id":1,"status":"open","mode":"ai","assignee_id":null,"visitor":{…},
-///   "last_message":{…},"unread_count":2,"last_activity_at":"…","created_at":"…"}`
+/// `{"id":7,"kind":"visitor","site_id":1,"status":"open","mode":"ai","assignee_id":null,"visitor":{…},
+///   "last_message":{…},"unread_count":2,"muted":false,"archived":false,"last_activity_at":"…","created_at":"…"}`;
+/// an internal one has `"kind":"internal"`, no `site_id` and no `visitor`, and usually a `name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     /// Conversation id.
     pub id: i64,
-    /// The site it came in on.
-    pub site_id: i64,
+    /// `visitor` or `internal`.
+    #[serde(default)]
+    pub kind: Kind,
+    /// Its name (`PATCH /v1/chat/conversations/{id}`), 1 to 100 characters; absent when unnamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its description, at most 1,000 characters; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The site it came in on; absent for an internal conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<i64>,
     /// Open, closed or snoozed.
     pub status: Status,
     /// Who answers: the AI or an operator.
@@ -89,13 +123,21 @@ pub struct ConversationSummary {
     /// The operator it is assigned to.
     #[serde(default)]
     pub assignee_id: Option<i64>,
-    /// The visitor.
-    pub visitor: Visitor,
+    /// The visitor; absent for an internal conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<Visitor>,
     /// The newest message.
     #[serde(default)]
     pub last_message: Option<ChatMessage>,
-    /// Visitor messages the caller has not read.
+    /// Messages of others the caller has not read (visitor messages; in an
+    /// internal conversation, other operators' messages).
     pub unread_count: i64,
+    /// `true` when the caller muted it (no notification, still listed).
+    #[serde(default)]
+    pub muted: bool,
+    /// `true` when the caller archived it (hidden from the default list until the next visitor message).
+    #[serde(default)]
+    pub archived: bool,
     /// Time of the newest message, RFC 3339 UTC.
     pub last_activity_at: String,
     /// Creation time, RFC 3339 UTC.

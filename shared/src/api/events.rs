@@ -27,7 +27,12 @@ pub const WS_TOKEN_SECONDS: i64 = 60;
 /// `{"type":"handoff","conversation_id":7,"site_id":1}` (operators only: the visitor accepted the
 /// offer of a person and waits for one),
 /// `{"type":"assignment","conversation_id":7,"assignee_id":3,"author_name":"Ann"}` (operators only),
-/// `{"type":"visitor_blocked","conversation_id":7,"visitor_id":9,"blocked":true}` (operators only).
+/// `{"type":"visitor_blocked","conversation_id":7,"visitor_id":9,"blocked":true}` (operators only),
+/// `{"type":"message_updated","conversation_id":7,"message":{…,"edited_at":"…"}}`,
+/// `{"type":"reaction","conversation_id":7,"message_id":120,"emoji":"👍","role":"operator","user_id":3,"added":true,"count":1}`,
+/// `{"type":"conversation_updated","conversation_id":7,"name":"Refunds","description":"…"}` (operators only),
+/// `{"type":"conversation_deleted","conversation_id":7}` (operators only),
+/// `{"type":"participants","conversation_id":7,"added":[3],"removed":[]}` (operators only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -89,8 +94,9 @@ pub enum LiveEvent {
     Conversation {
         /// The conversation.
         conversation_id: i64,
-        /// Its site.
-        site_id: i64,
+        /// Its site; absent for an internal conversation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site_id: Option<i64>,
     },
     /// The conversation was assigned to an operator, or unassigned (operators only).
     Assignment {
@@ -112,6 +118,60 @@ pub enum LiveEvent {
         /// `true` once blocked, `false` once unblocked.
         blocked: bool,
     },
+    /// A message was edited (seed 002, `PATCH /v1/chat/messages/{id}`): the
+    /// message as it is now, with `edited_at`. Carries no SSE `id`.
+    MessageUpdated {
+        /// The conversation.
+        conversation_id: i64,
+        /// The message after the edit (same `id` and `seq`).
+        message: ChatMessage,
+    },
+    /// Someone added or took back a reaction (seed 002, `POST /v1/chat/messages/{id}/reactions`).
+    Reaction {
+        /// The conversation.
+        conversation_id: i64,
+        /// The message reacted to.
+        message_id: i64,
+        /// The emoji.
+        emoji: String,
+        /// Who reacted: `operator` or `visitor`.
+        role: Role,
+        /// The operator's user id (operator reactions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<i64>,
+        /// `true` when added, `false` when taken back.
+        added: bool,
+        /// How many people now react with this emoji.
+        count: i64,
+    },
+    /// The conversation's name or description changed (operators only).
+    ConversationUpdated {
+        /// The conversation.
+        conversation_id: i64,
+        /// Its name now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Its description now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// The conversation was deleted for everyone, messages included (operators only;
+    /// the visitor's streams end).
+    ConversationDeleted {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// Operators joined or left the conversation (operators only).
+    Participants {
+        /// The conversation.
+        conversation_id: i64,
+        /// User ids added.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<i64>,
+        /// User ids removed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<i64>,
+    },
 }
 
 impl LiveEvent {
@@ -127,6 +187,11 @@ impl LiveEvent {
             LiveEvent::Handoff { .. } => "handoff",
             LiveEvent::Assignment { .. } => "assignment",
             LiveEvent::VisitorBlocked { .. } => "visitor_blocked",
+            LiveEvent::MessageUpdated { .. } => "message_updated",
+            LiveEvent::Reaction { .. } => "reaction",
+            LiveEvent::ConversationUpdated { .. } => "conversation_updated",
+            LiveEvent::ConversationDeleted { .. } => "conversation_deleted",
+            LiveEvent::Participants { .. } => "participants",
         }
     }
 
@@ -141,7 +206,12 @@ impl LiveEvent {
             | LiveEvent::Status { conversation_id, .. }
             | LiveEvent::Conversation { conversation_id, .. }
             | LiveEvent::Assignment { conversation_id, .. }
-            | LiveEvent::VisitorBlocked { conversation_id, .. } => *conversation_id,
+            | LiveEvent::VisitorBlocked { conversation_id, .. }
+            | LiveEvent::MessageUpdated { conversation_id, .. }
+            | LiveEvent::Reaction { conversation_id, .. }
+            | LiveEvent::ConversationUpdated { conversation_id, .. }
+            | LiveEvent::ConversationDeleted { conversation_id }
+            | LiveEvent::Participants { conversation_id, .. } => *conversation_id,
         }
     }
 
@@ -163,6 +233,9 @@ impl LiveEvent {
                 | LiveEvent::Handoff { .. }
                 | LiveEvent::Assignment { .. }
                 | LiveEvent::VisitorBlocked { .. }
+                | LiveEvent::ConversationUpdated { .. }
+                | LiveEvent::ConversationDeleted { .. }
+                | LiveEvent::Participants { .. }
                 | LiveEvent::Typing { role: Role::Visitor, .. }
         )
     }
@@ -310,6 +383,10 @@ mod tests {
             sources: Vec::new(),
             status: None,
             attachments: Vec::new(),
+            author_id: Some(3),
+            edited_at: None,
+            reactions: Vec::new(),
+            forwarded_from: None,
         }
     }
 

@@ -111,6 +111,49 @@ pub struct ChatMessage {
     /// Files attached to the message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<uploads::Attachment>,
+    /// The operator (user id) who wrote an operator message; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// When its author last edited it, RFC 3339 UTC (`PATCH /v1/chat/messages/{id}`,
+    /// seed 002); absent when never edited. Clients show "edited".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// Reactions, one entry per emoji with at least one reaction, in the
+    /// order they were first given (seed 002, `POST /v1/chat/messages/{id}/reactions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// Where a forwarded copy came from (seed 002, `POST /v1/chat/messages/forward`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<ForwardedFrom>,
+}
+
+/// The reactions of one emoji on a message.
+///
+/// # Format
+/// `{"emoji":"👍","count":2,"mine":true}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    /// The emoji: one emoji grapheme.
+    pub emoji: String,
+    /// How many people reacted with it (at least 1).
+    pub count: i64,
+    /// `true` when the caller is one of them.
+    #[serde(default)]
+    pub mine: bool,
+}
+
+/// The origin of a forwarded message.
+///
+/// # Format
+/// `{"conversation_id":7,"message_id":120}`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForwardedFrom {
+    /// The conversation it was forwarded from.
+    pub conversation_id: i64,
+    /// The original message (message ids are never reused).
+    pub message_id: i64,
 }
 
 /// Delivery status of a message (seed 000, "Update a message": sent → delivered → read).

@@ -131,7 +131,12 @@ impl Conversation {
             | LiveEvent::Conversation { .. }
             | LiveEvent::Handoff { .. }
             | LiveEvent::Assignment { .. }
-            | LiveEvent::VisitorBlocked { .. } => {}
+            | LiveEvent::VisitorBlocked { .. }
+            | LiveEvent::MessageUpdated { .. }
+            | LiveEvent::Reaction { .. }
+            | LiveEvent::ConversationUpdated { .. }
+            | LiveEvent::ConversationDeleted { .. }
+            | LiveEvent::Participants { .. } => {}
             LiveEvent::Mode { mode, author_name, .. } => {
                 let before = self.mode.get_untracked();
                 self.mode.set(Some(mode));

@@ -1,7 +1,7 @@
 //! Conversations as operators see them, scoped to an account, and visitor blocks.
 
 use edgechat_shared::api::conversations::{
-    Block, ConversationDetail, ConversationFilter, ConversationRating, ConversationSummary, Status, Visitor,
+    Block, ConversationDetail, ConversationFilter, ConversationRating, ConversationSummary, Kind, Status, Visitor,
 };
 use edgechat_shared::api::events::UnreadCount;
 use edgechat_shared::api::{ChatMessage, Mode, Role};
@@ -15,25 +15,32 @@ use super::{int, next_id, opt_int, opt_text, text};
 #[derive(Debug, Deserialize)]
 struct SummaryRow {
     id: i64,
-    site_id: i64,
+    kind: Kind,
+    name: Option<String>,
+    description: Option<String>,
+    site_id: Option<i64>,
     status: Status,
     mode: Mode,
     assignee_id: Option<i64>,
     last_activity_at: String,
     created_at: String,
-    visitor_id: i64,
+    visitor_id: Option<i64>,
     visitor_name: Option<String>,
     visitor_email: Option<String>,
     visitor_phone: Option<String>,
     visitor_blocked_at: Option<String>,
-    visitor_verified: i64,
-    visitor_created_at: String,
+    visitor_verified: Option<i64>,
+    visitor_created_at: Option<String>,
     unread_count: i64,
+    muted: i64,
+    archived: i64,
     lm_id: Option<i64>,
     lm_seq: Option<i64>,
     lm_role: Option<Role>,
     lm_content: Option<String>,
     lm_author_name: Option<String>,
+    lm_author_id: Option<i64>,
+    lm_edited_at: Option<String>,
     lm_created_at: Option<String>,
 }
 
@@ -50,45 +57,67 @@ impl SummaryRow {
                 sources: Vec::new(),
                 status: None,
                 attachments: Vec::new(),
+                author_id: self.lm_author_id,
+                edited_at: self.lm_edited_at,
+                reactions: Vec::new(),
+                forwarded_from: None,
+            }),
+            _ => None,
+        };
+        let visitor = match (self.visitor_id, self.visitor_created_at) {
+            (Some(id), Some(created_at)) => Some(Visitor {
+                id,
+                name: self.visitor_name,
+                email: self.visitor_email,
+                phone: self.visitor_phone,
+                blocked: self.visitor_blocked_at.is_some(),
+                verified: self.visitor_verified.unwrap_or(0) != 0,
+                created_at,
             }),
             _ => None,
         };
         ConversationSummary {
             id: self.id,
+            kind: self.kind,
+            name: self.name,
+            description: self.description,
             site_id: self.site_id,
             status: self.status,
             mode: self.mode,
             assignee_id: self.assignee_id,
-            visitor: Visitor {
-                id: self.visitor_id,
-                name: self.visitor_name,
-                email: self.visitor_email,
-                phone: self.visitor_phone,
-                blocked: self.visitor_blocked_at.is_some(),
-                verified: self.visitor_verified != 0,
-                created_at: self.visitor_created_at,
-            },
+            visitor,
             last_message,
             unread_count: self.unread_count,
+            muted: self.muted != 0,
+            archived: self.archived != 0,
             last_activity_at: self.last_activity_at,
             created_at: self.created_at,
         }
     }
 }
 
-/// Summary columns; `?1` is the caller's user id (for the unread count),
-/// `?2` the caller's account id.
-const SUMMARY_SELECT: &str = "SELECT c.id, c.site_id, c.status, c.mode, c.assignee_id, c.last_activity_at, c.created_at, \
+/// Summary columns; `?1` is the caller's user id (for the unread count and
+/// their own mute/archive state), `?2` the caller's account id. The caller
+/// sees every visitor conversation of the account and the internal ones they
+/// take part in (`participants`). Unread are
+/// the messages of others after the caller's read mark: the visitor's, and
+/// in an internal conversation the other operators'.
+const SUMMARY_SELECT: &str = "SELECT c.id, c.kind, c.name, c.description, c.site_id, c.status, c.mode, c.assignee_id, \
+    c.last_activity_at, c.created_at, \
     v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email, v.phone AS visitor_phone, v.blocked_at AS visitor_blocked_at, v.verified AS visitor_verified, \
     v.created_at AS visitor_created_at, \
-    (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id AND um.role = 'visitor' AND um.seq > \
+    (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
+      AND (um.role = 'visitor' OR (c.kind = 'internal' AND um.role = 'operator' AND COALESCE(um.author_id, 0) <> ?1)) AND um.seq > \
       COALESCE((SELECT r.last_read_seq FROM read_marks r WHERE r.conversation_id = c.id AND r.user_id = ?1), 0)) AS unread_count, \
+    (pf.muted_at IS NOT NULL) AS muted, (pf.archived_at IS NOT NULL) AS archived, \
     lm.id AS lm_id, lm.seq AS lm_seq, lm.role AS lm_role, lm.content AS lm_content, lm.author_name AS lm_author_name, \
-    lm.created_at AS lm_created_at \
-    FROM conversations c JOIN sites s ON s.id = c.site_id JOIN visitors v ON v.id = c.visitor_id \
+    lm.author_id AS lm_author_id, lm.edited_at AS lm_edited_at, lm.created_at AS lm_created_at \
+    FROM conversations c LEFT JOIN visitors v ON v.id = c.visitor_id \
+    LEFT JOIN conversation_prefs pf ON pf.conversation_id = c.id AND pf.user_id = ?1 \
     LEFT JOIN messages lm ON lm.conversation_id = c.id \
       AND lm.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id) \
-    WHERE s.account_id = ?2";
+    WHERE c.account_id = ?2 AND (c.kind = 'visitor' \
+      OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1))";
 
 /// A position in the conversation list: `last_activity_at` and id of the
 /// last item of a page, encoded as `<time>~<id>`.
@@ -207,7 +236,7 @@ pub async fn change(db: &D1Database, id: i64, account_id: Option<i64>, change: S
     db.prepare(
         "UPDATE conversations SET mode = COALESCE(?1, mode), status = COALESCE(?2, status), \
          assignee_id = COALESCE(assignee_id, ?3) \
-         WHERE id = ?4 AND (?5 IS NULL OR site_id IN (SELECT id FROM sites WHERE account_id = ?5)) RETURNING mode, status",
+         WHERE id = ?4 AND (?5 IS NULL OR account_id = ?5) RETURNING mode, status",
     )
     .bind(&[
         opt_text(change.mode.map(Mode::as_str)),
@@ -231,8 +260,8 @@ pub async fn state(db: &D1Database, id: i64) -> worker::Result<Option<Conversati
 /// one conversation; the id is never one a deleted conversation had.
 pub async fn create_for_visitor(db: &D1Database, site_id: i64, visitor_id: i64) -> worker::Result<i64> {
     db.prepare(format!(
-        "INSERT INTO conversations (id, site_id, visitor_id) SELECT {}, ?1, ?2 \
-         WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = ?2)",
+        "INSERT INTO conversations (id, account_id, site_id, visitor_id) SELECT {}, s.account_id, ?1, ?2 FROM sites s \
+         WHERE s.id = ?1 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = ?2)",
         next_id("conversations")
     ))
     .bind(&[int(site_id), int(visitor_id)])?
@@ -255,10 +284,7 @@ pub async fn set_token(db: &D1Database, id: i64, token: &str) -> worker::Result<
 /// assignee must be an operator of the same account. Answers whether it changed.
 pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<i64>) -> worker::Result<bool> {
     Ok(db
-        .prepare(
-            "UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 \
-             AND site_id IN (SELECT id FROM sites WHERE account_id = ?3) RETURNING id",
-        )
+        .prepare("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 AND account_id = ?3 RETURNING id")
         .bind(&[opt_int(assignee), int(id), int(account_id)])?
         .first::<i64>(Some("id"))
         .await?
@@ -285,9 +311,12 @@ pub async fn mark_read(db: &D1Database, conversation_id: i64, user_id: i64, seq:
 pub async fn unread_counts(db: &D1Database, user_id: i64, account_id: i64) -> worker::Result<Vec<UnreadCount>> {
     db.prepare(
         "SELECT m.conversation_id, COUNT(*) AS unread_count FROM messages m \
-         JOIN conversations c ON c.id = m.conversation_id JOIN sites s ON s.id = c.site_id \
+         JOIN conversations c ON c.id = m.conversation_id \
          LEFT JOIN read_marks r ON r.conversation_id = m.conversation_id AND r.user_id = ?1 \
-         WHERE s.account_id = ?2 AND m.role = 'visitor' AND m.seq > COALESCE(r.last_read_seq, 0) \
+         WHERE c.account_id = ?2 AND (c.kind = 'visitor' \
+           OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1)) \
+         AND (m.role = 'visitor' OR (c.kind = 'internal' AND m.role = 'operator' AND COALESCE(m.author_id, 0) <> ?1)) \
+         AND m.seq > COALESCE(r.last_read_seq, 0) \
          GROUP BY m.conversation_id ORDER BY m.conversation_id",
     )
     .bind(&[int(user_id), int(account_id)])?
@@ -365,10 +394,7 @@ pub async fn ids_of_visitor(db: &D1Database, account_id: i64, visitor_id: i64) -
         id: i64,
     }
     let rows: Vec<Row> = db
-        .prepare(
-            "SELECT c.id FROM conversations c JOIN sites s ON s.id = c.site_id \
-             WHERE c.visitor_id = ?1 AND s.account_id = ?2 ORDER BY c.id DESC LIMIT ?3",
-        )
+        .prepare("SELECT c.id FROM conversations c WHERE c.visitor_id = ?1 AND c.account_id = ?2 ORDER BY c.id DESC LIMIT ?3")
         .bind(&[int(visitor_id), int(account_id), int(MAX_VISITOR_CONVERSATIONS)])?
         .all()
         .await?

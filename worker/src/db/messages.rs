@@ -6,7 +6,7 @@
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
-use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
+use edgechat_shared::api::{ChatMessage, ForwardedFrom, MessageStatus, Mode, Role};
 use serde::{Deserialize, Serialize};
 use worker::D1Database;
 
@@ -31,10 +31,22 @@ pub struct MessageRow {
     /// JSON array of [`Attachment`].
     pub attachments: String,
     pub created_at: String,
+    /// The operator who wrote it (operator messages).
+    #[serde(default)]
+    pub author_id: Option<i64>,
+    /// When last edited.
+    #[serde(default)]
+    pub edited_at: Option<String>,
+    /// The origin of a forwarded copy.
+    #[serde(default)]
+    pub forwarded_from_message_id: Option<i64>,
+    #[serde(default)]
+    pub forwarded_from_conversation_id: Option<i64>,
 }
 
 /// The columns of [`MessageRow`], for `SELECT`s and `RETURNING`.
-pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, attachments, created_at";
+pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources, status, attachments, created_at, author_id, edited_at, \
+    forwarded_from_message_id, forwarded_from_conversation_id";
 
 /// How attachment links are made when messages are read: each is signed
 /// afresh for the site ([`signing::file_url`]), so no stored message holds a
@@ -75,6 +87,13 @@ impl MessageRow {
             sources: self.sources(),
             status: Some(self.status),
             attachments: self.attachments().into_iter().map(|a| Attachment { url: links.url(a.id), ..a }).collect(),
+            author_id: self.author_id,
+            edited_at: self.edited_at.clone(),
+            reactions: Vec::new(),
+            forwarded_from: self
+                .forwarded_from_message_id
+                .zip(self.forwarded_from_conversation_id)
+                .map(|(message_id, conversation_id)| ForwardedFrom { conversation_id, message_id }),
         }
     }
 

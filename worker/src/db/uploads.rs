@@ -47,7 +47,8 @@ pub async fn upload(db: &D1Database, id: i64) -> worker::Result<Option<UploadRow
 /// Records a stored file; answers its id.
 pub async fn insert_upload(db: &D1Database, upload: &NewUpload<'_>) -> worker::Result<i64> {
     db.prepare(format!(
-        "INSERT INTO uploads (id, site_id, visitor_id, r2_key, content_type, size, name) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        "INSERT INTO uploads (id, account_id, site_id, visitor_id, r2_key, content_type, size, name) \
+         SELECT {}, s.account_id, ?1, ?2, ?3, ?4, ?5, ?6 FROM sites s WHERE s.id = ?1 RETURNING id",
         next_id("uploads")
     ))
     .bind(&[

@@ -84,8 +84,10 @@ impl SendVisitorMessage {
             attachments: &self.attachments,
             page_url: self.page_url.as_deref(),
         };
-        let (written, passages) =
-            futures::join!(core.write_message(&db, &context, message), responder::kb::retrieve(&db, context.site_id, &self.content),);
+        let (written, passages) = futures::join!(
+            core.write_message(&db, &context, message),
+            responder::kb::retrieve(&db, context.visitor_site(), &self.content),
+        );
         let Inserted { row: visitor_message, duplicate: replayed, state } = written?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
@@ -160,7 +162,7 @@ impl RoomCore {
         } else {
             let passages = match question == send.content {
                 true => passages?,
-                false => responder::kb::retrieve(db, send.context.site_id, question).await?,
+                false => responder::kb::retrieve(db, send.context.visitor_site(), question).await?,
             };
             if send.responder.kind == ResponderKind::Kb {
                 let answer = responder::kb::answer(&passages);
@@ -231,7 +233,7 @@ impl Handoff {
         if before.status != Status::Open {
             core.broadcast(context, &LiveEvent::Status { conversation_id, status: Status::Open }, |_| Delivery::Never);
         }
-        core.broadcast(context, &LiveEvent::Handoff { conversation_id, site_id: context.site_id }, |_| Delivery::Never);
+        core.broadcast(context, &LiveEvent::Handoff { conversation_id, site_id: context.visitor_site() }, |_| Delivery::Never);
         Response::from_json(&true)
     }
 }

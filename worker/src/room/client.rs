@@ -15,8 +15,18 @@ use crate::error::{ApiError, ApiResult};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomContext {
     pub conversation_id: i64,
-    pub site_id: i64,
+    /// The conversation's site; `None` for an internal conversation (operators only).
+    pub site_id: Option<i64>,
     pub account_id: i64,
+}
+
+impl RoomContext {
+    /// The site of a visitor conversation. Visitor requests (messages,
+    /// handoffs) come only through a site's widget, so they always have one;
+    /// 0, which names no site, otherwise.
+    pub fn visitor_site(&self) -> i64 {
+        self.site_id.unwrap_or_default()
+    }
 }
 
 impl RoomRequest {

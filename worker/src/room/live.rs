@@ -335,8 +335,9 @@ pub async fn close_all(env: &Env, site_id: i64, account_id: i64, ids: &[i64]) {
     newest.sort_unstable_by(|a, b| b.cmp(a));
     newest.truncate(MAX_ROOMS_CLOSED);
     for chunk in newest.chunks(CLOSE_CONCURRENCY) {
-        let closing =
-            chunk.iter().map(|&conversation_id| Close { context: RoomContext { conversation_id, site_id, account_id } }.call(env));
+        let closing = chunk
+            .iter()
+            .map(|&conversation_id| Close { context: RoomContext { conversation_id, site_id: Some(site_id), account_id } }.call(env));
         for (result, id) in futures::future::join_all(closing).await.into_iter().zip(chunk) {
             if let Err(err) = result {
                 worker::console_error!("closing the room of deleted conversation {id} failed: {}", err.message);

@@ -177,7 +177,8 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
 
 /// How the conversation's site signs the links of its files.
 async fn file_links(db: &D1Database, conversation: &ConversationSummary) -> ApiResult<FileLinks> {
-    let site = db::sites::by_id(db, conversation.site_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let Some(site_id) = conversation.site_id else { return Ok(FileLinks::none()) };
+    let site = db::sites::by_id(db, site_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok(FileLinks::of(&site))
 }
 

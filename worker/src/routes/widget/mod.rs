@@ -143,7 +143,7 @@ impl Visitor {
     /// visitor's conversation, or 404" (`not_found` before their first message).
     pub fn conversation(&self) -> ApiResult<RoomContext> {
         let conversation_id = self.conversation_id.ok_or_else(|| ApiError::not_found("conversation"))?;
-        Ok(RoomContext { conversation_id, site_id: self.site.id, account_id: self.site.account_id })
+        Ok(RoomContext { conversation_id, site_id: Some(self.site.id), account_id: self.site.account_id })
     }
 
     /// How the visitor's site signs the links of its files.

@@ -71,7 +71,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         }
     };
     let send = SendVisitorMessage {
-        context: RoomContext { conversation_id, site_id: site.id, account_id: site.account_id },
+        context: RoomContext { conversation_id, site_id: Some(site.id), account_id: site.account_id },
         content: request.message,
         client_message_id: request.message_id,
         attachments,

@@ -109,7 +109,7 @@ pub async fn post_conversation(
     let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
     let token = random_hex(24);
     db::conversations::set_token(&db, conversation_id, &token).await?;
-    let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    let context = RoomContext { conversation_id, site_id: Some(visitor.site.id), account_id: visitor.site.account_id };
     // The conversation exists now: its token is answered even when the AI
     // could not answer the first message (a retry would be 409 and lose it).
     if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url).await? {
@@ -213,7 +213,7 @@ pub async fn post_reply(
     let request: ReplyRequest = json_object(&body)?;
     request.validate()?;
     let (visitor, conversation_id) = conversation_of(&state, &caller, Limit::Write("reply"), &query.site_key, &visitor_token).await?;
-    let context = RoomContext { conversation_id, site_id: visitor.site.id, account_id: visitor.site.account_id };
+    let context = RoomContext { conversation_id, site_id: Some(visitor.site.id), account_id: visitor.site.account_id };
     let db = db::database(&state.env)?;
     let closed = db::conversations::state(&db, conversation_id).await?.is_some_and(|s| s.status != Status::Open);
     let reopened = closed
