@@ -71,7 +71,9 @@ impl NewConversation {
         match self.kind {
             None => Err(FieldError::new("kind", "kind must be 'internal' or 'visitor'")),
             Some(Kind::Internal) => {
-                for (field, given) in [("site_id", self.site_id.is_some()), ("email", self.email.is_some()), ("content", self.content.is_some())] {
+                for (field, given) in
+                    [("site_id", self.site_id.is_some()), ("email", self.email.is_some()), ("content", self.content.is_some())]
+                {
                     if given {
                         return Err(FieldError::new(field, format!("{field} is for visitor conversations")));
                     }
