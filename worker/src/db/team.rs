@@ -54,9 +54,10 @@ pub struct NewInternal<'a> {
 /// who left a DM and starts it again rejoins it). Answers the conversation
 /// id and whether it is new.
 pub async fn create_internal(db: &D1Database, account_id: i64, new: &NewInternal<'_>) -> worker::Result<(i64, bool)> {
-    let conversation = match new.dm_key {
-        Some(_) => "(SELECT id FROM conversations WHERE account_id = ?1 AND dm_key = ?2)",
-        None => "(SELECT last_id FROM id_sequences WHERE name = 'conversations')",
+    // The new conversation, or the DM of the pair. `?1`, `?2`: the account and the DM key.
+    let (conversation, key) = match new.dm_key {
+        Some(key) => ("(SELECT id FROM conversations WHERE account_id = ?1 AND dm_key = ?2)", vec![int(account_id), text(key)]),
+        None => ("(SELECT last_id FROM id_sequences WHERE name = 'conversations')", Vec::new()),
     };
     let results = db
         .batch(vec![
@@ -75,10 +76,12 @@ pub async fn create_internal(db: &D1Database, account_id: i64, new: &NewInternal
             ])?,
             db.prepare(format!(
                 "INSERT OR IGNORE INTO participants (conversation_id, user_id, added_by) \
-                 SELECT {conversation}, value, ?3 FROM json_each(?4)"
+                 SELECT {conversation}, value, ?{} FROM json_each(?{})",
+                key.len() + 1,
+                key.len() + 2
             ))
-            .bind(&[int(account_id), opt_text(new.dm_key), int(new.created_by), id_array(new.participants)])?,
-            db.prepare(format!("SELECT {conversation} AS id")).bind(&[int(account_id), opt_text(new.dm_key)])?,
+            .bind(&[key.clone(), vec![int(new.created_by), id_array(new.participants)]].concat())?,
+            db.prepare(format!("SELECT {conversation} AS id")).bind(&key)?,
         ])
         .await?;
     #[derive(Deserialize)]
