@@ -156,6 +156,12 @@ fn operator_api() -> ApiRouter {
         operator::conversations::post_block,
         operator::conversations::delete_block,
         operator::conversations::get_blocks,
+        operator::messages::get_search,
+        operator::messages::post_sync,
+        operator::messages::post_forward,
+        operator::messages::patch_message,
+        operator::messages::get_edits,
+        operator::messages::post_reaction,
         operator::live::get_token,
         operator::live::get_live,
     )
