@@ -422,7 +422,7 @@ async fn a_message_is_found_right_after_it_is_stored_with_a_plain_text_snippet(s
     let both = search(server, tenant.token(), "wallabyfruit").await;
     assert_eq!(both.results.len(), 2);
     assert_eq!(both.results[0].message.id, sent.id, "newest first");
-    assert!(search(server, tenant.token(), "wallabyfruit refunds").await.results.iter().all(|h| h.message.id == sent.id), "every word is required");
+    assert_eq!(ids(&search(server, tenant.token(), "wallabyfruit refunds").await), vec![sent.id], "every word is required");
 }
 
 async fn search_pages_with_the_cursor_and_filters_by_conversation(server: &'static Server) {
