@@ -84,7 +84,8 @@ async fn react(server: &Server, token: &str, id: i64, emoji: &str) -> reqwest::R
 }
 
 async fn messages(server: &Server, token: &str, id: i64) -> Vec<ChatMessage> {
-    let list: MessageList = json_of(get(server, &format!("/v1/chat/conversations/{id}/messages?after_seq=0&limit=100"), token).await, 200).await;
+    let list: MessageList =
+        json_of(get(server, &format!("/v1/chat/conversations/{id}/messages?after_seq=0&limit=100"), token).await, 200).await;
     list.messages
 }
 
@@ -115,7 +116,8 @@ async fn an_edit_replaces_the_text_keeps_the_old_one_in_the_audit_trail_and_sear
     let sent = send(server, tenant.token(), id, "Our zebracorn refund arrives Monday").await;
     assert_eq!(ids(&search(server, tenant.token(), "zebracorn").await), vec![sent.id]);
 
-    let edited: ChatMessage = json_of(edit(server, tenant.token(), sent.id, json!({"content": "Your okapiform refund arrives Tuesday"})).await, 200).await;
+    let edited: ChatMessage =
+        json_of(edit(server, tenant.token(), sent.id, json!({"content": "Your okapiform refund arrives Tuesday"})).await, 200).await;
     assert_eq!((edited.id, edited.seq, edited.content.as_str()), (sent.id, sent.seq, "Your okapiform refund arrives Tuesday"));
     assert!(edited.edited_at.is_some(), "an edit sets edited_at");
     assert_eq!(sent.edited_at, None);
@@ -267,7 +269,10 @@ async fn edits_and_reactions_reach_the_visitor_stream_and_the_operator_socket_in
 
     for (who, events) in [
         ("visitor stream", [stream.event().await, stream.event().await, stream.event().await]),
-        ("operator socket", [socket_event(&mut socket, id).await, socket_event(&mut socket, id).await, socket_event(&mut socket, id).await]),
+        (
+            "operator socket",
+            [socket_event(&mut socket, id).await, socket_event(&mut socket, id).await, socket_event(&mut socket, id).await],
+        ),
     ] {
         match &events {
             [LiveEvent::Message { message: first, .. }, LiveEvent::MessageUpdated { conversation_id, message }, LiveEvent::Reaction { message_id, emoji, role, user_id, added, count, .. }] =>
@@ -276,7 +281,11 @@ async fn edits_and_reactions_reach_the_visitor_stream_and_the_operator_socket_in
                 assert_eq!((*conversation_id, message.id, message.seq), (id, sent.id, sent.seq), "{who}");
                 assert_eq!(message.content, "Yes, **Olivia** is here", "{who}");
                 assert!(message.edited_at.is_some(), "{who}");
-                assert_eq!((*message_id, emoji.as_str(), *role, *user_id, *added, *count), (sent.id, "🎉", Role::Operator, Some(tenant.id()), true, 1), "{who}");
+                assert_eq!(
+                    (*message_id, emoji.as_str(), *role, *user_id, *added, *count),
+                    (sent.id, "🎉", Role::Operator, Some(tenant.id()), true, 1),
+                    "{who}"
+                );
             }
             other => panic!("{who}: expected message, message_updated, reaction; got {other:?}"),
         }
@@ -450,7 +459,8 @@ async fn search_pages_with_the_cursor_and_filters_by_conversation(server: &'stat
         let response = search_raw(server, tenant.token(), &[("q", "numbat"), ("limit", limit)]).await;
         assert_error(response, 422, "validation_error", what).await;
     }
-    assert_error(search_raw(server, tenant.token(), &[("q", "numbat"), ("before", "abc")]).await, 422, "validation_error", "bad cursor").await;
+    assert_error(search_raw(server, tenant.token(), &[("q", "numbat"), ("before", "abc")]).await, 422, "validation_error", "bad cursor")
+        .await;
 }
 
 async fn search_sees_nothing_of_another_account_nor_of_a_deleted_site(server: &'static Server) {
@@ -476,7 +486,27 @@ async fn fts_syntax_and_bad_queries_are_422_never_500(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
     visitor_conversation(server, tenant.site_key(), "plain words here").await;
     let long = "a".repeat(201);
-    for q in ["", "   ", long.as_str(), "\"", "plain\"", "pla*", "NEAR(plain words)", "plain OR words", "plain AND words", "NOT plain", "(plain", "plain)", "content:plain", "^plain", "-plain", "+plain", "{plain}", "...", "<script>"] {
+    for q in [
+        "",
+        "   ",
+        long.as_str(),
+        "\"",
+        "plain\"",
+        "pla*",
+        "NEAR(plain words)",
+        "plain OR words",
+        "plain AND words",
+        "NOT plain",
+        "(plain",
+        "plain)",
+        "content:plain",
+        "^plain",
+        "-plain",
+        "+plain",
+        "{plain}",
+        "...",
+        "<script>",
+    ] {
         assert_error(search_raw(server, tenant.token(), &[("q", q)]).await, 422, "validation_error", q).await;
     }
     let response = server.authed(Method::GET, "/v1/chat/messages/search", tenant.token()).send().await.unwrap();
