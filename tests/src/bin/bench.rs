@@ -5,7 +5,9 @@
 //!   one room (budget: p99 ≤ 50 ms with 100);
 //! - messages per second sustained into one room, every one received;
 //! - visitor send → the message showing in the operator's open console
-//!   (headless Chromium), over 40 messages.
+//!   (headless Chromium), over 40 messages;
+//! - `GET /v1/chat/messages/search` (D1 FTS5) over an account of 20,000
+//!   messages seeded in bulk through D1, 200 searches.
 //!
 //! Figures are p50/p90/p99 in ms (ARCHITECTURE.md, "Performance budgets").
 
@@ -284,6 +286,97 @@ async fn console_latency(server: &Server, token: &str) {
     browser.close().await;
 }
 
+/// Messages seeded for the search benchmark.
+const SEARCH_MESSAGES: usize = 20_000;
+/// Conversations they are spread over.
+const SEARCH_CONVERSATIONS: usize = 20;
+const SEARCHES: usize = 200;
+/// Words the seeded messages are made of (two each), and the searches look for.
+const SEARCH_WORDS: &[&str] = &[
+    "refund",
+    "shipping",
+    "invoice",
+    "password",
+    "delivery",
+    "warranty",
+    "discount",
+    "account",
+    "parcel",
+    "checkout",
+    "coupon",
+    "subscription",
+    "tracking",
+    "receipt",
+    "exchange",
+    "battery",
+    "screen",
+    "charger",
+    "keyboard",
+    "printer",
+    "router",
+    "license",
+    "upgrade",
+    "billing",
+    "address",
+    "payment",
+    "order",
+    "cancel",
+    "return",
+    "broken",
+    "missing",
+    "late",
+    "damaged",
+    "wrong",
+    "size",
+    "colour",
+    "price",
+    "stock",
+    "gift",
+    "voucher",
+];
+
+/// Search latency over an account of [`SEARCH_MESSAGES`] messages: the
+/// conversations are made through the API, the messages inserted in bulk
+/// through D1 (`wrangler d1 execute --local`; the FTS triggers index them).
+async fn search_latency(server: &Server, token: &str) {
+    println!("\n== GET /v1/chat/messages/search, D1 FTS5, local wrangler dev (sequential) ==");
+    let mut conversations = Vec::new();
+    for n in 0..SEARCH_CONVERSATIONS {
+        conversations.push(operator_room(server, token, &format!("search{n}")).await.1);
+    }
+    let words = serde_json::to_string(SEARCH_WORDS).expect("json");
+    let ids = serde_json::to_string(&conversations).expect("json");
+    let sql = format!(
+        "INSERT INTO messages (conversation_id, seq, role, content) \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}), c(k, id) AS (SELECT key, value FROM json_each('{ids}')) \
+         SELECT c.id, 1000 + n.i, 'operator', 'Message ' || n.i || ' about the ' || json_extract('{words}', '$[' || (n.i % {w}) || ']') || \
+         ' and the ' || json_extract('{words}', '$[' || ((n.i / {w}) % {w}) || ']') || ' of the customer' FROM n JOIN c ON c.k = n.i % {convs};",
+        last = SEARCH_MESSAGES - 1,
+        w = SEARCH_WORDS.len(),
+        convs = SEARCH_CONVERSATIONS,
+    );
+    xtask::wrangler::execute_sql(&server.persist_dir(), &sql).unwrap_or_else(|e| panic!("seeding {SEARCH_MESSAGES} messages failed: {e}"));
+    let mut samples = Vec::new();
+    for i in 0..WARM_UP + SEARCHES {
+        let q = format!("{} {}", SEARCH_WORDS[i % SEARCH_WORDS.len()], SEARCH_WORDS[(i * 7 + 3) % SEARCH_WORDS.len()]);
+        let started = Instant::now();
+        let response =
+            server.authed(reqwest::Method::GET, "/v1/chat/messages/search", token).query(&[("q", q.as_str())]).send().await.unwrap();
+        assert_eq!(response.status(), 200, "search {q}");
+        let results: edgechat_shared::api::messages::SearchResults = response.json().await.unwrap();
+        if i >= WARM_UP {
+            samples.push(started.elapsed());
+        }
+        if i == 0 {
+            assert!(!results.results.is_empty(), "the seeded messages are found: {q}");
+        }
+    }
+    samples.sort();
+    let seeded = format!("{},{:03}", SEARCH_MESSAGES / 1000, SEARCH_MESSAGES % 1000);
+    println!("search ({seeded} messages): p50 {:.2} ms, p99 {:.2} ms", percentile(&samples, 0.50), percentile(&samples, 0.99));
+    report("search, two words, 20 results", samples);
+}
+
 fn main() {
     let server = Server::start("bench");
     runtime().block_on(async {
@@ -292,6 +385,7 @@ fn main() {
         fanout_latency(server, &token).await;
         throughput(server, &token).await;
         retrieval(server, &token).await;
+        search_latency(server, &token).await;
         console_latency(server, &token).await;
     });
     server.stop();

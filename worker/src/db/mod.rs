@@ -3,9 +3,11 @@
 
 pub mod articles;
 pub mod conversations;
+pub mod edits;
 pub mod messages;
 pub mod proactive;
 pub mod ratings;
+pub mod search;
 pub mod sites;
 pub mod team;
 pub mod tokens;
