@@ -219,7 +219,7 @@ async fn a_presigned_upload_is_sent_as_a_message_operators_and_the_visitor_downl
     let info: MediaInfo = json_of(get(server, &format!("/v1/chat/media/{}", confirmed.media.id), tenant.token()).await, 200).await;
     assert_eq!((info.id, info.upload_id, info.size), (confirmed.media.id, confirmed.media.upload_id, bytes.len() as i64));
     assert!(info.cdn_url.contains("exp=") && info.cdn_url.contains("&t="), "signed: {}", info.cdn_url);
-    assert!(info.expires_at > "2020".to_string(), "{}", info.expires_at);
+    assert!(info.expires_at.ends_with('Z') && info.expires_at.as_str() > "2020", "RFC 3339: {}", info.expires_at);
     assert_downloads(server, &info.cdn_url, &bytes, "image/png", "cdn_url").await;
     assert_downloads(server, &info.thumbnail_url, &bytes, "image/png", "thumbnail_url (the original here)").await;
     let tampered = info.cdn_url.replace("&t=", "&t=00");
