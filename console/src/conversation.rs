@@ -486,7 +486,7 @@ fn Composer(open: Open) -> impl IntoView {
             return;
         }
         sending.set(true);
-        let request = OperatorSend { conversation_id: open.id, content, message_id: Some(random_message_id()) };
+        let request = OperatorSend { conversation_id: open.id, content, message_id: Some(random_message_id()), ..Default::default() };
         leptos::task::spawn_local(async move {
             let answer = api::post::<SentMessage>("/v1/chat/messages/send", &request).await;
             if open.gone() || text.is_disposed() {

@@ -3,6 +3,7 @@
 
 pub mod conversations;
 pub mod live;
+pub mod media;
 pub mod messages;
 pub mod proactive;
 pub mod sites;
