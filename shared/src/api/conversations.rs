@@ -195,6 +195,17 @@ pub struct ConversationFilter {
     /// An operator id, `me`, or `none` (unassigned).
     #[serde(default)]
     pub assignee: Option<String>,
+    /// `visitor` or `internal` conversations only.
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// `true`: only the conversations the caller archived. Without it (or
+    /// `false`) the list leaves out the caller's archived conversations, and
+    /// those they deleted `for_me` with no message since (seed 002).
+    #[serde(default)]
+    pub archived: Option<bool>,
+    /// `me`: only the conversations the caller takes part in (`participants`).
+    #[serde(default)]
+    pub participant: Option<String>,
     /// `next_cursor` of the previous page.
     #[serde(default)]
     pub cursor: Option<String>,

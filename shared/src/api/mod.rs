@@ -13,6 +13,7 @@ pub mod proactive;
 pub mod rating;
 pub mod sites;
 pub mod stream;
+pub mod team;
 pub mod token_conversations;
 pub mod uploads;
 pub mod users;

@@ -132,15 +132,24 @@ pub fn decode_cursor(cursor: &str) -> Option<(String, i64)> {
     (time.len() <= 40 && time.ends_with('Z')).then(|| (time.to_string(), id))
 }
 
+/// The condition, on the caller's prefs `pf`, that a conversation is in
+/// their default list: not archived, and not deleted `for_me` (a new
+/// message clears both as migration 0014 says).
+const LISTED: &str = "pf.archived_at IS NULL AND pf.hidden_at IS NULL";
+
 /// A page of the caller's conversations matching `filter`, newest activity
 /// first: at most `limit` items and whether more follow. `assignee` is
-/// already resolved (`Some(None)` = unassigned).
+/// already resolved (`Some(None)` = unassigned); `participant_only` keeps
+/// those the caller takes part in. Archived conversations are listed only
+/// with `archived=true` (and then only those); those deleted `for_me` never.
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &D1Database,
     user_id: i64,
     account_id: i64,
     filter: &ConversationFilter,
     assignee: Option<Option<i64>>,
+    participant_only: bool,
     after: Option<(String, i64)>,
     limit: u32,
 ) -> worker::Result<(Vec<ConversationSummary>, bool)> {
@@ -158,6 +167,17 @@ pub async fn list(
     }
     if let Some(mode) = filter.mode {
         param(&mut sql, " AND c.mode = ?", text(mode.as_str()));
+    }
+    if let Some(kind) = filter.kind {
+        param(&mut sql, " AND c.kind = ?", text(kind.as_str()));
+    }
+    if participant_only {
+        sql.push_str(" AND EXISTS (SELECT 1 FROM participants mp WHERE mp.conversation_id = c.id AND mp.user_id = ?1)");
+    }
+    if filter.archived == Some(true) {
+        sql.push_str(" AND pf.archived_at IS NOT NULL");
+    } else {
+        sql.push_str(&format!(" AND {LISTED}"));
     }
     match assignee {
         Some(Some(id)) => param(&mut sql, " AND c.assignee_id = ?", int(id)),
@@ -307,13 +327,17 @@ pub async fn mark_read(db: &D1Database, conversation_id: i64, user_id: i64, seq:
         .unwrap_or(0))
 }
 
-/// Conversations of `account_id` with visitor messages `user_id` has not read.
+/// Conversations of `account_id` with messages of others `user_id` has
+/// not read (as [`SUMMARY_SELECT`] counts them), leaving out those the
+/// caller muted, archived or deleted `for_me` (seed 002: unread honours mute and archive).
 pub async fn unread_counts(db: &D1Database, user_id: i64, account_id: i64) -> worker::Result<Vec<UnreadCount>> {
     db.prepare(
         "SELECT m.conversation_id, COUNT(*) AS unread_count FROM messages m \
          JOIN conversations c ON c.id = m.conversation_id \
          LEFT JOIN read_marks r ON r.conversation_id = m.conversation_id AND r.user_id = ?1 \
-         WHERE c.account_id = ?2 AND (c.kind = 'visitor' \
+         LEFT JOIN conversation_prefs pf ON pf.conversation_id = c.id AND pf.user_id = ?1 \
+         WHERE c.account_id = ?2 AND pf.muted_at IS NULL AND pf.archived_at IS NULL AND pf.hidden_at IS NULL \
+         AND (c.kind = 'visitor' \
            OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1)) \
          AND (m.role = 'visitor' OR (c.kind = 'internal' AND m.role = 'operator' AND COALESCE(m.author_id, 0) <> ?1)) \
          AND m.seq > COALESCE(r.last_read_seq, 0) \

@@ -7,6 +7,7 @@ pub mod messages;
 pub mod proactive;
 pub mod ratings;
 pub mod sites;
+pub mod team;
 pub mod tokens;
 pub mod uploads;
 pub mod users;

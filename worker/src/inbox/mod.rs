@@ -1,7 +1,8 @@
 //! The `Inbox` Durable Object: one per account, holding every operator's
 //! WebSocket (`/v1/chat/live`) with the hibernation API, so idle operators
 //! cost nothing. Rooms publish each [`LiveEvent`] of the account's
-//! conversations here and the Inbox sends it to every socket; when an
+//! conversations here and the Inbox sends it to every socket, or, for an
+//! internal conversation, to its participants' sockets only; when an
 //! operator is removed, changes role, changes password or logs out
 //! everywhere, their sockets are closed at once.
 //!
@@ -25,16 +26,35 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage};
 
 use crate::auth::now_secs;
+use crate::db::team::{self, Audience};
 
-/// Sends `event` to every operator socket of `account_id`; answers how many got it.
+/// Sends `event` to the operator sockets of `account_id` that may see its
+/// conversation: every operator's for a visitor conversation, only the
+/// participants' for an internal one; nobody's once the conversation is
+/// gone. The audience is read from D1 as the event leaves, so a participant
+/// removed a moment ago gets nothing more. Answers how many sockets got it.
 pub async fn publish(env: &Env, account_id: i64, event: &LiveEvent) -> worker::Result<usize> {
-    Publish { event: event.clone() }.send(env, account_id).await
+    let db = crate::db::database(env)?;
+    match team::audience(&db, account_id, event.conversation_id()).await? {
+        Some(audience) => publish_to(env, account_id, event, &audience).await,
+        None => Ok(0),
+    }
+}
+
+/// Sends `event` to `audience` as given (a deleted conversation's former
+/// audience; a participant just removed, told so); answers how many sockets got it.
+pub async fn publish_to(env: &Env, account_id: i64, event: &LiveEvent, audience: &Audience) -> worker::Result<usize> {
+    let recipients = match audience {
+        Audience::Everyone => None,
+        Audience::Participants(ids) => Some(ids.clone()),
+    };
+    Publish { event: event.clone(), recipients }.send(env, account_id).await
 }
 
 /// One request to an account's Inbox.
 ///
 /// # Format
-/// `{"command":"publish","event":{…}}`, `{"command":"connect","token":{…}}`,
+/// `{"command":"publish","event":{…},"recipients":[3,5]}` (`recipients` absent: every socket), `{"command":"connect","token":{…}}`,
 /// `{"command":"end_sessions","user_id":42,"version_floor":7,"why":"role_changed"}`
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]

@@ -17,11 +17,15 @@ fn user_tag(user_id: i64) -> String {
     format!("user:{user_id}")
 }
 
-/// `publish`: one live event for every operator socket of the account.
+/// `publish`: one live event for the operator sockets of the account.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Publish {
     /// The event, sent to each socket as one JSON text frame.
     pub event: LiveEvent,
+    /// Only these operators' sockets (an internal conversation's
+    /// participants); absent: every socket of the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipients: Option<Vec<i64>>,
 }
 
 impl Publish {
@@ -31,11 +35,16 @@ impl Publish {
         Ok(response.json::<usize>().await.unwrap_or(0))
     }
 
-    /// Sends the event to every open socket; answers the count as JSON.
+    /// Sends the event to every open socket of its recipients (of everyone
+    /// without a list); answers the count as JSON.
     pub(super) fn apply(self, inbox: &Inbox) -> worker::Result<Response> {
         let json = serde_json::to_string(&self.event)?;
+        let sockets = match &self.recipients {
+            None => inbox.state.get_websockets(),
+            Some(ids) => ids.iter().flat_map(|&id| inbox.state.get_websockets_with_tag(&user_tag(id))).collect(),
+        };
         // A socket being closed refuses the frame, so it is not counted.
-        let sent = inbox.state.get_websockets().iter().filter(|ws| ws.send_with_str(&json).is_ok()).count();
+        let sent = sockets.iter().filter(|ws| ws.send_with_str(&json).is_ok()).count();
         Response::from_json(&sent)
     }
 }

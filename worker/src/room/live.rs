@@ -97,10 +97,11 @@ impl RoomCore {
         let _ = outbox.as_ref().expect("outbox just opened").unbounded_send(outgoing);
     }
 
-    /// Broadcasts a stored message (after, for a conversation's first one,
-    /// the new conversation).
+    /// Broadcasts a stored message (after, for a visitor conversation's
+    /// first one, the new conversation; an internal conversation is
+    /// announced when it is created, as it may have no message yet).
     pub(super) fn announce(&self, context: &RoomContext, row: &MessageRow) {
-        if row.seq == 1 {
+        if row.seq == 1 && context.site_id.is_some() {
             let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
             self.broadcast(context, &new, |_| Delivery::Never);
         }

@@ -20,14 +20,14 @@ use super::page_size;
 use crate::auth::CurrentOperator;
 use crate::db::conversations::{self as conv_db, StateChange};
 use crate::db::messages::{self, FileLinks};
-use crate::db::{self, users};
+use crate::db::{self, team as team_db, users};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
 use crate::room::{RoomContext, SendOperatorMessage};
 use crate::routes::{json_object, AppState};
 
 /// The caller's conversation `id`, or 404.
-async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<ConversationSummary> {
+pub(super) async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<ConversationSummary> {
     conv_db::summary(db, caller.id, caller.account_id, id).await?.ok_or_else(|| ApiError::not_found("conversation"))
 }
 
@@ -43,22 +43,30 @@ async fn list(state: &AppState, caller: &CurrentOperator, filter: &ConversationF
         None => None,
         Some(cursor) => Some(conv_db::decode_cursor(cursor).ok_or_else(|| FieldError::new("cursor", "cursor is not one this API gave"))?),
     };
+    let participant_only = match filter.participant.as_deref() {
+        None => false,
+        Some("me") => true,
+        Some(_) => return Err(FieldError::new("participant", "participant must be 'me'").into()),
+    };
     let db = db::database(&state.env)?;
-    let (conversations, more) = conv_db::list(&db, caller.id, caller.account_id, filter, assignee, after, limit).await?;
+    let (conversations, more) = conv_db::list(&db, caller.id, caller.account_id, filter, assignee, participant_only, after, limit).await?;
     let next_cursor = if more { conversations.last().map(conv_db::encode_cursor) } else { None };
     Ok(Json(ConversationList { conversations, next_cursor }))
 }
 
 /// Handles the `GET /v1/chat/conversations` route: filters `site_id`,
-/// `status`, `mode`, `assignee` (id, `me`, `none`); newest activity first;
-/// cursor pagination (`limit` 1 to 100). 422 for a bad filter or cursor.
+/// `status`, `mode`, `assignee` (id, `me`, `none`), `kind`, `archived=true`
+/// (only the caller's archived ones; otherwise those are left out, as are
+/// those the caller deleted `for_me` until their next message),
+/// `participant=me`; newest activity first; cursor pagination (`limit` 1
+/// to 100). 422 for a bad filter or cursor.
 #[utoipa::path(
     get,
     path = "/v1/chat/conversations",
     params(ConversationFilter),
     responses(
         (status = 200, description = "A page of conversations, newest activity first", body = ConversationList),
-        (status = 422, description = "`validation_error`: a bad filter, cursor or `limit` (1 to 100)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad filter (`participant` other than `me`), cursor or `limit` (1 to 100)", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -182,7 +190,7 @@ async fn file_links(db: &D1Database, conversation: &ConversationSummary) -> ApiR
     Ok(FileLinks::of(&site))
 }
 
-fn room_context(caller: &CurrentOperator, conversation: &ConversationSummary) -> RoomContext {
+pub(super) fn room_context(caller: &CurrentOperator, conversation: &ConversationSummary) -> RoomContext {
     RoomContext { conversation_id: conversation.id, site_id: conversation.site_id, account_id: caller.account_id }
 }
 
@@ -211,6 +219,13 @@ where
         let event =
             LiveEvent::Assignment { conversation_id: id, assignee_id: after.assignee_id, author_name: Some(caller.display_name.clone()) };
         inbox::publish(&state.env, caller.account_id, &event).await?;
+        if let Some(assignee) = after.assignee_id {
+            // The assignee takes part in the conversation (seed 002 participants).
+            if team_db::ensure_participant(&db, id, assignee, Some(caller.id)).await? {
+                let event = LiveEvent::Participants { conversation_id: id, added: vec![assignee], removed: Vec::new() };
+                inbox::publish(&state.env, caller.account_id, &event).await?;
+            }
+        }
     }
     Ok(Json(after))
 }
@@ -306,14 +321,15 @@ pub async fn post_reopen(
 
 /// Handles the `POST /v1/chat/conversations/{id}/assign` route:
 /// `{"assignee_id": id | null}`; the assignee must be an operator of the
-/// caller's account (404 otherwise).
+/// caller's account (404 otherwise) and becomes a participant (live
+/// `participants` event when new).
 #[utoipa::path(
     post,
     path = "/v1/chat/conversations/{id}/assign",
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = Assignment,
     responses(
-        (status = 200, description = "Assigned (or unassigned with `null`)", body = ConversationSummary),
+        (status = 200, description = "Assigned (or unassigned with `null`); the assignee becomes a participant", body = ConversationSummary),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 404, description = "`not_found`: no such conversation, or no such operator, in the caller's account", body = ErrorBody),
     ),

@@ -5,6 +5,7 @@ pub mod conversations;
 pub mod live;
 pub mod proactive;
 pub mod sites;
+pub mod team;
 pub mod users;
 
 use edgechat_shared::api::conversations::{DEFAULT_PAGE, MAX_PAGE};
