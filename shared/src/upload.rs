@@ -54,6 +54,26 @@ impl FileKind {
         matches!(self, FileKind::Jpeg | FileKind::Png | FileKind::Gif | FileKind::Webp)
     }
 
+    /// The allowed kind a declared `Content-Type` names (its essence, any
+    /// case, parameters such as `charset` ignored), or `None` when it is not
+    /// on the allow-list. A declaration is only a claim: the bytes decide
+    /// ([`sniff`]), and a file whose bytes are another kind is refused.
+    pub fn from_content_type(content_type: &str) -> Option<FileKind> {
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let kind = match essence.as_str() {
+            "image/jpeg" | "image/jpg" => FileKind::Jpeg,
+            "image/png" => FileKind::Png,
+            "image/gif" => FileKind::Gif,
+            "image/webp" => FileKind::Webp,
+            "image/bmp" => FileKind::Bmp,
+            "application/pdf" => FileKind::Pdf,
+            "video/mp4" => FileKind::Mp4,
+            "text/plain" => FileKind::Text,
+            _ => return None,
+        };
+        Some(kind)
+    }
+
     /// The kind a file name's extension claims, if it names one we know.
     fn from_extension(name: &str) -> Option<Option<FileKind>> {
         let (_, ext) = name.rsplit_once('.')?;
@@ -155,6 +175,16 @@ mod tests {
         assert_eq!(check(PNG, "photo.png", 1 << 20, ANY), Ok(FileKind::Png));
         assert_eq!(check(PNG, "photo", 1 << 20, ANY), Ok(FileKind::Png), "no extension: the bytes decide");
         assert!(matches!(check(PDF, "doc.pdf", 1 << 20, FileKind::is_chat_image), Err(Refusal::Unsupported(_))));
+    }
+
+    #[test]
+    fn declared_types_name_allowed_kinds_only() {
+        assert_eq!(FileKind::from_content_type("image/png"), Some(FileKind::Png));
+        assert_eq!(FileKind::from_content_type("Image/PNG"), Some(FileKind::Png));
+        assert_eq!(FileKind::from_content_type("text/plain; charset=utf-8"), Some(FileKind::Text));
+        assert_eq!(FileKind::from_content_type("text/html"), None);
+        assert_eq!(FileKind::from_content_type("image/svg+xml"), None);
+        assert_eq!(FileKind::from_content_type(""), None);
     }
 
     #[test]

@@ -259,19 +259,30 @@ pub struct OperatorSend {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub conversation_id: i64,
-    /// 1 to 10,000 characters.
+    /// 1 to 10,000 characters; may be empty when `attachments` has files.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub content: String,
     /// Client id: sending it again stores nothing new.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Upload ids of the caller's account's operator files
+    /// (`POST /v1/chat/media`, or a confirmed upload URL's `upload_id`), not
+    /// attached to a message yet; at most `MAX_FILES_PER_MSG` (default 10).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<i64>,
 }
 
 impl OperatorSend {
     /// Checks every field (422 on the first failure).
     pub fn validate(&self) -> Result<(), FieldError> {
-        validate::message(&self.content).map_err(|e| FieldError::new("content", e.message.replace("message", "content")))?;
+        // With attachments the text may be empty, but never too long (as visitors').
+        if self.attachments.is_empty() || self.content.chars().count() > crate::limits::MAX_MESSAGE_CHARS {
+            validate::message(&self.content).map_err(|e| FieldError::new("content", e.message.replace("message", "content")))?;
+        }
+        if self.attachments.len() > crate::upload::DEFAULT_MAX_FILES_PER_MSG {
+            return Err(FieldError::new("attachments", "at most 10 attachments per message"));
+        }
         if let Some(id) = &self.message_id {
             validate::message_id(id)?;
         }

@@ -37,6 +37,10 @@ pub enum Purpose {
     /// ([`edgechat_shared::upload::signed_payload`]), keyed by the HKDF key
     /// of info `"edgechat file-link v1"`.
     FileLink,
+    /// A file link of an internal conversation (no site, so no site secret):
+    /// keyed by the HKDF key of `JWT_SECRET` with info `"edgechat internal
+    /// file-link v1"`, a key used for nothing else (issue 12).
+    InternalFileLink,
     /// An operator's single-use live WebSocket token
     /// (`crate::inbox::tokens`), keyed by the HKDF key of `JWT_SECRET` with
     /// info `"edgechat live token v1"`.
@@ -51,6 +55,7 @@ impl Purpose {
             Purpose::VisitorIdentity => None,
             Purpose::FileLink => Some(b"edgechat file-link v1"),
             Purpose::LiveToken => Some(b"edgechat live token v1"),
+            Purpose::InternalFileLink => Some(b"edgechat internal file-link v1"),
         }
     }
 
@@ -98,8 +103,15 @@ impl Purpose {
 /// [`Purpose::FileLink`] over [`signed_payload`] (`"<id>:<exp>"`). Checked
 /// by `GET /api/v1/chat/files/{id}`; rotating the secret ends every link.
 pub fn file_url(site_secret: &str, upload_id: i64, now: i64) -> String {
+    signed_file_url(Purpose::FileLink, site_secret, upload_id, now)
+}
+
+/// [`file_url`] signed for `purpose` ([`Purpose::FileLink`] with a site's
+/// secret, [`Purpose::InternalFileLink`] with `JWT_SECRET` for files of
+/// conversations without a site).
+pub fn signed_file_url(purpose: Purpose, secret: &str, upload_id: i64, now: i64) -> String {
     let expires = now + FILE_URL_SECONDS;
-    let t = Purpose::FileLink.sign(site_secret, signed_payload(upload_id, expires).as_bytes());
+    let t = purpose.sign(secret, signed_payload(upload_id, expires).as_bytes());
     format!("/api/v1/chat/files/{upload_id}?exp={expires}&t={t}")
 }
 
@@ -155,6 +167,16 @@ mod tests {
         let t = url.strip_prefix(&format!("/api/v1/chat/files/7?exp={exp}&t=")).unwrap_or_else(|| panic!("{url}"));
         assert!(Purpose::FileLink.verify(SECRET, format!("7:{exp}").as_bytes(), t));
         assert!(!Purpose::VisitorIdentity.verify(SECRET, format!("7:{exp}").as_bytes(), t));
+    }
+
+    #[test]
+    fn an_internal_file_link_is_not_a_site_file_link_nor_a_live_token() {
+        let payload = signed_payload(7, 1_900_000_000);
+        let internal = Purpose::InternalFileLink.sign(SECRET, payload.as_bytes());
+        assert!(Purpose::InternalFileLink.verify(SECRET, payload.as_bytes(), &internal));
+        assert!(!Purpose::FileLink.verify(SECRET, payload.as_bytes(), &internal));
+        assert!(!Purpose::LiveToken.verify(SECRET, payload.as_bytes(), &internal));
+        assert_ne!(Purpose::InternalFileLink.key(SECRET), SECRET.as_bytes().to_vec(), "never the JWT key itself");
     }
 
     #[test]

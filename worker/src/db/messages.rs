@@ -13,7 +13,7 @@ use worker::D1Database;
 use super::sites::SiteRow;
 use super::{int, opt_int, opt_text, text};
 use crate::auth::now_secs;
-use crate::auth::signing;
+use crate::auth::signing::{self, Purpose};
 use crate::responder::prompt::Turn;
 
 /// A message row as stored; `role` and `status` deserialize straight from
@@ -49,28 +49,41 @@ pub const MESSAGE_COLUMNS: &str = "id, seq, role, content, author_name, sources,
     forwarded_from_message_id, forwarded_from_conversation_id";
 
 /// How attachment links are made when messages are read: each is signed
-/// afresh for the site ([`signing::file_url`]), so no stored message holds a
-/// link that dies after [`edgechat_shared::api::uploads::FILE_URL_SECONDS`] or when the site's
-/// secret is rotated. Carries the site's identity secret: internal only.
+/// afresh ([`signing::file_url`]), so no stored message holds a link that
+/// dies after [`edgechat_shared::api::uploads::FILE_URL_SECONDS`] or when the
+/// key is rotated. A site's files are signed with the site's identity secret
+/// ([`Purpose::FileLink`]); files of a conversation without a site (internal)
+/// with `JWT_SECRET` under its own label ([`Purpose::InternalFileLink`]).
+/// Carries a secret: internal only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileLinks {
     site_secret: String,
+    /// `true` when `site_secret` is `JWT_SECRET` (internal conversations).
+    #[serde(default)]
+    internal: bool,
 }
 
 impl FileLinks {
     /// The links of `site`'s files.
     pub fn of(site: &SiteRow) -> Self {
-        FileLinks { site_secret: site.identity_secret.clone() }
+        FileLinks { site_secret: site.identity_secret.clone(), internal: false }
+    }
+
+    /// The links of files of conversations without a site, keyed by
+    /// `jwt_secret` (`JWT_SECRET`) for [`Purpose::InternalFileLink`].
+    pub fn internal(jwt_secret: &str) -> Self {
+        FileLinks { site_secret: jwt_secret.to_string(), internal: true }
     }
 
     /// No links: for messages that cannot have attachments (AI answers).
     pub fn none() -> Self {
-        FileLinks { site_secret: String::new() }
+        FileLinks { site_secret: String::new(), internal: false }
     }
 
     /// The URL of upload `upload_id`, valid from now.
     pub fn url(&self, upload_id: i64) -> String {
-        signing::file_url(&self.site_secret, upload_id, now_secs())
+        let purpose = if self.internal { Purpose::InternalFileLink } else { Purpose::FileLink };
+        signing::signed_file_url(purpose, &self.site_secret, upload_id, now_secs())
     }
 }
 

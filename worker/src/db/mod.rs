@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod conversations;
+pub mod media;
 pub mod messages;
 pub mod proactive;
 pub mod ratings;

@@ -1,21 +1,23 @@
 //! Uploaded files in D1 (`uploads`): the row of each R2 object, its owner
-//! (site and visitor) and the message it is attached to.
+//! (a site's visitor, or an operator of the account) and the message it is
+//! attached to.
 
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{int, next_id, text};
+use super::{int, next_id, opt_int, text};
 
 /// An upload row.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UploadRow {
     /// Upload id.
     pub id: i64,
-    /// The site it was uploaded to.
-    pub site_id: i64,
-    /// The visitor who uploaded it.
-    pub visitor_id: i64,
-    /// R2 key, `<account>/<site>/<visitor>/<random hex>`.
+    /// The site it belongs to; `None` for an operator's file of an internal conversation.
+    pub site_id: Option<i64>,
+    /// The visitor who uploaded it; `None` for an operator's file.
+    pub visitor_id: Option<i64>,
+    /// R2 key, `<account>/<site>/<visitor>/<random hex>` (visitors),
+    /// `<account>/<site>/ops/<random hex>` or `<account>/ops/<random hex>` (operators).
     pub r2_key: String,
     /// The sniffed `Content-Type`.
     pub content_type: String,
@@ -62,6 +64,52 @@ pub async fn insert_upload(db: &D1Database, upload: &NewUpload<'_>) -> worker::R
     .first::<i64>(Some("id"))
     .await?
     .ok_or_else(|| worker::Error::RustError("upload was not recorded".into()))
+}
+
+/// A new operator file, stored in R2 under `r2_key`.
+pub struct NewOperatorUpload<'a> {
+    pub account_id: i64,
+    /// The site of the conversation it is for; `None` for an internal conversation.
+    pub site_id: Option<i64>,
+    pub operator_id: i64,
+    pub r2_key: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub name: &'a str,
+}
+
+/// Records an operator's stored file; answers its id. Once per R2 key: a
+/// second call for the same key answers the first row's id.
+pub async fn insert_operator_upload(db: &D1Database, upload: &NewOperatorUpload<'_>) -> worker::Result<i64> {
+    db.prepare(format!(
+        "INSERT INTO uploads (id, account_id, site_id, operator_id, r2_key, content_type, size, name) \
+         VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (r2_key) DO NOTHING",
+        next_id("uploads")
+    ))
+    .bind(&[
+        int(upload.account_id),
+        opt_int(upload.site_id),
+        int(upload.operator_id),
+        text(upload.r2_key),
+        text(upload.content_type),
+        int(upload.size),
+        text(upload.name),
+    ])?
+    .run()
+    .await?;
+    db.prepare("SELECT id FROM uploads WHERE r2_key = ?1")
+        .bind(&[text(upload.r2_key)])?
+        .first::<i64>(Some("id"))
+        .await?
+        .ok_or_else(|| worker::Error::RustError("upload was not recorded".into()))
+}
+
+/// Operator upload `id` of account `account_id`, if it exists.
+pub async fn operator_upload(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<UploadRow>> {
+    db.prepare(format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1 AND account_id = ?2 AND visitor_id IS NULL"))
+        .bind(&[int(id), int(account_id)])?
+        .first(None)
+        .await
 }
 
 /// `true` when upload `id` is attached to message `message_id` of conversation `conversation_id`.

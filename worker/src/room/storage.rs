@@ -2,6 +2,7 @@
 //! under the Room's write lock, before it is acknowledged or broadcast.
 
 use edgechat_shared::api::conversations::SentMessage;
+use edgechat_shared::api::uploads::Attachment;
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Response};
 
@@ -38,6 +39,10 @@ pub struct SendOperatorMessage {
     pub client_message_id: Option<String>,
     /// How the site signs file links.
     pub links: FileLinks,
+    /// The operator's files, checked by the caller (their account's operator
+    /// uploads): tied to the message when no message has them yet.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 impl SendOperatorMessage {
@@ -53,7 +58,7 @@ impl SendOperatorMessage {
             author: Author::Operator { id: self.author_id, name: &self.author_name },
             content: &self.content,
             client_id: self.client_message_id.as_deref(),
-            attachments: &[],
+            attachments: &self.attachments,
             page_url: None,
         };
         let inserted = core.write_message(&db, &self.context, message).await?;

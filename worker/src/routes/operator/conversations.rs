@@ -145,7 +145,7 @@ pub async fn get_messages(
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, id).await?;
     let (rows, has_more) = messages::page(&db, conversation.id, page.before_seq, page.after_seq, limit).await?;
-    let links = file_links(&db, &conversation).await?;
+    let links = file_links(&state.env, &db, &conversation).await?;
     Ok(Json(MessageList { messages: rows.iter().map(|m| m.to_chat_message(&links)).collect(), has_more }))
 }
 
@@ -159,8 +159,8 @@ pub async fn get_messages(
     responses(
         (status = 201, description = "The stored reply (`duplicate` when this `message_id` was already stored)", body = SentMessage),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such conversation in the caller's account", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a blank or over-long `content`, a malformed `message_id`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation in the caller's account; an `attachments` id that is not an operator upload of the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a blank (without attachments) or over-long `content`, a malformed `message_id`, more than `MAX_FILES_PER_MSG` attachments, an upload already attached or made for another site's conversation", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -170,24 +170,26 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
     send.validate()?;
     let db = db::database(&state.env)?;
     let conversation = load(&db, &caller, send.conversation_id).await?;
+    let links = file_links(&state.env, &db, &conversation).await?;
+    let attachments = super::media::operator_attachments(&state.env, &db, &caller, &conversation, &links, &send.attachments).await?;
     let sent = SendOperatorMessage {
         context: room_context(&caller, &conversation),
         content: send.content,
         author_id: caller.id,
         author_name: caller.display_name.clone(),
         client_message_id: send.message_id,
-        links: file_links(&db, &conversation).await?,
+        links,
+        attachments,
     }
     .call(&state.env)
     .await?;
     Ok((StatusCode::CREATED, Json(sent)))
 }
 
-/// How the conversation's site signs the links of its files.
-async fn file_links(db: &D1Database, conversation: &ConversationSummary) -> ApiResult<FileLinks> {
-    let Some(site_id) = conversation.site_id else { return Ok(FileLinks::none()) };
-    let site = db::sites::by_id(db, site_id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
-    Ok(FileLinks::of(&site))
+/// How the conversation's files are signed (its site's secret, or for an
+/// internal conversation the worker's own file-link key).
+async fn file_links(env: &worker::Env, db: &D1Database, conversation: &ConversationSummary) -> ApiResult<FileLinks> {
+    super::media::links_for(env, db, conversation.site_id).await
 }
 
 pub(super) fn room_context(caller: &CurrentOperator, conversation: &ConversationSummary) -> RoomContext {

@@ -3,6 +3,7 @@
 
 pub mod conversations;
 pub mod live;
+pub mod media;
 pub mod proactive;
 pub mod sites;
 pub mod team;

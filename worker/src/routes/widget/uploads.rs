@@ -28,7 +28,7 @@ use crate::openapi::{FileBytes, FileUpload, ImageUpload};
 use crate::routes::AppState;
 
 /// The R2 binding (`[[r2_buckets]] binding = "FILES"`).
-fn bucket(env: &Env) -> worker::Result<worker::Bucket> {
+pub(crate) fn bucket(env: &Env) -> worker::Result<worker::Bucket> {
     env.bucket("FILES")
 }
 
@@ -38,7 +38,7 @@ fn var_or(env: &Env, name: &str, default: u64) -> u64 {
 }
 
 /// The size cap in bytes (`MAX_FILE_MB`, default 10).
-fn max_bytes(env: &Env) -> u64 {
+pub(crate) fn max_bytes(env: &Env) -> u64 {
     var_or(env, "MAX_FILE_MB", DEFAULT_MAX_FILE_MB) * 1024 * 1024
 }
 
@@ -47,7 +47,7 @@ pub fn max_files(env: &Env) -> usize {
     var_or(env, "MAX_FILES_PER_MSG", DEFAULT_MAX_FILES_PER_MSG as u64) as usize
 }
 
-fn refusal(refused: Refusal) -> ApiError {
+pub(crate) fn refusal(refused: Refusal) -> ApiError {
     match refused {
         Refusal::TooLarge(max) => ApiError::payload_too_large(format!("Files may be at most {} MiB", max / 1024 / 1024)),
         Refusal::Unsupported(message) => ApiError::unsupported_media_type(message),
@@ -59,7 +59,7 @@ pub fn signed_url(site: &SiteRow, upload_id: i64) -> String {
     file_url(&site.identity_secret, upload_id, now_secs())
 }
 
-fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
+pub(crate) fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
     match form.get(name) {
         Some(FormEntry::Field(value)) => Some(value),
         _ => None,
@@ -69,7 +69,7 @@ fn form_text(form: &worker::FormData, name: &str) -> Option<String> {
 /// Reads a request body of at most `cap` bytes as it streams in; 413 as
 /// soon as it passes the cap (a chunked body declares no length, so it is
 /// never buffered whole first), 400 when it cannot be read.
-async fn read_capped(body: Body, cap: u64, too_large: impl FnOnce() -> ApiError) -> ApiResult<Bytes> {
+pub(crate) async fn read_capped(body: Body, cap: u64, too_large: impl FnOnce() -> ApiError) -> ApiResult<Bytes> {
     match Limited::new(body, usize::try_from(cap).unwrap_or(usize::MAX)).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<LengthLimitError>() => Err(too_large()),
@@ -80,7 +80,7 @@ async fn read_capped(body: Body, cap: u64, too_large: impl FnOnce() -> ApiError)
 /// Parses a multipart body already read (with its `Content-Type`, which
 /// carries the boundary) with the runtime's `FormData` parser; 400 when it
 /// is not `multipart/form-data`.
-async fn parse_form(content_type: &str, body: &[u8]) -> ApiResult<worker::FormData> {
+pub(crate) async fn parse_form(content_type: &str, body: &[u8]) -> ApiResult<worker::FormData> {
     let not_multipart = || ApiError::bad_request("The body is not multipart/form-data");
     let headers = worker::Headers::new();
     headers.set("content-type", content_type).map_err(|_| not_multipart())?;
@@ -231,8 +231,16 @@ pub async fn get_file(State(state): State<AppState>, Path(id): Path<i64>, Query(
     }
     let db = db::database(&state.env)?;
     let row = upload_db::upload(&db, id).await?.ok_or_else(refused)?;
-    let site = db::sites::by_id(&db, row.site_id).await?.ok_or_else(refused)?;
-    if !Purpose::FileLink.verify(&site.identity_secret, upload::signed_payload(id, query.exp).as_bytes(), &query.t) {
+    let payload = upload::signed_payload(id, query.exp);
+    let valid = match row.site_id {
+        Some(site_id) => {
+            let site = db::sites::by_id(&db, site_id).await?.ok_or_else(refused)?;
+            Purpose::FileLink.verify(&site.identity_secret, payload.as_bytes(), &query.t)
+        }
+        // An operator's file of an internal conversation: no site secret.
+        None => Purpose::InternalFileLink.verify(&crate::auth::jwt::secret(&state.env)?, payload.as_bytes(), &query.t),
+    };
+    if !valid {
         return Err(refused());
     }
     serve(&state.env, row.id, query.disposition.as_deref().unwrap_or("inline")).await
@@ -250,8 +258,9 @@ pub async fn attachments(env: &Env, site: &SiteRow, visitor_id: Option<i64>, ids
         let row = upload_db::upload(&db, *id).await?;
         let row = row
             .filter(|r| {
-                Some(r.visitor_id) == visitor_id
-                    && r.site_id == site.id
+                r.visitor_id.is_some()
+                    && r.visitor_id == visitor_id
+                    && r.site_id == Some(site.id)
                     && r.message_id.is_none()
                     && !out.iter().any(|a: &Attachment| a.id == r.id)
             })
