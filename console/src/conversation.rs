@@ -20,13 +20,16 @@ use edgechat_shared::api::conversations::{
     Assignment, ConversationDetail, ConversationSummary, Kind, MessageList, OperatorSend, SentMessage, Status,
 };
 use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::media::{ConfirmMedia, ConfirmedMedia, UploadUrl, UploadUrlRequest};
+use edgechat_shared::api::messages::{EditMessage, ReactionState, ReactionToggle};
+use edgechat_shared::api::team::ConversationPatch;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Reaction, Role};
 use edgechat_shared::markdown;
 use leptos::html::{Div, Input, Textarea};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::inbox::Inbox;
@@ -45,55 +48,6 @@ struct DetailWithCreator {
     detail: ConversationDetail,
     #[serde(default)]
     created_by: Option<i64>,
-}
-
-/// `PATCH /v1/chat/messages/{id}` and `PATCH /v1/chat/conversations/{id}` bodies.
-#[derive(Serialize)]
-struct EditMessage {
-    content: String,
-}
-
-#[derive(Serialize)]
-struct Rename {
-    name: Option<String>,
-    description: Option<String>,
-}
-
-/// `POST /v1/chat/messages/{id}/reactions` body and answer.
-#[derive(Serialize)]
-struct React<'a> {
-    emoji: &'a str,
-}
-
-#[derive(Deserialize)]
-struct Reactions {
-    reactions: Vec<Reaction>,
-}
-
-/// `POST /v1/chat/media/upload-url` body and answer, and the confirm's answer.
-#[derive(Serialize)]
-struct UploadUrlRequest {
-    conversation_id: i64,
-    filename: String,
-    content_type: String,
-    size: f64,
-}
-
-#[derive(Deserialize)]
-struct UploadUrl {
-    media_id: i64,
-    upload_url: String,
-}
-
-#[derive(Serialize)]
-struct Confirm {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Confirmed {
-    message: ChatMessage,
 }
 
 /// Messages per page.
@@ -505,7 +459,7 @@ fn MessageItem(open: Open, seq: i64, visitor: String) -> impl IntoView {
     let react = move |emoji: String| {
         let Some(id) = message.get_untracked().map(|m| m.id) else { return };
         leptos::task::spawn_local(async move {
-            let answer = api::post::<Reactions>(&format!("/v1/chat/messages/{id}/reactions"), &React { emoji: &emoji }).await;
+            let answer = api::post::<ReactionState>(&format!("/v1/chat/messages/{id}/reactions"), &ReactionToggle { emoji }).await;
             if open.gone() {
                 return;
             }
@@ -846,9 +800,10 @@ fn RenameDialog(open: Open, on_close: Callback<()>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = Rename {
-            name: Some(name.get_untracked().trim().to_string()).filter(|n| !n.is_empty()),
-            description: Some(description.get_untracked().trim().to_string()).filter(|d| !d.is_empty()),
+        // Blank clears (`null`).
+        let body = ConversationPatch {
+            name: Some(Some(name.get_untracked().trim().to_string()).filter(|n| !n.is_empty())),
+            description: Some(Some(description.get_untracked().trim().to_string()).filter(|d| !d.is_empty())),
         };
         leptos::task::spawn_local(async move {
             let answer = api::patch::<ConversationSummary>(&format!("/v1/chat/conversations/{}", open.id), &body).await;
@@ -943,7 +898,7 @@ fn Composer(open: Open) -> impl IntoView {
             return;
         }
         sending.set(true);
-        let request = OperatorSend { conversation_id: open.id, content, message_id: Some(random_message_id()) };
+        let request = OperatorSend { conversation_id: open.id, content, message_id: Some(random_message_id()), ..Default::default() };
         leptos::task::spawn_local(async move {
             let answer = api::post::<SentMessage>("/v1/chat/messages/send", &request).await;
             if open.gone() || text.is_disposed() {
@@ -1029,10 +984,10 @@ fn Composer(open: Open) -> impl IntoView {
 /// answers the API's words.
 async fn upload(id: i64, file: &web_sys::File, content: Option<String>) -> api::ApiResult<ChatMessage> {
     let content_type = Some(file.type_()).filter(|t| !t.is_empty()).unwrap_or_else(|| "application/octet-stream".into());
-    let request = UploadUrlRequest { conversation_id: id, filename: file.name(), content_type, size: file.size() };
+    let request = UploadUrlRequest { conversation_id: id, filename: file.name(), content_type, size: file.size() as i64 };
     let url = api::post::<UploadUrl>("/v1/chat/media/upload-url", &request).await?;
     api::put_file(&url.upload_url, file).await?;
-    let confirmed = api::post::<Confirmed>(&format!("/v1/chat/media/{}/confirm", url.media_id), &Confirm { content }).await?;
+    let confirmed = api::post::<ConfirmedMedia>(&format!("/v1/chat/media/{}/confirm", url.media_id), &ConfirmMedia { content }).await?;
     Ok(confirmed.message)
 }
 

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use edgechat_shared::api::conversations::{ConversationList, ConversationSummary, Kind, Status};
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::sites::{Site, SiteList};
+use edgechat_shared::api::team::ParticipantList;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
 use leptos::prelude::*;
@@ -304,7 +305,7 @@ impl Inbox {
             all.insert(id, "Team conversation".into());
         });
         leptos::task::spawn_local(async move {
-            let Ok(list) = api::get::<team::Participants>(&format!("/v1/chat/conversations/{id}/participants")).await else { return };
+            let Ok(list) = api::get::<ParticipantList>(&format!("/v1/chat/conversations/{id}/participants")).await else { return };
             let others: Vec<String> =
                 list.participants.into_iter().filter(|p| Some(p.user_id) != self.me).map(|p| p.display_name).collect();
             if !others.is_empty() {

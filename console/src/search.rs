@@ -5,42 +5,16 @@
 //! characters. A result opens its conversation at the message
 //! (`/app/conversations/{id}?message={message_id}`).
 
-use edgechat_shared::api::conversations::ConversationSummary;
-use edgechat_shared::api::ChatMessage;
+use edgechat_shared::api::messages::{SearchHit, SearchResults, HIGHLIGHT_END, HIGHLIGHT_START};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use serde::Deserialize;
 
 use crate::inbox::Inbox;
 use crate::{api, ui};
 
-/// Where a highlight starts in a snippet (FTS5 `snippet()` start marker, STX).
-pub const MARK_START: char = '\u{2}';
-/// Where a highlight ends (ETX).
-pub const MARK_END: char = '\u{3}';
-
-/// One hit.
-#[derive(Debug, Clone, Deserialize)]
-struct Hit {
-    message: ChatMessage,
-    conversation_id: i64,
-    #[serde(default)]
-    snippet: Option<String>,
-    /// Highlighted `[start, end)` ranges, in characters of the snippet, when the API gives ranges.
-    #[serde(default)]
-    highlights: Vec<(usize, usize)>,
-    #[serde(default)]
-    conversation: Option<ConversationSummary>,
-}
-
-#[derive(Deserialize)]
-struct Results {
-    results: Vec<Hit>,
-}
-
 /// `text` cut into `(piece, highlighted)` runs: by `ranges` (character
 /// offsets) when there are any, else by the STX/ETX markers in `text`.
-pub fn segments(text: &str, ranges: &[(usize, usize)]) -> Vec<(String, bool)> {
+pub fn segments(text: &str, ranges: &[[usize; 2]]) -> Vec<(String, bool)> {
     let mut out: Vec<(String, bool)> = Vec::new();
     let mut push = |c: char, on: bool| match out.last_mut() {
         Some((piece, last)) if *last == on => piece.push(c),
@@ -50,14 +24,14 @@ pub fn segments(text: &str, ranges: &[(usize, usize)]) -> Vec<(String, bool)> {
         let mut on = false;
         for c in text.chars() {
             match c {
-                MARK_START => on = true,
-                MARK_END => on = false,
+                HIGHLIGHT_START => on = true,
+                HIGHLIGHT_END => on = false,
                 c => push(c, on),
             }
         }
     } else {
         for (i, c) in text.chars().enumerate() {
-            push(c, ranges.iter().any(|(start, end)| (*start..*end).contains(&i)));
+            push(c, ranges.iter().any(|[start, end]| (*start..*end).contains(&i)));
         }
     }
     out
@@ -67,7 +41,7 @@ pub fn segments(text: &str, ranges: &[(usize, usize)]) -> Vec<(String, bool)> {
 #[component]
 pub fn SearchBox(active: RwSignal<bool>) -> impl IntoView {
     let query = RwSignal::new(String::new());
-    let results = RwSignal::new(Vec::<Hit>::new());
+    let results = RwSignal::new(Vec::<SearchHit>::new());
     let error = RwSignal::new(None::<String>);
     let searched = RwSignal::new(false);
     let run = move |ev: leptos::ev::SubmitEvent| {
@@ -79,7 +53,7 @@ pub fn SearchBox(active: RwSignal<bool>) -> impl IntoView {
         }
         active.set(true);
         leptos::task::spawn_local(async move {
-            let answer = api::get::<Results>(&format!("/v1/chat/messages/search?q={}&limit=30", api::encode(&q))).await;
+            let answer = api::get::<SearchResults>(&format!("/v1/chat/messages/search?q={}&limit=30", api::encode(&q))).await;
             if results.is_disposed() {
                 return;
             }
@@ -129,16 +103,14 @@ pub fn SearchBox(active: RwSignal<bool>) -> impl IntoView {
     }
 }
 
-fn result_view(hit: Hit) -> impl IntoView {
+fn result_view(hit: SearchHit) -> impl IntoView {
     let inbox = Inbox::get();
     let id = hit.conversation_id;
-    let title = hit
-        .conversation
-        .as_ref()
-        .map(|c| inbox.title(c))
-        .or_else(|| inbox.conversations.with_untracked(|all| all.iter().find(|c| c.id == id).map(|c| inbox.title(c))))
+    let title = inbox
+        .conversations
+        .with_untracked(|all| all.iter().find(|c| c.id == id).map(|c| inbox.title(c)))
         .unwrap_or_else(|| format!("Conversation {id}"));
-    let text = hit.snippet.clone().unwrap_or_else(|| hit.message.content.clone());
+    let text = if hit.snippet.is_empty() { hit.message.content.clone() } else { hit.snippet.clone() };
     let pieces = segments(&text, &hit.highlights);
     let href = format!("/app/conversations/{id}?message={}", hit.message.id);
     view! {
@@ -168,7 +140,7 @@ mod tests {
 
     #[test]
     fn ranges_count_characters_not_bytes() {
-        let s = segments("café au lait", &[(5, 7)]);
+        let s = segments("café au lait", &[[5, 7]]);
         assert_eq!(s, vec![("café ".into(), false), ("au".into(), true), (" lait".into(), false)]);
     }
 }

@@ -7,12 +7,13 @@
 
 use std::collections::HashSet;
 
-use edgechat_shared::api::conversations::Kind;
+use edgechat_shared::api::conversations::{ConversationSummary, Kind};
 use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::messages::{ForwardRequest, ForwardedMessages};
+use edgechat_shared::api::team::{AddParticipants, NewConversation as NewConversationBody, ParticipantList};
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
 use crate::inbox::Inbox;
@@ -53,42 +54,6 @@ pub fn Dialog(title: &'static str, on_close: Callback<()>, children: Children) -
             </div>
         </div>
     }
-}
-
-/// `POST /v1/chat/conversations` between operators: one other operator and
-/// no name is the pair's staff DM (answered again, not duplicated).
-#[derive(Serialize)]
-struct NewInternal {
-    kind: &'static str,
-    participant_ids: Vec<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-}
-
-/// `POST /v1/chat/conversations` with a visitor known by email (outbound follow-up).
-#[derive(Serialize)]
-struct NewWithVisitor {
-    kind: &'static str,
-    site_id: i64,
-    email: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<String>,
-}
-
-/// Either body.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum NewBody {
-    Internal(NewInternal),
-    Visitor(NewWithVisitor),
-}
-
-/// The answer's conversation id (a summary; only the id is needed to open it).
-#[derive(Deserialize)]
-struct Created {
-    id: i64,
 }
 
 fn some_text(s: String) -> Option<String> {
@@ -136,24 +101,25 @@ fn NewConversationForm(on_close: Callback<()>) -> impl IntoView {
                 error.set(Some("A group needs a name.".into()));
                 return;
             }
-            NewBody::Internal(NewInternal { kind: "internal", participant_ids: ids, name })
+            NewConversationBody { kind: Some(Kind::Internal), participant_ids: ids, name, ..Default::default() }
         } else {
             let Some(site_id) = site.get_untracked() else {
                 error.set(Some("Pick a site.".into()));
                 return;
             };
-            NewBody::Visitor(NewWithVisitor {
-                kind: "visitor",
-                site_id,
-                email: email.get_untracked().trim().to_string(),
+            NewConversationBody {
+                kind: Some(Kind::Visitor),
+                site_id: Some(site_id),
+                email: Some(email.get_untracked().trim().to_string()),
                 name: some_text(visitor_name.get_untracked()),
                 content: some_text(content.get_untracked()),
-            })
+                ..Default::default()
+            }
         };
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let answer = api::post::<Created>("/v1/chat/conversations", &body).await;
+            let answer = api::post::<ConversationSummary>("/v1/chat/conversations", &body).await;
             if busy.is_disposed() {
                 return;
             }
@@ -228,43 +194,18 @@ fn NewConversationForm(on_close: Callback<()>) -> impl IntoView {
     }
 }
 
-/// One participant of `GET /v1/chat/conversations/{id}/participants`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Participant {
-    /// The operator's user id.
-    pub user_id: i64,
-    /// Their name.
-    pub display_name: String,
-    /// Their login email.
-    #[serde(default)]
-    pub email: String,
-}
-
-/// `{participants: [...]}`.
-#[derive(Deserialize)]
-pub struct Participants {
-    /// The participants.
-    pub participants: Vec<Participant>,
-}
-
-/// `POST …/participants` body.
-#[derive(Serialize)]
-struct AddParticipants {
-    user_ids: Vec<i64>,
-}
-
 /// The operators taking part in conversation `id`, kept live: add one, remove one, leave.
 #[component]
 pub fn ParticipantsPanel(id: i64, kind: Kind) -> impl IntoView {
     let inbox = Inbox::get();
     let me = Session::get().signed().map(|s| s.user.id);
     let navigate = use_navigate();
-    let list = RwSignal::new(Vec::<Participant>::new());
+    let list = RwSignal::new(Vec::new());
     let error = RwSignal::new(None::<String>);
     let adding = RwSignal::new(None::<i64>);
     let load = move || {
         leptos::task::spawn_local(async move {
-            let answer = api::get::<Participants>(&format!("/v1/chat/conversations/{id}/participants")).await;
+            let answer = api::get::<ParticipantList>(&format!("/v1/chat/conversations/{id}/participants")).await;
             if list.is_disposed() {
                 return;
             }
@@ -292,9 +233,11 @@ pub fn ParticipantsPanel(id: i64, kind: Kind) -> impl IntoView {
     let add = move |_| {
         let Some(user) = adding.get_untracked() else { return };
         leptos::task::spawn_local(async move {
-            let answer =
-                api::post::<Participants>(&format!("/v1/chat/conversations/{id}/participants"), &AddParticipants { user_ids: vec![user] })
-                    .await;
+            let answer = api::post::<ParticipantList>(
+                &format!("/v1/chat/conversations/{id}/participants"),
+                &AddParticipants { user_ids: vec![user] },
+            )
+            .await;
             if list.is_disposed() {
                 return;
             }
@@ -365,13 +308,6 @@ pub fn ParticipantsPanel(id: i64, kind: Kind) -> impl IntoView {
     }
 }
 
-/// `POST /v1/chat/messages/forward` body.
-#[derive(Serialize)]
-struct Forward {
-    message_ids: Vec<i64>,
-    conversation_ids: Vec<i64>,
-}
-
 /// Picks conversations (searching the list by title) and forwards `message_id` to them.
 #[component]
 pub fn ForwardDialog(message_id: i64, from: i64, on_close: Callback<()>, on_done: Callback<usize>) -> impl IntoView {
@@ -401,9 +337,9 @@ pub fn ForwardDialog(message_id: i64, from: i64, on_close: Callback<()>, on_done
         busy.set(true);
         leptos::task::spawn_local(async move {
             let count = targets.len();
-            let answer = api::post::<serde::de::IgnoredAny>(
+            let answer = api::post::<ForwardedMessages>(
                 "/v1/chat/messages/forward",
-                &Forward { message_ids: vec![message_id], conversation_ids: targets },
+                &ForwardRequest { message_ids: vec![message_id], conversation_ids: targets },
             )
             .await;
             if busy.is_disposed() {
