@@ -97,6 +97,7 @@ pub async fn post_conversation(
                         author_name: caller.display_name.clone(),
                         client_message_id: None,
                         links: FileLinks::of(&site),
+                        attachments: Vec::new(),
                     }
                     .call(&state.env)
                     .await?;
