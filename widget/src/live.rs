@@ -10,7 +10,7 @@ use web_sys::{EventSource, MessageEvent};
 use crate::api::Api;
 
 /// The event names the worker sends (`LiveEvent::name`).
-const EVENTS: [&str; 5] = ["message", "typing", "mode", "read", "status"];
+const EVENTS: [&str; 7] = ["message", "typing", "mode", "read", "status", "message_updated", "reaction"];
 
 thread_local! {
     /// The open live channel: one per page.

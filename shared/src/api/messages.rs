@@ -412,7 +412,8 @@ mod tests {
 
     #[test]
     fn forwards_are_bounded() {
-        let request = |m: usize, c: usize| ForwardRequest { message_ids: (1..=m as i64).collect(), conversation_ids: (1..=c as i64).collect() };
+        let request =
+            |m: usize, c: usize| ForwardRequest { message_ids: (1..=m as i64).collect(), conversation_ids: (1..=c as i64).collect() };
         assert!(request(1, 1).validate().is_ok());
         assert!(request(MAX_FORWARD_MESSAGES, MAX_FORWARD_TARGETS).validate().is_ok());
         assert!(request(0, 1).validate().is_err());

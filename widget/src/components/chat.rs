@@ -108,6 +108,11 @@ impl Conversation {
         }
     }
 
+    /// The shown message stored as `id`, if any.
+    fn stored(&self, id: i64) -> Option<UiMessage> {
+        self.messages.with_untracked(|all| all.iter().find(|m| m.id.get_untracked() == Some(id)).copied())
+    }
+
     /// The conversation ended: say so and offer the rating.
     fn close(&self) {
         if !self.rate.get_untracked() {
@@ -119,6 +124,16 @@ impl Conversation {
     fn apply(&self, event: LiveEvent) {
         match event {
             LiveEvent::Message { message, .. } => self.receive(&message),
+            LiveEvent::MessageUpdated { message, .. } => {
+                if let Some(ui) = self.stored(message.id) {
+                    ui.updated(&message);
+                }
+            }
+            LiveEvent::Reaction { message_id, emoji, count, .. } => {
+                if let Some(ui) = self.stored(message_id) {
+                    ui.react(&emoji, count);
+                }
+            }
             LiveEvent::Typing { role: Role::Operator, typing, author_name, .. } => {
                 let name = author_name.unwrap_or_else(|| "Support".into());
                 self.operator_typing.set(typing.then_some(name));
@@ -132,8 +147,6 @@ impl Conversation {
             | LiveEvent::Handoff { .. }
             | LiveEvent::Assignment { .. }
             | LiveEvent::VisitorBlocked { .. }
-            | LiveEvent::MessageUpdated { .. }
-            | LiveEvent::Reaction { .. }
             | LiveEvent::ConversationUpdated { .. }
             | LiveEvent::ConversationDeleted { .. }
             | LiveEvent::Participants { .. } => {}

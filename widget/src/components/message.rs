@@ -3,7 +3,7 @@
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
-use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
+use edgechat_shared::api::{ChatMessage, MessageStatus, Reaction, Role};
 use leptos::prelude::*;
 
 use edgechat_shared::markdown;
@@ -33,6 +33,10 @@ pub struct UiMessage {
     pub notice: bool,
     /// Files attached to the message.
     pub attachments: RwSignal<Vec<Attachment>>,
+    /// `true` once its author edited it (seed 002): shows "edited".
+    pub edited: RwSignal<bool>,
+    /// Reactions, shown as read-only `emoji count` chips.
+    pub reactions: RwSignal<Vec<Reaction>>,
 }
 
 impl UiMessage {
@@ -50,6 +54,8 @@ impl UiMessage {
             status: RwSignal::new(None),
             notice: false,
             attachments: RwSignal::new(Vec::new()),
+            edited: RwSignal::new(false),
+            reactions: RwSignal::new(Vec::new()),
         }
     }
 
@@ -74,7 +80,29 @@ impl UiMessage {
         ui.sources.set(message.sources.clone());
         ui.attachments.set(message.attachments.clone());
         ui.stored_as(message);
+        ui.updated(message);
         ui
+    }
+
+    /// Takes an edited message's text, "edited" mark and reactions (`message_updated`).
+    pub fn updated(&self, message: &ChatMessage) {
+        if self.content.with_untracked(|c| *c != message.content) {
+            self.content.set(message.content.clone());
+        }
+        self.edited.set(message.edited_at.is_some());
+        self.reactions.set(message.reactions.clone());
+    }
+
+    /// Someone added or took back `emoji`, which `count` people now give (`reaction`).
+    pub fn react(&self, emoji: &str, count: i64) {
+        self.reactions.update(|all| match all.iter().position(|r| r.emoji == emoji) {
+            Some(i) if count <= 0 => {
+                all.remove(i);
+            }
+            Some(i) => all[i].count = count,
+            None if count > 0 => all.push(Reaction { emoji: emoji.to_string(), count, mine: false }),
+            None => {}
+        });
     }
 }
 
@@ -102,6 +130,14 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
                 <ul class="ec-sources">
                     {move || message.sources.get().into_iter().map(|s| view! { <li>{source_view(s)}</li> }).collect_view()}
                 </ul>
+            </Show>
+            <Show when=move || message.edited.get()>
+                <span class="ec-edited">"edited"</span>
+            </Show>
+            <Show when=move || message.reactions.with(|r| !r.is_empty())>
+                <p class="ec-reactions">
+                    {move || message.reactions.get().into_iter().map(|r| view! { <span class="ec-reaction">{format!("{} {}", r.emoji, r.count)}</span> }).collect_view()}
+                </p>
             </Show>
             <Show when=read>
                 <span class="ec-read" aria-label="Read">"Seen"</span>

@@ -439,3 +439,15 @@ pub async fn blocks(db: &D1Database, account_id: i64) -> worker::Result<Vec<Bloc
         .results()?;
     Ok(rows.into_iter().map(BlockRow::into_block).collect())
 }
+
+/// Conversations `ids` as operator `user_id` of `account_id` sees them
+/// (the ones they may see), newest activity first, in one query.
+pub async fn summaries(db: &D1Database, user_id: i64, account_id: i64, ids: &[i64]) -> worker::Result<Vec<ConversationSummary>> {
+    let rows: Vec<SummaryRow> = db
+        .prepare(format!("{SUMMARY_SELECT} AND c.id IN (SELECT value FROM json_each(?3)) ORDER BY c.last_activity_at DESC, c.id DESC"))
+        .bind(&[int(user_id), int(account_id), text(&serde_json::to_string(ids)?)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(SummaryRow::into_summary).collect())
+}

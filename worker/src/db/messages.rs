@@ -242,6 +242,17 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
     Ok(Inserted { row, duplicate: true, state })
 }
 
+/// Marks message `id` as a copy of `origin` (seed 002 forward); answers the row.
+pub async fn mark_forwarded(db: &D1Database, id: i64, origin: ForwardedFrom) -> worker::Result<MessageRow> {
+    db.prepare(format!(
+        "UPDATE messages SET forwarded_from_message_id = ?2, forwarded_from_conversation_id = ?3 WHERE id = ?1 RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(&[int(id), int(origin.message_id), int(origin.conversation_id)])?
+    .first(None)
+    .await?
+    .ok_or_else(|| worker::Error::RustError(format!("message {id} vanished")))
+}
+
 /// The attachments whose uploads no message has yet.
 async fn unattached(db: &D1Database, attachments: &[Attachment]) -> worker::Result<Vec<Attachment>> {
     if attachments.is_empty() {

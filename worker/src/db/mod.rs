@@ -3,10 +3,12 @@
 
 pub mod articles;
 pub mod conversations;
+pub mod edits;
 pub mod media;
 pub mod messages;
 pub mod proactive;
 pub mod ratings;
+pub mod search;
 pub mod sites;
 pub mod team;
 pub mod tokens;

@@ -13,12 +13,14 @@
 //! - [`live`]: fan-out to visitor streams and operators, subscriptions,
 //!   signals, closing;
 //! - [`answering`]: visitor messages and their answers, handoff;
-//! - [`storage`]: the ordered message write, operator messages.
+//! - [`storage`]: the ordered message write, operator messages;
+//! - [`editing`]: edits and reactions of stored messages.
 //!
 //! Writes are serialized by one async lock, so events leave in `seq` order.
 
 mod answering;
 mod client;
+mod editing;
 mod live;
 mod storage;
 
@@ -34,8 +36,9 @@ use crate::db::messages::FileLinks;
 
 pub use answering::{Handoff, SendVisitorMessage};
 pub use client::RoomContext;
+pub use editing::{EditMessage, ToggleReaction};
 pub use live::{close_all, Close, Signal, Subscribe};
-pub use storage::SendOperatorMessage;
+pub use storage::{ForwardCopy, ForwardMessages, SendOperatorMessage};
 
 /// Every request a Room serves, sent as the JSON body of one internal
 /// `POST` (`{"request":"signal", …}`). Each variant's type has the client
@@ -55,6 +58,12 @@ pub enum RoomRequest {
     Subscribe(Subscribe),
     /// The conversation is deleted: streams end and the Room refuses every later request.
     Close(Close),
+    /// Copies of messages forwarded by an operator; answers them as JSON.
+    ForwardMessages(ForwardMessages),
+    /// An operator edits their message; answers [`Edited`] as JSON.
+    EditMessage(EditMessage),
+    /// An operator toggles a reaction; answers the message's reactions as JSON.
+    ToggleReaction(ToggleReaction),
 }
 
 impl RoomRequest {
@@ -67,6 +76,9 @@ impl RoomRequest {
             RoomRequest::Signal(r) => &r.context,
             RoomRequest::Subscribe(r) => &r.context,
             RoomRequest::Close(r) => &r.context,
+            RoomRequest::ForwardMessages(r) => &r.context,
+            RoomRequest::EditMessage(r) => &r.context,
+            RoomRequest::ToggleReaction(r) => &r.context,
         }
     }
 
@@ -76,7 +88,9 @@ impl RoomRequest {
             RoomRequest::VisitorMessage(r) => Some(&r.links),
             RoomRequest::OperatorMessage(r) => Some(&r.links),
             RoomRequest::Subscribe(r) => Some(&r.links),
-            RoomRequest::Handoff(_) | RoomRequest::Signal(_) | RoomRequest::Close(_) => None,
+            RoomRequest::ForwardMessages(r) => Some(&r.links),
+            RoomRequest::EditMessage(r) => Some(&r.links),
+            RoomRequest::Handoff(_) | RoomRequest::Signal(_) | RoomRequest::Close(_) | RoomRequest::ToggleReaction(_) => None,
         }
     }
 
@@ -91,6 +105,9 @@ impl RoomRequest {
             RoomRequest::Signal(r) => r.apply(&core).await,
             RoomRequest::Subscribe(r) => r.apply(core).await,
             RoomRequest::Close(r) => r.apply(&core).await,
+            RoomRequest::ForwardMessages(r) => r.apply(&core).await,
+            RoomRequest::EditMessage(r) => r.apply(&core).await,
+            RoomRequest::ToggleReaction(r) => r.apply(&core).await,
         }
     }
 }

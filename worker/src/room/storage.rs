@@ -3,6 +3,7 @@
 
 use edgechat_shared::api::conversations::SentMessage;
 use edgechat_shared::api::uploads::Attachment;
+use edgechat_shared::api::{ChatMessage, ForwardedFrom};
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Response};
 
@@ -18,8 +19,23 @@ impl RoomCore {
     /// answers the row and whether it was already stored. Holds the write
     /// lock throughout, so messages are broadcast in `seq` order.
     pub(super) async fn write_message(&self, db: &D1Database, context: &RoomContext, message: NewMessage<'_>) -> worker::Result<Inserted> {
+        self.write_copy(db, context, message, None).await
+    }
+
+    /// [`RoomCore::write_message`], marking a new row as a copy of
+    /// `forwarded_from` (seed 002 forward) before it is broadcast.
+    async fn write_copy(
+        &self,
+        db: &D1Database,
+        context: &RoomContext,
+        message: NewMessage<'_>,
+        forwarded_from: Option<ForwardedFrom>,
+    ) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
-        let inserted = messages::insert(db, context.conversation_id, message).await?;
+        let mut inserted = messages::insert(db, context.conversation_id, message).await?;
+        if let (Some(origin), false) = (forwarded_from, inserted.duplicate) {
+            inserted.row = messages::mark_forwarded(db, inserted.row.id, origin).await?;
+        }
         if !inserted.duplicate {
             self.announce(context, &inserted.row);
         }
@@ -63,5 +79,54 @@ impl SendOperatorMessage {
         };
         let inserted = core.write_message(&db, &self.context, message).await?;
         Response::from_json(&SentMessage { message: inserted.row.to_chat_message(&self.links), duplicate: inserted.duplicate })
+    }
+}
+
+/// One copy of a forwarded message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForwardCopy {
+    pub content: String,
+    /// Deterministic per origin and target (`fwd-<message id>`), so that a
+    /// retried forward is deduped like a retried send.
+    pub client_message_id: String,
+    pub forwarded_from: ForwardedFrom,
+}
+
+/// Request: operator messages copied from other messages (seed 002
+/// `POST /v1/chat/messages/forward`), written in order in one Room call
+/// (a request may make only so many subrequests). Answers the stored
+/// copies as JSON `[ChatMessage]`; a copy stored before (a retry) comes
+/// back as it was, not twice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForwardMessages {
+    pub context: RoomContext,
+    pub author_id: i64,
+    pub author_name: String,
+    pub copies: Vec<ForwardCopy>,
+    /// How the site signs file links.
+    pub links: FileLinks,
+}
+
+impl ForwardMessages {
+    /// Writes the copies in the conversation's Room. Errors: 404 when the conversation was deleted.
+    pub async fn call(self, env: &Env) -> ApiResult<Vec<ChatMessage>> {
+        RoomRequest::ForwardMessages(self).call_json(env).await
+    }
+
+    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let db = db::database(&core.env)?;
+        let mut stored = Vec::with_capacity(self.copies.len());
+        for copy in &self.copies {
+            let message = NewMessage {
+                author: Author::Operator { id: self.author_id, name: &self.author_name },
+                content: &copy.content,
+                client_id: Some(&copy.client_message_id),
+                attachments: &[],
+                page_url: None,
+            };
+            let inserted = core.write_copy(&db, &self.context, message, Some(copy.forwarded_from)).await?;
+            stored.push(inserted.row.to_chat_message(&self.links));
+        }
+        Response::from_json(&stored)
     }
 }

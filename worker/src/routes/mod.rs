@@ -172,6 +172,12 @@ fn operator_api() -> ApiRouter {
         operator::team::post_archive,
         operator::team::delete_archive,
         operator::team::get_user_search,
+        operator::messages::get_search,
+        operator::messages::post_sync,
+        operator::messages::post_forward,
+        operator::messages::patch_message,
+        operator::messages::get_edits,
+        operator::messages::post_reaction,
         operator::live::get_token,
         operator::live::get_live,
     )

@@ -146,7 +146,9 @@ pub async fn get_messages(
     let conversation = load(&db, &caller, id).await?;
     let (rows, has_more) = messages::page(&db, conversation.id, page.before_seq, page.after_seq, limit).await?;
     let links = file_links(&state.env, &db, &conversation).await?;
-    Ok(Json(MessageList { messages: rows.iter().map(|m| m.to_chat_message(&links)).collect(), has_more }))
+    let mut messages: Vec<_> = rows.iter().map(|m| m.to_chat_message(&links)).collect();
+    db::edits::fill_reactions(&db, &mut messages, db::edits::Reactor::Operator(caller.id)).await?;
+    Ok(Json(MessageList { messages, has_more }))
 }
 
 /// Handles the `POST /v1/chat/messages/send` route: an operator reply,

@@ -4,6 +4,7 @@
 pub mod conversations;
 pub mod live;
 pub mod media;
+pub mod messages;
 pub mod proactive;
 pub mod sites;
 pub mod team;

@@ -38,10 +38,9 @@ pub async fn get_history(
     let Some(conversation_id) = visitor.conversation_id else {
         return Ok(Json(HistoryResponse { success: true, conversation_id: None, messages: Vec::new() }));
     };
-    let messages = db::messages::after(&database, conversation_id, 0).await?;
-    Ok(Json(HistoryResponse {
-        success: true,
-        conversation_id: Some(conversation_id),
-        messages: messages.iter().map(|m| m.to_chat_message(&visitor.file_links())).collect(),
-    }))
+    let rows = db::messages::after(&database, conversation_id, 0).await?;
+    let mut messages: Vec<_> = rows.iter().map(|m| m.to_chat_message(&visitor.file_links())).collect();
+    let viewer = db::edits::Reactor::Visitor(visitor.visitor_id.unwrap_or_default());
+    db::edits::fill_reactions(&database, &mut messages, viewer).await?;
+    Ok(Json(HistoryResponse { success: true, conversation_id: Some(conversation_id), messages }))
 }

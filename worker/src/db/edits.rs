@@ -1,0 +1,141 @@
+//! Changes to stored messages (seed 002): edits with their audit trail
+//! (`message_edits`) and reactions (`reactions`). Writes run in the
+//! conversation's Room (the single writer, ARCHITECTURE.md).
+
+use edgechat_shared::api::messages::MessageEdit;
+use edgechat_shared::api::{ChatMessage, Reaction};
+use serde::Deserialize;
+use worker::D1Database;
+
+use super::messages::{MessageRow, MESSAGE_COLUMNS};
+use super::{int, text};
+
+/// Who reacts: `reactions.reactor_kind` and `reactor_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reactor {
+    /// An operator, by user id.
+    Operator(i64),
+    /// A conversation's visitor, by visitor id.
+    Visitor(i64),
+}
+
+impl Reactor {
+    fn kind(self) -> &'static str {
+        match self {
+            Reactor::Operator(_) => "operator",
+            Reactor::Visitor(_) => "visitor",
+        }
+    }
+
+    fn id(self) -> i64 {
+        match self {
+            Reactor::Operator(id) | Reactor::Visitor(id) => id,
+        }
+    }
+}
+
+/// The message `id`, whichever conversation holds it.
+pub async fn by_id(db: &D1Database, id: i64) -> worker::Result<Option<MessageRow>> {
+    db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1")).bind(&[int(id)])?.first(None).await
+}
+
+/// Replaces the content of operator `editor`'s message `id` with `content`,
+/// keeping the previous text in `message_edits` and setting `edited_at`, in
+/// one D1 batch (a transaction). Answers the row after the edit and whether
+/// it changed: the same content is a no-op (no version, no new `edited_at`);
+/// `None` when `editor` did not write message `id`. Call it in the Room.
+pub async fn edit(db: &D1Database, id: i64, editor: i64, content: &str) -> worker::Result<Option<(MessageRow, bool)>> {
+    let mine = "id = ?1 AND role = 'operator' AND author_id = ?3";
+    let results = db
+        .batch(vec![
+            db.prepare(format!(
+                "INSERT INTO message_edits (message_id, content, edited_by) SELECT id, content, ?3 FROM messages WHERE {mine} AND content <> ?2"
+            ))
+            .bind(&[int(id), text(content), int(editor)])?,
+            db.prepare(format!(
+                "UPDATE messages SET content = ?2, edited_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE {mine} AND content <> ?2"
+            ))
+            .bind(&[int(id), text(content), int(editor)])?,
+            db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {mine}")).bind(&[int(id), text(content), int(editor)])?,
+        ])
+        .await?;
+    let changed = results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) > 0;
+    let row = results.get(2).map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop());
+    Ok(row.map(|row| (row, changed)))
+}
+
+/// The earlier versions of message `id`, oldest first.
+pub async fn edits(db: &D1Database, id: i64) -> worker::Result<Vec<MessageEdit>> {
+    db.prepare("SELECT content, edited_at, edited_by FROM message_edits WHERE message_id = ?1 ORDER BY id")
+        .bind(&[int(id)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// Adds `reactor`'s `emoji` on message `id`, or takes it back when it was
+/// there; answers `true` when added. Call it in the Room.
+pub async fn toggle_reaction(db: &D1Database, id: i64, reactor: Reactor, emoji: &str) -> worker::Result<bool> {
+    let key = [int(id), text(reactor.kind()), int(reactor.id()), text(emoji)];
+    let removed = db
+        .prepare("DELETE FROM reactions WHERE message_id = ?1 AND reactor_kind = ?2 AND reactor_id = ?3 AND emoji = ?4")
+        .bind(&key)?
+        .run()
+        .await?
+        .meta()?
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    if removed > 0 {
+        return Ok(false);
+    }
+    db.prepare("INSERT OR IGNORE INTO reactions (message_id, reactor_kind, reactor_id, emoji) VALUES (?1, ?2, ?3, ?4)")
+        .bind(&key)?
+        .run()
+        .await?;
+    Ok(true)
+}
+
+#[derive(Deserialize)]
+struct ReactionRow {
+    message_id: i64,
+    emoji: String,
+    count: i64,
+    mine: i64,
+}
+
+/// Fills the `reactions` of `messages` (one entry per emoji, in the order
+/// first given, `mine` for `viewer`) with one query for the whole page.
+pub async fn fill_reactions(db: &D1Database, messages: &mut [ChatMessage], viewer: Reactor) -> worker::Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let rows = grouped(db, &ids, viewer).await?;
+    for message in messages.iter_mut() {
+        message.reactions = rows.iter().filter(|r| r.message_id == message.id).map(ReactionRow::reaction).collect();
+    }
+    Ok(())
+}
+
+/// The reactions of message `id` (`mine` for `viewer`).
+pub async fn reactions_of(db: &D1Database, id: i64, viewer: Reactor) -> worker::Result<Vec<Reaction>> {
+    Ok(grouped(db, &[id], viewer).await?.iter().map(ReactionRow::reaction).collect())
+}
+
+impl ReactionRow {
+    fn reaction(&self) -> Reaction {
+        Reaction { emoji: self.emoji.clone(), count: self.count, mine: self.mine != 0 }
+    }
+}
+
+/// Reactions of messages `ids` per message and emoji, in the order first given.
+async fn grouped(db: &D1Database, ids: &[i64], viewer: Reactor) -> worker::Result<Vec<ReactionRow>> {
+    db.prepare(
+        "SELECT message_id, emoji, COUNT(*) AS count, MAX(reactor_kind = ?2 AND reactor_id = ?3) AS mine FROM reactions \
+             WHERE message_id IN (SELECT value FROM json_each(?1)) GROUP BY message_id, emoji ORDER BY message_id, MIN(created_at), emoji",
+    )
+    .bind(&[text(&serde_json::to_string(ids)?), text(viewer.kind()), int(viewer.id())])?
+    .all()
+    .await?
+    .results()
+}
