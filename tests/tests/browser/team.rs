@@ -84,7 +84,10 @@ async fn reply(browser: &Browser, text: &str) {
 /// Waits for a message of the open conversation whose text includes `text`.
 async fn message_shows(browser: &Browser, text: &str) {
     browser
-        .wait_until(&format!("return Array.from(document.querySelectorAll('article.msg')).some(m => m.innerText.includes({text:?}));"), WAIT)
+        .wait_until(
+            &format!("return Array.from(document.querySelectorAll('article.msg')).some(m => m.innerText.includes({text:?}));"),
+            WAIT,
+        )
         .await;
 }
 
@@ -185,8 +188,15 @@ pub async fn team_participants_are_added_and_removed_in_the_panel(server: &Serve
 pub async fn team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarded(server: &Server) {
     let tenant = signup(server, &IPS).await;
     let (_, sam_id, _) = teammate(server, &tenant, "Sam Agent").await;
-    let dm = call(server, Method::POST, "/v1/chat/conversations", tenant.token(), Some(json!({"kind": "internal", "participant_ids": [sam_id]})), 201)
-        .await;
+    let dm = call(
+        server,
+        Method::POST,
+        "/v1/chat/conversations",
+        tenant.token(),
+        Some(json!({"kind": "internal", "participant_ids": [sam_id]})),
+        201,
+    )
+    .await;
     let dm = dm["id"].as_i64().unwrap();
     let operator = browser("edit-operator").await;
     operator.console_sign_in(&server.url, tenant.email(), PASSWORD).await;
@@ -199,10 +209,18 @@ pub async fn team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarde
         .await;
     let mine = "article.msg.operator[data-role=operator]";
     operator.element(&format!("{mine} .msg-actions"), WAIT).await;
-    let edit = operator.client.find(fantoccini::Locator::XPath("//article[contains(@class,'operator')]//button[normalize-space(.)='Edit']")).await.unwrap();
+    let edit = operator
+        .client
+        .find(fantoccini::Locator::XPath("//article[contains(@class,'operator')]//button[normalize-space(.)='Edit']"))
+        .await
+        .unwrap();
     edit.click().await.unwrap();
     let box_ = operator.element(&format!("{mine} textarea.edit-box"), WAIT).await;
-    assert_eq!(operator.eval("return document.activeElement?.classList.contains('edit-box') === true;").await, true, "the editor has focus");
+    assert_eq!(
+        operator.eval("return document.activeElement?.classList.contains('edit-box') === true;").await,
+        true,
+        "the editor has focus"
+    );
     // Esc cancels.
     box_.send_keys("\u{E00C}").await.unwrap();
     operator.wait_until(&format!("return document.querySelector('{mine} textarea.edit-box') === null;"), WAIT).await;
@@ -212,7 +230,12 @@ pub async fn team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarde
     box_.send_keys("We are open 9 to 6\u{E007}").await.unwrap();
     operator.wait_until(&format!("return document.querySelector('{mine}')?.dataset.edited === 'true';"), WAIT).await;
     operator
-        .wait_until(&format!("const m = document.querySelector('{mine}'); return m.innerText.includes('9 to 6') && m.querySelector('.edited') !== null;"), WAIT)
+        .wait_until(
+            &format!(
+                "const m = document.querySelector('{mine}'); return m.innerText.includes('9 to 6') && m.querySelector('.edited') !== null;"
+            ),
+            WAIT,
+        )
         .await;
     // The visitor's open widget updates in place and says "edited".
     visitor
@@ -231,13 +254,18 @@ pub async fn team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarde
         .await;
     operator.screenshot(&shots().join("reaction.png")).await;
     let messages = call(server, Method::GET, &format!("/v1/chat/conversations/{id}/messages"), tenant.token(), None, 200).await;
-    let reacted = messages["messages"].as_array().unwrap().iter().find(|m| m["content"] == "We are open 9 to 6").expect("the edited message").clone();
+    let reacted =
+        messages["messages"].as_array().unwrap().iter().find(|m| m["content"] == "We are open 9 to 6").expect("the edited message").clone();
     assert_eq!(reacted["reactions"], json!([{"emoji": "👍", "count": 1, "mine": true}]));
     operator.element(&chip, WAIT).await.click().await.unwrap();
     operator.wait_until(&format!("return document.querySelector(\"{chip}\") === null;"), WAIT).await;
 
     // Forward it to the DM.
-    let forward = operator.client.find(fantoccini::Locator::XPath("//article[contains(@class,'operator')]//button[normalize-space(.)='Forward']")).await.unwrap();
+    let forward = operator
+        .client
+        .find(fantoccini::Locator::XPath("//article[contains(@class,'operator')]//button[normalize-space(.)='Forward']"))
+        .await
+        .unwrap();
     forward.click().await.unwrap();
     operator.element(&format!("[data-form=forward] [data-conversation=\"{dm}\"] input"), WAIT).await.click().await.unwrap();
     operator.element("[data-form=forward] button[type=submit]", WAIT).await.click().await.unwrap();
@@ -247,7 +275,9 @@ pub async fn team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarde
     assert_eq!(copy["content"], "We are open 9 to 6");
     assert_eq!(copy["forwarded_from"]["conversation_id"], id);
     operator.client.goto(&format!("{}/app/conversations/{dm}", server.url)).await.unwrap();
-    operator.wait_until("return Array.from(document.querySelectorAll('article.msg .forwarded')).some(f => f.innerText === 'Forwarded');", WAIT).await;
+    operator
+        .wait_until("return Array.from(document.querySelectorAll('article.msg .forwarded')).some(f => f.innerText === 'Forwarded');", WAIT)
+        .await;
     visitor.close().await;
     operator.close().await;
 }
@@ -308,7 +338,14 @@ pub async fn team_mute_and_archive_behave_and_a_visitor_message_brings_it_back(s
 
     operator.button("Mute", WAIT).await.click().await.unwrap();
     operator.button("Unmute", WAIT).await;
-    operator.wait_until(&format!("return document.querySelector('{row}')?.dataset.muted === 'true' && document.querySelector('{row} .muted-icon') !== null;"), WAIT).await;
+    operator
+        .wait_until(
+            &format!(
+                "return document.querySelector('{row}')?.dataset.muted === 'true' && document.querySelector('{row} .muted-icon') !== null;"
+            ),
+            WAIT,
+        )
+        .await;
     assert_eq!(call(server, Method::GET, &format!("/v1/chat/conversations/{id}"), tenant.token(), None, 200).await["muted"], true);
 
     operator.button("Archive", WAIT).await.click().await.unwrap();
@@ -367,7 +404,10 @@ pub async fn team_an_attached_image_shows_in_console_and_widget_and_a_refused_fi
         .await;
     message_shows(&operator, "Like this one?").await;
     visitor
-        .wait_until(&in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-operator img')).some(i => i.complete && i.naturalWidth === 1)"), WAIT)
+        .wait_until(
+            &in_widget("Array.from(r.querySelectorAll('.ec-msg.ec-operator img')).some(i => i.complete && i.naturalWidth === 1)"),
+            WAIT,
+        )
         .await;
     operator.screenshot(&shots().join("attachment.png")).await;
     visitor.screenshot(&shots().join("widget-attachment.png")).await;
