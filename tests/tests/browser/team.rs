@@ -143,7 +143,7 @@ pub async fn team_dm_started_in_the_console_reaches_the_teammate_live_who_answer
     owner.screenshot(&shots().join("dm.png")).await;
 
     // Starting the DM again opens the same conversation (one per pair).
-    owner.element("a.back", WAIT).await.click().await.unwrap();
+    owner.button("Inbox", WAIT).await.click().await.unwrap();
     owner.button("New conversation", WAIT).await.click().await.unwrap();
     owner.element(&format!("[data-form=new-conversation] [data-operator=\"{sam_id}\"] input"), WAIT).await.click().await.unwrap();
     owner.button("Start conversation", WAIT).await.click().await.unwrap();
@@ -360,6 +360,7 @@ pub async fn team_mute_and_archive_behave_and_a_visitor_message_brings_it_back(s
     // A new visitor message brings it back to the default list, live.
     visitor.widget_element(".ec-composer .ec-input", WAIT).await.send_keys("Hello again?").await.unwrap();
     visitor.widget_element(".ec-send", WAIT).await.click().await.unwrap();
+    message_shows(&operator, "Hello again?").await;
     operator.wait_until(&format!("return document.querySelector('{row}')?.dataset.archived === 'false';"), WAIT).await;
 
     // The team filter leaves visitor conversations out.
