@@ -162,6 +162,23 @@ pub async fn delete(path: &str) -> ApiResult<()> {
     }
 }
 
+/// `PUT url` of a file's bytes (the single-use upload URL of
+/// `POST /v1/chat/media/upload-url`: its token is the credential, so no
+/// bearer goes along); the browser sets the file's `Content-Type`.
+pub async fn put_file(url: &str, file: &web_sys::File) -> ApiResult<()> {
+    let init = RequestInit::new();
+    init.set_method("PUT");
+    init.set_body(file);
+    let request = Request::new_with_str_and_init(url, &init).map_err(ApiError::network)?;
+    let window = web_sys::window().ok_or_else(|| ApiError::local("no window"))?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(ApiError::network)?.unchecked_into();
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
 /// `POST path` with a raw text body of `content_type` (JSON Lines imports), parsed as `T`.
 pub async fn post_text<T: DeserializeOwned>(path: &str, body: &str, content_type: &str) -> ApiResult<T> {
     let response = send_raw("POST", path, Some(body), content_type).await?;

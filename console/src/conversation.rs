@@ -7,21 +7,48 @@
 //! after a reconnection, everything after the last `seq` shown is fetched
 //! again. AI and operator messages render through the widget's Markdown
 //! renderer (`edgechat_shared::markdown`), visitor messages as text.
+//!
+//! Team messaging (seed 002): the header renames, mutes, archives and
+//! deletes; the side panel lists the participants; the caller's own
+//! messages can be edited in place (`PATCH /v1/chat/messages/{id}`), every
+//! message shows "edited", "Forwarded", its reactions (toggle chips) and a
+//! quick reaction bar, and can be forwarded; the composer attaches files
+//! (seed 002's upload URL → `PUT` → confirm). `?message={id}` opens the
+//! conversation scrolled to that message, highlighted.
 
 use edgechat_shared::api::conversations::{
-    Assignment, ConversationDetail, ConversationSummary, MessageList, OperatorSend, SentMessage, Status,
+    Assignment, ConversationDetail, ConversationSummary, Kind, MessageList, OperatorSend, SentMessage, Status,
 };
 use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::media::{ConfirmMedia, ConfirmedMedia, UploadUrl, UploadUrlRequest};
+use edgechat_shared::api::messages::{EditMessage, ReactionState, ReactionToggle};
+use edgechat_shared::api::team::ConversationPatch;
 use edgechat_shared::api::uploads::Attachment;
-use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
+use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Reaction, Role};
 use edgechat_shared::markdown;
-use leptos::html::{Div, Textarea};
+use leptos::html::{Div, Input, Textarea};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::inbox::Inbox;
 use crate::session::Session;
-use crate::{api, live, ui};
+use crate::{api, live, team, ui};
+
+/// The quick reactions offered on every message.
+const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
+/// At most this many older pages are loaded to reach a message opened from search.
+const MAX_PAGES_TO_TARGET: u32 = 20;
+
+/// The detail with the creator, when the API gives it (`created_by`: who may delete for everyone).
+#[derive(Deserialize)]
+struct DetailWithCreator {
+    #[serde(flatten)]
+    detail: ConversationDetail,
+    #[serde(default)]
+    created_by: Option<i64>,
+}
 
 /// Messages per page.
 const PAGE: u32 = 50;
@@ -34,6 +61,14 @@ const TYPING_EVERY_MS: f64 = 3_000.0;
 #[derive(Clone, Copy)]
 struct Open {
     id: i64,
+    /// The signed-in operator.
+    me: Option<i64>,
+    /// The creator of the conversation, when known.
+    created_by: RwSignal<Option<i64>>,
+    /// The message id to bring into view (`?message=`).
+    target: RwSignal<Option<i64>>,
+    /// `true` while the operator looks at an older message: new ones do not scroll.
+    hold_scroll: RwSignal<bool>,
     /// The inbox, taken at creation: async continuations have no reactive owner to look it up.
     inbox: Inbox,
     detail: RwSignal<Option<ConversationDetail>>,
@@ -41,6 +76,8 @@ struct Open {
     older: RwSignal<bool>,
     visitor_typing_until: RwSignal<f64>,
     error: RwSignal<Option<String>>,
+    /// A confirmation for the person ("Forwarded to 2 conversations.").
+    note: RwSignal<Option<String>>,
 }
 
 impl Open {
@@ -84,12 +121,15 @@ impl Open {
     }
 
     async fn load_detail(self) {
-        let answer = api::get::<ConversationDetail>(&format!("/v1/chat/conversations/{}", self.id)).await;
+        let answer = api::get::<DetailWithCreator>(&format!("/v1/chat/conversations/{}", self.id)).await;
         if self.gone() {
             return;
         }
         match answer {
-            Ok(detail) => self.detail.set(Some(detail)),
+            Ok(detail) => {
+                self.created_by.set(detail.created_by);
+                self.detail.set(Some(detail.detail));
+            }
             Err(err) => self.error.set(Some(err.message)),
         }
     }
@@ -118,6 +158,48 @@ impl Open {
         }
     }
 
+    /// Loads older pages until the target message is shown (bounded), then scrolls to it.
+    async fn reach_target(self) {
+        let Some(target) = self.target.get_untracked() else { return };
+        for _ in 0..MAX_PAGES_TO_TARGET {
+            let shown = self.messages.with_untracked(|all| all.iter().any(|m| m.id == target));
+            if shown || !self.older.get_untracked() || self.gone() {
+                break;
+            }
+            self.load_older().await;
+        }
+        if self.gone() {
+            return;
+        }
+        self.hold_scroll.set(true);
+        let Some(seq) = self.messages.with_untracked(|all| all.iter().find(|m| m.id == target).map(|m| m.seq)) else { return };
+        // After the render of the page just merged.
+        let callback = Closure::once_into_js(move || {
+            let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(&format!("m-{seq}")));
+            if let Some(element) = element {
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Center);
+                element.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 50);
+        }
+    }
+
+    /// The message of `seq`, if shown.
+    fn message(&self, seq: i64) -> Option<ChatMessage> {
+        self.messages.with(|all| all.binary_search_by_key(&seq, |m| m.seq).ok().map(|i| all[i].clone()))
+    }
+
+    fn update_message(&self, id: i64, f: impl FnOnce(&mut ChatMessage)) {
+        self.messages.update(|all| {
+            if let Some(message) = all.iter_mut().find(|m| m.id == id) {
+                f(message);
+            }
+        });
+    }
+
     async fn load_older(self) {
         let Some(first) = self.messages.with_untracked(|all| all.first().map(|m| m.seq)) else { return };
         let answer = api::get::<MessageList>(&format!("/v1/chat/conversations/{}/messages?before_seq={first}&limit={PAGE}", self.id)).await;
@@ -139,7 +221,9 @@ impl Open {
             return;
         }
         let visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| !d.hidden());
-        let unread = self.messages.with_untracked(|all| all.iter().any(|m| m.role == Role::Visitor));
+        let unread = self
+            .messages
+            .with_untracked(|all| all.iter().any(|m| m.role == Role::Visitor || (m.role == Role::Operator && m.author_id != self.me)));
         if !visible || !unread {
             return;
         }
@@ -185,6 +269,24 @@ impl Open {
                     visitor.blocked = *blocked;
                 }
             }),
+            LiveEvent::MessageUpdated { message, .. }
+                if self.messages.with_untracked(|all| all.binary_search_by_key(&message.seq, |m| m.seq).is_ok()) =>
+            {
+                self.merge(vec![message.clone()]);
+            }
+            LiveEvent::Reaction { message_id, emoji, user_id, added, count, .. } => {
+                let mine = self.me.is_some() && *user_id == self.me;
+                self.update_message(*message_id, |m| apply_reaction(&mut m.reactions, emoji, *count, mine.then_some(*added)));
+            }
+            LiveEvent::ConversationUpdated { name, description, .. } => self.patch(|s| {
+                s.name = name.clone();
+                s.description = description.clone();
+            }),
+            LiveEvent::ConversationDeleted { .. } => {
+                self.detail.set(None);
+                self.messages.set(Vec::new());
+                self.error.set(Some("This conversation was deleted.".into()));
+            }
             _ => {}
         }
     }
@@ -193,14 +295,21 @@ impl Open {
 /// The conversation `id`: messages, composer, actions and visitor panel.
 #[component]
 pub fn ConversationView(id: i64) -> impl IntoView {
+    let query = use_query_map();
+    let target = Memo::new(move |_| query.with(|q| q.get("message").and_then(|m| m.parse::<i64>().ok())));
     let open = Open {
         id,
+        me: Session::get().signed().map(|s| s.user.id),
+        created_by: RwSignal::new(None),
+        target: RwSignal::new(target.get_untracked()),
+        hold_scroll: RwSignal::new(false),
         inbox: Inbox::get(),
         detail: RwSignal::new(None),
         messages: RwSignal::new(Vec::new()),
         older: RwSignal::new(false),
         visitor_typing_until: RwSignal::new(0.0),
         error: RwSignal::new(None),
+        note: RwSignal::new(None),
     };
     let live = live::Live::get();
     Effect::new(move |_| {
@@ -208,7 +317,17 @@ pub fn ConversationView(id: i64) -> impl IntoView {
         leptos::task::spawn_local(async move {
             open.load_detail().await;
             open.catch_up().await;
+            open.reach_target().await;
         });
+    });
+    // A search result for another message of this conversation: go there.
+    Effect::new(move |previous: Option<Option<i64>>| {
+        let now = target.get();
+        if previous.is_some_and(|p| p != now) {
+            open.target.set(now);
+            leptos::task::spawn_local(open.reach_target());
+        }
+        now
     });
     live::listen(move |event| open.apply(event));
 
@@ -216,6 +335,9 @@ pub fn ConversationView(id: i64) -> impl IntoView {
     let log = NodeRef::<Div>::new();
     Effect::new(move |_| {
         open.messages.track();
+        if open.hold_scroll.get_untracked() {
+            return;
+        }
         if let Some(log) = log.get() {
             log.set_scroll_top(log.scroll_height());
         }
@@ -237,26 +359,38 @@ pub fn ConversationView(id: i64) -> impl IntoView {
         }
     });
 
-    let visitor_name = move || open.detail.with(|d| d.as_ref().map(|d| ui::conversation_title(&d.summary)).unwrap_or_default());
+    let visitor_name = move || {
+        open.inbox.dm_names.track();
+        open.detail.with(|d| d.as_ref().map(|d| open.inbox.title(&d.summary)).unwrap_or_default())
+    };
+    let internal = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.kind == Kind::Internal));
+    let muted = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.muted));
+    let description = move || open.detail.with(|d| d.as_ref().and_then(|d| d.summary.description.clone()));
     // On a phone the visitor panel opens over the messages.
     let details = RwSignal::new(false);
     view! {
         <div class="conversation" class:show-details=move || details.get() data-conversation=id.to_string()>
             <header class="conversation-head">
                 <a class="back" href="/app/" aria-label="Back to the list">"←"</a>
-                <h1>{visitor_name}</h1>
+                <h1>
+                    {move || internal().then(|| view! { <span class="team-icon" title="Team conversation" aria-label="Team conversation" role="img">"👥"</span> })}
+                    {visitor_name}
+                    {move || muted().then(|| view! { <span class="muted-icon" title="Muted" aria-label="Muted" role="img">"🔇"</span> })}
+                </h1>
+                {move || description().map(|d| view! { <p class="description muted">{d}</p> })}
                 <button type="button" class="details-toggle" aria-expanded=move || details.get().to_string() aria-controls="visitor-panel"
                     on:click=move |_| details.update(|d| *d = !*d)>"Details"</button>
                 <Actions open=open />
             </header>
             <ui::ErrorNote error=open.error />
+            <ui::OkNote note=open.note />
             <div class="conversation-body">
                 <div class="messages" node_ref=log role="log" aria-live="polite" aria-label="Messages">
                     <Show when=move || open.older.get()>
                         <button type="button" class="more" on:click=move |_| { leptos::task::spawn_local(open.load_older()); }>"Load earlier messages"</button>
                     </Show>
-                    <For each=move || open.messages.get() key=|m| (m.seq, m.status.map(|s| s as u8)) let:message>
-                        <MessageItem message=message visitor=visitor_name() />
+                    <For each=move || open.messages.with(|all| all.iter().map(|m| m.seq).collect::<Vec<_>>()) key=|seq| *seq let:seq>
+                        <MessageItem open=open seq=seq visitor=visitor_name() />
                     </For>
                     <Show when=visitor_typing>
                         <p class="typing" role="status">{move || format!("{} is typing…", visitor_name())}</p>
@@ -269,48 +403,184 @@ pub fn ConversationView(id: i64) -> impl IntoView {
     }
 }
 
-/// One message: who, when, status, content, attachments, sources.
+/// Sets `emoji`'s `count` in `reactions` (dropping it at 0); `mine` when the caller's own toggle is known.
+fn apply_reaction(reactions: &mut Vec<Reaction>, emoji: &str, count: i64, mine: Option<bool>) {
+    match reactions.iter_mut().find(|r| r.emoji == emoji) {
+        Some(reaction) => {
+            reaction.count = count;
+            if let Some(mine) = mine {
+                reaction.mine = mine;
+            }
+        }
+        None if count > 0 => reactions.push(Reaction { emoji: emoji.to_string(), count, mine: mine.unwrap_or(false) }),
+        None => {}
+    }
+    reactions.retain(|r| r.count > 0);
+}
+
+/// One message: who, when, status, "edited", "Forwarded", content,
+/// attachments, sources, reactions; edit (own messages), react, forward.
 #[component]
-fn MessageItem(message: ChatMessage, visitor: String) -> impl IntoView {
-    let author = match message.role {
-        Role::Visitor => visitor,
-        Role::Ai => "AI".into(),
-        Role::Operator => message.author_name.clone().unwrap_or_else(|| "Operator".into()),
-    };
-    let role = message.role.as_str();
-    let status = (message.role != Role::Visitor).then_some(message.status).flatten().map(|s| match s {
-        MessageStatus::Sent => "sent",
-        MessageStatus::Delivered => "delivered",
-        MessageStatus::Read => "read",
+fn MessageItem(open: Open, seq: i64, visitor: String) -> impl IntoView {
+    let message = Memo::new(move |_| open.message(seq));
+    let editing = RwSignal::new(false);
+    let forwarding = RwSignal::new(false);
+    let draft = RwSignal::new(String::new());
+    let editor = NodeRef::<Textarea>::new();
+    Effect::new(move |_| {
+        if editing.get() {
+            if let Some(editor) = editor.get() {
+                let _ = editor.focus();
+            }
+        }
     });
-    let body = if message.role == Role::Visitor {
+    let save = move || {
+        let Some(current) = message.get_untracked() else { return };
+        let content = draft.get_untracked();
+        if content.trim().is_empty() || content == current.content {
+            editing.set(false);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let answer = api::patch::<ChatMessage>(&format!("/v1/chat/messages/{}", current.id), &EditMessage { content }).await;
+            if open.gone() {
+                return;
+            }
+            match answer {
+                Ok(updated) => {
+                    open.merge(vec![updated]);
+                    editing.try_set(false);
+                    open.error.set(None);
+                }
+                Err(err) => open.error.set(Some(err.message)),
+            }
+        });
+    };
+    let react = move |emoji: String| {
+        let Some(id) = message.get_untracked().map(|m| m.id) else { return };
+        leptos::task::spawn_local(async move {
+            let answer = api::post::<ReactionState>(&format!("/v1/chat/messages/{id}/reactions"), &ReactionToggle { emoji }).await;
+            if open.gone() {
+                return;
+            }
+            match answer {
+                Ok(r) => open.update_message(id, |m| m.reactions = r.reactions),
+                Err(err) => open.error.set(Some(err.message)),
+            }
+        });
+    };
+    move || {
+        let message = message.get()?;
+        let visitor = visitor.clone();
+        let id = message.id;
+        let author = match message.role {
+            Role::Visitor => visitor,
+            Role::Ai => "AI".into(),
+            Role::Operator => message.author_name.clone().unwrap_or_else(|| "Operator".into()),
+        };
+        let own = message.role == Role::Operator && open.me.is_some() && message.author_id == open.me;
+        let role = message.role.as_str();
+        let status = (message.role != Role::Visitor).then_some(message.status).flatten().map(|s| match s {
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+        });
+        let shown = message.clone();
+        let sources = message.sources.clone();
+        let target = move || open.target.get() == Some(id);
+        let keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+            "Enter" if !ev.shift_key() && !ev.is_composing() => {
+                ev.prevent_default();
+                save();
+            }
+            "Escape" => {
+                ev.prevent_default();
+                editing.set(false);
+            }
+            _ => {}
+        };
+        let react_chip = react;
+        Some(view! {
+            <article class=format!("msg {role}") class:target=target id=format!("m-{seq}") data-seq=seq.to_string() data-message=id.to_string() data-role=role
+                data-edited=message.edited_at.is_some().to_string()>
+                <header class="msg-head">
+                    <span class="author">{author}</span>
+                    <time datetime=message.created_at.clone()>{ui::clock(&message.created_at)}</time>
+                    {status.map(|s| view! { <span class="status" data-status=s>{s}</span> })}
+                    {message.edited_at.as_ref().map(|at| view! { <span class="edited" title=ui::clock(at)>"edited"</span> })}
+                    {message.forwarded_from.map(|_| view! { <span class="forwarded">"Forwarded"</span> })}
+                </header>
+                {move || if editing.get() {
+                    view! {
+                        <div class="edit">
+                            <label class="sr-only" for=format!("edit-{id}")>"Edit message"</label>
+                            <textarea id=format!("edit-{id}") class="edit-box" node_ref=editor rows="2" prop:value=move || draft.get()
+                                on:input=move |ev| draft.set(event_target_value(&ev)) on:keydown=keydown></textarea>
+                            <p class="muted hint">"Enter saves, Esc cancels"</p>
+                        </div>
+                    }.into_any()
+                } else {
+                    body_view(&shown).into_any()
+                }}
+                {(!message.attachments.is_empty()).then(|| view! {
+                    <ul class="attachments">{message.attachments.clone().into_iter().map(attachment_view).collect_view()}</ul>
+                })}
+                {(!sources.is_empty()).then(|| view! {
+                    <ol class="sources" aria-label="Sources">
+                        {sources.into_iter().map(|s| match s.url.filter(|u| markdown::is_web_url(u)) {
+                            Some(url) => view! { <li><a href=url target="_blank" rel=markdown::LINK_REL>{s.title}</a></li> }.into_any(),
+                            None => view! { <li>{s.title}</li> }.into_any(),
+                        }).collect_view()}
+                    </ol>
+                })}
+                {(!message.reactions.is_empty()).then(|| view! {
+                    <div class="reactions" aria-label="Reactions">
+                        {message.reactions.iter().map(|r| {
+                            let emoji = r.emoji.clone();
+                            let label = format!("{} {}{}", r.emoji, r.count, if r.mine { ", yours: click to take back" } else { ": click to add yours" });
+                            view! {
+                                <button type="button" class="chip" data-emoji=r.emoji.clone() aria-pressed=r.mine.to_string() aria-label=label
+                                    on:click=move |_| react_chip(emoji.clone())>
+                                    {r.emoji.clone()}<span class="count">{r.count}</span>
+                                </button>
+                            }
+                        }).collect_view()}
+                    </div>
+                })}
+                <div class="msg-actions" role="toolbar" aria-label="Message actions">
+                    {QUICK_REACTIONS.iter().map(|emoji| view! {
+                        <button type="button" class="quick" data-quick=*emoji aria-label=format!("React with {emoji}") on:click=move |_| react(emoji.to_string())>{*emoji}</button>
+                    }).collect_view()}
+                    {own.then(|| {
+                        let content = message.content.clone();
+                        view! { <button type="button" class="link" on:click=move |_| { draft.set(content.clone()); editing.set(true); }>"Edit"</button> }
+                    })}
+                    <button type="button" class="link" on:click=move |_| forwarding.set(true)>"Forward"</button>
+                </div>
+                <Show when=move || forwarding.get()>
+                    <team::ForwardDialog message_id=id from=open.id on_close=Callback::new(move |_| forwarding.set(false))
+                        on_done=Callback::new(move |n: usize| {
+                            forwarding.set(false);
+                            open.error.set(None);
+                            open.note.set(Some(if n == 1 { "Forwarded to 1 conversation.".into() } else { format!("Forwarded to {n} conversations.") }));
+                        }) />
+                </Show>
+            </article>
+        })
+    }
+}
+
+/// The text of `message`: visitor messages as text, the others through the Markdown renderer.
+fn body_view(message: &ChatMessage) -> Option<AnyView> {
+    if message.content.is_empty() {
+        return None;
+    }
+    Some(if message.role == Role::Visitor {
         view! { <div class="text">{message.content.clone()}</div> }.into_any()
     } else {
         let blocks = markdown::parse(&message.content, &message.sources);
         view! { <div class="text md">{markdown::view(blocks)}</div> }.into_any()
-    };
-    let sources = message.sources.clone();
-    view! {
-        <article class=format!("msg {role}") data-seq=message.seq.to_string() data-role=role>
-            <header class="msg-head">
-                <span class="author">{author}</span>
-                <time datetime=message.created_at.clone()>{ui::clock(&message.created_at)}</time>
-                {status.map(|s| view! { <span class="status" data-status=s>{s}</span> })}
-            </header>
-            {(!message.content.is_empty()).then_some(body)}
-            {(!message.attachments.is_empty()).then(|| view! {
-                <ul class="attachments">{message.attachments.into_iter().map(attachment_view).collect_view()}</ul>
-            })}
-            {(!sources.is_empty()).then(|| view! {
-                <ol class="sources" aria-label="Sources">
-                    {sources.into_iter().map(|s| match s.url.filter(|u| markdown::is_web_url(u)) {
-                        Some(url) => view! { <li><a href=url target="_blank" rel=markdown::LINK_REL>{s.title}</a></li> }.into_any(),
-                        None => view! { <li>{s.title}</li> }.into_any(),
-                    }).collect_view()}
-                </ol>
-            })}
-        </article>
-    }
+    })
 }
 
 fn attachment_view(attachment: Attachment) -> impl IntoView {
@@ -339,12 +609,74 @@ fn attachment_view(attachment: Attachment) -> impl IntoView {
     }
 }
 
-/// Take over / hand back, close / reopen, assign, block / unblock.
+/// Take over / hand back, close / reopen, assign, block / unblock (visitor
+/// conversations); rename, mute, archive and delete (every conversation).
 #[component]
 fn Actions(open: Open) -> impl IntoView {
     let inbox = Inbox::get();
     let me = Session::get().signed().map(|s| s.user.id);
+    let admin = Session::get().signed().is_some_and(|s| s.is_admin());
+    let navigate = use_navigate();
     let busy = RwSignal::new(false);
+    let renaming = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let kind = move || open.detail.with(|d| d.as_ref().map(|d| d.summary.kind));
+    let visitor_kind = move || kind() == Some(Kind::Visitor);
+    let muted = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.muted));
+    let archived = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.archived));
+    // POST sets, DELETE clears the caller's mute or archive; the answer is the summary.
+    let toggle = move |path: &'static str, on: bool| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let url = format!("/v1/chat/conversations/{}/{path}", open.id);
+            let answer = if on {
+                api::post::<ConversationSummary>(&url, &api::EMPTY).await
+            } else {
+                api::call::<ConversationSummary>("DELETE", &url, None::<&()>).await
+            };
+            if open.gone() {
+                return;
+            }
+            match answer {
+                Ok(summary) => {
+                    let archived_now = summary.archived;
+                    open.set_summary(summary);
+                    open.error.set(None);
+                    if path == "archive" && archived_now != open.inbox.archived.get_untracked() {
+                        // It leaves (or comes back to) the list shown.
+                        open.inbox.reload();
+                    }
+                }
+                Err(err) => open.error.set(Some(err.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let may_delete_for_everyone = move || {
+        admin || (me.is_some() && open.created_by.get() == me) || (open.created_by.get().is_none() && kind() == Some(Kind::Internal))
+    };
+    let remove = move |scope: &'static str| {
+        let navigate = navigate.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = api::delete(&format!("/v1/chat/conversations/{}?scope={scope}", open.id)).await;
+            if open.gone() {
+                return;
+            }
+            busy.set(false);
+            match answer {
+                Ok(()) => {
+                    open.inbox.conversations.update(|all| all.retain(|c| c.id != open.id));
+                    deleting.set(false);
+                    navigate("/app/", Default::default());
+                }
+                Err(err) => {
+                    deleting.set(false);
+                    open.error.set(Some(err.message));
+                }
+            }
+        });
+    };
     let act = move |path: &'static str| {
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -397,6 +729,7 @@ fn Actions(open: Open) -> impl IntoView {
     };
     view! {
         <div class="actions" role="toolbar" aria-label="Conversation actions">
+            <Show when=visitor_kind>
             {move || match mode() {
                 Some(Mode::Ai) => view! { <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| act("takeover")>"Take over"</button> }.into_any(),
                 Some(Mode::Operator) => view! { <button type="button" disabled=move || busy.get() on:click=move |_| act("handback")>"Hand back to AI"</button> }.into_any(),
@@ -420,15 +753,93 @@ fn Actions(open: Open) -> impl IntoView {
             {move || visitor().map(|(_, blocked)| view! {
                 <button type="button" class="danger" disabled=move || busy.get() on:click=block>{if blocked { "Unblock visitor" } else { "Block visitor" }}</button>
             })}
+            </Show>
+            <button type="button" disabled=move || busy.get() on:click=move |_| renaming.set(true)>"Rename"</button>
+            <button type="button" aria-pressed=move || muted().to_string() disabled=move || busy.get() on:click=move |_| toggle("mute", !muted())>
+                {move || if muted() { "Unmute" } else { "Mute" }}
+            </button>
+            <button type="button" disabled=move || busy.get() on:click=move |_| toggle("archive", !archived())>
+                {move || if archived() { "Unarchive" } else { "Archive" }}
+            </button>
+            <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| deleting.set(true)>"Delete…"</button>
+            <Show when=move || renaming.get()>
+                <RenameDialog open=open on_close=Callback::new(move |_| renaming.set(false)) />
+            </Show>
+            <Show when=move || deleting.get()>
+                {
+                    let remove = remove.clone();
+                    let remove_all = remove.clone();
+                    view! {
+                        <team::Dialog title="Delete conversation" on_close=Callback::new(move |_| deleting.set(false))>
+                            <p>"Delete for me hides it from your list only. Delete for everyone removes it and its messages for good, for every operator and the visitor."</p>
+                            <div class="dialog-actions" data-form="delete-conversation">
+                                <button type="button" on:click=move |_| deleting.set(false)>"Cancel"</button>
+                                <button type="button" on:click=move |_| remove("for_me")>"Delete for me"</button>
+                                <Show when=may_delete_for_everyone>
+                                    {
+                                        let remove_all = remove_all.clone();
+                                        view! { <button type="button" class="danger" on:click=move |_| remove_all("for_everyone")>"Delete for everyone"</button> }
+                                    }
+                                </Show>
+                            </div>
+                        </team::Dialog>
+                    }
+                }
+            </Show>
         </div>
+    }
+}
+
+/// Name and description of the conversation (`PATCH /v1/chat/conversations/{id}`; empty clears).
+#[component]
+fn RenameDialog(open: Open, on_close: Callback<()>) -> impl IntoView {
+    let (name, description) =
+        open.detail.with_untracked(|d| d.as_ref().map(|d| (d.summary.name.clone(), d.summary.description.clone()))).unwrap_or_default();
+    let name = RwSignal::new(name.unwrap_or_default());
+    let description = RwSignal::new(description.unwrap_or_default());
+    let error = RwSignal::new(None::<String>);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // Blank clears (`null`).
+        let body = ConversationPatch {
+            name: Some(Some(name.get_untracked().trim().to_string()).filter(|n| !n.is_empty())),
+            description: Some(Some(description.get_untracked().trim().to_string()).filter(|d| !d.is_empty())),
+        };
+        leptos::task::spawn_local(async move {
+            let answer = api::patch::<ConversationSummary>(&format!("/v1/chat/conversations/{}", open.id), &body).await;
+            if open.gone() || error.is_disposed() {
+                return;
+            }
+            match answer {
+                Ok(summary) => {
+                    open.set_summary(summary);
+                    on_close.run(());
+                }
+                Err(err) => error.set(Some(err.message)),
+            }
+        });
+    };
+    view! {
+        <team::Dialog title="Rename conversation" on_close=on_close>
+            <form data-form="rename-conversation" on:submit=save>
+                <label>"Name" <input type="text" name="name" maxlength="100" bind:value=name /></label>
+                <label>"Description" <textarea name="description" rows="3" maxlength="1000" bind:value=description></textarea></label>
+                <ui::ErrorNote error=error />
+                <div class="dialog-actions">
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="submit" class="primary">"Save"</button>
+                </div>
+            </form>
+        </team::Dialog>
     }
 }
 
 /// The visitor's details, the page they were on, and their rating.
 #[component]
 fn VisitorPanel(open: Open) -> impl IntoView {
+    let kind = Memo::new(move |_| open.detail.with(|d| d.as_ref().map(|d| d.summary.kind)));
     view! {
-        <aside class="visitor" id="visitor-panel" aria-label="Visitor">
+        <aside class="visitor" id="visitor-panel" aria-label="Details">
             {move || open.detail.get().and_then(|detail| {
                 let visitor = detail.summary.visitor.clone()?;
                 let site = detail.summary.site_id.and_then(|id| Inbox::get().site_name(id));
@@ -462,6 +873,7 @@ fn VisitorPanel(open: Open) -> impl IntoView {
                     }}
                 })
             })}
+            {move || kind.get().map(|kind| view! { <team::ParticipantsPanel id=open.id kind=kind /> })}
         </aside>
     }
 }
@@ -495,6 +907,7 @@ fn Composer(open: Open) -> impl IntoView {
             match answer {
                 Ok(sent) => {
                     text.set(String::new());
+                    open.hold_scroll.set(false);
                     open.merge(vec![sent.message]);
                     open.error.set(None);
                     last_typing.set_value(0.0);
@@ -522,16 +935,60 @@ fn Composer(open: Open) -> impl IntoView {
             typing(true);
         }
     };
-    let blocked =
-        move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.visitor.as_ref().expect("a visitor conversation").blocked));
+    let blocked = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.visitor.as_ref().is_some_and(|v| v.blocked)));
+    // Attach: seed 002's upload URL, one PUT of the bytes, then confirm, which
+    // sends the file (with the text typed so far) as a message.
+    let file_input = NodeRef::<Input>::new();
+    let uploading = RwSignal::new(false);
+    let on_file = move |_| {
+        let Some(input) = file_input.get_untracked() else { return };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        input.set_value("");
+        uploading.set(true);
+        open.error.set(None);
+        leptos::task::spawn_local(async move {
+            let caption = Some(text.get_untracked()).filter(|t| !t.trim().is_empty());
+            let answer = upload(open.id, &file, caption.clone()).await;
+            if open.gone() || uploading.is_disposed() {
+                return;
+            }
+            uploading.set(false);
+            match answer {
+                Ok(message) => {
+                    if caption.is_some() {
+                        text.set(String::new());
+                    }
+                    open.hold_scroll.set(false);
+                    open.merge(vec![message]);
+                }
+                Err(err) => open.error.set(Some(err.message)),
+            }
+        });
+    };
     view! {
         <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
             <label class="sr-only" for="reply">"Reply"</label>
             <textarea id="reply" node_ref=input rows="2" placeholder=move || if blocked() { "This visitor is blocked." } else { "Reply… (Enter sends, Shift+Enter for a new line)" }
                 prop:value=move || text.get() on:input=on_input on:keydown=keydown on:blur=move |_| typing(false) disabled=blocked></textarea>
+            <input type="file" class="file" node_ref=file_input hidden=true tabindex="-1" aria-hidden="true" on:change=on_file />
+            <button type="button" class="attach icon" aria-label="Attach a file" title="Attach a file" disabled=move || uploading.get() || blocked()
+                on:click=move |_| { if let Some(input) = file_input.get_untracked() { input.click(); } }>"📎"</button>
+            {move || uploading.get().then(|| view! { <span class="muted uploading" role="status">"Uploading…"</span> })}
             <button type="submit" class="primary" disabled=move || sending.get() || text.with(|t| t.trim().is_empty())>"Send"</button>
         </form>
     }
+}
+
+/// Uploads `file` to conversation `id` through seed 002's presigned flow
+/// and answers the message that carries it; a refused file (415, 413, 422)
+/// answers the API's words.
+async fn upload(id: i64, file: &web_sys::File, content: Option<String>) -> api::ApiResult<ChatMessage> {
+    let content_type = Some(file.type_()).filter(|t| !t.is_empty()).unwrap_or_else(|| "application/octet-stream".into());
+    let request = UploadUrlRequest { conversation_id: id, filename: file.name(), content_type, size: file.size() as i64 };
+    let url = api::post::<UploadUrl>("/v1/chat/media/upload-url", &request).await?;
+    api::put_file(&url.upload_url, file).await?;
+    let confirmed = api::post::<ConfirmedMedia>(&format!("/v1/chat/media/{}/confirm", url.media_id), &ConfirmMedia { content }).await?;
+    Ok(confirmed.message)
 }
 
 /// A client message id (`m_` + 16 random hex digits): a retried send is stored once.

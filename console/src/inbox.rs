@@ -7,11 +7,19 @@
 //! Live events patch the list at once (preview, time, unread count, mode,
 //! status, order) and a debounced refetch (250 ms) brings it in line with
 //! the server's filters and order; so does every reconnection of the socket.
+//!
+//! Team messaging (seed 002): a "New conversation" button, a kind filter
+//! (visitors / team) and the archived list; internal conversations carry a
+//! team label and their name (or, for a staff DM, the other operator's);
+//! muted ones a muted icon and no alerts; a search box over messages.
 
 use edgechat_shared::api::auth::Operator;
-use edgechat_shared::api::conversations::{ConversationList, ConversationSummary, Status};
+use std::collections::HashMap;
+
+use edgechat_shared::api::conversations::{ConversationList, ConversationSummary, Kind, Status};
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::sites::{Site, SiteList};
+use edgechat_shared::api::team::ParticipantList;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
 use leptos::prelude::*;
@@ -20,7 +28,8 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use wasm_bindgen::prelude::*;
 
 use crate::conversation::ConversationView;
-use crate::{api, live, notify, ui};
+use crate::session::Session;
+use crate::{api, live, notify, search, team, ui};
 
 /// How many conversations one page of the list holds.
 const PAGE: u32 = 50;
@@ -54,6 +63,14 @@ pub struct Inbox {
     pub assigned: RwSignal<Assigned>,
     /// Filter: site (`None`: every site).
     pub site: RwSignal<Option<i64>>,
+    /// Filter: kind (`None`: visitors' and team conversations).
+    pub kind: RwSignal<Option<Kind>>,
+    /// Filter: only the archived conversations (`archived=true`) instead of the default list.
+    pub archived: RwSignal<bool>,
+    /// The signed-in operator's user id.
+    pub me: Option<i64>,
+    /// The other participants' names of unnamed team conversations (staff DMs), by conversation id.
+    pub dm_names: RwSignal<HashMap<i64, String>>,
     /// The account's sites, for the site filter and names.
     pub sites: RwSignal<Vec<Site>>,
     /// The account's operators, for assignment.
@@ -89,6 +106,12 @@ impl Inbox {
         if let Some(site) = self.site.get_untracked() {
             query.push(format!("site_id={site}"));
         }
+        if let Some(kind) = self.kind.get_untracked() {
+            query.push(format!("kind={}", kind.as_str()));
+        }
+        if self.archived.get_untracked() {
+            query.push("archived=true".into());
+        }
         if let Some(cursor) = cursor {
             query.push(format!("cursor={}", api::encode(cursor)));
         }
@@ -105,6 +128,7 @@ impl Inbox {
             }
             match answer {
                 Ok(list) => {
+                    list.conversations.iter().for_each(|c| notify::set_muted(c.id, c.muted));
                     self.conversations.set(list.conversations);
                     self.next_cursor.set(list.next_cursor);
                     self.error.set(None);
@@ -125,6 +149,7 @@ impl Inbox {
             }
             match answer {
                 Ok(list) => {
+                    list.conversations.iter().for_each(|c| notify::set_muted(c.id, c.muted));
                     self.conversations.update(|all| {
                         let known: Vec<i64> = all.iter().map(|c| c.id).collect();
                         all.extend(list.conversations.into_iter().filter(|c| !known.contains(&c.id)));
@@ -156,6 +181,7 @@ impl Inbox {
 
     /// Replaces the row of `summary.id` (after an action), if shown.
     pub fn replace(&self, summary: &ConversationSummary) {
+        notify::set_muted(summary.id, summary.muted);
         self.conversations.update(|all| {
             if let Some(row) = all.iter_mut().find(|c| c.id == summary.id) {
                 *row = summary.clone();
@@ -177,14 +203,19 @@ impl Inbox {
         match event {
             LiveEvent::Message { conversation_id, message } => {
                 let open = self.open.get_untracked() == Some(*conversation_id);
+                // Visitor messages, and in team conversations other operators' messages, count.
+                let from_someone_else = message.role == Role::Visitor || (message.role == Role::Operator && message.author_id != self.me);
                 let mut found = false;
+                let mut archived = false;
                 self.conversations.update(|all| {
                     if let Some(index) = all.iter().position(|c| c.id == *conversation_id) {
                         let mut row = all.remove(index);
+                        let counts = message.role == Role::Visitor || (row.kind == Kind::Internal && from_someone_else);
+                        archived = row.archived && counts;
                         if row.last_message.as_ref().is_none_or(|m| m.seq < message.seq) {
                             row.last_activity_at = message.created_at.clone();
                             row.last_message = Some(message.clone());
-                            if message.role == Role::Visitor && !open {
+                            if counts && !open {
                                 row.unread_count += 1;
                             }
                         }
@@ -192,16 +223,19 @@ impl Inbox {
                         found = true;
                     }
                 });
-                if !found {
+                // Unknown here, or an archived one that the message brings back: the server decides.
+                if !found || archived {
                     self.queue_reload();
                 }
-                if message.role == Role::Visitor {
+                if from_someone_else {
                     notify::alert("New message", &message.content, *conversation_id);
                 }
             }
-            LiveEvent::Conversation { conversation_id, .. } => {
+            LiveEvent::Conversation { conversation_id, site_id, .. } => {
                 self.queue_reload();
-                notify::alert("New conversation", "A visitor started a conversation.", *conversation_id);
+                let body =
+                    if site_id.is_some() { "A visitor started a conversation." } else { "A teammate started a conversation with you." };
+                notify::alert("New conversation", body, *conversation_id);
             }
             LiveEvent::Handoff { conversation_id, .. } => {
                 self.queue_reload();
@@ -250,6 +284,38 @@ impl Inbox {
         });
     }
 
+    /// What `conversation` is called: its name, its visitor's name, or for
+    /// a staff DM the other participants' names (fetched once, then kept).
+    pub fn title(&self, conversation: &ConversationSummary) -> String {
+        let unnamed = conversation.name.as_deref().is_none_or(|n| n.trim().is_empty());
+        if conversation.kind == Kind::Internal && unnamed {
+            if let Some(names) = self.dm_names.with_untracked(|all| all.get(&conversation.id).cloned()) {
+                return names;
+            }
+        }
+        ui::conversation_title(conversation)
+    }
+
+    /// Fetches the other participants' names of unnamed team conversation `id` once.
+    fn learn_dm_name(self, id: i64) {
+        if self.dm_names.with_untracked(|all| all.contains_key(&id)) {
+            return;
+        }
+        self.dm_names.update(|all| {
+            all.insert(id, "Team conversation".into());
+        });
+        leptos::task::spawn_local(async move {
+            let Ok(list) = api::get::<ParticipantList>(&format!("/v1/chat/conversations/{id}/participants")).await else { return };
+            let others: Vec<String> =
+                list.participants.into_iter().filter(|p| Some(p.user_id) != self.me).map(|p| p.display_name).collect();
+            if !others.is_empty() {
+                self.dm_names.try_update(|all| {
+                    all.insert(id, others.join(", "));
+                });
+            }
+        });
+    }
+
     /// The name of site `id`, when the account has more than one site.
     pub fn site_name(&self, id: i64) -> Option<String> {
         self.sites.with(|sites| if sites.len() > 1 { sites.iter().find(|s| s.id == id).map(|s| s.name.clone()) } else { None })
@@ -265,6 +331,10 @@ pub fn provide() -> Inbox {
         mode: RwSignal::new(None),
         assigned: RwSignal::new(Assigned::All),
         site: RwSignal::new(None),
+        kind: RwSignal::new(None),
+        archived: RwSignal::new(false),
+        me: Session::get().signed().map(|s| s.user.id),
+        dm_names: RwSignal::new(HashMap::new()),
         sites: RwSignal::new(Vec::new()),
         operators: RwSignal::new(Vec::new()),
         open: RwSignal::new(None),
@@ -288,6 +358,8 @@ pub fn provide() -> Inbox {
         inbox.mode.track();
         inbox.assigned.track();
         inbox.site.track();
+        inbox.kind.track();
+        inbox.archived.track();
         live.epoch.track();
         inbox.reload();
     });
@@ -341,9 +413,33 @@ fn ConversationList() -> impl IntoView {
         })
     };
     let on_site = move |ev| inbox.site.set(event_target_value(&ev).parse().ok());
+    let on_kind = move |ev| {
+        inbox.kind.set(match event_target_value(&ev).as_str() {
+            "visitor" => Some(Kind::Visitor),
+            "internal" => Some(Kind::Internal),
+            _ => None,
+        })
+    };
+    let searching = RwSignal::new(false);
     view! {
         <aside class="list" aria-label="Conversations">
-            <div class="filters">
+            <div class="list-head">
+                <team::NewConversation />
+                <search::SearchBox active=searching />
+            </div>
+            <div class="filters" class:hidden=move || searching.get()>
+                <label>"Kind"
+                    <select on:change=on_kind aria-label="Kind" name="kind">
+                        <option value="">"All"</option>
+                        <option value="visitor">"Visitors"</option>
+                        <option value="internal">"Team"</option>
+                    </select>
+                </label>
+                <label class="inline archived-filter">
+                    <input type="checkbox" name="archived" prop:checked=move || inbox.archived.get()
+                        on:change=move |ev| inbox.archived.set(event_target_checked(&ev)) />
+                    "Archived"
+                </label>
                 <label>"Status"
                     <select on:change=on_status aria-label="Status">
                         <option value="open" selected=true>"Open"</option>
@@ -378,13 +474,15 @@ fn ConversationList() -> impl IntoView {
                 </Show>
             </div>
             <ui::ErrorNote error=inbox.error />
-            <ul class="conversations">
-                <For each=move || inbox.conversations.get() key=|c| (c.id, c.last_message.as_ref().map(|m| m.seq), c.unread_count, c.mode.as_str(), c.status.as_str(), c.assignee_id) let:conversation>
+            <ul class="conversations" class:hidden=move || searching.get()>
+                <For each=move || inbox.conversations.get()
+                    key=|c| (c.id, c.last_message.as_ref().map(|m| (m.seq, m.edited_at.clone())), c.unread_count, c.mode.as_str(), c.status.as_str(), c.assignee_id, c.name.clone(), c.muted, c.archived)
+                    let:conversation>
                     <ConversationRow conversation=conversation now=now />
                 </For>
             </ul>
-            {move || (inbox.conversations.with(Vec::is_empty) && !inbox.loading.get()).then(|| view! { <p class="empty">"No conversations here."</p> })}
-            <Show when=move || inbox.next_cursor.with(Option::is_some)>
+            {move || (!searching.get() && inbox.conversations.with(Vec::is_empty) && !inbox.loading.get()).then(|| view! { <p class="empty">"No conversations here."</p> })}
+            <Show when=move || !searching.get() && inbox.next_cursor.with(Option::is_some)>
                 <button type="button" class="more" on:click=move |_| inbox.more()>"Load more"</button>
             </Show>
         </aside>
@@ -396,8 +494,18 @@ fn ConversationList() -> impl IntoView {
 fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> impl IntoView {
     let inbox = Inbox::get();
     let id = conversation.id;
-    let name = ui::conversation_title(&conversation);
-    let preview = conversation.last_message.as_ref().map(preview).unwrap_or_else(|| "No messages yet".into());
+    let internal = conversation.kind == Kind::Internal;
+    if internal && conversation.name.is_none() {
+        inbox.learn_dm_name(id);
+    }
+    let title_of = conversation.clone();
+    let name = move || {
+        inbox.dm_names.track();
+        inbox.title(&title_of)
+    };
+    let muted = conversation.muted;
+    let archived = conversation.archived;
+    let preview = conversation.last_message.as_ref().map(|m| preview_for(m, inbox.me)).unwrap_or_else(|| "No messages yet".into());
     let activity = conversation.last_activity_at.clone();
     let unread = conversation.unread_count;
     let site = conversation.site_id.and_then(|id| inbox.site_name(id));
@@ -409,10 +517,15 @@ fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> i
     let selected = move || inbox.open.get() == Some(id);
     let row_class = if unread > 0 { "row unread" } else { "row" };
     view! {
-        <li class=row_class class:selected=selected data-conversation=id.to_string()>
+        <li class=row_class class:selected=selected data-conversation=id.to_string() data-kind=conversation.kind.as_str()
+            data-muted=muted.to_string() data-archived=archived.to_string()>
             <A href=format!("/app/conversations/{id}") attr:aria-current=move || selected().then_some("true")>
                 <span class="row-top">
-                    <strong class="who">{name}</strong>
+                    <strong class="who">
+                        {internal.then(|| view! { <span class="team-icon" title="Team conversation" aria-label="Team conversation" role="img">"👥"</span> })}
+                        {name}
+                        {muted.then(|| view! { <span class="muted-icon" title="Muted" aria-label="Muted" role="img">"🔇"</span> })}
+                    </strong>
                     <time class="since">{move || ui::since(&activity, now.get())}</time>
                 </span>
                 <span class="row-bottom">
@@ -420,7 +533,12 @@ fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> i
                     {(unread > 0).then(|| view! { <span class="badge" aria-label=format!("{unread} unread")>{unread}</span> })}
                 </span>
                 <span class="tags">
-                    <span class="tag" class:ai=conversation.mode == Mode::Ai>{mode}</span>
+                    {if internal {
+                        view! { <span class="tag team">"Team"</span> }.into_any()
+                    } else {
+                        view! { <span class="tag" class:ai=conversation.mode == Mode::Ai>{mode}</span> }.into_any()
+                    }}
+                    {archived.then(|| view! { <span class="tag">"archived"</span> })}
                     {status.map(|s| view! { <span class="tag">{s}</span> })}
                     {site.map(|s| view! { <span class="tag site">{s}</span> })}
                 </span>
@@ -431,10 +549,19 @@ fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> i
 
 /// The first line of a message, for the list.
 fn preview(message: &edgechat_shared::api::ChatMessage) -> String {
+    preview_for(message, None)
+}
+
+/// The first line of a message, naming its author unless it is `me`
+/// (or a visitor); without `me`, every operator message is "You".
+fn preview_for(message: &edgechat_shared::api::ChatMessage, me: Option<i64>) -> String {
     let who = match message.role {
-        Role::Visitor => "",
-        Role::Ai => "AI: ",
-        Role::Operator => "You: ",
+        Role::Visitor => String::new(),
+        Role::Ai => "AI: ".into(),
+        Role::Operator => match (&message.author_name, message.author_id) {
+            (Some(name), Some(author)) if me.is_some() && Some(author) != me => format!("{name}: "),
+            _ => "You: ".into(),
+        },
     };
     let text = if message.content.trim().is_empty() && !message.attachments.is_empty() {
         format!("📎 {}", message.attachments[0].name)

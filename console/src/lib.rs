@@ -17,8 +17,10 @@ mod conversation;
 mod inbox;
 mod live;
 mod notify;
+mod search;
 mod session;
 mod settings;
+mod team;
 mod ui;
 
 use leptos::prelude::*;

@@ -5,8 +5,12 @@
 //! click asks the browser's permission (browsers refuse prompts that no
 //! gesture started). The choice, not a secret, is remembered in
 //! `localStorage` under `edgechat:console:notify`.
+//!
+//! Conversations the operator muted (seed 002, `POST …/{id}/mute`) never
+//! alert: the inbox tells this module which ones are muted ([`set_muted`]).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -16,6 +20,23 @@ const STORAGE_KEY: &str = "edgechat:console:notify";
 
 thread_local! {
     static ENABLED: Cell<bool> = const { Cell::new(false) };
+    static MUTED: RefCell<HashSet<i64>> = RefCell::new(HashSet::new());
+}
+
+/// Remembers whether conversation `id` is muted for the signed-in operator.
+pub fn set_muted(id: i64, muted: bool) {
+    MUTED.with_borrow_mut(|all| {
+        if muted {
+            all.insert(id);
+        } else {
+            all.remove(&id);
+        }
+    });
+}
+
+/// `true` when conversation `id` is known to be muted.
+pub fn is_muted(id: i64) -> bool {
+    MUTED.with_borrow(|all| all.contains(&id))
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -77,8 +98,9 @@ fn hidden() -> bool {
 /// Alerts the operator to `title`/`body` of conversation `id` when alerts
 /// are on and the tab is hidden: a notification (click opens the
 /// conversation) and a short tone.
+/// A muted conversation never alerts.
 pub fn alert(title: &str, body: &str, id: i64) {
-    if !ENABLED.get() || !hidden() {
+    if !ENABLED.get() || is_muted(id) || !hidden() {
         return;
     }
     beep();

@@ -4,12 +4,22 @@
 
 #[path = "browser/console.rs"]
 mod console;
+#[path = "browser/team.rs"]
+mod team;
 
 use console::{
     a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload, an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
     knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
     operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read,
     session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout,
+};
+
+use team::{
+    team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
+    team_dm_started_in_the_console_reaches_the_teammate_live_who_answers,
+    team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarded,
+    team_mute_and_archive_behave_and_a_visitor_message_brings_it_back, team_participants_are_added_and_removed_in_the_panel,
+    team_search_opens_the_conversation_at_the_message_and_html_stays_text,
 };
 
 use std::time::Duration;
@@ -37,6 +47,12 @@ fn main() {
             knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
             a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload,
             an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
+            team_dm_started_in_the_console_reaches_the_teammate_live_who_answers,
+            team_participants_are_added_and_removed_in_the_panel,
+            team_edit_and_reactions_reach_the_visitor_and_a_message_is_forwarded,
+            team_search_opens_the_conversation_at_the_message_and_html_stays_text,
+            team_mute_and_archive_behave_and_a_visitor_message_brings_it_back,
+            team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
         ],
     )
 }
