@@ -475,7 +475,7 @@ async fn mute_and_archive_are_the_callers_own_and_leave_unread_counts(server: &S
 
     let muted = act(server, bea.token(), id, "mute", json!({})).await;
     assert!(muted.muted && !muted.archived);
-    assert_eq!(act(server, bea.token(), id, "mute", json!({})).await.muted, true, "muting twice is fine");
+    assert!(act(server, bea.token(), id, "mute", json!({})).await.muted, "muting twice is fine");
     assert_eq!(listed(server, bea.token(), "").await, [id], "a muted conversation is still listed");
     assert!(unread(server, bea.token()).await.is_empty(), "but left out of the caller's unread counts");
     assert_eq!(unread(server, tenant.token()).await, [id], "muting is the caller's own");

@@ -59,8 +59,8 @@ pub async fn publish_to(env: &Env, account_id: i64, event: &LiveEvent, audience:
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    /// See [`Publish`].
-    Publish(Publish),
+    /// See [`Publish`] (boxed: an event is much larger than the other commands).
+    Publish(Box<Publish>),
     /// See [`Connect`].
     Connect(Connect),
     /// See [`EndSessions`].

@@ -31,7 +31,7 @@ pub struct Publish {
 impl Publish {
     /// Sends the event to the Inbox of `account_id`; answers how many sockets got it.
     pub async fn send(self, env: &Env, account_id: i64) -> worker::Result<usize> {
-        let mut response = Command::Publish(self).send(env, account_id).await?;
+        let mut response = Command::Publish(Box::new(self)).send(env, account_id).await?;
         Ok(response.json::<usize>().await.unwrap_or(0))
     }
 
