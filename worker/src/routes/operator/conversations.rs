@@ -224,11 +224,10 @@ where
             LiveEvent::Assignment { conversation_id: id, assignee_id: after.assignee_id, author_name: Some(caller.display_name.clone()) };
         inbox::publish(&state.env, caller.account_id, &event).await?;
         if let Some(assignee) = after.assignee_id {
-            // The assignee takes part in the conversation (seed 002 participants).
-            if team_db::ensure_participant(&db, id, assignee, Some(caller.id)).await? {
-                let event = LiveEvent::Participants { conversation_id: id, added: vec![assignee], removed: Vec::new() };
-                inbox::publish(&state.env, caller.account_id, &event).await?;
-            }
+            // The assignee takes part in the conversation (seed 002
+            // participants); the `assignment` event says so, and stays the
+            // one event of an assignment (issue 12: assignment stays as it is).
+            team_db::ensure_participant(&db, id, assignee, Some(caller.id)).await?;
         }
     }
     Ok(Json(after))
@@ -325,8 +324,7 @@ pub async fn post_reopen(
 
 /// Handles the `POST /v1/chat/conversations/{id}/assign` route:
 /// `{"assignee_id": id | null}`; the assignee must be an operator of the
-/// caller's account (404 otherwise) and becomes a participant (live
-/// `participants` event when new).
+/// caller's account (404 otherwise) and becomes a participant.
 #[utoipa::path(
     post,
     path = "/v1/chat/conversations/{id}/assign",
