@@ -47,6 +47,14 @@ pub struct NewConversation {
     /// Visitor: a site of the caller's account.
     #[serde(default)]
     pub site_id: Option<i64>,
+    /// Visitor: the site's own id of a signed-in user (the `user_id` of
+    /// identity verification, 1 to 128 characters). With it the follow-up
+    /// reaches that verified user (made now if they never chatted), who sees
+    /// it in the widget the next time it identifies them. Without it the
+    /// follow-up goes to a visitor no widget session reaches: a widget's
+    /// email is not under `user_hash`, so it never decides who reads a thread.
+    #[serde(default)]
+    pub user_id: Option<String>,
     /// Visitor: the visitor's email.
     #[serde(default)]
     pub email: Option<String>,
@@ -61,7 +69,15 @@ pub enum ConversationStart {
     /// Between the caller and `participant_ids` (deduplicated, sorted; the caller may be among them).
     Internal { participant_ids: Vec<i64>, name: Option<String>, description: Option<String> },
     /// An outbound follow-up with the visitor of `email` (trimmed) on `site_id`.
-    Visitor { site_id: i64, email: String, name: Option<String>, description: Option<String>, content: Option<String> },
+    Visitor {
+        site_id: i64,
+        email: String,
+        /// The site's own id of a signed-in user (identity verification).
+        user_id: Option<String>,
+        name: Option<String>,
+        description: Option<String>,
+        content: Option<String>,
+    },
 }
 
 impl NewConversation {
@@ -71,9 +87,12 @@ impl NewConversation {
         match self.kind {
             None => Err(FieldError::new("kind", "kind must be 'internal' or 'visitor'")),
             Some(Kind::Internal) => {
-                for (field, given) in
-                    [("site_id", self.site_id.is_some()), ("email", self.email.is_some()), ("content", self.content.is_some())]
-                {
+                for (field, given) in [
+                    ("site_id", self.site_id.is_some()),
+                    ("email", self.email.is_some()),
+                    ("user_id", self.user_id.is_some()),
+                    ("content", self.content.is_some()),
+                ] {
                     if given {
                         return Err(FieldError::new(field, format!("{field} is for visitor conversations")));
                     }
@@ -98,11 +117,18 @@ impl NewConversation {
                 if let Some(content) = &self.content {
                     validate::message(content).map_err(|e| FieldError::new("content", e.message.replace("message", "content")))?;
                 }
-                Ok(ConversationStart::Visitor { site_id, email, name: visitor_name, description, content: self.content })
+                let user_id = self.user_id.map(|u| u.trim().to_string());
+                if user_id.as_ref().is_some_and(|u| u.is_empty() || u.chars().count() > MAX_USER_ID_CHARS) {
+                    return Err(FieldError::new("user_id", format!("user_id must be 1 to {MAX_USER_ID_CHARS} characters")));
+                }
+                Ok(ConversationStart::Visitor { site_id, email, user_id, name: visitor_name, description, content: self.content })
             }
         }
     }
 }
+
+/// Longest `user_id` of identity verification, in characters (as the widget routes accept).
+pub const MAX_USER_ID_CHARS: usize = 128;
 
 /// A conversation name: trimmed, 1 to [`MAX_NAME_CHARS`] characters.
 pub fn name(value: &str) -> Result<String, FieldError> {

@@ -35,7 +35,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         delete_for_me_hides_the_conversation_until_its_next_message,
         delete_for_everyone_by_an_agent_who_did_not_start_it_is_403_and_deletes_nothing,
         delete_for_everyone_removes_the_conversation_and_its_messages_for_good,
-        an_outbound_follow_up_reaches_the_verified_visitor_with_that_email,
+        an_outbound_follow_up_reaches_the_verified_user_it_names_and_never_one_by_email_alone,
         an_outbound_follow_up_to_an_unknown_email_is_claimed_by_no_one,
         user_search_finds_operators_and_visitors_by_name_email_and_phone_prefix,
     ]
@@ -235,6 +235,9 @@ async fn starting_a_conversation_refuses_bad_input_and_other_accounts_ids(server
         (json!({"kind": "visitor", "site_id": tenant.site.id}), "email"),
         (json!({"kind": "visitor", "site_id": tenant.site.id, "email": "not an email"}), "email"),
         (json!({"kind": "visitor", "site_id": tenant.site.id, "email": "ann@example.com", "content": " "}), "content"),
+        (json!({"kind": "visitor", "site_id": tenant.site.id, "email": "ann@example.com", "user_id": "u".repeat(129)}), "user_id"),
+        (json!({"kind": "visitor", "site_id": tenant.site.id, "email": "ann@example.com", "user_id": " "}), "user_id"),
+        (json!({"kind": "internal", "participant_ids": [bea.id], "user_id": "42"}), "user_id"),
     ] {
         let error = assert_error(
             post(server, "/v1/chat/conversations", tenant.token(), body.clone()).await,
@@ -592,7 +595,7 @@ async fn delete_for_everyone_removes_the_conversation_and_its_messages_for_good(
 
 // ---------------------------------------------------------------- outbound follow-ups
 
-async fn an_outbound_follow_up_reaches_the_verified_visitor_with_that_email(server: &Server) {
+async fn an_outbound_follow_up_reaches_the_verified_user_it_names_and_never_one_by_email_alone(server: &Server) {
     let tenant = signup_as(server, &IPS, &OWNER).await;
     let secret = tenant.site.identity_secret.clone().expect("the owner sees the identity secret");
     let user_id = unique("user");
@@ -603,8 +606,18 @@ async fn an_outbound_follow_up_reaches_the_verified_visitor_with_that_email(serv
     let earlier = visitor_says(server, tenant.site_key(), &session, "My order is late", &identity).await;
     let visitor_id = summary(server, tenant.token(), earlier).await.visitor.expect("a visitor").id;
 
+    // By email alone: the email a signed-in visitor's site passes is not
+    // under user_hash, so it never picks who reads the thread.
+    let by_email = json!({"kind": "visitor", "site_id": tenant.site.id, "email": email, "content": "Only for the real Ann"});
+    let (status, elsewhere) = start(server, tenant.token(), by_email).await;
+    assert_eq!(status, 201);
+    let stranger = elsewhere.visitor.as_ref().expect("a visitor made for the email");
+    assert!(stranger.id != visitor_id && !stranger.verified, "not the verified visitor who merely shares the email");
+    let seen = history(server, tenant.site_key(), &new_session_id(), &identity[..2]).await;
+    assert_eq!(seen.conversation_id, Some(earlier), "the signed-in user still sees only their own conversation");
+
     let mut socket = Socket::open(server, tenant.token()).await;
-    let body = json!({"kind": "visitor", "site_id": tenant.site.id, "email": email.to_uppercase(), "name": "Ann", "content": "Your order shipped today"});
+    let body = json!({"kind": "visitor", "site_id": tenant.site.id, "user_id": user_id, "email": email.to_uppercase(), "name": "Ann", "content": "Your order shipped today"});
     let (status, created) = start(server, tenant.token(), body).await;
     assert_eq!(status, 201);
     let id = created.id;
@@ -613,7 +626,7 @@ async fn an_outbound_follow_up_reaches_the_verified_visitor_with_that_email(serv
         (created.kind, created.site_id, created.mode, created.assignee_id),
         (Kind::Visitor, Some(tenant.site.id), Mode::Operator, Some(tenant.id()))
     );
-    assert_eq!(created.visitor.as_ref().map(|v| (v.id, v.verified)), Some((visitor_id, true)), "the verified visitor with that email");
+    assert_eq!(created.visitor.as_ref().map(|v| (v.id, v.verified)), Some((visitor_id, true)), "the verified user it names");
     assert_eq!(created.last_message.as_ref().map(|m| (m.role, m.content.as_str())), Some((Role::Operator, "Your order shipped today")));
     assert_eq!(participant_ids(server, tenant.token(), id).await, [tenant.id()]);
     let events = socket.events_of_until(id, |e| matches!(e, LiveEvent::Message { .. })).await;
@@ -648,6 +661,17 @@ async fn an_outbound_follow_up_to_an_unknown_email_is_claimed_by_no_one(server: 
     assert_eq!((seen.conversation_id, seen.messages.len()), (None, 0));
     let own = visitor_says(server, tenant.site_key(), &session, "Hi", &identity).await;
     assert!(own != first.id && own != second.id, "their own conversation");
+
+    // A follow-up naming a user_id that never chatted waits for them: their widget shows it once it identifies them.
+    let newcomer = unique("user");
+    let body = json!({"kind": "visitor", "site_id": tenant.site.id, "user_id": newcomer, "email": email, "content": "Welcome aboard"});
+    let (status, waiting) = start(server, tenant.token(), body).await;
+    assert_eq!(status, 201);
+    assert_eq!(waiting.visitor.as_ref().map(|v| v.verified), Some(true));
+    let hash = user_hash(&secret, &newcomer);
+    let seen = history(server, tenant.site_key(), &new_session_id(), &[("user_id", newcomer.as_str()), ("user_hash", hash.as_str())]).await;
+    assert_eq!(seen.conversation_id, Some(waiting.id));
+    assert_eq!(seen.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["Welcome aboard"]);
 }
 
 // ---------------------------------------------------------------- user search

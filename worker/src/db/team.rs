@@ -94,18 +94,19 @@ pub async fn create_internal(db: &D1Database, account_id: i64, new: &NewInternal
     Ok((id, created))
 }
 
-/// The visitor of `site_id` an outbound follow-up to `email` goes to: the
-/// newest verified visitor (a `user_id` the site vouched for) with that
-/// email, else the visitor an earlier follow-up made for it, else a new one,
-/// reachable by no widget session (`session_id` `outbound:` and 128 random
-/// bits: `:` is no session id character). A visitor known only by an email
-/// typed into the widget is never chosen: typing an address proves nothing.
+/// The visitor of `site_id` an outbound follow-up to `email` (and no
+/// `user_id`) goes to: the visitor an earlier follow-up made for it, else a
+/// new one, reachable by no widget session (`session_id` `outbound:` and 128
+/// random bits: `:` is no session id character). No widget visitor is ever
+/// chosen by email: an email typed into the widget proves nothing, and the
+/// email a verified visitor's site passes is not under `user_hash` (only
+/// `user_id` is), so a signed-in user could claim anyone's address. A
+/// follow-up that must reach a signed-in user names their `user_id`.
 pub async fn outbound_visitor(db: &D1Database, site_id: i64, email: &str, name: Option<&str>) -> worker::Result<i64> {
     let found = db
         .prepare(
             "SELECT id FROM visitors WHERE site_id = ?1 AND email IS NOT NULL AND lower(email) = lower(?2) \
-             AND ((user_id IS NOT NULL AND verified = 1) OR session_id LIKE 'outbound:%') \
-             ORDER BY (user_id IS NOT NULL) DESC, id DESC LIMIT 1",
+             AND user_id IS NULL AND session_id LIKE 'outbound:%' ORDER BY id DESC LIMIT 1",
         )
         .bind(&[int(site_id), text(email)])?
         .first::<i64>(Some("id"))

@@ -82,9 +82,16 @@ pub async fn post_conversation(
         ConversationStart::Internal { participant_ids, name, description } => {
             start_internal(&state, &db, &caller, participant_ids, name, description).await
         }
-        ConversationStart::Visitor { site_id, email, name, description, content } => {
+        ConversationStart::Visitor { site_id, email, user_id, name, description, content } => {
             let site = sites::site(&db, caller.account_id, site_id).await?.ok_or_else(|| ApiError::not_found("site"))?;
-            let visitor_id = team_db::outbound_visitor(&db, site.id, &email, name.as_deref()).await?;
+            let visitor_id = match user_id {
+                Some(user_id) => {
+                    let id = db::visitors::verified_visitor(&db, site.id, &user_id).await?;
+                    db::visitors::set_visitor_details(&db, id, Some(&email), name.as_deref()).await?;
+                    id
+                }
+                None => team_db::outbound_visitor(&db, site.id, &email, name.as_deref()).await?,
+            };
             let id = team_db::create_outbound(&db, caller.account_id, site.id, visitor_id, caller.id, description.as_deref()).await?;
             let conversation = load(&db, &caller, id).await?;
             match content {
