@@ -17,3 +17,15 @@ END;
 
 -- Outbound follow-ups find a site's visitor by email.
 CREATE INDEX visitors_site_email ON visitors (site_id, lower(email)) WHERE email IS NOT NULL;
+
+-- A staff DM is keyed by its pair's emails (seed 000). An operator's email
+-- is free again once they are removed, so their DMs stop being DMs then: a
+-- new operator invited with the same address starts a new DM and never
+-- joins (and reads) the old one. Exact string comparison: `_` and `%` are
+-- common in emails and would be wildcards to LIKE.
+CREATE TRIGGER users_removed_end_their_dms AFTER DELETE ON users BEGIN
+  UPDATE conversations SET dm_key = NULL
+  WHERE account_id = old.account_id AND dm_key IS NOT NULL
+    AND (substr(dm_key, 1, length(old.email) + 1) = lower(old.email) || '|'
+      OR substr(dm_key, -(length(old.email) + 1)) = '|' || lower(old.email));
+END;

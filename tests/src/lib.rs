@@ -88,6 +88,37 @@ impl Server {
     }
 
     /// The `--persist-to` directory of this server.
+    /// How many R2 objects of the server hold `needle` in their bytes: the
+    /// blobs under `r2/` in its `--persist-to` directory (no route lists R2).
+    pub fn r2_blobs_containing(&self, needle: &[u8]) -> usize {
+        fn walk(dir: &std::path::Path, in_r2: bool, needle: &[u8], found: &mut usize) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let in_r2 = in_r2 || entry.file_name() == "r2";
+                if path.is_dir() {
+                    walk(&path, in_r2, needle, found);
+                } else if in_r2 && std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
+                    *found += 1;
+                }
+            }
+        }
+        let mut found = 0;
+        walk(&self.persist_dir(), false, needle, &mut found);
+        found
+    }
+
+    /// Waits up to 10 s for the count of R2 blobs holding `needle` to become `count`.
+    pub async fn assert_r2_blobs(&self, needle: &[u8], count: usize, what: &str) {
+        for _ in 0..50 {
+            if self.r2_blobs_containing(needle) == count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(self.r2_blobs_containing(needle), count, "{what}: R2 objects holding {:?}", String::from_utf8_lossy(needle));
+    }
+
     pub fn persist_dir(&self) -> PathBuf {
         self.dev().persist_dir.clone()
     }

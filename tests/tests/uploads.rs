@@ -1493,37 +1493,6 @@ async fn a_user_hash_presented_as_a_file_link_signature_is_403(server: &Server) 
 
 // ---------------------------------------------------------------- R2 state
 
-/// How many R2 objects of the test server hold `needle` in their bytes: the
-/// blobs under `r2/` in its `--persist-to` directory (no route lists R2).
-fn r2_blobs_containing(server: &Server, needle: &[u8]) -> usize {
-    fn walk(dir: &std::path::Path, in_r2: bool, needle: &[u8], found: &mut usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let in_r2 = in_r2 || entry.file_name() == "r2";
-            if path.is_dir() {
-                walk(&path, in_r2, needle, found);
-            } else if in_r2 && std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
-                *found += 1;
-            }
-        }
-    }
-    let mut found = 0;
-    walk(&server.persist_dir(), false, needle, &mut found);
-    found
-}
-
-/// Waits up to 10 s for the count of R2 blobs holding `needle` to become `count`.
-async fn assert_r2_blobs(server: &Server, needle: &[u8], count: usize, what: &str) {
-    for _ in 0..50 {
-        if r2_blobs_containing(server, needle) == count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(r2_blobs_containing(server, needle), count, "{what}: R2 objects holding {:?}", String::from_utf8_lossy(needle));
-}
-
 /// A text file whose bytes no other trial's files contain.
 fn marked_text(name: &'static str) -> (Sample, Vec<u8>) {
     let marker = format!("marker {}", unique(name)).into_bytes();
@@ -1542,12 +1511,12 @@ async fn deleting_a_site_deletes_its_files_from_r2(server: &Server) {
     let attached = upload_ok(server, Route::File, tenant.site_key(), &session, &file, "text/plain; charset=utf-8").await;
     send_ok(server, tenant.site_key(), &session, "The receipt", &[attached.id]).await;
     let kept = upload_ok(server, Route::File, other.site_key(), &new_session_id(), &kept_file, "text/plain; charset=utf-8").await;
-    assert_r2_blobs(server, &marker, 2, "before the delete").await;
+    server.assert_r2_blobs(&marker, 2, "before the delete").await;
 
     let response = server.authed(Method::DELETE, &format!("/v1/sites/{}", tenant.site.id), tenant.token()).send().await.unwrap();
     assert_eq!(response.status(), 204);
-    assert_r2_blobs(server, &marker, 0, "the deleted site's uploads, attached or not").await;
-    assert_r2_blobs(server, &kept_marker, 1, "another site's upload").await;
+    server.assert_r2_blobs(&marker, 0, "the deleted site's uploads, attached or not").await;
+    server.assert_r2_blobs(&kept_marker, 1, "another site's upload").await;
     assert_served(
         fetch(server, &kept.url).await,
         &kept_file.bytes,
@@ -1713,5 +1682,5 @@ async fn a_chunked_body_over_the_cap_is_413_before_it_is_read_whole_and_nothing_
     let error: edgechat_shared::error::ErrorBody =
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("the error envelope ({e}): {body}"));
     assert_eq!(error.error, "payload_too_large");
-    assert_eq!(r2_blobs_containing(server, &marker[..marker.len() - 1]), 0, "nothing of the refused body is in R2");
+    assert_eq!(server.r2_blobs_containing(&marker[..marker.len() - 1]), 0, "nothing of the refused body is in R2");
 }

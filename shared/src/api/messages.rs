@@ -27,6 +27,17 @@ pub const MAX_SEARCH_LIMIT: u32 = 50;
 pub const MAX_SYNC_CONVERSATIONS: usize = 100;
 /// Messages one sync answers per conversation, at most (then `has_more`).
 pub const SYNC_PAGE: u32 = 100;
+/// Messages one sync answers in all, at most: a sync naming many
+/// conversations gets fewer per conversation ([`sync_page`]), never more
+/// than this in one response.
+pub const MAX_SYNC_MESSAGES: u32 = 1_000;
+
+/// Messages per conversation of a sync naming `conversations`: [`SYNC_PAGE`],
+/// or fewer so that all of them stay within [`MAX_SYNC_MESSAGES`]; at least 1.
+pub fn sync_page(conversations: usize) -> u32 {
+    let n = u32::try_from(conversations.max(1)).unwrap_or(u32::MAX);
+    (MAX_SYNC_MESSAGES / n).clamp(1, SYNC_PAGE)
+}
 /// Conversations a sync reports as new, at most (newest activity first).
 pub const MAX_NEW_CONVERSATIONS: u32 = 50;
 /// Opens a highlighted stretch of a search `snippet` (U+0002, START OF TEXT).
@@ -421,5 +432,14 @@ mod tests {
         assert!(request(MAX_FORWARD_MESSAGES + 1, 1).validate().is_err());
         assert!(request(1, MAX_FORWARD_TARGETS + 1).validate().is_err());
         assert!(ForwardRequest { message_ids: vec![4, 4], conversation_ids: vec![1] }.validate().is_err());
+    }
+
+    #[test]
+    fn a_sync_of_many_conversations_stays_within_its_total() {
+        assert_eq!(sync_page(1), SYNC_PAGE);
+        assert_eq!(sync_page(3), SYNC_PAGE);
+        assert_eq!(sync_page(MAX_SYNC_CONVERSATIONS), 10);
+        assert!(sync_page(MAX_SYNC_CONVERSATIONS) * MAX_SYNC_CONVERSATIONS as u32 <= MAX_SYNC_MESSAGES);
+        assert_eq!(sync_page(0), SYNC_PAGE);
     }
 }

@@ -5,8 +5,6 @@
 //! Each trial signs up its own account; R2 state is observed in the
 //! server's `--persist-to` directory (no route lists R2).
 
-use std::time::Duration;
-
 use edgechat_shared::api::conversations::{MessageList, SentMessage};
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::media::{ConfirmedMedia, MediaInfo, UploadUrl};
@@ -30,6 +28,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         another_accounts_media_is_404_on_every_route,
         an_operator_attaches_a_multipart_file_on_messages_send,
         operator_send_with_another_accounts_upload_is_404_and_sends_nothing,
+        a_teammates_unsent_upload_is_404_to_another_operator,
         an_attached_upload_cannot_be_attached_again,
     ]
 }
@@ -127,36 +126,6 @@ async fn assert_downloads(server: &Server, url: &str, bytes: &[u8], content_type
     assert_eq!(response.bytes().await.unwrap().as_ref(), bytes, "{what}: the bytes come back unchanged");
 }
 
-/// How many R2 objects of the test server hold `needle` in their bytes.
-fn r2_blobs_containing(server: &Server, needle: &[u8]) -> usize {
-    fn walk(dir: &std::path::Path, in_r2: bool, needle: &[u8], found: &mut usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let in_r2 = in_r2 || entry.file_name() == "r2";
-            if path.is_dir() {
-                walk(&path, in_r2, needle, found);
-            } else if in_r2 && std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
-                *found += 1;
-            }
-        }
-    }
-    let mut found = 0;
-    walk(&server.persist_dir(), false, needle, &mut found);
-    found
-}
-
-/// Waits up to 10 s for the count of R2 blobs holding `needle` to become `count`.
-async fn assert_r2_blobs(server: &Server, needle: &[u8], count: usize, what: &str) {
-    for _ in 0..50 {
-        if r2_blobs_containing(server, needle) == count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(r2_blobs_containing(server, needle), count, "{what}");
-}
-
 /// A multipart body of `conversation_id` and `file` named `name`.
 fn multipart(conversation_id: &str, name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = format!("----edgechat{}", unique("b").replace('-', ""));
@@ -247,7 +216,7 @@ async fn an_upload_url_used_twice_is_refused_and_keeps_the_first_body(server: &'
     let url = upload_url_ok(server, tenant.token(), conversation, "a.png", "image/png", first.len()).await;
     assert_eq!(put(server, &url.upload_url, &first).await.status(), 204);
     assert_error(put(server, &url.upload_url, &second).await, 403, "forbidden", "a second PUT").await;
-    assert_r2_blobs(server, &second_marker, 0, "the second body is not stored").await;
+    server.assert_r2_blobs(&second_marker, 0, "the second body is not stored").await;
     let confirmed: ConfirmedMedia = json_of(confirm(server, tenant.token(), url.media_id, json!({})).await, 201).await;
     assert_downloads(server, &confirmed.media.cdn_url, &first, "image/png", "the first body").await;
     assert_error(put(server, &url.upload_url, &second).await, 403, "forbidden", "a PUT after confirm").await;
@@ -276,7 +245,7 @@ async fn a_put_larger_than_declared_is_413_and_stores_nothing(server: &'static S
     let chunked =
         server.http.put(format!("{}{}", server.url, url.upload_url)).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
     assert_error(chunked, 413, "payload_too_large", "one byte over (chunked)").await;
-    assert_r2_blobs(server, &marker, 0, "nothing is stored").await;
+    server.assert_r2_blobs(&marker, 0, "nothing is stored").await;
     assert_error(confirm(server, tenant.token(), url.media_id, json!({})).await, 409, "conflict", "nothing to confirm").await;
     // A refused body does not use the URL up: the right size goes through.
     let fitting = &bytes[..bytes.len() - 1];
@@ -293,9 +262,9 @@ async fn html_confirmed_as_image_png_is_415_and_removed(server: &'static Server)
     let before = messages(server, tenant.token(), conversation).await.len();
     let url = upload_url_ok(server, tenant.token(), conversation, "cat.png", "image/png", html.len()).await;
     assert_eq!(put(server, &url.upload_url, &html).await.status(), 204);
-    assert_r2_blobs(server, marker.as_bytes(), 1, "the PUT stored the bytes").await;
+    server.assert_r2_blobs(marker.as_bytes(), 1, "the PUT stored the bytes").await;
     assert_error(confirm(server, tenant.token(), url.media_id, json!({})).await, 415, "unsupported_media_type", "HTML as image/png").await;
-    assert_r2_blobs(server, marker.as_bytes(), 0, "the object is deleted").await;
+    server.assert_r2_blobs(marker.as_bytes(), 0, "the object is deleted").await;
     assert_error(get(server, &format!("/v1/chat/media/{}", url.media_id), tenant.token()).await, 404, "not_found", "GET after 415").await;
     assert_error(confirm(server, tenant.token(), url.media_id, json!({})).await, 404, "not_found", "confirm after 415").await;
     assert_error(put(server, &url.upload_url, PNG).await, 403, "forbidden", "the URL of a refused file").await;
@@ -440,6 +409,25 @@ async fn operator_send_with_another_accounts_upload_is_404_and_sends_nothing(ser
     // The owner still sends it.
     let body = json!({"conversation_id": conversation, "content": "ok", "attachments": [media.upload_id]});
     assert_eq!(send_message(server, tenant.token(), body).await.status(), 201);
+}
+
+async fn a_teammates_unsent_upload_is_404_to_another_operator(server: &'static Server) {
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (_, conversation) = new_conversation(server, &tenant).await;
+    let email = format!("{}@example.com", unique("agent"));
+    let password = "correct horse battery staple";
+    let invite = json!({"email": email, "display_name": "Tess Teammate", "role": "agent", "password": password});
+    let _: Value = json_of(post(server, "/v1/users", tenant.token(), invite).await, 201).await;
+    let teammate: edgechat_shared::api::auth::TokenResponse =
+        json_of(post_public(server, &AUTH_IPS, "/auth/login", &json!({"email": email, "password": password})).await, 200).await;
+    // The owner uploads a file and has not sent it yet; upload ids are sequential, so a teammate could guess it.
+    let media: MediaInfo = json_of(post_media(server, tenant.token(), &conversation.to_string(), "a.png", PNG).await, 201).await;
+    let before = messages(server, tenant.token(), conversation).await.len();
+    let body = json!({"conversation_id": conversation, "content": "mine now", "attachments": [media.upload_id]});
+    assert_error(send_message(server, &teammate.access_token, body).await, 404, "not_found", "a teammate's upload").await;
+    assert_eq!(messages(server, tenant.token(), conversation).await.len(), before, "nothing sent");
+    let body = json!({"conversation_id": conversation, "content": "sent by its owner", "attachments": [media.upload_id]});
+    assert_eq!(send_message(server, tenant.token(), body).await.status(), 201, "the owner still sends it");
 }
 
 async fn an_attached_upload_cannot_be_attached_again(server: &'static Server) {

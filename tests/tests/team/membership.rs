@@ -25,6 +25,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         an_internal_conversation_is_seen_and_heard_by_its_participants_only,
         starting_a_conversation_refuses_bad_input_and_other_accounts_ids,
         a_staff_dm_is_unique_per_pair_whoever_starts_it_and_however_often,
+        a_removed_operators_email_reused_never_opens_their_old_dm,
         renaming_a_conversation_answers_it_and_tells_participants_live,
         participants_are_listed_added_and_removed_with_live_events_in_order,
         a_removed_participant_gets_no_more_events_and_404_on_the_conversation,
@@ -268,6 +269,32 @@ async fn starting_a_conversation_refuses_bad_input_and_other_accounts_ids(server
         .await;
     assert!(listed(server, tenant.token(), "").await.is_empty(), "nothing was created");
     assert!(listed(server, stranger.token(), "").await.is_empty(), "nothing was created in the other account");
+}
+
+async fn a_removed_operators_email_reused_never_opens_their_old_dm(server: &Server) {
+    let tenant = signup_as(server, &IPS, &OWNER).await;
+    let bob = add_agent(server, &tenant, "Bob Agent").await;
+    let (status, dm) = start(server, tenant.token(), json!({"kind": "internal", "participant_ids": [bob.id]})).await;
+    assert_eq!(status, 201);
+    let _: SentMessage = json_of(
+        post(server, "/v1/chat/messages/send", tenant.token(), json!({"conversation_id": dm.id, "content": "Private note"})).await,
+        201,
+    )
+    .await;
+    assert_no_content(delete(server, tenant.token(), &format!("/v1/users/{}", bob.id)).await, "remove Bob").await;
+
+    // Someone invited with Bob's old address starts a DM with the owner: a new one, not Bob's.
+    let body = json!({"email": bob.email, "display_name": "Not Bob", "role": "agent", "password": PASSWORD});
+    let user: Value = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+    let tokens: TokenResponse =
+        json_of(post_public(server, &IPS, "/auth/login", &json!({"email": bob.email, "password": PASSWORD})).await, 200).await;
+    let (status, fresh) = start(server, &tokens.access_token, json!({"kind": "internal", "participant_ids": [tenant.id()]})).await;
+    assert_eq!(status, 201, "a new DM");
+    assert_ne!(fresh.id, dm.id);
+    assert!(fresh.last_message.is_none(), "none of the old DM's messages");
+    assert_error(get(server, &conversation_path(dm.id, "/messages"), &tokens.access_token).await, 404, "not_found", "Bob's old DM").await;
+    assert_eq!(participant_ids(server, tenant.token(), fresh.id).await.len(), 2);
+    assert!(user["id"].as_i64() != Some(bob.id), "a new operator id");
 }
 
 async fn a_staff_dm_is_unique_per_pair_whoever_starts_it_and_however_often(server: &Server) {

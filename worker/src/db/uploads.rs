@@ -104,12 +104,14 @@ pub async fn insert_operator_upload(db: &D1Database, upload: &NewOperatorUpload<
         .ok_or_else(|| worker::Error::RustError("upload was not recorded".into()))
 }
 
-/// Operator upload `id` of account `account_id`, if it exists.
-pub async fn operator_upload(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<UploadRow>> {
-    db.prepare(format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1 AND account_id = ?2 AND visitor_id IS NULL"))
-        .bind(&[int(id), int(account_id)])?
-        .first(None)
-        .await
+/// Upload `id` that operator `operator_id` of account `account_id` made, if it exists.
+pub async fn operator_upload(db: &D1Database, account_id: i64, operator_id: i64, id: i64) -> worker::Result<Option<UploadRow>> {
+    db.prepare(format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1 AND account_id = ?2 AND visitor_id IS NULL AND operator_id = ?3"
+    ))
+    .bind(&[int(id), int(account_id), int(operator_id)])?
+    .first(None)
+    .await
 }
 
 /// `true` when upload `id` is attached to message `message_id` of conversation `conversation_id`.

@@ -480,8 +480,9 @@ pub async fn post_media(
 }
 
 /// The attachments of an operator message in `conversation`: each id an
-/// operator upload of the caller's account (404 otherwise, so another
-/// account's ids look like unknown ones), made for a conversation of the
+/// upload the caller made (404 otherwise, so another operator's or
+/// account's ids look like unknown ones: a teammate's unsent file of a
+/// conversation the caller cannot see stays theirs), made for a conversation of the
 /// same site (internal ones: none), not attached to a message yet, listed
 /// once; at most `MAX_FILES_PER_MSG` (422 otherwise).
 pub async fn operator_attachments(
@@ -498,7 +499,7 @@ pub async fn operator_attachments(
     }
     let mut out: Vec<Attachment> = Vec::new();
     for id in ids {
-        let row = upload_db::operator_upload(db, caller.account_id, *id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
+        let row = upload_db::operator_upload(db, caller.account_id, caller.id, *id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
         if row.message_id.is_some() || out.iter().any(|a| a.id == row.id) {
             return Err(FieldError::new("attachments", format!("upload {id} is already attached to a message")).into());
         }

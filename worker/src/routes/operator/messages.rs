@@ -11,9 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::messages::{
-    self as rules, EditList, EditMessage as EditBody, ForwardRequest, ForwardedMessages, ReactionState, ReactionToggle, SearchHit,
-    SearchQuery, SearchResults, SyncRequest, SyncResponse, SyncedConversation, DEFAULT_SEARCH_LIMIT, MAX_NEW_CONVERSATIONS,
-    MAX_SEARCH_LIMIT, SYNC_PAGE,
+    self as rules, sync_page, EditList, EditMessage as EditBody, ForwardRequest, ForwardedMessages, ReactionState, ReactionToggle,
+    SearchHit, SearchQuery, SearchResults, SyncRequest, SyncResponse, SyncedConversation, DEFAULT_SEARCH_LIMIT, MAX_NEW_CONVERSATIONS,
+    MAX_SEARCH_LIMIT,
 };
 use edgechat_shared::api::{ChatMessage, ForwardedFrom, Role};
 use edgechat_shared::error::{ErrorBody, FieldError};
@@ -29,20 +29,25 @@ use crate::room::{EditMessage, ForwardCopy, ForwardMessages, RoomContext, Toggle
 use crate::routes::{json_object, AppState};
 
 /// File links per site, made once per request.
-#[derive(Default)]
-struct Links(HashMap<Option<i64>, FileLinks>);
+struct Links {
+    by_site: HashMap<i64, FileLinks>,
+    /// How internal conversations' files are signed (a key derived from `JWT_SECRET`, see [`FileLinks::internal`]).
+    internal: FileLinks,
+}
 
 impl Links {
-    /// How site `site_id` signs its file links (internal conversations: none).
+    fn new(env: &worker::Env) -> ApiResult<Self> {
+        Ok(Links { by_site: HashMap::new(), internal: FileLinks::internal(&crate::auth::jwt::secret(env)?) })
+    }
+
+    /// How the conversation of site `site_id` (internal ones: none) signs its file links.
     async fn of(&mut self, db: &D1Database, site_id: Option<i64>) -> ApiResult<FileLinks> {
-        if let Some(links) = self.0.get(&site_id) {
+        let Some(site_id) = site_id else { return Ok(self.internal.clone()) };
+        if let Some(links) = self.by_site.get(&site_id) {
             return Ok(links.clone());
         }
-        let links = match site_id {
-            None => FileLinks::none(),
-            Some(id) => db::sites::by_id(db, id).await?.map(|site| FileLinks::of(&site)).unwrap_or_else(FileLinks::none),
-        };
-        self.0.insert(site_id, links.clone());
+        let links = db::sites::by_id(db, site_id).await?.map(|site| FileLinks::of(&site)).unwrap_or_else(FileLinks::none);
+        self.by_site.insert(site_id, links.clone());
         Ok(links)
     }
 
@@ -100,7 +105,7 @@ pub async fn patch_message(
     if row.role != Role::Operator || row.author_id != Some(caller.id) {
         return Err(ApiError::forbidden("Only the operator who wrote a message may edit it"));
     }
-    let links = Links::default().of(&db, located.site_id).await?;
+    let links = Links::new(&state.env)?.of(&db, located.site_id).await?;
     let edited = EditMessage { context: room(&caller, &located), message_id: id, editor_id: caller.id, content: edit.content, links }
         .call(&state.env)
         .await?;
@@ -208,7 +213,7 @@ pub async fn post_forward(
             forwarded_from: ForwardedFrom { conversation_id: origin.conversation_id, message_id: origin.row.id },
         })
         .collect();
-    let mut links = Links::default();
+    let mut links = Links::new(&state.env)?;
     let mut messages = Vec::new();
     for id in &request.conversation_ids {
         let target = targets.iter().find(|t| t.id == *id).ok_or_else(|| ApiError::not_found("conversation"))?;
@@ -281,7 +286,7 @@ pub async fn get_search(
     )
     .await?;
     let rows: Vec<&LocatedRow> = hits.iter().map(|h| &h.located).collect();
-    let messages = Links::default().messages(&db, &caller, &rows).await?;
+    let messages = Links::new(&state.env)?.messages(&db, &caller, &rows).await?;
     let next_cursor = if more { hits.last().map(|h| h.located.row.id.to_string()) } else { None };
     let results = hits
         .iter()
@@ -318,13 +323,14 @@ pub async fn post_sync(State(state): State<AppState>, caller: CurrentOperator, b
     let named: Vec<i64> = request.conversations.iter().map(|c| c.id).collect();
     let visible = search::visible_conversations(&db, caller.id, caller.account_id, &named).await?;
     let cursors: Vec<(i64, i64)> = request.conversations.iter().filter(|c| visible.contains(&c.id)).map(|c| (c.id, c.last_seq)).collect();
-    let rows = if cursors.is_empty() { Vec::new() } else { search::after_each(&db, &cursors, SYNC_PAGE).await? };
+    let page_size = sync_page(cursors.len());
+    let rows = if cursors.is_empty() { Vec::new() } else { search::after_each(&db, &cursors, page_size).await? };
     let mut conversations = Vec::with_capacity(cursors.len());
-    let mut links = Links::default();
+    let mut links = Links::new(&state.env)?;
     for (id, _) in &cursors {
         let mine: Vec<&LocatedRow> = rows.iter().filter(|r| r.conversation_id == *id).collect();
-        let has_more = mine.len() > SYNC_PAGE as usize;
-        let page = &mine[..mine.len().min(SYNC_PAGE as usize)];
+        let has_more = mine.len() > page_size as usize;
+        let page = &mine[..mine.len().min(page_size as usize)];
         let mut messages = Vec::with_capacity(page.len());
         for row in page {
             messages.push(row.row.to_chat_message(&links.of(&db, row.site_id).await?));
@@ -335,7 +341,7 @@ pub async fn post_sync(State(state): State<AppState>, caller: CurrentOperator, b
     edits::fill_reactions(&db, &mut all, Reactor::Operator(caller.id)).await?;
     let mut all = all.into_iter();
     for conversation in &mut conversations {
-        let count = rows.iter().filter(|r| r.conversation_id == conversation.id).count().min(SYNC_PAGE as usize);
+        let count = rows.iter().filter(|r| r.conversation_id == conversation.id).count().min(page_size as usize);
         conversation.messages = all.by_ref().take(count).collect();
     }
     let gone = named.iter().copied().filter(|id| !visible.contains(id)).collect();
