@@ -98,7 +98,7 @@ async fn visitor_conversation(server: &Server, tenant: &Tenant, operator: &Brows
     visitor.client.goto(&page).await.unwrap();
     visitor.widget_element(".ec-launcher", WAIT).await.click().await.unwrap();
     visitor.widget_element(".ec-composer .ec-input", WAIT).await.send_keys(text).await.unwrap();
-    visitor.widget_element(".ec-send", WAIT).await.click().await.unwrap();
+    visitor.widget_element(".ec-composer .ec-send", WAIT).await.click().await.unwrap();
     operator.wait_until("return document.querySelector('li.row[data-kind=visitor]') !== null;", WAIT).await;
     operator.element("li.row[data-kind=visitor] a", WAIT).await.click().await.unwrap();
     let id = open_id(operator).await;
@@ -359,7 +359,7 @@ pub async fn team_mute_and_archive_behave_and_a_visitor_message_brings_it_back(s
 
     // A new visitor message brings it back to the default list, live.
     visitor.widget_element(".ec-composer .ec-input", WAIT).await.send_keys("Hello again?").await.unwrap();
-    visitor.widget_element(".ec-send", WAIT).await.click().await.unwrap();
+    visitor.widget_element(".ec-composer .ec-send", WAIT).await.click().await.unwrap();
     message_shows(&operator, "Hello again?").await;
     operator.wait_until(&format!("return document.querySelector('{row}')?.dataset.archived === 'false';"), WAIT).await;
 
