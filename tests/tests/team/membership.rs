@@ -599,7 +599,13 @@ async fn delete_for_everyone_removes_the_conversation_and_its_messages_for_good(
     let tenant = signup_as(server, &IPS, &OWNER).await;
     let bea = add_agent(server, &tenant, "Bea Agent").await;
     let id = internal(server, bea.token(), &[tenant.id()], "Old plans").await.id;
-    say(server, bea.token(), id, "Plan A").await;
+    let word: String = unique("plan").chars().filter(char::is_ascii_alphanumeric).collect();
+    say(server, bea.token(), id, &format!("Plan A is {word}")).await;
+    let found = |token: String| {
+        let path = format!("/v1/chat/messages/search?q={word}");
+        async move { json_of::<Value>(get(server, &path, &token).await, 200).await["results"].as_array().map_or(0, Vec::len) }
+    };
+    assert_eq!(found(tenant.token().to_string()).await, 1, "found before the delete");
     let mut socket = Socket::open(server, bea.token()).await;
     assert_no_content(delete(server, tenant.token(), &conversation_path(id, "?scope=for_everyone")).await, "an owner").await;
     assert_eq!(socket.event().await, LiveEvent::ConversationDeleted { conversation_id: id }, "participants are told");
@@ -607,6 +613,7 @@ async fn delete_for_everyone_removes_the_conversation_and_its_messages_for_good(
         assert_invisible(server, token, id, "a deleted conversation").await;
     }
     assert_error(delete(server, tenant.token(), &conversation_path(id, "?scope=for_everyone")).await, 404, "not_found", "twice").await;
+    assert_eq!(found(tenant.token().to_string()).await, 0, "a deleted conversation's messages are gone from search");
 
     // A visitor conversation: the widget no longer has it, and its id is never given again.
     let session = new_session_id();
