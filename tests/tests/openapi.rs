@@ -121,11 +121,12 @@ async fn every_documented_operation_is_routed_with_exactly_its_methods(server: &
 
 /// Every operation has a success answer and a tag; every error answer
 /// (4xx, 5xx) is the `ErrorBody` envelope; the operator API is behind the
-/// access JWT, and the live WebSocket behind its single-use token.
+/// access JWT, the live WebSocket behind its single-use token, and the
+/// presigned upload behind its single-use upload token.
 async fn every_operation_documents_its_answers(server: &Server) {
     let document = served(server).await;
     let schemes = document["components"]["securitySchemes"].as_object().expect("security schemes");
-    for scheme in ["operator_jwt", "site_key", "session_id", "ws_token"] {
+    for scheme in ["operator_jwt", "site_key", "session_id", "ws_token", "upload_token"] {
         assert!(schemes.contains_key(scheme), "security scheme {scheme}");
     }
     for (path, item) in document["paths"].as_object().expect("paths") {
@@ -148,7 +149,9 @@ async fn every_operation_documents_its_answers(server: &Server) {
                 .flat_map(|r| r.keys())
                 .map(String::as_str)
                 .collect();
-            if path.starts_with("/v1/") && path != "/v1/chat/live" {
+            if path == "/v1/chat/media/{id}/upload" {
+                assert_eq!(security, ["upload_token"], "{name} needs its single-use upload token");
+            } else if path.starts_with("/v1/") && path != "/v1/chat/live" {
                 assert_eq!(security, ["operator_jwt"], "{name} needs the access JWT");
                 assert!(responses.contains_key("401"), "{name} documents 401");
             }

@@ -280,6 +280,15 @@ mod document {
                      never appears in a URL.",
                 ))),
             );
+            components.add_security_scheme(
+                "upload_token",
+                SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                    "token",
+                    "The single-use token in the `upload_url` of `POST /v1/chat/media/upload-url` (seed 002's presigned \
+                     flow): it alone grants one `PUT` of at most the declared size until `expires_at`, so a client \
+                     uploads without the access JWT. Stored only as a SHA-256 hash.",
+                ))),
+            );
         }
     }
 

@@ -205,6 +205,7 @@ pub async fn post_upload_url(
         (status = 413, description = "`payload_too_large`: the body is over the declared `size` (nothing is stored)", body = ErrorBody),
         (status = 422, description = "`validation_error`: an empty body", body = ErrorBody),
     ),
+    security(("upload_token" = [])),
 )]
 #[worker::send]
 pub async fn put_upload(
