@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod events;
 pub mod handoff;
 pub mod history;
+pub mod integrations;
 pub mod media;
 pub mod messages;
 pub mod proactive;
