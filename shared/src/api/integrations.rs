@@ -106,3 +106,115 @@ pub enum ApiKeyScope {
     /// Also save, update and post messages, and change conversations.
     Write,
 }
+
+/// `POST /v1/webhooks`: a new outgoing webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewWebhookEndpoint {
+    /// Where deliveries are `POST`ed: `https`, not a private, loopback or
+    /// link-local address (unless the deployment allows local endpoints).
+    pub url: String,
+    /// The event types to deliver; empty: all of them.
+    #[serde(default)]
+    pub events: Vec<EventType>,
+    /// What the endpoint is for, shown in the console.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PATCH /v1/webhooks/{id}`: the fields to change (absent: unchanged).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEndpointChange {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub events: Option<Vec<EventType>>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `true` pauses deliveries (events meanwhile are not delivered later).
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// An outgoing webhook endpoint of the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEndpoint {
+    pub id: i64,
+    pub url: String,
+    /// Delivered event types; empty: all.
+    pub events: Vec<EventType>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    /// ISO 8601 UTC.
+    pub created_at: String,
+    /// The signing secret (`whsec_` + base64 of 32 random bytes, Standard
+    /// Webhooks): present only in the answer that created the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// The endpoint answered 2xx.
+    Succeeded,
+    /// A non-2xx answer, a timeout or a network error; tried again later.
+    Failed,
+    /// Failed on the last try: dead-lettered, not tried again (unless sent again by hand).
+    Dead,
+}
+
+/// One line of an endpoint's delivery log (`GET /v1/webhooks/{id}/deliveries`):
+/// one attempt to deliver one event, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDelivery {
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub event_id: String,
+    pub event_type: EventType,
+    /// 1 for the first try.
+    pub attempt: u32,
+    pub outcome: DeliveryOutcome,
+    /// The endpoint's HTTP status, if it answered.
+    pub status_code: Option<u16>,
+    /// From the request's start to the answer's headers, in ms.
+    pub latency_ms: Option<u32>,
+    /// A timeout or network error, if any.
+    pub error: Option<String>,
+    /// When the attempt was made, ISO 8601 UTC.
+    pub attempted_at: String,
+}
+
+/// `POST /v1/api-keys`: a new API key.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewApiKey {
+    /// What the key is for (1 to 100 characters).
+    pub name: String,
+    /// At least one scope.
+    pub scopes: Vec<ApiKeyScope>,
+}
+
+/// An API key of the account (its secret only in the answer that created it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<ApiKeyScope>,
+    /// The key's first characters, to tell keys apart (e.g. `eck_3f9a…`).
+    pub prefix: String,
+    /// The user who created it: the key acts as them, with role at most agent.
+    pub created_by: i64,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    /// The secret, `Authorization: Bearer <key>`: only in the create answer;
+    /// stored only as a SHA-256 hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
