@@ -3,6 +3,7 @@
 //! operator API (`/v1/*`, seeds 002, 000, 003).
 
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod contact;
 pub mod conversations;

@@ -35,15 +35,18 @@
 //!   conversation and the first mapping wins (the other conversation stays
 //!   empty and unmapped).
 
-// Until the routes of `routes/operator/chat.rs` land, parts are unused.
-#![allow(dead_code)]
-
+use edgechat_shared::api::chat::{status_rank, MessageKey};
 use edgechat_shared::api::team::dm_key;
+use edgechat_shared::api::{MessageStatus, Role};
 use edgechat_shared::chat_id::ChatId;
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{conversations, int, team, text};
+use super::messages::{MessageRow, MESSAGE_COLUMNS};
+use super::search::LocatedRow;
+use super::{conversations, int, opt_int, opt_text, team, text};
+use crate::events::{MessageRef, Record};
+use edgechat_shared::api::integrations::EventType;
 
 /// A resolved chat: its conversation and site (`None`: internal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -194,4 +197,209 @@ async fn start_dm(db: &D1Database, user_id: i64, account_id: i64, a: &str, b: &s
     let key = dm_key(a, b);
     let new = team::NewInternal { created_by: user_id, participants: &ids, name: None, description: None, dm_key: Some(&key) };
     Ok(Some(team::create_internal(db, account_id, &new).await?.0))
+}
+
+/// A message to import into a conversation (`POST /v1/chat/save`).
+#[derive(Debug, Clone, Copy)]
+pub struct Import<'a> {
+    pub role: Role,
+    /// The operator who signs it (an `agent` whose `from` is an operator of the account).
+    pub author_id: Option<i64>,
+    pub author_name: Option<&'a str>,
+    pub content: &'a str,
+    pub client_id: Option<&'a str>,
+    /// `created_at` (RFC 3339 UTC, ms); `None`: now.
+    pub created_at: Option<&'a str>,
+}
+
+/// The operator of `account_id` whose login email is `email`: id and display name.
+pub async fn operator_by_email(db: &D1Database, account_id: i64, email: &str) -> worker::Result<Option<(i64, String)>> {
+    #[derive(Deserialize)]
+    struct Operator {
+        id: i64,
+        display_name: String,
+    }
+    Ok(db
+        .prepare("SELECT id, display_name FROM users WHERE account_id = ?1 AND lower(email) = lower(?2)")
+        .bind(&[int(account_id), text(email)])?
+        .first::<Operator>(None)
+        .await?
+        .map(|o| (o.id, o.display_name)))
+}
+
+/// The display name of operator `id` of `account_id`.
+pub async fn operator_name(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<String>> {
+    db.prepare("SELECT display_name FROM users WHERE account_id = ?1 AND id = ?2")
+        .bind(&[int(account_id), int(id)])?
+        .first::<String>(Some("display_name"))
+        .await
+}
+
+/// Stores an imported message with the conversation's next `seq` (whatever
+/// its `created_at`: `seq` is the order messages were stored in, so an
+/// import in chronological order reads back in that order) and its
+/// `message.created` event in one D1 batch, without the Room (no live
+/// broadcast: seed 000's "persist without the socket"). The conversation's
+/// activity time moves to the message's time when that is later. A second
+/// import with the same author and client id stores nothing: answers the
+/// stored row, `duplicate`, and no event id.
+pub async fn import(db: &D1Database, conversation_id: i64, message: Import<'_>) -> worker::Result<(MessageRow, bool, Option<String>)> {
+    let event = Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed();
+    let results = db
+        .batch(vec![
+            db.prepare(format!(
+                "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, created_at) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, \
+                 COALESCE(?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+            ))
+            .bind(&[
+                int(conversation_id),
+                text(message.role.as_str()),
+                opt_int(message.author_id),
+                text(message.content),
+                opt_text(message.author_name),
+                opt_text(message.client_id),
+                opt_text(message.created_at),
+            ])?,
+            event.statement(db)?,
+            db.prepare(
+                "UPDATE conversations SET last_activity_at = MAX(last_activity_at, \
+                 (SELECT created_at FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1)) WHERE id = ?1",
+            )
+            .bind(&[int(conversation_id)])?,
+        ])
+        .await?;
+    if let Some(row) = results.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
+        return Ok((row, false, Some(event.id)));
+    }
+    let row = db
+        .prepare(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = ?2 \
+             AND COALESCE(author_id, 0) = COALESCE(?3, 0) AND client_message_id = ?4"
+        ))
+        .bind(&[int(conversation_id), text(message.role.as_str()), opt_int(message.author_id), opt_text(message.client_id)])?
+        .first::<MessageRow>(None)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("imported message was neither stored nor found".into()))?;
+    Ok((row, true, None))
+}
+
+/// The message of conversation `conversation_id` named by `key` (EdgeChat's
+/// id, or a client id: the newest message with it), with its `read_at`.
+pub async fn message_in(db: &D1Database, conversation_id: i64, key: &MessageKey) -> worker::Result<Option<(MessageRow, Option<String>)>> {
+    #[derive(Deserialize)]
+    struct ReadAt {
+        read_at: Option<String>,
+    }
+    let (condition, value) = match key {
+        MessageKey::Id(id) => ("id = ?2", int(*id)),
+        MessageKey::Client(id) => ("client_message_id = ?2", text(id)),
+    };
+    let result = db
+        .prepare(format!(
+            "SELECT {MESSAGE_COLUMNS}, read_at FROM messages WHERE conversation_id = ?1 AND {condition} ORDER BY seq DESC LIMIT 1"
+        ))
+        .bind(&[int(conversation_id), value])?
+        .all()
+        .await?;
+    let rows = result.results::<MessageRow>()?;
+    let read_at = result.results::<ReadAt>()?;
+    Ok(rows.into_iter().zip(read_at).next().map(|(row, r)| (row, r.read_at)))
+}
+
+/// Moves message `id` of `conversation_id` forward to `status` (seed 000:
+/// sent → delivered → read; never back), stamping `read_at` (default now)
+/// when it becomes `read`, with its `message.updated` event in the same D1
+/// batch, written only when the status changed. Answers the event id when
+/// it changed.
+pub async fn advance_status(
+    db: &D1Database,
+    conversation_id: i64,
+    id: i64,
+    status: MessageStatus,
+    read_at: Option<&str>,
+) -> worker::Result<Option<String>> {
+    let status_name = match status {
+        MessageStatus::Sent => "sent",
+        MessageStatus::Delivered => "delivered",
+        MessageStatus::Read => "read",
+    };
+    let event = Record::new(EventType::MessageUpdated, conversation_id)
+        .message(MessageRef::Id(id))
+        .data(serde_json::json!({ "status": status_name }))
+        .only_if_changed();
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "UPDATE messages SET status = ?3, \
+                 read_at = CASE WHEN ?3 = 'read' THEN COALESCE(?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ELSE read_at END \
+                 WHERE id = ?1 AND conversation_id = ?2 \
+                 AND (CASE status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 ELSE 2 END) < ?5 RETURNING id",
+            )
+            .bind(&[int(id), int(conversation_id), text(status_name), opt_text(read_at), int(status_rank(status))])?,
+            event.statement(db)?,
+        ])
+        .await?;
+    #[derive(Deserialize)]
+    struct Id {
+        #[allow(dead_code)]
+        id: i64,
+    }
+    let changed = results.first().map(|r| r.results::<Id>()).transpose()?.is_some_and(|rows| !rows.is_empty());
+    Ok(changed.then_some(event.id))
+}
+
+/// The messages where `email` is the sender or the recipient, that operator
+/// `user_id` of `account_id` may see, created after `since` and after the
+/// cursor (`created_at`, id), oldest first; at most `limit` + 1 (the extra
+/// one tells that more follow). A person is:
+/// - a customer: every message of the conversations of the account's
+///   visitors whose email or `user_id` is `email` (their messages and the
+///   answers to them);
+/// - an operator of the account: the messages they wrote anywhere, and
+///   every message of the internal conversations they take part in.
+pub async fn by_user(
+    db: &D1Database,
+    user_id: i64,
+    account_id: i64,
+    email: &str,
+    since: Option<&str>,
+    cursor: Option<(&str, i64)>,
+    limit: u32,
+) -> worker::Result<Vec<LocatedRow>> {
+    let columns = MESSAGE_COLUMNS.split(',').map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let result = db
+        .prepare(format!(
+            "SELECT {columns}, m.conversation_id AS conversation_id, c.site_id AS site_id FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id \
+             WHERE {VISIBLE} \
+             AND (?4 IS NULL OR m.created_at > ?4) \
+             AND (?5 IS NULL OR m.created_at > ?5 OR (m.created_at = ?5 AND m.id > ?6)) \
+             AND ( \
+               (c.kind = 'visitor' AND c.visitor_id IN (SELECT v.id FROM visitors v JOIN sites s ON s.id = v.site_id \
+                 WHERE s.account_id = ?2 AND (lower(v.email) = lower(?3) OR lower(v.user_id) = lower(?3)))) \
+               OR m.author_id = (SELECT u.id FROM users u WHERE u.account_id = ?2 AND lower(u.email) = lower(?3)) \
+               OR (c.kind = 'internal' AND EXISTS (SELECT 1 FROM participants p JOIN users u ON u.id = p.user_id \
+                 WHERE p.conversation_id = c.id AND u.account_id = ?2 AND lower(u.email) = lower(?3))) \
+             ) ORDER BY m.created_at, m.id LIMIT ?7"
+        ))
+        .bind(&[
+            int(user_id),
+            int(account_id),
+            text(email),
+            opt_text(since),
+            opt_text(cursor.map(|c| c.0)),
+            int(cursor.map(|c| c.1).unwrap_or(0)),
+            int(i64::from(limit) + 1),
+        ])?
+        .all()
+        .await?;
+    #[derive(Deserialize)]
+    struct Extra {
+        conversation_id: i64,
+        site_id: Option<i64>,
+    }
+    let rows = result.results::<MessageRow>()?;
+    let extras = result.results::<Extra>()?;
+    Ok(rows.into_iter().zip(extras).map(|(row, e)| LocatedRow { row, conversation_id: e.conversation_id, site_id: e.site_id }).collect())
 }

@@ -180,5 +180,11 @@ fn operator_api() -> ApiRouter {
         operator::messages::post_reaction,
         operator::live::get_token,
         operator::live::get_live,
+        operator::chat::get_history,
+        operator::chat::get_by_user,
+        operator::chat::post_save,
+        operator::chat::post_update,
+        operator::chat::post_live,
+        operator::chat::get_message,
     )
 }
