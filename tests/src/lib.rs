@@ -9,6 +9,7 @@ pub mod openai_mock;
 pub mod socket;
 pub mod stackfaq;
 pub mod tenant;
+pub mod visitor_stream;
 
 pub use http::*;
 pub use socket::Socket;

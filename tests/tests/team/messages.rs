@@ -3,7 +3,6 @@
 //! account from `10.112.x.y`, so trials share nothing.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
 use edgechat_shared::api::auth::TokenResponse;
 use edgechat_shared::api::conversations::{MessageList, SentMessage};
@@ -12,13 +11,10 @@ use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::messages::{EditList, ForwardedMessages, ReactionState, SearchResults, SyncResponse};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::{ChatMessage, ForwardedFrom, Reaction, Role};
-use edgechat_shared::sse::{Frame, Parser};
-use edgechat_tests::socket::WAIT;
+use edgechat_tests::visitor_stream::EventStream;
 use edgechat_tests::*;
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 pub fn trials(server: &'static Server) -> Vec<Trial> {
     trials![server;
@@ -185,65 +181,6 @@ async fn bad_edits_are_refused(server: &'static Server) {
     assert_error(edit(server, tenant.token(), sent.id, json!({"content": 5})).await, 400, "bad_request", "wrong type").await;
     let stored = messages(server, tenant.token(), id).await;
     assert!(stored.iter().any(|m| m.id == sent.id && m.content == "Original" && m.edited_at.is_none()));
-}
-
-/// An open visitor event stream (`GET /api/v1/chat/events`).
-struct EventStream {
-    frames: mpsc::UnboundedReceiver<Frame>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    reader: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for EventStream {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-impl EventStream {
-    async fn open(server: &Server, site_key: &str, session: &str, after_seq: i64) -> EventStream {
-        let query = [("site_key", site_key.to_string()), ("session_id", session.to_string()), ("after_seq", after_seq.to_string())];
-        let response = reqwest::Client::new()
-            .get(format!("{}/api/v1/chat/events", server.base()))
-            .query(&query)
-            .send()
-            .await
-            .expect("GET /api/v1/chat/events reaches the server");
-        assert_eq!(response.status().as_u16(), 200, "the visitor's event stream opens");
-        let (tx, frames) = mpsc::unbounded_channel();
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let sink = raw.clone();
-        let reader = tokio::spawn(async move {
-            let mut parser = Parser::new();
-            let mut body = response.bytes_stream();
-            while let Some(Ok(chunk)) = body.next().await {
-                sink.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&chunk);
-                for frame in parser.push(&chunk) {
-                    if tx.send(frame).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        EventStream { frames, raw, reader }
-    }
-
-    /// The next live event that is not the mode/status preamble.
-    async fn event(&mut self) -> LiveEvent {
-        loop {
-            let frame = match tokio::time::timeout(WAIT, self.frames.recv()).await {
-                Ok(Some(frame)) => frame,
-                _ => panic!("no event within {WAIT:?}; received:\n{}", String::from_utf8_lossy(&self.raw.lock().unwrap())),
-            };
-            if frame.data.is_empty() {
-                continue;
-            }
-            let event: LiveEvent = serde_json::from_str(&frame.data).unwrap_or_else(|e| panic!("not a live event ({e}): {frame:?}"));
-            if !matches!(event, LiveEvent::Mode { .. } | LiveEvent::Status { .. } | LiveEvent::Read { .. } | LiveEvent::Typing { .. }) {
-                return event;
-            }
-        }
-    }
 }
 
 /// The next event of conversation `id` on `socket` that is about its messages.
