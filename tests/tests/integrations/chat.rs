@@ -40,6 +40,8 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         a_live_post_as_an_unknown_user_or_another_operator_is_refused,
         // GET /v1/chat/messages/{id}
         a_message_permalink_is_404_for_another_account_and_an_internal_conversation_one_is_not_in,
+        // POST /v1/chat/upload/{chat_id}/{user_id}
+        the_chats_visitor_uploads_files_and_a_stranger_cannot,
     ]
 }
 
@@ -635,4 +637,87 @@ async fn a_message_permalink_is_404_for_another_account_and_an_internal_conversa
         "not a participant",
     )
     .await;
+}
+
+/// A `multipart/form-data` body (RFC 7578) of text fields and `files[]`
+/// `(name, bytes)`: its `Content-Type` and bytes.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = format!("----edgechat-test-{}", &new_session_id()[5..]);
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    for (name, bytes) in files {
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        );
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    server: &Server,
+    chat_id: &str,
+    user_id: &str,
+    site_key: &str,
+    session: &str,
+    files: &[(&str, &[u8])],
+) -> reqwest::Response {
+    let (content_type, body) = multipart(&[("session_id", session)], files);
+    server
+        .http
+        .post(format!("{}/v1/chat/upload/{}/{}", server.url, enc(chat_id), enc(user_id)))
+        .header("content-type", content_type)
+        .header("x-site-key", site_key)
+        .header("CF-Connecting-IP", IPS.next())
+        .body(body)
+        .send()
+        .await
+        .expect("the upload reaches the server")
+}
+
+async fn the_chats_visitor_uploads_files_and_a_stranger_cannot(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let email = customer_email();
+    let (session, _) = visitor_conversation(server, tenant.site_key(), "Here are my files").await;
+    give_email(server, tenant.site_key(), &session, &email).await;
+    let chat = format!("customer:{session}:{email}");
+    let files: [(&str, &[u8]); 2] = [("notes.txt", b"order 4711, blue"), ("more.txt", b"and a red one")];
+
+    let stored: Vec<Value> = json_of(upload(server, &chat, &email, tenant.site_key(), &session, &files).await, 200).await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored.iter().map(|f| f["name"].as_str().unwrap()).collect::<Vec<_>>(), ["notes.txt", "more.txt"]);
+    assert_eq!(stored[0]["content_type"], "text/plain");
+    let url = stored[0]["url"].as_str().expect("a signed url");
+    let served = server.http.get(format!("{}{url}", server.url)).send().await.unwrap();
+    assert_eq!(served.status().as_u16(), 200);
+    assert_eq!(served.bytes().await.unwrap().as_ref(), b"order 4711, blue", "the stored file serves its bytes");
+
+    // A stranger with a session of their own on the same site, who knows the chat id and the email.
+    let (stranger, _) = visitor_conversation(server, tenant.site_key(), "hi").await;
+    let evil: [(&str, &[u8]); 1] = [("evil.txt", b"dropped by a stranger")];
+    assert_error(upload(server, &chat, &email, tenant.site_key(), &stranger, &evil).await, 404, "not_found", "another session").await;
+    give_email(server, tenant.site_key(), &stranger, &email).await;
+    assert_error(
+        upload(server, &format!("customer:{email}"), &email, tenant.site_key(), &stranger, &evil).await,
+        404,
+        "not_found",
+        "customer form",
+    )
+    .await;
+    let other = signup(server, &IPS).await;
+    assert_error(upload(server, &chat, &email, other.site_key(), &session, &evil).await, 404, "not_found", "another site").await;
+    assert_eq!(server.r2_blobs_containing(b"dropped by a stranger"), 0, "nothing stored");
+
+    // The upload rules of the widget: a renamed executable, no file, a bad chat id.
+    let renamed: [(&str, &[u8]); 1] = [("invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00")];
+    assert_error(upload(server, &chat, &email, tenant.site_key(), &session, &renamed).await, 415, "unsupported_media_type", "renamed")
+        .await;
+    assert_error(upload(server, &chat, &email, tenant.site_key(), &session, &[]).await, 422, "validation_error", "no file").await;
+    assert_error(upload(server, "customer:", &email, tenant.site_key(), &session, &files).await, 422, "validation_error", "chat id").await;
+    assert_error(upload(server, &chat, "someone@example.com", tenant.site_key(), &session, &files).await, 404, "not_found", "user").await;
 }

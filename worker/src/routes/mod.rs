@@ -97,6 +97,7 @@ fn widget_api() -> ApiRouter {
         widget::token_conversations::get_messages,
         widget::token_conversations::post_reply,
         widget::token_conversations::get_file,
+        operator::chat::post_upload,
     )
 }
 

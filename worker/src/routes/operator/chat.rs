@@ -7,8 +7,8 @@
 //! may see is 404 `not_found`, like another account's.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
 use axum::Json;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::chat::{
@@ -16,19 +16,23 @@ use edgechat_shared::api::chat::{
     SavedMessage, SenderRole, UpdateMessage, UpdatedMessage, UserMessages, MAX_HISTORY_MESSAGES,
 };
 use edgechat_shared::api::chat::{status_rank, MessageKey};
+use edgechat_shared::api::uploads::UploadResponse;
 use edgechat_shared::chat_id::ChatId;
 use edgechat_shared::error::{ErrorBody, FieldError};
+use edgechat_shared::upload::{self, Refusal};
 use edgechat_shared::validate;
-use worker::D1Database;
+use worker::{D1Database, FormEntry, HttpMetadata};
 
 use super::media::links_for;
 use crate::auth::CurrentOperator;
 use crate::db::chat::{self as chat_db, Chat, Create, Import};
 use crate::db::messages::{self, Author};
+use crate::db::uploads::{self as upload_db, NewUpload};
 use crate::db::{self, search};
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::room::{RoomContext, SendOperatorMessage, SendVisitorMessage};
+use crate::routes::widget::{self, uploads, Caller, Limit};
 use crate::routes::{json_object, AppState};
 
 /// Parses a chat id of the path (422 when malformed).
@@ -401,4 +405,124 @@ pub async fn get_message(
     let mut message = row.to_chat_message(&links);
     db::edits::fill_reactions(&db, std::slice::from_mut(&mut message), db::edits::Reactor::Operator(caller.id)).await?;
     Ok(Json(ConversationMessage { conversation_id: located.conversation_id, message }))
+}
+
+/// Multipart body of `POST /v1/chat/upload/{chat_id}/{user_id}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described in the document, never built
+pub struct ChatFilesUpload {
+    /// The site's public key (or the `X-Site-Key` header).
+    pub site_key: Option<String>,
+    /// The visitor's widget session id: the chat's visitor's own.
+    pub session_id: String,
+    /// 1 to `MAX_FILES_PER_MSG` (default 10) files, all together at most
+    /// `MAX_FILE_MB` MiB (default 10); each JPEG, PNG, GIF, WEBP, BMP, PDF,
+    /// MP4 or plain text by its bytes.
+    #[schema(rename = "files[]")]
+    pub files: Vec<crate::openapi::FileBytes>,
+}
+
+/// Handles the `POST /v1/chat/upload/{chat_id}/{user_id}` route (seed 000
+/// "File uploads"): public (no token), for widgets. The caller proves to be
+/// the chat's visitor exactly as the widget's own upload routes ask:
+/// `site_key` (field or `X-Site-Key` header) and the visitor's `session_id`
+/// (plus `user_id`/`user_hash` in the query for a verified visitor), under
+/// the same origin, block and rate-limit rules; the chat id must name that
+/// visitor's conversation of that site, so knowing a customer's email (or
+/// even their chat id) lets no stranger drop files into it. `user_id` is
+/// `visitor` or the chat's customer email. Files follow the widget upload
+/// rules (magic bytes, renamed or polyglot files refused, `MAX_FILE_MB`) and
+/// answer the widget's stored file references, to pass as `attachments`.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/upload/{chat_id}/{user_id}",
+    params(
+        ("chat_id" = String, Path, description = "A chat id (seed 000)"),
+        ("user_id" = String, Path, description = "`visitor`, or the chat's customer email"),
+        edgechat_shared::api::visitor::IdentityQuery,
+    ),
+    request_body(content = ChatFilesUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The stored files, in the order given", body = Vec<UploadResponse>),
+        (status = 400, description = "`bad_request`: the body is not `multipart/form-data`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
+        (status = 403, description = "`blocked`: the visitor is blocked; `origin_not_allowed`: the page's `Origin` is not allowed", body = ErrorBody),
+        (status = 404, description = "`not_found`: no site has this key, or the chat id is not this session's visitor's conversation, or `user_id` is not its visitor", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the files are over `MAX_FILE_MB` MiB together", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a file is not an allowed type, or renamed, or a polyglot", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a malformed chat id, `site_key` or `session_id`; no file, or more than `MAX_FILES_PER_MSG`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the widget upload limits", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+    security(("site_key" = [], "session_id" = [])),
+)]
+#[worker::send]
+pub async fn post_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((raw, user_id)): Path<(String, String)>,
+    request: Request,
+) -> ApiResult<Json<Vec<UploadResponse>>> {
+    let id = chat_id(&raw)?;
+    // Before a body of up to the cap is read, the client address alone is counted.
+    widget::rate_limit(&state.env, &caller.headers, Limit::Write("upload-body"), "*").await?;
+    let max = uploads::max_bytes(&state.env);
+    let cap = upload::max_body_bytes(max);
+    let too_large = || uploads::refusal(Refusal::TooLarge(max));
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let header_key = request.headers().get("x-site-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let body = uploads::read_capped(request.into_body(), cap, too_large).await?;
+    let form = uploads::parse_form(&content_type, &body).await?;
+    drop(body);
+    let site_key = header_key.or_else(|| uploads::form_text(&form, "site_key")).unwrap_or_default();
+    let session_id = uploads::form_text(&form, "session_id").unwrap_or_default();
+    let visitor = widget::load_visitor(&state.env, &caller, Limit::Write("upload"), &site_key, &session_id).await?;
+    // The chat must be this visitor's conversation of this site (operator 0 sees visitor conversations only).
+    let db = db::database(&state.env)?;
+    let chat = chat_db::resolve(&db, 0, visitor.site.account_id, &id, Create::No).await?;
+    let customer = match &id {
+        ChatId::Customer { email } | ChatId::Guest { email, .. } => Some(email.as_str()),
+        _ => None,
+    };
+    let is_visitor = user_id == "visitor" || customer.is_some_and(|email| email.eq_ignore_ascii_case(&user_id));
+    let (Some(chat), Some(visitor_id), true) = (chat, visitor.visitor_id, is_visitor) else { return Err(ApiError::not_found("chat")) };
+    if chat.site_id != Some(visitor.site.id) || visitor.conversation_id != Some(chat.conversation_id) {
+        return Err(ApiError::not_found("chat"));
+    }
+    let files: Vec<worker::File> = form
+        .get_all("files[]")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| match entry {
+            FormEntry::File(file) => Some(file),
+            FormEntry::Field(_) => None,
+        })
+        .collect();
+    let max_files = uploads::max_files(&state.env);
+    if files.is_empty() || files.len() > max_files {
+        return Err(FieldError::new("files[]", format!("1 to {max_files} files in the multipart field 'files[]'")).into());
+    }
+    // Every file is checked before any is stored: one refusal stores none.
+    let mut checked = Vec::with_capacity(files.len());
+    for file in files {
+        let bytes = file.bytes().await?;
+        let name: String = file.name().chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+        let kind = upload::check(&bytes, &name, max, |_| true).map_err(uploads::refusal)?;
+        checked.push((bytes, name, kind));
+    }
+    let mut stored = Vec::with_capacity(checked.len());
+    for (bytes, name, kind) in checked {
+        let key = format!("{}/{}/{visitor_id}/{}", visitor.site.account_id, visitor.site.id, crate::auth::random_hex(16));
+        let size = bytes.len() as i64;
+        let metadata = HttpMetadata { content_type: Some(kind.content_type().into()), ..Default::default() };
+        uploads::bucket(&state.env)?.put(&key, bytes).http_metadata(metadata).execute().await?;
+        let new = NewUpload { site_id: visitor.site.id, visitor_id, r2_key: &key, content_type: kind.content_type(), size, name: &name };
+        let id = upload_db::insert_upload(&db, &new).await?;
+        let url = uploads::signed_url(&visitor.site, id);
+        stored.push(UploadResponse { success: true, id, url, content_type: kind.content_type().into(), size, name });
+    }
+    Ok(Json(stored))
 }

@@ -89,7 +89,7 @@ pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiRe
 }
 
 /// Counts the request; 429 `rate_limited` with `Retry-After` past the limit.
-async fn rate_limit(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str) -> ApiResult<()> {
+pub(crate) async fn rate_limit(env: &Env, headers: &HeaderMap, limit: Limit, site_key: &str) -> ApiResult<()> {
     let (binding, route) = match limit {
         Limit::Config => ("CONFIG_LIMITER", "config"),
         Limit::Create => ("CREATE_LIMITER", "create"),
