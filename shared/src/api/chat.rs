@@ -102,6 +102,17 @@ pub fn decode_cursor(cursor: &str) -> Result<(String, i64), FieldError> {
     Ok((at, id.parse().map_err(|_| bad())?))
 }
 
+/// A message's `content`: not blank, at most [`MAX_MESSAGE_CHARS`] characters.
+fn content(text: &str) -> Result<(), FieldError> {
+    if text.trim().is_empty() {
+        return Err(FieldError::new("content", "content is required"));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(FieldError::new("content", format!("content is too long (maximum {MAX_MESSAGE_CHARS} characters)")));
+    }
+    Ok(())
+}
+
 /// Seed 000's `senderRole`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -181,7 +192,7 @@ pub struct ValidSave {
 impl SaveMessage {
     /// Checks every field against the clock `now_ms` (422 on the first failure).
     pub fn validate(&self, now_ms: i64) -> Result<ValidSave, FieldError> {
-        validate::message(&self.content).map_err(|e| FieldError::new("content", e.message.replace("message", "content")))?;
+        content(&self.content)?;
         for (field, value) in [("from", &self.from), ("to", &self.to)] {
             if let Some(value) = value {
                 if value.trim().is_empty() || value.chars().count() > MAX_ADDRESS_CHARS || value.chars().any(char::is_control) {
@@ -333,10 +344,7 @@ pub struct LivePost {
 impl LivePost {
     /// Checks every field (422 on the first failure).
     pub fn validate(&self) -> Result<(), FieldError> {
-        validate::message(&self.content).map_err(|e| FieldError::new("content", e.message.replace("message", "content")))?;
-        if self.content.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(FieldError::new("content", "content is too long"));
-        }
+        content(&self.content)?;
         if let Some(id) = &self.message_id {
             validate::message_id(id)?;
         }

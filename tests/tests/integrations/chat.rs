@@ -691,7 +691,7 @@ async fn the_chats_visitor_uploads_files_and_a_stranger_cannot(server: &'static 
     let stored: Vec<Value> = json_of(upload(server, &chat, &email, tenant.site_key(), &session, &files).await, 200).await;
     assert_eq!(stored.len(), 2);
     assert_eq!(stored.iter().map(|f| f["name"].as_str().unwrap()).collect::<Vec<_>>(), ["notes.txt", "more.txt"]);
-    assert_eq!(stored[0]["content_type"], "text/plain");
+    assert!(stored[0]["content_type"].as_str().is_some_and(|t| t.starts_with("text/plain")), "{}", stored[0]);
     let url = stored[0]["url"].as_str().expect("a signed url");
     let served = server.http.get(format!("{}{url}", server.url)).send().await.unwrap();
     assert_eq!(served.status().as_u16(), 200);
