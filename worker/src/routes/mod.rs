@@ -180,5 +180,8 @@ fn operator_api() -> ApiRouter {
         operator::messages::post_reaction,
         operator::live::get_token,
         operator::live::get_live,
+        operator::api_keys::post_api_key,
+        operator::api_keys::get_api_keys,
+        operator::api_keys::delete_api_key,
     )
 }
