@@ -128,8 +128,11 @@ fn CreateKey(keys: Keys) -> impl IntoView {
     focus_when_drawn(first);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let scopes: Vec<ApiKeyScope> =
-            [(read, ApiKeyScope::Read), (write, ApiKeyScope::Write)].into_iter().filter(|(on, _)| on.get_untracked()).map(|(_, s)| s).collect();
+        let scopes: Vec<ApiKeyScope> = [(read, ApiKeyScope::Read), (write, ApiKeyScope::Write)]
+            .into_iter()
+            .filter(|(on, _)| on.get_untracked())
+            .map(|(_, s)| s)
+            .collect();
         let input = NewApiKey { name: name.get_untracked().trim().to_string(), scopes };
         busy.set(true);
         error.set(None);

@@ -100,8 +100,7 @@ pub fn Webhooks() -> impl IntoView {
 fn NewSecret(endpoints: Endpoints) -> impl IntoView {
     move || {
         endpoints.secret.get().map(|created| {
-            let value =
-                Signal::derive(move || endpoints.secret.with(|e| e.as_ref().and_then(|e| e.secret.clone()).unwrap_or_default()));
+            let value = Signal::derive(move || endpoints.secret.with(|e| e.as_ref().and_then(|e| e.secret.clone()).unwrap_or_default()));
             view! {
                 <div class="card new-secret" role="region" aria-label="New webhook signing secret" data-form="webhook-secret">
                     <p><strong>{format!("Copy the signing secret of {} now:", created.url)}</strong>" it is shown only this once."</p>
@@ -121,10 +120,8 @@ fn EndpointForm(endpoints: Endpoints, editing: Option<(WebhookEndpoint, RwSignal
     let current = editing.as_ref().map(|(e, _)| e.clone());
     let url = RwSignal::new(current.as_ref().map(|e| e.url.clone()).unwrap_or_default());
     let description = RwSignal::new(current.as_ref().and_then(|e| e.description.clone()).unwrap_or_default());
-    let chosen: Vec<(EventType, RwSignal<bool>)> = EventType::ALL
-        .into_iter()
-        .map(|t| (t, RwSignal::new(current.as_ref().is_some_and(|e| e.events.contains(&t)))))
-        .collect();
+    let chosen: Vec<(EventType, RwSignal<bool>)> =
+        EventType::ALL.into_iter().map(|t| (t, RwSignal::new(current.as_ref().is_some_and(|e| e.events.contains(&t))))).collect();
     let open = editing.as_ref().map(|(_, open)| *open).unwrap_or_else(|| RwSignal::new(false));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);

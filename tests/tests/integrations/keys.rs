@@ -256,7 +256,8 @@ async fn bad_key_input_is_refused_with_422_or_400(server: &'static Server) {
     for (body, what) in invalid {
         assert_error(create(server, tenant.token(), body).await, 422, "validation_error", what).await;
     }
-    let malformed = [(json!(["read"]), "an array body"), (json!("key"), "a string body"), (json!({"name": 5, "scopes": ["read"]}), "a number name")];
+    let malformed =
+        [(json!(["read"]), "an array body"), (json!("key"), "a string body"), (json!({"name": 5, "scopes": ["read"]}), "a number name")];
     for (body, what) in malformed {
         assert_error(create(server, tenant.token(), body).await, 400, "bad_request", what).await;
     }
