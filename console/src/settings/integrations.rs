@@ -104,7 +104,7 @@ fn NewSecret(keys: Keys) -> impl IntoView {
         keys.secret.get().map(|created| {
             let value = Signal::derive(move || keys.secret.with(|k| k.as_ref().and_then(|k| k.key.clone()).unwrap_or_default()));
             view! {
-                <div class="card new-secret" role="region" aria-label="New API key" data-form="api-key-secret">
+                <div class="card secret-box new-secret" role="region" aria-label="New API key" data-form="api-key-secret">
                     <p><strong>{format!("Copy the key “{}” now:", created.name)}</strong>" it is shown only this once."</p>
                     <code class="secret" data-secret="">{value}</code>
                     <CopyButton text=value label="Copy key" />
@@ -206,9 +206,11 @@ fn KeyRow(keys: Keys, key: ApiKey) -> impl IntoView {
                 <span class="tag">{scope_names(&key.scopes)}</span>
             </div>
             <p class="muted">{format!("Created {} · last used {last_used}", ui::clock(&key.created_at))}</p>
-            <button type="button" class="danger" on:click=revoke>
-                "Revoke" <span class="sr-only">{format!(" {}", key.name)}</span>
-            </button>
+            <div class="form-actions">
+                <button type="button" class="danger" on:click=revoke>
+                    "Revoke" <span class="sr-only">{format!(" {}", key.name)}</span>
+                </button>
+            </div>
             <ui::ErrorNote error=error />
         </li>
     }

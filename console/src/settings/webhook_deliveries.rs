@@ -4,8 +4,18 @@
 
 use edgechat_shared::api::integrations::{DeliveryOutcome, WebhookDelivery};
 use leptos::prelude::*;
+use serde::Deserialize;
 
 use crate::{api, ui};
+
+/// The answer of `GET /v1/webhooks/{id}/deliveries`: `{"deliveries": […],
+/// "has_more": …}` (the newest page is shown), or a bare array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DeliveryList {
+    Wrapped { deliveries: Vec<WebhookDelivery> },
+    Bare(Vec<WebhookDelivery>),
+}
 
 fn outcome_name(outcome: DeliveryOutcome) -> &'static str {
     match outcome {
@@ -24,8 +34,8 @@ pub fn DeliveryLog(endpoint_id: i64) -> impl IntoView {
     let loaded = RwSignal::new(false);
     let load = move || {
         leptos::task::spawn_local(async move {
-            match api::get::<Vec<WebhookDelivery>>(&format!("/v1/webhooks/{endpoint_id}/deliveries")).await {
-                Ok(rows) => list.set(rows),
+            match api::get::<DeliveryList>(&format!("/v1/webhooks/{endpoint_id}/deliveries")).await {
+                Ok(DeliveryList::Wrapped { deliveries: rows } | DeliveryList::Bare(rows)) => list.set(rows),
                 Err(err) => error.set(Some(err.message)),
             }
             loaded.set(true);

@@ -6,10 +6,19 @@
 
 use edgechat_shared::api::integrations::{EventType, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange};
 use leptos::prelude::*;
+use serde::Deserialize;
 
 use super::webhook_deliveries::DeliveryLog;
 use super::{confirm, non_blank, CopyButton};
 use crate::{api, ui};
+
+/// The answer of `GET /v1/webhooks`: `{"endpoints": […]}`, or a bare array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EndpointList {
+    Wrapped { endpoints: Vec<WebhookEndpoint> },
+    Bare(Vec<WebhookEndpoint>),
+}
 
 /// The account's endpoints.
 #[derive(Clone, Copy)]
@@ -36,8 +45,8 @@ impl Endpoints {
             secret: RwSignal::new(None),
         };
         leptos::task::spawn_local(async move {
-            match api::get::<Vec<WebhookEndpoint>>("/v1/webhooks").await {
-                Ok(list) => endpoints.list.set(list),
+            match api::get::<EndpointList>("/v1/webhooks").await {
+                Ok(EndpointList::Wrapped { endpoints: list } | EndpointList::Bare(list)) => endpoints.list.set(list),
                 Err(err) if err.status == 404 => endpoints.unavailable.set(true),
                 Err(err) => endpoints.error.set(Some(err.message)),
             }
@@ -102,7 +111,7 @@ fn NewSecret(endpoints: Endpoints) -> impl IntoView {
         endpoints.secret.get().map(|created| {
             let value = Signal::derive(move || endpoints.secret.with(|e| e.as_ref().and_then(|e| e.secret.clone()).unwrap_or_default()));
             view! {
-                <div class="card new-secret" role="region" aria-label="New webhook signing secret" data-form="webhook-secret">
+                <div class="card secret-box new-secret" role="region" aria-label="New webhook signing secret" data-form="webhook-secret">
                     <p><strong>{format!("Copy the signing secret of {} now:", created.url)}</strong>" it is shown only this once."</p>
                     <code class="secret" data-secret="">{value}</code>
                     <CopyButton text=value label="Copy secret" />
