@@ -162,6 +162,18 @@ pub async fn delete(path: &str) -> ApiResult<()> {
     }
 }
 
+/// `POST path` with a JSON body when only the status matters (e.g. 202
+/// Accepted); the answer's body is ignored.
+pub async fn post_accepted(path: &str, body: &impl Serialize) -> ApiResult<()> {
+    let body = to_json(body)?;
+    let response = send_raw("POST", path, Some(&body), "application/json").await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
 /// `PUT url` of a file's bytes (the single-use upload URL of
 /// `POST /v1/chat/media/upload-url`: its token is the credential, so no
 /// bearer goes along); the browser sets the file's `Content-Type`.

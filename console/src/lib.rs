@@ -10,7 +10,7 @@
 //!   `/app/ai` the conversations the AI is answering (seed 000's
 //!   supervise-AI pane).
 //! - `/app/settings/sites`, `/app/settings/kb`, `/app/settings/proactive`,
-//!   `/app/settings/team`, `/app/settings/profile`.
+//!   `/app/settings/team`, `/app/settings/integrations`, `/app/settings/profile`.
 
 mod api;
 mod conversation;

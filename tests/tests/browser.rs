@@ -4,6 +4,8 @@
 
 #[path = "browser/console.rs"]
 mod console;
+#[path = "browser/integrations.rs"]
+mod integrations;
 #[path = "browser/team.rs"]
 mod team;
 
@@ -13,6 +15,8 @@ use console::{
     operator_answers_a_live_visitor_who_sees_it_and_the_operator_sees_read,
     session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout,
 };
+
+use integrations::integrations_an_api_key_created_in_the_console_works_until_revoked_there;
 
 use team::{
     team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
@@ -53,6 +57,7 @@ fn main() {
             team_search_opens_the_conversation_at_the_message_and_html_stays_text,
             team_mute_and_archive_behave_and_a_visitor_message_brings_it_back,
             team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
+            integrations_an_api_key_created_in_the_console_works_until_revoked_there,
         ],
     )
 }

@@ -247,7 +247,10 @@ mod document {
                         .description(Some(
                             "`Authorization: Bearer <access_token>`: the HS256 access JWT answered by `POST /auth/login`, \
                              `/auth/signup` and `/auth/refresh`, valid 15 minutes. Without `JWT_SECRET` configured these \
-                             routes answer 503 `not_ready`.",
+                             routes answer 503 `not_ready`. On `/v1` routes an account API key (`eck_…`, \
+                             `POST /v1/api-keys`) works too: it acts as its creator with role at most agent, \
+                             `GET`/`HEAD` need its `read` scope and other methods `write` (403 `forbidden` \
+                             without).",
                         ))
                         .build(),
                 ),

@@ -1,5 +1,5 @@
 //! Settings (`/app/settings/{section}`): sites, knowledge base, proactive
-//! rules and team for owners and admins; agents see what the API lets them
+//! rules, team and integrations (API keys, webhooks) for owners and admins; agents see what the API lets them
 //! read, read-only; everyone edits their own profile and password.
 //!
 //! Test hooks: every form has a `data-form` attribute (`site-edit`,
@@ -7,6 +7,7 @@
 
 mod answer_test;
 mod article_import;
+mod integrations;
 mod kb;
 mod proactive;
 mod profile;
@@ -14,6 +15,8 @@ mod site_form;
 mod site_picker;
 mod sites;
 mod team;
+mod webhook_deliveries;
+mod webhooks;
 
 use std::cell::RefCell;
 
@@ -38,6 +41,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <A href="/app/settings/kb">"Knowledge base"</A>
                 <A href="/app/settings/proactive">"Proactive messages"</A>
                 <A href="/app/settings/team">"Team"</A>
+                <A href="/app/settings/integrations">"Integrations"</A>
                 <A href="/app/settings/profile">"Profile"</A>
             </nav>
             <section class="settings-body">
@@ -46,6 +50,7 @@ pub fn SettingsPage() -> impl IntoView {
                     "kb" => view! { <kb::KnowledgeBase admin=admin.get() /> }.into_any(),
                     "proactive" => view! { <proactive::Proactive admin=admin.get() /> }.into_any(),
                     "team" => view! { <team::Team admin=admin.get() /> }.into_any(),
+                    "integrations" => view! { <integrations::Integrations admin=admin.get() /> }.into_any(),
                     "profile" => view! { <profile::Profile /> }.into_any(),
                     _ => view! { <p class="empty">"No such settings page."</p> }.into_any(),
                 }}

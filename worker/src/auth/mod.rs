@@ -1,7 +1,8 @@
 //! Operator authentication (seed 002, `/auth/*`; ARCHITECTURE.md, security
-//! model): password hashing, access JWTs, rotating refresh tokens, and the
-//! [`CurrentOperator`] extractor every `/v1` handler takes.
+//! model): password hashing, access JWTs, rotating refresh tokens, account
+//! API keys (issue 13), and the [`CurrentOperator`] extractor every `/v1` handler takes.
 
+pub mod api_key;
 pub mod jwt;
 pub mod password;
 pub mod refresh;
@@ -11,9 +12,11 @@ pub mod signing;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::Method;
 use edgechat_shared::api::auth::OperatorRole;
+use edgechat_shared::api::integrations::ApiKeyScope;
 
-use crate::db::{self, users};
+use crate::db::{self, api_keys, users};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::AppState;
 
@@ -35,8 +38,18 @@ pub fn now_secs() -> i64 {
 /// the stored operator, so a token issued before a password change, a logout
 /// from everywhere or a role change is refused although not expired.
 ///
+/// An account API key (`Authorization: Bearer eck_…`, issue 13) is accepted
+/// on the `/v1` routes only (never `/auth/*`; the widget API does not take
+/// this extractor). It acts as the operator who created it with role at most
+/// agent (so [`CurrentOperator::require`] of admin refuses it), and its scope
+/// follows the HTTP method: `GET`/`HEAD` need `read`, anything else `write`.
+/// A revoked key, or one whose creator was removed, is refused at once (one
+/// D1 statement looks it up and stamps its `last_used_at`).
+///
 /// Errors: 401 `unauthorized` for a missing, malformed, expired, forged or
-/// revoked token or a removed operator; 503 `not_ready` without a configured `JWT_SECRET`.
+/// revoked token or key, a removed operator, or a key outside `/v1`;
+/// 403 `forbidden` for a key without the method's scope; 503 `not_ready`
+/// without a configured `JWT_SECRET`.
 #[derive(Debug, Clone)]
 pub struct CurrentOperator {
     /// User id.
@@ -47,6 +60,8 @@ pub struct CurrentOperator {
     pub display_name: String,
     /// The token version of the operator's valid access tokens (`users.token_version`).
     pub token_version: i64,
+    /// The API key the request came with (`None`: a signed-in operator's JWT).
+    pub api_key_id: Option<i64>,
     role: OperatorRole,
 }
 
@@ -64,6 +79,16 @@ impl CurrentOperator {
             Err(ApiError::forbidden(format!("This needs the {} role", role.as_str())))
         }
     }
+
+    /// Refuses an API key with 403 `forbidden`: for routes only a signed-in
+    /// operator may use (managing keys, opening live sockets, so that no live
+    /// channel outlives a revoked key).
+    pub fn require_session(&self) -> ApiResult<()> {
+        match self.api_key_id {
+            None => Ok(()),
+            Some(_) => Err(ApiError::forbidden("API keys may not use this route; it needs a signed-in operator")),
+        }
+    }
 }
 
 fn bearer_token(parts: &Parts) -> Option<&str> {
@@ -76,8 +101,11 @@ impl FromRequestParts<AppState> for CurrentOperator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let secret = jwt::secret(&state.env)?;
         let token = bearer_token(parts).ok_or_else(|| ApiError::unauthorized("A bearer access token is required"))?;
+        if api_key::is_api_key(token) {
+            return from_api_key(parts, state, api_key::key_hash(token)).await;
+        }
+        let secret = jwt::secret(&state.env)?;
         let claims = jwt::verify(token, &secret)?;
         let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized("The access token is invalid"))?;
         let env = state.env.clone();
@@ -90,7 +118,32 @@ impl FromRequestParts<AppState> for CurrentOperator {
             account_id: user.account_id,
             display_name: user.display_name,
             token_version: user.token_version,
+            api_key_id: None,
             role: user.role,
         })
     }
+}
+
+/// The operator an API key acts as (see [`CurrentOperator`]).
+async fn from_api_key(parts: &Parts, state: &AppState, key_hash: String) -> ApiResult<CurrentOperator> {
+    if !parts.uri.path().starts_with("/v1/") {
+        return Err(ApiError::unauthorized("API keys are accepted on the /v1 routes only"));
+    }
+    let env = state.env.clone();
+    let holder = worker::send::SendFuture::new(async move { api_keys::authenticate(&db::database(&env)?, &key_hash).await })
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("This API key is unknown or revoked"))?;
+    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { ApiKeyScope::Read } else { ApiKeyScope::Write };
+    if !holder.scopes.contains(&needed) {
+        let name = if needed == ApiKeyScope::Read { "read" } else { "write" };
+        return Err(ApiError::forbidden(format!("This API key lacks the {name} scope")));
+    }
+    Ok(CurrentOperator {
+        id: holder.user_id,
+        account_id: holder.account_id,
+        display_name: holder.display_name,
+        token_version: holder.token_version,
+        api_key_id: Some(holder.id),
+        role: OperatorRole::Agent,
+    })
 }

@@ -1,6 +1,7 @@
 //! D1 access: the one place that turns D1 rows into EdgeChat types, one
 //! module per resource. Every query binds its values; none formats them into SQL.
 
+pub mod api_keys;
 pub mod articles;
 pub mod chat;
 pub mod conversations;

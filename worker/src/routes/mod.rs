@@ -187,5 +187,8 @@ fn operator_api() -> ApiRouter {
         operator::chat::post_update,
         operator::chat::post_live,
         operator::chat::get_message,
+        operator::api_keys::post_api_key,
+        operator::api_keys::get_api_keys,
+        operator::api_keys::delete_api_key,
     )
 }

@@ -16,17 +16,20 @@ use crate::routes::AppState;
 
 /// Handles the `GET /v1/messaging/token` route: exchanges the access JWT for
 /// a single-use WebSocket token valid 60 s, so the JWT never travels in a
-/// URL. The token is signed, so issuing it touches no Durable Object.
+/// URL. The token is signed, so issuing it touches no Durable Object. 403
+/// for an API key: no live socket may outlive a revoked key (issue 13).
 #[utoipa::path(
     get,
     path = "/v1/messaging/token",
     responses(
         (status = 200, description = "A single-use WebSocket token, valid 60 seconds", body = MessagingToken),
+        (status = 403, description = "`forbidden`: an API key (live sockets need a signed-in operator)", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
 #[worker::send]
 pub async fn get_token(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<MessagingToken>> {
+    caller.require_session()?;
     let secret = jwt::secret(&state.env)?;
     let token = LiveToken::new(caller.account_id, caller.id, caller.token_version, now_secs(), random_hex(16));
     Ok(Json(token.to_messaging_token(&secret)))

@@ -1,6 +1,7 @@
 //! The operator API, `/v1/*` (seeds 002, 000, 003): bearer JWT, every query
 //! scoped to the caller's account; ids of another account answer 404.
 
+pub mod api_keys;
 pub mod chat;
 pub mod conversations;
 pub mod live;
