@@ -5,6 +5,7 @@
 //! tests, xtask) and for `wasm32-unknown-unknown` (worker, widget).
 
 pub mod api;
+pub mod chat_id;
 pub mod error;
 pub mod handoff;
 pub mod kb;

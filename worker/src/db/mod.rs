@@ -2,6 +2,7 @@
 //! module per resource. Every query binds its values; none formats them into SQL.
 
 pub mod articles;
+pub mod chat;
 pub mod conversations;
 pub mod edits;
 pub mod inbound;
