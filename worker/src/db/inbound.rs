@@ -76,17 +76,3 @@ pub async fn record_delivery(db: &D1Database, endpoint_id: &str, webhook_id: &st
     Ok(())
 }
 
-/// The site of the account's conversation `conversation_id` (`Some(None)`
-/// for an internal one); `None` when the account has no such conversation.
-pub async fn conversation_site(db: &D1Database, account_id: i64, conversation_id: i64) -> worker::Result<Option<Option<i64>>> {
-    #[derive(Deserialize)]
-    struct Row {
-        site_id: Option<i64>,
-    }
-    let row: Option<Row> = db
-        .prepare("SELECT site_id FROM conversations WHERE id = ?1 AND account_id = ?2")
-        .bind(&[int(conversation_id), int(account_id)])?
-        .first(None)
-        .await?;
-    Ok(row.map(|r| r.site_id))
-}

@@ -196,10 +196,10 @@ pub async fn post_inbound(
         Some(id) => users::user(&db, endpoint.account_id, id).await?.ok_or_else(|| FieldError::new("user_id", "data.user_id is not an operator of this account"))?,
         None => users::user(&db, endpoint.account_id, endpoint.created_by).await?.ok_or_else(|| ApiError::internal("inbound endpoint without its creator"))?,
     };
-    let conversation_id = super::operator::transcripts::resolve_chat(&db, endpoint.account_id, &event.data.chat_id).await?;
-    let site_id = inbound_db::conversation_site(&db, endpoint.account_id, conversation_id).await?.ok_or_else(|| ApiError::not_found("chat"))?;
+    let chat = super::operator::transcripts::resolve_chat(&db, author.id, endpoint.account_id, &event.data.chat_id).await?;
+    let site_id = chat.site_id;
     let sent = SendOperatorMessage {
-        context: RoomContext { conversation_id, site_id, account_id: endpoint.account_id },
+        context: RoomContext { conversation_id: chat.conversation_id, site_id, account_id: endpoint.account_id },
         content: event.data.content,
         author_id: author.id,
         author_name: event.data.from.map(|f| f.trim().to_string()).unwrap_or(author.display_name),

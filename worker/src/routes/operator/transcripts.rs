@@ -5,20 +5,23 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use edgechat_shared::api::transcripts::{QueuedEmail, TranscriptRequest};
+use edgechat_shared::chat_id::ChatId;
 use edgechat_shared::error::ErrorBody;
 use worker::D1Database;
 
 use crate::auth::CurrentOperator;
 use crate::db;
+use crate::db::chat::{Chat, Create};
 use crate::email::{self, RequestedBy, TranscriptOrder};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{json_object, public_origin, AppState};
 
-/// The conversation of `chat_id` (seed 000 forms) in account `account_id`,
-/// never creating one. Errors: 422 malformed, 404 no such chat.
-pub async fn resolve_chat(db: &D1Database, account_id: i64, chat_id: &str) -> ApiResult<i64> {
-    let _ = (db, account_id, chat_id);
-    Err(ApiError::not_found("chat"))
+/// The conversation of `chat_id` (seed 000 forms, [`ChatId`]) that
+/// operator `user_id` of `account_id` may see, never starting one. Errors:
+/// 422 malformed, 404 no such chat.
+pub async fn resolve_chat(db: &D1Database, user_id: i64, account_id: i64, chat_id: &str) -> ApiResult<Chat> {
+    let chat = ChatId::parse(chat_id)?;
+    db::chat::resolve(db, user_id, account_id, &chat, Create::No).await?.ok_or_else(|| ApiError::not_found("chat"))
 }
 
 /// Handles the `POST /v1/chat/transcript/send` route (seed 000):
@@ -51,10 +54,9 @@ pub async fn post_send(
     let request: TranscriptRequest = json_object(&body)?;
     request.validate()?;
     let db = db::database(&state.env)?;
-    let conversation_id = resolve_chat(&db, caller.account_id, &request.chat_id).await?;
-    let conversation = super::conversations::load(&db, &caller, conversation_id).await?;
+    let chat = resolve_chat(&db, caller.id, caller.account_id, &request.chat_id).await?;
     let order = TranscriptOrder {
-        conversation_id: conversation.id,
+        conversation_id: chat.conversation_id,
         to: request.email.trim(),
         requested_by: RequestedBy::Operator,
         base_url: &public_origin(&uri, &headers),
