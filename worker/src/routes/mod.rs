@@ -183,7 +183,7 @@ fn operator_api() -> ApiRouter {
         operator::messages::post_reaction,
         operator::live::get_token,
         operator::live::get_live,
-        operator::transcripts::post_send,
+        operator::transcripts::post_transcript_send,
         inbound::post_endpoint,
         inbound::get_endpoints,
         inbound::delete_endpoint,

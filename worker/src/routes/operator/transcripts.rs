@@ -44,7 +44,7 @@ pub async fn resolve_chat(db: &D1Database, user_id: i64, account_id: i64, chat_i
     security(("operator_jwt" = [])),
 )]
 #[worker::send]
-pub async fn post_send(
+pub async fn post_transcript_send(
     State(state): State<AppState>,
     caller: CurrentOperator,
     uri: Uri,
