@@ -7,6 +7,7 @@ use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::transcripts::VisitorTranscriptRequest;
 use edgechat_shared::api::visitor::{BlockStatus, IdentityQuery, VisitorQuery};
 use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
@@ -149,6 +150,13 @@ impl Api {
     pub async fn close(&self, session_id: &str) -> Result<(), ApiError> {
         let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
         self.post_json("close", &body).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/chat/transcript`: email the conversation to the
+    /// visitor's contact email ("email me a copy").
+    pub async fn transcript(&self, session_id: &str) -> Result<(), ApiError> {
+        let body = VisitorTranscriptRequest { site_key: self.site_key.clone(), session_id: session_id.into(), email: None };
+        self.post_json("transcript", &body).await.map(|_| ())
     }
 
     /// `POST /api/v1/chat/handoff`: the visitor accepts the offer of a
