@@ -105,7 +105,12 @@ impl ResendStandIn {
             if sent.len() >= count {
                 return sent;
             }
-            assert!(Instant::now() < deadline, "{} of {count} emails to {to} after {wait:?}; requests: {:?}", sent.len(), self.requests_to(to));
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} emails to {to} after {wait:?}; requests: {:?}",
+                sent.len(),
+                self.requests_to(to)
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

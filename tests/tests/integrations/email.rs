@@ -85,7 +85,8 @@ async fn a_transcript_reaches_the_provider_with_every_message_escaped_in_html_an
 
     let to = address("copy");
     let queued: QueuedEmail =
-        json_of(post(server, "/v1/chat/transcript/send", tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 202).await;
+        json_of(post(server, "/v1/chat/transcript/send", tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 202)
+            .await;
     assert!(queued.id.starts_with("eml_"), "{}", queued.id);
 
     let sent = ResendStandIn::shared().wait_for(&to, 1, EMAIL_WAIT).await;
@@ -99,7 +100,11 @@ async fn a_transcript_reaches_the_provider_with_every_message_escaped_in_html_an
     for message in &stored {
         assert!(text.contains(&message.content), "text lacks {:?}:\n{text}", message.content);
         if message.role != Role::Operator {
-            assert!(html.contains(&message.content.replace('&', "&amp;")) || html.contains(&message.content), "html lacks {:?}", message.content);
+            assert!(
+                html.contains(&message.content.replace('&', "&amp;")) || html.contains(&message.content),
+                "html lacks {:?}",
+                message.content
+            );
         }
     }
     assert!(text.contains(tenant.name()), "the operator's name is the author of the reply:\n{text}");
@@ -114,7 +119,8 @@ async fn a_provider_failing_twice_then_succeeding_sends_one_email_under_one_idem
     let (session, _) = visitor_with_email(server, &tenant, &visitor_email).await;
     let to = address("fail2-copy");
     let queued: QueuedEmail =
-        json_of(post(server, "/v1/chat/transcript/send", tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 202).await;
+        json_of(post(server, "/v1/chat/transcript/send", tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 202)
+            .await;
 
     let sent = ResendStandIn::shared().wait_for(&to, 1, EMAIL_WAIT).await;
     assert_eq!(sent.len(), 1);
@@ -134,13 +140,28 @@ async fn transcript_requests_with_bad_input_or_another_accounts_chat_are_refused
         let token = token.to_string();
         async move { post(server, "/v1/chat/transcript/send", &token, body).await }
     };
-    assert_error(send(tenant.token(), json!({"chat_id": format!("customer:{session}:{visitor_email}"), "email": "not-an-email"})).await, 422, "validation_error", "bad email").await;
-    assert_error(send(tenant.token(), json!({"chat_id": "customer:", "email": to})).await, 422, "validation_error", "malformed chat id").await;
+    assert_error(
+        send(tenant.token(), json!({"chat_id": format!("customer:{session}:{visitor_email}"), "email": "not-an-email"})).await,
+        422,
+        "validation_error",
+        "bad email",
+    )
+    .await;
+    assert_error(send(tenant.token(), json!({"chat_id": "customer:", "email": to})).await, 422, "validation_error", "malformed chat id")
+        .await;
     assert_error(send(tenant.token(), json!({"email": to})).await, 422, "validation_error", "missing chat id").await;
     assert_error(send(tenant.token(), json!(["chat_id"])).await, 400, "bad_request", "not an object").await;
-    assert_error(send(tenant.token(), transcript_request(&new_session_id(), &visitor_email, &to)).await, 404, "not_found", "unknown chat").await;
-    assert_error(send(other.token(), transcript_request(&session, &visitor_email, &to)).await, 404, "not_found", "another account's chat").await;
-    let response = server.http.post(format!("{}/v1/chat/transcript/send", server.url)).json(&transcript_request(&session, &visitor_email, &to)).send().await.unwrap();
+    assert_error(send(tenant.token(), transcript_request(&new_session_id(), &visitor_email, &to)).await, 404, "not_found", "unknown chat")
+        .await;
+    assert_error(send(other.token(), transcript_request(&session, &visitor_email, &to)).await, 404, "not_found", "another account's chat")
+        .await;
+    let response = server
+        .http
+        .post(format!("{}/v1/chat/transcript/send", server.url))
+        .json(&transcript_request(&session, &visitor_email, &to))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, 401, "unauthorized", "no token").await;
     assert!(ResendStandIn::shared().requests_to(&to).is_empty(), "nothing refused was sent");
 }
@@ -189,7 +210,8 @@ fn now() -> i64 {
 }
 
 async fn new_endpoint(server: &Server, tenant: &Tenant) -> InboundEndpoint {
-    let endpoint: InboundEndpoint = json_of(post(server, "/v1/inbound-webhooks", tenant.token(), json!({"name": "Helpdesk"})).await, 201).await;
+    let endpoint: InboundEndpoint =
+        json_of(post(server, "/v1/inbound-webhooks", tenant.token(), json!({"name": "Helpdesk"})).await, 201).await;
     assert!(endpoint.id.starts_with("ibw_"));
     assert!(endpoint.url.ends_with(&format!("/webhooks/inbound/{}", endpoint.id)), "{}", endpoint.url);
     assert!(endpoint.secret.as_deref().is_some_and(|s| s.starts_with("whsec_")), "the secret is shown at creation");
@@ -242,7 +264,8 @@ async fn a_signed_inbound_message_lands_in_the_chat_once_even_when_replayed(serv
     assert_ne!(other.message_id, first.message_id);
     // An event the endpoint does not take, and a chat of nobody: refused after the signature.
     let wrong_type = json!({"type": "conversation.created", "data": {"chat_id": "x", "content": "y"}}).to_string();
-    assert_error(deliver(server, &endpoint.id, secret, "msg_3", now(), &wrong_type, &wrong_type).await, 422, "validation_error", "type").await;
+    assert_error(deliver(server, &endpoint.id, secret, "msg_3", now(), &wrong_type, &wrong_type).await, 422, "validation_error", "type")
+        .await;
     let nowhere = message_event(&format!("customer:{}:{visitor_email}", new_session_id()), "lost");
     assert_error(deliver(server, &endpoint.id, secret, "msg_4", now(), &nowhere, &nowhere).await, 404, "not_found", "unknown chat").await;
 }
@@ -276,7 +299,13 @@ async fn tampered_stale_unsigned_or_foreign_deliveries_are_401_and_store_nothing
     assert_error(unsigned, 401, "unauthorized", "no signature").await;
     // The other account's endpoint, signed by its own secret, cannot reach this account's chat.
     let foreign_secret = foreign.secret.as_deref().unwrap();
-    assert_error(deliver(server, &foreign.id, foreign_secret, "t_6", now(), &body, &body).await, 404, "not_found", "another account's chat").await;
+    assert_error(
+        deliver(server, &foreign.id, foreign_secret, "t_6", now(), &body, &body).await,
+        404,
+        "not_found",
+        "another account's chat",
+    )
+    .await;
     // A body over 64 KiB.
     let huge = message_event(&chat_id, &"x".repeat(70 * 1024));
     let (status, _) = error_of(deliver(server, &endpoint.id, secret, "t_7", now(), &huge, &huge).await).await;
@@ -295,8 +324,15 @@ async fn inbound_endpoints_are_listed_without_secrets_and_a_deleted_one_refuses_
     assert_eq!(listed, vec![InboundEndpoint { secret: None, ..endpoint.clone() }]);
     let theirs: Vec<InboundEndpoint> = json_of(get(server, "/v1/inbound-webhooks", other.token()).await, 200).await;
     assert!(theirs.is_empty(), "another account sees none");
-    assert_error(post(server, "/v1/inbound-webhooks", tenant.token(), json!({"name": " "})).await, 422, "validation_error", "blank name").await;
-    assert_error(post(server, "/v1/inbound-webhooks", tenant.token(), json!({"name": "x".repeat(101)})).await, 422, "validation_error", "long name").await;
+    assert_error(post(server, "/v1/inbound-webhooks", tenant.token(), json!({"name": " "})).await, 422, "validation_error", "blank name")
+        .await;
+    assert_error(
+        post(server, "/v1/inbound-webhooks", tenant.token(), json!({"name": "x".repeat(101)})).await,
+        422,
+        "validation_error",
+        "long name",
+    )
+    .await;
 
     let path = format!("/v1/inbound-webhooks/{}", endpoint.id);
     assert_error(send(server, Method::DELETE, &path, other.token(), None).await, 404, "not_found", "another account's endpoint").await;

@@ -21,7 +21,15 @@ pub struct EndpointRow {
 const COLUMNS: &str = "id, account_id, name, secret, created_by, created_at";
 
 /// Stores a new endpoint unless the account has `max` already; `None` then.
-pub async fn insert(db: &D1Database, account_id: i64, id: &str, name: &str, secret: &str, created_by: i64, max: i64) -> worker::Result<Option<EndpointRow>> {
+pub async fn insert(
+    db: &D1Database,
+    account_id: i64,
+    id: &str,
+    name: &str,
+    secret: &str,
+    created_by: i64,
+    max: i64,
+) -> worker::Result<Option<EndpointRow>> {
     db.prepare(format!(
         "INSERT INTO inbound_endpoints (id, account_id, name, secret, created_by) \
          SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT COUNT(*) FROM inbound_endpoints WHERE account_id = ?2) < ?6 RETURNING {COLUMNS}"
@@ -50,8 +58,10 @@ pub async fn by_id(db: &D1Database, id: &str) -> worker::Result<Option<EndpointR
 pub async fn delete(db: &D1Database, account_id: i64, id: &str) -> worker::Result<bool> {
     let results = db
         .batch(vec![
-            db.prepare("DELETE FROM inbound_deliveries WHERE endpoint_id = (SELECT id FROM inbound_endpoints WHERE id = ?1 AND account_id = ?2)")
-                .bind(&[text(id), int(account_id)])?,
+            db.prepare(
+                "DELETE FROM inbound_deliveries WHERE endpoint_id = (SELECT id FROM inbound_endpoints WHERE id = ?1 AND account_id = ?2)",
+            )
+            .bind(&[text(id), int(account_id)])?,
             db.prepare("DELETE FROM inbound_endpoints WHERE id = ?1 AND account_id = ?2").bind(&[text(id), int(account_id)])?,
         ])
         .await?;
@@ -75,4 +85,3 @@ pub async fn record_delivery(db: &D1Database, endpoint_id: &str, webhook_id: &st
         .await?;
     Ok(())
 }
-

@@ -22,8 +22,8 @@ use crate::auth::now_secs;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use render::{Line, Transcript};
-pub use resend::Resend;
 use resend::Failure;
+pub use resend::Resend;
 pub use store::RequestedBy;
 
 /// Provider tries per email before it is marked `failed`.
@@ -156,7 +156,11 @@ async fn transcript(env: &Env, db: &worker::D1Database, email: &store::EmailRow)
                 Role::Ai => "AI".into(),
             },
             content: row.content.clone(),
-            files: row.attachments().into_iter().map(|a| (a.name, format!("{base}{}", links.url_at(a.id, email.links_issued_at)))).collect(),
+            files: row
+                .attachments()
+                .into_iter()
+                .map(|a| (a.name, format!("{base}{}", links.url_at(a.id, email.links_issued_at))))
+                .collect(),
         })
         .collect::<Vec<_>>();
     Ok(Transcript {

@@ -71,7 +71,11 @@ impl Transcript {
             ));
             for (name, url) in &line.files {
                 text.push_str(&format!("Attachment: {name} <{url}>\n"));
-                html.push_str(&format!("<div>Attachment: <a href=\"{}\">{}</a></div>", encode_double_quoted_attribute(url), encode_text(name)));
+                html.push_str(&format!(
+                    "<div>Attachment: <a href=\"{}\">{}</a></div>",
+                    encode_double_quoted_attribute(url),
+                    encode_text(name)
+                ));
             }
             text.push('\n');
             html.push_str("</div>");

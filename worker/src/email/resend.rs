@@ -67,7 +67,8 @@ impl Resend {
     /// address (the routes that would queue email answer 503 `not_ready`).
     pub fn from_env(env: &Env) -> Option<Resend> {
         let var = |name: &str| env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty());
-        let api_key = env.secret("RESEND_API_KEY").ok().map(|v| v.to_string()).filter(|v| !v.is_empty()).or_else(|| var("RESEND_API_KEY"))?;
+        let api_key =
+            env.secret("RESEND_API_KEY").ok().map(|v| v.to_string()).filter(|v| !v.is_empty()).or_else(|| var("RESEND_API_KEY"))?;
         Some(Resend {
             base_url: var("RESEND_BASE_URL").unwrap_or_else(|| "https://api.resend.com".into()),
             api_key,

@@ -11,7 +11,9 @@ use crate::db::{int, opt_int, text, MessageRow};
 pub enum RequestedBy {
     Operator,
     /// The visitor, through the widget: at most `per_day` a conversation.
-    Visitor { per_day: i64 },
+    Visitor {
+        per_day: i64,
+    },
 }
 
 /// A transcript to queue.
@@ -93,7 +95,12 @@ pub async fn email(db: &D1Database, id: &str) -> worker::Result<Option<EmailRow>
 
 /// The newest `limit` messages up to `up_to_seq`, oldest first, and how
 /// many messages there are up to it in all.
-pub async fn transcript_messages(db: &D1Database, conversation_id: i64, up_to_seq: i64, limit: usize) -> worker::Result<(Vec<MessageRow>, usize)> {
+pub async fn transcript_messages(
+    db: &D1Database,
+    conversation_id: i64,
+    up_to_seq: i64,
+    limit: usize,
+) -> worker::Result<(Vec<MessageRow>, usize)> {
     let bind = [int(conversation_id), int(up_to_seq), int(limit as i64)];
     let rows: Vec<MessageRow> = db
         .prepare(format!(
@@ -113,8 +120,11 @@ pub async fn transcript_messages(db: &D1Database, conversation_id: i64, up_to_se
 
 /// Counts a try; answers the number of tries so far.
 pub async fn count_attempt(db: &D1Database, id: &str) -> worker::Result<i64> {
-    let n: Option<i64> =
-        db.prepare("UPDATE emails SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts").bind(&[text(id)])?.first(Some("attempts")).await?;
+    let n: Option<i64> = db
+        .prepare("UPDATE emails SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts")
+        .bind(&[text(id)])?
+        .first(Some("attempts"))
+        .await?;
     Ok(n.unwrap_or(0))
 }
 
@@ -133,6 +143,7 @@ pub async fn record(db: &D1Database, id: &str, status: &str, provider_id: Option
 
 /// The contact email visitor `visitor_id` left (`visitors.email`), if any.
 pub async fn visitor_email(db: &D1Database, visitor_id: i64) -> worker::Result<Option<String>> {
-    let email: Option<Option<String>> = db.prepare("SELECT email FROM visitors WHERE id = ?1").bind(&[int(visitor_id)])?.first(Some("email")).await?;
+    let email: Option<Option<String>> =
+        db.prepare("SELECT email FROM visitors WHERE id = ?1").bind(&[int(visitor_id)])?.first(Some("email")).await?;
     Ok(email.flatten().filter(|e| !e.is_empty()))
 }

@@ -193,8 +193,12 @@ pub async fn post_inbound(
     let event: InboundEvent = json_object(&body)?;
     event.validate()?;
     let author = match event.data.user_id {
-        Some(id) => users::user(&db, endpoint.account_id, id).await?.ok_or_else(|| FieldError::new("user_id", "data.user_id is not an operator of this account"))?,
-        None => users::user(&db, endpoint.account_id, endpoint.created_by).await?.ok_or_else(|| ApiError::internal("inbound endpoint without its creator"))?,
+        Some(id) => users::user(&db, endpoint.account_id, id)
+            .await?
+            .ok_or_else(|| FieldError::new("user_id", "data.user_id is not an operator of this account"))?,
+        None => users::user(&db, endpoint.account_id, endpoint.created_by)
+            .await?
+            .ok_or_else(|| ApiError::internal("inbound endpoint without its creator"))?,
     };
     let chat = super::operator::transcripts::resolve_chat(&db, author.id, endpoint.account_id, &event.data.chat_id).await?;
     let site_id = chat.site_id;

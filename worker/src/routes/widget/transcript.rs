@@ -38,7 +38,12 @@ use crate::routes::{json_object, public_origin, AppState};
     security(("site_key" = [], "session_id" = [])),
 )]
 #[worker::send]
-pub async fn post_transcript(State(state): State<AppState>, caller: Caller, uri: Uri, body: Bytes) -> ApiResult<(StatusCode, Json<QueuedEmail>)> {
+pub async fn post_transcript(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<QueuedEmail>)> {
     let request: VisitorTranscriptRequest = json_object(&body)?;
     let visitor = load_visitor(&state.env, &caller, Limit::Write("transcript"), &request.site_key, &request.session_id).await?;
     let room = visitor.conversation()?;
