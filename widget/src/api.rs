@@ -7,7 +7,6 @@ use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
-use edgechat_shared::api::transcripts::VisitorTranscriptRequest;
 use edgechat_shared::api::visitor::{BlockStatus, IdentityQuery, VisitorQuery};
 use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
@@ -153,9 +152,9 @@ impl Api {
     }
 
     /// `POST /api/v1/chat/transcript`: email the conversation to the
-    /// visitor's contact email ("email me a copy").
+    /// visitor's contact email ("email me a copy"; `email` left out).
     pub async fn transcript(&self, session_id: &str) -> Result<(), ApiError> {
-        let body = VisitorTranscriptRequest { site_key: self.site_key.clone(), session_id: session_id.into(), email: None };
+        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
         self.post_json("transcript", &body).await.map(|_| ())
     }
 

@@ -8,6 +8,7 @@ use edgechat_shared::api::conversations::{MessageList, SentMessage};
 use edgechat_shared::api::inbound::{InboundEndpoint, InboundReceipt};
 use edgechat_shared::api::transcripts::QueuedEmail;
 use edgechat_shared::api::{ChatMessage, Role};
+use edgechat_tests::browser::Browser;
 use edgechat_tests::email_standin::{ResendStandIn, API_KEY};
 use edgechat_tests::tenant::{signup, Tenant};
 use edgechat_tests::*;
@@ -32,6 +33,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         transcript_requests_with_bad_input_or_another_accounts_chat_are_refused,
         // POST /api/v1/chat/transcript
         the_widget_sends_a_copy_only_to_the_visitors_own_contact_email,
+        the_widgets_email_me_a_copy_button_says_sent_and_the_email_arrives,
         // /v1/inbound-webhooks and POST /webhooks/inbound/{id}
         a_signed_inbound_message_lands_in_the_chat_once_even_when_replayed,
         tampered_stale_unsigned_or_foreign_deliveries_are_401_and_store_nothing,
@@ -201,6 +203,39 @@ async fn the_widget_sends_a_copy_only_to_the_visitors_own_contact_email(server: 
     let _: QueuedEmail = json_of(ask(session.clone(), None, site_key.clone()).await, 202).await;
     assert_error(ask(session, None, site_key).await, 429, "rate_limited", "a fourth copy in a day").await;
     assert!(ResendStandIn::shared().requests_to(&stranger).is_empty());
+}
+
+fn in_widget(expr: &str) -> String {
+    format!("const r = document.querySelector('edgechat-root').shadowRoot; return {expr};")
+}
+
+async fn the_widgets_email_me_a_copy_button_says_sent_and_the_email_arrives(server: &Server) {
+    let browser = Browser::start(&run_dir("integrations").join("chromium-profile-transcript")).await;
+    browser.client.goto(&format!("{}/", server.url)).await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
+    browser.widget_element(".ec-input", Duration::from_secs(20)).await.send_keys("How much does EdgeChat cost?").await.unwrap();
+    browser.widget_element(".ec-send", Duration::from_secs(5)).await.click().await.unwrap();
+    let email = address("widget-copy");
+    browser.widget_element(".ec-contact .ec-email", Duration::from_secs(20)).await.send_keys(&email).await.unwrap();
+    browser.widget_element(".ec-contact .ec-save", Duration::from_secs(5)).await.click().await.unwrap();
+    browser.wait_until(&in_widget("!r.querySelector('.ec-contact')"), Duration::from_secs(10)).await;
+    browser.wait_until(&in_widget("r.querySelector('.ec-panel').dataset.live === 'true'"), Duration::from_secs(10)).await;
+    let session = browser.eval("return localStorage.getItem('edgechat:sk_demo_edgechat:session');").await;
+    let session = session.as_str().expect("a session after the first message").to_string();
+    let history: Value =
+        server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}")).await.json().await.unwrap();
+    let id = history["conversation_id"].as_i64().expect("conversation id");
+    let token = server.demo_token().await;
+    let closed = server.authed(Method::POST, &conversation_path(id, "/close"), &token).send().await.unwrap();
+    assert!(closed.status().is_success());
+
+    browser.widget_element(".ec-transcript", Duration::from_secs(10)).await.click().await.unwrap();
+    browser
+        .wait_until(&in_widget("r.querySelector('.ec-transcript-status')?.innerText === 'Sent'"), Duration::from_secs(10))
+        .await;
+    let sent = ResendStandIn::shared().wait_for(&email, 1, EMAIL_WAIT).await;
+    assert!(sent[0].field("text").contains("How much does EdgeChat cost?"), "{}", sent[0].field("text"));
+    browser.close().await;
 }
 
 // ---- inbound webhooks ----
