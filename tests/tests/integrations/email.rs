@@ -230,9 +230,7 @@ async fn the_widgets_email_me_a_copy_button_says_sent_and_the_email_arrives(serv
     assert!(closed.status().is_success());
 
     browser.widget_element(".ec-transcript", Duration::from_secs(10)).await.click().await.unwrap();
-    browser
-        .wait_until(&in_widget("r.querySelector('.ec-transcript-status')?.innerText === 'Sent'"), Duration::from_secs(10))
-        .await;
+    browser.wait_until(&in_widget("r.querySelector('.ec-transcript-status')?.innerText === 'Sent'"), Duration::from_secs(10)).await;
     let sent = ResendStandIn::shared().wait_for(&email, 1, EMAIL_WAIT).await;
     assert!(sent[0].field("text").contains("How much does EdgeChat cost?"), "{}", sent[0].field("text"));
     browser.close().await;
