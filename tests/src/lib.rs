@@ -4,6 +4,7 @@
 //! and an HTTP/SSE client for the widget API.
 
 pub mod browser;
+pub mod email_standin;
 pub mod http;
 pub mod openai_mock;
 pub mod socket;

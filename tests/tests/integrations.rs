@@ -1,17 +1,27 @@
 //! Integrations (issue 13) against one real `wrangler dev`: seed 000's
 //! `/v1/chat/*` routes, account API keys, the event bus and its webhooks,
-//! and email. Each concern is a module with its own `trials(server)`.
+//! and email. One module per concern, each with its own `trials(server)`.
+//! Stand-ins for outside services start before the server, which gets their
+//! URLs as vars.
 
 #[path = "integrations/chat.rs"]
 mod chat;
+#[path = "integrations/email.rs"]
+mod email;
 #[path = "integrations/keys.rs"]
 mod keys;
 
+use edgechat_tests::email_standin::{self, ResendStandIn};
 use edgechat_tests::*;
 
 fn main() {
-    let server = Server::start("integrations");
+    let resend = ResendStandIn::shared();
+    let server = Server::start_with(
+        "integrations",
+        &[("RESEND_BASE_URL", &resend.url), ("RESEND_API_KEY", email_standin::API_KEY), ("EMAIL_FROM", email::FROM)],
+    );
     let mut trials = chat::trials(server);
     trials.extend(keys::trials(server));
+    trials.extend(email::trials(server));
     run_trials(server, trials)
 }

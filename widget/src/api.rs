@@ -151,6 +151,13 @@ impl Api {
         self.post_json("close", &body).await.map(|_| ())
     }
 
+    /// `POST /api/v1/chat/transcript`: email the conversation to the
+    /// visitor's contact email ("email me a copy"; `email` left out).
+    pub async fn transcript(&self, session_id: &str) -> Result<(), ApiError> {
+        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
+        self.post_json("transcript", &body).await.map(|_| ())
+    }
+
     /// `POST /api/v1/chat/handoff`: the visitor accepts the offer of a
     /// person; answers the notice to show.
     pub async fn handoff(&self, session_id: &str) -> Result<String, ApiError> {

@@ -13,7 +13,7 @@ use leptos::task::spawn_local;
 use web_sys::HtmlElement;
 
 use super::composer::Composer;
-use super::feedback::{ContactForm, RatingForm};
+use super::feedback::{ContactForm, RatingForm, TranscriptButton};
 use super::message::{ApiBase, MessageBubble, UiMessage};
 use crate::api::Api;
 use crate::{live, session, upload};
@@ -470,6 +470,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 </Show>
                 <Show when=move || conversation.rate.get()>
                     <RatingForm api=api />
+                    <TranscriptButton api=api />
                 </Show>
                 <Show when=move || conversation.operator_typing.with(Option::is_some)>
                     <p class="ec-typing-notice" role="status">

@@ -1,4 +1,5 @@
-//! Inline forms of the conversation: leave contact details, rate the chat.
+//! Inline forms of the conversation: leave contact details, rate the chat,
+//! email a copy.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -99,6 +100,30 @@ pub fn RatingForm(api: StoredValue<Api>) -> impl IntoView {
                 </Show>
                 <button class="ec-send ec-submit-rating" type="submit">"Send rating"</button>
             </form>
+        </Show>
+    }
+}
+
+/// "Email me a copy" of the closed conversation, sent to the contact email
+/// the visitor left; shows "Sent" (or why not, e.g. no email left yet).
+#[component]
+pub fn TranscriptButton(api: StoredValue<Api>) -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let send = move |_| {
+        let api = api.get_value();
+        let Some(session_id) = session::stored(&api.site_key) else { return };
+        status.set(Some("Sending…".into()));
+        spawn_local(async move {
+            status.set(Some(match api.transcript(&session_id).await {
+                Ok(()) => "Sent".into(),
+                Err(message) => message,
+            }));
+        });
+    };
+    view! {
+        <Show when=move || status.with(Option::is_some)
+            fallback=move || view! { <button type="button" class="ec-send ec-transcript" on:click=send>"Email me a copy"</button> }>
+            <p class="ec-notice ec-transcript-status" role="status">{move || status.get().unwrap_or_default()}</p>
         </Show>
     }
 }

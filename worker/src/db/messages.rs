@@ -82,8 +82,14 @@ impl FileLinks {
 
     /// The URL of upload `upload_id`, valid from now.
     pub fn url(&self, upload_id: i64) -> String {
+        self.url_at(upload_id, now_secs())
+    }
+
+    /// The URL of upload `upload_id`, valid from `issued_at` (Unix seconds):
+    /// the same link each time, for an email sent again.
+    pub fn url_at(&self, upload_id: i64, issued_at: i64) -> String {
         let purpose = if self.internal { Purpose::InternalFileLink } else { Purpose::FileLink };
-        signing::signed_file_url(purpose, &self.site_secret, upload_id, now_secs())
+        signing::signed_file_url(purpose, &self.site_secret, upload_id, issued_at)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod chat;
 pub mod conversations;
 pub mod edits;
+pub mod inbound;
 pub mod media;
 pub mod messages;
 pub mod proactive;

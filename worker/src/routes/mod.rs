@@ -4,6 +4,7 @@
 mod auth;
 pub mod console;
 mod health;
+mod inbound;
 pub mod operator;
 mod widget;
 
@@ -54,6 +55,7 @@ pub fn router(env: Env) -> Router {
         .merge(widget_api().into_router().layer(cors))
         .merge(auth_api().into_router())
         .merge(operator_api().into_router())
+        .merge(webhooks_api().into_router())
         .merge(console::router())
         .fallback(health::not_found)
         .with_state(state)
@@ -63,7 +65,7 @@ pub fn router(env: Env) -> Router {
 /// `worker/openapi.json` (see [`crate::openapi`]).
 #[cfg(test)]
 pub fn openapi() -> String {
-    crate::openapi::document([service_api(), widget_api(), auth_api(), operator_api()])
+    crate::openapi::document([service_api(), widget_api(), auth_api(), operator_api(), webhooks_api()])
 }
 
 /// `GET /health`, `GET /ready` and `GET /openapi.json`.
@@ -98,6 +100,7 @@ fn widget_api() -> ApiRouter {
         widget::token_conversations::post_reply,
         widget::token_conversations::get_file,
         operator::chat::post_upload,
+        widget::transcript::post_transcript,
     )
 }
 
@@ -190,5 +193,14 @@ fn operator_api() -> ApiRouter {
         operator::api_keys::post_api_key,
         operator::api_keys::get_api_keys,
         operator::api_keys::delete_api_key,
+        operator::transcripts::post_transcript_send,
+        inbound::post_endpoint,
+        inbound::get_endpoints,
+        inbound::delete_endpoint,
     )
+}
+
+/// Public webhook receivers, `/webhooks/*` (seed 003: HMAC-verified).
+fn webhooks_api() -> ApiRouter {
+    api_routes!(ApiRouter::new("webhooks"), inbound::post_inbound)
 }

@@ -10,6 +10,7 @@ pub mod messages;
 pub mod proactive;
 pub mod sites;
 pub mod team;
+pub mod transcripts;
 pub mod users;
 
 use edgechat_shared::api::conversations::{DEFAULT_PAGE, MAX_PAGE};

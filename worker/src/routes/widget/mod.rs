@@ -13,6 +13,7 @@ pub mod proactive;
 pub mod rating;
 pub mod stream;
 pub mod token_conversations;
+pub mod transcript;
 pub mod uploads;
 
 use axum::extract::{FromRequestParts, Query};

@@ -1,0 +1,149 @@
+//! The `emails` table (migration 0020): one row per email asked for.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::db::messages::MESSAGE_COLUMNS;
+use crate::db::{int, opt_int, text, MessageRow};
+
+/// Who asked for an email (`emails.requested_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestedBy {
+    Operator,
+    /// The visitor, through the widget: at most `per_day` a conversation.
+    Visitor {
+        per_day: i64,
+    },
+}
+
+/// A transcript to queue.
+#[derive(Debug, Clone)]
+pub struct NewTranscript<'a> {
+    pub id: &'a str,
+    pub conversation_id: i64,
+    pub to: &'a str,
+    pub requested_by: RequestedBy,
+    /// The worker's public origin, for attachment links.
+    pub base_url: &'a str,
+    /// Now, in Unix seconds.
+    pub now: i64,
+}
+
+/// Stores the email with the conversation's current last `seq` (what the
+/// transcript will hold). `false` when the conversation does not exist, or
+/// a visitor's request is past its daily number (counted in the same
+/// statement, so concurrent requests cannot pass it together).
+pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> worker::Result<bool> {
+    let (requested_by, cap) = match email.requested_by {
+        RequestedBy::Operator => ("operator", None),
+        RequestedBy::Visitor { per_day } => ("visitor", Some(per_day)),
+    };
+    let day_ago = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(((email.now - 86_400) * 1000) as f64)).to_iso_string();
+    let changes = db
+        .prepare(
+            "INSERT INTO emails (id, account_id, conversation_id, kind, requested_by, to_address, up_to_seq, base_url, links_issued_at) \
+             SELECT ?1, c.account_id, c.id, 'transcript', ?3, ?4, \
+                    COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = c.id), 0), ?5, ?6 \
+             FROM conversations c WHERE c.id = ?2 AND (?7 IS NULL OR \
+                (SELECT COUNT(*) FROM emails WHERE conversation_id = c.id AND requested_by = 'visitor' AND created_at > ?8) < ?7)",
+        )
+        .bind(&[
+            text(email.id),
+            int(email.conversation_id),
+            text(requested_by),
+            text(email.to),
+            text(email.base_url),
+            int(email.now),
+            opt_int(cap),
+            text(&String::from(day_ago)),
+        ])?
+        .run()
+        .await?
+        .meta()?
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok(changes > 0)
+}
+
+/// A queued email with what rendering it needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailRow {
+    pub conversation_id: i64,
+    pub to_address: String,
+    pub up_to_seq: i64,
+    pub base_url: String,
+    pub links_issued_at: i64,
+    /// `queued`, `sent` or `failed`.
+    pub status: String,
+    pub site_id: Option<i64>,
+    pub site_name: Option<String>,
+    pub visitor_name: Option<String>,
+}
+
+/// The email `id` with its conversation's site and visitor names.
+pub async fn email(db: &D1Database, id: &str) -> worker::Result<Option<EmailRow>> {
+    db.prepare(
+        "SELECT e.conversation_id, e.to_address, e.up_to_seq, e.base_url, e.links_issued_at, e.status, \
+                c.site_id, s.name AS site_name, v.name AS visitor_name \
+         FROM emails e JOIN conversations c ON c.id = e.conversation_id \
+         LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN visitors v ON v.id = c.visitor_id WHERE e.id = ?1",
+    )
+    .bind(&[text(id)])?
+    .first(None)
+    .await
+}
+
+/// The newest `limit` messages up to `up_to_seq`, oldest first, and how
+/// many messages there are up to it in all.
+pub async fn transcript_messages(
+    db: &D1Database,
+    conversation_id: i64,
+    up_to_seq: i64,
+    limit: usize,
+) -> worker::Result<(Vec<MessageRow>, usize)> {
+    let bind = [int(conversation_id), int(up_to_seq), int(limit as i64)];
+    let rows: Vec<MessageRow> = db
+        .prepare(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT ?3) ORDER BY seq"
+        ))
+        .bind(&bind)?
+        .all()
+        .await?
+        .results()?;
+    let total: Option<i64> = db
+        .prepare("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?1 AND seq <= ?2")
+        .bind(&bind[..2])?
+        .first(Some("n"))
+        .await?;
+    Ok((rows, total.unwrap_or(0) as usize))
+}
+
+/// Counts a try; answers the number of tries so far.
+pub async fn count_attempt(db: &D1Database, id: &str) -> worker::Result<i64> {
+    let n: Option<i64> = db
+        .prepare("UPDATE emails SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts")
+        .bind(&[text(id)])?
+        .first(Some("attempts"))
+        .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Records the outcome: `sent` with the provider's id, `failed` (the dead
+/// letter), or still `queued` after a failure that will be tried again.
+pub async fn record(db: &D1Database, id: &str, status: &str, provider_id: Option<&str>, error: Option<&str>) -> worker::Result<()> {
+    db.prepare(
+        "UPDATE emails SET status = ?2, provider_id = COALESCE(?3, provider_id), last_error = ?4, \
+         sent_at = CASE WHEN ?2 = 'sent' THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ELSE sent_at END WHERE id = ?1",
+    )
+    .bind(&[text(id), text(status), crate::db::opt_text(provider_id), crate::db::opt_text(error)])?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// The contact email visitor `visitor_id` left (`visitors.email`), if any.
+pub async fn visitor_email(db: &D1Database, visitor_id: i64) -> worker::Result<Option<String>> {
+    let email: Option<Option<String>> =
+        db.prepare("SELECT email FROM visitors WHERE id = ?1").bind(&[int(visitor_id)])?.first(Some("email")).await?;
+    Ok(email.flatten().filter(|e| !e.is_empty()))
+}
