@@ -180,5 +180,12 @@ fn operator_api() -> ApiRouter {
         operator::messages::post_reaction,
         operator::live::get_token,
         operator::live::get_live,
+        operator::webhooks::post_webhook,
+        operator::webhooks::get_webhooks,
+        operator::webhooks::get_webhook,
+        operator::webhooks::patch_webhook,
+        operator::webhooks::delete_webhook,
+        operator::webhooks::get_deliveries,
+        operator::webhooks::post_resend,
     )
 }

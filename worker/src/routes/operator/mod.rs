@@ -9,6 +9,7 @@ pub mod proactive;
 pub mod sites;
 pub mod team;
 pub mod users;
+pub mod webhooks;
 
 use edgechat_shared::api::conversations::{DEFAULT_PAGE, MAX_PAGE};
 use edgechat_shared::error::FieldError;
