@@ -9,6 +9,7 @@ pub mod openai_mock;
 pub mod socket;
 pub mod stackfaq;
 pub mod tenant;
+pub mod webhook_receiver;
 
 pub use http::*;
 pub use socket::Socket;

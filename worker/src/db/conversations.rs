@@ -329,8 +329,11 @@ pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<
                  FROM conversations WHERE id = ?2 AND account_id = ?3 AND assignee_id IS NOT ?1",
             )
             .bind(&[opt_int(assignee), int(id), int(account_id), text(&crate::events::new_id())])?,
-            db.prepare("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 AND account_id = ?3 RETURNING id")
-                .bind(&[opt_int(assignee), int(id), int(account_id)])?,
+            db.prepare("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 AND account_id = ?3 RETURNING id").bind(&[
+                opt_int(assignee),
+                int(id),
+                int(account_id),
+            ])?,
         ])
         .await?;
     Ok(results.get(1).map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty()))

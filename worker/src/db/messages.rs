@@ -13,10 +13,10 @@ use worker::D1Database;
 use super::sites::SiteRow;
 use super::{int, opt_int, opt_text, text};
 use crate::auth::now_secs;
-use crate::events::{MessageRef, Record};
-use edgechat_shared::api::integrations::EventType;
 use crate::auth::signing::{self, Purpose};
+use crate::events::{MessageRef, Record};
 use crate::responder::prompt::Turn;
+use edgechat_shared::api::integrations::EventType;
 
 /// A message row as stored; `role` and `status` deserialize straight from
 /// their columns.

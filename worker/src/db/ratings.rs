@@ -12,8 +12,10 @@ use crate::events::Record;
 pub async fn insert(db: &D1Database, conversation_id: i64, score: i64) -> worker::Result<Option<i64>> {
     let results = db
         .batch(vec![
-            db.prepare("INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id")
-                .bind(&[int(conversation_id), int(score)])?,
+            db.prepare(
+                "INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id",
+            )
+            .bind(&[int(conversation_id), int(score)])?,
             // Its `rating.created` event (none for a second rating).
             Record::new(EventType::RatingCreated, conversation_id).only_if_changed().statement(db)?,
         ])

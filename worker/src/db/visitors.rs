@@ -197,8 +197,10 @@ pub async fn set_contact(
                  OR v.name IS NOT COALESCE(?3, v.name)) RETURNING conversation_id",
             )
             .bind(&[values.to_vec(), vec![text(&crate::events::new_id())]].concat())?,
-            db.prepare("UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4")
-                .bind(&values)?,
+            db.prepare(
+                "UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4",
+            )
+            .bind(&values)?,
         ])
         .await?;
     #[derive(Deserialize)]

@@ -13,7 +13,6 @@ use worker::{D1Database, D1PreparedStatement, Env, MessageExt};
 
 use crate::db::{int, opt_int, opt_text, text};
 
-
 /// A new event id: `evt_` + 32 random hex digits.
 pub fn new_id() -> String {
     format!("evt_{}", crate::auth::random_hex(16))
@@ -281,11 +280,8 @@ async fn render(env: &Env, db: &D1Database, row: &OutboxRow) -> worker::Result<B
                 score: i64,
                 comment: Option<String>,
             }
-            let rating: Option<Rating> = db
-                .prepare("SELECT score, comment FROM ratings WHERE conversation_id = ?1")
-                .bind(&[int(conversation)])?
-                .first(None)
-                .await?;
+            let rating: Option<Rating> =
+                db.prepare("SELECT score, comment FROM ratings WHERE conversation_id = ?1").bind(&[int(conversation)])?.first(None).await?;
             data.insert("score".into(), rating.as_ref().map(|r| r.score).into());
             data.insert("comment".into(), rating.and_then(|r| r.comment).into());
         }
@@ -345,7 +341,8 @@ async fn render(env: &Env, db: &D1Database, row: &OutboxRow) -> worker::Result<B
 
 /// The site of conversation `id` (`None` for internal conversations).
 async fn conversation_site(db: &D1Database, id: i64) -> worker::Result<Option<crate::db::sites::SiteRow>> {
-    let site_id = db.prepare("SELECT site_id FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<Option<i64>>(Some("site_id")).await?;
+    let site_id =
+        db.prepare("SELECT site_id FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<Option<i64>>(Some("site_id")).await?;
     match site_id.flatten() {
         Some(site_id) => crate::db::sites::by_id(db, site_id).await,
         None => Ok(None),

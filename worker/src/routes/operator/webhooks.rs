@@ -62,7 +62,11 @@ async fn endpoint(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResu
     security(("operator_jwt" = [])),
 )]
 #[worker::send]
-pub async fn post_webhook(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
+pub async fn post_webhook(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<WebhookEndpoint>)> {
     caller.require(OperatorRole::Admin)?;
     let input: NewWebhookEndpoint = json_object(&body)?;
     let url = check_url(&state.env, &input.url)?;

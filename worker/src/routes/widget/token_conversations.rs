@@ -105,7 +105,8 @@ pub async fn post_conversation(
         Some(id) => id,
         None => db::visitors::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?,
     };
-    if let Some(earlier) = db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await? {
+    if let Some(earlier) = db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?
+    {
         crate::events::publish_conversation(&state.env, earlier).await;
     }
     let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
