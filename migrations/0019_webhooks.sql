@@ -18,7 +18,8 @@ CREATE TABLE webhook_endpoints (
 CREATE INDEX webhook_endpoints_account ON webhook_endpoints (account_id);
 
 -- One per (endpoint, event): a re-published event is not delivered twice.
--- `state` is pending until delivered (succeeded) or dead-lettered (dead);
+-- `state` is pending until delivered (succeeded), dead-lettered (dead) or
+-- dropped (its endpoint was disabled);
 -- `next_at` is when the next attempt is due, so the sweep finds deliveries
 -- whose queue message was lost (e.g. a local queue across a restart).
 CREATE TABLE webhook_deliveries (

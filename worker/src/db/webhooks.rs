@@ -99,7 +99,8 @@ pub async fn get(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Op
 }
 
 /// Changes the given fields of endpoint `id` of `account_id`; `None` when
-/// the account has no such endpoint.
+/// the account has no such endpoint. Disabling it drops its pending
+/// deliveries (events meanwhile are not delivered later).
 pub async fn update(
     db: &D1Database,
     account_id: i64,
@@ -109,22 +110,29 @@ pub async fn update(
     description: Option<&str>,
     disabled: Option<bool>,
 ) -> worker::Result<Option<WebhookEndpoint>> {
-    let row: Option<EndpointRow> = db
-        .prepare(format!(
-            "UPDATE webhook_endpoints SET url = COALESCE(?1, url), events = COALESCE(?2, events), \
-             description = COALESCE(?3, description), disabled = COALESCE(?4, disabled) \
-             WHERE id = ?5 AND account_id = ?6 RETURNING {ENDPOINT_COLUMNS}"
-        ))
-        .bind(&[
-            opt_text(url),
-            opt_text(events.map(events_json).as_deref()),
-            opt_text(description),
-            flag(disabled),
-            int(id),
-            int(account_id),
-        ])?
-        .first(None)
+    let results = db
+        .batch(vec![
+            db.prepare(format!(
+                "UPDATE webhook_endpoints SET url = COALESCE(?1, url), events = COALESCE(?2, events), \
+                 description = COALESCE(?3, description), disabled = COALESCE(?4, disabled) \
+                 WHERE id = ?5 AND account_id = ?6 RETURNING {ENDPOINT_COLUMNS}"
+            ))
+            .bind(&[
+                opt_text(url),
+                opt_text(events.map(events_json).as_deref()),
+                opt_text(description),
+                flag(disabled),
+                int(id),
+                int(account_id),
+            ])?,
+            db.prepare(
+                "UPDATE webhook_deliveries SET state = 'dropped' WHERE state = 'pending' AND endpoint_id = ?1 \
+                 AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE account_id = ?2 AND disabled = 1)",
+            )
+            .bind(&[int(id), int(account_id)])?,
+        ])
         .await?;
+    let row = results.first().map(|r| r.results::<EndpointRow>()).transpose()?.and_then(|mut rows| rows.pop());
     Ok(row.map(EndpointRow::into_endpoint))
 }
 
@@ -265,7 +273,8 @@ pub async fn stale(db: &D1Database, stale_seconds: i64) -> worker::Result<Vec<Du
         .prepare(
             "UPDATE webhook_deliveries SET next_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id IN ( \
              SELECT id FROM webhook_deliveries WHERE state = 'pending' \
-             AND next_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) LIMIT 100) RETURNING id, attempts",
+             AND next_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) \
+             AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled = 0) LIMIT 100) RETURNING id, attempts",
         )
         .bind(&[text(&format!("-{stale_seconds} seconds"))])?
         .all()

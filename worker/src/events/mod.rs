@@ -350,8 +350,13 @@ async fn conversation_site(db: &D1Database, id: i64) -> worker::Result<Option<cr
 }
 
 /// How long an event or a delivery may wait before the sweep sends it
-/// again, in seconds.
+/// again, in seconds, unless the var `BUS_SWEEP_AFTER_SECONDS` says
+/// otherwise (the restart test lowers it).
 pub const STALE_SECONDS: i64 = 30;
+
+fn stale_seconds(env: &Env) -> i64 {
+    env.var("BUS_SWEEP_AFTER_SECONDS").ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(STALE_SECONDS).max(1)
+}
 
 /// Publishes every outbox row left unprocessed for [`STALE_SECONDS`] (a
 /// crash between a write and its publication, or a lost queue message) and
@@ -359,10 +364,11 @@ pub const STALE_SECONDS: i64 = 30;
 /// queue lost across a `wrangler dev` restart). Runs from the cron trigger
 /// and after each consumer batch (`wrangler dev` fires no crons by itself).
 pub async fn sweep(env: &Env) {
-    if let Err(e) = publish_rows(env, Filter::Stale(STALE_SECONDS)).await {
+    let stale = stale_seconds(env);
+    if let Err(e) = publish_rows(env, Filter::Stale(stale)).await {
         worker::console_error!("sweeping the outbox failed: {e}");
     }
-    if let Err(e) = crate::webhooks::sweep(env, STALE_SECONDS).await {
+    if let Err(e) = crate::webhooks::sweep(env, stale).await {
         worker::console_error!("sweeping webhook deliveries failed: {e}");
     }
 }

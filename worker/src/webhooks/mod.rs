@@ -226,7 +226,11 @@ async fn post(url: &str, secret: &str, id: &str, body: &str) -> (Option<u16>, Op
         }
     }
     let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(body.into()));
+    // A redirect is not followed (it could lead anywhere the URL rules refuse): a 3xx is a failure.
+    init.with_method(worker::Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()))
+        .with_redirect(worker::RequestRedirect::Manual);
     let request = match worker::Request::new_with_init(url, &init) {
         Ok(request) => request,
         Err(e) => return (None, None, Some(e.to_string())),
