@@ -75,7 +75,7 @@ impl Server {
         xtask::seed::demo_account(&dir).unwrap_or_else(|e| panic!("seeding the demo account failed: {e}"));
         let vars = [&[("JWT_SECRET", JWT_SECRET)], vars].concat();
         let dev = WranglerDev::spawn(&dir, xtask::wrangler::free_port().expect("free port"), &vars, false)
-        .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
+            .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
         xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
         let url = dev.url.clone();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");

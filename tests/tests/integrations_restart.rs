@@ -53,7 +53,7 @@ async fn a_restart_between_the_write_and_the_delivery_loses_nothing(server: &'st
     let mut n = 0;
     while receiver.received(&hook).iter().all(|r| r.status != 204) && Instant::now() < deadline {
         n += 1;
-        let contact = json!({"site_key": tenant.site_key(), "session_id": session, "name": format!("Visitor {n}")});
+        let contact = json!({"site_key": tenant.site_key(), "session_id": session, "email": format!("visitor{n}@example.com")});
         let _: Value = json_of(post_public(server, &IPS, "/api/v1/chat/contact", &contact).await, 200).await;
         receiver.wait_for(&hook, Duration::from_secs(2), |r| r.iter().any(|r| r.status == 204)).await;
     }
@@ -63,7 +63,8 @@ async fn a_restart_between_the_write_and_the_delivery_loses_nothing(server: &'st
     assert_eq!(delivered[0].header("webhook-id"), first[0].header("webhook-id"), "the same event");
     assert_eq!(delivered[0].body, first[0].body, "the same bytes");
     standardwebhooks::Webhook::new(endpoint.secret.as_deref().unwrap()).unwrap().verify(&delivered[0].body, &delivered[0].headers).unwrap();
-    let log: WebhookDeliveryList = json_of(get(server, &format!("/v1/webhooks/{}/deliveries", endpoint.id), tenant.token()).await, 200).await;
+    let log: WebhookDeliveryList =
+        json_of(get(server, &format!("/v1/webhooks/{}/deliveries", endpoint.id), tenant.token()).await, 200).await;
     let lines: Vec<(u32, DeliveryOutcome)> = log.deliveries.iter().map(|d| (d.attempt, d.outcome)).collect();
     assert_eq!(lines, [(2, DeliveryOutcome::Succeeded), (1, DeliveryOutcome::Failed)]);
 }

@@ -3,8 +3,10 @@
 //!
 //! A change and its event are one D1 batch: the handler adds
 //! [`Record::statement`] to the batch that makes the change (right after the
-//! statement it describes), then calls [`publish`] with the event ids. A
-//! crash between the two leaves the row unpublished; the sweep
+//! statement it describes), then calls [`publish`] with the event ids, or
+//! [`publish_conversation`] / [`spawn_publish`] (the Room, off its live
+//! path) for the unpublished events of the conversation. A crash between
+//! the two leaves the row unpublished; the sweep
 //! ([`sweep`], on the cron trigger and on each consumer batch) publishes it
 //! again, so no event is lost and consumers dedupe by `id`.
 
