@@ -13,7 +13,7 @@ use base64::Engine;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::conversations::SentMessage;
 use edgechat_shared::api::integrations::{DeliveryOutcome, WebhookDeliveryList, WebhookEndpoint, WebhookEndpointList};
-use edgechat_tests::http::{assert_error, json_of, unique};
+use edgechat_tests::http::{assert_error, conversation_path, json_of, unique};
 use edgechat_tests::webhook_receiver::{Received, WebhookReceiver};
 use edgechat_tests::*;
 use reqwest::Method;
@@ -46,6 +46,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         webhook_urls_and_fields_are_checked,
         other_accounts_get_404_and_agents_403,
         the_event_filter_is_respected_and_deleted_or_disabled_endpoints_get_nothing,
+        assignments_closes_and_internal_conversations_are_events,
     ]
 }
 
@@ -355,4 +356,45 @@ async fn the_event_filter_is_respected_and_deleted_or_disabled_endpoints_get_not
     assert_eq!(types(&only), ["rating.created"], "the filtered endpoint gets only its type");
     assert_eq!(receiver().received(&doomed).len(), before, "a deleted endpoint gets nothing more");
     assert!(receiver().received(&paused).is_empty(), "a disabled endpoint gets nothing");
+}
+
+async fn assignments_closes_and_internal_conversations_are_events(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let email = format!("{}@example.com", unique("agent"));
+    let body = json!({"email": email, "display_name": "Ada Agent", "role": "agent", "password": PASSWORD});
+    let agent: Value = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+    let agent_id = agent["id"].as_i64().expect("an operator id");
+    let hook = unique("conversations");
+    let endpoint = create_endpoint(server, tenant.token(), &hook, json!(["conversation.created", "conversation.updated"])).await;
+    let (_, id) = visit(server, &tenant).await;
+    let assign = conversation_path(id, "/assign");
+    let _: Value = json_of(post(server, &assign, tenant.token(), json!({"assignee_id": agent_id})).await, 200).await;
+    // The same assignee again changes nothing: no event.
+    let _: Value = json_of(post(server, &assign, tenant.token(), json!({"assignee_id": agent_id})).await, 200).await;
+    act(server, tenant.token(), id, "close", json!({})).await;
+    let body = json!({"kind": "internal", "participant_ids": [agent_id], "name": "Ops"});
+    let internal: Value = json_of(post(server, "/v1/chat/conversations", tenant.token(), body).await, 201).await;
+    let internal_id = internal["id"].as_i64().expect("a conversation id");
+    let got = receiver().wait_for(&hook, WAIT, |r| r.len() >= 4).await;
+    let events: Vec<Value> = got.iter().map(Received::json).collect();
+    for r in &got {
+        assert_signed(r, endpoint.secret.as_deref().unwrap());
+    }
+    let summary = |e: &Value| format!("{} {} {}", e["type"].as_str().unwrap(), e["data"]["conversation_id"], e["data"]["changed"]);
+    let mut seen: Vec<String> = events.iter().map(summary).collect();
+    seen.sort();
+    let mut expected = vec![
+        format!("conversation.created {id} []"),
+        format!("conversation.created {internal_id} []"),
+        format!("conversation.updated {id} [\"assignee_id\"]"),
+        format!("conversation.updated {id} [\"status\"]"),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected, "one event per change; the no-op assignment is none");
+    let assigned = events.iter().find(|e| e["data"]["changed"] == json!(["assignee_id"])).unwrap();
+    assert_eq!(assigned["data"]["assignee_id"], agent_id);
+    let closed = events.iter().find(|e| e["data"]["changed"] == json!(["status"])).unwrap();
+    assert_eq!(closed["data"]["status"], "closed");
+    let created = events.iter().find(|e| e["data"]["conversation_id"] == internal_id).unwrap();
+    assert_eq!(created["data"]["mode"], "operator", "{created}");
 }
