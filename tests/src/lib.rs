@@ -11,6 +11,7 @@ pub mod socket;
 pub mod stackfaq;
 pub mod tenant;
 pub mod visitor_stream;
+pub mod webhook_receiver;
 
 pub use http::*;
 pub use socket::Socket;
@@ -55,6 +56,8 @@ pub struct Server {
     pub url: String,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// The vars it was started with (for [`Server::restart`]).
+    vars: Vec<(String, String)>,
 }
 
 impl Server {
@@ -72,17 +75,14 @@ impl Server {
         let _ = std::fs::remove_dir_all(&dir);
         xtask::wrangler::migrate(&dir).unwrap_or_else(|e| panic!("migrations failed: {e}"));
         xtask::seed::demo_account(&dir).unwrap_or_else(|e| panic!("seeding the demo account failed: {e}"));
-        let dev = WranglerDev::spawn(
-            &dir,
-            xtask::wrangler::free_port().expect("free port"),
-            &[&[("JWT_SECRET", JWT_SECRET)], vars].concat(),
-            false,
-        )
-        .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
+        let vars = [&[("JWT_SECRET", JWT_SECRET)], vars].concat();
+        let dev = WranglerDev::spawn(&dir, xtask::wrangler::free_port().expect("free port"), &vars, false)
+            .unwrap_or_else(|e| panic!("wrangler dev did not start: {e}"));
         xtask::seed::demo_kb(&dev.url).unwrap_or_else(|e| panic!("importing the demo knowledge base failed: {e}{}", dev.log_tail()));
         let url = dev.url.clone();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Box::leak(Box::new(Server { dev: std::sync::Mutex::new(dev), url, http }))
+        let vars = vars.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
+        Box::leak(Box::new(Server { dev: std::sync::Mutex::new(dev), url, http, vars }))
     }
 
     fn dev(&self) -> std::sync::MutexGuard<'_, WranglerDev> {
@@ -128,6 +128,20 @@ impl Server {
     /// The last lines of the server's log.
     pub fn log_tail(&self) -> String {
         self.dev().log_tail()
+    }
+
+    /// Stops `wrangler dev` and starts it again on the same port, persist
+    /// directory and vars: what survives is what `wrangler dev` persists
+    /// (D1, R2, Durable Object storage), not what it holds in memory.
+    pub fn restart(&self) {
+        let mut dev = self.dev();
+        dev.stop();
+        let port = self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the server's URL names its port");
+        let vars: Vec<(&str, &str)> = self.vars.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        let fresh = WranglerDev::spawn(&dev.persist_dir.clone(), port, &vars, false)
+            .unwrap_or_else(|e| panic!("wrangler dev did not start again: {e}"));
+        assert_eq!(fresh.url, self.url, "restarted on the same port");
+        *dev = fresh;
     }
 
     /// Stops `wrangler dev` and all its processes.

@@ -60,7 +60,8 @@ fn dev(args: &[String]) -> Result<()> {
     wrangler::migrate(&state)?;
     seed::demo_account(&state)?;
     dev_vars()?;
-    let mut server = wrangler::WranglerDev::spawn(&state, port, &[], true)?;
+    // Local webhook receivers (http://127.0.0.1:PORT) are allowed in development only.
+    let mut server = wrangler::WranglerDev::spawn(&state, port, &[("WEBHOOKS_ALLOW_LOCAL", "true")], true)?;
     let articles = seed::demo_kb(&server.url)?;
     println!();
     println!("  EdgeChat is running on wrangler dev.");

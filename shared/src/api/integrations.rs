@@ -218,3 +218,39 @@ pub struct ApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
+
+/// Answer of `GET /v1/webhooks`: the account's endpoints, oldest first (no secrets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEndpointList {
+    pub endpoints: Vec<WebhookEndpoint>,
+}
+
+/// Query of `GET /v1/webhooks/{id}/deliveries`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct DeliveryPage {
+    /// Only log lines with a smaller `id` (the last `id` of the previous page).
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// Page size, 1 to 100 (default 25).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Answer of `GET /v1/webhooks/{id}/deliveries`: the delivery log, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDeliveryList {
+    pub deliveries: Vec<WebhookDelivery>,
+    /// Whether older lines follow (`before` = the last `id`).
+    pub has_more: bool,
+}
+
+/// Caps of webhook endpoints (issue 13): per account, URL and description length.
+pub const MAX_WEBHOOK_ENDPOINTS: usize = 10;
+/// Longest endpoint URL, in characters.
+pub const MAX_WEBHOOK_URL: usize = 2000;
+/// Longest endpoint description, in characters.
+pub const MAX_WEBHOOK_DESCRIPTION: usize = 200;

@@ -7,7 +7,9 @@
 //! - visitor send → the message showing in the operator's open console
 //!   (headless Chromium), over 40 messages;
 //! - `GET /v1/chat/messages/search` (D1 FTS5) over an account of 20,000
-//!   messages seeded in bulk through D1, 200 searches.
+//!   messages seeded in bulk through D1, 200 searches;
+//! - operator send → webhook delivery at a local receiver (`message.created`,
+//!   over 100 messages): outbox, EVENTS, fan-out, DELIVERIES, signed POST.
 //!
 //! Figures are p50/p90/p99 in ms (ARCHITECTURE.md, "Performance budgets").
 
@@ -27,6 +29,7 @@ const FANOUT_SENDS: usize = 60;
 const THROUGHPUT_SENDS: usize = 400;
 const THROUGHPUT_CONCURRENCY: usize = 8;
 const CONSOLE_SENDS: usize = 40;
+const WEBHOOK_SENDS: usize = 100;
 
 const QUESTIONS: &[&str] = &[
     "How do I install the widget on my website?",
@@ -377,8 +380,50 @@ async fn search_latency(server: &Server, token: &str) {
     report("search, two words, 20 results", samples);
 }
 
+/// Operator send (the message write) → the `message.created` webhook at a
+/// local receiver, sequential sends.
+async fn webhook_latency(server: &Server, token: &str, receiver: &webhook_receiver::WebhookReceiver) {
+    println!("\n== operator send → webhook delivery (message.created), local wrangler dev ==");
+    let hook = "bench";
+    let response = server
+        .authed(reqwest::Method::POST, "/v1/webhooks", token)
+        .json(&serde_json::json!({"url": receiver.hook_url(hook), "events": ["message.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let endpoint: serde_json::Value = response.json().await.unwrap();
+    let (_, conversation_id, _) = operator_room(server, token, "webhooks").await;
+    let mut sent = HashMap::new();
+    for i in 0..WEBHOOK_SENDS {
+        let started = Instant::now();
+        let message = operator_send(server, token, conversation_id, &format!("webhook message {i}")).await;
+        sent.insert(message.message.id, started);
+    }
+    let ids: Vec<i64> = sent.keys().copied().collect();
+    let got = receiver
+        .wait_for(hook, Duration::from_secs(120), |r| {
+            ids.iter().all(|id| r.iter().any(|r| r.json()["data"]["message"]["id"].as_i64() == Some(*id)))
+        })
+        .await;
+    let mut latencies = Vec::new();
+    for r in &got {
+        if let Some(started) = r.json()["data"]["message"]["id"].as_i64().and_then(|id| sent.get(&id)) {
+            latencies.push(r.at.saturating_duration_since(*started));
+        }
+    }
+    println!("{:<40} {} missing", "  deliveries", WEBHOOK_SENDS.saturating_sub(latencies.len()));
+    if !latencies.is_empty() {
+        report(&format!("write → webhook, {WEBHOOK_SENDS} events"), latencies);
+    }
+    let id = endpoint["id"].as_i64().unwrap();
+    let _ = server.authed(reqwest::Method::DELETE, &format!("/v1/webhooks/{id}"), token).send().await;
+}
+
 fn main() {
-    let server = Server::start("bench");
+    // The webhook receiver is local: the server must allow local endpoints.
+    let receiver = webhook_receiver::WebhookReceiver::start();
+    let server = Server::start_with("bench", &[("WEBHOOKS_ALLOW_LOCAL", "true")]);
     runtime().block_on(async {
         stream_latency(server).await;
         let token = server.demo_token().await;
@@ -387,6 +432,7 @@ fn main() {
         retrieval(server, &token).await;
         search_latency(server, &token).await;
         console_latency(server, &token).await;
+        webhook_latency(server, &token, &receiver).await;
     });
     server.stop();
 }

@@ -253,20 +253,34 @@ pub struct StateChange {
 /// operator API), or whoever's (the conversation's own Room and visitor):
 /// answers the state after, `None` when there is no such conversation.
 pub async fn change(db: &D1Database, id: i64, account_id: Option<i64>, change: StateChange) -> worker::Result<Option<ConversationState>> {
-    db.prepare(
-        "UPDATE conversations SET mode = COALESCE(?1, mode), status = COALESCE(?2, status), \
-         assignee_id = COALESCE(assignee_id, ?3) \
-         WHERE id = ?4 AND (?5 IS NULL OR account_id = ?5) RETURNING mode, status",
-    )
-    .bind(&[
+    let values = [
         opt_text(change.mode.map(Mode::as_str)),
         opt_text(change.status.map(Status::as_str)),
         opt_int(change.assign_if_unassigned),
         int(id),
         opt_int(account_id),
-    ])?
-    .first::<ConversationState>(None)
-    .await
+    ];
+    let mine = "id = ?4 AND (?5 IS NULL OR account_id = ?5)";
+    let results = db
+        .batch(vec![
+            // Its `conversation.updated` event, before the change so that
+            // `changed` compares the values before and after (none for a no-op).
+            db.prepare(format!(
+                "INSERT INTO outbox (id, account_id, type, conversation_id, data) \
+                 SELECT ?6, account_id, 'conversation.updated', id, json_object('changed', json((SELECT json_group_array(value) FROM json_each(json_array({CHANGED})) WHERE value IS NOT NULL))) FROM ( \
+                 SELECT account_id, id, mode IS NOT COALESCE(?1, mode) AS m, status IS NOT COALESCE(?2, status) AS s, \
+                 assignee_id IS NOT COALESCE(assignee_id, ?3) AS a FROM conversations WHERE {mine}) WHERE m OR s OR a",
+                CHANGED = "CASE WHEN m THEN 'mode' END, CASE WHEN s THEN 'status' END, CASE WHEN a THEN 'assignee_id' END"
+            ))
+            .bind(&[values.to_vec(), vec![text(&crate::events::new_id())]].concat())?,
+            db.prepare(format!(
+                "UPDATE conversations SET mode = COALESCE(?1, mode), status = COALESCE(?2, status), \
+                 assignee_id = COALESCE(assignee_id, ?3) WHERE {mine} RETURNING mode, status"
+            ))
+            .bind(&values)?,
+        ])
+        .await?;
+    Ok(results.get(1).map(|r| r.results::<ConversationState>()).transpose()?.and_then(|mut rows| rows.pop()))
 }
 
 /// The mode and status of conversation `id`, `None` when it does not exist.
@@ -279,13 +293,16 @@ pub async fn state(db: &D1Database, id: i64) -> worker::Result<Option<Conversati
 /// Each statement is atomic, so two concurrent first messages still share
 /// one conversation; the id is never one a deleted conversation had.
 pub async fn create_for_visitor(db: &D1Database, site_id: i64, visitor_id: i64) -> worker::Result<i64> {
-    db.prepare(format!(
-        "INSERT INTO conversations (id, account_id, site_id, visitor_id) SELECT {}, s.account_id, ?1, ?2 FROM sites s \
-         WHERE s.id = ?1 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = ?2)",
-        next_id("conversations")
-    ))
-    .bind(&[int(site_id), int(visitor_id)])?
-    .run()
+    db.batch(vec![
+        db.prepare(format!(
+            "INSERT INTO conversations (id, account_id, site_id, visitor_id) SELECT {}, s.account_id, ?1, ?2 FROM sites s \
+             WHERE s.id = ?1 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = ?2)",
+            next_id("conversations")
+        ))
+        .bind(&[int(site_id), int(visitor_id)])?,
+        // Its `conversation.created` event (published with its first message).
+        crate::events::created_statement(db)?.0,
+    ])
     .await?;
     db.prepare("SELECT id FROM conversations WHERE visitor_id = ?1 ORDER BY id DESC LIMIT 1")
         .bind(&[int(visitor_id)])?
@@ -303,12 +320,23 @@ pub async fn set_token(db: &D1Database, id: i64, token: &str) -> worker::Result<
 /// Assigns a conversation of `account_id` to `assignee` (or nobody); the
 /// assignee must be an operator of the same account. Answers whether it changed.
 pub async fn assign(db: &D1Database, account_id: i64, id: i64, assignee: Option<i64>) -> worker::Result<bool> {
-    Ok(db
-        .prepare("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 AND account_id = ?3 RETURNING id")
-        .bind(&[opt_int(assignee), int(id), int(account_id)])?
-        .first::<i64>(Some("id"))
-        .await?
-        .is_some())
+    let results = db
+        .batch(vec![
+            // Its `conversation.updated` event, when the assignee changes.
+            db.prepare(
+                "INSERT INTO outbox (id, account_id, type, conversation_id, data) \
+                 SELECT ?4, account_id, 'conversation.updated', id, json_object('changed', json_array('assignee_id')) \
+                 FROM conversations WHERE id = ?2 AND account_id = ?3 AND assignee_id IS NOT ?1",
+            )
+            .bind(&[opt_int(assignee), int(id), int(account_id), text(&crate::events::new_id())])?,
+            db.prepare("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2 AND account_id = ?3 RETURNING id").bind(&[
+                opt_int(assignee),
+                int(id),
+                int(account_id),
+            ])?,
+        ])
+        .await?;
+    Ok(results.get(1).map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty()))
 }
 
 /// Marks a conversation read by `user_id` up to `seq` (the newest message

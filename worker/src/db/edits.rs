@@ -41,7 +41,7 @@ pub async fn by_id(db: &D1Database, id: i64) -> worker::Result<Option<MessageRow
 
 /// Replaces the content of operator `editor`'s message `id` with `content`,
 /// keeping the previous text in `message_edits` and setting `edited_at`, in
-/// one D1 batch (a transaction). Answers the row after the edit and whether
+/// one D1 batch (a transaction) with its `message.updated` event. Answers the row after the edit and whether
 /// it changed: the same content is a no-op (no version, no new `edited_at`);
 /// `None` when `editor` did not write message `id`. Call it in the Room.
 pub async fn edit(db: &D1Database, id: i64, editor: i64, content: &str) -> worker::Result<Option<(MessageRow, bool)>> {
@@ -56,11 +56,18 @@ pub async fn edit(db: &D1Database, id: i64, editor: i64, content: &str) -> worke
                 "UPDATE messages SET content = ?2, edited_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE {mine} AND content <> ?2"
             ))
             .bind(&[int(id), text(content), int(editor)])?,
+            // Its `message.updated` event, when the text changed.
+            db.prepare(
+                "INSERT INTO outbox (id, account_id, type, conversation_id, message_id) \
+                 SELECT ?1, c.account_id, 'message.updated', c.id, m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE m.id = ?2 AND changes() > 0",
+            )
+            .bind(&[text(&crate::events::new_id()), int(id)])?,
             db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {mine}")).bind(&[int(id), text(content), int(editor)])?,
         ])
         .await?;
     let changed = results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) > 0;
-    let row = results.get(2).map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop());
+    let row = results.get(3).map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop());
     Ok(row.map(|row| (row, changed)))
 }
 

@@ -14,7 +14,9 @@ use super::sites::SiteRow;
 use super::{int, opt_int, opt_text, text};
 use crate::auth::now_secs;
 use crate::auth::signing::{self, Purpose};
+use crate::events::{MessageRef, Record};
 use crate::responder::prompt::Turn;
+use edgechat_shared::api::integrations::EventType;
 
 /// A message row as stored; `role` and `status` deserialize straight from
 /// their columns.
@@ -185,7 +187,7 @@ pub struct NewMessage<'a> {
 /// Inserts a visitor or operator message with the next `seq`, ties the
 /// uploads of its attachments to it, bumps the conversation's activity time
 /// (and its `page_url` when the message names one) and reads its state, in
-/// one D1 batch (a transaction). Only uploads no message has yet are listed
+/// one D1 batch (a transaction) with its `message.created` event. Only uploads no message has yet are listed
 /// and tied; call it under the Room's write lock, so that two messages never
 /// list one upload. When the author already stored the message's client id
 /// in the conversation, nothing is inserted or tied and the stored row is
@@ -216,6 +218,8 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
                     &attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>(),
                 )?),
             ])?,
+            // Its `message.created` event (nothing for a duplicate).
+            Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,
             // The newest message takes the uploads its own `attachments` list:
             // the message just inserted, or (after a duplicate) the newest one
             // again, whose uploads are its own already.
@@ -234,7 +238,7 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
         ])
         .await?;
     let state = inserted
-        .get(3)
+        .get(4)
         .map(|r| r.results::<ConversationState>())
         .transpose()?
         .and_then(|mut rows| rows.pop())
@@ -312,6 +316,7 @@ pub async fn insert_answer(
                  ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             ))
             .bind(&[int(conversation_id), text(content), int(reply_to), text(&serde_json::to_string(sources)?)])?,
+            Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,
             db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
                 .bind(&[int(conversation_id)])?,
         ])

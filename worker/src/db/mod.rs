@@ -18,6 +18,7 @@ pub mod tokens;
 pub mod uploads;
 pub mod users;
 pub mod visitors;
+pub mod webhooks;
 
 pub use messages::MessageRow;
 

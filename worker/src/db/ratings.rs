@@ -2,15 +2,29 @@
 
 use worker::D1Database;
 
+use edgechat_shared::api::integrations::EventType;
+
 use super::{int, text};
+use crate::events::Record;
 
 /// Rates conversation `conversation_id` `score` (1–5); answers the new
 /// rating's id, or `None` when it was rated already (the first stays).
 pub async fn insert(db: &D1Database, conversation_id: i64, score: i64) -> worker::Result<Option<i64>> {
-    db.prepare("INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id")
-        .bind(&[int(conversation_id), int(score)])?
-        .first::<i64>(Some("id"))
-        .await
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "INSERT INTO ratings (conversation_id, score) VALUES (?1, ?2) ON CONFLICT (conversation_id) DO NOTHING RETURNING id",
+            )
+            .bind(&[int(conversation_id), int(score)])?,
+            // Its `rating.created` event (none for a second rating).
+            Record::new(EventType::RatingCreated, conversation_id).only_if_changed().statement(db)?,
+        ])
+        .await?;
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: i64,
+    }
+    Ok(results.first().map(|r| r.results::<Id>()).transpose()?.and_then(|mut rows| rows.pop()).map(|r| r.id))
 }
 
 /// Sets the comment of conversation `conversation_id`'s rating; answers

@@ -74,6 +74,8 @@ pub async fn create_internal(db: &D1Database, account_id: i64, new: &NewInternal
                 int(new.created_by),
                 opt_text(new.dm_key),
             ])?,
+            // Its `conversation.created` event (none when the DM existed).
+            crate::events::created_statement(db)?.0,
             db.prepare(format!(
                 "INSERT OR IGNORE INTO participants (conversation_id, user_id, added_by) \
                  SELECT {conversation}, value, ?{} FROM json_each(?{})",
@@ -143,6 +145,7 @@ pub async fn create_outbound(
                 next_id("conversations")
             ))
             .bind(&[int(account_id), int(site_id), int(visitor_id), int(caller), opt_text(description)])?,
+            crate::events::created_statement(db)?.0,
             db.prepare(
                 "INSERT OR IGNORE INTO participants (conversation_id, user_id, added_by) \
                  SELECT last_id, ?1, ?1 FROM id_sequences WHERE name = 'conversations'",

@@ -169,28 +169,45 @@ pub async fn ensure_visitor(db: &D1Database, site_id: i64, session_id: &str) -> 
     .ok_or_else(|| worker::Error::RustError("visitor was not created".into()))
 }
 
-/// Sets the email and name a verified visitor's site gave (absent ones stay).
-pub async fn set_visitor_details(db: &D1Database, visitor_id: i64, email: Option<&str>, name: Option<&str>) -> worker::Result<()> {
-    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), name = COALESCE(?2, name) WHERE id = ?3")
-        .bind(&[opt_text(email), opt_text(name), int(visitor_id)])?
-        .run()
-        .await?;
-    Ok(())
+/// Sets the email and name a verified visitor's site gave (absent ones
+/// stay), with a `contact.updated` event about the visitor's newest
+/// conversation when a value changed (none before their first
+/// conversation). Answers the conversation to publish events of.
+pub async fn set_visitor_details(db: &D1Database, visitor_id: i64, email: Option<&str>, name: Option<&str>) -> worker::Result<Option<i64>> {
+    set_contact(db, visitor_id, email, None, name).await
 }
 
 /// Sets the contact details a visitor gave (seed 001); absent ones stay.
+/// Writes a `contact.updated` event like [`set_visitor_details`].
 pub async fn set_contact(
     db: &D1Database,
     visitor_id: i64,
     email: Option<&str>,
     phone: Option<&str>,
     name: Option<&str>,
-) -> worker::Result<()> {
-    db.prepare("UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4")
-        .bind(&[opt_text(email), opt_text(phone), opt_text(name), int(visitor_id)])?
-        .run()
+) -> worker::Result<Option<i64>> {
+    let values = [opt_text(email), opt_text(phone), opt_text(name), int(visitor_id)];
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "INSERT INTO outbox (id, account_id, type, conversation_id, data) \
+                 SELECT ?5, c.account_id, 'contact.updated', c.id, NULL FROM visitors v \
+                 JOIN conversations c ON c.id = (SELECT MAX(id) FROM conversations WHERE visitor_id = v.id) \
+                 WHERE v.id = ?4 AND (v.email IS NOT COALESCE(?1, v.email) OR v.phone IS NOT COALESCE(?2, v.phone) \
+                 OR v.name IS NOT COALESCE(?3, v.name)) RETURNING conversation_id",
+            )
+            .bind(&[values.to_vec(), vec![text(&crate::events::new_id())]].concat())?,
+            db.prepare(
+                "UPDATE visitors SET email = COALESCE(?1, email), phone = COALESCE(?2, phone), name = COALESCE(?3, name) WHERE id = ?4",
+            )
+            .bind(&values)?,
+        ])
         .await?;
-    Ok(())
+    #[derive(Deserialize)]
+    struct Conversation {
+        conversation_id: i64,
+    }
+    Ok(results.first().map(|r| r.results::<Conversation>()).transpose()?.and_then(|mut rows| rows.pop()).map(|r| r.conversation_id))
 }
 
 #[cfg(test)]

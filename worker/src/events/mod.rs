@@ -3,16 +3,15 @@
 //!
 //! A change and its event are one D1 batch: the handler adds
 //! [`Record::statement`] to the batch that makes the change (right after the
-//! statement it describes), then calls [`publish`] with the event ids. A
-//! crash between the two leaves the row unpublished; the sweep
+//! statement it describes), then calls [`publish`] with the event ids, or
+//! [`publish_conversation`] / [`spawn_publish`] (the Room, off its live
+//! path) for the unpublished events of the conversation. A crash between
+//! the two leaves the row unpublished; the sweep
 //! ([`sweep`], on the cron trigger and on each consumer batch) publishes it
 //! again, so no event is lost and consumers dedupe by `id`.
 
-// Until the bus is wired in (issue 13), parts are unused.
-#![allow(dead_code)]
-
-use edgechat_shared::api::integrations::EventType;
-use worker::{D1Database, D1PreparedStatement, Env};
+use edgechat_shared::api::integrations::{BusEvent, EventType};
+use worker::{D1Database, D1PreparedStatement, Env, MessageExt};
 
 use crate::db::{int, opt_int, opt_text, text};
 
@@ -27,6 +26,7 @@ pub enum MessageRef {
     /// None (conversation, rating and contact events).
     None,
     /// Message `id`.
+    #[allow(dead_code)]
     Id(i64),
     /// The conversation's newest message (`ORDER BY seq DESC`): the one the
     /// preceding `INSERT` of the batch stored.
@@ -64,6 +64,7 @@ impl Record {
     }
 
     /// The same event with JSON extras `data`.
+    #[allow(dead_code)]
     pub fn data(mut self, data: serde_json::Value) -> Record {
         self.data = Some(data);
         self
@@ -104,19 +105,274 @@ impl Record {
     }
 }
 
-/// Publishes the outbox rows `ids` (those the batch wrote) on the `EVENTS`
-/// queue and stamps `published_at`. A failure is logged, not answered: the
-/// change is stored and the sweep publishes the event later.
-pub async fn publish(env: &Env, ids: &[String]) {
-    // Filled in by the event-bus work (issue 13).
-    let _ = (env, ids);
+/// The `conversation.created` event of the conversation the batch's
+/// preceding `INSERT INTO conversations` created (the newest id of
+/// `id_sequences`); nothing when that statement inserted no row. Answers
+/// the statement and the event id.
+pub fn created_statement(db: &D1Database) -> worker::Result<(D1PreparedStatement, String)> {
+    let id = new_id();
+    let statement = db
+        .prepare(
+            "INSERT INTO outbox (id, account_id, type, conversation_id) SELECT ?1, c.account_id, 'conversation.created', c.id \
+             FROM conversations c WHERE c.id = (SELECT last_id FROM id_sequences WHERE name = 'conversations') AND changes() > 0",
+        )
+        .bind(&[text(&id)])?;
+    Ok((statement, id))
 }
 
-/// Publishes every outbox row left unprocessed for a while (a crash between
-/// a write and its publication, or a lost queue message).
+/// An outbox row as [`publish`] reads it.
+#[derive(Debug, serde::Deserialize)]
+struct OutboxRow {
+    id: String,
+    account_id: i64,
+    #[serde(rename = "type")]
+    kind: String,
+    conversation_id: Option<i64>,
+    message_id: Option<i64>,
+    data: Option<String>,
+    created_at: String,
+    body: Option<String>,
+}
+
+const OUTBOX_COLUMNS: &str = "id, account_id, type, conversation_id, message_id, data, created_at, body";
+
+/// What an `EVENTS` queue message carries: the event id and its account
+/// (the body stays in the outbox row).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Published {
+    pub id: String,
+    pub account_id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Publishes the outbox rows `ids` (those the batch wrote) on the `EVENTS`
+/// queue and stamps `published_at`. Each event's JSON body ([`BusEvent`]) is
+/// rendered from the current rows the first time and kept in the row, so a
+/// re-publication and every retry of its deliveries send the same bytes. A
+/// failure is logged, not answered: the change is stored and the sweep
+/// publishes the event later.
+#[allow(dead_code)] // Writers publish by conversation so far.
+pub async fn publish(env: &Env, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = publish_rows(env, Filter::Ids(ids)).await {
+        worker::console_error!("publishing events failed (the sweep publishes them later): {e}");
+    }
+}
+
+/// Publishes the unpublished outbox rows of conversation `conversation_id`
+/// (for writers that do not keep the ids of the events their batch wrote).
+pub async fn publish_conversation(env: &Env, conversation_id: i64) {
+    if let Err(e) = publish_rows(env, Filter::Conversation(conversation_id)).await {
+        worker::console_error!("publishing events failed (the sweep publishes them later): {e}");
+    }
+}
+
+/// [`publish_conversation`] without waiting for it: the Room's live path
+/// answers first (the Durable Object stays alive while it runs; a
+/// publication cut short is left to the sweep).
+pub fn spawn_publish(env: &Env, conversation_id: i64) {
+    let env = env.clone();
+    wasm_bindgen_futures::spawn_local(async move { publish_conversation(&env, conversation_id).await });
+}
+
+/// Which outbox rows to publish.
+enum Filter<'a> {
+    #[allow(dead_code)]
+    Ids(&'a [String]),
+    Conversation(i64),
+    /// Unprocessed for more than this many seconds.
+    Stale(i64),
+}
+
+async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
+    let db = crate::db::database(env)?;
+    let statement = match filter {
+        Filter::Ids(ids) => db
+            .prepare(format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY created_at"))
+            .bind(&[text(&serde_json::to_string(ids)?)])?,
+        Filter::Conversation(id) => db
+            .prepare(format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE conversation_id = ?1 AND published_at IS NULL ORDER BY created_at LIMIT 100"
+            ))
+            .bind(&[int(id)])?,
+        Filter::Stale(seconds) => db
+            .prepare(format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE processed_at IS NULL \
+                 AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) ORDER BY created_at LIMIT 100"
+            ))
+            .bind(&[text(&format!("-{seconds} seconds"))])?,
+    };
+    let rows: Vec<OutboxRow> = statement.all().await?.results()?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut stamps = Vec::with_capacity(rows.len());
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let body = match &row.body {
+            Some(body) => body.clone(),
+            None => serde_json::to_string(&render(env, &db, row).await?)?,
+        };
+        // The first rendering stays (COALESCE): a concurrent publisher's
+        // body is the one every delivery sends.
+        stamps.push(
+            db.prepare(
+                "UPDATE outbox SET body = COALESCE(body, ?2), published_at = COALESCE(published_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+                 WHERE id = ?1",
+            )
+            .bind(&[text(&row.id), text(&body)])?,
+        );
+        messages.push(Published { id: row.id.clone(), account_id: row.account_id, kind: row.kind.clone() });
+    }
+    db.batch(stamps).await?;
+    env.queue("EVENTS")?.send_batch(messages).await?;
+    Ok(rows.len())
+}
+
+/// The [`BusEvent`] of outbox row `row`, its `data` built from the current
+/// rows (see [`BusEvent`]) merged with the row's own `data`.
+async fn render(env: &Env, db: &D1Database, row: &OutboxRow) -> worker::Result<BusEvent> {
+    let kind = EventType::parse(&row.kind).ok_or_else(|| worker::Error::RustError(format!("unknown event type {}", row.kind)))?;
+    let mut data = serde_json::Map::new();
+    data.insert("conversation_id".into(), row.conversation_id.into());
+    let conversation = row.conversation_id.unwrap_or_default();
+    match kind {
+        EventType::MessageCreated | EventType::MessageUpdated => {
+            let message = match row.message_id {
+                Some(id) => crate::db::edits::by_id(db, id).await?,
+                None => None,
+            };
+            let message = match message {
+                Some(message) => {
+                    let links = match conversation_site(db, conversation).await? {
+                        Some(site) => crate::db::messages::FileLinks::of(&site),
+                        None => crate::db::messages::FileLinks::internal(&crate::auth::jwt::secret(env).unwrap_or_default()),
+                    };
+                    serde_json::to_value(message.to_chat_message(&links))?
+                }
+                None => serde_json::Value::Null,
+            };
+            data.insert("message".into(), message);
+        }
+        EventType::ConversationCreated | EventType::ConversationUpdated => {
+            #[derive(serde::Deserialize)]
+            struct State {
+                status: String,
+                mode: String,
+                assignee_id: Option<i64>,
+            }
+            let state: Option<State> = db
+                .prepare("SELECT status, mode, assignee_id FROM conversations WHERE id = ?1")
+                .bind(&[int(conversation)])?
+                .first(None)
+                .await?;
+            if let Some(state) = state {
+                data.insert("status".into(), state.status.into());
+                data.insert("mode".into(), state.mode.into());
+                data.insert("assignee_id".into(), state.assignee_id.into());
+            }
+            data.insert("changed".into(), serde_json::Value::Array(Vec::new()));
+        }
+        EventType::RatingCreated => {
+            #[derive(serde::Deserialize)]
+            struct Rating {
+                score: i64,
+                comment: Option<String>,
+            }
+            let rating: Option<Rating> =
+                db.prepare("SELECT score, comment FROM ratings WHERE conversation_id = ?1").bind(&[int(conversation)])?.first(None).await?;
+            data.insert("score".into(), rating.as_ref().map(|r| r.score).into());
+            data.insert("comment".into(), rating.and_then(|r| r.comment).into());
+        }
+        EventType::ContactUpdated => {
+            #[derive(serde::Deserialize, serde::Serialize)]
+            struct Contact {
+                #[serde(skip_serializing)]
+                visitor_id: i64,
+                name: Option<String>,
+                email: Option<String>,
+                phone: Option<String>,
+                user_id: Option<String>,
+                verified: bool,
+            }
+            #[derive(serde::Deserialize)]
+            struct ContactRow {
+                visitor_id: i64,
+                name: Option<String>,
+                email: Option<String>,
+                phone: Option<String>,
+                user_id: Option<String>,
+                verified: i64,
+            }
+            let contact: Option<ContactRow> = db
+                .prepare(
+                    "SELECT v.id AS visitor_id, v.name, v.email, v.phone, v.user_id, v.verified FROM conversations c \
+                     JOIN visitors v ON v.id = c.visitor_id WHERE c.id = ?1",
+                )
+                .bind(&[int(conversation)])?
+                .first(None)
+                .await?;
+            if let Some(c) = contact {
+                let contact = Contact {
+                    visitor_id: c.visitor_id,
+                    name: c.name,
+                    email: c.email,
+                    phone: c.phone,
+                    user_id: c.user_id,
+                    verified: c.verified != 0,
+                };
+                data.insert("visitor_id".into(), contact.visitor_id.into());
+                data.insert("contact".into(), serde_json::to_value(&contact)?);
+            }
+        }
+    }
+    if let Some(serde_json::Value::Object(extra)) = row.data.as_deref().map(serde_json::from_str).transpose()? {
+        data.extend(extra);
+    }
+    Ok(BusEvent {
+        id: row.id.clone(),
+        kind,
+        created_at: row.created_at.clone(),
+        account_id: row.account_id,
+        data: serde_json::Value::Object(data),
+    })
+}
+
+/// The site of conversation `id` (`None` for internal conversations).
+async fn conversation_site(db: &D1Database, id: i64) -> worker::Result<Option<crate::db::sites::SiteRow>> {
+    let site_id =
+        db.prepare("SELECT site_id FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<Option<i64>>(Some("site_id")).await?;
+    match site_id.flatten() {
+        Some(site_id) => crate::db::sites::by_id(db, site_id).await,
+        None => Ok(None),
+    }
+}
+
+/// How long an event or a delivery may wait before the sweep sends it
+/// again, in seconds, unless the var `BUS_SWEEP_AFTER_SECONDS` says
+/// otherwise (the restart test lowers it).
+pub const STALE_SECONDS: i64 = 30;
+
+fn stale_seconds(env: &Env) -> i64 {
+    env.var("BUS_SWEEP_AFTER_SECONDS").ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(STALE_SECONDS).max(1)
+}
+
+/// Publishes every outbox row left unprocessed for [`STALE_SECONDS`] (a
+/// crash between a write and its publication, or a lost queue message) and
+/// enqueues again every webhook delivery overdue as long (e.g. a local
+/// queue lost across a `wrangler dev` restart). Runs from the cron trigger
+/// and after each consumer batch (`wrangler dev` fires no crons by itself).
 pub async fn sweep(env: &Env) {
-    // Filled in by the event-bus work (issue 13).
-    let _ = env;
+    let stale = stale_seconds(env);
+    if let Err(e) = publish_rows(env, Filter::Stale(stale)).await {
+        worker::console_error!("sweeping the outbox failed: {e}");
+    }
+    if let Err(e) = crate::webhooks::sweep(env, stale).await {
+        worker::console_error!("sweeping webhook deliveries failed: {e}");
+    }
 }
 
 /// Queue names (`[[queues.consumers]]` in `wrangler.toml`).
@@ -140,11 +396,40 @@ pub async fn consume(batch: worker::MessageBatch<serde_json::Value>, env: Env) -
     }
 }
 
-/// Consumes `EVENTS`: one delivery per (event, subscribed endpoint), then
-/// stamps `processed_at`.
+/// Consumes `EVENTS`: one delivery per (event, subscribed endpoint)
+/// (`webhook_deliveries` is unique per pair, so a re-published event gets
+/// no second delivery), enqueued on `DELIVERIES`; then stamps
+/// `processed_at`. A message that fails is retried by the queue.
 async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> worker::Result<()> {
-    // Filled in by the event-bus work (issue 13).
-    let _ = env;
-    batch.ack_all();
+    let db = crate::db::database(env)?;
+    let max_attempts = crate::webhooks::max_attempts(env);
+    for message in batch.messages()? {
+        let event: Published = match serde_json::from_value(message.body().clone()) {
+            Ok(event) => event,
+            Err(e) => {
+                worker::console_error!("dropping a malformed EVENTS message: {e}");
+                message.ack();
+                continue;
+            }
+        };
+        let done: worker::Result<()> = async {
+            let due = crate::db::webhooks::fan_out(&db, event.account_id, &event.id, &event.kind, max_attempts).await?;
+            crate::webhooks::enqueue(env, &due).await?;
+            db.prepare("UPDATE outbox SET processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1 AND processed_at IS NULL")
+                .bind(&[text(&event.id)])?
+                .run()
+                .await?;
+            Ok(())
+        }
+        .await;
+        match done {
+            Ok(()) => message.ack(),
+            Err(e) => {
+                worker::console_error!("fanning out event {} failed: {e}", event.id);
+                message.retry();
+            }
+        }
+    }
+    sweep(env).await;
     Ok(())
 }

@@ -191,6 +191,7 @@ impl RoomCore {
             messages::insert_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
         if fresh {
             self.announce(&send.context, &row);
+            crate::events::spawn_publish(&self.env, send.context.conversation_id);
         }
         meta.answer_id = Some(row.id);
         meta.answer_seq = Some(row.seq);
@@ -228,6 +229,7 @@ impl Handoff {
         }
         let change = StateChange { mode: Some(Mode::Operator), status: Some(Status::Open), ..Default::default() };
         conversations::change(&db, conversation_id, Some(context.account_id), change).await?;
+        crate::events::spawn_publish(&core.env, conversation_id);
         core.handoffs.set(core.handoffs.get() + 1);
         core.broadcast(context, &LiveEvent::Mode { conversation_id, mode: Mode::Operator, author_name: None }, |_| Delivery::Never);
         if before.status != Status::Open {

@@ -61,6 +61,7 @@ impl EditMessage {
         let mut message = row.to_chat_message(&self.links);
         edits::fill_reactions(&db, std::slice::from_mut(&mut message), NOBODY).await?;
         if changed {
+            crate::events::spawn_publish(&core.env, self.context.conversation_id);
             let event = LiveEvent::MessageUpdated { conversation_id: self.context.conversation_id, message: message.clone() };
             core.broadcast(&self.context, &event, |_| Delivery::Never);
         }

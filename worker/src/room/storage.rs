@@ -38,6 +38,7 @@ impl RoomCore {
         }
         if !inserted.duplicate {
             self.announce(context, &inserted.row);
+            crate::events::spawn_publish(&self.env, context.conversation_id);
         }
         Ok(inserted)
     }

@@ -197,6 +197,13 @@ fn operator_api() -> ApiRouter {
         inbound::post_endpoint,
         inbound::get_endpoints,
         inbound::delete_endpoint,
+        operator::webhooks::post_webhook,
+        operator::webhooks::get_webhooks,
+        operator::webhooks::get_webhook,
+        operator::webhooks::patch_webhook,
+        operator::webhooks::delete_webhook,
+        operator::webhooks::get_deliveries,
+        operator::webhooks::post_resend,
     )
 }
 

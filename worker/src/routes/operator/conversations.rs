@@ -210,6 +210,7 @@ where
     if !change(db::database(&state.env)?).await? {
         return Err(ApiError::not_found("conversation"));
     }
+    crate::events::publish_conversation(&state.env, id).await;
     let after = load(&db, caller, id).await?;
     let room = room_context(caller, &after);
     if after.mode != before.mode {

@@ -12,6 +12,7 @@ pub mod sites;
 pub mod team;
 pub mod transcripts;
 pub mod users;
+pub mod webhooks;
 
 use edgechat_shared::api::conversations::{DEFAULT_PAGE, MAX_PAGE};
 use edgechat_shared::error::FieldError;

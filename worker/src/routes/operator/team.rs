@@ -87,7 +87,9 @@ pub async fn post_conversation(
             let visitor_id = match user_id {
                 Some(user_id) => {
                     let id = db::visitors::verified_visitor(&db, site.id, &user_id).await?;
-                    db::visitors::set_visitor_details(&db, id, Some(&email), name.as_deref()).await?;
+                    if let Some(conversation) = db::visitors::set_visitor_details(&db, id, Some(&email), name.as_deref()).await? {
+                        crate::events::publish_conversation(&state.env, conversation).await;
+                    }
                     id
                 }
                 None => team_db::outbound_visitor(&db, site.id, &email, name.as_deref()).await?,
@@ -153,6 +155,7 @@ async fn start_internal(
     if !created {
         return Ok((StatusCode::OK, Json(load(db, caller, id).await?)));
     }
+    crate::events::publish_conversation(&state.env, id).await;
     inbox::publish(&state.env, caller.account_id, &LiveEvent::Conversation { conversation_id: id, site_id: None }).await?;
     Ok((StatusCode::CREATED, Json(load(db, caller, id).await?)))
 }

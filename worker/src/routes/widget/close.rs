@@ -43,6 +43,7 @@ pub async fn post_close(State(state): State<AppState>, caller: Caller, body: Byt
     let conversation_id = room.conversation_id;
     let change = StateChange { status: Some(Status::Closed), ..Default::default() };
     conversations::change(&db::database(&state.env)?, conversation_id, Some(room.account_id), change).await?;
+    crate::events::publish_conversation(&state.env, conversation_id).await;
     room.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Closed }).await?;
     Ok(Json(Saved { success: true, message: "Conversation closed".into() }))
 }

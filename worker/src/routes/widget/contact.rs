@@ -25,7 +25,9 @@ async fn save_contact(state: &AppState, caller: &Caller, route: &'static str, re
     };
     let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let (email, phone, name) = (present(&request.email), present(&request.phone), present(&request.name));
-    db::visitors::set_contact(&db, visitor_id, email.as_deref(), phone.as_deref(), name.as_deref()).await?;
+    if let Some(conversation) = db::visitors::set_contact(&db, visitor_id, email.as_deref(), phone.as_deref(), name.as_deref()).await? {
+        crate::events::publish_conversation(&state.env, conversation).await;
+    }
     Ok(())
 }
 

@@ -105,7 +105,10 @@ pub async fn post_conversation(
         Some(id) => id,
         None => db::visitors::ensure_visitor(&db, visitor.site.id, &request.visitor_token).await?,
     };
-    db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?;
+    if let Some(earlier) = db::visitors::set_visitor_details(&db, visitor_id, Some(request.email.trim()), Some(request.name.trim())).await?
+    {
+        crate::events::publish_conversation(&state.env, earlier).await;
+    }
     let conversation_id = crate::db::conversations::create_for_visitor(&db, visitor.site.id, visitor_id).await?;
     let token = random_hex(24);
     db::conversations::set_token(&db, conversation_id, &token).await?;
@@ -226,6 +229,7 @@ pub async fn post_reply(
         .await?
         .is_some();
     if reopened {
+        crate::events::publish_conversation(&state.env, conversation_id).await;
         context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
     }
     if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url).await? {
