@@ -2,20 +2,10 @@
 //! newest first) with "Send again" per delivery (`POST
 //! /v1/webhooks/{id}/deliveries/{delivery_id}/resend`, 202).
 
-use edgechat_shared::api::integrations::{DeliveryOutcome, WebhookDelivery};
+use edgechat_shared::api::integrations::{DeliveryOutcome, WebhookDelivery, WebhookDeliveryList};
 use leptos::prelude::*;
-use serde::Deserialize;
 
 use crate::{api, ui};
-
-/// The answer of `GET /v1/webhooks/{id}/deliveries`: `{"deliveries": […],
-/// "has_more": …}` (the newest page is shown), or a bare array.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DeliveryList {
-    Wrapped { deliveries: Vec<WebhookDelivery> },
-    Bare(Vec<WebhookDelivery>),
-}
 
 fn outcome_name(outcome: DeliveryOutcome) -> &'static str {
     match outcome {
@@ -34,8 +24,9 @@ pub fn DeliveryLog(endpoint_id: i64) -> impl IntoView {
     let loaded = RwSignal::new(false);
     let load = move || {
         leptos::task::spawn_local(async move {
-            match api::get::<DeliveryList>(&format!("/v1/webhooks/{endpoint_id}/deliveries")).await {
-                Ok(DeliveryList::Wrapped { deliveries: rows } | DeliveryList::Bare(rows)) => list.set(rows),
+            // The newest page: the log is for a glance, not an archive.
+            match api::get::<WebhookDeliveryList>(&format!("/v1/webhooks/{endpoint_id}/deliveries")).await {
+                Ok(page) => list.set(page.deliveries),
                 Err(err) => error.set(Some(err.message)),
             }
             loaded.set(true);

@@ -2,23 +2,14 @@
 //! outgoing webhook endpoints (`GET`/`POST /v1/webhooks`, `PATCH`/`DELETE
 //! /v1/webhooks/{id}`), each with its delivery log
 //! ([`super::webhook_deliveries`]). A new endpoint's signing secret is shown
-//! once. A server without the webhook routes (404) gets a note, not an error.
+//! once.
 
-use edgechat_shared::api::integrations::{EventType, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange};
+use edgechat_shared::api::integrations::{EventType, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange, WebhookEndpointList};
 use leptos::prelude::*;
-use serde::Deserialize;
 
 use super::webhook_deliveries::DeliveryLog;
 use super::{confirm, non_blank, CopyButton};
 use crate::{api, ui};
-
-/// The answer of `GET /v1/webhooks`: `{"endpoints": […]}`, or a bare array.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum EndpointList {
-    Wrapped { endpoints: Vec<WebhookEndpoint> },
-    Bare(Vec<WebhookEndpoint>),
-}
 
 /// The account's endpoints.
 #[derive(Clone, Copy)]
@@ -26,8 +17,6 @@ struct Endpoints {
     list: RwSignal<Vec<WebhookEndpoint>>,
     error: RwSignal<Option<String>>,
     loaded: RwSignal<bool>,
-    /// The server has no webhook routes (404 on the list).
-    unavailable: RwSignal<bool>,
     note: RwSignal<Option<String>>,
     /// The endpoint just created, with its signing secret, until dismissed.
     secret: RwSignal<Option<WebhookEndpoint>>,
@@ -40,14 +29,12 @@ impl Endpoints {
             list: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
             loaded: RwSignal::new(false),
-            unavailable: RwSignal::new(false),
             note: RwSignal::new(None),
             secret: RwSignal::new(None),
         };
         leptos::task::spawn_local(async move {
-            match api::get::<EndpointList>("/v1/webhooks").await {
-                Ok(EndpointList::Wrapped { endpoints: list } | EndpointList::Bare(list)) => endpoints.list.set(list),
-                Err(err) if err.status == 404 => endpoints.unavailable.set(true),
+            match api::get::<WebhookEndpointList>("/v1/webhooks").await {
+                Ok(answer) => endpoints.list.set(answer.endpoints),
                 Err(err) => endpoints.error.set(Some(err.message)),
             }
             endpoints.loaded.set(true);
@@ -87,10 +74,7 @@ pub fn Webhooks() -> impl IntoView {
             </p>
             <ui::ErrorNote error=endpoints.error />
             <ui::OkNote note=endpoints.note />
-            {move || endpoints.unavailable.get().then(|| view! {
-                <p class="muted" role="status">"Webhooks are not available on this server yet."</p>
-            })}
-            <Show when=move || endpoints.loaded.get() && !endpoints.unavailable.get()>
+            <Show when=move || endpoints.loaded.get()>
                 <NewSecret endpoints=endpoints />
                 <EndpointForm endpoints=endpoints editing=None />
                 <ul class="settings-list">

@@ -15,8 +15,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use edgechat_shared::api::integrations::DeliveryOutcome;
 use futures::future::{select, Either};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use worker::{Env, MessageExt};
 
 use crate::db::webhooks::{self as store, AttemptResult, Due};
@@ -63,12 +61,10 @@ pub fn new_secret() -> String {
 
 /// The `webhook-signature` header value (Standard Webhooks, "Signature
 /// scheme"): `v1,` + base64 of HMAC-SHA256 over `{id}.{timestamp}.{body}`,
-/// keyed by the base64-decoded part of `secret` after `whsec_`.
+/// keyed by the base64-decoded part of `secret` after `whsec_`; signed by
+/// the scheme's reference crate. `None` when the secret is not base64.
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
-    let key = BASE64.decode(secret.strip_prefix("whsec_").unwrap_or(secret)).ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
+    standardwebhooks::Webhook::new(secret).ok()?.sign(id, timestamp, body.as_bytes()).ok()
 }
 
 /// Why a webhook URL is refused (the 422 message), or `None` when it is
