@@ -23,6 +23,9 @@ CREATE TABLE emails (
     sent_at TEXT
 );
 CREATE INDEX emails_conversation ON emails (conversation_id, requested_by, created_at);
+-- The daily numbers per address and per account (email::store::insert_transcript).
+CREATE INDEX emails_to_address ON emails (to_address COLLATE NOCASE, created_at);
+CREATE INDEX emails_account ON emails (account_id, created_at);
 
 -- Inbound webhook endpoints: each has its own Standard Webhooks secret
 -- (never an outgoing endpoint's), kept readable because verifying an HMAC

@@ -14,6 +14,16 @@ pub const TRANSCRIPT_MAX_MESSAGES: usize = 1000;
 /// widget route), on top of the widget's write limit per IP.
 pub const VISITOR_TRANSCRIPTS_PER_DAY: i64 = 3;
 
+/// Transcripts one address may receive in 24 hours, whoever asks: the
+/// widget route is public and its contact email unverified, so a new
+/// session must not make EdgeChat a relay that mails a stranger again and
+/// again.
+pub const TRANSCRIPTS_PER_ADDRESS_PER_DAY: i64 = 5;
+
+/// Transcripts one account may send in 24 hours, operators' and visitors'
+/// together (an account's own sending budget, whatever its sites).
+pub const TRANSCRIPTS_PER_ACCOUNT_PER_DAY: i64 = 500;
+
 /// Body of `POST /v1/chat/transcript/send` (seed 000).
 ///
 /// # Format

@@ -217,6 +217,12 @@ async fn a_staff_dm_chat_id_is_the_pair_of_operators_and_only_they_see_it(server
     let seen_by_agent = history_ok(server, &agent.access_token, &chat).await;
     assert_eq!(seen_by_agent.conversation_id, saved.conversation_id);
     assert_eq!(seen_by_agent.messages.len(), 1);
+    // An agent writes in their own name only: signing as the owner needs admin.
+    let forged = json!({"content": "Refund approved", "sender_role": "agent", "from": tenant.email()});
+    assert_error(save(server, &agent.access_token, &chat, forged).await, 403, "forbidden", "an agent saving as the owner").await;
+    let own = save_ok(server, &agent.access_token, &chat, json!({"content": "Sure", "sender_role": "agent", "from": agent_email})).await;
+    assert!(own.message.author_id.is_some_and(|id| id != tenant.id()), "signed by the agent");
+    assert_eq!(history_ok(server, tenant.token(), &chat).await.messages.len(), 2, "the forged message was not stored");
     assert_error(history(server, &outsider.access_token, &chat).await, 404, "not_found", "not a participant").await;
     // A third operator cannot open the DM of two others.
     let body = json!({"content": "Me too", "sender_role": "agent"});

@@ -38,6 +38,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         a_signed_inbound_message_lands_in_the_chat_once_even_when_replayed,
         tampered_stale_unsigned_or_foreign_deliveries_are_401_and_store_nothing,
         inbound_endpoints_are_listed_without_secrets_and_a_deleted_one_refuses_deliveries,
+        an_endpoint_stops_when_its_creator_is_no_longer_an_admin,
     ]
 }
 
@@ -85,7 +86,7 @@ async fn a_transcript_reaches_the_provider_with_every_message_escaped_in_html_an
     let stored = messages(server, &tenant, id).await;
     assert_eq!(stored.len(), 3, "question, AI answer, reply: {stored:?}");
 
-    let to = address("copy");
+    let to = visitor_email.clone();
     let queued: QueuedEmail =
         json_of(post(server, "/v1/chat/transcript/send", tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 202)
             .await;
@@ -117,9 +118,10 @@ async fn a_transcript_reaches_the_provider_with_every_message_escaped_in_html_an
 
 async fn a_provider_failing_twice_then_succeeding_sends_one_email_under_one_idempotency_key(server: &Server) {
     let tenant = signup(server, &IPS).await;
-    let visitor_email = address("jane");
+    // The stand-in fails the first two tries to a `fail2-` address.
+    let visitor_email = address("fail2-jane");
     let (session, _) = visitor_with_email(server, &tenant, &visitor_email).await;
-    let to = address("fail2-copy");
+    let to = visitor_email.clone();
     let queued: QueuedEmail =
         json_of(post(server, "/v1/chat/transcript/send", tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 202)
             .await;
@@ -153,6 +155,11 @@ async fn transcript_requests_with_bad_input_or_another_accounts_chat_are_refused
         .await;
     assert_error(send(tenant.token(), json!({"email": to})).await, 422, "validation_error", "missing chat id").await;
     assert_error(send(tenant.token(), json!(["chat_id"])).await, 400, "bad_request", "not an object").await;
+    // Only the conversation's customer or a member of the team: EdgeChat is no relay to any address.
+    assert_error(send(tenant.token(), transcript_request(&session, &visitor_email, &to)).await, 422, "validation_error", "a stranger")
+        .await;
+    let teammate = tenant.email().to_uppercase();
+    let _: QueuedEmail = json_of(send(tenant.token(), transcript_request(&session, &visitor_email, &teammate)).await, 202).await;
     assert_error(send(tenant.token(), transcript_request(&new_session_id(), &visitor_email, &to)).await, 404, "not_found", "unknown chat")
         .await;
     assert_error(send(other.token(), transcript_request(&session, &visitor_email, &to)).await, 404, "not_found", "another account's chat")
@@ -201,7 +208,14 @@ async fn the_widget_sends_a_copy_only_to_the_visitors_own_contact_email(server: 
     assert!(sent[0].field("text").contains("Where is my order #42?"));
     // At most 3 a day per conversation.
     let _: QueuedEmail = json_of(ask(session.clone(), None, site_key.clone()).await, 202).await;
-    assert_error(ask(session, None, site_key).await, 429, "rate_limited", "a fourth copy in a day").await;
+    assert_error(ask(session, None, site_key.clone()).await, 429, "rate_limited", "a fourth copy in a day").await;
+    // At most 5 a day to one address, whatever the session: a new session
+    // claiming the same (unverified) email gets two more, then none.
+    let (again, _) = visitor_with_email(server, &tenant, &visitor_email).await;
+    for _ in 0..2 {
+        let _: QueuedEmail = json_of(ask(again.clone(), None, site_key.clone()).await, 202).await;
+    }
+    assert_error(ask(again, None, site_key).await, 429, "rate_limited", "a sixth email to one address in a day").await;
     assert!(ResendStandIn::shared().requests_to(&stranger).is_empty());
 }
 
@@ -374,4 +388,27 @@ async fn inbound_endpoints_are_listed_without_secrets_and_a_deleted_one_refuses_
     let body = message_event("customer:jane@example.com", "late");
     let response = deliver(server, &endpoint.id, endpoint.secret.as_deref().unwrap(), "d_1", now(), &body, &body).await;
     assert_error(response, 401, "unauthorized", "a deleted endpoint").await;
+}
+
+async fn an_endpoint_stops_when_its_creator_is_no_longer_an_admin(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let email = address("admin");
+    let body = json!({"email": email, "display_name": "Ada Admin", "role": "admin", "password": PASSWORD});
+    let admin: Value = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+    let admin_token = server.login(&email, PASSWORD).await.access_token;
+    let endpoint: InboundEndpoint =
+        json_of(post(server, "/v1/inbound-webhooks", &admin_token, json!({"name": "Ada's helpdesk"})).await, 201).await;
+    let secret = endpoint.secret.as_deref().unwrap();
+    let visitor_email = address("jane");
+    let (session, id) = visitor_with_email(server, &tenant, &visitor_email).await;
+    let event = message_event(&format!("customer:{session}:{visitor_email}"), "Posted while an admin");
+    let _: InboundReceipt = json_of(deliver(server, &endpoint.id, secret, "a_1", now(), &event, &event).await, 201).await;
+    let before = messages(server, &tenant, id).await.len();
+
+    // Demoted to agent: the endpoint, which may post as any operator, is refused.
+    let path = format!("/v1/users/{}", admin["id"]);
+    let _: Value = json_of(send(server, Method::PATCH, &path, tenant.token(), Some(json!({"role": "agent"}))).await, 200).await;
+    let late = message_event(&format!("customer:{session}:{visitor_email}"), "Posted after the demotion");
+    assert_error(deliver(server, &endpoint.id, secret, "a_2", now(), &late, &late).await, 401, "unauthorized", "a demoted creator").await;
+    assert_eq!(messages(server, &tenant, id).await.len(), before, "nothing stored");
 }

@@ -48,9 +48,18 @@ pub async fn list(db: &D1Database, account_id: i64) -> worker::Result<Vec<Endpoi
         .results()
 }
 
-/// Endpoint `id`, any account (the public route knows only the id).
+/// Endpoint `id`, any account (the public route knows only the id), while
+/// its creator is still an owner or admin of the account: an endpoint posts
+/// as any operator, so it lives no longer than the right that made it (a
+/// creator demoted to agent, or removed, takes its endpoints down with it).
 pub async fn by_id(db: &D1Database, id: &str) -> worker::Result<Option<EndpointRow>> {
-    db.prepare(format!("SELECT {COLUMNS} FROM inbound_endpoints WHERE id = ?1")).bind(&[text(id)])?.first(None).await
+    db.prepare(
+        "SELECT e.id, e.account_id, e.name, e.secret, e.created_by, e.created_at FROM inbound_endpoints e \
+         JOIN users u ON u.id = e.created_by AND u.account_id = e.account_id WHERE e.id = ?1 AND u.role IN ('owner', 'admin')",
+    )
+    .bind(&[text(id)])?
+    .first(None)
+    .await
 }
 
 /// Deletes the account's endpoint `id` (and its stored `webhook-id`s);

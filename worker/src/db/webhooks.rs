@@ -239,7 +239,9 @@ pub struct Due {
 
 /// Creates the deliveries of event `event_id` (`kind`, of `account_id`):
 /// one per enabled endpoint of the account subscribed to its type, with
-/// `max_attempts` tries; a (endpoint, event) pair delivered before gets no
+/// `max_attempts` tries; none for an event of an internal conversation
+/// (staff DMs and groups are for their participants only, not for the
+/// account's integrations); a (endpoint, event) pair delivered before gets no
 /// second one. Answers the new deliveries.
 pub async fn fan_out(db: &D1Database, account_id: i64, event_id: &str, kind: &str, max_attempts: i64) -> worker::Result<Vec<Due>> {
     #[derive(Deserialize)]
@@ -251,6 +253,8 @@ pub async fn fan_out(db: &D1Database, account_id: i64, event_id: &str, kind: &st
             "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, max_attempts) \
              SELECT e.id, ?1, ?2, ?4 FROM webhook_endpoints e WHERE e.account_id = ?3 AND e.disabled = 0 \
              AND (e.events = '[]' OR EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value = ?2)) \
+             AND NOT EXISTS (SELECT 1 FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
+                             WHERE o.id = ?1 AND c.kind = 'internal') \
              ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id",
         )
         .bind(&[text(event_id), text(kind), int(account_id), int(max_attempts)])?

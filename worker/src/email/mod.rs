@@ -48,8 +48,8 @@ pub struct TranscriptOrder<'a> {
 /// Stores and queues a transcript email; answers its id (`eml_` + 32 hex).
 ///
 /// Errors: 503 `not_ready` when no provider is configured (`RESEND_API_KEY`,
-/// `EMAIL_FROM`), 404 `not_found` for a conversation that is gone, 429
-/// `rate_limited` past a visitor's daily number.
+/// `EMAIL_FROM`), 429 `rate_limited` past a daily number (see
+/// [`store::insert_transcript`]).
 pub async fn queue_transcript(env: &Env, order: TranscriptOrder<'_>) -> ApiResult<String> {
     if Resend::from_env(env).is_none() {
         return Err(ApiError::not_ready("Email is not configured (RESEND_API_KEY and EMAIL_FROM)"));
@@ -64,13 +64,25 @@ pub async fn queue_transcript(env: &Env, order: TranscriptOrder<'_>) -> ApiResul
         now: now_secs(),
     };
     if !store::insert_transcript(&db::database(env)?, &row).await? {
-        return Err(match order.requested_by {
-            RequestedBy::Visitor { .. } => ApiError::rate_limited(24 * 60 * 60),
-            RequestedBy::Operator => ApiError::not_found("conversation"),
-        });
+        // The conversation was just resolved, so a daily number was reached.
+        return Err(ApiError::rate_limited(24 * 60 * 60));
     }
     env.queue("EMAIL")?.send(EmailJob { email_id: id.clone() }).await?;
     Ok(id)
+}
+
+/// How long an email may stay `queued` before [`sweep`] queues it again:
+/// well past the consumer's whole backoff (2 + 4 + 8 + 16 s).
+const STALE_SECONDS: i64 = 600;
+
+/// Queues again every email whose queue message was lost (see
+/// [`store::stale`]); runs with the bus sweep (cron).
+pub async fn sweep(env: &Env) -> worker::Result<()> {
+    let ids = store::stale(&db::database(env)?, STALE_SECONDS).await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    env.queue("EMAIL")?.send_batch(ids.into_iter().map(|email_id| EmailJob { email_id }).collect::<Vec<_>>()).await
 }
 
 /// Consumes the `EMAIL` queue: one provider request per message.

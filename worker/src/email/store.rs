@@ -1,5 +1,6 @@
 //! The `emails` table (migration 0020): one row per email asked for.
 
+use edgechat_shared::api::transcripts::{TRANSCRIPTS_PER_ACCOUNT_PER_DAY, TRANSCRIPTS_PER_ADDRESS_PER_DAY};
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -30,9 +31,10 @@ pub struct NewTranscript<'a> {
 }
 
 /// Stores the email with the conversation's current last `seq` (what the
-/// transcript will hold). `false` when the conversation does not exist, or
-/// a visitor's request is past its daily number (counted in the same
-/// statement, so concurrent requests cannot pass it together).
+/// transcript will hold). `false` when the conversation does not exist or a
+/// daily number is reached: a visitor's `per_day` per conversation, [`TRANSCRIPTS_PER_ADDRESS_PER_DAY`] to the address and
+/// [`TRANSCRIPTS_PER_ACCOUNT_PER_DAY`] per account (counted in the same
+/// statement, so concurrent requests cannot pass them together).
 pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> worker::Result<bool> {
     let (requested_by, cap) = match email.requested_by {
         RequestedBy::Operator => ("operator", None),
@@ -45,7 +47,9 @@ pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> wo
              SELECT ?1, c.account_id, c.id, 'transcript', ?3, ?4, \
                     COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = c.id), 0), ?5, ?6 \
              FROM conversations c WHERE c.id = ?2 AND (?7 IS NULL OR \
-                (SELECT COUNT(*) FROM emails WHERE conversation_id = c.id AND requested_by = 'visitor' AND created_at > ?8) < ?7)",
+                (SELECT COUNT(*) FROM emails WHERE conversation_id = c.id AND requested_by = 'visitor' AND created_at > ?8) < ?7) \
+               AND (SELECT COUNT(*) FROM emails WHERE to_address = ?4 COLLATE NOCASE AND created_at > ?8) < ?9 \
+               AND (SELECT COUNT(*) FROM emails WHERE account_id = c.account_id AND created_at > ?8) < ?10",
         )
         .bind(&[
             text(email.id),
@@ -56,6 +60,8 @@ pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> wo
             int(email.now),
             opt_int(cap),
             text(&String::from(day_ago)),
+            int(TRANSCRIPTS_PER_ADDRESS_PER_DAY),
+            int(TRANSCRIPTS_PER_ACCOUNT_PER_DAY),
         ])?
         .run()
         .await?
@@ -63,6 +69,22 @@ pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> wo
         .and_then(|m| m.changes)
         .unwrap_or(0);
     Ok(changes > 0)
+}
+
+/// Whether `to` may receive conversation `conversation_id`'s transcript
+/// from an operator: the conversation's customer (its visitor's contact
+/// email) or a member of the account's team, never an arbitrary address.
+pub async fn operator_may_send_to(db: &D1Database, conversation_id: i64, to: &str) -> worker::Result<bool> {
+    let found: Option<i64> = db
+        .prepare(
+            "SELECT 1 AS ok FROM conversations c WHERE c.id = ?1 AND ( \
+                EXISTS (SELECT 1 FROM visitors v WHERE v.id = c.visitor_id AND lower(v.email) = lower(?2)) \
+                OR EXISTS (SELECT 1 FROM users u WHERE u.account_id = c.account_id AND u.email = ?2))",
+        )
+        .bind(&[int(conversation_id), text(to)])?
+        .first(Some("ok"))
+        .await?;
+    Ok(found.is_some())
 }
 
 /// A queued email with what rendering it needs.
@@ -126,6 +148,34 @@ pub async fn count_attempt(db: &D1Database, id: &str) -> worker::Result<i64> {
         .first(Some("attempts"))
         .await?;
     Ok(n.unwrap_or(0))
+}
+
+/// Emails still `queued` `stale_seconds` after they were asked for (their
+/// queue message lost, e.g. with a local queue across a restart, or dropped
+/// after the queue's own retries), at most 100: those younger than a day
+/// are answered to be queued again (the provider still knows their
+/// `Idempotency-Key`, so one sent but not recorded is not sent twice);
+/// older ones are marked `failed` here.
+pub async fn stale(db: &D1Database, stale_seconds: i64) -> worker::Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+    }
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "UPDATE emails SET status = 'failed', last_error = 'never sent: its queue message was lost' \
+                 WHERE status = 'queued' AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-23 hours')",
+            ),
+            db.prepare(
+                "SELECT id FROM emails WHERE status = 'queued' \
+                 AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ?1 || ' seconds') ORDER BY created_at LIMIT 100",
+            )
+            .bind(&[int(stale_seconds)])?,
+        ])
+        .await?;
+    let rows: Vec<Row> = results.get(1).map(|r| r.results()).transpose()?.unwrap_or_default();
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Records the outcome: `sent` with the provider's id, `failed` (the dead

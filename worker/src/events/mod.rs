@@ -363,7 +363,8 @@ fn stale_seconds(env: &Env) -> i64 {
 /// Publishes every outbox row left unprocessed for [`STALE_SECONDS`] (a
 /// crash between a write and its publication, or a lost queue message) and
 /// enqueues again every webhook delivery overdue as long (e.g. a local
-/// queue lost across a `wrangler dev` restart). Runs from the cron trigger
+/// queue lost across a `wrangler dev` restart) and every email whose queue
+/// message was lost ([`crate::email::sweep`]). Runs from the cron trigger
 /// and after each consumer batch (`wrangler dev` fires no crons by itself).
 pub async fn sweep(env: &Env) {
     let stale = stale_seconds(env);
@@ -372,6 +373,9 @@ pub async fn sweep(env: &Env) {
     }
     if let Err(e) = crate::webhooks::sweep(env, stale).await {
         worker::console_error!("sweeping webhook deliveries failed: {e}");
+    }
+    if let Err(e) = crate::email::sweep(env).await {
+        worker::console_error!("sweeping queued emails failed: {e}");
     }
 }
 

@@ -69,11 +69,14 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String
 
 /// Why a webhook URL is refused (the 422 message), or `None` when it is
 /// fine: `https` only, no userinfo, and no host that is an IP literal in a
-/// private (RFC 1918), loopback, link-local, CGNAT (RFC 6598), unspecified,
-/// unique-local (RFC 4193) or IPv4-mapped range, nor `localhost`, `*.local`
-/// (RFC 6762) or `*.internal` — unless `allow_local`, which allows `http`
-/// and `https` to `127.0.0.1`, `[::1]` and `localhost` (nothing else
-/// private). A defence against SSRF: deliveries come from the worker.
+/// private (RFC 1918), loopback, link-local, CGNAT (RFC 6598), reserved,
+/// test or benchmarking range, nor an IPv6 literal outside global unicast
+/// ([`public_v6`]), nor `localhost`, `*.local` (RFC 6762) or `*.internal`
+/// — unless `allow_local`, which allows `http` and `https` to `127.0.0.1`,
+/// `[::1]` and `localhost` (nothing else private). A defence against SSRF:
+/// deliveries come from the worker. Names are not resolved here: on
+/// Cloudflare a Worker's `fetch` leaves from the edge and cannot reach the
+/// operator's private networks whatever a name resolves to.
 pub fn url_problem(raw: &str, allow_local: bool) -> Option<String> {
     let Ok(url) = url::Url::parse(raw.trim()) else { return Some("url must be an absolute https URL".into()) };
     if !url.username().is_empty() || url.password().is_some() {
@@ -107,13 +110,7 @@ pub fn url_problem(raw: &str, allow_local: bool) -> Option<String> {
             }
         }
         url::Host::Ipv6(ip) => {
-            let s = ip.segments();
-            let private = ip.is_loopback()
-                || ip.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local, RFC 4193
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || ip.to_ipv4_mapped().is_some(); // IPv4 through IPv6: refused whatever the address
-            if private {
+            if !public_v6(ip) {
                 return Some(format!("url host [{ip}] is a private, loopback or reserved address"));
             }
         }
@@ -130,7 +127,23 @@ fn public_v4(ip: std::net::Ipv4Addr) -> bool {
         || ip.is_broadcast()
         || ip.is_multicast()
         || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64)) // CGNAT 100.64.0.0/10, RFC 6598
+        || o[0] >= 240 // reserved 240.0.0.0/4 (RFC 1112), broadcast included
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // CGNAT 100.64.0.0/10, RFC 6598
+        || (o[0] == 192 && o[1] == 0 && (o[2] == 0 || o[2] == 2)) // IETF protocol 192.0.0.0/24, TEST-NET-1 (RFC 6890, 5737)
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking 198.18.0.0/15, RFC 2544
+        || (o[0] == 198 && o[1] == 51 && o[2] == 100) // TEST-NET-2, RFC 5737
+        || (o[0] == 203 && o[1] == 0 && o[2] == 113)) // TEST-NET-3, RFC 5737
+}
+
+/// Whether `ip` is a global unicast IPv6 address: inside 2000::/3 (RFC
+/// 4291), and not 6to4 2002::/16 (RFC 3056, which embeds any IPv4
+/// address), the IETF protocol block 2001::/23 (Teredo 2001::/32 among
+/// them) nor documentation 2001:db8::/32 (RFC 3849). Everything outside
+/// 2000::/3 — loopback, unspecified, IPv4-mapped and -compatible, NAT64
+/// 64:ff9b::/96, unique-local, link- and site-local, multicast — is refused.
+fn public_v6(ip: std::net::Ipv6Addr) -> bool {
+    let s = ip.segments();
+    (s[0] & 0xe000) == 0x2000 && s[0] != 0x2002 && !(s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8))
 }
 
 /// Enqueues attempts `due` on `DELIVERIES`.
@@ -269,6 +282,18 @@ mod tests {
             "https://[fd00::1]/",
             "https://[fe80::1]/",
             "https://[::ffff:10.0.0.1]/",
+            "https://[::7f00:1]/",
+            "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[2002:a00:1::]/",
+            "https://[2001:0:4136:e378::1]/",
+            "https://[fec0::1]/",
+            "https://[ff02::1]/",
+            "https://198.18.0.1/",
+            "https://240.0.0.1/",
+            "https://192.0.0.8/",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://LOCALHOST./",
             "https://localhost/",
             "https://printer.local/",
             "https://db.internal/",

@@ -145,7 +145,7 @@ pub async fn get_by_user(
 /// the conversation's next `seq` whatever its time: import in
 /// chronological order to keep both orders the same. `sender_role`
 /// `customer` → `visitor`, `agent` → `operator` (signed by the operator
-/// whose email is `from`, else by `from`), `ai` → `ai`, `system` →
+/// whose email is `from`, another than the caller for admins only; else by `from`), `ai` → `ai`, `system` →
 /// `operator` signed `System`. A chat id that names nothing yet starts a
 /// conversation (see db::chat). Emits `message.created` (outbox, same D1
 /// batch). A retry with the same `message_id` and sender stores nothing new.
@@ -157,6 +157,7 @@ pub async fn get_by_user(
     responses(
         (status = 201, description = "The stored message (`duplicate` when this `message_id` was stored before)", body = SavedMessage),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 403, description = "`forbidden`: `sender_role` agent with `from` naming another operator of the account needs the admin role (an API key never has it)", body = ErrorBody),
         (status = 404, description = "`not_found`: the chat id names no conversation the caller may see and none can be started (a guest session that does not exist, a DM the caller is not in, an account without a site for a new customer)", body = ErrorBody),
         (status = 422, description = "`validation_error`: a malformed chat id; blank or over-long `content`; `from`/`to` over 254 characters; bad `type`, `sender_role`, `sent_time` or `message_id`", body = ErrorBody),
     ),
@@ -173,12 +174,17 @@ pub async fn post_save(
     let save: SaveMessage = json_object(&body)?;
     let valid = save.validate(js_sys::Date::now() as i64)?;
     let db = db::database(&state.env)?;
-    let create = Create::Yes { customer_email: save.customer_email() };
-    let chat = chat_db::resolve(&db, caller.id, caller.account_id, &id, create).await?.ok_or_else(|| ApiError::not_found("chat"))?;
     let (author_id, author_name) = match valid.role {
         SenderRole::Agent => match save.from.as_deref() {
             Some(from) => match chat_db::operator_by_email(&db, caller.account_id, from).await? {
-                Some((id, name)) => (Some(id), Some(name)),
+                Some((id, name)) => {
+                    // Writing in another operator's name is an admin's
+                    // (as for live posts); checked before anything is stored.
+                    if id != caller.id {
+                        caller.require(OperatorRole::Admin)?;
+                    }
+                    (Some(id), Some(name))
+                }
                 None => (None, Some(from.to_string())),
             },
             None => (None, None),
@@ -186,6 +192,8 @@ pub async fn post_save(
         SenderRole::System => (None, Some("System".to_string())),
         SenderRole::Customer | SenderRole::Ai => (None, None),
     };
+    let create = Create::Yes { customer_email: save.customer_email() };
+    let chat = chat_db::resolve(&db, caller.id, caller.account_id, &id, create).await?.ok_or_else(|| ApiError::not_found("chat"))?;
     let import = Import {
         role: valid.role.role(),
         author_id,

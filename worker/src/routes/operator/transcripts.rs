@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use edgechat_shared::api::transcripts::{QueuedEmail, TranscriptRequest};
 use edgechat_shared::chat_id::ChatId;
-use edgechat_shared::error::ErrorBody;
+use edgechat_shared::error::{ErrorBody, FieldError};
 use worker::D1Database;
 
 use crate::auth::CurrentOperator;
@@ -25,7 +25,8 @@ pub async fn resolve_chat(db: &D1Database, user_id: i64, account_id: i64, chat_i
 }
 
 /// Handles the `POST /v1/chat/transcript/send` route (seed 000):
-/// `{"chat_id","email"}`; renders the conversation (its newest 1,000
+/// `{"chat_id","email"}` (the conversation's customer or a member of the
+/// team: EdgeChat mails no arbitrary address); renders the conversation (its newest 1,000
 /// messages, each with time and author; the email says when earlier ones
 /// were left out) as plain text and escaped HTML and queues it by email.
 /// 202 `{"id"}`.
@@ -38,7 +39,8 @@ pub async fn resolve_chat(db: &D1Database, user_id: i64, account_id: i64, chat_i
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no valid access token or API key", body = ErrorBody),
         (status = 404, description = "`not_found`: no such chat in the caller's account (or an internal one the caller is not in)", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a malformed `chat_id` or `email`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a malformed `chat_id` or `email`; `email` is neither the conversation's customer nor a member of the team", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: 5 transcripts a day to this address, or 500 a day for the account", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 503, description = "`not_ready`: email is not configured on this deployment (`RESEND_API_KEY`, `EMAIL_FROM`)", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
@@ -55,6 +57,9 @@ pub async fn post_transcript_send(
     request.validate()?;
     let db = db::database(&state.env)?;
     let chat = resolve_chat(&db, caller.id, caller.account_id, &request.chat_id).await?;
+    if !email::store::operator_may_send_to(&db, chat.conversation_id, request.email.trim()).await? {
+        return Err(FieldError::new("email", "A transcript goes to the conversation's customer or a member of your team").into());
+    }
     let order = TranscriptOrder {
         conversation_id: chat.conversation_id,
         to: request.email.trim(),

@@ -19,7 +19,8 @@ use crate::routes::{json_object, public_origin, AppState};
 /// "session_id","email"?}`; queues the visitor's conversation by email to
 /// the contact email they left (`email`, when given, must be that address:
 /// a stranger cannot make EdgeChat mail arbitrary addresses), at most 3 a
-/// day per conversation. 202 `{"id"}`.
+/// day per conversation and 5 a day to one address whatever the session
+/// (the contact email is unverified). 202 `{"id"}`.
 #[utoipa::path(
     post,
     path = "/api/v1/chat/transcript",
@@ -32,7 +33,7 @@ use crate::routes::{json_object, public_origin, AppState};
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`, or the session has no conversation yet", body = ErrorBody),
         (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`; the visitor left no contact email, or `email` is not it", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP, or 3 transcripts a day for this conversation", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 429, description = "`rate_limited`: past 20 requests a minute per site key and client IP; 3 transcripts a day for this conversation, 5 to this address or 500 for the account", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 503, description = "`not_ready`: email is not configured on this deployment", body = ErrorBody),
     ),
     security(("site_key" = [], "session_id" = [])),
