@@ -91,7 +91,7 @@ pub async fn create_internal(db: &D1Database, account_id: i64, new: &NewInternal
         id: Option<i64>,
     }
     let created = results.first().map(|r| r.results::<Id>()).transpose()?.is_some_and(|rows| !rows.is_empty());
-    let id = results.get(2).map(|r| r.results::<Id>()).transpose()?.and_then(|rows| rows.into_iter().next()).and_then(|r| r.id);
+    let id = results.get(3).map(|r| r.results::<Id>()).transpose()?.and_then(|rows| rows.into_iter().next()).and_then(|r| r.id);
     let id = id.ok_or_else(|| worker::Error::RustError("internal conversation was not created".into()))?;
     Ok((id, created))
 }
