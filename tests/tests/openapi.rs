@@ -121,8 +121,9 @@ async fn every_documented_operation_is_routed_with_exactly_its_methods(server: &
 
 /// Every operation has a success answer and a tag; every error answer
 /// (4xx, 5xx) is the `ErrorBody` envelope; the operator API is behind the
-/// access JWT, the live WebSocket behind its single-use token, and the
-/// presigned upload behind its single-use upload token.
+/// access JWT, the live WebSocket behind its single-use token, the
+/// presigned upload behind its single-use upload token and seed 000's
+/// public upload behind the widget's site key and session.
 async fn every_operation_documents_its_answers(server: &Server) {
     let document = served(server).await;
     let schemes = document["components"]["securitySchemes"].as_object().expect("security schemes");
@@ -151,6 +152,11 @@ async fn every_operation_documents_its_answers(server: &Server) {
                 .collect();
             if path == "/v1/chat/media/{id}/upload" {
                 assert_eq!(security, ["upload_token"], "{name} needs its single-use upload token");
+            } else if path == "/v1/chat/upload/{chat_id}/{user_id}" {
+                // Seed 000's public upload: the widget's own credentials.
+                let mut widget = security.clone();
+                widget.sort_unstable();
+                assert_eq!(widget, ["session_id", "site_key"], "{name} takes the widget's credentials");
             } else if path.starts_with("/v1/") && path != "/v1/chat/live" {
                 assert_eq!(security, ["operator_jwt"], "{name} needs the access JWT");
                 assert!(responses.contains_key("401"), "{name} documents 401");
