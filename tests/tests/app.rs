@@ -2,6 +2,8 @@
 //! sessions, a user's conversations, tickets, CSAT and complaints, devices
 //! and push. One module per concern, each with its own `trials(server)`.
 
+#[path = "app/conversations.rs"]
+mod conversations;
 #[path = "app/session.rs"]
 mod session;
 
@@ -10,6 +12,6 @@ use edgechat_tests::*;
 fn main() {
     let server = Server::start_with("app", &[]);
     let mut trials = session::trials(server);
-    trials.extend(Vec::new());
+    trials.extend(conversations::trials(server));
     run_trials(server, trials)
 }

@@ -109,7 +109,19 @@ fn widget_api() -> ApiRouter {
 /// Signed-in users of a site's app, `/api/v1/app/*` (seed 003, issue 14):
 /// the app session token of [`app::AppUser`], CORS as the widget API.
 fn app_api() -> ApiRouter {
-    api_routes!(ApiRouter::new("app"), app::session::post_session, app::session::delete_session, app::get_me,)
+    api_routes!(
+        ApiRouter::new("app"),
+        app::session::post_session,
+        app::session::delete_session,
+        app::get_me,
+        app::conversations::get_conversations,
+        app::conversations::post_conversation,
+        app::conversations::get_conversation,
+        app::conversations::get_poll,
+        app::conversations::post_read,
+        app::conversations::post_close,
+        app::conversations::post_reply,
+    )
 }
 
 /// Accounts and tokens, `/auth/*` (seed 002).
@@ -160,6 +172,7 @@ fn operator_api() -> ApiRouter {
         operator::conversations::post_handback,
         operator::conversations::post_close,
         operator::conversations::post_reopen,
+        operator::conversations::post_snooze,
         operator::conversations::post_assign,
         operator::conversations::post_read,
         operator::conversations::post_typing,
