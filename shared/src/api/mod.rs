@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod chat;
+pub mod complaints;
 pub mod config;
 pub mod contact;
 pub mod conversations;
 pub mod events;
 pub mod handoff;
+pub mod health;
 pub mod history;
 pub mod inbound;
 pub mod integrations;
