@@ -3,7 +3,9 @@
 
 pub mod api_keys;
 pub mod articles;
+pub mod breakers;
 pub mod chat;
+pub mod complaints;
 pub mod conversations;
 pub mod edits;
 pub mod inbound;

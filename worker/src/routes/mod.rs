@@ -204,6 +204,9 @@ fn operator_api() -> ApiRouter {
         operator::webhooks::delete_webhook,
         operator::webhooks::get_deliveries,
         operator::webhooks::post_resend,
+        operator::ratings::get_ratings,
+        operator::complaints::get_complaints,
+        operator::complaints::patch_complaint,
     )
 }
 
