@@ -13,17 +13,28 @@ pub struct NewComplaint<'a> {
     pub visitor_id: i64,
     pub category: ComplaintCategory,
     pub description: &'a str,
-    /// One of the user's conversations (checked by the caller).
+    /// The conversation it is about (must be the user's: checked by [`insert`]).
     pub conversation_id: Option<i64>,
-    /// One of the user's tickets (checked by the caller).
+    /// The ticket it is about (must be the user's: checked by [`insert`]).
     pub ticket_id: Option<i64>,
 }
 
-/// Stores `complaint`; answers its id and whether the same user's same
-/// open complaint was stored already (then nothing is written: a retry).
-pub async fn insert(db: &D1Database, complaint: &NewComplaint<'_>) -> worker::Result<(i64, bool)> {
+/// What [`insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    /// Stored with this id.
+    Created(i64),
+    /// The same user's same open complaint is stored with this id; nothing was written (a retry).
+    Duplicate(i64),
+    /// The conversation or ticket named is not this user's on this site.
+    NotFound,
+}
+
+/// Stores `complaint` once its conversation and ticket, when named, are
+/// checked to be the user's own on the site (in the same statement).
+pub async fn insert(db: &D1Database, complaint: &NewComplaint<'_>) -> worker::Result<Filed> {
     let same = "visitor_id = ?2 AND category = ?3 AND description = ?4 AND COALESCE(conversation_id, 0) = COALESCE(?5, 0) \
-                AND COALESCE(ticket_id, 0) = COALESCE(?6, 0) AND status = 'open'";
+                AND COALESCE(ticket_id, 0) = COALESCE(?6, 0) AND status = 'open' AND site_id = ?1";
     let params = [
         int(complaint.site_id),
         int(complaint.visitor_id),
@@ -36,10 +47,13 @@ pub async fn insert(db: &D1Database, complaint: &NewComplaint<'_>) -> worker::Re
         .batch(vec![
             db.prepare(
                 "INSERT INTO complaints (account_id, site_id, visitor_id, category, description, conversation_id, ticket_id) \
-                 SELECT s.account_id, s.id, ?2, ?3, ?4, ?5, ?6 FROM sites s WHERE s.id = ?1 ON CONFLICT DO NOTHING RETURNING id",
+                 SELECT s.account_id, s.id, ?2, ?3, ?4, ?5, ?6 FROM sites s WHERE s.id = ?1 \
+                   AND (?5 IS NULL OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = ?5 AND c.visitor_id = ?2 AND c.site_id = ?1)) \
+                   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = ?6 AND t.visitor_id = ?2 AND t.site_id = ?1)) \
+                 ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind(&params)?,
-            db.prepare(format!("SELECT id FROM complaints WHERE {same} AND site_id = ?1")).bind(&params)?,
+            db.prepare(format!("SELECT id FROM complaints WHERE {same}")).bind(&params)?,
         ])
         .await?;
     #[derive(Deserialize)]
@@ -49,11 +63,11 @@ pub async fn insert(db: &D1Database, complaint: &NewComplaint<'_>) -> worker::Re
     let first = |i: usize| -> worker::Result<Option<i64>> {
         Ok(results.get(i).map(|r| r.results::<Id>()).transpose()?.and_then(|mut rows| rows.pop()).map(|r| r.id))
     };
-    match (first(0)?, first(1)?) {
-        (Some(id), _) => Ok((id, false)),
-        (None, Some(id)) => Ok((id, true)),
-        (None, None) => Err(worker::Error::RustError("the complaint's site is gone".into())),
-    }
+    Ok(match (first(0)?, first(1)?) {
+        (Some(id), _) => Filed::Created(id),
+        (None, Some(id)) => Filed::Duplicate(id),
+        (None, None) => Filed::NotFound,
+    })
 }
 
 #[derive(Debug, Deserialize)]
