@@ -224,8 +224,8 @@ impl ComplaintChange {
     /// Errors (422): a status other than `open`/`handled`; a note over
     /// [`MAX_COMPLAINT_NOTE_CHARS`] characters.
     pub fn validate(&self) -> Result<(ComplaintStatus, Option<String>), FieldError> {
-        let status = ComplaintStatus::parse(self.status.trim())
-            .ok_or_else(|| FieldError::new("status", "status must be open or handled"))?;
+        let status =
+            ComplaintStatus::parse(self.status.trim()).ok_or_else(|| FieldError::new("status", "status must be open or handled"))?;
         let note = self.note.as_deref().map(str::trim);
         if note.is_some_and(|n| n.chars().count() > MAX_COMPLAINT_NOTE_CHARS) {
             return Err(FieldError::new("note", format!("note must be at most {MAX_COMPLAINT_NOTE_CHARS} characters")));

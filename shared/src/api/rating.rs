@@ -179,10 +179,7 @@ impl RatingsQuery {
             }
         }
         let stamp = |d: chrono::NaiveDate| format!("{}T00:00:00.000Z", d.format("%Y-%m-%d"));
-        Ok(Period {
-            from: from.map(stamp),
-            until: to.and_then(|d| d.succ_opt()).map(stamp),
-        })
+        Ok(Period { from: from.map(stamp), until: to.and_then(|d| d.succ_opt()).map(stamp) })
     }
 }
 
@@ -258,7 +255,9 @@ mod tests {
         assert_eq!(period.from.as_deref(), Some("2026-02-01T00:00:00.000Z"));
         assert_eq!(period.until.as_deref(), Some("2026-03-01T00:00:00.000Z"));
         assert_eq!(RatingsQuery::default().period().unwrap(), Period::default());
-        for (from, to, field) in [("2026-02-30", "2026-03-01", "from"), ("yesterday", "2026-03-01", "from"), ("2026-03-02", "2026-03-01", "from")] {
+        for (from, to, field) in
+            [("2026-02-30", "2026-03-01", "from"), ("yesterday", "2026-03-01", "from"), ("2026-03-02", "2026-03-01", "from")]
+        {
             let query = RatingsQuery { from: Some(from.into()), to: Some(to.into()), ..Default::default() };
             assert_eq!(query.period().unwrap_err().field, field, "{from}..{to}");
         }

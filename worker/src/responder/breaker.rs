@@ -34,7 +34,7 @@
 //! upstream, which `/ready` reports ([`deployment_state`]).
 
 use sha2::{Digest, Sha256};
-use worker::{Date, D1Database, Env};
+use worker::{D1Database, Date, Env};
 
 use super::llm::Failure;
 use super::{openai, Deployment};
@@ -230,7 +230,8 @@ mod tests {
 
     #[test]
     fn a_site_with_its_own_server_model_or_key_has_its_own_breaker() {
-        let deployment = openai::Upstream { base_url: "https://api.openai.com".into(), model: "gpt-4o-mini".into(), api_key: Some("sk-d".into()) };
+        let deployment =
+            openai::Upstream { base_url: "https://api.openai.com".into(), model: "gpt-4o-mini".into(), api_key: Some("sk-d".into()) };
         let key = openai_key(&deployment);
         assert_eq!(key, openai_key(&openai::Upstream { base_url: "https://API.openai.com/v1/".into(), ..deployment.clone() }));
         assert_ne!(key, openai_key(&openai::Upstream { model: "gpt-4o".into(), ..deployment.clone() }));

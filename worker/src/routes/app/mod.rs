@@ -3,6 +3,8 @@
 //! other route with the session token (`Authorization: Bearer ecs_…`),
 //! read by the [`AppUser`] extractor.
 
+pub mod complaints;
+pub mod csat;
 pub mod session;
 
 use axum::extract::State;
