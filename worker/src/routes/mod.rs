@@ -204,6 +204,10 @@ fn operator_api() -> ApiRouter {
         operator::webhooks::delete_webhook,
         operator::webhooks::get_deliveries,
         operator::webhooks::post_resend,
+        operator::tickets::post_ticket,
+        operator::tickets::get_tickets,
+        operator::tickets::get_ticket,
+        operator::tickets::patch_ticket,
     )
 }
 

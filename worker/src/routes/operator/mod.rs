@@ -10,6 +10,7 @@ pub mod messages;
 pub mod proactive;
 pub mod sites;
 pub mod team;
+pub mod tickets;
 pub mod transcripts;
 pub mod users;
 pub mod webhooks;
