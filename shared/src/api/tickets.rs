@@ -185,7 +185,8 @@ pub struct TimelineEntry {
 
 /// Body of `POST /v1/tickets`: from a conversation (`conversation_id`: the
 /// ticket is linked to it and belongs to its visitor and site) or from
-/// scratch (`site_id` required).
+/// scratch (`site_id` required; `visitor_id` optional: the site's visitor
+/// or signed-in user it is for, whose chat is made on their first reply).
 ///
 /// # Format
 /// `{"subject":"Refund not received","conversation_id":7}`
@@ -202,6 +203,9 @@ pub struct NewTicket {
     /// The site of a ticket made from scratch (ignored with `conversation_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<i64>,
+    /// The visitor of that site a ticket made from scratch is for (ignored with `conversation_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<i64>,
 }
 
 impl NewTicket {
@@ -439,7 +443,7 @@ mod tests {
 
     #[test]
     fn a_new_ticket_needs_a_subject_and_a_site_or_conversation() {
-        let ticket = NewTicket { subject: "  Refund  ".into(), conversation_id: Some(7), site_id: None };
+        let ticket = NewTicket { subject: "  Refund  ".into(), conversation_id: Some(7), ..Default::default() };
         assert_eq!(ticket.validate().unwrap(), "Refund");
         assert_eq!(NewTicket { subject: " ".into(), site_id: Some(1), ..Default::default() }.validate().unwrap_err().field, "subject");
         assert_eq!(NewTicket { subject: "x".into(), ..Default::default() }.validate().unwrap_err().field, "site_id");

@@ -85,8 +85,8 @@ pub struct NewTicketRow<'a> {
 /// `created` timeline entry and its `ticket.created` event, in one batch
 /// (a transaction: two tickets made at once never share a number).
 /// Answers the ticket and the event id; `None` when `site_id` is not a
-/// site of the account (nothing stored but the counter, whose numbers
-/// may skip).
+/// site of the account, or `visitor_id` not a visitor of that site
+/// (nothing stored but the counter, whose numbers may skip).
 pub async fn create(db: &D1Database, new: &NewTicketRow<'_>) -> worker::Result<Option<(Ticket, String)>> {
     // The ticket this batch made: the account's latest reference.
     let current =
@@ -103,7 +103,8 @@ pub async fn create(db: &D1Database, new: &NewTicketRow<'_>) -> worker::Result<O
             db.prepare(format!(
                 "INSERT INTO tickets (account_id, site_id, visitor_id, conversation_id, reference, subject, created_by) \
                  SELECT ?1, s.id, ?3, ?4, '{REFERENCE_PREFIX}' || (SELECT last_number FROM ticket_counters WHERE account_id = ?1), ?5, ?6 \
-                 FROM sites s WHERE s.id = ?2 AND s.account_id = ?1 RETURNING {TICKET_COLUMNS}"
+                 FROM sites s WHERE s.id = ?2 AND s.account_id = ?1 \
+                 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM visitors v WHERE v.id = ?3 AND v.site_id = s.id)) RETURNING {TICKET_COLUMNS}"
             ))
             .bind(&[
                 int(new.account_id),
@@ -228,21 +229,6 @@ pub async fn record_clarify(db: &D1Database, ticket_id: i64, actor: &ActorRef) -
     ])
     .await?;
     Ok(event_id)
-}
-
-/// Links ticket `id` to conversation `conversation_id` unless it has a
-/// conversation already; answers the ticket's conversation after (the
-/// winner's, when two requests link at once).
-pub async fn link_conversation(db: &D1Database, id: i64, conversation_id: i64) -> worker::Result<Option<i64>> {
-    db.prepare("UPDATE tickets SET conversation_id = ?2 WHERE id = ?1 AND conversation_id IS NULL")
-        .bind(&[int(id), int(conversation_id)])?
-        .run()
-        .await?;
-    db.prepare("SELECT conversation_id FROM tickets WHERE id = ?1")
-        .bind(&[int(id)])?
-        .first::<Option<i64>>(Some("conversation_id"))
-        .await
-        .map(Option::flatten)
 }
 
 /// Ticket `id` of `account_id`.
@@ -417,4 +403,34 @@ pub async fn open_from_conversation(
     .bind(&[int(account_id), int(conversation_id), text(subject)])?
     .first(None)
     .await
+}
+
+/// Gives ticket `id` a conversation of its user when it has none: a new
+/// conversation of the ticket's site and visitor in `operator` mode (the
+/// team answers a ticket, not the AI), with its `conversation.created`
+/// event, linked in the same batch (two requests at once make one).
+/// Answers the ticket's conversation after; `None` when the ticket has no
+/// user to talk to.
+pub async fn ensure_conversation(db: &D1Database, id: i64) -> worker::Result<Option<i64>> {
+    db.batch(vec![
+        db.prepare(format!(
+            "INSERT INTO conversations (id, account_id, site_id, visitor_id, mode) \
+             SELECT {}, t.account_id, t.site_id, t.visitor_id, 'operator' FROM tickets t \
+             WHERE t.id = ?1 AND t.conversation_id IS NULL AND t.visitor_id IS NOT NULL",
+            super::next_id("conversations")
+        ))
+        .bind(&[int(id)])?,
+        crate::events::created_statement(db)?.0,
+        db.prepare(
+            "UPDATE tickets SET conversation_id = (SELECT last_id FROM id_sequences WHERE name = 'conversations') \
+             WHERE id = ?1 AND conversation_id IS NULL AND visitor_id IS NOT NULL",
+        )
+        .bind(&[int(id)])?,
+    ])
+    .await?;
+    db.prepare("SELECT conversation_id FROM tickets WHERE id = ?1")
+        .bind(&[int(id)])?
+        .first::<Option<i64>>(Some("conversation_id"))
+        .await
+        .map(Option::flatten)
 }

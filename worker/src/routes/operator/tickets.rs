@@ -58,7 +58,8 @@ async fn detail(env: &Env, db: &D1Database, ticket: Ticket) -> ApiResult<TicketD
 }
 
 /// Handles the `POST /v1/tickets` route: from a visitor conversation of the
-/// account (linked, with its site and visitor) or from scratch (`site_id`).
+/// account (linked, with its site and visitor) or from scratch (`site_id`,
+/// and `visitor_id` for a ticket of one of its visitors).
 /// 201 with the new ticket (reference `EC-` + the account's next number,
 /// status `submitted`, a `created` timeline entry); 200 with the existing
 /// one when an open ticket with this subject was already made from this
@@ -71,7 +72,7 @@ async fn detail(env: &Env, db: &D1Database, ticket: Ticket) -> ApiResult<TicketD
         (status = 201, description = "Made: its `created` entry is on the timeline; a `ticket` live event and a `ticket.created` bus event follow", body = TicketDetail),
         (status = 200, description = "An open ticket with this subject was already made from this conversation: that one, unchanged", body = TicketDetail),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such conversation or site in the caller's account", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation or site in the caller's account, no such visitor of that site", body = ErrorBody),
         (status = 422, description = "`validation_error`: a blank or over-long `subject` (1 to 200 characters), neither `conversation_id` nor `site_id`, an internal conversation", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
@@ -96,7 +97,7 @@ pub async fn post_ticket(
             }
             (conversation.site_id.unwrap_or_default(), conversation.visitor.map(|v| v.id))
         }
-        None => (new.site_id.unwrap_or_default(), None),
+        None => (new.site_id.unwrap_or_default(), new.visitor_id),
     };
     let creator = operator(&caller);
     let row = NewTicketRow {
@@ -107,7 +108,7 @@ pub async fn post_ticket(
         subject: &subject,
         creator: &creator,
     };
-    let (ticket, event_id) = store::create(&db, &row).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let (ticket, event_id) = store::create(&db, &row).await?.ok_or_else(|| ApiError::not_found("site or visitor"))?;
     announce(&state.env, caller.account_id, &ticket, event_id).await;
     Ok((StatusCode::CREATED, Json(detail(&state.env, &db, ticket).await?)))
 }

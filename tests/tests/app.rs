@@ -1,0 +1,15 @@
+//! Signed-in users (seed 003, issue 14) against one real `wrangler dev`: app
+//! sessions, a user's conversations, tickets, CSAT and complaints, devices
+//! and push. One module per concern, each with its own `trials(server)`.
+
+#[path = "app/tickets.rs"]
+mod tickets;
+
+use edgechat_tests::*;
+
+fn main() {
+    tickets::start_receiver();
+    let server = Server::start_with("app", &tickets::VARS);
+    let trials = tickets::trials(server);
+    run_trials(server, trials)
+}
