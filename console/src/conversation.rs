@@ -233,7 +233,7 @@ impl Open {
     }
 
     fn apply(self, event: &LiveEvent) {
-        if event.conversation_id() != self.id {
+        if event.conversation_id() != Some(self.id) {
             return;
         }
         match event {

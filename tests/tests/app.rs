@@ -2,14 +2,23 @@
 //! sessions, a user's conversations, tickets, CSAT and complaints, devices
 //! and push. One module per concern, each with its own `trials(server)`.
 
+#[path = "app/complaints.rs"]
+mod complaints;
+#[path = "app/csat.rs"]
+mod csat;
 #[path = "app/session.rs"]
 mod session;
+#[path = "app/tickets.rs"]
+mod tickets;
 
 use edgechat_tests::*;
 
 fn main() {
-    let server = Server::start_with("app", &[]);
+    tickets::start_receiver();
+    let server = Server::start_with("app", &tickets::VARS);
     let mut trials = session::trials(server);
-    trials.extend(Vec::new());
+    trials.extend(tickets::trials(server));
+    trials.extend(csat::trials(server));
+    trials.extend(complaints::trials(server));
     run_trials(server, trials)
 }

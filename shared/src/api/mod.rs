@@ -22,6 +22,7 @@ pub mod rating;
 pub mod sites;
 pub mod stream;
 pub mod team;
+pub mod tickets;
 pub mod token_conversations;
 pub mod transcripts;
 pub mod uploads;

@@ -17,6 +17,7 @@ pub mod ratings;
 pub mod search;
 pub mod sites;
 pub mod team;
+pub mod tickets;
 pub mod tokens;
 pub mod uploads;
 pub mod users;

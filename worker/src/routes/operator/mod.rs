@@ -12,6 +12,7 @@ pub mod proactive;
 pub mod ratings;
 pub mod sites;
 pub mod team;
+pub mod tickets;
 pub mod transcripts;
 pub mod users;
 pub mod webhooks;

@@ -1,0 +1,340 @@
+//! Tickets (seed 003, issue 14): operators make them from a conversation or
+//! from scratch, list and filter them, and change their status, assignee or
+//! add notes (`/v1/tickets…`), each change a timeline entry, a `ticket` live
+//! event and a `ticket.*` bus event; a signed-in user lists, searches,
+//! reads, replies to and asks about their own tickets (`/api/v1/app/tickets…`).
+//!
+//! Each trial signs up its own accounts (from `10.142.x.y`).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use edgechat_shared::api::conversations::ConversationList;
+use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::stream::StreamRequest;
+use edgechat_shared::api::tickets::{ActorKind, Ticket, TicketDetail, TicketList, TicketStatus, TimelineKind};
+use edgechat_shared::api::Role;
+use edgechat_tests::socket::Socket;
+use edgechat_tests::webhook_receiver::WebhookReceiver;
+use edgechat_tests::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The vars this module needs at `wrangler dev` start (webhooks to the local receiver).
+pub const VARS: [(&str, &str); 1] = [("WEBHOOKS_ALLOW_LOCAL", "true")];
+
+pub fn trials(server: &'static Server) -> Vec<Trial> {
+    trials![server;
+        operators_make_tickets_from_a_conversation_and_from_scratch,
+        a_retried_create_makes_no_second_ticket,
+        bad_ticket_input_is_refused_and_stores_nothing,
+        another_accounts_tickets_are_404,
+        every_change_is_a_timeline_entry_and_a_live_event,
+        ticket_changes_are_bus_events_with_the_ticket,
+        lists_filter_by_status_assignee_and_site_and_page_by_cursor,
+    ]
+}
+
+// ---------------------------------------------------------------- helpers
+
+static IPS: IpPool = IpPool::new("10.142");
+static RECEIVER: OnceLock<WebhookReceiver> = OnceLock::new();
+
+/// Starts the webhook receiver; call before the server starts.
+pub fn start_receiver() {
+    RECEIVER.get_or_init(WebhookReceiver::start);
+}
+
+const OTHER: Owner = Owner { tag: "other", name: "Otto Other", account: "Other", site: "Other shop" };
+
+/// A visitor of `site_key` writes `message`, as the site's signed-in user
+/// `user_id` when given (`user_hash` with `secret`); answers the conversation id.
+async fn visit(server: &Server, site_key: &str, user: Option<(&str, &str)>, message: &str) -> i64 {
+    let request: StreamRequest = visitor_request(site_key, &new_session_id(), message);
+    let mut post = server.client().post(format!("{}/api/v1/chat/stream", server.base())).header("cf-connecting-ip", IPS.next());
+    if let Some((user_id, secret)) = user {
+        post = post.query(&[("user_id", user_id), ("user_hash", user_hash(secret, user_id).as_str())]);
+    }
+    let streamed = Streamed::read(post.json(&request).send().await.expect("the stream answers"), Instant::now()).await;
+    assert_eq!(streamed.status, 200);
+    streamed.done().conversation_id
+}
+
+async fn create(server: &Server, token: &str, body: Value) -> reqwest::Response {
+    post(server, "/v1/tickets", token, body).await
+}
+
+/// A new ticket made with `body`; panics unless 201.
+async fn new_ticket(server: &Server, token: &str, body: Value) -> TicketDetail {
+    json_of(create(server, token, body).await, 201).await
+}
+
+async fn patch(server: &Server, token: &str, id: i64, body: Value) -> reqwest::Response {
+    send(server, Method::PATCH, &format!("/v1/tickets/{id}"), token, Some(body)).await
+}
+
+async fn changed(server: &Server, token: &str, id: i64, body: Value) -> TicketDetail {
+    json_of(patch(server, token, id, body).await, 200).await
+}
+
+async fn detail(server: &Server, token: &str, id: i64) -> TicketDetail {
+    json_of(get(server, &format!("/v1/tickets/{id}"), token).await, 200).await
+}
+
+async fn list(server: &Server, token: &str, query: &str) -> TicketList {
+    json_of(get(server, &format!("/v1/tickets{query}"), token).await, 200).await
+}
+
+fn references(list: &TicketList) -> Vec<&str> {
+    list.tickets.iter().map(|t| t.reference.as_str()).collect()
+}
+
+/// The next `ticket` live event of the socket, skipping conversations' events.
+async fn ticket_event(socket: &mut Socket) -> Ticket {
+    loop {
+        if let LiveEvent::Ticket { ticket } = socket.event().await {
+            return ticket;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- operators
+
+async fn operators_make_tickets_from_a_conversation_and_from_scratch(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let conversation = visit(server, tenant.site_key(), None, "My refund never arrived").await;
+    let made = new_ticket(server, tenant.token(), json!({"subject": "  Refund not received  ", "conversation_id": conversation})).await;
+    let ticket = &made.ticket;
+    assert_eq!((ticket.reference.as_str(), ticket.subject.as_str()), ("EC-1001", "Refund not received"));
+    assert_eq!((ticket.status, ticket.site_id, ticket.conversation_id), (TicketStatus::Submitted, tenant.site.id, Some(conversation)));
+    assert_eq!((ticket.created_by, ticket.assignee_id), (Some(tenant.id()), None));
+    let visitors: ConversationList = json_of(get(server, "/v1/chat/conversations", tenant.token()).await, 200).await;
+    let visitor = visitors.conversations[0].visitor.as_ref().expect("a visitor conversation").id;
+    assert_eq!(ticket.visitor_id, Some(visitor), "the conversation's visitor");
+    assert_eq!(made.timeline.len(), 1);
+    let created = &made.timeline[0];
+    assert_eq!((created.kind, created.from_status, created.to_status), (TimelineKind::Created, None, TicketStatus::Submitted));
+    assert_eq!(
+        (created.actor.kind, created.actor.id, created.actor.name.as_deref()),
+        (ActorKind::Operator, Some(tenant.id()), Some(tenant.name()))
+    );
+    assert!(made.messages.iter().any(|m| m.role == Role::Visitor && m.content == "My refund never arrived"), "{:?}", made.messages);
+    assert_eq!(ticket_event(&mut socket).await, made.ticket, "operators see the new ticket live");
+    // From scratch: the account's next number, no conversation, no visitor.
+    let scratch = new_ticket(server, tenant.token(), json!({"subject": "Call back about the invoice", "site_id": tenant.site.id})).await;
+    assert_eq!(scratch.ticket.reference, "EC-1002");
+    assert_eq!((scratch.ticket.conversation_id, scratch.ticket.visitor_id), (None, None));
+    assert!(scratch.messages.is_empty());
+    // For one of the site's visitors.
+    let theirs =
+        new_ticket(server, tenant.token(), json!({"subject": "Follow up", "site_id": tenant.site.id, "visitor_id": visitor})).await;
+    assert_eq!((theirs.ticket.reference.as_str(), theirs.ticket.visitor_id), ("EC-1003", Some(visitor)));
+    // Read back.
+    assert_eq!(detail(server, tenant.token(), made.ticket.id).await, made);
+    // Another account counts from 1001 too.
+    let other = signup_as(server, &IPS, &OTHER).await;
+    let first = new_ticket(server, other.token(), json!({"subject": "Hello", "site_id": other.site.id})).await;
+    assert_eq!(first.ticket.reference, "EC-1001");
+}
+
+async fn a_retried_create_makes_no_second_ticket(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let conversation = visit(server, tenant.site_key(), None, "Where is my parcel?").await;
+    let body = json!({"subject": "Lost parcel", "conversation_id": conversation});
+    let made = new_ticket(server, tenant.token(), body.clone()).await;
+    let again: TicketDetail = json_of(create(server, tenant.token(), body.clone()).await, 200).await;
+    assert_eq!(again.ticket, made.ticket);
+    // Once closed, the same subject is a new ticket.
+    changed(server, tenant.token(), made.ticket.id, json!({"status": "closed"})).await;
+    let next = new_ticket(server, tenant.token(), body).await;
+    assert_eq!(next.ticket.reference, "EC-1002");
+    assert_eq!(list(server, tenant.token(), "").await.tickets.len(), 2);
+}
+
+async fn bad_ticket_input_is_refused_and_stores_nothing(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let other = signup_as(server, &IPS, &OTHER).await;
+    let theirs = visit(server, other.site_key(), None, "Their chat").await;
+    let site = tenant.site.id;
+    let raw = server
+        .client()
+        .post(format!("{}/v1/tickets", server.base()))
+        .bearer_auth(tenant.token())
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("answers");
+    assert_error(raw, 400, "bad_request", "not JSON").await;
+    assert_error(create(server, tenant.token(), json!(["a list"])).await, 400, "bad_request", "not an object").await;
+    assert_error(create(server, tenant.token(), json!({"subject": 7, "site_id": site})).await, 400, "bad_request", "subject a number")
+        .await;
+    let refused = [
+        (json!({"subject": "   ", "site_id": site}), "blank subject"),
+        (json!({"subject": "x".repeat(201), "site_id": site}), "subject over 200 characters"),
+        (json!({"subject": "Neither"}), "neither conversation nor site"),
+    ];
+    for (body, what) in refused {
+        assert_error(create(server, tenant.token(), body).await, 422, "validation_error", what).await;
+    }
+    let missing = [
+        (json!({"subject": "Theirs", "conversation_id": theirs}), "another account's conversation"),
+        (json!({"subject": "Theirs", "site_id": other.site.id}), "another account's site"),
+        (json!({"subject": "Nobody", "conversation_id": 9_999_999}), "no such conversation"),
+        (json!({"subject": "Stranger", "site_id": site, "visitor_id": 9_999_999}), "no such visitor"),
+    ];
+    for (body, what) in missing {
+        assert_error(create(server, tenant.token(), body).await, 404, "not_found", what).await;
+    }
+    // Their visitor is not a visitor of this site.
+    let their_visitor = {
+        let list: ConversationList = json_of(get(server, "/v1/chat/conversations", other.token()).await, 200).await;
+        list.conversations[0].visitor.as_ref().expect("a visitor").id
+    };
+    let body = json!({"subject": "Theirs", "site_id": site, "visitor_id": their_visitor});
+    assert_error(create(server, tenant.token(), body).await, 404, "not_found", "another site's visitor").await;
+    assert!(list(server, tenant.token(), "").await.tickets.is_empty(), "nothing stored");
+    // The first ticket made after all that is still EC-1001 or later, and unique.
+    let made = new_ticket(server, tenant.token(), json!({"subject": "Fine", "site_id": site})).await;
+    let bad_changes = [
+        (json!({}), 422, "validation_error", "nothing to change"),
+        (json!({"note": "  "}), 422, "validation_error", "blank note"),
+        (json!({"note": "n".repeat(2001)}), 422, "validation_error", "note over 2,000 characters"),
+        (json!({"status": "open"}), 400, "bad_request", "unknown status"),
+        (json!({"assignee_id": 9_999_999}), 404, "not_found", "no such operator"),
+        (json!({"assignee_id": other.id()}), 404, "not_found", "another account's operator"),
+    ];
+    for (body, status, code, what) in bad_changes {
+        assert_error(patch(server, tenant.token(), made.ticket.id, body).await, status, code, what).await;
+    }
+    let after = detail(server, tenant.token(), made.ticket.id).await;
+    assert_eq!((after.ticket.status, after.ticket.assignee_id, after.timeline.len()), (TicketStatus::Submitted, None, 1), "unchanged");
+    let bad_lists = ["?status=open", "?assignee=someone", "?cursor=abc", "?limit=0", "?limit=101", "?site_id=x"];
+    for query in bad_lists {
+        assert_error(get(server, &format!("/v1/tickets{query}"), tenant.token()).await, 422, "validation_error", query).await;
+    }
+}
+
+async fn another_accounts_tickets_are_404(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let other = signup_as(server, &IPS, &OTHER).await;
+    let theirs = new_ticket(server, other.token(), json!({"subject": "Private", "site_id": other.site.id})).await;
+    let path = format!("/v1/tickets/{}", theirs.ticket.id);
+    assert_error(get(server, &path, tenant.token()).await, 404, "not_found", "another account's ticket").await;
+    assert_error(patch(server, tenant.token(), theirs.ticket.id, json!({"status": "closed"})).await, 404, "not_found", "patch").await;
+    assert!(list(server, tenant.token(), "").await.tickets.is_empty());
+    let unchanged = detail(server, other.token(), theirs.ticket.id).await;
+    assert_eq!((unchanged.ticket.status, unchanged.timeline.len()), (TicketStatus::Submitted, 1));
+    assert_error(get(server, "/v1/tickets", "not-a-token").await, 401, "unauthorized", "no operator").await;
+}
+
+async fn every_change_is_a_timeline_entry_and_a_live_event(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let made = new_ticket(server, tenant.token(), json!({"subject": "Card declined", "site_id": tenant.site.id})).await;
+    let id = made.ticket.id;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    // A status change with a note.
+    let after = changed(server, tenant.token(), id, json!({"status": "in_progress", "note": "Checking with the bank"})).await;
+    assert_eq!(after.ticket.status, TicketStatus::InProgress);
+    let entry = after.timeline.last().expect("an entry");
+    assert_eq!(
+        (entry.kind, entry.from_status, entry.to_status),
+        (TimelineKind::Status, Some(TicketStatus::Submitted), TicketStatus::InProgress)
+    );
+    assert_eq!((entry.note.as_deref(), entry.actor.id), (Some("Checking with the bank"), Some(tenant.id())));
+    assert_eq!(ticket_event(&mut socket).await.status, TicketStatus::InProgress);
+    // A note alone.
+    let after = changed(server, tenant.token(), id, json!({"note": "Bank answers tomorrow"})).await;
+    let entry = after.timeline.last().expect("an entry");
+    assert_eq!((entry.kind, entry.from_status, entry.to_status), (TimelineKind::Note, None, TicketStatus::InProgress));
+    assert_eq!(entry.note.as_deref(), Some("Bank answers tomorrow"));
+    ticket_event(&mut socket).await;
+    // An assignment, then unassigning.
+    let after = changed(server, tenant.token(), id, json!({"assignee_id": tenant.id()})).await;
+    assert_eq!(after.ticket.assignee_id, Some(tenant.id()));
+    let entry = after.timeline.last().expect("an entry");
+    assert_eq!((entry.kind, entry.assignee_id), (TimelineKind::Assigned, Some(tenant.id())));
+    assert_eq!(ticket_event(&mut socket).await.assignee_id, Some(tenant.id()));
+    let after = changed(server, tenant.token(), id, json!({"assignee_id": null})).await;
+    assert_eq!(
+        (after.ticket.assignee_id, after.timeline.last().map(|e| (e.kind, e.assignee_id))),
+        (None, Some((TimelineKind::Assigned, None)))
+    );
+    ticket_event(&mut socket).await;
+    // Status and assignee at once: two entries.
+    let after = changed(server, tenant.token(), id, json!({"status": "waiting_on_customer", "assignee_id": tenant.id()})).await;
+    let kinds: Vec<TimelineKind> = after.timeline.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            TimelineKind::Created,
+            TimelineKind::Status,
+            TimelineKind::Note,
+            TimelineKind::Assigned,
+            TimelineKind::Assigned,
+            TimelineKind::Status,
+            TimelineKind::Assigned
+        ]
+    );
+    ticket_event(&mut socket).await;
+    // The same values again change nothing: no entry, no event.
+    let same = changed(server, tenant.token(), id, json!({"status": "waiting_on_customer", "assignee_id": tenant.id()})).await;
+    assert_eq!(same.timeline.len(), after.timeline.len());
+    assert_eq!(same.ticket.updated_at, after.ticket.updated_at);
+    let resolved = changed(server, tenant.token(), id, json!({"status": "resolved"})).await;
+    assert_eq!(ticket_event(&mut socket).await.status, TicketStatus::Resolved, "the next event is the resolution, not the no-op");
+    assert_eq!(resolved.timeline.len(), after.timeline.len() + 1);
+    assert!(resolved.timeline.windows(2).all(|w| w[0].id < w[1].id && w[0].at <= w[1].at), "oldest first");
+}
+
+async fn ticket_changes_are_bus_events_with_the_ticket(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let receiver = RECEIVER.get().expect("the receiver started in main");
+    let hook = unique("tickets");
+    let body = json!({"url": receiver.hook_url(&hook), "events": ["ticket.created", "ticket.updated"]});
+    let _: Value = json_of(post(server, "/v1/webhooks", tenant.token(), body).await, 201).await;
+    let conversation = visit(server, tenant.site_key(), None, "Please close my account").await;
+    let made = new_ticket(server, tenant.token(), json!({"subject": "Close account", "conversation_id": conversation})).await;
+    changed(server, tenant.token(), made.ticket.id, json!({"status": "resolved", "note": "Done"})).await;
+    let got = receiver.wait_for(&hook, Duration::from_secs(30), |r| r.len() >= 2).await;
+    let events: Vec<Value> = got.iter().map(|r| r.json()).collect();
+    let of = |t: &str| events.iter().find(|e| e["type"] == t).unwrap_or_else(|| panic!("a {t} event among {events:?}")).clone();
+    let created = of("ticket.created");
+    assert!(created["account_id"].is_i64(), "{created}");
+    assert_eq!(created["data"]["conversation_id"], conversation);
+    let ticket: Ticket = serde_json::from_value(created["data"]["ticket"].clone()).expect("a ticket");
+    assert_eq!(ticket, made.ticket);
+    let updated = of("ticket.updated");
+    let ticket: Ticket = serde_json::from_value(updated["data"]["ticket"].clone()).expect("a ticket");
+    assert_eq!((ticket.status, ticket.visitor_id), (TicketStatus::Resolved, made.ticket.visitor_id));
+    assert!(ticket.visitor_id.is_some(), "push needs the user");
+    assert_eq!(updated["data"]["changed"], json!(["status", "note"]));
+    assert_eq!(events.len(), 2, "one event per change: {events:?}");
+}
+
+async fn lists_filter_by_status_assignee_and_site_and_page_by_cursor(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let second: Value = json_of(post(server, "/v1/sites", tenant.token(), json!({"name": "Second shop"})).await, 201).await;
+    let second_site = second["id"].as_i64().expect("a site id");
+    let site = tenant.site.id;
+    let mut ids = Vec::new();
+    for (subject, site_id) in [("One", site), ("Two", site), ("Three", second_site), ("Four", site)] {
+        ids.push(new_ticket(server, tenant.token(), json!({"subject": subject, "site_id": site_id})).await.ticket.id);
+    }
+    changed(server, tenant.token(), ids[1], json!({"status": "in_progress", "assignee_id": tenant.id()})).await;
+    let all = list(server, tenant.token(), "").await;
+    assert_eq!(references(&all), ["EC-1004", "EC-1003", "EC-1002", "EC-1001"], "newest first");
+    assert_eq!(all.next_cursor, None);
+    assert_eq!(references(&list(server, tenant.token(), "?status=in_progress").await), ["EC-1002"]);
+    assert_eq!(references(&list(server, tenant.token(), "?status=submitted").await), ["EC-1004", "EC-1003", "EC-1001"]);
+    assert_eq!(references(&list(server, tenant.token(), "?assignee=me").await), ["EC-1002"]);
+    assert_eq!(references(&list(server, tenant.token(), &format!("?assignee={}", tenant.id())).await), ["EC-1002"]);
+    assert_eq!(references(&list(server, tenant.token(), "?assignee=none").await), ["EC-1004", "EC-1003", "EC-1001"]);
+    assert_eq!(references(&list(server, tenant.token(), &format!("?site_id={second_site}")).await), ["EC-1003"]);
+    let page = list(server, tenant.token(), "?limit=3").await;
+    assert_eq!(references(&page), ["EC-1004", "EC-1003", "EC-1002"]);
+    let cursor = page.next_cursor.expect("more follow");
+    let rest = list(server, tenant.token(), &format!("?limit=3&cursor={cursor}")).await;
+    assert_eq!((references(&rest), rest.next_cursor.as_deref()), (vec!["EC-1001"], None));
+}
