@@ -27,8 +27,9 @@ use edgechat_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// `AI_BREAKER_COOLDOWN_SECONDS` of this server.
-const COOLDOWN: Duration = Duration::from_secs(2);
+/// `AI_BREAKER_COOLDOWN_SECONDS` of this server: long enough for the steps
+/// that run while the breaker is open, short enough to await twice.
+const COOLDOWN: Duration = Duration::from_secs(5);
 /// The deployment's `OPENAI_MODEL`: a stand-in model the test takes down and brings back.
 const DEPLOYMENT_MODEL: &str = "switch:breaker-deployment";
 /// Longest wait for anything the server does on its own, beyond the cool-down.
