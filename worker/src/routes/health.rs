@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgechat_shared::api::health::{Readiness, ReadyChecks};
-use edgechat_shared::error::ErrorCode;
+use edgechat_shared::error::{ErrorBody, ErrorCode};
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -37,7 +37,7 @@ pub async fn get_health() -> Json<Value> {
     path = "/ready",
     responses(
         (status = 200, description = "`{\"status\":\"ready\",\"checks\":{…}}`: D1 answers a query and the AI breaker is not open", body = Readiness),
-        (status = 503, description = "`{\"error\":\"not_ready\",\"message\":…,\"checks\":{…}}`: D1 does not answer (`database: down`, `ai_breaker: unknown`), or the AI upstream's circuit breaker is open (`ai_breaker: open`)", body = Readiness),
+        (status = 503, description = "`not_ready` in the error envelope, `message` naming the part that is down, with the `checks` of a `Readiness` beside `error` and `message`: D1 does not answer (`database: down`, `ai_breaker: unknown`), or the AI upstream's circuit breaker is open (`ai_breaker: open`)", body = ErrorBody),
     ),
 )]
 #[worker::send]
