@@ -15,6 +15,7 @@ use edgechat_tests::*;
 
 fn main() {
     tickets::start_receiver();
+    csat::start_receiver();
     let server = Server::start_with("app", &tickets::VARS);
     let mut trials = session::trials(server);
     trials.extend(tickets::trials(server));

@@ -164,7 +164,8 @@ async fn operators_filter_page_and_mark_complaints_handled(server: &'static Serv
     }
     assert_eq!(seen, ids.iter().rev().copied().collect::<Vec<_>>());
     // Marked handled: who and when.
-    let handled: Complaint = json_of(change(server, tenant.token(), ids[1], json!({"status": "handled", "note": "Reset the 2FA"})).await, 200).await;
+    let handled: Complaint =
+        json_of(change(server, tenant.token(), ids[1], json!({"status": "handled", "note": "Reset the 2FA"})).await, 200).await;
     assert_eq!((handled.status, handled.note.as_deref()), (ComplaintStatus::Handled, Some("Reset the 2FA")));
     assert_eq!((handled.handled_by, handled.handled_by_name.as_deref()), (Some(tenant.id()), Some(tenant.name())));
     assert!(handled.handled_at.as_deref().is_some_and(|at| at >= handled.created_at.as_str()), "{handled:?}");
@@ -182,7 +183,8 @@ async fn operators_filter_page_and_mark_complaints_handled(server: &'static Serv
     let _: Complaint = json_of(change(server, tenant.token(), first, json!({"status": "handled"})).await, 200).await;
     let second = filed(server, &session, json!({"category": "other", "description": "Notifications arrive twice"})).await;
     assert_ne!(first, second);
-    assert_error(change(server, tenant.token(), first, json!({"status": "open"})).await, 409, "conflict", "the same complaint is open").await;
+    assert_error(change(server, tenant.token(), first, json!({"status": "open"})).await, 409, "conflict", "the same complaint is open")
+        .await;
 }
 
 async fn bad_filters_and_changes_are_refused_and_another_accounts_complaint_is_404(server: &'static Server) {
@@ -204,7 +206,8 @@ async fn bad_filters_and_changes_are_refused_and_another_accounts_complaint_is_4
     assert!(list(server, stranger.token(), "").await.complaints.is_empty(), "another account lists none");
     let response = change(server, stranger.token(), id, json!({"status": "handled"})).await;
     assert_error(response, 404, "not_found", "another account's complaint").await;
-    assert_error(change(server, tenant.token(), i64::from(i32::MAX), json!({"status": "handled"})).await, 404, "not_found", "unknown").await;
+    assert_error(change(server, tenant.token(), i64::from(i32::MAX), json!({"status": "handled"})).await, 404, "not_found", "unknown")
+        .await;
     let unchanged = list(server, tenant.token(), "").await;
     assert_eq!((unchanged.complaints[0].status, unchanged.complaints[0].handled_by), (ComplaintStatus::Open, None), "nothing changed");
     assert_error(server.get("/v1/complaints").await, 401, "unauthorized", "no token").await;

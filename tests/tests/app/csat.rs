@@ -5,12 +5,14 @@
 //!
 //! Each trial signs up its own accounts (from `10.149.x.y`).
 
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use edgechat_shared::api::rating::{CsatResponse, RateResponse, RatingsReport};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::tickets::TicketDetail;
 use edgechat_tests::app::{app_login, app_send};
+use edgechat_tests::webhook_receiver::WebhookReceiver;
 use edgechat_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -18,6 +20,7 @@ use serde_json::{json, Value};
 pub fn trials(server: &'static Server) -> Vec<Trial> {
     trials![server;
         rating_a_conversation_is_201_once_and_a_duplicate_is_200_with_a_null_id,
+        a_conversation_rating_is_one_rating_created_bus_event,
         a_conversation_rated_in_the_widget_counts_as_rated_and_the_other_way_round,
         rating_a_ticket_is_idempotent_per_user_and_ticket,
         bad_csat_bodies_are_400_or_422_and_store_nothing,
@@ -32,6 +35,14 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
 
 /// Client addresses of this module's sign-ups, sign-ins and widget visits (`10.149.x.y`).
 pub static IPS: IpPool = IpPool::new("10.149");
+
+static RECEIVER: OnceLock<WebhookReceiver> = OnceLock::new();
+
+/// Starts the webhook receiver of the bus trial; call before the server
+/// starts (it needs `WEBHOOKS_ALLOW_LOCAL`, which the tickets module sets).
+pub fn start_receiver() {
+    RECEIVER.get_or_init(WebhookReceiver::start);
+}
 
 /// A tenant's site identity secret.
 pub fn secret_of(site: &Site) -> String {
@@ -99,6 +110,26 @@ async fn rating_a_conversation_is_201_once_and_a_duplicate_is_200_with_a_null_id
     assert_eq!((detail["rating"]["stars"].as_i64(), detail["rating"]["comment"].as_str()), (Some(4), Some("Quick and kind")), "{detail}");
 }
 
+async fn a_conversation_rating_is_one_rating_created_bus_event(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let receiver = RECEIVER.get().expect("the receiver started in main");
+    let hook = unique("ratings");
+    let body = json!({"url": receiver.hook_url(&hook), "events": ["rating.created"]});
+    let _: Value = json_of(post(server, "/v1/webhooks", tenant.token(), body).await, 201).await;
+    let first = user_conversation(server, &tenant.site, "jo").await;
+    let second = user_conversation(server, &tenant.site, "kim").await;
+    let jo = login(server, &tenant.site, "jo").await;
+    let _: CsatResponse = json_of(rate(server, &jo, json!({"stars": 5, "conversation_id": first})).await, 201).await;
+    let _: CsatResponse = json_of(rate(server, &jo, json!({"stars": 1, "conversation_id": first})).await, 200).await;
+    let kim = login(server, &tenant.site, "kim").await;
+    let _: CsatResponse = json_of(rate(server, &kim, json!({"stars": 2, "conversation_id": second})).await, 201).await;
+    let got = receiver.wait_for(&hook, Duration::from_secs(30), |r| r.len() >= 2).await;
+    let mut rated: Vec<i64> = got.iter().filter_map(|r| r.json()["data"]["conversation_id"].as_i64()).collect();
+    rated.sort_unstable();
+    assert_eq!(rated, [first.min(second), first.max(second)], "one event per first rating, none for the duplicate");
+    assert!(got.iter().all(|r| r.json()["type"] == "rating.created"));
+}
+
 async fn a_conversation_rated_in_the_widget_counts_as_rated_and_the_other_way_round(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
     let secret = secret_of(&tenant.site);
@@ -133,7 +164,8 @@ async fn rating_a_ticket_is_idempotent_per_user_and_ticket(server: &'static Serv
     let conversation = user_conversation(server, &tenant.site, "cy").await;
     let (ticket, reference) = ticket_of(server, tenant.token(), conversation).await;
     let session = login(server, &tenant.site, "cy").await;
-    let first: CsatResponse = json_of(rate(server, &session, json!({"stars": 2, "comment": "Slow refund", "ticketId": ticket})).await, 201).await;
+    let first: CsatResponse =
+        json_of(rate(server, &session, json!({"stars": 2, "comment": "Slow refund", "ticketId": ticket})).await, 201).await;
     assert!(first.id.is_some());
     let again: CsatResponse = json_of(rate(server, &session, json!({"stars": 5, "ticket_id": ticket})).await, 200).await;
     assert_eq!(again, CsatResponse { id: None, duplicate: true });
