@@ -22,6 +22,8 @@ struct Complaints {
     list: RwSignal<Vec<Complaint>>,
     next: RwSignal<Option<String>>,
     error: RwSignal<Option<String>>,
+    /// The newest page asked for: an answer to an older one (filters changed meanwhile) is dropped.
+    latest: StoredValue<String>,
 }
 
 impl Complaints {
@@ -34,6 +36,7 @@ impl Complaints {
             list: RwSignal::new(Vec::new()),
             next: RwSignal::new(None),
             error: RwSignal::new(None),
+            latest: StoredValue::new(String::new()),
         };
         Effect::new(move |_| {
             let path = complaints.path(None);
@@ -55,7 +58,12 @@ impl Complaints {
 
     /// Appends the page at `path`.
     async fn load(self, path: String) {
-        match api::get::<ComplaintList>(&path).await {
+        self.latest.set_value(path.clone());
+        let answer = api::get::<ComplaintList>(&path).await;
+        if self.latest.get_value() != path {
+            return;
+        }
+        match answer {
             Ok(page) => {
                 self.error.set(None);
                 self.list.update(|all| all.extend(page.complaints));

@@ -61,10 +61,17 @@ impl Report {
     fn new() -> Report {
         let report =
             Report { site: RwSignal::new(String::new()), days: RwSignal::new(30), report: RwSignal::new(None), error: RwSignal::new(None) };
+        // The newest request: an answer to an older one (filters changed meanwhile) is dropped.
+        let latest = StoredValue::new(String::new());
         Effect::new(move |_| {
             let path = report.path();
+            latest.set_value(path.clone());
             leptos::task::spawn_local(async move {
-                match api::get::<RatingsReport>(&path).await {
+                let answer = api::get::<RatingsReport>(&path).await;
+                if latest.get_value() != path {
+                    return;
+                }
+                match answer {
                     Ok(answer) => {
                         report.error.set(None);
                         report.report.set(Some(answer));
