@@ -2,6 +2,8 @@
 //! sessions, a user's conversations, tickets, CSAT and complaints, devices
 //! and push. One module per concern, each with its own `trials(server)`.
 
+#[path = "app/session.rs"]
+mod session;
 #[path = "app/tickets.rs"]
 mod tickets;
 
@@ -10,6 +12,7 @@ use edgechat_tests::*;
 fn main() {
     tickets::start_receiver();
     let server = Server::start_with("app", &tickets::VARS);
-    let trials = tickets::trials(server);
+    let mut trials = session::trials(server);
+    trials.extend(tickets::trials(server));
     run_trials(server, trials)
 }
