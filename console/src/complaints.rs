@@ -167,7 +167,10 @@ fn ComplaintRow(complaints: Complaints, complaint: Complaint) -> impl IntoView {
                 <strong class="title">{filed_by(&complaint)}</strong>
                 <span class="muted">{ui::clock(&complaint.created_at)}</span>
                 {complaint.conversation_id.map(|c| view! { <a href=format!("/app/conversations/{c}")>"Conversation"</a> })}
-                {complaint.ticket_reference.clone().map(|r| view! { <span>{format!("Ticket {r}")}</span> })}
+                {complaint.ticket_id.map(|t| {
+                    let label = format!("Ticket {}", complaint.ticket_reference.clone().unwrap_or_default());
+                    view! { <a href=format!("/app/tickets/{t}")>{label}</a> }
+                })}
                 {handled.then(|| view! { <span class="tag on">"Handled"</span> })}
             </div>
             <p class="complaint-text">{complaint.description.clone()}</p>

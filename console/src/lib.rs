@@ -10,6 +10,7 @@
 //!   `/app/ai` the conversations the AI is answering (seed 000's
 //!   supervise-AI pane).
 //! - `/app/ratings` CSAT ratings, `/app/complaints` users' complaints (seed 003).
+//! - `/app/tickets` the account's tickets; `/app/tickets/{id}` one of them.
 //! - `/app/settings/sites`, `/app/settings/kb`, `/app/settings/proactive`,
 //!   `/app/settings/team`, `/app/settings/integrations`, `/app/settings/profile`.
 
@@ -24,6 +25,7 @@ mod search;
 mod session;
 mod settings;
 mod team;
+mod tickets;
 mod ui;
 
 use leptos::prelude::*;
@@ -121,6 +123,7 @@ fn Shell() -> impl IntoView {
                 <A href="/app/ai">"AI active"</A>
                 <A href="/app/ratings">"Ratings"</A>
                 <A href="/app/complaints">"Complaints"</A>
+                <A href="/app/tickets">"Tickets"</A>
                 <A href="/app/settings/sites">"Settings"</A>
                 <span class="spacer"></span>
                 <span class="live-dot" class:on=move || live.connected.get() title=move || if live.connected.get() { "Live" } else { "Reconnecting…" }
@@ -135,6 +138,8 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/app/ai") view=inbox::AiActivePage />
                 <Route path=path!("/app/ratings") view=ratings::RatingsPage />
                 <Route path=path!("/app/complaints") view=complaints::ComplaintsPage />
+                <Route path=path!("/app/tickets") view=tickets::TicketsPage />
+                <Route path=path!("/app/tickets/:id") view=tickets::TicketsPage />
                 <Route path=path!("/app/settings/:section") view=settings::SettingsPage />
             </Routes>
         </div>

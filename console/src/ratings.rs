@@ -165,11 +165,13 @@ fn Summary(report: RatingsReport) -> impl IntoView {
 /// One comment, its stars, time and a link to what was rated.
 #[component]
 fn CommentRow(comment: RatingComment) -> impl IntoView {
-    let label = comment.ticket_reference.as_ref().map(|r| format!("Ticket {r}")).unwrap_or_else(|| "Conversation".into());
-    // A ticket's rating links to its chat when it has one.
-    let link = match comment.conversation_id {
-        Some(id) => view! { <a href=format!("/app/conversations/{id}")>{label}</a> }.into_any(),
-        None => view! { <span>{label}</span> }.into_any(),
+    let link = match (comment.ticket_id, comment.conversation_id) {
+        (Some(ticket), _) => {
+            let label = format!("Ticket {}", comment.ticket_reference.clone().unwrap_or_default());
+            view! { <a href=format!("/app/tickets/{ticket}")>{label}</a> }.into_any()
+        }
+        (None, Some(id)) => view! { <a href=format!("/app/conversations/{id}")>"Conversation"</a> }.into_any(),
+        (None, None) => ().into_any(),
     };
     let id = comment.ticket_id.map(|t| format!("t{t}")).or(comment.conversation_id.map(|c| format!("c{c}"))).unwrap_or_default();
     view! {

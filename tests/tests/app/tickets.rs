@@ -10,10 +10,14 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use edgechat_shared::api::conversations::ConversationList;
+
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::stream::StreamRequest;
-use edgechat_shared::api::tickets::{ActorKind, Ticket, TicketDetail, TicketList, TicketStatus, TimelineKind};
-use edgechat_shared::api::Role;
+use edgechat_shared::api::tickets::{
+    clarify_message, ActorKind, AppTicketDetail, AppTicketList, Ticket, TicketDetail, TicketList, TicketStatus, TimelineKind,
+};
+use edgechat_shared::api::{Mode, Role};
+use edgechat_tests::app::{app_login, app_send};
 use edgechat_tests::socket::Socket;
 use edgechat_tests::webhook_receiver::WebhookReceiver;
 use edgechat_tests::*;
@@ -32,6 +36,10 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         every_change_is_a_timeline_entry_and_a_live_event,
         ticket_changes_are_bus_events_with_the_ticket,
         lists_filter_by_status_assignee_and_site_and_page_by_cursor,
+        users_list_their_tickets_newest_first_and_search_by_reference,
+        a_user_sees_only_their_own_tickets,
+        a_reply_reopens_a_resolved_ticket_with_a_timeline_entry,
+        clarify_creates_the_chat_when_the_ticket_has_none,
     ]
 }
 
@@ -337,4 +345,183 @@ async fn lists_filter_by_status_assignee_and_site_and_page_by_cursor(server: &'s
     let cursor = page.next_cursor.expect("more follow");
     let rest = list(server, tenant.token(), &format!("?limit=3&cursor={cursor}")).await;
     assert_eq!((references(&rest), rest.next_cursor.as_deref()), (vec!["EC-1001"], None));
+}
+
+// ---------------------------------------------------------------- users
+
+/// A tenant's signed-in user `user_id`: their session token and visitor id
+/// (their widget conversation, as the operators list it, names it).
+struct User {
+    session: String,
+    visitor_id: i64,
+    conversation_id: i64,
+}
+
+/// Signs `user_id` in to `tenant`'s app and has them write once through the
+/// widget (`user_hash`: the same user), so operators know their visitor id.
+async fn user(server: &Server, tenant: &Tenant, user_id: &str) -> User {
+    let secret = tenant.site.identity_secret.clone().expect("the owner sees the identity secret");
+    let session = app_login(server, &IPS, tenant.site_key(), &secret, user_id).await;
+    let conversation_id = visit(server, tenant.site_key(), Some((user_id, &secret)), &format!("Hello, I am {user_id}")).await;
+    let summary: Value = json_of(get(server, &format!("/v1/chat/conversations/{conversation_id}"), tenant.token()).await, 200).await;
+    let visitor_id = summary["visitor"]["id"].as_i64().expect("a visitor");
+    User { session, visitor_id, conversation_id }
+}
+
+async fn app_get(server: &Server, user: &User, path: &str) -> reqwest::Response {
+    app_send(server, Method::GET, path, &user.session, None).await
+}
+
+async fn app_detail(server: &Server, user: &User, id: i64) -> AppTicketDetail {
+    json_of(app_get(server, user, &format!("/api/v1/app/tickets/{id}")).await, 200).await
+}
+
+async fn reply(server: &Server, user: &User, id: i64, body: Value) -> reqwest::Response {
+    app_send(server, Method::POST, &format!("/api/v1/app/tickets/{id}/reply"), &user.session, Some(body)).await
+}
+
+async fn clarify(server: &Server, user: &User, id: i64) -> reqwest::Response {
+    app_send(server, Method::POST, &format!("/api/v1/app/tickets/{id}/clarify"), &user.session, None).await
+}
+
+fn app_references(list: &AppTicketList) -> Vec<&str> {
+    list.tickets.iter().map(|t| t.reference.as_str()).collect()
+}
+
+async fn users_list_their_tickets_newest_first_and_search_by_reference(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let ada = user(server, &tenant, "ada").await;
+    let bob = user(server, &tenant, "bob").await;
+    let token = tenant.token();
+    new_ticket(server, token, json!({"subject": "Refund", "conversation_id": ada.conversation_id})).await;
+    new_ticket(server, token, json!({"subject": "Invoice", "site_id": tenant.site.id, "visitor_id": ada.visitor_id})).await;
+    new_ticket(server, token, json!({"subject": "Bob's", "conversation_id": bob.conversation_id})).await;
+    new_ticket(server, token, json!({"subject": "Nobody's", "site_id": tenant.site.id})).await;
+    let mine: AppTicketList = json_of(app_get(server, &ada, "/api/v1/app/tickets").await, 200).await;
+    assert_eq!(app_references(&mine), ["EC-1002", "EC-1001"], "newest first, only Ada's");
+    assert_eq!((mine.tickets[1].subject.as_str(), mine.tickets[1].conversation_id), ("Refund", Some(ada.conversation_id)));
+    assert!(mine.tickets.iter().all(|t| !t.rated && t.status == TicketStatus::Submitted));
+    let search = |q: &str| format!("/api/v1/app/tickets/search?q={q}");
+    for (q, expected) in
+        [("EC-1001", vec!["EC-1001"]), ("ec-1002", vec!["EC-1002"]), ("ec-100", vec!["EC-1002", "EC-1001"]), ("1001", vec!["EC-1001"])]
+    {
+        let found: AppTicketList = json_of(app_get(server, &ada, &search(q)).await, 200).await;
+        assert_eq!(app_references(&found), expected, "q={q}");
+    }
+    let found: AppTicketList = json_of(app_get(server, &ada, &search("EC-1003")).await, 200).await;
+    assert!(found.tickets.is_empty(), "Bob's reference finds nothing for Ada");
+    let bad =
+        ["/api/v1/app/tickets/search", &search(""), &search("%20%20"), &search("EC%25"), &search(&"1".repeat(33)), &search("EC-1001'--")];
+    for path in bad {
+        assert_error(app_get(server, &ada, path).await, 422, "validation_error", path).await;
+    }
+}
+
+async fn a_user_sees_only_their_own_tickets(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let other = signup_as(server, &IPS, &OTHER).await;
+    let ada = user(server, &tenant, "ada").await;
+    let bob = user(server, &tenant, "bob").await;
+    // The other site's "ada" is another person.
+    let other_ada = user(server, &other, "ada").await;
+    let bobs = new_ticket(server, tenant.token(), json!({"subject": "Bob's", "conversation_id": bob.conversation_id})).await.ticket;
+    let adas = new_ticket(server, tenant.token(), json!({"subject": "Ada's", "conversation_id": ada.conversation_id})).await.ticket;
+    for (who, id) in [(&ada, bobs.id), (&other_ada, adas.id), (&ada, 9_999_999)] {
+        assert_error(app_get(server, who, &format!("/api/v1/app/tickets/{id}")).await, 404, "not_found", "another user's ticket").await;
+        assert_error(reply(server, who, id, json!({"body": "Mine now"})).await, 404, "not_found", "reply").await;
+        assert_error(clarify(server, who, id).await, 404, "not_found", "clarify").await;
+    }
+    let listed: AppTicketList = json_of(app_get(server, &other_ada, "/api/v1/app/tickets").await, 200).await;
+    assert!(listed.tickets.is_empty());
+    let untouched = detail(server, tenant.token(), bobs.id).await;
+    assert_eq!(untouched.timeline.len(), 1);
+    assert!(untouched.messages.iter().all(|m| m.content != "Mine now"), "nothing written");
+    let anonymous = server.client().get(format!("{}/api/v1/app/tickets", server.base())).send().await.expect("answers");
+    assert_error(anonymous, 401, "unauthorized", "no session").await;
+    let operator = app_send(server, Method::GET, "/api/v1/app/tickets", tenant.token(), None).await;
+    assert_error(operator, 401, "unauthorized", "an operator token").await;
+}
+
+async fn a_reply_reopens_a_resolved_ticket_with_a_timeline_entry(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let ada = user(server, &tenant, "ada").await;
+    let made = new_ticket(server, tenant.token(), json!({"subject": "Refund", "conversation_id": ada.conversation_id})).await.ticket;
+    changed(server, tenant.token(), made.id, json!({"status": "resolved", "note": "Refund sent (internal ref 77)"})).await;
+    changed(server, tenant.token(), made.id, json!({"assignee_id": tenant.id()})).await;
+    let seen = app_detail(server, &ada, made.id).await;
+    assert_eq!(seen.ticket.status, TicketStatus::Resolved);
+    let kinds: Vec<(TimelineKind, Option<TicketStatus>, TicketStatus)> =
+        seen.timeline.iter().map(|e| (e.kind, e.from_status, e.to_status)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (TimelineKind::Created, None, TicketStatus::Submitted),
+            (TimelineKind::Status, Some(TicketStatus::Submitted), TicketStatus::Resolved)
+        ]
+    );
+    assert!(seen.timeline.iter().all(|e| e.note.is_none() && e.actor.id.is_none()), "no notes, assignments or ids for users");
+    // Bad replies store nothing.
+    let before = seen.messages.len();
+    let bad = [
+        (json!({}), 422, "validation_error", "no body field"),
+        (json!({"body": "  "}), 422, "validation_error", "blank body"),
+        (json!({"body": "x".repeat(10_001)}), 422, "validation_error", "body over 10,000 characters"),
+        (json!({"body": 5}), 400, "bad_request", "body a number"),
+    ];
+    for (body, status, code, what) in bad {
+        assert_error(reply(server, &ada, made.id, body).await, status, code, what).await;
+    }
+    let unchanged = app_detail(server, &ada, made.id).await;
+    assert_eq!((unchanged.messages.len(), unchanged.ticket.status), (before, TicketStatus::Resolved));
+    // The reply reopens it.
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let after: AppTicketDetail = json_of(reply(server, &ada, made.id, json!({"body": "It still has not arrived"})).await, 200).await;
+    assert_eq!(after.ticket.status, TicketStatus::InProgress);
+    let last = after.timeline.last().expect("an entry");
+    assert_eq!(
+        (last.kind, last.actor.kind, last.from_status, last.to_status),
+        (TimelineKind::Status, ActorKind::User, Some(TicketStatus::Resolved), TicketStatus::InProgress)
+    );
+    let written = after.messages.last().expect("the reply");
+    assert_eq!((written.role, written.content.as_str()), (Role::Visitor, "It still has not arrived"));
+    assert_eq!(after.ticket.conversation_id, Some(ada.conversation_id), "into the linked chat");
+    assert_eq!(ticket_event(&mut socket).await.status, TicketStatus::InProgress, "operators see the reopening live");
+    let operators = detail(server, tenant.token(), made.id).await;
+    let last = operators.timeline.last().expect("an entry");
+    assert_eq!((last.actor.kind, last.actor.id), (ActorKind::User, Some(ada.visitor_id)));
+    let conversation: Value =
+        json_of(get(server, &format!("/v1/chat/conversations/{}", ada.conversation_id), tenant.token()).await, 200).await;
+    assert_eq!(conversation["mode"], "operator", "a ticket's chat goes to the team");
+    // An in-progress ticket stays so; a closed one takes no reply.
+    let again: AppTicketDetail = json_of(reply(server, &ada, made.id, json!({"body": "Any news?"})).await, 200).await;
+    assert_eq!((again.ticket.status, again.timeline.len()), (TicketStatus::InProgress, after.timeline.len()));
+    changed(server, tenant.token(), made.id, json!({"status": "closed"})).await;
+    assert_error(reply(server, &ada, made.id, json!({"body": "Hello?"})).await, 409, "conflict", "a closed ticket").await;
+}
+
+async fn clarify_creates_the_chat_when_the_ticket_has_none(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let ada = user(server, &tenant, "ada").await;
+    let made =
+        new_ticket(server, tenant.token(), json!({"subject": "Address change", "site_id": tenant.site.id, "visitor_id": ada.visitor_id}))
+            .await
+            .ticket;
+    assert_eq!(made.conversation_id, None);
+    let asked: AppTicketDetail = json_of(clarify(server, &ada, made.id).await, 200).await;
+    let chat = asked.ticket.conversation_id.expect("a chat was made");
+    assert_ne!(chat, ada.conversation_id, "a new conversation for the ticket");
+    assert_eq!(asked.messages.len(), 1);
+    assert_eq!((asked.messages[0].role, asked.messages[0].content.clone()), (Role::Visitor, clarify_message(&made.reference)));
+    let last = asked.timeline.last().expect("an entry");
+    assert_eq!((last.kind, last.actor.kind, last.to_status), (TimelineKind::Clarify, ActorKind::User, TicketStatus::Submitted));
+    // Operators see the chat, with the team answering, and the ticket linked.
+    let conversation: Value = json_of(get(server, &format!("/v1/chat/conversations/{chat}"), tenant.token()).await, 200).await;
+    assert_eq!((conversation["mode"].clone(), conversation["visitor"]["id"].clone()), (json!(Mode::Operator), json!(ada.visitor_id)));
+    assert_eq!(detail(server, tenant.token(), made.id).await.ticket.conversation_id, Some(chat));
+    // Asking again goes to the same chat.
+    let again: AppTicketDetail = json_of(clarify(server, &ada, made.id).await, 200).await;
+    assert_eq!((again.ticket.conversation_id, again.messages.len()), (Some(chat), 2));
+    // A ticket without a user has no chat to make: 404 for everyone but operators.
+    let nobodys = new_ticket(server, tenant.token(), json!({"subject": "Internal", "site_id": tenant.site.id})).await.ticket;
+    assert_error(clarify(server, &ada, nobodys.id).await, 404, "not_found", "not Ada's").await;
 }

@@ -116,6 +116,11 @@ fn app_api() -> ApiRouter {
         app::get_me,
         app::csat::post_csat,
         app::complaints::post_complaint,
+        app::tickets::get_tickets,
+        app::tickets::get_search,
+        app::tickets::get_ticket,
+        app::tickets::post_reply,
+        app::tickets::post_clarify,
     )
 }
 

@@ -6,6 +6,7 @@
 pub mod complaints;
 pub mod csat;
 pub mod session;
+pub mod tickets;
 
 use axum::extract::State;
 use axum::Json;

@@ -179,7 +179,12 @@ pub async fn get_ticket(State(state): State<AppState>, user: AppUser, Path(id): 
     ),
 )]
 #[worker::send]
-pub async fn post_reply(State(state): State<AppState>, user: AppUser, Path(id): Path<i64>, body: Bytes) -> ApiResult<Json<AppTicketDetail>> {
+pub async fn post_reply(
+    State(state): State<AppState>,
+    user: AppUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<AppTicketDetail>> {
     let reply: TicketReply = json_object(&body)?;
     reply.validate()?;
     let db = db::database(&state.env)?;
