@@ -58,9 +58,10 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
     if checks.ready() {
         return Json(Readiness { status: Some("ready".into()), error: None, message: None, checks }).into_response();
     }
-    let message = match answered {
-        false => "The database is not reachable",
-        true => "The AI upstream's circuit breaker is open: answers skip the model until it recovers",
+    let message = match (answered, breaker) {
+        (false, _) => "The database is not reachable",
+        (true, None) => "The AI upstream's circuit breaker could not be read",
+        (true, Some(_)) => "The AI upstream's circuit breaker is open: answers skip the model until it recovers",
     };
     let body = Readiness { status: None, error: Some(ErrorCode::NotReady.as_str().into()), message: Some(message.into()), checks };
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
