@@ -35,7 +35,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::inbox::Inbox;
 use crate::session::Session;
-use crate::{api, live, team, ui};
+use crate::{api, live, team, tickets, ui};
 
 /// The quick reactions offered on every message.
 const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
@@ -234,7 +234,7 @@ impl Open {
     }
 
     fn apply(self, event: &LiveEvent) {
-        if event.conversation_id() != self.id {
+        if event.conversation_id() != Some(self.id) {
             return;
         }
         match event {
@@ -621,6 +621,7 @@ fn Actions(open: Open) -> impl IntoView {
     let busy = RwSignal::new(false);
     let renaming = RwSignal::new(false);
     let deleting = RwSignal::new(false);
+    let ticketing = RwSignal::new(false);
     let kind = move || open.detail.with(|d| d.as_ref().map(|d| d.summary.kind));
     let visitor_kind = move || kind() == Some(Kind::Visitor);
     let muted = move || open.detail.with(|d| d.as_ref().is_some_and(|d| d.summary.muted));
@@ -787,6 +788,10 @@ fn Actions(open: Open) -> impl IntoView {
             {move || visitor().map(|(_, blocked)| view! {
                 <button type="button" class="danger" disabled=move || busy.get() on:click=block>{if blocked { "Unblock visitor" } else { "Block visitor" }}</button>
             })}
+            <button type="button" data-action="make-ticket" on:click=move |_| ticketing.set(true)>"Make a ticket"</button>
+            <Show when=move || ticketing.get()>
+                <tickets::MakeTicketDialog conversation_id=open.id on_close=Callback::new(move |_| ticketing.set(false)) />
+            </Show>
             </Show>
             <button type="button" disabled=move || busy.get() on:click=move |_| renaming.set(true)>"Rename"</button>
             <button type="button" aria-pressed=move || muted().to_string() disabled=move || busy.get() on:click=move |_| toggle("mute", !muted())>

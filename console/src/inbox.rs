@@ -272,7 +272,11 @@ impl Inbox {
                 self.conversations.update(|all| all.retain(|c| c.id != *conversation_id));
             }
             LiveEvent::Participants { .. } => self.queue_reload(),
-            LiveEvent::Typing { .. } | LiveEvent::Read { .. } | LiveEvent::MessageUpdated { .. } | LiveEvent::Reaction { .. } => {}
+            LiveEvent::Typing { .. }
+            | LiveEvent::Read { .. }
+            | LiveEvent::MessageUpdated { .. }
+            | LiveEvent::Reaction { .. }
+            | LiveEvent::Ticket { .. } => {}
         }
     }
 

@@ -9,18 +9,23 @@
 //! - `/app/` the inbox; `/app/conversations/{id}` one conversation in it;
 //!   `/app/ai` the conversations the AI is answering (seed 000's
 //!   supervise-AI pane).
+//! - `/app/ratings` CSAT ratings, `/app/complaints` users' complaints (seed 003).
+//! - `/app/tickets` the account's tickets; `/app/tickets/{id}` one of them.
 //! - `/app/settings/sites`, `/app/settings/kb`, `/app/settings/proactive`,
 //!   `/app/settings/team`, `/app/settings/integrations`, `/app/settings/profile`.
 
 mod api;
+mod complaints;
 mod conversation;
 mod inbox;
 mod live;
 mod notify;
+mod ratings;
 mod search;
 mod session;
 mod settings;
 mod team;
+mod tickets;
 mod ui;
 
 use leptos::prelude::*;
@@ -116,6 +121,9 @@ fn Shell() -> impl IntoView {
                 <span class="brand">"EdgeChat"</span>
                 <A href="/app/" exact=true>"Inbox"</A>
                 <A href="/app/ai">"AI active"</A>
+                <A href="/app/ratings">"Ratings"</A>
+                <A href="/app/complaints">"Complaints"</A>
+                <A href="/app/tickets">"Tickets"</A>
                 <A href="/app/settings/sites">"Settings"</A>
                 <span class="spacer"></span>
                 <span class="live-dot" class:on=move || live.connected.get() title=move || if live.connected.get() { "Live" } else { "Reconnecting…" }
@@ -128,6 +136,10 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/app") view=inbox::InboxPage />
                 <Route path=path!("/app/conversations/:id") view=inbox::InboxPage />
                 <Route path=path!("/app/ai") view=inbox::AiActivePage />
+                <Route path=path!("/app/ratings") view=ratings::RatingsPage />
+                <Route path=path!("/app/complaints") view=complaints::ComplaintsPage />
+                <Route path=path!("/app/tickets") view=tickets::TicketsPage />
+                <Route path=path!("/app/tickets/:id") view=tickets::TicketsPage />
                 <Route path=path!("/app/settings/:section") view=settings::SettingsPage />
             </Routes>
         </div>

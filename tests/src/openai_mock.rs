@@ -45,6 +45,9 @@ pub enum Scenario {
     Stall,
     /// `endless`: a piece every 100 ms for 30 s (for disconnect tests).
     Endless,
+    /// `switch`: `ok`, or `http-500` while the test has set the model down
+    /// ([`MockOpenAi::set_down`]): an upstream that fails and recovers.
+    Switch,
 }
 
 impl Scenario {
@@ -58,6 +61,7 @@ impl Scenario {
             "slow" => Scenario::Slow,
             "stall" => Scenario::Stall,
             "endless" => Scenario::Endless,
+            "switch" => Scenario::Switch,
             _ => Scenario::Ok,
         }
     }
@@ -96,6 +100,8 @@ struct Log {
     requests: Vec<Recorded>,
     /// Models whose stream the client dropped before its end.
     abandoned: Vec<String>,
+    /// `switch` models currently answering HTTP 500.
+    down: Vec<String>,
 }
 
 /// The running stand-in.
@@ -120,6 +126,15 @@ impl MockOpenAi {
     /// The requests for `model`, oldest first.
     pub fn requests_for(&self, model: &str) -> Vec<Recorded> {
         self.log.lock().unwrap().requests.iter().filter(|r| r.model() == model).cloned().collect()
+    }
+
+    /// Takes `switch` model `model` down (HTTP 500 to every request) or brings it back up.
+    pub fn set_down(&self, model: &str, down: bool) {
+        let mut log = self.log.lock().unwrap();
+        log.down.retain(|m| m != model);
+        if down {
+            log.down.push(model.to_string());
+        }
     }
 
     /// `true` once the client dropped a stream of `model` before its end.
@@ -161,8 +176,14 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let recorded = Recorded { authorization, body };
     let model = recorded.model().to_string();
-    log.lock().unwrap().requests.push(recorded);
-    let scenario = Scenario::of(&model);
+    let scenario = {
+        let mut log = log.lock().unwrap();
+        log.requests.push(recorded);
+        match Scenario::of(&model) {
+            Scenario::Switch if log.down.contains(&model) => Scenario::HttpError(500),
+            scenario => scenario,
+        }
+    };
     if let Scenario::HttpError(status) = scenario {
         let error = json!({"error": {"message": "The server had an error", "type": "server_error"}});
         return (StatusCode::from_u16(status).unwrap(), axum::Json(error)).into_response();
@@ -178,7 +199,7 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
             return;
         }
         match scenario {
-            Scenario::Ok | Scenario::Slow => {
+            Scenario::Ok | Scenario::Slow | Scenario::Switch => {
                 for content in ANSWER_PIECES {
                     tokio::time::sleep(Duration::from_millis(30)).await;
                     if !send(piece(content)) {

@@ -123,7 +123,7 @@ impl Socket {
     pub async fn event_of(&mut self, id: i64) -> LiveEvent {
         loop {
             let event = self.event().await;
-            if event.conversation_id() == id {
+            if event.conversation_id() == Some(id) {
                 return event;
             }
         }

@@ -4,14 +4,25 @@
 
 #[path = "app/conversations.rs"]
 mod conversations;
+#[path = "app/complaints.rs"]
+mod complaints;
+#[path = "app/csat.rs"]
+mod csat;
 #[path = "app/session.rs"]
 mod session;
+#[path = "app/tickets.rs"]
+mod tickets;
 
 use edgechat_tests::*;
 
 fn main() {
-    let server = Server::start_with("app", &[]);
+    tickets::start_receiver();
+    csat::start_receiver();
+    let server = Server::start_with("app", &tickets::VARS);
     let mut trials = session::trials(server);
     trials.extend(conversations::trials(server));
+    trials.extend(tickets::trials(server));
+    trials.extend(csat::trials(server));
+    trials.extend(complaints::trials(server));
     run_trials(server, trials)
 }

@@ -8,6 +8,8 @@ mod console;
 mod integrations;
 #[path = "browser/team.rs"]
 mod team;
+#[path = "browser/tickets.rs"]
+mod tickets;
 
 use console::{
     a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload, an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
@@ -25,6 +27,8 @@ use team::{
     team_mute_and_archive_behave_and_a_visitor_message_brings_it_back, team_participants_are_added_and_removed_in_the_panel,
     team_search_opens_the_conversation_at_the_message_and_html_stays_text,
 };
+
+use tickets::tickets_made_from_a_conversation_in_the_console_change_status_with_a_note;
 
 use std::time::Duration;
 
@@ -58,6 +62,7 @@ fn main() {
             team_mute_and_archive_behave_and_a_visitor_message_brings_it_back,
             team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
             integrations_an_api_key_created_in_the_console_works_until_revoked_there,
+            tickets_made_from_a_conversation_in_the_console_change_status_with_a_note,
         ],
     )
 }

@@ -258,7 +258,7 @@ async fn unread(host: &dyn Host, token: &str) -> (Vec<(i64, i64)>, i64) {
 }
 
 fn conversation_of(event: &LiveEvent) -> i64 {
-    event.conversation_id()
+    event.conversation_id().expect("a conversation's event")
 }
 
 /// The message of a `message` event; panics on any other event.

@@ -32,7 +32,8 @@ pub const WS_TOKEN_SECONDS: i64 = 60;
 /// `{"type":"reaction","conversation_id":7,"message_id":120,"emoji":"👍","role":"operator","user_id":3,"added":true,"count":1}`,
 /// `{"type":"conversation_updated","conversation_id":7,"name":"Refunds","description":"…"}` (operators only),
 /// `{"type":"conversation_deleted","conversation_id":7}` (operators only),
-/// `{"type":"participants","conversation_id":7,"added":[3],"removed":[]}` (operators only).
+/// `{"type":"participants","conversation_id":7,"added":[3],"removed":[]}` (operators only),
+/// `{"type":"ticket","ticket":{"id":12,"reference":"EC-1042",…}}` (operators only: a ticket was made or changed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -172,6 +173,12 @@ pub enum LiveEvent {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         removed: Vec<i64>,
     },
+    /// A ticket was made or changed (operators only; issue 14). Not about
+    /// one conversation: every operator of the account gets it.
+    Ticket {
+        /// The ticket after the change.
+        ticket: super::tickets::Ticket,
+    },
 }
 
 impl LiveEvent {
@@ -192,11 +199,13 @@ impl LiveEvent {
             LiveEvent::ConversationUpdated { .. } => "conversation_updated",
             LiveEvent::ConversationDeleted { .. } => "conversation_deleted",
             LiveEvent::Participants { .. } => "participants",
+            LiveEvent::Ticket { .. } => "ticket",
         }
     }
 
-    /// The conversation the event is about.
-    pub fn conversation_id(&self) -> i64 {
+    /// The conversation the event is about; `None` for a `ticket` event
+    /// (about the account, not one conversation).
+    pub fn conversation_id(&self) -> Option<i64> {
         match self {
             LiveEvent::Message { conversation_id, .. }
             | LiveEvent::Typing { conversation_id, .. }
@@ -211,7 +220,8 @@ impl LiveEvent {
             | LiveEvent::Reaction { conversation_id, .. }
             | LiveEvent::ConversationUpdated { conversation_id, .. }
             | LiveEvent::ConversationDeleted { conversation_id }
-            | LiveEvent::Participants { conversation_id, .. } => *conversation_id,
+            | LiveEvent::Participants { conversation_id, .. } => Some(*conversation_id),
+            LiveEvent::Ticket { .. } => None,
         }
     }
 
@@ -236,6 +246,7 @@ impl LiveEvent {
                 | LiveEvent::ConversationUpdated { .. }
                 | LiveEvent::ConversationDeleted { .. }
                 | LiveEvent::Participants { .. }
+                | LiveEvent::Ticket { .. }
                 | LiveEvent::Typing { role: Role::Visitor, .. }
         )
     }

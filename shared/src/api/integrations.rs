@@ -32,17 +32,25 @@ pub enum EventType {
     /// A visitor's contact details (name, email, phone, …) changed.
     #[serde(rename = "contact.updated")]
     ContactUpdated,
+    /// A ticket was made (issue 14).
+    #[serde(rename = "ticket.created")]
+    TicketCreated,
+    /// A ticket's status, assignee or timeline changed (issue 14).
+    #[serde(rename = "ticket.updated")]
+    TicketUpdated,
 }
 
 impl EventType {
     /// Every event type, in documentation order.
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 8] = [
         EventType::MessageCreated,
         EventType::MessageUpdated,
         EventType::ConversationCreated,
         EventType::ConversationUpdated,
         EventType::RatingCreated,
         EventType::ContactUpdated,
+        EventType::TicketCreated,
+        EventType::TicketUpdated,
     ];
 
     /// The wire and stored name, e.g. `message.created`.
@@ -54,6 +62,8 @@ impl EventType {
             EventType::ConversationUpdated => "conversation.updated",
             EventType::RatingCreated => "rating.created",
             EventType::ContactUpdated => "contact.updated",
+            EventType::TicketCreated => "ticket.created",
+            EventType::TicketUpdated => "ticket.updated",
         }
     }
 
@@ -75,7 +85,10 @@ impl EventType {
 /// `status`, `mode`, `assignee_id` and `changed` (the field names that
 /// changed); `rating.created` carries `conversation_id`, `score`,
 /// `comment`; `contact.updated` carries `conversation_id`, `visitor_id` and
-/// the contact.
+/// the contact; `ticket.*` carry `conversation_id` (the linked one, or
+/// null) and `ticket` (a `Ticket` as it was after the change: `id`,
+/// `reference`, `subject`, `status`, `site_id`, `visitor_id`, …), and
+/// `ticket.updated` also `changed` (`status`, `assignee_id`, `note`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BusEvent {

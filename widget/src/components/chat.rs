@@ -149,7 +149,8 @@ impl Conversation {
             | LiveEvent::VisitorBlocked { .. }
             | LiveEvent::ConversationUpdated { .. }
             | LiveEvent::ConversationDeleted { .. }
-            | LiveEvent::Participants { .. } => {}
+            | LiveEvent::Participants { .. }
+            | LiveEvent::Ticket { .. } => {}
             LiveEvent::Mode { mode, author_name, .. } => {
                 let before = self.mode.get_untracked();
                 self.mode.set(Some(mode));

@@ -152,7 +152,6 @@ pub struct Published {
 /// re-publication and every retry of its deliveries send the same bytes. A
 /// failure is logged, not answered: the change is stored and the sweep
 /// publishes the event later.
-#[allow(dead_code)] // Writers publish by conversation so far.
 pub async fn publish(env: &Env, ids: &[String]) {
     if ids.is_empty() {
         return;
@@ -180,7 +179,6 @@ pub fn spawn_publish(env: &Env, conversation_id: i64) {
 
 /// Which outbox rows to publish.
 enum Filter<'a> {
-    #[allow(dead_code)]
     Ids(&'a [String]),
     Conversation(i64),
     /// Unprocessed for more than this many seconds.
@@ -287,6 +285,8 @@ async fn render(env: &Env, db: &D1Database, row: &OutboxRow) -> worker::Result<B
             data.insert("score".into(), rating.as_ref().map(|r| r.score).into());
             data.insert("comment".into(), rating.and_then(|r| r.comment).into());
         }
+        // The ticket as the change left it is the row's own `data` (db::tickets).
+        EventType::TicketCreated | EventType::TicketUpdated => {}
         EventType::ContactUpdated => {
             #[derive(serde::Deserialize, serde::Serialize)]
             struct Contact {

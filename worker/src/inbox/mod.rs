@@ -31,11 +31,14 @@ use crate::db::team::{self, Audience};
 /// Sends `event` to the operator sockets of `account_id` that may see its
 /// conversation: every operator's for a visitor conversation, only the
 /// participants' for an internal one; nobody's once the conversation is
-/// gone. The audience is read from D1 as the event leaves, so a participant
+/// gone; every operator's for an event about no conversation (a ticket's). The audience is read from D1 as the event leaves, so a participant
 /// removed a moment ago gets nothing more. Answers how many sockets got it.
 pub async fn publish(env: &Env, account_id: i64, event: &LiveEvent) -> worker::Result<usize> {
+    let Some(conversation_id) = event.conversation_id() else {
+        return publish_to(env, account_id, event, &Audience::Everyone).await;
+    };
     let db = crate::db::database(env)?;
-    match team::audience(&db, account_id, event.conversation_id()).await? {
+    match team::audience(&db, account_id, conversation_id).await? {
         Some(audience) => publish_to(env, account_id, event, &audience).await,
         None => Ok(0),
     }

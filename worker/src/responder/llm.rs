@@ -43,6 +43,24 @@ pub enum Failure {
     VisitorGone,
     /// The responder is not configured (no API key, no AI binding).
     NotConfigured(&'static str),
+    /// The upstream's circuit breaker is open: the model was not asked
+    /// ([`super::breaker`]).
+    BreakerOpen,
+}
+
+impl Failure {
+    /// Whether the failure says the upstream is unwell, and so counts
+    /// towards opening its circuit breaker: timeouts, transport errors,
+    /// HTTP 408, 429 and 5xx, malformed or cut-short streams. Not counted:
+    /// other 4xx (the request or its key is at fault, not the server), a
+    /// visitor who left, a missing configuration, the open breaker itself.
+    pub fn counts_against_upstream(&self) -> bool {
+        match self {
+            Failure::Timeout(_) | Failure::Transport(_) | Failure::Malformed(_) | Failure::Truncated => true,
+            Failure::Status(status, _) => matches!(status, 408 | 429 | 500..=599),
+            Failure::VisitorGone | Failure::NotConfigured(_) | Failure::BreakerOpen => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -55,6 +73,7 @@ impl std::fmt::Display for Failure {
             Failure::Truncated => write!(f, "the model's stream ended before it finished"),
             Failure::VisitorGone => write!(f, "the visitor went away"),
             Failure::NotConfigured(what) => write!(f, "the responder is not configured: {what}"),
+            Failure::BreakerOpen => write!(f, "the model's circuit breaker is open"),
         }
     }
 }

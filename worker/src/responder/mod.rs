@@ -11,6 +11,7 @@
 //! ([`edgechat_shared::handoff::asks_for_person`]) is offered one instead of
 //! an answer.
 
+pub mod breaker;
 pub mod kb;
 pub mod llm;
 pub mod openai;
@@ -63,6 +64,9 @@ pub struct Deployment {
     pub openai: openai::Upstream,
     /// `WORKERS_AI_MODEL`.
     pub workers_ai_model: String,
+    /// `AI_BREAKER_COOLDOWN_SECONDS` (default 30) in ms: how long an open
+    /// circuit breaker skips the model ([`breaker`]).
+    pub breaker_cooldown_ms: i64,
 }
 
 impl Deployment {
@@ -80,6 +84,11 @@ impl Deployment {
                 api_key: secret("OPENAI_API_KEY"),
             },
             workers_ai_model: var("WORKERS_AI_MODEL").unwrap_or_else(|| workers_ai::DEFAULT_MODEL.to_string()),
+            breaker_cooldown_ms: var("AI_BREAKER_COOLDOWN_SECONDS")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(breaker::DEFAULT_COOLDOWN_SECONDS)
+                .saturating_mul(1_000)
+                .min(i64::MAX as u64) as i64,
         }
     }
 
@@ -102,9 +111,11 @@ impl Deployment {
 
 /// Asks the site's language model (`openai` or `workers-ai`) to answer
 /// `question`, grounded on `passages` and the earlier `history`; each piece
-/// of text goes to `on_text` as it arrives.
+/// of text goes to `on_text` as it arrives. The upstream's circuit breaker
+/// ([`breaker`]) is asked first and told how it went.
 ///
-/// Errors: every [`Failure`]; an empty answer is [`Failure::Truncated`].
+/// Errors: every [`Failure`]; an empty answer is [`Failure::Truncated`];
+/// [`Failure::BreakerOpen`] without asking the model while its breaker is open.
 pub async fn complete(
     env: &Env,
     site: &ResponderSettings,
@@ -118,16 +129,21 @@ pub async fn complete(
     let (turns, included): (Vec<ChatTurn>, usize) =
         prompt::build(site.instructions.as_deref(), passages, history, question, deployment.prompt_tokens);
     let watch = Watch { timeout_ms: deployment.timeout_ms, visitor_gone };
-    let text = match site.kind {
-        ResponderKind::WorkersAi => {
-            let model = site.model.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or(&deployment.workers_ai_model);
-            workers_ai::complete(env, model, &turns, deployment.max_tokens, &watch, on_text).await?
-        }
-        _ => deployment.openai_for(site).complete(&turns, deployment.max_tokens, &watch, on_text).await?,
+    let db = crate::db::database(env).map_err(|e| Failure::Transport(format!("no D1 binding: {e}")))?;
+    let workers_ai_model = site.model.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or(&deployment.workers_ai_model);
+    let upstream = deployment.openai_for(site);
+    let key = match site.kind {
+        ResponderKind::WorkersAi => breaker::workers_ai_key(workers_ai_model),
+        _ => breaker::openai_key(&upstream),
     };
-    if text.trim().is_empty() {
-        return Err(Failure::Truncated);
+    let passage = breaker::Passage::admit(&db, key, deployment.breaker_cooldown_ms).await?;
+    let text = match site.kind {
+        ResponderKind::WorkersAi => workers_ai::complete(env, workers_ai_model, &turns, deployment.max_tokens, &watch, on_text).await,
+        _ => upstream.complete(&turns, deployment.max_tokens, &watch, on_text).await,
     }
+    .and_then(|text| if text.trim().is_empty() { Err(Failure::Truncated) } else { Ok(text) });
+    passage.record(&db, text.as_ref().map(|_| ())).await;
+    let text = text?;
     Ok(Answer { text, sources: passages.iter().take(included).map(|p| p.source.clone()).collect(), handoff_offered: included == 0 })
 }
 
@@ -146,6 +162,7 @@ mod tests {
                 api_key: Some("sk-deploy".into()),
             },
             workers_ai_model: workers_ai::DEFAULT_MODEL.into(),
+            breaker_cooldown_ms: 30_000,
         }
     }
 

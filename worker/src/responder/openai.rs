@@ -33,12 +33,14 @@ pub struct Upstream {
 /// `true` when two base URLs name the same server and path, ignoring case
 /// of scheme and host, trailing slashes and a trailing `/v1`.
 pub fn same_server(a: &str, b: &str) -> bool {
-    let normal = |base: &str| {
-        let base = base.trim().trim_end_matches('/');
-        let base = base.strip_suffix("/v1").unwrap_or(base);
-        url::Url::parse(base).map(|u| u.to_string().trim_end_matches('/').to_string()).unwrap_or_else(|_| base.to_lowercase())
-    };
-    normal(a) == normal(b)
+    server_of(a) == server_of(b)
+}
+
+/// A base URL in one spelling per server and path (see [`same_server`]).
+pub fn server_of(base: &str) -> String {
+    let base = base.trim().trim_end_matches('/');
+    let base = base.strip_suffix("/v1").unwrap_or(base);
+    url::Url::parse(base).map(|u| u.to_string().trim_end_matches('/').to_string()).unwrap_or_else(|_| base.to_lowercase())
 }
 
 /// Body of `POST /v1/chat/completions` (OpenAI API reference, "Create chat completion").

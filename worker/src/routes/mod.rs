@@ -122,6 +122,13 @@ fn app_api() -> ApiRouter {
         app::conversations::post_close,
         app::conversations::post_reply,
         app::conversations::get_events,
+        app::csat::post_csat,
+        app::complaints::post_complaint,
+        app::tickets::get_tickets,
+        app::tickets::get_search,
+        app::tickets::get_ticket,
+        app::tickets::post_reply,
+        app::tickets::post_clarify,
     )
 }
 
@@ -226,6 +233,13 @@ fn operator_api() -> ApiRouter {
         operator::webhooks::delete_webhook,
         operator::webhooks::get_deliveries,
         operator::webhooks::post_resend,
+        operator::tickets::post_ticket,
+        operator::tickets::get_tickets,
+        operator::tickets::get_ticket,
+        operator::tickets::patch_ticket,
+        operator::ratings::get_ratings,
+        operator::complaints::get_complaints,
+        operator::complaints::patch_complaint,
     )
 }
 

@@ -4,7 +4,10 @@
 //! read by the [`AppUser`] extractor.
 
 pub mod conversations;
+pub mod complaints;
+pub mod csat;
 pub mod session;
+pub mod tickets;
 
 use axum::extract::State;
 use axum::Json;

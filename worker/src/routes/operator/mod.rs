@@ -3,13 +3,16 @@
 
 pub mod api_keys;
 pub mod chat;
+pub mod complaints;
 pub mod conversations;
 pub mod live;
 pub mod media;
 pub mod messages;
 pub mod proactive;
+pub mod ratings;
 pub mod sites;
 pub mod team;
+pub mod tickets;
 pub mod transcripts;
 pub mod users;
 pub mod webhooks;

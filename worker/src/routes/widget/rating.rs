@@ -42,7 +42,7 @@ pub async fn post_rate(State(state): State<AppState>, caller: Caller, body: Byte
     }
     let visitor = load_visitor(&state.env, &caller, Limit::Write("rate"), &request.site_key, &request.session_id).await?;
     let conversation_id = visitor.conversation_id.ok_or_else(|| ApiError::not_found("conversation to rate"))?;
-    let id = ratings::insert(&db::database(&state.env)?, conversation_id, request.score).await?;
+    let id = ratings::insert(&db::database(&state.env)?, conversation_id, request.score, None).await?;
     if id.is_some() {
         crate::events::publish_conversation(&state.env, conversation_id).await;
     }
