@@ -2,10 +2,10 @@
 //! sessions, a user's conversations, tickets, CSAT and complaints, devices
 //! and push. One module per concern, each with its own `trials(server)`.
 
-#[path = "app/conversations.rs"]
-mod conversations;
 #[path = "app/complaints.rs"]
 mod complaints;
+#[path = "app/conversations.rs"]
+mod conversations;
 #[path = "app/csat.rs"]
 mod csat;
 #[path = "app/session.rs"]

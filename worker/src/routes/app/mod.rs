@@ -3,8 +3,8 @@
 //! other route with the session token (`Authorization: Bearer ecs_…`),
 //! read by the [`AppUser`] extractor.
 
-pub mod conversations;
 pub mod complaints;
+pub mod conversations;
 pub mod csat;
 pub mod session;
 pub mod tickets;
