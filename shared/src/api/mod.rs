@@ -7,6 +7,8 @@ pub mod chat;
 pub mod config;
 pub mod contact;
 pub mod conversations;
+pub mod devices;
+pub mod diagnostics;
 pub mod events;
 pub mod handoff;
 pub mod history;
