@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod articles;
 pub mod chat;
 pub mod conversations;
+pub mod devices;
 pub mod edits;
 pub mod inbound;
 pub mod media;

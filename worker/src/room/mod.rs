@@ -37,7 +37,7 @@ use crate::db::messages::FileLinks;
 pub use answering::{Handoff, SendVisitorMessage};
 pub use client::RoomContext;
 pub use editing::{EditMessage, ToggleReaction};
-pub use live::{close_all, Close, Signal, Subscribe};
+pub use live::{close_all, Close, Presence, Signal, Subscribe};
 pub use storage::{ForwardCopy, ForwardMessages, SendOperatorMessage};
 
 /// Every request a Room serves, sent as the JSON body of one internal
@@ -60,6 +60,8 @@ pub enum RoomRequest {
     Close(Close),
     /// Copies of messages forwarded by an operator; answers them as JSON.
     ForwardMessages(ForwardMessages),
+    /// How many visitor live streams are open; answers [`Presence`] as JSON.
+    Presence(Presence),
     /// An operator edits their message; answers [`Edited`] as JSON.
     EditMessage(EditMessage),
     /// An operator toggles a reaction; answers the message's reactions as JSON.
@@ -79,6 +81,7 @@ impl RoomRequest {
             RoomRequest::ForwardMessages(r) => &r.context,
             RoomRequest::EditMessage(r) => &r.context,
             RoomRequest::ToggleReaction(r) => &r.context,
+            RoomRequest::Presence(r) => &r.context,
         }
     }
 
@@ -90,7 +93,11 @@ impl RoomRequest {
             RoomRequest::Subscribe(r) => Some(&r.links),
             RoomRequest::ForwardMessages(r) => Some(&r.links),
             RoomRequest::EditMessage(r) => Some(&r.links),
-            RoomRequest::Handoff(_) | RoomRequest::Signal(_) | RoomRequest::Close(_) | RoomRequest::ToggleReaction(_) => None,
+            RoomRequest::Handoff(_)
+            | RoomRequest::Signal(_)
+            | RoomRequest::Close(_)
+            | RoomRequest::ToggleReaction(_)
+            | RoomRequest::Presence(_) => None,
         }
     }
 
@@ -108,6 +115,7 @@ impl RoomRequest {
             RoomRequest::ForwardMessages(r) => r.apply(&core).await,
             RoomRequest::EditMessage(r) => r.apply(&core).await,
             RoomRequest::ToggleReaction(r) => r.apply(&core).await,
+            RoomRequest::Presence(r) => r.apply(&core),
         }
     }
 }
