@@ -3,6 +3,7 @@
 //! `--persist-to` directory, stopped also when a test fails), seeded sites,
 //! and an HTTP/SSE client for the widget API.
 
+pub mod app;
 pub mod browser;
 pub mod email_standin;
 pub mod http;

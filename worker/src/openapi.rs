@@ -225,6 +225,10 @@ mod document {
                                              the site's allowed origins, rate limits per site key and client IP. CORS \
                                              preflights (`OPTIONS`, naming the site with `?site_key=`) are answered 204 for \
                                              the site's allowed origins and 403 `origin_not_allowed` otherwise."),
+            (name = "app", description = "Signed-in users of a site's own app (seed 003): `POST /api/v1/app/session` \
+                                          exchanges the identity JWT the site's backend minted (HS256 with the site's \
+                                          identity secret) for a session token; every other route takes it as \
+                                          `Authorization: Bearer`. Rate limits per user; CORS as the widget API."),
             (name = "auth", description = "Accounts, logins and rotating refresh tokens (seed 002)"),
             (name = "operator", description = "The operator API (seeds 002, 000, 003): the access JWT of an operator, \
                                                every query scoped to the operator's account"),
@@ -232,7 +236,7 @@ mod document {
     )]
     struct Base;
 
-    /// The four auth schemes (ARCHITECTURE.md, "API surface").
+    /// The auth schemes (ARCHITECTURE.md, "API surface"), and the app session of seed 003.
     struct SecuritySchemes;
 
     impl Modify for SecuritySchemes {
@@ -251,6 +255,20 @@ mod document {
                              `POST /v1/api-keys`) works too: it acts as its creator with role at most agent, \
                              `GET`/`HEAD` need its `read` scope and other methods `write` (403 `forbidden` \
                              without).",
+                        ))
+                        .build(),
+                ),
+            );
+            components.add_security_scheme(
+                "app_session",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("ecs_…")
+                        .description(Some(
+                            "`Authorization: Bearer <token>`: the app session token (`ecs_` + 40 hex digits) answered by \
+                             `POST /api/v1/app/session` for a signed-in user, valid 12 hours, ended by \
+                             `DELETE /api/v1/app/session` or when the site rotates its identity secret.",
                         ))
                         .build(),
                 ),

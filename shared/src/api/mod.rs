@@ -2,6 +2,7 @@
 //! widget API (`/api/v1/chat/*`, seeds 001 and 004), auth (`/auth/*`) and the
 //! operator API (`/v1/*`, seeds 002, 000, 003).
 
+pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod config;

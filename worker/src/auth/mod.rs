@@ -3,6 +3,7 @@
 //! API keys (issue 13), and the [`CurrentOperator`] extractor every `/v1` handler takes.
 
 pub mod api_key;
+pub mod app_session;
 pub mod jwt;
 pub mod password;
 pub mod refresh;
@@ -30,6 +31,12 @@ pub fn random_hex(n: usize) -> String {
 /// Now, in Unix seconds.
 pub fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// Unix seconds as RFC 3339 UTC with milliseconds (`2025-01-01T00:00:00.000Z`),
+/// the form D1 stores times in.
+pub fn rfc3339(secs: i64) -> String {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0)).to_iso_string().into()
 }
 
 /// The authenticated operator of a `/v1` request, loaded fresh from D1 so
@@ -91,7 +98,8 @@ impl CurrentOperator {
     }
 }
 
-fn bearer_token(parts: &Parts) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())

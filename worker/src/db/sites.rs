@@ -118,12 +118,18 @@ pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> 
     .await
 }
 
-/// Replaces the site's identity secret with a fresh one.
+/// Replaces the site's identity secret with a fresh one and ends every app
+/// session signed in with the old one (a leaked secret could have minted
+/// them), in one batch.
 pub async fn rotate_secret(db: &D1Database, site_id: i64) -> worker::Result<Option<SiteRow>> {
-    db.prepare(format!("UPDATE sites SET identity_secret = ?1 WHERE id = ?2 RETURNING {SITE_COLUMNS}"))
-        .bind(&[text(&random_hex(32)), int(site_id)])?
-        .first(None)
-        .await
+    let results = db
+        .batch(vec![
+            db.prepare(format!("UPDATE sites SET identity_secret = ?1 WHERE id = ?2 RETURNING {SITE_COLUMNS}"))
+                .bind(&[text(&random_hex(32)), int(site_id)])?,
+            db.prepare("DELETE FROM app_sessions WHERE site_id = ?1").bind(&[int(site_id)])?,
+        ])
+        .await?;
+    Ok(results.first().map(|r| r.results::<SiteRow>()).transpose()?.and_then(|mut rows| rows.pop()))
 }
 
 /// Deletes a site with its conversations and knowledge base, in one D1

@@ -364,7 +364,8 @@ fn stale_seconds(env: &Env) -> i64 {
 /// crash between a write and its publication, or a lost queue message) and
 /// enqueues again every webhook delivery overdue as long (e.g. a local
 /// queue lost across a `wrangler dev` restart) and every email whose queue
-/// message was lost ([`crate::email::sweep`]). Runs from the cron trigger
+/// message was lost ([`crate::email::sweep`]), and deletes expired app
+/// sessions. Runs from the cron trigger
 /// and after each consumer batch (`wrangler dev` fires no crons by itself).
 pub async fn sweep(env: &Env) {
     let stale = stale_seconds(env);
@@ -379,6 +380,13 @@ pub async fn sweep(env: &Env) {
     }
     if let Err(e) = crate::push::sweep(env, stale).await {
         worker::console_error!("sweeping push deliveries and old diagnostics failed: {e}");
+    }
+    let expired_sessions = match crate::db::database(env) {
+        Ok(db) => crate::db::app_sessions::sweep(&db).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = expired_sessions {
+        worker::console_error!("sweeping expired app sessions failed: {e}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! The router: one module per namespace (ARCHITECTURE.md, "API surface"),
 //! each route registered from its handler's `#[utoipa::path]` attribute.
 
+mod app;
 mod auth;
 pub mod console;
 mod health;
@@ -52,7 +53,8 @@ pub fn router(env: Env) -> Router {
     let cors = axum::middleware::from_fn_with_state(state.clone(), widget::cors::cors);
     Router::new()
         .merge(service_api().into_router())
-        .merge(widget_api().into_router().layer(cors))
+        .merge(widget_api().into_router().layer(cors.clone()))
+        .merge(app_api().into_router().layer(cors))
         .merge(auth_api().into_router())
         .merge(operator_api().into_router())
         .merge(webhooks_api().into_router())
@@ -65,7 +67,7 @@ pub fn router(env: Env) -> Router {
 /// `worker/openapi.json` (see [`crate::openapi`]).
 #[cfg(test)]
 pub fn openapi() -> String {
-    crate::openapi::document([service_api(), widget_api(), auth_api(), operator_api(), webhooks_api()])
+    crate::openapi::document([service_api(), widget_api(), app_api(), auth_api(), operator_api(), webhooks_api()])
 }
 
 /// `GET /health`, `GET /ready` and `GET /openapi.json`.
@@ -102,6 +104,12 @@ fn widget_api() -> ApiRouter {
         operator::chat::post_upload,
         widget::transcript::post_transcript,
     )
+}
+
+/// Signed-in users of a site's app, `/api/v1/app/*` (seed 003, issue 14):
+/// the app session token of [`app::AppUser`], CORS as the widget API.
+fn app_api() -> ApiRouter {
+    api_routes!(ApiRouter::new("app"), app::session::post_session, app::session::delete_session, app::get_me,)
 }
 
 /// Accounts and tokens, `/auth/*` (seed 002).

@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use worker::{D1Database, Env, FormEntry, HttpMetadata};
 
-use crate::auth::{now_secs, random_hex, CurrentOperator};
+use crate::auth::{now_secs, random_hex, rfc3339, CurrentOperator};
 use crate::db::conversations as conv_db;
 use crate::db::media::{self as media_db, MediaRow, NewMedia};
 use crate::db::messages::{self, Author, FileLinks};
@@ -80,11 +80,6 @@ fn url_seconds(env: &Env) -> i64 {
 /// Lower-case hex SHA-256 of an upload token (what is stored, never the token).
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Unix seconds as RFC 3339 (`2025-01-01T00:00:00.000Z`).
-fn rfc3339(secs: i64) -> String {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0)).to_iso_string().into()
 }
 
 /// The caller's conversation `id` (visible to them), or 404.

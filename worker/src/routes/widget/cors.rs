@@ -32,8 +32,8 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
             Ok(()) => {
                 let mut response = StatusCode::NO_CONTENT.into_response();
                 let headers = response.headers_mut();
-                headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
-                headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, last-event-id"));
+                headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"));
+                headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, last-event-id"));
                 headers.insert(ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE.into());
                 allow(response, origin)
             }

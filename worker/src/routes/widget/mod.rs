@@ -74,12 +74,17 @@ fn client_ip(headers: &HeaderMap) -> &str {
 
 /// A verified identity: `user_hash` is `HMAC-SHA256(site secret, user_id)`
 /// in hex ([`Purpose::VisitorIdentity`]), compared in constant time. `None`
-/// without a `user_id`; 422 for a `user_id` over 128 characters; 401
+/// without a `user_id`; 422 for a `user_id` over 128 characters or shaped
+/// like a JWT's signing input ([`edgechat_shared::api::app::looks_like_jwt_input`]); 401
 /// `unauthorized` for a missing or wrong hash.
 pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiResult<Option<&'a str>> {
     let Some(user_id) = identity.user_id.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
     if user_id.chars().count() > 128 {
         return Err(FieldError::new("user_id", "user_id must be at most 128 characters").into());
+    }
+    // A `user_hash` over a JWT-shaped id would be an identity JWT's signature.
+    if edgechat_shared::api::app::looks_like_jwt_input(user_id) {
+        return Err(FieldError::new("user_id", "user_id must not have the shape of a JWT").into());
     }
     let hash = identity.user_hash.as_deref().unwrap_or_default();
     if Purpose::VisitorIdentity.verify(&site.identity_secret, user_id.as_bytes(), hash) {

@@ -1,0 +1,123 @@
+//! Signed-in users (seed 003, issue 14): the site backend's identity JWT
+//! and the EdgeChat app session token answered for it.
+//!
+//! - The identity JWT: HS256 (RFC 7518 §3.2) with the site's identity
+//!   secret, claims [`IdentityClaims`]; `alg: none` and every other
+//!   algorithm are refused (RFC 8725 §3.1), `exp` and `iat` are required,
+//!   `exp` at most [`MAX_IDENTITY_SECONDS`] ahead and `iat` not in the future
+//!   ([`CLOCK_LEEWAY_SECONDS`] either way).
+//! - The session token: `ecs_` + 40 hex digits (160 random bits), stored
+//!   only as its SHA-256 (hex), as API keys are ([`super::api_key`]).
+
+use edgechat_shared::api::app::{self, IdentityClaims, CLOCK_LEEWAY_SECONDS, MAX_IDENTITY_SECONDS};
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use sha2::{Digest, Sha256};
+
+use super::random_hex;
+use crate::error::{ApiError, ApiResult};
+
+/// The start of every app session token.
+pub const PREFIX: &str = "ecs_";
+
+/// Verifies an identity JWT against the site's identity secret at `now`
+/// (Unix seconds) and answers its claims.
+///
+/// Errors: 401 `unauthorized` for a wrong signature or algorithm, a missing
+/// or past `exp`, an `exp` more than an hour ahead, a future `iat`, or a
+/// missing or invalid `sub`.
+pub fn verify_identity(token: &str, site_secret: &str, now: i64) -> ApiResult<IdentityClaims> {
+    if site_secret.is_empty() {
+        return Err(ApiError::unauthorized("This site has no identity secret"));
+    }
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = CLOCK_LEEWAY_SECONDS as u64;
+    validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+    let claims = decode::<IdentityClaims>(token, &DecodingKey::from_secret(site_secret.as_bytes()), &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("The identity token has expired"),
+            _ => ApiError::unauthorized("The identity token is invalid for this site"),
+        })?;
+    // jsonwebtoken checks `exp` against its own clock; the worker's decides.
+    if claims.exp + CLOCK_LEEWAY_SECONDS < now {
+        return Err(ApiError::unauthorized("The identity token has expired"));
+    }
+    if claims.exp > now + MAX_IDENTITY_SECONDS + CLOCK_LEEWAY_SECONDS {
+        return Err(ApiError::unauthorized("The identity token lives too long: exp must be at most 1 hour ahead"));
+    }
+    if claims.iat > now + CLOCK_LEEWAY_SECONDS {
+        return Err(ApiError::unauthorized("The identity token is issued in the future (iat)"));
+    }
+    app::user_id(&claims.sub).map_err(|e| ApiError::unauthorized(format!("The identity token's sub is invalid: {}", e.message)))?;
+    Ok(claims)
+}
+
+/// A new session token.
+pub fn generate() -> String {
+    format!("{PREFIX}{}", random_hex(20))
+}
+
+/// SHA-256 of a presented session token, hex: what D1 stores and looks up.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use edgechat_shared::error::ErrorCode;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+
+    use super::*;
+
+    const SECRET: &str = "site-identity-secret-0123456789abcdef";
+    const NOW: i64 = 1_800_000_000;
+
+    fn mint(claims: &serde_json::Value, secret: &str, alg: Algorithm) -> String {
+        encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    fn claims(exp: i64, iat: i64) -> serde_json::Value {
+        serde_json::json!({"sub": "user-42", "email": "a@example.com", "name": "Ada", "exp": exp, "iat": iat})
+    }
+
+    fn refused(token: &str) -> String {
+        let err = verify_identity(token, SECRET, NOW).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Unauthorized);
+        err.message
+    }
+
+    #[test]
+    fn a_fresh_token_of_the_site_verifies() {
+        let ok = verify_identity(&mint(&claims(NOW + 600, NOW - 1), SECRET, Algorithm::HS256), SECRET, NOW).unwrap();
+        assert_eq!((ok.sub.as_str(), ok.email.as_deref(), ok.name.as_deref()), ("user-42", Some("a@example.com"), Some("Ada")));
+    }
+
+    #[test]
+    fn forged_stale_and_long_lived_tokens_are_refused() {
+        refused(&mint(&claims(NOW + 600, NOW), "another-site-secret-0123456789abcdef", Algorithm::HS256));
+        assert!(refused(&mint(&claims(NOW - 60, NOW - 700), SECRET, Algorithm::HS256)).contains("expired"));
+        assert!(refused(&mint(&claims(NOW + 7200, NOW), SECRET, Algorithm::HS256)).contains("1 hour"));
+        assert!(refused(&mint(&claims(NOW + 600, NOW + 300), SECRET, Algorithm::HS256)).contains("future"));
+        refused(&mint(&claims(NOW + 600, NOW), SECRET, Algorithm::HS512));
+        refused(&mint(&serde_json::json!({"sub": "u", "exp": NOW + 600}), SECRET, Algorithm::HS256));
+        refused(&mint(&serde_json::json!({"sub": "", "exp": NOW + 600, "iat": NOW}), SECRET, Algorithm::HS256));
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims(NOW + 600, NOW).to_string()));
+        refused(&none);
+        refused("not a jwt");
+        assert_eq!(
+            verify_identity(&mint(&claims(NOW + 600, NOW), "", Algorithm::HS256), "", NOW).unwrap_err().code,
+            ErrorCode::Unauthorized
+        );
+    }
+
+    #[test]
+    fn session_tokens_are_random_and_hashed() {
+        let (a, b) = (generate(), generate());
+        assert!(a.starts_with(PREFIX) && a.len() == PREFIX.len() + 40);
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+}
