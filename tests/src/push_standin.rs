@@ -394,7 +394,9 @@ async fn fcm_send(State(s): State<Standin>, Path((project, action)): Path<(Strin
     if !s.log.lock().unwrap().access_tokens.contains(&bearer) {
         return (
             StatusCode::UNAUTHORIZED,
-            Json(json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})),
+            Json(
+                json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}),
+            ),
         )
             .into_response();
     }
@@ -440,5 +442,6 @@ async fn telegram_send(State(s): State<Standin>, Path(bot): Path<String>, body: 
     }
     let text = body["text"].clone();
     s.record(&chat_id, body, 200);
-    Json(json!({"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": text}})).into_response()
+    Json(json!({"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": text}}))
+        .into_response()
 }

@@ -194,3 +194,13 @@ mod tests {
         assert!(!update.apply(next).ticket_updates && !update.apply(next).chat_messages);
     }
 }
+
+/// Answer of `GET /api/v1/app/devices/web-push-key`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebPushKey {
+    /// The server's VAPID public key (RFC 8292): base64url of the 65-byte
+    /// P-256 point, the `applicationServerKey` of `pushManager.subscribe`;
+    /// `null` when Web Push is not configured.
+    pub vapid_public_key: Option<String>,
+}

@@ -38,17 +38,14 @@ pub async fn delete(db: &D1Database, visitor_id: i64, id: i64) -> worker::Result
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
 }
 
-/// A device as push reads it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DeviceRow {
-    pub id: i64,
-    pub platform: Platform,
-    pub token: String,
-}
-
-/// The devices of user `visitor_id`.
-pub async fn of_user(db: &D1Database, visitor_id: i64) -> worker::Result<Vec<DeviceRow>> {
-    db.prepare("SELECT id, platform, token FROM devices WHERE visitor_id = ?1 ORDER BY id").bind(&[int(visitor_id)])?.all().await?.results()
+/// Whether user `visitor_id` has a device.
+pub async fn has_devices(db: &D1Database, visitor_id: i64) -> worker::Result<bool> {
+    let found = db
+        .prepare("SELECT 1 AS one FROM devices WHERE visitor_id = ?1 LIMIT 1")
+        .bind(&[int(visitor_id)])?
+        .first::<i64>(Some("one"))
+        .await?;
+    Ok(found.is_some())
 }
 
 #[derive(Deserialize)]

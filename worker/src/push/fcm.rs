@@ -78,7 +78,10 @@ thread_local! {
 /// The cached access token of `account` if it lives more than a minute after `now`.
 pub fn cached(account: &ServiceAccount, now: i64) -> Option<String> {
     CACHE.with(|c| {
-        c.borrow().as_ref().filter(|(email, _, until)| *email == account.client_email && *until > now + 60).map(|(_, token, _)| token.clone())
+        c.borrow()
+            .as_ref()
+            .filter(|(email, _, until)| *email == account.client_email && *until > now + 60)
+            .map(|(_, token, _)| token.clone())
     })
 }
 

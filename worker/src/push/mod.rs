@@ -103,7 +103,7 @@ pub async fn fan_out(env: &Env, db: &worker::D1Database, event: &Published) -> w
     if !(if notice.chat { settings.chat_messages } else { settings.ticket_updates }) {
         return Ok(());
     }
-    if store::of_user(db, notice.visitor_id).await?.is_empty() {
+    if !store::has_devices(db, notice.visitor_id).await? {
         return Ok(());
     }
     if let Some(context) = notice.conversation {

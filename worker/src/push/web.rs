@@ -77,6 +77,21 @@ impl Subscription {
             .map_err(|_| "keys.auth must be 16 bytes".to_string())?;
         Ok(Subscription { endpoint, p256dh, auth })
     }
+
+    /// The canonical JSON of a subscription [`Subscription::parse`]
+    /// accepts, `{"endpoint","keys":{"p256dh","auth"}}` (base64url without
+    /// padding), so that the same subscription sent twice is one device.
+    pub fn canonical(json: &str, allow_local: bool) -> Result<String, String> {
+        let subscription = Subscription::parse(json, allow_local)?;
+        Ok(serde_json::json!({
+            "endpoint": subscription.endpoint.as_str(),
+            "keys": {
+                "p256dh": B64URL.encode(subscription.p256dh.to_encoded_point(false).as_bytes()),
+                "auth": B64URL.encode(subscription.auth),
+            }
+        })
+        .to_string())
+    }
 }
 
 /// Encrypts `plaintext` for `subscription` (RFC 8291 §3.4, one `aes128gcm`
@@ -95,9 +110,7 @@ pub fn encrypt(plaintext: &[u8], subscription: &Subscription, server_key: &Secre
     key_info.extend_from_slice(ua_public.as_bytes());
     key_info.extend_from_slice(as_public.as_bytes());
     let mut ikm = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(&subscription.auth), shared.raw_secret_bytes())
-        .expand(&key_info, &mut ikm)
-        .map_err(|e| e.to_string())?;
+    Hkdf::<Sha256>::new(Some(&subscription.auth), shared.raw_secret_bytes()).expand(&key_info, &mut ikm).map_err(|e| e.to_string())?;
     // RFC 8188 §2.2 and §2.3: the content-encryption key and the nonce.
     let prk = Hkdf::<Sha256>::new(Some(&salt), &ikm);
     let mut cek = [0u8; 16];
@@ -158,8 +171,8 @@ impl Vapid {
         let claims = VapidClaims { aud: &audience, exp: now + VAPID_SECONDS, sub: &self.subject };
         let der = self.key.to_pkcs8_der().map_err(|e| e.to_string())?;
         let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
-        let jwt = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key)
-            .map_err(|e| e.to_string())?;
+        let jwt =
+            jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key).map_err(|e| e.to_string())?;
         Ok(format!("vapid t={jwt}, k={}", self.public_key()))
     }
 }
@@ -191,7 +204,9 @@ mod tests {
         let ua_public = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
         let auth = "BTBZMqHH6r4Tts7J_aSIgg";
         let salt: [u8; 16] = base64url("DGv6ra1nlYgDCS1FRnbzlw").unwrap().try_into().unwrap();
-        let json = format!(r#"{{"endpoint":"https://push.example.net/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV","keys":{{"p256dh":"{ua_public}","auth":"{auth}"}}}}"#);
+        let json = format!(
+            r#"{{"endpoint":"https://push.example.net/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV","keys":{{"p256dh":"{ua_public}","auth":"{auth}"}}}}"#
+        );
         let subscription = Subscription::parse(&json, false).unwrap();
         let server_key = SecretKey::from_slice(&as_private).unwrap();
         let body = encrypt(plaintext, &subscription, &server_key, salt).unwrap();

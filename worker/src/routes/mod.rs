@@ -109,7 +109,18 @@ fn widget_api() -> ApiRouter {
 /// Signed-in users of a site's app, `/api/v1/app/*` (seed 003, issue 14):
 /// the app session token of [`app::AppUser`], CORS as the widget API.
 fn app_api() -> ApiRouter {
-    api_routes!(ApiRouter::new("app"), app::session::post_session, app::session::delete_session, app::get_me,)
+    api_routes!(
+        ApiRouter::new("app"),
+        app::session::post_session,
+        app::session::delete_session,
+        app::get_me,
+        app::devices::post_register,
+        app::devices::delete_device,
+        app::devices::get_web_push_key,
+        app::notification_settings::get_notification_settings,
+        app::notification_settings::put_notification_settings,
+        app::diagnostics::post_diagnostics,
+    )
 }
 
 /// Accounts and tokens, `/auth/*` (seed 002).

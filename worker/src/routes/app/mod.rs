@@ -3,6 +3,9 @@
 //! other route with the session token (`Authorization: Bearer ecs_…`),
 //! read by the [`AppUser`] extractor.
 
+pub mod devices;
+pub mod diagnostics;
+pub mod notification_settings;
 pub mod session;
 
 use axum::extract::State;
