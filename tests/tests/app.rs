@@ -2,14 +2,19 @@
 //! sessions, a user's conversations, tickets, CSAT and complaints, devices
 //! and push. One module per concern, each with its own `trials(server)`.
 
+#[path = "app/push.rs"]
+mod push;
 #[path = "app/session.rs"]
 mod session;
 
 use edgechat_tests::*;
 
 fn main() {
-    let server = Server::start_with("app", &[]);
+    let push_vars = push::vars();
+    let vars: Vec<(&str, &str)> = push_vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let server = Server::start_with("app", &vars);
     let mut trials = session::trials(server);
     trials.extend(Vec::new());
+    trials.extend(push::trials(server));
     run_trials(server, trials)
 }
