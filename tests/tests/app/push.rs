@@ -55,7 +55,7 @@ struct User {
     site_key: String,
 }
 
-async fn user(server: &Server, tenant: &Tenant) -> User {
+async fn sign_in(server: &Server, tenant: &Tenant) -> User {
     let secret = tenant.site.identity_secret.clone().expect("the owner sees the identity secret");
     let id = unique("push-user");
     let session = app_login(server, &IPS, tenant.site_key(), &secret, &id).await;
@@ -147,7 +147,7 @@ fn pushed(devices: &Devices) -> usize {
 
 async fn devices_register_as_upserts_and_refuse_bad_tokens(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let user = user(server, &tenant).await;
+    let user = sign_in(server, &tenant).await;
     let subscription = standin().subscribe();
     let first = register_ok(server, &user, "web", subscription.json.clone()).await;
     // The same subscription (as a JSON string this time) is the same device.
@@ -194,10 +194,10 @@ async fn devices_register_as_upserts_and_refuse_bad_tokens(server: &'static Serv
 
 async fn another_users_device_is_404_and_devices_are_capped(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let alice = user(server, &tenant).await;
-    let bob = user(server, &tenant).await;
+    let alice = sign_in(server, &tenant).await;
+    let bob = sign_in(server, &tenant).await;
     let elsewhere = signup(server, &IPS).await;
-    let mallory = user(server, &elsewhere).await;
+    let mallory = sign_in(server, &elsewhere).await;
     let device = register_ok(server, &alice, "mobile", json!(fcm_token())).await;
     assert_error(delete_device(server, &bob, device).await, 404, "not_found", "another user's device").await;
     assert_error(delete_device(server, &mallory, device).await, 404, "not_found", "another site's user").await;
@@ -220,8 +220,8 @@ async fn another_users_device_is_404_and_devices_are_capped(server: &'static Ser
 
 async fn notification_settings_default_on_and_change(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let user = user(server, &tenant).await;
-    let other = user(server, &tenant).await;
+    let user = sign_in(server, &tenant).await;
+    let other = sign_in(server, &tenant).await;
     let path = "/api/v1/app/settings/notifications";
     let all_on = NotificationSettings { chat_messages: true, ticket_updates: true, system_notices: true };
     let got: NotificationSettings = json_of(app_send(server, Method::GET, path, &user.session, None).await, 200).await;
@@ -252,7 +252,7 @@ async fn notification_settings_default_on_and_change(server: &'static Server) {
 
 async fn an_operator_reply_reaches_each_offline_device_once(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let user = user(server, &tenant).await;
+    let user = sign_in(server, &tenant).await;
     let devices = register_all(server, &user).await;
     let conversation = user_writes(server, &user, "Where is my parcel?").await;
     operator_replies(server, &tenant, conversation, "It left the warehouse this morning.").await;
@@ -276,9 +276,9 @@ async fn an_operator_reply_reaches_each_offline_device_once(server: &'static Ser
 
 async fn no_push_while_the_user_is_live_or_has_chat_messages_off(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let live = user(server, &tenant).await;
-    let muted = user(server, &tenant).await;
-    let offline = user(server, &tenant).await;
+    let live = sign_in(server, &tenant).await;
+    let muted = sign_in(server, &tenant).await;
+    let offline = sign_in(server, &tenant).await;
     let live_devices = register_all(server, &live).await;
     let muted_devices = register_all(server, &muted).await;
     let offline_devices = register_all(server, &offline).await;
@@ -309,7 +309,7 @@ async fn no_push_while_the_user_is_live_or_has_chat_messages_off(server: &'stati
 
 async fn a_gone_device_is_removed(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let user = user(server, &tenant).await;
+    let user = sign_in(server, &tenant).await;
     let devices = Devices { web: standin().subscribe(), fcm: fcm_token(), chat: chat_id() };
     let web = register_ok(server, &user, "web", devices.web.json.clone()).await;
     let fcm = register_ok(server, &user, "mobile", json!(devices.fcm)).await;
@@ -361,7 +361,7 @@ fn d1_files_containing(server: &Server, needle: &str) -> usize {
 
 async fn diagnostics_are_stored_without_pii_and_capped(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
-    let user = user(server, &tenant).await;
+    let user = sign_in(server, &tenant).await;
     let path = "/api/v1/app/diagnostics";
     let marker = unique("diag");
     let report = json!({
