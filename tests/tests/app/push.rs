@@ -282,13 +282,16 @@ async fn no_push_while_the_user_is_live_or_has_chat_messages_off(server: &'stati
     let live_devices = register_all(server, &live).await;
     let muted_devices = register_all(server, &muted).await;
     let offline_devices = register_all(server, &offline).await;
-    let live_conversation = user_writes(server, &live, "Hello from the open widget").await;
+    let live_conversation = user_writes(server, &live, "Hello from the widget").await;
     let muted_conversation = user_writes(server, &muted, "Hello, notifications off").await;
     let offline_conversation = user_writes(server, &offline, "Hello, I will close the app").await;
+    // Before the user opens the widget's stream, a reply is pushed to them.
+    operator_replies(server, &tenant, live_conversation, "Before you came back.").await;
+    wait_everywhere(&live_devices, "Before you came back.").await;
     let off = json!({"chat_messages": false});
     let _: NotificationSettings =
         json_of(app_send(server, Method::PUT, "/api/v1/app/settings/notifications", &muted.session, Some(off)).await, 200).await;
-    // The live user holds the widget's event stream of their conversation.
+    // Now the user holds the widget's event stream of their conversation.
     let stream = server
         .http
         .get(format!("{}/api/v1/chat/events", server.url))
@@ -302,7 +305,7 @@ async fn no_push_while_the_user_is_live_or_has_chat_messages_off(server: &'stati
     operator_replies(server, &tenant, muted_conversation, "You turned these off.").await;
     operator_replies(server, &tenant, offline_conversation, "This one is pushed.").await;
     wait_everywhere(&offline_devices, "This one is pushed.").await;
-    assert_eq!(pushed(&live_devices), 0, "nothing for a user with an open stream");
+    assert_eq!(pushed(&live_devices), 3, "nothing more for a user with an open stream");
     assert_eq!(pushed(&muted_devices), 0, "nothing for a user with chat messages off");
     drop(stream);
 }

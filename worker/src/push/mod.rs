@@ -19,7 +19,10 @@
 //! it alone knows its streams (they live in its memory; a stored flag
 //! would go stale when an isolate dies without closing them). A user who
 //! only polls (`/api/v1/app/conversations/{id}/poll`) has no open stream
-//! and is pushed to.
+//! and is pushed to. It is decided once per event: a stream the client
+//! has just closed counts until the Room's side of it ends (when the
+//! runtime cancels the response body; in `wrangler dev` that was not seen
+//! within seconds), so a reply in that window is not pushed.
 
 pub mod fcm;
 pub mod telegram;
@@ -174,7 +177,6 @@ struct TicketData {
     #[serde(default)]
     subject: String,
     status: String,
-    site_id: Option<i64>,
     visitor_id: Option<i64>,
     conversation_id: Option<i64>,
 }
@@ -213,9 +215,16 @@ async fn ticket_notice(db: &worker::D1Database, event_id: &str, account_id: i64)
     data.insert("ticket_id".into(), ticket.id.to_string().into());
     data.insert("reference".into(), ticket.reference.clone().into());
     data.insert("status".into(), ticket.status.clone().into());
-    let conversation = match (ticket.conversation_id, ticket.site_id) {
-        (Some(conversation_id), Some(site_id)) => Some(RoomContext { conversation_id, site_id: Some(site_id), account_id }),
-        _ => None,
+    // The linked conversation's Room, named from D1 (the Room refuses a
+    // context that differs from its binding in any field).
+    let conversation = match ticket.conversation_id {
+        Some(id) => db
+            .prepare("SELECT site_id FROM conversations WHERE id = ?1 AND visitor_id = ?2")
+            .bind(&[int(id), int(visitor_id)])?
+            .first::<i64>(Some("site_id"))
+            .await?
+            .map(|site_id| RoomContext { conversation_id: id, site_id: Some(site_id), account_id }),
+        None => None,
     };
     Ok(Some(Notice {
         visitor_id,
