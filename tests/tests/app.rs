@@ -2,6 +2,8 @@
 //! sessions, a user's conversations, tickets, CSAT and complaints, devices
 //! and push. One module per concern, each with its own `trials(server)`.
 
+#[path = "app/conversations.rs"]
+mod conversations;
 #[path = "app/push.rs"]
 mod push;
 #[path = "app/session.rs"]
@@ -14,7 +16,7 @@ fn main() {
     let vars: Vec<(&str, &str)> = push_vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
     let server = Server::start_with("app", &vars);
     let mut trials = session::trials(server);
-    trials.extend(Vec::new());
+    trials.extend(conversations::trials(server));
     trials.extend(push::trials(server));
     run_trials(server, trials)
 }

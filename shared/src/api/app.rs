@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::conversations::Status;
+use super::ChatMessage;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -118,6 +120,265 @@ pub struct AppSession {
     /// Who signed in.
     pub user: AppUserInfo,
 }
+
+/// Longest topic (`reason.main`, `reason.sub`), in characters.
+pub const MAX_REASON_CHARS: usize = 100;
+
+/// Longest value of a `meta` field, in characters.
+pub const MAX_META_CHARS: usize = 200;
+
+/// Most conversations `GET /api/v1/app/conversations` lists (the newest).
+pub const MAX_LISTED: usize = 100;
+
+/// Most uploads one reply attaches (seed 003: `MAX_FILES_PER_MSG`, 10).
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// The topic a user picked to start a request (seed 003's `reason`): shown
+/// to operators on the conversation, never as a user message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reason {
+    /// The topic, 1 to 100 characters (e.g. `Payments`).
+    pub main: String,
+    /// The sub-topic, at most 100 characters (e.g. `Refund`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+}
+
+impl Reason {
+    /// 422 for an empty `main` or a topic over [`MAX_REASON_CHARS`].
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let main = self.main.trim();
+        if main.is_empty() || main.chars().count() > MAX_REASON_CHARS {
+            return Err(FieldError::new("reason.main", format!("reason.main must be 1 to {MAX_REASON_CHARS} characters")));
+        }
+        if self.sub.as_deref().is_some_and(|s| s.chars().count() > MAX_REASON_CHARS || s.chars().any(char::is_control)) {
+            return Err(FieldError::new("reason.sub", format!("reason.sub must be at most {MAX_REASON_CHARS} characters")));
+        }
+        Ok(())
+    }
+}
+
+/// The app's context of a request (seed 003's `meta`), shown to operators
+/// on the contact; each field at most 200 characters. `ip` is set by the
+/// worker (`CF-Connecting-IP`), never taken from the body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestMeta {
+    /// Browser and version, e.g. `Firefox 133`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+    /// Operating system, e.g. `Android 15`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// The app's version, e.g. `4.2.1`.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "appVersion")]
+    pub app_version: Option<String>,
+    /// The user's locale, e.g. `fr-FR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The device, e.g. `Pixel 9`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The client IP the worker saw (ignored in requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+impl RequestMeta {
+    /// 422 for a field over [`MAX_META_CHARS`] or with control characters.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let fields = [
+            ("browser", &self.browser),
+            ("os", &self.os),
+            ("app_version", &self.app_version),
+            ("locale", &self.locale),
+            ("device", &self.device),
+        ];
+        for (name, value) in fields {
+            if value.as_deref().is_some_and(|v| v.chars().count() > MAX_META_CHARS || v.chars().any(char::is_control)) {
+                return Err(FieldError::new("meta", format!("meta.{name} must be at most {MAX_META_CHARS} characters of text")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Body of `POST /api/v1/app/conversations` (seed 003, "Starting a
+/// request"): at least one of `body` and `reason`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartRequest {
+    /// The user's first message, 1 to 10,000 characters.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The topic picked; without `body` the conversation opens from it alone.
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    /// The app's context, shown to operators.
+    #[serde(default)]
+    pub meta: Option<RequestMeta>,
+}
+
+impl StartRequest {
+    /// 422 without `body` and `reason`, or with an invalid one of them.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.body.is_none() && self.reason.is_none() {
+            return Err(FieldError::new("body", "body or reason is required"));
+        }
+        if let Some(body) = &self.body {
+            validate::message(body).map_err(|e| FieldError::new("body", e.message))?;
+        }
+        if let Some(reason) = &self.reason {
+            reason.validate()?;
+        }
+        if let Some(meta) = &self.meta {
+            meta.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// One of the user's conversations (summary).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppConversation {
+    /// Conversation id.
+    pub id: i64,
+    /// `open`, `closed` or `snoozed`.
+    pub state: Status,
+    /// When a snoozed conversation reopens by itself (RFC 3339 UTC); `null` unless snoozed.
+    pub snoozed_until: Option<String>,
+    /// The topic it was started with.
+    pub reason: Option<Reason>,
+    /// Its newest message (attachments not listed).
+    pub last_message: Option<ChatMessage>,
+    /// Messages of the AI and operators the user has not read (`read` clears it).
+    pub unread: i64,
+    /// Whether the user rated it (CSAT; in the app or the widget).
+    pub rated: bool,
+    /// When it started, RFC 3339 UTC.
+    pub created_at: String,
+    /// Its newest activity, RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// Answer of `GET /api/v1/app/conversations`: newest activity first, at most [`MAX_LISTED`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppConversationList {
+    pub conversations: Vec<AppConversation>,
+}
+
+/// The user's CSAT rating of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppRating {
+    /// 1 to 5.
+    pub stars: i64,
+    /// The comment, when given.
+    pub comment: Option<String>,
+}
+
+/// Answer of `GET /api/v1/app/conversations/{id}` and of starting one:
+/// the summary, every message in `seq` order, and the rating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppConversationDetail {
+    #[serde(flatten)]
+    pub conversation: AppConversation,
+    /// Every message, by `seq`.
+    pub messages: Vec<ChatMessage>,
+    /// The user's rating, `null` until rated.
+    pub rating: Option<AppRating>,
+}
+
+/// Query of `GET /api/v1/app/conversations/{id}/poll`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct PollQuery {
+    /// Unix milliseconds: only messages created after it (the previous
+    /// answer's `latest_timestamp`; absent or 0: all).
+    #[serde(default)]
+    pub since: Option<i64>,
+}
+
+/// Answer of `GET /api/v1/app/conversations/{id}/poll` (seed 003, "Poll
+/// response"): new messages and the live state, so an operator's close or
+/// snooze shows within one poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Poll {
+    /// Messages created after `since`, by `seq` (at most 500).
+    pub messages: Vec<ChatMessage>,
+    /// Unix milliseconds of the newest message answered (else `since`): the next poll's `since`.
+    pub latest_timestamp: i64,
+    /// `open`, `closed` or `snoozed`.
+    pub state: Status,
+    /// When a snoozed conversation reopens, RFC 3339 UTC; `null` unless snoozed.
+    pub snoozed_until: Option<String>,
+    /// Whether the user rated it.
+    pub rated: bool,
+}
+
+/// Body of `POST /api/v1/app/conversations/{id}/reply`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplyRequest {
+    /// The message, 1 to 10,000 characters (may be empty with attachments).
+    #[serde(default)]
+    pub body: String,
+    /// Uploads of this user to attach (`POST /api/v1/chat/upload/*` with the
+    /// user's identity), at most 10.
+    #[serde(default, alias = "attachmentIds")]
+    pub attachment_ids: Vec<i64>,
+}
+
+impl ReplyRequest {
+    /// 422 for an empty message without attachments, an oversized one, or too many attachments.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.attachment_ids.len() > MAX_ATTACHMENTS {
+            return Err(FieldError::new("attachment_ids", format!("at most {MAX_ATTACHMENTS} attachments")));
+        }
+        if self.body.trim().is_empty() && !self.attachment_ids.is_empty() {
+            return Ok(());
+        }
+        validate::message(&self.body).map_err(|e| FieldError::new("body", e.message))
+    }
+}
+
+/// Answer of `POST /api/v1/app/conversations/{id}/reply`: the stored
+/// message and the AI's answer to it when the AI is answering (`null`
+/// once an operator took over or when the answer failed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Replied {
+    pub message: ChatMessage,
+    pub answer: Option<ChatMessage>,
+}
+
+/// Answer of `POST /api/v1/app/conversations/{id}/close`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Closed {
+    /// `closed`.
+    pub state: Status,
+    /// `true` when the app should ask for CSAT now (not rated yet).
+    pub csat_due: bool,
+}
+
+/// Body of `POST /v1/chat/conversations/{id}/snooze` (operators).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnoozeRequest {
+    /// When it reopens by itself: ISO 8601 with a zone, in the future, at most 365 days ahead.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub until: String,
+}
+
+/// Longest snooze, in days.
+pub const MAX_SNOOZE_DAYS: i64 = 365;
 
 #[cfg(test)]
 mod tests {

@@ -118,6 +118,10 @@ pub struct ConversationSummary {
     pub site_id: Option<i64>,
     /// Open, closed or snoozed.
     pub status: Status,
+    /// When a snoozed conversation reopens by itself (RFC 3339 UTC;
+    /// `POST /v1/chat/conversations/{id}/snooze`); absent unless snoozed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<String>,
     /// Who answers: the AI or an operator.
     pub mode: Mode,
     /// The operator it is assigned to.
@@ -164,6 +168,14 @@ pub struct ConversationDetail {
     /// `POST /api/v1/chat/rate`); `null` until they rate it.
     #[serde(default)]
     pub rating: Option<ConversationRating>,
+    /// The topic a signed-in user started the request with (seed 003's
+    /// `reason`: an internal note, not a message); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<super::app::Reason>,
+    /// The app's context of the request (browser, OS, app version, locale,
+    /// and the IP the worker saw); absent for widget conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<super::app::RequestMeta>,
 }
 
 /// A visitor's CSAT rating of a conversation: one per conversation, the first stays (seed 003).

@@ -117,7 +117,7 @@ async fn bad_sign_in_bodies_are_400_422_or_404(server: &'static Server) {
     };
     assert_error(raw("not json").await.unwrap(), 400, "bad_request", "not JSON").await;
     assert_error(raw("[1]").await.unwrap(), 400, "bad_request", "an array").await;
-    assert_error(post_session(server, &IPS, "nope", &token).await, 422, "validation_error", "malformed site key").await;
+    assert_error(post_session(server, &IPS, "bad key!", &token).await, 422, "validation_error", "malformed site key").await;
     assert_error(post_session(server, &IPS, tenant.site_key(), "").await, 422, "validation_error", "empty token").await;
     let huge = "a".repeat(9000);
     assert_error(post_session(server, &IPS, tenant.site_key(), &huge).await, 422, "validation_error", "oversized token").await;

@@ -1,5 +1,6 @@
 //! Conversations as operators see them, scoped to an account, and visitor blocks.
 
+use edgechat_shared::api::app::{Reason, RequestMeta};
 use edgechat_shared::api::conversations::{
     Block, ConversationDetail, ConversationFilter, ConversationRating, ConversationSummary, Kind, Status, Visitor,
 };
@@ -20,6 +21,8 @@ struct SummaryRow {
     description: Option<String>,
     site_id: Option<i64>,
     status: Status,
+    #[serde(default)]
+    snoozed_until: Option<String>,
     mode: Mode,
     assignee_id: Option<i64>,
     last_activity_at: String,
@@ -83,6 +86,7 @@ impl SummaryRow {
             description: self.description,
             site_id: self.site_id,
             status: self.status,
+            snoozed_until: self.snoozed_until,
             mode: self.mode,
             assignee_id: self.assignee_id,
             visitor,
@@ -102,7 +106,7 @@ impl SummaryRow {
 /// take part in (`participants`). Unread are
 /// the messages of others after the caller's read mark: the visitor's, and
 /// in an internal conversation the other operators'.
-const SUMMARY_SELECT: &str = "SELECT c.id, c.kind, c.name, c.description, c.site_id, c.status, c.mode, c.assignee_id, \
+const SUMMARY_SELECT: &str = "SELECT c.id, c.kind, c.name, c.description, c.site_id, c.status, c.snoozed_until, c.mode, c.assignee_id, \
     c.last_activity_at, c.created_at, \
     v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email, v.phone AS visitor_phone, v.blocked_at AS visitor_blocked_at, v.verified AS visitor_verified, \
     v.created_at AS visitor_created_at, \
@@ -214,6 +218,10 @@ struct DetailRow {
     stars: Option<i64>,
     comment: Option<String>,
     rated_at: Option<String>,
+    reason_main: Option<String>,
+    reason_sub: Option<String>,
+    /// JSON of [`RequestMeta`].
+    client_meta: Option<String>,
 }
 
 /// One conversation of the caller's account with the visitor's page and
@@ -223,7 +231,7 @@ pub async fn detail(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> 
         .batch(vec![
             db.prepare(format!("{SUMMARY_SELECT} AND c.id = ?3")).bind(&[int(user_id), int(account_id), int(id)])?,
             db.prepare(
-                "SELECT c.page_url, r.score AS stars, r.comment, r.created_at AS rated_at \
+                "SELECT c.page_url, r.score AS stars, r.comment, r.created_at AS rated_at, c.reason_main, c.reason_sub, c.client_meta \
                  FROM conversations c LEFT JOIN ratings r ON r.conversation_id = c.id WHERE c.id = ?1",
             )
             .bind(&[int(id)])?,
@@ -232,9 +240,11 @@ pub async fn detail(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> 
     let summary = results.first().map(|r| r.results::<SummaryRow>()).transpose()?.and_then(|mut rows| rows.pop());
     let detail = results.get(1).map(|r| r.results::<DetailRow>()).transpose()?.and_then(|mut rows| rows.pop());
     let (Some(summary), Some(detail)) = (summary, detail) else { return Ok(None) };
-    let DetailRow { page_url, stars, comment, rated_at } = detail;
+    let DetailRow { page_url, stars, comment, rated_at, reason_main, reason_sub, client_meta } = detail;
     let rating = stars.zip(rated_at).map(|(stars, created_at)| ConversationRating { stars, comment, created_at });
-    Ok(Some(ConversationDetail { summary: summary.into_summary(), page_url, rating }))
+    let reason = reason_main.map(|main| Reason { main, sub: reason_sub });
+    let meta = client_meta.and_then(|json| serde_json::from_str::<RequestMeta>(&json).ok());
+    Ok(Some(ConversationDetail { summary: summary.into_summary(), page_url, rating, reason, meta }))
 }
 
 /// A change of a conversation's mode, status or assignee; [`change`] is the
@@ -275,7 +285,9 @@ pub async fn change(db: &D1Database, id: i64, account_id: Option<i64>, change: S
             .bind(&[values.to_vec(), vec![text(&crate::events::new_id())]].concat())?,
             db.prepare(format!(
                 "UPDATE conversations SET mode = COALESCE(?1, mode), status = COALESCE(?2, status), \
-                 assignee_id = COALESCE(assignee_id, ?3) WHERE {mine} RETURNING mode, status"
+                 assignee_id = COALESCE(assignee_id, ?3), \
+                 snoozed_until = CASE WHEN COALESCE(?2, status) = 'snoozed' THEN snoozed_until END \
+                 WHERE {mine} RETURNING mode, status"
             ))
             .bind(&values)?,
         ])
@@ -478,4 +490,64 @@ pub async fn summaries(db: &D1Database, user_id: i64, account_id: i64, ids: &[i6
         .await?
         .results()?;
     Ok(rows.into_iter().map(SummaryRow::into_summary).collect())
+}
+
+/// Snoozes conversation `id` of `account_id` until `until` (RFC 3339 UTC),
+/// with its `conversation.updated` event in the same batch; answers the
+/// state after, `None` when there is no such visitor conversation.
+pub async fn snooze(db: &D1Database, id: i64, account_id: i64, until: &str) -> worker::Result<Option<ConversationState>> {
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "UPDATE conversations SET status = 'snoozed', snoozed_until = ?1 \
+                 WHERE id = ?2 AND account_id = ?3 AND kind = 'visitor' RETURNING mode, status",
+            )
+            .bind(&[text(until), int(id), int(account_id)])?,
+            crate::events::Record::new(edgechat_shared::api::integrations::EventType::ConversationUpdated, id)
+                .data(serde_json::json!({"changed": ["status"], "snoozed_until": until}))
+                .only_if_changed()
+                .statement(db)?,
+        ])
+        .await?;
+    Ok(results.first().map(|r| r.results::<ConversationState>()).transpose()?.and_then(|mut rows| rows.pop()))
+}
+
+/// A snooze the Room's alarm found: woken now, or still due later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// The snooze was due: the conversation is open again.
+    Woke,
+    /// Still snoozed (the snooze was moved later): wake at this time (RFC 3339 UTC).
+    Later(String),
+    /// Not snoozed any more (reopened, closed or deleted meanwhile).
+    Nothing,
+}
+
+/// Reopens conversation `id` when its snooze is due, with its
+/// `conversation.updated` event in the same batch.
+pub async fn wake_if_due(db: &D1Database, id: i64) -> worker::Result<Wake> {
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE id = ?1 AND status = 'snoozed' \
+                 AND (snoozed_until IS NULL OR snoozed_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id",
+            )
+            .bind(&[int(id)])?,
+            crate::events::Record::new(edgechat_shared::api::integrations::EventType::ConversationUpdated, id)
+                .data(serde_json::json!({"changed": ["status"], "woke": true}))
+                .only_if_changed()
+                .statement(db)?,
+            db.prepare("SELECT snoozed_until FROM conversations WHERE id = ?1 AND status = 'snoozed'").bind(&[int(id)])?,
+        ])
+        .await?;
+    #[derive(Deserialize)]
+    struct Until {
+        snoozed_until: Option<String>,
+    }
+    let woke = results.first().map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty());
+    if woke {
+        return Ok(Wake::Woke);
+    }
+    let later = results.get(2).map(|r| r.results::<Until>()).transpose()?.and_then(|mut rows| rows.pop()).and_then(|u| u.snoozed_until);
+    Ok(later.map(Wake::Later).unwrap_or(Wake::Nothing))
 }

@@ -168,6 +168,13 @@ pub struct Inserted {
     pub row: MessageRow,
     pub duplicate: bool,
     pub state: ConversationState,
+    /// The message woke the conversation from a snooze (issue 14).
+    pub woke: bool,
+}
+
+#[derive(Deserialize)]
+struct StatusRow {
+    status: Status,
 }
 
 /// A message to store: who writes it, what, the author's client id, the
@@ -229,27 +236,35 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
                  WHERE m.id = (SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1))",
             )
             .bind(&[int(conversation_id)])?,
+            // The status before, to tell a woken snooze (index 3).
+            db.prepare("SELECT status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
+            // A visitor's message wakes a snoozed conversation at once (issue 14).
             db.prepare(
                 "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
-                 page_url = COALESCE(?2, page_url) WHERE id = ?1",
+                 page_url = COALESCE(?2, page_url), \
+                 status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN 'open' ELSE status END, \
+                 snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
+                 WHERE id = ?1",
             )
-            .bind(&[int(conversation_id), opt_text(page_url)])?,
+            .bind(&[int(conversation_id), opt_text(page_url), text(author.role().as_str())])?,
             db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         ])
         .await?;
+    let before = inserted.get(3).map(|r| r.results::<StatusRow>()).transpose()?.and_then(|mut rows| rows.pop());
     let state = inserted
-        .get(4)
+        .get(5)
         .map(|r| r.results::<ConversationState>())
         .transpose()?
         .and_then(|mut rows| rows.pop())
         .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
+    let woke = before.is_some_and(|b| b.status == Status::Snoozed) && state.status != Status::Snoozed;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        return Ok(Inserted { row, duplicate: false, state });
+        return Ok(Inserted { row, duplicate: false, state, woke });
     }
     let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
         .await?
         .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
-    Ok(Inserted { row, duplicate: true, state })
+    Ok(Inserted { row, duplicate: true, state, woke })
 }
 
 /// Marks message `id` as a copy of `origin` (seed 002 forward); answers the row.

@@ -2,6 +2,7 @@
 //! module per resource. Every query binds its values; none formats them into SQL.
 
 pub mod api_keys;
+pub mod app_conversations;
 pub mod app_sessions;
 pub mod articles;
 pub mod chat;

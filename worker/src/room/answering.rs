@@ -88,7 +88,7 @@ impl SendVisitorMessage {
             core.write_message(&db, &context, message),
             responder::kb::retrieve(&db, context.visitor_site(), &self.content),
         );
-        let Inserted { row: visitor_message, duplicate: replayed, state } = written?;
+        let Inserted { row: visitor_message, duplicate: replayed, state, .. } = written?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
             conversation_id: context.conversation_id,

@@ -74,7 +74,7 @@ pub(super) enum Check {
     Other,
 }
 
-const BINDING_KEY: &str = "binding";
+pub(super) const BINDING_KEY: &str = "binding";
 
 impl RoomCore {
     /// Checks `context` against the Room's binding; the first request binds

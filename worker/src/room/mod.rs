@@ -22,6 +22,7 @@ mod answering;
 mod client;
 mod editing;
 mod live;
+mod snooze;
 mod storage;
 
 use std::cell::{Cell, RefCell};
@@ -38,6 +39,7 @@ pub use answering::{Handoff, SendVisitorMessage};
 pub use client::RoomContext;
 pub use editing::{EditMessage, ToggleReaction};
 pub use live::{close_all, Close, Presence, Signal, Subscribe};
+pub use snooze::Snooze;
 pub use storage::{ForwardCopy, ForwardMessages, SendOperatorMessage};
 
 /// Every request a Room serves, sent as the JSON body of one internal
@@ -66,6 +68,8 @@ pub enum RoomRequest {
     EditMessage(EditMessage),
     /// An operator toggles a reaction; answers the message's reactions as JSON.
     ToggleReaction(ToggleReaction),
+    /// An operator snoozed the conversation; the Room sets its alarm; answers 204.
+    Snooze(Snooze),
 }
 
 impl RoomRequest {
@@ -81,6 +85,7 @@ impl RoomRequest {
             RoomRequest::ForwardMessages(r) => &r.context,
             RoomRequest::EditMessage(r) => &r.context,
             RoomRequest::ToggleReaction(r) => &r.context,
+            RoomRequest::Snooze(r) => &r.context,
             RoomRequest::Presence(r) => &r.context,
         }
     }
@@ -97,6 +102,7 @@ impl RoomRequest {
             | RoomRequest::Signal(_)
             | RoomRequest::Close(_)
             | RoomRequest::ToggleReaction(_)
+            | RoomRequest::Snooze(_)
             | RoomRequest::Presence(_) => None,
         }
     }
@@ -115,6 +121,7 @@ impl RoomRequest {
             RoomRequest::ForwardMessages(r) => r.apply(&core).await,
             RoomRequest::EditMessage(r) => r.apply(&core).await,
             RoomRequest::ToggleReaction(r) => r.apply(&core).await,
+            RoomRequest::Snooze(r) => r.apply(&core).await,
             RoomRequest::Presence(r) => r.apply(&core),
         }
     }
@@ -166,5 +173,11 @@ impl DurableObject for Room {
             client::Check::Closed => Response::error("this conversation was deleted", 410),
             client::Check::Other => Response::error("this room serves another conversation", 409),
         }
+    }
+
+    /// A snooze is due ([`snooze`]).
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.core.wake().await?;
+        Response::empty()
     }
 }

@@ -2,6 +2,7 @@
 //! under the Room's write lock, before it is acknowledged or broadcast.
 
 use edgechat_shared::api::conversations::SentMessage;
+use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, ForwardedFrom};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,10 @@ impl RoomCore {
         if !inserted.duplicate {
             self.announce(context, &inserted.row);
             crate::events::spawn_publish(&self.env, context.conversation_id);
+        }
+        if inserted.woke {
+            let event = LiveEvent::Status { conversation_id: context.conversation_id, status: inserted.state.status };
+            self.broadcast(context, &event, |_| super::live::Delivery::Never);
         }
         Ok(inserted)
     }

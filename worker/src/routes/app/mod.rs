@@ -3,6 +3,7 @@
 //! other route with the session token (`Authorization: Bearer ecs_…`),
 //! read by the [`AppUser`] extractor.
 
+pub mod conversations;
 pub mod devices;
 pub mod diagnostics;
 pub mod notification_settings;
@@ -51,7 +52,6 @@ pub struct AppUser {
 impl AppUser {
     /// The user's own conversation `id` as a Room context; 404 `not_found`
     /// for any other (another user's, another site's, an internal one).
-    #[allow(dead_code)] // the conversation routes' (next commit)
     pub async fn conversation(&self, db: &D1Database, id: i64) -> ApiResult<RoomContext> {
         let owned = db
             .prepare("SELECT id FROM conversations WHERE id = ?1 AND visitor_id = ?2 AND site_id = ?3")

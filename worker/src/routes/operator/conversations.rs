@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use edgechat_shared::api::app::{SnoozeRequest, MAX_SNOOZE_DAYS};
 use edgechat_shared::api::conversations::{
     Assignment, Block, BlockList, BlockRequest, ConversationDetail, ConversationFilter, ConversationList, ConversationSummary, MessageList,
     MessagePage, OperatorSend, SentMessage, Status,
@@ -13,6 +14,7 @@ use edgechat_shared::api::conversations::{
 use edgechat_shared::api::events::{LiveEvent, TypingRequest, UnreadCounts};
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::{ErrorBody, FieldError};
+use edgechat_shared::validate;
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -299,6 +301,47 @@ pub async fn post_close(
     let account = caller.account_id;
     let change = StateChange { status: Some(Status::Closed), ..Default::default() };
     change_state(&state, &caller, id, |db| async move { Ok(conv_db::change(&db, id, Some(account), change).await?.is_some()) }).await
+}
+
+/// Handles the `POST /v1/chat/conversations/{id}/snooze` route (issue 14):
+/// status `snoozed` until `until`, when the conversation's Room reopens it
+/// by itself (a Durable Object alarm, [`crate::room::Snooze`]); a message
+/// of the visitor reopens it at once. Snoozing again moves the time.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/conversations/{id}/snooze",
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = SnoozeRequest,
+    responses(
+        (status = 200, description = "Snoozed (`status` `snoozed`, `snoozed_until`); the change is announced live", body = ConversationSummary),
+        (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such visitor conversation in the caller's account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `until` is not an ISO 8601 time with a zone, not in the future, or more than 365 days ahead", body = ErrorBody),
+    ),
+    security(("operator_jwt" = [])),
+)]
+#[worker::send]
+pub async fn post_snooze(
+    State(state): State<AppState>,
+    caller: CurrentOperator,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Json<ConversationSummary>> {
+    let request: SnoozeRequest = json_object(&body)?;
+    let until = validate::iso8601_utc(&request.until)
+        .map_err(|_| FieldError::new("until", "until must be an ISO 8601 time such as 2026-12-24T09:00:00Z"))?;
+    let until_ms = js_sys::Date::parse(&until) as i64;
+    let now_ms = js_sys::Date::now() as i64;
+    if until_ms <= now_ms || until_ms > now_ms + MAX_SNOOZE_DAYS * 86_400_000 {
+        return Err(FieldError::new("until", format!("until must be in the future and at most {MAX_SNOOZE_DAYS} days ahead")).into());
+    }
+    let db = db::database(&state.env)?;
+    let before = load(&db, &caller, id).await?;
+    conv_db::snooze(&db, id, caller.account_id, &until).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    crate::events::publish_conversation(&state.env, id).await;
+    let room = room_context(&caller, &before);
+    crate::room::Snooze { context: room, until_ms }.call(&state.env).await?;
+    Ok(Json(load(&db, &caller, id).await?))
 }
 
 /// Handles the `POST /v1/chat/conversations/{id}/reopen` route.

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
-use edgechat_shared::api::stream::StreamEvent;
+use edgechat_shared::api::stream::{DoneMeta, StreamEvent};
 use edgechat_shared::api::token_conversations::{
     CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery, AUTO_REPLY,
 };
@@ -54,14 +54,27 @@ async fn write_visitor_message(
         links: FileLinks::of(site),
         page_url,
     };
-    let response = send.call(&state.env).await?;
+    Ok(send_and_await(&state.env, send).await?.is_some())
+}
+
+/// Sends a visitor message to its conversation's Room and reads the SSE
+/// answer to its end (an answer stops when its reader goes away, so a
+/// route that answers JSON waits for it): the `done` event's meta, `None`
+/// when the answer failed (`error`) or the stream ended without `done`.
+/// The message is stored either way.
+pub(crate) async fn send_and_await(env: &worker::Env, send: SendVisitorMessage) -> ApiResult<Option<DoneMeta>> {
+    let response = send.call(env).await?;
     let response: Response = response.into();
     let mut body = response.into_body().into_data_stream();
     let mut parser = sse::Parser::new();
-    let mut done = false;
+    let mut done = None;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ApiError::internal(format!("reading the room's answer failed: {e}")))?;
-        done |= parser.push(&chunk).iter().any(|frame| matches!(serde_json::from_str(&frame.data), Ok(StreamEvent::Done { .. })));
+        for frame in parser.push(&chunk) {
+            if let Ok(StreamEvent::Done { meta }) = serde_json::from_str(&frame.data) {
+                done = Some(meta);
+            }
+        }
     }
     Ok(done)
 }
