@@ -8,6 +8,7 @@ pub mod browser;
 pub mod email_standin;
 pub mod http;
 pub mod openai_mock;
+pub mod push_standin;
 pub mod socket;
 pub mod stackfaq;
 pub mod tenant;

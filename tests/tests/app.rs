@@ -8,6 +8,8 @@ mod complaints;
 mod conversations;
 #[path = "app/csat.rs"]
 mod csat;
+#[path = "app/push.rs"]
+mod push;
 #[path = "app/session.rs"]
 mod session;
 #[path = "app/tickets.rs"]
@@ -18,11 +20,15 @@ use edgechat_tests::*;
 fn main() {
     tickets::start_receiver();
     csat::start_receiver();
-    let server = Server::start_with("app", &tickets::VARS);
+    let push_vars = push::vars();
+    let mut vars: Vec<(&str, &str)> = push_vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    vars.extend(tickets::VARS);
+    let server = Server::start_with("app", &vars);
     let mut trials = session::trials(server);
     trials.extend(conversations::trials(server));
     trials.extend(tickets::trials(server));
     trials.extend(csat::trials(server));
     trials.extend(complaints::trials(server));
+    trials.extend(push::trials(server));
     run_trials(server, trials)
 }

@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod inbox;
 mod openapi;
+mod push;
 mod responder;
 mod room;
 mod routes;

@@ -9,6 +9,8 @@ pub mod complaints;
 pub mod config;
 pub mod contact;
 pub mod conversations;
+pub mod devices;
+pub mod diagnostics;
 pub mod events;
 pub mod handoff;
 pub mod health;

@@ -9,6 +9,7 @@ pub mod breakers;
 pub mod chat;
 pub mod complaints;
 pub mod conversations;
+pub mod devices;
 pub mod edits;
 pub mod inbound;
 pub mod media;

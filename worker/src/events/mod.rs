@@ -378,6 +378,9 @@ pub async fn sweep(env: &Env) {
     if let Err(e) = crate::email::sweep(env).await {
         worker::console_error!("sweeping queued emails failed: {e}");
     }
+    if let Err(e) = crate::push::sweep(env, stale).await {
+        worker::console_error!("sweeping push deliveries and old diagnostics failed: {e}");
+    }
     let expired_sessions = match crate::db::database(env) {
         Ok(db) => crate::db::app_sessions::sweep(&db).await,
         Err(e) => Err(e),
@@ -400,6 +403,7 @@ pub async fn consume(batch: worker::MessageBatch<serde_json::Value>, env: Env) -
         EVENTS_QUEUE => fan_out(batch, &env).await,
         DELIVERIES_QUEUE => crate::webhooks::consume(batch, &env).await,
         EMAIL_QUEUE => crate::email::consume(batch, &env).await,
+        crate::push::PUSH_QUEUE => crate::push::consume(batch, &env).await,
         other => {
             worker::console_error!("message batch from an unknown queue {other}");
             batch.retry_all();
@@ -409,6 +413,7 @@ pub async fn consume(batch: worker::MessageBatch<serde_json::Value>, env: Env) -
 }
 
 /// Consumes `EVENTS`: one delivery per (event, subscribed endpoint)
+/// and the event's push notifications ([`crate::push::fan_out`])
 /// (`webhook_deliveries` is unique per pair, so a re-published event gets
 /// no second delivery), enqueued on `DELIVERIES`; then stamps
 /// `processed_at`. A message that fails is retried by the queue.
@@ -427,6 +432,7 @@ async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> w
         let done: worker::Result<()> = async {
             let due = crate::db::webhooks::fan_out(&db, event.account_id, &event.id, &event.kind, max_attempts).await?;
             crate::webhooks::enqueue(env, &due).await?;
+            crate::push::fan_out(env, &db, &event).await?;
             db.prepare("UPDATE outbox SET processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1 AND processed_at IS NULL")
                 .bind(&[text(&event.id)])?
                 .run()

@@ -313,6 +313,34 @@ impl Close {
     }
 }
 
+/// Request: how many visitor live streams the Room holds now (answers
+/// [`Presence`] as JSON). The Room is the only one that knows: its streams
+/// live in its memory, and an evicted Room has none (an open stream keeps
+/// its Durable Object alive). Push asks it before notifying a user, who
+/// sees a reply on an open stream and needs no notification.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Presence {
+    pub context: RoomContext,
+    /// Open visitor streams (answer only).
+    #[serde(default)]
+    pub visitors: usize,
+}
+
+impl Presence {
+    /// The number of open visitor streams of the conversation. Errors: 404
+    /// when the conversation was deleted.
+    pub async fn call(self, env: &Env) -> ApiResult<usize> {
+        let answer: Presence = RoomRequest::Presence(self).call_json(env).await?;
+        Ok(answer.visitors)
+    }
+
+    pub(super) fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let mut live = core.live.borrow_mut();
+        live.subscribers.retain(|s| !s.tx.is_closed());
+        Response::from_json(&Presence { context: self.context, visitors: live.subscribers.len() })
+    }
+}
+
 impl RoomContext {
     /// Opens a visitor live stream replaying the messages after `after_seq` ([`Subscribe`]).
     pub async fn subscribe(&self, env: &Env, after_seq: i64, links: FileLinks) -> ApiResult<Response> {

@@ -38,7 +38,7 @@ use crate::db::messages::FileLinks;
 pub use answering::{Handoff, SendVisitorMessage};
 pub use client::RoomContext;
 pub use editing::{EditMessage, ToggleReaction};
-pub use live::{close_all, Close, Signal, Subscribe};
+pub use live::{close_all, Close, Presence, Signal, Subscribe};
 pub use snooze::Snooze;
 pub use storage::{ForwardCopy, ForwardMessages, SendOperatorMessage};
 
@@ -62,6 +62,8 @@ pub enum RoomRequest {
     Close(Close),
     /// Copies of messages forwarded by an operator; answers them as JSON.
     ForwardMessages(ForwardMessages),
+    /// How many visitor live streams are open; answers [`Presence`] as JSON.
+    Presence(Presence),
     /// An operator edits their message; answers [`Edited`] as JSON.
     EditMessage(EditMessage),
     /// An operator toggles a reaction; answers the message's reactions as JSON.
@@ -84,6 +86,7 @@ impl RoomRequest {
             RoomRequest::EditMessage(r) => &r.context,
             RoomRequest::ToggleReaction(r) => &r.context,
             RoomRequest::Snooze(r) => &r.context,
+            RoomRequest::Presence(r) => &r.context,
         }
     }
 
@@ -99,7 +102,8 @@ impl RoomRequest {
             | RoomRequest::Signal(_)
             | RoomRequest::Close(_)
             | RoomRequest::ToggleReaction(_)
-            | RoomRequest::Snooze(_) => None,
+            | RoomRequest::Snooze(_)
+            | RoomRequest::Presence(_) => None,
         }
     }
 
@@ -118,6 +122,7 @@ impl RoomRequest {
             RoomRequest::EditMessage(r) => r.apply(&core).await,
             RoomRequest::ToggleReaction(r) => r.apply(&core).await,
             RoomRequest::Snooze(r) => r.apply(&core).await,
+            RoomRequest::Presence(r) => r.apply(&core),
         }
     }
 }

@@ -129,6 +129,12 @@ fn app_api() -> ApiRouter {
         app::tickets::get_ticket,
         app::tickets::post_reply,
         app::tickets::post_clarify,
+        app::devices::post_register,
+        app::devices::delete_device,
+        app::devices::get_web_push_key,
+        app::notification_settings::get_notification_settings,
+        app::notification_settings::put_notification_settings,
+        app::diagnostics::post_diagnostics,
     )
 }
 

@@ -6,6 +6,9 @@
 pub mod complaints;
 pub mod conversations;
 pub mod csat;
+pub mod devices;
+pub mod diagnostics;
+pub mod notification_settings;
 pub mod session;
 pub mod tickets;
 
