@@ -23,6 +23,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         signing_out_and_rotating_the_identity_secret_end_sessions,
         a_jwt_shaped_user_id_is_refused_as_a_widget_identity,
         app_routes_answer_cors_preflights_with_authorization,
+        writes_past_the_per_user_limit_are_429_and_reads_go_on,
     ]
 }
 
@@ -186,4 +187,26 @@ async fn app_routes_answer_cors_preflights_with_authorization(server: &'static S
     assert_eq!(response.status().as_u16(), 204);
     let allowed = header(&response, "access-control-allow-headers").unwrap_or_default();
     assert!(allowed.contains("authorization"), "{allowed}");
+}
+
+async fn writes_past_the_per_user_limit_are_429_and_reads_go_on(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let secret = secret_of(&tenant);
+    let busy = app_login(server, &IPS, tenant.site_key(), &secret, "busy").await;
+    let calm = app_login(server, &IPS, tenant.site_key(), &secret, "calm").await;
+    let write = |session: String| async move { app_send(server, Method::POST, "/api/v1/app/conversations/1/read", &session, None).await };
+    let mut limited = None;
+    for _ in 0..40 {
+        let response = write(busy.clone()).await;
+        if response.status().as_u16() == 429 {
+            limited = Some(response);
+            break;
+        }
+        assert_eq!(response.status().as_u16(), 404, "under the limit: not this user's conversation");
+    }
+    let limited = limited.expect("past 30 writes a minute the user is limited");
+    assert!(header(&limited, "retry-after").is_some(), "Retry-After");
+    assert_error(limited, 429, "rate_limited", "the 31st write").await;
+    assert_eq!(me(server, &busy).await.status().as_u16(), 200, "reads count apart");
+    assert_eq!(write(calm).await.status().as_u16(), 404, "another user of the site is not limited");
 }

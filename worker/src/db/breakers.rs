@@ -41,6 +41,18 @@ pub async fn claim_probe(db: &D1Database, upstream: &str, seen: i64, now: i64) -
         .is_some())
 }
 
+/// Gives back a probe claimed at `claimed` (its question ended in a way
+/// that says nothing about the upstream, e.g. the visitor left): the
+/// breaker is half-open again at once, as it was at `seen`, unless
+/// something was recorded meanwhile.
+pub async fn release_probe(db: &D1Database, upstream: &str, claimed: i64, seen: i64) -> worker::Result<()> {
+    db.prepare("UPDATE ai_breakers SET opened_at = ?3 WHERE upstream = ?1 AND opened_at = ?2")
+        .bind(&[text(upstream), int(claimed), int(seen)])?
+        .run()
+        .await?;
+    Ok(())
+}
+
 /// Counts one failure; the `threshold`-th consecutive one (and any after
 /// it, such as a failed probe) opens the breaker at `now`.
 pub async fn record_failure(db: &D1Database, upstream: &str, threshold: i64, now: i64) -> worker::Result<()> {

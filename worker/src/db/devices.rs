@@ -23,7 +23,15 @@ pub async fn register(db: &D1Database, visitor_id: i64, platform: Platform, toke
              (SELECT id FROM devices WHERE visitor_id = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2)",
         )
         .bind(&[int(visitor_id), int(MAX_DEVICES_PER_USER as i64)])?;
-    let results = db.batch(vec![upsert, cap]).await?;
+    // A token names one device: registered by this user, it is no longer
+    // another's (a shared browser or phone changes hands at sign-in), so
+    // their pushes stop reaching it.
+    let rebind = db.prepare("DELETE FROM devices WHERE platform = ?1 AND token = ?2 AND visitor_id <> ?3").bind(&[
+        text(platform.as_str()),
+        text(token),
+        int(visitor_id),
+    ])?;
+    let results = db.batch(vec![upsert, cap, rebind]).await?;
     #[derive(Deserialize)]
     struct Row {
         id: i64,

@@ -119,6 +119,8 @@ pub struct Passage {
     key: String,
     /// The breaker had failures before the call (a success then closes it).
     had_failures: bool,
+    /// This call is the half-open breaker's probe: `(opened_at seen, claimed at)`.
+    probe: Option<(i64, i64)>,
 }
 
 impl Passage {
@@ -130,15 +132,19 @@ impl Passage {
             Ok(row) => row,
             Err(e) => {
                 worker::console_error!("reading the AI breaker failed (the model is asked anyway): {e}");
-                return Ok(Passage { key, had_failures: false });
+                return Ok(Passage { key, had_failures: false, probe: None });
             }
         };
-        let passage = Passage { had_failures: row.is_some_and(|r| r.failures > 0), key };
-        match admit(row, now_ms(), cooldown_ms) {
+        let mut passage = Passage { had_failures: row.is_some_and(|r| r.failures > 0), key, probe: None };
+        let claimed = now_ms();
+        match admit(row, claimed, cooldown_ms) {
             Admission::Call => Ok(passage),
             Admission::Skip => Err(Failure::BreakerOpen),
-            Admission::Probe { opened_at } => match breakers::claim_probe(db, &passage.key, opened_at, now_ms()).await {
-                Ok(true) => Ok(passage),
+            Admission::Probe { opened_at } => match breakers::claim_probe(db, &passage.key, opened_at, claimed).await {
+                Ok(true) => {
+                    passage.probe = Some((opened_at, claimed));
+                    Ok(passage)
+                }
                 Ok(false) => Err(Failure::BreakerOpen),
                 Err(e) => {
                     worker::console_error!("claiming the AI breaker's probe failed: {e}");
@@ -158,7 +164,13 @@ impl Passage {
                 worker::console_warn!("AI upstream failure counted against its breaker: {failure}");
                 breakers::record_failure(db, &self.key, FAILURES_TO_OPEN, now_ms()).await
             }
-            _ => Ok(()),
+            // An outcome that says nothing about the upstream (the visitor
+            // left, a refused request) gives a probe back, so that nobody can
+            // hold the breaker open by abandoning probes.
+            _ => match self.probe {
+                Some((seen, claimed)) => breakers::release_probe(db, &self.key, claimed, seen).await,
+                None => Ok(()),
+            },
         };
         if let Err(e) = written {
             worker::console_error!("recording the AI breaker's outcome failed: {e}");

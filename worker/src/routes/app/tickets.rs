@@ -163,6 +163,7 @@ pub async fn get_ticket(State(state): State<AppState>, user: AppUser, Path(id): 
 #[utoipa::path(
     post,
     path = "/api/v1/app/tickets/{id}/reply",
+    operation_id = "app_post_ticket_reply",
     tag = "app",
     params(("id" = i64, Path, description = "Ticket id")),
     request_body = TicketReply,
