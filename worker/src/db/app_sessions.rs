@@ -77,3 +77,24 @@ pub async fn sweep(db: &D1Database) -> worker::Result<usize> {
     let result = db.prepare("DELETE FROM app_sessions WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").run().await?;
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
+
+/// Which of the session token hashes `hashes` still name an unexpired
+/// session of a user who is not blocked (live streams check it at each heartbeat).
+pub async fn still_valid(db: &D1Database, hashes: &[String]) -> worker::Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        token_hash: String,
+    }
+    let list = serde_json::to_string(hashes)?;
+    let rows: Vec<Row> = db
+        .prepare(
+            "SELECT a.token_hash FROM app_sessions a JOIN visitors v ON v.id = a.visitor_id \
+             WHERE a.token_hash IN (SELECT value FROM json_each(?1)) AND v.blocked_at IS NULL \
+             AND a.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        )
+        .bind(&[text(&list)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(|r| r.token_hash).collect())
+}

@@ -28,6 +28,9 @@ struct Subscriber {
     last_seq: i64,
     /// While its replay from D1 runs, live events wait here, in order.
     backlog: Option<Vec<(Option<i64>, String)>>,
+    /// The app session that opened it (its token's hash), for a signed-in
+    /// user's stream: the stream ends once the session does.
+    app_session: Option<String>,
 }
 
 impl Subscriber {
@@ -142,6 +145,7 @@ impl RoomCore {
                         worker::console_error!("closing the room of deleted conversation {conversation_id} failed: {err}");
                     }
                 }
+                core.drop_ended_app_sessions().await;
                 let mut live = core.live.borrow_mut();
                 let beat = sse::comment("heartbeat");
                 live.subscribers.retain(|s| s.tx.unbounded_send(beat.clone()).is_ok());
@@ -151,6 +155,25 @@ impl RoomCore {
                 }
             }
         });
+    }
+
+    /// Ends the streams of signed-in users whose app session ended (signed
+    /// out, expired, the site rotated its identity secret) or who were
+    /// blocked since they opened it: no live channel outlives the permission
+    /// that opened it by more than one heartbeat.
+    async fn drop_ended_app_sessions(&self) {
+        let hashes: Vec<String> = self.live.borrow().subscribers.iter().filter_map(|s| s.app_session.clone()).collect();
+        if hashes.is_empty() {
+            return;
+        }
+        let valid = match db::database(&self.env) {
+            Ok(db) => db::app_sessions::still_valid(&db, &hashes).await,
+            Err(err) => Err(err),
+        };
+        match valid {
+            Ok(valid) => self.live.borrow_mut().subscribers.retain(|s| s.app_session.as_ref().is_none_or(|h| valid.contains(h))),
+            Err(err) => worker::console_error!("checking the app sessions of live streams failed: {err}"),
+        }
     }
 
     /// Closes the Room for good (its conversation was deleted): its visitor
@@ -212,6 +235,10 @@ pub struct Subscribe {
     pub links: FileLinks,
     /// The newest `seq` the visitor has (0: none).
     pub after_seq: i64,
+    /// The hash of the app session token that opens a signed-in user's
+    /// stream (`GET /api/v1/app/conversations/{id}/events`); `None` for the widget's.
+    #[serde(default)]
+    pub app_session: Option<String>,
 }
 
 impl Subscribe {
@@ -226,7 +253,13 @@ impl Subscribe {
             let mut live = core.live.borrow_mut();
             live.next_id += 1;
             let id = live.next_id;
-            live.subscribers.push(Subscriber { id, tx: tx.clone(), last_seq: self.after_seq, backlog: Some(Vec::new()) });
+            live.subscribers.push(Subscriber {
+                id,
+                tx: tx.clone(),
+                last_seq: self.after_seq,
+                backlog: Some(Vec::new()),
+                app_session: self.app_session.clone(),
+            });
             id
         };
         core.start_heartbeat(self.context.conversation_id);
@@ -344,7 +377,7 @@ impl Presence {
 impl RoomContext {
     /// Opens a visitor live stream replaying the messages after `after_seq` ([`Subscribe`]).
     pub async fn subscribe(&self, env: &Env, after_seq: i64, links: FileLinks) -> ApiResult<Response> {
-        Subscribe { context: *self, after_seq, links }.call(env).await
+        Subscribe { context: *self, after_seq, links, app_session: None }.call(env).await
     }
 
     /// Broadcasts a typing, read, mode or status event of this conversation ([`Signal`]).

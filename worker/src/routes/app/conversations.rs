@@ -23,7 +23,7 @@ use crate::db::messages::FileLinks;
 use crate::db::{self, app_conversations as app_db, conversations};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
-use crate::room::{RoomContext, SendVisitorMessage};
+use crate::room::{RoomContext, SendVisitorMessage, Subscribe};
 use crate::routes::widget::token_conversations::send_and_await;
 use crate::routes::widget::uploads;
 use crate::routes::{json_object, AppState};
@@ -332,7 +332,8 @@ pub struct AppEventsQuery {
 /// with `id: <seq>`, `typing`, `mode`, `read`, `status`; a heartbeat every
 /// 20 s); a reconnect with `Last-Event-ID` replays what it missed. While it
 /// is open the user counts as live (no push notification for this
-/// conversation).
+/// conversation). It ends at the first heartbeat after the session does
+/// (sign-out, expiry, a rotated identity secret) or the user is blocked.
 #[utoipa::path(
     get,
     path = "/api/v1/app/conversations/{id}/events",
@@ -366,5 +367,6 @@ pub async fn get_events(
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
     let context = user.conversation(&db::database(&state.env)?, id).await?;
-    Ok(context.subscribe(&state.env, after_seq, FileLinks::of(&user.site)).await?.into())
+    let subscribe = Subscribe { context, after_seq, links: FileLinks::of(&user.site), app_session: Some(user.session_hash) };
+    Ok(subscribe.call(&state.env).await?.into())
 }

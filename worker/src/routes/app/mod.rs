@@ -50,6 +50,8 @@ pub struct AppUser {
     pub visitor_id: i64,
     /// The site's own id of the user.
     pub user_id: String,
+    /// The SHA-256 (hex) of the request's session token.
+    pub session_hash: String,
 }
 
 impl AppUser {
@@ -80,7 +82,8 @@ impl FromRequestParts<AppState> for AppUser {
         let env = state.env.clone();
         let headers = parts.headers.clone();
         worker::send::SendFuture::new(async move {
-            let holder = app_sessions::holder(&db::database(&env)?, &app_session::token_hash(&token))
+            let session_hash = app_session::token_hash(&token);
+            let holder = app_sessions::holder(&db::database(&env)?, &session_hash)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("The app session token is unknown or expired"))?;
             check_origin(&holder.site, &headers)?;
@@ -88,7 +91,7 @@ impl FromRequestParts<AppState> for AppUser {
             if holder.blocked_at.is_some() {
                 return Err(ApiError::blocked());
             }
-            Ok(AppUser { site: holder.site, visitor_id: holder.visitor_id, user_id: holder.user_id })
+            Ok(AppUser { site: holder.site, visitor_id: holder.visitor_id, user_id: holder.user_id, session_hash })
         })
         .await
     }
