@@ -4,6 +4,8 @@
 
 #[path = "app/conversations.rs"]
 mod conversations;
+#[path = "app/reasons.rs"]
+mod reasons;
 #[path = "app/session.rs"]
 mod session;
 
@@ -13,5 +15,6 @@ fn main() {
     let server = Server::start_with("app", &[]);
     let mut trials = session::trials(server);
     trials.extend(conversations::trials(server));
+    trials.extend(reasons::trials(server));
     run_trials(server, trials)
 }
