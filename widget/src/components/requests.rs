@@ -136,7 +136,7 @@ fn RequestList(
                 <p class="ec-notice">"No requests yet."</p>
             </Show>
             <ul class="ec-request-list">
-                <For each=move || conversations.get() key=|c| (c.id, c.unread, c.state, c.updated_at.clone()) let:c>
+                <For each=move || conversations.get() key=|c| (c.id, c.unread, c.state.as_str(), c.updated_at.clone()) let:c>
                     <li>
                         <button class="ec-request" type="button" data-conversation=c.id data-state=c.state.as_str()
                             on:click=move |_| open(Page::Conversation(c.id))>
@@ -283,7 +283,7 @@ fn ConversationView(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> im
                 <MessageBubble message=message />
             </For>
             <Show when=move || state.get() == Some(Status::Closed) && !rated.get()>
-                <Csat app target=Target::Conversation(id) on_done=Callback::new(move |()| rated.set(true)) />
+                <Csat app=app.get_value() target=Target::Conversation(id) on_done=Callback::new(move |()| rated.set(true)) />
             </Show>
         </div>
         <form class="ec-composer" on:submit=send>
