@@ -39,7 +39,7 @@ enum Page {
 #[component]
 pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView {
     let panel = StoredValue::new_local(panel);
-    let session = StoredValue::new(None::<AppApi>);
+    let session = RwSignal::new(None::<AppApi>);
     let page = RwSignal::new(Page::List);
     let conversations = RwSignal::new(Vec::<AppConversation>::new());
     let tickets = RwSignal::new(Vec::<TicketRow>::new());
@@ -47,7 +47,7 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
     let (title, accent) = (RwSignal::new(String::from("Your requests")), RwSignal::new(String::from("#4f46e5")));
     let error = RwSignal::new(None::<String>);
     let refresh = move || {
-        let Some(app) = session.get_value() else { return };
+        let Some(app) = session.get_untracked() else { return };
         spawn_local(async move {
             match app.get::<AppConversationList>("conversations").await {
                 Ok(list) => conversations.set(list.conversations),
@@ -67,7 +67,7 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
         match AppApi::login(&site_api.base, &site_api.site_key, &jwt).await {
             Ok(app) => {
                 app::set_session(Some(app.clone()));
-                session.set_value(Some(app));
+                session.set(Some(app));
                 refresh();
             }
             Err(message) => error.set(Some(message)),
@@ -93,7 +93,7 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
-            {move || match (page.get(), session.get_value()) {
+            {move || match (page.get(), session.get()) {
                 (_, None) => view! { <p class="ec-notice" role="status">"Signing in…"</p> }.into_any(),
                 (Page::List, Some(_)) => view! { <RequestList conversations tickets open /> }.into_any(),
                 (Page::New, Some(app)) => view! { <NewRequest app reasons open error /> }.into_any(),
