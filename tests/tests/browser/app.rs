@@ -60,10 +60,11 @@ pub async fn app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_an
     browser.eval(&format!("EdgeChat('login', {{token: {}}});", json!(identity_token(&secret, &sub, None, None)))).await;
     launcher.click().await.unwrap();
 
-    // "Your requests" lists the earlier one.
-    browser
-        .wait_until(&in_widget("[...r.querySelectorAll('.ec-request')].some(b => b.innerText.includes('Where is parcel 5512?'))"), WAIT)
-        .await;
+    // "Your requests" lists the earlier one (titled by its last message, the assistant's answer).
+    browser.wait_until(&in_widget("r.querySelectorAll('.ec-request[data-conversation]').length === 1"), WAIT).await;
+    browser.widget_element(".ec-request[data-conversation]", WAIT).await.click().await.unwrap();
+    browser.wait_until(&shows_message("Where is parcel 5512?"), WAIT).await;
+    browser.widget_element(".ec-back", WAIT).await.click().await.unwrap();
     assert_eq!(browser.eval("return localStorage.length;").await, 0, "the session token is not stored");
 
     // A new request from a topic.
