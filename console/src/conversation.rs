@@ -16,6 +16,7 @@
 //! (seed 002's upload URL → `PUT` → confirm). `?message={id}` opens the
 //! conversation scrolled to that message, highlighted.
 
+use edgechat_shared::api::app::SnoozeRequest;
 use edgechat_shared::api::conversations::{
     Assignment, ConversationDetail, ConversationSummary, Kind, MessageList, OperatorSend, SentMessage, Status,
 };
@@ -691,6 +692,24 @@ fn Actions(open: Open) -> impl IntoView {
             busy.set(false);
         });
     };
+    let snoozed_until = move || open.detail.with(|d| d.as_ref().and_then(|d| d.summary.snoozed_until.clone()));
+    // Snooze until a time picked in the operator's own time zone.
+    let snooze = move |ev| {
+        let Some(until) = snooze_time(&event_target_value(&ev)) else { return };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let url = format!("/v1/chat/conversations/{}/snooze", open.id);
+            let answer = api::post::<ConversationSummary>(&url, &SnoozeRequest { until }).await;
+            if open.gone() {
+                return;
+            }
+            match answer {
+                Ok(summary) => open.set_summary(summary),
+                Err(err) => open.error.set(Some(err.message)),
+            }
+            busy.set(false);
+        });
+    };
     let mode = move || open.detail.with(|d| d.as_ref().map(|d| d.summary.mode));
     let status = move || open.detail.with(|d| d.as_ref().map(|d| d.summary.status));
     let assignee = move || open.detail.with(|d| d.as_ref().and_then(|d| d.summary.assignee_id));
@@ -737,7 +756,22 @@ fn Actions(open: Open) -> impl IntoView {
             }}
             {move || match status() {
                 Some(Status::Closed) => view! { <button type="button" disabled=move || busy.get() on:click=move |_| act("reopen")>"Reopen"</button> }.into_any(),
-                Some(_) => view! { <button type="button" disabled=move || busy.get() on:click=move |_| act("close")>"Close"</button> }.into_any(),
+                Some(Status::Snoozed) => view! {
+                    <span class="snoozed">{move || snoozed_until().map(|t| format!("Snoozed until {}", ui::clock(&t))).unwrap_or_else(|| "Snoozed".into())}</span>
+                    <button type="button" disabled=move || busy.get() on:click=move |_| act("reopen")>"Wake now"</button>
+                }.into_any(),
+                Some(_) => view! {
+                    <button type="button" disabled=move || busy.get() on:click=move |_| act("close")>"Close"</button>
+                    <label class="snooze">"Snooze"
+                        <select aria-label="Snooze" disabled=move || busy.get() on:change=snooze>
+                            <option value="" selected=true>"…"</option>
+                            <option value="1h">"1 hour"</option>
+                            <option value="4h">"4 hours"</option>
+                            <option value="tomorrow">"Tomorrow 9:00"</option>
+                            <option value="week">"1 week"</option>
+                        </select>
+                    </label>
+                }.into_any(),
                 None => ().into_any(),
             }}
             <label class="assign">"Assignee"
@@ -860,6 +894,18 @@ fn VisitorPanel(open: Open) -> impl IntoView {
                             }
                         }).unwrap_or_else(|| "—".into_any())}</dd>
                         <dt>"Blocked"</dt><dd>{if visitor.blocked { "Yes" } else { "No" }}</dd>
+                        {detail.reason.clone().map(|reason| view! {
+                            <dt>"Topic"</dt>
+                            <dd class="topic">{match reason.sub { Some(sub) => format!("{} › {sub}", reason.main), None => reason.main }}</dd>
+                        })}
+                        {detail.meta.clone().map(|meta| {
+                            let app = [meta.app_version.map(|v| format!("app {v}")), meta.browser, meta.os, meta.device, meta.locale, meta.ip.map(|ip| format!("IP {ip}"))]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join(" · ");
+                            view! { <dt>"App"</dt><dd class="meta">{app}</dd> }
+                        })}
                     </dl>
                     <h3>"Rating"</h3>
                     {match detail.rating.clone() {
@@ -876,6 +922,29 @@ fn VisitorPanel(open: Open) -> impl IntoView {
             {move || kind.get().map(|kind| view! { <team::ParticipantsPanel id=open.id kind=kind /> })}
         </aside>
     }
+}
+
+/// The time (RFC 3339 UTC) of a snooze choice: `1h`, `4h`, `tomorrow`
+/// (9:00 local time), `week`; `None` for anything else.
+fn snooze_time(choice: &str) -> Option<String> {
+    let now = js_sys::Date::new_0();
+    let hour = 3_600_000.0;
+    let at = match choice {
+        "1h" => now.get_time() + hour,
+        "4h" => now.get_time() + 4.0 * hour,
+        "week" => now.get_time() + 7.0 * 24.0 * hour,
+        "tomorrow" => {
+            let t = js_sys::Date::new(&now.get_time().into());
+            t.set_date(t.get_date() + 1);
+            t.set_hours(9);
+            t.set_minutes(0);
+            t.set_seconds(0);
+            t.set_milliseconds(0);
+            t.get_time()
+        }
+        _ => return None,
+    };
+    Some(js_sys::Date::new(&at.into()).to_iso_string().into())
 }
 
 /// The reply box: Enter sends, Shift+Enter adds a line; "typing" reaches

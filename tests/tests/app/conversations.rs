@@ -31,6 +31,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         the_widgets_user_hash_identity_reaches_the_same_user,
         another_users_or_sites_conversation_is_404_everywhere,
         a_reply_takes_only_the_users_own_uploads,
+        the_live_channel_streams_operator_replies_and_resumes_after_a_seq,
     ]
 }
 
@@ -329,4 +330,60 @@ async fn a_reply_takes_only_the_users_own_uploads(server: &'static Server) {
     }
     let messages = poll(server, &session, id, 0).await.messages;
     assert!(messages.iter().all(|m| m.content != "see"), "nothing was stored");
+}
+
+/// An SSE response read as text.
+struct Sse {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    text: String,
+}
+
+impl Sse {
+    fn new(response: reqwest::Response) -> Self {
+        Sse { body: Box::pin(response.bytes_stream()), text: String::new() }
+    }
+
+    /// Reads until `needle` has arrived (at most 20 s); answers everything read so far.
+    async fn until(&mut self, needle: &str) -> &str {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !self.text.contains(needle) {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
+                other => panic!("the stream ended or stalled before {needle:?}: {other:?}\n{}", self.text),
+            }
+        }
+        &self.text
+    }
+}
+
+async fn the_live_channel_streams_operator_replies_and_resumes_after_a_seq(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let session = user_of(server, &tenant, "live").await;
+    let intruder = user_of(server, &tenant, "intruder").await;
+    let id = started(server, &session, json!({"body": "Live?"})).await.conversation.id;
+    let path = format!("/api/v1/app/conversations/{id}/events");
+    assert_error(app_send(server, Method::GET, &path, &intruder, None).await, 404, "not_found", "another user's stream").await;
+    let bad =
+        server.client().get(format!("{}{path}", server.base())).bearer_auth(&session).header("Last-Event-ID", "x").send().await.unwrap();
+    assert_error(bad, 422, "validation_error", "Last-Event-ID not a seq").await;
+    let stream = server.client().get(format!("{}{path}", server.base())).bearer_auth(&session).send().await.unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let mut live = Sse::new(stream);
+    live.until("Live?").await;
+    operator_reply(server, &tenant, id, "Live reply").await;
+    live.until("Live reply").await;
+    // Resuming after the reply's seq replays nothing before it.
+    let seq = poll(server, &session, id, 0).await.messages.iter().find(|m| m.content == "Live reply").unwrap().seq;
+    let resumed = server
+        .client()
+        .get(format!("{}{path}", server.base()))
+        .bearer_auth(&session)
+        .header("Last-Event-ID", (seq - 1).to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut resumed = Sse::new(resumed);
+    let text = resumed.until("Live reply").await;
+    assert!(!text.contains("Live?"), "nothing before the seq: {text}");
 }

@@ -121,6 +121,7 @@ fn app_api() -> ApiRouter {
         app::conversations::post_read,
         app::conversations::post_close,
         app::conversations::post_reply,
+        app::conversations::get_events,
     )
 }
 

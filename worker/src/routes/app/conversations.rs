@@ -317,3 +317,54 @@ pub async fn post_reply(
     }
     Ok((StatusCode::CREATED, Json(replied)))
 }
+
+/// Query of `GET /api/v1/app/conversations/{id}/events`.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AppEventsQuery {
+    /// Replay the messages after this `seq` first (`Last-Event-ID` wins).
+    #[serde(default)]
+    pub after_seq: Option<i64>,
+}
+
+/// Handles `GET /api/v1/app/conversations/{id}/events`: the user's live
+/// channel of a conversation, the widget's event stream (`message` events
+/// with `id: <seq>`, `typing`, `mode`, `read`, `status`; a heartbeat every
+/// 20 s); a reconnect with `Last-Event-ID` replays what it missed. While it
+/// is open the user counts as live (no push notification for this
+/// conversation).
+#[utoipa::path(
+    get,
+    path = "/api/v1/app/conversations/{id}/events",
+    tag = "app",
+    params(("id" = i64, Path, description = "Conversation id"), AppEventsQuery, ("Last-Event-ID" = Option<i64>, Header, description = "The last message `seq` seen; wins over `after_seq`")),
+    security(("app_session" = [])),
+    responses(
+        (status = 200, description = "SSE events named after their `type`; `message` events carry `id: <seq>`", content_type = "text/event-stream", body = LiveEvent),
+        (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
+        (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
+        (status = 404, description = "`not_found`: not one of this user's conversations", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a `Last-Event-ID` that is not a seq, a negative `after_seq`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 120 reads a minute for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    ),
+)]
+#[worker::send]
+pub async fn get_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: AppUser,
+    Path(id): Path<i64>,
+    query: Result<Query<AppEventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::response::Response> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let last_event_id = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        Some(id) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| FieldError::new("Last-Event-ID", "Last-Event-ID must be a seq"))?),
+        _ => None,
+    };
+    let after_seq = last_event_id.or(query.after_seq).unwrap_or(0);
+    if after_seq < 0 {
+        return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
+    }
+    let context = user.conversation(&db::database(&state.env)?, id).await?;
+    Ok(context.subscribe(&state.env, after_seq, FileLinks::of(&user.site)).await?.into())
+}
