@@ -10,6 +10,8 @@ mod conversations;
 mod csat;
 #[path = "app/push.rs"]
 mod push;
+#[path = "app/reasons.rs"]
+mod reasons;
 #[path = "app/session.rs"]
 mod session;
 #[path = "app/tickets.rs"]
@@ -30,5 +32,6 @@ fn main() {
     trials.extend(csat::trials(server));
     trials.extend(complaints::trials(server));
     trials.extend(push::trials(server));
+    trials.extend(reasons::trials(server));
     run_trials(server, trials)
 }

@@ -2,6 +2,8 @@
 //! worker on `wrangler dev`, used the way a visitor uses it; and the
 //! operator console (`console`), used the way an operator uses it.
 
+#[path = "browser/app.rs"]
+mod app;
 #[path = "browser/console.rs"]
 mod console;
 #[path = "browser/integrations.rs"]
@@ -11,6 +13,7 @@ mod team;
 #[path = "browser/tickets.rs"]
 mod tickets;
 
+use app::app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out;
 use console::{
     a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload, an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
     knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
@@ -63,6 +66,7 @@ fn main() {
             team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
             integrations_an_api_key_created_in_the_console_works_until_revoked_there,
             tickets_made_from_a_conversation_in_the_console_change_status_with_a_note,
+            app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out,
         ],
     )
 }

@@ -31,11 +31,11 @@ pub struct Api {
 /// A failed call, as a message for the visitor.
 pub type ApiError = String;
 
-fn js_error(err: JsValue) -> ApiError {
+pub(crate) fn js_error(err: JsValue) -> ApiError {
     err.as_string().unwrap_or_else(|| "The chat service cannot be reached".into())
 }
 
-async fn fetch(request: Request) -> Result<Response, ApiError> {
+pub(crate) async fn fetch(request: Request) -> Result<Response, ApiError> {
     let window = web_sys::window().ok_or("no window")?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(js_error)?.unchecked_into();
     if response.ok() {
@@ -58,7 +58,7 @@ pub fn page_url() -> Option<String> {
 
 /// Parses a response body as JSON with the browser's own parser (smaller
 /// than bundling one into the wasm).
-async fn json_body<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+pub(crate) async fn json_body<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     let value = JsFuture::from(response.json().map_err(js_error)?).await.map_err(js_error)?;
     serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }

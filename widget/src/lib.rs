@@ -5,6 +5,7 @@
 //! reach the panel and the panel's CSS cannot leak out.
 
 mod api;
+mod app;
 mod components;
 mod live;
 mod session;
@@ -27,6 +28,11 @@ enum Command {
     Identify(IdentityQuery),
     /// `EdgeChat('reset')`: the user logged out; start a fresh session.
     Reset,
+    /// `EdgeChat('login', {token})`: the identity JWT the page's backend
+    /// minted (seed 003); the widget shows the user's requests.
+    Login(String),
+    /// `EdgeChat('logout')`: ends the app session; back to the anonymous widget.
+    Logout,
 }
 
 impl Command {
@@ -36,6 +42,11 @@ impl Command {
         match call.get(0).as_string()?.as_str() {
             "identify" => Some(Command::Identify(identity_of(&call.get(1)))),
             "reset" => Some(Command::Reset),
+            "login" => {
+                let token = js_sys::Reflect::get(&call.get(1), &JsValue::from_str("token")).ok()?.as_string()?;
+                Some(Command::Login(token))
+            }
+            "logout" => Some(Command::Logout),
             _ => None,
         }
     }
@@ -54,6 +65,8 @@ fn identity_of(value: &JsValue) -> IdentityQuery {
 struct Mounted {
     container: HtmlElement,
     api: api::Api,
+    /// The identity JWT of `EdgeChat('login', …)` while the user is signed in.
+    login: Option<String>,
 }
 
 thread_local! {
@@ -67,6 +80,15 @@ impl Mounted {
         let before = self.api.identity.user_id.clone();
         let reset = command == Command::Reset;
         match command {
+            Command::Login(token) => {
+                app::sign_out();
+                self.login = Some(token);
+                return true;
+            }
+            Command::Logout => {
+                app::sign_out();
+                return self.login.take().is_some();
+            }
             Command::Identify(identity) => self.api.identity = identity,
             Command::Reset => {
                 self.api.identity = IdentityQuery::default();
@@ -82,6 +104,13 @@ impl Mounted {
         live::close();
         self.container.set_inner_html("");
         let (api, panel) = (self.api.clone(), self.container.clone());
+        if let Some(jwt) = self.login.clone() {
+            leptos::mount::mount_to(self.container.clone(), move || {
+                view! { <components::requests::RequestsPanel api=api.clone() jwt=jwt.clone() panel=panel.clone() /> }
+            })
+            .forget();
+            return;
+        }
         leptos::mount::mount_to(
             self.container.clone(),
             move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> },
@@ -95,9 +124,11 @@ impl Mounted {
 /// - `site_key`: the site's public key from the script tag's `data-site-key`.
 /// - `api_base`: origin of the EdgeChat worker, e.g. `https://chat.example.com`.
 /// - `commands`: the page's command queue (`EdgeChat.q`, the `arguments` of
-///   each `EdgeChat(…)` call so far): `identify` and `reset` are applied in
-///   order, then the queue's `push` is taken over so that later calls apply
-///   at once (a reset or another user redraws the panel on a fresh session).
+///   each `EdgeChat(…)` call so far): `identify`, `reset`, `login` and
+///   `logout` are applied in order, then the queue's `push` is taken over so
+///   that later calls apply at once (a reset or another user redraws the
+///   panel on a fresh session; `login` draws the signed-in user's requests,
+///   `logout` the anonymous chat again).
 ///
 /// Errors: a JavaScript exception when the stylesheet cannot be adopted.
 #[wasm_bindgen]
@@ -113,7 +144,7 @@ pub fn mount(
     let sheets = shadow_root.adopted_style_sheets();
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
-    let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() } };
+    let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() }, login: None };
     let queue = js_sys::Array::from(&commands);
     for call in queue.iter() {
         if let Some(command) = Command::parse(&call) {

@@ -1,12 +1,12 @@
 //! The site form (`data-form="site-create"` / `"site-edit"`): name,
-//! greeting, theme colour, allowed origins and the AI responder.
+//! greeting, theme colour, allowed origins, request topics and the AI responder.
 //!
 //! The responder's API key is write-only: the API answers only whether one
 //! is set (`api_key_set`). The form sends a key only when one is typed, `""`
 //! when "Remove the stored API key" is ticked, and nothing otherwise, which
 //! keeps the stored key, unless the base URL changes (the API then drops it).
 
-use edgechat_shared::api::sites::{ResponderKind, ResponderSettings, Site, SiteInput};
+use edgechat_shared::api::sites::{RequestReason, ResponderKind, ResponderSettings, Site, SiteInput};
 use leptos::prelude::*;
 
 use super::{focus_when_drawn, non_blank};
@@ -23,6 +23,8 @@ struct SiteDraft {
     theme_color: RwSignal<String>,
     /// One origin a line.
     origins: RwSignal<String>,
+    /// One topic a line: `Main: sub, sub` ([`reasons_text`]).
+    reasons: RwSignal<String>,
     /// `kb`, `openai` or `workers-ai`.
     kind: RwSignal<String>,
     model: RwSignal<String>,
@@ -45,6 +47,7 @@ impl SiteDraft {
             greeting: text(|s| s.greeting.clone()),
             theme_color: text(|s| s.theme_color.clone()),
             origins: text(|s| s.allowed_origins.join("\n")),
+            reasons: text(|s| reasons_text(&s.request_reasons)),
             kind: RwSignal::new(kind_value(responder.as_ref().map(|r| r.kind).unwrap_or_default()).to_string()),
             model: setting(|r| r.model.clone()),
             instructions: setting(|r| r.instructions.clone()),
@@ -92,8 +95,24 @@ impl SiteDraft {
             theme_color: field(self.theme_color),
             allowed_origins: Some(self.origins.get_untracked().lines().filter_map(non_blank).collect()),
             responder: Some(responder),
+            request_reasons: Some(parse_reasons(&self.reasons.get_untracked())),
         }
     }
+}
+
+/// A site's request topics as the form shows them: one a line, `Main: sub, sub`.
+fn reasons_text(reasons: &[RequestReason]) -> String {
+    let line = |r: &RequestReason| if r.subs.is_empty() { r.main.clone() } else { format!("{}: {}", r.main, r.subs.join(", ")) };
+    reasons.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
+/// The topics typed in the form ([`reasons_text`]'s format; blank lines skipped).
+fn parse_reasons(text: &str) -> Vec<RequestReason> {
+    let topic = |line: &str| {
+        let (main, subs) = line.split_once(':').unwrap_or((line, ""));
+        RequestReason { main: main.trim().to_string(), subs: subs.split(',').filter_map(non_blank).collect() }
+    };
+    text.lines().filter(|l| !l.trim().is_empty()).map(topic).collect()
 }
 
 /// The `<option>` value of a responder kind (its wire name).
@@ -167,6 +186,10 @@ pub fn SiteForm(site: Option<Site>, on_done: Callback<Option<Site>>) -> impl Int
                 <textarea name="allowed_origins" rows="3" placeholder="https://example.com" bind:value=draft.origins></textarea>
             </label>
             <p class="hint">"One a line, such as https://example.com or https://*.example.com. Empty: every page may use the widget."</p>
+            <label>"Request topics"
+                <textarea name="request_reasons" rows="3" placeholder="Payments: Refund, Card declined" bind:value=draft.reasons></textarea>
+            </label>
+            <p class="hint">"Signed-in users pick one to start a request. One a line: a topic, then optionally a colon and its sub-topics separated by commas."</p>
             <ResponderFields draft=draft />
             <ui::ErrorNote error=error />
             <div class="form-actions">

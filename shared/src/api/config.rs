@@ -15,7 +15,7 @@ pub struct ConfigQuery {
 /// The widget settings of one site. Unknown keys answer 404 `not_found`.
 ///
 /// # Format
-/// `{"site_key":"sk_…","name":"Acme","greeting":"Hi there! How can we help?","theme_color":"#4f46e5"}`
+/// `{"site_key":"sk_…","name":"Acme","greeting":"Hi there! How can we help?","theme_color":"#4f46e5","reasons":[{"main":"Payments","subs":["Refund"]}]}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetConfig {
@@ -27,4 +27,8 @@ pub struct WidgetConfig {
     pub greeting: String,
     /// Accent colour of the launcher and header, CSS hex (`#rrggbb`).
     pub theme_color: String,
+    /// The topics a signed-in user picks from to start a request (the site's
+    /// `request_reasons`; empty when it has none).
+    #[serde(default)]
+    pub reasons: Vec<crate::api::sites::RequestReason>,
 }

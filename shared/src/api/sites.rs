@@ -122,8 +122,50 @@ pub struct Site {
     /// shown to owners and admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_secret: Option<String>,
+    /// The topics a signed-in user picks from to start a request (seed 003's `reason`).
+    #[serde(default)]
+    pub request_reasons: Vec<RequestReason>,
     /// Creation time, RFC 3339 UTC.
     pub created_at: String,
+}
+
+/// One topic a site offers when its user starts a request: a main topic and
+/// its optional sub-topics (`{"main":"Payments","subs":["Refund","Card declined"]}`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestReason {
+    /// 1 to 100 characters.
+    pub main: String,
+    /// At most 10, each 1 to 100 characters.
+    #[serde(default)]
+    pub subs: Vec<String>,
+}
+
+impl RequestReason {
+    /// Most topics per site.
+    pub const MAX_TOPICS: usize = 20;
+    /// Most sub-topics per topic.
+    pub const MAX_SUBS: usize = 10;
+    /// Most characters of a topic or sub-topic.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Checks a site's topic list: at most 20 topics, each (and each of its at
+    /// most 10 sub-topics) 1 to 100 characters, no blank ones (422 `request_reasons`).
+    pub fn validate_list(reasons: &[RequestReason]) -> Result<(), FieldError> {
+        let bad = |s: &str| s.trim().is_empty() || s.chars().count() > Self::MAX_CHARS;
+        if reasons.len() > Self::MAX_TOPICS {
+            return Err(FieldError::new("request_reasons", "request_reasons must have at most 20 topics"));
+        }
+        for reason in reasons {
+            if bad(&reason.main) || reason.subs.iter().any(|s| bad(s)) {
+                return Err(FieldError::new("request_reasons", "request_reasons: each topic and sub-topic must be 1 to 100 characters"));
+            }
+            if reason.subs.len() > Self::MAX_SUBS {
+                return Err(FieldError::new("request_reasons", "request_reasons: at most 10 sub-topics per topic"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Body of `POST /v1/sites` (all of `name` required) and `PATCH /v1/sites/{id}`
@@ -146,6 +188,9 @@ pub struct SiteInput {
     /// AI responder settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responder: Option<ResponderSettings>,
+    /// The request topics, replacing the stored list ([`RequestReason::validate_list`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_reasons: Option<Vec<RequestReason>>,
 }
 
 impl SiteInput {
@@ -172,6 +217,9 @@ impl SiteInput {
         }
         if let Some(responder) = &self.responder {
             responder.validate()?;
+        }
+        if let Some(reasons) = &self.request_reasons {
+            RequestReason::validate_list(reasons)?;
         }
         Ok(())
     }

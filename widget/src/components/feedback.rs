@@ -51,7 +51,7 @@ pub fn ContactForm(api: StoredValue<Api>, #[prop(into)] prompt: Signal<String>, 
     }
 }
 
-fn star_class(on: bool) -> &'static str {
+pub(crate) fn star_class(on: bool) -> &'static str {
     if on {
         "ec-star ec-on"
     } else {

@@ -4,3 +4,4 @@ pub mod chat;
 pub mod composer;
 pub mod feedback;
 pub mod message;
+pub mod requests;

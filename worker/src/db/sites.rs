@@ -1,6 +1,6 @@
 //! Sites and their knowledge-base articles in D1.
 
-use edgechat_shared::api::sites::{ResponderSettings, Site, SiteInput};
+use edgechat_shared::api::sites::{RequestReason, ResponderSettings, Site, SiteInput};
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -19,18 +19,24 @@ pub struct SiteRow {
     pub allowed_origins: String,
     pub identity_secret: String,
     pub responder: String,
+    pub request_reasons: String,
     pub created_at: String,
 }
 
 /// The columns of [`SiteRow`], for `SELECT`s and `RETURNING`.
 pub const SITE_COLUMNS: &str =
-    "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, created_at";
+    "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, request_reasons, created_at";
 
 impl SiteRow {
     /// The stored responder settings, API key included (never answer them
     /// as they are: see [`ResponderSettings::redacted`]).
     pub fn responder(&self) -> ResponderSettings {
         serde_json::from_str(&self.responder).unwrap_or_default()
+    }
+
+    /// The stored request topics.
+    pub fn request_reasons(&self) -> Vec<RequestReason> {
+        serde_json::from_str(&self.request_reasons).unwrap_or_default()
     }
 
     /// The stored allowed origins.
@@ -51,6 +57,7 @@ impl SiteRow {
             responder: self.responder().redacted(),
             embed_snippet: format!(r#"<script src="{origin}/loader.js" data-site-key="{}" async></script>"#, self.site_key),
             identity_secret: show_secret.then(|| self.identity_secret.clone()),
+            request_reasons: self.request_reasons(),
             created_at: self.created_at.clone(),
         }
     }
@@ -104,7 +111,7 @@ pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> 
     db.prepare(format!(
         "UPDATE sites SET name = COALESCE(?1, name), greeting = COALESCE(?2, greeting), \
          theme_color = COALESCE(?3, theme_color), allowed_origins = COALESCE(?4, allowed_origins), \
-         responder = COALESCE(?5, responder) WHERE id = ?6 RETURNING {SITE_COLUMNS}"
+         responder = COALESCE(?5, responder), request_reasons = COALESCE(?7, request_reasons) WHERE id = ?6 RETURNING {SITE_COLUMNS}"
     ))
     .bind(&[
         opt_text(input.name.as_deref().map(str::trim)),
@@ -113,6 +120,7 @@ pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> 
         opt_text(input.allowed_origins.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default()).as_deref()),
         opt_text(responder.map(|r| serde_json::to_string(&r).unwrap_or_default()).as_deref()),
         int(site.id),
+        opt_text(input.request_reasons.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()).as_deref()),
     ])?
     .first(None)
     .await

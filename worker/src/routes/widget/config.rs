@@ -27,5 +27,6 @@ use crate::routes::AppState;
 #[worker::send]
 pub async fn get_config(State(state): State<AppState>, caller: Caller, Query(query): Query<ConfigQuery>) -> ApiResult<Json<WidgetConfig>> {
     let site = load_site(&state.env, &caller, Limit::Config, &query.site_key).await?;
-    Ok(Json(WidgetConfig { site_key: site.site_key, name: site.name, greeting: site.greeting, theme_color: site.theme_color }))
+    let reasons = site.request_reasons();
+    Ok(Json(WidgetConfig { site_key: site.site_key, name: site.name, greeting: site.greeting, theme_color: site.theme_color, reasons }))
 }

@@ -1,0 +1,404 @@
+//! "Your requests": the widget of a signed-in user (`EdgeChat('login',
+//! {token})`, seed 003). Lists the user's conversations and tickets with
+//! their state and unread badges, opens one (a conversation: its messages,
+//! polled every few seconds, and a reply box; a ticket: its status
+//! timeline), starts a new request from the site's topics, and asks for a
+//! rating (`POST /api/v1/app/csat`) once a conversation or ticket is closed.
+
+use std::time::Duration;
+
+use edgechat_shared::api::app::{AppConversation, AppConversationList, Poll, Reason, Replied, ReplyRequest, StartRequest};
+use edgechat_shared::api::conversations::Status;
+use edgechat_shared::api::sites::RequestReason;
+use edgechat_shared::api::ChatMessage;
+use edgechat_shared::limits::MAX_MESSAGE_CHARS;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+use web_sys::HtmlElement;
+
+use super::feedback::star_class;
+use super::message::{MessageBubble, UiMessage};
+use crate::api::Api;
+use crate::app::{self, AppApi, TicketRow, TicketRows, TicketView};
+
+/// How often an open conversation asks for news (`…/poll?since=`).
+const POLL_EVERY: Duration = Duration::from_secs(3);
+
+/// What the panel shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Page {
+    List,
+    New,
+    Conversation(i64),
+    Ticket(i64),
+}
+
+/// The panel of a signed-in user: signs in with `jwt` (the page's identity
+/// token), then shows their requests. `panel` is hidden by the close button.
+#[component]
+pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView {
+    let panel = StoredValue::new_local(panel);
+    let session = RwSignal::new(None::<AppApi>);
+    let page = RwSignal::new(Page::List);
+    let conversations = RwSignal::new(Vec::<AppConversation>::new());
+    let tickets = RwSignal::new(Vec::<TicketRow>::new());
+    let reasons = RwSignal::new(Vec::<RequestReason>::new());
+    let (title, accent) = (RwSignal::new(String::from("Your requests")), RwSignal::new(String::from("#4f46e5")));
+    let error = RwSignal::new(None::<String>);
+    let refresh = move || {
+        let Some(app) = session.get_untracked() else { return };
+        spawn_local(async move {
+            match app.get::<AppConversationList>("conversations").await {
+                Ok(list) => conversations.set(list.conversations),
+                Err(message) => error.set(Some(message)),
+            }
+            // Tickets are optional for a site (an error leaves the list empty).
+            tickets.set(app.get::<TicketRows>("tickets").await.map(|t| t.tickets).unwrap_or_default());
+        });
+    };
+    let site_api = api.clone();
+    spawn_local(async move {
+        if let Ok(config) = site_api.config().await {
+            title.set(config.name);
+            accent.set(config.theme_color);
+            reasons.set(config.reasons);
+        }
+        match AppApi::login(&site_api.base, &site_api.site_key, &jwt).await {
+            Ok(app) => {
+                app::set_session(Some(app.clone()));
+                session.set(Some(app));
+                refresh();
+            }
+            Err(message) => error.set(Some(message)),
+        }
+    });
+    let open = move |to: Page| {
+        error.set(None);
+        if to == Page::List {
+            refresh();
+        }
+        page.set(to);
+    };
+    view! {
+        <div class="ec-panel ec-app" role="dialog" aria-label="Your requests" style=move || format!("--ec-accent: {}", accent.get())>
+            <header class="ec-header">
+                <Show when=move || page.get() != Page::List>
+                    <button class="ec-back" type="button" aria-label="Back to your requests" on:click=move |_| open(Page::List)>"‹"</button>
+                </Show>
+                <span class="ec-title">{move || title.get()}</span>
+                <button class="ec-close" type="button" aria-label="Close chat"
+                    on:click=move |_| panel.with_value(|p| p.set_hidden(true))>"×"</button>
+            </header>
+            <Show when=move || error.with(Option::is_some)>
+                <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            </Show>
+            {move || match (page.get(), session.get()) {
+                (_, None) => view! { <p class="ec-notice" role="status">"Signing in…"</p> }.into_any(),
+                (Page::List, Some(_)) => view! { <RequestList conversations tickets open /> }.into_any(),
+                (Page::New, Some(app)) => view! { <NewRequest app reasons open error /> }.into_any(),
+                (Page::Conversation(id), Some(app)) => view! { <ConversationView app id error /> }.into_any(),
+                (Page::Ticket(id), Some(app)) => view! { <TicketTimeline app id error /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// A conversation's title in the list: its topic, else its last message.
+fn conversation_title(c: &AppConversation) -> String {
+    match (&c.reason, &c.last_message) {
+        (Some(Reason { main, sub: Some(sub) }), _) => format!("{main} · {sub}"),
+        (Some(reason), _) => reason.main.clone(),
+        (None, Some(message)) => message.content.chars().take(60).collect(),
+        (None, None) => "Conversation".into(),
+    }
+}
+
+fn state_label(state: Status) -> &'static str {
+    match state {
+        Status::Open => "Open",
+        Status::Closed => "Closed",
+        Status::Snoozed => "Snoozed",
+    }
+}
+
+#[component]
+fn RequestList(
+    conversations: RwSignal<Vec<AppConversation>>,
+    tickets: RwSignal<Vec<TicketRow>>,
+    open: impl Fn(Page) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="ec-messages ec-requests">
+            <p class="ec-form-title">"Your requests"</p>
+            <button class="ec-send ec-new-request" type="button" on:click=move |_| open(Page::New)>"New request"</button>
+            <Show when=move || conversations.with(Vec::is_empty) && tickets.with(Vec::is_empty)>
+                <p class="ec-notice">"No requests yet."</p>
+            </Show>
+            <ul class="ec-request-list">
+                <For each=move || conversations.get() key=|c| (c.id, c.unread, c.state.as_str(), c.updated_at.clone()) let:c>
+                    <li>
+                        <button class="ec-request" type="button" data-conversation=c.id data-state=c.state.as_str()
+                            on:click=move |_| open(Page::Conversation(c.id))>
+                            <span class="ec-request-title">{conversation_title(&c)}</span>
+                            <span class="ec-request-state">{state_label(c.state)}</span>
+                            {(c.unread > 0).then(|| view! { <span class="ec-unread" aria-label="Unread messages">{c.unread}</span> })}
+                        </button>
+                    </li>
+                </For>
+                <For each=move || tickets.get() key=|t| (t.id, t.status.clone()) let:t>
+                    <li>
+                        <button class="ec-request ec-ticket" type="button" data-ticket=t.id data-status=t.status.clone()
+                            on:click=move |_| open(Page::Ticket(t.id))>
+                            <span class="ec-request-title">{format!("{} · {}", t.reference, t.subject)}</span>
+                            <span class="ec-request-state">{app::status_label(&t.status)}</span>
+                        </button>
+                    </li>
+                </For>
+            </ul>
+        </div>
+    }
+}
+
+/// The topic picker and an optional first message (`POST /api/v1/app/conversations`).
+#[component]
+fn NewRequest(
+    app: AppApi,
+    reasons: RwSignal<Vec<RequestReason>>,
+    open: impl Fn(Page) + Copy + Send + Sync + 'static,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let app = StoredValue::new(app);
+    let (main, sub, body) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let busy = RwSignal::new(false);
+    let subs = move || reasons.with(|all| all.iter().find(|r| r.main == main.get()).map(|r| r.subs.clone()).unwrap_or_default());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = body.get_untracked().trim().to_string();
+        let topic = main.get_untracked();
+        let reason = (!topic.is_empty()).then(|| Reason { main: topic, sub: Some(sub.get_untracked()).filter(|s| !s.is_empty()) });
+        if reason.is_none() && text.is_empty() {
+            error.set(Some("Pick a topic or write a message".into()));
+            return;
+        }
+        let request = StartRequest { body: (!text.is_empty()).then_some(text), reason, meta: None };
+        busy.set(true);
+        spawn_local(async move {
+            match app.get_value().post_json::<_, edgechat_shared::api::app::AppConversationDetail>("conversations", &request).await {
+                Ok(detail) => open(Page::Conversation(detail.conversation.id)),
+                Err(message) => {
+                    busy.set(false);
+                    error.set(Some(message));
+                }
+            }
+        });
+    };
+    view! {
+        <form class="ec-messages ec-form ec-new" on:submit=submit>
+            <p class="ec-form-title">"New request"</p>
+            <Show when=move || reasons.with(|r| !r.is_empty())>
+                <select class="ec-input ec-topic" aria-label="Topic" on:change=move |ev| { main.set(event_target_value(&ev)); sub.set(String::new()); }>
+                    <option value="">"Choose a topic"</option>
+                    {move || reasons.get().into_iter().map(|r| view! { <option value=r.main.clone()>{r.main.clone()}</option> }).collect_view()}
+                </select>
+            </Show>
+            <Show when=move || !subs().is_empty()>
+                <select class="ec-input ec-subtopic" aria-label="Sub-topic" on:change=move |ev| sub.set(event_target_value(&ev))>
+                    <option value="">"Choose one (optional)"</option>
+                    {move || subs().into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                </select>
+            </Show>
+            <textarea class="ec-input ec-body" rows="3" aria-label="Message" placeholder="Describe your request (optional with a topic)"
+                maxlength=MAX_MESSAGE_CHARS.to_string() prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+            <button class="ec-send ec-start" type="submit" disabled=move || busy.get()>"Start"</button>
+        </form>
+    }
+}
+
+/// Adds `incoming` to `messages`, skipping the ones already shown (by id).
+fn merge(messages: RwSignal<Vec<UiMessage>>, seen: RwSignal<Vec<i64>>, incoming: &[ChatMessage]) -> bool {
+    let fresh: Vec<&ChatMessage> = incoming.iter().filter(|m| !seen.with_untracked(|s| s.contains(&m.id))).collect();
+    if fresh.is_empty() {
+        return false;
+    }
+    seen.update(|s| s.extend(fresh.iter().map(|m| m.id)));
+    messages.update(|all| {
+        for message in fresh {
+            let ui = UiMessage::from_history(all.len(), message);
+            ui.stored_as(message);
+            all.push(ui);
+        }
+    });
+    true
+}
+
+/// One conversation: its messages (polled), a reply box, and the rating once closed.
+#[component]
+fn ConversationView(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> impl IntoView {
+    let app = StoredValue::new(app);
+    let messages = RwSignal::new(Vec::<UiMessage>::new());
+    let seen = RwSignal::new(Vec::<i64>::new());
+    let (state, rated) = (RwSignal::new(None::<Status>), RwSignal::new(false));
+    let since = StoredValue::new(0i64);
+    let text = RwSignal::new(String::new());
+    let poll = move || {
+        spawn_local(async move {
+            let app = app.get_value();
+            let Ok(news) = app.get::<Poll>(&format!("conversations/{id}/poll?since={}", since.get_value())).await else { return };
+            since.set_value(news.latest_timestamp);
+            state.set(Some(news.state));
+            rated.set(news.rated);
+            if merge(messages, seen, &news.messages) {
+                let _ = app.post(&format!("conversations/{id}/read"), &()).await;
+            }
+        });
+    };
+    poll();
+    if let Ok(handle) = set_interval_with_handle(poll, POLL_EVERY) {
+        on_cleanup(move || handle.clear());
+    }
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = text.get_untracked().trim().to_string();
+        if body.is_empty() {
+            return;
+        }
+        text.set(String::new());
+        spawn_local(async move {
+            let request = ReplyRequest { body, attachment_ids: vec![] };
+            match app.get_value().post_json::<_, Replied>(&format!("conversations/{id}/reply"), &request).await {
+                Ok(replied) => {
+                    let answered: Vec<ChatMessage> = std::iter::once(replied.message).chain(replied.answer).collect();
+                    merge(messages, seen, &answered);
+                    state.set(Some(Status::Open));
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <div class="ec-messages ec-conversation" data-conversation=id
+            data-state=move || state.get().map(Status::as_str).unwrap_or_default()>
+            <For each=move || messages.get() key=|m| m.key let:message>
+                <MessageBubble message=message />
+            </For>
+            <Show when=move || state.get() == Some(Status::Closed) && !rated.get()>
+                <Csat app=app.get_value() target=Target::Conversation(id) on_done=Callback::new(move |()| rated.set(true)) />
+            </Show>
+        </div>
+        <form class="ec-composer" on:submit=send>
+            <input class="ec-input" type="text" placeholder="Type your message…" aria-label="Message"
+                maxlength=MAX_MESSAGE_CHARS.to_string() prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev)) />
+            <button class="ec-send" type="submit" aria-label="Send">"Send"</button>
+        </form>
+    }
+}
+
+/// A ticket's status and its timeline (`GET /api/v1/app/tickets/{id}`).
+#[component]
+fn TicketTimeline(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> impl IntoView {
+    let ticket = RwSignal::new(None::<TicketView>);
+    let rated = RwSignal::new(false);
+    let fetch_app = app.clone();
+    spawn_local(async move {
+        match fetch_app.get::<TicketView>(&format!("tickets/{id}")).await {
+            Ok(view) => {
+                rated.set(view.ticket.rated);
+                ticket.set(Some(view));
+            }
+            Err(message) => error.set(Some(message)),
+        }
+    });
+    let app = StoredValue::new(app);
+    let closed = move || ticket.with(|t| t.as_ref().is_some_and(|t| matches!(t.ticket.status.as_str(), "resolved" | "closed")));
+    view! {
+        <div class="ec-messages ec-ticket-view" data-ticket=id>
+            {move || ticket.get().map(|t| view! {
+                <p class="ec-form-title">{format!("{} · {}", t.ticket.reference, t.ticket.subject)}</p>
+                <p class="ec-ticket-status" data-status=t.ticket.status.clone()>{app::status_label(&t.ticket.status)}</p>
+                <ol class="ec-timeline">
+                    {t.timeline.into_iter().map(|e| view! {
+                        <li data-to=e.to_status.clone()>
+                            <time datetime=e.at.clone()>{e.at.chars().take(16).collect::<String>().replace('T', " ")}</time>
+                            " "{app::status_label(&e.to_status)}
+                            {e.note.map(|n| view! { <span class="ec-note">{format!(" — {n}")}</span> })}
+                        </li>
+                    }).collect_view()}
+                </ol>
+            })}
+            <Show when=move || closed() && !rated.get()>
+                <Csat app=app.get_value() target=Target::Ticket(id) on_done=Callback::new(move |()| rated.set(true)) />
+            </Show>
+        </div>
+    }
+}
+
+/// What a rating is about.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Conversation(i64),
+    Ticket(i64),
+}
+
+/// Body of `POST /api/v1/app/csat`.
+#[derive(Serialize)]
+struct CsatBody {
+    stars: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_id: Option<i64>,
+}
+
+/// The 1–5 star rating of a closed conversation or ticket; a duplicate
+/// (`{"id": null, "duplicate": true}`) counts as done.
+#[component]
+fn Csat(app: AppApi, target: Target, on_done: Callback<()>) -> impl IntoView {
+    let app = StoredValue::new(app);
+    let (stars, comment, done) = (RwSignal::new(0i64), RwSignal::new(String::new()), RwSignal::new(false));
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if stars.get_untracked() == 0 {
+            error.set(Some("Choose 1 to 5 stars".into()));
+            return;
+        }
+        let (conversation_id, ticket_id) = match target {
+            Target::Conversation(id) => (Some(id), None),
+            Target::Ticket(id) => (None, Some(id)),
+        };
+        let comment = Some(comment.get_untracked().trim().to_string()).filter(|c| !c.is_empty());
+        let body = CsatBody { stars: stars.get_untracked(), comment, conversation_id, ticket_id };
+        spawn_local(async move {
+            match app.get_value().post("csat", &body).await {
+                Ok(_) => {
+                    done.set(true);
+                    on_done.run(());
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">"Thanks for your feedback!"</p> }>
+            <form class="ec-form ec-rating" on:submit=submit>
+                <p class="ec-form-title">"How did we do?"</p>
+                <div class="ec-stars" role="radiogroup" aria-label="Rating">
+                    {(1..=5i64).map(|n| view! {
+                        <button type="button" class=move || star_class(stars.get() >= n)
+                            aria-label=format!("{n} star{}", if n == 1 { "" } else { "s" }) data-score=n
+                            on:click=move |_| stars.set(n)>"★"</button>
+                    }).collect_view()}
+                </div>
+                <input class="ec-input ec-comment" type="text" placeholder="Tell us more (optional)" aria-label="Comment"
+                    prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev)) />
+                <Show when=move || error.with(Option::is_some)>
+                    <p class="ec-form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <button class="ec-send ec-submit-rating" type="submit">"Send rating"</button>
+            </form>
+        </Show>
+    }
+}
