@@ -217,7 +217,7 @@ mod tests {
     fn visitors(session: Option<i64>, user: Option<i64>) -> SiteVisitors {
         let site: SiteRow = serde_json::from_value(serde_json::json!({
             "id": 1, "account_id": 1, "site_key": "sk_test", "name": "Shop", "greeting": "Hi", "theme_color": "#000000",
-            "allowed_origins": "[]", "identity_secret": "s", "responder": "{}", "created_at": "2026-01-01T00:00:00.000Z",
+            "allowed_origins": "[]", "identity_secret": "s", "responder": "{}", "request_reasons": "[]", "created_at": "2026-01-01T00:00:00.000Z",
         }))
         .unwrap();
         SiteVisitors {
