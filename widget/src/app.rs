@@ -50,9 +50,10 @@ pub struct TimelineRow {
     pub note: Option<String>,
 }
 
-/// `GET /api/v1/app/tickets/{id}`: the ticket and its timeline.
+/// `GET /api/v1/app/tickets/{id}`: the ticket's fields and its timeline.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TicketView {
+    #[serde(flatten)]
     pub ticket: TicketRow,
     #[serde(default)]
     pub timeline: Vec<TimelineRow>,

@@ -2,7 +2,8 @@
 //! the page calls `EdgeChat('login', {token})` with the identity JWT its
 //! backend minted; the widget shows "Your requests", starts one from the
 //! site's topics, shows an operator's reply live, asks for a rating once
-//! the conversation is closed, and `EdgeChat('logout')` brings back the
+//! the conversation is closed and stores it, shows a ticket made of it with
+//! its timeline, and `EdgeChat('logout')` brings back the
 //! anonymous widget.
 //!
 //! Hooks the widget offers: `.ec-request[data-conversation]` /
@@ -91,7 +92,43 @@ pub async fn app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_an
         .wait_until(&in_widget("r.querySelector('.ec-conversation')?.dataset.state === 'closed' && !!r.querySelector('.ec-rating')"), WAIT)
         .await;
 
-    // Back to the list: both requests.
+    // The user rates it: the rating is stored once.
+    browser.widget_element(".ec-rating [data-score='4']", WAIT).await.click().await.unwrap();
+    browser.widget_element(".ec-submit-rating", WAIT).await.click().await.unwrap();
+    // Once stored, the form gives way (the conversation counts as rated).
+    browser.wait_until(&in_widget("!r.querySelector('.ec-conversation .ec-rating')"), WAIT).await;
+    let polled: serde_json::Value =
+        json_of(app_send(server, Method::GET, &format!("/api/v1/app/conversations/{id}/poll"), &session, None).await, 200).await;
+    assert_eq!(polled["rated"], json!(true), "the widget's rating is stored");
+
+    // An operator makes a ticket of it and resolves it with a note.
+    let ticket: serde_json::Value =
+        json_of(post(server, "/v1/tickets", tenant.token(), json!({"subject": "Double charge", "conversation_id": id})).await, 201).await;
+    let ticket_id = ticket["id"].as_i64().expect("a ticket id");
+    let resolved = send(
+        server,
+        Method::PATCH,
+        &format!("/v1/tickets/{ticket_id}"),
+        tenant.token(),
+        Some(json!({"status": "resolved", "note": "Refunded"})),
+    )
+    .await;
+    assert_eq!(resolved.status().as_u16(), 200);
+
+    // Back to the list: both requests and the ticket, whose timeline shows the change and asks for a rating.
+    browser.widget_element(".ec-back", WAIT).await.click().await.unwrap();
+    browser.wait_until(&in_widget("r.querySelectorAll('.ec-request[data-conversation]').length === 2"), WAIT).await;
+    browser.wait_until(&in_widget(&format!("!!r.querySelector('.ec-ticket[data-ticket=\"{ticket_id}\"]')")), WAIT).await;
+    browser.widget_element(&format!(".ec-ticket[data-ticket='{ticket_id}']"), WAIT).await.click().await.unwrap();
+    browser
+        .wait_until(
+            &in_widget("!!r.querySelector('.ec-timeline li[data-to=\"resolved\"]') && !!r.querySelector('.ec-ticket-view .ec-rating')"),
+            WAIT,
+        )
+        .await;
+    let reference = ticket["reference"].as_str().expect("a reference").to_string();
+    let title = browser.eval(&in_widget("r.querySelector('.ec-ticket-view .ec-form-title').innerText")).await;
+    assert!(title.as_str().is_some_and(|t| t.contains(&reference) && t.contains("Double charge")), "{title}");
     browser.widget_element(".ec-back", WAIT).await.click().await.unwrap();
     browser.wait_until(&in_widget("r.querySelectorAll('.ec-request[data-conversation]').length === 2"), WAIT).await;
     let topic_row = browser.eval(&in_widget(&format!("r.querySelector('.ec-request[data-conversation=\"{id}\"]').innerText"))).await;
