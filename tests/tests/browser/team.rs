@@ -336,6 +336,10 @@ pub async fn team_mute_and_archive_behave_and_a_visitor_message_brings_it_back(s
     let id = visitor_conversation(server, &tenant, &operator, &visitor, "Is my order shipped?").await;
     let row = format!("li.row[data-conversation=\"{id}\"]");
 
+    // The toolbar is busy while the take-over above is in flight: a disabled button ignores the click.
+    operator
+        .wait_until("return [...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Mute' && !b.disabled);", WAIT)
+        .await;
     operator.button("Mute", WAIT).await.click().await.unwrap();
     operator.button("Unmute", WAIT).await;
     operator
