@@ -26,6 +26,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         another_users_device_is_404_and_devices_are_capped,
         notification_settings_default_on_and_change,
         an_operator_reply_reaches_each_offline_device_once,
+        a_ticket_change_reaches_the_users_devices_once,
         no_push_while_the_user_is_live_or_has_chat_messages_off,
         a_gone_device_is_removed,
         diagnostics_are_stored_without_pii_and_capped,
@@ -395,4 +396,25 @@ async fn diagnostics_are_stored_without_pii_and_capped(server: &'static Server) 
     assert_error(app_send(server, Method::POST, path, &user.session, Some(json!("text"))).await, 400, "bad_request", "not an object").await;
     let no_session = server.http.post(format!("{}{path}", server.url)).json(&json!({})).send().await.unwrap();
     assert_error(no_session, 401, "unauthorized", "no session").await;
+}
+
+async fn a_ticket_change_reaches_the_users_devices_once(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let user = sign_in(server, &tenant).await;
+    let devices = register_all(server, &user).await;
+    let conversation = user_writes(server, &user, "My parcel never came").await;
+    let ticket: Value = json_of(
+        post(server, "/v1/tickets", tenant.token(), json!({"subject": "Parcel never came", "conversation_id": conversation})).await,
+        201,
+    )
+    .await;
+    let id = ticket["id"].as_i64().expect("a ticket id");
+    let changed = send(server, Method::PATCH, &format!("/v1/tickets/{id}"), tenant.token(), Some(json!({"status": "in_progress"}))).await;
+    assert_eq!(changed.status().as_u16(), 200);
+    let (web, fcm, _) = wait_everywhere(&devices, "Parcel never came").await;
+    assert_eq!(web[0].payload["data"]["type"], "ticket");
+    assert_eq!(web[0].payload["data"]["ticket_id"], id.to_string());
+    assert_eq!(fcm[0].payload["data"]["status"], "in_progress");
+    assert_eq!(pushed(&devices), 3, "one push per device for the one change");
+    assert_eq!(standin().problems(), Vec::<String>::new());
 }
