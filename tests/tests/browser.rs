@@ -8,6 +8,8 @@ mod app;
 mod console;
 #[path = "browser/integrations.rs"]
 mod integrations;
+#[path = "browser/ratings.rs"]
+mod ratings;
 #[path = "browser/team.rs"]
 mod team;
 #[path = "browser/tickets.rs"]
@@ -22,6 +24,7 @@ use console::{
 };
 
 use integrations::integrations_an_api_key_created_in_the_console_works_until_revoked_there;
+use ratings::ratings_and_complaints_show_in_the_console_and_complaints_are_handled;
 
 use team::{
     team_an_attached_image_shows_in_console_and_widget_and_a_refused_file_says_why,
@@ -67,6 +70,7 @@ fn main() {
             integrations_an_api_key_created_in_the_console_works_until_revoked_there,
             tickets_made_from_a_conversation_in_the_console_change_status_with_a_note,
             app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out,
+            ratings_and_complaints_show_in_the_console_and_complaints_are_handled,
         ],
     )
 }
