@@ -1,21 +1,18 @@
 //! Calls to the public widget API (`/api/v1/chat/*`, seeds 001 and 004).
 
 use edgechat_shared::api::config::WidgetConfig;
-use edgechat_shared::api::contact::{ContactRequest, EmailRequest};
-use edgechat_shared::api::events::{TypingRequest, VisitorRead};
-use edgechat_shared::api::handoff::HandoffResponse;
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::rating::{RateCommentRequest, RateRequest};
+use edgechat_shared::api::sites::RequestReason;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
-use edgechat_shared::api::visitor::{BlockStatus, IdentityQuery, VisitorQuery};
-use edgechat_shared::error::ErrorBody;
+use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::sse;
 use futures_util::StreamExt;
-use js_sys::{encode_uri_component, Uint8Array, JSON};
-use serde::de::DeserializeOwned;
+use js_sys::{encode_uri_component, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
+
+use crate::wire::{self, Body, Json};
 
 /// Where the API is and which site this widget belongs to.
 #[derive(Debug, Clone)]
@@ -42,7 +39,9 @@ pub(crate) async fn fetch(request: Request) -> Result<Response, ApiError> {
         return Ok(response);
     }
     let status = response.status();
-    Err(json_body::<ErrorBody>(response).await.map(|e| e.message).unwrap_or_else(|_| format!("HTTP {status}")))
+    // The error envelope's `message` (`{"error": …, "message": …}`).
+    let message = json_body(response).await.ok().and_then(|e| e.opt_str("message"));
+    Err(message.unwrap_or_else(|| ["HTTP ", &status.to_string()].concat()))
 }
 
 /// The host page's address (`document.URL`, the same as `location.href`:
@@ -56,14 +55,12 @@ pub fn page_url() -> Option<String> {
     (web && url.chars().count() <= edgechat_shared::limits::MAX_PAGE_URL_CHARS).then_some(url)
 }
 
-/// Parses a response body as JSON with the browser's own parser (smaller
-/// than bundling one into the wasm).
-pub(crate) async fn json_body<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    let value = JsFuture::from(response.json().map_err(js_error)?).await.map_err(js_error)?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+/// Parses a response body as JSON with the browser's own parser (see [`wire`]).
+pub(crate) async fn json_body(response: Response) -> Result<Json, ApiError> {
+    Ok(Json(JsFuture::from(response.json().map_err(js_error)?).await.map_err(js_error)?))
 }
 
-async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+async fn get_json(url: &str) -> Result<Json, ApiError> {
     json_body(fetch(Request::new_with_str(url).map_err(js_error)?).await?).await
 }
 
@@ -77,28 +74,45 @@ impl Api {
             ("name", &self.identity.name),
         ];
         let pairs = query.iter().map(|(k, v)| (*k, *v)).chain(identity.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))));
-        let query: Vec<String> = pairs.map(|(k, v)| format!("{k}={}", String::from(encode_uri_component(v)))).collect();
-        format!("{}/api/v1/chat/{path}?{}", self.base, query.join("&"))
+        let query: Vec<String> = pairs.map(|(k, v)| [k, "=", &String::from(encode_uri_component(v))].concat()).collect();
+        [&self.base, "/api/v1/chat/", path, "?", &query.join("&")].concat()
     }
 
     /// `GET /api/v1/chat/config`.
     pub async fn config(&self) -> Result<WidgetConfig, ApiError> {
-        get_json(&self.url("config", &[("site_key", &self.site_key)])).await
+        let config = get_json(&self.url("config", &[("site_key", &self.site_key)])).await?;
+        let reasons = config.list("reasons").iter().map(|r| RequestReason { main: r.str("main"), subs: r.strings("subs") }).collect();
+        Ok(WidgetConfig {
+            site_key: config.str("site_key"),
+            name: config.str("name"),
+            greeting: config.str("greeting"),
+            theme_color: config.str("theme_color"),
+            reasons,
+        })
     }
 
     /// `GET /api/v1/chat/history` for `session_id`.
     pub async fn history(&self, session_id: &str) -> Result<HistoryResponse, ApiError> {
-        get_json(&self.url("history", &[("site_key", &self.site_key), ("session_id", session_id)])).await
+        let history = get_json(&self.url("history", &[("site_key", &self.site_key), ("session_id", session_id)])).await?;
+        Ok(HistoryResponse {
+            success: history.bool("success"),
+            conversation_id: history.opt_int("conversation_id"),
+            messages: wire::messages(&history, "messages"),
+        })
     }
 
-    async fn post_json<T: serde::Serialize>(&self, path: &str, body: &T) -> Result<Response, ApiError> {
+    /// `{site_key, session_id}`, the start of most visitor request bodies.
+    fn visitor(&self, session_id: &str) -> Body {
+        Body::new().str("site_key", &self.site_key).str("session_id", session_id)
+    }
+
+    async fn post_json(&self, path: &str, body: Body) -> Result<Response, ApiError> {
         let headers = Headers::new().map_err(js_error)?;
         headers.set("Content-Type", "application/json").map_err(js_error)?;
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_headers(&headers);
-        let body = serde_wasm_bindgen::to_value(body).map_err(|e| e.to_string())?;
-        init.set_body(&JSON::stringify(&body).map_err(js_error)?.into());
+        init.set_body(&JsValue::from_str(&body.to_json()));
         // `site_key` in the URL too, so the CORS preflight names the site.
         let url = self.url(path, &[("site_key", &self.site_key)]);
         fetch(Request::new_with_str_and_init(&url, &init).map_err(js_error)?).await
@@ -106,83 +120,77 @@ impl Api {
 
     /// `POST /api/v1/chat/typing`: the visitor is typing.
     pub async fn typing(&self, session_id: &str) -> Result<(), ApiError> {
-        let body = TypingRequest { site_key: self.site_key.clone(), session_id: session_id.into(), typing: true };
-        self.post_json("typing", &body).await.map(|_| ())
+        self.post_json("typing", self.visitor(session_id).set("typing", true)).await.map(|_| ())
     }
 
     /// `POST /api/v1/chat/read`: the visitor has seen messages up to `seq`.
     pub async fn read(&self, session_id: &str, seq: i64) -> Result<(), ApiError> {
-        let body = VisitorRead { site_key: self.site_key.clone(), session_id: session_id.into(), seq };
-        self.post_json("read", &body).await.map(|_| ())
+        self.post_json("read", self.visitor(session_id).int("seq", seq)).await.map(|_| ())
     }
 
     /// `POST /api/v1/chat/contact` (or `/email` when only an email is given).
     pub async fn contact(&self, session_id: &str, email: &str, name: &str, phone: &str) -> Result<(), ApiError> {
-        let present = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
-        let request = ContactRequest {
-            site_key: self.site_key.clone(),
-            session_id: session_id.into(),
-            email: present(email),
-            phone: present(phone),
-            name: present(name),
-        };
-        if request.phone.is_none() && request.name.is_none() {
-            let body = EmailRequest { site_key: request.site_key, session_id: request.session_id, email: email.trim().into() };
-            return self.post_json("email", &body).await.map(|_| ());
+        fn present(v: &str) -> Option<&str> {
+            Some(v.trim()).filter(|v| !v.is_empty())
         }
-        self.post_json("contact", &request).await.map(|_| ())
+        let (email, name, phone) = (present(email), present(name), present(phone));
+        if phone.is_none() && name.is_none() {
+            return self.post_json("email", self.visitor(session_id).str("email", email.unwrap_or_default())).await.map(|_| ());
+        }
+        let body = self.visitor(session_id).opt_str("email", email).opt_str("phone", phone).opt_str("name", name);
+        self.post_json("contact", body).await.map(|_| ())
     }
 
     /// `POST /api/v1/chat/rate` then, with a comment, `POST /api/v1/chat/rate/comment`.
     pub async fn rate(&self, session_id: &str, score: i64, comment: &str) -> Result<(), ApiError> {
-        let rate = RateRequest { site_key: self.site_key.clone(), session_id: session_id.into(), score };
-        self.post_json("rate", &rate).await?;
+        self.post_json("rate", self.visitor(session_id).int("score", score)).await?;
         if !comment.trim().is_empty() {
-            let body =
-                RateCommentRequest { site_key: self.site_key.clone(), session_id: session_id.into(), comment: comment.trim().into() };
-            self.post_json("rate/comment", &body).await?;
+            self.post_json("rate/comment", self.visitor(session_id).str("comment", comment.trim())).await?;
         }
         Ok(())
     }
 
     /// `POST /api/v1/chat/close`: the visitor ends the conversation.
     pub async fn close(&self, session_id: &str) -> Result<(), ApiError> {
-        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
-        self.post_json("close", &body).await.map(|_| ())
+        self.post_json("close", self.visitor(session_id)).await.map(|_| ())
     }
 
     /// `POST /api/v1/chat/transcript`: email the conversation to the
     /// visitor's contact email ("email me a copy"; `email` left out).
     pub async fn transcript(&self, session_id: &str) -> Result<(), ApiError> {
-        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
-        self.post_json("transcript", &body).await.map(|_| ())
+        self.post_json("transcript", self.visitor(session_id)).await.map(|_| ())
     }
 
     /// `POST /api/v1/chat/handoff`: the visitor accepts the offer of a
     /// person; answers the notice to show.
     pub async fn handoff(&self, session_id: &str) -> Result<String, ApiError> {
-        let body = VisitorQuery { site_key: self.site_key.clone(), session_id: session_id.into() };
-        let accepted: HandoffResponse = json_body(self.post_json("handoff", &body).await?).await?;
-        Ok(accepted.message)
+        let accepted = json_body(self.post_json("handoff", self.visitor(session_id)).await?).await?;
+        Ok(accepted.str("message"))
     }
 
     /// `GET /api/v1/chat/block-status`.
     pub async fn blocked(&self, session_id: &str) -> Result<bool, ApiError> {
-        let status: BlockStatus = get_json(&self.url("block-status", &[("site_key", &self.site_key), ("session_id", session_id)])).await?;
-        Ok(status.blocked)
+        let status = get_json(&self.url("block-status", &[("site_key", &self.site_key), ("session_id", session_id)])).await?;
+        Ok(status.bool("blocked"))
     }
 
     /// `POST /api/v1/chat/stream`: calls `on_event` for each SSE event as it arrives.
     pub async fn stream(&self, request: &StreamRequest, mut on_event: impl FnMut(StreamEvent)) -> Result<(), ApiError> {
-        let response = self.post_json("stream", request).await?;
+        let body = self
+            .visitor(&request.session_id)
+            .str("message", &request.message)
+            .opt_str("lang", request.lang.as_deref())
+            .opt_str("message_id", request.message_id.as_deref())
+            .set("attachments", wire::int_array(&request.attachments))
+            .opt_str("page_url", request.page_url.as_deref());
+        let response = self.post_json("stream", body).await?;
         let body = response.body().ok_or("The answer has no body")?;
         let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
         let mut parser = sse::Parser::new();
         while let Some(chunk) = chunks.next().await {
             let bytes = Uint8Array::new(&chunk.map_err(js_error)?).to_vec();
             for frame in parser.push(&bytes) {
-                let event = JSON::parse(&frame.data).ok().and_then(|v| serde_wasm_bindgen::from_value::<StreamEvent>(v).ok());
-                if let Some(event) = event {
+                if let Some(event) = Json::parse(&frame.data).as_ref().and_then(wire::stream_event) {
                     on_event(event);
                 }
             }

@@ -10,6 +10,7 @@ mod components;
 mod live;
 mod session;
 mod upload;
+mod wire;
 
 use std::cell::RefCell;
 
@@ -56,7 +57,8 @@ impl Command {
 fn identity_of(value: &JsValue) -> IdentityQuery {
     let field = |name: &str| {
         let v = js_sys::Reflect::get(value, &JsValue::from_str(name)).ok()?;
-        v.as_string().or_else(|| v.as_f64().map(|n| n.to_string()))
+        // A number is written by JavaScript (`String(n)`), not by Rust's float formatting.
+        v.as_string().or_else(|| js_sys::Number::from(v.as_f64()?).to_string_with_radix(10).ok().map(String::from))
     };
     IdentityQuery { user_id: field("user_id"), user_hash: field("user_hash"), email: field("email"), name: field("name") }
 }

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{EventSource, MessageEvent};
 
 use crate::api::Api;
+use crate::wire::{self, Json};
 
 /// The event names the worker sends (`LiveEvent::name`).
 const EVENTS: [&str; 7] = ["message", "typing", "mode", "read", "status", "message_updated", "reaction"];
@@ -39,11 +40,7 @@ pub fn connect(
     let url = api.url("events", &[("site_key", &api.site_key), ("session_id", session_id), ("after_seq", &after)]);
     let source = EventSource::new(&url).ok()?;
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-        let parsed = event
-            .data()
-            .as_string()
-            .and_then(|data| js_sys::JSON::parse(&data).ok())
-            .and_then(|value| serde_wasm_bindgen::from_value::<LiveEvent>(value).ok());
+        let parsed = event.data().as_string().and_then(|data| Json::parse(&data)).as_ref().and_then(wire::live_event);
         if let Some(live) = parsed {
             on_event(live);
         }

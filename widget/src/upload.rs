@@ -2,12 +2,12 @@
 //! with `XMLHttpRequest`, which reports upload progress (fetch does not).
 
 use edgechat_shared::api::uploads::UploadResponse;
-use edgechat_shared::error::ErrorBody;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
 
 use crate::api::Api;
+use crate::wire::{self, Json};
 
 /// Uploads `file` for `session_id`; `on_progress(percent)` while it goes,
 /// then `on_done` with the stored upload or the refusal's message.
@@ -34,14 +34,12 @@ pub fn upload_image(
     let done = Closure::once(move || {
         let text = request.response_text().ok().flatten().unwrap_or_default();
         let status = request.status().unwrap_or(0);
-        let parsed = js_sys::JSON::parse(&text).ok();
-        let result = if (200..300).contains(&status) {
-            parsed.and_then(|v| serde_wasm_bindgen::from_value::<UploadResponse>(v).ok()).ok_or_else(|| "The upload failed".to_string())
-        } else {
-            Err(parsed
-                .and_then(|v| serde_wasm_bindgen::from_value::<ErrorBody>(v).ok())
-                .map(|e| e.message)
-                .unwrap_or_else(|| format!("The upload failed (HTTP {status})")))
+        let parsed = Json::parse(&text);
+        let result = match parsed {
+            Some(body) if (200..300).contains(&status) => Ok(wire::upload(&body)),
+            // The error envelope's `message`.
+            Some(body) if body.opt_str("message").is_some() => Err(body.str("message")),
+            _ => Err(["The upload failed (HTTP ", &status.to_string(), ")"].concat()),
         };
         on_done(result);
     });

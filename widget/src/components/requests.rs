@@ -7,20 +7,20 @@
 
 use std::time::Duration;
 
-use edgechat_shared::api::app::{AppConversation, AppConversationList, Poll, Reason, Replied, ReplyRequest, StartRequest};
+use edgechat_shared::api::app::{AppConversation, Reason};
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::sites::RequestReason;
 use edgechat_shared::api::ChatMessage;
 use edgechat_shared::limits::MAX_MESSAGE_CHARS;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 use web_sys::HtmlElement;
 
 use super::feedback::star_class;
 use super::message::{MessageBubble, UiMessage};
 use crate::api::Api;
-use crate::app::{self, AppApi, TicketRow, TicketRows, TicketView};
+use crate::app::{self, AppApi, TicketRow, TicketView};
+use crate::wire::Body;
 
 /// How often an open conversation asks for news (`…/poll?since=`).
 const POLL_EVERY: Duration = Duration::from_secs(3);
@@ -49,12 +49,12 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
     let refresh = move || {
         let Some(app) = session.get_untracked() else { return };
         spawn_local(async move {
-            match app.get::<AppConversationList>("conversations").await {
-                Ok(list) => conversations.set(list.conversations),
+            match app.conversations().await {
+                Ok(list) => conversations.set(list),
                 Err(message) => error.set(Some(message)),
             }
             // Tickets are optional for a site (an error leaves the list empty).
-            tickets.set(app.get::<TicketRows>("tickets").await.map(|t| t.tickets).unwrap_or_default());
+            tickets.set(app.tickets().await.unwrap_or_default());
         });
     };
     let site_api = api.clone();
@@ -181,11 +181,10 @@ fn NewRequest(
             error.set(Some("Pick a topic or write a message".into()));
             return;
         }
-        let request = StartRequest { body: (!text.is_empty()).then_some(text), reason, meta: None };
         busy.set(true);
         spawn_local(async move {
-            match app.get_value().post_json::<_, edgechat_shared::api::app::AppConversationDetail>("conversations", &request).await {
-                Ok(detail) => open(Page::Conversation(detail.conversation.id)),
+            match app.get_value().start(Some(text.as_str()).filter(|t| !t.is_empty()), reason.as_ref()).await {
+                Ok(id) => open(Page::Conversation(id)),
                 Err(message) => {
                     busy.set(false);
                     error.set(Some(message));
@@ -244,12 +243,12 @@ fn ConversationView(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> im
     let poll = move || {
         spawn_local(async move {
             let app = app.get_value();
-            let Ok(news) = app.get::<Poll>(&format!("conversations/{id}/poll?since={}", since.get_value())).await else { return };
+            let Ok(news) = app.poll(id, since.get_value()).await else { return };
             since.set_value(news.latest_timestamp);
             state.set(Some(news.state));
             rated.set(news.rated);
             if merge(messages, seen, &news.messages) {
-                let _ = app.post(&format!("conversations/{id}/read"), &()).await;
+                app.read(id).await;
             }
         });
     };
@@ -265,8 +264,7 @@ fn ConversationView(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> im
         }
         text.set(String::new());
         spawn_local(async move {
-            let request = ReplyRequest { body, attachment_ids: vec![] };
-            match app.get_value().post_json::<_, Replied>(&format!("conversations/{id}/reply"), &request).await {
+            match app.get_value().reply(id, &body).await {
                 Ok(replied) => {
                     let answered: Vec<ChatMessage> = std::iter::once(replied.message).chain(replied.answer).collect();
                     merge(messages, seen, &answered);
@@ -301,7 +299,7 @@ fn TicketTimeline(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> impl
     let rated = RwSignal::new(false);
     let fetch_app = app.clone();
     spawn_local(async move {
-        match fetch_app.get::<TicketView>(&format!("tickets/{id}")).await {
+        match fetch_app.ticket(id).await {
             Ok(view) => {
                 rated.set(view.ticket.rated);
                 ticket.set(Some(view));
@@ -340,18 +338,6 @@ enum Target {
     Ticket(i64),
 }
 
-/// Body of `POST /api/v1/app/csat`.
-#[derive(Serialize)]
-struct CsatBody {
-    stars: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    conversation_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ticket_id: Option<i64>,
-}
-
 /// The 1–5 star rating of a closed conversation or ticket; a duplicate
 /// (`{"id": null, "duplicate": true}`) counts as done.
 #[component]
@@ -365,14 +351,14 @@ fn Csat(app: AppApi, target: Target, on_done: Callback<()>) -> impl IntoView {
             error.set(Some("Choose 1 to 5 stars".into()));
             return;
         }
-        let (conversation_id, ticket_id) = match target {
-            Target::Conversation(id) => (Some(id), None),
-            Target::Ticket(id) => (None, Some(id)),
+        let body = Body::new().int("stars", stars.get_untracked());
+        let body = match target {
+            Target::Conversation(id) => body.int("conversation_id", id),
+            Target::Ticket(id) => body.int("ticket_id", id),
         };
-        let comment = Some(comment.get_untracked().trim().to_string()).filter(|c| !c.is_empty());
-        let body = CsatBody { stars: stars.get_untracked(), comment, conversation_id, ticket_id };
+        let body = body.opt_str("comment", Some(comment.get_untracked().trim()).filter(|c| !c.is_empty()));
         spawn_local(async move {
-            match app.get_value().post("csat", &body).await {
+            match app.get_value().csat(body).await {
                 Ok(_) => {
                     done.set(true);
                     on_done.run(());
