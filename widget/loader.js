@@ -1,98 +1,208 @@
-/*! EdgeChat loader: the launcher in a Shadow DOM; the widget loads on click.
- * Before the visitor interacts it writes no storage and only asks for nudges. */
-(function (w, d) {
-  var s = d.currentScript;
-  if (!s || (w.EdgeChat && w.EdgeChat.l)) return;
-  var key = s.getAttribute('data-site-key') || '';
-  var base = s.src.replace(/\/loader\.js(\?.*)?$/, '');
-  var queue = (w.EdgeChat && w.EdgeChat.q) || [];
-  var api = function () { queue.push(arguments); };
-  api.q = queue;
+// EdgeChat loader: the launcher in a Shadow DOM, themed from the site's
+// config, and the `EdgeChat(…)` JavaScript API (README "JavaScript API").
+// The widget loads when the panel first opens. Before the visitor interacts
+// it writes no storage and asks only for the config and, unless the config
+// says the site has no proactive rules, for nudges. `cargo xtask build`
+// minifies it with esbuild; `cargo xtask bench` checks its 2 KB gzip budget.
+((w, d) => {
+  const s = d.currentScript;
+  if (!s || w.EdgeChat?.l) return;
+  const { siteKey: key = '', locale } = s.dataset;
+  const base = s.src.replace(/\/loader\.js.*/, '');
+  const q = encodeURIComponent;
+  const chat = base + '/api/v1/chat/';
+  const site = '?site_key=' + q(key);
+  // Calls made before the config answered, the page's own queue first.
+  const early = [...(w.EdgeChat?.q || [])];
+  // The widget's commands (identify, reset, login, logout, setLocale) in
+  // order; the widget takes over `push` once mounted (widget/src/lib.rs).
+  const commands = [];
+  const handlers = {};
+  let ready, open = 0, want, unread = 0, loading, locked, overflow;
+
+  const el = d.createElement('edgechat-root');
+  const root = el.attachShadow({ mode: 'open' });
+  const sheet = new CSSStyleSheet();
+  // The launcher and the nudge beside it, docked in the page's corner (the
+  // custom properties come from the config, below). Nothing moves, so
+  // `prefers-reduced-motion` has nothing to stop.
+  sheet.replaceSync(
+    ':host{all:initial}[hidden],:host([hidden]){display:none!important}' +
+    '.ec-dock{position:fixed;right:var(--ec-x);bottom:var(--ec-y);z-index:2147483000;display:flex;align-items:center;gap:12px;' +
+    'font:14px system-ui}:host([data-side=left]) .ec-dock{right:auto;left:var(--ec-x);flex-direction:row-reverse}' +
+    '.ec-dock>*{cursor:pointer;box-shadow:0 6px 20px #0003}' +
+    '.ec-launcher{position:relative;width:56px;height:56px;border:0;border-radius:50%;background:var(--ec-accent);color:var(--ec-on-accent)}' +
+    '.ec-launcher:focus-visible{outline:3px solid #111827;outline-offset:2px;box-shadow:0 0 0 2px #fff}' +
+    'svg{width:26px;fill:currentColor}.ec-badge{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;' +
+    'background:#dc2626;color:#fff;font-size:12px}' +
+    '.ec-nudge{max-width:240px;padding:10px 14px;border-radius:14px;background:#fff;color:#111827}'
+  );
+  root.adoptedStyleSheets = [sheet];
+  // The panel's container (the widget mounts into it), then the dock.
+  root.innerHTML =
+    '<div id=ec-panel hidden></div><div class=ec-dock><div class=ec-nudge hidden></div>' +
+    '<button class=ec-launcher aria-controls=ec-panel hidden><svg viewBox="0 0 24 24"><path d="M3 4h18v13H8l-5 4z"/></svg>' +
+    '<span class=ec-badge hidden></span></button></div>';
+  const [slot, { children: [nudge, button] }] = root.children;
+  const badge = button.lastChild;
+  nudge.onclick = button.onclick = () => toggle(!open);
+
+  // The launcher's accessible name in the page's language: en, fr, de, es, ar.
+  const talk = ' المحادثة';
+  const names = {
+    fr: ['Ouvrir le chat', 'Fermer le chat'],
+    de: ['Chat öffnen', 'Chat schließen'],
+    es: ['Abrir el chat', 'Cerrar el chat'],
+    ar: ['فتح' + talk, 'إغلاق' + talk],
+  };
+  // What the widget reads through `host` (widget/src/host.rs).
+  const host = {
+    locale,
+    emit(name, detail) {
+      fire(name, detail);
+      if (name == 'message' && !open) count(unread + 1);
+    },
+    close: () => toggle(),
+  };
+  // A page handler that throws is reported and stops nothing here.
+  const call = (f, detail) => {
+    try {
+      f(detail);
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const fire = (name, detail) => handlers[name]?.map((f) => call(f, detail));
+  const count = (n) => {
+    if (n != unread) {
+      badge.hidden = !(unread = n);
+      badge.textContent = n;
+      fire('unread', n);
+    }
+  };
+  // The launcher's state; on a phone an open panel fills the screen: no
+  // launcher over it, and the page must not scroll behind it.
+  const draw = () => {
+    const phone = open && matchMedia('(max-width:480px)').matches;
+    const page = d.documentElement.style;
+    button.ariaLabel = (names[(host.locale || navigator.language).slice(0, 2)] || ['Open chat', 'Close chat'])[open];
+    button.ariaExpanded = !!open;
+    button.hidden = !ready || phone;
+    if (phone ^ locked) {
+      if ((locked = phone)) overflow = page.overflow;
+      page.overflow = phone ? 'hidden' : overflow;
+    }
+  };
+
+  // Opens (truthy) or closes the panel, importing the widget on the first
+  // open; `open` and `close` fire on a change. A close while the widget
+  // loads cancels the open.
+  const toggle = (on) => {
+    want = on = on ? 1 : 0;
+    if (on == open) return;
+    if (on) {
+      el.hidden = 0;
+      return (loading ||= import(base + '/__WIDGET_JS__').then((m) => m.default().then(() => m.mount(root, slot, key, base, commands, host))))
+        .then(() => {
+          if (want && !open) {
+            open = nudge.hidden = 1;
+            slot.hidden = 0;
+            draw();
+            count(0);
+            // The panel's `autofocus` control (the composer), else its first control.
+            (slot.querySelector('[autofocus]') || slot.querySelector('textarea,button'))?.focus();
+            fire('open');
+          }
+        }, (e) => {
+          loading = 0;
+          reportError(e);
+        });
+    }
+    const inside = root.activeElement;
+    slot.hidden = 1;
+    open = 0;
+    draw();
+    if (inside) button.focus();
+    fire('close');
+  };
+  root.addEventListener('keydown', (e) => e.key == 'Escape' && toggle());
+
+  const api = (name, a, b) => {
+    if (!ready) early.push([name, a, b]);
+    else if (name == 'on') {
+      (handlers[a] ||= []).push(b);
+      if (a == 'ready') call(b);
+    } else if (name == 'off') handlers[a] = handlers[a]?.filter((f) => f != b);
+    else if (name == 'open' || name == 'close') toggle(name == 'open');
+    else if (name == 'toggle') toggle(!open);
+    else if (name == 'show') el.hidden = 0;
+    else if (name == 'hide') {
+      toggle();
+      el.hidden = 1;
+    }
+    else {
+      if (name == 'setLocale') host.locale = a;
+      // A reset forgets the session, so its unread replies and nudge too.
+      if (name == 'reset') {
+        nudge.hidden = 1;
+        count(0);
+      }
+      draw();
+      commands.push([name, a, b]);
+    }
+  };
   api.l = 1;
   w.EdgeChat = api;
 
-  var host = d.createElement('edgechat-root');
-  var root = host.attachShadow({ mode: 'open' });
-  var sheet = new CSSStyleSheet();
-  sheet.replaceSync(
-    ':host{all:initial}' +
-    '.ec-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;' +
-    'border:0;border-radius:50%;background:#4f46e5;color:#fff;cursor:pointer;display:grid;place-items:center;' +
-    'box-shadow:0 6px 20px rgba(0,0,0,.2)}' +
-    '.ec-launcher svg{width:26px;height:26px;fill:currentColor}[hidden]{display:none!important}' +
-    '.ec-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#dc2626;' +
-    'color:#fff;font:600 12px/20px system-ui,sans-serif;text-align:center}' +
-    '.ec-nudge{position:fixed;right:88px;bottom:24px;z-index:2147483000;max-width:240px;padding:10px 14px;border-radius:14px;' +
-    'background:#fff;color:#111827;font:14px/1.4 system-ui,sans-serif;box-shadow:0 6px 20px rgba(0,0,0,.2);cursor:pointer}'
-  );
-  root.adoptedStyleSheets = [sheet];
-  var slot = d.createElement('div');
-  slot.hidden = true;
-  var button = d.createElement('button');
-  button.className = 'ec-launcher';
-  button.type = 'button';
-  button.setAttribute('aria-label', 'Open chat');
-  button.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg><span class="ec-badge" hidden></span>';
-  var badge = button.lastChild, unread = 0;
-  var nudge = d.createElement('div');
-  nudge.className = 'ec-nudge';
-  nudge.hidden = true;
-  nudge.onclick = function () { button.onclick(); };
-  root.append(slot, nudge, button);
-
-  // Returning visitors (a session exists) get an unread badge for replies.
-  var prefix = 'edgechat:' + key + ':', store;
-  try { store = w.localStorage; } catch (e) {}
-  var session = store && store.getItem(prefix + 'session');
-  var q = function (v) { return encodeURIComponent(v); };
-
+  // A returning visitor's session (read, never written here) lets the
+  // server skip the rules they saw.
+  let session;
+  try {
+    session = localStorage['edgechat:' + key + ':session'];
+  } catch (e) {}
   // Proactive nudges: poll with backoff, or when the next rule is due.
-  var start = Date.now(), wait = 2;
-  function poll() {
-    fetch(base + '/api/v1/chat/pending-proactive?site_key=' + q(key) + '&url=' + q(location.href) +
-      '&seconds_on_page=' + ((Date.now() - start) / 1e3 | 0) + (session ? '&session_id=' + q(session) : ''))
-      .then(function (r) { return r.json(); })
-      .then(function (a) {
-        var m = a.messages && a.messages[0];
-        if (m && slot.hidden) {
+  const start = Date.now();
+  let wait = 2;
+  const poll = () =>
+    fetch(chat + 'pending-proactive' + site + '&url=' + q(location.href) + '&seconds_on_page=' + ((Date.now() - start) / 1e3 | 0) +
+      (session ? '&session_id=' + q(session) : ''))
+      .then((r) => r.json())
+      .then((a) => {
+        const m = a.messages?.[0];
+        if (m && !open) {
           nudge.textContent = m.message;
-          nudge.hidden = false;
+          nudge.hidden = 0;
         } else {
-          wait = a.next_in ? Math.min(a.next_in, 60) : Math.min(wait * 2, 60);
+          wait = Math.min(a.next_in || wait * 2, 60);
           if (Date.now() - start < 6e5) setTimeout(poll, wait * 1e3);
         }
-      }, function () {});
-  }
-  setTimeout(poll, 500);
+      }, () => {});
 
-  if (session) (w.requestIdleCallback || setTimeout)(function () {
-    new EventSource(base + '/api/v1/chat/events?site_key=' + q(key) + '&session_id=' + q(session) +
-      '&after_seq=' + (+store.getItem(prefix + 'seen') || 0)).addEventListener('message', function (e) {
-      if (slot.hidden && JSON.parse(e.data).message.role == 'operator') {
-        badge.textContent = ++unread;
-        badge.hidden = false;
-      }
-    });
-  });
-
-  var loading;
-  button.onclick = function () {
-    loading = loading || import(base + '/__WIDGET_JS__').then(function (m) {
-      return m.default({ module_or_path: base + '/__WIDGET_WASM__' }).then(function () {
-        m.mount(root, slot, key, base, queue); // identify, reset: the widget applies them
-      });
-    });
-    loading.then(function () {
-      slot.hidden = !slot.hidden;
-      unread = 0;
-      badge.hidden = nudge.hidden = true;
-      button.setAttribute('aria-expanded', String(!slot.hidden));
-    }, function (e) {
-      loading = null;
-      console.error('EdgeChat:', e);
-    });
+  // The site's settings (the browser caches them for 5 min): theme colours,
+  // launcher side and offsets (px), whether it has proactive rules. Missing
+  // or failed: the defaults. Then the launcher shows and queued calls run.
+  const configure = (c) => {
+    const set = (name, value) => el.style.setProperty('--ec-' + name, value);
+    set('accent', c.theme_color || '#4f46e5');
+    set('on-accent', c.theme_text_color || '#fff');
+    set('ink', c.theme_ink_color || '#111827');
+    set('x', (c.launcher_offset_x ?? 20) + 'px');
+    set('y', (c.launcher_offset_y ?? 20) + 'px');
+    el.dataset.side = c.launcher_position || 'right';
+    if (c.proactive !== false) setTimeout(poll, 500);
+    ready = 1;
+    draw();
+    // Handlers are added from here on: `on('ready')` calls its at once.
+    early.map((call) => api(...call));
   };
 
-  function attach() { d.body.appendChild(host); }
-  if (d.body) attach(); else d.addEventListener('DOMContentLoaded', attach);
+  const attach = () => {
+    d.body.append(el);
+    fetch(chat + 'config' + site)
+      .then((r) => r.json())
+      .catch(() => ({}))
+      .then(configure);
+  };
+  if (d.body) attach();
+  else d.addEventListener('DOMContentLoaded', attach);
 })(window, document);

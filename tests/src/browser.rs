@@ -159,29 +159,75 @@ impl Drop for Browser {
 /// embedding `{worker}/loader.js` with `site_key`, served by a small local
 /// server started once per test binary.
 pub async fn site_page(worker: &str, site_key: &str) -> String {
-    use std::sync::OnceLock;
-    static BASE: OnceLock<String> = OnceLock::new();
-    let base = match BASE.get() {
-        Some(base) => base.clone(),
-        None => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a local port");
-            let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
-            let app = axum::Router::new().route(
-                "/site",
-                axum::routing::get(|axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| async move {
-                    let attr = |k: &str| q.get(k).map(|v| v.replace(['"', '<', '>', '&'], "")).unwrap_or_default();
-                    axum::response::Html(format!(
-                        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-                         <title>A site with EdgeChat</title><link rel=\"icon\" href=\"data:,\"></head><body><h1>Our shop</h1>\
-                         <script src=\"{}/loader.js\" data-site-key=\"{}\" async></script></body></html>",
-                        attr("worker"),
-                        attr("key")
-                    ))
+    format!("{}/site?worker={worker}&key={site_key}", site_server().await)
+}
+
+/// [`site_page`] whose own script (`/site.js`, before the loader) does what
+/// the README's "JavaScript API" snippet does: installs the `EdgeChat`
+/// queue before `loader.js` arrives, and queues an `on` for every event,
+/// recording each in `window.ecEvents` as `{name, detail}`; with the URL
+/// fragment `#open` it also queues `EdgeChat('open')`. It records Content
+/// Security Policy violations in `window.cspViolations` as
+/// `"<directive> <blocked URI> <sample>"`.
+pub async fn api_page(worker: &str, site_key: &str) -> String {
+    format!("{}/api-site?worker={worker}&key={site_key}", site_server().await)
+}
+
+/// [`api_page`] served with the strict Content Security Policy the README
+/// gives site owners: scripts only from the page's origin and the worker
+/// (plus wasm compilation), connections and images only to the worker,
+/// styles only from the page's origin, no inline script or style.
+pub async fn csp_page(worker: &str, site_key: &str) -> String {
+    format!("{}/csp-site?worker={worker}&key={site_key}", site_server().await)
+}
+
+/// The page's own script of [`api_page`] and [`csp_page`].
+const SITE_JS: &str = "window.ecEvents = []; window.cspViolations = [];\n\
+    document.addEventListener('securitypolicyviolation', (e) => cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample));\n\
+    window.EdgeChat = window.EdgeChat || function () { (EdgeChat.q = EdgeChat.q || []).push(arguments); };\n\
+    ['ready', 'open', 'close', 'message', 'sent', 'unread'].forEach((name) => EdgeChat('on', name, (detail) => ecEvents.push({ name, detail })));\n\
+    if (location.hash === '#open') EdgeChat('open');\n";
+
+/// The base URL of the local server of the site pages, started once.
+async fn site_server() -> String {
+    use axum::extract::Query;
+    use axum::response::{Html, IntoResponse};
+    use std::collections::HashMap;
+    use tokio::sync::OnceCell;
+    static BASE: OnceCell<String> = OnceCell::const_new();
+    type Params = Query<HashMap<String, String>>;
+    /// The page embedding the worker's loader; `script` comes before it.
+    fn page(q: &HashMap<String, String>, script: &str) -> String {
+        let attr = |k: &str| q.get(k).map(|v| v.replace(['"', '<', '>', '&'], "")).unwrap_or_default();
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>A site with EdgeChat</title><link rel=\"icon\" href=\"data:,\"></head><body><h1>Our shop</h1>{script}\
+             <script src=\"{}/loader.js\" data-site-key=\"{}\" async></script></body></html>",
+            attr("worker"),
+            attr("key")
+        )
+    }
+    let site_js = "<script src=\"/site.js\"></script>";
+    BASE.get_or_init(|| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a local port");
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
+        let app = axum::Router::new()
+            .route("/site", axum::routing::get(|Query(q): Params| async move { Html(page(&q, "")) }))
+            .route("/api-site", axum::routing::get(move |Query(q): Params| async move { Html(page(&q, site_js)) }))
+            .route(
+                "/csp-site",
+                axum::routing::get(move |Query(q): Params| async move {
+                    let worker = q.get("worker").cloned().unwrap_or_default();
+                    let csp = format!(
+                        "script-src 'self' {worker} 'wasm-unsafe-eval'; connect-src {worker}; img-src {worker} data:; style-src 'self'"
+                    );
+                    ([("content-security-policy", csp)], Html(page(&q, site_js))).into_response()
                 }),
-            );
-            crate::runtime().spawn(async move { axum::serve(listener, app).await.expect("the site page serves") });
-            BASE.get_or_init(|| base).clone()
-        }
-    };
-    format!("{base}/site?worker={worker}&key={site_key}")
+            )
+            .route("/site.js", axum::routing::get(|| async { ([("content-type", "text/javascript")], SITE_JS) }));
+        crate::runtime().spawn(async move { axum::serve(listener, app).await.expect("the site page serves") });
+        base
+    })
+    .await
+    .clone()
 }

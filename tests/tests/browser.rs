@@ -6,8 +6,12 @@
 mod app;
 #[path = "browser/console.rs"]
 mod console;
+#[path = "browser/csp.rs"]
+mod csp;
 #[path = "browser/integrations.rs"]
 mod integrations;
+#[path = "browser/js_api.rs"]
+mod js_api;
 #[path = "browser/ratings.rs"]
 mod ratings;
 #[path = "browser/team.rs"]
@@ -23,7 +27,13 @@ use console::{
     session_survives_a_reload_refreshes_an_expired_token_and_ends_on_logout,
 };
 
+use csp::csp_strict_page_chats_with_no_policy_violation;
 use integrations::integrations_an_api_key_created_in_the_console_works_until_revoked_there;
+use js_api::{
+    js_api_calls_queued_before_the_loader_run_in_order_and_open_loads_the_widget,
+    js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_events,
+    js_api_sent_message_and_unread_events_follow_the_conversation,
+};
 use ratings::ratings_and_complaints_show_in_the_console_and_complaints_are_handled;
 
 use team::{
@@ -71,6 +81,10 @@ fn main() {
             tickets_made_from_a_conversation_in_the_console_change_status_with_a_note,
             app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out,
             ratings_and_complaints_show_in_the_console_and_complaints_are_handled,
+            js_api_calls_queued_before_the_loader_run_in_order_and_open_loads_the_widget,
+            js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_events,
+            js_api_sent_message_and_unread_events_follow_the_conversation,
+            csp_strict_page_chats_with_no_policy_violation,
         ],
     )
 }
@@ -86,11 +100,11 @@ async fn visitor_asks_sees_the_streamed_answer_and_the_history_after_reload(serv
     let launcher = browser.widget_element(".ec-launcher", Duration::from_secs(10)).await;
 
     // Before any interaction: no widget download, no API call but the
-    // proactive poll, no storage.
+    // site's config and the proactive poll, no storage.
     let before = browser
-        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => (n.includes('/api/') && !n.includes('/pending-proactive')) || n.includes('/widget/'));")
+        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => (n.includes('/api/') && !n.includes('/pending-proactive') && !n.includes('/chat/config?')) || n.includes('/widget/'));")
         .await;
-    assert_eq!(before, serde_json::json!([]), "the loader fetched nothing but nudges before the click");
+    assert_eq!(before, serde_json::json!([]), "the loader fetched nothing but the config and nudges before the click");
     assert_eq!(browser.eval("return localStorage.length;").await, 0);
 
     launcher.click().await.unwrap();
@@ -208,11 +222,9 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     assert_eq!(browser.eval(&in_widget("r.querySelectorAll('.ec-msg.ec-operator b').length")).await, 0, "operator text is never HTML");
     browser.screenshot(&out.join("widget-operator-live.png")).await;
 
-    // A returning visitor with the panel closed: the launcher counts operator replies.
-    browser.client.refresh().await.unwrap();
-    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await;
-    // Whenever the loader connects, it replays the operator messages after the
-    // last one the visitor saw, so no wait for the connection is needed.
+    // With the panel closed, the launcher counts operator replies.
+    browser.widget_element(".ec-close", Duration::from_secs(5)).await.click().await.unwrap();
+    browser.wait_until(&in_widget("r.getElementById('ec-panel').hidden"), Duration::from_secs(5)).await;
     assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-badge').hidden")).await, true, "nothing unread yet");
     for text in ["Are you still there?", "I can also help by email."] {
         operator_post(server, &token, "/v1/chat/messages/send", serde_json::json!({"conversation_id": id, "content": text})).await;

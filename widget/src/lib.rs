@@ -1,12 +1,14 @@
 //! `edgechat-widget`: the chat panel, Leptos CSR compiled to wasm.
 //!
-//! `loader.js` imports this module on the first click of the launcher and
-//! calls [`mount`] with its open Shadow DOM root, so host-page CSS cannot
-//! reach the panel and the panel's CSS cannot leak out.
+//! `loader.js` imports this module when the panel first opens and calls
+//! [`mount`] with its open Shadow DOM root, so host-page CSS cannot reach
+//! the panel and the panel's CSS cannot leak out; events and closing go back
+//! to the page through [`host`].
 
 mod api;
 mod app;
 mod components;
+pub mod host;
 mod live;
 mod session;
 mod upload;
@@ -34,6 +36,9 @@ enum Command {
     Login(String),
     /// `EdgeChat('logout')`: ends the app session; back to the anonymous widget.
     Logout,
+    /// `EdgeChat('setLocale', code)`: the loader already changed
+    /// [`host::locale`]; the panel is drawn again in that language.
+    SetLocale,
 }
 
 impl Command {
@@ -48,6 +53,7 @@ impl Command {
                 Some(Command::Login(token))
             }
             "logout" => Some(Command::Logout),
+            "setLocale" => Some(Command::SetLocale),
             _ => None,
         }
     }
@@ -91,6 +97,7 @@ impl Mounted {
                 app::sign_out();
                 return self.login.take().is_some();
             }
+            Command::SetLocale => return true,
             Command::Identify(identity) => self.api.identity = identity,
             Command::Reset => {
                 self.api.identity = IdentityQuery::default();
@@ -108,7 +115,7 @@ impl Mounted {
         let (api, panel) = (self.api.clone(), self.container.clone());
         if let Some(jwt) = self.login.clone() {
             leptos::mount::mount_to(self.container.clone(), move || {
-                view! { <components::requests::RequestsPanel api=api.clone() jwt=jwt.clone() panel=panel.clone() /> }
+                view! { <components::requests::RequestsPanel api=api.clone() jwt=jwt.clone() /> }
             })
             .forget();
             return;
@@ -125,12 +132,15 @@ impl Mounted {
 ///
 /// - `site_key`: the site's public key from the script tag's `data-site-key`.
 /// - `api_base`: origin of the EdgeChat worker, e.g. `https://chat.example.com`.
-/// - `commands`: the page's command queue (`EdgeChat.q`, the `arguments` of
-///   each `EdgeChat(…)` call so far): `identify`, `reset`, `login` and
-///   `logout` are applied in order, then the queue's `push` is taken over so
-///   that later calls apply at once (a reset or another user redraws the
-///   panel on a fresh session; `login` draws the signed-in user's requests,
-///   `logout` the anonymous chat again).
+/// - `commands`: the loader's array of the page's widget commands so far
+///   (the `arguments` of each `EdgeChat('identify' | 'reset' | 'login' |
+///   'logout' | 'setLocale', …)` call): applied in order, then the array's
+///   `push` is taken over so that later calls apply at once (a reset or
+///   another user redraws the panel on a fresh session; `login` draws the
+///   signed-in user's requests, `logout` the anonymous chat again,
+///   `setLocale` redraws it in the new language).
+/// - `host`: the loader's `{emit(name, detail), close(), locale}`, kept for
+///   [`host`]'s functions.
 ///
 /// Errors: a JavaScript exception when the stylesheet cannot be adopted.
 #[wasm_bindgen]
@@ -140,7 +150,9 @@ pub fn mount(
     site_key: String,
     api_base: String,
     commands: JsValue,
+    host: host::Host,
 ) -> Result<(), JsValue> {
+    host::set(host);
     let sheet = CssStyleSheet::new()?;
     sheet.replace_sync(STYLE)?;
     let sheets = shadow_root.adopted_style_sheets();

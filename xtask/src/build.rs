@@ -72,6 +72,13 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     let (wasm, js) = wasm_app(tools, "edgechat-widget")?;
     let hash = content_hash(&[&wasm, js.as_bytes()]);
     let files = WidgetFiles { js: format!("widget/edgechat-widget-{hash}.js"), wasm: format!("widget/edgechat-widget-{hash}.wasm") };
+    // The glue's default wasm URL (beside it) names the hashed file, so the
+    // loader's `init()` needs no path.
+    let default_wasm = "'edgechat_widget_bg.wasm'";
+    if !js.contains(default_wasm) {
+        return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
+    }
+    let js = js.replace(default_wasm, &format!("'edgechat-widget-{hash}.wasm'"));
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;
@@ -156,10 +163,26 @@ pub fn built_console_files() -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// `widget/loader.js` with the hashed widget file names filled in.
+/// `widget/loader.js` with the hashed widget glue's name filled in,
+/// minified by esbuild (the npm package pinned in `package.json`) for
+/// browsers of 2022 on (ES2022: `?.`, `??`, `||=`); its budget is 2 KB gzip
+/// (ARCHITECTURE.md).
+///
+/// Errors: the source cannot be read, or esbuild fails (its message).
 pub fn loader_js(files: &WidgetFiles) -> Result<String> {
-    let source = fs::read_to_string(root().join("widget/loader.js"))?;
-    Ok(source.replace("__WIDGET_JS__", &files.js).replace("__WIDGET_WASM__", &files.wasm))
+    let source = fs::read_to_string(root().join("widget/loader.js"))?.replace("__WIDGET_JS__", &files.js);
+    let mut esbuild = Command::new(root().join("node_modules/.bin/esbuild"))
+        .args(["--minify", "--target=es2022", "--loader=js", "--log-level=warning"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("esbuild (npm package, `cargo xtask bootstrap`): {e}"))?;
+    std::io::Write::write_all(&mut esbuild.stdin.take().ok_or("esbuild's stdin")?, source.as_bytes())?;
+    let out = esbuild.wait_with_output()?;
+    if !out.status.success() {
+        return Err(format!("esbuild failed on widget/loader.js ({})", out.status).into());
+    }
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// The built widget files in `public/` (wasm, JS glue), for size reports.

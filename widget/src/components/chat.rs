@@ -123,7 +123,13 @@ impl Conversation {
 
     fn apply(&self, event: LiveEvent) {
         match event {
-            LiveEvent::Message { message, .. } => self.receive(&message),
+            LiveEvent::Message { message, .. } => {
+                let new = self.stored(message.id).is_none();
+                self.receive(&message);
+                if new && message.role != Role::Visitor {
+                    crate::host::emit_message(message.role, &message.content, message.seq, message.author_name.as_deref());
+                }
+            }
             LiveEvent::MessageUpdated { message, .. } => {
                 if let Some(ui) = self.stored(message.id) {
                     ui.updated(&message);
@@ -340,6 +346,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             uploaded.set(None);
             preview.set(None);
             let visitor = conversation.push(Role::Visitor, &text);
+            crate::host::emit_sent(&text);
             if let Some(file) = &attachment {
                 visitor.attachments.set(vec![edgechat_shared::api::uploads::Attachment {
                     id: file.id,
@@ -379,6 +386,10 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                 }
                                 match (meta.answer_id, meta.answer_seq) {
                                     (Some(id), Some(seq)) => {
+                                        // Unless the live channel delivered it first.
+                                        if answer.id.get_untracked().is_none() {
+                                            answer.content.with_untracked(|c| crate::host::emit_message(Role::Ai, c, seq, None));
+                                        }
                                         answer.id.set(Some(id));
                                         answer.seq.set(Some(seq));
                                     }
@@ -457,7 +468,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                     <button class="ec-end" type="button" on:click=end_chat>"End chat"</button>
                 </Show>
                 <button class="ec-close" type="button" aria-label="Close chat"
-                    on:click=move |_| panel.with_value(|p| p.set_hidden(true))>"×"</button>
+                    on:click=move |_| crate::host::close()>"×"</button>
             </header>
             <div class="ec-messages" node_ref=list aria-live="polite">
                 <Show when=move || greeting.with(|g| !g.is_empty())>

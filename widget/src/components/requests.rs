@@ -14,7 +14,6 @@ use edgechat_shared::api::ChatMessage;
 use edgechat_shared::limits::MAX_MESSAGE_CHARS;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_sys::HtmlElement;
 
 use super::feedback::star_class;
 use super::message::{MessageBubble, UiMessage};
@@ -35,10 +34,9 @@ enum Page {
 }
 
 /// The panel of a signed-in user: signs in with `jwt` (the page's identity
-/// token), then shows their requests. `panel` is hidden by the close button.
+/// token), then shows their requests.
 #[component]
-pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView {
-    let panel = StoredValue::new_local(panel);
+pub fn RequestsPanel(api: Api, jwt: String) -> impl IntoView {
     let session = RwSignal::new(None::<AppApi>);
     let page = RwSignal::new(Page::List);
     let conversations = RwSignal::new(Vec::<AppConversation>::new());
@@ -88,7 +86,7 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
                 </Show>
                 <span class="ec-title">{move || title.get()}</span>
                 <button class="ec-close" type="button" aria-label="Close chat"
-                    on:click=move |_| panel.with_value(|p| p.set_hidden(true))>"×"</button>
+                    on:click=move |_| crate::host::close()>"×"</button>
             </header>
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
