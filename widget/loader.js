@@ -16,7 +16,11 @@
   const early = [...(w.EdgeChat?.q || [])];
   // The widget's commands (identify, reset, login, logout, setLocale) in
   // order; the widget takes over `push` once mounted (widget/src/lib.rs).
-  const commands = [];
+  let commands = [];
+  // Every widget command so far, for a module mounted later: the `app`
+  // build (signed-in users' requests) replaces the anonymous one on `login`.
+  const log = [];
+  let signedIn;
   const handlers = {};
   let ready, open = 0, want, unread = 0, loading, locked, overflow;
 
@@ -63,7 +67,11 @@
       if (name == 'message' && !open) count(unread + 1);
     },
     close: () => toggle(),
+    upgrade: () => (loading = load('/__WIDGET_APP_JS__')).catch(reportError),
   };
+  // Imports a widget build and mounts it with every command so far.
+  const load = (file) =>
+    import(base + file).then((m) => m.default().then(() => m.mount(root, slot, key, base, (commands = [...log]), host)));
   // A page handler that throws is reported and stops nothing here.
   const call = (f, detail) => {
     try {
@@ -102,7 +110,7 @@
     if (on == open) return;
     if (on) {
       el.hidden = 0;
-      return (loading ||= import(base + '/__WIDGET_JS__').then((m) => m.default().then(() => m.mount(root, slot, key, base, commands, host))))
+      return (loading ||= load(signedIn ? '/__WIDGET_APP_JS__' : '/__WIDGET_JS__'))
         .then(() => {
           if (want && !open) {
             open = nudge.hidden = 1;
@@ -148,6 +156,8 @@
         count(0);
       }
       draw();
+      if (name == 'login' || name == 'logout') signedIn = name == 'login';
+      log.push([name, a, b]);
       commands.push([name, a, b]);
     }
   };

@@ -23,6 +23,11 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn close(this: &Host);
 
+    /// Imports the `app` build (signed-in users' requests) and mounts it
+    /// in place of this module, with every command so far.
+    #[wasm_bindgen(method)]
+    fn upgrade(this: &Host);
+
     /// `EdgeChat('setLocale', code)`'s code, else the script tag's
     /// `data-locale`, else `null`.
     #[wasm_bindgen(method, getter)]
@@ -75,6 +80,13 @@ pub fn emit_sent(content: &str) {
 /// it, returns focus to the launcher and emits `close`.
 pub fn close() {
     with_host(Host::close);
+}
+
+/// Hands the panel over to the `app` build, which has the signed-in user's
+/// requests (`EdgeChat('login', …)` in the anonymous build).
+#[cfg(not(feature = "app"))]
+pub fn upgrade() {
+    with_host(Host::upgrade);
 }
 
 /// The locale the page asked for (`EdgeChat('setLocale', code)`, else the

@@ -6,6 +6,7 @@
 //! to the page through [`host`].
 
 mod api;
+#[cfg(feature = "app")]
 mod app;
 mod components;
 pub mod host;
@@ -89,11 +90,13 @@ impl Mounted {
         let reset = command == Command::Reset;
         match command {
             Command::Login(token) => {
+                #[cfg(feature = "app")]
                 app::sign_out();
                 self.login = Some(token);
                 return true;
             }
             Command::Logout => {
+                #[cfg(feature = "app")]
                 app::sign_out();
                 return self.login.take().is_some();
             }
@@ -114,10 +117,19 @@ impl Mounted {
         self.container.set_inner_html("");
         let (api, panel) = (self.api.clone(), self.container.clone());
         if let Some(jwt) = self.login.clone() {
+            // The signed-in user's requests live in the `app` build, a second
+            // module the loader imports on the first `login` (issue 15:
+            // 35 KB gzip that anonymous visitors never download).
+            #[cfg(feature = "app")]
             leptos::mount::mount_to(self.container.clone(), move || {
                 view! { <components::requests::RequestsPanel api=api.clone() jwt=jwt.clone() /> }
             })
             .forget();
+            #[cfg(not(feature = "app"))]
+            {
+                let _ = jwt;
+                host::upgrade();
+            }
             return;
         }
         leptos::mount::mount_to(
@@ -155,7 +167,10 @@ pub fn mount(
     host::set(host);
     let sheet = CssStyleSheet::new()?;
     sheet.replace_sync(STYLE)?;
+    // The loader's sheet stays first; a module mounted before this one (the
+    // anonymous build, before `login`) leaves its sheets, which go.
     let sheets = shadow_root.adopted_style_sheets();
+    sheets.set_length(1);
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
     let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() }, login: None };

@@ -113,6 +113,7 @@ impl Body {
     }
 
     /// The body as a JavaScript object (to nest it in another body).
+    #[cfg(feature = "app")]
     pub fn into_js(self) -> JsValue {
         self.0.into()
     }

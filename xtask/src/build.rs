@@ -62,6 +62,9 @@ pub struct WidgetFiles {
     pub js: String,
     /// `widget/edgechat-widget-<hash>.wasm`.
     pub wasm: String,
+    /// `widget/edgechat-widget-app-<hash>.js`: the build with the signed-in
+    /// users' requests (feature `app`), imported on `EdgeChat('login', …)`.
+    pub app_js: String,
 }
 
 /// Builds the widget and writes `public/` (index.html, loader.js naming the
@@ -69,21 +72,12 @@ pub struct WidgetFiles {
 pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     eprintln!("xtask: building the widget (release)");
     let root = root();
-    let (wasm, js) = wasm_app(tools, "edgechat-widget")?;
-    let hash = content_hash(&[&wasm, js.as_bytes()]);
-    let files = WidgetFiles { js: format!("widget/edgechat-widget-{hash}.js"), wasm: format!("widget/edgechat-widget-{hash}.wasm") };
-    // The glue's default wasm URL (beside it) names the hashed file, so the
-    // loader's `init()` needs no path.
-    let default_wasm = "'edgechat_widget_bg.wasm'";
-    if !js.contains(default_wasm) {
-        return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
-    }
-    let js = js.replace(default_wasm, &format!("'edgechat-widget-{hash}.wasm'"));
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;
-    fs::write(public.join(&files.wasm), &wasm)?;
-    fs::write(public.join(&files.js), &js)?;
+    let (app_js, _) = widget_build(tools, "edgechat-widget-app", &["--features", "app"])?;
+    let (js, wasm) = widget_build(tools, "edgechat-widget", &[])?;
+    let files = WidgetFiles { js, wasm, app_js };
     fs::write(public.join("loader.js"), loader_js(&files)?)?;
     fs::copy(root.join("index.html"), public.join("index.html"))?;
     fs::write(
@@ -96,12 +90,35 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     Ok(files)
 }
 
-/// Builds crate `package` for wasm32 (release), runs wasm-bindgen (`--target
-/// web`) and `wasm-opt -Oz`: the optimised wasm and its JS glue.
-fn wasm_app(tools: &Tools, package: &str) -> Result<(Vec<u8>, String)> {
+/// One build of the widget crate with `cargo_args` (features) into
+/// `public/widget/{stem}-<hash>.{js,wasm}`: the glue's and the wasm's paths
+/// under `public/`.
+fn widget_build(tools: &Tools, stem: &str, cargo_args: &[&str]) -> Result<(String, String)> {
+    let (wasm, js) = wasm_app(tools, "edgechat-widget", cargo_args)?;
+    let hash = content_hash(&[&wasm, js.as_bytes()]);
+    // The glue's default wasm URL (beside it) names the hashed file, so the
+    // loader's `init()` needs no path.
+    let default_wasm = "'edgechat_widget_bg.wasm'";
+    if !js.contains(default_wasm) {
+        return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
+    }
+    let js = js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'"));
+    let (js_path, wasm_path) = (format!("widget/{stem}-{hash}.js"), format!("widget/{stem}-{hash}.wasm"));
+    fs::write(public_dir().join(&wasm_path), &wasm)?;
+    fs::write(public_dir().join(&js_path), &js)?;
+    Ok((js_path, wasm_path))
+}
+
+/// Builds crate `package` for wasm32 (release, with `cargo_args` such as
+/// `--features app`), runs wasm-bindgen (`--target web`) and `wasm-opt
+/// -Oz`: the optimised wasm and its JS glue.
+fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str]) -> Result<(Vec<u8>, String)> {
     let root = root();
     let name = package.replace('-', "_");
-    run(Command::new("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package]).current_dir(&root))?;
+    run(Command::new("cargo")
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package])
+        .args(cargo_args)
+        .current_dir(&root))?;
     let out = root.join("target").join(package);
     let _ = fs::remove_dir_all(&out);
     run(Command::new(&tools.wasm_bindgen)
@@ -130,7 +147,7 @@ pub fn console_dir() -> PathBuf {
 pub fn console(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the console (release)");
     let root = root();
-    let (wasm, js) = wasm_app(tools, "edgechat-console")?;
+    let (wasm, js) = wasm_app(tools, "edgechat-console", &[])?;
     // The glue starts the app itself, with the wasm beside it, so the page
     // needs no inline script (its Content-Security-Policy allows none).
     let js = format!("{js}\n__wbg_init({{ module_or_path: new URL(import.meta.url.replace(/\\.js$/, '.wasm')) }});\n");
@@ -170,7 +187,7 @@ pub fn built_console_files() -> Result<Vec<PathBuf>> {
 ///
 /// Errors: the source cannot be read, or esbuild fails (its message).
 pub fn loader_js(files: &WidgetFiles) -> Result<String> {
-    let source = fs::read_to_string(root().join("widget/loader.js"))?.replace("__WIDGET_JS__", &files.js);
+    let source = fs::read_to_string(root().join("widget/loader.js"))?.replace("__WIDGET_APP_JS__", &files.app_js).replace("__WIDGET_JS__", &files.js);
     let mut esbuild = Command::new(root().join("node_modules/.bin/esbuild"))
         .args(["--minify", "--target=es2022", "--loader=js", "--log-level=warning"])
         .stdin(std::process::Stdio::piped())
@@ -185,13 +202,18 @@ pub fn loader_js(files: &WidgetFiles) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
-/// The built widget files in `public/` (wasm, JS glue), for size reports.
-pub fn built_widget_files() -> Result<(PathBuf, PathBuf)> {
+/// The built widget files in `public/` (wasm, JS glue), for size reports:
+/// the anonymous build's with `app == false`, the signed-in users' `app`
+/// build's with `app == true`.
+pub fn built_widget_files(app: bool) -> Result<(PathBuf, PathBuf)> {
     let dir = public_dir().join("widget");
     let mut js = None;
     let mut wasm = None;
     for entry in fs::read_dir(&dir).map_err(|e| format!("{}: {e} (run `cargo xtask build`)", dir.display()))? {
         let path = entry?.path();
+        if path.to_string_lossy().contains("edgechat-widget-app-") != app {
+            continue;
+        }
         match path.extension().and_then(|e| e.to_str()) {
             Some("js") => js = Some(path),
             Some("wasm") => wasm = Some(path),

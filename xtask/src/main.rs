@@ -163,7 +163,7 @@ fn sizes(bytes: &[u8]) -> Result<(usize, usize, usize)> {
 
 fn print_sizes() -> Result<()> {
     let public = build::public_dir();
-    let (wasm, js) = build::built_widget_files()?;
+    let (wasm, js) = build::built_widget_files(false)?;
     let css = root().join("widget/style.css");
     println!("\n== sizes (bytes; budgets from ARCHITECTURE.md) ==");
     println!("{:<28} {:>9} {:>9} {:>9}", "file", "raw", "gzip", "brotli");
@@ -179,6 +179,14 @@ fn print_sizes() -> Result<()> {
     }
     println!("{:<28} {:>9} {:>9} {:>9}", "widget total", widget.0, widget.1, widget.2);
     println!("{:<28} {:>29}", "  budget", format!("gzip ≤ 102400 (aim 61440) → {}", if widget.1 <= 102_400 { "ok" } else { "OVER" }));
+    // Signed-in users (`EdgeChat('login', …)`) import the `app` build instead.
+    let (app_wasm, app_js) = build::built_widget_files(true)?;
+    let mut app = (0, 0, 0);
+    for path in [app_wasm, app_js, root().join("widget/style.css")] {
+        let (raw, gzip, br) = sizes(&std::fs::read(&path)?)?;
+        app = (app.0 + raw, app.1 + gzip, app.2 + br);
+    }
+    println!("{:<28} {:>9} {:>9} {:>9}", "widget app build (login)", app.0, app.1, app.2);
     let mut console = (0, 0, 0);
     for path in build::built_console_files()? {
         let (raw, gzip, br) = sizes(&std::fs::read(&path)?)?;

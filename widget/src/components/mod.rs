@@ -4,4 +4,5 @@ pub mod chat;
 pub mod composer;
 pub mod feedback;
 pub mod message;
+#[cfg(feature = "app")]
 pub mod requests;
