@@ -19,7 +19,7 @@ mod team;
 #[path = "browser/tickets.rs"]
 mod tickets;
 
-use app::app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out;
+use app::{a_login_after_the_chat_opened_loads_the_requests_panel, app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out};
 use console::{
     a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload, an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
     knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
@@ -80,6 +80,7 @@ fn main() {
             integrations_an_api_key_created_in_the_console_works_until_revoked_there,
             tickets_made_from_a_conversation_in_the_console_change_status_with_a_note,
             app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out,
+            a_login_after_the_chat_opened_loads_the_requests_panel,
             ratings_and_complaints_show_in_the_console_and_complaints_are_handled,
             js_api_calls_queued_before_the_loader_run_in_order_and_open_loads_the_widget,
             js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_events,

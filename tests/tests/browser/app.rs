@@ -142,3 +142,25 @@ pub async fn app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_an
     send_and_wait(&browser, "How do I install the widget on my website?", 1).await;
     browser.close().await;
 }
+
+/// A page that signs its user in after the visitor opened the chat: the
+/// anonymous widget (which has no requests panel, issue 15) hands over to
+/// the `app` build, which shows the user's requests in the same panel,
+/// without a page reload.
+pub async fn a_login_after_the_chat_opened_loads_the_requests_panel(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let secret = tenant.site.identity_secret.clone().expect("the owner sees the identity secret");
+    let sub = format!("late-{}", new_message_id());
+    let browser = Browser::start(&run_dir("browser").join("chromium-profile-app-late")).await;
+    browser.client.goto(&site_page(&server.url, tenant.site_key()).await).await.unwrap();
+    browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
+    send_and_wait(&browser, "How do I install the widget on my website?", 1).await;
+    let modules = "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.endsWith('.wasm')).map(n => n.includes('edgechat-widget-app-'));";
+    assert_eq!(browser.eval(modules).await, json!([false]), "an anonymous visitor loads only the anonymous build");
+
+    browser.eval(&format!("EdgeChat('login', {{token: {}}});", json!(identity_token(&secret, &sub, None, None)))).await;
+    browser.wait_until(&in_widget("!!r.querySelector('.ec-app .ec-new-request')"), WAIT).await;
+    assert_eq!(browser.eval(modules).await, json!([false, true]), "the app build is imported on login");
+    assert_eq!(browser.eval(&in_widget("r.querySelectorAll('.ec-panel').length")).await, 1, "one panel, not two");
+    browser.close().await;
+}
