@@ -58,9 +58,9 @@ pub fn worker(tools: &Tools) -> Result<()> {
 /// The file names of one widget build, content-hashed for immutable caching.
 #[derive(Debug, Clone)]
 pub struct WidgetFiles {
-    /// `widget/edgechat-widget-<hash>.js`, the wasm-bindgen glue (ES module).
+    /// `widget/edgechat-<hash>.js`, the wasm-bindgen glue (ES module).
     pub js: String,
-    /// `widget/edgechat-widget-<hash>.wasm`.
+    /// `widget/edgechat-<hash>.wasm`.
     pub wasm: String,
 }
 
@@ -71,14 +71,15 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     let root = root();
     let (wasm, js) = wasm_app(tools, "edgechat-widget")?;
     let hash = content_hash(&[&wasm, js.as_bytes()]);
-    let files = WidgetFiles { js: format!("widget/edgechat-widget-{hash}.js"), wasm: format!("widget/edgechat-widget-{hash}.wasm") };
-    // The glue's default wasm URL (beside it) names the hashed file, so the
-    // loader's `init()` needs no path.
+    let files = WidgetFiles { js: format!("widget/edgechat-{hash}.js"), wasm: format!("widget/edgechat-{hash}.wasm") };
+    // The glue's default wasm URL (beside it) names the hashed file, and the
+    // module initialises itself (top-level await), so the loader only
+    // imports it and calls `mount`.
     let default_wasm = "'edgechat_widget_bg.wasm'";
     if !js.contains(default_wasm) {
         return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
     }
-    let js = js.replace(default_wasm, &format!("'edgechat-widget-{hash}.wasm'"));
+    let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'edgechat-{hash}.wasm'")));
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;
