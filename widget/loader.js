@@ -41,7 +41,7 @@
   // The panel's container (the widget mounts into it), then the dock.
   root.innerHTML =
     '<div id=ec-panel hidden></div><div class=ec-dock><div class=ec-nudge hidden></div>' +
-    '<button class=ec-launcher aria-controls=ec-panel hidden><svg width=26 height=26 fill=currentColor><path d="M3 4h20v14H9l-6 5z"/></svg>' +
+    '<button class=ec-launcher aria-controls=ec-panel><svg width=26 height=26 fill=currentColor><path d="M3 4h20v14H9l-6 5z"/></svg>' +
     '<span class=ec-badge hidden></span></button></div>';
   const [slot, { children: [nudge, button] }] = root.children;
   const badge = button.lastChild;
@@ -87,7 +87,7 @@
     const page = d.documentElement.style;
     button.ariaLabel = (names[host.locale.slice(0, 2)] || ['Open chat', 'Close chat'])[open];
     button.ariaExpanded = !!open;
-    button.hidden = !ready || phone;
+    button.hidden = phone;
     if (phone ^ locked) page.overflow = (locked = phone) ? 'hidden' : '';
   };
 
@@ -175,7 +175,8 @@
 
   // The site's settings (the browser caches them for 5 min): theme colours,
   // launcher side and offsets (px), whether it has proactive rules. Missing
-  // or failed: the defaults. Then the launcher shows and queued calls run.
+  // or failed: the defaults. Then the launcher comes on the page and the
+  // queued calls run.
   const configure = (c) => {
     const set = (name, value) => el.style.setProperty('--ec-' + name, value);
     set('accent', c.theme_color || '#4f46e5');
@@ -188,15 +189,14 @@
     early.map((args) => api(...args));
     ready = 1;
     draw();
+    d.body.append(el);
     fire('ready');
   };
 
-  const attach = () => {
-    d.body.append(el);
+  const attach = () =>
     fetch(chat + 'config' + site)
       .then((r) => r.json())
       .catch(() => ({}))
       .then(configure);
-  };
   d.body ? attach() : addEventListener('DOMContentLoaded', attach);
 })(window, document);
