@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     /// `{emit(name, detail), close(), locale}` from `loader.js`.
+    #[derive(Clone)]
     pub type Host;
 
     /// Calls the page's handlers of event `name` with `detail`.
