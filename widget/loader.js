@@ -7,13 +7,13 @@
 ((w, d) => {
   const s = d.currentScript;
   if (!s || w.EdgeChat?.l) return;
-  const { siteKey: key = '', locale } = s.dataset;
-  const base = s.src.replace(/\/loader\.js.*/, '');
+  const { siteKey: key, locale = navigator.language } = s.dataset;
+  const base = new URL(s.src).origin;
   const q = encodeURIComponent;
   const chat = base + '/api/v1/chat/';
   const site = '?site_key=' + q(key);
-  // Calls made before the config answered, the page's own queue first.
-  const early = [...(w.EdgeChat?.q || [])];
+  // The page's calls made before the loader came, run once the config answered.
+  const early = w.EdgeChat?.q || [];
   // The widget's commands (identify, reset, login, logout, setLocale) in
   // order; the widget takes over `push` once mounted (widget/src/lib.rs).
   let commands = [];
@@ -22,7 +22,7 @@
   const log = [];
   let signedIn;
   const handlers = {};
-  let ready, open = 0, want, unread = 0, loading, locked, overflow;
+  let ready, open = 0, want, unread = 0, loading, locked;
 
   const el = d.createElement('edgechat-root');
   const root = el.attachShadow({ mode: 'open' });
@@ -31,28 +31,28 @@
   // custom properties come from the config, below). Nothing moves, so
   // `prefers-reduced-motion` has nothing to stop.
   sheet.replaceSync(
-    ':host{all:initial}[hidden],:host([hidden]){display:none!important}' +
-    '.ec-dock{position:fixed;right:var(--ec-x);bottom:var(--ec-y);z-index:2147483000;display:flex;align-items:center;gap:12px;' +
+    ':host{all:initial}:host([hidden]){display:none}' +
+    '.ec-dock{position:fixed;right:var(--ec-x);bottom:var(--ec-y);z-index:999999999;display:flex;align-items:center;gap:12px;' +
     'font:14px system-ui}:host([data-side=left]) .ec-dock{right:auto;left:var(--ec-x);flex-direction:row-reverse}' +
-    '.ec-dock>*{cursor:pointer;box-shadow:0 6px 20px #0003}' +
+    '.ec-dock>*{box-shadow:0 6px 20px #0003}' +
     '.ec-launcher{position:relative;width:56px;height:56px;border:0;border-radius:50%;background:var(--ec-accent);color:var(--ec-on-accent)}' +
     '.ec-launcher:focus-visible{outline:3px solid #111827;outline-offset:2px;box-shadow:0 0 0 2px #fff}' +
-    'svg{width:26px;fill:currentColor}.ec-badge{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;' +
-    'background:#dc2626;color:#fff;font-size:12px}' +
+    '.ec-badge{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;' +
+    'background:#dc2626;color:#fff}' +
     '.ec-nudge{max-width:240px;padding:10px 14px;border-radius:14px;background:#fff;color:#111827}'
   );
   root.adoptedStyleSheets = [sheet];
   // The panel's container (the widget mounts into it), then the dock.
   root.innerHTML =
     '<div id=ec-panel hidden></div><div class=ec-dock><div class=ec-nudge hidden></div>' +
-    '<button class=ec-launcher aria-controls=ec-panel hidden><svg viewBox="0 0 24 24"><path d="M3 4h18v13H8l-5 4z"/></svg>' +
+    '<button class=ec-launcher aria-controls=ec-panel><svg width=26 height=26 fill=currentColor><path d="M3 4h20v14H9l-6 5z"/></svg>' +
     '<span class=ec-badge hidden></span></button></div>';
   const [slot, { children: [nudge, button] }] = root.children;
   const badge = button.lastChild;
   nudge.onclick = button.onclick = () => toggle(!open);
 
   // The launcher's accessible name in the page's language: en, fr, de, es, ar.
-  const talk = ' المحادثة';
+  const talk = ' الدردشة';
   const names = {
     fr: ['Ouvrir le chat', 'Fermer le chat'],
     de: ['Chat öffnen', 'Chat schließen'],
@@ -71,7 +71,7 @@
   };
   // Imports a widget build and mounts it with every command so far.
   const load = (file) =>
-    import(base + file).then((m) => m.default().then(() => m.mount(root, slot, key, base, (commands = [...log]), host)));
+    import(base + file).then((m) => m.mount(root, slot, key, base, (commands = [...log]), host));
   // A page handler that throws is reported and stops nothing here.
   const call = (f, detail) => {
     try {
@@ -91,15 +91,12 @@
   // The launcher's state; on a phone an open panel fills the screen: no
   // launcher over it, and the page must not scroll behind it.
   const draw = () => {
-    const phone = open && matchMedia('(max-width:480px)').matches;
+    const phone = open && innerWidth <= 480;
     const page = d.documentElement.style;
-    button.ariaLabel = (names[(host.locale || navigator.language).slice(0, 2)] || ['Open chat', 'Close chat'])[open];
+    button.ariaLabel = (names[host.locale.slice(0, 2)] || ['Open chat', 'Close chat'])[open];
     button.ariaExpanded = !!open;
-    button.hidden = !ready || phone;
-    if (phone ^ locked) {
-      if ((locked = phone)) overflow = page.overflow;
-      page.overflow = phone ? 'hidden' : overflow;
-    }
+    button.hidden = phone;
+    if (phone ^ locked) page.overflow = (locked = phone) ? 'hidden' : '';
   };
 
   // Opens (truthy) or closes the panel, importing the widget on the first
@@ -133,13 +130,15 @@
     if (inside) button.focus();
     fire('close');
   };
-  root.addEventListener('keydown', (e) => e.key == 'Escape' && toggle());
+  // Esc anywhere in the shadow root (its key events reach the host element).
+  el.onkeydown = (e) => {
+    if (e.key == 'Escape') toggle();
+  };
 
   const api = (name, a, b) => {
-    if (!ready) early.push([name, a, b]);
-    else if (name == 'on') {
+    if (name == 'on') {
       (handlers[a] ||= []).push(b);
-      if (a == 'ready') call(b);
+      if (a == 'ready' && ready) call(b);
     } else if (name == 'off') handlers[a] = handlers[a]?.filter((f) => f != b);
     else if (name == 'open' || name == 'close') toggle(name == 'open');
     else if (name == 'toggle') toggle(!open);
@@ -164,33 +163,30 @@
   api.l = 1;
   w.EdgeChat = api;
 
-  // A returning visitor's session (read, never written here) lets the
-  // server skip the rules they saw.
-  let session;
+  // A returning visitor's session (read, never written here; empty: none)
+  // lets the server skip the once-per-visitor rules they saw.
+  let session = '';
   try {
-    session = localStorage['edgechat:' + key + ':session'];
+    session = localStorage['edgechat:' + key + ':session'] || '';
   } catch (e) {}
-  // Proactive nudges: poll with backoff, or when the next rule is due.
-  const start = Date.now();
-  let wait = 2;
+  // Proactive nudges: the ones due now, then again when the next rule of
+  // this page is due (`next_in` seconds; none: no more polls).
   const poll = () =>
-    fetch(chat + 'pending-proactive' + site + '&url=' + q(location.href) + '&seconds_on_page=' + ((Date.now() - start) / 1e3 | 0) +
-      (session ? '&session_id=' + q(session) : ''))
+    fetch(chat + 'pending-proactive' + site + '&url=' + q(location.href) + '&seconds_on_page=' + (performance.now() / 1e3 | 0) +
+      '&session_id=' + q(session))
       .then((r) => r.json())
       .then((a) => {
         const m = a.messages?.[0];
         if (m && !open) {
           nudge.textContent = m.message;
           nudge.hidden = 0;
-        } else {
-          wait = Math.min(a.next_in || wait * 2, 60);
-          if (Date.now() - start < 6e5) setTimeout(poll, wait * 1e3);
-        }
+        } else if (a.next_in) setTimeout(poll, a.next_in * 1e3);
       }, () => {});
 
   // The site's settings (the browser caches them for 5 min): theme colours,
   // launcher side and offsets (px), whether it has proactive rules. Missing
-  // or failed: the defaults. Then the launcher shows and queued calls run.
+  // or failed: the defaults. Then the launcher comes on the page and the
+  // queued calls run.
   const configure = (c) => {
     const set = (name, value) => el.style.setProperty('--ec-' + name, value);
     set('accent', c.theme_color || '#4f46e5');
@@ -199,20 +195,18 @@
     set('x', (c.launcher_offset_x ?? 20) + 'px');
     set('y', (c.launcher_offset_y ?? 20) + 'px');
     el.dataset.side = c.launcher_position || 'right';
-    if (c.proactive !== false) setTimeout(poll, 500);
+    if (c.proactive !== false) poll();
+    early.map((args) => api(...args));
     ready = 1;
     draw();
-    // Handlers are added from here on: `on('ready')` calls its at once.
-    early.map((call) => api(...call));
+    d.body.append(el);
+    fire('ready');
   };
 
-  const attach = () => {
-    d.body.append(el);
+  const attach = () =>
     fetch(chat + 'config' + site)
       .then((r) => r.json())
       .catch(() => ({}))
       .then(configure);
-  };
-  if (d.body) attach();
-  else d.addEventListener('DOMContentLoaded', attach);
+  d.body ? attach() : addEventListener('DOMContentLoaded', attach);
 })(window, document);

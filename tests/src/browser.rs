@@ -168,7 +168,7 @@ pub async fn site_page(worker: &str, site_key: &str) -> String {
 /// recording each in `window.ecEvents` as `{name, detail}`; with the URL
 /// fragment `#open` it also queues `EdgeChat('open')`. It records Content
 /// Security Policy violations in `window.cspViolations` as
-/// `"<directive> <blocked URI> <sample>"`.
+/// `"<directive> <blocked URI> <sample> at <element>.<class>"`.
 pub async fn api_page(worker: &str, site_key: &str) -> String {
     format!("{}/api-site?worker={worker}&key={site_key}", site_server().await)
 }
@@ -183,7 +183,8 @@ pub async fn csp_page(worker: &str, site_key: &str) -> String {
 
 /// The page's own script of [`api_page`] and [`csp_page`].
 const SITE_JS: &str = "window.ecEvents = []; window.cspViolations = [];\n\
-    document.addEventListener('securitypolicyviolation', (e) => cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample));\n\
+    document.addEventListener('securitypolicyviolation', (e) => { const t = e.composedPath()[0]; \
+    cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample} at ${t.nodeName || t}${t.className ? '.' + t.className : ''}`); });\n\
     window.EdgeChat = window.EdgeChat || function () { (EdgeChat.q = EdgeChat.q || []).push(arguments); };\n\
     ['ready', 'open', 'close', 'message', 'sent', 'unread'].forEach((name) => EdgeChat('on', name, (detail) => ecEvents.push({ name, detail })));\n\
     if (location.hash === '#open') EdgeChat('open');\n";

@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     /// `{emit(name, detail), close(), locale}` from `loader.js`.
+    #[derive(Clone)]
     pub type Host;
 
     /// Calls the page's handlers of event `name` with `detail`.
@@ -43,8 +44,12 @@ pub(crate) fn set(host: Host) {
     HOST.with_borrow_mut(|h| *h = Some(host));
 }
 
+/// Calls `f` with the host, if mounted; no borrow is held meanwhile, as the
+/// page's handlers may call back into the widget.
 fn with_host(f: impl FnOnce(&Host)) {
-    HOST.with_borrow(|host| host.as_ref().map(f));
+    if let Some(host) = HOST.with_borrow(Option::clone) {
+        f(&host);
+    }
 }
 
 /// A plain object of string-keyed fields, the `detail` of an event.
@@ -93,5 +98,5 @@ pub fn upgrade() {
 /// script tag's `data-locale`), e.g. `"fr"`; `None` lets the widget follow
 /// the browser's language.
 pub fn locale() -> Option<String> {
-    HOST.with_borrow(|host| host.as_ref().and_then(Host::locale))
+    HOST.with_borrow(Option::clone).and_then(|host| host.locale())
 }

@@ -58,11 +58,11 @@ pub fn worker(tools: &Tools) -> Result<()> {
 /// The file names of one widget build, content-hashed for immutable caching.
 #[derive(Debug, Clone)]
 pub struct WidgetFiles {
-    /// `widget/edgechat-widget-<hash>.js`, the wasm-bindgen glue (ES module).
+    /// `widget/edgechat-<hash>.js`, the wasm-bindgen glue (ES module).
     pub js: String,
-    /// `widget/edgechat-widget-<hash>.wasm`.
+    /// `widget/edgechat-<hash>.wasm`.
     pub wasm: String,
-    /// `widget/edgechat-widget-app-<hash>.js`: the build with the signed-in
+    /// `widget/edgechat-app-<hash>.js`: the build with the signed-in
     /// users' requests (feature `app`), imported on `EdgeChat('login', …)`.
     pub app_js: String,
 }
@@ -75,8 +75,8 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;
-    let (app_js, _) = widget_build(tools, "edgechat-widget-app", &["--features", "app"])?;
-    let (js, wasm) = widget_build(tools, "edgechat-widget", &[])?;
+    let (app_js, _) = widget_build(tools, "edgechat-app", &["--features", "app"])?;
+    let (js, wasm) = widget_build(tools, "edgechat", &[])?;
     let files = WidgetFiles { js, wasm, app_js };
     fs::write(public.join("loader.js"), loader_js(&files)?)?;
     fs::copy(root.join("index.html"), public.join("index.html"))?;
@@ -96,13 +96,14 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
 fn widget_build(tools: &Tools, stem: &str, cargo_args: &[&str]) -> Result<(String, String)> {
     let (wasm, js) = wasm_app(tools, "edgechat-widget", cargo_args)?;
     let hash = content_hash(&[&wasm, js.as_bytes()]);
-    // The glue's default wasm URL (beside it) names the hashed file, so the
-    // loader's `init()` needs no path.
+    // The glue's default wasm URL (beside it) names the hashed file, and the
+    // module initialises itself (top-level await), so the loader only
+    // imports it and calls `mount`.
     let default_wasm = "'edgechat_widget_bg.wasm'";
     if !js.contains(default_wasm) {
         return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
     }
-    let js = js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'"));
+    let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'")));
     let (js_path, wasm_path) = (format!("widget/{stem}-{hash}.js"), format!("widget/{stem}-{hash}.wasm"));
     fs::write(public_dir().join(&wasm_path), &wasm)?;
     fs::write(public_dir().join(&js_path), &js)?;
@@ -211,7 +212,7 @@ pub fn built_widget_files(app: bool) -> Result<(PathBuf, PathBuf)> {
     let mut wasm = None;
     for entry in fs::read_dir(&dir).map_err(|e| format!("{}: {e} (run `cargo xtask build`)", dir.display()))? {
         let path = entry?.path();
-        if path.to_string_lossy().contains("edgechat-widget-app-") != app {
+        if path.to_string_lossy().contains("edgechat-app-") != app {
             continue;
         }
         match path.extension().and_then(|e| e.to_str()) {

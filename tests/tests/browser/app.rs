@@ -155,7 +155,7 @@ pub async fn a_login_after_the_chat_opened_loads_the_requests_panel(server: &Ser
     browser.client.goto(&site_page(&server.url, tenant.site_key()).await).await.unwrap();
     browser.widget_element(".ec-launcher", Duration::from_secs(10)).await.click().await.unwrap();
     send_and_wait(&browser, "How do I install the widget on my website?", 1).await;
-    let modules = "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.endsWith('.wasm')).map(n => n.includes('edgechat-widget-app-'));";
+    let modules = "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.endsWith('.wasm')).map(n => n.includes('edgechat-app-'));";
     assert_eq!(browser.eval(modules).await, json!([false]), "an anonymous visitor loads only the anonymous build");
 
     browser.eval(&format!("EdgeChat('login', {{token: {}}});", json!(identity_token(&secret, &sub, None, None)))).await;

@@ -103,7 +103,11 @@ pub async fn js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_
     assert_eq!(browser.eval("return window.opened;").await, 0, "a removed handler is not called");
     input.send_keys("\u{e00c}").await.unwrap();
     browser.wait_until(&in_widget(&format!("!({PANEL_OPEN})")), WAIT).await;
-    assert_eq!(browser.eval(&in_widget("r.activeElement === r.querySelector('.ec-launcher')")).await, true, "focus is back on the launcher");
+    assert_eq!(
+        browser.eval(&in_widget("r.activeElement === r.querySelector('.ec-launcher')")).await,
+        true,
+        "focus is back on the launcher"
+    );
     let names = browser.eval(EVENT_NAMES_JS).await;
     assert_eq!(names.as_array().unwrap().iter().rev().take(2).collect::<Vec<_>>(), ["close", "open"], "{names}");
     // Its focus ring is drawn (keyboard focus).
@@ -139,7 +143,8 @@ pub async fn js_api_sent_message_and_unread_events_follow_the_conversation(serve
     let id = history["conversation_id"].as_i64().expect("conversation id");
     browser.eval("EdgeChat('close'); return true;").await;
     let token = server.demo_token().await;
-    operator_post(server, &token, "/v1/chat/messages/send", serde_json::json!({"conversation_id": id, "content": "Settings, then Sites."})).await;
+    operator_post(server, &token, "/v1/chat/messages/send", serde_json::json!({"conversation_id": id, "content": "Settings, then Sites."}))
+        .await;
     browser.wait_until("return ecEvents.some(e => e.name === 'unread');", WAIT).await;
     let tail = browser.eval("return ecEvents.slice(-3);").await;
     assert_eq!(tail[0]["name"], "close");
