@@ -112,9 +112,6 @@ pub fn chunks(text: &str) -> Vec<String> {
     out
 }
 
-/// The answer when no article is relevant enough.
-pub const NOT_SURE_ANSWER: &str = "I'm not sure I know the answer to that. Would you like me to connect you with a person from our team?";
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,5 +13,7 @@ pub mod limits;
 pub mod markdown;
 pub mod retrieval;
 pub mod sse;
+pub mod texts;
+pub mod theme;
 pub mod upload;
 pub mod validate;

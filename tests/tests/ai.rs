@@ -24,6 +24,7 @@ use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::token_conversations::TokenMessage;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::sse::Parser;
+use edgechat_shared::texts::{AR, DE, EN, ES, FR};
 use edgechat_tests::http::{assert_error, json_of, unique};
 use edgechat_tests::openai_mock::{MockOpenAi, ANSWER_PIECES};
 use edgechat_tests::*;
@@ -82,6 +83,13 @@ fn main() {
         accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live,
         accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer,
         handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422,
+        // Languages (issue 15)
+        a_french_visitor_gets_the_not_sure_answer_and_the_offer_of_a_person_in_french,
+        the_conversations_language_answers_messages_and_the_handoff_that_name_none,
+        a_language_without_server_texts_falls_back_to_english,
+        the_model_is_told_the_visitors_language_and_its_failure_notice_is_in_it,
+        a_token_conversations_auto_reply_is_in_the_visitors_language,
+        a_malformed_lang_on_handoff_is_422,
     ];
     run_trials(server, trials)
 }
@@ -147,6 +155,26 @@ async fn post_handoff(server: &Server, site_key: &str, session: &str) -> reqwest
         .await
         .expect("POST /handoff")
 }
+
+/// `POST /api/v1/chat/handoff` naming the visitor's language.
+async fn post_handoff_in(server: &Server, site_key: &str, session: &str, lang: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/v1/chat/handoff", server.url))
+        .header("cf-connecting-ip", visitor_ip(session))
+        .json(&json!({"site_key": site_key, "session_id": session, "lang": lang}))
+        .send()
+        .await
+        .expect("POST /handoff")
+}
+
+/// [`request`] written in `lang`.
+fn request_in(site: &Site, session: &str, message: &str, lang: &str) -> StreamRequest {
+    StreamRequest { lang: Some(lang.to_string()), ..request(site, session, message) }
+}
+
+/// A question the demo knowledge base has no confident answer to.
+const UNKNOWN_QUESTION: &str = "Quantum chromodynamics lattice gauge simulations?";
 
 /// A `POST /api/v1/chat/stream` the test reads step by step; dropping it
 /// disconnects the visitor.
@@ -590,4 +618,98 @@ async fn handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422(ser
     let without_conversation = post_handoff(server, DEMO_SITE_KEY, &new_session_id()).await;
     assert_error(without_conversation, 404, "not_found", "handoff without a conversation").await;
     assert_error(post_handoff(server, DEMO_SITE_KEY, "short").await, 422, "validation_error", "handoff with a malformed session").await;
+}
+
+// ---------------------------------------------------------------- languages (issue 15)
+
+async fn a_french_visitor_gets_the_not_sure_answer_and_the_offer_of_a_person_in_french(server: &Server) {
+    let site = site_with(server, json!({"kind": "kb"})).await;
+    let session = new_session_id();
+    let unsure = server.stream(&request_in(&site, &session, "Que pensez-vous de la chromodynamique quantique ?", "fr")).await;
+    assert!(unsure.done().handoff_offered);
+    assert_eq!(unsure.answer(), FR.not_sure);
+    let offer = server.stream(&request_in(&site, &session, "Je voudrais parler à une personne", "fr")).await;
+    assert!(offer.done().handoff_offered);
+    assert_eq!(offer.answer(), FR.handoff_offer);
+    let stored = history(server, &site, &session).await;
+    let answers: Vec<&str> = stored.messages.iter().filter(|m| m.role == Role::Ai).map(|m| m.content.as_str()).collect();
+    assert_eq!(answers, [FR.not_sure, FR.handoff_offer], "the French texts are what is stored");
+    let accepted: HandoffResponse = json_of(post_handoff_in(server, &site.site_key, &session, "fr-CA").await, 200).await;
+    assert_eq!(accepted.message, FR.handoff_accepted, "fr-CA is French");
+}
+
+async fn the_conversations_language_answers_messages_and_the_handoff_that_name_none(server: &Server) {
+    let site = site_with(server, json!({"kind": "kb"})).await;
+    let session = new_session_id();
+    server.stream(&request_in(&site, &session, "Hallo, wie installiere ich das Widget?", "de-AT")).await.done();
+    let unsure = server.stream(&request(&site, &session, UNKNOWN_QUESTION)).await;
+    assert_eq!(unsure.answer(), DE.not_sure, "no lang: the conversation's, German");
+    let accepted: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
+    assert_eq!(accepted.message, DE.handoff_accepted, "the handoff without lang is in the conversation's language");
+    // A later message in another language becomes the conversation's language.
+    let other = new_session_id();
+    server.stream(&request_in(&site, &other, "Hola", "de")).await.done();
+    let switched = server.stream(&request_in(&site, &other, UNKNOWN_QUESTION, "ar")).await;
+    assert_eq!(switched.answer(), AR.not_sure);
+    let accepted: HandoffResponse = json_of(post_handoff(server, &site.site_key, &other).await, 200).await;
+    assert_eq!(accepted.message, AR.handoff_accepted);
+    let named: HandoffResponse = json_of(post_handoff_in(server, &site.site_key, &other, "es").await, 200).await;
+    assert_eq!(named.message, ES.handoff_accepted, "a lang on the handoff wins");
+}
+
+async fn a_language_without_server_texts_falls_back_to_english(server: &Server) {
+    let site = site_with(server, json!({"kind": "kb"})).await;
+    let session = new_session_id();
+    let unsure = server.stream(&request_in(&site, &session, UNKNOWN_QUESTION, "pt-BR")).await;
+    assert_eq!(unsure.answer(), EN.not_sure);
+    let offer = server.stream(&request_in(&site, &session, "Can I talk to a human please?", "x-klingon")).await;
+    assert_eq!(offer.answer(), EN.handoff_offer);
+    let accepted: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
+    assert_eq!(accepted.message, EN.handoff_accepted);
+    let fresh = new_session_id();
+    let unnamed = server.stream(&request(&site, &fresh, UNKNOWN_QUESTION)).await;
+    assert_eq!(unnamed.answer(), EN.not_sure, "no lang ever: English");
+}
+
+async fn the_model_is_told_the_visitors_language_and_its_failure_notice_is_in_it(server: &Server) {
+    let (site, model) = openai_site(server, "ok").await;
+    server.stream(&request_in(&site, &new_session_id(), "Comment installer le widget sur mon site ?", "fr")).await.done();
+    let system = &mock().requests_for(&model)[0].messages()[0].1;
+    assert!(system.contains("The visitor's language is French (fr): always answer in French."), "{system}");
+    let (failing, _) = openai_site(server, "http-500").await;
+    let streamed = server.stream(&request_in(&failing, &new_session_id(), "¿Cómo instalo el widget?", "es-MX")).await;
+    assert_eq!(error_event(&streamed), (ES.failure.to_string(), true));
+}
+
+async fn a_token_conversations_auto_reply_is_in_the_visitors_language(server: &Server) {
+    let site = site_with(server, json!({"kind": "kb"})).await;
+    let create = |lang: Option<&'static str>| {
+        let site_key = site.site_key.clone();
+        async move {
+            let token = new_session_id();
+            let mut body = json!({"name": "Ana", "email": "ana@example.com", "message": "Bonjour", "visitor_token": token});
+            if let Some(lang) = lang {
+                body["lang"] = json!(lang);
+            }
+            let response = server
+                .http
+                .post(format!("{}/api/v1/chat/conversations?site_key={site_key}", server.url))
+                .header("cf-connecting-ip", visitor_ip(&token))
+                .json(&body)
+                .send()
+                .await
+                .expect("POST /conversations");
+            json_of::<Value>(response, 201).await["auto_reply"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!(create(Some("fr")).await, FR.auto_reply);
+    assert_eq!(create(Some("de-CH")).await, DE.auto_reply);
+    assert_eq!(create(None).await, EN.auto_reply);
+}
+
+async fn a_malformed_lang_on_handoff_is_422(server: &Server) {
+    let site = site_with(server, json!({"kind": "kb"})).await;
+    let session = new_session_id();
+    server.stream(&request(&site, &session, "Hello")).await.done();
+    assert_error(post_handoff_in(server, &site.site_key, &session, "en_US").await, 422, "validation_error", "lang en_US").await;
 }

@@ -22,10 +22,11 @@ use edgechat_shared::api::auth::{
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::conversations::{Block, BlockList, ConversationDetail, ConversationList, MessageList, SentMessage, Status};
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, Site, SiteList};
+use edgechat_shared::api::sites::{Article, ArticleList, ImportResult, LauncherPosition, Site, SiteList};
 use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::users::OperatorList;
 use edgechat_shared::api::{Mode, Role};
+use edgechat_shared::theme;
 use edgechat_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -104,6 +105,13 @@ fn main() {
             agent_reads_sites_without_the_secret_and_gets_403_on_writes,
             admin_manages_sites_and_sees_the_secret,
             sites_of_another_account_are_404,
+            // Site theming and the widget config (issue 15)
+            widget_config_answers_theme_defaults_then_each_patched_setting,
+            theme_settings_that_are_not_allowed_are_422_and_store_nothing,
+            custom_css_that_is_not_plain_css_is_422_naming_the_construct,
+            theme_settings_of_another_accounts_site_are_404,
+            widget_config_is_publicly_cacheable_for_five_minutes_and_varies_by_origin,
+            widget_config_says_proactive_only_while_an_enabled_rule_exists,
             // /v1/sites/{id}/articles
             articles_are_created_read_updated_and_deleted,
             creating_an_article_without_an_id_generates_one,
@@ -1284,6 +1292,152 @@ async fn site_writes_refuse_a_bad_colour_origin_or_name(server: &Server) {
     }
     assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id], "no site was created");
     assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await, tenant.site, "the site is unchanged");
+}
+
+// ---------------------------------------------------------------- site theming (issue 15)
+
+/// CSS with every allowed at-rule and data images, as a site owner may write it.
+const BRAND_CSS: &str = "@media (max-width: 480px) { .ec-panel { inset: 0; } }\n\
+    @supports (backdrop-filter: blur(4px)) { .ec-panel { backdrop-filter: blur(4px); } }\n\
+    @keyframes pop { from { opacity: 0 } to { opacity: 1 } }\n\
+    .ec-launcher { border-radius: 12px; background-image: url(\"data:image/png;base64,iVBORw0KGgo=\"); }";
+
+async fn widget_config_answers_theme_defaults_then_each_patched_setting(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let config: WidgetConfig = json_of(widget_config(server, &tenant.site.site_key).await, 200).await;
+    assert_eq!(config.title, tenant.site.name, "no title: the site's name");
+    assert_eq!(config.avatar_url, None);
+    assert_eq!(config.launcher_position, LauncherPosition::Right);
+    assert_eq!((config.launcher_offset_x, config.launcher_offset_y), (20, 20));
+    assert_eq!(config.custom_css, "");
+    assert!(config.greetings.is_empty());
+    assert_eq!(config.theme_color, "#4f46e5");
+    assert_eq!((config.theme_text_color.as_str(), config.theme_ink_color.as_str()), ("#ffffff", "#4f46e5"), "indigo is dark enough");
+    assert!(!config.proactive);
+
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let body = json!({
+        "title": "Acme help", "avatar_url": "https://cdn.example.com/avatar.png", "launcher_position": "left",
+        "launcher_offset_x": 0, "launcher_offset_y": 200, "custom_css": BRAND_CSS, "theme_color": "#ffeb3b",
+        "greetings": {"fr": "Bonjour ! Comment pouvons-nous vous aider ?", "pt-br": "Olá!", "ar": "مرحبًا"},
+    });
+    let site: Site = json_of(patch(server, &path, tenant.token(), body).await, 200).await;
+    assert_eq!((site.title.as_str(), site.avatar_url.as_deref()), ("Acme help", Some("https://cdn.example.com/avatar.png")));
+    assert_eq!((site.launcher_position, site.launcher_offset_x, site.launcher_offset_y), (LauncherPosition::Left, 0, 200));
+    assert_eq!(site.custom_css, BRAND_CSS, "plain CSS is stored as written");
+    assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await, site);
+    let config: WidgetConfig = json_of(widget_config(server, &tenant.site.site_key).await, 200).await;
+    assert_eq!((config.title.as_str(), config.avatar_url.as_deref()), ("Acme help", Some("https://cdn.example.com/avatar.png")));
+    assert_eq!((config.launcher_position, config.launcher_offset_x, config.launcher_offset_y), (LauncherPosition::Left, 0, 200));
+    assert_eq!(config.custom_css, BRAND_CSS);
+    assert_eq!(config.greetings, site.greetings);
+    assert_eq!(config.greetings.get("pt-br").map(String::as_str), Some("Olá!"));
+    assert_eq!(config.greeting, tenant.site.greeting, "the default greeting stays");
+    assert_eq!(config.theme_text_color, "#111827", "dark text on yellow");
+    let ink = theme::Rgb::parse(&config.theme_ink_color).expect("a #rrggbb ink");
+    assert!(theme::contrast_ratio(ink, theme::Rgb(255, 255, 255)) >= 4.5, "the ink {} is readable on white", config.theme_ink_color);
+    assert_ne!(config.theme_ink_color, "#ffeb3b", "yellow is darkened");
+
+    let cleared: Site = json_of(patch(server, &path, tenant.token(), json!({"title": "", "avatar_url": "", "custom_css": ""})).await, 200).await;
+    assert_eq!((cleared.title.as_str(), cleared.avatar_url, cleared.custom_css.as_str()), ("", None, ""));
+    let config: WidgetConfig = json_of(widget_config(server, &tenant.site.site_key).await, 200).await;
+    assert_eq!((config.title.as_str(), config.avatar_url, config.custom_css.as_str()), (tenant.site.name.as_str(), None, ""));
+    assert_eq!(config.launcher_position, LauncherPosition::Left, "absent fields stay as they are");
+}
+
+async fn theme_settings_that_are_not_allowed_are_422_and_store_nothing(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let many: serde_json::Map<String, Value> = (0..21).map(|i| (format!("x{i}"), json!("Hi"))).collect();
+    for (body, field) in [
+        (json!({"theme_color": "#12345"}), "theme_color"),
+        (json!({"launcher_position": "center"}), "launcher_position"),
+        (json!({"launcher_offset_x": -1}), "launcher_offset_x"),
+        (json!({"launcher_offset_y": 201}), "launcher_offset_y"),
+        (json!({"avatar_url": "http://cdn.example.com/a.png"}), "avatar_url"),
+        (json!({"avatar_url": "javascript:alert(1)"}), "avatar_url"),
+        (json!({"avatar_url": format!("https://cdn.example.com/{}", "a".repeat(2048))}), "avatar_url"),
+        (json!({"title": "t".repeat(81)}), "title"),
+        (json!({"greetings": {"FR": "Bonjour"}}), "greetings"),
+        (json!({"greetings": {"fr_FR": "Bonjour"}}), "greetings"),
+        (json!({"greetings": {"fr": "  "}}), "greetings"),
+        (json!({"greetings": many}), "greetings"),
+        (json!({"custom_css": "a{}".repeat(16 * 1024 / 3 + 1)}), "custom_css"),
+    ] {
+        let error = assert_error(patch(server, &path, tenant.token(), body.clone()).await, 422, "validation_error", &format!("PATCH {body}")).await;
+        assert!(error.message.contains(field), "PATCH {body}: {}", error.message);
+        let mut create = body.clone();
+        create["name"] = json!("Themed");
+        assert_error(post(server, "/v1/sites", tenant.token(), create).await, 422, "validation_error", &format!("POST {body}")).await;
+    }
+    assert_eq!(json_of::<Site>(get(server, &path, tenant.token()).await, 200).await, tenant.site, "the site is unchanged");
+    assert_eq!(site_ids(server, tenant.token()).await, [tenant.site.id], "no site was created");
+}
+
+async fn custom_css_that_is_not_plain_css_is_422_naming_the_construct(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    for (css, named) in [
+        ("@import url(\"data:image/png;base64,AA\");", "@import"),
+        ("@font-face { font-family: x; src: url(data:image/png;base64,AA); }", "@font-face"),
+        ("@namespace svg url(http://www.w3.org/2000/svg);", "@namespace"),
+        (".ec-launcher { background: url(https://evil.example/track.png) }", "https://evil.example/track.png"),
+        (".ec-launcher { background: url('//evil.example/track.png') }", "//evil.example"),
+        (".ec-launcher { background: image-set(\"https://evil.example/a.png\" 1x) }", "https://evil.example/a.png"),
+        (".ec-panel { width: expression(alert(1)) }", "expression"),
+        (".ec-panel { -moz-binding: url(data:image/png;base64,AA) }", "-moz-binding"),
+        (".ec-panel { behavior: url(data:image/png;base64,AA) }", "behavior"),
+        ("</style><script>alert(1)</script>", "markup"),
+        (".ec-panel { content: \"broken\n\" }", "string"),
+        (".ec-panel { color: red } }", "unmatched"),
+    ] {
+        let error = assert_error(patch(server, &path, tenant.token(), json!({"custom_css": css})).await, 422, "validation_error", css).await;
+        assert!(error.message.contains("custom_css") && error.message.contains(named), "{css}: {}", error.message);
+    }
+    let site: Site = json_of(get(server, &path, tenant.token()).await, 200).await;
+    assert_eq!(site.custom_css, "", "nothing was stored");
+}
+
+async fn theme_settings_of_another_accounts_site_are_404(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
+    let path = format!("/v1/sites/{}", other.site.id);
+    let body = json!({"title": "Hijacked", "custom_css": ".ec-panel { display: none }", "launcher_position": "left"});
+    assert_error(patch(server, &path, tenant.token(), body).await, 404, "not_found", "another account's site").await;
+    let config: WidgetConfig = json_of(widget_config(server, &other.site.site_key).await, 200).await;
+    assert_eq!((config.title.as_str(), config.custom_css.as_str()), (other.site.name.as_str(), ""), "their widget is unchanged");
+    assert_eq!(config.launcher_position, LauncherPosition::Right);
+}
+
+async fn widget_config_is_publicly_cacheable_for_five_minutes_and_varies_by_origin(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let url = format!("{}/api/v1/chat/config?site_key={}", server.url, tenant.site.site_key);
+    for origin in [None, Some("https://shop.example.com")] {
+        let mut request = server.http.get(&url);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        let response = request.send().await.expect("GET /config");
+        assert_eq!(response.status(), 200);
+        let headers = response.headers();
+        assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=300"), "{origin:?}");
+        let vary: Vec<&str> = headers.get_all("vary").iter().filter_map(|v| v.to_str().ok()).collect();
+        assert_eq!(vary, ["Origin"], "{origin:?}: one Vary: Origin, with or without an Origin");
+    }
+}
+
+async fn widget_config_says_proactive_only_while_an_enabled_rule_exists(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let proactive = || async { json_of::<WidgetConfig>(widget_config(server, &tenant.site.site_key).await, 200).await.proactive };
+    assert!(!proactive().await, "no rule");
+    let rules = format!("/v1/sites/{}/proactive", tenant.site.id);
+    let rule: Value = json_of(post(server, &rules, tenant.token(), json!({"message": "Need help?", "enabled": false})).await, 201).await;
+    assert!(!proactive().await, "a disabled rule only");
+    let rule_path = format!("{rules}/{}", rule["id"]);
+    json_of::<Value>(patch(server, &rule_path, tenant.token(), json!({"enabled": true})).await, 200).await;
+    assert!(proactive().await, "an enabled rule");
+    assert_eq!(delete(server, &rule_path, tenant.token()).await.status(), 204);
+    assert!(!proactive().await, "the rule is gone");
 }
 
 async fn deleting_a_site_removes_it_and_its_widget(server: &Server) {

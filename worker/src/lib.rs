@@ -5,6 +5,7 @@
 //! conversation's [`room::Room`] Durable Object.
 
 mod auth;
+mod custom_css;
 mod db;
 mod email;
 mod error;

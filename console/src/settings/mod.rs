@@ -13,6 +13,7 @@ mod proactive;
 mod profile;
 mod site_form;
 mod site_picker;
+mod site_theme;
 mod sites;
 mod team;
 mod webhook_deliveries;

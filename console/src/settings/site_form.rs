@@ -1,5 +1,6 @@
 //! The site form (`data-form="site-create"` / `"site-edit"`): name,
-//! greeting, theme colour, allowed origins, request topics and the AI responder.
+//! greeting, theme colour, the widget's appearance and greetings by language
+//! ([`super::site_theme`]), allowed origins, request topics and the AI responder.
 //!
 //! The responder's API key is write-only: the API answers only whether one
 //! is set (`api_key_set`). The form sends a key only when one is typed, `""`
@@ -9,6 +10,7 @@
 use edgechat_shared::api::sites::{RequestReason, ResponderKind, ResponderSettings, Site, SiteInput};
 use leptos::prelude::*;
 
+use super::site_theme::{ThemeDraft, ThemeFields};
 use super::{focus_when_drawn, non_blank};
 use crate::{api, ui};
 
@@ -35,6 +37,8 @@ struct SiteDraft {
     remove_key: RwSignal<bool>,
     /// The stored responder settings (for `base_url` as it was, and `api_key_set`).
     stored: StoredValue<Option<ResponderSettings>>,
+    /// The widget's appearance and greetings by language.
+    theme: ThemeDraft,
 }
 
 impl SiteDraft {
@@ -55,6 +59,7 @@ impl SiteDraft {
             api_key: RwSignal::new(String::new()),
             remove_key: RwSignal::new(false),
             stored: StoredValue::new(responder),
+            theme: ThemeDraft::new(site),
         }
     }
 
@@ -89,14 +94,17 @@ impl SiteDraft {
                 Some(value)
             }
         };
-        SiteInput {
+        let mut input = SiteInput {
             name: Some(self.name.get_untracked().trim().to_string()),
             greeting: field(self.greeting),
             theme_color: field(self.theme_color),
             allowed_origins: Some(self.origins.get_untracked().lines().filter_map(non_blank).collect()),
             responder: Some(responder),
             request_reasons: Some(parse_reasons(&self.reasons.get_untracked())),
-        }
+            ..SiteInput::default()
+        };
+        self.theme.apply(&mut input, creating);
+        input
     }
 }
 
@@ -182,6 +190,7 @@ pub fn SiteForm(site: Option<Site>, on_done: Callback<Option<Site>>) -> impl Int
                     <input type="color" name="theme_color_picker" prop:value=picker on:input=move |ev| draft.theme_color.set(event_target_value(&ev)) />
                 </label>
             </div>
+            <ThemeFields draft=draft.theme />
             <label>"Allowed origins"
                 <textarea name="allowed_origins" rows="3" placeholder="https://example.com" bind:value=draft.origins></textarea>
             </label>

@@ -1,6 +1,8 @@
 //! `/v1/sites` and `/v1/sites/{id}/articles`: sites and their knowledge base
 //! (operator API, JWT; writes need the owner or admin role).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
@@ -94,11 +96,62 @@ impl ResponderSettings {
     }
 }
 
+/// Which bottom corner of the page holds the widget's launcher (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum LauncherPosition {
+    /// Bottom right (default).
+    #[default]
+    Right,
+    /// Bottom left.
+    Left,
+}
+
+impl LauncherPosition {
+    /// `right` or `left`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LauncherPosition::Right => "right",
+            LauncherPosition::Left => "left",
+        }
+    }
+
+    /// Reads `right` or `left` (422 `launcher_position` for anything else).
+    pub fn parse(value: &str) -> Result<LauncherPosition, FieldError> {
+        match value {
+            "right" => Ok(LauncherPosition::Right),
+            "left" => Ok(LauncherPosition::Left),
+            _ => Err(FieldError::new("launcher_position", "launcher_position must be \"right\" or \"left\"")),
+        }
+    }
+}
+
+/// Limits of a site's widget settings (issue 15).
+pub mod theme_limits {
+    /// Most characters of `title`.
+    pub const MAX_TITLE_CHARS: usize = 80;
+    /// Most bytes of `avatar_url`.
+    pub const MAX_AVATAR_URL_BYTES: usize = 2048;
+    /// The launcher's offsets from the page's side and bottom, in px.
+    pub const OFFSET_PX: std::ops::RangeInclusive<i64> = 0..=200;
+    /// The launcher's offsets when none is set, in px.
+    pub const DEFAULT_OFFSET_PX: u16 = 20;
+    /// Most bytes of `custom_css` (16 KiB).
+    pub const MAX_CUSTOM_CSS_BYTES: usize = 16 * 1024;
+    /// Most entries of `greetings`.
+    pub const MAX_GREETINGS: usize = 20;
+    /// Most characters of a greeting (`greeting` or one of `greetings`).
+    pub const MAX_GREETING_CHARS: usize = 500;
+}
+
 /// A site as the operator API answers it.
 ///
 /// # Format
 /// `{"id":1,"name":"Acme","site_key":"sk_…","allowed_origins":["https://acme.com"],"greeting":"…",
-///   "theme_color":"#4f46e5","responder":{"kind":"kb"},"embed_snippet":"<script …>","identity_secret":"…"}`
+///   "greetings":{"fr":"Bonjour !"},"theme_color":"#4f46e5","title":"","avatar_url":null,
+///   "launcher_position":"right","launcher_offset_x":20,"launcher_offset_y":20,"custom_css":"",
+///   "responder":{"kind":"kb"},"embed_snippet":"<script …>","identity_secret":"…"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
@@ -110,10 +163,32 @@ pub struct Site {
     pub site_key: String,
     /// Origins allowed to use the widget API (exact, or `https://*.example.com`); empty allows any.
     pub allowed_origins: Vec<String>,
-    /// First message of the widget (seed 004).
+    /// First message of the widget (seed 004), the default of `greetings`.
     pub greeting: String,
+    /// The greeting per language: lower-cased language tag (`fr`, `pt-br`) →
+    /// greeting; the widget shows the one of its language, else `greeting`.
+    #[serde(default)]
+    pub greetings: BTreeMap<String, String>,
     /// Accent colour, `#rrggbb`.
     pub theme_color: String,
+    /// The panel header's title; empty: the site's `name`.
+    #[serde(default)]
+    pub title: String,
+    /// An https URL of the image shown in the panel header; `null`: none.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Which bottom corner holds the launcher.
+    #[serde(default)]
+    pub launcher_position: LauncherPosition,
+    /// The launcher's distance from the page's side (`launcher_position`), in px, 0 to 200.
+    #[serde(default)]
+    pub launcher_offset_x: u16,
+    /// The launcher's distance from the page's bottom, in px, 0 to 200.
+    #[serde(default)]
+    pub launcher_offset_y: u16,
+    /// CSS applied inside the widget's shadow root; empty: none.
+    #[serde(default)]
+    pub custom_css: String,
     /// AI responder settings.
     pub responder: ResponderSettings,
     /// The ready-to-paste `<script>` tag for this site.
@@ -182,9 +257,40 @@ pub struct SiteInput {
     /// 1 to 500 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub greeting: Option<String>,
+    /// The greeting per language, replacing the stored map: at most 20
+    /// entries, each key a lower-case language tag (`fr`, `pt-br`: BCP 47
+    /// shape, [`validate::lang`]), each greeting 1 to 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greetings: Option<BTreeMap<String, String>>,
     /// `#rrggbb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme_color: Option<String>,
+    /// The panel header's title, at most 80 characters; `""`: the site's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// An `https://` URL of at most 2,048 characters; `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// `right` or `left` (422 for anything else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<LauncherPosition>))]
+    pub launcher_position: Option<String>,
+    /// Distance from the page's side, 0 to 200 px.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 200))]
+    pub launcher_offset_x: Option<i64>,
+    /// Distance from the page's bottom, 0 to 200 px.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 200))]
+    pub launcher_offset_y: Option<i64>,
+    /// CSS applied inside the widget's shadow root, at most 16 KiB; `""`
+    /// removes it. The worker accepts CSS only: no at-rule but `@media`,
+    /// `@supports`, `@keyframes` and `@container`; no `url(`, `src(` or
+    /// `image-set(` but of a `data:image/` URL; no `expression(`,
+    /// `-moz-binding` or `behavior`; nothing the CSS tokenizer calls an
+    /// error (422 naming the construct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_css: Option<String>,
     /// AI responder settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responder: Option<ResponderSettings>,
@@ -208,12 +314,32 @@ impl SiteInput {
             }
         }
         if let Some(greeting) = &self.greeting {
-            if greeting.trim().is_empty() || greeting.chars().count() > 500 {
-                return Err(FieldError::new("greeting", "greeting must be 1 to 500 characters"));
-            }
+            check_greeting("greeting", greeting)?;
+        }
+        if let Some(greetings) = &self.greetings {
+            check_greetings(greetings)?;
         }
         if let Some(color) = &self.theme_color {
             validate::hex_color(color)?;
+        }
+        if let Some(title) = &self.title {
+            if title.chars().count() > theme_limits::MAX_TITLE_CHARS {
+                return Err(FieldError::new("title", "title must be at most 80 characters"));
+            }
+        }
+        if let Some(url) = self.avatar_url.as_deref().filter(|u| !u.is_empty()) {
+            validate::https_url("avatar_url", url)?;
+        }
+        if let Some(position) = &self.launcher_position {
+            LauncherPosition::parse(position)?;
+        }
+        for (field, offset) in [("launcher_offset_x", self.launcher_offset_x), ("launcher_offset_y", self.launcher_offset_y)] {
+            if offset.is_some_and(|px| !theme_limits::OFFSET_PX.contains(&px)) {
+                return Err(FieldError::new(field, format!("{field} must be 0 to 200 (px)")));
+            }
+        }
+        if self.custom_css.as_ref().is_some_and(|css| css.len() > theme_limits::MAX_CUSTOM_CSS_BYTES) {
+            return Err(FieldError::new("custom_css", "custom_css must be at most 16 KiB"));
         }
         if let Some(responder) = &self.responder {
             responder.validate()?;
@@ -223,6 +349,29 @@ impl SiteInput {
         }
         Ok(())
     }
+}
+
+/// A greeting: 1 to 500 characters, not only white space (422 `field`).
+fn check_greeting(field: &'static str, greeting: &str) -> Result<(), FieldError> {
+    if greeting.trim().is_empty() || greeting.chars().count() > theme_limits::MAX_GREETING_CHARS {
+        return Err(FieldError::new(field, format!("{field} must be 1 to 500 characters")));
+    }
+    Ok(())
+}
+
+/// The greeting per language: at most 20, each key a lower-case language
+/// tag, each greeting as [`check_greeting`] (422 `greetings`).
+fn check_greetings(greetings: &BTreeMap<String, String>) -> Result<(), FieldError> {
+    if greetings.len() > theme_limits::MAX_GREETINGS {
+        return Err(FieldError::new("greetings", "greetings must have at most 20 languages"));
+    }
+    for (tag, greeting) in greetings {
+        if validate::lang(tag).is_err() || tag.chars().any(|c| c.is_ascii_uppercase()) {
+            return Err(FieldError::new("greetings", format!("greetings: '{tag}' is not a lower-case language tag such as 'fr' or 'pt-br'")));
+        }
+        check_greeting("greetings", greeting)?;
+    }
+    Ok(())
 }
 
 /// List answer of `GET /v1/sites`.

@@ -9,9 +9,6 @@ use crate::error::FieldError;
 use crate::limits::MAX_MESSAGE_CHARS;
 use crate::validate;
 
-/// The automatic reply to a new conversation (seed 004).
-pub const AUTO_REPLY: &str = "Thanks for reaching out! We'll get back to you soon.";
-
 /// Body of `POST /api/v1/chat/conversations` (seed 004, "Create Conversation").
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -36,6 +33,11 @@ pub struct CreateConversation {
     /// 2,048 characters, shown to operators as the conversation's `page_url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_url: Option<String>,
+    /// The visitor's language (BCP 47, e.g. `fr` or `pt-BR`, at most 35
+    /// characters): the language of `auto_reply` and of the conversation's
+    /// later server texts ([`crate::texts::Lang::from_tag`]; English by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl CreateConversation {
@@ -52,6 +54,7 @@ impl CreateConversation {
         validate::session_id(&self.visitor_token)
             .map_err(|_| FieldError::new("visitor_token", "visitor_token must be 22 to 128 letters, digits, '_' or '-'"))?;
         validate::display_name("name", &self.name)?;
+        self.lang.as_deref().map_or(Ok(()), validate::lang)?;
         self.page_url.as_deref().map_or(Ok(()), validate::page_url)
     }
 }
@@ -62,7 +65,7 @@ impl CreateConversation {
 pub struct CreatedConversation {
     /// Opaque token of the conversation.
     pub conversation_token: String,
-    /// The automatic reply ([`AUTO_REPLY`]).
+    /// The automatic reply, in the visitor's `lang` ([`crate::texts::Texts::auto_reply`]).
     pub auto_reply: String,
 }
 

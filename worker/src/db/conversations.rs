@@ -295,6 +295,17 @@ pub async fn change(db: &D1Database, id: i64, account_id: Option<i64>, change: S
     Ok(results.get(1).map(|r| r.results::<ConversationState>()).transpose()?.and_then(|mut rows| rows.pop()))
 }
 
+/// The visitor's language of conversation `id` (BCP 47 tag of their newest
+/// message that named one), `None` when unknown or no such conversation.
+pub async fn lang(db: &D1Database, id: i64) -> worker::Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        lang: Option<String>,
+    }
+    let row = db.prepare("SELECT lang FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<Row>(None).await?;
+    Ok(row.and_then(|r| r.lang))
+}
+
 /// The mode and status of conversation `id`, `None` when it does not exist.
 pub async fn state(db: &D1Database, id: i64) -> worker::Result<Option<ConversationState>> {
     db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<ConversationState>(None).await

@@ -189,18 +189,20 @@ pub struct NewMessage<'a> {
     pub attachments: &'a [Attachment],
     /// The visitor's page (`page_url`): becomes the conversation's, unless `None`.
     pub page_url: Option<&'a str>,
+    /// The visitor's language (BCP 47): becomes the conversation's `lang`, unless `None`.
+    pub lang: Option<&'a str>,
 }
 
 /// Inserts a visitor or operator message with the next `seq`, ties the
 /// uploads of its attachments to it, bumps the conversation's activity time
-/// (and its `page_url` when the message names one) and reads its state, in
+/// (and its `page_url` and `lang` when the message names them) and reads its state, in
 /// one D1 batch (a transaction) with its `message.created` event. Only uploads no message has yet are listed
 /// and tied; call it under the Room's write lock, so that two messages never
 /// list one upload. When the author already stored the message's client id
 /// in the conversation, nothing is inserted or tied and the stored row is
 /// answered as a duplicate.
 pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>) -> worker::Result<Inserted> {
-    let NewMessage { author, content, client_id, attachments, page_url } = message;
+    let NewMessage { author, content, client_id, attachments, page_url, lang } = message;
     let author_name = match author {
         Author::Operator { name, .. } => Some(name),
         Author::Visitor => None,
@@ -241,12 +243,12 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
             // A visitor's message wakes a snoozed conversation at once (issue 14).
             db.prepare(
                 "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
-                 page_url = COALESCE(?2, page_url), \
+                 page_url = COALESCE(?2, page_url), lang = COALESCE(?4, lang), \
                  status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN 'open' ELSE status END, \
                  snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
                  WHERE id = ?1",
             )
-            .bind(&[int(conversation_id), opt_text(page_url), text(author.role().as_str())])?,
+            .bind(&[int(conversation_id), opt_text(page_url), text(author.role().as_str()), opt_text(lang)])?,
             db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         ])
         .await?;

@@ -59,6 +59,16 @@ pub async fn enabled_rules(db: &D1Database, site_id: i64) -> worker::Result<Vec<
     select(db, site_id, true).await
 }
 
+/// `true` when `site_id` has at least one enabled rule (the widget config's `proactive`).
+pub async fn any_enabled(db: &D1Database, site_id: i64) -> worker::Result<bool> {
+    let found = db
+        .prepare("SELECT EXISTS (SELECT 1 FROM proactive_rules WHERE site_id = ?1 AND enabled = 1) AS found")
+        .bind(&[int(site_id)])?
+        .first::<i64>(Some("found"))
+        .await?;
+    Ok(found == Some(1))
+}
+
 /// Adds a rule with `message` to `site_id`; absent fields take their defaults
 /// (any URL, no delay, once per visitor, enabled).
 pub async fn insert(db: &D1Database, site_id: i64, message: &str, input: &ProactiveInput) -> worker::Result<Option<ProactiveRule>> {

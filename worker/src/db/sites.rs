@@ -1,10 +1,12 @@
 //! Sites and their knowledge-base articles in D1.
 
-use edgechat_shared::api::sites::{RequestReason, ResponderSettings, Site, SiteInput};
+use std::collections::BTreeMap;
+
+use edgechat_shared::api::sites::{theme_limits, LauncherPosition, RequestReason, ResponderSettings, Site, SiteInput};
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{int, next_id, opt_text, text};
+use super::{int, next_id, opt_int, opt_text, text};
 use crate::auth::random_hex;
 
 /// A site row.
@@ -21,11 +23,23 @@ pub struct SiteRow {
     pub responder: String,
     pub request_reasons: String,
     pub created_at: String,
+    /// `''`: the site's name.
+    pub title: String,
+    /// `''`: none.
+    pub avatar_url: String,
+    pub launcher_position: LauncherPosition,
+    /// px, 0 to 200.
+    pub launcher_offset_x: i64,
+    /// px, 0 to 200.
+    pub launcher_offset_y: i64,
+    pub custom_css: String,
+    /// JSON object: language tag → greeting.
+    pub greetings: String,
 }
 
 /// The columns of [`SiteRow`], for `SELECT`s and `RETURNING`.
-pub const SITE_COLUMNS: &str =
-    "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, request_reasons, created_at";
+pub const SITE_COLUMNS: &str = "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, \
+     request_reasons, created_at, title, avatar_url, launcher_position, launcher_offset_x, launcher_offset_y, custom_css, greetings";
 
 impl SiteRow {
     /// The stored responder settings, API key included (never answer them
@@ -44,16 +58,50 @@ impl SiteRow {
         serde_json::from_str(&self.allowed_origins).unwrap_or_default()
     }
 
+    /// The stored greeting per language.
+    pub fn greetings(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.greetings).unwrap_or_default()
+    }
+
+    /// The avatar's URL, `None` when the site has none.
+    pub fn avatar_url(&self) -> Option<String> {
+        Some(self.avatar_url.clone()).filter(|url| !url.is_empty())
+    }
+
+    /// The panel header's title: the site's title, or its name when it has none.
+    pub fn header_title(&self) -> String {
+        if self.title.trim().is_empty() {
+            self.name.clone()
+        } else {
+            self.title.clone()
+        }
+    }
+
+    /// The launcher's offsets from the side and the bottom, in px (the
+    /// default where a stored value is out of range, which the schema forbids).
+    pub fn launcher_offsets(&self) -> (u16, u16) {
+        let px = |value: i64| u16::try_from(value).unwrap_or(theme_limits::DEFAULT_OFFSET_PX);
+        (px(self.launcher_offset_x), px(self.launcher_offset_y))
+    }
+
     /// The wire form. `origin` is the worker's public origin (for the embed
     /// snippet); the identity secret is included only when `show_secret`.
     pub fn to_site(&self, origin: &str, show_secret: bool) -> Site {
+        let (launcher_offset_x, launcher_offset_y) = self.launcher_offsets();
         Site {
             id: self.id,
             name: self.name.clone(),
             site_key: self.site_key.clone(),
             allowed_origins: self.allowed_origins(),
             greeting: self.greeting.clone(),
+            greetings: self.greetings(),
             theme_color: self.theme_color.clone(),
+            title: self.title.clone(),
+            avatar_url: self.avatar_url(),
+            launcher_position: self.launcher_position,
+            launcher_offset_x,
+            launcher_offset_y,
+            custom_css: self.custom_css.clone(),
             responder: self.responder().redacted(),
             embed_snippet: format!(r#"<script src="{origin}/loader.js" data-site-key="{}" async></script>"#, self.site_key),
             identity_secret: show_secret.then(|| self.identity_secret.clone()),
@@ -105,13 +153,16 @@ pub async fn insert_site(db: &D1Database, account_id: i64, name: &str, input: &S
     Ok(update_site(db, &row, input).await?.unwrap_or(row))
 }
 
-/// Applies the present fields of `input` to `site`; answers the updated row.
+/// Applies the present fields of `input` (checked) to `site`; answers the updated row.
 pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> worker::Result<Option<SiteRow>> {
     let responder = input.responder.as_ref().map(|update| site.responder().updated_with(update));
     db.prepare(format!(
         "UPDATE sites SET name = COALESCE(?1, name), greeting = COALESCE(?2, greeting), \
          theme_color = COALESCE(?3, theme_color), allowed_origins = COALESCE(?4, allowed_origins), \
-         responder = COALESCE(?5, responder), request_reasons = COALESCE(?7, request_reasons) WHERE id = ?6 RETURNING {SITE_COLUMNS}"
+         responder = COALESCE(?5, responder), request_reasons = COALESCE(?7, request_reasons), \
+         title = COALESCE(?8, title), avatar_url = COALESCE(?9, avatar_url), launcher_position = COALESCE(?10, launcher_position), \
+         launcher_offset_x = COALESCE(?11, launcher_offset_x), launcher_offset_y = COALESCE(?12, launcher_offset_y), \
+         custom_css = COALESCE(?13, custom_css), greetings = COALESCE(?14, greetings) WHERE id = ?6 RETURNING {SITE_COLUMNS}"
     ))
     .bind(&[
         opt_text(input.name.as_deref().map(str::trim)),
@@ -121,6 +172,13 @@ pub async fn update_site(db: &D1Database, site: &SiteRow, input: &SiteInput) -> 
         opt_text(responder.map(|r| serde_json::to_string(&r).unwrap_or_default()).as_deref()),
         int(site.id),
         opt_text(input.request_reasons.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()).as_deref()),
+        opt_text(input.title.as_deref().map(str::trim)),
+        opt_text(input.avatar_url.as_deref()),
+        opt_text(input.launcher_position.as_deref()),
+        opt_int(input.launcher_offset_x),
+        opt_int(input.launcher_offset_y),
+        opt_text(input.custom_css.as_deref()),
+        opt_text(input.greetings.as_ref().map(|g| serde_json::to_string(g).unwrap_or_default()).as_deref()),
     ])?
     .first(None)
     .await

@@ -218,6 +218,8 @@ mod tests {
         let site: SiteRow = serde_json::from_value(serde_json::json!({
             "id": 1, "account_id": 1, "site_key": "sk_test", "name": "Shop", "greeting": "Hi", "theme_color": "#000000",
             "allowed_origins": "[]", "identity_secret": "s", "responder": "{}", "request_reasons": "[]", "created_at": "2026-01-01T00:00:00.000Z",
+            "title": "", "avatar_url": "", "launcher_position": "right", "launcher_offset_x": 20, "launcher_offset_y": 20,
+            "custom_css": "", "greetings": "{}",
         }))
         .unwrap();
         SiteVisitors {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use edgechat_shared::api::stream::Source;
-use edgechat_shared::kb;
+use edgechat_shared::texts::Lang;
 use edgechat_shared::retrieval::{Hit, Index};
 use worker::D1Database;
 
@@ -107,12 +107,13 @@ pub async fn retrieve(db: &D1Database, site_id: i64, question: &str) -> worker::
 }
 
 /// The `kb` responder's answer: the best passage with every retrieved
-/// article as a source, or "not sure" and the offer of a person when none.
-pub fn answer(passages: &[Passage]) -> Answer {
+/// article as a source, or "not sure" and the offer of a person, in the
+/// visitor's language, when none.
+pub fn answer(passages: &[Passage], lang: Lang) -> Answer {
     match passages.first() {
         Some(best) => {
             Answer { text: best.text.clone(), sources: passages.iter().map(|p| p.source.clone()).collect(), handoff_offered: false }
         }
-        None => Answer { text: kb::NOT_SURE_ANSWER.to_string(), sources: Vec::new(), handoff_offered: true },
+        None => Answer { text: lang.texts().not_sure.to_string(), sources: Vec::new(), handoff_offered: true },
     }
 }

@@ -20,17 +20,11 @@ pub mod workers_ai;
 
 use edgechat_shared::api::sites::{ResponderKind, ResponderSettings};
 use edgechat_shared::api::stream::Source;
+use edgechat_shared::texts::Lang;
 use worker::Env;
 
 use llm::{Failure, Watch};
-use prompt::{ChatTurn, Passage, Turn};
-
-/// The answer to a visitor who asks for a person.
-pub const HANDOFF_OFFER_ANSWER: &str =
-    "Of course. Would you like me to connect you with a person from our team? Press \u{201c}Talk to a person\u{201d} and they will reply here.";
-
-/// What the visitor sees when the language model failed.
-pub const FAILURE_MESSAGE: &str = "Sorry, I can't answer right now. Would you like to talk to a person from our team?";
+use prompt::{ChatTurn, Passage, Question, Turn};
 
 /// A complete answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,9 +38,9 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The offer of a person, to a visitor who asked for one.
-    pub fn handoff_offer() -> Answer {
-        Answer { text: HANDOFF_OFFER_ANSWER.to_string(), sources: Vec::new(), handoff_offered: true }
+    /// The offer of a person, to a visitor who asked for one, in their language.
+    pub fn handoff_offer(lang: Lang) -> Answer {
+        Answer { text: lang.texts().handoff_offer.to_string(), sources: Vec::new(), handoff_offered: true }
     }
 }
 
@@ -110,7 +104,8 @@ impl Deployment {
 }
 
 /// Asks the site's language model (`openai` or `workers-ai`) to answer
-/// `question`, grounded on `passages` and the earlier `history`; each piece
+/// `question` (in the visitor's language when it names one), grounded on
+/// `passages` and the earlier `history`; each piece
 /// of text goes to `on_text` as it arrives. The upstream's circuit breaker
 /// ([`breaker`]) is asked first and told how it went.
 ///
@@ -121,7 +116,7 @@ pub async fn complete(
     site: &ResponderSettings,
     passages: &[Passage],
     history: &[Turn],
-    question: &str,
+    question: &Question<'_>,
     visitor_gone: &dyn Fn() -> bool,
     on_text: impl FnMut(&str),
 ) -> Result<Answer, Failure> {

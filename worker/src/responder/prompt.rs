@@ -8,6 +8,7 @@
 
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::Role;
+use edgechat_shared::texts::Lang;
 use serde::{Deserialize, Serialize};
 
 /// Prompt tokens by default (`AI_PROMPT_TOKENS`): room for a few passages
@@ -55,6 +56,26 @@ pub struct Passage {
     pub text: String,
 }
 
+/// The visitor's question and the language they write in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Question<'a> {
+    /// The question's text.
+    pub text: &'a str,
+    /// The visitor's language (BCP 47, e.g. `fr-CA`), when the widget named one.
+    pub lang: Option<&'a str>,
+}
+
+/// The system prompt's line naming the visitor's language: by name for the
+/// server's languages ([`Lang`]), by tag for any other.
+fn language_rule(tag: &str) -> String {
+    let lang = Lang::from_tag(Some(tag));
+    if lang.code().eq_ignore_ascii_case(tag.split('-').next().unwrap_or_default()) {
+        format!("The visitor's language is {} ({tag}): always answer in {}.", lang.english_name(), lang.english_name())
+    } else {
+        format!("The visitor's language is the BCP 47 language tag \"{tag}\": always answer in that language.")
+    }
+}
+
 /// An earlier message of the conversation: `visitor`, `ai` or `operator`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Turn {
@@ -70,15 +91,23 @@ pub fn estimate_tokens(text: &str) -> usize {
 }
 
 /// Builds the chat messages: one `system` message (instructions, grounding
-/// rules, passages), then the newest earlier turns that fit the budget
+/// rules, the visitor's language when known, passages), then the newest earlier turns that fit the budget
 /// (oldest first; visitor turns as `user`, AI and operator turns as
 /// `assistant`; empty ones skipped), then the question as `user`. Passages
 /// that do not fit are left out from the last; the question is always
 /// included. Answers the messages and how many passages they hold (the
 /// first ones of `passages`).
-pub fn build(instructions: Option<&str>, passages: &[Passage], history: &[Turn], question: &str, budget: usize) -> (Vec<ChatTurn>, usize) {
+pub fn build(
+    instructions: Option<&str>,
+    passages: &[Passage],
+    history: &[Turn],
+    question: &Question<'_>,
+    budget: usize,
+) -> (Vec<ChatTurn>, usize) {
     let instructions = instructions.map(str::trim).filter(|i| !i.is_empty()).unwrap_or(DEFAULT_INSTRUCTIONS);
-    let mut system = format!("{instructions}\n\n{GROUNDING_RULES}\n\nKnowledge-base passages:");
+    let language = question.lang.map(|tag| format!(" {}", language_rule(tag))).unwrap_or_default();
+    let mut system = format!("{instructions}\n\n{GROUNDING_RULES}{language}\n\nKnowledge-base passages:");
+    let question = question.text;
     let mut left = budget.saturating_sub(estimate_tokens(&system) + estimate_tokens(question));
     let mut included = 0;
     for (i, passage) in passages.iter().enumerate() {
@@ -123,6 +152,10 @@ mod tests {
         Passage { source: Source { id: id.into(), title: format!("Title of {id}"), url: None }, text: text.into() }
     }
 
+    fn ask(text: &str) -> Question<'_> {
+        Question { text, lang: None }
+    }
+
     fn turn(role: &str, content: &str) -> Turn {
         Turn { role: Role::parse(role).expect("a stored role"), content: content.into() }
     }
@@ -131,7 +164,7 @@ mod tests {
     fn the_prompt_holds_instructions_numbered_passages_history_and_the_question() {
         let passages = [passage("a", "Paste the script tag."), passage("b", "Open settings.")];
         let history = [turn("visitor", "hi"), turn("ai", "Hello!"), turn("operator", "Ann here")];
-        let (turns, included) = build(Some("Be a pirate."), &passages, &history, "How do I install it?", 3_000);
+        let (turns, included) = build(Some("Be a pirate."), &passages, &history, &ask("How do I install it?"), 3_000);
         assert_eq!(included, 2);
         let roles: Vec<&str> = turns.iter().map(|t| t.role.as_str()).collect();
         assert_eq!(roles, ["system", "user", "assistant", "assistant", "user"]);
@@ -145,10 +178,10 @@ mod tests {
 
     #[test]
     fn without_site_instructions_the_default_ones_are_used() {
-        let (turns, _) = build(None, &[], &[], "q", 3_000);
+        let (turns, _) = build(None, &[], &[], &ask("q"), 3_000);
         assert!(turns[0].content.starts_with(DEFAULT_INSTRUCTIONS));
         assert!(turns[0].content.contains("none found"));
-        let (turns, _) = build(Some("  "), &[], &[], "q", 3_000);
+        let (turns, _) = build(Some("  "), &[], &[], &ask("q"), 3_000);
         assert!(turns[0].content.starts_with(DEFAULT_INSTRUCTIONS));
     }
 
@@ -157,7 +190,7 @@ mod tests {
         let long = "word ".repeat(400); // 500 tokens
         let passages = [passage("a", "short"), passage("b", &long)];
         let history = [turn("visitor", &long), turn("ai", "recent answer")];
-        let (turns, included) = build(None, &passages, &history, "the question", 300);
+        let (turns, included) = build(None, &passages, &history, &ask("the question"), 300);
         let system = &turns[0].content;
         assert_eq!(included, 1);
         assert!(system.contains("[1] Title of a"));
@@ -172,9 +205,19 @@ mod tests {
     #[test]
     fn an_empty_turn_does_not_hide_older_ones() {
         let history = [turn("visitor", "first question"), turn("ai", "first answer"), turn("visitor", "  ")];
-        let (turns, _) = build(None, &[], &history, "next", 3_000);
+        let (turns, _) = build(None, &[], &history, &ask("next"), 3_000);
         let contents: Vec<&str> = turns.iter().skip(1).map(|t| t.content.as_str()).collect();
         assert_eq!(contents, ["first question", "first answer", "next"]);
+    }
+
+    #[test]
+    fn the_model_is_told_the_visitors_language_when_the_widget_names_it() {
+        let (turns, _) = build(None, &[], &[], &Question { text: "Livrez-vous au Canada ?", lang: Some("fr-CA") }, 3_000);
+        assert!(turns[0].content.contains("The visitor's language is French (fr-CA): always answer in French."), "{}", turns[0].content);
+        let (turns, _) = build(None, &[], &[], &Question { text: "Vocês entregam?", lang: Some("pt-BR") }, 3_000);
+        assert!(turns[0].content.contains("language tag \"pt-BR\": always answer in that language"), "{}", turns[0].content);
+        let (turns, _) = build(None, &[], &[], &ask("q"), 3_000);
+        assert!(!turns[0].content.contains("The visitor's language"), "no language named: the model follows the visitor");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use edgechat_shared::api::stream::{DoneMeta, StreamEvent};
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::Mode;
 use edgechat_shared::sse::Frame;
+use edgechat_shared::texts::Lang;
 use edgechat_shared::{handoff, kb};
 use futures::channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ use crate::db::messages::{self, Author, FileLinks, MessageRow, NewMessage};
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::responder;
-use crate::responder::prompt::{self, Passage};
+use crate::responder::prompt::{self, Passage, Question};
 
 /// Request: a visitor message. The Room stores it, then answers the SSE
 /// stream of `POST /api/v1/chat/stream` ([`StreamEvent`]s).
@@ -44,6 +45,11 @@ pub struct SendVisitorMessage {
     /// The page the visitor wrote from (checked): becomes the conversation's `page_url`.
     #[serde(default)]
     pub page_url: Option<String>,
+    /// The visitor's language (checked BCP 47 tag): becomes the
+    /// conversation's `lang`; the answer's server texts and the language
+    /// model's language follow it, or the conversation's when `None`.
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 type StreamSender = UnboundedSender<String>;
@@ -83,6 +89,7 @@ impl SendVisitorMessage {
             client_id: self.client_message_id.as_deref(),
             attachments: &self.attachments,
             page_url: self.page_url.as_deref(),
+            lang: self.lang.as_deref(),
         };
         let (written, passages) = futures::join!(
             core.write_message(&db, &context, message),
@@ -105,7 +112,8 @@ impl SendVisitorMessage {
             emit(&tx, &StreamEvent::Done { meta });
         } else {
             wasm_bindgen_futures::spawn_local(async move {
-                match core.answer(&db, &self, &visitor_message, passages, &mut meta, &tx).await {
+                let lang = visitor_lang(&db, &self).await;
+                match core.answer(&db, &self, lang.as_deref(), &visitor_message, passages, &mut meta, &tx).await {
                     Ok(()) => emit(&tx, &StreamEvent::Done { meta }),
                     Err(AnswerError::Responder(responder::llm::Failure::VisitorGone)) if !tx.is_closed() => {
                         // Not the visitor: a person was asked for while the model wrote.
@@ -118,7 +126,8 @@ impl SendVisitorMessage {
                     }
                     Err(err) => {
                         worker::console_error!("answer to message {} failed: {err}", visitor_message.id);
-                        emit(&tx, &StreamEvent::Error { message: responder::FAILURE_MESSAGE.into(), handoff_offered: true });
+                        let message = Lang::from_tag(lang.as_deref()).texts().failure.to_string();
+                        emit(&tx, &StreamEvent::Error { message, handoff_offered: true });
                     }
                 }
             });
@@ -127,14 +136,29 @@ impl SendVisitorMessage {
     }
 }
 
+/// The visitor's language for an answer: the message's `lang`, else the
+/// conversation's (English texts when neither is known, or D1 fails to say).
+async fn visitor_lang(db: &D1Database, send: &SendVisitorMessage) -> Option<String> {
+    if send.lang.is_some() {
+        return send.lang.clone();
+    }
+    conversations::lang(db, send.context.conversation_id).await.unwrap_or_else(|err| {
+        worker::console_error!("reading the language of conversation {} failed: {err}", send.context.conversation_id);
+        None
+    })
+}
+
 impl RoomCore {
     /// Streams the answer to `visitor_message` and stores it before `done`:
     /// the stored answer again for a replayed message, the offer of a person
-    /// when the visitor asked for one, else the site's responder's answer.
+    /// when the visitor asked for one, else the site's responder's answer;
+    /// server texts and the language model follow `lang` (BCP 47).
+    #[allow(clippy::too_many_arguments)]
     async fn answer(
         &self,
         db: &D1Database,
         send: &SendVisitorMessage,
+        lang: Option<&str>,
         visitor_message: &MessageRow,
         passages: worker::Result<Vec<Passage>>,
         meta: &mut DoneMeta,
@@ -156,7 +180,7 @@ impl RoomCore {
         // A replay answers the message as stored, whatever text came again.
         let question = visitor_message.content.as_str();
         let answer = if handoff::asks_for_person(question) {
-            let answer = responder::Answer::handoff_offer();
+            let answer = responder::Answer::handoff_offer(Lang::from_tag(lang));
             stream_chunks(tx, &answer.text);
             answer
         } else {
@@ -165,7 +189,7 @@ impl RoomCore {
                 false => responder::kb::retrieve(db, send.context.visitor_site(), question).await?,
             };
             if send.responder.kind == ResponderKind::Kb {
-                let answer = responder::kb::answer(&passages);
+                let answer = responder::kb::answer(&passages, Lang::from_tag(lang));
                 stream_chunks(tx, &answer.text);
                 answer
             } else {
@@ -174,7 +198,8 @@ impl RoomCore {
                 let handoffs = self.handoffs.get();
                 let visitor_gone = || tx.is_closed() || self.handoffs.get() != handoffs;
                 let forward = |content: &str| emit(tx, &StreamEvent::Chunk { content: content.to_string() });
-                responder::complete(&self.env, &send.responder, &passages, &history, question, &visitor_gone, forward).await?
+                let question = Question { text: question, lang };
+                responder::complete(&self.env, &send.responder, &passages, &history, &question, &visitor_gone, forward).await?
             }
         };
         let _write = self.writes.lock().await;

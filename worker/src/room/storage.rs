@@ -82,6 +82,7 @@ impl SendOperatorMessage {
             client_id: self.client_message_id.as_deref(),
             attachments: &self.attachments,
             page_url: None,
+            lang: None,
         };
         let inserted = core.write_message(&db, &self.context, message).await?;
         Response::from_json(&SentMessage { message: inserted.row.to_chat_message(&self.links), duplicate: inserted.duplicate })
@@ -129,6 +130,7 @@ impl ForwardMessages {
                 client_id: Some(&copy.client_message_id),
                 attachments: &[],
                 page_url: None,
+                lang: None,
             };
             let inserted = core.write_copy(&db, &self.context, message, Some(copy.forwarded_from)).await?;
             stored.push(inserted.row.to_chat_message(&self.links));

@@ -55,6 +55,7 @@ pub(crate) async fn write_user_message(
         responder: user.site.responder(),
         links: FileLinks::of(&user.site),
         page_url: None,
+        lang: None,
     };
     let meta: Option<DoneMeta> = send_and_await(&state.env, send).await?;
     let db = db::database(&state.env)?;

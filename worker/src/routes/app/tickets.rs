@@ -77,6 +77,7 @@ async fn send_to_chat(env: &Env, db: &D1Database, user: &AppUser, ticket: &Ticke
         responder: user.site.responder(),
         links: FileLinks::of(&user.site),
         page_url: None,
+        lang: None,
     };
     // The Room stores the message before it answers; in `operator` mode its
     // stream carries nothing more than `done`.

@@ -335,6 +335,7 @@ pub async fn post_live(
                 responder: site.responder(),
                 links: links.clone(),
                 page_url: None,
+                lang: None,
             };
             // The answer's stream, read to its end: the visitor message and
             // (in AI mode) its answer are stored when it closes.

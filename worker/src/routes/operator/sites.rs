@@ -15,6 +15,7 @@ use edgechat_shared::validate;
 use worker::D1Database;
 
 use crate::auth::{random_hex, CurrentOperator};
+use crate::custom_css;
 use crate::db;
 use crate::db::articles;
 use crate::db::sites::{self as site_db, SiteRow};
@@ -32,6 +33,17 @@ async fn load(db: &D1Database, caller: &CurrentOperator, id: i64) -> ApiResult<S
 /// Article `external_id` of site `site_id`, or 404.
 async fn load_article(db: &D1Database, site_id: i64, external_id: &str) -> ApiResult<articles::ArticleRow> {
     articles::article(db, site_id, external_id).await?.ok_or_else(|| ApiError::not_found("article"))
+}
+
+/// Checks a site's settings: [`SiteInput::validate`], then the custom CSS
+/// ([`custom_css::check`]). 422 on the first failure.
+fn validated(body: &[u8]) -> ApiResult<SiteInput> {
+    let input: SiteInput = json_object(body)?;
+    input.validate()?;
+    if let Some(css) = &input.custom_css {
+        custom_css::check(css)?;
+    }
+    Ok(input)
 }
 
 fn answer(row: &SiteRow, caller: &CurrentOperator, uri: &Uri, headers: &HeaderMap) -> Site {
@@ -63,7 +75,7 @@ pub async fn get_sites(State(state): State<AppState>, caller: CurrentOperator, u
         (status = 201, description = "The new site, with its site key and identity secret", body = Site),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a missing or invalid `name`, or another invalid field", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing or invalid `name`, or another invalid field (a `custom_css` that is not plain CSS names the construct); nothing is stored", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -76,9 +88,8 @@ pub async fn post_site(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
     caller.require(OperatorRole::Admin)?;
-    let input: SiteInput = json_object(&body)?;
+    let input = validated(&body)?;
     let name = input.name.clone().ok_or_else(|| FieldError::new("name", "name is required"))?;
-    input.validate()?;
     let row = site_db::insert_site(&db::database(&state.env)?, caller.account_id, &name, &input).await?;
     Ok((StatusCode::CREATED, Json(answer(&row, &caller, &uri, &headers))))
 }
@@ -118,7 +129,7 @@ pub async fn get_site(
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
         (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
-        (status = 422, description = "`validation_error`: an invalid field", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an invalid field (a `custom_css` that is not plain CSS names the construct); nothing is stored", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -132,8 +143,7 @@ pub async fn patch_site(
     body: Bytes,
 ) -> ApiResult<Json<Site>> {
     caller.require(OperatorRole::Admin)?;
-    let input: SiteInput = json_object(&body)?;
-    input.validate()?;
+    let input = validated(&body)?;
     let db = db::database(&state.env)?;
     let row = load(&db, &caller, id).await?;
     let row = site_db::update_site(&db, &row, &input).await?.ok_or_else(|| ApiError::not_found("site"))?;

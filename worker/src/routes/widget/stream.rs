@@ -78,6 +78,7 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         responder: site.responder(),
         links: FileLinks::of(&site),
         page_url: request.page_url,
+        lang: request.lang,
     };
     Ok(send.call(&state.env).await?.into())
 }

@@ -11,12 +11,13 @@ use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::stream::{DoneMeta, StreamEvent};
 use edgechat_shared::api::token_conversations::{
-    CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery, AUTO_REPLY,
+    CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery,
 };
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::api::Role;
 use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
+use edgechat_shared::texts::Lang;
 use edgechat_shared::validate;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -33,7 +34,7 @@ use crate::openapi::{FileBytes, StatusAnswer};
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
 
-/// Stores a visitor message, written from `page_url` when given, through
+/// Stores a visitor message, written from `page_url` in `lang` when given, through
 /// the conversation's Room (the single writer) and waits for its answer;
 /// answers whether the answer was given (`done`) rather than failed
 /// (`error`, or a stream that ended without either). The message is stored
@@ -44,6 +45,7 @@ async fn write_visitor_message(
     context: RoomContext,
     content: String,
     page_url: Option<String>,
+    lang: Option<String>,
 ) -> ApiResult<bool> {
     let send = SendVisitorMessage {
         context,
@@ -53,6 +55,7 @@ async fn write_visitor_message(
         responder: site.responder(),
         links: FileLinks::of(site),
         page_url,
+        lang,
     };
     Ok(send_and_await(&state.env, send).await?.is_some())
 }
@@ -88,13 +91,13 @@ pub(crate) async fn send_and_await(env: &worker::Env, send: SendVisitorMessage) 
     params(("site_key" = String, Query, description = "The site's public key"), IdentityQuery),
     request_body = CreateConversation,
     responses(
-        (status = 201, description = "The conversation, its first message stored and answered (also when the AI could not answer)", body = CreatedConversation),
+        (status = 201, description = "The conversation, its first message stored and answered (also when the AI could not answer); `auto_reply` in the visitor's `lang`", body = CreatedConversation),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
         (status = 409, description = "`conflict`: this visitor token already has a conversation", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a missing field, an invalid email, a message over 10,000 characters, a malformed `visitor_token` or `site_key` (seed 004's messages), a `page_url` that is not an http(s) URL of at most 2,048 characters", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing field, an invalid email, a message over 10,000 characters, a malformed `visitor_token` or `site_key` (seed 004's messages), a `page_url` that is not an http(s) URL of at most 2,048 characters, a malformed `lang`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 5 conversations a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("site_key" = [])),
@@ -128,10 +131,11 @@ pub async fn post_conversation(
     let context = RoomContext { conversation_id, site_id: Some(visitor.site.id), account_id: visitor.site.account_id };
     // The conversation exists now: its token is answered even when the AI
     // could not answer the first message (a retry would be 409 and lose it).
-    if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url).await? {
+    let auto_reply = Lang::from_tag(request.lang.as_deref()).texts().auto_reply.to_string();
+    if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url, request.lang).await? {
         worker::console_error!("conversation {conversation_id}: the first message got no answer");
     }
-    Ok((StatusCode::CREATED, Json(CreatedConversation { conversation_token: token, auto_reply: AUTO_REPLY.into() })))
+    Ok((StatusCode::CREATED, Json(CreatedConversation { conversation_token: token, auto_reply })))
 }
 
 /// The visitor of `visitor_token` with a conversation, or 404.
@@ -245,7 +249,7 @@ pub async fn post_reply(
         crate::events::publish_conversation(&state.env, conversation_id).await;
         context.signal(&state.env, &LiveEvent::Status { conversation_id, status: Status::Open }).await?;
     }
-    if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url).await? {
+    if !write_visitor_message(&state, &visitor.site, context, request.message, request.page_url, None).await? {
         return Err(ApiError::service_unavailable("The assistant could not answer; your message was received"));
     }
     Ok((StatusCode::CREATED, Json(json!({"status": "ok"}))))
