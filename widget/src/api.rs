@@ -2,7 +2,7 @@
 
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::sites::RequestReason;
+use edgechat_shared::api::sites::{LauncherPosition, RequestReason};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::sse;
@@ -82,12 +82,23 @@ impl Api {
     pub async fn config(&self) -> Result<WidgetConfig, ApiError> {
         let config = get_json(&self.url("config", &[("site_key", &self.site_key)])).await?;
         let reasons = config.list("reasons").iter().map(|r| RequestReason { main: r.str("main"), subs: r.strings("subs") }).collect();
+        let greetings = config.obj("greetings").map(|g| g.entries()).unwrap_or_default();
         Ok(WidgetConfig {
             site_key: config.str("site_key"),
             name: config.str("name"),
             greeting: config.str("greeting"),
             theme_color: config.str("theme_color"),
             reasons,
+            title: config.str("title"),
+            avatar_url: config.opt_str("avatar_url"),
+            launcher_position: if config.str("launcher_position") == "left" { LauncherPosition::Left } else { LauncherPosition::Right },
+            launcher_offset_x: config.int("launcher_offset_x") as u16,
+            launcher_offset_y: config.int("launcher_offset_y") as u16,
+            custom_css: config.str("custom_css"),
+            greetings,
+            theme_text_color: config.str("theme_text_color"),
+            theme_ink_color: config.str("theme_ink_color"),
+            proactive: config.bool("proactive"),
         })
     }
 
