@@ -51,14 +51,10 @@
   const badge = button.lastChild;
   nudge.onclick = button.onclick = () => toggle(!open);
 
-  // The launcher's accessible name in the page's language: en, fr, de, es, ar.
-  const talk = ' الدردشة';
-  const names = {
-    fr: ['Ouvrir le chat', 'Fermer le chat'],
-    de: ['Chat öffnen', 'Chat schließen'],
-    es: ['Abrir el chat', 'Cerrar el chat'],
-    ar: ['فتح' + talk, 'إغلاق' + talk],
-  };
+  // The launcher's accessible name in the page's language (en, de, es:
+  // "Chat"). It names the button, not its state: `aria-expanded` says
+  // whether the panel is open (the ARIA APG disclosure pattern).
+  const names = { fr: 'Discussion', ar: 'الدردشة' };
   // What the widget reads through `host` (widget/src/host.rs).
   const host = {
     locale,
@@ -67,11 +63,13 @@
       if (name == 'message' && !open) count(unread + 1);
     },
     close: () => toggle(),
-    upgrade: () => (loading = load('/__WIDGET_APP_JS__')).catch(reportError),
+    upgrade: () => (loading = load(1)),
   };
-  // Imports a widget build and mounts it with every command so far.
-  const load = (file) =>
-    import(base + file).then((m) => m.mount(root, slot, key, base, (commands = [...log]), host));
+  // Imports a widget build (`app`: the signed-in users' one) and mounts it
+  // with every command so far.
+  const load = (app) =>
+    import(base + '/widget/edgechat' + (app ? '-app-' : '-') + '__WIDGET_HASH__.js').then((m) =>
+      m.mount(root, slot, key, base, (commands = [...log]), host));
   // A page handler that throws is reported and stops nothing here.
   const call = (f, detail) => {
     try {
@@ -93,7 +91,7 @@
   const draw = () => {
     const phone = open && innerWidth <= 480;
     const page = d.documentElement.style;
-    button.ariaLabel = (names[host.locale.slice(0, 2)] || ['Open chat', 'Close chat'])[open];
+    button.ariaLabel = names[host.locale.slice(0, 2)] || 'Chat';
     button.ariaExpanded = !!open;
     button.hidden = phone;
     if (phone ^ locked) page.overflow = (locked = phone) ? 'hidden' : '';
@@ -107,7 +105,7 @@
     if (on == open) return;
     if (on) {
       el.hidden = 0;
-      return (loading ||= load(signedIn ? '/__WIDGET_APP_JS__' : '/__WIDGET_JS__'))
+      return (loading ||= load(signedIn))
         .then(() => {
           if (want && !open) {
             open = nudge.hidden = 1;
@@ -155,7 +153,7 @@
         count(0);
       }
       draw();
-      if (name == 'login' || name == 'logout') signedIn = name == 'login';
+      if (name[0] == 'l') signedIn = name == 'login';
       log.push([name, a, b]);
       commands.push([name, a, b]);
     }

@@ -55,16 +55,15 @@ pub fn worker(tools: &Tools) -> Result<()> {
     ))
 }
 
-/// The file names of one widget build, content-hashed for immutable caching.
+/// The file names of the widget's two builds, named by one content hash
+/// of both for immutable caching: `widget/edgechat-<hash>.{js,wasm}` (the
+/// anonymous visitors' build) and `widget/edgechat-app-<hash>.{js,wasm}`
+/// (with the signed-in users' requests, feature `app`, imported on
+/// `EdgeChat('login', …)`).
 #[derive(Debug, Clone)]
 pub struct WidgetFiles {
-    /// `widget/edgechat-<hash>.js`, the wasm-bindgen glue (ES module).
-    pub js: String,
-    /// `widget/edgechat-<hash>.wasm`.
-    pub wasm: String,
-    /// `widget/edgechat-app-<hash>.js`: the build with the signed-in
-    /// users' requests (feature `app`), imported on `EdgeChat('login', …)`.
-    pub app_js: String,
+    /// The hash in every file name (12 hex digits).
+    pub hash: String,
 }
 
 /// Builds the widget and writes `public/` (index.html, loader.js naming the
@@ -75,9 +74,22 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;
-    let (app_js, _) = widget_build(tools, "edgechat-app", &["--features", "app"])?;
-    let (js, wasm) = widget_build(tools, "edgechat", &[])?;
-    let files = WidgetFiles { js, wasm, app_js };
+    let app = wasm_app(tools, "edgechat-widget", &["--features", "app"])?;
+    let anonymous = wasm_app(tools, "edgechat-widget", &[])?;
+    let hash = content_hash(&[&anonymous.0, anonymous.1.as_bytes(), &app.0, app.1.as_bytes()]);
+    for ((wasm, js), stem) in [(anonymous, "edgechat"), (app, "edgechat-app")] {
+        // The glue's default wasm URL (beside it) names the hashed file, and
+        // the module initialises itself (top-level await), so the loader
+        // only imports it and calls `mount`.
+        let default_wasm = "'edgechat_widget_bg.wasm'";
+        if !js.contains(default_wasm) {
+            return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
+        }
+        let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'")));
+        fs::write(public.join(format!("widget/{stem}-{hash}.wasm")), &wasm)?;
+        fs::write(public.join(format!("widget/{stem}-{hash}.js")), &js)?;
+    }
+    let files = WidgetFiles { hash };
     fs::write(public.join("loader.js"), loader_js(&files)?)?;
     fs::copy(root.join("index.html"), public.join("index.html"))?;
     fs::write(
@@ -88,26 +100,6 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
          /app/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n/app/\n  Cache-Control: no-cache\n",
     )?;
     Ok(files)
-}
-
-/// One build of the widget crate with `cargo_args` (features) into
-/// `public/widget/{stem}-<hash>.{js,wasm}`: the glue's and the wasm's paths
-/// under `public/`.
-fn widget_build(tools: &Tools, stem: &str, cargo_args: &[&str]) -> Result<(String, String)> {
-    let (wasm, js) = wasm_app(tools, "edgechat-widget", cargo_args)?;
-    let hash = content_hash(&[&wasm, js.as_bytes()]);
-    // The glue's default wasm URL (beside it) names the hashed file, and the
-    // module initialises itself (top-level await), so the loader only
-    // imports it and calls `mount`.
-    let default_wasm = "'edgechat_widget_bg.wasm'";
-    if !js.contains(default_wasm) {
-        return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
-    }
-    let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'")));
-    let (js_path, wasm_path) = (format!("widget/{stem}-{hash}.js"), format!("widget/{stem}-{hash}.wasm"));
-    fs::write(public_dir().join(&wasm_path), &wasm)?;
-    fs::write(public_dir().join(&js_path), &js)?;
-    Ok((js_path, wasm_path))
 }
 
 /// Builds crate `package` for wasm32 (release, with `cargo_args` such as
@@ -188,7 +180,7 @@ pub fn built_console_files() -> Result<Vec<PathBuf>> {
 ///
 /// Errors: the source cannot be read, or esbuild fails (its message).
 pub fn loader_js(files: &WidgetFiles) -> Result<String> {
-    let source = fs::read_to_string(root().join("widget/loader.js"))?.replace("__WIDGET_APP_JS__", &files.app_js).replace("__WIDGET_JS__", &files.js);
+    let source = fs::read_to_string(root().join("widget/loader.js"))?.replace("__WIDGET_HASH__", &files.hash);
     let mut esbuild = Command::new(root().join("node_modules/.bin/esbuild"))
         .args(["--minify", "--target=es2022", "--loader=js", "--log-level=warning"])
         .stdin(std::process::Stdio::piped())

@@ -41,7 +41,7 @@ pub async fn js_api_calls_queued_before_the_loader_run_in_order_and_open_loads_t
     wait_for_events(&browser, &["ready", "open"]).await;
     assert_eq!(browser.eval(&in_widget(PANEL_OPEN)).await, true, "the queued open shows the panel");
     browser.widget_element(".ec-input", WAIT).await;
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["true", "Close chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["true", "Chat", true]));
     assert_eq!(
         browser.eval(&in_widget("r.activeElement !== null && r.getElementById('ec-panel').contains(r.activeElement)")).await,
         true,
@@ -58,19 +58,19 @@ pub async fn js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_
     wait_for_events(&browser, &["ready"]).await;
     let controls = browser.eval(&in_widget("r.querySelector('.ec-launcher').getAttribute('aria-controls')")).await;
     assert_eq!(controls, "ec-panel", "the launcher controls the panel's container");
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Open chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Chat", true]));
     assert_eq!(browser.eval("return performance.getEntriesByType('resource').some(e => e.name.includes('/widget/'));").await, false);
 
     browser.eval("EdgeChat('open'); return true;").await;
     wait_for_events(&browser, &["ready", "open"]).await;
     assert_eq!(browser.eval(&in_widget(PANEL_OPEN)).await, true);
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["true", "Close chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["true", "Chat", true]));
     browser.eval("EdgeChat('open'); return true;").await;
 
     browser.eval("EdgeChat('close'); return true;").await;
     wait_for_events(&browser, &["ready", "open", "close"]).await;
     assert_eq!(browser.eval(&in_widget(PANEL_OPEN)).await, false);
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Open chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Chat", true]));
 
     browser.eval("EdgeChat('toggle'); return true;").await;
     wait_for_events(&browser, &["ready", "open", "close", "open"]).await;
@@ -87,19 +87,19 @@ pub async fn js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_
     assert_eq!(browser.eval(LAUNCHER_JS).await[2], false, "hidden launcher");
     assert_eq!(browser.eval(&in_widget(PANEL_OPEN)).await, false);
     browser.eval("EdgeChat('show'); return true;").await;
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Open chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Chat", true]));
     assert_eq!(browser.eval(&in_widget(PANEL_OPEN)).await, false, "show does not open the panel");
 
     // off removes a handler; setLocale names the launcher in that language.
     browser.eval("window.opened = 0; window.countOpen = () => opened++; EdgeChat('on', 'open', countOpen); EdgeChat('off', 'open', countOpen); return true;").await;
     browser.eval("EdgeChat('setLocale', 'fr'); return true;").await;
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Ouvrir le chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["false", "Discussion", true]));
 
     // The launcher by keyboard: Esc in the panel closes it and focus returns to the launcher.
     browser.widget_element(".ec-launcher", WAIT).await.click().await.unwrap();
     let input = browser.widget_element(".ec-input", WAIT).await;
     browser.wait_until(&in_widget(PANEL_OPEN), WAIT).await;
-    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["true", "Fermer le chat", true]));
+    assert_eq!(browser.eval(LAUNCHER_JS).await, serde_json::json!(["true", "Discussion", true]));
     assert_eq!(browser.eval("return window.opened;").await, 0, "a removed handler is not called");
     input.send_keys("\u{e00c}").await.unwrap();
     browser.wait_until(&in_widget(&format!("!({PANEL_OPEN})")), WAIT).await;
