@@ -1338,7 +1338,8 @@ async fn widget_config_answers_theme_defaults_then_each_patched_setting(server: 
     assert!(theme::contrast_ratio(ink, theme::Rgb(255, 255, 255)) >= 4.5, "the ink {} is readable on white", config.theme_ink_color);
     assert_ne!(config.theme_ink_color, "#ffeb3b", "yellow is darkened");
 
-    let cleared: Site = json_of(patch(server, &path, tenant.token(), json!({"title": "", "avatar_url": "", "custom_css": ""})).await, 200).await;
+    let cleared: Site =
+        json_of(patch(server, &path, tenant.token(), json!({"title": "", "avatar_url": "", "custom_css": ""})).await, 200).await;
     assert_eq!((cleared.title.as_str(), cleared.avatar_url, cleared.custom_css.as_str()), ("", None, ""));
     let config: WidgetConfig = json_of(widget_config(server, &tenant.site.site_key).await, 200).await;
     assert_eq!((config.title.as_str(), config.avatar_url, config.custom_css.as_str()), (tenant.site.name.as_str(), None, ""));
@@ -1364,7 +1365,8 @@ async fn theme_settings_that_are_not_allowed_are_422_and_store_nothing(server: &
         (json!({"greetings": many}), "greetings"),
         (json!({"custom_css": "a{}".repeat(16 * 1024 / 3 + 1)}), "custom_css"),
     ] {
-        let error = assert_error(patch(server, &path, tenant.token(), body.clone()).await, 422, "validation_error", &format!("PATCH {body}")).await;
+        let error =
+            assert_error(patch(server, &path, tenant.token(), body.clone()).await, 422, "validation_error", &format!("PATCH {body}")).await;
         assert!(error.message.contains(field), "PATCH {body}: {}", error.message);
         let mut create = body.clone();
         create["name"] = json!("Themed");
@@ -1391,7 +1393,8 @@ async fn custom_css_that_is_not_plain_css_is_422_naming_the_construct(server: &S
         (".ec-panel { content: \"broken\n\" }", "string"),
         (".ec-panel { color: red } }", "unmatched"),
     ] {
-        let error = assert_error(patch(server, &path, tenant.token(), json!({"custom_css": css})).await, 422, "validation_error", css).await;
+        let error =
+            assert_error(patch(server, &path, tenant.token(), json!({"custom_css": css})).await, 422, "validation_error", css).await;
         assert!(error.message.contains("custom_css") && error.message.contains(named), "{css}: {}", error.message);
     }
     let site: Site = json_of(get(server, &path, tenant.token()).await, 200).await;

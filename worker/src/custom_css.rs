@@ -167,7 +167,10 @@ mod tests {
         assert!(refused("a { background: image-set('https://evil.example/a.png' 1x) }").contains("https://"));
         assert!(refused("a { background: -webkit-image-set(url(//evil.example/a.png) 1x) }").contains("//evil"));
         assert!(refused("a { background: src('https://evil.example/a.png') }").contains("https://"));
-        assert!(refused("a { background: u\\72 l(https://evil.example/x.png) }").contains("https://"), "escapes are read as the browser reads them");
+        assert!(
+            refused("a { background: u\\72 l(https://evil.example/x.png) }").contains("https://"),
+            "escapes are read as the browser reads them"
+        );
         assert!(refused("a { --u: 'https://evil.example'; background: src(var(--u)) }").contains("var()"));
         assert!(refused("a { background: url(javascript:alert(1)) }").contains("url("));
     }

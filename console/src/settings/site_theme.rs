@@ -79,7 +79,8 @@ fn parse_greetings(text: &str) -> BTreeMap<String, String> {
 #[component]
 pub fn ThemeFields(draft: ThemeDraft) -> impl IntoView {
     let side = move || draft.launcher_position.get();
-    let option = move |value: &'static str, text: &'static str| view! { <option value=value selected=move || side() == value>{text}</option> };
+    let option =
+        move |value: &'static str, text: &'static str| view! { <option value=value selected=move || side() == value>{text}</option> };
     view! {
         <fieldset class="widget-theme">
             <legend>"Widget appearance"</legend>

@@ -367,7 +367,10 @@ fn check_greetings(greetings: &BTreeMap<String, String>) -> Result<(), FieldErro
     }
     for (tag, greeting) in greetings {
         if validate::lang(tag).is_err() || tag.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(FieldError::new("greetings", format!("greetings: '{tag}' is not a lower-case language tag such as 'fr' or 'pt-br'")));
+            return Err(FieldError::new(
+                "greetings",
+                format!("greetings: '{tag}' is not a lower-case language tag such as 'fr' or 'pt-br'"),
+            ));
         }
         check_greeting("greetings", greeting)?;
     }

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use edgechat_shared::api::stream::Source;
-use edgechat_shared::texts::Lang;
 use edgechat_shared::retrieval::{Hit, Index};
+use edgechat_shared::texts::Lang;
 use worker::D1Database;
 
 use super::prompt::Passage;

@@ -10,9 +10,7 @@ use axum::Json;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::stream::{DoneMeta, StreamEvent};
-use edgechat_shared::api::token_conversations::{
-    CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery,
-};
+use edgechat_shared::api::token_conversations::{CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::api::Role;
 use edgechat_shared::error::ErrorBody;
