@@ -7,6 +7,7 @@
 mod api;
 mod app;
 mod components;
+mod i18n;
 mod live;
 mod session;
 mod upload;
@@ -33,6 +34,9 @@ enum Command {
     Login(String),
     /// `EdgeChat('logout')`: ends the app session; back to the anonymous widget.
     Logout,
+    /// `EdgeChat('setLocale', 'fr')`: the widget's language (`en`, `fr`,
+    /// `de`, `es`, `ar`; a region such as `fr-CA` counts as its language).
+    SetLocale(String),
 }
 
 impl Command {
@@ -47,6 +51,7 @@ impl Command {
                 Some(Command::Login(token))
             }
             "logout" => Some(Command::Logout),
+            "setLocale" => Some(Command::SetLocale(call.get(1).as_string()?)),
             _ => None,
         }
     }
@@ -89,6 +94,10 @@ impl Mounted {
                 app::sign_out();
                 return self.login.take().is_some();
             }
+            Command::SetLocale(code) => {
+                i18n::set_locale(&code);
+                return false;
+            }
             Command::Identify(identity) => self.api.identity = identity,
             Command::Reset => {
                 self.api.identity = IdentityQuery::default();
@@ -124,8 +133,8 @@ impl Mounted {
 /// - `site_key`: the site's public key from the script tag's `data-site-key`.
 /// - `api_base`: origin of the EdgeChat worker, e.g. `https://chat.example.com`.
 /// - `commands`: the page's command queue (`EdgeChat.q`, the `arguments` of
-///   each `EdgeChat(…)` call so far): `identify`, `reset`, `login` and
-///   `logout` are applied in order, then the queue's `push` is taken over so
+///   each `EdgeChat(…)` call so far): `identify`, `reset`, `login`,
+///   `logout` and `setLocale` are applied in order, then the queue's `push` is taken over so
 ///   that later calls apply at once (a reset or another user redraws the
 ///   panel on a fresh session; `login` draws the signed-in user's requests,
 ///   `logout` the anonymous chat again).
@@ -144,6 +153,7 @@ pub fn mount(
     let sheets = shadow_root.adopted_style_sheets();
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
+    i18n::start(i18n::initial(i18n::data_locale(&shadow_root)));
     let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() }, login: None };
     let queue = js_sys::Array::from(&commands);
     for call in queue.iter() {

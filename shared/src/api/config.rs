@@ -31,4 +31,26 @@ pub struct WidgetConfig {
     /// `request_reasons`; empty when it has none).
     #[serde(default)]
     pub reasons: Vec<crate::api::sites::RequestReason>,
+    /// The panel header's title; `""` shows `name`.
+    #[serde(default)]
+    pub title: String,
+    /// The header's avatar image (the worker's origin or `data:`); `null`
+    /// shows the title's initial.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// The site's own CSS for the panel (sanitised to CSS only; `""` if
+    /// none), adopted after the widget's stylesheet so that it overrides it.
+    #[serde(default)]
+    pub custom_css: String,
+    /// The greeting per language tag (`{"fr": "Bonjour !"}`); a language
+    /// without one shows `greeting`.
+    #[serde(default)]
+    pub greetings: std::collections::BTreeMap<String, String>,
+    /// Readable text on `theme_color` (`#rrggbb`, ≥ 4.5:1 contrast); `""` until known.
+    #[serde(default)]
+    pub theme_text_color: String,
+    /// `theme_color` darkened to ≥ 4.5:1 on white (`#rrggbb`), for accent
+    /// text, borders and focus rings on white; `""` until known.
+    #[serde(default)]
+    pub theme_ink_color: String,
 }

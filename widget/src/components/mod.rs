@@ -5,3 +5,4 @@ pub mod composer;
 pub mod feedback;
 pub mod message;
 pub mod requests;
+pub mod theme;

@@ -28,5 +28,17 @@ use crate::routes::AppState;
 pub async fn get_config(State(state): State<AppState>, caller: Caller, Query(query): Query<ConfigQuery>) -> ApiResult<Json<WidgetConfig>> {
     let site = load_site(&state.env, &caller, Limit::Config, &query.site_key).await?;
     let reasons = site.request_reasons();
-    Ok(Json(WidgetConfig { site_key: site.site_key, name: site.name, greeting: site.greeting, theme_color: site.theme_color, reasons }))
+    Ok(Json(WidgetConfig {
+        site_key: site.site_key,
+        name: site.name,
+        greeting: site.greeting,
+        theme_color: site.theme_color,
+        reasons,
+        title: String::new(),
+        avatar_url: None,
+        custom_css: String::new(),
+        greetings: Default::default(),
+        theme_text_color: String::new(),
+        theme_ink_color: String::new(),
+    }))
 }
