@@ -475,7 +475,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             </header>
             <div class="ec-messages" node_ref=list role="log" aria-live="polite" aria-label=text(Text::Messages) tabindex="0">
                 <Show when=move || !shown_greeting().is_empty()>
-                    <div class="ec-msg ec-ai ec-greeting"><p class="ec-text">{shown_greeting}</p></div>
+                    <div class="ec-msg ec-ai ec-greeting"><p class="ec-text" dir="auto">{shown_greeting}</p></div>
                 </Show>
                 <For each=move || messages.get() key=|m| m.key let:message>
                     <MessageBubble message=message />

@@ -154,10 +154,10 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
 /// The text of `message`: as typed for a visitor, Markdown for AI and operators.
 fn content_view(message: UiMessage) -> AnyView {
     match message.role {
-        Role::Visitor => view! { <p class="ec-text">{move || message.content.get()}</p> }.into_any(),
+        Role::Visitor => view! { <p class="ec-text" dir="auto">{move || message.content.get()}</p> }.into_any(),
         Role::Ai | Role::Operator => {
             let blocks = move || message.content.with(|text| message.sources.with(|sources| markdown::parse(text, sources)));
-            view! { <div class="ec-text ec-md">{move || markdown::view(blocks())}</div> }.into_any()
+            view! { <div class="ec-text ec-md" dir="auto">{move || markdown::view(blocks())}</div> }.into_any()
         }
     }
 }
