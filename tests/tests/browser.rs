@@ -22,7 +22,8 @@ mod team;
 mod tickets;
 
 use a11y::{
-    a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversation, a11y_composer_grows_sends_on_enter_not_on_shift_enter_and_takes_a_pasted_image,
+    a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversation,
+    a11y_composer_grows_sends_on_enter_not_on_shift_enter_and_takes_a_pasted_image,
     a11y_keyboard_alone_opens_the_chat_sends_rates_and_closes_it,
 };
 use app::app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out;
@@ -35,7 +36,8 @@ use console::{
 
 use integrations::integrations_an_api_key_created_in_the_console_works_until_revoked_there;
 use locales::{
-    locales_arabic_lays_the_panel_out_right_to_left, locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_goes_with_each_message,
+    locales_arabic_lays_the_panel_out_right_to_left,
+    locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_goes_with_each_message,
 };
 use phone::phone_the_panel_is_full_screen_at_390_and_floats_beside_the_launcher_at_1280;
 use ratings::ratings_and_complaints_show_in_the_console_and_complaints_are_handled;

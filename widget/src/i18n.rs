@@ -401,7 +401,9 @@ fn de(key: Text) -> &'static str {
         Joined => "{name} ist der Unterhaltung beigetreten",
         PersonWillReply => "Jemand aus unserem Team antwortet hier so bald wie möglich.",
         AssistantAgain => "Sie chatten wieder mit unserem Assistenten",
-        AskEmailNoAnswer => "Darauf kann gerade niemand antworten. Hinterlassen Sie Ihre E-Mail-Adresse, dann meldet sich jemand bei Ihnen.",
+        AskEmailNoAnswer => {
+            "Darauf kann gerade niemand antworten. Hinterlassen Sie Ihre E-Mail-Adresse, dann meldet sich jemand bei Ihnen."
+        }
         AskEmail => "Hinterlassen Sie Ihre E-Mail-Adresse, damit wir uns bei Bedarf melden können.",
         ContactSaved => "Danke! Wir antworten an {email}, falls wir Sie hier verpassen.",
         NoUpload => "Dieser Browser kann keine Dateien hochladen",

@@ -57,7 +57,10 @@ pub async fn a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversatio
     browser.widget_element(".ec-composer .ec-input", WAIT).await.send_keys("How do I install the widget on my website?").await.unwrap();
     browser.widget_element(".ec-composer .ec-send", WAIT).await.click().await.unwrap();
     browser
-        .wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"), WAIT)
+        .wait_until(
+            &in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"),
+            WAIT,
+        )
         .await;
     browser.wait_until(&in_widget("r.querySelector('.ec-msg.ec-ai:not(.ec-greeting)').getAttribute('aria-busy') === 'false'"), WAIT).await;
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').dataset.live === 'true'"), WAIT).await;
@@ -74,7 +77,8 @@ pub async fn a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversatio
 }
 
 /// The element focused inside the widget: its classes, or `null`.
-const FOCUSED: &str = "const r = document.querySelector('edgechat-root')?.shadowRoot; return r?.activeElement ? r.activeElement.className : null;";
+const FOCUSED: &str =
+    "const r = document.querySelector('edgechat-root')?.shadowRoot; return r?.activeElement ? r.activeElement.className : null;";
 
 /// Presses Tab (Shift+Tab when `backwards`) until the widget's focused
 /// element has class `class`, at most `most` times.
@@ -103,8 +107,11 @@ pub async fn a11y_keyboard_alone_opens_the_chat_sends_rates_and_closes_it(server
 
     assert!(tab_to(&browser, "ec-launcher", 5, false).await, "Tab reaches the launcher");
     browser.press(&[Key::Enter.into()]).await;
-    browser.wait_until(&in_widget("r.querySelector('.ec-panel') !== null && !r.querySelector('.ec-panel').parentElement.hidden"), WAIT).await;
-    let composer_focused = "return document.querySelector('edgechat-root').shadowRoot.activeElement?.matches('.ec-composer .ec-input') === true;";
+    browser
+        .wait_until(&in_widget("r.querySelector('.ec-panel') !== null && !r.querySelector('.ec-panel').parentElement.hidden"), WAIT)
+        .await;
+    let composer_focused =
+        "return document.querySelector('edgechat-root').shadowRoot.activeElement?.matches('.ec-composer .ec-input') === true;";
     if browser.eval(composer_focused).await != json!(true) {
         loader.push("the focus is not in the composer after opening");
         // The panel comes before the launcher: Shift+Tab reaches the composer.
@@ -120,7 +127,10 @@ pub async fn a11y_keyboard_alone_opens_the_chat_sends_rates_and_closes_it(server
     browser.type_keys("Where is my data stored?").await;
     browser.press(&[Key::Enter.into()]).await;
     browser
-        .wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"), WAIT)
+        .wait_until(
+            &in_widget("r.querySelectorAll('.ec-msg.ec-ai:not(.ec-greeting)').length === 1 && !r.querySelector('.ec-typing')"),
+            WAIT,
+        )
         .await;
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').dataset.live === 'true'"), WAIT).await;
     let id = conversation_id(server, &browser).await;
@@ -139,13 +149,13 @@ pub async fn a11y_keyboard_alone_opens_the_chat_sends_rates_and_closes_it(server
     browser.press(&[Key::Enter.into()]).await;
     browser.wait_until(&in_widget("r.querySelector('.ec-thanks') !== null"), WAIT).await;
     let token = server.demo_token().await;
-    let ratings: serde_json::Value =
-        server.authed(reqwest::Method::GET, "/v1/ratings", &token).send().await.unwrap().json().await.unwrap();
+    let ratings: serde_json::Value = server.authed(reqwest::Method::GET, "/v1/ratings", &token).send().await.unwrap().json().await.unwrap();
     let rated = ratings["comments"].as_array().unwrap().iter().find(|c| c["conversation_id"] == id).cloned();
     assert_eq!(rated.map(|c| (c["stars"].clone(), c["comment"].clone())), Some((json!(4), json!("Clear, thanks"))), "{ratings}");
 
     browser.press(&[Key::Escape.into()]).await;
-    let closed = in_widget("r.querySelector('.ec-panel').parentElement.hidden && r.activeElement?.classList.contains('ec-launcher') === true");
+    let closed =
+        in_widget("r.querySelector('.ec-panel').parentElement.hidden && r.activeElement?.classList.contains('ec-launcher') === true");
     if browser.eval(&closed).await != json!(true) {
         loader.push("Esc does not close the panel and put the focus back on the launcher");
     }
@@ -189,11 +199,16 @@ pub async fn a11y_composer_grows_sends_on_enter_not_on_shift_enter_and_takes_a_p
     browser.press(&[Key::Enter.into()]).await;
     browser.wait_until(&in_widget("r.querySelectorAll('.ec-msg.ec-visitor').length === 1"), WAIT).await;
     assert_eq!(
-        browser.eval(&in_widget("r.querySelector('.ec-msg.ec-visitor .ec-text').textContent.startsWith('First line\\nsecond line\\nthird line')")).await,
+        browser
+            .eval(&in_widget(
+                "r.querySelector('.ec-msg.ec-visitor .ec-text').textContent.startsWith('First line\\nsecond line\\nthird line')"
+            ))
+            .await,
         true,
         "the lines are sent as typed"
     );
     browser.wait_until(&in_widget("r.querySelector('.ec-composer .ec-input').value === ''"), WAIT).await;
+    browser.wait_until(&in_widget("!r.querySelector('.ec-composer .ec-send').disabled"), WAIT).await;
 
     // A pasted image is attached like a chosen file: preview, upload, sent with the next message.
     let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";

@@ -60,10 +60,7 @@ pub async fn locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_go
     // setLocale switches every text at once, while the panel is open.
     browser.eval("EdgeChat('setLocale', 'de'); return true;").await;
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').lang === 'de'"), WAIT).await;
-    assert_eq!(
-        browser.eval(&in_widget(TEXTS)).await,
-        json!(["de", "Chat", "Nachricht eingeben…", "Senden", "Chat schließen"])
-    );
+    assert_eq!(browser.eval(&in_widget(TEXTS)).await, json!(["de", "Chat", "Nachricht eingeben…", "Senden", "Chat schließen"]));
     assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-handoff').innerText")).await, "Mit einem Menschen sprechen");
     browser.eval("EdgeChat('setLocale', 'es-MX'); return true;").await;
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').lang === 'es'"), WAIT).await;
@@ -118,7 +115,10 @@ pub async fn locales_arabic_lays_the_panel_out_right_to_left(server: &Server) {
     let (close, title) = (x_of(&browser, ".ec-close").await, x_of(&browser, ".ec-title").await);
     let (send, input) = (x_of(&browser, ".ec-composer .ec-send").await, x_of(&browser, ".ec-composer .ec-input").await);
     let (greeting, messages) = (x_of(&browser, ".ec-greeting").await, x_of(&browser, ".ec-messages").await);
-    assert!(close < title && send < input && greeting > messages, "RTL: close {close} title {title} send {send} input {input} greeting {greeting} list {messages}");
+    assert!(
+        close < title && send < input && greeting > messages,
+        "RTL: close {close} title {title} send {send} input {input} greeting {greeting} list {messages}"
+    );
     browser.screenshot(&run_dir("browser").join("widget-rtl.png")).await;
 
     browser.eval("EdgeChat('setLocale', 'en'); return true;").await;
@@ -126,6 +126,9 @@ pub async fn locales_arabic_lays_the_panel_out_right_to_left(server: &Server) {
     let (close, title) = (x_of(&browser, ".ec-close").await, x_of(&browser, ".ec-title").await);
     let (send, input) = (x_of(&browser, ".ec-composer .ec-send").await, x_of(&browser, ".ec-composer .ec-input").await);
     let (greeting, messages) = (x_of(&browser, ".ec-greeting").await, x_of(&browser, ".ec-messages").await);
-    assert!(close > title && send > input && greeting < messages, "LTR: close {close} title {title} send {send} input {input} greeting {greeting} list {messages}");
+    assert!(
+        close > title && send > input && greeting < messages,
+        "LTR: close {close} title {title} send {send} input {input} greeting {greeting} list {messages}"
+    );
     browser.close().await;
 }

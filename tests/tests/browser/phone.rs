@@ -53,9 +53,8 @@ pub async fn phone_the_panel_is_full_screen_at_390_and_floats_beside_the_launche
     assert!(fonts.as_array().is_some_and(|f| !f.is_empty() && f.iter().all(|s| s == "16px")), "16 px inputs: {fonts}");
     browser.screenshot(&run_dir("browser").join("widget-phone-open.png")).await;
     // The host page does not scroll behind the panel (helper L's loader locks it).
-    let locked = browser
-        .eval("return [document.documentElement, document.body].some(e => getComputedStyle(e).overflow === 'hidden');")
-        .await;
+    let locked =
+        browser.eval("return [document.documentElement, document.body].some(e => getComputedStyle(e).overflow === 'hidden');").await;
 
     browser.resize(DESKTOP.0, DESKTOP.1).await;
     browser.wait_until(&in_widget("!r.querySelector('.ec-panel').hasAttribute('aria-modal')"), WAIT).await;
@@ -64,7 +63,10 @@ pub async fn phone_the_panel_is_full_screen_at_390_and_floats_beside_the_launche
     let launcher = rect(&browser, ".ec-launcher").await;
     assert!(near(panel[2] - panel[0], 370.0), "a 370 px floating panel: {panel:?}");
     assert!(panel[2] < width - 8.0 && panel[1] > 8.0, "floating, not full screen: {panel:?} in {width}");
-    assert!(panel[3] <= launcher[1] && (panel[2] - launcher[2]).abs() <= 2.0, "above the launcher, aligned with it: {panel:?} {launcher:?}");
+    assert!(
+        panel[3] <= launcher[1] && (panel[2] - launcher[2]).abs() <= 2.0,
+        "above the launcher, aligned with it: {panel:?} {launcher:?}"
+    );
     browser.screenshot(&run_dir("browser").join("widget-desktop-open.png")).await;
     browser.close().await;
     assert_eq!(locked, json!(true), "the page behind the full-screen panel does not scroll (helper L's loader)");
