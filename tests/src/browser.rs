@@ -116,6 +116,52 @@ impl Browser {
         self.wait_until("return document.querySelector('.live-dot.on') !== null;", wait).await;
     }
 
+    /// Presses and releases `keys` one after another on the focused element,
+    /// as a keyboard does (WebDriver key actions; `fantoccini::key::Key` for
+    /// Tab, Enter, Escape…).
+    pub async fn press(&self, keys: &[char]) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".into());
+        for &key in keys {
+            actions = actions.then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        }
+        self.client.perform_actions(actions).await.expect("keys pressed");
+    }
+
+    /// Types `text` into the focused element, key by key.
+    pub async fn type_keys(&self, text: &str) {
+        self.press(&text.chars().collect::<Vec<_>>()).await;
+    }
+
+    /// Presses Shift+`key` (e.g. Shift+Enter, Shift+Tab).
+    pub async fn press_shifted(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let shift: char = Key::Shift.into();
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: shift });
+        self.client.perform_actions(actions).await.expect("keys pressed");
+    }
+
+    /// Runs axe-core (`node_modules/axe-core/axe.min.js`, injected into the
+    /// page) on the widget's host `<edgechat-root>` and its shadow root with
+    /// the WCAG 2.0/2.1/2.2 A and AA rules; answers each violation as `rule
+    /// (impact): help — failing nodes`.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let source = std::fs::read_to_string(xtask::root().join("node_modules/axe-core/axe.min.js"))
+            .expect("axe-core is installed (package.json devDependencies)");
+        self.eval(&format!("{source}\nreturn typeof axe;")).await;
+        let run = "const done = arguments[arguments.length - 1]; \
+            axe.run(document.querySelector('edgechat-root'), {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}}) \
+              .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + \
+                v.nodes.map(n => JSON.stringify(n.target) + ' ' + n.failureSummary).join(' | '))), e => done(['axe failed: ' + e]));";
+        let result = self.client.execute_async(run, vec![]).await.expect("axe runs");
+        serde_json::from_value(result).expect("a list of violations")
+    }
+
     /// Resizes the window to `width` × `height` CSS pixels.
     pub async fn resize(&self, width: u32, height: u32) {
         self.client.set_window_size(width, height).await.expect("window resized");
@@ -157,7 +203,8 @@ impl Drop for Browser {
 
 /// The URL of a site owner's page (on another origin than the worker)
 /// embedding `{worker}/loader.js` with `site_key`, served by a small local
-/// server started once per test binary.
+/// server started once per test binary. Add `&locale=fr` to the URL for a
+/// script tag with `data-locale="fr"`.
 pub async fn site_page(worker: &str, site_key: &str) -> String {
     format!("{}/site?worker={worker}&key={site_key}", site_server().await)
 }
@@ -203,9 +250,10 @@ async fn site_server() -> String {
         format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>A site with EdgeChat</title><link rel=\"icon\" href=\"data:,\"></head><body><h1>Our shop</h1>{script}\
-             <script src=\"{}/loader.js\" data-site-key=\"{}\" async></script></body></html>",
+             <script src=\"{}/loader.js\" data-site-key=\"{}\"{} async></script></body></html>",
             attr("worker"),
-            attr("key")
+            attr("key"),
+            q.get("locale").map(|_| format!(" data-locale=\"{}\"", attr("locale"))).unwrap_or_default()
         )
     }
     let site_js = "<script src=\"/site.js\"></script>";

@@ -2,6 +2,8 @@
 //! worker on `wrangler dev`, used the way a visitor uses it; and the
 //! operator console (`console`), used the way an operator uses it.
 
+#[path = "browser/a11y.rs"]
+mod a11y;
 #[path = "browser/app.rs"]
 mod app;
 #[path = "browser/console.rs"]
@@ -12,6 +14,10 @@ mod csp;
 mod integrations;
 #[path = "browser/js_api.rs"]
 mod js_api;
+#[path = "browser/locales.rs"]
+mod locales;
+#[path = "browser/phone.rs"]
+mod phone;
 #[path = "browser/ratings.rs"]
 mod ratings;
 #[path = "browser/team.rs"]
@@ -19,7 +25,14 @@ mod team;
 #[path = "browser/tickets.rs"]
 mod tickets;
 
-use app::{a_login_after_the_chat_opened_loads_the_requests_panel, app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out};
+use a11y::{
+    a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversation,
+    a11y_composer_grows_sends_on_enter_not_on_shift_enter_and_takes_a_pasted_image,
+    a11y_keyboard_alone_opens_the_chat_sends_rates_and_closes_it,
+};
+use app::{
+    a_login_after_the_chat_opened_loads_the_requests_panel, app_user_sees_requests_starts_one_from_a_topic_gets_a_live_reply_and_logs_out,
+};
 use console::{
     a_greeting_edited_in_the_console_shows_in_the_widget_after_a_reload, an_agent_invited_in_the_console_signs_in_but_cannot_change_sites,
     knowledge_base_imported_in_the_console_answers_visitors_and_a_bad_line_imports_nothing,
@@ -34,6 +47,11 @@ use js_api::{
     js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_events,
     js_api_sent_message_and_unread_events_follow_the_conversation,
 };
+use locales::{
+    locales_arabic_lays_the_panel_out_right_to_left,
+    locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_goes_with_each_message,
+};
+use phone::phone_the_panel_is_full_screen_at_390_and_floats_beside_the_launcher_at_1280;
 use ratings::ratings_and_complaints_show_in_the_console_and_complaints_are_handled;
 
 use team::{
@@ -86,6 +104,12 @@ fn main() {
             js_api_open_close_toggle_show_hide_change_the_panel_and_fire_their_events,
             js_api_sent_message_and_unread_events_follow_the_conversation,
             csp_strict_page_chats_with_no_policy_violation,
+            a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversation,
+            a11y_keyboard_alone_opens_the_chat_sends_rates_and_closes_it,
+            a11y_composer_grows_sends_on_enter_not_on_shift_enter_and_takes_a_pasted_image,
+            locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_goes_with_each_message,
+            locales_arabic_lays_the_panel_out_right_to_left,
+            phone_the_panel_is_full_screen_at_390_and_floats_beside_the_launcher_at_1280,
         ],
     )
 }

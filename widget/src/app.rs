@@ -177,7 +177,12 @@ impl AppApi {
         let timeline = json
             .list("timeline")
             .iter()
-            .map(|e| TimelineRow { at: e.str("at"), from_status: e.opt_str("from_status"), to_status: e.str("to_status"), note: e.opt_str("note") })
+            .map(|e| TimelineRow {
+                at: e.str("at"),
+                from_status: e.opt_str("from_status"),
+                to_status: e.str("to_status"),
+                note: e.opt_str("note"),
+            })
             .collect();
         Ok(TicketView { ticket: TicketRow::read(&json), timeline })
     }

@@ -10,6 +10,7 @@ mod api;
 mod app;
 mod components;
 pub mod host;
+mod i18n;
 mod live;
 mod session;
 mod upload;
@@ -37,9 +38,9 @@ enum Command {
     Login(String),
     /// `EdgeChat('logout')`: ends the app session; back to the anonymous widget.
     Logout,
-    /// `EdgeChat('setLocale', code)`: the loader already changed
-    /// [`host::locale`]; the panel is drawn again in that language.
-    SetLocale,
+    /// `EdgeChat('setLocale', 'fr')`: the widget's language (`en`, `fr`,
+    /// `de`, `es`, `ar`; a region such as `fr-CA` counts as its language).
+    SetLocale(String),
 }
 
 impl Command {
@@ -54,7 +55,7 @@ impl Command {
                 Some(Command::Login(token))
             }
             "logout" => Some(Command::Logout),
-            "setLocale" => Some(Command::SetLocale),
+            "setLocale" => Some(Command::SetLocale(call.get(1).as_string()?)),
             _ => None,
         }
     }
@@ -100,7 +101,10 @@ impl Mounted {
                 app::sign_out();
                 return self.login.take().is_some();
             }
-            Command::SetLocale => return true,
+            Command::SetLocale(code) => {
+                i18n::set_locale(&code);
+                return false;
+            }
             Command::Identify(identity) => self.api.identity = identity,
             Command::Reset => {
                 self.api.identity = IdentityQuery::default();
@@ -122,7 +126,7 @@ impl Mounted {
             // 35 KB gzip that anonymous visitors never download).
             #[cfg(feature = "app")]
             leptos::mount::mount_to(self.container.clone(), move || {
-                view! { <components::requests::RequestsPanel api=api.clone() jwt=jwt.clone() /> }
+                view! { <components::requests::RequestsPanel api=api.clone() jwt=jwt.clone() panel=panel.clone() /> }
             })
             .forget();
             #[cfg(not(feature = "app"))]
@@ -150,7 +154,7 @@ impl Mounted {
 ///   `push` is taken over so that later calls apply at once (a reset or
 ///   another user redraws the panel on a fresh session; `login` draws the
 ///   signed-in user's requests, `logout` the anonymous chat again,
-///   `setLocale` redraws it in the new language).
+///   `setLocale` switches its texts at once).
 /// - `host`: the loader's `{emit(name, detail), close(), locale}`, kept for
 ///   [`host`]'s functions.
 ///
@@ -173,6 +177,7 @@ pub fn mount(
     sheets.set_length(1);
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
+    i18n::start(i18n::initial(host::locale()));
     let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() }, login: None };
     let queue = js_sys::Array::from(&commands);
     for call in queue.iter() {

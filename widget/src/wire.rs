@@ -188,7 +188,14 @@ pub fn attachment(json: &Json) -> Attachment {
 /// `POST /api/v1/chat/upload-image`'s answer (`UploadResponse`).
 pub fn upload(json: &Json) -> UploadResponse {
     let file = attachment(json);
-    UploadResponse { success: json.bool("success"), id: file.id, url: file.url, content_type: file.content_type, size: file.size, name: file.name }
+    UploadResponse {
+        success: json.bool("success"),
+        id: file.id,
+        url: file.url,
+        content_type: file.content_type,
+        size: file.size,
+        name: file.name,
+    }
 }
 
 /// One SSE event of `POST /api/v1/chat/stream` (`StreamEvent`, tagged by `type`).

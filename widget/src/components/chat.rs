@@ -15,7 +15,9 @@ use web_sys::HtmlElement;
 use super::composer::Composer;
 use super::feedback::{ContactForm, RatingForm, TranscriptButton};
 use super::message::{ApiBase, MessageBubble, UiMessage};
+use super::theme::{adopt_site_css, follow_viewport, Brand};
 use crate::api::Api;
+use crate::i18n::{self, text, Text};
 use crate::{live, session, upload};
 
 /// How long an operator's typing indicator stays without news, in ms.
@@ -116,7 +118,7 @@ impl Conversation {
     /// The conversation ended: say so and offer the rating.
     fn close(&self) {
         if !self.rate.get_untracked() {
-            self.notice("This conversation was closed");
+            self.notice(i18n::now(Text::ConversationClosed));
             self.rate.set(true);
         }
     }
@@ -141,7 +143,7 @@ impl Conversation {
                 }
             }
             LiveEvent::Typing { role: Role::Operator, typing, author_name, .. } => {
-                let name = author_name.unwrap_or_else(|| "Support".into());
+                let name = author_name.unwrap_or_else(|| i18n::now(Text::Support).into());
                 self.operator_typing.set(typing.then_some(name));
                 if typing {
                     let typing_signal = self.operator_typing;
@@ -165,10 +167,10 @@ impl Conversation {
                 }
                 match (before, mode) {
                     (Some(Mode::Ai), Mode::Operator) => self.notice(&match author_name {
-                        Some(name) => format!("{name} joined the conversation"),
-                        None => "A person from our team will reply here as soon as possible.".into(),
+                        Some(name) => i18n::fill(i18n::now(Text::Joined), "{name}", &name),
+                        None => i18n::now(Text::PersonWillReply).into(),
                     }),
-                    (Some(Mode::Operator), Mode::Ai) => self.notice("You are chatting with our assistant again"),
+                    (Some(Mode::Operator), Mode::Ai) => self.notice(i18n::now(Text::AssistantAgain)),
                     _ => {}
                 }
             }
@@ -226,9 +228,13 @@ fn go_live(api: Api, session_id: String, conversation: Conversation, panel: Stor
 pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     let panel = StoredValue::new_local(panel);
     let api = StoredValue::new(api);
-    let title = RwSignal::new(String::from("Chat"));
+    let title = RwSignal::new(String::new());
     let greeting = RwSignal::new(String::new());
-    let accent = RwSignal::new(String::from("#4f46e5"));
+    let greetings = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
+    let (accent, on_accent, ink) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let avatar = RwSignal::new(None::<String>);
+    let locale = i18n::provide();
+    let phone = panel.with_value(follow_viewport);
     let conversation = Conversation::new();
     let messages = conversation.messages;
     let error = RwSignal::new(None::<String>);
@@ -253,9 +259,14 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         let api = api.get_value();
         match api.config().await {
             Ok(config) => {
-                title.set(config.name);
+                title.set(if config.title.is_empty() { config.name } else { config.title });
                 greeting.set(config.greeting);
+                greetings.set(config.greetings);
                 accent.set(config.theme_color);
+                on_accent.set(config.theme_text_color);
+                ink.set(config.theme_ink_color);
+                avatar.set(config.avatar_url);
+                let _ = panel.with_value(|p| adopt_site_css(p, &config.custom_css));
             }
             Err(message) => error.set(Some(message)),
         }
@@ -333,7 +344,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             },
         );
         if started.is_err() {
-            upload_error.set(Some("This browser cannot upload files".into()));
+            upload_error.set(Some(i18n::now(Text::NoUpload).into()));
         }
     });
 
@@ -364,7 +375,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                         site_key: api.site_key.clone(),
                         session_id: session_id.clone(),
                         message: text,
-                        lang: web_sys::window().and_then(|w| w.navigator().language()),
+                        lang: Some(locale.get_untracked().tag().into()),
                         message_id: Some(format!("m_{id}")),
                         attachments: attachment.iter().map(|a| a.id).collect(),
                         page_url: crate::api::page_url(),
@@ -378,11 +389,8 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                 answer.sources.set(meta.sources);
                                 conversation.offer_person.set(meta.handoff_offered && meta.mode == Mode::Ai);
                                 if !session::contact_known(&api.site_key) && ask_contact.get_untracked().is_none() {
-                                    ask_contact.set(Some(if meta.handoff_offered {
-                                        "No one can answer that right away. Leave your email and a person will get back to you.".into()
-                                    } else {
-                                        "Leave your email so we can follow up if needed.".into()
-                                    }));
+                                    let prompt = if meta.handoff_offered { Text::AskEmailNoAnswer } else { Text::AskEmail };
+                                    ask_contact.set(Some(i18n::now(prompt).into()));
                                 }
                                 match (meta.answer_id, meta.answer_seq) {
                                     (Some(id), Some(seq)) => {
@@ -408,7 +416,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                     go_live(api.clone(), session_id, conversation, panel);
                     result
                 }
-                _ => Err("This browser cannot start a chat session".to_string()),
+                _ => Err(i18n::now(Text::NoSession).to_string()),
             };
             answer.streaming.set(false);
             if let Err(message) = result {
@@ -426,7 +434,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
 
     let on_contact_saved = Callback::new(move |email: String| {
         ask_contact.set(None);
-        conversation.notice(&format!("Thanks! We will reply to {email} if we miss you here."));
+        conversation.notice(&i18n::fill(i18n::now(Text::ContactSaved), "{email}", &email));
     });
 
     let talk_to_person = move |_| {
@@ -459,20 +467,26 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         });
     };
 
+    let shown_greeting = move || greetings.with(|all| all.get(locale.get().tag()).cloned()).unwrap_or_else(|| greeting.get());
+    let typing = move || i18n::fill(text(Text::IsTyping)(), "{name}", &conversation.operator_typing.get().unwrap_or_default());
+
     view! {
-        <div class="ec-panel" role="dialog" aria-label="Chat" data-live=move || conversation.live.get().to_string()
-            style=move || format!("--ec-accent: {}", accent.get())>
+        <div class="ec-panel" role="dialog" aria-label=text(Text::Chat) aria-modal=move || phone.get().then_some("true")
+            lang=move || locale.get().tag() dir=move || locale.get().dir()
+            data-live=move || conversation.live.get().to_string()
+            style:--ec-accent=move || accent.get() style:--ec-on-accent=move || on_accent.get() style:--ec-ink=move || ink.get()>
             <header class="ec-header">
-                <span class="ec-title">{move || title.get()}</span>
+                <Brand title=Signal::derive(move || if title.with(String::is_empty) { text(Text::Chat)().to_string() } else { title.get() })
+                    avatar=avatar />
                 <Show when=move || conversation.live.get() && !conversation.rate.get()>
-                    <button class="ec-end" type="button" on:click=end_chat>"End chat"</button>
+                    <button class="ec-end" type="button" on:click=end_chat>{text(Text::EndChat)}</button>
                 </Show>
-                <button class="ec-close" type="button" aria-label="Close chat"
+                <button class="ec-close" type="button" aria-label=text(Text::CloseChat)
                     on:click=move |_| crate::host::close()>"×"</button>
             </header>
-            <div class="ec-messages" node_ref=list aria-live="polite">
-                <Show when=move || greeting.with(|g| !g.is_empty())>
-                    <div class="ec-msg ec-ai ec-greeting"><p class="ec-text">{move || greeting.get()}</p></div>
+            <div class="ec-messages" node_ref=list role="log" aria-live="polite" aria-label=text(Text::Messages) tabindex="0">
+                <Show when=move || !shown_greeting().is_empty()>
+                    <div class="ec-msg ec-ai ec-greeting"><p class="ec-text" dir="auto">{shown_greeting}</p></div>
                 </Show>
                 <For each=move || messages.get() key=|m| m.key let:message>
                     <MessageBubble message=message />
@@ -485,25 +499,23 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                     <TranscriptButton api=api />
                 </Show>
                 <Show when=move || conversation.operator_typing.with(Option::is_some)>
-                    <p class="ec-typing-notice" role="status">
-                        {move || format!("{} is typing…", conversation.operator_typing.get().unwrap_or_default())}
-                    </p>
+                    <p class="ec-typing-notice">{typing}</p>
                 </Show>
             </div>
             <Show when=move || conversation.offer_person.get()>
-                <button class="ec-handoff" type="button" on:click=talk_to_person>"Talk to a person"</button>
+                <button class="ec-handoff" type="button" on:click=talk_to_person>{text(Text::TalkToPerson)}</button>
             </Show>
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
             <Show when=move || blocked.get()>
-                <p class="ec-blocked" role="alert">"You can no longer send messages in this chat."</p>
+                <p class="ec-blocked" role="alert">{text(Text::Blocked)}</p>
             </Show>
             <Show when=move || preview.with(Option::is_some)>
                 <div class="ec-attachment">
-                    <img class="ec-preview" src=move || preview.get().unwrap_or_default() alt="Image to send" />
-                    <progress class="ec-progress" max="100" prop:value=move || progress.get() />
-                    <button class="ec-remove" type="button" aria-label="Remove the image"
+                    <img class="ec-preview" src=move || preview.get().unwrap_or_default() alt=text(Text::ImageToSend) />
+                    <progress class="ec-progress" max="100" prop:value=move || progress.get() aria-label=text(Text::ImageToSend) />
+                    <button class="ec-remove" type="button" aria-label=text(Text::RemoveImage)
                         on:click=move |_| { preview.set(None); uploaded.set(None); }>"×"</button>
                 </div>
             </Show>

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::Api;
+use crate::i18n::{self, text, Text};
 use crate::session;
 
 /// "Leave your email": email (required), name and phone (optional). Shown
@@ -37,16 +38,16 @@ pub fn ContactForm(api: StoredValue<Api>, #[prop(into)] prompt: Signal<String>, 
     view! {
         <form class="ec-form ec-contact" on:submit=submit>
             <p class="ec-form-title">{move || prompt.get()}</p>
-            <input class="ec-input ec-email" type="email" required placeholder="you@example.com" aria-label="Email"
-                prop:value=move || email.get() on:input=input(email) />
-            <input class="ec-input ec-name" type="text" placeholder="Name (optional)" aria-label="Name"
-                prop:value=move || name.get() on:input=input(name) />
-            <input class="ec-input ec-phone" type="tel" placeholder="Phone, e.g. +14155550123 (optional)" aria-label="Phone"
-                prop:value=move || phone.get() on:input=input(phone) />
+            <input class="ec-input ec-email" type="email" required autocomplete="email" placeholder="you@example.com"
+                aria-label=text(Text::Email) prop:value=move || email.get() on:input=input(email) />
+            <input class="ec-input ec-name" type="text" autocomplete="name" placeholder=text(Text::NameOptional)
+                aria-label=text(Text::Name) prop:value=move || name.get() on:input=input(name) />
+            <input class="ec-input ec-phone" type="tel" autocomplete="tel" placeholder=text(Text::PhoneOptional)
+                aria-label=text(Text::Phone) prop:value=move || phone.get() on:input=input(phone) />
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
-            <button class="ec-send ec-save" type="submit" disabled=move || busy.get()>"Save"</button>
+            <button class="ec-send ec-save" type="submit" disabled=move || busy.get()>{text(Text::Save)}</button>
         </form>
     }
 }
@@ -56,6 +57,24 @@ pub(crate) fn star_class(on: bool) -> &'static str {
         "ec-star ec-on"
     } else {
         "ec-star"
+    }
+}
+
+/// Five star buttons setting `score` (1–5): a labelled group of toggle
+/// buttons, each named "n of 5 stars" and pressed when it is the choice, so
+/// Tab reaches them and Enter or Space chooses.
+#[component]
+pub(crate) fn Stars(score: RwSignal<i64>) -> impl IntoView {
+    let locale = i18n::locale();
+    view! {
+        <div class="ec-stars" role="group" aria-label=text(Text::Rating)>
+            {(1..=5i64).map(|n| view! {
+                <button type="button" class=move || star_class(score.get() >= n) data-score=n
+                    aria-label=move || i18n::fill(i18n::t(locale.get(), Text::StarsOfFive), "{n}", &n.to_string())
+                    aria-pressed=move || if score.get() == n { "true" } else { "false" }
+                    on:click=move |_| score.set(n)>"★"</button>
+            }).collect_view()}
+        </div>
     }
 }
 
@@ -72,7 +91,7 @@ pub fn RatingForm(api: StoredValue<Api>) -> impl IntoView {
         let api = api.get_value();
         let Some(session_id) = session::stored(&api.site_key) else { return };
         if score.get_untracked() == 0 {
-            error.set(Some("Choose 1 to 5 stars".into()));
+            error.set(Some(i18n::now(Text::ChooseStars).into()));
             return;
         }
         spawn_local(async move {
@@ -83,22 +102,16 @@ pub fn RatingForm(api: StoredValue<Api>) -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">"Thanks for your feedback!"</p> }>
+        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">{text(Text::ThanksFeedback)}</p> }>
             <form class="ec-form ec-rating" on:submit=submit>
-                <p class="ec-form-title">"How was this conversation?"</p>
-                <div class="ec-stars" role="radiogroup" aria-label="Rating">
-                    {(1..=5i64).map(|n| view! {
-                        <button type="button" class=move || star_class(score.get() >= n)
-                            aria-label=format!("{n} star{}", if n == 1 { "" } else { "s" }) data-score=n
-                            on:click=move |_| score.set(n)>"★"</button>
-                    }).collect_view()}
-                </div>
-                <input class="ec-input ec-comment" type="text" placeholder="Tell us more (optional)" aria-label="Comment"
+                <p class="ec-form-title">{text(Text::HowWasIt)}</p>
+                <Stars score />
+                <input class="ec-input ec-comment" type="text" placeholder=text(Text::TellUsMore) aria-label=text(Text::Comment)
                     prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev)) />
                 <Show when=move || error.with(Option::is_some)>
                     <p class="ec-form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
                 </Show>
-                <button class="ec-send ec-submit-rating" type="submit">"Send rating"</button>
+                <button class="ec-send ec-submit-rating" type="submit">{text(Text::SendRating)}</button>
             </form>
         </Show>
     }
@@ -112,17 +125,17 @@ pub fn TranscriptButton(api: StoredValue<Api>) -> impl IntoView {
     let send = move |_| {
         let api = api.get_value();
         let Some(session_id) = session::stored(&api.site_key) else { return };
-        status.set(Some("Sending…".into()));
+        status.set(Some(i18n::now(Text::Sending).into()));
         spawn_local(async move {
             status.set(Some(match api.transcript(&session_id).await {
-                Ok(()) => "Sent".into(),
+                Ok(()) => i18n::now(Text::Sent).into(),
                 Err(message) => message,
             }));
         });
     };
     view! {
         <Show when=move || status.with(Option::is_some)
-            fallback=move || view! { <button type="button" class="ec-send ec-transcript" on:click=send>"Email me a copy"</button> }>
+            fallback=move || view! { <button type="button" class="ec-send ec-transcript" on:click=send>{text(Text::EmailCopy)}</button> }>
             <p class="ec-notice ec-transcript-status" role="status">{move || status.get().unwrap_or_default()}</p>
         </Show>
     }

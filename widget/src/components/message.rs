@@ -8,6 +8,8 @@ use leptos::prelude::*;
 
 use edgechat_shared::markdown;
 
+use crate::i18n::{text, Text};
+
 /// A message as the panel shows it; `content` grows while an answer streams.
 #[derive(Debug, Clone, Copy)]
 pub struct UiMessage {
@@ -108,22 +110,24 @@ impl UiMessage {
 
 /// Renders one message with its role's style, its sources and a typing
 /// indicator while it streams with no text yet. AI and operator text is
-/// rendered again as Markdown each time it grows.
+/// rendered again as Markdown each time it grows. A streaming bubble is
+/// `aria-busy="true"`: the message list (`role="log"`) announces the answer
+/// once, when it is complete, not every chunk.
 #[component]
 pub fn MessageBubble(message: UiMessage) -> impl IntoView {
     if message.notice {
-        return view! { <p class="ec-notice" role="status">{move || message.content.get()}</p> }.into_any();
+        return view! { <p class="ec-notice">{move || message.content.get()}</p> }.into_any();
     }
     let class = format!("ec-msg ec-{}", message.role.as_str());
     let read = move || message.role == Role::Visitor && message.status.get() == Some(MessageStatus::Read);
     let waiting = move || message.streaming.get() && message.content.with(String::is_empty);
     view! {
-        <div class=class data-role=message.role.as_str()>
+        <div class=class data-role=message.role.as_str() aria-busy=move || if message.streaming.get() { "true" } else { "false" }>
             <Show when=move || message.author.with(Option::is_some)>
                 <span class="ec-author">{move || message.author.get().unwrap_or_default()}</span>
             </Show>
             <Show when=waiting fallback=move || content_view(message)>
-                <p class="ec-typing" aria-label="Typing"><i></i><i></i><i></i></p>
+                <p class="ec-typing"><span class="ec-sr">{text(Text::Typing)}</span><i aria-hidden="true"></i><i aria-hidden="true"></i><i aria-hidden="true"></i></p>
             </Show>
             {move || message.attachments.get().into_iter().map(attachment_view).collect_view()}
             <Show when=move || message.sources.with(|s| !s.is_empty())>
@@ -132,7 +136,7 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
                 </ul>
             </Show>
             <Show when=move || message.edited.get()>
-                <span class="ec-edited">"edited"</span>
+                <span class="ec-edited">{text(Text::Edited)}</span>
             </Show>
             <Show when=move || message.reactions.with(|r| !r.is_empty())>
                 <p class="ec-reactions">
@@ -140,7 +144,7 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
                 </p>
             </Show>
             <Show when=read>
-                <span class="ec-read" aria-label="Read">"Seen"</span>
+                <span class="ec-read">{text(Text::Seen)}</span>
             </Show>
         </div>
     }
@@ -150,10 +154,10 @@ pub fn MessageBubble(message: UiMessage) -> impl IntoView {
 /// The text of `message`: as typed for a visitor, Markdown for AI and operators.
 fn content_view(message: UiMessage) -> AnyView {
     match message.role {
-        Role::Visitor => view! { <p class="ec-text">{move || message.content.get()}</p> }.into_any(),
+        Role::Visitor => view! { <p class="ec-text" dir="auto">{move || message.content.get()}</p> }.into_any(),
         Role::Ai | Role::Operator => {
             let blocks = move || message.content.with(|text| message.sources.with(|sources| markdown::parse(text, sources)));
-            view! { <div class="ec-text ec-md">{move || markdown::view(blocks())}</div> }.into_any()
+            view! { <div class="ec-text ec-md" dir="auto">{move || markdown::view(blocks())}</div> }.into_any()
         }
     }
 }

@@ -6,3 +6,4 @@ pub mod feedback;
 pub mod message;
 #[cfg(feature = "app")]
 pub mod requests;
+pub mod theme;

@@ -14,11 +14,14 @@ use edgechat_shared::api::ChatMessage;
 use edgechat_shared::limits::MAX_MESSAGE_CHARS;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use web_sys::HtmlElement;
 
-use super::feedback::star_class;
-use super::message::{MessageBubble, UiMessage};
+use super::feedback::Stars;
+use super::message::{ApiBase, MessageBubble, UiMessage};
+use super::theme::{adopt_site_css, follow_viewport, Brand};
 use crate::api::Api;
 use crate::app::{self, AppApi, TicketRow, TicketView};
+use crate::i18n::{self, text, Text};
 use crate::wire::Body;
 
 /// How often an open conversation asks for news (`…/poll?since=`).
@@ -36,13 +39,18 @@ enum Page {
 /// The panel of a signed-in user: signs in with `jwt` (the page's identity
 /// token), then shows their requests.
 #[component]
-pub fn RequestsPanel(api: Api, jwt: String) -> impl IntoView {
+pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView {
+    let panel = StoredValue::new_local(panel);
     let session = RwSignal::new(None::<AppApi>);
     let page = RwSignal::new(Page::List);
     let conversations = RwSignal::new(Vec::<AppConversation>::new());
     let tickets = RwSignal::new(Vec::<TicketRow>::new());
     let reasons = RwSignal::new(Vec::<RequestReason>::new());
-    let (title, accent) = (RwSignal::new(String::from("Your requests")), RwSignal::new(String::from("#4f46e5")));
+    let (title, accent) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (on_accent, ink, avatar) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(None::<String>));
+    let locale = i18n::provide();
+    let phone = panel.with_value(follow_viewport);
+    provide_context(ApiBase(api.base.clone()));
     let error = RwSignal::new(None::<String>);
     let refresh = move || {
         let Some(app) = session.get_untracked() else { return };
@@ -58,9 +66,13 @@ pub fn RequestsPanel(api: Api, jwt: String) -> impl IntoView {
     let site_api = api.clone();
     spawn_local(async move {
         if let Ok(config) = site_api.config().await {
-            title.set(config.name);
+            title.set(if config.title.is_empty() { config.name } else { config.title });
             accent.set(config.theme_color);
+            on_accent.set(config.theme_text_color);
+            ink.set(config.theme_ink_color);
+            avatar.set(config.avatar_url);
             reasons.set(config.reasons);
+            let _ = panel.with_value(|p| adopt_site_css(p, &config.custom_css));
         }
         match AppApi::login(&site_api.base, &site_api.site_key, &jwt).await {
             Ok(app) => {
@@ -79,20 +91,24 @@ pub fn RequestsPanel(api: Api, jwt: String) -> impl IntoView {
         page.set(to);
     };
     view! {
-        <div class="ec-panel ec-app" role="dialog" aria-label="Your requests" style=move || format!("--ec-accent: {}", accent.get())>
+        <div class="ec-panel ec-app" role="dialog" aria-label=text(Text::YourRequests)
+            aria-modal=move || phone.get().then_some("true")
+            lang=move || locale.get().tag() dir=move || locale.get().dir()
+            style:--ec-accent=move || accent.get() style:--ec-on-accent=move || on_accent.get() style:--ec-ink=move || ink.get()>
             <header class="ec-header">
                 <Show when=move || page.get() != Page::List>
-                    <button class="ec-back" type="button" aria-label="Back to your requests" on:click=move |_| open(Page::List)>"‹"</button>
+                    <button class="ec-back" type="button" aria-label=text(Text::BackToRequests) on:click=move |_| open(Page::List)>"‹"</button>
                 </Show>
-                <span class="ec-title">{move || title.get()}</span>
-                <button class="ec-close" type="button" aria-label="Close chat"
+                <Brand title=Signal::derive(move || if title.with(String::is_empty) { text(Text::YourRequests)().to_string() } else { title.get() })
+                    avatar=avatar />
+                <button class="ec-close" type="button" aria-label=text(Text::CloseChat)
                     on:click=move |_| crate::host::close()>"×"</button>
             </header>
             <Show when=move || error.with(Option::is_some)>
                 <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
             {move || match (page.get(), session.get()) {
-                (_, None) => view! { <p class="ec-notice" role="status">"Signing in…"</p> }.into_any(),
+                (_, None) => view! { <p class="ec-notice" role="status">{text(Text::SigningIn)}</p> }.into_any(),
                 (Page::List, Some(_)) => view! { <RequestList conversations tickets open /> }.into_any(),
                 (Page::New, Some(app)) => view! { <NewRequest app reasons open error /> }.into_any(),
                 (Page::Conversation(id), Some(app)) => view! { <ConversationView app id error /> }.into_any(),
@@ -108,15 +124,24 @@ fn conversation_title(c: &AppConversation) -> String {
         (Some(Reason { main, sub: Some(sub) }), _) => format!("{main} · {sub}"),
         (Some(reason), _) => reason.main.clone(),
         (None, Some(message)) => message.content.chars().take(60).collect(),
-        (None, None) => "Conversation".into(),
+        (None, None) => i18n::now(Text::Conversation).into(),
     }
 }
 
-fn state_label(state: Status) -> &'static str {
+fn state_label(state: Status) -> Text {
     match state {
-        Status::Open => "Open",
-        Status::Closed => "Closed",
-        Status::Snoozed => "Snoozed",
+        Status::Open => Text::Open,
+        Status::Closed => Text::Closed,
+        Status::Snoozed => Text::Snoozed,
+    }
+}
+
+/// A ticket status's label in the panel's language (the status itself, made
+/// readable, for a status the widget does not know).
+fn ticket_status(status: &str) -> String {
+    match i18n::ticket_status(status) {
+        Some(key) => i18n::now(key).into(),
+        None => app::status_label(status),
     }
 }
 
@@ -128,10 +153,10 @@ fn RequestList(
 ) -> impl IntoView {
     view! {
         <div class="ec-messages ec-requests">
-            <p class="ec-form-title">"Your requests"</p>
-            <button class="ec-send ec-new-request" type="button" on:click=move |_| open(Page::New)>"New request"</button>
+            <p class="ec-form-title">{text(Text::YourRequests)}</p>
+            <button class="ec-send ec-new-request" type="button" on:click=move |_| open(Page::New)>{text(Text::NewRequest)}</button>
             <Show when=move || conversations.with(Vec::is_empty) && tickets.with(Vec::is_empty)>
-                <p class="ec-notice">"No requests yet."</p>
+                <p class="ec-notice">{text(Text::NoRequests)}</p>
             </Show>
             <ul class="ec-request-list">
                 <For each=move || conversations.get() key=|c| (c.id, c.unread, c.state.as_str(), c.updated_at.clone()) let:c>
@@ -139,8 +164,10 @@ fn RequestList(
                         <button class="ec-request" type="button" data-conversation=c.id data-state=c.state.as_str()
                             on:click=move |_| open(Page::Conversation(c.id))>
                             <span class="ec-request-title">{conversation_title(&c)}</span>
-                            <span class="ec-request-state">{state_label(c.state)}</span>
-                            {(c.unread > 0).then(|| view! { <span class="ec-unread" aria-label="Unread messages">{c.unread}</span> })}
+                            <span class="ec-request-state">{text(state_label(c.state))}</span>
+                            {(c.unread > 0).then(|| view! {
+                                <span class="ec-unread">{c.unread}<span class="ec-sr">" "{text(Text::UnreadMessages)}</span></span>
+                            })}
                         </button>
                     </li>
                 </For>
@@ -149,7 +176,7 @@ fn RequestList(
                         <button class="ec-request ec-ticket" type="button" data-ticket=t.id data-status=t.status.clone()
                             on:click=move |_| open(Page::Ticket(t.id))>
                             <span class="ec-request-title">{format!("{} · {}", t.reference, t.subject)}</span>
-                            <span class="ec-request-state">{app::status_label(&t.status)}</span>
+                            <span class="ec-request-state">{ticket_status(&t.status)}</span>
                         </button>
                     </li>
                 </For>
@@ -176,7 +203,7 @@ fn NewRequest(
         let topic = main.get_untracked();
         let reason = (!topic.is_empty()).then(|| Reason { main: topic, sub: Some(sub.get_untracked()).filter(|s| !s.is_empty()) });
         if reason.is_none() && text.is_empty() {
-            error.set(Some("Pick a topic or write a message".into()));
+            error.set(Some(i18n::now(Text::PickTopic).into()));
             return;
         }
         busy.set(true);
@@ -192,22 +219,22 @@ fn NewRequest(
     };
     view! {
         <form class="ec-messages ec-form ec-new" on:submit=submit>
-            <p class="ec-form-title">"New request"</p>
+            <p class="ec-form-title">{text(Text::NewRequest)}</p>
             <Show when=move || reasons.with(|r| !r.is_empty())>
-                <select class="ec-input ec-topic" aria-label="Topic" on:change=move |ev| { main.set(event_target_value(&ev)); sub.set(String::new()); }>
-                    <option value="">"Choose a topic"</option>
+                <select class="ec-input ec-topic" aria-label=text(Text::Topic) on:change=move |ev| { main.set(event_target_value(&ev)); sub.set(String::new()); }>
+                    <option value="">{text(Text::ChooseTopic)}</option>
                     {move || reasons.get().into_iter().map(|r| view! { <option value=r.main.clone()>{r.main.clone()}</option> }).collect_view()}
                 </select>
             </Show>
             <Show when=move || !subs().is_empty()>
-                <select class="ec-input ec-subtopic" aria-label="Sub-topic" on:change=move |ev| sub.set(event_target_value(&ev))>
-                    <option value="">"Choose one (optional)"</option>
+                <select class="ec-input ec-subtopic" aria-label=text(Text::SubTopic) on:change=move |ev| sub.set(event_target_value(&ev))>
+                    <option value="">{text(Text::ChooseOne)}</option>
                     {move || subs().into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
                 </select>
             </Show>
-            <textarea class="ec-input ec-body" rows="3" aria-label="Message" placeholder="Describe your request (optional with a topic)"
+            <textarea class="ec-input ec-body" rows="3" aria-label=text(Text::Message) placeholder=text(Text::DescribeRequest)
                 maxlength=MAX_MESSAGE_CHARS.to_string() prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
-            <button class="ec-send ec-start" type="submit" disabled=move || busy.get()>"Start"</button>
+            <button class="ec-send ec-start" type="submit" disabled=move || busy.get()>{text(Text::Start)}</button>
         </form>
     }
 }
@@ -283,9 +310,9 @@ fn ConversationView(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> im
             </Show>
         </div>
         <form class="ec-composer" on:submit=send>
-            <input class="ec-input" type="text" placeholder="Type your message…" aria-label="Message"
+            <input class="ec-input" type="text" placeholder=i18n::text(Text::Placeholder) aria-label=i18n::text(Text::Message)
                 maxlength=MAX_MESSAGE_CHARS.to_string() prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev)) />
-            <button class="ec-send" type="submit" aria-label="Send">"Send"</button>
+            <button class="ec-send" type="submit">{i18n::text(Text::Send)}</button>
         </form>
     }
 }
@@ -311,12 +338,12 @@ fn TicketTimeline(app: AppApi, id: i64, error: RwSignal<Option<String>>) -> impl
         <div class="ec-messages ec-ticket-view" data-ticket=id>
             {move || ticket.get().map(|t| view! {
                 <p class="ec-form-title">{format!("{} · {}", t.ticket.reference, t.ticket.subject)}</p>
-                <p class="ec-ticket-status" data-status=t.ticket.status.clone()>{app::status_label(&t.ticket.status)}</p>
+                <p class="ec-ticket-status" data-status=t.ticket.status.clone()>{ticket_status(&t.ticket.status)}</p>
                 <ol class="ec-timeline">
                     {t.timeline.into_iter().map(|e| view! {
                         <li data-to=e.to_status.clone()>
                             <time datetime=e.at.clone()>{e.at.chars().take(16).collect::<String>().replace('T', " ")}</time>
-                            " "{app::status_label(&e.to_status)}
+                            " "{ticket_status(&e.to_status)}
                             {e.note.map(|n| view! { <span class="ec-note">{format!(" — {n}")}</span> })}
                         </li>
                     }).collect_view()}
@@ -346,7 +373,7 @@ fn Csat(app: AppApi, target: Target, on_done: Callback<()>) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if stars.get_untracked() == 0 {
-            error.set(Some("Choose 1 to 5 stars".into()));
+            error.set(Some(i18n::now(Text::ChooseStars).into()));
             return;
         }
         let body = Body::new().int("stars", stars.get_untracked());
@@ -366,22 +393,16 @@ fn Csat(app: AppApi, target: Target, on_done: Callback<()>) -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">"Thanks for your feedback!"</p> }>
+        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">{text(Text::ThanksFeedback)}</p> }>
             <form class="ec-form ec-rating" on:submit=submit>
-                <p class="ec-form-title">"How did we do?"</p>
-                <div class="ec-stars" role="radiogroup" aria-label="Rating">
-                    {(1..=5i64).map(|n| view! {
-                        <button type="button" class=move || star_class(stars.get() >= n)
-                            aria-label=format!("{n} star{}", if n == 1 { "" } else { "s" }) data-score=n
-                            on:click=move |_| stars.set(n)>"★"</button>
-                    }).collect_view()}
-                </div>
-                <input class="ec-input ec-comment" type="text" placeholder="Tell us more (optional)" aria-label="Comment"
+                <p class="ec-form-title">{text(Text::HowDidWeDo)}</p>
+                <Stars score=stars />
+                <input class="ec-input ec-comment" type="text" placeholder=text(Text::TellUsMore) aria-label=text(Text::Comment)
                     prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev)) />
                 <Show when=move || error.with(Option::is_some)>
                     <p class="ec-form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
                 </Show>
-                <button class="ec-send ec-submit-rating" type="submit">"Send rating"</button>
+                <button class="ec-send ec-submit-rating" type="submit">{text(Text::SendRating)}</button>
             </form>
         </Show>
     }
