@@ -50,3 +50,22 @@ pub fn upload_image(
     done.forget();
     Ok(())
 }
+
+/// Reads `file` as a `data:` URL for its preview and calls `on_ready` with
+/// it: a strict Content-Security-Policy's `img-src <worker> data:` (README)
+/// allows `data:` images but not the `blob:` URLs of `URL.createObjectURL`.
+/// The image is at most the upload limit (seed 001), so the copy is small.
+pub fn preview(file: &File, on_ready: impl FnOnce(String) + 'static) {
+    let Ok(reader) = web_sys::FileReader::new() else { return };
+    let read = reader.clone();
+    let done = Closure::once(move || {
+        if let Some(url) = read.result().ok().and_then(|r| r.as_string()) {
+            on_ready(url);
+        }
+    });
+    reader.set_onload(Some(done.as_ref().unchecked_ref()));
+    if reader.read_as_data_url(file).is_ok() {
+        // The handler lives until the read ends.
+        done.forget();
+    }
+}

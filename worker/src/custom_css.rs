@@ -13,7 +13,9 @@
 //! - `expression(…)`, `-moz-binding`, `behavior` (script in old browsers);
 //! - any token the CSS syntax calls a parse error (bad string, bad URL,
 //!   an unmatched `)`, `]` or `}`), a block left open, `<` (`</style>`)
-//!   or the HTML comment markers `<!--` and `-->`.
+//!   or the HTML comment markers `<!--` and `-->`;
+//! - blocks or functions nested deeper than [`MAX_DEPTH`] (the walk recurses
+//!   once per level: 16 KiB of `(` would exhaust the worker's stack).
 
 use cssparser::{ParseError, Parser, ParserInput, Token};
 use edgechat_shared::error::FieldError;
@@ -22,25 +24,29 @@ use edgechat_shared::error::FieldError;
 const ALLOWED_AT_RULES: &[&str] = &["media", "supports", "keyframes", "-webkit-keyframes", "container"];
 
 /// Functions whose arguments name an image or font to load.
-const URL_FUNCTIONS: &[&str] = &["url", "src", "image-set", "-webkit-image-set"];
+const URL_FUNCTIONS: &[&str] = &["url", "src", "image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"];
 
 /// Properties and functions that run script in some browser.
 const SCRIPT_NAMES: &[&str] = &["expression", "-moz-binding", "behavior", "-ms-behavior"];
+
+/// How deep blocks and functions may nest (real style sheets use < 10).
+pub const MAX_DEPTH: usize = 32;
 
 /// Checks a site's custom CSS; answers 422 `custom_css` naming the first
 /// refused construct (see the module's rules).
 pub fn check(css: &str) -> Result<(), FieldError> {
     let mut input = ParserInput::new(css);
     let mut parser = Parser::new(&mut input);
-    walk(&mut parser, false).map_err(|refusal| FieldError::new("custom_css", format!("custom_css: {refusal}")))
+    walk(&mut parser, false, 0).map_err(|refusal| FieldError::new("custom_css", format!("custom_css: {refusal}")))
 }
 
 /// Why a text is refused.
 type Refusal = String;
 
 /// Reads every token of `parser`'s level and of the blocks inside it;
-/// `in_url` is set inside a function that loads a resource.
-fn walk<'i>(parser: &mut Parser<'i, '_>, in_url: bool) -> Result<(), Refusal> {
+/// `in_url` is set inside a function that loads a resource; `depth` counts
+/// the blocks around this level.
+fn walk<'i>(parser: &mut Parser<'i, '_>, in_url: bool, depth: usize) -> Result<(), Refusal> {
     loop {
         let token = match parser.next_including_whitespace_and_comments() {
             Ok(token) => token.clone(),
@@ -68,18 +74,21 @@ fn walk<'i>(parser: &mut Parser<'i, '_>, in_url: bool) -> Result<(), Refusal> {
         }
         if let Token::Function(_) | Token::ParenthesisBlock | Token::SquareBracketBlock | Token::CurlyBracketBlock = token {
             let loads = in_url || matches!(&token, Token::Function(name) if URL_FUNCTIONS.iter().any(|f| name.eq_ignore_ascii_case(f)));
-            nested(parser, &token, loads)?;
+            if depth >= MAX_DEPTH {
+                return Err(format!("blocks nested deeper than {MAX_DEPTH} levels"));
+            }
+            nested(parser, &token, loads, depth + 1)?;
         }
     }
 }
 
 /// Walks the block or function `opened` just opened; refuses it when the
 /// text ends before its closing token.
-fn nested<'i>(parser: &mut Parser<'i, '_>, opened: &Token<'i>, in_url: bool) -> Result<(), Refusal> {
+fn nested<'i>(parser: &mut Parser<'i, '_>, opened: &Token<'i>, in_url: bool, depth: usize) -> Result<(), Refusal> {
     let mut inner_end = 0;
     parser
         .parse_nested_block(|inner| {
-            let walked = walk(inner, in_url);
+            let walked = walk(inner, in_url, depth);
             inner_end = inner.position().byte_index();
             walked.map_err(|refusal| inner.new_custom_error::<Refusal, Refusal>(refusal))
         })
@@ -96,7 +105,9 @@ fn nested<'i>(parser: &mut Parser<'i, '_>, opened: &Token<'i>, in_url: bool) -> 
 
 /// Accepts a `data:image/…` URL only.
 fn data_image(target: &str) -> Result<(), Refusal> {
-    let scheme_and_type = target.trim().get(..11).unwrap_or_default();
+    // The URL parser strips only C0 controls and spaces (WHATWG URL), not
+    // every Unicode space `str::trim` does: `\a0 data:…` is a relative URL.
+    let scheme_and_type = target.trim_matches(|c: char| c <= ' ').get(..11).unwrap_or_default();
     if scheme_and_type.eq_ignore_ascii_case("data:image/") {
         Ok(())
     } else {
@@ -148,6 +159,23 @@ mod tests {
         "#;
         assert_eq!(check(css), Ok(()));
         assert_eq!(check(""), Ok(()));
+    }
+
+    #[test]
+    fn nesting_past_the_depth_cap_is_refused_not_a_stack_overflow() {
+        let deep = |n: usize| format!("a{{{}{}}}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(check(&deep(MAX_DEPTH - 1)), Ok(()));
+        assert!(refused(&deep(MAX_DEPTH)).contains("nested deeper"));
+        // 16 KiB of openers (the size cap) is refused at once.
+        assert!(refused(&deep(8_000)).contains("nested deeper"));
+        assert!(refused(&"[".repeat(16_000)).contains("nested deeper"));
+    }
+
+    #[test]
+    fn a_data_url_behind_a_unicode_space_is_a_relative_url_and_refused() {
+        assert!(refused("a { background: url(\"\u{a0}data:image/png,x\") }").contains("only data:image/"));
+        assert!(refused("a { background: image(\"https://evil.example/x.png\") }").contains("only data:image/"));
+        assert_eq!(check("a { background: url(\" data:image/png,x\") }"), Ok(()));
     }
 
     #[test]

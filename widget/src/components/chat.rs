@@ -326,7 +326,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         upload_error.set(None);
         uploaded.set(None);
         progress.set(0);
-        preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
+        upload::preview(&file, move |url| preview.set(Some(url)));
         let started = upload::upload_image(
             &api,
             &session_id,
