@@ -146,7 +146,7 @@
       el.hidden = 1;
     }
     else {
-      if (name == 'setLocale') host.locale = a;
+      if (name == 'setLocale') host.locale = a + '';
       // A reset forgets the session, so its unread replies and nudge too.
       if (name == 'reset') {
         nudge.hidden = 1;
@@ -194,7 +194,9 @@
     set('y', (c.launcher_offset_y ?? 20) + 'px');
     el.dataset.side = c.launcher_position || 'right';
     if (c.proactive !== false) poll();
-    early.map((args) => api(...args));
+    // One bad queued call (a handler that is no function, a bad name) is
+    // reported and keeps neither the others nor the launcher from coming.
+    early.map((args) => call(() => api(...args)));
     ready = 1;
     draw();
     d.body.append(el);

@@ -46,11 +46,13 @@ pub async fn post_handoff(State(state): State<AppState>, caller: Caller, body: B
     request.validate()?;
     let visitor = load_visitor(&state.env, &caller, Limit::Write("handoff"), &request.site_key, &request.session_id).await?;
     let conversation = visitor.conversation()?;
-    conversation.handoff(&state.env).await?;
+    // The language is read before the hand-over, so an answer is never a 500
+    // after the hand-over took effect.
     let lang = match request.lang {
         Some(tag) => Some(tag),
         None => conversations::lang(&db::database(&state.env)?, conversation.conversation_id).await?,
     };
+    conversation.handoff(&state.env).await?;
     let message = Lang::from_tag(lang.as_deref()).texts().handoff_accepted.to_string();
     Ok(Json(HandoffResponse { success: true, mode: Mode::Operator, message }))
 }
