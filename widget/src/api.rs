@@ -79,8 +79,15 @@ impl Api {
     }
 
     /// `GET /api/v1/chat/config`.
+    ///
+    /// Asked of the server, not the browser cache (`cache: "no-cache"`): the
+    /// loader's copy, cached up to 5 minutes, themes the launcher before any
+    /// interaction; the open panel shows the settings as they are now.
     pub async fn config(&self) -> Result<WidgetConfig, ApiError> {
-        let config = get_json(&self.url("config", &[("site_key", &self.site_key)])).await?;
+        let init = RequestInit::new();
+        init.set_cache(web_sys::RequestCache::NoCache);
+        let request = Request::new_with_str_and_init(&self.url("config", &[("site_key", &self.site_key)]), &init).map_err(js_error)?;
+        let config = json_body(fetch(request).await?).await?;
         let reasons = config.list("reasons").iter().map(|r| RequestReason { main: r.str("main"), subs: r.strings("subs") }).collect();
         let greetings = config.obj("greetings").map(|g| g.entries()).unwrap_or_default();
         Ok(WidgetConfig {

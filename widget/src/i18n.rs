@@ -390,7 +390,7 @@ fn de(key: Text) -> &'static str {
         AttachImage => "Bild anhängen",
         ImageToSend => "Zu sendendes Bild",
         RemoveImage => "Bild entfernen",
-        TalkToPerson => "Mit einem Menschen sprechen",
+        TalkToPerson => "Mit einer Person sprechen",
         Blocked => "Sie können in diesem Chat keine Nachrichten mehr senden.",
         ConversationClosed => "Diese Unterhaltung wurde beendet",
         Support => "Support",
