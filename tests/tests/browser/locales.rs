@@ -61,7 +61,7 @@ pub async fn locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_go
     browser.eval("EdgeChat('setLocale', 'de'); return true;").await;
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').lang === 'de'"), WAIT).await;
     assert_eq!(browser.eval(&in_widget(TEXTS)).await, json!(["de", "Chat", "Nachricht eingeben…", "Senden", "Chat schließen"]));
-    assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-handoff').innerText")).await, "Mit einem Menschen sprechen");
+    assert_eq!(browser.eval(&in_widget("r.querySelector('.ec-handoff').innerText")).await, "Mit einer Person sprechen");
     browser.eval("EdgeChat('setLocale', 'es-MX'); return true;").await;
     browser.wait_until(&in_widget("r.querySelector('.ec-panel').lang === 'es'"), WAIT).await;
     assert_eq!(browser.eval(&in_widget(TEXTS)).await, json!(["es", "Chat", "Escribe tu mensaje…", "Enviar", "Cerrar el chat"]));
