@@ -29,10 +29,23 @@ impl Lang {
     pub const ALL: [Lang; 5] = [Lang::En, Lang::Fr, Lang::De, Lang::Es, Lang::Ar];
 
     /// The language of a BCP 47 tag by its primary subtag, in any case
-    /// (`fr`, `fr-CA`, `FR` → French); an unknown or absent tag is English.
+    /// (`fr`, `fr-CA`, `FR_ca` → French); `None` for another language.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        Lang::ALL.into_iter().find(|lang| lang.code().eq_ignore_ascii_case(primary))
+    }
+
+    /// [`Lang::parse`] with English for an unknown or absent tag.
     pub fn from_tag(tag: Option<&str>) -> Lang {
-        let primary = tag.and_then(|t| t.split('-').next()).unwrap_or_default();
-        Lang::ALL.into_iter().find(|lang| lang.code().eq_ignore_ascii_case(primary)).unwrap_or_default()
+        tag.and_then(Lang::parse).unwrap_or_default()
+    }
+
+    /// The writing direction, the HTML `dir`: `rtl` for Arabic, else `ltr`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::Ar => "rtl",
+            _ => "ltr",
+        }
     }
 
     /// The ISO 639-1 code: `en`, `fr`, `de`, `es`, `ar`.

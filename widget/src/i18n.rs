@@ -18,52 +18,9 @@
 
 use leptos::prelude::*;
 
-/// A language of the widget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Locale {
-    #[default]
-    En,
-    Fr,
-    De,
-    Es,
-    /// Arabic, written right to left.
-    Ar,
-}
-
-impl Locale {
-    /// The locale of a BCP 47 tag by its primary subtag, any case
-    /// (`fr`, `fr-CA`, `FR_ca` → French); `None` for a language the widget lacks.
-    pub fn parse(tag: &str) -> Option<Locale> {
-        let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Locale::En),
-            "fr" => Some(Locale::Fr),
-            "de" => Some(Locale::De),
-            "es" => Some(Locale::Es),
-            "ar" => Some(Locale::Ar),
-            _ => None,
-        }
-    }
-
-    /// The BCP 47 tag: the panel's `lang` and the `lang` sent with each message.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Fr => "fr",
-            Locale::De => "de",
-            Locale::Es => "es",
-            Locale::Ar => "ar",
-        }
-    }
-
-    /// The panel's `dir`: `rtl` for Arabic, else `ltr`.
-    pub fn dir(self) -> &'static str {
-        match self {
-            Locale::Ar => "rtl",
-            _ => "ltr",
-        }
-    }
-}
+/// A language of the widget: the server texts' languages (`shared::texts`),
+/// so the widget and the server always speak the same five.
+pub use edgechat_shared::texts::Lang as Locale;
 
 thread_local! {
     /// The widget's locale, shared by every redraw of the panel.

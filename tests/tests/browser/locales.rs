@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use edgechat_shared::texts::Lang;
 use edgechat_tests::browser::{site_page, Browser};
 use edgechat_tests::*;
 use serde_json::json;
@@ -76,13 +77,13 @@ pub async fn locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_go
     let sent: serde_json::Value = serde_json::from_str(bodies[1].as_str().unwrap()).unwrap();
     assert_eq!(sent["lang"], "es", "{sent}");
 
-    // The server's own texts follow `lang` (helper S's branch): the French
-    // question's "not sure" answer is not the English one.
+    // The server's own texts follow `lang`: the French question's "not
+    // sure" answer is the French one.
     let first_answer = browser.eval(&in_widget("r.querySelector('.ec-msg.ec-ai:not(.ec-greeting)').innerText")).await;
     browser.close().await;
     let first_answer = first_answer.as_str().unwrap_or_default();
     assert!(
-        !first_answer.is_empty() && !first_answer.contains(edgechat_shared::kb::NOT_SURE_ANSWER),
+        first_answer.contains(Lang::Fr.texts().not_sure.split('\u{a0}').next().unwrap_or_default()),
         "the answer to a French question is French: {first_answer:?}"
     );
 }

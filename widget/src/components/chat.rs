@@ -375,7 +375,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                         site_key: api.site_key.clone(),
                         session_id: session_id.clone(),
                         message: text,
-                        lang: Some(locale.get_untracked().tag().into()),
+                        lang: Some(locale.get_untracked().code().into()),
                         message_id: Some(format!("m_{id}")),
                         attachments: attachment.iter().map(|a| a.id).collect(),
                         page_url: crate::api::page_url(),
@@ -467,12 +467,12 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         });
     };
 
-    let shown_greeting = move || greetings.with(|all| all.get(locale.get().tag()).cloned()).unwrap_or_else(|| greeting.get());
+    let shown_greeting = move || greetings.with(|all| all.get(locale.get().code()).cloned()).unwrap_or_else(|| greeting.get());
     let typing = move || i18n::fill(text(Text::IsTyping)(), "{name}", &conversation.operator_typing.get().unwrap_or_default());
 
     view! {
         <div class="ec-panel" role="dialog" aria-label=text(Text::Chat) aria-modal=move || phone.get().then_some("true")
-            lang=move || locale.get().tag() dir=move || locale.get().dir()
+            lang=move || locale.get().code() dir=move || locale.get().dir()
             data-live=move || conversation.live.get().to_string()
             style:--ec-accent=move || accent.get() style:--ec-on-accent=move || on_accent.get() style:--ec-ink=move || ink.get()>
             <header class="ec-header">

@@ -93,7 +93,7 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
     view! {
         <div class="ec-panel ec-app" role="dialog" aria-label=text(Text::YourRequests)
             aria-modal=move || phone.get().then_some("true")
-            lang=move || locale.get().tag() dir=move || locale.get().dir()
+            lang=move || locale.get().code() dir=move || locale.get().dir()
             style:--ec-accent=move || accent.get() style:--ec-on-accent=move || on_accent.get() style:--ec-ink=move || ink.get()>
             <header class="ec-header">
                 <Show when=move || page.get() != Page::List>
