@@ -128,6 +128,8 @@
     if (inside) button.focus();
     fire('close');
   };
+  // A phone turned or a window resized: full screen or floating again.
+  addEventListener('resize', draw);
   // Esc anywhere in the shadow root (its key events reach the host element).
   el.onkeydown = (e) => {
     if (e.key == 'Escape') toggle();

@@ -101,8 +101,17 @@ pub fn RatingForm(api: StoredValue<Api>) -> impl IntoView {
             }
         });
     };
+    // The submitted form goes away with the focused button in it: the focus
+    // moves to the thanks, so it stays in the panel (Esc, Tab go on working).
+    let thanks = NodeRef::<leptos::html::P>::new();
+    Effect::new(move || {
+        if let Some(p) = thanks.get() {
+            let _ = p.focus();
+        }
+    });
     view! {
-        <Show when=move || !done.get() fallback=|| view! { <p class="ec-notice ec-thanks" role="status">{text(Text::ThanksFeedback)}</p> }>
+        <Show when=move || !done.get()
+            fallback=move || view! { <p class="ec-notice ec-thanks" role="status" tabindex="-1" node_ref=thanks>{text(Text::ThanksFeedback)}</p> }>
             <form class="ec-form ec-rating" on:submit=submit>
                 <p class="ec-form-title">{text(Text::HowWasIt)}</p>
                 <Stars score />
