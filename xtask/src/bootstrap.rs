@@ -46,11 +46,17 @@ pub fn rust_components() -> Result<()> {
     wasm_target()
 }
 
-/// The `wasm32-unknown-unknown` target, added when missing.
+/// The `wasm32-unknown-unknown` target and the `rust-src` component (the
+/// standard library's source, which the widget and console builds compile
+/// for size: [`crate::build`]'s `wasm_app`), added when missing.
 pub fn wasm_target() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"])).unwrap_or_default();
+    if !components.lines().any(|l| l.trim().starts_with("rust-src")) {
+        run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
     }
     Ok(())
 }
