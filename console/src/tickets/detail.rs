@@ -60,7 +60,7 @@ pub fn TicketDetailView(id: i64, on_change: Callback<()>) -> impl IntoView {
                     <h3>"Timeline"</h3>
                     <ol class="timeline">
                         {d.timeline.iter().map(|entry| view! {
-                            <li data-kind=format!("{:?}", entry.kind).to_lowercase()>
+                            <li data-kind=entry.kind.as_str()>
                                 <time>{ui::clock(&entry.at)}</time>" "
                                 <strong>{describe(entry)}</strong>" · "{who(entry)}
                                 {entry.note.clone().map(|n| view! { <p class="note">{n}</p> })}

@@ -236,7 +236,11 @@ pub fn search_terms(q: &str) -> Result<String, FieldError> {
         return refuse(&format!("must be at most {MAX_QUERY_CHARS} characters"));
     }
     if let Some(c) = q.chars().find(|&c| !(c.is_alphanumeric() || c == ' ' || QUERY_PUNCTUATION.contains(&c))) {
-        return refuse(&format!("may hold only letters, digits, spaces and {}; not {c:?}", QUERY_PUNCTUATION.iter().collect::<String>()));
+        return refuse(&format!(
+            "may hold only letters, digits, spaces and {}; not '{}'",
+            QUERY_PUNCTUATION.iter().collect::<String>(),
+            c.escape_debug()
+        ));
     }
     let words: Vec<&str> = q.split(' ').filter(|w| !w.is_empty()).collect();
     if let Some(op) = words.iter().find(|w| FTS_OPERATORS.contains(w)) {

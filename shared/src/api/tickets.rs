@@ -129,6 +129,19 @@ pub enum TimelineKind {
     Clarify,
 }
 
+impl TimelineKind {
+    /// The wire name (`created`, `status`, `assigned`, `note`, `clarify`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Created => "created",
+            TimelineKind::Status => "status",
+            TimelineKind::Assigned => "assigned",
+            TimelineKind::Note => "note",
+            TimelineKind::Clarify => "clarify",
+        }
+    }
+}
+
 /// Who made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -431,6 +444,14 @@ pub fn clarify_message(reference: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeline_kinds_name_themselves_as_on_the_wire() {
+        use TimelineKind::*;
+        for kind in [Created, Status, Assigned, Note, Clarify] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
 
     #[test]
     fn statuses_round_trip() {
