@@ -300,8 +300,13 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     Effect::new(move || {
         messages.with(|all| all.iter().for_each(|m| m.content.track()));
         conversation.operator_typing.track();
-        if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
+        if list.get().is_some() {
+            // After this tick's effects: the bubbles redraw themselves in theirs.
+            request_animation_frame(move || {
+                if let Some(list) = list.get_untracked() {
+                    list.set_scroll_top(list.scroll_height());
+                }
+            });
         }
     });
 

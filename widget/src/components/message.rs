@@ -4,11 +4,10 @@
 use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Reaction, Role};
+use edgechat_shared::markdown::{self, Block, Inline};
 use leptos::prelude::*;
 
-use edgechat_shared::markdown;
-
-use crate::i18n::{text, Text};
+use crate::i18n::{t, Locale, Text};
 
 /// A message as the panel shows it; `content` grows while an answer streams.
 #[derive(Debug, Clone, Copy)]
@@ -113,77 +112,169 @@ impl UiMessage {
 /// rendered again as Markdown each time it grows. A streaming bubble is
 /// `aria-busy="true"`: the message list (`role="log"`) announces the answer
 /// once, when it is complete, not every chunk.
+///
+/// The bubble's inside is written straight to the DOM by one effect that
+/// reads every signal of the message and redraws it ([`draw`]): a Leptos
+/// view per part (author, text, Markdown, attachments, sources, reactions,
+/// marks) cost 23 KB gzip of the widget's wasm (issue 15, measured by
+/// building without it); this is a few. Nodes are made with
+/// `createElement` and text with `textContent`, never HTML.
 #[component]
 pub fn MessageBubble(message: UiMessage) -> impl IntoView {
     if message.notice {
         return view! { <p class="ec-notice">{move || message.content.get()}</p> }.into_any();
     }
+    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
+    let node = NodeRef::<leptos::html::Div>::new();
+    let locale = crate::i18n::locale();
+    Effect::new(move || {
+        let locale = locale.get();
+        if let Some(bubble) = node.get() {
+            draw(&bubble, &message, &base, locale);
+        }
+    });
     let class = format!("ec-msg ec-{}", message.role.as_str());
-    let read = move || message.role == Role::Visitor && message.status.get() == Some(MessageStatus::Read);
-    let waiting = move || message.streaming.get() && message.content.with(String::is_empty);
-    view! {
-        <div class=class data-role=message.role.as_str() aria-busy=move || if message.streaming.get() { "true" } else { "false" }>
-            <Show when=move || message.author.with(Option::is_some)>
-                <span class="ec-author">{move || message.author.get().unwrap_or_default()}</span>
-            </Show>
-            <Show when=waiting fallback=move || content_view(message)>
-                <p class="ec-typing"><span class="ec-sr">{text(Text::Typing)}</span><i aria-hidden="true"></i><i aria-hidden="true"></i><i aria-hidden="true"></i></p>
-            </Show>
-            {move || message.attachments.get().into_iter().map(attachment_view).collect_view()}
-            <Show when=move || message.sources.with(|s| !s.is_empty())>
-                <ul class="ec-sources">
-                    {move || message.sources.get().into_iter().map(|s| view! { <li>{source_view(s)}</li> }).collect_view()}
-                </ul>
-            </Show>
-            <Show when=move || message.edited.get()>
-                <span class="ec-edited">{text(Text::Edited)}</span>
-            </Show>
-            <Show when=move || message.reactions.with(|r| !r.is_empty())>
-                <p class="ec-reactions">
-                    {move || message.reactions.get().into_iter().map(|r| view! { <span class="ec-reaction">{format!("{} {}", r.emoji, r.count)}</span> }).collect_view()}
-                </p>
-            </Show>
-            <Show when=read>
-                <span class="ec-read">{text(Text::Seen)}</span>
-            </Show>
-        </div>
-    }
-    .into_any()
+    view! { <div class=class data-role=message.role.as_str() aria-busy="false" node_ref=node></div> }.into_any()
 }
 
-/// The text of `message`: as typed for a visitor, Markdown for AI and operators.
-fn content_view(message: UiMessage) -> AnyView {
-    match message.role {
-        Role::Visitor => view! { <p class="ec-text" dir="auto">{move || message.content.get()}</p> }.into_any(),
-        Role::Ai | Role::Operator => {
-            let blocks = move || message.content.with(|text| message.sources.with(|sources| markdown::parse(text, sources)));
-            view! { <div class="ec-text ec-md" dir="auto">{move || markdown::view(blocks())}</div> }.into_any()
+/// Redraws the inside of `bubble` from `message` (tracking each signal it reads).
+fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: Locale) {
+    let Some(doc) = bubble.owner_document() else { return };
+    bubble.set_text_content(None);
+    let content = message.content.get();
+    let streaming = message.streaming.get();
+    let _ = bubble.set_attribute("aria-busy", if streaming { "true" } else { "false" });
+    let add = |parent: &web_sys::Node, tag: &str, class: &str, text: Option<&str>| -> web_sys::Element {
+        let element = doc.create_element(tag).expect("a known tag");
+        if !class.is_empty() {
+            element.set_class_name(class);
+        }
+        if text.is_some() {
+            element.set_text_content(text);
+        }
+        let _ = parent.append_child(&element);
+        element
+    };
+    if let Some(author) = message.author.get() {
+        add(bubble, "span", "ec-author", Some(&author));
+    }
+    let sources = message.sources.get();
+    if streaming && content.is_empty() {
+        let typing = add(bubble, "p", "ec-typing", None);
+        add(&typing, "span", "ec-sr", Some(t(locale, Text::Typing)));
+        for _ in 0..3 {
+            let _ = add(&typing, "i", "", None).set_attribute("aria-hidden", "true");
+        }
+    } else if message.role == Role::Visitor {
+        let _ = add(bubble, "p", "ec-text", Some(&content)).set_attribute("dir", "auto");
+    } else {
+        let text = add(bubble, "div", "ec-text ec-md", None);
+        let _ = text.set_attribute("dir", "auto");
+        markdown_dom(&doc, &text, &markdown::parse(&content, &sources));
+    }
+    for attachment in message.attachments.get() {
+        let url = format!("{base}{}", attachment.url);
+        if attachment.content_type.starts_with("image/") {
+            let image = add(bubble, "img", "ec-image", None);
+            let _ = image.set_attribute("src", &url);
+            let _ = image.set_attribute("alt", &attachment.name);
+        } else {
+            link(&add(bubble, "a", "ec-file-link", Some(&attachment.name)), &url);
+        }
+    }
+    if !sources.is_empty() {
+        let list = add(bubble, "ul", "ec-sources", None);
+        for source in sources {
+            let item = add(&list, "li", "", None);
+            match source.url.filter(|u| markdown::is_web_url(u)) {
+                Some(url) => link(&add(&item, "a", "", Some(&source.title)), &url),
+                None => drop(add(&item, "span", "", Some(&source.title))),
+            }
+        }
+    }
+    if message.edited.get() {
+        add(bubble, "span", "ec-edited", Some(t(locale, Text::Edited)));
+    }
+    let reactions = message.reactions.get();
+    if !reactions.is_empty() {
+        let row = add(bubble, "p", "ec-reactions", None);
+        for reaction in reactions {
+            add(&row, "span", "ec-reaction", Some(&format!("{} {}", reaction.emoji, reaction.count)));
+        }
+    }
+    if message.role == Role::Visitor && message.status.get() == Some(MessageStatus::Read) {
+        add(bubble, "span", "ec-read", Some(t(locale, Text::Seen)));
+    }
+}
+
+/// Makes `a` a link to `url` that opens in a new tab with [`markdown::LINK_REL`].
+fn link(a: &web_sys::Element, url: &str) {
+    let _ = a.set_attribute("href", url);
+    let _ = a.set_attribute("target", "_blank");
+    let _ = a.set_attribute("rel", markdown::LINK_REL);
+}
+
+/// Appends the DOM of Markdown `blocks` to `parent`: elements and text
+/// nodes only (the same tags as [`markdown::view`], which the console uses).
+/// Depth is bounded by [`markdown::parse`].
+fn markdown_dom(doc: &web_sys::Document, parent: &web_sys::Node, blocks: &[Block]) {
+    let add = |parent: &web_sys::Node, tag: &str| -> web_sys::Element {
+        let element = doc.create_element(tag).expect("a known tag");
+        let _ = parent.append_child(&element);
+        element
+    };
+    for block in blocks {
+        match block {
+            Block::Paragraph(inlines) => inlines_dom(doc, &add(parent, "p"), inlines),
+            Block::Plain(inlines) => inlines_dom(doc, parent, inlines),
+            Block::List { start, items } => {
+                let list = add(parent, if start.is_some() { "ol" } else { "ul" });
+                if let Some(start) = start {
+                    let _ = list.set_attribute("start", &start.to_string());
+                }
+                for item in items {
+                    markdown_dom(doc, &add(&list, "li"), item);
+                }
+            }
+            Block::Pre(text) => add(&add(parent, "pre"), "code").set_text_content(Some(text)),
+            Block::Quote(blocks) => markdown_dom(doc, &add(parent, "blockquote"), blocks),
         }
     }
 }
 
-/// An attached image shown inline; other files as a download link. URLs are
-/// the worker's signed file URLs, made absolute with the API base.
-fn attachment_view(attachment: Attachment) -> AnyView {
-    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
-    let url = format!("{base}{}", attachment.url);
-    if attachment.content_type.starts_with("image/") {
-        view! { <img class="ec-image" src=url alt=attachment.name /> }.into_any()
-    } else {
-        view! { <a class="ec-file-link" href=url target="_blank" rel=markdown::LINK_REL>{attachment.name}</a> }.into_any()
+fn inlines_dom(doc: &web_sys::Document, parent: &web_sys::Node, inlines: &[Inline]) {
+    let add = |tag: &str| -> web_sys::Element {
+        let element = doc.create_element(tag).expect("a known tag");
+        let _ = parent.append_child(&element);
+        element
+    };
+    for inline in inlines {
+        match inline {
+            Inline::Text(text) => {
+                let _ = parent.append_child(&doc.create_text_node(text));
+            }
+            Inline::Break => drop(add("br")),
+            Inline::Strong(children) => inlines_dom(doc, &add("strong"), children),
+            Inline::Emphasis(children) => inlines_dom(doc, &add("em"), children),
+            Inline::Code(text) => add("code").set_text_content(Some(text)),
+            Inline::Link { url, children } => {
+                let a = add("a");
+                link(&a, url);
+                inlines_dom(doc, &a, children);
+            }
+            Inline::Citation { number, url, title } => {
+                let sup = add("sup");
+                sup.set_class_name("ec-cite");
+                let a = doc.create_element("a").expect("a known tag");
+                link(&a, url);
+                let _ = a.set_attribute("title", title);
+                a.set_text_content(Some(&format!("[{number}]")));
+                let _ = sup.append_child(&a);
+            }
+        }
     }
 }
 
 /// The worker's origin, provided by the panel for attachment URLs.
 #[derive(Debug, Clone)]
 pub struct ApiBase(pub String);
-
-fn source_view(source: Source) -> AnyView {
-    match source.url.filter(|u| markdown::is_web_url(u)) {
-        Some(url) => view! {
-            <a href=url target="_blank" rel=markdown::LINK_REL>{source.title}</a>
-        }
-        .into_any(),
-        None => view! { <span>{source.title}</span> }.into_any(),
-    }
-}
