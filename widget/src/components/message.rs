@@ -145,14 +145,13 @@ fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: 
     let streaming = message.streaming.get();
     let _ = bubble.set_attribute("aria-busy", if streaming { "true" } else { "false" });
     let add = |parent: &web_sys::Node, tag: &str, class: &str, text: Option<&str>| -> web_sys::Element {
-        let element = doc.create_element(tag).expect("a known tag");
+        let element = append(&doc, parent, tag);
         if !class.is_empty() {
             element.set_class_name(class);
         }
         if text.is_some() {
             element.set_text_content(text);
         }
-        let _ = parent.append_child(&element);
         element
     };
     if let Some(author) = message.author.get() {
@@ -207,6 +206,13 @@ fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: 
     }
 }
 
+/// A new `tag` element appended to `parent`.
+fn append(doc: &web_sys::Document, parent: &web_sys::Node, tag: &str) -> web_sys::Element {
+    let element = doc.create_element(tag).expect("a known tag");
+    let _ = parent.append_child(&element);
+    element
+}
+
 /// Makes `a` a link to `url` that opens in a new tab with [`markdown::LINK_REL`].
 fn link(a: &web_sys::Element, url: &str) {
     let _ = a.set_attribute("href", url);
@@ -218,11 +224,7 @@ fn link(a: &web_sys::Element, url: &str) {
 /// nodes only (the same tags as [`markdown::view`], which the console uses).
 /// Depth is bounded by [`markdown::parse`].
 fn markdown_dom(doc: &web_sys::Document, parent: &web_sys::Node, blocks: &[Block]) {
-    let add = |parent: &web_sys::Node, tag: &str| -> web_sys::Element {
-        let element = doc.create_element(tag).expect("a known tag");
-        let _ = parent.append_child(&element);
-        element
-    };
+    let add = |parent: &web_sys::Node, tag: &str| append(doc, parent, tag);
     for block in blocks {
         match block {
             Block::Paragraph(inlines) => inlines_dom(doc, &add(parent, "p"), inlines),
@@ -243,11 +245,7 @@ fn markdown_dom(doc: &web_sys::Document, parent: &web_sys::Node, blocks: &[Block
 }
 
 fn inlines_dom(doc: &web_sys::Document, parent: &web_sys::Node, inlines: &[Inline]) {
-    let add = |tag: &str| -> web_sys::Element {
-        let element = doc.create_element(tag).expect("a known tag");
-        let _ = parent.append_child(&element);
-        element
-    };
+    let add = |tag: &str| append(doc, parent, tag);
     for inline in inlines {
         match inline {
             Inline::Text(text) => {
@@ -265,11 +263,10 @@ fn inlines_dom(doc: &web_sys::Document, parent: &web_sys::Node, inlines: &[Inlin
             Inline::Citation { number, url, title } => {
                 let sup = add("sup");
                 sup.set_class_name("ec-cite");
-                let a = doc.create_element("a").expect("a known tag");
+                let a = append(doc, &sup, "a");
                 link(&a, url);
                 let _ = a.set_attribute("title", title);
                 a.set_text_content(Some(&format!("[{number}]")));
-                let _ = sup.append_child(&a);
             }
         }
     }
