@@ -6,11 +6,10 @@ use edgechat_shared::api::sites::{LauncherPosition, RequestReason};
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::sse;
-use futures_util::StreamExt;
 use js_sys::{encode_uri_component, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestInit, Response};
+use web_sys::{Headers, ReadableStreamDefaultReader, Request, RequestInit, Response};
 
 use crate::wire::{self, Body, Json};
 
@@ -203,10 +202,17 @@ impl Api {
             .opt_str("page_url", request.page_url.as_deref());
         let response = self.post_json("stream", body).await?;
         let body = response.body().ok_or("The answer has no body")?;
-        let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
+        // The body's own reader (the Streams standard): each `read()` is a
+        // promise of `{done, value: Uint8Array}`.
+        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         let mut parser = sse::Parser::new();
-        while let Some(chunk) = chunks.next().await {
-            let bytes = Uint8Array::new(&chunk.map_err(js_error)?).to_vec();
+        loop {
+            let read = JsFuture::from(reader.read()).await.map_err(js_error)?;
+            let field = |name: &str| js_sys::Reflect::get(&read, &JsValue::from_str(name)).unwrap_or_default();
+            if field("done").is_truthy() {
+                break;
+            }
+            let bytes = Uint8Array::new(&field("value")).to_vec();
             for frame in parser.push(&bytes) {
                 if let Some(event) = Json::parse(&frame.data).as_ref().and_then(wire::stream_event) {
                     on_event(event);

@@ -16,7 +16,9 @@
 //! French), anything else is English. It is one signal, provided to the
 //! panels as context ([`provide`]), so a `setLocale` re-renders every text.
 
-use leptos::prelude::*;
+use reactive_graph::owner::{provide_context, use_context};
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
 
 /// A language of the widget: the server texts' languages (`shared::texts`),
 /// so the widget and the server always speak the same five.

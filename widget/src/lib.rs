@@ -9,6 +9,7 @@ mod api;
 #[cfg(feature = "app")]
 mod app;
 mod components;
+mod dom;
 pub mod host;
 mod i18n;
 mod live;
@@ -19,7 +20,9 @@ mod wire;
 use std::cell::RefCell;
 
 use edgechat_shared::api::visitor::IdentityQuery;
+#[cfg(feature = "app")]
 use leptos::prelude::*;
+use reactive_graph::owner::Owner;
 use wasm_bindgen::prelude::*;
 use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot};
 
@@ -136,11 +139,13 @@ impl Mounted {
             }
             return;
         }
-        leptos::mount::mount_to(
-            self.container.clone(),
-            move || view! { <components::chat::ChatPanel api=api.clone() panel=panel.clone() /> },
-        )
-        .forget();
+        // The panel's effects and listeners belong to this owner. It is kept
+        // for the page's life, as the panel it replaces was: that panel's
+        // tasks (a streaming answer, a pending upload) may still write to
+        // its signals, which must not be gone.
+        let owner = Owner::new();
+        owner.with(|| components::chat::chat_panel(panel, api));
+        std::mem::forget(owner);
     }
 }
 
@@ -169,6 +174,8 @@ pub fn mount(
     host: host::Host,
 ) -> Result<(), JsValue> {
     host::set(host);
+    // Effects run as tasks on the browser's microtask queue.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
     let sheet = CssStyleSheet::new()?;
     sheet.replace_sync(STYLE)?;
     // The loader's sheet stays first; a module mounted before this one (the

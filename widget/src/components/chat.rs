@@ -7,18 +7,20 @@ use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::{ChatMessage, Mode, Role};
-use leptos::html::Div;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
+use reactive_graph::graph::untrack;
+use reactive_graph::owner::{LocalStorage, Owner, StoredValue};
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
+use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlElement;
 
-use super::composer::Composer;
-use super::feedback::{ContactForm, RatingForm, TranscriptButton};
-use super::message::{ApiBase, MessageBubble, UiMessage};
-use super::theme::{adopt_site_css, follow_viewport, Brand};
+use super::composer::composer;
+use super::feedback::{contact_form, rating_form, transcript_button};
+use super::message::{bubble as message_bubble, UiMessage};
+use super::theme::{adopt_site_css, brand, follow_viewport};
 use crate::api::Api;
 use crate::i18n::{self, text, Text};
-use crate::{live, session, upload};
+use crate::{dom, live, session, upload};
 
 /// How long an operator's typing indicator stays without news, in ms.
 const TYPING_TIMEOUT_MS: i32 = 8_000;
@@ -80,20 +82,20 @@ impl Conversation {
 
     /// The newest stored seq shown.
     fn last_seq(&self) -> i64 {
-        self.messages.with_untracked(|all| all.iter().filter_map(|m| m.seq.get_untracked()).max().unwrap_or(0))
+        self.messages.with_untracked(|all| all.iter().filter_map(UiMessage::seq).max().unwrap_or(0))
     }
 
     /// Adds a stored message unless the panel shows it already: by id, or
     /// as the visitor's own unsent copy, or as the answer still streaming.
     fn receive(&self, message: &ChatMessage) {
         let known = self.messages.with_untracked(|all| {
-            all.iter().find(|m| m.id.get_untracked() == Some(message.id)).copied().or_else(|| {
+            all.iter().find(|m| m.id() == Some(message.id)).copied().or_else(|| {
                 all.iter()
                     .find(|m| {
                         !m.notice
-                            && m.id.get_untracked().is_none()
+                            && m.id().is_none()
                             && m.role == message.role
-                            && (m.streaming.get_untracked() || m.content.with_untracked(|c| *c == message.content))
+                            && (m.streaming() || m.with_content(|c| c == message.content))
                     })
                     .copied()
             })
@@ -112,7 +114,7 @@ impl Conversation {
 
     /// The shown message stored as `id`, if any.
     fn stored(&self, id: i64) -> Option<UiMessage> {
-        self.messages.with_untracked(|all| all.iter().find(|m| m.id.get_untracked() == Some(id)).copied())
+        self.messages.with_untracked(|all| all.iter().find(|m| m.id() == Some(id)).copied())
     }
 
     /// The conversation ended: say so and offer the rating.
@@ -147,7 +149,7 @@ impl Conversation {
                 self.operator_typing.set(typing.then_some(name));
                 if typing {
                     let typing_signal = self.operator_typing;
-                    set_timeout(move || typing_signal.set(None), std::time::Duration::from_millis(TYPING_TIMEOUT_MS as u64));
+                    dom::after(TYPING_TIMEOUT_MS, move || typing_signal.set(None));
                 }
             }
             LiveEvent::Typing { .. }
@@ -175,8 +177,8 @@ impl Conversation {
                 }
             }
             LiveEvent::Read { role: Role::Operator, seq, .. } => self.messages.with_untracked(|all| {
-                for m in all.iter().filter(|m| m.role == Role::Visitor && m.seq.get_untracked().is_some_and(|s| s <= seq)) {
-                    m.status.set(Some(edgechat_shared::api::MessageStatus::Read));
+                for m in all.iter().filter(|m| m.role == Role::Visitor && m.seq().is_some_and(|s| s <= seq)) {
+                    m.update(|s| s.status = Some(edgechat_shared::api::MessageStatus::Read));
                 }
             }),
             LiveEvent::Read { .. } => {}
@@ -223,10 +225,16 @@ fn go_live(api: Api, session_id: String, conversation: Conversation, panel: Stor
     );
 }
 
-/// The whole panel. `panel` is the element `loader.js` shows and hides.
-#[component]
-pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
+/// Builds the whole panel into `panel`, the element `loader.js` shows and
+/// hides, under the current reactive owner (`lib.rs`): a `role="dialog"`
+/// with the header, the message list (`role="log"`), the hand-over offer,
+/// the errors, the image waiting to be sent and the composer. The DOM is
+/// written by hand on signals ([`dom`]), with the same elements, classes
+/// and ARIA as a Leptos view would make, at a fraction of the wasm.
+pub fn chat_panel(panel: HtmlElement, api: Api) {
+    let root = panel.clone();
     let panel = StoredValue::new_local(panel);
+    let base = api.base.clone();
     let api = StoredValue::new(api);
     let title = RwSignal::new(String::new());
     let greeting = RwSignal::new(String::new());
@@ -239,10 +247,8 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     let messages = conversation.messages;
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let list = NodeRef::<Div>::new();
     let last_typing = StoredValue::new(0.0f64);
     let ask_contact = RwSignal::new(None::<String>);
-    provide_context(ApiBase(api.with_value(|a| a.base.clone())));
     // The image waiting to go with the next message: preview, progress, stored upload.
     let preview = RwSignal::new(None::<String>);
     let progress = RwSignal::new(0u32);
@@ -296,21 +302,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         }
     });
 
-    // Keep the newest text in view while answers stream in.
-    Effect::new(move || {
-        messages.with(|all| all.iter().for_each(|m| m.content.track()));
-        conversation.operator_typing.track();
-        if list.get().is_some() {
-            // After this tick's effects: the bubbles redraw themselves in theirs.
-            request_animation_frame(move || {
-                if let Some(list) = list.get_untracked() {
-                    list.set_scroll_top(list.scroll_height());
-                }
-            });
-        }
-    });
-
-    let on_typing = Callback::new(move |_: ()| {
+    let on_typing = move || {
         // At most one typing signal every 3 s, and only once a session exists.
         let now = js_sys::Date::now();
         if now - last_typing.get_value() < 3_000.0 {
@@ -323,9 +315,9 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 let _ = api.typing(&session_id).await;
             });
         }
-    });
+    };
 
-    let on_attach = Callback::new(move |file: web_sys::File| {
+    let on_attach = move |file: web_sys::File| {
         let api = api.get_value();
         let Ok(session_id) = session::get_or_create(&api.site_key, api.identity.user_id.as_deref()) else { return };
         upload_error.set(None);
@@ -351,9 +343,9 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         if started.is_err() {
             upload_error.set(Some(i18n::now(Text::NoUpload).into()));
         }
-    });
+    };
 
-    let send = Callback::new(move |text: String| {
+    let send = move |text: String| {
         spawn_local(async move {
             let api = api.get_value();
             busy.set(true);
@@ -364,16 +356,17 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
             let visitor = conversation.push(Role::Visitor, &text);
             crate::host::emit_sent(&text);
             if let Some(file) = &attachment {
-                visitor.attachments.set(vec![edgechat_shared::api::uploads::Attachment {
+                let attachment = edgechat_shared::api::uploads::Attachment {
                     id: file.id,
                     name: file.name.clone(),
                     content_type: file.content_type.clone(),
                     size: file.size,
                     url: file.url.clone(),
-                }]);
+                };
+                visitor.update(|s| s.attachments = vec![attachment]);
             }
             let answer = conversation.push(Role::Ai, "");
-            answer.streaming.set(true);
+            answer.update(|s| s.streaming = true);
             let result = match (session::get_or_create(&api.site_key, api.identity.user_id.as_deref()), session::random_hex(8)) {
                 (Ok(session_id), Ok(id)) => {
                     let request = StreamRequest {
@@ -387,11 +380,13 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                     };
                     let result = api
                         .stream(&request, |event| match event {
-                            StreamEvent::Chunk { content } => answer.content.update(|c| c.push_str(&content)),
+                            StreamEvent::Chunk { content } => answer.update(|s| s.content.push_str(&content)),
                             StreamEvent::Done { meta } => {
-                                visitor.id.set(Some(meta.message_id));
-                                visitor.seq.set(Some(meta.seq));
-                                answer.sources.set(meta.sources);
+                                visitor.update(|s| {
+                                    s.id = Some(meta.message_id);
+                                    s.seq = Some(meta.seq);
+                                });
+                                answer.update(|s| s.sources = meta.sources);
                                 conversation.offer_person.set(meta.handoff_offered && meta.mode == Mode::Ai);
                                 if !session::contact_known(&api.site_key) && ask_contact.get_untracked().is_none() {
                                     let prompt = if meta.handoff_offered { Text::AskEmailNoAnswer } else { Text::AskEmail };
@@ -400,19 +395,21 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                                 match (meta.answer_id, meta.answer_seq) {
                                     (Some(id), Some(seq)) => {
                                         // Unless the live channel delivered it first.
-                                        if answer.id.get_untracked().is_none() {
-                                            answer.content.with_untracked(|c| crate::host::emit_message(Role::Ai, c, seq, None));
+                                        if answer.id().is_none() {
+                                            answer.with_content(|c| crate::host::emit_message(Role::Ai, c, seq, None));
                                         }
-                                        answer.id.set(Some(id));
-                                        answer.seq.set(Some(seq));
+                                        answer.update(|s| {
+                                            s.id = Some(id);
+                                            s.seq = Some(seq);
+                                        });
                                     }
                                     // No answer was stored (a person took over meanwhile).
-                                    _ => answer.content.set(String::new()),
+                                    _ => answer.update(|s| s.content.clear()),
                                 }
                             }
                             StreamEvent::Error { message, handoff_offered } => {
                                 // What streamed before the failure was not stored: it goes.
-                                answer.content.set(String::new());
+                                answer.update(|s| s.content.clear());
                                 error.set(Some(message));
                                 conversation.offer_person.set(handoff_offered);
                             }
@@ -423,26 +420,26 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
                 }
                 _ => Err(i18n::now(Text::NoSession).to_string()),
             };
-            answer.streaming.set(false);
+            answer.update(|s| s.streaming = false);
             if let Err(message) = result {
                 error.set(Some(message));
                 if let Some(session_id) = session::stored(&api.site_key) {
                     check_blocked(api.clone(), session_id).await;
                 }
             }
-            if answer.content.with_untracked(String::is_empty) {
+            if answer.with_content(str::is_empty) {
                 conversation.remove(answer);
             }
             busy.set(false);
         });
-    });
+    };
 
-    let on_contact_saved = Callback::new(move |email: String| {
+    let on_contact_saved = move |email: String| {
         ask_contact.set(None);
         conversation.notice(&i18n::fill(i18n::now(Text::ContactSaved), "{email}", &email));
-    });
+    };
 
-    let talk_to_person = move |_| {
+    let talk_to_person = move |_: web_sys::Event| {
         let api = api.get_value();
         let Some(session_id) = session::stored(&api.site_key) else { return };
         spawn_local(async move {
@@ -461,7 +458,7 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
         });
     };
 
-    let end_chat = move |_| {
+    let end_chat = move |_: web_sys::Event| {
         let api = api.get_value();
         let Some(session_id) = session::stored(&api.site_key) else { return };
         spawn_local(async move {
@@ -475,61 +472,154 @@ pub fn ChatPanel(api: Api, panel: HtmlElement) -> impl IntoView {
     let shown_greeting = move || greetings.with(|all| all.get(locale.get().code()).cloned()).unwrap_or_else(|| greeting.get());
     let typing = move || i18n::fill(text(Text::IsTyping)(), "{name}", &conversation.operator_typing.get().unwrap_or_default());
 
-    view! {
-        <div class="ec-panel" role="dialog" aria-label=text(Text::Chat) aria-modal=move || phone.get().then_some("true")
-            lang=move || locale.get().code() dir=move || locale.get().dir()
-            data-live=move || conversation.live.get().to_string()
-            style:--ec-accent=move || accent.get() style:--ec-on-accent=move || on_accent.get() style:--ec-ink=move || ink.get()>
-            <header class="ec-header">
-                <Brand title=Signal::derive(move || if title.with(String::is_empty) { text(Text::Chat)().to_string() } else { title.get() })
-                    avatar=avatar />
-                <Show when=move || conversation.live.get() && !conversation.rate.get()>
-                    <button class="ec-end" type="button" on:click=end_chat>{text(Text::EndChat)}</button>
-                </Show>
-                <button class="ec-close" type="button" aria-label=text(Text::CloseChat)
-                    on:click=move |_| crate::host::close()>"×"</button>
-            </header>
-            <div class="ec-messages" node_ref=list role="log" aria-live="polite" aria-label=text(Text::Messages) tabindex="0">
-                <Show when=move || !shown_greeting().is_empty()>
-                    <div class="ec-msg ec-ai ec-greeting"><p class="ec-text" dir="auto">{shown_greeting}</p></div>
-                </Show>
-                <For each=move || messages.get() key=|m| m.key let:message>
-                    <MessageBubble message=message />
-                </For>
-                <Show when=move || ask_contact.with(Option::is_some)>
-                    <ContactForm api=api prompt=Signal::derive(move || ask_contact.get().unwrap_or_default()) on_saved=on_contact_saved />
-                </Show>
-                <Show when=move || conversation.rate.get()>
-                    <RatingForm api=api />
-                    <TranscriptButton api=api />
-                </Show>
-                <Show when=move || conversation.operator_typing.with(Option::is_some)>
-                    <p class="ec-typing-notice">{typing}</p>
-                </Show>
-            </div>
-            <Show when=move || conversation.offer_person.get()>
-                <button class="ec-handoff" type="button" on:click=talk_to_person>{text(Text::TalkToPerson)}</button>
-            </Show>
-            <Show when=move || error.with(Option::is_some)>
-                <p class="ec-error" role="alert">{move || error.get().unwrap_or_default()}</p>
-            </Show>
-            <Show when=move || blocked.get()>
-                <p class="ec-blocked" role="alert">{text(Text::Blocked)}</p>
-            </Show>
-            <Show when=move || preview.with(Option::is_some)>
-                <div class="ec-attachment">
-                    <img class="ec-preview" src=move || preview.get().unwrap_or_default() alt=text(Text::ImageToSend) />
-                    <progress class="ec-progress" max="100" prop:value=move || progress.get() aria-label=text(Text::ImageToSend) />
-                    <button class="ec-remove" type="button" aria-label=text(Text::RemoveImage)
-                        on:click=move |_| { preview.set(None); uploaded.set(None); }>"×"</button>
-                </div>
-            </Show>
-            <Show when=move || upload_error.with(Option::is_some)>
-                <p class="ec-upload-error" role="alert">{move || upload_error.get().unwrap_or_default()}</p>
-            </Show>
-            <Composer on_send=send on_typing=on_typing on_attach=on_attach
-                busy=Signal::derive(move || busy.get() || blocked.get())
-                attachment_ready=Signal::derive(move || uploaded.with(Option::is_some)) />
-        </div>
+    let dialog = dom::element(&root, "div", "ec-panel");
+    dom::attr(&dialog, "role", "dialog");
+    dom::localized_attr(&dialog, "aria-label", Text::Chat);
+    dom::attr_of(&dialog, "aria-modal", move || phone.get().then(|| "true".into()));
+    dom::attr_of(&dialog, "lang", move || Some(locale.get().code().into()));
+    dom::attr_of(&dialog, "dir", move || Some(locale.get().dir().into()));
+    dom::attr_of(&dialog, "data-live", move || Some(conversation.live.get().to_string()));
+    let style = dialog.style();
+    dom::bind(move || {
+        for (property, value) in [("--ec-accent", accent), ("--ec-on-accent", on_accent), ("--ec-ink", ink)] {
+            value.with(|value| style.set_property(property, value).ok());
+        }
+    });
+
+    let header = dom::element(&dialog, "header", "ec-header");
+    let title = move || if title.with(String::is_empty) { text(Text::Chat)().to_string() } else { title.get() };
+    brand(&header, base.clone(), title, avatar);
+    dom::show(
+        &header,
+        move || conversation.live.get() && !conversation.rate.get(),
+        move |at| {
+            let end = dom::button(at, "ec-end");
+            dom::localized(&end, Text::EndChat);
+            dom::on(&end, "click", end_chat);
+        },
+    );
+    let close = dom::button(&header, "ec-close");
+    dom::localized_attr(&close, "aria-label", Text::CloseChat);
+    close.set_text_content(Some("×"));
+    dom::on(&close, "click", |_| crate::host::close());
+
+    let list = dom::element(&dialog, "div", "ec-messages");
+    for (name, value) in [("role", "log"), ("aria-live", "polite"), ("tabindex", "0")] {
+        dom::attr(&list, name, value);
     }
+    dom::localized_attr(&list, "aria-label", Text::Messages);
+    dom::show(
+        &list,
+        move || !shown_greeting().is_empty(),
+        move |at| {
+            let bubble = dom::element(at, "div", "ec-msg ec-ai ec-greeting");
+            let line = dom::element(&bubble, "p", "ec-text");
+            dom::attr(&line, "dir", "auto");
+            dom::text(&line, shown_greeting);
+        },
+    );
+    bubbles(&list, messages, base);
+    dom::show(
+        &list,
+        move || ask_contact.with(Option::is_some),
+        move |at| contact_form(at, api, move || ask_contact.get().unwrap_or_default(), on_contact_saved),
+    );
+    dom::show(
+        &list,
+        move || conversation.rate.get(),
+        move |at| {
+            rating_form(at, api);
+            transcript_button(at, api);
+        },
+    );
+    dom::show(
+        &list,
+        move || conversation.operator_typing.with(Option::is_some),
+        move |at| dom::text(&dom::element(at, "p", "ec-typing-notice"), typing),
+    );
+    // Keep the newest text in view while answers stream in, after this
+    // tick's effects (the bubbles redraw themselves in theirs).
+    let scrolled = list.clone();
+    dom::bind(move || {
+        messages.with(|all| all.iter().for_each(|m| m.shown.track()));
+        conversation.operator_typing.track();
+        let list = scrolled.clone();
+        dom::next_frame(move || list.set_scroll_top(list.scroll_height()));
+    });
+
+    dom::show(
+        &dialog,
+        move || conversation.offer_person.get(),
+        move |at| {
+            let handoff = dom::button(at, "ec-handoff");
+            dom::localized(&handoff, Text::TalkToPerson);
+            dom::on(&handoff, "click", talk_to_person);
+        },
+    );
+    dom::alert(&dialog, "ec-error", error);
+    dom::show(
+        &dialog,
+        move || blocked.get(),
+        |at| {
+            let line = dom::element(at, "p", "ec-blocked");
+            dom::attr(&line, "role", "alert");
+            dom::localized(&line, Text::Blocked);
+        },
+    );
+    dom::show(
+        &dialog,
+        move || preview.with(Option::is_some),
+        move |at| {
+            let box_ = dom::element(at, "div", "ec-attachment");
+            let image = dom::element(&box_, "img", "ec-preview");
+            dom::attr_of(&image, "src", move || preview.get());
+            dom::localized_attr(&image, "alt", Text::ImageToSend);
+            let bar = dom::element(&box_, "progress", "ec-progress");
+            dom::attr(&bar, "max", "100");
+            dom::attr_of(&bar, "value", move || Some(progress.get().to_string()));
+            dom::localized_attr(&bar, "aria-label", Text::ImageToSend);
+            let remove = dom::button(&box_, "ec-remove");
+            dom::localized_attr(&remove, "aria-label", Text::RemoveImage);
+            remove.set_text_content(Some("×"));
+            dom::on(&remove, "click", move |_| {
+                preview.set(None);
+                uploaded.set(None);
+            });
+        },
+    );
+    dom::alert(&dialog, "ec-upload-error", upload_error);
+    composer(&dialog, send, on_typing, on_attach, move || busy.get() || blocked.get(), move || uploaded.with(Option::is_some));
+}
+
+/// Keeps one bubble per message of `messages` in `list`, in order, at the
+/// place this is called: a message's bubble is made when it is added and
+/// goes (with its effects) when it is removed. Messages are only ever
+/// appended with a growing key or removed, so both lists stay in key order.
+fn bubbles(list: &HtmlElement, messages: RwSignal<Vec<UiMessage>>, base: String) {
+    let owner = Owner::current().unwrap_or_default();
+    let place = dom::document().create_text_node("");
+    let _ = list.append_child(&place);
+    let list = list.clone();
+    let drawn = StoredValue::new_local(Vec::<(usize, HtmlElement, Owner)>::new());
+    dom::bind(move || {
+        messages.with(|all| {
+            drawn.update_value(|drawn| {
+                drawn.retain(|(key, bubble, owner)| {
+                    let keep = all.binary_search_by_key(key, |m| m.key).is_ok();
+                    if !keep {
+                        bubble.remove();
+                        owner.cleanup();
+                    }
+                    keep
+                });
+                let last = drawn.last().map(|(key, ..)| *key);
+                for message in all.iter().filter(|m| last.is_none_or(|last| m.key > last)) {
+                    let own = owner.child();
+                    let bubble = own.with(|| untrack(|| message_bubble(&list, *message, base.clone())));
+                    let _ = list.insert_before(&bubble, Some(&place));
+                    drawn.push((message.key, bubble, own));
+                }
+            })
+        })
+    });
 }

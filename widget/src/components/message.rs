@@ -5,59 +5,57 @@ use edgechat_shared::api::stream::Source;
 use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Reaction, Role};
 use edgechat_shared::markdown::{self, Block, Inline};
-use leptos::prelude::*;
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
 
+use crate::dom;
 use crate::i18n::{t, Locale, Text};
 
-/// A message as the panel shows it; `content` grows while an answer streams.
+/// What a bubble shows of its message; `content` grows while an answer streams.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// The text so far.
+    pub content: String,
+    /// `true` while the answer is still streaming.
+    pub streaming: bool,
+    /// Knowledge-base articles the answer cites.
+    pub sources: Vec<Source>,
+    /// Operator's display name.
+    pub author: Option<String>,
+    /// Server id, once stored.
+    pub id: Option<i64>,
+    /// Server `seq`, once stored.
+    pub seq: Option<i64>,
+    /// Delivery status of the visitor's own messages.
+    pub status: Option<MessageStatus>,
+    /// Files attached to the message.
+    pub attachments: Vec<Attachment>,
+    /// `true` once its author edited it (seed 002): shows "edited".
+    pub edited: bool,
+    /// Reactions, shown as read-only `emoji count` chips.
+    pub reactions: Vec<Reaction>,
+}
+
+/// A message as the panel shows it. Its parts are one signal, [`Shown`]:
+/// the bubble redraws as a whole when any of them changes, and one signal
+/// type in place of ten keeps the wasm small (issue 15).
 #[derive(Debug, Clone, Copy)]
 pub struct UiMessage {
     /// Stable key within the panel.
     pub key: usize,
     /// Who wrote it.
     pub role: Role,
-    /// The text so far.
-    pub content: RwSignal<String>,
-    /// `true` while the answer is still streaming.
-    pub streaming: RwSignal<bool>,
-    /// Knowledge-base articles the answer cites.
-    pub sources: RwSignal<Vec<Source>>,
-    /// Operator's display name.
-    pub author: RwSignal<Option<String>>,
-    /// Server id, once stored.
-    pub id: RwSignal<Option<i64>>,
-    /// Server `seq`, once stored.
-    pub seq: RwSignal<Option<i64>>,
-    /// Delivery status of the visitor's own messages.
-    pub status: RwSignal<Option<MessageStatus>>,
     /// A notice of the conversation (an operator joined, it was closed), not a message.
     pub notice: bool,
-    /// Files attached to the message.
-    pub attachments: RwSignal<Vec<Attachment>>,
-    /// `true` once its author edited it (seed 002): shows "edited".
-    pub edited: RwSignal<bool>,
-    /// Reactions, shown as read-only `emoji count` chips.
-    pub reactions: RwSignal<Vec<Reaction>>,
+    /// Everything the bubble shows.
+    pub shown: RwSignal<Shown>,
 }
 
 impl UiMessage {
     /// A new message with `key`.
     pub fn new(key: usize, role: Role, content: &str) -> UiMessage {
-        UiMessage {
-            key,
-            role,
-            content: RwSignal::new(content.to_string()),
-            streaming: RwSignal::new(false),
-            sources: RwSignal::new(Vec::new()),
-            author: RwSignal::new(None),
-            id: RwSignal::new(None),
-            seq: RwSignal::new(None),
-            status: RwSignal::new(None),
-            notice: false,
-            attachments: RwSignal::new(Vec::new()),
-            edited: RwSignal::new(false),
-            reactions: RwSignal::new(Vec::new()),
-        }
+        let shown = Shown { content: content.to_string(), ..Shown::default() };
+        UiMessage { key, role, notice: false, shown: RwSignal::new(shown) }
     }
 
     /// A notice line such as "Ann joined the conversation".
@@ -65,21 +63,50 @@ impl UiMessage {
         UiMessage { notice: true, ..UiMessage::new(key, Role::Ai, text) }
     }
 
+    /// The server id, once stored (not tracked).
+    pub fn id(&self) -> Option<i64> {
+        self.shown.with_untracked(|s| s.id)
+    }
+
+    /// The server `seq`, once stored (not tracked).
+    pub fn seq(&self) -> Option<i64> {
+        self.shown.with_untracked(|s| s.seq)
+    }
+
+    /// `true` while the answer streams (not tracked).
+    pub fn streaming(&self) -> bool {
+        self.shown.with_untracked(|s| s.streaming)
+    }
+
+    /// Calls `f` with the text so far (not tracked).
+    pub fn with_content<T>(&self, f: impl FnOnce(&str) -> T) -> T {
+        self.shown.with_untracked(|s| f(&s.content))
+    }
+
+    /// Changes what the bubble shows (it redraws).
+    pub fn update(&self, f: impl FnOnce(&mut Shown)) {
+        self.shown.update(f);
+    }
+
     /// Takes the server's id, seq and status of a stored message.
     pub fn stored_as(&self, message: &ChatMessage) {
-        self.id.set(Some(message.id));
-        self.seq.set(Some(message.seq));
-        if message.status.is_some() {
-            self.status.set(message.status);
-        }
+        self.update(|s| {
+            s.id = Some(message.id);
+            s.seq = Some(message.seq);
+            if message.status.is_some() {
+                s.status = message.status;
+            }
+        });
     }
 
     /// A stored message loaded from the history.
     pub fn from_history(key: usize, message: &ChatMessage) -> UiMessage {
         let ui = UiMessage::new(key, message.role, &message.content);
-        ui.author.set(message.author_name.clone());
-        ui.sources.set(message.sources.clone());
-        ui.attachments.set(message.attachments.clone());
+        ui.update(|s| {
+            s.author = message.author_name.clone();
+            s.sources = message.sources.clone();
+            s.attachments = message.attachments.clone();
+        });
         ui.stored_as(message);
         ui.updated(message);
         ui
@@ -87,22 +114,27 @@ impl UiMessage {
 
     /// Takes an edited message's text, "edited" mark and reactions (`message_updated`).
     pub fn updated(&self, message: &ChatMessage) {
-        if self.content.with_untracked(|c| *c != message.content) {
-            self.content.set(message.content.clone());
-        }
-        self.edited.set(message.edited_at.is_some());
-        self.reactions.set(message.reactions.clone());
+        self.update(|s| {
+            if s.content != message.content {
+                s.content = message.content.clone();
+            }
+            s.edited = message.edited_at.is_some();
+            s.reactions = message.reactions.clone();
+        });
     }
 
     /// Someone added or took back `emoji`, which `count` people now give (`reaction`).
     pub fn react(&self, emoji: &str, count: i64) {
-        self.reactions.update(|all| match all.iter().position(|r| r.emoji == emoji) {
-            Some(i) if count <= 0 => {
-                all.remove(i);
+        self.update(|s| {
+            let all = &mut s.reactions;
+            match all.iter().position(|r| r.emoji == emoji) {
+                Some(i) if count <= 0 => {
+                    all.remove(i);
+                }
+                Some(i) => all[i].count = count,
+                None if count > 0 => all.push(Reaction { emoji: emoji.to_string(), count, mine: false }),
+                None => {}
             }
-            Some(i) => all[i].count = count,
-            None if count > 0 => all.push(Reaction { emoji: emoji.to_string(), count, mine: false }),
-            None => {}
         });
     }
 }
@@ -118,34 +150,37 @@ impl UiMessage {
 /// view per part (author, text, Markdown, attachments, sources, reactions,
 /// marks) cost 23 KB gzip of the widget's wasm (issue 15, measured by
 /// building without it); this is a few. Nodes are made with
-/// `createElement` and text with `textContent`, never HTML.
-#[component]
-pub fn MessageBubble(message: UiMessage) -> impl IntoView {
-    if message.notice {
-        return view! { <p class="ec-notice">{move || message.content.get()}</p> }.into_any();
-    }
-    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
-    let node = NodeRef::<leptos::html::Div>::new();
+/// `createElement` and text with `textContent`, never HTML ([`dom`]).
+/// Appended to `parent`; `base` is the worker's origin, for attachment URLs.
+pub fn bubble(parent: &web_sys::Node, message: UiMessage, base: String) -> web_sys::HtmlElement {
     let locale = crate::i18n::locale();
-    Effect::new(move || {
-        let locale = locale.get();
-        if let Some(bubble) = node.get() {
-            draw(&bubble, &message, &base, locale);
-        }
-    });
-    let class = format!("ec-msg ec-{}", message.role.as_str());
-    view! { <div class=class data-role=message.role.as_str() aria-busy="false" node_ref=node></div> }.into_any()
+    if message.notice {
+        let notice = dom::element(parent, "p", "ec-notice");
+        dom::text(&notice, move || message.shown.with(|s| s.content.clone()));
+        return notice;
+    }
+    let class = ["ec-msg ec-", message.role.as_str()].concat();
+    let bubble = dom::element(parent, "div", &class);
+    dom::attr(&bubble, "data-role", message.role.as_str());
+    dom::attr(&bubble, "aria-busy", "false");
+    let node = bubble.clone();
+    dom::bind(move || draw(&node, &message, &base, locale.get()));
+    bubble
 }
 
-/// Redraws the inside of `bubble` from `message` (tracking each signal it reads).
-fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: Locale) {
+/// Redraws the inside of `bubble` from `message` (tracking its signal).
+pub(crate) fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: Locale) {
     let Some(doc) = bubble.owner_document() else { return };
     bubble.set_text_content(None);
-    let content = message.content.get();
-    let streaming = message.streaming.get();
+    message.shown.with(|shown| draw_shown(bubble, &doc, message.role, shown, base, locale));
+}
+
+fn draw_shown(bubble: &web_sys::HtmlElement, doc: &web_sys::Document, role: Role, shown: &Shown, base: &str, locale: Locale) {
+    let Shown { content, streaming, sources, author, status, attachments, edited, reactions, .. } = shown;
+    let streaming = *streaming;
     let _ = bubble.set_attribute("aria-busy", if streaming { "true" } else { "false" });
     let add = |parent: &web_sys::Node, tag: &str, class: &str, text: Option<&str>| -> web_sys::Element {
-        let element = append(&doc, parent, tag);
+        let element = append(doc, parent, tag);
         if !class.is_empty() {
             element.set_class_name(class);
         }
@@ -154,24 +189,23 @@ fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: 
         }
         element
     };
-    if let Some(author) = message.author.get() {
-        add(bubble, "span", "ec-author", Some(&author));
+    if let Some(author) = author {
+        add(bubble, "span", "ec-author", Some(author));
     }
-    let sources = message.sources.get();
     if streaming && content.is_empty() {
         let typing = add(bubble, "p", "ec-typing", None);
         add(&typing, "span", "ec-sr", Some(t(locale, Text::Typing)));
         for _ in 0..3 {
             let _ = add(&typing, "i", "", None).set_attribute("aria-hidden", "true");
         }
-    } else if message.role == Role::Visitor {
-        let _ = add(bubble, "p", "ec-text", Some(&content)).set_attribute("dir", "auto");
+    } else if role == Role::Visitor {
+        let _ = add(bubble, "p", "ec-text", Some(content)).set_attribute("dir", "auto");
     } else {
         let text = add(bubble, "div", "ec-text ec-md", None);
         let _ = text.set_attribute("dir", "auto");
-        markdown_dom(&doc, &text, &markdown::parse(&content, &sources));
+        markdown_dom(doc, &text, &markdown::parse(content, sources));
     }
-    for attachment in message.attachments.get() {
+    for attachment in attachments {
         let url = format!("{base}{}", attachment.url);
         if attachment.content_type.starts_with("image/") {
             let image = add(bubble, "img", "ec-image", None);
@@ -185,23 +219,22 @@ fn draw(bubble: &web_sys::HtmlElement, message: &UiMessage, base: &str, locale: 
         let list = add(bubble, "ul", "ec-sources", None);
         for source in sources {
             let item = add(&list, "li", "", None);
-            match source.url.filter(|u| markdown::is_web_url(u)) {
-                Some(url) => link(&add(&item, "a", "", Some(&source.title)), &url),
+            match source.url.as_deref().filter(|u| markdown::is_web_url(u)) {
+                Some(url) => link(&add(&item, "a", "", Some(&source.title)), url),
                 None => drop(add(&item, "span", "", Some(&source.title))),
             }
         }
     }
-    if message.edited.get() {
+    if *edited {
         add(bubble, "span", "ec-edited", Some(t(locale, Text::Edited)));
     }
-    let reactions = message.reactions.get();
     if !reactions.is_empty() {
         let row = add(bubble, "p", "ec-reactions", None);
         for reaction in reactions {
             add(&row, "span", "ec-reaction", Some(&format!("{} {}", reaction.emoji, reaction.count)));
         }
     }
-    if message.role == Role::Visitor && message.status.get() == Some(MessageStatus::Read) {
+    if role == Role::Visitor && *status == Some(MessageStatus::Read) {
         add(bubble, "span", "ec-read", Some(t(locale, Text::Seen)));
     }
 }
@@ -271,7 +304,3 @@ fn inlines_dom(doc: &web_sys::Document, parent: &web_sys::Node, inlines: &[Inlin
         }
     }
 }
-
-/// The worker's origin, provided by the panel for attachment URLs.
-#[derive(Debug, Clone)]
-pub struct ApiBase(pub String);

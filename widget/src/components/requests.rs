@@ -16,9 +16,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::HtmlElement;
 
-use super::feedback::Stars;
-use super::message::{ApiBase, MessageBubble, UiMessage};
-use super::theme::{adopt_site_css, follow_viewport, Brand};
+use super::feedback::star_class;
+use super::message::UiMessage;
+use super::theme::{adopt_site_css, follow_viewport};
 use crate::api::Api;
 use crate::app::{self, AppApi, TicketRow, TicketView};
 use crate::i18n::{self, text, Text};
@@ -405,5 +405,65 @@ fn Csat(app: AppApi, target: Target, on_done: Callback<()>) -> impl IntoView {
                 <button class="ec-send ec-submit-rating" type="submit">{text(Text::SendRating)}</button>
             </form>
         </Show>
+    }
+}
+
+/// Five star buttons setting `score` (1–5): a labelled group of toggle
+/// buttons, each named "n of 5 stars" and pressed when it is the choice, so
+/// Tab reaches them and Enter or Space chooses (the Leptos view of the chat
+/// panel's stars, `feedback.rs`).
+#[component]
+fn Stars(score: RwSignal<i64>) -> impl IntoView {
+    let locale = i18n::locale();
+    view! {
+        <div class="ec-stars" role="group" aria-label=text(Text::Rating)>
+            {(1..=5i64).map(|n| view! {
+                <button type="button" class=move || star_class(score.get() >= n) data-score=n
+                    aria-label=move || i18n::fill(i18n::t(locale.get(), Text::StarsOfFive), "{n}", &n.to_string())
+                    aria-pressed=move || if score.get() == n { "true" } else { "false" }
+                    on:click=move |_| score.set(n)>"★"</button>
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// The worker's origin, provided by the signed-in user's panel for attachment URLs.
+#[derive(Debug, Clone)]
+struct ApiBase(String);
+
+/// The Leptos view of the chat panel's bubble (`message::bubble`).
+#[component]
+fn MessageBubble(message: UiMessage) -> impl IntoView {
+    if message.notice {
+        return view! { <p class="ec-notice">{move || message.shown.with(|s| s.content.clone())}</p> }.into_any();
+    }
+    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
+    let node = NodeRef::<leptos::html::Div>::new();
+    let locale = crate::i18n::locale();
+    Effect::new(move || {
+        let locale = locale.get();
+        if let Some(bubble) = node.get() {
+            super::message::draw(&bubble, &message, &base, locale);
+        }
+    });
+    let class = ["ec-msg ec-", message.role.as_str()].concat();
+    view! { <div class=class data-role=message.role.as_str() aria-busy="false" node_ref=node></div> }.into_any()
+}
+
+/// The header's avatar and title: the Leptos view of the chat panel's
+/// `theme::brand`.
+#[component]
+fn Brand(#[prop(into)] title: Signal<String>, #[prop(into)] avatar: Signal<Option<String>>) -> impl IntoView {
+    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
+    let initial = move || title.with(|t| t.chars().next().map(String::from).unwrap_or_default());
+    view! {
+        {move || match avatar.get().filter(|url| !url.is_empty()) {
+            Some(url) => {
+                let src = if url.starts_with('/') { base.clone() + &url } else { url };
+                view! { <img class="ec-avatar" src=src alt="" /> }.into_any()
+            }
+            None => view! { <span class="ec-avatar ec-initial" aria-hidden="true">{initial}</span> }.into_any(),
+        }}
+        <h2 class="ec-title">{move || title.get()}</h2>
     }
 }

@@ -6,11 +6,12 @@
 
 use std::cell::RefCell;
 
-use leptos::prelude::*;
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
 use wasm_bindgen::prelude::*;
-use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot};
+use web_sys::{CssStyleSheet, HtmlElement, Node, ShadowRoot};
 
-use super::message::ApiBase;
+use crate::dom;
 
 /// Widths up to this many CSS pixels are phones: the panel is full screen
 /// and modal (the `@media (max-width: 480px)` rules of `style.css`).
@@ -23,23 +24,31 @@ thread_local! {
     static PHONE: RefCell<Option<RwSignal<bool>>> = const { RefCell::new(None) };
 }
 
-/// The header's avatar and title. `avatar` is the site's `avatar_url` (a
-/// path on the worker is made absolute); without one the title's first
-/// letter stands in. Both are decorative next to the title text.
-#[component]
-pub fn Brand(#[prop(into)] title: Signal<String>, #[prop(into)] avatar: Signal<Option<String>>) -> impl IntoView {
-    let base = use_context::<ApiBase>().map(|b| b.0).unwrap_or_default();
-    let initial = move || title.with(|t| t.chars().next().map(String::from).unwrap_or_default());
-    view! {
-        {move || match avatar.get().filter(|url| !url.is_empty()) {
-            Some(url) => {
-                let src = if url.starts_with('/') { base.clone() + &url } else { url };
-                view! { <img class="ec-avatar" src=src alt="" /> }.into_any()
-            }
-            None => view! { <span class="ec-avatar ec-initial" aria-hidden="true">{initial}</span> }.into_any(),
-        }}
-        <h2 class="ec-title">{move || title.get()}</h2>
-    }
+/// Appends the header's avatar and title to `header`. `avatar()` is the
+/// site's `avatar_url` (a path on the worker, given `base`, the worker's
+/// origin, is made absolute); without one the title's first letter stands
+/// in. Both are decorative next to the title text.
+pub fn brand(header: &Node, base: String, title: impl Fn() -> String + Copy + 'static, avatar: RwSignal<Option<String>>) {
+    let has_avatar = move || avatar.with(|url| url.as_deref().is_some_and(|url| !url.is_empty()));
+    dom::show(header, has_avatar, move |at| {
+        let image = dom::element(at, "img", "ec-avatar");
+        dom::attr(&image, "alt", "");
+        let base = base.clone();
+        dom::attr_of(&image, "src", move || {
+            let url = avatar.get().unwrap_or_default();
+            Some(if url.starts_with('/') { [base.as_str(), &url].concat() } else { url })
+        });
+    });
+    dom::show(
+        header,
+        move || !has_avatar(),
+        move |at| {
+            let initial = dom::element(at, "span", "ec-avatar ec-initial");
+            dom::attr(&initial, "aria-hidden", "true");
+            dom::text(&initial, move || title().chars().next().map(String::from).unwrap_or_default());
+        },
+    );
+    dom::text(&dom::element(header, "h2", "ec-title"), title);
 }
 
 /// Adopts the site's `custom_css` into the shadow root of `panel`, after the
