@@ -1,8 +1,8 @@
 //! Calls to the public widget API (`/api/v1/chat/*`, seeds 001 and 004).
 
-use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::history::HistoryResponse;
-use edgechat_shared::api::sites::{LauncherPosition, RequestReason};
+#[cfg(feature = "app")]
+use edgechat_shared::api::sites::RequestReason;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::sse;
@@ -22,6 +22,40 @@ pub struct Api {
     pub site_key: String,
     /// The logged-in visitor's identity from `EdgeChat('identify', …)`, sent with every request.
     pub identity: IdentityQuery,
+}
+
+/// The site's settings as the panels use them: the fields of
+/// `GET /api/v1/chat/config` (`WidgetConfig`, seed 004) that they show,
+/// read from the browser's JSON. The greetings per language stay a
+/// JavaScript object, read by [`SiteConfig::greeting_in`].
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    /// The header's title: the site's `title`, else its `name`.
+    pub title: String,
+    /// The greeting in the site's own language.
+    pub greeting: String,
+    /// `greetings`: `{language tag (lower case): greeting}` for other languages.
+    greetings: Option<Json>,
+    /// The site colour (`#rrggbb`).
+    pub theme_color: String,
+    /// Readable text on the site colour (`#rrggbb`).
+    pub theme_text_color: String,
+    /// The site colour darkened to contrast at least 4.5:1 with white (`#rrggbb`).
+    pub theme_ink_color: String,
+    /// The header's avatar, if any (absolute URL or a path on the worker).
+    pub avatar_url: Option<String>,
+    /// The site's CSS for the shadow root (CSS only).
+    pub custom_css: String,
+    /// The request reasons signed-in users choose from (seed 003).
+    #[cfg(feature = "app")]
+    pub reasons: Vec<RequestReason>,
+}
+
+impl SiteConfig {
+    /// The greeting in language `code` (`greetings`), else the site's own [`SiteConfig::greeting`].
+    pub fn greeting_in(&self, code: &str) -> String {
+        self.greetings.as_ref().and_then(|all| all.opt_str(code)).unwrap_or_else(|| self.greeting.clone())
+    }
 }
 
 /// A failed call, as a message for the visitor.
@@ -82,29 +116,23 @@ impl Api {
     /// Asked of the server, not the browser cache (`cache: "no-cache"`): the
     /// loader's copy, cached up to 5 minutes, themes the launcher before any
     /// interaction; the open panel shows the settings as they are now.
-    pub async fn config(&self) -> Result<WidgetConfig, ApiError> {
+    pub async fn config(&self) -> Result<SiteConfig, ApiError> {
         let init = RequestInit::new();
         init.set_cache(web_sys::RequestCache::NoCache);
         let request = Request::new_with_str_and_init(&self.url("config", &[("site_key", &self.site_key)]), &init).map_err(js_error)?;
         let config = json_body(fetch(request).await?).await?;
-        let reasons = config.list("reasons").iter().map(|r| RequestReason { main: r.str("main"), subs: r.strings("subs") }).collect();
-        let greetings = config.obj("greetings").map(|g| g.entries()).unwrap_or_default();
-        Ok(WidgetConfig {
-            site_key: config.str("site_key"),
-            name: config.str("name"),
+        let title = config.str("title");
+        Ok(SiteConfig {
+            title: if title.is_empty() { config.str("name") } else { title },
             greeting: config.str("greeting"),
+            greetings: config.obj("greetings"),
             theme_color: config.str("theme_color"),
-            reasons,
-            title: config.str("title"),
-            avatar_url: config.opt_str("avatar_url"),
-            launcher_position: if config.str("launcher_position") == "left" { LauncherPosition::Left } else { LauncherPosition::Right },
-            launcher_offset_x: config.int("launcher_offset_x") as u16,
-            launcher_offset_y: config.int("launcher_offset_y") as u16,
-            custom_css: config.str("custom_css"),
-            greetings,
             theme_text_color: config.str("theme_text_color"),
             theme_ink_color: config.str("theme_ink_color"),
-            proactive: config.bool("proactive"),
+            avatar_url: config.opt_str("avatar_url"),
+            custom_css: config.str("custom_css"),
+            #[cfg(feature = "app")]
+            reasons: config.list("reasons").iter().map(|r| RequestReason { main: r.str("main"), subs: r.strings("subs") }).collect(),
         })
     }
 

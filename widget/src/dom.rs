@@ -32,7 +32,7 @@ pub fn document() -> web_sys::Document {
 pub fn element(parent: &Node, tag: &str, class: &str) -> HtmlElement {
     let element: HtmlElement = document().create_element(tag).expect("a known tag").unchecked_into();
     if !class.is_empty() {
-        element.set_class_name(class);
+        attr(&element, "class", class);
     }
     let _ = parent.append_child(&element);
     element

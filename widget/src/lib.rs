@@ -26,8 +26,10 @@ use reactive_graph::owner::Owner;
 use wasm_bindgen::prelude::*;
 use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot};
 
-/// The widget's stylesheet, adopted by the shadow root.
-const STYLE: &str = include_str!("../style.css");
+/// The widget's stylesheet (`widget/style.css`, minified by `cargo xtask
+/// build`: `EDGECHAT_WIDGET_CSS` in `.cargo/config.toml`), adopted by the
+/// shadow root.
+const STYLE: &str = include_str!(env!("EDGECHAT_WIDGET_CSS"));
 
 /// A command of the host page, `EdgeChat(name, …)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,7 +123,7 @@ impl Mounted {
     /// (Re)draws the panel for the current identity and session.
     fn draw(&self) {
         live::close();
-        self.container.set_inner_html("");
+        self.container.set_text_content(None);
         let (api, panel) = (self.api.clone(), self.container.clone());
         if let Some(jwt) = self.login.clone() {
             // The signed-in user's requests live in the `app` build, a second

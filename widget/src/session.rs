@@ -14,8 +14,13 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// The `localStorage` key of this site's `name`: `edgechat:{site_key}:{name}`.
+fn key_of(site_key: &str, name: &str) -> String {
+    ["edgechat:", site_key, ":", name].concat()
+}
+
 fn key(site_key: &str) -> String {
-    format!("edgechat:{site_key}:session")
+    key_of(site_key, "session")
 }
 
 /// The stored session id of this site, if the visitor has written before.
@@ -29,7 +34,7 @@ pub fn get_or_create(site_key: &str, user_id: Option<&str>) -> Result<String, Js
     if let Some(id) = stored(site_key) {
         return Ok(id);
     }
-    let id = format!("sess_{}", random_hex(16)?);
+    let id = ["sess_", &random_hex(16)?].concat();
     if let Some(storage) = storage() {
         storage.set_item(&key(site_key), &id)?;
         if let Some(user_id) = user_id {
@@ -40,7 +45,7 @@ pub fn get_or_create(site_key: &str, user_id: Option<&str>) -> Result<String, Js
 }
 
 fn user_key(site_key: &str) -> String {
-    format!("edgechat:{site_key}:user")
+    key_of(site_key, "user")
 }
 
 /// Forgets this site's session and what was kept with it (seen seq, contact
@@ -48,7 +53,7 @@ fn user_key(site_key: &str) -> String {
 pub fn reset(site_key: &str) {
     if let Some(storage) = storage() {
         for name in ["session", "seen", "contact", "user"] {
-            let _ = storage.remove_item(&format!("edgechat:{site_key}:{name}"));
+            let _ = storage.remove_item(&key_of(site_key, name));
         }
     }
 }
@@ -74,7 +79,7 @@ pub fn follow_identity(site_key: &str, user_id: Option<&str>) {
 pub fn remember_seen(site_key: &str, seq: i64) {
     if seq > 0 && stored(site_key).is_some() {
         if let Some(storage) = storage() {
-            let _ = storage.set_item(&format!("edgechat:{site_key}:seen"), &seq.to_string());
+            let _ = storage.set_item(&key_of(site_key, "seen"), &seq.to_string());
         }
     }
 }
@@ -82,18 +87,18 @@ pub fn remember_seen(site_key: &str, seq: i64) {
 /// Remembers that the visitor left contact details, so the form is not offered again.
 pub fn remember_contact(site_key: &str) {
     if let Some(storage) = storage() {
-        let _ = storage.set_item(&format!("edgechat:{site_key}:contact"), "1");
+        let _ = storage.set_item(&key_of(site_key, "contact"), "1");
     }
 }
 
 /// `true` once the visitor left contact details in this browser.
 pub fn contact_known(site_key: &str) -> bool {
-    storage().and_then(|s| s.get_item(&format!("edgechat:{site_key}:contact")).ok().flatten()).is_some()
+    storage().and_then(|s| s.get_item(&key_of(site_key, "contact")).ok().flatten()).is_some()
 }
 
 /// `bytes` random bytes from the Web Crypto API, as lower-case hex.
 pub fn random_hex(bytes: usize) -> Result<String, JsValue> {
     let mut buf = vec![0u8; bytes];
     web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?.crypto()?.get_random_values_with_u8_array(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(buf))
 }

@@ -72,19 +72,8 @@ impl Json {
         self.field(key).dyn_into::<Array>().map(|a| a.iter().map(Json).collect()).unwrap_or_default()
     }
 
-    /// The string-valued fields of this object, in key order (a JSON map
-    /// such as `{"fr": "Bonjour"}`).
-    pub fn entries(&self) -> std::collections::BTreeMap<String, String> {
-        Object::entries(self.0.unchecked_ref())
-            .iter()
-            .filter_map(|pair| {
-                let pair: Array = pair.unchecked_into();
-                Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-            })
-            .collect()
-    }
-
     /// The strings of the array at `key`.
+    #[cfg(feature = "app")]
     pub fn strings(&self, key: &str) -> Vec<String> {
         self.list(key).into_iter().filter_map(|v| v.0.as_string()).collect()
     }

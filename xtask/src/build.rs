@@ -66,6 +66,11 @@ pub struct WidgetFiles {
     pub hash: String,
 }
 
+/// The minified stylesheet that [`widget`] compiles into the widget.
+pub fn widget_css() -> PathBuf {
+    root().join("target/widget-style.min.css")
+}
+
 /// Builds the widget and writes `public/` (index.html, loader.js naming the
 /// hashed widget files, the widget, `_headers`).
 pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
@@ -74,10 +79,13 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     let public = public_dir();
     let _ = fs::remove_dir_all(public.join("widget"));
     fs::create_dir_all(public.join("widget"))?;
-    // The requests panel's many components nest like the console's pages:
-    // erased, the app build is 3.6 KB gzip smaller (measured).
-    let app = wasm_app(tools, "edgechat-widget", &["--features", "app"], Views::Erased)?;
-    let anonymous = wasm_app(tools, "edgechat-widget", &[], Views::Typed)?;
+    // The stylesheet compiled into the widget (`include_str!` of
+    // $EDGECHAT_WIDGET_CSS, `.cargo/config.toml`), minified: 0.7 KB gzip less.
+    let css = widget_css();
+    fs::write(&css, minify(&fs::read_to_string(root.join("widget/style.css"))?, "css", "widget/style.css")?)?;
+    let env = [("EDGECHAT_WIDGET_CSS", css.as_os_str())];
+    let app = wasm_app(tools, "edgechat-widget", &["--features", "app"], &env)?;
+    let anonymous = wasm_app(tools, "edgechat-widget", &[], &env)?;
     let hash = content_hash(&[&anonymous.0, anonymous.1.as_bytes(), &app.0, app.1.as_bytes()]);
     for ((wasm, js), stem) in [(anonymous, "edgechat"), (app, "edgechat-app")] {
         // The glue's default wasm URL (beside it) names the hashed file, and
@@ -88,6 +96,7 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
             return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
         }
         let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'")));
+        let js = minify(&js, "js", "the widget's wasm-bindgen glue")?;
         fs::write(public.join(format!("widget/{stem}-{hash}.wasm")), &wasm)?;
         fs::write(public.join(format!("widget/{stem}-{hash}.js")), &js)?;
     }
@@ -114,24 +123,27 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
 /// needs `-Z` flags, which the stable compiler accepts only with
 /// `RUSTC_BOOTSTRAP=1`, scoped to this one build; a toolchain that refuses
 /// them (too old for `-Cpanic=immediate-abort`) gets the plain build and a
-/// warning, so the files still work, only larger. `views` says whether
-/// Leptos erases each component's view type ([`Views`]).
-fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str], views: Views) -> Result<(Vec<u8>, String)> {
+/// warning, so the files still work, only larger.
+///
+/// Leptos erases each component's view type (`--cfg erase_components`, an
+/// `AnyView` per component; `.cargo/config.toml` sets it for every other
+/// build): measured, it cuts the console by a tenth and the widget's `app`
+/// build by 3.6 KB gzip. The anonymous widget has no Leptos views (its DOM
+/// is written by hand, widget/src/dom.rs), so it is not affected.
+fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Result<(Vec<u8>, String)> {
     let root = root();
     let name = package.replace('-', "_");
     let small = root.join("target/wasm-small");
-    let rustflags = match views {
-        Views::Erased => format!("--cfg erase_components {}", SMALL_STD.rustflags),
-        Views::Typed => SMALL_STD.rustflags.to_string(),
-    };
+    let rustflags = format!("--cfg erase_components {}", SMALL_STD.rustflags);
     let built = match run(Command::new("cargo")
         .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package])
         .args(cargo_args)
         .args(SMALL_STD.cargo)
         .arg("--target-dir")
         .arg(&small)
+        .envs(env.iter().copied())
         .env("RUSTC_BOOTSTRAP", "1")
-        // Replaces `.cargo/config.toml`'s rustflags (`erase_components`).
+        // Replaces `.cargo/config.toml`'s rustflags (and keeps `erase_components`).
         .env("RUSTFLAGS", rustflags)
         .current_dir(&root))
     {
@@ -141,6 +153,7 @@ fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str], views: Views) -> 
             run(Command::new("cargo")
                 .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package])
                 .args(cargo_args)
+                .envs(env.iter().copied())
                 .current_dir(&root))?;
             root.join(format!("target/wasm32-unknown-unknown/release/{name}.wasm"))
         }
@@ -178,19 +191,6 @@ const SMALL_STD: SmallStd = SmallStd {
     rustflags: "-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none",
 };
 
-/// Whether Leptos erases the view type of each component (`--cfg
-/// erase_components`, an `AnyView` per component). Measured (wasm gzip): it
-/// cuts the console by a tenth, and the widget's `app` build by 3.6 KB,
-/// whose views nest many components into large view types; it grows the
-/// anonymous widget, whose few components each build one small view, by
-/// 7.4 KB (163.1 → 155.6 KB without it), since every erased view carries
-/// its own set of `AnyView` functions.
-#[derive(Clone, Copy)]
-enum Views {
-    Erased,
-    Typed,
-}
-
 /// The console's directory in `public/`, served at `/app/`.
 pub fn console_dir() -> PathBuf {
     public_dir().join("app")
@@ -202,10 +202,11 @@ pub fn console_dir() -> PathBuf {
 pub fn console(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the console (release)");
     let root = root();
-    let (wasm, js) = wasm_app(tools, "edgechat-console", &[], Views::Erased)?;
+    let (wasm, js) = wasm_app(tools, "edgechat-console", &[], &[])?;
     // The glue starts the app itself, with the wasm beside it, so the page
     // needs no inline script (its Content-Security-Policy allows none).
     let js = format!("{js}\n__wbg_init({{ module_or_path: new URL(import.meta.url.replace(/\\.js$/, '.wasm')) }});\n");
+    let js = minify(&js, "js", "the console's wasm-bindgen glue")?;
     let css = fs::read_to_string(root.join("console/style.css"))?;
     let hash = content_hash(&[&wasm, js.as_bytes(), css.as_bytes()]);
     let dir = console_dir();
@@ -236,15 +237,24 @@ pub fn built_console_files() -> Result<Vec<PathBuf>> {
 }
 
 /// `widget/loader.js` with the hashed widget glue's name filled in,
-/// minified by esbuild (the npm package pinned in `package.json`) for
-/// browsers of 2022 on (ES2022: `?.`, `??`, `||=`); its budget is 2 KB gzip
-/// (ARCHITECTURE.md).
+/// minified ([`minify`]); its budget is 2 KB gzip (ARCHITECTURE.md).
 ///
 /// Errors: the source cannot be read, or esbuild fails (its message).
 pub fn loader_js(files: &WidgetFiles) -> Result<String> {
     let source = fs::read_to_string(root().join("widget/loader.js"))?.replace("__WIDGET_HASH__", &files.hash);
+    minify(&source, "js", "widget/loader.js")
+}
+
+/// `source` minified by esbuild (the npm package pinned in `package.json`)
+/// for browsers of 2022 on (ES2022: `?.`, `??`, `||=`). `loader` is
+/// esbuild's: `js` (a script or an ES module; exported names are kept) or
+/// `css`; `what` names the source in errors. The widget's wasm-bindgen glue
+/// shrinks from 8.1 to 6.0 KB gzip, its stylesheet from 2.9 to 2.2 KB.
+///
+/// Errors: esbuild cannot run or fails (its message).
+fn minify(source: &str, loader: &str, what: &str) -> Result<String> {
     let mut esbuild = Command::new(root().join("node_modules/.bin/esbuild"))
-        .args(["--minify", "--target=es2022", "--loader=js", "--log-level=warning"])
+        .args(["--minify", "--target=es2022", &format!("--loader={loader}"), "--log-level=warning"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -252,7 +262,7 @@ pub fn loader_js(files: &WidgetFiles) -> Result<String> {
     std::io::Write::write_all(&mut esbuild.stdin.take().ok_or("esbuild's stdin")?, source.as_bytes())?;
     let out = esbuild.wait_with_output()?;
     if !out.status.success() {
-        return Err(format!("esbuild failed on widget/loader.js ({})", out.status).into());
+        return Err(format!("esbuild failed on {what} ({})", out.status).into());
     }
     Ok(String::from_utf8(out.stdout)?)
 }

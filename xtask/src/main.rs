@@ -164,7 +164,7 @@ fn sizes(bytes: &[u8]) -> Result<(usize, usize, usize)> {
 fn print_sizes() -> Result<()> {
     let public = build::public_dir();
     let (wasm, js) = build::built_widget_files(false)?;
-    let css = root().join("widget/style.css");
+    let css = build::widget_css();
     println!("\n== sizes (bytes; budgets from ARCHITECTURE.md) ==");
     println!("{:<28} {:>9} {:>9} {:>9}", "file", "raw", "gzip", "brotli");
     let mut widget = (0, 0, 0);

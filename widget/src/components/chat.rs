@@ -18,7 +18,7 @@ use super::composer::composer;
 use super::feedback::{contact_form, rating_form, transcript_button};
 use super::message::{bubble as message_bubble, UiMessage};
 use super::theme::{adopt_site_css, brand, follow_viewport};
-use crate::api::Api;
+use crate::api::{Api, SiteConfig};
 use crate::i18n::{self, text, Text};
 use crate::{dom, live, session, upload};
 
@@ -237,8 +237,7 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
     let base = api.base.clone();
     let api = StoredValue::new(api);
     let title = RwSignal::new(String::new());
-    let greeting = RwSignal::new(String::new());
-    let greetings = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
+    let site = RwSignal::new_local(None::<SiteConfig>);
     let (accent, on_accent, ink) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let avatar = RwSignal::new(None::<String>);
     let locale = i18n::provide();
@@ -265,14 +264,13 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
         let api = api.get_value();
         match api.config().await {
             Ok(config) => {
-                title.set(if config.title.is_empty() { config.name } else { config.title });
-                greeting.set(config.greeting);
-                greetings.set(config.greetings);
-                accent.set(config.theme_color);
-                on_accent.set(config.theme_text_color);
-                ink.set(config.theme_ink_color);
-                avatar.set(config.avatar_url);
+                title.set(config.title.clone());
+                accent.set(config.theme_color.clone());
+                on_accent.set(config.theme_text_color.clone());
+                ink.set(config.theme_ink_color.clone());
+                avatar.set(config.avatar_url.clone());
                 let _ = panel.with_value(|p| adopt_site_css(p, &config.custom_css));
+                site.set(Some(config));
             }
             Err(message) => error.set(Some(message)),
         }
@@ -374,7 +372,7 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
                         session_id: session_id.clone(),
                         message: text,
                         lang: Some(locale.get_untracked().code().into()),
-                        message_id: Some(format!("m_{id}")),
+                        message_id: Some(["m_", &id].concat()),
                         attachments: attachment.iter().map(|a| a.id).collect(),
                         page_url: crate::api::page_url(),
                     };
@@ -469,7 +467,7 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
         });
     };
 
-    let shown_greeting = move || greetings.with(|all| all.get(locale.get().code()).cloned()).unwrap_or_else(|| greeting.get());
+    let shown_greeting = move || site.with(|site| site.as_ref().map(|site| site.greeting_in(locale.get().code())).unwrap_or_default());
     let typing = move || i18n::fill(text(Text::IsTyping)(), "{name}", &conversation.operator_typing.get().unwrap_or_default());
 
     let dialog = dom::element(&root, "div", "ec-panel");
@@ -607,7 +605,7 @@ fn bubbles(list: &HtmlElement, messages: RwSignal<Vec<UiMessage>>, base: String)
                 drawn.retain(|(key, bubble, owner)| {
                     let keep = all.binary_search_by_key(key, |m| m.key).is_ok();
                     if !keep {
-                        bubble.remove();
+                        let _ = list.remove_child(bubble);
                         owner.cleanup();
                     }
                     keep

@@ -13,8 +13,9 @@ const MAX_ROWS: usize = 5;
 /// The box's `rows` for `text`: one per line, 1 to [`MAX_ROWS`]. Browsers
 /// with `field-sizing: content` (style.css) size it by its wrapped text
 /// instead; `rows` is their fallback.
-fn rows(text: &str) -> u32 {
-    (text.matches('\n').count() + 1).min(MAX_ROWS) as u32
+fn rows(text: &str) -> &'static str {
+    const ROWS: [&str; MAX_ROWS] = ["1", "2", "3", "4", "5"];
+    ROWS[text.matches('\n').count().min(MAX_ROWS - 1)]
 }
 
 /// Appends the composer to `parent`: a message box that calls `on_send`
@@ -35,9 +36,9 @@ pub fn composer(
 ) {
     let form = dom::element(parent, "form", "ec-composer");
     let file_input: HtmlInputElement = dom::element(&form, "input", "ec-file").unchecked_into();
-    file_input.set_type("file");
-    file_input.set_accept("image/png,image/jpeg,image/gif,image/webp");
-    file_input.set_hidden(true);
+    for (name, value) in [("type", "file"), ("accept", "image/png,image/jpeg,image/gif,image/webp"), ("hidden", "")] {
+        dom::attr(&file_input, name, value);
+    }
     let input = file_input.clone();
     dom::on(&file_input, "change", move |_| {
         if let Some(file) = input.files().and_then(|files| files.get(0)) {
@@ -52,9 +53,9 @@ pub fn composer(
     dom::on(&attach, "click", move |_| file_input.click());
 
     let message: HtmlTextAreaElement = dom::element(&form, "textarea", "ec-input").unchecked_into();
-    message.set_rows(1);
-    dom::attr(&message, "autofocus", "");
-    message.set_max_length(MAX_MESSAGE_CHARS as i32);
+    for (name, value) in [("rows", "1"), ("autofocus", ""), ("maxlength", &MAX_MESSAGE_CHARS.to_string())] {
+        dom::attr(&message, name, value);
+    }
     dom::localized_attr(&message, "placeholder", Text::Placeholder);
     dom::localized_attr(&message, "aria-label", Text::Message);
     let submit = {
@@ -65,13 +66,13 @@ pub fn composer(
                 return;
             }
             message.set_value("");
-            message.set_rows(1);
+            dom::attr(&message, "rows", "1");
             on_send(text);
         }
     };
     let input = message.clone();
     dom::on(&message, "input", move |_| {
-        input.set_rows(rows(&input.value()));
+        dom::attr(&input, "rows", rows(&input.value()));
         on_typing();
     });
     let enter = submit.clone();
@@ -133,8 +134,8 @@ mod tests {
 
     #[test]
     fn the_box_grows_a_row_per_line_up_to_five() {
-        assert_eq!(rows(""), 1);
-        assert_eq!(rows("one\ntwo"), 2);
-        assert_eq!(rows("1\n2\n3\n4\n5\n6\n7"), 5);
+        assert_eq!(rows(""), "1");
+        assert_eq!(rows("one\ntwo"), "2");
+        assert_eq!(rows("1\n2\n3\n4\n5\n6\n7"), "5");
     }
 }

@@ -17,7 +17,7 @@ use crate::session;
 /// assistive technology.
 fn field(form: &Node, class: &str, kind: &str, label: Text) -> HtmlInputElement {
     let input: HtmlInputElement = dom::element(form, "input", class).unchecked_into();
-    input.set_type(kind);
+    dom::attr(&input, "type", kind);
     dom::localized_attr(&input, "aria-label", label);
     input
 }
@@ -35,14 +35,14 @@ pub fn contact_form(
     let form = dom::element(parent, "form", "ec-form ec-contact");
     dom::text(&dom::element(&form, "p", "ec-form-title"), prompt);
     let email = field(&form, "ec-input ec-email", "email", Text::Email);
-    email.set_required(true);
-    email.set_autocomplete("email");
-    email.set_placeholder("you@example.com");
+    for (name, value) in [("required", ""), ("autocomplete", "email"), ("placeholder", "you@example.com")] {
+        dom::attr(&email, name, value);
+    }
     let name = field(&form, "ec-input ec-name", "text", Text::Name);
-    name.set_autocomplete("name");
+    dom::attr(&name, "autocomplete", "name");
     dom::localized_attr(&name, "placeholder", Text::NameOptional);
     let phone = field(&form, "ec-input ec-phone", "tel", Text::Phone);
-    phone.set_autocomplete("tel");
+    dom::attr(&phone, "autocomplete", "tel");
     dom::localized_attr(&phone, "placeholder", Text::PhoneOptional);
     let error = RwSignal::new(None::<String>);
     dom::alert(&form, "ec-form-error", error);
@@ -95,7 +95,7 @@ fn stars(parent: &Node, score: RwSignal<i64>) {
         let button = star.clone();
         dom::bind(move || {
             let chosen = score.get();
-            button.set_class_name(star_class(chosen >= n));
+            dom::attr(&button, "class", star_class(chosen >= n));
             dom::attr(&button, "aria-pressed", if chosen == n { "true" } else { "false" });
             dom::attr(&button, "aria-label", &i18n::fill(i18n::t(locale.get(), Text::StarsOfFive), "{n}", &number));
         });

@@ -182,7 +182,7 @@ fn draw_shown(bubble: &web_sys::HtmlElement, doc: &web_sys::Document, role: Role
     let add = |parent: &web_sys::Node, tag: &str, class: &str, text: Option<&str>| -> web_sys::Element {
         let element = append(doc, parent, tag);
         if !class.is_empty() {
-            element.set_class_name(class);
+            let _ = element.set_attribute("class", class);
         }
         if text.is_some() {
             element.set_text_content(text);
@@ -206,7 +206,7 @@ fn draw_shown(bubble: &web_sys::HtmlElement, doc: &web_sys::Document, role: Role
         markdown_dom(doc, &text, &markdown::parse(content, sources));
     }
     for attachment in attachments {
-        let url = format!("{base}{}", attachment.url);
+        let url = [base, &attachment.url].concat();
         if attachment.content_type.starts_with("image/") {
             let image = add(bubble, "img", "ec-image", None);
             let _ = image.set_attribute("src", &url);
@@ -231,7 +231,8 @@ fn draw_shown(bubble: &web_sys::HtmlElement, doc: &web_sys::Document, role: Role
     if !reactions.is_empty() {
         let row = add(bubble, "p", "ec-reactions", None);
         for reaction in reactions {
-            add(&row, "span", "ec-reaction", Some(&format!("{} {}", reaction.emoji, reaction.count)));
+            let chip = [&reaction.emoji, " ", &reaction.count.to_string()].concat();
+            add(&row, "span", "ec-reaction", Some(&chip));
         }
     }
     if role == Role::Visitor && *status == Some(MessageStatus::Read) {
@@ -295,11 +296,11 @@ fn inlines_dom(doc: &web_sys::Document, parent: &web_sys::Node, inlines: &[Inlin
             }
             Inline::Citation { number, url, title } => {
                 let sup = add("sup");
-                sup.set_class_name("ec-cite");
+                let _ = sup.set_attribute("class", "ec-cite");
                 let a = append(doc, &sup, "a");
                 link(&a, url);
                 let _ = a.set_attribute("title", title);
-                a.set_text_content(Some(&format!("[{number}]")));
+                a.set_text_content(Some(&["[", &number.to_string(), "]"].concat()));
             }
         }
     }

@@ -66,7 +66,7 @@ pub fn RequestsPanel(api: Api, jwt: String, panel: HtmlElement) -> impl IntoView
     let site_api = api.clone();
     spawn_local(async move {
         if let Ok(config) = site_api.config().await {
-            title.set(if config.title.is_empty() { config.name } else { config.title });
+            title.set(config.title);
             accent.set(config.theme_color);
             on_accent.set(config.theme_text_color);
             ink.set(config.theme_ink_color);
