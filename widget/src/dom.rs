@@ -95,39 +95,33 @@ pub fn show(parent: &Node, when: impl Fn() -> bool + 'static, build: impl Fn(&No
 }
 
 fn show_dyn(parent: &Node, when: Box<dyn Fn() -> bool>, build: Box<dyn Fn(&Node)>) {
-    let owner = Owner::current().unwrap_or_default();
-    // The section's place: a fragment's children go in before this empty text.
-    let place = document().create_text_node("");
-    let _ = parent.append_child(&place);
-    let shown = StoredValue::new_local(None::<(Vec<Node>, Owner)>);
+    // The section's effects and listeners, cleaned up each time it hides;
+    // one owner for the section's life, so toggling leaves nothing behind.
+    let section = Owner::current().unwrap_or_default().child();
+    // The section lies between these two empty texts, with whatever its own
+    // sections (a `show` inside `build`) add there later.
+    let doc = document();
+    let (start, end) = (doc.create_text_node(""), doc.create_text_node(""));
+    let _ = parent.append_child(&start);
+    let _ = parent.append_child(&end);
+    let shown = StoredValue::new(false);
     bind(move || {
         let on = when();
-        shown.update_value(|shown| match (on, shown.take()) {
-            (true, None) => {
-                let section = owner.child();
-                let fragment = document().create_document_fragment();
-                section.with(|| untrack(|| build(&fragment)));
-                let mut nodes = Vec::new();
-                let mut next = fragment.first_child();
-                while let Some(node) = next {
-                    next = node.next_sibling();
-                    nodes.push(node);
-                }
-                if let Some(parent) = place.parent_node() {
-                    let _ = parent.insert_before(&fragment, Some(&place));
-                }
-                *shown = Some((nodes, section));
+        if on == shown.get_value() {
+            return;
+        }
+        shown.set_value(on);
+        let Some(parent) = end.parent_node() else { return };
+        if on {
+            let fragment = document().create_document_fragment();
+            section.with(|| untrack(|| build(&fragment)));
+            let _ = parent.insert_before(&fragment, Some(&end));
+        } else {
+            while let Some(node) = start.next_sibling().filter(|node| !node.is_same_node(Some(&end))) {
+                let _ = parent.remove_child(&node);
             }
-            (false, Some((nodes, section))) => {
-                for node in nodes {
-                    if let Some(parent) = node.parent_node() {
-                        let _ = parent.remove_child(&node);
-                    }
-                }
-                section.cleanup();
-            }
-            (_, kept) => *shown = kept,
-        });
+            section.cleanup();
+        }
     });
 }
 

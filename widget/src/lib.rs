@@ -1,4 +1,6 @@
-//! `edgechat-widget`: the chat panel, Leptos CSR compiled to wasm.
+//! `edgechat-widget`: the chat panel, compiled to wasm. Its DOM is written
+//! by hand on Leptos's reactive graph (`dom.rs`, for the 100 KB budget); the
+//! signed-in users' panel (feature `app`, a second build) uses Leptos views.
 //!
 //! `loader.js` imports this module when the panel first opens and calls
 //! [`mount`] with its open Shadow DOM root, so host-page CSS cannot reach
@@ -82,6 +84,8 @@ struct Mounted {
     api: api::Api,
     /// The identity JWT of `EdgeChat('login', …)` while the user is signed in.
     login: Option<String>,
+    /// The drawn chat panel's DOM owner (effects, listeners), if any.
+    view: Option<Owner>,
 }
 
 thread_local! {
@@ -121,7 +125,10 @@ impl Mounted {
     }
 
     /// (Re)draws the panel for the current identity and session.
-    fn draw(&self) {
+    fn draw(&mut self) {
+        if let Some(view) = self.view.take() {
+            view.cleanup();
+        }
         live::close();
         self.container.set_text_content(None);
         let (api, panel) = (self.api.clone(), self.container.clone());
@@ -141,13 +148,16 @@ impl Mounted {
             }
             return;
         }
-        // The panel's effects and listeners belong to this owner. It is kept
-        // for the page's life, as the panel it replaces was: that panel's
-        // tasks (a streaming answer, a pending upload) may still write to
-        // its signals, which must not be gone.
-        let owner = Owner::new();
-        owner.with(|| components::chat::chat_panel(panel, api));
-        std::mem::forget(owner);
+        // The panel's state (signals) belongs to `state`, kept for the page's
+        // life: the last panel's tasks (a streaming answer, a pending
+        // upload) may still write to or read its signals after a redraw, and
+        // a disposed signal read is a trap. Its DOM's effects and listeners
+        // belong to `view`, cleaned up on the next draw.
+        let state = Owner::new();
+        let view = state.child();
+        state.with(|| components::chat::chat_panel(panel, api, &view));
+        self.view = Some(view);
+        std::mem::forget(state);
     }
 }
 
@@ -187,7 +197,8 @@ pub fn mount(
     sheets.push(&sheet);
     shadow_root.set_adopted_style_sheets(&sheets);
     i18n::start(i18n::initial(host::locale()));
-    let mut mounted = Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() }, login: None };
+    let mut mounted =
+        Mounted { container, api: api::Api { base: api_base, site_key, identity: IdentityQuery::default() }, login: None, view: None };
     let queue = js_sys::Array::from(&commands);
     for call in queue.iter() {
         if let Some(command) = Command::parse(&call) {

@@ -82,23 +82,38 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
     // The stylesheet compiled into the widget (`include_str!` of
     // $EDGECHAT_WIDGET_CSS, `.cargo/config.toml`), minified: 0.7 KB gzip less.
     let css = widget_css();
-    fs::write(&css, minify(&fs::read_to_string(root.join("widget/style.css"))?, "css", "widget/style.css")?)?;
+    let minified = minify(&fs::read_to_string(root.join("widget/style.css"))?, "css", "widget/style.css")?;
+    // Written only when it changed: cargo rebuilds the widget on its mtime.
+    if fs::read_to_string(&css).ok().as_deref() != Some(minified.as_str()) {
+        fs::create_dir_all(css.parent().ok_or("the CSS path has a directory")?)?;
+        fs::write(&css, minified)?;
+    }
     let env = [("EDGECHAT_WIDGET_CSS", css.as_os_str())];
-    let app = wasm_app(tools, "edgechat-widget", &["--features", "app"], &env)?;
-    let anonymous = wasm_app(tools, "edgechat-widget", &[], &env)?;
-    let hash = content_hash(&[&anonymous.0, anonymous.1.as_bytes(), &app.0, app.1.as_bytes()]);
-    for ((wasm, js), stem) in [(anonymous, "edgechat"), (app, "edgechat-app")] {
-        // The glue's default wasm URL (beside it) names the hashed file, and
-        // the module initialises itself (top-level await), so the loader
-        // only imports it and calls `mount`.
-        let default_wasm = "'edgechat_widget_bg.wasm'";
+    let builds = [
+        (wasm_app(tools, "edgechat-widget", &[], &env)?, "edgechat"),
+        (wasm_app(tools, "edgechat-widget", &["--features", "app"], &env)?, "edgechat-app"),
+    ];
+    // The glue's default wasm URL (beside it) will name the hashed file, and
+    // the module initialises itself (top-level await), so the loader only
+    // imports it and calls `mount`. The hash is of the files as served
+    // (minified glue with a placeholder for the name).
+    let default_wasm = "'edgechat_widget_bg.wasm'";
+    let placeholder = "__EDGECHAT_WIDGET_WASM__";
+    let mut files = Vec::new();
+    for ((wasm, js), stem) in builds {
         if !js.contains(default_wasm) {
             return Err(format!("the widget's wasm-bindgen glue no longer names {default_wasm}").into());
         }
-        let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'{stem}-{hash}.wasm'")));
-        let js = minify(&js, "js", "the widget's wasm-bindgen glue")?;
+        let js = format!("{}\nawait __wbg_init();\n", js.replace(default_wasm, &format!("'{placeholder}'")));
+        files.push((wasm, minify(&js, "js", "the widget's wasm-bindgen glue")?, stem));
+    }
+    let hash = content_hash(&files.iter().flat_map(|(wasm, js, _)| [wasm.as_slice(), js.as_bytes()]).collect::<Vec<_>>());
+    for (wasm, js, stem) in files {
+        if !js.contains(placeholder) {
+            return Err("esbuild dropped the widget glue's wasm file name".into());
+        }
         fs::write(public.join(format!("widget/{stem}-{hash}.wasm")), &wasm)?;
-        fs::write(public.join(format!("widget/{stem}-{hash}.js")), &js)?;
+        fs::write(public.join(format!("widget/{stem}-{hash}.js")), js.replace(placeholder, &format!("{stem}-{hash}.wasm")))?;
     }
     let files = WidgetFiles { hash };
     fs::write(public.join("loader.js"), loader_js(&files)?)?;

@@ -42,11 +42,32 @@ struct Conversation {
     rate: RwSignal<bool>,
     /// `true` while the last answer offers a person (asked for, not sure, or failed).
     offer_person: RwSignal<bool>,
+    /// Counts the operator's typing signals, so that only the newest one's timeout clears it.
+    typing_count: StoredValue<u32>,
+    /// The panel's state owner (`lib.rs`): the messages' signals live as long as it, whoever adds them.
+    owner: StoredValue<Owner>,
+    /// Which drawing of the panel this is (`PANEL`).
+    generation: u64,
+}
+
+thread_local! {
+    /// The generation of the panel on the page: the panel is drawn anew for
+    /// another visitor (`identify`, `reset`); an older drawing's tasks that
+    /// end later (an answer streaming, history loading) must not take the
+    /// live channel or the stored `seen` mark from the new one.
+    static PANEL: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl Conversation {
     fn new() -> Conversation {
+        let generation = PANEL.with(|panel| {
+            panel.set(panel.get() + 1);
+            panel.get()
+        });
         Conversation {
+            typing_count: StoredValue::new(0),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+            generation,
             messages: RwSignal::new(Vec::new()),
             next_key: StoredValue::new(0),
             mode: RwSignal::new(None),
@@ -59,6 +80,17 @@ impl Conversation {
         }
     }
 
+    /// `true` while this is the panel on the page.
+    fn current(&self) -> bool {
+        PANEL.with(|panel| panel.get()) == self.generation
+    }
+
+    /// A new message's signals, owned by the panel's state owner.
+    fn message(&self, make: impl FnOnce(usize) -> UiMessage) -> UiMessage {
+        let key = self.key();
+        self.owner.with_value(|owner| owner.with(|| make(key)))
+    }
+
     fn key(&self) -> usize {
         let key = self.next_key.get_value();
         self.next_key.set_value(key + 1);
@@ -66,13 +98,13 @@ impl Conversation {
     }
 
     fn push(&self, role: Role, content: &str) -> UiMessage {
-        let message = UiMessage::new(self.key(), role, content);
+        let message = self.message(|key| UiMessage::new(key, role, content));
         self.messages.update(|all| all.push(message));
         message
     }
 
     fn notice(&self, text: &str) {
-        let notice = UiMessage::notice(self.key(), text);
+        let notice = self.message(|key| UiMessage::notice(key, text));
         self.messages.update(|all| all.push(notice));
     }
 
@@ -103,7 +135,7 @@ impl Conversation {
         match known {
             Some(ui) => ui.stored_as(message),
             None => {
-                let ui = UiMessage::from_history(self.key(), message);
+                let ui = self.message(|key| UiMessage::from_history(key, message));
                 self.messages.update(|all| all.push(ui));
             }
         }
@@ -147,9 +179,15 @@ impl Conversation {
             LiveEvent::Typing { role: Role::Operator, typing, author_name, .. } => {
                 let name = author_name.unwrap_or_else(|| i18n::now(Text::Support).into());
                 self.operator_typing.set(typing.then_some(name));
+                let count = self.typing_count.get_value().wrapping_add(1);
+                self.typing_count.set_value(count);
                 if typing {
-                    let typing_signal = self.operator_typing;
-                    dom::after(TYPING_TIMEOUT_MS, move || typing_signal.set(None));
+                    let (typing_signal, typing_count) = (self.operator_typing, self.typing_count);
+                    dom::after(TYPING_TIMEOUT_MS, move || {
+                        if typing_count.get_value() == count {
+                            typing_signal.set(None);
+                        }
+                    });
                 }
             }
             LiveEvent::Typing { .. }
@@ -195,9 +233,10 @@ impl Conversation {
 }
 
 /// Opens the live channel once a session exists; marks operator messages
-/// read while the panel is open.
+/// read while the panel is open. Not for a drawing of the panel that
+/// another has replaced.
 fn go_live(api: Api, session_id: String, conversation: Conversation, panel: StoredValue<HtmlElement, LocalStorage>) {
-    if conversation.connected.get_value() {
+    if conversation.connected.get_value() || !conversation.current() {
         return;
     }
     conversation.connected.set_value(true);
@@ -226,12 +265,14 @@ fn go_live(api: Api, session_id: String, conversation: Conversation, panel: Stor
 }
 
 /// Builds the whole panel into `panel`, the element `loader.js` shows and
-/// hides, under the current reactive owner (`lib.rs`): a `role="dialog"`
+/// hides: its state under the current reactive owner, which must outlive
+/// the tasks it starts (`lib.rs` keeps it), and its DOM's effects and
+/// listeners under `view`, which `lib.rs` cleans up on a redraw. It is a `role="dialog"`
 /// with the header, the message list (`role="log"`), the hand-over offer,
 /// the errors, the image waiting to be sent and the composer. The DOM is
 /// written by hand on signals ([`dom`]), with the same elements, classes
 /// and ARIA as a Leptos view would make, at a fraction of the wasm.
-pub fn chat_panel(panel: HtmlElement, api: Api) {
+pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
     let root = panel.clone();
     let panel = StoredValue::new_local(panel);
     let base = api.base.clone();
@@ -290,6 +331,9 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
                     if let Some(seq) = history.messages.iter().filter(|m| m.role == Role::Operator).map(|m| m.seq).max() {
                         let _ = api.read(&session_id, seq).await;
                     }
+                    if !conversation.current() {
+                        return;
+                    }
                     session::remember_seen(&api.site_key, conversation.last_seq());
                     if history.conversation_id.is_some() {
                         go_live(api.clone(), session_id, conversation, panel);
@@ -326,7 +370,8 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
             &api,
             &session_id,
             &file,
-            move |percent| progress.set(percent),
+            // The bytes sent are not yet the file stored: 100 % waits for the answer.
+            move |percent| progress.set(percent.min(99)),
             move |result| match result {
                 Ok(done) => {
                     progress.set(100);
@@ -470,123 +515,137 @@ pub fn chat_panel(panel: HtmlElement, api: Api) {
     let shown_greeting = move || site.with(|site| site.as_ref().map(|site| site.greeting_in(locale.get().code())).unwrap_or_default());
     let typing = move || i18n::fill(text(Text::IsTyping)(), "{name}", &conversation.operator_typing.get().unwrap_or_default());
 
-    let dialog = dom::element(&root, "div", "ec-panel");
-    dom::attr(&dialog, "role", "dialog");
-    dom::localized_attr(&dialog, "aria-label", Text::Chat);
-    dom::attr_of(&dialog, "aria-modal", move || phone.get().then(|| "true".into()));
-    dom::attr_of(&dialog, "lang", move || Some(locale.get().code().into()));
-    dom::attr_of(&dialog, "dir", move || Some(locale.get().dir().into()));
-    dom::attr_of(&dialog, "data-live", move || Some(conversation.live.get().to_string()));
-    let style = dialog.style();
-    dom::bind(move || {
-        for (property, value) in [("--ec-accent", accent), ("--ec-on-accent", on_accent), ("--ec-ink", ink)] {
-            value.with(|value| style.set_property(property, value).ok());
+    // An image is on its way: sending now would leave it behind.
+    let uploading = move || preview.with(Option::is_some) && uploaded.with(Option::is_none);
+
+    // The DOM's effects and listeners belong to `view`, cleaned up when the
+    // panel is drawn anew; the signals above stay with the current owner.
+    view.with(move || {
+        let dialog = dom::element(&root, "div", "ec-panel");
+        dom::attr(&dialog, "role", "dialog");
+        dom::localized_attr(&dialog, "aria-label", Text::Chat);
+        dom::attr_of(&dialog, "aria-modal", move || phone.get().then(|| "true".into()));
+        dom::attr_of(&dialog, "lang", move || Some(locale.get().code().into()));
+        dom::attr_of(&dialog, "dir", move || Some(locale.get().dir().into()));
+        dom::attr_of(&dialog, "data-live", move || Some(conversation.live.get().to_string()));
+        let style = dialog.style();
+        dom::bind(move || {
+            for (property, value) in [("--ec-accent", accent), ("--ec-on-accent", on_accent), ("--ec-ink", ink)] {
+                value.with(|value| style.set_property(property, value).ok());
+            }
+        });
+
+        let header = dom::element(&dialog, "header", "ec-header");
+        let title = move || if title.with(String::is_empty) { text(Text::Chat)().to_string() } else { title.get() };
+        brand(&header, base.clone(), title, avatar);
+        dom::show(
+            &header,
+            move || conversation.live.get() && !conversation.rate.get(),
+            move |at| {
+                let end = dom::button(at, "ec-end");
+                dom::localized(&end, Text::EndChat);
+                dom::on(&end, "click", end_chat);
+            },
+        );
+        let close = dom::button(&header, "ec-close");
+        dom::localized_attr(&close, "aria-label", Text::CloseChat);
+        close.set_text_content(Some("×"));
+        dom::on(&close, "click", |_| crate::host::close());
+
+        let list = dom::element(&dialog, "div", "ec-messages");
+        for (name, value) in [("role", "log"), ("aria-live", "polite"), ("tabindex", "0")] {
+            dom::attr(&list, name, value);
         }
+        dom::localized_attr(&list, "aria-label", Text::Messages);
+        dom::show(
+            &list,
+            move || !shown_greeting().is_empty(),
+            move |at| {
+                let bubble = dom::element(at, "div", "ec-msg ec-ai ec-greeting");
+                let line = dom::element(&bubble, "p", "ec-text");
+                dom::attr(&line, "dir", "auto");
+                dom::text(&line, shown_greeting);
+            },
+        );
+        bubbles(&list, messages, base);
+        dom::show(
+            &list,
+            move || ask_contact.with(Option::is_some),
+            move |at| contact_form(at, api, move || ask_contact.get().unwrap_or_default(), on_contact_saved),
+        );
+        dom::show(
+            &list,
+            move || conversation.rate.get(),
+            move |at| {
+                rating_form(at, api);
+                transcript_button(at, api);
+            },
+        );
+        dom::show(
+            &list,
+            move || conversation.operator_typing.with(Option::is_some),
+            move |at| dom::text(&dom::element(at, "p", "ec-typing-notice"), typing),
+        );
+        // Keep the newest text in view while answers stream in, after this
+        // tick's effects (the bubbles redraw themselves in theirs).
+        let scrolled = list.clone();
+        dom::bind(move || {
+            messages.with(|all| all.iter().for_each(|m| m.shown.track()));
+            conversation.operator_typing.track();
+            let list = scrolled.clone();
+            dom::next_frame(move || list.set_scroll_top(list.scroll_height()));
+        });
+
+        dom::show(
+            &dialog,
+            move || conversation.offer_person.get(),
+            move |at| {
+                let handoff = dom::button(at, "ec-handoff");
+                dom::localized(&handoff, Text::TalkToPerson);
+                dom::on(&handoff, "click", talk_to_person);
+            },
+        );
+        dom::alert(&dialog, "ec-error", error);
+        dom::show(
+            &dialog,
+            move || blocked.get(),
+            |at| {
+                let line = dom::element(at, "p", "ec-blocked");
+                dom::attr(&line, "role", "alert");
+                dom::localized(&line, Text::Blocked);
+            },
+        );
+        dom::show(
+            &dialog,
+            move || preview.with(Option::is_some),
+            move |at| {
+                let box_ = dom::element(at, "div", "ec-attachment");
+                let image = dom::element(&box_, "img", "ec-preview");
+                dom::attr_of(&image, "src", move || preview.get());
+                dom::localized_attr(&image, "alt", Text::ImageToSend);
+                let bar = dom::element(&box_, "progress", "ec-progress");
+                dom::attr(&bar, "max", "100");
+                dom::attr_of(&bar, "value", move || Some(progress.get().to_string()));
+                dom::localized_attr(&bar, "aria-label", Text::ImageToSend);
+                let remove = dom::button(&box_, "ec-remove");
+                dom::localized_attr(&remove, "aria-label", Text::RemoveImage);
+                remove.set_text_content(Some("×"));
+                dom::on(&remove, "click", move |_| {
+                    preview.set(None);
+                    uploaded.set(None);
+                });
+            },
+        );
+        dom::alert(&dialog, "ec-upload-error", upload_error);
+        composer(
+            &dialog,
+            send,
+            on_typing,
+            on_attach,
+            move || busy.get() || blocked.get() || uploading(),
+            move || uploaded.with(Option::is_some),
+        );
     });
-
-    let header = dom::element(&dialog, "header", "ec-header");
-    let title = move || if title.with(String::is_empty) { text(Text::Chat)().to_string() } else { title.get() };
-    brand(&header, base.clone(), title, avatar);
-    dom::show(
-        &header,
-        move || conversation.live.get() && !conversation.rate.get(),
-        move |at| {
-            let end = dom::button(at, "ec-end");
-            dom::localized(&end, Text::EndChat);
-            dom::on(&end, "click", end_chat);
-        },
-    );
-    let close = dom::button(&header, "ec-close");
-    dom::localized_attr(&close, "aria-label", Text::CloseChat);
-    close.set_text_content(Some("×"));
-    dom::on(&close, "click", |_| crate::host::close());
-
-    let list = dom::element(&dialog, "div", "ec-messages");
-    for (name, value) in [("role", "log"), ("aria-live", "polite"), ("tabindex", "0")] {
-        dom::attr(&list, name, value);
-    }
-    dom::localized_attr(&list, "aria-label", Text::Messages);
-    dom::show(
-        &list,
-        move || !shown_greeting().is_empty(),
-        move |at| {
-            let bubble = dom::element(at, "div", "ec-msg ec-ai ec-greeting");
-            let line = dom::element(&bubble, "p", "ec-text");
-            dom::attr(&line, "dir", "auto");
-            dom::text(&line, shown_greeting);
-        },
-    );
-    bubbles(&list, messages, base);
-    dom::show(
-        &list,
-        move || ask_contact.with(Option::is_some),
-        move |at| contact_form(at, api, move || ask_contact.get().unwrap_or_default(), on_contact_saved),
-    );
-    dom::show(
-        &list,
-        move || conversation.rate.get(),
-        move |at| {
-            rating_form(at, api);
-            transcript_button(at, api);
-        },
-    );
-    dom::show(
-        &list,
-        move || conversation.operator_typing.with(Option::is_some),
-        move |at| dom::text(&dom::element(at, "p", "ec-typing-notice"), typing),
-    );
-    // Keep the newest text in view while answers stream in, after this
-    // tick's effects (the bubbles redraw themselves in theirs).
-    let scrolled = list.clone();
-    dom::bind(move || {
-        messages.with(|all| all.iter().for_each(|m| m.shown.track()));
-        conversation.operator_typing.track();
-        let list = scrolled.clone();
-        dom::next_frame(move || list.set_scroll_top(list.scroll_height()));
-    });
-
-    dom::show(
-        &dialog,
-        move || conversation.offer_person.get(),
-        move |at| {
-            let handoff = dom::button(at, "ec-handoff");
-            dom::localized(&handoff, Text::TalkToPerson);
-            dom::on(&handoff, "click", talk_to_person);
-        },
-    );
-    dom::alert(&dialog, "ec-error", error);
-    dom::show(
-        &dialog,
-        move || blocked.get(),
-        |at| {
-            let line = dom::element(at, "p", "ec-blocked");
-            dom::attr(&line, "role", "alert");
-            dom::localized(&line, Text::Blocked);
-        },
-    );
-    dom::show(
-        &dialog,
-        move || preview.with(Option::is_some),
-        move |at| {
-            let box_ = dom::element(at, "div", "ec-attachment");
-            let image = dom::element(&box_, "img", "ec-preview");
-            dom::attr_of(&image, "src", move || preview.get());
-            dom::localized_attr(&image, "alt", Text::ImageToSend);
-            let bar = dom::element(&box_, "progress", "ec-progress");
-            dom::attr(&bar, "max", "100");
-            dom::attr_of(&bar, "value", move || Some(progress.get().to_string()));
-            dom::localized_attr(&bar, "aria-label", Text::ImageToSend);
-            let remove = dom::button(&box_, "ec-remove");
-            dom::localized_attr(&remove, "aria-label", Text::RemoveImage);
-            remove.set_text_content(Some("×"));
-            dom::on(&remove, "click", move |_| {
-                preview.set(None);
-                uploaded.set(None);
-            });
-        },
-    );
-    dom::alert(&dialog, "ec-upload-error", upload_error);
-    composer(&dialog, send, on_typing, on_attach, move || busy.get() || blocked.get(), move || uploaded.with(Option::is_some));
 }
 
 /// Keeps one bubble per message of `messages` in `list`, in order, at the

@@ -205,7 +205,9 @@ fn draw_shown(bubble: &web_sys::HtmlElement, doc: &web_sys::Document, role: Role
         let _ = text.set_attribute("dir", "auto");
         markdown_dom(doc, &text, &markdown::parse(content, sources));
     }
-    for attachment in attachments {
+    // An attachment's URL is a path on the worker (`/api/v1/…`); anything
+    // else (`@host/…` would make `base@host` a URL of another host) is not shown.
+    for attachment in attachments.iter().filter(|a| a.url.starts_with('/')) {
         let url = [base, &attachment.url].concat();
         if attachment.content_type.starts_with("image/") {
             let image = add(bubble, "img", "ec-image", None);
