@@ -31,13 +31,13 @@ const TYPING_TIMEOUT_MS: i32 = 8_000;
 struct Conversation {
     messages: RwSignal<Vec<UiMessage>>,
     next_key: StoredValue<usize>,
-    mode: RwSignal<Option<Mode>>,
+    mode: StoredValue<Option<Mode>>,
     operator_typing: RwSignal<Option<String>>,
     connected: StoredValue<bool>,
     /// `true` while the live channel is open.
     live: RwSignal<bool>,
     /// Open, closed or snoozed; `None` until the live channel says.
-    status: RwSignal<Option<Status>>,
+    status: StoredValue<Option<Status>>,
     /// `true` once the conversation was closed while the panel showed it: offer the rating.
     rate: RwSignal<bool>,
     /// `true` while the last answer offers a person (asked for, not sure, or failed).
@@ -70,11 +70,11 @@ impl Conversation {
             generation,
             messages: RwSignal::new(Vec::new()),
             next_key: StoredValue::new(0),
-            mode: RwSignal::new(None),
+            mode: StoredValue::new(None),
             operator_typing: RwSignal::new(None),
             connected: StoredValue::new(false),
             live: RwSignal::new(false),
-            status: RwSignal::new(None),
+            status: StoredValue::new(None),
             rate: RwSignal::new(false),
             offer_person: RwSignal::new(false),
         }
@@ -200,8 +200,8 @@ impl Conversation {
             | LiveEvent::Participants { .. }
             | LiveEvent::Ticket { .. } => {}
             LiveEvent::Mode { mode, author_name, .. } => {
-                let before = self.mode.get_untracked();
-                self.mode.set(Some(mode));
+                let before = self.mode.get_value();
+                self.mode.set_value(Some(mode));
                 if mode == Mode::Operator {
                     self.offer_person.set(false);
                 }
@@ -222,8 +222,8 @@ impl Conversation {
             LiveEvent::Read { .. } => {}
             LiveEvent::Status { status, .. } => {
                 // The first status is the stream's snapshot: no notice for it.
-                let before = self.status.get_untracked();
-                self.status.set(Some(status));
+                let before = self.status.get_value();
+                self.status.set_value(Some(status));
                 if before.is_some_and(|b| b != status) && status == Status::Closed {
                     self.close();
                 }
@@ -277,10 +277,7 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
     let panel = StoredValue::new_local(panel);
     let base = api.base.clone();
     let api = StoredValue::new(api);
-    let title = RwSignal::new(String::new());
     let site = RwSignal::new_local(None::<SiteConfig>);
-    let (accent, on_accent, ink) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let avatar = RwSignal::new(None::<String>);
     let locale = i18n::provide();
     let phone = panel.with_value(follow_viewport);
     let conversation = Conversation::new();
@@ -305,11 +302,6 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
         let api = api.get_value();
         match api.config().await {
             Ok(config) => {
-                title.set(config.title.clone());
-                accent.set(config.theme_color.clone());
-                on_accent.set(config.theme_text_color.clone());
-                ink.set(config.theme_ink_color.clone());
-                avatar.set(config.avatar_url.clone());
                 let _ = panel.with_value(|p| adopt_site_css(p, &config.custom_css));
                 site.set(Some(config));
             }
@@ -491,8 +483,8 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
                     conversation.offer_person.set(false);
                     error.set(None);
                     // The live `mode` event may have come first and said so already.
-                    if conversation.mode.get_untracked() != Some(Mode::Operator) {
-                        conversation.mode.set(Some(Mode::Operator));
+                    if conversation.mode.get_value() != Some(Mode::Operator) {
+                        conversation.mode.set_value(Some(Mode::Operator));
                         conversation.notice(&notice);
                     }
                 }
@@ -530,13 +522,20 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
         dom::attr_of(&dialog, "data-live", move || Some(conversation.live.get().to_string()));
         let style = dialog.style();
         dom::bind(move || {
-            for (property, value) in [("--ec-accent", accent), ("--ec-on-accent", on_accent), ("--ec-ink", ink)] {
-                value.with(|value| style.set_property(property, value).ok());
-            }
+            site.with(|site| {
+                let colours = site.as_ref().map(|s| [&s.theme_color, &s.theme_text_color, &s.theme_ink_color]);
+                for (i, property) in ["--ec-accent", "--ec-on-accent", "--ec-ink"].into_iter().enumerate() {
+                    let _ = style.set_property(property, colours.map(|c| c[i].as_str()).unwrap_or_default());
+                }
+            })
         });
 
         let header = dom::element(&dialog, "header", "ec-header");
-        let title = move || if title.with(String::is_empty) { text(Text::Chat)().to_string() } else { title.get() };
+        let title = move || {
+            site.with(|site| site.as_ref().map(|s| s.title.clone()).filter(|t| !t.is_empty()))
+                .unwrap_or_else(|| text(Text::Chat)().to_string())
+        };
+        let avatar = move || site.with(|site| site.as_ref().and_then(|s| s.avatar_url.clone()));
         brand(&header, base.clone(), title, avatar);
         dom::show(
             &header,

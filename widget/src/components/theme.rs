@@ -28,14 +28,19 @@ thread_local! {
 /// site's `avatar_url` (a path on the worker, given `base`, the worker's
 /// origin, is made absolute); without one the title's first letter stands
 /// in. Both are decorative next to the title text.
-pub fn brand(header: &Node, base: String, title: impl Fn() -> String + Copy + 'static, avatar: RwSignal<Option<String>>) {
-    let has_avatar = move || avatar.with(|url| url.as_deref().is_some_and(|url| !url.is_empty()));
+pub fn brand(
+    header: &Node,
+    base: String,
+    title: impl Fn() -> String + Copy + 'static,
+    avatar: impl Fn() -> Option<String> + Copy + 'static,
+) {
+    let has_avatar = move || avatar().is_some_and(|url| !url.is_empty());
     dom::show(header, has_avatar, move |at| {
         let image = dom::element(at, "img", "ec-avatar");
         dom::attr(&image, "alt", "");
         let base = base.clone();
         dom::attr_of(&image, "src", move || {
-            let url = avatar.get().unwrap_or_default();
+            let url = avatar().unwrap_or_default();
             Some(if url.starts_with('/') { [base.as_str(), &url].concat() } else { url })
         });
     });
