@@ -9,8 +9,9 @@ use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
 use crate::api::Api;
 use crate::wire::{self, Json};
 
-/// Uploads `file` for `session_id`; `on_progress(percent)` while it goes,
-/// then `on_done` with the stored upload or the refusal's message.
+/// Uploads `file` for `session_id`; `on_progress(percent)` while it goes
+/// (0 to 99: the bytes sent are not yet the file stored), then `on_done`
+/// with the stored upload or the refusal's message.
 pub fn upload_image(
     api: &Api,
     session_id: &str,
@@ -26,7 +27,7 @@ pub fn upload_image(
     xhr.open("POST", &api.url("upload-image", &[("site_key", &api.site_key)]))?;
     let progress = Closure::<dyn Fn(ProgressEvent)>::new(move |event: ProgressEvent| {
         if event.length_computable() && event.total() > 0.0 {
-            on_progress((event.loaded() / event.total() * 100.0) as u32);
+            on_progress(((event.loaded() / event.total() * 100.0) as u32).min(99));
         }
     });
     xhr.upload()?.set_onprogress(Some(progress.as_ref().unchecked_ref()));

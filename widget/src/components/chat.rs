@@ -362,8 +362,7 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
             &api,
             &session_id,
             &file,
-            // The bytes sent are not yet the file stored: 100 % waits for the answer.
-            move |percent| progress.set(percent.min(99)),
+            move |percent| progress.set(percent),
             move |result| match result {
                 Ok(done) => {
                     progress.set(100);
