@@ -4,6 +4,7 @@
 //! request over (`routes`); every message write goes through the
 //! conversation's [`room::Room`] Durable Object.
 
+mod assets;
 mod auth;
 mod custom_css;
 mod db;
@@ -12,6 +13,7 @@ mod error;
 mod events;
 mod inbox;
 mod openapi;
+mod phone;
 mod push;
 mod responder;
 mod room;

@@ -31,6 +31,15 @@ pub fn all(tools: &Tools) -> Result<()> {
     worker(tools)?;
     widget(tools)?;
     console(tools)?;
+    openapi()
+}
+
+/// Copies the committed OpenAPI document (`worker/openapi.json`, generated
+/// by the worker's tests) into the static assets, where Cloudflare serves it
+/// at `/openapi.json` without running the worker (see `worker/src/openapi.rs`).
+pub fn openapi() -> Result<()> {
+    fs::create_dir_all(public_dir())?;
+    fs::copy(root().join("worker/openapi.json"), public_dir().join("openapi.json"))?;
     Ok(())
 }
 
@@ -42,8 +51,9 @@ fn with_node_path(cmd: &mut Command) -> &mut Command {
     cmd.env("PATH", std::env::join_paths(paths).expect("PATH entries are joinable"))
 }
 
-/// `worker-build --release` with the pinned wasm-bindgen and npm's wasm-opt
-/// (worker-build would otherwise download them, TOOLCHAIN.md).
+/// `worker-build --release` with the pinned wasm-bindgen, then `wasm-opt
+/// -Oz --strip-debug` on its wasm (worker-build's own wasm-opt step is off in
+/// `worker/Cargo.toml`: it keeps the name sections, 0.9 MB of the upload).
 pub fn worker(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the worker (release)");
     run(with_node_path(
@@ -52,7 +62,16 @@ pub fn worker(tools: &Tools) -> Result<()> {
             .current_dir(root().join("worker"))
             .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
             .env("WASM_OPT_BIN", &tools.wasm_opt),
-    ))
+    ))?;
+    let wasm = root().join("worker/build/index_bg.wasm");
+    run(Command::new(&tools.wasm_opt)
+        .arg(&wasm)
+        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .args(WASM_FEATURES)
+        // workers-rs unwinds panics with wasm exception handling.
+        .arg("--enable-exception-handling")
+        .arg("-o")
+        .arg(&wasm))
 }
 
 /// The file names of the widget's two builds, named by one content hash
@@ -123,7 +142,8 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
         // The widget is imported from the site owner's pages, another
         // origin: a module import and the wasm fetch need CORS (public files, no credentials).
         "/widget/*\n  Cache-Control: public, max-age=31536000, immutable\n  Access-Control-Allow-Origin: *\n/loader.js\n  Cache-Control: public, max-age=300\n\
-         /app/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n/app/\n  Cache-Control: no-cache\n",
+         /app/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n/app/\n  Cache-Control: no-cache\n\
+         /openapi.json\n  Cache-Control: no-cache\n  Access-Control-Allow-Origin: *\n",
     )?;
     Ok(files)
 }

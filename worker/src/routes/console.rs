@@ -7,13 +7,12 @@
 //! OpenAPI document ([`PATHS`]).
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
 use super::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// The routes below, as the router names them.
 pub const PATHS: [&str; 3] = ["/app", "/app/", "/app/{*path}"];
@@ -40,17 +39,5 @@ async fn get_app() -> Redirect {
 /// console is not built.
 #[worker::send]
 async fn get_index(State(state): State<AppState>) -> ApiResult<Response> {
-    let assets = state.env.assets("ASSETS")?;
-    // Any host will do: the binding serves this worker's own assets.
-    let index = assets.fetch(format!("https://assets.invalid{INDEX}"), None).await?;
-    if index.status() != StatusCode::OK {
-        return Err(ApiError::not_found("console page: the console is not built (cargo xtask build)"));
-    }
-    let content_type = index.headers().get(header::CONTENT_TYPE).cloned();
-    let body = axum::body::Body::new(index.into_body());
-    let mut response = (StatusCode::OK, [(header::CACHE_CONTROL, "no-cache")], body).into_response();
-    if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
-    }
-    Ok(response)
+    crate::assets::serve(&state.env, INDEX, "no-cache", "console page").await
 }

@@ -81,6 +81,9 @@ pub async fn post_email(State(state): State<AppState>, caller: Caller, body: Byt
 pub async fn post_contact(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Saved>> {
     let request: ContactRequest = json_object(&body)?;
     request.validate()?;
+    if let Some(phone) = request.phone.as_deref().filter(|p| !p.is_empty()) {
+        crate::phone::check(phone)?;
+    }
     save_contact(&state, &caller, "contact", &request).await?;
     Ok(Json(Saved { success: true, message: "Contact saved".into() }))
 }
