@@ -38,6 +38,9 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 422: well-formed but invalid input.
     ValidationError,
+    /// 422: a list in the body is longer than its documented `maxItems`
+    /// (`api::list_cap`); the message names the field.
+    TooManyItems,
     /// 429: rate limited; answered with `Retry-After`.
     RateLimited,
     /// 500: an unexpected failure.
@@ -62,6 +65,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationError => "validation_error",
+            ErrorCode::TooManyItems => "too_many_items",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ServiceUnavailable => "service_unavailable",
@@ -79,7 +83,7 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::ValidationError => 422,
+            ErrorCode::ValidationError | ErrorCode::TooManyItems => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::ServiceUnavailable => 502,

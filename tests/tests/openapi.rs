@@ -4,8 +4,14 @@
 //! `openapi-spec-validator-rs`), and every operation it lists is routed by
 //! the worker with exactly the documented methods.
 //!
+//! The request caps it documents (`x-max-body-bytes`, `maxItems`) are
+//! probed in `openapi/caps.rs`.
+//!
 //! The other half, that the router serves nothing the document leaves out,
 //! is the worker's native test `the_router_serves_exactly_the_documented_operations`.
+
+#[path = "openapi/caps.rs"]
+mod caps;
 
 use edgechat_tests::*;
 use openapi_spec_validator_rs::{validate, ErrorMode, Options, Outcome, SpecVersion};
@@ -30,6 +36,10 @@ fn main() {
                 every_documented_operation_is_routed_with_exactly_its_methods,
             ),
             trial("every_operation_documents_its_answers_and_errors_use_the_envelope", server, every_operation_documents_its_answers),
+            trial("every_body_is_capped_as_documented", server, caps::every_body_is_capped_as_documented),
+            trial("an_article_over_the_cap_is_not_stored", server, caps::an_article_over_the_cap_is_not_stored),
+            trial("every_list_is_capped_as_documented", server, caps::every_list_is_capped_as_documented),
+            trial("a_list_at_its_cap_is_read", server, caps::a_list_at_its_cap_is_read),
         ],
     )
 }

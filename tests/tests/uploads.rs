@@ -986,7 +986,7 @@ async fn ten_attachments_are_accepted_and_eleven_are_422(server: &Server) {
     for name in names {
         ids.push(upload_ok(server, Route::Image, key, &session, &sample(name, "image/gif", GIF), "image/gif").await.id);
     }
-    assert_error(send(server, key, &session, "Eleven pictures", &ids).await, 422, "validation_error", "11 attachments").await;
+    assert_error(send(server, key, &session, "Eleven pictures", &ids).await, 422, "too_many_items", "11 attachments").await;
     assert!(history(server, key, &session).await.messages.is_empty(), "the refused message was not stored");
 
     let sent = send_ok(server, key, &session, "Ten pictures", &ids[..10]).await;

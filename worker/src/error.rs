@@ -65,6 +65,13 @@ impl ApiError {
         ApiError::new(ErrorCode::PayloadTooLarge, message)
     }
 
+    /// 422 `too_many_items`: the list at `field` (a JSON path such as
+    /// `request_reasons[0].subs`) holds more than its `max` items
+    /// (`maxItems` in the OpenAPI document, `api::list_cap`).
+    pub fn too_many_items(field: &str, max: usize) -> Self {
+        ApiError::new(ErrorCode::TooManyItems, format!("{field} has more than {max} items; at most {max} are allowed"))
+    }
+
     /// 400 `bad_request`: the body is not what the route reads (`message` says how).
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(ErrorCode::BadRequest, message)

@@ -23,6 +23,7 @@ use utoipa::openapi::path::HttpMethod;
 use utoipa::ToSchema;
 
 use crate::error::ApiResult;
+use crate::routes::body_cap::{self, BodyCap};
 use crate::routes::AppState;
 
 /// Handles the `GET /openapi.json` route: this API's OpenAPI 3.1 document,
@@ -78,8 +79,9 @@ impl ApiRouter {
     }
 
     /// Serves `handler` at the method(s) and path of its `#[utoipa::path]`
-    /// attribute `P` (the `__path_<handler>` type; [`api_routes!`] names it).
-    pub fn route<P, H, T>(mut self, handler: H) -> Self
+    /// attribute `P` (the `__path_<handler>` type; [`api_routes!`] names it),
+    /// behind the body size cap `cap` ([`body_cap::enforce`]).
+    pub fn route<P, H, T>(mut self, handler: H, cap: BodyCap) -> Self
     where
         P: utoipa::Path + utoipa::__dev::SchemaReferences,
         H: Handler<T, AppState>,
@@ -88,6 +90,10 @@ impl ApiRouter {
         let path = P::path();
         let methods = P::methods();
         let method_router = methods.iter().fold(MethodRouter::new(), |router, method| router.on(method_filter(method), handler.clone()));
+        let method_router =
+            method_router.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+                body_cap::enforce(cap, request, next)
+            }));
         self.router = self.router.route(&path, method_router);
         #[cfg(test)]
         {
@@ -99,6 +105,9 @@ impl ApiRouter {
             operation.tags = Some(vec![self.tag.to_string()]);
             // Handler names repeat across groups (`post_close`, `get_messages`): prefix the group.
             operation.operation_id = operation.operation_id.map(|id| format!("{}_{id}", self.tag));
+            if !methods.iter().all(|method| matches!(method, HttpMethod::Get | HttpMethod::Head)) {
+                document::body_cap(&mut operation, cap.documented_bytes());
+            }
             self.paths.add_path_operation(&path, methods, operation);
             P::schemas(&mut self.schemas);
         }
@@ -141,14 +150,29 @@ macro_rules! path_type {
 }
 pub(crate) use path_type;
 
-/// Adds handlers to an [`ApiRouter`], each at its documented method and path:
-/// `api_routes!(ApiRouter::new("widget"), widget::config::get_config, …)`.
+/// Adds handlers to an [`ApiRouter`], each at its documented method and path
+/// behind its body cap (`@ BodyCap::…`; [`BodyCap::Default`] when none is named):
+/// `api_routes!(ApiRouter::new("operator"), sites::get_sites, sites::post_import @ BodyCap::Import, …)`.
 macro_rules! api_routes {
-    ($api:expr, $($($segment:ident)::+),+ $(,)?) => {
-        $api $(.route::<$crate::openapi::path_type!([] $($segment)::+), _, _>($($segment)::+))+
+    ($api:expr, $($($segment:ident)::+ $(@ $cap:expr)?),+ $(,)?) => {
+        $api $(.route::<$crate::openapi::path_type!([] $($segment)::+), _, _>(
+            $($segment)::+,
+            $crate::openapi::body_cap_or_default!($($cap)?),
+        ))+
     };
 }
 pub(crate) use api_routes;
+
+/// The cap named after `@` in [`api_routes!`], or [`BodyCap::Default`].
+macro_rules! body_cap_or_default {
+    () => {
+        $crate::routes::body_cap::BodyCap::Default
+    };
+    ($cap:expr) => {
+        $cap
+    };
+}
+pub(crate) use body_cap_or_default;
 
 /// `{"status": "…"}`, the answer of `GET /health`, `GET /ready` and seed
 /// 004's reply route.
@@ -371,6 +395,22 @@ mod document {
         }
     }
 
+    /// Documents the body cap of `operation` (a route that may take a body):
+    /// the extension `x-max-body-bytes` with the cap in bytes, and its 413
+    /// answer (the handler's own 413, when it documents one, is kept: it
+    /// names the route's tighter caps).
+    pub fn body_cap(operation: &mut Operation, bytes: u64) {
+        let extensions = operation.extensions.get_or_insert_with(Default::default);
+        extensions.insert("x-max-body-bytes".into(), bytes.into());
+        operation.responses.responses.entry("413".into()).or_insert_with(|| {
+            ResponseBuilder::new()
+                .content("application/json", Content::new(Some(error_ref())))
+                .description(format!("`payload_too_large`: the body is over {bytes} bytes (`x-max-body-bytes`); nothing is stored"))
+                .build()
+                .into()
+        });
+    }
+
     /// An optional request body (`Option<T>` in the attribute) is `T` when
     /// sent, not `T` or JSON `null` as utoipa writes it: the routes refuse `null`.
     fn optional_body(operation: &mut Operation) {
@@ -483,6 +523,7 @@ mod tests {
             PayloadTooLarge,
             UnsupportedMediaType,
             ValidationError,
+            TooManyItems,
             RateLimited,
             InternalError,
             ServiceUnavailable,
@@ -491,7 +532,9 @@ mod tests {
         // Exhaustive: a new code does not compile until it is listed above.
         let listed = |code: ErrorCode| match code {
             BadRequest | Unauthorized | Forbidden | Blocked | OriginNotAllowed | NotFound | Conflict | PayloadTooLarge
-            | UnsupportedMediaType | ValidationError | RateLimited | InternalError | ServiceUnavailable | NotReady => code.as_str(),
+            | UnsupportedMediaType | ValidationError | TooManyItems | RateLimited | InternalError | ServiceUnavailable | NotReady => {
+                code.as_str()
+            }
         };
         let document: serde_json::Value = serde_json::from_str(&generated()).expect("the document is JSON");
         let documented: Vec<&str> = document["components"]["schemas"]["ErrorCode"]["enum"]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conversations::Status;
 use super::ChatMessage;
+use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -326,14 +327,15 @@ pub struct Poll {
 
 /// Body of `POST /api/v1/app/conversations/{id}/reply`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AppReplyRequest))]
 pub struct ReplyRequest {
     /// The message, 1 to 10,000 characters (may be empty with attachments).
     #[serde(default)]
     pub body: String,
     /// Uploads of this user to attach (`POST /api/v1/chat/upload/*` with the
     /// user's identity), at most 10.
-    #[serde(default, alias = "attachmentIds")]
+    #[serde(default, alias = "attachmentIds", deserialize_with = "list_cap::at_most::<10, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub attachment_ids: Vec<i64>,
 }
 

@@ -60,6 +60,7 @@ pub struct ByUserQuery {
     pub cursor: Option<String>,
     /// 1 to [`MAX_BY_USER_LIMIT`] (default [`DEFAULT_BY_USER_LIMIT`]).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
 }
 

@@ -190,6 +190,7 @@ pub struct ComplaintFilter {
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 25).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ChatMessage, Mode};
+use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -223,6 +224,7 @@ pub struct ConversationFilter {
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 25).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -250,6 +252,7 @@ pub struct MessagePage {
     pub after_seq: Option<i64>,
     /// Page size, 1 to 100 (default 25).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -281,7 +284,8 @@ pub struct OperatorSend {
     /// Upload ids of the caller's account's operator files
     /// (`POST /v1/chat/media`, or a confirmed upload URL's `upload_id`), not
     /// attached to a message yet; at most `MAX_FILES_PER_MSG` (default 10).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list_cap::at_most::<10, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub attachments: Vec<i64>,
 }
 

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::list_cap;
+
 /// The kind of a bus event: its `type` on the wire (Standard Webhooks'
 /// dotted `resource.action` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -128,7 +130,8 @@ pub struct NewWebhookEndpoint {
     /// link-local address (unless the deployment allows local endpoints).
     pub url: String,
     /// The event types to deliver; empty: all of them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<32, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 32))]
     pub events: Vec<EventType>,
     /// What the endpoint is for, shown in the console.
     #[serde(default)]
@@ -141,7 +144,8 @@ pub struct NewWebhookEndpoint {
 pub struct WebhookEndpointChange {
     #[serde(default)]
     pub url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most_or_none::<32, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 32))]
     pub events: Option<Vec<EventType>>,
     #[serde(default)]
     pub description: Option<String>,
@@ -210,6 +214,8 @@ pub struct NewApiKey {
     /// What the key is for (1 to 100 characters).
     pub name: String,
     /// At least one scope.
+    #[serde(deserialize_with = "list_cap::at_most::<8, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 8))]
     pub scopes: Vec<ApiKeyScope>,
 }
 
@@ -249,6 +255,7 @@ pub struct DeliveryPage {
     pub before: Option<i64>,
     /// Page size, 1 to 100 (default 25).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

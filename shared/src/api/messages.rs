@@ -6,6 +6,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::conversations::ConversationSummary;
 use super::{ChatMessage, Reaction};
+use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -129,10 +130,12 @@ pub fn emoji(value: &str) -> Result<(), FieldError> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForwardRequest {
     /// 1 to [`MAX_FORWARD_MESSAGES`] message ids, copied in this order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<20, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub message_ids: Vec<i64>,
     /// 1 to [`MAX_FORWARD_TARGETS`] conversation ids to copy them into.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<10, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub conversation_ids: Vec<i64>,
 }
 
@@ -184,6 +187,7 @@ pub struct SearchQuery {
     pub before: Option<String>,
     /// Page size, 1 to 50 (default 20).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]
     pub limit: Option<u32>,
 }
 
@@ -294,7 +298,8 @@ pub struct SyncCursor {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRequest {
     /// 1 to [`MAX_SYNC_CONVERSATIONS`] conversations the client has.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<100, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub conversations: Vec<SyncCursor>,
     /// RFC 3339 time the client last synced: conversations it did not name
     /// with activity after it come back in `new_conversations`. Absent: none.

@@ -17,6 +17,7 @@ pub mod health;
 pub mod history;
 pub mod inbound;
 pub mod integrations;
+pub mod list_cap;
 pub mod media;
 pub mod messages;
 pub mod proactive;

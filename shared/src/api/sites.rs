@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -212,7 +213,8 @@ pub struct RequestReason {
     /// 1 to 100 characters.
     pub main: String,
     /// At most 10, each 1 to 100 characters.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<10, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub subs: Vec<String>,
 }
 
@@ -252,7 +254,8 @@ pub struct SiteInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Each an `http(s)://host[:port]` origin, or with a `*.` wildcard host; at most 50.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "list_cap::at_most_or_none::<50, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub allowed_origins: Option<Vec<String>>,
     /// 1 to 500 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,7 +298,8 @@ pub struct SiteInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responder: Option<ResponderSettings>,
     /// The request topics, replacing the stored list ([`RequestReason::validate_list`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "list_cap::at_most_or_none::<20, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub request_reasons: Option<Vec<RequestReason>>,
 }
 
@@ -448,6 +452,7 @@ pub struct ArticleSearchQuery {
     pub q: String,
     /// Most hits, 1 to 50 (default 10).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]
     pub limit: Option<usize>,
 }
 

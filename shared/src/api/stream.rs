@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Mode;
 pub use super::Source;
+use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -36,7 +37,8 @@ pub struct StreamRequest {
     pub message_id: Option<String>,
     /// Upload ids to attach (from the upload routes), at most 10; with
     /// attachments the text may be empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list_cap::at_most::<10, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub attachments: Vec<i64>,
     /// The page the visitor writes from (the widget sends the host page's
     /// `location.href`): an absolute http(s) URL of at most 2,048 characters.

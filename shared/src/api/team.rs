@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::auth::OperatorRole;
 use super::conversations::{Kind, Visitor};
+use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
@@ -35,7 +36,8 @@ pub struct NewConversation {
     #[cfg_attr(feature = "openapi", schema(required))]
     pub kind: Option<Kind>,
     /// Internal: the other operators (1 to 50 ids of the caller's account; the caller always takes part).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<50, _, _>")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub participant_ids: Vec<i64>,
     /// Internal: the conversation's name, 1 to 100 characters. Visitor: the visitor's name
     /// (1 to 120 characters), stored on a visitor created for this email.
@@ -278,8 +280,9 @@ pub struct ParticipantList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddParticipants {
     /// 1 to 50 operator ids of the caller's account; ids already taking part change nothing.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_cap::at_most::<50, _, _>")]
     #[cfg_attr(feature = "openapi", schema(required))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub user_ids: Vec<i64>,
 }
 

@@ -323,11 +323,12 @@ async fn a_reply_takes_only_the_users_own_uploads(server: &'static Server) {
     let id = started(server, &session, json!({"body": "Files"})).await.conversation.id;
     for (body, what) in [
         (json!({"body": "see", "attachment_ids": [123_456]}), "an upload that is not the user's"),
-        (json!({"body": "see", "attachmentIds": (1..=11).collect::<Vec<i64>>()}), "more than 10"),
         (json!({"body": ""}), "empty without attachments"),
     ] {
         assert_error(user_action(server, &session, id, "reply", Some(body)).await, 422, "validation_error", what).await;
     }
+    let eleven = json!({"body": "see", "attachmentIds": (1..=11).collect::<Vec<i64>>()});
+    assert_error(user_action(server, &session, id, "reply", Some(eleven)).await, 422, "too_many_items", "more than 10").await;
     let messages = poll(server, &session, id, 0).await.messages;
     assert!(messages.iter().all(|m| m.content != "see"), "nothing was stored");
 }

@@ -441,5 +441,5 @@ async fn an_attached_upload_cannot_be_attached_again(server: &'static Server) {
     assert_error(send_message(server, tenant.token(), twice).await, 422, "validation_error", "listed twice").await;
     let eleven: Vec<i64> = (0..11).map(|_| media.upload_id).collect();
     let body = json!({"conversation_id": conversation, "content": "x", "attachments": eleven});
-    assert_error(send_message(server, tenant.token(), body).await, 422, "validation_error", "over 10").await;
+    assert_error(send_message(server, tenant.token(), body).await, 422, "too_many_items", "over 10").await;
 }

@@ -336,14 +336,14 @@ async fn forward_lists_are_bounded(server: &'static Server) {
     let sent = send(server, tenant.token(), id, "line").await;
     let many: Vec<i64> = (1..=21).collect();
     let targets: Vec<i64> = (1..=11).collect();
-    for (messages_, conversations, what) in [
-        (vec![], vec![id], "no messages"),
-        (vec![sent.id], vec![], "no targets"),
-        (many, vec![id], "21 messages"),
-        (vec![sent.id], targets, "11 targets"),
-        (vec![sent.id, sent.id], vec![id], "an id twice"),
+    for (messages_, conversations, code, what) in [
+        (vec![], vec![id], "validation_error", "no messages"),
+        (vec![sent.id], vec![], "validation_error", "no targets"),
+        (many, vec![id], "too_many_items", "21 messages"),
+        (vec![sent.id], targets, "too_many_items", "11 targets"),
+        (vec![sent.id, sent.id], vec![id], "validation_error", "an id twice"),
     ] {
-        assert_error(forward(server, tenant.token(), &messages_, &conversations).await, 422, "validation_error", what).await;
+        assert_error(forward(server, tenant.token(), &messages_, &conversations).await, 422, code, what).await;
     }
     assert_error(post(server, "/v1/chat/messages/forward", tenant.token(), json!([1])).await, 400, "bad_request", "not an object").await;
 }
@@ -507,10 +507,11 @@ async fn sync_lists_unknown_and_foreign_ids_as_gone_and_new_conversations_since(
 async fn bad_syncs_are_refused(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
     let many: Vec<Value> = (1..=101).map(|id| json!({"id": id, "last_seq": 0})).collect();
+    let over = assert_error(sync(server, tenant.token(), json!({"conversations": many})).await, 422, "too_many_items", "101").await;
+    assert!(over.message.contains("conversations"), "{}", over.message);
     for (body, what) in [
         (json!({"conversations": []}), "empty"),
         (json!({}), "missing"),
-        (json!({"conversations": many}), "101 conversations"),
         (json!({"conversations": [{"id": 1, "last_seq": -1}]}), "negative seq"),
         (json!({"conversations": [{"id": 1, "last_seq": 0}, {"id": 1, "last_seq": 2}]}), "twice"),
         (json!({"conversations": [{"id": 1, "last_seq": 0}], "since": "yesterday"}), "bad since"),

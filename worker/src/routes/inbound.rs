@@ -11,7 +11,7 @@ use axum::Json;
 use base64::Engine;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::inbound::{
-    InboundEndpoint, InboundEvent, InboundReceipt, NewInboundEndpoint, MAX_BODY_BYTES, MAX_ENDPOINTS, MAX_WEBHOOK_ID_CHARS,
+    InboundEndpoint, InboundEvent, InboundReceipt, NewInboundEndpoint, MAX_ENDPOINTS, MAX_WEBHOOK_ID_CHARS,
 };
 use edgechat_shared::error::{ErrorBody, FieldError};
 use sha2::{Digest, Sha256};
@@ -176,9 +176,6 @@ pub async fn post_inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<InboundReceipt>)> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large("An inbound webhook body is at most 64 KiB"));
-    }
     let db = db::database(&state.env)?;
     let endpoint = inbound_db::by_id(&db, &endpoint_id).await?.ok_or_else(bad_signature)?;
     let webhook = Webhook::new(&endpoint.secret).map_err(ApiError::internal)?;

@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+pub mod body_cap;
 pub mod console;
 mod health;
 mod inbound;
@@ -11,10 +12,12 @@ mod widget;
 
 use axum::http::{header, HeaderMap, Uri};
 use axum::Router;
+use edgechat_shared::api::list_cap;
 use worker::Env;
 
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{self, api_routes, ApiRouter};
+use body_cap::BodyCap;
 
 /// Shared state of every handler: the worker's bindings.
 #[derive(Clone)]
@@ -25,14 +28,23 @@ pub struct AppState {
 /// Parses a request body that must be one JSON object of type `T`.
 ///
 /// Errors: 400 `bad_request` when the body is not JSON, not an object, or a
-/// field has the wrong JSON type. Missing fields are left to the type's
-/// validation (422).
+/// field has the wrong JSON type; 422 `too_many_items` naming the field's
+/// path (`request_reasons[0].subs`) when a list is over its cap
+/// (`edgechat_shared::api::list_cap`). Missing fields are left to the
+/// type's validation (422).
 pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(ApiError::bad_json)?;
     if !value.is_object() {
         return Err(ApiError::bad_json("expected a JSON object"));
     }
-    serde_json::from_value(value).map_err(ApiError::bad_json)
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match list_cap::too_many_items(&inner.to_string()) {
+            Some(max) => ApiError::too_many_items(&path, max),
+            None => ApiError::bad_json(inner),
+        }
+    })
 }
 
 /// The worker's public origin as the caller reached it, e.g.
@@ -60,6 +72,9 @@ pub fn router(env: Env) -> Router {
         .merge(webhooks_api().into_router())
         .merge(console::router())
         .fallback(health::not_found)
+        // For the routes' body caps (`body_cap::enforce`), which run
+        // without the state: the upload cap reads `MAX_FILE_MB`.
+        .layer(axum::Extension(state.clone()))
         .with_state(state)
 }
 
@@ -94,14 +109,14 @@ fn widget_api() -> ApiRouter {
         widget::close::post_close,
         widget::handoff::post_handoff,
         widget::proactive::get_pending,
-        widget::uploads::post_upload_image,
-        widget::uploads::post_upload_file,
+        widget::uploads::post_upload_image @ BodyCap::Upload,
+        widget::uploads::post_upload_file @ BodyCap::Upload,
         widget::uploads::get_file,
         widget::token_conversations::post_conversation,
         widget::token_conversations::get_messages,
         widget::token_conversations::post_reply,
         widget::token_conversations::get_file,
-        operator::chat::post_upload,
+        operator::chat::post_upload @ BodyCap::Upload,
         widget::transcript::post_transcript,
     )
 }
@@ -134,7 +149,7 @@ fn app_api() -> ApiRouter {
         app::devices::get_web_push_key,
         app::notification_settings::get_notification_settings,
         app::notification_settings::put_notification_settings,
-        app::diagnostics::post_diagnostics,
+        app::diagnostics::post_diagnostics @ BodyCap::Diagnostics,
     )
 }
 
@@ -168,11 +183,11 @@ fn operator_api() -> ApiRouter {
         operator::sites::delete_site,
         operator::sites::post_rotate_secret,
         operator::sites::get_articles,
-        operator::sites::post_article,
+        operator::sites::post_article @ BodyCap::Article,
         operator::sites::get_article_search,
-        operator::sites::post_import,
+        operator::sites::post_import @ BodyCap::Import,
         operator::sites::get_article,
-        operator::sites::patch_article,
+        operator::sites::patch_article @ BodyCap::Article,
         operator::sites::delete_article,
         operator::proactive::get_rules,
         operator::proactive::post_rule,
@@ -192,10 +207,10 @@ fn operator_api() -> ApiRouter {
         operator::conversations::post_typing,
         operator::conversations::post_send,
         operator::media::post_upload_url,
-        operator::media::put_upload,
+        operator::media::put_upload @ BodyCap::Upload,
         operator::media::post_confirm,
         operator::media::get_media,
-        operator::media::post_media,
+        operator::media::post_media @ BodyCap::Upload,
         operator::conversations::get_ai_active,
         operator::conversations::post_block,
         operator::conversations::delete_block,
@@ -251,5 +266,5 @@ fn operator_api() -> ApiRouter {
 
 /// Public webhook receivers, `/webhooks/*` (seed 003: HMAC-verified).
 fn webhooks_api() -> ApiRouter {
-    api_routes!(ApiRouter::new("webhooks"), inbound::post_inbound)
+    api_routes!(ApiRouter::new("webhooks"), inbound::post_inbound @ BodyCap::Inbound)
 }

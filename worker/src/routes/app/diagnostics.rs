@@ -4,12 +4,12 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use edgechat_shared::api::diagnostics::{self, MAX_DIAGNOSTICS_BYTES, MAX_DIAGNOSTICS_DEPTH};
+use edgechat_shared::api::diagnostics::{self, MAX_DIAGNOSTICS_DEPTH};
 use edgechat_shared::error::{ErrorBody, FieldError};
 
 use super::AppUser;
 use crate::db::{self, devices};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::routes::{json_object, AppState};
 
 /// Handles `POST /api/v1/app/diagnostics`: stores one telemetry report,
@@ -35,9 +35,6 @@ use crate::routes::{json_object, AppState};
 )]
 #[worker::send]
 pub async fn post_diagnostics(State(state): State<AppState>, user: AppUser, body: Bytes) -> ApiResult<StatusCode> {
-    if body.len() > MAX_DIAGNOSTICS_BYTES {
-        return Err(ApiError::payload_too_large(format!("diagnostics are at most {MAX_DIAGNOSTICS_BYTES} bytes")));
-    }
     let mut report: serde_json::Value = json_object(&body)?;
     if diagnostics::depth(&report) > MAX_DIAGNOSTICS_DEPTH {
         return Err(FieldError::new("body", format!("diagnostics nest at most {MAX_DIAGNOSTICS_DEPTH} levels")).into());

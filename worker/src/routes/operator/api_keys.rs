@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::integrations::{ApiKey, ApiKeyScope, NewApiKey};
+use edgechat_shared::api::list_cap;
 use edgechat_shared::error::{ErrorBody, FieldError};
 use serde::Deserialize;
 
@@ -30,6 +31,7 @@ fn check_manager(caller: &CurrentOperator) -> ApiResult<()> {
 #[derive(Deserialize)]
 struct KeyInput {
     name: Option<String>,
+    #[serde(default, deserialize_with = "list_cap::at_most_or_none::<8, _, _>")]
     scopes: Option<Vec<String>>,
 }
 

@@ -427,7 +427,7 @@ pub struct ChatFilesUpload {
     /// 1 to `MAX_FILES_PER_MSG` (default 10) files, all together at most
     /// `MAX_FILE_MB` MiB (default 10); each JPEG, PNG, GIF, WEBP, BMP, PDF,
     /// MP4 or plain text by its bytes.
-    #[schema(rename = "files[]")]
+    #[schema(rename = "files[]", max_items = 10)]
     pub files: Vec<crate::openapi::FileBytes>,
 }
 
