@@ -68,7 +68,8 @@ pub fn fuzz(minutes: f64) -> Result<()> {
         let outcome = if target.timed { timed(target, share) } else { by_cases(target, share) };
         let took = started.elapsed().as_secs_f64();
         match outcome {
-            Ok(cases) => println!("{}: {cases} cases, no failure ({took:.0} s)", target.name),
+            Ok(None) => println!("{}: deterministic, passed ({took:.0} s)", target.name),
+            Ok(Some(cases)) => println!("{}: {cases} cases, no failure ({took:.0} s)", target.name),
             Err(output) => {
                 let tail: Vec<&str> = output.lines().rev().take(25).collect();
                 println!("{}: FAILED ({took:.0} s)\n{}", target.name, tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
@@ -96,22 +97,22 @@ fn cargo_test(binary: &[&str], args: &[&str], env: &[(&str, String)]) -> Result<
     Ok((out.status.success(), text))
 }
 
-/// A shared target, run once for `share`: the cases it reports.
-fn timed(target: &Target, share: Duration) -> std::result::Result<u64, String> {
+/// A shared target, run once for `share`: the cases it reports (`None`
+/// for a test that is no property: it runs once).
+fn timed(target: &Target, share: Duration) -> std::result::Result<Option<u64>, String> {
     let args = ["--exact", target.name.as_str(), "--nocapture"];
     let env = [("FUZZ_SECONDS", format!("{:.1}", share.as_secs_f64()))];
     let (passed, output) = cargo_test(target.binary, &args, &env).map_err(|e| e.to_string())?;
     if !passed {
         return Err(output);
     }
-    // `fuzz <name>: <cases> cases, no failure`; a test that is no property runs once.
-    let cases = output.lines().find_map(|line| line.strip_prefix("fuzz ")?.split(": ").nth(1)?.split(' ').next()?.parse().ok());
-    Ok(cases.unwrap_or(1))
+    // `fuzz <name>: <cases> cases, no failure`.
+    Ok(output.lines().find_map(|line| line.strip_prefix("fuzz ")?.split(": ").nth(1)?.split(' ').next()?.parse().ok()))
 }
 
 /// A worker target, run with `PROPTEST_CASES` grown until `share` is spent:
 /// the cases run in all.
-fn by_cases(target: &Target, share: Duration) -> std::result::Result<u64, String> {
+fn by_cases(target: &Target, share: Duration) -> std::result::Result<Option<u64>, String> {
     let started = Instant::now();
     let (mut cases, mut total) = (256u64, 0u64);
     loop {
@@ -125,7 +126,7 @@ fn by_cases(target: &Target, share: Duration) -> std::result::Result<u64, String
         let left = share.saturating_sub(started.elapsed());
         let took = run_started.elapsed().max(Duration::from_millis(100));
         if left < took {
-            return Ok(total);
+            return Ok(Some(total));
         }
         // Aim at what is left, at most 8× the last run.
         cases = ((cases as f64 * left.as_secs_f64() / took.as_secs_f64()) as u64).clamp(1, cases * 8);

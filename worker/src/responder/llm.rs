@@ -406,7 +406,7 @@ mod props {
     use proptest::prelude::*;
 
     /// Pushes `wire` cut at `cuts` and ends the stream.
-    fn read(wire: &[u8], cuts: &[usize]) -> Result<String, Failure> {
+    pub(super) fn read(wire: &[u8], cuts: &[usize]) -> Result<String, Failure> {
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
         cuts.sort_unstable();
         let mut reader = StreamReader::new();
@@ -440,7 +440,7 @@ mod props {
         wire
     }
 
-    fn workers_ai(texts: &[String], done: bool) -> String {
+    pub(super) fn workers_ai(texts: &[String], done: bool) -> String {
         let events = texts.iter().map(|text| sse::Frame::data(serde_json::json!({"response": text, "p": "abc"}).to_string()).encode());
         events.collect::<String>() + if done { "data: [DONE]\r\r" } else { "" }
     }
@@ -485,6 +485,13 @@ mod props {
             prop_assert_eq!(got, Err(Failure::TooLong(MAX_ANSWER_BYTES)));
         }
     }
+}
+
+/// Examples of the caps (deterministic: not run again by `cargo xtask fuzz`).
+#[cfg(test)]
+mod cap_examples {
+    use super::props::{read, workers_ai};
+    use super::*;
 
     /// An answer of exactly the cap is whole; one byte more is refused.
     #[test]
