@@ -68,7 +68,7 @@ pub enum Inline {
 /// How deep blocks and inlines may nest; deeper containers are flattened
 /// into their parent, so a hostile message cannot exhaust the stack when
 /// the tree is built into views.
-const MAX_DEPTH: usize = 12;
+pub const MAX_DEPTH: usize = 12;
 
 /// The `rel` of every link in a message: no `window.opener`, no referrer,
 /// no endorsement.

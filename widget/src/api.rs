@@ -5,6 +5,7 @@ use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::sites::RequestReason;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::IdentityQuery;
+use edgechat_shared::limits::{ANSWER_STREAM_TIMEOUT_MS, MAX_ANSWER_BYTES};
 use edgechat_shared::sse;
 use js_sys::{encode_uri_component, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -220,6 +221,11 @@ impl Api {
     }
 
     /// `POST /api/v1/chat/stream`: calls `on_event` for each SSE event as it arrives.
+    ///
+    /// Errors (besides the request's own): the stream ends without a `done`
+    /// or `error` event, an event is over `sse::MAX_SSE_EVENT_BYTES`, the
+    /// answer's chunks are over [`MAX_ANSWER_BYTES`], or the stream is still
+    /// open after [`ANSWER_STREAM_TIMEOUT_MS`] (the body is then cancelled).
     pub async fn stream(&self, request: &StreamRequest, mut on_event: impl FnMut(StreamEvent)) -> Result<(), ApiError> {
         let body = self
             .visitor(&request.session_id)
@@ -231,9 +237,16 @@ impl Api {
         let response = self.post_json("stream", body).await?;
         let body = response.body().ok_or("The answer has no body")?;
         // The body's own reader (the Streams standard): each `read()` is a
-        // promise of `{done, value: Uint8Array}`.
+        // promise of `{done, value: Uint8Array}`; `cancel()` ends it.
         let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        let timed_out = std::rc::Rc::new(std::cell::Cell::new(false));
+        let (timer_reader, timer_flag) = (reader.clone(), timed_out.clone());
+        crate::dom::after(ANSWER_STREAM_TIMEOUT_MS as i32, move || {
+            timer_flag.set(true);
+            let _ = timer_reader.cancel();
+        });
         let mut parser = sse::Parser::new();
+        let (mut answer_bytes, mut ended) = (0, false);
         loop {
             let read = JsFuture::from(reader.read()).await.map_err(js_error)?;
             let field = |name: &str| js_sys::Reflect::get(&read, &JsValue::from_str(name)).unwrap_or_default();
@@ -241,12 +254,27 @@ impl Api {
                 break;
             }
             let bytes = Uint8Array::new(&field("value")).to_vec();
-            for frame in parser.push(&bytes) {
-                if let Some(event) = Json::parse(&frame.data).as_ref().and_then(wire::stream_event) {
-                    on_event(event);
+            let frames = parser.try_push(&bytes).map_err(|e| e.to_string());
+            for frame in frames.as_deref().unwrap_or_default() {
+                let Some(event) = Json::parse(&frame.data).as_ref().and_then(wire::stream_event) else { continue };
+                match &event {
+                    StreamEvent::Chunk { content } => answer_bytes += content.len(),
+                    _ => ended = true,
                 }
+                if answer_bytes > MAX_ANSWER_BYTES {
+                    break;
+                }
+                on_event(event);
+            }
+            if frames.is_err() || answer_bytes > MAX_ANSWER_BYTES {
+                let _ = reader.cancel();
+                return Err(frames.err().unwrap_or_else(|| format!("The answer is longer than {MAX_ANSWER_BYTES} bytes")));
             }
         }
-        Ok(())
+        match (ended, timed_out.get()) {
+            (true, _) => Ok(()),
+            (false, true) => Err("The answer took too long".into()),
+            (false, false) => Err("The answer was cut off".into()),
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod build;
 pub mod check;
 pub mod deploy;
+pub mod fuzz;
 pub mod seed;
 pub mod wrangler;
 

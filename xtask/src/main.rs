@@ -10,6 +10,8 @@
 //!   run left no file for `git status` to report.
 //! - `bench`: sizes of `loader.js`, the widget, the console and the worker
 //!   upload, then latency benches.
+//! - `fuzz [--minutes N]`: the property tests of every parser of untrusted
+//!   input, each for its share of N minutes (default 10; see `xtask::fuzz`).
 //! - `build`: bootstrap and build the worker, the widget and the console.
 //! - `deploy`: the README's deploy steps for a logged-in `wrangler`, idempotent
 //!   (see `xtask::deploy`).
@@ -23,7 +25,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use flate2::write::GzEncoder;
-use xtask::{bootstrap, build, check, deploy, root, run, seed, wrangler, Result, DEMO_SITE_KEY};
+use xtask::{bootstrap, build, check, deploy, fuzz, root, run, seed, wrangler, Result, DEMO_SITE_KEY};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,10 +33,11 @@ fn main() {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(),
+        Some("fuzz") => fuzz_minutes(&args[1..]).and_then(fuzz::fuzz),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
         Some("deploy") => deploy::deploy(),
         Some("kb-import") => kb_import(&args[1..]),
-        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | build | deploy | kb-import --site-key KEY [--url URL] FILE>".into()),
+        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | fuzz [--minutes N] | build | deploy | kb-import --site-key KEY [--url URL] FILE>".into()),
     };
     if let Err(err) = result {
         eprintln!("xtask: {err}");
@@ -119,6 +122,17 @@ fn test() -> Result<()> {
     }
     eprintln!("xtask: all checks and tests passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// `--minutes N` of `cargo xtask fuzz` (a positive number; default 10).
+fn fuzz_minutes(args: &[String]) -> Result<f64> {
+    match args {
+        [] => Ok(10.0),
+        [flag, n] if flag == "--minutes" => {
+            n.parse::<f64>().ok().filter(|n| *n > 0.0).ok_or_else(|| format!("--minutes {n}: not a positive number").into())
+        }
+        _ => Err("usage: cargo xtask fuzz [--minutes N]".into()),
+    }
 }
 
 fn bench() -> Result<()> {

@@ -26,7 +26,7 @@ pub(super) fn parse(text: &str, depth: usize) -> Vec<Inline> {
         let rest = &text[at..];
         at += match c {
             '\\' => parser.escape(rest),
-            '`' => parser.code(rest),
+            '`' => parser.code(text, at),
             '*' | '_' => parser.run(text, at),
             '[' => parser.bracket(false),
             '!' if rest.starts_with("![") => parser.bracket(true),
@@ -101,6 +101,9 @@ struct Parser<'a> {
     brackets: Vec<usize>,
     /// A `[` before this token cannot open a link: it would hold one.
     links_from: usize,
+    /// Once a code span found no closer: by length, where the paragraph's
+    /// last backtick run of that length starts (0: none after the scan).
+    last_runs: Option<Vec<usize>>,
 }
 
 impl<'a> Parser<'a> {
@@ -130,11 +133,20 @@ impl<'a> Parser<'a> {
 
     /// A code span: a backtick run up to the next run of the same length;
     /// line ends become spaces and one space is stripped from both sides.
-    fn code(&mut self, rest: &str) -> usize {
+    ///
+    /// Linear overall, as in cmark: the first opener that finds no closer
+    /// has scanned to the end and notes where the last run of each length
+    /// starts; later openers without a closer are known at once instead of
+    /// each scanning to the end again (`` ` `` `` `` `` ``` `` … would be
+    /// quadratic).
+    fn code(&mut self, text: &str, at: usize) -> usize {
+        let rest = &text[at..];
         let len = rest.bytes().take_while(|&b| b == b'`').count();
-        let mut at = len;
-        while let Some(found) = rest[at..].find('`') {
-            let end = at + found;
+        let hopeless = self.last_runs.as_ref().is_some_and(|last| last.get(len).is_none_or(|&p| p <= at));
+        let mut runs = Vec::new();
+        let mut from = len;
+        while let Some(found) = rest[from..].find('`').filter(|_| !hopeless) {
+            let end = from + found;
             let run = rest[end..].bytes().take_while(|&b| b == b'`').count();
             if run == len {
                 let code = rest[len..end].replace('\n', " ");
@@ -146,7 +158,15 @@ impl<'a> Parser<'a> {
                 self.push(Kind::Inline(Inline::Code(code)));
                 return end + run;
             }
-            at = end + run;
+            if self.last_runs.is_none() {
+                runs.push((run, at + end));
+            }
+            from = end + run;
+        }
+        if self.last_runs.is_none() {
+            let mut last = vec![0; runs.iter().map(|&(run, _)| run + 1).max().unwrap_or(0)];
+            runs.into_iter().for_each(|(run, p)| last[run] = p);
+            self.last_runs = Some(last);
         }
         self.text.push_str(&rest[..len]);
         len
@@ -239,48 +259,52 @@ impl<'a> Parser<'a> {
 
     /// Matches the runs after token `bottom` (CommonMark's "process
     /// emphasis"), then drops them from the delimiter stack.
+    ///
+    /// The runs are taken left to right as closers; the openers before
+    /// the current closer are a stack, so every removal is at its top
+    /// (removing from the middle of a list made `a* a* a* …` and
+    /// `_a_ _a_ …` quadratic). With the spec's per-kind bottoms of the
+    /// search (`floor`), each run is looked at a bounded number of times.
     fn emphasis(&mut self, bottom: usize) {
         let first = self.runs.partition_point(|&token| token < bottom);
+        let pending = self.runs.split_off(first);
         // Per closer kind, where the last failed search for an opener ended.
         let mut floor = [bottom; 12];
-        let mut current = first;
-        while let Some(&closer) = self.runs.get(current) {
-            let Kind::Run { ch, len, open, close: true, .. } = self.tokens[closer].kind else {
-                current += 1;
-                continue;
-            };
-            let kind = usize::from(ch == '_') * 6 + usize::from(open) * 3 + len % 3;
-            let found = (first..current).rev().take_while(|&o| self.runs[o] >= floor[kind]).find(|&o| self.pairs(self.runs[o], closer));
-            let Some(o) = found else {
-                floor[kind] = closer;
-                if open {
-                    current += 1;
-                } else {
-                    self.runs.remove(current);
+        let mut openers: Vec<usize> = Vec::new();
+        for closer in pending {
+            loop {
+                let Kind::Run { ch, len, open, close: true, .. } = self.tokens[closer].kind else {
+                    openers.push(closer);
+                    break;
+                };
+                let kind = usize::from(ch == '_') * 6 + usize::from(open) * 3 + len % 3;
+                let found = (0..openers.len()).rev().take_while(|&o| openers[o] >= floor[kind]).find(|&o| self.pairs(openers[o], closer));
+                let Some(o) = found else {
+                    floor[kind] = closer;
+                    if open {
+                        openers.push(closer);
+                    }
+                    break;
+                };
+                let opener = openers[o];
+                let n = if self.count(opener) >= 2 && self.count(closer) >= 2 { 2 } else { 1 };
+                for token in [opener, closer] {
+                    if let Kind::Run { count, .. } = &mut self.tokens[token].kind {
+                        *count -= n;
+                    }
                 }
-                continue;
-            };
-            let opener = self.runs[o];
-            let n = if self.count(opener) >= 2 && self.count(closer) >= 2 { 2 } else { 1 };
-            for token in [opener, closer] {
-                if let Kind::Run { count, .. } = &mut self.tokens[token].kind {
-                    *count -= n;
+                self.tokens[opener].opens.push(if n == 2 { Wrap::Strong } else { Wrap::Emphasis });
+                self.tokens[closer].closes += 1;
+                // The runs between are text now.
+                openers.truncate(o + 1);
+                if self.count(opener) == 0 {
+                    openers.pop();
                 }
-            }
-            self.tokens[opener].opens.push(if n == 2 { Wrap::Strong } else { Wrap::Emphasis });
-            self.tokens[closer].closes += 1;
-            // The runs between are text now.
-            self.runs.drain(o + 1..current);
-            current = o + 1;
-            if self.count(opener) == 0 {
-                self.runs.remove(o);
-                current = o;
-            }
-            if self.count(closer) == 0 {
-                self.runs.remove(current);
+                if self.count(closer) == 0 {
+                    break;
+                }
             }
         }
-        self.runs.truncate(first);
     }
 
     fn count(&self, token: usize) -> usize {

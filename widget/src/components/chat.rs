@@ -456,6 +456,8 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
             };
             answer.update(|s| s.streaming = false);
             if let Err(message) = result {
+                // An answer cut short was not stored (no `done`): it goes.
+                answer.update(|s| s.content.clear());
                 error.set(Some(message));
                 if let Some(session_id) = session::stored(&api.site_key) {
                     check_blocked(api.clone(), session_id).await;

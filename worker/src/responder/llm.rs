@@ -1,16 +1,20 @@
 //! Streaming a completion from a language model (`openai` or `workers-ai`):
 //! both answer Server-Sent Events (`data: {…}` … `data: [DONE]`), parsed with
-//! the `eventsource-stream` crate; each event's text is handed on as it
-//! arrives.
+//! the shared parser ([`edgechat_shared::sse::Parser`], the one the widget
+//! and the tests use); each event's text is handed on as it arrives.
 //!
 //! Failures (issue 6): no response or no event within the timeout, an HTTP
 //! error status, an event that is not the expected JSON, an error object in
 //! the stream, a stream that ends before `[DONE]` or a `finish_reason`, and
-//! the visitor going away (the upstream request is then aborted).
+//! the visitor going away (the upstream request is then aborted). Issue 16
+//! bounds the rest: an event over [`MAX_SSE_EVENT_BYTES`], an answer over
+//! [`MAX_ANSWER_BYTES`] and one still streaming after
+//! [`ANSWER_STREAM_TIMEOUT_MS`] fail too.
 
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
+use edgechat_shared::limits::{ANSWER_STREAM_TIMEOUT_MS, MAX_ANSWER_BYTES};
+use edgechat_shared::sse::{self, MAX_SSE_EVENT_BYTES};
 use futures::future::{select, Either};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
@@ -39,6 +43,8 @@ pub enum Failure {
     Malformed(String),
     /// The stream ended before `[DONE]` or a `finish_reason`.
     Truncated,
+    /// The answer grew past [`MAX_ANSWER_BYTES`] (the limit, in bytes).
+    TooLong(usize),
     /// The visitor went away; the upstream request was aborted.
     VisitorGone,
     /// The responder is not configured (no API key, no AI binding).
@@ -56,7 +62,7 @@ impl Failure {
     /// visitor who left, a missing configuration, the open breaker itself.
     pub fn counts_against_upstream(&self) -> bool {
         match self {
-            Failure::Timeout(_) | Failure::Transport(_) | Failure::Malformed(_) | Failure::Truncated => true,
+            Failure::Timeout(_) | Failure::Transport(_) | Failure::Malformed(_) | Failure::Truncated | Failure::TooLong(_) => true,
             Failure::Status(status, _) => matches!(status, 408 | 429 | 500..=599),
             Failure::VisitorGone | Failure::NotConfigured(_) | Failure::BreakerOpen => false,
         }
@@ -71,6 +77,7 @@ impl std::fmt::Display for Failure {
             Failure::Transport(why) => write!(f, "the model's server could not be reached: {why}"),
             Failure::Malformed(why) => write!(f, "the model's stream is malformed: {why}"),
             Failure::Truncated => write!(f, "the model's stream ended before it finished"),
+            Failure::TooLong(bytes) => write!(f, "the model's answer is longer than {bytes} bytes"),
             Failure::VisitorGone => write!(f, "the visitor went away"),
             Failure::NotConfigured(what) => write!(f, "the responder is not configured: {what}"),
             Failure::BreakerOpen => write!(f, "the model's circuit breaker is open"),
@@ -215,34 +222,110 @@ where
     S: Stream<Item = worker::Result<B>> + Unpin,
     B: AsRef<[u8]>,
 {
-    let mut events = body.eventsource();
-    let mut answer = String::new();
-    let mut finished = false;
+    let mut body = body;
+    let mut reader = StreamReader::new();
+    // The whole answer's deadline, besides the wait for each next chunk.
+    let deadline = Date::now().as_millis() + ANSWER_STREAM_TIMEOUT_MS;
     loop {
-        let next = watch.wait(events.next(), controller).await?;
-        let event = match next {
-            None if finished => return Ok(answer),
-            None => return Err(Failure::Truncated),
-            Some(Err(e)) => return Err(Failure::Malformed(e.to_string())),
-            Some(Ok(event)) => event,
+        let left = deadline.saturating_sub(Date::now().as_millis());
+        let wait = Watch { timeout_ms: watch.timeout_ms.min(left), visitor_gone: watch.visitor_gone };
+        let chunk = match wait.wait(body.next(), controller).await {
+            Err(Failure::Timeout(_)) if left <= watch.timeout_ms => Err(Failure::Timeout(ANSWER_STREAM_TIMEOUT_MS)),
+            other => other,
         };
-        let text = match parse_event(&event.data)? {
-            Delta::Done => return Ok(answer),
-            Delta::Finished(text) => {
-                finished = true;
-                text
+        let step = match chunk? {
+            None => return reader.end(),
+            Some(Err(e)) => Err(Failure::Transport(e.to_string())),
+            Some(Ok(bytes)) => reader.push(bytes.as_ref()),
+        };
+        let step = step.inspect_err(|_| {
+            if let Some(controller) = controller {
+                controller.abort("the model's stream failed");
             }
-            Delta::Text(text) => text,
-        };
-        if !text.is_empty() {
-            answer.push_str(&text);
-            on_text(&text);
+        })?;
+        for text in &step.texts {
+            on_text(text);
+        }
+        if step.done {
+            return Ok(reader.answer);
         }
         if (watch.visitor_gone)() {
             if let Some(controller) = controller {
                 controller.abort("the visitor went away");
             }
             return Err(Failure::VisitorGone);
+        }
+    }
+}
+
+/// What one chunk of a completion stream gave ([`StreamReader::push`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    /// The pieces of text it carried, in order (none empty).
+    pub texts: Vec<String>,
+    /// `data: [DONE]` came: the answer is complete (bytes after it are ignored).
+    pub done: bool,
+}
+
+/// The I/O-free part of [`read_stream`]: SSE framing, event parsing and the
+/// answer's caps, fed the body's chunks as they arrive.
+#[derive(Debug, Default)]
+pub struct StreamReader {
+    parser: sse::Parser,
+    /// The text so far, at most [`MAX_ANSWER_BYTES`].
+    pub answer: String,
+    /// A `finish_reason` came: the stream may end without `[DONE]`.
+    finished: bool,
+}
+
+impl StreamReader {
+    /// A reader at the start of a stream.
+    pub fn new() -> StreamReader {
+        StreamReader::default()
+    }
+
+    /// Consumes one chunk of the body.
+    ///
+    /// Errors: [`Failure::Malformed`] for an event that is not one of the
+    /// shapes of [`parse_event`], carries an error object, or is over
+    /// [`MAX_SSE_EVENT_BYTES`]; [`Failure::TooLong`] once the answer is
+    /// over [`MAX_ANSWER_BYTES`].
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Step, Failure> {
+        let frames =
+            self.parser.try_push(bytes).map_err(|_| Failure::Malformed(format!("an event is over {MAX_SSE_EVENT_BYTES} bytes")))?;
+        let mut step = Step::default();
+        for frame in frames {
+            let text = match parse_event(&frame.data)? {
+                Delta::Done => {
+                    step.done = true;
+                    return Ok(step);
+                }
+                Delta::Finished(text) => {
+                    self.finished = true;
+                    text
+                }
+                Delta::Text(text) => text,
+            };
+            if text.is_empty() {
+                continue;
+            }
+            if self.answer.len() + text.len() > MAX_ANSWER_BYTES {
+                return Err(Failure::TooLong(MAX_ANSWER_BYTES));
+            }
+            self.answer.push_str(&text);
+            step.texts.push(text);
+        }
+        Ok(step)
+    }
+
+    /// The body ended: the answer, when a `finish_reason` came.
+    ///
+    /// Errors: [`Failure::Truncated`] otherwise.
+    pub fn end(self) -> Result<String, Failure> {
+        if self.finished {
+            Ok(self.answer)
+        } else {
+            Err(Failure::Truncated)
         }
     }
 }
@@ -266,7 +349,9 @@ where
     S: Stream<Item = worker::Result<B>> + Unpin,
     B: AsRef<[u8]>,
 {
-    body.eventsource().filter_map(|e| async move { e.ok().map(|e| e.data) }).collect().await
+    let chunks: Vec<worker::Result<B>> = body.collect().await;
+    let mut parser = sse::Parser::new();
+    chunks.iter().filter_map(|chunk| chunk.as_ref().ok()).flat_map(|chunk| parser.push(chunk.as_ref())).map(|frame| frame.data).collect()
 }
 
 #[cfg(test)]
@@ -308,5 +393,125 @@ mod tests {
     fn failures_read_as_sentences_for_the_log() {
         assert_eq!(Failure::Timeout(1500).to_string(), "no answer from the model within 1500 ms");
         assert!(Failure::Status(429, "slow down".into()).to_string().contains("HTTP 429"));
+    }
+}
+
+/// Property tests of the stream reader on hostile upstream bytes (issue 16):
+/// no panic, the answer within [`MAX_ANSWER_BYTES`], and honest streams read
+/// the same whatever their split. `PROPTEST_CASES` sets the number of cases
+/// (`cargo xtask fuzz` grows it); 256 by default.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pushes `wire` cut at `cuts` and ends the stream.
+    pub(super) fn read(wire: &[u8], cuts: &[usize]) -> Result<String, Failure> {
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut reader = StreamReader::new();
+        let mut from = 0;
+        let mut texts = String::new();
+        for cut in cuts.into_iter().chain([wire.len()]) {
+            let step = reader.push(&wire[from..cut])?;
+            assert!(reader.answer.len() <= MAX_ANSWER_BYTES);
+            texts.extend(step.texts);
+            if step.done {
+                assert_eq!(texts, reader.answer, "on_text gets exactly the answer");
+                return Ok(reader.answer);
+            }
+            from = cut;
+        }
+        reader.end()
+    }
+
+    fn openai(texts: &[String], finish: bool, done: bool) -> String {
+        let mut wire = String::from(": OPENROUTER PROCESSING\r\n\r\n");
+        for text in texts {
+            let chunk = serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
+            wire += &sse::Frame::data(chunk.to_string()).encode();
+        }
+        if finish {
+            wire += "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\r\n\r\n";
+        }
+        if done {
+            wire += "data: [DONE]\n\n";
+        }
+        wire
+    }
+
+    pub(super) fn workers_ai(texts: &[String], done: bool) -> String {
+        let events = texts.iter().map(|text| sse::Frame::data(serde_json::json!({"response": text, "p": "abc"}).to_string()).encode());
+        events.collect::<String>() + if done { "data: [DONE]\r\r" } else { "" }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn honest_streams_read_the_same_in_any_split(
+            texts in prop::collection::vec("\\PC{0,20}", 0..8),
+            cuts in prop::collection::vec(any::<usize>(), 0..16),
+            dialect in 0..2,
+            finish in any::<bool>(),
+            done in any::<bool>(),
+        ) {
+            let wire = if dialect == 0 { openai(&texts, finish, done) } else { workers_ai(&texts, done) };
+            let ended = done || (dialect == 0 && finish);
+            let got = read(wire.as_bytes(), &cuts);
+            if ended {
+                prop_assert_eq!(got, Ok(texts.concat()));
+            } else {
+                prop_assert_eq!(got, Err(Failure::Truncated));
+            }
+        }
+
+        #[test]
+        fn any_bytes_fail_cleanly_or_read(
+            bytes in prop::collection::vec(prop_oneof![any::<u8>(), prop::sample::select(b"data: {}[]\"response\"choices\n\r:".to_vec())], 0..300),
+            cuts in prop::collection::vec(any::<usize>(), 0..16),
+        ) {
+            match read(&bytes, &cuts) {
+                Ok(answer) => prop_assert!(answer.len() <= MAX_ANSWER_BYTES),
+                Err(Failure::Malformed(_) | Failure::Truncated | Failure::TooLong(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+
+        #[test]
+        fn answers_over_the_cap_fail(piece in 1_000usize..20_000, cuts in prop::collection::vec(any::<usize>(), 0..8)) {
+            let texts = vec!["é".repeat(piece / 2); MAX_ANSWER_BYTES / piece + 2];
+            let got = read(workers_ai(&texts, true).as_bytes(), &cuts);
+            prop_assert_eq!(got, Err(Failure::TooLong(MAX_ANSWER_BYTES)));
+        }
+    }
+}
+
+/// Examples of the caps (deterministic: not run again by `cargo xtask fuzz`).
+#[cfg(test)]
+mod cap_examples {
+    use super::props::{read, workers_ai};
+    use super::*;
+
+    /// An answer of exactly the cap is whole; one byte more is refused.
+    #[test]
+    fn the_answer_cap_is_exact() {
+        let exact = vec!["a".repeat(MAX_ANSWER_BYTES / 2); 2];
+        assert_eq!(read(workers_ai(&exact, true).as_bytes(), &[]), Ok(exact.concat()));
+        let over = [exact.clone(), vec!["b".into()]].concat();
+        assert_eq!(read(workers_ai(&over, true).as_bytes(), &[]), Err(Failure::TooLong(MAX_ANSWER_BYTES)));
+    }
+
+    /// An event over the SSE cap is malformed, even when its JSON would parse.
+    #[test]
+    fn an_event_over_the_sse_cap_is_malformed() {
+        let huge = format!("data: {{\"response\":\"{}\"}}\n\n", "x".repeat(MAX_SSE_EVENT_BYTES));
+        assert!(matches!(read(huge.as_bytes(), &[4096, 8192]), Err(Failure::Malformed(m)) if m.contains("over")));
+    }
+
+    /// Bytes after `[DONE]` are not read.
+    #[test]
+    fn done_ends_the_answer() {
+        assert_eq!(read(b"data: {\"response\":\"ok\"}\n\ndata: [DONE]\n\ndata: not json\n\n", &[]), Ok("ok".into()));
     }
 }
