@@ -216,7 +216,7 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/typing"), serde_json::json!({"typing": true})).await;
     browser
         .wait_until(
-            &in_widget("r.querySelector('.ec-typing-notice')?.innerText.includes('Demo Owner is typing') === true"),
+            &in_widget("r.querySelector('.ec-typing-notice')?.innerText.replace(/[\\u2068\\u2069]/g, '').includes('Demo Owner is typing') === true"),
             Duration::from_secs(10),
         )
         .await;
@@ -226,7 +226,7 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/takeover"), serde_json::json!({})).await;
     browser
         .wait_until(
-            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('Demo Owner joined'))"),
+            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.replace(/[\\u2068\\u2069]/g, '').includes('Demo Owner joined'))"),
             Duration::from_secs(10),
         )
         .await;
