@@ -129,7 +129,8 @@ pub async fn xss_corpus_shows_as_text_in_the_widget_and_the_console_and_runs_no_
     let articles: Vec<(&Payload, &Payload)> = vec![(&CORPUS[1], &CORPUS[0]), (&CORPUS[4], &CORPUS[5]), (&CORPUS[19], &CORPUS[2])];
     for (title, body) in &articles {
         let body = format!("The warranty lasts two years for every product. {}", body.text);
-        call(server, Method::POST, &format!("/v1/sites/{site}/articles"), &token, json!({"title": title.text, "body": body}), 201).await;
+        let title = format!("Warranty {}", title.text);
+        call(server, Method::POST, &format!("/v1/sites/{site}/articles"), &token, json!({"title": title, "body": body}), 201).await;
     }
 
     // Every payload as another visitor's name (each visitor from their own address).
@@ -155,11 +156,14 @@ pub async fn xss_corpus_shows_as_text_in_the_widget_and_the_console_and_runs_no_
     let id = history["conversation_id"].as_i64().expect("a conversation");
     let cited: Vec<String> = history["messages"][1]["sources"]
         .as_array()
-        .expect("the answer cites its sources")
+        .unwrap_or_else(|| panic!("the answer cites its sources: {history}"))
         .iter()
         .map(|s| s["title"].as_str().unwrap().to_string())
         .collect();
-    assert!(!cited.is_empty() && cited.iter().all(|t| articles.iter().any(|(title, _)| title.text == t)), "{cited:?}");
+    assert!(
+        !cited.is_empty() && cited.iter().all(|t| articles.iter().any(|(title, _)| *t == format!("Warranty {}", title.text))),
+        "{cited:?}"
+    );
     call(server, Method::POST, &format!("/v1/chat/conversations/{id}/takeover"), &agent, json!({}), 200).await;
     call(server, Method::POST, "/v1/chat/messages/send", &agent, json!({"conversation_id": id, "content": "Hi, I can help."}), 201).await;
     for payload in CORPUS {
@@ -171,7 +175,7 @@ pub async fn xss_corpus_shows_as_text_in_the_widget_and_the_console_and_runs_no_
     let mut tickets = Vec::new();
     for payload in CORPUS {
         let made = call(server, Method::POST, "/v1/tickets", &token, json!({"subject": payload.text, "site_id": site}), 201).await;
-        tickets.push((made["ticket"]["id"].as_i64().expect("a ticket id"), payload.text));
+        tickets.push((made["id"].as_i64().expect("a ticket id"), payload.text));
     }
 
     widget_shows_text(server, &key, &session, id, &token, &agent, greeting, nudge, agent_name, &cited).await;
