@@ -106,8 +106,8 @@ pub fn js_string(text: &str) -> String {
 /// A WebDriver script body (the caller's `return` included) answering what
 /// a payload made of the page as a list of `tag[attribute=value]` strings,
 /// empty when nothing: any element, in the document or any open shadow
-/// root, with an `on…` attribute, an attribute or (for `script`/`style`)
-/// text mentioning `__xss`, a `javascript:`, `vbscript:` or `data:text/html` URL in
+/// root, with an `on…` attribute, a `style` attribute or a `script`/`style`
+/// text mentioning `__xss` (or `expression(`), a `javascript:`, `vbscript:` or `data:text/html` URL in
 /// `href`/`src`/`srcdoc`/`action`/`formaction`/`xlink:href`, or a tag no
 /// EdgeChat page makes in a message (`iframe`, `object`, `embed`, `math`,
 /// `details`, `mglyph`); and `window.__xss` when it is set.
@@ -123,7 +123,7 @@ const visit = (root) => {
     if ((tag === 'script' || tag === 'style') && el.textContent.includes('__xss')) found.push(tag + ' text');
     for (const a of el.attributes) {
       const name = a.name.toLowerCase(), value = a.value.replace(/[\s\u0000-\u001f]+/g, '').toLowerCase();
-      if (name.startsWith('on') || value.includes('__xss')
+      if (name.startsWith('on') || (name === 'style' && (value.includes('__xss') || value.includes('expression(')))
           || (urlAttrs.includes(name) && /^(javascript:|vbscript:|data:text\/html)/.test(value))) {
         found.push(tag + '[' + a.name + '=' + a.value + ']');
       }
