@@ -375,7 +375,8 @@ pub fn ConversationView(id: i64) -> impl IntoView {
                 <a class="back" href="/app/" aria-label="Back to the list">"←"</a>
                 <h1>
                     {move || internal().then(|| view! { <span class="team-icon" title="Team conversation" aria-label="Team conversation" role="img">"👥"</span> })}
-                    {visitor_name}
+                    // Isolated: a name with a bidi override (U+202E) cannot reorder the icons beside it.
+                    <bdi>{visitor_name}</bdi>
                     {move || muted().then(|| view! { <span class="muted-icon" title="Muted" aria-label="Muted" role="img">"🔇"</span> })}
                 </h1>
                 {move || description().map(|d| view! { <p class="description muted">{d}</p> })}
@@ -394,7 +395,7 @@ pub fn ConversationView(id: i64) -> impl IntoView {
                         <MessageItem open=open seq=seq visitor=visitor_name() />
                     </For>
                     <Show when=visitor_typing>
-                        <p class="typing" role="status">{move || format!("{} is typing…", visitor_name())}</p>
+                        <p class="typing" role="status"><bdi>{visitor_name}</bdi>" is typing…"</p>
                     </Show>
                 </div>
                 <VisitorPanel open=open />
@@ -505,7 +506,7 @@ fn MessageItem(open: Open, seq: i64, visitor: String) -> impl IntoView {
             <article class=format!("msg {role}") class:target=target id=format!("m-{seq}") data-seq=seq.to_string() data-message=id.to_string() data-role=role
                 data-edited=message.edited_at.is_some().to_string()>
                 <header class="msg-head">
-                    <span class="author">{author}</span>
+                    <bdi class="author">{author}</bdi>
                     <time datetime=message.created_at.clone()>{ui::clock(&message.created_at)}</time>
                     {status.map(|s| view! { <span class="status" data-status=s>{s}</span> })}
                     {message.edited_at.as_ref().map(|at| view! { <span class="edited" title=ui::clock(at)>"edited"</span> })}

@@ -527,7 +527,8 @@ fn ConversationRow(conversation: ConversationSummary, now: ReadSignal<f64>) -> i
                 <span class="row-top">
                     <strong class="who">
                         {internal.then(|| view! { <span class="team-icon" title="Team conversation" aria-label="Team conversation" role="img">"👥"</span> })}
-                        {name}
+                        // Isolated: a name with a bidi override (U+202E) cannot reorder the row.
+                        <bdi>{name}</bdi>
                         {muted.then(|| view! { <span class="muted-icon" title="Muted" aria-label="Muted" role="img">"🔇"</span> })}
                     </strong>
                     <time class="since">{move || ui::since(&activity, now.get())}</time>
@@ -650,7 +651,7 @@ pub fn AiActivePage() -> impl IntoView {
                         view! {
                             <li class="card supervised" data-conversation=id.to_string()>
                                 <div class="row-top">
-                                    <A href=format!("/app/conversations/{id}")><strong>{title}</strong></A>
+                                    <A href=format!("/app/conversations/{id}")><strong><bdi>{title}</bdi></strong></A>
                                     <time class="since">{move || ui::since(&activity, now.get())}</time>
                                 </div>
                                 <p class="preview">{conversation.last_message.as_ref().map(preview).unwrap_or_default()}</p>

@@ -14,6 +14,7 @@ pub mod stackfaq;
 pub mod tenant;
 pub mod visitor_stream;
 pub mod webhook_receiver;
+pub mod xss;
 
 pub use http::*;
 pub use socket::Socket;

@@ -24,6 +24,8 @@ mod ratings;
 mod team;
 #[path = "browser/tickets.rs"]
 mod tickets;
+#[path = "browser/xss.rs"]
+mod xss;
 
 use a11y::{
     a11y_axe_finds_no_violation_closed_open_and_with_a_full_conversation,
@@ -63,6 +65,7 @@ use team::{
 };
 
 use tickets::tickets_made_from_a_conversation_in_the_console_change_status_with_a_note;
+use xss::xss_corpus_shows_as_text_in_the_widget_and_the_console_and_runs_no_script;
 
 use std::time::Duration;
 
@@ -110,6 +113,7 @@ fn main() {
             locales_data_locale_and_set_locale_switch_the_texts_and_the_lang_goes_with_each_message,
             locales_arabic_lays_the_panel_out_right_to_left,
             phone_the_panel_is_full_screen_at_390_and_floats_beside_the_launcher_at_1280,
+            xss_corpus_shows_as_text_in_the_widget_and_the_console_and_runs_no_script,
         ],
     )
 }
@@ -216,7 +220,7 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/typing"), serde_json::json!({"typing": true})).await;
     browser
         .wait_until(
-            &in_widget("r.querySelector('.ec-typing-notice')?.innerText.includes('Demo Owner is typing') === true"),
+            &in_widget("r.querySelector('.ec-typing-notice')?.innerText.replace(/[\\u2068\\u2069]/g, '').includes('Demo Owner is typing') === true"),
             Duration::from_secs(10),
         )
         .await;
@@ -226,7 +230,7 @@ async fn operator_reply_typing_and_takeover_appear_live_and_the_badge_counts_whi
     operator_post(server, &token, &format!("/v1/chat/conversations/{id}/takeover"), serde_json::json!({})).await;
     browser
         .wait_until(
-            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.includes('Demo Owner joined'))"),
+            &in_widget("Array.from(r.querySelectorAll('.ec-notice')).some(n => n.innerText.replace(/[\\u2068\\u2069]/g, '').includes('Demo Owner joined'))"),
             Duration::from_secs(10),
         )
         .await;

@@ -89,6 +89,15 @@ pub fn fill(text: &str, placeholder: &str, value: &str) -> String {
     text.replace(placeholder, value)
 }
 
+/// `value` (a name or an address someone typed) between FIRST STRONG
+/// ISOLATE (U+2068) and POP DIRECTIONAL ISOLATE (U+2069), for [`fill`]ing
+/// into a sentence: Unicode's plain-text `<bdi>` (UAX #9, "Explicit
+/// Directional Isolates"), so a bidi override in it (U+202E) cannot reorder
+/// the words around it, and a right-to-left name keeps its place.
+pub fn isolate(value: &str) -> String {
+    ["\u{2068}", value, "\u{2069}"].concat()
+}
+
 /// The shown label of a ticket status (`submitted`, `in_progress`,
 /// `waiting_on_customer`, `resolved`, `closed`); `None` for another.
 #[cfg(feature = "app")]
@@ -580,5 +589,9 @@ mod tests {
             }
         }
         assert_eq!(fill(t(Locale::Fr, Text::IsTyping), "{name}", "Ann"), "Ann écrit…");
+        assert_eq!(
+            fill(t(Locale::En, Text::IsTyping), "{name}", &isolate("Eve \u{202E}gpj.exe")),
+            "\u{2068}Eve \u{202E}gpj.exe\u{2069} is typing…"
+        );
     }
 }

@@ -207,7 +207,7 @@ impl Conversation {
                 }
                 match (before, mode) {
                     (Some(Mode::Ai), Mode::Operator) => self.notice(&match author_name {
-                        Some(name) => i18n::fill(i18n::now(Text::Joined), "{name}", &name),
+                        Some(name) => i18n::fill(i18n::now(Text::Joined), "{name}", &i18n::isolate(&name)),
                         None => i18n::now(Text::PersonWillReply).into(),
                     }),
                     (Some(Mode::Operator), Mode::Ai) => self.notice(i18n::now(Text::AssistantAgain)),
@@ -472,7 +472,7 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
 
     let on_contact_saved = move |email: String| {
         ask_contact.set(None);
-        conversation.notice(&i18n::fill(i18n::now(Text::ContactSaved), "{email}", &email));
+        conversation.notice(&i18n::fill(i18n::now(Text::ContactSaved), "{email}", &i18n::isolate(&email)));
     };
 
     let talk_to_person = move |_: web_sys::Event| {
@@ -506,7 +506,8 @@ pub fn chat_panel(panel: HtmlElement, api: Api, view: &Owner) {
     };
 
     let shown_greeting = move || site.with(|site| site.as_ref().map(|site| site.greeting_in(locale.get().code())).unwrap_or_default());
-    let typing = move || i18n::fill(text(Text::IsTyping)(), "{name}", &conversation.operator_typing.get().unwrap_or_default());
+    let typing =
+        move || i18n::fill(text(Text::IsTyping)(), "{name}", &i18n::isolate(&conversation.operator_typing.get().unwrap_or_default()));
 
     // An image is on its way: sending now would leave it behind.
     let uploading = move || preview.with(Option::is_some) && uploaded.with(Option::is_none);
