@@ -55,3 +55,47 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// [`MAX_ANSWER_BYTES`] answer (~16,000 tokens) ~160 s at 100 tokens/s;
 /// an answer still running after 3 minutes is an upstream gone wrong.
 pub const ANSWER_STREAM_TIMEOUT_MS: u64 = 180_000;
+// ---------------------------------------------------------------- resources
+//
+// Caps on what one Durable Object or isolate holds in memory for live
+// clients, so that no visitor, operator or site can make it grow without
+// bound (ARCHITECTURE.md, "Caps"; issue 16). README, "Resource caps".
+
+/// Most live SSE streams of one conversation (`GET /api/v1/chat/events`
+/// and `GET /api/v1/app/conversations/{id}/events` together), held by its
+/// `Room`. When one more opens, the OLDEST stream ends (after an SSE
+/// comment `: replaced by a newer stream`), not the new one: a visitor who
+/// keeps opening tabs never locks themselves out, and the Room never holds
+/// more than this many. A widget session has exactly one conversation, so
+/// this is also the cap per widget visitor.
+pub const LIVE_STREAMS_PER_CONVERSATION: usize = 8;
+
+/// Most live events waiting in the Room for one slow SSE stream (sent,
+/// not yet read by the response body). A stream that would hold more is
+/// dropped: it ends after the events already queued, and its client
+/// resumes with `Last-Event-ID` and is replayed the rest from D1 (every
+/// event that carries a message is stored before it is broadcast, so
+/// nothing is lost). The replay on (re)connect is not counted. The
+/// worker var `LIVE_BUFFER_EVENTS` overrides it for tests only.
+pub const LIVE_BUFFER_EVENTS: usize = 32;
+
+/// Most operator WebSockets (`GET /v1/chat/live`) of one operator in their
+/// account's `Inbox`: a console open in a few tabs and devices. One more
+/// closes that operator's oldest socket with [`LIVE_SOCKET_OVER_CAP_CLOSE`].
+pub const OPERATOR_SOCKETS_PER_OPERATOR: usize = 8;
+
+/// Most operator WebSockets of one account's `Inbox` (every event of the
+/// account is sent to each, so this bounds the cost of one broadcast).
+/// One more closes the oldest socket of the operator holding the most.
+pub const OPERATOR_SOCKETS_PER_ACCOUNT: usize = 256;
+
+/// The WebSocket close code of a socket closed because a newer one went
+/// over [`OPERATOR_SOCKETS_PER_OPERATOR`] or [`OPERATOR_SOCKETS_PER_ACCOUNT`]
+/// (4000–4999: application codes, RFC 6455 §7.4.2; 4029 echoes HTTP 429).
+pub const LIVE_SOCKET_OVER_CAP_CLOSE: u16 = 4029;
+
+/// Most bytes of knowledge-base indexes (articles and their search index,
+/// estimated by `heap_bytes`) one Worker isolate keeps: 16 MiB, an eighth
+/// of the isolate's 128 MB memory limit. Past it the least recently used
+/// site's index is evicted and rebuilt from D1 when next asked.
+pub const KB_INDEX_CACHE_BYTES: usize = 16 * 1024 * 1024;

@@ -608,6 +608,35 @@ impl Index {
         self.articles.is_empty()
     }
 
+    /// An estimate of the heap memory the index holds, in bytes: the
+    /// capacity of every vector and string it owns, and of its hash maps
+    /// (a slot of key and value plus one control byte per bucket, as
+    /// hashbrown lays them out). An estimate, not an allocator's count: it
+    /// leaves out allocator overhead and the stemmer (static tables), and
+    /// is what the worker's knowledge-base cache bounds
+    /// ([`crate::limits::KB_INDEX_CACHE_BYTES`]).
+    pub fn heap_bytes(&self) -> usize {
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * size_of::<T>()
+        }
+        fn map<V>(m: &HashMap<String, V>, value: impl Fn(&V) -> usize) -> usize {
+            m.capacity() * (size_of::<(String, V)>() + 1) + m.iter().map(|(k, v)| k.capacity() + value(v)).sum::<usize>()
+        }
+        let articles: usize = self
+            .articles
+            .iter()
+            .map(|a| vec(&a.title) + vec(&a.title_topics) + vec(&a.passages) + a.passages.iter().map(|p| vec(&p.stems)).sum::<usize>())
+            .sum();
+        map(&self.stems, |_| 0)
+            + vec(&self.postings)
+            + self.postings.iter().map(vec).sum::<usize>()
+            + map(&self.synonyms, vec)
+            + vec(&self.spellings)
+            + self.spellings.iter().map(|s| s.word.capacity()).sum::<usize>()
+            + vec(&self.articles)
+            + articles
+    }
+
     fn stem_id(&self, word: &str) -> Option<u32> {
         self.stems.get(self.stemmer.stem(word).as_ref()).copied()
     }

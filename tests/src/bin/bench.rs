@@ -423,7 +423,7 @@ async fn webhook_latency(server: &Server, token: &str, receiver: &webhook_receiv
 fn main() {
     // The webhook receiver is local: the server must allow local endpoints.
     let receiver = webhook_receiver::WebhookReceiver::start();
-    let server = Server::start_with("bench", &[("WEBHOOKS_ALLOW_LOCAL", "true")]);
+    let server = Server::start_with("bench", &[("WEBHOOKS_ALLOW_LOCAL", "true"), ("LIVE_STREAMS_PER_CONVERSATION", "100")]);
     runtime().block_on(async {
         stream_latency(server).await;
         let token = server.demo_token().await;

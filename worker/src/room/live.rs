@@ -2,15 +2,23 @@
 //! events sent on to the account's operators, plus the requests that only
 //! move events ([`Subscribe`], [`Signal`]) and the one that ends them all
 //! ([`Close`]).
+//!
+//! Bounded (README, "Resource caps"): a conversation holds at most
+//! [`LIVE_STREAMS_PER_CONVERSATION`] streams (one more ends the oldest),
+//! and a stream at most [`LIVE_BUFFER_EVENTS`] live frames its client has
+//! not read yet (one more drops it; its client resumes with
+//! `Last-Event-ID` and the replay from D1 fills the gap).
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
 use edgechat_shared::api::Role;
+use edgechat_shared::limits::{LIVE_BUFFER_EVENTS, LIVE_STREAMS_PER_CONVERSATION};
 use edgechat_shared::sse;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Response};
 
@@ -20,10 +28,18 @@ use crate::db::{self, conversations, messages, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
 
+/// A frame on its way to a visitor stream, and whether it counts against
+/// the stream's buffer cap: live frames do, the replay on opening does not.
+type Queued = (bool, String);
+
 /// One visitor live stream.
 struct Subscriber {
     id: u64,
-    tx: UnboundedSender<String>,
+    tx: UnboundedSender<Queued>,
+    /// Live frames queued and not yet read by the response body.
+    queued: Rc<Cell<usize>>,
+    /// Most live frames it may have queued ([`buffer_cap`]).
+    cap: usize,
     /// The newest message `seq` sent to it: older ones are never sent again.
     last_seq: i64,
     /// While its replay from D1 runs, live events wait here, in order.
@@ -47,8 +63,39 @@ impl Subscriber {
             }
             self.last_seq = seq;
         }
-        self.tx.unbounded_send(frame.to_string()).is_ok()
+        self.send(frame.to_string())
     }
+
+    /// Queues a live frame; `false` once the client has gone, or when it
+    /// already has `cap` frames unread: a slow client is dropped (its stream
+    /// ends after what it holds) and resumes with `Last-Event-ID`.
+    fn send(&self, frame: String) -> bool {
+        if self.queued.get() >= self.cap {
+            return false;
+        }
+        self.queued.set(self.queued.get() + 1);
+        self.tx.unbounded_send((true, frame)).is_ok()
+    }
+}
+
+/// The buffer cap of a visitor stream: [`LIVE_BUFFER_EVENTS`], or the
+/// worker var `LIVE_BUFFER_EVENTS` (set by tests only, to make a slow
+/// client quick to produce).
+fn buffer_cap(env: &Env) -> usize {
+    test_var(env, "LIVE_BUFFER_EVENTS").unwrap_or(LIVE_BUFFER_EVENTS)
+}
+
+/// The cap of a conversation's streams: [`LIVE_STREAMS_PER_CONVERSATION`],
+/// or the worker var `LIVE_STREAMS_PER_CONVERSATION` (set by the bench
+/// only, which measures the fan-out to 100 streams of one conversation).
+fn streams_cap(env: &Env) -> usize {
+    test_var(env, "LIVE_STREAMS_PER_CONVERSATION").unwrap_or(LIVE_STREAMS_PER_CONVERSATION)
+}
+
+/// A positive number in worker var `name`, which only tests and benches set
+/// (`wrangler.toml` sets none of these).
+fn test_var(env: &Env, name: &str) -> Option<usize> {
+    env.var(name).ok().and_then(|v| v.to_string().parse().ok()).filter(|&n| n > 0)
 }
 
 /// The visitor streams of the Room.
@@ -148,7 +195,7 @@ impl RoomCore {
                 core.drop_ended_app_sessions().await;
                 let mut live = core.live.borrow_mut();
                 let beat = sse::comment("heartbeat");
-                live.subscribers.retain(|s| s.tx.unbounded_send(beat.clone()).is_ok());
+                live.subscribers.retain(|s| s.send(beat.clone()));
                 if live.subscribers.is_empty() {
                     live.heartbeat = false;
                     break;
@@ -216,9 +263,9 @@ async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
     }
 }
 
-/// An SSE response carrying what `rx` receives.
-pub(super) fn sse_response(rx: UnboundedReceiver<String>) -> worker::Result<Response> {
-    let mut response = Response::from_stream(rx.map(|frame| Ok::<Vec<u8>, worker::Error>(frame.into_bytes())))?;
+/// An SSE response carrying the frames of `frames`.
+pub(super) fn sse_response(frames: impl Stream<Item = String> + 'static) -> worker::Result<Response> {
+    let mut response = Response::from_stream(frames.map(|frame| Ok::<Vec<u8>, worker::Error>(frame.into_bytes())))?;
     let headers = response.headers_mut();
     headers.set("Content-Type", "text/event-stream; charset=utf-8")?;
     headers.set("Cache-Control", "no-cache, no-transform")?;
@@ -228,6 +275,8 @@ pub(super) fn sse_response(rx: UnboundedReceiver<String>) -> worker::Result<Resp
 /// Request: a visitor live stream (`text/event-stream` of [`LiveEvent`]s):
 /// `retry:`, the current mode and status, the messages after `after_seq`
 /// from D1, then live events; a comment heartbeat every [`HEARTBEAT_SECONDS`].
+/// Opening one past [`LIVE_STREAMS_PER_CONVERSATION`] ends the oldest; a
+/// stream more than [`LIVE_BUFFER_EVENTS`] live frames behind ends.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subscribe {
     pub context: RoomContext,
@@ -248,14 +297,22 @@ impl Subscribe {
     }
 
     pub(super) async fn apply(self, core: Rc<RoomCore>) -> worker::Result<Response> {
-        let (tx, rx) = unbounded();
+        let (tx, rx) = unbounded::<Queued>();
+        let queued = Rc::new(Cell::new(0));
         let id = {
             let mut live = core.live.borrow_mut();
             live.next_id += 1;
             let id = live.next_id;
+            // The oldest streams end, so that the visitor's newest tab always gets one.
+            while live.subscribers.len() >= streams_cap(&core.env) {
+                let oldest = live.subscribers.remove(0);
+                let _ = oldest.tx.unbounded_send((false, sse::comment("replaced by a newer stream")));
+            }
             live.subscribers.push(Subscriber {
                 id,
                 tx: tx.clone(),
+                queued: Rc::clone(&queued),
+                cap: buffer_cap(&core.env),
                 last_seq: self.after_seq,
                 backlog: Some(Vec::new()),
                 app_session: self.app_session.clone(),
@@ -265,14 +322,14 @@ impl Subscribe {
         core.start_heartbeat(self.context.conversation_id);
         let db = db::database(&core.env)?;
         let conversation_id = self.context.conversation_id;
-        let _ = tx.unbounded_send(sse::retry(SSE_RETRY_MS));
+        let _ = tx.unbounded_send((false, sse::retry(SSE_RETRY_MS)));
         let state =
             conversations::state(&db, conversation_id).await?.ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
         for event in [
             LiveEvent::Mode { conversation_id, mode: state.mode, author_name: None },
             LiveEvent::Status { conversation_id, status: state.status },
         ] {
-            let _ = tx.unbounded_send(event.to_frame().encode());
+            let _ = tx.unbounded_send((false, event.to_frame().encode()));
         }
         let missed = messages::after(&db, conversation_id, self.after_seq).await?;
         let mut live = core.live.borrow_mut();
@@ -281,14 +338,21 @@ impl Subscribe {
                 let event = LiveEvent::Message { conversation_id, message: row.to_chat_message(&self.links) };
                 if row.seq > subscriber.last_seq {
                     subscriber.last_seq = row.seq;
-                    let _ = subscriber.tx.unbounded_send(event.to_frame().encode());
+                    let _ = subscriber.tx.unbounded_send((false, event.to_frame().encode()));
                 }
             }
-            for (seq, frame) in subscriber.backlog.take().unwrap_or_default() {
-                subscriber.deliver(seq, &frame);
+            let backlog = subscriber.backlog.take().unwrap_or_default();
+            if !backlog.into_iter().all(|(seq, frame)| subscriber.deliver(seq, &frame)) {
+                live.subscribers.retain(|s| s.id != id);
             }
         }
-        sse_response(rx)
+        // A live frame read by the response body leaves the stream's buffer.
+        sse_response(rx.map(move |(live, frame)| {
+            if live {
+                queued.set(queued.get().saturating_sub(1));
+            }
+            frame
+        }))
     }
 }
 

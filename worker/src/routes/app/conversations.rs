@@ -342,7 +342,7 @@ pub struct AppEventsQuery {
     params(("id" = i64, Path, description = "Conversation id"), AppEventsQuery, ("Last-Event-ID" = Option<i64>, Header, description = "The last message `seq` seen; wins over `after_seq`")),
     security(("app_session" = [])),
     responses(
-        (status = 200, description = "SSE events named after their `type`; `message` events carry `id: <seq>`", content_type = "text/event-stream", body = LiveEvent),
+        (status = 200, description = "SSE events named after their `type`; `message` events carry `id: <seq>`. Caps (README, \"Resource caps\"): at most 8 live streams per conversation, a 9th ends the oldest; a stream more than 32 live events behind its reader ends, and its reconnect with `Last-Event-ID` replays the rest.", content_type = "text/event-stream", body = LiveEvent),
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
         (status = 404, description = "`not_found`: not one of this user's conversations", body = ErrorBody),

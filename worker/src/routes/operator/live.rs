@@ -51,13 +51,15 @@ pub struct LiveQuery {
 /// forged, used or expired token, or one of an operator removed, or whose
 /// token version changed, since it was issued. The socket closes with 4001
 /// or 4003 when its operator's credentials or permission end
-/// ([`edgechat_shared::api::auth::SessionEnd`]).
+/// ([`edgechat_shared::api::auth::SessionEnd`]), and with 4029 when a newer
+/// socket goes over [`edgechat_shared::limits::OPERATOR_SOCKETS_PER_OPERATOR`]
+/// or [`edgechat_shared::limits::OPERATOR_SOCKETS_PER_ACCOUNT`].
 #[utoipa::path(
     get,
     path = "/v1/chat/live",
     params(LiveQuery),
     responses(
-        (status = 101, description = "Switching to a WebSocket (`Upgrade: websocket`) that carries every live event of the account as one JSON text frame each (schema `LiveEvent`); `ping` is answered `pong`"),
+        (status = 101, description = "Switching to a WebSocket (`Upgrade: websocket`) that carries every live event of the account as one JSON text frame each (schema `LiveEvent`); `ping` is answered `pong`. Caps (README, \"Resource caps\"): at most 8 sockets per operator and 256 per account; one more closes the oldest socket of that operator (for the account: of the operator holding the most) with close code 4029 and a reason naming the cap."),
         (status = 401, description = "`unauthorized`: an unknown, used or expired token", body = ErrorBody),
     ),
     security(("ws_token" = [])),

@@ -21,13 +21,15 @@ use crate::routes::{json_object, AppState};
 /// plain `EventSource`. Each `message` event carries `id: <seq>`; a reconnect
 /// with `Last-Event-ID` (or `?after_seq=`) replays exactly the messages after
 /// it, then continues live. Also `typing`, `mode`, `read` and `status`
-/// events, a `retry:` hint and a comment heartbeat every 20 s.
+/// events, a `retry:` hint and a comment heartbeat every 20 s. Bounded by
+/// [`edgechat_shared::limits::LIVE_STREAMS_PER_CONVERSATION`] and
+/// [`edgechat_shared::limits::LIVE_BUFFER_EVENTS`] (see the Room's live fan-out).
 #[utoipa::path(
     get,
     path = "/api/v1/chat/events",
     params(EventsQuery, IdentityQuery, ("Last-Event-ID" = Option<i64>, Header, description = "The last message `seq` seen; wins over `after_seq`")),
     responses(
-        (status = 200, description = "The visitor's live channel for a plain `EventSource`: a `retry:` hint, then SSE events named after their `type` (`message` events carry `id: <seq>`), and a comment heartbeat every 20 s. A reconnect with `Last-Event-ID` or `after_seq` first replays the messages after it.", content_type = "text/event-stream", body = LiveEvent),
+        (status = 200, description = "The visitor's live channel for a plain `EventSource`: a `retry:` hint, then SSE events named after their `type` (`message` events carry `id: <seq>`), and a comment heartbeat every 20 s. A reconnect with `Last-Event-ID` or `after_seq` first replays the messages after it. Caps (README, \"Resource caps\"): at most 8 live streams per conversation, a 9th ends the oldest; a stream more than 32 live events behind its reader ends, and its reconnect with `Last-Event-ID` replays the rest.", content_type = "text/event-stream", body = LiveEvent),
         (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`, or the session has no conversation yet", body = ErrorBody),
