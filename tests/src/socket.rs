@@ -56,6 +56,11 @@ impl Socket {
         Socket { ws, pending: VecDeque::new() }
     }
 
+    /// The WebSocket itself, for a reader of its own (the bench).
+    pub fn into_ws(self) -> Ws {
+        self.ws
+    }
+
     /// Sends one text frame.
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("the WebSocket accepts a text frame");

@@ -29,7 +29,20 @@ use worker::{event, Context, Env, HttpRequest, MessageBatch, ScheduleContext, Sc
 #[event(fetch)]
 async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<axum::http::Response<axum::body::Body>> {
     console_error_panic_hook::set_once();
-    Ok(routes::router(env).call(req).await?)
+    Ok(cached_router(env).call(req).await?)
+}
+
+thread_local! {
+    /// The router, built by the isolate's first request: building it (every
+    /// route into the path tree) cost more than serving `GET /health`.
+    static ROUTER: std::cell::RefCell<Option<axum::Router>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The isolate's router (see [`ROUTER`]). Its state holds the `env` of the
+/// first request: an isolate's bindings are the same for every request it
+/// serves (what `import { env } from "cloudflare:workers"` relies on).
+fn cached_router(env: Env) -> axum::Router {
+    ROUTER.with(|cell| cell.borrow_mut().get_or_insert_with(|| routes::router(env)).clone())
 }
 
 /// The queue consumer (`[[queues.consumers]]`): the event bus, webhook

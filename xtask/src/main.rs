@@ -8,8 +8,9 @@
 //!   deploy --dry-run`, at most the Free plan's 3 MiB gzip), every test (unit,
 //!   integration against `wrangler dev`, browser), and last a check that the
 //!   run left no file for `git status` to report.
-//! - `bench`: sizes of `loader.js`, the widget, the console and the worker
-//!   upload, then latency benches.
+//! - `bench [SECTION…]`: `sizes` (of `loader.js`, the widget, the console
+//!   and the worker upload), then the latency sections (`live` beside the
+//!   baseline room, `kb`, …; `tests/src/bin/bench.rs`); all when none is named.
 //! - `fuzz [--minutes N]`: the property tests of every parser of untrusted
 //!   input, each for its share of N minutes (default 10; see `xtask::fuzz`).
 //! - `build`: bootstrap and build the worker, the widget and the console.
@@ -32,12 +33,15 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz_minutes(&args[1..]).and_then(fuzz::fuzz),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
         Some("deploy") => deploy::deploy(),
         Some("kb-import") => kb_import(&args[1..]),
-        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | fuzz [--minutes N] | build | deploy | kb-import --site-key KEY [--url URL] FILE>".into()),
+        _ => Err(
+            "usage: cargo xtask <dev [--port N] | test | bench [SECTION…] | fuzz [--minutes N] | build | deploy | kb-import --site-key KEY [--url URL] FILE>"
+                .into(),
+        ),
     };
     if let Err(err) = result {
         eprintln!("xtask: {err}");
@@ -135,17 +139,29 @@ fn fuzz_minutes(args: &[String]) -> Result<f64> {
     }
 }
 
-fn bench() -> Result<()> {
+/// `cargo xtask bench [SECTION…]`: `sizes` here, the latency sections
+/// (`live`, `kb`, `stream`, `fanout`, … see `tests/src/bin/bench.rs`) in the
+/// bench binary; every section when none is named.
+fn bench(sections: &[String]) -> Result<()> {
+    let all = sections.is_empty();
     let tools = bootstrap::toolchain()?;
-    // The console latency bench drives headless Chromium.
-    bootstrap::chromium()?;
+    if all || sections.iter().any(|s| s == "console") {
+        // The console latency bench drives headless Chromium.
+        bootstrap::chromium()?;
+    }
     build::all(&tools)?;
-    print_sizes()?;
-    println!("\n== worker upload (wrangler deploy --dry-run; limits: developers.cloudflare.com/workers/platform/limits) ==");
-    print!("{}", deploy::dry_run()?.report());
+    if all || sections.iter().any(|s| s == "sizes") {
+        print_sizes()?;
+        println!("\n== worker upload (wrangler deploy --dry-run; limits: developers.cloudflare.com/workers/platform/limits) ==");
+        print!("{}", deploy::dry_run()?.report());
+    }
+    let latency: Vec<&str> = sections.iter().map(String::as_str).filter(|s| *s != "sizes").collect();
+    if !all && latency.is_empty() {
+        return Ok(());
+    }
     // A debug build: the release profile is tuned for wasm size, and the
     // client's own cost is microseconds against millisecond latencies.
-    run(Command::new("cargo").args(["run", "-p", "edgechat-tests", "--bin", "bench"]).current_dir(root()))
+    run(Command::new("cargo").args(["run", "-p", "edgechat-tests", "--bin", "bench", "--"]).args(latency).current_dir(root()))
 }
 
 /// Imports a JSON Lines file into a site's knowledge base through the

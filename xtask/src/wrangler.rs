@@ -80,10 +80,31 @@ impl WranglerDev {
     /// only finds a port that was free) starts again on fresh ports, up to
     /// [`START_ATTEMPTS`] times; its `url` then names the port it got.
     pub fn spawn(persist_dir: &Path, port: u16, vars: &[(&str, &str)], inherit_output: bool) -> Result<WranglerDev> {
+        crate::build::require(&root().join("worker/build/index.js"), "run `cargo xtask build` first")?;
+        Self::spawn_config(None, persist_dir, port, vars, inherit_output)
+    }
+
+    /// Starts the bench's baseline chat room (`bench/baseline/room.js`, a
+    /// plain JavaScript Durable Object, see `bench/README.md`) on its own
+    /// `wrangler dev`: a free port, `persist_dir` for its Durable Object
+    /// state, output in `persist_dir/wrangler.log`. Answers `GET /health`.
+    pub fn baseline(persist_dir: &Path) -> Result<WranglerDev> {
+        let config = root().join("bench/baseline/wrangler.toml");
+        crate::build::require(&config, "the baseline room is part of the repository")?;
+        Self::spawn_config(Some(&config), persist_dir, free_port()?, &[], false)
+    }
+
+    fn spawn_config(
+        config: Option<&Path>,
+        persist_dir: &Path,
+        port: u16,
+        vars: &[(&str, &str)],
+        inherit_output: bool,
+    ) -> Result<WranglerDev> {
         let mut port = port;
         let mut attempt = 1;
         loop {
-            match Self::spawn_once(persist_dir, port, vars, inherit_output) {
+            match Self::spawn_once(config, persist_dir, port, vars, inherit_output) {
                 Err(err) if !inherit_output && attempt < START_ATTEMPTS && err.to_string().contains("Address already in use") => {
                     attempt += 1;
                     port = free_port()?;
@@ -93,9 +114,15 @@ impl WranglerDev {
         }
     }
 
-    fn spawn_once(persist_dir: &Path, port: u16, vars: &[(&str, &str)], inherit_output: bool) -> Result<WranglerDev> {
-        crate::build::require(&root().join("worker/build/index.js"), "run `cargo xtask build` first")?;
+    fn spawn_once(
+        config: Option<&Path>,
+        persist_dir: &Path,
+        port: u16,
+        vars: &[(&str, &str)],
+        inherit_output: bool,
+    ) -> Result<WranglerDev> {
         fs::create_dir_all(persist_dir)?;
+        let config = config.map(|c| c.to_string_lossy().into_owned());
         let port_arg = port.to_string();
         let inspector = free_port()?.to_string();
         let dir = persist_dir.to_string_lossy().into_owned();
@@ -111,6 +138,9 @@ impl WranglerDev {
             &dir,
             "--show-interactive-dev-session=false",
         ];
+        if let Some(config) = &config {
+            args.extend(["--config", config.as_str()]);
+        }
         let var_args: Vec<String> = vars.iter().map(|(name, value)| format!("{name}:{value}")).collect();
         for var in &var_args {
             args.extend(["--var", var.as_str()]);

@@ -1,15 +1,27 @@
-//! `cargo xtask bench`, latency part, against its own `wrangler dev`:
-//! - `POST /api/v1/chat/stream` (kb responder): time to the first chunk and
+//! `cargo xtask bench [SECTION…]`, latency part, against its own `wrangler
+//! dev`; each section runs alone when named, all run when none is:
+//! - `live`: one room with 1, 10 and 100 subscribers, EdgeChat beside the
+//!   baseline room (`bench/baseline`, on its own `wrangler dev`): HTTP send →
+//!   SSE subscribers (EdgeChat: operator send → visitor SSE) and a socket
+//!   message → socket subscribers (EdgeChat: visitor send → operator
+//!   sockets of distinct operators), and `GET /health` on each server; each
+//!   pair on one line ending in `ratio N.NN` (EdgeChat ÷ baseline, p50);
+//! - `live-far`: `live` with one subscriber on a second EdgeChat whose every
+//!   D1 call waits 50 ms (`D1_DELAY_MS`), as with a D1 primary a continent away;
+//! - `kb`: first streamed chunk of the knowledge-base responder with the demo
+//!   and the 125-article StackFAQ knowledge base against `GET /health`;
+//! - `stream`: `POST /api/v1/chat/stream` (kb responder): time to the first chunk and
 //!   to `done` over 240 requests (budget: first chunk p50 ≤ 20 ms);
-//! - operator send → visitor SSE receipt with 1, 10 and 100 subscribers in
+//! - `fanout`: operator send → visitor SSE receipt with 1, 10 and 100 subscribers in
 //!   one room (budget: p99 ≤ 50 ms with 100);
-//! - messages per second sustained into one room, every one received;
-//! - visitor send → the message showing in the operator's open console
+//! - `throughput`: messages per second sustained into one room, every one received;
+//! - `console`: visitor send → the message showing in the operator's open console
 //!   (headless Chromium), over 40 messages;
-//! - `GET /v1/chat/messages/search` (D1 FTS5) over an account of 20,000
+//! - `search`: `GET /v1/chat/messages/search` (D1 FTS5) over an account of 20,000
 //!   messages seeded in bulk through D1, 200 searches;
-//! - operator send → webhook delivery at a local receiver (`message.created`,
+//! - `webhooks`: operator send → webhook delivery at a local receiver (`message.created`,
 //!   over 100 messages): outbox, EVENTS, fan-out, DELIVERIES, signed POST.
+//! - `retrieval`: StackFAQ answer quality.
 //!
 //! Figures are p50/p90/p99 in ms (ARCHITECTURE.md, "Performance budgets").
 
@@ -420,19 +432,408 @@ async fn webhook_latency(server: &Server, token: &str, receiver: &webhook_receiv
     let _ = server.authed(reqwest::Method::DELETE, &format!("/v1/webhooks/{id}"), token).send().await;
 }
 
+// ---------------------------------------------------------------------------
+// `live` and `kb` sections: EdgeChat beside the baseline room (bench/baseline).
+
+/// The delay `live-far` puts before each D1 call, in ms.
+const FAR_D1_MS: u64 = 50;
+/// Sends per round of a live pair (after [`LIVE_WARM_UP`]), one in flight.
+const LIVE_SENDS: usize = 40;
+const LIVE_WARM_UP: usize = 5;
+const HEALTH_REQUESTS: usize = 200;
+const KB_REQUESTS: usize = 120;
+/// Longest wait for every subscriber to receive one message.
+const RECEIPT_WAIT: Duration = Duration::from_secs(10);
+
+/// Arrival times of tagged messages, per subscriber.
+type Tagged = Arc<Mutex<Vec<HashMap<String, Instant>>>>;
+
+/// p50 and p99 in ms of `samples`.
+fn p50_p99(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    if samples.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    (percentile(&samples, 0.50), percentile(&samples, 0.99))
+}
+
+/// One line: EdgeChat's p50/p99 beside the baseline's and the ratios
+/// (EdgeChat ÷ baseline) of p50, then of p99.
+fn pair_line(name: &str, edgechat: (f64, f64), baseline: (f64, f64)) {
+    println!(
+        "{name:<46} EdgeChat p50 {:>7.2} p99 {:>7.2} | baseline p50 {:>6.2} p99 {:>6.2} ms   p99 ratio {:>5.2}   ratio {:.2}",
+        edgechat.0,
+        edgechat.1,
+        baseline.0,
+        baseline.1,
+        edgechat.1 / baseline.1,
+        edgechat.0 / baseline.0,
+    );
+}
+
+/// Sends [`LIVE_WARM_UP`] + [`LIVE_SENDS`] tagged messages with `send`, one
+/// at a time: each waits until every subscriber of `arrivals` got it (at
+/// most [`RECEIPT_WAIT`]). Answers every receipt's latency after the warm-up
+/// and how many receipts never came.
+async fn tagged_round<F, Fut>(label: &str, arrivals: &Tagged, mut send: F) -> (Vec<Duration>, usize)
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut latencies = Vec::new();
+    let mut missing = 0;
+    for i in 0..LIVE_WARM_UP + LIVE_SENDS {
+        let tag = format!("{label} {i}");
+        let started = Instant::now();
+        send(tag.clone()).await;
+        let deadline = Instant::now() + RECEIPT_WAIT;
+        loop {
+            let done = arrivals.lock().unwrap().iter().all(|a| a.contains_key(&tag));
+            if done || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        if i >= LIVE_WARM_UP {
+            for per_subscriber in arrivals.lock().unwrap().iter() {
+                match per_subscriber.get(&tag) {
+                    Some(at) => latencies.push(at.saturating_duration_since(started)),
+                    None => missing += 1,
+                }
+            }
+        }
+    }
+    (latencies, missing)
+}
+
+/// Opens an SSE stream at `url` from `ip` as subscriber `index`, recording
+/// the tag of every frame `tag_of` recognises; signals `ready` on the first frame.
+fn sse_subscriber(
+    url: String,
+    ip: String,
+    index: usize,
+    arrivals: Tagged,
+    ready: tokio::sync::mpsc::Sender<()>,
+    tag_of: fn(&str) -> Option<String>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let response = reqwest::Client::new().get(url).header("cf-connecting-ip", ip).send().await.expect("events stream opens");
+        let mut body = response.bytes_stream();
+        let mut parser = sse::Parser::new();
+        let mut announced = false;
+        while let Some(Ok(chunk)) = body.next().await {
+            for frame in parser.push(&chunk) {
+                if !announced {
+                    announced = true;
+                    let _ = ready.send(()).await;
+                }
+                if let Some(tag) = tag_of(&frame.data) {
+                    arrivals.lock().unwrap()[index].insert(tag, Instant::now());
+                }
+            }
+        }
+    })
+}
+
+/// A WebSocket reader recording the tag of every text frame `tag_of` recognises.
+fn ws_subscriber(mut ws: socket::Ws, index: usize, arrivals: Tagged, tag_of: fn(&str) -> Option<String>) -> tokio::task::JoinHandle<()> {
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::spawn(async move {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let Message::Text(text) = frame {
+                if let Some(tag) = tag_of(text.as_str()) {
+                    arrivals.lock().unwrap()[index].insert(tag, Instant::now());
+                }
+            }
+        }
+    })
+}
+
+fn edgechat_message_tag(data: &str) -> Option<String> {
+    match serde_json::from_str(data) {
+        Ok(LiveEvent::Message { message, .. }) => Some(message.content),
+        _ => None,
+    }
+}
+
+fn baseline_tag(data: &str) -> Option<String> {
+    (data != "subscribed").then(|| data.to_owned())
+}
+
+/// Waits until `n` subscribers signalled on `ready`.
+async fn all_ready(ready: &mut tokio::sync::mpsc::Receiver<()>, n: usize) {
+    for _ in 0..n {
+        tokio::time::timeout(Duration::from_secs(60), ready.recv()).await.expect("every subscriber connects in time").expect("ready");
+    }
+}
+
+/// `GET /health` [`HEALTH_REQUESTS`] times, sequentially: p50/p99.
+async fn health(url: &str) -> (f64, f64) {
+    let http = reqwest::Client::new();
+    let mut samples = Vec::new();
+    for i in 0..WARM_UP + HEALTH_REQUESTS {
+        let started = Instant::now();
+        let response = http.get(format!("{url}/health")).send().await.expect("GET /health");
+        assert_eq!(response.status(), 200);
+        let _ = response.bytes().await;
+        if i >= WARM_UP {
+            samples.push(started.elapsed());
+        }
+    }
+    p50_p99(samples)
+}
+
+/// Operators of the demo account for the socket rounds: `n` agents seeded
+/// through D1 (distinct operators, as the per-operator socket cap may be
+/// small), each with an access token minted with the test `JWT_SECRET`.
+fn bench_operators(server: &Server, demo_token: &str, n: usize) -> Vec<String> {
+    use edgechat_shared::api::auth::{AccessClaims, OperatorRole};
+    let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
+    let demo = jsonwebtoken::decode::<AccessClaims>(demo_token, &key, &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256))
+        .expect("the demo token is signed with JWT_SECRET")
+        .claims;
+    const FIRST_ID: i64 = 900_000;
+    let values: Vec<String> = (0..n as i64)
+        .map(|i| format!("({}, {}, 'bench-op-{i}@example.com', 'Bench operator {i}', 'agent', 'x')", FIRST_ID + i, demo.acc))
+        .collect();
+    let sql = format!(
+        "INSERT INTO users (id, account_id, email, display_name, role, password_hash) VALUES {} ON CONFLICT DO NOTHING;",
+        values.join(", ")
+    );
+    xtask::wrangler::execute_sql(&server.persist_dir(), &sql).unwrap_or_else(|e| panic!("seeding {n} operators failed: {e}"));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let encoding = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
+    (0..n as i64)
+        .map(|i| {
+            let claims = AccessClaims {
+                sub: (FIRST_ID + i).to_string(),
+                acc: demo.acc,
+                role: OperatorRole::Agent,
+                ver: 0,
+                iat: now,
+                exp: now + 3600,
+            };
+            jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &encoding).expect("JWT encodes")
+        })
+        .collect()
+}
+
+/// The `live` section: one room with 1, 10 and 100 subscribers, EdgeChat
+/// beside the baseline on the same transports, and `GET /health` on each.
+async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], title: &str) {
+    println!("\n== live path, one room, EdgeChat beside the baseline room (bench/baseline), {title} ==");
+    let edgechat_health = health(&server.url).await;
+    let baseline_health = health(baseline).await;
+    pair_line("GET /health (plain request)", edgechat_health, baseline_health);
+    let mut report_missing = Vec::new();
+
+    // HTTP send → SSE subscribers.
+    for &n in sizes {
+        let (session, conversation_id, last_seq) = operator_room(server, token, &format!("live{n}")).await;
+        let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+        let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
+        let mut tasks = Vec::new();
+        for index in 0..n {
+            let url = format!("{}/api/v1/chat/events?site_key={DEMO_SITE_KEY}&session_id={session}&after_seq={last_seq}", server.url);
+            let ip = format!("10.201.{}.{}", index / 250, index % 250 + 1);
+            tasks.push(sse_subscriber(url, ip, index, Arc::clone(&arrivals), ready_tx.clone(), edgechat_message_tag));
+        }
+        all_ready(&mut ready, n).await;
+        let (edgechat, missing_e) = tagged_round(&format!("sse{n}"), &arrivals, |tag| async move {
+            operator_send(server, token, conversation_id, &tag).await;
+        })
+        .await;
+        tasks.iter().for_each(|t| t.abort());
+
+        let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+        let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
+        let mut tasks = Vec::new();
+        for index in 0..n {
+            tasks.push(sse_subscriber(
+                format!("{baseline}/room/events"),
+                "127.0.0.1".into(),
+                index,
+                Arc::clone(&arrivals),
+                ready_tx.clone(),
+                baseline_tag,
+            ));
+        }
+        all_ready(&mut ready, n).await;
+        let http = reqwest::Client::new();
+        let (base, missing_b) = tagged_round(&format!("sse{n}"), &arrivals, |tag| {
+            let request = http.post(format!("{baseline}/room/send")).body(tag);
+            async move {
+                let response = request.send().await.expect("baseline send");
+                assert_eq!(response.status(), 201);
+            }
+        })
+        .await;
+        tasks.iter().for_each(|t| t.abort());
+        pair_line(&format!("send → SSE, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
+        report_missing.push((format!("SSE {n}"), missing_e, missing_b));
+    }
+
+    // Socket: baseline message over the socket vs visitor send → operator sockets.
+    let operators = bench_operators(server, token, sizes.iter().copied().max().unwrap_or(1));
+    for &n in sizes {
+        let (session, _, _) = operator_room(server, token, &format!("livews{n}")).await;
+        let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+        let mut tasks = Vec::new();
+        for (index, operator) in operators.iter().take(n).enumerate() {
+            let issued = socket::messaging_token(server, operator).await;
+            let mut opened = socket::Socket::connect(server, &issued.url).await;
+            opened.ping().await;
+            tasks.push(ws_subscriber(opened.into_ws(), index, Arc::clone(&arrivals), edgechat_message_tag));
+        }
+        let http = &server.http;
+        let url = format!("{}/api/v1/chat/stream", server.url);
+        let (edgechat, missing_e) = tagged_round(&format!("ws{n}"), &arrivals, |tag| {
+            let request = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("cf-connecting-ip", visitor_ip(&tag))
+                .body(serde_json::to_string(&demo_request(&session, &tag)).unwrap());
+            async move {
+                let response = request.send().await.expect("visitor send");
+                assert_eq!(response.status(), 200);
+                let _ = response.bytes().await;
+            }
+        })
+        .await;
+        tasks.iter().for_each(|t| t.abort());
+
+        let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+        let ws_url = format!("{}/room/ws", baseline.replacen("http://", "ws://", 1));
+        let mut tasks = Vec::new();
+        for index in 0..n {
+            let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline socket");
+            tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
+        }
+        let (sender, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline sender socket");
+        let (sink, mut echoes) = sender.split();
+        tasks.push(tokio::spawn(async move { while echoes.next().await.is_some() {} }));
+        let sink = Arc::new(tokio::sync::Mutex::new(sink));
+        let (base, missing_b) = tagged_round(&format!("ws{n}"), &arrivals, |tag| {
+            let sink = Arc::clone(&sink);
+            async move {
+                use futures::SinkExt;
+                sink.lock().await.send(tokio_tungstenite::tungstenite::Message::text(tag)).await.expect("baseline socket send");
+            }
+        })
+        .await;
+        tasks.iter().for_each(|t| t.abort());
+        pair_line(&format!("socket send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
+        report_missing.push((format!("sockets {n}"), missing_e, missing_b));
+    }
+    let lost: Vec<String> =
+        report_missing.iter().filter(|(_, e, b)| e + b > 0).map(|(what, e, b)| format!("{what}: EdgeChat {e}, baseline {b}")).collect();
+    println!("{:<46} {}", "  receipts missing", if lost.is_empty() { "none".to_string() } else { lost.join("; ") });
+}
+
+/// First streamed chunk of `POST /api/v1/chat/stream` for `site_key`,
+/// asking `questions` in turn ([`KB_REQUESTS`] after the warm-up).
+async fn kb_first_chunk(server: &Server, site_key: &str, questions: &[String]) -> (f64, f64) {
+    let mut samples = Vec::new();
+    for i in 0..WARM_UP + KB_REQUESTS {
+        let session = format!("sess_kb{:027}", (i / 8) as u64 + site_key.len() as u64 * 1000);
+        let request = edgechat_tests::http::visitor_request(site_key, &session, &questions[i % questions.len()]);
+        let streamed = server.stream(&request).await;
+        assert_eq!(streamed.status, 200);
+        if i >= WARM_UP {
+            samples.push(streamed.first_chunk_after().expect("a chunk arrived"));
+        }
+    }
+    p50_p99(samples)
+}
+
+/// The `kb` section: the knowledge-base responder's first chunk against
+/// `GET /health` on the same server, with the demo (12 articles) and the
+/// StackFAQ (125 articles) knowledge bases.
+async fn kb(server: &Server, token: &str) {
+    println!("\n== knowledge-base responder, first streamed chunk against GET /health on the same server ==");
+    let demo: Vec<String> = QUESTIONS.iter().map(|q| q.to_string()).collect();
+    let site = edgechat_tests::stackfaq::stackfaq_site(server, token).await;
+    let stackfaq: Vec<String> = edgechat_tests::stackfaq::dev_queries().into_iter().map(|q| q.query).collect();
+    let health_before = health(&server.url).await;
+    let demo_chunk = kb_first_chunk(server, DEMO_SITE_KEY, &demo).await;
+    let stackfaq_chunk = kb_first_chunk(server, &site.site_key, &stackfaq).await;
+    let health_after = health(&server.url).await;
+    let health = ((health_before.0 + health_after.0) / 2.0, (health_before.1 + health_after.1) / 2.0);
+    for (name, chunk) in [("demo KB (12 articles)", demo_chunk), ("StackFAQ KB (125 articles)", stackfaq_chunk)] {
+        println!(
+            "{:<46} first chunk p50 {:>7.2} p99 {:>7.2} | GET /health p50 {:>6.2} p99 {:>6.2} ms   p99 ratio {:>5.2}   ratio {:.2}",
+            name,
+            chunk.0,
+            chunk.1,
+            health.0,
+            health.1,
+            chunk.1 / health.1,
+            chunk.0 / health.0
+        );
+    }
+}
+
+/// Every section, in the order of a full run; `cargo xtask bench [SECTION…]` names some.
+const SECTIONS: &[&str] = &["live", "live-far", "kb", "stream", "fanout", "throughput", "retrieval", "search", "console", "webhooks"];
+
 fn main() {
+    let mut sections: Vec<String> = std::env::args().skip(1).collect();
+    if sections.is_empty() {
+        sections = SECTIONS.iter().map(|s| s.to_string()).collect();
+    }
+    if let Some(unknown) = sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        eprintln!("bench: unknown section {unknown:?}; sections: {}", SECTIONS.join(" "));
+        std::process::exit(2);
+    }
+    let wants = |name: &str| sections.iter().any(|s| s == name);
     // The webhook receiver is local: the server must allow local endpoints.
     let receiver = webhook_receiver::WebhookReceiver::start();
     let server = Server::start_with("bench", &[("WEBHOOKS_ALLOW_LOCAL", "true"), ("LIVE_STREAMS_PER_CONVERSATION", "100")]);
-    runtime().block_on(async {
-        stream_latency(server).await;
-        let token = server.demo_token().await;
-        fanout_latency(server, &token).await;
-        throughput(server, &token).await;
-        retrieval(server, &token).await;
-        search_latency(server, &token).await;
-        console_latency(server, &token).await;
-        webhook_latency(server, &token, &receiver).await;
+    let baseline = (wants("live") || wants("live-far")).then(|| {
+        let dir = run_dir("bench-baseline");
+        let _ = std::fs::remove_dir_all(&dir);
+        xtask::wrangler::WranglerDev::baseline(&dir).unwrap_or_else(|e| panic!("the baseline room did not start: {e}"))
     });
+    runtime().block_on(async {
+        let token = server.demo_token().await;
+        if let (Some(baseline), true) = (&baseline, wants("live")) {
+            live(server, &baseline.url, &token, &[1, 10, 100], "local wrangler dev").await;
+        }
+        if let (Some(baseline), true) = (&baseline, wants("live-far")) {
+            // The same paths with every D1 call [`FAR_D1_MS`] later: the
+            // growth of each p50 over `live`'s, divided by it, counts the
+            // D1 round trips on the path.
+            let far = Server::start_with("bench-far", &[("D1_DELAY_MS", &FAR_D1_MS.to_string())]);
+            let far_token = far.demo_token().await;
+            let title = format!("every D1 call {FAR_D1_MS} ms later (D1_DELAY_MS)");
+            live(far, &baseline.url, &far_token, &[1], &title).await;
+            far.stop();
+        }
+        if wants("kb") {
+            kb(server, &token).await;
+        }
+        if wants("stream") {
+            stream_latency(server).await;
+        }
+        if wants("fanout") {
+            fanout_latency(server, &token).await;
+        }
+        if wants("throughput") {
+            throughput(server, &token).await;
+        }
+        if wants("retrieval") {
+            retrieval(server, &token).await;
+        }
+        if wants("search") {
+            search_latency(server, &token).await;
+        }
+        if wants("console") {
+            console_latency(server, &token).await;
+        }
+        if wants("webhooks") {
+            webhook_latency(server, &token, &receiver).await;
+        }
+    });
+    drop(baseline);
     server.stop();
 }

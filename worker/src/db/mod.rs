@@ -37,8 +37,51 @@ pub async fn ping(db: &D1Database) -> bool {
 }
 
 /// The D1 binding (`[[d1_databases]] binding = "DB"` in `wrangler.toml`).
+///
+/// With the var `D1_DELAY_MS` (bench only, never set in `wrangler.toml`:
+/// `cargo xtask bench live-far`), each D1 call (`first`, `all`, `run`,
+/// `raw`, `batch`) first waits that many milliseconds, standing in for a
+/// D1 primary a continent away from the isolate.
 pub fn database(env: &Env) -> worker::Result<D1Database> {
-    env.d1("DB")
+    let db = env.d1("DB")?;
+    match env.var("D1_DELAY_MS").ok().and_then(|v| v.to_string().parse::<u32>().ok()).filter(|ms| *ms > 0) {
+        Some(ms) => Ok(wasm_bindgen::JsCast::unchecked_into(far::delayed_d1(db.as_ref(), ms))),
+        None => Ok(db),
+    }
+}
+
+/// The delayed D1 of [`database`]: a `Proxy` of the binding whose calls
+/// wait `ms` first; `batch` unwraps the proxied statements it is given.
+mod far {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(inline_js = r#"
+export function delayed_d1(db, ms) {
+  const wait = () => new Promise((resolve) => setTimeout(resolve, ms));
+  const real = new WeakMap();
+  const statement = (s) => {
+    const proxy = new Proxy(s, { get(t, k) {
+      const v = t[k];
+      if (typeof v !== "function") return v;
+      if (k === "bind") return (...a) => statement(v.apply(t, a));
+      if (k === "first" || k === "all" || k === "run" || k === "raw") return async (...a) => { await wait(); return v.apply(t, a); };
+      return v.bind(t);
+    } });
+    real.set(proxy, s);
+    return proxy;
+  };
+  return new Proxy(db, { get(t, k) {
+    const v = t[k];
+    if (typeof v !== "function") return v;
+    if (k === "prepare") return (...a) => statement(v.apply(t, a));
+    if (k === "batch") return async (list) => { await wait(); return v.call(t, list.map((s) => real.get(s) ?? s)); };
+    return v.bind(t);
+  } });
+}
+"#)]
+    extern "C" {
+        pub fn delayed_d1(db: &JsValue, ms: u32) -> JsValue;
+    }
 }
 
 /// A D1 integer parameter. D1 takes JavaScript numbers; ids stay far below 2^53.

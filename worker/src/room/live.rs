@@ -24,6 +24,7 @@ use worker::{Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
 use crate::db::messages::FileLinks;
+use crate::db::team::Audience;
 use crate::db::{self, conversations, messages, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
@@ -110,6 +111,9 @@ pub(super) struct Live {
 /// `delivered` once it reached someone.
 pub(super) struct Outgoing {
     account_id: i64,
+    /// `true` for a visitor conversation, whose audience is every operator
+    /// of the account: no D1 read of the audience on its way out.
+    everyone: bool,
     event: LiveEvent,
     delivered: Delivery,
 }
@@ -136,7 +140,12 @@ impl RoomCore {
             live.subscribers.retain_mut(|s| s.deliver(event.seq(), &frame));
             visitors = live.subscribers.len();
         }
-        let outgoing = Outgoing { account_id: context.account_id, event: event.clone(), delivered: delivered(visitors) };
+        let outgoing = Outgoing {
+            account_id: context.account_id,
+            everyone: context.site_id.is_some(),
+            event: event.clone(),
+            delivered: delivered(visitors),
+        };
         let mut outbox = self.outbox.borrow_mut();
         let open = outbox.as_ref().is_some_and(|tx| !tx.is_closed());
         if !open {
@@ -239,7 +248,14 @@ impl RoomCore {
 /// they reached the other side.
 async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
     while let Some(outgoing) = rx.next().await {
-        let operators = match inbox::publish(&env, outgoing.account_id, &outgoing.event).await {
+        // A visitor conversation's audience is every operator (the Room
+        // knows its kind); only an internal one reads its participants.
+        let published = if outgoing.everyone {
+            inbox::publish_to(&env, outgoing.account_id, &outgoing.event, &Audience::Everyone).await
+        } else {
+            inbox::publish(&env, outgoing.account_id, &outgoing.event).await
+        };
+        let operators = match published {
             Ok(n) => n,
             Err(err) => {
                 worker::console_error!("publishing to the inbox failed: {err}");

@@ -173,8 +173,15 @@ pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, b
     let send: OperatorSend = json_object(&body)?;
     send.validate()?;
     let db = db::database(&state.env)?;
-    let conversation = load(&db, &caller, send.conversation_id).await?;
-    let links = file_links(&state.env, &db, &conversation).await?;
+    // The conversation and its site's file links in one D1 round trip's time, not two.
+    let (conversation, site) =
+        futures::join!(load(&db, &caller, send.conversation_id), db::sites::of_conversation(&db, caller.account_id, send.conversation_id));
+    let conversation = conversation?;
+    let links = match (conversation.site_id, site?) {
+        (Some(_), Some(site)) => FileLinks::of(&site),
+        (Some(_), None) => return Err(ApiError::not_found("conversation")),
+        (None, _) => file_links(&state.env, &db, &conversation).await?,
+    };
     let attachments = super::media::operator_attachments(&state.env, &db, &caller, &conversation, &links, &send.attachments).await?;
     let sent = SendOperatorMessage {
         context: room_context(&caller, &conversation),

@@ -50,7 +50,9 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         load_visitor(&state.env, &caller, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
     // A retry of a stored message replays it with the uploads it has: its
     // attachments are not checked (they are attached now) nor attached again.
+    // Without attachments there is nothing to check, so no D1 read for it.
     let retry = match (conversation_id, request.message_id.as_deref()) {
+        _ if request.attachments.is_empty() => false,
         (Some(conversation_id), Some(message_id)) => {
             messages::by_client_id(&database, conversation_id, Author::Visitor, message_id).await?.is_some()
         }
