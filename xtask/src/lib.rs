@@ -7,6 +7,7 @@ pub mod build;
 pub mod check;
 pub mod deploy;
 pub mod seed;
+pub mod soak;
 pub mod wrangler;
 
 use std::path::{Path, PathBuf};

@@ -10,6 +10,8 @@
 //!   run left no file for `git status` to report.
 //! - `bench`: sizes of `loader.js`, the widget, the console and the worker
 //!   upload, then latency benches.
+//! - `soak --minutes N [--visitors 200 --operators 5]`: the load and fault
+//!   suite against its own `wrangler dev` (see `xtask::soak`).
 //! - `build`: bootstrap and build the worker, the widget and the console.
 //! - `deploy`: the README's deploy steps for a logged-in `wrangler`, idempotent
 //!   (see `xtask::deploy`).
@@ -31,10 +33,11 @@ fn main() {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(),
+        Some("soak") => xtask::soak::soak(&args[1..]),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
         Some("deploy") => deploy::deploy(),
         Some("kb-import") => kb_import(&args[1..]),
-        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | build | deploy | kb-import --site-key KEY [--url URL] FILE>".into()),
+        _ => Err("usage: cargo xtask <dev [--port N] | test | bench | soak --minutes N [--visitors 200 --operators 5] | build | deploy | kb-import --site-key KEY [--url URL] FILE>".into()),
     };
     if let Err(err) = result {
         eprintln!("xtask: {err}");
