@@ -254,11 +254,7 @@ struct Run {
 
 impl Run {
     fn in_window(&self, kind: Fault, at: Instant) -> bool {
-        self.windows
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|&(k, from, to)| k == kind && at >= from && to.is_none_or(|to| at <= to + FAULT_GRACE))
+        self.windows.lock().unwrap().iter().any(|&(k, from, to)| k == kind && at >= from && to.is_none_or(|to| at <= to + FAULT_GRACE))
     }
 
     /// Counts an error of `kind`: expected when documented (`documented`) or
@@ -380,12 +376,17 @@ pub async fn run(stack: &Stack, config: Config) -> Report {
         let delay = Duration::from_millis((index as u64 * 5000 / config.visitors as u64).min(config.duration.as_millis() as u64 / 10));
         tasks.push(tokio::spawn(visitor(run.clone(), index, delay)));
     }
-    for index in 0..config.operators {
-        tasks.push(tokio::spawn(operator(run.clone(), index)));
-    }
+    let operators: Vec<_> = (0..config.operators).map(|index| tokio::spawn(operator(run.clone(), index))).collect();
+    let mut channels = Vec::new();
     for task in tasks {
+        match task.await {
+            Ok(channel) => channels.extend(channel),
+            Err(err) => run.error(&format!("visitor task panicked: {err}"), false, None, Instant::now()),
+        }
+    }
+    for task in operators {
         if let Err(err) = task.await {
-            run.error(&format!("client task panicked: {err}"), false, None, Instant::now());
+            run.error(&format!("operator task panicked: {err}"), false, None, Instant::now());
         }
     }
     let faults = faults.await.expect("fault task");
@@ -394,6 +395,9 @@ pub async fn run(stack: &Stack, config: Config) -> Report {
     // Let the live channels catch up, then close them.
     tokio::time::sleep(Duration::from_secs(3)).await;
     run.stop.store(true, Ordering::SeqCst);
+    for channel in channels {
+        let _ = channel.await;
+    }
     sampler.abort();
     let webhooks = stack.receiver.received(HOOK);
     let webhooks = (webhooks.len(), webhooks.iter().filter(|r| r.status == 500).count());
@@ -422,7 +426,7 @@ async fn soak_site(server: &Server, token: &str, mock: &MockOpenAi) -> Site {
 
 /// One visitor: a question every 3–6 s until the load ends, each retried
 /// with its `message_id` until answered; the live channel held throughout.
-async fn visitor(run: Arc<Run>, index: usize, delay: Duration) {
+async fn visitor(run: Arc<Run>, index: usize, delay: Duration) -> Option<tokio::task::JoinHandle<()>> {
     tokio::time::sleep(delay).await;
     let session = new_session_id();
     let mut rng = Rng::new(index as u64 * 7919 + 1);
@@ -441,10 +445,8 @@ async fn visitor(run: Arc<Run>, index: usize, delay: Duration) {
         }
         tokio::time::sleep(rng.between(Duration::from_secs(3), Duration::from_secs(6))).await;
     }
-    if let Some(live) = live {
-        // It ends once the run stops.
-        let _ = live.await;
-    }
+    // The live channel goes on until the run stops.
+    live
 }
 
 /// Sends `request` until a `done` or an `error` event ends its stream (or
@@ -700,6 +702,7 @@ async fn operator(run: Arc<Run>, index: usize) {
 /// Signs the operator in as the demo owner, retrying while the server restarts.
 async fn login(run: &Run) -> String {
     loop {
+        assert!(Instant::now() < run.load_until + DRAIN, "the operator could not sign in again before the drain ended");
         let response = run
             .http
             .post(format!("{}/auth/login", run.server.url))
@@ -726,7 +729,11 @@ async fn login(run: &Run) -> String {
 /// JSON answer.
 async fn operator_call(run: &Run, token: &mut String, path: &str, body: Option<Value>) -> Option<Value> {
     let give_up = run.load_until + DRAIN;
-    let what = if path.ends_with("/send") { "POST /v1/chat/messages/send".to_string() } else { format!("POST …/{}", path.rsplit('/').next().unwrap_or("")) };
+    let what = if path.ends_with("/send") {
+        "POST /v1/chat/messages/send".to_string()
+    } else {
+        format!("POST …/{}", path.rsplit('/').next().unwrap_or(""))
+    };
     while Instant::now() < give_up {
         let at = Instant::now();
         let mut request = run.http.post(format!("{}{path}", run.server.url)).bearer_auth(token.as_str());
@@ -779,7 +786,10 @@ async fn inject_faults(run: Arc<Run>, mock: Arc<MockOpenAi>, receiver: WebhookRe
     let server = run.server;
     let down = Instant::now();
     tokio::task::spawn_blocking(move || server.restart()).await.expect("restart task");
-    log.push((run.elapsed_s(), format!("wrangler dev killed and started again on the same state ({:.1?} until it answered)", down.elapsed())));
+    log.push((
+        run.elapsed_s(),
+        format!("wrangler dev killed and started again on the same state ({:.1?} until it answered)", down.elapsed()),
+    ));
     close_window(&run, window);
     tokio::time::sleep_until(at(0.7)).await;
     log.push((run.elapsed_s(), format!("AI stand-in stalls after its first piece for {length:?}")));

@@ -17,8 +17,7 @@ pub const MAX_VISITORS: u32 = 1000;
 /// twice or an unexpected error happened.
 pub fn soak(args: &[String]) -> Result<()> {
     let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let minutes: f64 =
-        value("--minutes").ok_or("soak needs --minutes N")?.parse().map_err(|_| "--minutes takes a number of minutes")?;
+    let minutes: f64 = value("--minutes").ok_or("soak needs --minutes N")?.parse().map_err(|_| "--minutes takes a number of minutes")?;
     if !(minutes > 0.0 && minutes <= MAX_MINUTES) {
         return Err(format!("--minutes must be in (0, {MAX_MINUTES}]").into());
     }
