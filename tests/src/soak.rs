@@ -785,11 +785,18 @@ async fn inject_faults(run: Arc<Run>, mock: Arc<MockOpenAi>, receiver: WebhookRe
     let window = open_window(&run, Fault::Restart);
     let server = run.server;
     let down = Instant::now();
-    tokio::task::spawn_blocking(move || server.restart()).await.expect("restart task");
-    log.push((
-        run.elapsed_s(),
-        format!("wrangler dev killed and started again on the same state ({:.1?} until it answered)", down.elapsed()),
-    ));
+    match tokio::task::spawn_blocking(move || server.restart()).await {
+        Ok(()) => log.push((
+            run.elapsed_s(),
+            format!("wrangler dev killed and started again on the same state ({:.1?} until it answered)", down.elapsed()),
+        )),
+        // Under overload a fresh `wrangler dev` may not answer `/health` within its start timeout.
+        Err(err) => {
+            log.push((run.elapsed_s(), "wrangler dev killed; it did not answer again within its start timeout".into()));
+            let why = err.to_string().lines().next().unwrap_or_default().to_string();
+            run.error(&format!("wrangler dev restart failed: {why}"), false, None, Instant::now());
+        }
+    }
     close_window(&run, window);
     tokio::time::sleep_until(at(0.7)).await;
     log.push((run.elapsed_s(), format!("AI stand-in stalls after its first piece for {length:?}")));
