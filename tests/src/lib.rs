@@ -9,6 +9,7 @@ pub mod email_standin;
 pub mod http;
 pub mod openai_mock;
 pub mod push_standin;
+pub mod soak;
 pub mod socket;
 pub mod stackfaq;
 pub mod tenant;

@@ -46,7 +46,8 @@ pub enum Scenario {
     /// `endless`: a piece every 100 ms for 30 s (for disconnect tests).
     Endless,
     /// `switch`: `ok`, or `http-500` while the test has set the model down
-    /// ([`MockOpenAi::set_down`]): an upstream that fails and recovers.
+    /// ([`MockOpenAi::set_down`]), or `stall` while it has set it stalled
+    /// ([`MockOpenAi::set_stalled`]): an upstream that fails and recovers.
     Switch,
 }
 
@@ -102,6 +103,8 @@ struct Log {
     abandoned: Vec<String>,
     /// `switch` models currently answering HTTP 500.
     down: Vec<String>,
+    /// `switch` models currently stalling (as `stall`).
+    stalled: Vec<String>,
 }
 
 /// The running stand-in.
@@ -135,6 +138,21 @@ impl MockOpenAi {
         if down {
             log.down.push(model.to_string());
         }
+    }
+
+    /// Makes `switch` model `model` stall (one piece, then 10 s of silence)
+    /// or answer normally again.
+    pub fn set_stalled(&self, model: &str, stalled: bool) {
+        let mut log = self.log.lock().unwrap();
+        log.stalled.retain(|m| m != model);
+        if stalled {
+            log.stalled.push(model.to_string());
+        }
+    }
+
+    /// How many requests the server received, for every model.
+    pub fn request_count(&self) -> usize {
+        self.log.lock().unwrap().requests.len()
     }
 
     /// `true` once the client dropped a stream of `model` before its end.
@@ -181,6 +199,7 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
         log.requests.push(recorded);
         match Scenario::of(&model) {
             Scenario::Switch if log.down.contains(&model) => Scenario::HttpError(500),
+            Scenario::Switch if log.stalled.contains(&model) => Scenario::Stall,
             scenario => scenario,
         }
     };

@@ -8,6 +8,7 @@ pub mod check;
 pub mod deploy;
 pub mod fuzz;
 pub mod seed;
+pub mod soak;
 pub mod wrangler;
 
 use std::path::{Path, PathBuf};

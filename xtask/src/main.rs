@@ -13,6 +13,8 @@
 //!   baseline room, `kb`, …; `tests/src/bin/bench.rs`); all when none is named.
 //! - `fuzz [--minutes N]`: the property tests of every parser of untrusted
 //!   input, each for its share of N minutes (default 10; see `xtask::fuzz`).
+//! - `soak --minutes N [--visitors 200 --operators 5]`: the load and fault
+//!   suite against its own `wrangler dev` (see `xtask::soak`).
 //! - `build`: bootstrap and build the worker, the widget and the console.
 //! - `deploy`: the README's deploy steps for a logged-in `wrangler`, idempotent
 //!   (see `xtask::deploy`).
@@ -34,12 +36,13 @@ fn main() {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("soak") => xtask::soak::soak(&args[1..]),
         Some("fuzz") => fuzz_minutes(&args[1..]).and_then(fuzz::fuzz),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
         Some("deploy") => deploy::deploy(),
         Some("kb-import") => kb_import(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <dev [--port N] | test | bench [SECTION…] | fuzz [--minutes N] | build | deploy | kb-import --site-key KEY [--url URL] FILE>"
+            "usage: cargo xtask <dev [--port N] | test | bench [SECTION…] | fuzz [--minutes N] | soak --minutes N [--visitors 200 --operators 5] | build | deploy | kb-import --site-key KEY [--url URL] FILE>"
                 .into(),
         ),
     };
