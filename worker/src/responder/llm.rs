@@ -156,6 +156,26 @@ pub fn preview(text: &str) -> String {
     text.chars().take(200).collect()
 }
 
+/// Most bytes of an upstream's error body read for [`preview`]: the rest is
+/// never read, so a hostile endpoint cannot make the worker buffer a body of
+/// any size (issue 16, "no unbounded memory").
+pub const ERROR_BODY_BYTES: usize = 4 * 1024;
+
+/// The start of an error response's body, at most [`ERROR_BODY_BYTES`]
+/// (lossy UTF-8), for [`preview`].
+pub async fn error_body(response: &mut worker::Response) -> worker::Result<String> {
+    let mut body = response.stream()?;
+    let mut bytes = Vec::new();
+    while bytes.len() < ERROR_BODY_BYTES {
+        match body.next().await {
+            Some(chunk) => bytes.extend_from_slice(&chunk?),
+            None => break,
+        }
+    }
+    bytes.truncate(ERROR_BODY_BYTES);
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// The upstream request to abort, at most once (`AbortController::abort`
 /// takes the controller).
 pub struct Abort(std::cell::Cell<Option<AbortController>>);
@@ -228,6 +248,16 @@ where
     let deadline = Date::now().as_millis() + ANSWER_STREAM_TIMEOUT_MS;
     loop {
         let left = deadline.saturating_sub(Date::now().as_millis());
+        if left == 0 {
+            // Checked before each wait, not only when a wait times out: an
+            // upstream that sends an empty event every few ms never lets a
+            // wait time out, and its empty text never reaches the byte cap.
+            let failure = Failure::Timeout(ANSWER_STREAM_TIMEOUT_MS);
+            if let Some(controller) = controller {
+                controller.abort(&failure.to_string());
+            }
+            return Err(failure);
+        }
         let wait = Watch { timeout_ms: watch.timeout_ms.min(left), visitor_gone: watch.visitor_gone };
         let chunk = match wait.wait(body.next(), controller).await {
             Err(Failure::Timeout(_)) if left <= watch.timeout_ms => Err(Failure::Timeout(ANSWER_STREAM_TIMEOUT_MS)),

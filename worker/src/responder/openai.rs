@@ -106,7 +106,7 @@ impl Upstream {
         if !(200..300).contains(&status) {
             // The error body is read under the same watch: a server that
             // stalls after its headers cannot hold the answer.
-            let text = llm::started(response.text(), watch, Some(&controller)).await.unwrap_or_default();
+            let text = llm::started(llm::error_body(&mut response), watch, Some(&controller)).await.unwrap_or_default();
             controller.abort("HTTP error");
             return Err(Failure::Status(status, llm::preview(&text)));
         }
