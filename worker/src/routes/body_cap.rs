@@ -87,13 +87,19 @@ pub async fn enforce(cap: BodyCap, request: Request, next: Next) -> Response {
         (BodyCap::Upload, Some(state)) => cap.bytes(max_bytes(&state.env)),
         _ => cap.documented_bytes(),
     };
-    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return too_large(max).into_response();
-    }
     if cap == BodyCap::Upload {
+        // Uploads are read by their handlers (after the upload rate limit)
+        // with the same cap; here only a declared length over it is refused.
+        let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max) {
+            return too_large(max).into_response();
+        }
         return next.run(request).await;
     }
+    // Read up to the cap (at most `max + 1` bytes held), declared length or
+    // not: answering before a slightly-over body is read loses the
+    // connection in workerd's dev proxy ("Network connection lost"), and
+    // a body far over the cap is still refused after `max + 1` bytes.
     let (parts, body) = request.into_parts();
     match read_capped(body, max, || too_large(max)).await {
         Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
