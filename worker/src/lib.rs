@@ -9,6 +9,7 @@ mod auth;
 mod custom_css;
 mod db;
 mod email;
+mod emoji;
 mod error;
 mod events;
 mod inbox;

@@ -27,6 +27,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         // POST /v1/chat/messages/{id}/reactions
         a_reaction_toggles_and_counts_each_operator_once,
         anything_but_one_emoji_is_422,
+        every_kind_of_emoji_is_a_reaction,
         // POST /v1/chat/messages/forward
         forward_copies_in_order_marked_with_the_origin_and_a_retry_lands_once,
         forward_of_another_accounts_message_is_404_and_copies_nothing,
@@ -265,7 +266,8 @@ async fn anything_but_one_emoji_is_422(server: &'static Server) {
     let (_, id) = visitor_conversation(server, tenant.site_key(), "Hi").await;
     let sent = send(server, tenant.token(), id, "Hello").await;
     let too_long = "👨‍👩‍👧‍👦".repeat(2);
-    for bad in ["", "a", "ok", "👍👍", "👍 x", "1", "<b>", too_long.as_str()] {
+    // One grapheme that is not an emoji (`中`, `é`, `→`) is refused by the RGI check.
+    for bad in ["", "a", "ok", "👍👍", "👍 x", "1", "<b>", "中", "é", "→", "\u{fe0f}", too_long.as_str()] {
         assert_error(react(server, tenant.token(), sent.id, bad).await, 422, "validation_error", bad).await;
     }
     let path = format!("/v1/chat/messages/{}/reactions", sent.id);
@@ -273,6 +275,21 @@ async fn anything_but_one_emoji_is_422(server: &'static Server) {
     assert_error(post(server, &path, tenant.token(), json!({"emoji": 1})).await, 400, "bad_request", "a number").await;
     let stored = messages(server, tenant.token(), id).await;
     assert!(stored.iter().all(|m| m.reactions.is_empty()), "nothing was stored");
+}
+
+async fn every_kind_of_emoji_is_a_reaction(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let (_, id) = visitor_conversation(server, tenant.site_key(), "Hi").await;
+    let sent = send(server, tenant.token(), id, "Hello").await;
+    // Presentation selector or not, skin tones, ZWJ families, flags, text-default symbols.
+    let emojis = ["👍", "❤️", "❤", "🎉", "👍🏽", "👨‍👩‍👧", "🇫🇷", "✅", "™", "1️⃣"];
+    for emoji in emojis {
+        let state: ReactionState = json_of(react(server, tenant.token(), sent.id, emoji).await, 200).await;
+        assert!(state.reactions.iter().any(|r| r.emoji == emoji && r.mine), "{emoji:?} is a reaction: {:?}", state.reactions);
+    }
+    let stored = messages(server, tenant.token(), id).await;
+    let reactions = &stored.iter().find(|m| m.id == sent.id).unwrap().reactions;
+    assert_eq!(reactions.len(), emojis.len(), "each one stored: {reactions:?}");
 }
 
 async fn forward(server: &Server, token: &str, message_ids: &[i64], conversation_ids: &[i64]) -> reqwest::Response {

@@ -10,9 +10,10 @@
 //!   only as its SHA-256 (hex), as API keys are ([`super::api_key`]).
 
 use edgechat_shared::api::app::{self, IdentityClaims, CLOCK_LEEWAY_SECONDS, MAX_IDENTITY_SECONDS};
-use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use sha2::{Digest, Sha256};
 
+use super::jwt_crypto::decode;
 use super::random_hex;
 use crate::error::{ApiError, ApiResult};
 
@@ -66,7 +67,9 @@ pub fn token_hash(token: &str) -> String {
 mod tests {
     use base64::Engine;
     use edgechat_shared::error::ErrorCode;
-    use jsonwebtoken::{encode, EncodingKey, Header};
+    use jsonwebtoken::{EncodingKey, Header};
+
+    use crate::auth::jwt_crypto::encode;
 
     use super::*;
 

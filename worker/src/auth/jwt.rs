@@ -2,9 +2,10 @@
 //! [`ACCESS_TOKEN_SECONDS`], signed with the `JWT_SECRET` secret.
 
 use edgechat_shared::api::auth::{AccessClaims, OperatorRole, ACCESS_TOKEN_SECONDS};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use worker::Env;
 
+use super::jwt_crypto::{decode, encode};
 use crate::error::{ApiError, ApiResult};
 
 /// Shortest accepted `JWT_SECRET`, in bytes (256 bits for HS256, RFC 7518 §3.2).

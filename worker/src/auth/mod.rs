@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod app_session;
 pub mod jwt;
+pub mod jwt_crypto;
 pub mod password;
 pub mod refresh;
 pub mod refresh_cookie;

@@ -41,7 +41,7 @@ pub fn grant_assertion(account: &ServiceAccount, token_url: &str, now: i64) -> R
         .map_err(|e| format!("the service account's private_key is not a PKCS#8 RSA key: {e}"))?;
     let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
     let claims = GrantClaims { iss: &account.client_email, scope: SCOPE, aud: token_url, iat: now, exp: now + GRANT_SECONDS };
-    jsonwebtoken::encode(
+    crate::auth::jwt_crypto::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
         &claims,
         &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),

@@ -172,7 +172,7 @@ impl Vapid {
         let der = self.key.to_pkcs8_der().map_err(|e| e.to_string())?;
         let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
         let jwt =
-            jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key).map_err(|e| e.to_string())?;
+            crate::auth::jwt_crypto::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key).map_err(|e| e.to_string())?;
         Ok(format!("vapid t={jwt}, k={}", self.public_key()))
     }
 }
@@ -242,7 +242,7 @@ mod tests {
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
         validation.set_audience(&["https://push.example.net:8443"]);
         validation.validate_exp = false;
-        let claims = jsonwebtoken::decode::<serde_json::Value>(jwt, &decoding, &validation).unwrap().claims;
+        let claims = crate::auth::jwt_crypto::decode::<serde_json::Value>(jwt, &decoding, &validation).unwrap().claims;
         assert_eq!(claims["sub"], "mailto:ops@example.com");
         assert_eq!(claims["exp"], 1_700_000_000 + 12 * 3600);
     }

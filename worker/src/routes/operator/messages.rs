@@ -158,7 +158,7 @@ pub async fn post_reaction(
     body: Bytes,
 ) -> ApiResult<Json<ReactionState>> {
     let toggle: ReactionToggle = json_object(&body)?;
-    rules::emoji(&toggle.emoji)?;
+    crate::emoji::check(&toggle.emoji)?;
     let db = db::database(&state.env)?;
     let located = locate(&db, &caller, id).await?;
     let reactions = ToggleReaction { context: room(&caller, &located), message_id: id, user_id: caller.id, emoji: toggle.emoji }

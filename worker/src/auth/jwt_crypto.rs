@@ -1,0 +1,221 @@
+//! The cryptography `jsonwebtoken` signs and verifies with: its
+//! `CryptoProvider` extension point, with only the algorithms EdgeChat
+//! uses, from the RustCrypto crates.
+//!
+//! | Algorithm (RFC 7518) | Used by | Sign | Verify |
+//! |---|---|---|---|
+//! | HS256 | access tokens (`auth::jwt`), identity tokens (`auth::app_session`) | yes | yes |
+//! | ES256 | VAPID (`push::web`, RFC 8292) | yes | yes |
+//! | RS256 | FCM grants (`push::fcm`, RFC 7523) | yes | no |
+//!
+//! Any other algorithm is `InvalidAlgorithm`. The crate's own `rust_crypto`
+//! provider compiles every algorithm (P-384, Ed25519, RSA-PSS), which put
+//! about 170 KB of code into the wasm that nothing called (issue 16: the
+//! worker's upload). Every use of `jsonwebtoken` goes through [`encode`] and
+//! [`decode`], which install this provider first.
+
+use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
+use jsonwebtoken::errors::{Error, ErrorKind, Result};
+use jsonwebtoken::signature::{self, RandomizedSigner, SignatureEncoding, Signer, Verifier};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, TokenData, Validation};
+use p256::ecdsa::{Signature as EcSignature, SigningKey as EcSigningKey, VerifyingKey as EcVerifyingKey};
+use p256::pkcs8::DecodePrivateKey;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// EdgeChat's provider: HS256, ES256, and RS256 signing.
+static PROVIDER: CryptoProvider =
+    CryptoProvider { signer_factory: signer, verifier_factory: verifier, jwk_utils: JwkUtils::new_unimplemented() };
+
+/// Makes [`PROVIDER`] the process's provider (once; later calls do nothing).
+fn install() {
+    // `Err` means it is installed already: only this module installs one.
+    let _ = PROVIDER.install_default();
+}
+
+/// `jsonwebtoken::encode` with [`PROVIDER`]: the compact JWT of `claims`
+/// under `header`, signed with `key`. Errors: an algorithm this provider
+/// lacks, or a key of the wrong kind (`InvalidAlgorithm`, `InvalidKeyFormat`).
+pub fn encode<T: Serialize>(header: &Header, claims: &T, key: &EncodingKey) -> Result<String> {
+    install();
+    jsonwebtoken::encode(header, claims, key)
+}
+
+/// `jsonwebtoken::decode` with [`PROVIDER`]: the checked claims of `token`,
+/// by `validation`'s rules (its algorithms, `exp`, leeway).
+pub fn decode<T: DeserializeOwned>(token: &str, key: &DecodingKey, validation: &Validation) -> Result<TokenData<T>> {
+    install();
+    jsonwebtoken::decode(token, key, validation)
+}
+
+fn unsupported() -> Error {
+    ErrorKind::InvalidAlgorithm.into()
+}
+
+fn wrong_key() -> Error {
+    ErrorKind::InvalidKeyFormat.into()
+}
+
+fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+    match algorithm {
+        Algorithm::HS256 => Ok(Box::new(Hs256(HmacSha256::new_from_slice(key.try_get_hmac_secret()?).map_err(|_| wrong_key())?))),
+        Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
+            Ok(Box::new(Es256Signer(EcSigningKey::from_pkcs8_der(key.inner()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
+        }
+        Algorithm::RS256 if key.family() == AlgorithmFamily::Rsa => {
+            let private = rsa::RsaPrivateKey::from_pkcs1_der(key.inner()).map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
+            Ok(Box::new(Rs256Signer(rsa::pkcs1v15::SigningKey::new(private))))
+        }
+        Algorithm::ES256 | Algorithm::RS256 => Err(wrong_key()),
+        _ => Err(unsupported()),
+    }
+}
+
+fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+    match algorithm {
+        Algorithm::HS256 => Ok(Box::new(Hs256(HmacSha256::new_from_slice(key.try_get_hmac_secret()?).map_err(|_| wrong_key())?))),
+        Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
+            Ok(Box::new(Es256Verifier(EcVerifyingKey::from_sec1_bytes(key.as_bytes()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
+        }
+        Algorithm::ES256 => Err(wrong_key()),
+        _ => Err(unsupported()),
+    }
+}
+
+/// HS256 (RFC 7518 §3.2): HMAC-SHA-256; verified in constant time.
+struct Hs256(HmacSha256);
+
+impl Signer<Vec<u8>> for Hs256 {
+    fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
+        Ok(self.0.clone().chain_update(message).finalize().into_bytes().to_vec())
+    }
+}
+
+impl JwtSigner for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl Verifier<Vec<u8>> for Hs256 {
+    fn verify(&self, message: &[u8], tag: &Vec<u8>) -> std::result::Result<(), signature::Error> {
+        self.0.clone().chain_update(message).verify_slice(tag).map_err(signature::Error::from_source)
+    }
+}
+
+impl JwtVerifier for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+/// ES256 (RFC 7518 §3.4): ECDSA on P-256 with SHA-256, the signature `r ‖ s`
+/// (64 bytes), deterministic nonces (RFC 6979).
+struct Es256Signer(EcSigningKey);
+
+impl Signer<Vec<u8>> for Es256Signer {
+    fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
+        let signature: EcSignature = self.0.try_sign(message)?;
+        Ok(signature.to_vec())
+    }
+}
+
+impl JwtSigner for Es256Signer {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::ES256
+    }
+}
+
+struct Es256Verifier(EcVerifyingKey);
+
+impl Verifier<Vec<u8>> for Es256Verifier {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> std::result::Result<(), signature::Error> {
+        self.0.verify(message, &EcSignature::from_slice(signature)?)
+    }
+}
+
+impl JwtVerifier for Es256Verifier {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::ES256
+    }
+}
+
+/// RS256 (RFC 7518 §3.3): RSASSA-PKCS1-v1_5 with SHA-256, blinded with the
+/// platform's CSPRNG (`crypto.getRandomValues`).
+struct Rs256Signer(rsa::pkcs1v15::SigningKey<Sha256>);
+
+impl Signer<Vec<u8>> for Rs256Signer {
+    fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
+        Ok(self.0.try_sign_with_rng(&mut rand_core::OsRng, message)?.to_vec())
+    }
+}
+
+impl JwtSigner for Rs256Signer {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::RS256
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+    struct Claims {
+        sub: String,
+        exp: u64,
+    }
+
+    fn claims() -> Claims {
+        Claims { sub: "7".into(), exp: jsonwebtoken::get_current_timestamp() + 60 }
+    }
+
+    #[test]
+    fn hs256_round_trips_and_a_wrong_secret_fails() {
+        let token = encode(&Header::new(Algorithm::HS256), &claims(), &EncodingKey::from_secret(b"secret-one")).unwrap();
+        let validation = Validation::new(Algorithm::HS256);
+        assert_eq!(decode::<Claims>(&token, &DecodingKey::from_secret(b"secret-one"), &validation).unwrap().claims.sub, "7");
+        let wrong = decode::<Claims>(&token, &DecodingKey::from_secret(b"secret-two"), &validation).unwrap_err();
+        assert_eq!(*wrong.kind(), ErrorKind::InvalidSignature);
+    }
+
+    #[test]
+    fn es256_round_trips() {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use p256::pkcs8::EncodePrivateKey;
+        let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+        let der = secret.to_pkcs8_der().unwrap();
+        let token = encode(&Header::new(Algorithm::ES256), &claims(), &EncodingKey::from_ec_der(der.as_bytes())).unwrap();
+        let point = secret.public_key().to_encoded_point(false);
+        let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+        let key = DecodingKey::from_ec_components(&b64(point.x().unwrap()), &b64(point.y().unwrap())).unwrap();
+        assert_eq!(decode::<Claims>(&token, &key, &Validation::new(Algorithm::ES256)).unwrap().claims, claims_with(&token));
+        let other = p256::SecretKey::from_slice(&[9u8; 32]).unwrap().public_key().to_encoded_point(false);
+        let other = DecodingKey::from_ec_components(&b64(other.x().unwrap()), &b64(other.y().unwrap())).unwrap();
+        assert!(decode::<Claims>(&token, &other, &Validation::new(Algorithm::ES256)).is_err(), "another key");
+    }
+
+    /// The claims inside `token` (its `exp` was set when it was made).
+    fn claims_with(token: &str) -> Claims {
+        let body = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, body).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn other_algorithms_and_mismatched_keys_are_refused() {
+        let hmac = EncodingKey::from_secret(b"secret-one");
+        for algorithm in [Algorithm::HS384, Algorithm::HS512, Algorithm::ES384, Algorithm::PS256, Algorithm::EdDSA, Algorithm::RS512] {
+            assert!(encode(&Header::new(algorithm), &claims(), &hmac).is_err(), "{algorithm:?}");
+        }
+        assert_eq!(*encode(&Header::new(Algorithm::ES256), &claims(), &hmac).unwrap_err().kind(), ErrorKind::InvalidKeyFormat);
+        assert_eq!(*encode(&Header::new(Algorithm::RS256), &claims(), &hmac).unwrap_err().kind(), ErrorKind::InvalidKeyFormat);
+        let token = encode(&Header::new(Algorithm::HS256), &claims(), &hmac).unwrap();
+        let refused = decode::<Claims>(&token, &DecodingKey::from_secret(b"secret-one"), &Validation::new(Algorithm::HS512));
+        assert!(refused.is_err(), "a validation asking another algorithm");
+    }
+}
