@@ -75,8 +75,10 @@ pub const LIVE_STREAMS_PER_CONVERSATION: usize = 8;
 /// dropped: it ends after the events already queued, and its client
 /// resumes with `Last-Event-ID` and is replayed the rest from D1 (every
 /// event that carries a message is stored before it is broadcast, so
-/// nothing is lost). The replay on (re)connect is not counted. The
-/// worker var `LIVE_BUFFER_EVENTS` overrides it for tests only.
+/// nothing is lost). Live events that arrive while a (re)connected stream
+/// is replayed wait here too; the replay itself is read from D1 a page at
+/// a time as the client reads it. The worker var `LIVE_BUFFER_EVENTS`
+/// overrides it for tests only.
 pub const LIVE_BUFFER_EVENTS: usize = 32;
 
 /// Most operator WebSockets (`GET /v1/chat/live`) of one operator in their

@@ -7,7 +7,9 @@
 //! [`LIVE_STREAMS_PER_CONVERSATION`] streams (one more ends the oldest),
 //! and a stream at most [`LIVE_BUFFER_EVENTS`] live frames its client has
 //! not read yet (one more drops it; its client resumes with
-//! `Last-Event-ID` and the replay from D1 fills the gap).
+//! `Last-Event-ID` and the replay from D1 fills the gap). The replay is
+//! read [`REPLAY_PAGE`] messages at a time as the client reads it, so a
+//! long conversation is never held whole.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -18,7 +20,7 @@ use edgechat_shared::api::Role;
 use edgechat_shared::limits::{LIVE_BUFFER_EVENTS, LIVE_STREAMS_PER_CONVERSATION};
 use edgechat_shared::sse;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use futures::{Stream, StreamExt};
+use futures::{future, stream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Response};
 
@@ -29,53 +31,37 @@ use crate::db::{self, conversations, messages, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
 
-/// A frame on its way to a visitor stream, and whether it counts against
-/// the stream's buffer cap: live frames do, the replay on opening does not.
-type Queued = (bool, String);
+/// A frame on its way to a visitor stream, with the `seq` of the message
+/// it carries (if any): the stream sends each message once, in `seq` order.
+type Frame = (Option<i64>, String);
+
+/// Messages read from D1 at a time by a stream's replay.
+const REPLAY_PAGE: u32 = 100;
 
 /// One visitor live stream.
 struct Subscriber {
     id: u64,
-    tx: UnboundedSender<Queued>,
+    tx: UnboundedSender<Frame>,
     /// Live frames queued and not yet read by the response body.
     queued: Rc<Cell<usize>>,
     /// Most live frames it may have queued ([`buffer_cap`]).
     cap: usize,
-    /// The newest message `seq` sent to it: older ones are never sent again.
-    last_seq: i64,
-    /// While its replay from D1 runs, live events wait here, in order.
-    backlog: Option<Vec<(Option<i64>, String)>>,
     /// The app session that opened it (its token's hash), for a signed-in
     /// user's stream: the stream ends once the session does.
     app_session: Option<String>,
 }
 
 impl Subscriber {
-    /// Sends a frame unless it is a message this subscriber already has;
-    /// `false` once the client has gone.
-    fn deliver(&mut self, seq: Option<i64>, frame: &str) -> bool {
-        if let Some(backlog) = &mut self.backlog {
-            backlog.push((seq, frame.to_string()));
-            return true;
-        }
-        if let Some(seq) = seq {
-            if seq <= self.last_seq {
-                return true;
-            }
-            self.last_seq = seq;
-        }
-        self.send(frame.to_string())
-    }
-
     /// Queues a live frame; `false` once the client has gone, or when it
     /// already has `cap` frames unread: a slow client is dropped (its stream
-    /// ends after what it holds) and resumes with `Last-Event-ID`.
-    fn send(&self, frame: String) -> bool {
+    /// ends after what it holds) and resumes with `Last-Event-ID`. While
+    /// the stream's replay is read, live frames wait here, counted.
+    fn send(&self, seq: Option<i64>, frame: String) -> bool {
         if self.queued.get() >= self.cap {
             return false;
         }
         self.queued.set(self.queued.get() + 1);
-        self.tx.unbounded_send((true, frame)).is_ok()
+        self.tx.unbounded_send((seq, frame)).is_ok()
     }
 }
 
@@ -137,7 +123,7 @@ impl RoomCore {
         if event.for_visitor() {
             let frame = event.to_frame().encode();
             let mut live = self.live.borrow_mut();
-            live.subscribers.retain_mut(|s| s.deliver(event.seq(), &frame));
+            live.subscribers.retain(|s| s.send(event.seq(), frame.clone()));
             visitors = live.subscribers.len();
         }
         let outgoing = Outgoing {
@@ -204,7 +190,7 @@ impl RoomCore {
                 core.drop_ended_app_sessions().await;
                 let mut live = core.live.borrow_mut();
                 let beat = sse::comment("heartbeat");
-                live.subscribers.retain(|s| s.send(beat.clone()));
+                live.subscribers.retain(|s| s.send(None, beat.clone()));
                 if live.subscribers.is_empty() {
                     live.heartbeat = false;
                     break;
@@ -313,63 +299,95 @@ impl Subscribe {
     }
 
     pub(super) async fn apply(self, core: Rc<RoomCore>) -> worker::Result<Response> {
-        let (tx, rx) = unbounded::<Queued>();
+        let (tx, rx) = unbounded::<Frame>();
         let queued = Rc::new(Cell::new(0));
-        let id = {
+        {
             let mut live = core.live.borrow_mut();
             live.next_id += 1;
             let id = live.next_id;
             // The oldest streams end, so that the visitor's newest tab always gets one.
             while live.subscribers.len() >= streams_cap(&core.env) {
                 let oldest = live.subscribers.remove(0);
-                let _ = oldest.tx.unbounded_send((false, sse::comment("replaced by a newer stream")));
+                let _ = oldest.tx.unbounded_send((None, sse::comment("replaced by a newer stream")));
             }
+            // From here every live event reaches this stream: whatever the
+            // replay below does not find in D1 yet, it finds here.
             live.subscribers.push(Subscriber {
                 id,
-                tx: tx.clone(),
+                tx,
                 queued: Rc::clone(&queued),
                 cap: buffer_cap(&core.env),
-                last_seq: self.after_seq,
-                backlog: Some(Vec::new()),
                 app_session: self.app_session.clone(),
             });
-            id
-        };
+        }
         core.start_heartbeat(self.context.conversation_id);
         let db = db::database(&core.env)?;
         let conversation_id = self.context.conversation_id;
-        let _ = tx.unbounded_send((false, sse::retry(SSE_RETRY_MS)));
         let state =
             conversations::state(&db, conversation_id).await?.ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
-        for event in [
-            LiveEvent::Mode { conversation_id, mode: state.mode, author_name: None },
-            LiveEvent::Status { conversation_id, status: state.status },
-        ] {
-            let _ = tx.unbounded_send((false, event.to_frame().encode()));
-        }
-        let missed = messages::after(&db, conversation_id, self.after_seq).await?;
-        let mut live = core.live.borrow_mut();
-        if let Some(subscriber) = live.subscribers.iter_mut().find(|s| s.id == id) {
-            for row in &missed {
-                let event = LiveEvent::Message { conversation_id, message: row.to_chat_message(&self.links) };
-                if row.seq > subscriber.last_seq {
-                    subscriber.last_seq = row.seq;
-                    let _ = subscriber.tx.unbounded_send((false, event.to_frame().encode()));
-                }
-            }
-            let backlog = subscriber.backlog.take().unwrap_or_default();
-            if !backlog.into_iter().all(|(seq, frame)| subscriber.deliver(seq, &frame)) {
-                live.subscribers.retain(|s| s.id != id);
-            }
-        }
+        let head = [
+            sse::retry(SSE_RETRY_MS),
+            LiveEvent::Mode { conversation_id, mode: state.mode, author_name: None }.to_frame().encode(),
+            LiveEvent::Status { conversation_id, status: state.status }.to_frame().encode(),
+        ];
+        let head = stream::iter(head.map(|frame| Some((None, frame))));
+        let replay = replay(core.env.clone(), conversation_id, self.after_seq, self.links);
         // A live frame read by the response body leaves the stream's buffer.
-        sse_response(rx.map(move |(live, frame)| {
-            if live {
-                queued.set(queued.get().saturating_sub(1));
-            }
-            frame
-        }))
+        let live = rx.map(move |frame| {
+            queued.set(queued.get().saturating_sub(1));
+            Some(frame)
+        });
+        // A failed replay read (`None`) ends the stream, so that no live
+        // message jumps the gap: the client resumes with `Last-Event-ID`.
+        let mut newest = self.after_seq;
+        let frames = head.chain(replay).chain(live).take_while(|frame| future::ready(frame.is_some())).filter_map(move |frame| {
+            let (seq, frame) = frame.expect("take_while ends at the first None");
+            let fresh = match seq {
+                Some(seq) if seq <= newest => false,
+                Some(seq) => {
+                    newest = seq;
+                    true
+                }
+                None => true,
+            };
+            future::ready(fresh.then_some(frame))
+        });
+        sse_response(frames)
     }
+}
+
+/// The stored messages of `conversation_id` after `after_seq` as frames,
+/// read from D1 [`REPLAY_PAGE`] at a time as the stream is read; `None`
+/// (and no more) after a failed read.
+fn replay(env: Env, conversation_id: i64, after_seq: i64, links: FileLinks) -> impl Stream<Item = Option<Frame>> {
+    stream::unfold(Some(after_seq), move |cursor| {
+        let env = env.clone();
+        let links = links.clone();
+        async move {
+            let after = cursor?;
+            let page = match db::database(&env) {
+                Ok(db) => messages::page(&db, conversation_id, None, Some(after), REPLAY_PAGE).await,
+                Err(err) => Err(err),
+            };
+            let (rows, more) = match page {
+                Ok(page) => page,
+                Err(err) => {
+                    worker::console_error!("replaying conversation {conversation_id} after seq {after} failed: {err}");
+                    return Some((stream::iter(vec![None]), None));
+                }
+            };
+            let next = rows.last().map(|row| row.seq).filter(|_| more);
+            let frames: Vec<Option<Frame>> = rows
+                .iter()
+                .map(|row| {
+                    let event = LiveEvent::Message { conversation_id, message: row.to_chat_message(&links) };
+                    Some((Some(row.seq), event.to_frame().encode()))
+                })
+                .collect();
+            Some((stream::iter(frames), next))
+        }
+    })
+    .flatten()
 }
 
 /// Request: an event that stores no message (typing, read, mode, status);
