@@ -44,6 +44,7 @@ fn main() {
             event_stream_snapshots_show_the_current_mode_and_status,
             after_seq_replays_only_the_later_messages_then_continues_live,
             last_event_id_header_wins_over_after_seq,
+            a_long_conversation_replays_page_by_page_once_each_and_in_order,
             events_without_a_conversation_are_404,
             events_with_a_malformed_session_are_422,
             events_of_a_blocked_visitor_are_403_until_unblocked,
@@ -476,6 +477,25 @@ async fn last_event_id_header_wins_over_after_seq(server: &Server) {
     assert_eq!(key(&replayed), key(&stored[3]), "Last-Event-ID: 3 wins over after_seq=1: only seq 4 is replayed");
     let reply = operator_reply(server, tenant.token(), visitor.conversation, "Checking.").await;
     assert_eq!(key(&message_of(stream.event().await)), key(&reply));
+}
+
+async fn a_long_conversation_replays_page_by_page_once_each_and_in_order(server: &Server) {
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    // 230 replies: the replay reads D1 100 messages at a time, so three pages.
+    for chunk in 0..23 {
+        let replies = (0..10).map(|i| operator_reply(server, tenant.token(), visitor.conversation, &format!("Reply {}", chunk * 10 + i)));
+        futures::future::join_all(replies).await;
+    }
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(0), None).await;
+    // Sent while the stream has read at most its first page: it is both in
+    // a later page and queued live, and arrives once.
+    let during = operator_reply(server, tenant.token(), visitor.conversation, "Sent during the replay").await;
+    let replayed = stream.messages(during.seq as usize).await;
+    assert_eq!(seqs(&replayed), (1..=during.seq).collect::<Vec<_>>(), "every message once, in seq order");
+    assert_eq!(key(replayed.last().unwrap()), key(&during));
+    let after = operator_reply(server, tenant.token(), visitor.conversation, "Sent after the replay").await;
+    assert_eq!(key(&message_of(stream.event().await)), key(&after), "then live, with no duplicate of seq {} before it", during.seq);
 }
 
 async fn events_without_a_conversation_are_404(server: &Server) {
