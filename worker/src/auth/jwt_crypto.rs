@@ -212,8 +212,9 @@ mod tests {
         for algorithm in [Algorithm::HS384, Algorithm::HS512, Algorithm::ES384, Algorithm::PS256, Algorithm::EdDSA, Algorithm::RS512] {
             assert!(encode(&Header::new(algorithm), &claims(), &hmac).is_err(), "{algorithm:?}");
         }
-        assert_eq!(*encode(&Header::new(Algorithm::ES256), &claims(), &hmac).unwrap_err().kind(), ErrorKind::InvalidKeyFormat);
-        assert_eq!(*encode(&Header::new(Algorithm::RS256), &claims(), &hmac).unwrap_err().kind(), ErrorKind::InvalidKeyFormat);
+        for algorithm in [Algorithm::ES256, Algorithm::RS256] {
+            assert!(encode(&Header::new(algorithm), &claims(), &hmac).is_err(), "{algorithm:?} with an HMAC secret");
+        }
         let token = encode(&Header::new(Algorithm::HS256), &claims(), &hmac).unwrap();
         let refused = decode::<Claims>(&token, &DecodingKey::from_secret(b"secret-one"), &Validation::new(Algorithm::HS512));
         assert!(refused.is_err(), "a validation asking another algorithm");

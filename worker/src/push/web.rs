@@ -171,8 +171,8 @@ impl Vapid {
         let claims = VapidClaims { aud: &audience, exp: now + VAPID_SECONDS, sub: &self.subject };
         let der = self.key.to_pkcs8_der().map_err(|e| e.to_string())?;
         let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
-        let jwt =
-            crate::auth::jwt_crypto::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key).map_err(|e| e.to_string())?;
+        let jwt = crate::auth::jwt_crypto::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key)
+            .map_err(|e| e.to_string())?;
         Ok(format!("vapid t={jwt}, k={}", self.public_key()))
     }
 }

@@ -40,7 +40,6 @@ const REPLAY_PAGE: u32 = 100;
 
 /// One visitor live stream.
 struct Subscriber {
-    id: u64,
     tx: UnboundedSender<Frame>,
     /// Live frames queued and not yet read by the response body.
     queued: Rc<Cell<usize>>,
@@ -89,7 +88,6 @@ fn test_var(env: &Env, name: &str) -> Option<usize> {
 #[derive(Default)]
 pub(super) struct Live {
     subscribers: Vec<Subscriber>,
-    next_id: u64,
     heartbeat: bool,
 }
 
@@ -303,8 +301,6 @@ impl Subscribe {
         let queued = Rc::new(Cell::new(0));
         {
             let mut live = core.live.borrow_mut();
-            live.next_id += 1;
-            let id = live.next_id;
             // The oldest streams end, so that the visitor's newest tab always gets one.
             while live.subscribers.len() >= streams_cap(&core.env) {
                 let oldest = live.subscribers.remove(0);
@@ -313,7 +309,6 @@ impl Subscribe {
             // From here every live event reaches this stream: whatever the
             // replay below does not find in D1 yet, it finds here.
             live.subscribers.push(Subscriber {
-                id,
                 tx,
                 queued: Rc::clone(&queued),
                 cap: buffer_cap(&core.env),
