@@ -6,29 +6,27 @@
 //! |---|---|---|---|
 //! | HS256 | access tokens (`auth::jwt`), identity tokens (`auth::app_session`) | yes | yes |
 //! | ES256 | VAPID (`push::web`, RFC 8292) | yes | yes |
-//! | RS256 | FCM grants (`push::fcm`, RFC 7523) | yes | no |
 //!
-//! Any other algorithm is `InvalidAlgorithm`. The crate's own `rust_crypto`
-//! provider compiles every algorithm (P-384, Ed25519, RSA-PSS), which put
-//! about 170 KB of code into the wasm that nothing called (issue 16: the
-//! worker's upload). Every use of `jsonwebtoken` goes through [`encode`] and
+//! Any other algorithm is `InvalidAlgorithm` (FCM's RS256 grant is signed
+//! by WebCrypto, `push::fcm`). The crate's own `rust_crypto` provider
+//! compiles every algorithm (RSA, P-384, Ed25519), which put about 300 KB of
+//! code into the wasm (issue 16: the worker's upload). Every use of `jsonwebtoken` goes through [`encode`] and
 //! [`decode`], which install this provider first.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{Error, ErrorKind, Result};
-use jsonwebtoken::signature::{self, RandomizedSigner, SignatureEncoding, Signer, Verifier};
+use jsonwebtoken::signature::{self, Signer, Verifier};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, TokenData, Validation};
 use p256::ecdsa::{Signature as EcSignature, SigningKey as EcSigningKey, VerifyingKey as EcVerifyingKey};
 use p256::pkcs8::DecodePrivateKey;
-use rsa::pkcs1::DecodeRsaPrivateKey;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// EdgeChat's provider: HS256, ES256, and RS256 signing.
+/// EdgeChat's provider: HS256 and ES256.
 static PROVIDER: CryptoProvider =
     CryptoProvider { signer_factory: signer, verifier_factory: verifier, jwk_utils: JwkUtils::new_unimplemented() };
 
@@ -67,11 +65,7 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
         Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
             Ok(Box::new(Es256Signer(EcSigningKey::from_pkcs8_der(key.inner()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
         }
-        Algorithm::RS256 if key.family() == AlgorithmFamily::Rsa => {
-            let private = rsa::RsaPrivateKey::from_pkcs1_der(key.inner()).map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
-            Ok(Box::new(Rs256Signer(rsa::pkcs1v15::SigningKey::new(private))))
-        }
-        Algorithm::ES256 | Algorithm::RS256 => Err(wrong_key()),
+        Algorithm::ES256 => Err(wrong_key()),
         _ => Err(unsupported()),
     }
 }
@@ -145,22 +139,6 @@ impl JwtVerifier for Es256Verifier {
     }
 }
 
-/// RS256 (RFC 7518 §3.3): RSASSA-PKCS1-v1_5 with SHA-256, blinded with the
-/// platform's CSPRNG (`crypto.getRandomValues`).
-struct Rs256Signer(rsa::pkcs1v15::SigningKey<Sha256>);
-
-impl Signer<Vec<u8>> for Rs256Signer {
-    fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
-        Ok(self.0.try_sign_with_rng(&mut rand_core::OsRng, message)?.to_vec())
-    }
-}
-
-impl JwtSigner for Rs256Signer {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::RS256
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,7 +187,7 @@ mod tests {
     #[test]
     fn other_algorithms_and_mismatched_keys_are_refused() {
         let hmac = EncodingKey::from_secret(b"secret-one");
-        for algorithm in [Algorithm::HS384, Algorithm::HS512, Algorithm::ES384, Algorithm::PS256, Algorithm::EdDSA, Algorithm::RS512] {
+        for algorithm in [Algorithm::HS384, Algorithm::HS512, Algorithm::ES384, Algorithm::PS256, Algorithm::EdDSA, Algorithm::RS256] {
             assert!(encode(&Header::new(algorithm), &claims(), &hmac).is_err(), "{algorithm:?}");
         }
         for algorithm in [Algorithm::ES256, Algorithm::RS256] {

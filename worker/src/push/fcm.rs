@@ -34,19 +34,31 @@ struct GrantClaims<'a> {
 
 /// The grant assertion: an RS256 JWT signed with the service account's key,
 /// `aud` the token URL, valid [`GRANT_SECONDS`] from `now` (Unix seconds).
-pub fn grant_assertion(account: &ServiceAccount, token_url: &str, now: i64) -> Result<String, String> {
-    use rsa::pkcs1::EncodeRsaPrivateKey;
-    use rsa::pkcs8::DecodePrivateKey;
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(account.private_key.trim())
-        .map_err(|e| format!("the service account's private_key is not a PKCS#8 RSA key: {e}"))?;
-    let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
+/// A JWS compact serialization (RFC 7515 §7.1) whose signature the
+/// runtime's WebCrypto makes (`worker/js/fcm.js`): the RSA crates cost
+/// about 150 KB of wasm (issue 16: the worker's upload). Errors: a
+/// `private_key` that is not a PKCS#8 RSA key.
+pub async fn grant_assertion(account: &ServiceAccount, token_url: &str, now: i64) -> Result<String, String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine;
     let claims = GrantClaims { iss: &account.client_email, scope: SCOPE, aud: token_url, iat: now, exp: now + GRANT_SECONDS };
-    crate::auth::jwt_crypto::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
-    )
-    .map_err(|e| e.to_string())
+    let claims = serde_json::to_vec(&claims).map_err(|e| e.to_string())?;
+    let signed = format!("{}.{}", B64URL.encode(br#"{"alg":"RS256","typ":"JWT"}"#), B64URL.encode(claims));
+    let signature = sign_rs256(account.private_key.trim(), signed.as_bytes())
+        .await
+        .map_err(|e| format!("the service account's private_key is not a PKCS#8 RSA key: {}", js_message(&e)))?;
+    Ok(format!("{signed}.{}", B64URL.encode(js_sys::Uint8Array::new(&signature).to_vec())))
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/fcm.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = signRs256, catch)]
+    async fn sign_rs256(pkcs8_pem: &str, message: &[u8]) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+}
+
+/// The message of a JavaScript error (or its text).
+fn js_message(error: &wasm_bindgen::JsValue) -> String {
+    js_sys::Reflect::get(error, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| error.as_string()).unwrap_or_default()
 }
 
 /// The form body of the token request (RFC 7523 §2.1).

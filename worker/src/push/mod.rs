@@ -357,7 +357,7 @@ async fn send_fcm(env: &Env, claimed: &Claimed, data: &serde_json::Map<String, s
     let access = match fcm::cached(&account, now) {
         Some(token) => token,
         None => {
-            let assertion = match fcm::grant_assertion(&account, &token_url, now) {
+            let assertion = match fcm::grant_assertion(&account, &token_url, now).await {
                 Ok(a) => a,
                 Err(why) => return Sent::Refused(why),
             };
