@@ -10,8 +10,11 @@
 //! Any other algorithm is `InvalidAlgorithm` (FCM's RS256 grant is signed
 //! by WebCrypto, `push::fcm`). The crate's own `rust_crypto` provider
 //! compiles every algorithm (RSA, P-384, Ed25519), which put about 300 KB of
-//! code into the wasm (issue 16: the worker's upload). Every use of `jsonwebtoken` goes through [`encode`] and
-//! [`decode`], which install this provider first.
+//! code into the wasm (issue 16: the worker's upload).
+//!
+//! Every use of `jsonwebtoken` goes through [`encode`] and [`decode`],
+//! which install this provider first (`worker/clippy.toml` refuses direct
+//! calls of `jsonwebtoken::encode` and `decode`).
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
@@ -41,6 +44,7 @@ fn install() {
 /// lacks, or a key of the wrong kind (`InvalidAlgorithm`, `InvalidKeyFormat`).
 pub fn encode<T: Serialize>(header: &Header, claims: &T, key: &EncodingKey) -> Result<String> {
     install();
+    #[allow(clippy::disallowed_methods)] // the one call: worker/clippy.toml
     jsonwebtoken::encode(header, claims, key)
 }
 
@@ -48,6 +52,7 @@ pub fn encode<T: Serialize>(header: &Header, claims: &T, key: &EncodingKey) -> R
 /// by `validation`'s rules (its algorithms, `exp`, leeway).
 pub fn decode<T: DeserializeOwned>(token: &str, key: &DecodingKey, validation: &Validation) -> Result<TokenData<T>> {
     install();
+    #[allow(clippy::disallowed_methods)] // the one call: worker/clippy.toml
     jsonwebtoken::decode(token, key, validation)
 }
 
@@ -196,5 +201,13 @@ mod tests {
         let token = encode(&Header::new(Algorithm::HS256), &claims(), &hmac).unwrap();
         let refused = decode::<Claims>(&token, &DecodingKey::from_secret(b"secret-one"), &Validation::new(Algorithm::HS512));
         assert!(refused.is_err(), "a validation asking another algorithm");
+        // An HS256 token checked with a public EC key (HMAC keyed by public
+        // bytes: the classic confusion) is refused, whatever the validation allows.
+        let ec =
+            DecodingKey::from_ec_components("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0")
+                .unwrap();
+        let mut both = Validation::new(Algorithm::HS256);
+        both.algorithms = vec![Algorithm::HS256, Algorithm::ES256];
+        assert!(decode::<Claims>(&token, &ec, &both).is_err(), "an EC key never verifies HMAC");
     }
 }

@@ -48,6 +48,16 @@ struct Subscriber {
     /// The app session that opened it (its token's hash), for a signed-in
     /// user's stream: the stream ends once the session does.
     app_session: Option<String>,
+    /// `false` once it left the Room's list (dropped, replaced, closed, its
+    /// session ended): its replay stops reading D1 and its stream ends, so
+    /// no stream outlives the permission that opened it.
+    alive: Rc<Cell<bool>>,
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.alive.set(false);
+    }
 }
 
 impl Subscriber {
@@ -187,8 +197,11 @@ impl RoomCore {
                 }
                 core.drop_ended_app_sessions().await;
                 let mut live = core.live.borrow_mut();
+                // Only an idle stream (nothing queued) needs one: a stream with
+                // frames waiting (a slow reader, a long replay) would only
+                // fill its buffer with heartbeats.
                 let beat = sse::comment("heartbeat");
-                live.subscribers.retain(|s| s.send(None, beat.clone()));
+                live.subscribers.retain(|s| if s.queued.get() > 0 { !s.tx.is_closed() } else { s.send(None, beat.clone()) });
                 if live.subscribers.is_empty() {
                     live.heartbeat = false;
                     break;
@@ -299,6 +312,7 @@ impl Subscribe {
     pub(super) async fn apply(self, core: Rc<RoomCore>) -> worker::Result<Response> {
         let (tx, rx) = unbounded::<Frame>();
         let queued = Rc::new(Cell::new(0));
+        let alive = Rc::new(Cell::new(true));
         {
             let mut live = core.live.borrow_mut();
             // The oldest streams end, so that the visitor's newest tab always gets one.
@@ -313,6 +327,7 @@ impl Subscribe {
                 queued: Rc::clone(&queued),
                 cap: buffer_cap(&core.env),
                 app_session: self.app_session.clone(),
+                alive: Rc::clone(&alive),
             });
         }
         core.start_heartbeat(self.context.conversation_id);
@@ -326,40 +341,56 @@ impl Subscribe {
             LiveEvent::Status { conversation_id, status: state.status }.to_frame().encode(),
         ];
         let head = stream::iter(head.map(|frame| Some((None, frame))));
-        let replay = replay(core.env.clone(), conversation_id, self.after_seq, self.links);
+        let replay = replay(core.env.clone(), conversation_id, self.after_seq, self.links, alive);
         // A live frame read by the response body leaves the stream's buffer.
         let live = rx.map(move |frame| {
             queued.set(queued.get().saturating_sub(1));
             Some(frame)
         });
-        // A failed replay read (`None`) ends the stream, so that no live
-        // message jumps the gap: the client resumes with `Last-Event-ID`.
-        let mut newest = self.after_seq;
-        let frames = head.chain(replay).chain(live).take_while(|frame| future::ready(frame.is_some())).filter_map(move |frame| {
-            let (seq, frame) = frame.expect("take_while ends at the first None");
-            let fresh = match seq {
-                Some(seq) if seq <= newest => false,
-                Some(seq) => {
-                    newest = seq;
-                    true
-                }
-                None => true,
-            };
-            future::ready(fresh.then_some(frame))
-        });
-        sse_response(frames)
+        sse_response(compose(head, replay, live, self.after_seq))
     }
+}
+
+/// The frames of one visitor stream: `head`, then `replay`, then `live`,
+/// each message (a frame with a `seq`) once and in `seq` order, none at or
+/// below `after_seq`. It ends at the first `None` (a failed replay read, a
+/// subscriber that left the Room), so that no live message jumps a gap:
+/// the client resumes with `Last-Event-ID`.
+fn compose(
+    head: impl Stream<Item = Option<Frame>>,
+    replay: impl Stream<Item = Option<Frame>>,
+    live: impl Stream<Item = Option<Frame>>,
+    after_seq: i64,
+) -> impl Stream<Item = String> {
+    let mut newest = after_seq;
+    head.chain(replay).chain(live).take_while(|frame| future::ready(frame.is_some())).filter_map(move |frame| {
+        let fresh = match frame {
+            Some((Some(seq), _)) if seq <= newest => None,
+            Some((Some(seq), frame)) => {
+                newest = seq;
+                Some(frame)
+            }
+            Some((None, frame)) => Some(frame),
+            None => None,
+        };
+        future::ready(fresh)
+    })
 }
 
 /// The stored messages of `conversation_id` after `after_seq` as frames,
 /// read from D1 [`REPLAY_PAGE`] at a time as the stream is read; `None`
-/// (and no more) after a failed read.
-fn replay(env: Env, conversation_id: i64, after_seq: i64, links: FileLinks) -> impl Stream<Item = Option<Frame>> {
+/// (and no more) after a failed read, or once the subscriber is no longer
+/// `alive`.
+fn replay(env: Env, conversation_id: i64, after_seq: i64, links: FileLinks, alive: Rc<Cell<bool>>) -> impl Stream<Item = Option<Frame>> {
     stream::unfold(Some(after_seq), move |cursor| {
         let env = env.clone();
         let links = links.clone();
+        let alive = Rc::clone(&alive);
         async move {
             let after = cursor?;
+            if !alive.get() {
+                return Some((stream::iter(vec![None]), None));
+            }
             let page = match db::database(&env) {
                 Ok(db) => messages::page(&db, conversation_id, None, Some(after), REPLAY_PAGE).await,
                 Err(err) => Err(err),
@@ -506,3 +537,52 @@ const MAX_ROOMS_CLOSED: usize = 40;
 
 /// Rooms closed at once.
 const CLOSE_CONCURRENCY: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+
+    fn message(seq: i64) -> Option<Frame> {
+        Some((Some(seq), format!("m{seq}")))
+    }
+
+    fn other(name: &str) -> Option<Frame> {
+        Some((None, name.to_string()))
+    }
+
+    fn frames(replay: Vec<Option<Frame>>, live: Vec<Option<Frame>>, after_seq: i64) -> Vec<String> {
+        block_on(compose(stream::iter(vec![other("head")]), stream::iter(replay), stream::iter(live), after_seq).collect())
+    }
+
+    #[test]
+    fn a_message_both_replayed_and_queued_live_is_sent_once_in_order() {
+        let replay = vec![message(1), message(2), message(3)];
+        let live = vec![message(3), other("typing"), message(2), message(4)];
+        assert_eq!(frames(replay, live, 0), ["head", "m1", "m2", "m3", "typing", "m4"]);
+    }
+
+    #[test]
+    fn nothing_at_or_below_after_seq_is_sent() {
+        assert_eq!(frames(vec![message(5), message(6)], vec![message(4), message(7)], 5), ["head", "m6", "m7"]);
+    }
+
+    #[test]
+    fn a_failed_replay_read_ends_the_stream_before_anything_live() {
+        let replay = vec![message(1), None, message(2)];
+        assert_eq!(frames(replay, vec![message(3), other("typing")], 0), ["head", "m1"]);
+    }
+
+    #[test]
+    fn a_subscriber_that_leaves_the_room_is_no_longer_alive() {
+        let (tx, _rx) = unbounded();
+        let alive = Rc::new(Cell::new(true));
+        let subscriber = Subscriber { tx, queued: Rc::default(), cap: 1, app_session: None, alive: Rc::clone(&alive) };
+        let mut subscribers = vec![subscriber];
+        assert!(alive.get());
+        subscribers.retain(|s| s.send(None, "a".into()) && s.send(None, "b".into()));
+        assert!(subscribers.is_empty(), "over its cap of 1, it is dropped");
+        assert!(!alive.get(), "and its replay stops");
+    }
+}
