@@ -550,7 +550,9 @@ async fn ask(run: &Run, session: &str, request: &StreamRequest, rng: &mut Rng) -
             return None;
         }
         if !drop_after_chunk {
-            run.error("POST /stream: stream cut before done", false, Some(Fault::Restart), sent);
+            // When the cut is seen, not when the message was sent: a stream
+            // that began just before wrangler dev was killed is cut by the kill.
+            run.error("POST /stream: stream cut before done", false, Some(Fault::Restart), Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
