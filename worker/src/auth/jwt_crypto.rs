@@ -66,7 +66,7 @@ fn wrong_key() -> Error {
 
 fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
     match algorithm {
-        Algorithm::HS256 => Ok(Box::new(Hs256(HmacSha256::new_from_slice(key.try_get_hmac_secret()?).map_err(|_| wrong_key())?))),
+        Algorithm::HS256 => Ok(Box::new(Hs256::keyed(key.try_get_hmac_secret()?)?)),
         Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
             Ok(Box::new(Es256Signer(EcSigningKey::from_pkcs8_der(key.inner()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
         }
@@ -77,7 +77,7 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
 
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     match algorithm {
-        Algorithm::HS256 => Ok(Box::new(Hs256(HmacSha256::new_from_slice(key.try_get_hmac_secret()?).map_err(|_| wrong_key())?))),
+        Algorithm::HS256 => Ok(Box::new(Hs256::keyed(key.try_get_hmac_secret()?)?)),
         Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
             Ok(Box::new(Es256Verifier(EcVerifyingKey::from_sec1_bytes(key.as_bytes()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
         }
@@ -88,6 +88,13 @@ fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerif
 
 /// HS256 (RFC 7518 §3.2): HMAC-SHA-256; verified in constant time.
 struct Hs256(HmacSha256);
+
+impl Hs256 {
+    /// HMAC keyed with `secret` (the key of an encoding or decoding key).
+    fn keyed(secret: &[u8]) -> Result<Hs256> {
+        HmacSha256::new_from_slice(secret).map(Hs256).map_err(|_| wrong_key())
+    }
+}
 
 impl Signer<Vec<u8>> for Hs256 {
     fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
