@@ -9,6 +9,7 @@
 //! only tells tests apart): see [`Scenario`]. Every request is recorded, and
 //! so is every stream the client abandoned before its end.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +32,10 @@ pub enum Scenario {
     /// `ok`: a role-only chunk, [`ANSWER_PIECES`] 30 ms apart, a
     /// `finish_reason: "stop"` chunk, `[DONE]`.
     Ok,
+    /// `gated`: as `ok`, but after the first piece the server waits until
+    /// the test calls [`MockOpenAi::release`] for the model, so a test can
+    /// see that the first piece reached the visitor before the rest exists.
+    Gated,
     /// `http-500` / `http-429`: that status with an OpenAI error body.
     HttpError(u16),
     /// `cut`: two pieces, then the connection closes (no `[DONE]`).
@@ -63,6 +68,7 @@ impl Scenario {
             "stall" => Scenario::Stall,
             "endless" => Scenario::Endless,
             "switch" => Scenario::Switch,
+            "gated" => Scenario::Gated,
             _ => Scenario::Ok,
         }
     }
@@ -105,6 +111,14 @@ struct Log {
     down: Vec<String>,
     /// `switch` models currently stalling (as `stall`).
     stalled: Vec<String>,
+    /// The gate of each `gated` model, opened by [`MockOpenAi::release`].
+    gates: HashMap<String, Arc<tokio::sync::Notify>>,
+}
+
+impl Log {
+    fn gate(&mut self, model: &str) -> Arc<tokio::sync::Notify> {
+        self.gates.entry(model.to_string()).or_default().clone()
+    }
 }
 
 /// The running stand-in.
@@ -148,6 +162,12 @@ impl MockOpenAi {
         if stalled {
             log.stalled.push(model.to_string());
         }
+    }
+
+    /// Lets the `gated` model `model` send the rest of its answer (now, or
+    /// as soon as it reaches the gate).
+    pub fn release(&self, model: &str) {
+        self.log.lock().unwrap().gate(model).notify_one();
     }
 
     /// How many requests the server received, for every model.
@@ -210,6 +230,7 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
     if scenario == Scenario::Slow {
         tokio::time::sleep(Duration::from_secs(10)).await;
     }
+    let gate = log.lock().unwrap().gate(&model);
     let mut guard = Guard { model, log, finished: false };
     let events = async_stream(move |tx| async move {
         let send = |bytes: Bytes| tx.send(bytes);
@@ -221,6 +242,19 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
             Scenario::Ok | Scenario::Slow | Scenario::Switch => {
                 for content in ANSWER_PIECES {
                     tokio::time::sleep(Duration::from_millis(30)).await;
+                    if !send(piece(content)) {
+                        return;
+                    }
+                }
+                send(frame(&json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})));
+                send(Bytes::from("data: [DONE]\n\n"));
+            }
+            Scenario::Gated => {
+                if !send(piece(ANSWER_PIECES[0])) {
+                    return;
+                }
+                gate.notified().await;
+                for content in &ANSWER_PIECES[1..] {
                     if !send(piece(content)) {
                         return;
                     }

@@ -229,23 +229,34 @@ async fn assert_failed_and_kept(server: &Server, site: &Site, request: &StreamRe
 // ---------------------------------------------------------------- the openai responder
 
 async fn openai_answer_streams_the_upstream_chunks_as_they_arrive_and_cites_the_passages(server: &Server) {
-    let (site, model) = openai_site(server, "ok").await;
+    // The stand-in sends the first piece, then waits for the test: the first
+    // chunk event must reach the visitor while the rest does not exist yet.
+    let (site, model) = openai_site(server, "gated").await;
     let session = new_session_id();
-    let streamed = server.stream(&request(&site, &session, "How do I install the widget on my website?")).await;
-    assert_eq!(streamed.status, 200);
-    let chunks: Vec<String> = streamed
-        .events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            StreamEvent::Chunk { content } => Some(content.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(chunks, ANSWER_PIECES, "each upstream piece is forwarded as one chunk event, in order");
-    // The stand-in waits 30 ms between pieces: chunks arrive spread out, not all at the end.
-    let times: Vec<Duration> = streamed.events.iter().map(|(t, _)| *t).collect();
-    assert!(times[ANSWER_PIECES.len() - 1] - times[0] >= Duration::from_millis(60), "chunks were forwarded as they came: {times:?}");
-    let meta = streamed.done();
+    let mut stream = OpenStream::open(server, &request(&site, &session, "How do I install the widget on my website?")).await;
+    let mut events: Vec<StreamEvent> = Vec::new();
+    while !events.iter().any(|e| matches!(e, StreamEvent::Chunk { .. })) {
+        events.extend(stream.next().await);
+    }
+    let chunks = |events: &[StreamEvent]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Chunk { content } => Some(content.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(chunks(&events), [ANSWER_PIECES[0]], "the first piece is forwarded before the upstream sends the next");
+    mock().release(&model);
+    while !events.iter().any(|e| matches!(e, StreamEvent::Done { .. } | StreamEvent::Error { .. })) {
+        events.extend(stream.next().await);
+    }
+    assert_eq!(chunks(&events), ANSWER_PIECES, "each upstream piece is forwarded as one chunk event, in order");
+    let meta = match events.last() {
+        Some(StreamEvent::Done { meta }) => meta,
+        other => panic!("expected the stream to end with done, got {other:?}"),
+    };
     assert_eq!(meta.sources.first().map(|s| s.id.as_str()), Some("install-widget"), "{:?}", meta.sources);
     assert!(!meta.handoff_offered);
     assert_eq!(meta.mode, Mode::Ai);
