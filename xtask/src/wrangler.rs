@@ -34,9 +34,15 @@ pub fn migrate(persist_dir: &Path) -> Result<()> {
 }
 
 /// Executes `sql` (one or more statements) on the local database in `persist_dir`.
+///
+/// Each call writes its own file (process id and a call counter): tests of
+/// one binary call this concurrently, and a shared file would let one run
+/// another's statements or find its file removed.
 pub fn execute_sql(persist_dir: &Path, sql: &str) -> Result<()> {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     fs::create_dir_all(persist_dir)?;
-    let file = persist_dir.join(format!("seed-{}.sql", std::process::id()));
+    let file = persist_dir.join(format!("seed-{}-{call}.sql", std::process::id()));
     fs::write(&file, sql)?;
     let dir = persist_dir.to_string_lossy();
     let path = file.to_string_lossy();
