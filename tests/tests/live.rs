@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use edgechat_shared::api::auth::TokenResponse;
 use edgechat_shared::api::conversations::{MessageList, SentMessage, Status};
 use edgechat_shared::api::events::{LiveEvent, OperatorMessages, UnreadCounts};
+use edgechat_shared::api::history::{HistoryResponse, HISTORY_PAGE};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::StreamRequest;
 use edgechat_shared::api::{ChatMessage, MessageStatus, Mode, Role};
@@ -496,6 +497,23 @@ async fn a_long_conversation_replays_page_by_page_once_each_and_in_order(server:
     assert_eq!(key(replayed.last().unwrap()), key(&during));
     let after = operator_reply(server, tenant.token(), visitor.conversation, "Sent after the replay").await;
     assert_eq!(key(&message_of(stream.event().await)), key(&after), "then live, with no duplicate of seq {} before it", during.seq);
+    // The widget's history is bounded too: the newest 100, then back page by page.
+    let mut seen: Vec<i64> = Vec::new();
+    let mut before = String::new();
+    let mut pages = 0;
+    loop {
+        let path = format!("/api/v1/chat/history?site_key={}&session_id={}{before}", visitor.site_key, visitor.session);
+        let page: HistoryResponse = json_of(server.get(&path).await, 200).await;
+        assert!(page.messages.len() <= HISTORY_PAGE as usize, "a page holds at most {HISTORY_PAGE}: {}", page.messages.len());
+        pages += 1;
+        seen.splice(0..0, page.messages.iter().map(|m| m.seq));
+        if !page.has_more {
+            break;
+        }
+        before = format!("&before_seq={}", page.messages[0].seq);
+    }
+    assert_eq!(seen, (1..=after.seq).collect::<Vec<_>>(), "every message once, in seq order");
+    assert_eq!(pages, (after.seq as usize).div_ceil(HISTORY_PAGE as usize));
 }
 
 async fn events_without_a_conversation_are_404(server: &Server) {

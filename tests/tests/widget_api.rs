@@ -182,6 +182,11 @@ async fn history_returns_messages_in_order(server: &Server) {
     assert_eq!(roles, [Role::Visitor, Role::Ai, Role::Visitor, Role::Ai, Role::Visitor, Role::Ai]);
     assert_eq!(stored.messages[2].content, "Which browsers are supported?");
     assert!(stored.messages.iter().all(|m| m.created_at.ends_with('Z') && m.id > 0));
+    assert!(!stored.has_more, "six messages are one page");
+    let older: HistoryResponse =
+        server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}&before_seq=3")).await.json().await.unwrap();
+    let seqs: Vec<i64> = older.messages.iter().map(|m| m.seq).collect();
+    assert_eq!((seqs, older.has_more), (vec![1, 2], false), "before_seq=3 is what precedes seq 3");
 }
 
 async fn history_of_a_new_session_is_empty(server: &Server) {
@@ -196,6 +201,15 @@ async fn history_refuses_a_malformed_session_id(server: &Server) {
     assert_eq!((status, error.error.as_str()), (422, "validation_error"));
     let (status, _) = error_of(server.get(&format!("/api/v1/chat/history?site_key=sk_nobody&session_id={}", new_session_id())).await).await;
     assert_eq!(status, 404);
+    let session = new_session_id();
+    server.stream(&demo_request(&session, "Hello")).await.done();
+    for bad in ["0", "-3", "abc", "1.5"] {
+        let (status, error) =
+            error_of(server.get(&format!("/api/v1/chat/history?site_key={DEMO_SITE_KEY}&session_id={session}&before_seq={bad}")).await)
+                .await;
+        assert_eq!((status, error.error.as_str()), (422, "validation_error"), "before_seq={bad}: {}", error.message);
+        assert!(error.message.contains("before_seq"), "{}", error.message);
+    }
 }
 
 async fn widget_api_answers_cors_preflights(server: &Server) {

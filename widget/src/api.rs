@@ -137,13 +137,15 @@ impl Api {
         })
     }
 
-    /// `GET /api/v1/chat/history` for `session_id`.
+    /// `GET /api/v1/chat/history` for `session_id`: the newest page of the
+    /// conversation (older messages are not shown).
     pub async fn history(&self, session_id: &str) -> Result<HistoryResponse, ApiError> {
         let history = get_json(&self.url("history", &[("site_key", &self.site_key), ("session_id", session_id)])).await?;
         Ok(HistoryResponse {
             success: history.bool("success"),
             conversation_id: history.opt_int("conversation_id"),
             messages: wire::messages(&history, "messages"),
+            has_more: history.bool("has_more"),
         })
     }
 

@@ -4,12 +4,19 @@
 // ECMAScript 2024 `v` flag's property of strings `RGI_Emoji`.
 const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
 
-// `true` when `value` is one RGI emoji, with or without its emoji
-// presentation selector U+FE0F (`❤` as well as `❤️`).
-export function isRgiEmoji(value) {
+// The RGI form of `value` when it is one RGI emoji with or without its
+// trailing emoji presentation selector U+FE0F (`❤`, `❤️` and `❤️️` are all
+// `❤️`, the form keyboards send), else `undefined`: one reaction is stored
+// under one key, whichever variant a client sends.
+export function rgiEmoji(value) {
   if (RGI_EMOJI.test(value)) {
-    return true;
+    return value;
   }
   const bare = value.replace(/\uFE0F+$/u, '');
-  return RGI_EMOJI.test(bare) || RGI_EMOJI.test(`${bare}\uFE0F`);
+  for (const form of [`${bare}\uFE0F`, bare]) {
+    if (RGI_EMOJI.test(form)) {
+      return form;
+    }
+  }
+  return undefined;
 }

@@ -11,19 +11,17 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen(module = "/js/emoji.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = isRgiEmoji)]
-    fn is_rgi_emoji(value: &str) -> bool;
+    #[wasm_bindgen(js_name = rgiEmoji)]
+    fn rgi_emoji(value: &str) -> Option<String>;
 }
 
-/// `Ok` when `value` is one emoji: the shape of one
-/// ([`messages::emoji`]: one grapheme cluster of at most 32 bytes, not
-/// ASCII) and an RGI emoji, with or without U+FE0F; 422
-/// `validation_error` on `emoji` otherwise (`中` is one grapheme, not an emoji).
-pub fn check(value: &str) -> Result<(), FieldError> {
+/// The reaction key of `value`: its RGI form when it is one emoji, the
+/// shape of one ([`messages::emoji`]: one grapheme cluster of at most
+/// [`messages::MAX_EMOJI_BYTES`] bytes, not ASCII) and an RGI emoji with or
+/// without its trailing U+FE0F (`❤`, `❤️` and `❤️️` are all `❤️`, so one
+/// reaction is one key). 422 `validation_error` on `emoji` otherwise (`中`
+/// is one grapheme, not an emoji).
+pub fn check(value: &str) -> Result<String, FieldError> {
     messages::emoji(value)?;
-    if is_rgi_emoji(value) {
-        Ok(())
-    } else {
-        Err(messages::emoji_error())
-    }
+    rgi_emoji(value).ok_or_else(messages::emoji_error)
 }

@@ -3,6 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::ChatMessage;
+use crate::error::FieldError;
+
+/// Messages one `GET /api/v1/chat/history` answers at most: the newest
+/// ones; older ones page back with `?before_seq=`. Bounds the D1 read and
+/// the answer of a long conversation (issue 16, bounded resources).
+pub const HISTORY_PAGE: u32 = 100;
 
 /// Query of `GET /api/v1/chat/history`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,13 +22,28 @@ pub struct HistoryQuery {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", param(required))]
     pub session_id: String,
+    /// Only messages before this `seq` (1 or more): the previous answer's
+    /// first `seq`, to page back when it had `has_more`.
+    #[serde(default)]
+    pub before_seq: Option<i64>,
 }
 
-/// The visitor's conversation, oldest message first. A session with no
-/// conversation yet answers an empty list.
+impl HistoryQuery {
+    /// Errors: 422 on `before_seq` below 1.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        match self.before_seq {
+            Some(seq) if seq < 1 => Err(FieldError::new("before_seq", "before_seq must be 1 or more")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The visitor's conversation, oldest message first: its newest
+/// [`HISTORY_PAGE`] messages (before `before_seq` when given). A session
+/// with no conversation yet answers an empty list.
 ///
 /// # Format
-/// `{"success":true,"messages":[{"id":1,"seq":1,"role":"visitor","content":"…","created_at":"…"}]}`
+/// `{"success":true,"messages":[{"id":1,"seq":1,"role":"visitor","content":"…","created_at":"…"}],"has_more":false}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryResponse {
@@ -31,6 +52,10 @@ pub struct HistoryResponse {
     /// The conversation id, when the session has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<i64>,
-    /// Messages ordered by `seq`.
+    /// Messages ordered by `seq`, at most [`HISTORY_PAGE`].
     pub messages: Vec<ChatMessage>,
+    /// `true` when older messages precede these: ask again with
+    /// `before_seq` set to the first message's `seq`.
+    #[serde(default)]
+    pub has_more: bool,
 }

@@ -10,10 +10,11 @@ use crate::api::list_cap;
 use crate::error::FieldError;
 use crate::validate;
 
-/// Largest emoji accepted, in UTF-8 bytes (the longest ZWJ sequences, such
-/// as a family with skin tones, are about 35 bytes; 32 keeps every common
-/// emoji and bounds the stored key).
-pub const MAX_EMOJI_BYTES: usize = 32;
+/// Largest emoji accepted, in UTF-8 bytes. The longest RGI emoji (UTS #51,
+/// Emoji 15.1), a kiss or couple with two skin tones such as
+/// `👩🏻‍❤️‍💋‍👨🏼`, is 35 bytes; 64 keeps every one with room for later
+/// versions and bounds the stored key.
+pub const MAX_EMOJI_BYTES: usize = 64;
 /// Messages forwarded by one call, at most.
 pub const MAX_FORWARD_MESSAGES: usize = 20;
 /// Conversations forwarded to by one call, at most.
@@ -124,6 +125,14 @@ pub fn emoji(value: &str) -> Result<(), FieldError> {
         return Err(emoji_error());
     }
     Ok(())
+}
+
+/// Whether `a` and `b` are one reaction: the same emoji with or without
+/// presentation selectors (U+FE0F), as `❤` and `❤️` (the worker's
+/// reactions store and group them so).
+pub fn same_emoji(a: &str, b: &str) -> bool {
+    let bare = |s: &str| s.chars().filter(|c| *c != '\u{fe0f}').collect::<Vec<_>>();
+    bare(a) == bare(b)
 }
 
 /// The 422 of a reaction that has the shape of one emoji but is not one.
@@ -367,15 +376,27 @@ mod tests {
 
     #[test]
     fn one_emoji_has_the_shape() {
-        for ok in ["👍", "❤️", "❤", "🎉", "👍🏽", "👨‍👩‍👧", "🇫🇷", "✅"] {
+        for ok in ["👍", "❤️", "❤", "🎉", "👍🏽", "👨‍👩‍👧", "🇫🇷", "✅", "👩🏻\u{200d}❤️\u{200d}💋\u{200d}👨🏼"]
+        {
             assert!(emoji(ok).is_ok(), "{ok:?} should be an emoji");
         }
     }
 
     #[test]
+    fn the_variants_of_one_emoji_are_the_same() {
+        assert!(same_emoji("❤", "❤️"));
+        assert!(same_emoji("❤\u{fe0f}\u{fe0f}", "❤️"));
+        assert!(same_emoji("👍", "👍"));
+        assert!(!same_emoji("👍", "👍🏽"));
+        assert!(!same_emoji("❤️", "💙"));
+    }
+
+    #[test]
     fn anything_but_one_grapheme_is_refused() {
-        let too_long = "👨‍👩‍👧‍👦".repeat(2);
-        for bad in ["", "a", "ok", "👍👍", "👍 ", " 👍", "1", "<b>", too_long.as_str()] {
+        let two = "👨‍👩‍👧‍👦".repeat(2);
+        // One grapheme (a letter and 40 combining accents) over the 64 bytes.
+        let too_long = format!("é{}", "\u{301}".repeat(40));
+        for bad in ["", "a", "ok", "👍👍", "👍 ", " 👍", "1", "<b>", two.as_str(), too_long.as_str()] {
             assert!(emoji(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -28,6 +28,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         a_reaction_toggles_and_counts_each_operator_once,
         anything_but_one_emoji_is_422,
         every_kind_of_emoji_is_a_reaction,
+        the_variants_of_one_emoji_are_one_reaction,
         // POST /v1/chat/messages/forward
         forward_copies_in_order_marked_with_the_origin_and_a_retry_lands_once,
         forward_of_another_accounts_message_is_404_and_copies_nothing,
@@ -265,9 +266,11 @@ async fn anything_but_one_emoji_is_422(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
     let (_, id) = visitor_conversation(server, tenant.site_key(), "Hi").await;
     let sent = send(server, tenant.token(), id, "Hello").await;
-    let too_long = "👨‍👩‍👧‍👦".repeat(2);
+    let two = "👨‍👩‍👧‍👦".repeat(2);
+    // One grapheme over the 64 bytes: a letter and 40 combining accents.
+    let too_long = format!("e{}", "\u{301}".repeat(40));
     // One grapheme that is not an emoji (`中`, `é`, `→`) is refused by the RGI check.
-    for bad in ["", "a", "ok", "👍👍", "👍 x", "1", "<b>", "中", "é", "→", "\u{fe0f}", too_long.as_str()] {
+    for bad in ["", "a", "ok", "👍👍", "👍 x", "1", "<b>", "中", "é", "→", "\u{fe0f}", two.as_str(), too_long.as_str()] {
         assert_error(react(server, tenant.token(), sent.id, bad).await, 422, "validation_error", bad).await;
     }
     let path = format!("/v1/chat/messages/{}/reactions", sent.id);
@@ -281,15 +284,48 @@ async fn every_kind_of_emoji_is_a_reaction(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
     let (_, id) = visitor_conversation(server, tenant.site_key(), "Hi").await;
     let sent = send(server, tenant.token(), id, "Hello").await;
-    // Presentation selector or not, skin tones, ZWJ families, flags, text-default symbols.
-    let emojis = ["👍", "❤️", "❤", "🎉", "👍🏽", "👨‍👩‍👧", "🇫🇷", "✅", "™", "1️⃣"];
-    for emoji in emojis {
-        let state: ReactionState = json_of(react(server, tenant.token(), sent.id, emoji).await, 200).await;
-        assert!(state.reactions.iter().any(|r| r.emoji == emoji && r.mine), "{emoji:?} is a reaction: {:?}", state.reactions);
+    // Sent → kept (the RGI form): skin tones, ZWJ families, flags, keycaps,
+    // text-default symbols, and the longest RGI emoji (35 bytes).
+    let emojis = [
+        ("👍", "👍"),
+        ("❤", "❤️"),
+        ("🎉", "🎉"),
+        ("👍🏽", "👍🏽"),
+        ("👨‍👩‍👧", "👨‍👩‍👧"),
+        ("🇫🇷", "🇫🇷"),
+        ("✅", "✅"),
+        ("™", "™️"),
+        ("1️⃣", "1️⃣"),
+        ("👩🏻\u{200d}❤️\u{200d}💋\u{200d}👨🏼", "👩🏻\u{200d}❤️\u{200d}💋\u{200d}👨🏼"),
+    ];
+    for (sent_as, kept) in emojis {
+        let state: ReactionState = json_of(react(server, tenant.token(), sent.id, sent_as).await, 200).await;
+        assert!(state.reactions.iter().any(|r| r.emoji == kept && r.mine), "{sent_as:?} is the reaction {kept:?}: {:?}", state.reactions);
     }
     let stored = messages(server, tenant.token(), id).await;
     let reactions = &stored.iter().find(|m| m.id == sent.id).unwrap().reactions;
-    assert_eq!(reactions.len(), emojis.len(), "each one stored: {reactions:?}");
+    let kept: Vec<&str> = reactions.iter().map(|r| r.emoji.as_str()).collect();
+    assert_eq!(kept, emojis.map(|(_, kept)| kept), "each one stored once, in its RGI form, in the order given");
+}
+
+/// `❤`, `❤️` and `❤️️` (two selectors) are one reaction: each toggles the
+/// same one, whichever variant put it there.
+async fn the_variants_of_one_emoji_are_one_reaction(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let (_, id) = visitor_conversation(server, tenant.site_key(), "Hi").await;
+    let sent = send(server, tenant.token(), id, "Hello").await;
+    let hearts = |state: &ReactionState| -> Vec<(String, i64, bool)> {
+        state.reactions.iter().map(|r| (r.emoji.clone(), r.count, r.mine)).collect()
+    };
+    let on: ReactionState = json_of(react(server, tenant.token(), sent.id, "❤").await, 200).await;
+    assert_eq!(hearts(&on), [("❤️".to_string(), 1, true)]);
+    let off: ReactionState = json_of(react(server, tenant.token(), sent.id, "❤\u{fe0f}\u{fe0f}").await, 200).await;
+    assert_eq!(hearts(&off), [], "another variant takes the same reaction back");
+    let again: ReactionState = json_of(react(server, tenant.token(), sent.id, "❤️").await, 200).await;
+    assert_eq!(hearts(&again), [("❤️".to_string(), 1, true)]);
+    let agent = add_agent(server, &tenant).await;
+    let both: ReactionState = json_of(react(server, &agent.access_token, sent.id, "❤").await, 200).await;
+    assert_eq!(hearts(&both), [("❤️".to_string(), 2, true)], "two operators, one heart");
 }
 
 async fn forward(server: &Server, token: &str, message_ids: &[i64], conversation_ids: &[i64]) -> reqwest::Response {

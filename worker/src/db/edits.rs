@@ -80,12 +80,20 @@ pub async fn edits(db: &D1Database, id: i64) -> worker::Result<Vec<MessageEdit>>
         .results()
 }
 
-/// Adds `reactor`'s `emoji` on message `id`, or takes it back when it was
-/// there; answers `true` when added. Call it in the Room.
+/// The SQL of a reaction's emoji without its presentation selectors
+/// (U+FE0F): the variants of one emoji (`❤`, `❤️`) are one reaction, also
+/// for rows stored before reactions were kept in their RGI form.
+const BARE_EMOJI: &str = "replace(emoji, char(65039), '')";
+
+/// Adds `reactor`'s `emoji` (its RGI form, `crate::emoji::check`) on
+/// message `id`, or takes it back when it was there in any variant;
+/// answers `true` when added. Call it in the Room.
 pub async fn toggle_reaction(db: &D1Database, id: i64, reactor: Reactor, emoji: &str) -> worker::Result<bool> {
     let key = [int(id), text(reactor.kind()), int(reactor.id()), text(emoji)];
     let removed = db
-        .prepare("DELETE FROM reactions WHERE message_id = ?1 AND reactor_kind = ?2 AND reactor_id = ?3 AND emoji = ?4")
+        .prepare(format!(
+            "DELETE FROM reactions WHERE message_id = ?1 AND reactor_kind = ?2 AND reactor_id = ?3 AND {BARE_EMOJI} = replace(?4, char(65039), '')"
+        ))
         .bind(&key)?
         .run()
         .await?
@@ -135,12 +143,14 @@ impl ReactionRow {
     }
 }
 
-/// Reactions of messages `ids` per message and emoji, in the order first given.
+/// Reactions of messages `ids` per message and emoji (its variants with or
+/// without U+FE0F as one, shown in the longest stored form, the RGI one),
+/// in the order first given.
 async fn grouped(db: &D1Database, ids: &[i64], viewer: Reactor) -> worker::Result<Vec<ReactionRow>> {
-    db.prepare(
-        "SELECT message_id, emoji, COUNT(*) AS count, MAX(reactor_kind = ?2 AND reactor_id = ?3) AS mine FROM reactions \
-             WHERE message_id IN (SELECT value FROM json_each(?1)) GROUP BY message_id, emoji ORDER BY message_id, MIN(created_at), emoji",
-    )
+    db.prepare(format!(
+        "SELECT message_id, MAX(emoji) AS emoji, COUNT(*) AS count, MAX(reactor_kind = ?2 AND reactor_id = ?3) AS mine FROM reactions \
+             WHERE message_id IN (SELECT value FROM json_each(?1)) GROUP BY message_id, {BARE_EMOJI} ORDER BY message_id, MIN(created_at), 2",
+    ))
     .bind(&[text(&serde_json::to_string(ids)?), text(viewer.kind()), int(viewer.id())])?
     .all()
     .await?

@@ -4,7 +4,7 @@
 //! ([`ToggleReaction`], `reaction`).
 
 use edgechat_shared::api::events::LiveEvent;
-use edgechat_shared::api::messages::ReactionState;
+use edgechat_shared::api::messages::{self, ReactionState};
 use edgechat_shared::api::{ChatMessage, Role};
 use serde::{Deserialize, Serialize};
 use worker::Response;
@@ -93,15 +93,16 @@ impl ToggleReaction {
         let reactor = Reactor::Operator(self.user_id);
         let added = edits::toggle_reaction(&db, self.message_id, reactor, &self.emoji).await?;
         let reactions = edits::reactions_of(&db, self.message_id, reactor).await?;
-        let count = reactions.iter().find(|r| r.emoji == self.emoji).map_or(0, |r| r.count);
+        // The reaction as listed (variants of the emoji are one, shown in one form).
+        let listed = reactions.iter().find(|r| messages::same_emoji(&r.emoji, &self.emoji));
         let event = LiveEvent::Reaction {
             conversation_id: self.context.conversation_id,
             message_id: self.message_id,
-            emoji: self.emoji.clone(),
+            emoji: listed.map_or_else(|| self.emoji.clone(), |r| r.emoji.clone()),
             role: Role::Operator,
             user_id: Some(self.user_id),
             added,
-            count,
+            count: listed.map_or(0, |r| r.count),
         };
         core.broadcast(&self.context, &event, |_| Delivery::Never);
         Response::from_json(&ReactionState { message_id: self.message_id, reactions })

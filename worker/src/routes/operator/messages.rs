@@ -143,10 +143,10 @@ pub async fn get_edits(State(state): State<AppState>, caller: CurrentOperator, P
     params(("id" = i64, Path, description = "Message id")),
     request_body = ReactionToggle,
     responses(
-        (status = 200, description = "The message's reactions after the toggle (`mine` for the caller)", body = ReactionState),
+        (status = 200, description = "The message's reactions after the toggle (`mine` for the caller); an emoji with or without its trailing U+FE0F is one reaction, kept in its RGI form (`❤` toggles `❤️`)", body = ReactionState),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 404, description = "`not_found`: no such message in a conversation the caller may see", body = ErrorBody),
-        (status = 422, description = "`validation_error`: `emoji` is not exactly one emoji (at most 32 bytes)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `emoji` is not exactly one emoji (at most 64 bytes)", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -158,12 +158,10 @@ pub async fn post_reaction(
     body: Bytes,
 ) -> ApiResult<Json<ReactionState>> {
     let toggle: ReactionToggle = json_object(&body)?;
-    crate::emoji::check(&toggle.emoji)?;
+    let emoji = crate::emoji::check(&toggle.emoji)?;
     let db = db::database(&state.env)?;
     let located = locate(&db, &caller, id).await?;
-    let reactions = ToggleReaction { context: room(&caller, &located), message_id: id, user_id: caller.id, emoji: toggle.emoji }
-        .call(&state.env)
-        .await?;
+    let reactions = ToggleReaction { context: room(&caller, &located), message_id: id, user_id: caller.id, emoji }.call(&state.env).await?;
     Ok(Json(reactions))
 }
 
