@@ -253,7 +253,11 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
                 if !send(piece(ANSWER_PIECES[0])) {
                     return;
                 }
-                gate.notified().await;
+                // The gate, or the client leaving (no task waits forever).
+                tokio::select! {
+                    _ = gate.notified() => {}
+                    _ = tx.closed() => return,
+                }
                 for content in &ANSWER_PIECES[1..] {
                     if !send(piece(content)) {
                         return;
@@ -308,6 +312,11 @@ struct Sender(tokio::sync::mpsc::UnboundedSender<Option<Bytes>>);
 impl Sender {
     fn send(&self, bytes: Bytes) -> bool {
         self.0.send(Some(bytes)).is_ok()
+    }
+
+    /// Resolves once the client dropped the stream.
+    async fn closed(&self) {
+        self.0.closed().await
     }
 }
 

@@ -5,13 +5,16 @@
 //! the worker with exactly the documented methods.
 //!
 //! The request caps it documents (`x-max-body-bytes`, `maxItems`) are
-//! probed in `openapi/caps.rs`.
+//! probed in `openapi/caps.rs`, malformed path and query parameters in
+//! `openapi/params.rs`.
 //!
 //! The other half, that the router serves nothing the document leaves out,
 //! is the worker's native test `the_router_serves_exactly_the_documented_operations`.
 
 #[path = "openapi/caps.rs"]
 mod caps;
+#[path = "openapi/params.rs"]
+mod params;
 
 use edgechat_tests::*;
 use openapi_spec_validator_rs::{validate, ErrorMode, Options, Outcome, SpecVersion};
@@ -40,6 +43,11 @@ fn main() {
             trial("an_article_over_the_cap_is_not_stored", server, caps::an_article_over_the_cap_is_not_stored),
             trial("every_list_is_capped_as_documented", server, caps::every_list_is_capped_as_documented),
             trial("a_list_at_its_cap_is_read", server, caps::a_list_at_its_cap_is_read),
+            trial(
+                "every_malformed_number_in_a_path_or_query_is_an_enveloped_4xx",
+                server,
+                params::every_malformed_number_in_a_path_or_query_is_an_enveloped_4xx,
+            ),
         ],
     )
 }

@@ -23,5 +23,11 @@ extern "C" {
 /// is one grapheme, not an emoji).
 pub fn check(value: &str) -> Result<String, FieldError> {
     messages::emoji(value)?;
-    rgi_emoji(value).ok_or_else(messages::emoji_error)
+    rgi_form(value).ok_or_else(messages::emoji_error)
+}
+
+/// The RGI form of `value` (see [`check`]), `None` when it is not one RGI
+/// emoji with or without its trailing U+FE0F.
+pub fn rgi_form(value: &str) -> Option<String> {
+    rgi_emoji(value)
 }

@@ -24,6 +24,29 @@ impl ApiError {
         ApiError { code, message: message.into(), retry_after: None }
     }
 
+    /// The envelope of an axum extractor's plain-text rejection with
+    /// `status` and `text` (`routes::enveloped_rejections`): a path
+    /// parameter that does not parse ("Invalid URL: …") is 404 `not_found`;
+    /// a query parameter that does not parse ("Failed to deserialize query
+    /// string: since: …") is 422 `validation_error` naming it; any other
+    /// keeps its status as `bad_request` (400), `payload_too_large` (413),
+    /// `unsupported_media_type` (415) or `validation_error` (422).
+    pub fn from_rejection(status: u16, text: &str) -> Self {
+        if let Some(detail) = text.strip_prefix("Invalid URL: ") {
+            return ApiError::new(ErrorCode::NotFound, format!("No such resource: {detail}"));
+        }
+        if let Some(detail) = text.strip_prefix("Failed to deserialize query string: ") {
+            return ApiError::new(ErrorCode::ValidationError, format!("Malformed query parameter {detail}"));
+        }
+        let code = match status {
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            422 => ErrorCode::ValidationError,
+            _ => ErrorCode::BadRequest,
+        };
+        ApiError::new(code, text)
+    }
+
     /// 429 `rate_limited` with `Retry-After: seconds`.
     pub fn rate_limited(seconds: u32) -> Self {
         ApiError { retry_after: Some(seconds), ..ApiError::new(ErrorCode::RateLimited, "Too many requests; try again later") }
@@ -146,3 +169,26 @@ impl IntoResponse for ApiError {
 
 /// What every handler answers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_is_enveloped_by_what_did_not_parse() {
+        let path = ApiError::from_rejection(400, "Invalid URL: Cannot parse `x1` to a `i64`");
+        assert_eq!((path.code, path.message.as_str()), (ErrorCode::NotFound, "No such resource: Cannot parse `x1` to a `i64`"));
+        let query = ApiError::from_rejection(400, "Failed to deserialize query string: since: invalid digit found in string");
+        assert_eq!(query.code, ErrorCode::ValidationError);
+        assert!(query.message.contains("since: invalid digit"), "{}", query.message);
+        assert_eq!(
+            ApiError::from_rejection(413, "Failed to buffer the request body: length limit exceeded").code,
+            ErrorCode::PayloadTooLarge
+        );
+        assert_eq!(
+            ApiError::from_rejection(415, "Expected request with `Content-Type: application/json`").code,
+            ErrorCode::UnsupportedMediaType
+        );
+        assert_eq!(ApiError::from_rejection(400, "anything else").code, ErrorCode::BadRequest);
+    }
+}

@@ -138,17 +138,21 @@ pub async fn reactions_of(db: &D1Database, id: i64, viewer: Reactor) -> worker::
 }
 
 impl ReactionRow {
+    /// The reaction as listed: its emoji in the RGI form (a row stored
+    /// before reactions were kept so, `❤` or `👍️`, shows as `❤️` or `👍`,
+    /// the key every client matches a live `reaction` event on).
     fn reaction(&self) -> Reaction {
-        Reaction { emoji: self.emoji.clone(), count: self.count, mine: self.mine != 0 }
+        let emoji = crate::emoji::rgi_form(&self.emoji).unwrap_or_else(|| self.emoji.clone());
+        Reaction { emoji, count: self.count, mine: self.mine != 0 }
     }
 }
 
 /// Reactions of messages `ids` per message and emoji (its variants with or
-/// without U+FE0F as one, shown in the longest stored form, the RGI one),
-/// in the order first given.
+/// without U+FE0F as one, each reactor counted once), in the order first
+/// given.
 async fn grouped(db: &D1Database, ids: &[i64], viewer: Reactor) -> worker::Result<Vec<ReactionRow>> {
     db.prepare(format!(
-        "SELECT message_id, MAX(emoji) AS emoji, COUNT(*) AS count, MAX(reactor_kind = ?2 AND reactor_id = ?3) AS mine FROM reactions \
+        "SELECT message_id, MAX(emoji) AS emoji, COUNT(DISTINCT reactor_kind || ':' || reactor_id) AS count, MAX(reactor_kind = ?2 AND reactor_id = ?3) AS mine FROM reactions \
              WHERE message_id IN (SELECT value FROM json_each(?1)) GROUP BY message_id, {BARE_EMOJI} ORDER BY message_id, MIN(created_at), 2",
     ))
     .bind(&[text(&serde_json::to_string(ids)?), text(viewer.kind()), int(viewer.id())])?

@@ -93,12 +93,12 @@ impl ToggleReaction {
         let reactor = Reactor::Operator(self.user_id);
         let added = edits::toggle_reaction(&db, self.message_id, reactor, &self.emoji).await?;
         let reactions = edits::reactions_of(&db, self.message_id, reactor).await?;
-        // The reaction as listed (variants of the emoji are one, shown in one form).
+        // Listed in the RGI form, which `self.emoji` is (checked by the route).
         let listed = reactions.iter().find(|r| messages::same_emoji(&r.emoji, &self.emoji));
         let event = LiveEvent::Reaction {
             conversation_id: self.context.conversation_id,
             message_id: self.message_id,
-            emoji: listed.map_or_else(|| self.emoji.clone(), |r| r.emoji.clone()),
+            emoji: self.emoji.clone(),
             role: Role::Operator,
             user_id: Some(self.user_id),
             added,

@@ -47,6 +47,27 @@ pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> 
     })
 }
 
+/// Puts the plain-text rejections of axum's extractors (a path or query
+/// parameter that does not parse) into the error envelope
+/// `{"error", "message"}` that every other answer uses
+/// ([`ApiError::from_rejection`]: 404 for a path, 422 for a query). Our own
+/// errors are JSON already and pass through, as does every other answer.
+async fn enveloped_rejections(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+
+    let plain = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !plain || !response.status().is_client_error() {
+        return response;
+    }
+    let status = response.status().as_u16();
+    // Rejection texts are one line; 4 KiB bounds a pathological one.
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    ApiError::from_rejection(status, &text).into_response()
+}
+
 /// The worker's public origin as the caller reached it, e.g.
 /// `https://chat.example.com` (for embed snippets).
 pub fn public_origin(uri: &Uri, headers: &HeaderMap) -> String {
@@ -72,6 +93,7 @@ pub fn router(env: Env) -> Router {
         .merge(webhooks_api().into_router())
         .merge(console::router())
         .fallback(health::not_found)
+        .layer(axum::middleware::map_response(enveloped_rejections))
         // For the routes' body caps (`body_cap::enforce`), which run
         // without the state: the upload cap reads `MAX_FILE_MB`.
         .layer(axum::Extension(state.clone()))

@@ -205,11 +205,13 @@ pub async fn post_upload_url(
 #[worker::send]
 pub async fn put_upload(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
     query: Result<Query<UploadToken>, axum::extract::rejection::QueryRejection>,
     request: Request,
 ) -> ApiResult<StatusCode> {
     let refused = || ApiError::forbidden("This upload URL is invalid");
+    // A media id that is not a number is a wrong one, as the docs say: 403.
+    let Ok(Path(id)) = id else { return Err(refused()) };
     let token = query.map(|Query(q)| q.token).unwrap_or_default();
     let db = db::database(&state.env)?;
     let row = media_db::by_id(&db, id).await?.ok_or_else(refused)?;

@@ -1,11 +1,10 @@
 //! `GET /api/v1/chat/history?site_key=&session_id=` (seed 001).
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use edgechat_shared::api::history::{HistoryQuery, HistoryResponse, HISTORY_PAGE};
 use edgechat_shared::api::visitor::IdentityQuery;
-use edgechat_shared::error::{ErrorBody, FieldError};
+use edgechat_shared::error::ErrorBody;
 
 use super::{load_visitor, Caller, Limit};
 use crate::db;
@@ -34,9 +33,8 @@ use crate::routes::AppState;
 pub async fn get_history(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<HistoryQuery>, QueryRejection>,
+    Query(query): Query<HistoryQuery>,
 ) -> ApiResult<Json<HistoryResponse>> {
-    let Query(query) = query.map_err(|_| FieldError::new("before_seq", "before_seq must be an integer of 1 or more"))?;
     query.validate()?;
     let visitor = load_visitor(&state.env, &caller, Limit::Read("history"), &query.site_key, &query.session_id).await?;
     let database = db::database(&state.env)?;

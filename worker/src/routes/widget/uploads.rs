@@ -224,8 +224,14 @@ pub async fn serve(env: &Env, row_id: i64, disposition: &str) -> ApiResult<Respo
     ),
 )]
 #[worker::send]
-pub async fn get_file(State(state): State<AppState>, Path(id): Path<i64>, Query(query): Query<FileQuery>) -> ApiResult<Response> {
+pub async fn get_file(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    query: Result<Query<FileQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
     let refused = || ApiError::forbidden("This file link is invalid or has expired");
+    // A link whose `exp` or `sig` does not parse is a wrong link: 403.
+    let Ok(Query(query)) = query else { return Err(refused()) };
     if query.exp < now_secs() {
         return Err(refused());
     }
