@@ -284,15 +284,46 @@ pub struct AppRating {
     pub comment: Option<String>,
 }
 
+/// Messages one `GET /api/v1/app/conversations/{id}` answers at most: the
+/// newest ones; older ones page back with `?before_seq=` (issue 16,
+/// bounded reads; as the widget's history, `api::history::HISTORY_PAGE`).
+pub const DETAIL_MESSAGES: u32 = 100;
+
+/// Query of `GET /api/v1/app/conversations/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct DetailQuery {
+    /// Only messages before this `seq` (1 or more): the previous answer's
+    /// first `seq`, to page back when it had `has_more`.
+    #[serde(default)]
+    pub before_seq: Option<i64>,
+}
+
+impl DetailQuery {
+    /// Errors: 422 on `before_seq` below 1.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        match self.before_seq {
+            Some(seq) if seq < 1 => Err(FieldError::new("before_seq", "before_seq must be 1 or more")),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Answer of `GET /api/v1/app/conversations/{id}` and of starting one:
-/// the summary, every message in `seq` order, and the rating.
+/// the summary, the newest [`DETAIL_MESSAGES`] messages in `seq` order,
+/// and the rating.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppConversationDetail {
     #[serde(flatten)]
     pub conversation: AppConversation,
-    /// Every message, by `seq`.
+    /// The newest messages (before `before_seq` when given), by `seq`, at
+    /// most [`DETAIL_MESSAGES`].
     pub messages: Vec<ChatMessage>,
+    /// `true` when older messages precede these: ask again with
+    /// `before_seq` set to the first message's `seq`.
+    #[serde(default)]
+    pub has_more: bool,
     /// The user's rating, `null` until rated.
     pub rating: Option<AppRating>,
 }

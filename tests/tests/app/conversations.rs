@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use edgechat_shared::api::app::{AppConversationDetail, AppConversationList, Closed, Poll, Replied};
+use edgechat_shared::api::app::{AppConversationDetail, AppConversationList, Closed, Poll, Replied, DETAIL_MESSAGES};
 use edgechat_shared::api::conversations::{ConversationDetail, ConversationSummary, Status};
 use edgechat_shared::api::Role;
 use edgechat_tests::app::{app_login, app_send};
@@ -32,6 +32,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         another_users_or_sites_conversation_is_404_everywhere,
         a_reply_takes_only_the_users_own_uploads,
         the_live_channel_streams_operator_replies_and_resumes_after_a_seq,
+        a_long_conversation_reads_back_page_by_page_from_the_newest,
     ]
 }
 
@@ -387,4 +388,43 @@ async fn the_live_channel_streams_operator_replies_and_resumes_after_a_seq(serve
     let mut resumed = Sse::new(resumed);
     let text = resumed.until("Live reply").await;
     assert!(!text.contains("Live?"), "nothing before the seq: {text}");
+}
+
+/// A conversation's detail holds its newest 100 messages; `before_seq`
+/// pages back to the first, each message once (issue 16, bounded reads).
+async fn a_long_conversation_reads_back_page_by_page_from_the_newest(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let alice = user_of(server, &tenant, "alice").await;
+    let id = started(server, &alice, json!({"body": "A long story"})).await.conversation.id;
+    for chunk in 0..11 {
+        let texts: Vec<String> = (0..10).map(|i| format!("Line {}", chunk * 10 + i)).collect();
+        futures::future::join_all(texts.iter().map(|text| operator_reply(server, &tenant, id, text))).await;
+    }
+    let path = format!("/api/v1/app/conversations/{id}");
+    let mut seen: Vec<i64> = Vec::new();
+    let mut before = String::new();
+    let mut pages = 0;
+    let mut first_page_ends = None;
+    loop {
+        let page: AppConversationDetail = json_of(app_send(server, Method::GET, &format!("{path}{before}"), &alice, None).await, 200).await;
+        assert!(page.messages.len() <= DETAIL_MESSAGES as usize, "a page holds at most {DETAIL_MESSAGES}: {}", page.messages.len());
+        if pages == 0 {
+            first_page_ends = page.messages.last().map(|m| m.seq);
+        }
+        pages += 1;
+        seen.splice(0..0, page.messages.iter().map(|m| m.seq));
+        if !page.has_more {
+            break;
+        }
+        before = format!("?before_seq={}", page.messages[0].seq);
+    }
+    let newest = *seen.last().expect("messages");
+    assert!(newest > DETAIL_MESSAGES as i64, "over one page: {newest} messages");
+    assert_eq!(first_page_ends, Some(newest), "the first page is the newest one");
+    assert_eq!(seen, (1..=newest).collect::<Vec<_>>(), "every message once, in seq order");
+    assert_eq!(pages, (newest as usize).div_ceil(DETAIL_MESSAGES as usize));
+    for bad in ["0", "-1", "x1"] {
+        let response = app_send(server, Method::GET, &format!("{path}?before_seq={bad}"), &alice, None).await;
+        assert_error(response, 422, "validation_error", &format!("before_seq={bad}")).await;
+    }
 }

@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use edgechat_shared::api::app::{
-    AppConversationDetail, AppConversationList, Closed, Poll, PollQuery, Replied, ReplyRequest, RequestMeta, StartRequest,
+    AppConversationDetail, AppConversationList, Closed, DetailQuery, Poll, PollQuery, Replied, ReplyRequest, RequestMeta, StartRequest,
+    DETAIL_MESSAGES,
 };
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
@@ -28,13 +29,15 @@ use crate::routes::widget::token_conversations::send_and_await;
 use crate::routes::widget::uploads;
 use crate::routes::{json_object, AppState};
 
-/// The user's conversation `id` with every message and the rating; 404 when not theirs.
-async fn detail(db: &D1Database, user: &AppUser, id: i64) -> ApiResult<AppConversationDetail> {
+/// The user's conversation `id` with its newest [`DETAIL_MESSAGES`]
+/// messages (before `before_seq` when given) and the rating; 404 when not theirs.
+async fn detail(db: &D1Database, user: &AppUser, id: i64, before_seq: Option<i64>) -> ApiResult<AppConversationDetail> {
     let conversation = app_db::one(db, user.visitor_id, id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
     let links = FileLinks::of(&user.site);
-    let messages = db::messages::after(db, id, 0).await?.iter().map(|m| m.to_chat_message(&links)).collect();
+    let (rows, has_more) = db::messages::page(db, id, before_seq, None, DETAIL_MESSAGES).await?;
+    let messages = rows.iter().map(|m| m.to_chat_message(&links)).collect();
     let rating = app_db::rating(db, id).await?;
-    Ok(AppConversationDetail { conversation, messages, rating })
+    Ok(AppConversationDetail { conversation, messages, has_more, rating })
 }
 
 /// Writes a user message (with checked `attachments`) through the
@@ -141,28 +144,36 @@ pub async fn post_conversation(
                 .await?;
         }
     }
-    Ok((StatusCode::CREATED, Json(detail(&db, &user, id).await?)))
+    Ok((StatusCode::CREATED, Json(detail(&db, &user, id, None).await?)))
 }
 
-/// Handles `GET /api/v1/app/conversations/{id}` (seed 003): every message,
-/// the state and the rating.
+/// Handles `GET /api/v1/app/conversations/{id}` (seed 003): the newest
+/// [`DETAIL_MESSAGES`] messages (older ones with `before_seq`), the state
+/// and the rating.
 #[utoipa::path(
     get,
     path = "/api/v1/app/conversations/{id}",
     tag = "app",
-    params(("id" = i64, Path, description = "Conversation id")),
+    params(("id" = i64, Path, description = "Conversation id"), DetailQuery),
     security(("app_session" = [])),
     responses(
-        (status = 200, description = "The conversation with every message by `seq` and the user's rating", body = AppConversationDetail),
+        (status = 200, description = "The conversation with its newest 100 messages by `seq` (before `before_seq` when given; `has_more` when older ones remain) and the user's rating", body = AppConversationDetail),
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
         (status = 404, description = "`not_found`: not one of this user's conversations", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `before_seq` not an integer of 1 or more", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 120 reads a minute for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
 )]
 #[worker::send]
-pub async fn get_conversation(State(state): State<AppState>, user: AppUser, Path(id): Path<i64>) -> ApiResult<Json<AppConversationDetail>> {
-    Ok(Json(detail(&db::database(&state.env)?, &user, id).await?))
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    user: AppUser,
+    Path(id): Path<i64>,
+    Query(query): Query<DetailQuery>,
+) -> ApiResult<Json<AppConversationDetail>> {
+    query.validate()?;
+    Ok(Json(detail(&db::database(&state.env)?, &user, id, query.before_seq).await?))
 }
 
 /// Unix milliseconds of an RFC 3339 time.
