@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use edgechat_shared::api::auth::TokenResponse;
 use edgechat_shared::api::conversations::{MessageList, SentMessage, Status};
-use edgechat_shared::api::events::{LiveEvent, OperatorMessages, UnreadCounts};
+use edgechat_shared::api::events::{LiveEvent, OperatorMessages, UnreadCounts, OPERATOR_MESSAGES_PAGE};
 use edgechat_shared::api::history::{HistoryResponse, HISTORY_PAGE};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::StreamRequest;
@@ -514,6 +514,38 @@ async fn a_long_conversation_replays_page_by_page_once_each_and_in_order(server:
     }
     assert_eq!(seen, (1..=after.seq).collect::<Vec<_>>(), "every message once, in seq order");
     assert_eq!(pages, (after.seq as usize).div_ceil(HISTORY_PAGE as usize));
+    // And the operator-messages poll: 100 at a time, oldest first, `since` the last.
+    let mut polled: Vec<i64> = Vec::new();
+    let mut since = None;
+    loop {
+        let page = poll_operator_messages(server, &visitor, since).await;
+        assert!(page.messages.len() <= OPERATOR_MESSAGES_PAGE as usize, "a poll holds at most {OPERATOR_MESSAGES_PAGE}");
+        assert!(page.messages.iter().all(|m| m.role == Role::Operator));
+        polled.extend(page.messages.iter().map(|m| m.seq));
+        if !page.has_more {
+            break;
+        }
+        since = page.messages.last().map(|m| m.seq);
+    }
+    let replies = history_seqs_of_role(server, &visitor, Role::Operator).await;
+    assert!(replies.len() > OPERATOR_MESSAGES_PAGE as usize * 2, "three polls' worth: {}", replies.len());
+    assert_eq!(polled, replies, "every operator message once, in seq order");
+}
+
+/// The `seq`s of the messages of `role` in `visitor`'s conversation, read
+/// from the widget's history page by page.
+async fn history_seqs_of_role(server: &Server, visitor: &Visitor, role: Role) -> Vec<i64> {
+    let mut seqs: Vec<i64> = Vec::new();
+    let mut before = String::new();
+    loop {
+        let path = format!("/api/v1/chat/history?site_key={}&session_id={}{before}", visitor.site_key, visitor.session);
+        let page: HistoryResponse = json_of(server.get(&path).await, 200).await;
+        seqs.splice(0..0, page.messages.iter().filter(|m| m.role == role).map(|m| m.seq));
+        if !page.has_more {
+            return seqs;
+        }
+        before = format!("&before_seq={}", page.messages[0].seq);
+    }
 }
 
 async fn events_without_a_conversation_are_404(server: &Server) {

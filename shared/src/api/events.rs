@@ -279,6 +279,11 @@ pub struct EventsQuery {
     pub after_seq: Option<i64>,
 }
 
+/// Operator messages one `GET /api/v1/chat/operator-messages` answers at
+/// most, oldest first; the poller asks again with `since` = the last `seq`
+/// (issue 16, bounded reads).
+pub const OPERATOR_MESSAGES_PAGE: u32 = 100;
+
 /// Query of `GET /api/v1/chat/operator-messages` (seed 001).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
@@ -302,10 +307,15 @@ pub struct OperatorMessagesQuery {
 pub struct OperatorMessages {
     /// Always `true`.
     pub success: bool,
-    /// Operator messages after `since`, in `seq` order.
+    /// Operator messages after `since`, in `seq` order, at most
+    /// [`OPERATOR_MESSAGES_PAGE`].
     pub messages: Vec<ChatMessage>,
     /// Who answers now.
     pub mode: Mode,
+    /// `true` when more operator messages follow these: ask again with
+    /// `since` set to the last message's `seq`.
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// Body of `POST /api/v1/chat/typing` (visitor) and `POST /v1/chat/conversations/{id}/typing` (operator).

@@ -362,14 +362,26 @@ pub async fn after(db: &D1Database, conversation_id: i64, after_seq: i64) -> wor
         .results()
 }
 
-/// The operators' messages of a conversation after `after_seq`, by `seq`
-/// (seed 001's `operator-messages` polling).
-pub async fn operator_messages_after(db: &D1Database, conversation_id: i64, after_seq: i64) -> worker::Result<Vec<MessageRow>> {
-    db.prepare(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq"))
-        .bind(&[int(conversation_id), int(after_seq)])?
+/// The operators' messages of a conversation after `after_seq`, by `seq`,
+/// at most `limit`, and whether more follow (seed 001's
+/// `operator-messages` polling).
+pub async fn operator_messages_after(
+    db: &D1Database,
+    conversation_id: i64,
+    after_seq: i64,
+    limit: u32,
+) -> worker::Result<(Vec<MessageRow>, bool)> {
+    let mut rows: Vec<MessageRow> = db
+        .prepare(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))
+        .bind(&[int(conversation_id), int(after_seq), int(i64::from(limit) + 1)])?
         .all()
         .await?
-        .results()
+        .results()?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
 }
 
 /// Messages of a conversation by `seq`: after `after_seq` (ascending),

@@ -7,7 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use edgechat_shared::api::events::{EventsQuery, LiveEvent, OperatorMessages, OperatorMessagesQuery, TypingRequest, VisitorRead};
+use edgechat_shared::api::events::{
+    EventsQuery, LiveEvent, OperatorMessages, OperatorMessagesQuery, TypingRequest, VisitorRead, OPERATOR_MESSAGES_PAGE,
+};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::api::{Mode, Role};
 use edgechat_shared::error::{ErrorBody, FieldError};
@@ -53,18 +55,19 @@ pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(que
 }
 
 /// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the
-/// operator messages after `since` (a seq) and the current mode, for
-/// clients that poll instead of holding the event stream.
+/// operator messages after `since` (a seq), at most
+/// [`OPERATOR_MESSAGES_PAGE`] (`has_more` when more follow), and the
+/// current mode, for clients that poll instead of holding the event stream.
 #[utoipa::path(
     get,
     path = "/api/v1/chat/operator-messages",
     params(OperatorMessagesQuery, IdentityQuery),
     responses(
-        (status = 200, description = "Operator messages after `since`, and the conversation's mode", body = OperatorMessages),
+        (status = 200, description = "Operator messages after `since`, at most 100 (`has_more` when more follow: ask again with `since` = the last `seq`), and the conversation's mode", body = OperatorMessages),
         (status = 401, description = "`unauthorized`: `user_hash` does not match `user_id` (identity verification)", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this visitor; `origin_not_allowed`: the page's `Origin` is not among the site's allowed origins", body = ErrorBody),
         (status = 404, description = "`not_found`: no site has this `site_key`", body = ErrorBody),
-        (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`, or `user_id` over 128 characters", body = ErrorBody),
+        (status = 422, description = "`validation_error`: malformed `site_key` or `session_id`, `since` not an integer, or `user_id` over 128 characters", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 60 requests a minute per site key and client IP", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("site_key" = [], "session_id" = [])),
@@ -78,11 +81,13 @@ pub async fn get_operator_messages(
     let visitor = load_visitor(&state.env, &caller, Limit::Read("operator-messages"), &query.site_key, &query.session_id).await?;
     let db = db::database(&state.env)?;
     let Some(conversation_id) = visitor.conversation_id else {
-        return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai }));
+        return Ok(Json(OperatorMessages { success: true, messages: Vec::new(), mode: Mode::Ai, has_more: false }));
     };
-    let rows = messages::operator_messages_after(&db, conversation_id, query.since.unwrap_or(0)).await?;
+    let (rows, has_more) =
+        messages::operator_messages_after(&db, conversation_id, query.since.unwrap_or(0), OPERATOR_MESSAGES_PAGE).await?;
     let mode = conversations::state(&db, conversation_id).await?.map_or(Mode::Ai, |state| state.mode);
-    Ok(Json(OperatorMessages { success: true, messages: rows.iter().map(|m| m.to_chat_message(&visitor.file_links())).collect(), mode }))
+    let messages = rows.iter().map(|m| m.to_chat_message(&visitor.file_links())).collect();
+    Ok(Json(OperatorMessages { success: true, messages, mode, has_more }))
 }
 
 /// Handles the `POST /api/v1/chat/typing` route: the visitor is typing (or
