@@ -25,13 +25,26 @@ use tokio::net::{TcpSocket, TcpStream};
 /// The buffer cap of the test server's visitor streams (`LIVE_BUFFER_EVENTS`).
 const BUFFER: usize = 4;
 
+/// Life of an upload URL on this binary's server (`MEDIA_URL_SECONDS`, 600
+/// by default): short, so that one expires within a trial. (Setting a stored
+/// expiry in the past from outside, with `wrangler d1 execute`, locked the
+/// database under a shared server's other trials: SQLITE_BUSY.)
+const MEDIA_URL_SECONDS: u64 = 3;
+
+/// A real 1x1 PNG, 69 bytes.
+const PNG: &[u8] = b"\x89PNG\x0d\x0a\x1a\x0a\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\
+    wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xdf\xc0\x00\x00\x04\x01\x01\x80\xc5*\x18]\x00\x00\x00\x00IE\
+    ND\xaeB`\x82";
+
 fn main() {
     let buffer = BUFFER.to_string();
-    let server = Server::start_with("limits", &[("LIVE_BUFFER_EVENTS", &buffer)]);
+    let media_url_seconds = MEDIA_URL_SECONDS.to_string();
+    let server = Server::start_with("limits", &[("LIVE_BUFFER_EVENTS", &buffer), ("MEDIA_URL_SECONDS", &media_url_seconds)]);
     let mut trials = trials![server;
         a_ninth_live_stream_ends_the_oldest_and_the_newest_eight_stay_live,
         a_ninth_operator_socket_closes_the_oldest_with_4029_and_spares_other_operators,
         the_openapi_document_states_the_caps,
+        an_upload_url_is_refused_once_it_expires,
     ];
     // Ignored (run with `-- --ignored`): 80 unread replies of 40 KB (3.2 MB)
     // did not fill the buffers between the Room and a client with a 4 KiB
@@ -324,4 +337,26 @@ async fn the_openapi_document_states_the_caps(server: &Server) {
     ] {
         assert!(text.contains(&figure), "/v1/chat/live: {figure:?} missing from {text:?}");
     }
+}
+
+/// An upload URL works until it expires, then is 403 and leaves nothing to
+/// confirm (409). Time is what expires it: the trial waits out the URL's
+/// `MEDIA_URL_SECONDS`, measured from before it was issued.
+async fn an_upload_url_is_refused_once_it_expires(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let body = json!({"conversation_id": visitor.conversation, "filename": "late.png", "content_type": "image/png", "size": PNG.len()});
+    let put = |url: &Value| {
+        let url = format!("{}{}", server.url, url["upload_url"].as_str().expect("upload_url"));
+        server.http.put(url).body(PNG.to_vec()).send()
+    };
+    let early: Value = json_of(post(server, "/v1/chat/media/upload-url", tenant.token(), body.clone()).await, 201).await;
+    assert_eq!(put(&early).await.expect("PUT reaches the server").status(), 204, "a URL works before it expires");
+    let issued = tokio::time::Instant::now();
+    let late: Value = json_of(post(server, "/v1/chat/media/upload-url", tenant.token(), body).await, 201).await;
+    // The worker compares whole seconds: one more and a margin.
+    tokio::time::sleep_until(issued + std::time::Duration::from_millis(MEDIA_URL_SECONDS * 1000 + 1500)).await;
+    assert_error(put(&late).await.expect("PUT reaches the server"), 403, "forbidden", "a PUT after expiry").await;
+    let confirm = format!("/v1/chat/media/{}/confirm", late["media_id"]);
+    assert_error(post(server, &confirm, tenant.token(), json!({})).await, 409, "conflict", "nothing to confirm").await;
 }

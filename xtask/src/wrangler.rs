@@ -35,9 +35,10 @@ pub fn migrate(persist_dir: &Path) -> Result<()> {
 
 /// Executes `sql` (one or more statements) on the local database in `persist_dir`.
 ///
-/// Each call writes its own file (process id and a call counter): tests of
-/// one binary call this concurrently, and a shared file would let one run
-/// another's statements or find its file removed.
+/// Each call writes its own file (process id and a call counter), so that
+/// two calls of one process never share one. Not for a database a running
+/// `wrangler dev` writes to: the two processes lock each other out
+/// (SQLITE_BUSY); seed before starting it (demo data, the bench).
 pub fn execute_sql(persist_dir: &Path, sql: &str) -> Result<()> {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -18,7 +18,6 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         a_presigned_upload_is_sent_as_a_message_operators_and_the_visitor_download,
         confirming_twice_answers_the_same_message_and_sends_nothing_more,
         an_upload_url_used_twice_is_refused_and_keeps_the_first_body,
-        an_expired_upload_url_is_refused,
         a_put_larger_than_declared_is_413_and_stores_nothing,
         html_confirmed_as_image_png_is_415_and_removed,
         png_bytes_declared_as_jpeg_are_415,
@@ -220,18 +219,6 @@ async fn an_upload_url_used_twice_is_refused_and_keeps_the_first_body(server: &'
     let confirmed: ConfirmedMedia = json_of(confirm(server, tenant.token(), url.media_id, json!({})).await, 201).await;
     assert_downloads(server, &confirmed.media.cdn_url, &first, "image/png", "the first body").await;
     assert_error(put(server, &url.upload_url, &second).await, 403, "forbidden", "a PUT after confirm").await;
-}
-
-async fn an_expired_upload_url_is_refused(server: &'static Server) {
-    let tenant = signup(server, &AUTH_IPS).await;
-    let (_, conversation) = new_conversation(server, &tenant).await;
-    let url = upload_url_ok(server, tenant.token(), conversation, "late.png", "image/png", PNG.len()).await;
-    // The URL's 10 minutes pass: its stored expiry is set in the past.
-    let dir = server.persist_dir();
-    let sql = format!("UPDATE media_uploads SET expires_at = '2000-01-01T00:00:00Z' WHERE id = {};", url.media_id);
-    tokio::task::spawn_blocking(move || xtask::wrangler::execute_sql(&dir, &sql)).await.unwrap().expect("the expiry is set");
-    assert_error(put(server, &url.upload_url, PNG).await, 403, "forbidden", "a PUT after expiry").await;
-    assert_error(confirm(server, tenant.token(), url.media_id, json!({})).await, 409, "conflict", "nothing to confirm").await;
 }
 
 async fn a_put_larger_than_declared_is_413_and_stores_nothing(server: &'static Server) {
