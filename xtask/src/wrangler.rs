@@ -36,9 +36,11 @@ pub fn migrate(persist_dir: &Path) -> Result<()> {
 /// Executes `sql` (one or more statements) on the local database in `persist_dir`.
 ///
 /// Each call writes its own file (process id and a call counter), so that
-/// two calls of one process never share one. Not for a database a running
-/// `wrangler dev` writes to: the two processes lock each other out
-/// (SQLITE_BUSY); seed before starting it (demo data, the bench).
+/// two calls of one process never share one. While a `wrangler dev` writes
+/// to the same database the two processes can lock each other out
+/// (SQLITE_BUSY): only call it on a quiet server (the demo data before
+/// `wrangler dev` starts, the bench between its phases), never under tests'
+/// concurrent requests.
 pub fn execute_sql(persist_dir: &Path, sql: &str) -> Result<()> {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
