@@ -300,12 +300,9 @@ pub struct DetailQuery {
 }
 
 impl DetailQuery {
-    /// Errors: 422 on `before_seq` below 1.
+    /// Errors: 422 on `before_seq` below 1 ([`super::history::before_seq`]).
     pub fn validate(&self) -> Result<(), FieldError> {
-        match self.before_seq {
-            Some(seq) if seq < 1 => Err(FieldError::new("before_seq", "before_seq must be 1 or more")),
-            _ => Ok(()),
-        }
+        super::history::before_seq(self.before_seq)
     }
 }
 

@@ -31,10 +31,17 @@ pub struct HistoryQuery {
 impl HistoryQuery {
     /// Errors: 422 on `before_seq` below 1.
     pub fn validate(&self) -> Result<(), FieldError> {
-        match self.before_seq {
-            Some(seq) if seq < 1 => Err(FieldError::new("before_seq", "before_seq must be 1 or more")),
-            _ => Ok(()),
-        }
+        before_seq(self.before_seq)
+    }
+}
+
+/// A `before_seq` cursor of a page read back from the newest (this route's
+/// and `GET /api/v1/app/conversations/{id}`'s): absent, or a `seq` of 1 or
+/// more. Errors: 422 on `before_seq` otherwise.
+pub fn before_seq(value: Option<i64>) -> Result<(), FieldError> {
+    match value {
+        Some(seq) if seq < 1 => Err(FieldError::new("before_seq", "before_seq must be 1 or more")),
+        _ => Ok(()),
     }
 }
 
