@@ -11,8 +11,10 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen(module = "/js/emoji.js")]
 extern "C" {
+    /// The RGI form of `value` (see [`check`]), `None` when it is not one
+    /// RGI emoji with or without its trailing U+FE0F.
     #[wasm_bindgen(js_name = rgiEmoji)]
-    fn rgi_emoji(value: &str) -> Option<String>;
+    pub fn rgi_form(value: &str) -> Option<String>;
 }
 
 /// The reaction key of `value`: its RGI form when it is one emoji, the
@@ -24,10 +26,4 @@ extern "C" {
 pub fn check(value: &str) -> Result<String, FieldError> {
     messages::emoji(value)?;
     rgi_form(value).ok_or_else(messages::emoji_error)
-}
-
-/// The RGI form of `value` (see [`check`]), `None` when it is not one RGI
-/// emoji with or without its trailing U+FE0F.
-pub fn rgi_form(value: &str) -> Option<String> {
-    rgi_emoji(value)
 }

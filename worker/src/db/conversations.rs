@@ -197,9 +197,8 @@ pub async fn list(
     }
     binds.push(int(i64::from(limit) + 1));
     sql.push_str(&format!(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?{}", binds.len()));
-    let mut rows: Vec<SummaryRow> = db.prepare(sql).bind(&binds)?.all().await?.results()?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let rows: Vec<SummaryRow> = db.prepare(sql).bind(&binds)?.all().await?.results()?;
+    let (rows, more) = super::page_of(rows, limit);
     Ok((rows.into_iter().map(SummaryRow::into_summary).collect(), more))
 }
 

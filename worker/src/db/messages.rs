@@ -371,7 +371,7 @@ pub async fn operator_messages_after(
     after_seq: i64,
     limit: u32,
 ) -> worker::Result<(Vec<MessageRow>, bool)> {
-    let mut rows: Vec<MessageRow> = db
+    let rows = db
         .prepare(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND role = 'operator' AND seq > ?2 ORDER BY seq LIMIT ?3"
         ))
@@ -379,9 +379,7 @@ pub async fn operator_messages_after(
         .all()
         .await?
         .results()?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    Ok(super::page_of(rows, limit))
 }
 
 /// Messages of a conversation by `seq`: after `after_seq` (ascending),
@@ -399,7 +397,7 @@ pub async fn page(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq {} LIMIT ?4",
         if ascending { "ASC" } else { "DESC" }
     );
-    let mut rows: Vec<MessageRow> = db
+    let rows = db
         .prepare(sql)
         .bind(&[
             int(conversation_id),
@@ -410,8 +408,7 @@ pub async fn page(
         .all()
         .await?
         .results()?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (mut rows, more) = super::page_of(rows, limit);
     if !ascending {
         rows.reverse();
     }

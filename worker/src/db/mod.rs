@@ -84,6 +84,14 @@ export function delayed_d1(db, ms) {
     }
 }
 
+/// A page of `rows` read with `LIMIT limit + 1`: the first `limit` rows and
+/// whether more follow (the extra row, dropped, tells).
+pub fn page_of<T>(mut rows: Vec<T>, limit: u32) -> (Vec<T>, bool) {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    (rows, more)
+}
+
 /// A D1 integer parameter. D1 takes JavaScript numbers; ids stay far below 2^53.
 pub fn int(value: i64) -> JsValue {
     JsValue::from_f64(value as f64)
@@ -112,4 +120,16 @@ pub fn text(value: &str) -> JsValue {
 /// A nullable D1 text parameter.
 pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_of;
+
+    #[test]
+    fn a_page_keeps_limit_rows_and_tells_of_the_extra_one() {
+        assert_eq!(page_of(vec![1, 2, 3], 2), (vec![1, 2], true));
+        assert_eq!(page_of(vec![1, 2], 2), (vec![1, 2], false));
+        assert_eq!(page_of(Vec::<i32>::new(), 2), (vec![], false));
+    }
 }

@@ -147,10 +147,8 @@ pub async fn search(db: &D1Database, search: &Search<'_>) -> worker::Result<(Vec
         ])?
         .all()
         .await?;
-    let mut rows: Vec<HitRow> = located(&result)?.into_iter().map(|(located, snippet)| HitRow { located, snippet }).collect();
-    let more = rows.len() > search.limit as usize;
-    rows.truncate(search.limit as usize);
-    Ok((rows, more))
+    let rows: Vec<HitRow> = located(&result)?.into_iter().map(|(located, snippet)| HitRow { located, snippet }).collect();
+    Ok(super::page_of(rows, search.limit))
 }
 
 /// For each `(conversation id, last_seq)` (conversations the caller may

@@ -272,10 +272,8 @@ pub async fn list(
         param(&mut sql, " AND id < ?", int(before));
     }
     param(&mut sql, " ORDER BY id DESC LIMIT ?", int(i64::from(limit) + 1));
-    let mut rows: Vec<Ticket> = db.prepare(sql).bind(&binds)?.all().await?.results()?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    let rows: Vec<Ticket> = db.prepare(sql).bind(&binds)?.all().await?.results()?;
+    Ok(super::page_of(rows, limit))
 }
 
 #[derive(Debug, Deserialize)]

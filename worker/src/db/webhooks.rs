@@ -194,7 +194,7 @@ impl AttemptRow {
 /// `limit` attempts with ids below `before` (all when `None`), and whether
 /// more follow. The caller checked the endpoint's account.
 pub async fn attempts(db: &D1Database, endpoint_id: i64, before: Option<i64>, limit: u32) -> worker::Result<(Vec<WebhookDelivery>, bool)> {
-    let mut rows: Vec<AttemptRow> = db
+    let rows: Vec<AttemptRow> = db
         .prepare(
             "SELECT a.id, a.endpoint_id, d.event_id, d.event_type, a.attempt, a.outcome, a.status_code, a.latency_ms, a.error, a.attempted_at \
              FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
@@ -204,8 +204,7 @@ pub async fn attempts(db: &D1Database, endpoint_id: i64, before: Option<i64>, li
         .all()
         .await?
         .results()?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, more) = super::page_of(rows, limit);
     Ok((rows.into_iter().filter_map(AttemptRow::into_delivery).collect(), more))
 }
 
