@@ -13,6 +13,7 @@ mod emoji;
 mod error;
 mod events;
 mod inbox;
+mod live;
 mod openapi;
 mod phone;
 mod push;

@@ -38,11 +38,13 @@ fn main() {
         Some("bench") => bench(&args[1..]),
         Some("soak") => xtask::soak::soak(&args[1..]),
         Some("fuzz") => fuzz_minutes(&args[1..]).and_then(fuzz::fuzz),
+        // `build worker`: only the worker (a change to worker/ or shared/).
+        Some("build") if args.get(1).is_some_and(|a| a == "worker") => bootstrap::toolchain().and_then(|tools| build::worker(&tools)),
         Some("build") => bootstrap::toolchain().and_then(|tools| build::all(&tools)),
         Some("deploy") => deploy::deploy(),
         Some("kb-import") => kb_import(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <dev [--port N] | test | bench [SECTION…] | fuzz [--minutes N] | soak --minutes N [--visitors 200 --operators 5] | build | deploy | kb-import --site-key KEY [--url URL] FILE>"
+            "usage: cargo xtask <dev [--port N] | test | bench [SECTION…] | fuzz [--minutes N] | soak --minutes N [--visitors 200 --operators 5] | build [worker] | deploy | kb-import --site-key KEY [--url URL] FILE>"
                 .into(),
         ),
     };

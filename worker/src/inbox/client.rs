@@ -40,7 +40,9 @@ impl Command {
     pub(super) async fn receive(req: &mut Request) -> worker::Result<Command> {
         match req.headers().get(COMMAND_HEADER)? {
             Some(json) => Ok(serde_json::from_str(&json)?),
-            None => req.json().await,
+            // serde_json on the text, not `Request::json` (serde-wasm-bindgen),
+            // which cannot keep the raw JSON of a published event.
+            None => Ok(serde_json::from_str(&req.text().await?)?),
         }
     }
 }

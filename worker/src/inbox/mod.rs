@@ -27,6 +27,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSo
 
 use crate::auth::now_secs;
 use crate::db::team::{self, Audience};
+use crate::live::EncodedEvent;
 
 /// Sends `event` to the operator sockets of `account_id` that may see its
 /// conversation: every operator's for a visitor conversation, only the
@@ -34,12 +35,17 @@ use crate::db::team::{self, Audience};
 /// gone; every operator's for an event about no conversation (a ticket's). The audience is read from D1 as the event leaves, so a participant
 /// removed a moment ago gets nothing more. Answers how many sockets got it.
 pub async fn publish(env: &Env, account_id: i64, event: &LiveEvent) -> worker::Result<usize> {
-    let Some(conversation_id) = event.conversation_id() else {
-        return publish_to(env, account_id, event, &Audience::Everyone).await;
+    publish_encoded(env, account_id, &EncodedEvent::new(event)).await
+}
+
+/// [`publish`] of an event encoded already (the Room's outbox).
+pub async fn publish_encoded(env: &Env, account_id: i64, event: &EncodedEvent) -> worker::Result<usize> {
+    let Some(conversation_id) = event.conversation_id else {
+        return publish_encoded_to(env, account_id, event, &Audience::Everyone).await;
     };
     let db = crate::db::database(env)?;
     match team::audience(&db, account_id, conversation_id).await? {
-        Some(audience) => publish_to(env, account_id, event, &audience).await,
+        Some(audience) => publish_encoded_to(env, account_id, event, &audience).await,
         None => Ok(0),
     }
 }
@@ -47,20 +53,28 @@ pub async fn publish(env: &Env, account_id: i64, event: &LiveEvent) -> worker::R
 /// Sends `event` to `audience` as given (a deleted conversation's former
 /// audience; a participant just removed, told so); answers how many sockets got it.
 pub async fn publish_to(env: &Env, account_id: i64, event: &LiveEvent, audience: &Audience) -> worker::Result<usize> {
+    publish_encoded_to(env, account_id, &EncodedEvent::new(event), audience).await
+}
+
+/// [`publish_to`] of an event encoded already.
+pub async fn publish_encoded_to(env: &Env, account_id: i64, event: &EncodedEvent, audience: &Audience) -> worker::Result<usize> {
     let recipients = match audience {
         Audience::Everyone => None,
         Audience::Participants(ids) => Some(ids.clone()),
     };
-    Publish { event: event.clone(), recipients }.send(env, account_id).await
+    Publish { event: event.json.clone(), recipients }.send(env, account_id).await
 }
 
 /// One request to an account's Inbox.
 ///
 /// # Format
-/// `{"command":"publish","event":{…},"recipients":[3,5]}` (`recipients` absent: every socket), `{"command":"connect","token":{…}}`,
-/// `{"command":"end_sessions","user_id":42,"version_floor":7,"why":"role_changed"}`
+/// `{"publish":{"event":{…},"recipients":[3,5]}}` (`recipients` absent: every socket), `{"connect":{"token":{…}}}`,
+/// `{"end_sessions":{"user_id":42,"version_floor":7,"why":"role_changed"}}`. Externally
+/// tagged (serde's default), not by a `command` field: an internally tagged
+/// enum is decoded through serde's buffered `Content`, which costs wasm for
+/// every variant and cannot carry the event's raw JSON.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// See [`Publish`] (boxed: an event is much larger than the other commands).
     Publish(Box<Publish>),

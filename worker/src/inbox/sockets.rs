@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 
 use edgechat_shared::api::auth::SessionEnd;
-use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::limits::{LIVE_SOCKET_OVER_CAP_CLOSE, OPERATOR_SOCKETS_PER_ACCOUNT, OPERATOR_SOCKETS_PER_OPERATOR};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use worker::{Env, Response, WebSocket, WebSocketPair};
 
 use super::tokens::{self, LiveToken};
@@ -117,8 +117,9 @@ fn close_over_caps(inbox: &Inbox, user_id: i64) {
 /// `publish`: one live event for the operator sockets of the account.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Publish {
-    /// The event, sent to each socket as one JSON text frame.
-    pub event: LiveEvent,
+    /// The event's JSON ([`crate::live::EncodedEvent`]), sent to each
+    /// socket as it is, one text frame.
+    pub event: Box<RawValue>,
     /// Only these operators' sockets (an internal conversation's
     /// participants); absent: every socket of the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,13 +136,13 @@ impl Publish {
     /// Sends the event to every open socket of its recipients (of everyone
     /// without a list); answers the count as JSON.
     pub(super) fn apply(self, inbox: &Inbox) -> worker::Result<Response> {
-        let json = serde_json::to_string(&self.event)?;
+        let json = self.event.get();
         let sockets = match &self.recipients {
             None => inbox.state.get_websockets(),
             Some(ids) => ids.iter().flat_map(|&id| inbox.state.get_websockets_with_tag(&user_tag(id))).collect(),
         };
         // A socket being closed refuses the frame, so it is not counted.
-        let sent = sockets.iter().filter(|ws| ws.send_with_str(&json).is_ok()).count();
+        let sent = sockets.iter().filter(|ws| ws.send_with_str(json).is_ok()).count();
         Response::from_json(&sent)
     }
 }

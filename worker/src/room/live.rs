@@ -30,6 +30,7 @@ use crate::db::team::Audience;
 use crate::db::{self, conversations, messages, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
+use crate::live::EncodedEvent;
 
 /// A frame on its way to a visitor stream, with the `seq` of the message
 /// it carries (if any): the stream sends each message once, in `seq` order.
@@ -108,7 +109,7 @@ pub(super) struct Outgoing {
     /// `true` for a visitor conversation, whose audience is every operator
     /// of the account: no D1 read of the audience on its way out.
     everyone: bool,
-    event: LiveEvent,
+    event: EncodedEvent,
     delivered: Delivery,
 }
 
@@ -127,19 +128,21 @@ impl RoomCore {
     /// account's operators; `delivered` decides, from the number of visitor
     /// streams reached, which message (if any) becomes `delivered`.
     pub(super) fn broadcast(&self, context: &RoomContext, event: &LiveEvent, delivered: impl FnOnce(usize) -> Delivery) {
+        self.broadcast_encoded(context, EncodedEvent::new(event), delivered);
+    }
+
+    /// [`RoomCore::broadcast`] of an event encoded already: its one SSE
+    /// frame goes to every visitor stream, its JSON to the Inbox.
+    pub(super) fn broadcast_encoded(&self, context: &RoomContext, event: EncodedEvent, delivered: impl FnOnce(usize) -> Delivery) {
         let mut visitors = 0;
-        if event.for_visitor() {
-            let frame = event.to_frame().encode();
+        if event.for_visitor {
+            let frame = event.frame();
             let mut live = self.live.borrow_mut();
-            live.subscribers.retain(|s| s.send(event.seq(), frame.clone()));
+            live.subscribers.retain(|s| s.send(event.seq, frame.clone()));
             visitors = live.subscribers.len();
         }
-        let outgoing = Outgoing {
-            account_id: context.account_id,
-            everyone: context.site_id.is_some(),
-            event: event.clone(),
-            delivered: delivered(visitors),
-        };
+        let outgoing =
+            Outgoing { account_id: context.account_id, everyone: context.site_id.is_some(), event, delivered: delivered(visitors) };
         let mut outbox = self.outbox.borrow_mut();
         let open = outbox.as_ref().is_some_and(|tx| !tx.is_closed());
         if !open {
@@ -248,9 +251,9 @@ async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
         // A visitor conversation's audience is every operator (the Room
         // knows its kind); only an internal one reads its participants.
         let published = if outgoing.everyone {
-            inbox::publish_to(&env, outgoing.account_id, &outgoing.event, &Audience::Everyone).await
+            inbox::publish_encoded_to(&env, outgoing.account_id, &outgoing.event, &Audience::Everyone).await
         } else {
-            inbox::publish(&env, outgoing.account_id, &outgoing.event).await
+            inbox::publish_encoded(&env, outgoing.account_id, &outgoing.event).await
         };
         let operators = match published {
             Ok(n) => n,
@@ -422,7 +425,8 @@ fn replay(env: Env, conversation_id: i64, after_seq: i64, links: FileLinks, aliv
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Signal {
     pub context: RoomContext,
-    pub event: LiveEvent,
+    /// The event, encoded by the caller: the Room only relays it.
+    pub event: EncodedEvent,
 }
 
 impl Signal {
@@ -437,10 +441,10 @@ impl Signal {
 
     pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
         let _write = core.writes.lock().await;
-        if let LiveEvent::Read { role, seq, .. } = &self.event {
-            messages::mark_read(&db::database(&core.env)?, self.context.conversation_id, *role, *seq).await?;
+        if let Some((role, seq)) = self.event.read {
+            messages::mark_read(&db::database(&core.env)?, self.context.conversation_id, role, seq).await?;
         }
-        core.broadcast(&self.context, &self.event, |_| Delivery::Never);
+        core.broadcast_encoded(&self.context, self.event, |_| Delivery::Never);
         Ok(Response::empty()?.with_status(204))
     }
 }
@@ -506,7 +510,7 @@ impl RoomContext {
 
     /// Broadcasts a typing, read, mode or status event of this conversation ([`Signal`]).
     pub async fn signal(&self, env: &Env, event: &LiveEvent) -> ApiResult<()> {
-        Signal { context: *self, event: event.clone() }.call(env).await
+        Signal { context: *self, event: EncodedEvent::new(event) }.call(env).await
     }
 }
 

@@ -43,10 +43,13 @@ pub use snooze::Snooze;
 pub use storage::{ForwardCopy, ForwardMessages, SendOperatorMessage};
 
 /// Every request a Room serves, sent as the JSON body of one internal
-/// `POST` (`{"request":"signal", …}`). Each variant's type has the client
-/// call (`call`) and the handler (`apply`).
+/// `POST` (`{"signal":{"context":{…},"event":{…}}}`). Each variant's type
+/// has the client call (`call`) and the handler (`apply`). Externally
+/// tagged (serde's default): an internally tagged enum is decoded through
+/// serde's buffered `Content`, which costs wasm for every variant and
+/// cannot carry a signal's raw JSON ([`crate::live::EncodedEvent`]).
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "request", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RoomRequest {
     /// A visitor message; answers the SSE stream of its answer.
     VisitorMessage(SendVisitorMessage),
@@ -167,7 +170,10 @@ impl DurableObject for Room {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let request: RoomRequest = req.json().await?;
+        // Parsed from the text by serde_json, not by `Request::json` (the
+        // runtime's parse, then serde-wasm-bindgen), which cannot keep a
+        // signal's raw JSON (`EncodedEvent::json`).
+        let request: RoomRequest = serde_json::from_str(&req.text().await?)?;
         match self.core.check_binding(request.context()).await? {
             client::Check::Serves => request.apply(Rc::clone(&self.core)).await,
             client::Check::Closed => Response::error("this conversation was deleted", 410),

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::conversations::Status;
 use edgechat_shared::api::events::LiveEvent;
-use edgechat_shared::api::stream::{DoneMeta, StreamEvent};
+use edgechat_shared::api::stream::DoneMeta;
 use edgechat_shared::api::token_conversations::{CreateConversation, CreatedConversation, ReplyRequest, TokenMessage, TokenQuery};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::api::Role;
@@ -58,6 +58,17 @@ async fn write_visitor_message(
     Ok(send_and_await(&state.env, send).await?.is_some())
 }
 
+/// The `done` event of an answer stream, `{"type":"done","meta":{…}}`
+/// ([`StreamEvent::Done`](edgechat_shared::api::stream::StreamEvent::Done)), the one event [`send_and_await`] reads. Only
+/// it has a `meta`; decoding into the whole `StreamEvent` would put its
+/// tagged decoder into the wasm for this one field.
+#[derive(serde::Deserialize)]
+struct DoneEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    meta: DoneMeta,
+}
+
 /// Sends a visitor message to its conversation's Room and reads the SSE
 /// answer to its end (an answer stops when its reader goes away, so a
 /// route that answers JSON waits for it): the `done` event's meta, `None`
@@ -72,8 +83,10 @@ pub(crate) async fn send_and_await(env: &worker::Env, send: SendVisitorMessage) 
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ApiError::internal(format!("reading the room's answer failed: {e}")))?;
         for frame in parser.push(&chunk) {
-            if let Ok(StreamEvent::Done { meta }) = serde_json::from_str(&frame.data) {
-                done = Some(meta);
+            if let Ok(DoneEvent { kind, meta }) = serde_json::from_str(&frame.data) {
+                if kind == "done" {
+                    done = Some(meta);
+                }
             }
         }
     }
