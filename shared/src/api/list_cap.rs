@@ -10,7 +10,8 @@
 //!
 //! The failure is a serde custom error whose message starts with
 //! [`TOO_MANY_ITEMS`]; the worker's JSON reader recognises it
-//! ([`too_many_items`]) and answers 422 `too_many_items` naming the field.
+//! ([`too_many_items`]), finds the list's JSON path ([`over_cap_path`]) and
+//! answers 422 `too_many_items` naming the field.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -54,6 +55,108 @@ where
 pub fn too_many_items(message: &str) -> Option<usize> {
     let rest = message.strip_prefix(TOO_MANY_ITEMS)?.strip_prefix(": at most ")?;
     rest.split(' ').next()?.parse().ok()
+}
+
+/// How many lists [`over_cap_path`] tries before it names the first one.
+pub const MAX_PATH_TRIES: usize = 16;
+
+/// The JSON path of the list that made `read` refuse `body` with
+/// [`too_many_items`] `max`, written as `serde_path_to_error` writes it
+/// (`request_reasons[0].subs`).
+///
+/// Only the error path pays for it (the typed read itself tracks no path):
+/// `read(value)` answers the message of reading `value` (`None` when it
+/// reads). The lists of `body` longer than `max` are the candidates,
+/// children before their parents (serde reaches a nested list's overflow
+/// before its parent's); the culprit is the first whose truncation to
+/// `max` items changes how `body` reads, as truncating a list that was
+/// not over its own cap changes nothing. At most [`MAX_PATH_TRIES`] are
+/// tried (each clones and reads the body once); past them, or when no
+/// truncation changes anything, it answers the first candidate (`.`
+/// when there is none).
+pub fn over_cap_path(body: &serde_json::Value, max: usize, read: impl Fn(&serde_json::Value) -> Option<String>) -> String {
+    let mut candidates = Vec::new();
+    long_lists(body, max, &mut Vec::new(), &mut candidates);
+    let refused = read(body);
+    for segments in candidates.iter().take(MAX_PATH_TRIES) {
+        let mut truncated = body.clone();
+        if let Some(serde_json::Value::Array(items)) = truncated.pointer_mut(&pointer(segments)) {
+            items.truncate(max);
+        }
+        if read(&truncated) != refused {
+            return display(segments);
+        }
+    }
+    candidates.first().map_or_else(|| ".".to_string(), |segments| display(segments))
+}
+
+/// One step of a JSON path: an object's key or an array's index.
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Appends to `found`, in post-order (children first), the path of every
+/// array under `value` with more than `max` items.
+fn long_lists<'a>(value: &'a serde_json::Value, max: usize, at: &mut Vec<Segment<'a>>, found: &mut Vec<Vec<Segment<'a>>>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                at.push(Segment::Key(key));
+                long_lists(child, max, at, found);
+                at.pop();
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                at.push(Segment::Index(index));
+                long_lists(child, max, at, found);
+                at.pop();
+            }
+            if items.len() > max {
+                found.push(
+                    at.iter()
+                        .map(|s| match s {
+                            Segment::Key(k) => Segment::Key(k),
+                            Segment::Index(i) => Segment::Index(*i),
+                        })
+                        .collect(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The JSON Pointer (RFC 6901) of `segments`.
+fn pointer(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| match s {
+            Segment::Key(k) => format!("/{}", k.replace('~', "~0").replace('/', "~1")),
+            Segment::Index(i) => format!("/{i}"),
+        })
+        .collect()
+}
+
+/// `a.b[0].c`: keys joined by dots, indices in brackets.
+fn display(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
 }
 
 /// The serde visitor of [`at_most`]: a sequence of at most `N` `T`s.
@@ -118,6 +221,76 @@ mod tests {
         let err = read(r#"{"ids": ["x"]}"#).unwrap_err().to_string();
         assert_eq!(too_many_items(&err), None, "{err}");
         assert_eq!(too_many_items("too_many_items"), None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Reason {
+        #[allow(dead_code)]
+        main: String,
+        #[serde(default, deserialize_with = "at_most::<3, _, _>")]
+        #[allow(dead_code)]
+        subs: Vec<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Nested {
+        /// Free-form JSON: its arrays have no cap.
+        #[allow(dead_code)]
+        #[serde(default)]
+        meta: serde_json::Value,
+        #[serde(default, deserialize_with = "at_most::<5, _, _>")]
+        #[allow(dead_code)]
+        first: Vec<i64>,
+        #[serde(default, deserialize_with = "at_most::<3, _, _>")]
+        #[allow(dead_code)]
+        reasons: Vec<Reason>,
+    }
+
+    /// The path [`over_cap_path`] names for `body` read as [`Nested`].
+    fn path_of(body: serde_json::Value) -> String {
+        let read = |v: &serde_json::Value| Nested::deserialize(v).err().map(|e| e.to_string());
+        let max = too_many_items(&read(&body).expect("refused")).expect("a cap");
+        over_cap_path(&body, max, read)
+    }
+
+    #[test]
+    fn the_path_names_the_list_over_its_cap_as_serde_path_to_error_would() {
+        use serde_json::json;
+        assert_eq!(path_of(json!({"reasons": [{"main": "a"}, {"main": "b"}, {"main": "c"}, {"main": "d"}]})), "reasons");
+        assert_eq!(path_of(json!({"reasons": [{"main": "a"}, {"main": "b", "subs": ["1", "2", "3", "4"]}]})), "reasons[1].subs");
+        // Lists longer than the failing cap but within their own, and
+        // uncapped free-form arrays, before the culprit are not named.
+        let four = json!(["1", "2", "3", "4"]);
+        assert_eq!(
+            path_of(json!({"meta": {"tags": [1, 2, 3, 4, 5]}, "first": [1, 2, 3, 4], "reasons": [{"main": "a", "subs": four}]})),
+            "reasons[0].subs"
+        );
+        // A child over its cap inside a parent over the failing cap: the
+        // child is reached first.
+        let parent: Vec<_> =
+            (0..4).map(|i| json!({"main": i.to_string(), "subs": if i == 0 { four.clone() } else { json!([]) }})).collect();
+        assert_eq!(path_of(json!({"reasons": parent})), "reasons[0].subs");
+        // A parent over its cap whose later items hold long lists: the parent.
+        let parent: Vec<_> =
+            (0..4).map(|i| json!({"main": i.to_string(), "subs": if i == 3 { four.clone() } else { json!([]) }})).collect();
+        assert_eq!(path_of(json!({"reasons": parent})), "reasons");
+        // Keys that need escaping in a JSON Pointer.
+        let odd = json!({"a/b~c": [1, 2, 3, 4]});
+        assert_eq!(over_cap_path(&odd, 3, |v| (v["a/b~c"].as_array().unwrap().len() > 3).then(|| "over".into())), "a/b~c");
+    }
+
+    #[test]
+    fn the_path_search_is_bounded() {
+        // Many long lists: at most MAX_PATH_TRIES reads after the first.
+        let body: serde_json::Value =
+            (0..1000).map(|i| (format!("k{i}"), serde_json::json!([1, 2, 3, 4]))).collect::<serde_json::Map<_, _>>().into();
+        let reads = std::cell::Cell::new(0);
+        let path = over_cap_path(&body, 3, |_| {
+            reads.set(reads.get() + 1);
+            Some("too_many_items: at most 3 items".into())
+        });
+        assert_eq!(reads.get(), 1 + MAX_PATH_TRIES);
+        assert!(path.starts_with('k'), "{path}");
     }
 
     #[test]
