@@ -56,7 +56,7 @@ fn with_node_path(cmd: &mut Command) -> &mut Command {
 /// `worker/Cargo.toml`: it keeps the name sections, 0.9 MB of the upload).
 ///
 /// The standard library is compiled with the worker, for size
-/// ([`WORKER_STD`]; issue 16: −74 KB of the upload's gzip); a toolchain
+/// ([`WORKER_STD`]; issue 16: −41.6 KB of the wasm's gzip); a toolchain
 /// that refuses it gets the plain build and a warning, as for the apps.
 pub fn worker(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the worker (release)");
@@ -246,11 +246,11 @@ const SMALL_STD: SmallStd = SmallStd {
 /// How the worker is compiled for size: std rebuilt with the worker and
 /// `optimize_for_size`, and no source locations in panic messages
 /// (`-Zlocation-detail=none`). Measured on the worker's wasm (gzip -9,
-/// after `wasm-opt -Oz`): 1,287.0 KB with the prebuilt std; 1,242.4 KB
-/// (−44.6 KB) this way. Unlike the apps, the worker keeps its panic
-/// messages (`-Cpanic=immediate-abort` would save 30 KB more, but a panic
-/// in production would then log only `unreachable`), and its `Debug`
-/// output (`-Zfmt-debug=none` saves under 10 KB).
+/// after `wasm-opt -Oz`): 1,189.3 KB with the prebuilt std, 1,147.7 KB
+/// this way (−41.6 KB). Unlike the apps, the worker keeps its panic
+/// messages: `-Cpanic=immediate-abort` saved 30 KB more, but a panic in
+/// production would then log only `unreachable`. `-Zfmt-debug=none` is
+/// left out too (the `Debug` code is under 10 KB).
 struct WorkerStd {
     build_std: &'static str,
     build_std_features: &'static str,
