@@ -57,8 +57,15 @@ pub fn too_many_items(message: &str) -> Option<usize> {
     rest.split(' ').next()?.parse().ok()
 }
 
-/// How many lists [`over_cap_path`] tries before it names the first one.
+/// How many lists [`over_cap_path`] tries before it gives up.
 pub const MAX_PATH_TRIES: usize = 16;
+
+thread_local! {
+    /// The capped lists a read has entered so far ([`over_cap_path`] sets it
+    /// to zero before each read): the ordinal in an over-cap message, so
+    /// that two lists over the same cap refuse a body with different texts.
+    static ENTERED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// The JSON path of the list that made `read` refuse `body` with
 /// [`too_many_items`] `max`, written as `serde_path_to_error` writes it
@@ -67,42 +74,59 @@ pub const MAX_PATH_TRIES: usize = 16;
 /// Only the error path pays for it (the typed read itself tracks no path):
 /// `read(value)` answers the message of reading `value` (`None` when it
 /// reads). The lists of `body` longer than `max` are the candidates,
-/// children before their parents (serde reaches a nested list's overflow
-/// before its parent's); the culprit is the first whose truncation to
-/// `max` items changes how `body` reads, as truncating a list that was
-/// not over its own cap changes nothing. At most [`MAX_PATH_TRIES`] are
-/// tried (each clones and reads the body once); past them, or when no
-/// truncation changes anything, it answers the first candidate (`.`
-/// when there is none).
-pub fn over_cap_path(body: &serde_json::Value, max: usize, read: impl Fn(&serde_json::Value) -> Option<String>) -> String {
+/// children before their parents (serde reads an item, and the lists in
+/// it, before it counts the item against its list's cap); the culprit is
+/// the first whose truncation to `max` items changes how `body` reads.
+/// Truncating any other list changes nothing: a list within its own cap
+/// stays within it, a list not read (an unknown field, or after the
+/// culprit) is not read, and each over-cap message names its list's
+/// ordinal among the capped lists entered, so another list over the same
+/// cap fails with another text. (One case could still mislead it: a list
+/// within a larger cap, read before the culprit, whose items past `max`
+/// hold capped lists: truncating it shifts the culprit's ordinal. No
+/// request type nests lists that way.) At most [`MAX_PATH_TRIES`] candidates are tried, each truncated
+/// in place and restored (no copy of the body); `.` when none is the one.
+pub fn over_cap_path(body: &mut serde_json::Value, max: usize, read: impl Fn(&serde_json::Value) -> Option<String>) -> String {
+    let fresh = |value: &serde_json::Value| {
+        ENTERED.with(|entered| entered.set(0));
+        read(value)
+    };
     let mut candidates = Vec::new();
     long_lists(body, max, &mut Vec::new(), &mut candidates);
-    let refused = read(body);
-    for segments in candidates.iter().take(MAX_PATH_TRIES) {
-        let mut truncated = body.clone();
-        if let Some(serde_json::Value::Array(items)) = truncated.pointer_mut(&pointer(segments)) {
-            items.truncate(max);
+    let refused = fresh(body);
+    for segments in candidates {
+        let at = pointer(&segments);
+        let Some(serde_json::Value::Array(items)) = body.pointer_mut(&at) else { continue };
+        let rest = items.split_off(max);
+        let changed = fresh(body) != refused;
+        if let Some(serde_json::Value::Array(items)) = body.pointer_mut(&at) {
+            items.extend(rest);
         }
-        if read(&truncated) != refused {
-            return display(segments);
+        if changed {
+            return display(&segments);
         }
     }
-    candidates.first().map_or_else(|| ".".to_string(), |segments| display(segments))
+    ".".to_string()
 }
 
 /// One step of a JSON path: an object's key or an array's index.
-enum Segment<'a> {
-    Key(&'a str),
+#[derive(Clone)]
+enum Segment {
+    Key(String),
     Index(usize),
 }
 
-/// Appends to `found`, in post-order (children first), the path of every
-/// array under `value` with more than `max` items.
-fn long_lists<'a>(value: &'a serde_json::Value, max: usize, at: &mut Vec<Segment<'a>>, found: &mut Vec<Vec<Segment<'a>>>) {
+/// Appends to `found`, in post-order (children first), the path of each
+/// array under `value` with more than `max` items, the first
+/// [`MAX_PATH_TRIES`] of them.
+fn long_lists(value: &serde_json::Value, max: usize, at: &mut Vec<Segment>, found: &mut Vec<Vec<Segment>>) {
+    if found.len() == MAX_PATH_TRIES {
+        return;
+    }
     match value {
         serde_json::Value::Object(map) => {
             for (key, child) in map {
-                at.push(Segment::Key(key));
+                at.push(Segment::Key(key.clone()));
                 long_lists(child, max, at, found);
                 at.pop();
             }
@@ -113,15 +137,8 @@ fn long_lists<'a>(value: &'a serde_json::Value, max: usize, at: &mut Vec<Segment
                 long_lists(child, max, at, found);
                 at.pop();
             }
-            if items.len() > max {
-                found.push(
-                    at.iter()
-                        .map(|s| match s {
-                            Segment::Key(k) => Segment::Key(k),
-                            Segment::Index(i) => Segment::Index(*i),
-                        })
-                        .collect(),
-                );
+            if items.len() > max && found.len() < MAX_PATH_TRIES {
+                found.push(at.clone());
             }
         }
         _ => {}
@@ -170,10 +187,16 @@ impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for Capped<T, N> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        // This list's ordinal among the capped lists of the read, counted
+        // as it is entered (lists inside its items come after it).
+        let ordinal = ENTERED.with(|entered| {
+            entered.set(entered.get() + 1);
+            entered.get()
+        });
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(N));
         while let Some(item) = seq.next_element()? {
             if items.len() == N {
-                return Err(A::Error::custom(format!("{TOO_MANY_ITEMS}: at most {N} items")));
+                return Err(A::Error::custom(format!("{TOO_MANY_ITEMS}: at most {N} items (list {ordinal})")));
             }
             items.push(item);
         }
@@ -247,10 +270,13 @@ mod tests {
     }
 
     /// The path [`over_cap_path`] names for `body` read as [`Nested`].
-    fn path_of(body: serde_json::Value) -> String {
+    fn path_of(mut body: serde_json::Value) -> String {
         let read = |v: &serde_json::Value| Nested::deserialize(v).err().map(|e| e.to_string());
         let max = too_many_items(&read(&body).expect("refused")).expect("a cap");
-        over_cap_path(&body, max, read)
+        let before = body.clone();
+        let path = over_cap_path(&mut body, max, read);
+        assert_eq!(body, before, "the body is given back as it was");
+        path
     }
 
     #[test]
@@ -270,27 +296,54 @@ mod tests {
         let parent: Vec<_> =
             (0..4).map(|i| json!({"main": i.to_string(), "subs": if i == 0 { four.clone() } else { json!([]) }})).collect();
         assert_eq!(path_of(json!({"reasons": parent})), "reasons[0].subs");
-        // A parent over its cap whose later items hold long lists: the parent.
+        // A parent one item over its cap: serde reads that item (and the
+        // lists in it) before it counts it, as serde_path_to_error reports.
         let parent: Vec<_> =
             (0..4).map(|i| json!({"main": i.to_string(), "subs": if i == 3 { four.clone() } else { json!([]) }})).collect();
+        assert_eq!(path_of(json!({"reasons": parent})), "reasons[3].subs");
+        let parent: Vec<_> = (0..4).map(|i| json!({"main": i.to_string()})).collect();
         assert_eq!(path_of(json!({"reasons": parent})), "reasons");
+        // Two lists over the same cap: the first one read, not another list
+        // longer than that cap but within its own.
+        let two = json!({"first": [1, 2, 3, 4, 5], "reasons": [{"main": "a", "subs": four}, {"main": "b", "subs": four}]});
+        assert_eq!(path_of(two), "reasons[0].subs");
+        // Decoys under unknown keys are never the answer.
+        let decoys: Vec<_> = (0..40).map(|_| json!([1, 2, 3, 4])).collect();
+        assert_eq!(path_of(json!({"aaa": decoys, "reasons": [{"main": "a", "subs": four}]})), ".");
+        assert_eq!(path_of(json!({"aaa": [[1, 2, 3, 4]], "reasons": [{"main": "a", "subs": four}]})), "reasons[0].subs");
         // Keys that need escaping in a JSON Pointer.
-        let odd = json!({"a/b~c": [1, 2, 3, 4]});
-        assert_eq!(over_cap_path(&odd, 3, |v| (v["a/b~c"].as_array().unwrap().len() > 3).then(|| "over".into())), "a/b~c");
+        let mut odd = json!({"a/b~c": [1, 2, 3, 4]});
+        assert_eq!(over_cap_path(&mut odd, 3, |v| (v["a/b~c"].as_array().unwrap().len() > 3).then(|| "over".into())), "a/b~c");
+    }
+
+    #[test]
+    fn the_path_of_a_site_input_names_the_first_list_over_the_cap() {
+        use crate::api::sites::SiteInput;
+        use serde_json::json;
+        let origins: Vec<String> = (0..11).map(|i| format!("https://{i}.example.com")).collect();
+        let subs: Vec<String> = (0..11).map(|i| format!("Sub {i}")).collect();
+        let mut body = json!({
+            "name": "Shop",
+            "allowed_origins": origins,
+            "request_reasons": [{"main": "a", "subs": subs}, {"main": "b", "subs": subs}],
+        });
+        let read = |v: &serde_json::Value| SiteInput::deserialize(v).err().map(|e| e.to_string());
+        let max = too_many_items(&read(&body).expect("refused")).expect("a cap");
+        assert_eq!(over_cap_path(&mut body, max, read), "request_reasons[0].subs");
     }
 
     #[test]
     fn the_path_search_is_bounded() {
         // Many long lists: at most MAX_PATH_TRIES reads after the first.
-        let body: serde_json::Value =
+        let mut body: serde_json::Value =
             (0..1000).map(|i| (format!("k{i}"), serde_json::json!([1, 2, 3, 4]))).collect::<serde_json::Map<_, _>>().into();
         let reads = std::cell::Cell::new(0);
-        let path = over_cap_path(&body, 3, |_| {
+        let path = over_cap_path(&mut body, 3, |_| {
             reads.set(reads.get() + 1);
-            Some("too_many_items: at most 3 items".into())
+            Some("too_many_items: at most 3 items (list 1)".into())
         });
         assert_eq!(reads.get(), 1 + MAX_PATH_TRIES);
-        assert!(path.starts_with('k'), "{path}");
+        assert_eq!(path, ".");
     }
 
     #[test]

@@ -39,13 +39,13 @@ pub struct AppState {
 /// (`serde_path_to_error`) wrapped each request type's decoder: 31 KB of
 /// the worker's gzip.
 pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(ApiError::bad_json)?;
+    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(ApiError::bad_json)?;
     if !value.is_object() {
         return Err(ApiError::bad_json("expected a JSON object"));
     }
     T::deserialize(&value).map_err(|err| match list_cap::too_many_items(&err.to_string()) {
         Some(max) => {
-            let path = list_cap::over_cap_path(&value, max, |v| T::deserialize(v).err().map(|e| e.to_string()));
+            let path = list_cap::over_cap_path(&mut value, max, |v| T::deserialize(v).err().map(|e| e.to_string()));
             ApiError::too_many_items(&path, max)
         }
         None => ApiError::bad_json(err),
