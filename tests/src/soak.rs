@@ -99,6 +99,8 @@ impl Stack {
                 ("BUS_SWEEP_AFTER_SECONDS", "5"),
                 ("AI_TIMEOUT_MS", &timeout),
                 ("AI_BREAKER_COOLDOWN_SECONDS", &cooldown),
+                // The worker logs its wasm memory at each Room heartbeat (see [`Report::rss`]).
+                ("LOG_WASM_MEMORY", "true"),
             ],
         );
         Stack { server, mock, receiver }
@@ -120,8 +122,11 @@ pub struct Report {
     pub expected: BTreeMap<String, u64>,
     /// Samples of each step, in ms.
     pub steps: BTreeMap<&'static str, Vec<Duration>>,
-    /// (seconds since the start, workerd RSS in KiB).
-    pub rss: Vec<(u64, u64)>,
+    /// (seconds since the start, workerd RSS in KiB, the worker's wasm
+    /// memory in KiB as last logged by a Room heartbeat): the second tells
+    /// the worker's own heap (Rust allocations, which never shrink) from
+    /// the rest of workerd (V8's heap, the runtime, local D1 and queues).
+    pub rss: Vec<(u64, u64, Option<u64>)>,
     /// Faults injected, in order: (seconds since the start, what).
     pub faults: Vec<(u64, String)>,
     /// Acknowledged messages: visitor, AI, operator.
@@ -149,12 +154,18 @@ impl Report {
         for (at, what) in &self.faults {
             println!("  t={at:>4}s  {what}");
         }
-        println!("\n-- workerd RSS (VmRSS of the workerd process of wrangler dev) --");
-        for (at, kib) in &self.rss {
-            println!("  t={at:>4}s  {:>8.1} MiB", *kib as f64 / 1024.0);
+        println!("\n-- workerd RSS (VmRSS of the workerd process of wrangler dev), and the worker's wasm memory --");
+        for (at, kib, wasm) in &self.rss {
+            let wasm = wasm.map(|w| format!("   wasm memory {:>6.1} MiB", w as f64 / 1024.0)).unwrap_or_default();
+            println!("  t={at:>4}s  {:>8.1} MiB{wasm}", *kib as f64 / 1024.0);
         }
-        if let Some(slope) = rss_slope(&self.rss) {
+        let rss: Vec<(u64, u64)> = self.rss.iter().map(|&(t, kib, _)| (t, kib)).collect();
+        if let Some(slope) = rss_slope(&rss) {
             println!("  growth after warm-up (least squares, samples from t≥30s, restart excluded): {slope:.3} MiB/s");
+        }
+        let wasm: Vec<u64> = self.rss.iter().filter_map(|s| s.2).collect();
+        if let (Some(low), Some(high)) = (wasm.iter().min(), wasm.iter().max()) {
+            println!("  the worker's wasm memory over the run: {:.1} to {:.1} MiB", *low as f64 / 1024.0, *high as f64 / 1024.0);
         }
         println!("\n-- steps (ms) --");
         for (step, samples) in &self.steps {
@@ -821,16 +832,27 @@ fn close_window(run: &Run, index: usize) {
 }
 
 /// Reads workerd's VmRSS every `every` into `samples` (seconds since the
-/// start, KiB); the process is looked up again each time, so a restarted
-/// server is followed.
-async fn sample_rss(run: Arc<Run>, persist_dir: std::path::PathBuf, every: Duration, samples: Arc<Mutex<Vec<(u64, u64)>>>) {
+/// start, KiB), with the worker's wasm memory as the server's log last
+/// gave it ([`last_wasm_memory_kib`]); the process is looked up again each
+/// time, so a restarted server is followed.
+async fn sample_rss(run: Arc<Run>, persist_dir: std::path::PathBuf, every: Duration, samples: Arc<Mutex<Vec<(u64, u64, Option<u64>)>>>) {
     loop {
         tokio::time::sleep(every).await;
         let dir = persist_dir.clone();
-        if let Ok(Some(kib)) = tokio::task::spawn_blocking(move || workerd_rss_kib(&dir)).await {
-            samples.lock().unwrap().push((run.elapsed_s(), kib));
+        if let Ok(Some((kib, wasm))) =
+            tokio::task::spawn_blocking(move || workerd_rss_kib(&dir).map(|kib| (kib, last_wasm_memory_kib(&dir)))).await
+        {
+            samples.lock().unwrap().push((run.elapsed_s(), kib, wasm));
         }
     }
+}
+
+/// The last `wasm memory: N KiB` line of the server's log
+/// (`persist_dir/wrangler.log`, written by the Room heartbeat when the var
+/// `LOG_WASM_MEMORY` is `true`).
+pub fn last_wasm_memory_kib(persist_dir: &Path) -> Option<u64> {
+    let log = std::fs::read_to_string(persist_dir.join("wrangler.log")).ok()?;
+    log.lines().rev().find_map(|line| line.split_once("wasm memory: ")?.1.strip_suffix(" KiB")?.trim().parse().ok())
 }
 
 /// The VmRSS (KiB) of the workerd processes of the `wrangler dev` started

@@ -203,6 +203,9 @@ impl RoomCore {
                 // Only an idle stream (nothing queued) needs one: a stream with
                 // frames waiting (a slow reader, a long replay) would only
                 // fill its buffer with heartbeats.
+                if core.env.var("LOG_WASM_MEMORY").is_ok_and(|v| v.to_string() == "true") {
+                    worker::console_log!("wasm memory: {} KiB", wasm_memory_kib());
+                }
                 let beat = sse::comment("heartbeat");
                 live.subscribers.retain(|s| if s.queued.get() > 0 { !s.tx.is_closed() } else { s.send(None, beat.clone()) });
                 if live.subscribers.is_empty() {
@@ -240,6 +243,21 @@ impl RoomCore {
         self.handoffs.set(self.handoffs.get() + 1);
         self.live.borrow_mut().subscribers.clear();
         Ok(())
+    }
+}
+
+/// The size of the wasm linear memory (the worker's Rust heap and stack,
+/// shared by the worker and its Durable Objects in one isolate), in KiB:
+/// logged at each Room heartbeat when the var `LOG_WASM_MEMORY` is `true`,
+/// so that the soak can tell the worker's own memory from workerd's RSS.
+fn wasm_memory_kib() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) * 64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
     }
 }
 
