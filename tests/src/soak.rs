@@ -107,6 +107,10 @@ impl Stack {
     }
 }
 
+/// One memory sample: seconds since the start, workerd's RSS in KiB, and
+/// the worker's wasm memory in KiB as last logged ([`Report::rss`]).
+pub type MemorySample = (u64, u64, Option<u64>);
+
 /// The outcome of a run; [`Report::print`] shows it.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -126,7 +130,7 @@ pub struct Report {
     /// memory in KiB as last logged by a Room heartbeat): the second tells
     /// the worker's own heap (Rust allocations, which never shrink) from
     /// the rest of workerd (V8's heap, the runtime, local D1 and queues).
-    pub rss: Vec<(u64, u64, Option<u64>)>,
+    pub rss: Vec<MemorySample>,
     /// Faults injected, in order: (seconds since the start, what).
     pub faults: Vec<(u64, String)>,
     /// Acknowledged messages: visitor, AI, operator.
@@ -835,7 +839,7 @@ fn close_window(run: &Run, index: usize) {
 /// start, KiB), with the worker's wasm memory as the server's log last
 /// gave it ([`last_wasm_memory_kib`]); the process is looked up again each
 /// time, so a restarted server is followed.
-async fn sample_rss(run: Arc<Run>, persist_dir: std::path::PathBuf, every: Duration, samples: Arc<Mutex<Vec<(u64, u64, Option<u64>)>>>) {
+async fn sample_rss(run: Arc<Run>, persist_dir: std::path::PathBuf, every: Duration, samples: Arc<Mutex<Vec<MemorySample>>>) {
     loop {
         tokio::time::sleep(every).await;
         let dir = persist_dir.clone();
