@@ -72,6 +72,9 @@ pub fn worker(tools: &Tools) -> Result<()> {
             cmd.env("RUSTC_BOOTSTRAP", "1")
                 .env("CARGO_UNSTABLE_BUILD_STD", WORKER_STD.build_std)
                 .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", WORKER_STD.build_std_features)
+                // Cargo prefers CARGO_ENCODED_RUSTFLAGS to RUSTFLAGS: one
+                // set outside would silently drop these flags.
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
                 .env("RUSTFLAGS", WORKER_STD.rustflags);
         }
         run(with_node_path(&mut cmd))
@@ -195,7 +198,9 @@ fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str], env: &[(&str, &st
         .arg(&small)
         .envs(env.iter().copied())
         .env("RUSTC_BOOTSTRAP", "1")
-        // Replaces `.cargo/config.toml`'s rustflags (and keeps `erase_components`).
+        // Replaces `.cargo/config.toml`'s rustflags (and keeps `erase_components`);
+        // CARGO_ENCODED_RUSTFLAGS, which cargo would prefer, must not hide them.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("RUSTFLAGS", rustflags)
         .current_dir(&root))
     {
