@@ -56,8 +56,9 @@ fn with_node_path(cmd: &mut Command) -> &mut Command {
 /// `worker/Cargo.toml`: it keeps the name sections, 0.9 MB of the upload).
 ///
 /// The standard library is compiled with the worker, for size
-/// ([`WORKER_STD`]; issue 16: −41.6 KB of the wasm's gzip); a toolchain
-/// that refuses it gets the plain build and a warning, as for the apps.
+/// ([`with_small_std`], [`WORKER_RUSTFLAGS`]; issue 16: −41.6 KB of the
+/// wasm's gzip); a toolchain that refuses it gets the plain build and a
+/// warning, as for the apps.
 pub fn worker(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the worker (release)");
     let worker_build = |small: bool| {
@@ -67,15 +68,7 @@ pub fn worker(tools: &Tools) -> Result<()> {
             .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
             .env("WASM_OPT_BIN", &tools.wasm_opt);
         if small {
-            // worker-build runs cargo itself: the `-Z` flags go in cargo's
-            // `[unstable]` configuration, set through the environment.
-            cmd.env("RUSTC_BOOTSTRAP", "1")
-                .env("CARGO_UNSTABLE_BUILD_STD", WORKER_STD.build_std)
-                .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", WORKER_STD.build_std_features)
-                // Cargo prefers CARGO_ENCODED_RUSTFLAGS to RUSTFLAGS: one
-                // set outside would silently drop these flags.
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .env("RUSTFLAGS", WORKER_STD.rustflags);
+            with_small_std(&mut cmd, WORKER_RUSTFLAGS);
         }
         run(with_node_path(&mut cmd))
     };
@@ -172,7 +165,8 @@ pub fn widget(tools: &Tools) -> Result<WidgetFiles> {
 /// `--features app`), runs wasm-bindgen (`--target web`) and `wasm-opt
 /// -Oz`: the optimised wasm and its JS glue.
 ///
-/// The standard library is compiled with the app ([`SMALL_STD`]) so that a
+/// The standard library is compiled with the app ([`with_small_std`],
+/// [`APP_RUSTFLAGS`]) so that a
 /// panic is a bare trap: no panic messages, formatting machinery or source
 /// locations in the download (issue 15: −22 KB gzip of the widget). That
 /// needs `-Z` flags, which the stable compiler accepts only with
@@ -189,21 +183,17 @@ fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str], env: &[(&str, &st
     let root = root();
     let name = package.replace('-', "_");
     let small = root.join("target/wasm-small");
-    let rustflags = format!("--cfg erase_components {}", SMALL_STD.rustflags);
-    let built = match run(Command::new("cargo")
+    // Replaces `.cargo/config.toml`'s rustflags (and keeps `erase_components`).
+    let rustflags = format!("--cfg erase_components {APP_RUSTFLAGS}");
+    let mut small_build = Command::new("cargo");
+    small_build
         .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package])
         .args(cargo_args)
-        .args(SMALL_STD.cargo)
         .arg("--target-dir")
         .arg(&small)
         .envs(env.iter().copied())
-        .env("RUSTC_BOOTSTRAP", "1")
-        // Replaces `.cargo/config.toml`'s rustflags (and keeps `erase_components`);
-        // CARGO_ENCODED_RUSTFLAGS, which cargo would prefer, must not hide them.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env("RUSTFLAGS", rustflags)
-        .current_dir(&root))
-    {
+        .current_dir(&root);
+    let built = match run(with_small_std(&mut small_build, &rustflags)) {
         Ok(()) => small.join(format!("wasm32-unknown-unknown/release/{name}.wasm")),
         Err(e) => {
             eprintln!("xtask: WARNING: the size-optimised build of {package} failed ({e}); building it with the prebuilt std (larger)");
@@ -232,41 +222,37 @@ fn wasm_app(tools: &Tools, package: &str, cargo_args: &[&str], env: &[(&str, &st
     Ok((fs::read(&optimized)?, fs::read_to_string(out.join(format!("{name}.js")))?))
 }
 
-/// How the Leptos apps (widget, console) are compiled for size: the cargo
-/// and rustc flags of [`wasm_app`]. Each was measured on the widget's
+/// Makes `cmd` (a cargo build, or worker-build, which runs cargo itself)
+/// compile std with the crate for size: `-Zbuild-std=std,panic_abort` with
+/// std's `optimize_for_size`, given through cargo's `[unstable]`
+/// configuration in the environment, the `-Z` flags allowed by
+/// `RUSTC_BOOTSTRAP=1` for this command only, and `rustflags` in place of
+/// the configured ones (an outside `CARGO_ENCODED_RUSTFLAGS`, which cargo
+/// would prefer, is dropped so it cannot hide them).
+fn with_small_std<'a>(cmd: &'a mut Command, rustflags: &str) -> &'a mut Command {
+    cmd.env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+        .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("RUSTFLAGS", rustflags)
+}
+
+/// The rustc flags of the Leptos apps (widget, console) beside
+/// [`with_small_std`], in [`wasm_app`]. Each was measured on the widget's
 /// anonymous build (wasm gzip -9, after `wasm-opt -Oz`): 193.2 KB plain;
 /// std compiled with `-Cpanic=immediate-abort` 175.5 KB; `-Zfmt-debug=none`
 /// and `-Zlocation-detail=none` 173.3 KB; std's `optimize_for_size` 171.1 KB.
 /// (`opt-level = "s"` was worse: 181.1 KB.)
-struct SmallStd {
-    cargo: &'static [&'static str],
-    rustflags: &'static str,
-}
+const APP_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none";
 
-const SMALL_STD: SmallStd = SmallStd {
-    cargo: &["-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"],
-    rustflags: "-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none",
-};
-
-/// How the worker is compiled for size: std rebuilt with the worker and
-/// `optimize_for_size`, and no source locations in panic messages
-/// (`-Zlocation-detail=none`). Measured on the worker's wasm (gzip -9,
-/// after `wasm-opt -Oz`): 1,189.3 KB with the prebuilt std, 1,147.7 KB
-/// this way (−41.6 KB). Unlike the apps, the worker keeps its panic
-/// messages: `-Cpanic=immediate-abort` saved 30 KB more, but a panic in
-/// production would then log only `unreachable`. `-Zfmt-debug=none` is
+/// The worker's rustc flags beside [`with_small_std`]: no source locations
+/// in panic messages (`-Zlocation-detail=none`). Measured on the worker's
+/// wasm (gzip -9, after `wasm-opt -Oz`): 1,189.3 KB with the prebuilt std,
+/// 1,147.7 KB this way (−41.6 KB). Unlike the apps, the worker keeps its
+/// panic messages: `-Cpanic=immediate-abort` saved 30 KB more, but a panic
+/// in production would then log only `unreachable`. `-Zfmt-debug=none` is
 /// left out too (the `Debug` code is under 10 KB).
-struct WorkerStd {
-    build_std: &'static str,
-    build_std_features: &'static str,
-    rustflags: &'static str,
-}
-
-const WORKER_STD: WorkerStd = WorkerStd {
-    build_std: "std,panic_abort",
-    build_std_features: "optimize_for_size",
-    rustflags: "-Zunstable-options -Zlocation-detail=none",
-};
+const WORKER_RUSTFLAGS: &str = "-Zunstable-options -Zlocation-detail=none";
 
 /// The console's directory in `public/`, served at `/app/`.
 pub fn console_dir() -> PathBuf {
