@@ -7,9 +7,8 @@
 //! internally tagged enum of 16 variants, buffered through serde's
 //! `Content`) was the largest single piece of the worker's wasm.
 
-use edgechat_shared::api::events::LiveEvent;
+use edgechat_shared::api::events::{live_frame, LiveEvent};
 use edgechat_shared::api::Role;
-use edgechat_shared::sse::Frame;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -54,8 +53,7 @@ impl EncodedEvent {
 
     /// The event's SSE frame, as [`LiveEvent::to_frame`] writes it.
     pub fn frame(&self) -> String {
-        Frame { id: self.seq.map(|s| s.to_string()), event: Some(self.name.clone()), data: self.json.get().to_string(), retry: None }
-            .encode()
+        live_frame(self.seq, &self.name, self.json.get().to_string()).encode()
     }
 }
 

@@ -253,13 +253,15 @@ impl LiveEvent {
 
     /// The SSE frame of this event: `event:` its name, `id:` its seq (messages only).
     pub fn to_frame(&self) -> crate::sse::Frame {
-        crate::sse::Frame {
-            id: self.seq().map(|s| s.to_string()),
-            event: Some(self.name().to_string()),
-            data: serde_json::to_string(self).expect("live events serialize"),
-            retry: None,
-        }
+        live_frame(self.seq(), self.name(), serde_json::to_string(self).expect("live events serialize"))
     }
+}
+
+/// The SSE frame of a live event whose JSON is `data`, named `name` (its
+/// `type`), with `id:` its `seq` when it is a message: what
+/// [`LiveEvent::to_frame`] writes, also for an event encoded already.
+pub fn live_frame(seq: Option<i64>, name: &str, data: String) -> crate::sse::Frame {
+    crate::sse::Frame { id: seq.map(|s| s.to_string()), event: Some(name.to_string()), data, retry: None }
 }
 
 /// Query of `GET /api/v1/chat/events`.
