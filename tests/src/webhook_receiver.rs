@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use edgechat_shared::api::integrations::WebhookDeliveryList;
 use serde_json::Value;
 
 /// One request the receiver got.
@@ -105,4 +106,27 @@ async fn receive(State(hooks): State<Arc<Mutex<Hooks>>>, Path(name): Path<String
     };
     hooks.received.entry(name).or_default().push(Received { headers, body, status: status.as_u16(), at: Instant::now() });
     status
+}
+
+/// Polls `GET /v1/webhooks/{endpoint}/deliveries` (the delivery log, newest
+/// first) as the operator of `token` every 100 ms until it satisfies `done`
+/// or `timeout` passes; answers the last log read. The worker writes the log
+/// after the receiver has answered, so a test that needs an attempt
+/// recorded waits for the log, not for the receiver.
+pub async fn wait_for_log(
+    server: &crate::Server,
+    token: &str,
+    endpoint: i64,
+    timeout: Duration,
+    done: impl Fn(&WebhookDeliveryList) -> bool,
+) -> WebhookDeliveryList {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let response = crate::http::get(server, &format!("/v1/webhooks/{endpoint}/deliveries"), token).await;
+        let got: WebhookDeliveryList = crate::http::json_of(response, 200).await;
+        if done(&got) || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use edgechat_shared::api::integrations::{DeliveryOutcome, WebhookDeliveryList, WebhookEndpoint};
 use edgechat_tests::http::{json_of, unique};
-use edgechat_tests::webhook_receiver::WebhookReceiver;
+use edgechat_tests::webhook_receiver::{wait_for_log, WebhookReceiver};
 use edgechat_tests::*;
 use serde_json::{json, Value};
 
@@ -45,6 +45,11 @@ async fn a_restart_between_the_write_and_the_delivery_loses_nothing(server: &'st
     // The first attempt fails; its retry waits in the queue when the server stops.
     let first = receiver.wait_for(&hook, Duration::from_secs(30), |r| !r.is_empty()).await;
     assert_eq!(first.len(), 1, "the first attempt reached the receiver");
+    // The worker logs the attempt (and schedules its retry) after the
+    // receiver answered: restart only once that is stored, or the claim's
+    // 60 s lease, not the retry, decides when the sweep sends it again.
+    let logged = wait_for_log(server, tenant.token(), endpoint.id, Duration::from_secs(30), |l| !l.deliveries.is_empty()).await;
+    assert_eq!(logged.deliveries.len(), 1, "the first attempt was logged");
     server.restart();
     receiver.fail(&hook, 0);
     // Later events (contact changes nobody subscribed to) drive the consumers,

@@ -14,7 +14,7 @@ use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::conversations::SentMessage;
 use edgechat_shared::api::integrations::{DeliveryOutcome, WebhookDeliveryList, WebhookEndpoint, WebhookEndpointList};
 use edgechat_tests::http::{assert_error, conversation_path, json_of, unique};
-use edgechat_tests::webhook_receiver::{Received, WebhookReceiver};
+use edgechat_tests::webhook_receiver::{wait_for_log, Received, WebhookReceiver};
 use edgechat_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -75,23 +75,6 @@ async fn rate(server: &Server, tenant: &Tenant, session: &str, score: i64) {
 async fn leave_contact(server: &Server, tenant: &Tenant, session: &str, email: &str) {
     let body = json!({"site_key": tenant.site_key(), "session_id": session, "email": email, "name": "Vera Visitor"});
     let _: Value = json_of(post_public(server, &IPS, "/api/v1/chat/contact", &body).await, 200).await;
-}
-
-/// The endpoint's delivery log (newest first).
-async fn log(server: &Server, token: &str, endpoint: i64) -> WebhookDeliveryList {
-    json_of(get(server, &format!("/v1/webhooks/{endpoint}/deliveries"), token).await, 200).await
-}
-
-/// Waits until the endpoint's log satisfies `done`; answers it.
-async fn wait_for_log(server: &Server, token: &str, endpoint: i64, done: impl Fn(&WebhookDeliveryList) -> bool) -> WebhookDeliveryList {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let got = log(server, token, endpoint).await;
-        if done(&got) || std::time::Instant::now() > deadline {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Checks the request's Standard Webhooks signature with the
@@ -174,7 +157,7 @@ async fn every_event_type_is_delivered_once_and_signed(server: &'static Server) 
     );
     assert!(contact["visitor_id"].is_i64(), "{contact}");
     // The log shows one succeeded attempt per event.
-    let logged = wait_for_log(server, tenant.token(), endpoint.id, |l| l.deliveries.len() >= got.len()).await;
+    let logged = wait_for_log(server, tenant.token(), endpoint.id, WAIT, |l| l.deliveries.len() >= got.len()).await;
     assert_eq!(logged.deliveries.len(), got.len());
     assert!(logged.deliveries.iter().all(|d| d.outcome == DeliveryOutcome::Succeeded && d.attempt == 1 && d.status_code == Some(204)));
 }
@@ -193,7 +176,7 @@ async fn a_failing_endpoint_gets_the_event_on_the_third_try(server: &'static Ser
     for r in &got {
         assert_signed(r, endpoint.secret.as_deref().unwrap());
     }
-    let logged = wait_for_log(server, tenant.token(), endpoint.id, |l| l.deliveries.len() >= 3).await;
+    let logged = wait_for_log(server, tenant.token(), endpoint.id, WAIT, |l| l.deliveries.len() >= 3).await;
     let lines: Vec<(u32, DeliveryOutcome, Option<u16>)> = logged.deliveries.iter().map(|d| (d.attempt, d.outcome, d.status_code)).collect();
     assert_eq!(
         lines,
@@ -214,7 +197,7 @@ async fn an_endpoint_that_always_fails_is_dead_lettered_and_can_be_resent(server
     let (session, _) = visit(server, &tenant).await;
     rate(server, &tenant, &session, 2).await;
     let logged =
-        wait_for_log(server, tenant.token(), endpoint.id, |l| l.deliveries.iter().any(|d| d.outcome == DeliveryOutcome::Dead)).await;
+        wait_for_log(server, tenant.token(), endpoint.id, WAIT, |l| l.deliveries.iter().any(|d| d.outcome == DeliveryOutcome::Dead)).await;
     let outcomes: Vec<(u32, DeliveryOutcome)> = logged.deliveries.iter().map(|d| (d.attempt, d.outcome)).collect();
     assert_eq!(outcomes, [(3, DeliveryOutcome::Dead), (2, DeliveryOutcome::Failed), (1, DeliveryOutcome::Failed)]);
     assert_eq!(receiver().received(&hook).len(), MAX_ATTEMPTS, "no try after the last");
@@ -229,7 +212,7 @@ async fn an_endpoint_that_always_fails_is_dead_lettered_and_can_be_resent(server
     assert_eq!((last.status, last.header("webhook-id")), (204, Some(dead.event_id.clone())), "the same event, the same webhook-id");
     assert_eq!(last.body, got[0].body);
     assert_signed(last, endpoint.secret.as_deref().unwrap());
-    let logged = wait_for_log(server, tenant.token(), endpoint.id, |l| l.deliveries.len() > MAX_ATTEMPTS).await;
+    let logged = wait_for_log(server, tenant.token(), endpoint.id, WAIT, |l| l.deliveries.len() > MAX_ATTEMPTS).await;
     assert_eq!((logged.deliveries[0].attempt, logged.deliveries[0].outcome), (4, DeliveryOutcome::Succeeded));
     // Paging: one line per page, newest first.
     let page: WebhookDeliveryList =
