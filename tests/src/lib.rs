@@ -129,6 +129,12 @@ impl Server {
         self.dev().persist_dir.clone()
     }
 
+    /// The port of wrangler's V8 inspector proxy for the worker's isolate
+    /// (it changes when the server restarts).
+    pub fn inspector_port(&self) -> u16 {
+        self.dev().inspector_port
+    }
+
     /// The last lines of the server's log.
     pub fn log_tail(&self) -> String {
         self.dev().log_tail()

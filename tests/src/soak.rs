@@ -107,9 +107,28 @@ impl Stack {
     }
 }
 
-/// One memory sample: seconds since the start, workerd's RSS in KiB, and
-/// the worker's wasm memory in KiB as last logged ([`Report::rss`]).
-pub type MemorySample = (u64, u64, Option<u64>);
+/// One memory sample of the server under load.
+#[derive(Debug, Clone, Copy)]
+pub struct MemorySample {
+    /// Seconds since the start.
+    pub at: u64,
+    /// workerd's RSS (VmRSS of its processes), KiB: the runtime's memory,
+    /// local D1, queues and every isolate, not only the worker's.
+    pub rss_kib: u64,
+    /// The worker isolate's live V8 heap after a full garbage collection,
+    /// KiB ([`live_v8_heap_kib`]): the JavaScript objects the worker holds.
+    pub heap_kib: Option<u64>,
+    /// The worker's wasm memory, KiB, as a Room heartbeat last logged it
+    /// (Rust's allocations; wasm memory never shrinks).
+    pub wasm_kib: Option<u64>,
+}
+
+impl MemorySample {
+    /// What the worker itself holds: its live V8 heap and its wasm memory.
+    pub fn worker_kib(&self) -> Option<u64> {
+        Some(self.heap_kib? + self.wasm_kib?)
+    }
+}
 
 /// The outcome of a run; [`Report::print`] shows it.
 #[derive(Debug, Default)]
@@ -126,10 +145,9 @@ pub struct Report {
     pub expected: BTreeMap<String, u64>,
     /// Samples of each step, in ms.
     pub steps: BTreeMap<&'static str, Vec<Duration>>,
-    /// (seconds since the start, workerd RSS in KiB, the worker's wasm
-    /// memory in KiB as last logged by a Room heartbeat): the second tells
-    /// the worker's own heap (Rust allocations, which never shrink) from
-    /// the rest of workerd (V8's heap, the runtime, local D1 and queues).
+    /// Memory over the run: workerd's RSS beside what the worker itself
+    /// holds (its isolate's live V8 heap and its wasm memory), which tells
+    /// a leak of the worker's from the runtime's own growth.
     pub rss: Vec<MemorySample>,
     /// Faults injected, in order: (seconds since the start, what).
     pub faults: Vec<(u64, String)>,
@@ -158,18 +176,29 @@ impl Report {
         for (at, what) in &self.faults {
             println!("  t={at:>4}s  {what}");
         }
-        println!("\n-- workerd RSS (VmRSS of the workerd process of wrangler dev), and the worker's wasm memory --");
-        for (at, kib, wasm) in &self.rss {
-            let wasm = wasm.map(|w| format!("   wasm memory {:>6.1} MiB", w as f64 / 1024.0)).unwrap_or_default();
-            println!("  t={at:>4}s  {:>8.1} MiB{wasm}", *kib as f64 / 1024.0);
+        println!("\n-- memory: workerd's RSS, and what the worker holds (its isolate's live V8 heap after a GC, its wasm memory) --");
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        let or_dash = |kib: Option<u64>| kib.map(|k| format!("{:>6.1} MiB", mib(k))).unwrap_or_else(|| format!("{:>10}", "-"));
+        for sample in &self.rss {
+            println!(
+                "  t={:>4}s  RSS {:>7.1} MiB   V8 heap {}   wasm {}",
+                sample.at,
+                mib(sample.rss_kib),
+                or_dash(sample.heap_kib),
+                or_dash(sample.wasm_kib)
+            );
         }
-        let rss: Vec<(u64, u64)> = self.rss.iter().map(|&(t, kib, _)| (t, kib)).collect();
-        if let Some(slope) = rss_slope(&rss) {
-            println!("  growth after warm-up (least squares, samples from t≥30s, restart excluded): {slope:.3} MiB/s");
+        let warm = warm_samples(&self.rss);
+        if let Some(slope) = slope(&warm, |s| Some(s.rss_kib)) {
+            println!("  workerd RSS growth after warm-up (least squares; from t≥30s, restart excluded): {slope:.3} MiB/s");
         }
-        let wasm: Vec<u64> = self.rss.iter().filter_map(|s| s.2).collect();
-        if let (Some(low), Some(high)) = (wasm.iter().min(), wasm.iter().max()) {
-            println!("  the worker's wasm memory over the run: {:.1} to {:.1} MiB", *low as f64 / 1024.0, *high as f64 / 1024.0);
+        let held: Vec<u64> = warm.iter().filter_map(|s| s.worker_kib()).collect();
+        if let (Some(low), Some(high), Some(slope)) = (held.iter().min(), held.iter().max(), slope(&warm, MemorySample::worker_kib)) {
+            println!(
+                "  the worker's own memory after warm-up (V8 heap + wasm): {:.1} to {:.1} MiB, growth {slope:.3} MiB/s",
+                mib(*low),
+                mib(*high)
+            );
         }
         println!("\n-- steps (ms) --");
         for (step, samples) in &self.steps {
@@ -201,23 +230,30 @@ impl Report {
     }
 }
 
-/// MiB/s of RSS growth over the samples from t ≥ 30 s, leaving out the
-/// samples of the first 30 s after a restart (a fresh workerd warms up again).
-fn rss_slope(samples: &[(u64, u64)]) -> Option<f64> {
-    let mut points: Vec<(f64, f64)> = Vec::new();
+/// The samples after warm-up: from t ≥ 30 s, leaving out the first 30 s
+/// after a restart (a fresh workerd warms up again; its RSS falls far
+/// below the previous sample's) and everything before it.
+fn warm_samples(samples: &[MemorySample]) -> Vec<MemorySample> {
+    let mut warm = Vec::new();
     let mut prev = 0u64;
     let mut warm_from = 30u64;
-    for &(t, kib) in samples {
-        if kib + 50 * 1024 < prev {
-            // A fresh process: far below the previous sample.
-            warm_from = t + 30;
-            points.clear();
+    for sample in samples {
+        if sample.rss_kib + 50 * 1024 < prev {
+            warm_from = sample.at + 30;
+            warm.clear();
         }
-        prev = kib;
-        if t >= warm_from {
-            points.push((t as f64, kib as f64 / 1024.0));
+        prev = sample.rss_kib;
+        if sample.at >= warm_from {
+            warm.push(*sample);
         }
     }
+    warm
+}
+
+/// MiB/s of growth of `value` (KiB) over `samples` (least squares); `None`
+/// with fewer than 3 values.
+fn slope(samples: &[MemorySample], value: impl Fn(&MemorySample) -> Option<u64>) -> Option<f64> {
+    let points: Vec<(f64, f64)> = samples.iter().filter_map(|s| Some((s.at as f64, value(s)? as f64 / 1024.0))).collect();
     if points.len() < 3 {
         return None;
     }
@@ -382,7 +418,7 @@ pub async fn run(stack: &Stack, config: Config) -> Report {
         live: reqwest::Client::builder().read_timeout(Duration::from_secs(45)).build().expect("client"),
     });
     let rss = Arc::new(Mutex::new(Vec::new()));
-    let sampler = tokio::spawn(sample_rss(run.clone(), server.persist_dir(), config.rss_every, rss.clone()));
+    let sampler = tokio::spawn(sample_memory(run.clone(), config.rss_every, rss.clone()));
     let faults = tokio::spawn(inject_faults(run.clone(), stack.mock.clone(), stack.receiver.clone(), config.duration));
     let mock = &stack.mock;
     let mut tasks = Vec::new();
@@ -835,20 +871,52 @@ fn close_window(run: &Run, index: usize) {
     run.windows.lock().unwrap()[index].2 = Some(Instant::now());
 }
 
-/// Reads workerd's VmRSS every `every` into `samples` (seconds since the
-/// start, KiB), with the worker's wasm memory as the server's log last
-/// gave it ([`last_wasm_memory_kib`]); the process is looked up again each
-/// time, so a restarted server is followed.
-async fn sample_rss(run: Arc<Run>, persist_dir: std::path::PathBuf, every: Duration, samples: Arc<Mutex<Vec<MemorySample>>>) {
+/// Every `every`, reads workerd's VmRSS ([`workerd_rss_kib`]), the worker
+/// isolate's live V8 heap ([`live_v8_heap_kib`]) and the wasm memory the
+/// server's log last gave ([`last_wasm_memory_kib`]) into `samples`; the
+/// server is looked up again each time, so a restarted one is followed.
+async fn sample_memory(run: Arc<Run>, every: Duration, samples: Arc<Mutex<Vec<MemorySample>>>) {
     loop {
         tokio::time::sleep(every).await;
-        let dir = persist_dir.clone();
-        if let Ok(Some((kib, wasm))) =
+        let (dir, inspector_port) = (run.server.persist_dir(), run.server.inspector_port());
+        let heap_kib = live_v8_heap_kib(inspector_port).await;
+        if let Ok(Some((rss_kib, wasm_kib))) =
             tokio::task::spawn_blocking(move || workerd_rss_kib(&dir).map(|kib| (kib, last_wasm_memory_kib(&dir)))).await
         {
-            samples.lock().unwrap().push((run.elapsed_s(), kib, wasm));
+            samples.lock().unwrap().push(MemorySample { at: run.elapsed_s(), rss_kib, heap_kib, wasm_kib });
         }
     }
+}
+
+/// The worker isolate's live V8 heap, KiB: a full garbage collection, then
+/// its used size, asked over the Chrome DevTools Protocol
+/// (`HeapProfiler.collectGarbage`, `Runtime.getHeapUsage`) through
+/// wrangler's inspector proxy on `inspector_port`, which admits only a
+/// local `Origin`. `None` when it does not answer within 5 s (e.g. while
+/// the server restarts).
+pub async fn live_v8_heap_kib(inspector_port: u16) -> Option<u64> {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut request = format!("ws://127.0.0.1:{inspector_port}/ws").into_client_request().ok()?;
+    request.headers_mut().insert("origin", HeaderValue::from_static("http://localhost"));
+    let probe = async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.ok()?;
+        for (id, method) in [(1, "HeapProfiler.collectGarbage"), (2, "Runtime.getHeapUsage")] {
+            ws.send(Message::text(json!({"id": id, "method": method}).to_string())).await.ok()?;
+        }
+        while let Some(Ok(message)) = ws.next().await {
+            let Message::Text(text) = message else { continue };
+            let reply: Value = serde_json::from_str(&text).ok()?;
+            if reply["id"] == 2 {
+                let _ = ws.close(None).await;
+                return reply["result"]["usedSize"].as_f64().map(|bytes| (bytes / 1024.0) as u64);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(Duration::from_secs(5), probe).await.ok().flatten()
 }
 
 /// The last `wasm memory: N KiB` line of the server's log

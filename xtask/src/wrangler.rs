@@ -66,6 +66,9 @@ pub struct WranglerDev {
     pub url: String,
     /// The `--persist-to` directory of its D1, R2 and Durable Object state.
     pub persist_dir: PathBuf,
+    /// `--inspector-port`: wrangler's proxy to the worker isolate's V8
+    /// inspector (Chrome DevTools Protocol at `ws://127.0.0.1:{port}/ws`).
+    pub inspector_port: u16,
     log: Option<PathBuf>,
 }
 
@@ -133,7 +136,8 @@ impl WranglerDev {
         fs::create_dir_all(persist_dir)?;
         let config = config.map(|c| c.to_string_lossy().into_owned());
         let port_arg = port.to_string();
-        let inspector = free_port()?.to_string();
+        let inspector_port = free_port()?;
+        let inspector = inspector_port.to_string();
         let dir = persist_dir.to_string_lossy().into_owned();
         let mut args = vec![
             "dev",
@@ -168,7 +172,8 @@ impl WranglerDev {
             Some(path)
         };
         let child = cmd.spawn().map_err(|e| format!("cannot start wrangler dev: {e}"))?;
-        let mut dev = WranglerDev { child, url: format!("http://127.0.0.1:{port}"), persist_dir: persist_dir.to_path_buf(), log };
+        let mut dev =
+            WranglerDev { child, url: format!("http://127.0.0.1:{port}"), persist_dir: persist_dir.to_path_buf(), inspector_port, log };
         dev.wait_ready()?;
         Ok(dev)
     }
