@@ -166,6 +166,12 @@ impl WranglerDev {
         } else {
             // Its own process group, so `stop` ends workerd and esbuild with it.
             cmd.process_group(0);
+            // No local trace collector (wrangler's default attaches one to
+            // every worker, for its local explorer; production has none):
+            // it takes a tail event from every invocation, and one EdgeChat
+            // request makes several (worker, Durable Objects, D1, queues),
+            // which put 100-200 ms spikes into the bench's p99 (bench/README).
+            cmd.env("X_LOCAL_OBSERVABILITY", "false");
             let path = persist_dir.join("wrangler.log");
             let file = fs::File::create(&path)?;
             cmd.stdout(file.try_clone()?).stderr(file);

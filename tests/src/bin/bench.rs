@@ -786,12 +786,6 @@ fn main() {
         std::process::exit(2);
     }
     let wants = |name: &str| sections.iter().any(|s| s == name);
-    // Both servers run without wrangler's local trace collector, which
-    // production does not have: it receives a tail event from every
-    // invocation (EdgeChat's one request makes several: the worker, its
-    // Durable Objects, D1, the queues) and put 100-200 ms spikes into
-    // EdgeChat's p99 on this machine. Inherited by the `wrangler dev`s below.
-    std::env::set_var("X_LOCAL_OBSERVABILITY", "false");
     // The webhook receiver is local: the server must allow local endpoints.
     let receiver = webhook_receiver::WebhookReceiver::start();
     let server = Server::start_with("bench", &[("WEBHOOKS_ALLOW_LOCAL", "true"), ("LIVE_STREAMS_PER_CONVERSATION", "100")]);
