@@ -130,9 +130,14 @@ impl Server {
     }
 
     /// The port of wrangler's V8 inspector proxy for the worker's isolate
-    /// (it changes when the server restarts).
-    pub fn inspector_port(&self) -> u16 {
-        self.dev().inspector_port
+    /// (it changes when the server restarts); `None` while the server
+    /// restarts (the restart holds the lock; this does not wait for it).
+    pub fn try_inspector_port(&self) -> Option<u16> {
+        match self.dev.try_lock() {
+            Ok(dev) => Some(dev.inspector_port),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner().inspector_port),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     /// The last lines of the server's log.

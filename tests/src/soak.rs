@@ -112,11 +112,16 @@ impl Stack {
 pub struct MemorySample {
     /// Seconds since the start.
     pub at: u64,
+    /// Which `wrangler dev` was sampled: its inspector port, new at each
+    /// (re)start.
+    pub server: u16,
     /// workerd's RSS (VmRSS of its processes), KiB: the runtime's memory,
     /// local D1, queues and every isolate, not only the worker's.
     pub rss_kib: u64,
     /// The worker isolate's live V8 heap after a full garbage collection,
-    /// KiB ([`live_v8_heap_kib`]): the JavaScript objects the worker holds.
+    /// KiB ([`live_v8_heap_kib`]): the JavaScript objects the worker, its
+    /// Rooms and Inboxes hold (not ArrayBuffer contents, nor what workerd
+    /// holds for them natively: streams, sockets, storage caches).
     pub heap_kib: Option<u64>,
     /// The worker's wasm memory, KiB, as a Room heartbeat last logged it
     /// (Rust's allocations; wasm memory never shrinks).
@@ -124,7 +129,7 @@ pub struct MemorySample {
 }
 
 impl MemorySample {
-    /// What the worker itself holds: its live V8 heap and its wasm memory.
+    /// The worker's JS heap and wasm linear memory together.
     pub fn worker_kib(&self) -> Option<u64> {
         Some(self.heap_kib? + self.wasm_kib?)
     }
@@ -145,9 +150,9 @@ pub struct Report {
     pub expected: BTreeMap<String, u64>,
     /// Samples of each step, in ms.
     pub steps: BTreeMap<&'static str, Vec<Duration>>,
-    /// Memory over the run: workerd's RSS beside what the worker itself
-    /// holds (its isolate's live V8 heap and its wasm memory), which tells
-    /// a leak of the worker's from the runtime's own growth.
+    /// Memory over the run: workerd's RSS beside the worker isolate's live
+    /// JS heap and its wasm linear memory, which tells a leak of objects
+    /// the worker holds from the growth of the runtime around it.
     pub rss: Vec<MemorySample>,
     /// Faults injected, in order: (seconds since the start, what).
     pub faults: Vec<(u64, String)>,
@@ -176,12 +181,12 @@ impl Report {
         for (at, what) in &self.faults {
             println!("  t={at:>4}s  {what}");
         }
-        println!("\n-- memory: workerd's RSS, and what the worker holds (its isolate's live V8 heap after a GC, its wasm memory) --");
+        println!("\n-- memory: workerd's RSS, the worker isolate's live JS heap (after a full GC) and its wasm linear memory --");
         let mib = |kib: u64| kib as f64 / 1024.0;
         let or_dash = |kib: Option<u64>| kib.map(|k| format!("{:>6.1} MiB", mib(k))).unwrap_or_else(|| format!("{:>10}", "-"));
         for sample in &self.rss {
             println!(
-                "  t={:>4}s  RSS {:>7.1} MiB   V8 heap {}   wasm {}",
+                "  t={:>4}s  RSS {:>7.1} MiB   JS heap {}   wasm {}",
                 sample.at,
                 mib(sample.rss_kib),
                 or_dash(sample.heap_kib),
@@ -195,7 +200,7 @@ impl Report {
         let held: Vec<u64> = warm.iter().filter_map(|s| s.worker_kib()).collect();
         if let (Some(low), Some(high), Some(slope)) = (held.iter().min(), held.iter().max(), slope(&warm, MemorySample::worker_kib)) {
             println!(
-                "  the worker's own memory after warm-up (V8 heap + wasm): {:.1} to {:.1} MiB, growth {slope:.3} MiB/s",
+                "  the worker's JS heap + wasm memory after warm-up: {:.1} to {:.1} MiB, growth {slope:.3} MiB/s",
                 mib(*low),
                 mib(*high)
             );
@@ -230,19 +235,19 @@ impl Report {
     }
 }
 
-/// The samples after warm-up: from t ≥ 30 s, leaving out the first 30 s
-/// after a restart (a fresh workerd warms up again; its RSS falls far
-/// below the previous sample's) and everything before it.
+/// The samples after warm-up: from t ≥ 30 s, leaving out everything
+/// before the last restart (another `server`) and the first 30 s after it
+/// (a fresh workerd warms up again).
 fn warm_samples(samples: &[MemorySample]) -> Vec<MemorySample> {
     let mut warm = Vec::new();
-    let mut prev = 0u64;
+    let mut server = samples.first().map(|s| s.server);
     let mut warm_from = 30u64;
     for sample in samples {
-        if sample.rss_kib + 50 * 1024 < prev {
+        if server != Some(sample.server) {
             warm_from = sample.at + 30;
             warm.clear();
         }
-        prev = sample.rss_kib;
+        server = Some(sample.server);
         if sample.at >= warm_from {
             warm.push(*sample);
         }
@@ -876,14 +881,17 @@ fn close_window(run: &Run, index: usize) {
 /// server's log last gave ([`last_wasm_memory_kib`]) into `samples`; the
 /// server is looked up again each time, so a restarted one is followed.
 async fn sample_memory(run: Arc<Run>, every: Duration, samples: Arc<Mutex<Vec<MemorySample>>>) {
+    let persist_dir = run.server.persist_dir();
     loop {
         tokio::time::sleep(every).await;
-        let (dir, inspector_port) = (run.server.persist_dir(), run.server.inspector_port());
-        let heap_kib = live_v8_heap_kib(inspector_port).await;
+        // No sample while the server restarts (its lock is held throughout).
+        let Some(server) = run.server.try_inspector_port() else { continue };
+        let heap_kib = live_v8_heap_kib(server).await;
+        let dir = persist_dir.clone();
         if let Ok(Some((rss_kib, wasm_kib))) =
             tokio::task::spawn_blocking(move || workerd_rss_kib(&dir).map(|kib| (kib, last_wasm_memory_kib(&dir)))).await
         {
-            samples.lock().unwrap().push(MemorySample { at: run.elapsed_s(), rss_kib, heap_kib, wasm_kib });
+            samples.lock().unwrap().push(MemorySample { at: run.elapsed_s(), server, rss_kib, heap_kib, wasm_kib });
         }
     }
 }
@@ -903,18 +911,25 @@ pub async fn live_v8_heap_kib(inspector_port: u16) -> Option<u64> {
     request.headers_mut().insert("origin", HeaderValue::from_static("http://localhost"));
     let probe = async {
         let (mut ws, _) = tokio_tungstenite::connect_async(request).await.ok()?;
+        // One command at a time: the heap is read only once the collection
+        // has answered (events and the proxy's own messages are skipped).
+        let mut used = None;
         for (id, method) in [(1, "HeapProfiler.collectGarbage"), (2, "Runtime.getHeapUsage")] {
             ws.send(Message::text(json!({"id": id, "method": method}).to_string())).await.ok()?;
-        }
-        while let Some(Ok(message)) = ws.next().await {
-            let Message::Text(text) = message else { continue };
-            let reply: Value = serde_json::from_str(&text).ok()?;
-            if reply["id"] == 2 {
-                let _ = ws.close(None).await;
-                return reply["result"]["usedSize"].as_f64().map(|bytes| (bytes / 1024.0) as u64);
+            let reply = loop {
+                let Message::Text(text) = ws.next().await?.ok()? else { continue };
+                let reply: Value = serde_json::from_str(&text).ok()?;
+                if reply["id"] == id {
+                    break reply;
+                }
+            };
+            if reply.get("error").is_some() {
+                return None;
             }
+            used = reply["result"]["usedSize"].as_f64();
         }
-        None
+        let _ = ws.close(None).await;
+        used.map(|bytes| (bytes / 1024.0) as u64)
     };
     tokio::time::timeout(Duration::from_secs(5), probe).await.ok().flatten()
 }
@@ -1058,5 +1073,40 @@ fn verify(run: &Run, rows: &[StoredMessage]) -> Report {
         resumes: *run.resumes.lock().unwrap(),
         redelivered,
         ..Report::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at: u64, server: u16, rss_mib: u64, heap_kib: Option<u64>) -> MemorySample {
+        MemorySample { at, server, rss_kib: rss_mib * 1024, heap_kib, wasm_kib: Some(2048) }
+    }
+
+    #[test]
+    fn warm_up_leaves_out_the_start_and_everything_up_to_30_s_after_a_restart() {
+        // A restart at 50 s whose fresh workerd starts no lower than the old one ended.
+        let samples: Vec<_> =
+            [(10, 1, 300), (20, 1, 400), (30, 1, 410), (40, 1, 420), (50, 2, 500), (60, 2, 510), (80, 2, 520), (90, 2, 530)]
+                .iter()
+                .map(|&(at, server, rss)| sample(at, server, rss, Some(4096)))
+                .collect();
+        let warm: Vec<u64> = warm_samples(&samples).iter().map(|s| s.at).collect();
+        assert_eq!(warm, [80, 90]);
+        let unrestarted: Vec<u64> = warm_samples(&samples[..4]).iter().map(|s| s.at).collect();
+        assert_eq!(unrestarted, [30, 40]);
+    }
+
+    #[test]
+    fn growth_is_the_least_squares_slope_in_mib_per_second() {
+        let samples: Vec<_> = (0..5).map(|i| sample(100 + 10 * i, 1, 500 + 20 * i, Some(4096 + (i % 2) * 1024))).collect();
+        let rss = slope(&samples, |s| Some(s.rss_kib)).unwrap();
+        assert!((rss - 2.0).abs() < 1e-9, "{rss}");
+        let worker = slope(&samples, MemorySample::worker_kib).unwrap();
+        assert!(worker.abs() < 0.01, "an oscillating heap does not grow: {worker}");
+        assert_eq!(slope(&samples[..2], |s| Some(s.rss_kib)), None, "too few samples");
+        let no_heap: Vec<_> = samples.iter().map(|s| MemorySample { heap_kib: None, ..*s }).collect();
+        assert_eq!(slope(&no_heap, MemorySample::worker_kib), None, "no JS heap read, no figure");
     }
 }

@@ -21,8 +21,9 @@ fn main() {
         "integrations_restart",
         &[
             ("WEBHOOKS_ALLOW_LOCAL", "true"),
-            // The retry after the first failure waits 5 s: the restart happens first.
-            ("WEBHOOK_RETRY_BASE_SECONDS", "5"),
+            // The retry after the first failure waits 15 s: the restart
+            // happens first, even when the old server takes its 5 s to stop.
+            ("WEBHOOK_RETRY_BASE_SECONDS", "15"),
             ("WEBHOOK_MAX_ATTEMPTS", "8"),
             ("BUS_SWEEP_AFTER_SECONDS", "2"),
         ],
