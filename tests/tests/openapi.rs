@@ -34,6 +34,11 @@ fn main() {
             trial("the_document_validates_as_openapi_3_1", server, the_document_validates_as_openapi_3_1),
             trial("the_validator_refuses_a_broken_document", server, the_validator_refuses_a_broken_document),
             trial(
+                "every_documented_path_runs_the_worker_before_the_assets_and_no_asset_is_shadowed",
+                server,
+                every_documented_path_runs_the_worker_first,
+            ),
+            trial(
                 "every_documented_operation_is_routed_with_exactly_its_methods",
                 server,
                 every_documented_operation_is_routed_with_exactly_its_methods,
@@ -50,6 +55,59 @@ fn main() {
             ),
         ],
     )
+}
+
+/// `[assets] run_worker_first` of `wrangler.toml`: the paths the worker
+/// answers without the static-asset lookup first (`/x/*` a prefix, else
+/// the exact path; Cloudflare's "Static Assets: run_worker_first").
+fn run_worker_first() -> Vec<String> {
+    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wrangler.toml")).expect("wrangler.toml");
+    let config: toml_edit::DocumentMut = config.parse().expect("wrangler.toml is TOML");
+    let patterns = config["assets"]["run_worker_first"].as_array().expect("[assets] run_worker_first is a list of patterns");
+    patterns.iter().map(|p| p.as_str().expect("a pattern is a string").to_string()).collect()
+}
+
+fn covers(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == pattern,
+    }
+}
+
+/// Every route of the document that is not a file of `public/` skips the
+/// asset lookup (one hop less per API request), and no pattern takes a
+/// path `public/` serves as a file.
+async fn every_documented_path_runs_the_worker_first(server: &Server) {
+    let patterns = run_worker_first();
+    assert!(patterns.iter().all(|p| p.starts_with('/') && !p.starts_with('!')), "{patterns:?}");
+    let document = served(server).await;
+    let paths: Vec<&String> = document["paths"].as_object().expect("paths").keys().collect();
+    assert!(paths.len() > 100, "the document lists the routes");
+    let public = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"));
+    let mut files = Vec::new();
+    let mut dirs = vec![public.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("public/").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(format!("/{}", path.strip_prefix(public).unwrap().to_string_lossy()));
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f == "/loader.js"), "public/ was read: {files:?}");
+    // A documented path is the worker's or a file (`/openapi.json` is both: the file answers).
+    let missed: Vec<&&String> =
+        paths.iter().filter(|path| !patterns.iter().any(|p| covers(p, path)) && !files.iter().any(|f| f == **path)).collect();
+    assert!(missed.is_empty(), "routes behind the asset lookup: {missed:?}");
+    let shadowed: Vec<&String> = files.iter().filter(|f| patterns.iter().any(|p| covers(p, f))).collect();
+    assert!(shadowed.is_empty(), "assets the worker would answer instead: {shadowed:?}");
+    // The worker, not the asset router, answers a path of its own that no file has.
+    let response = server.get("/api/v1/no-such-route").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.expect("the worker's JSON envelope");
+    assert_eq!(body["error"], "not_found", "{body}");
 }
 
 /// The methods probed on every documented path (`HEAD` follows `GET` in

@@ -170,7 +170,7 @@ impl WranglerDev {
             // every worker, for its local explorer; production has none):
             // it takes a tail event from every invocation, and one EdgeChat
             // request makes several (worker, Durable Objects, D1, queues),
-            // which put 100-200 ms spikes into the bench's p99 (bench/README).
+            // CPU that the tests and the bench share (bench/README).
             cmd.env("X_LOCAL_OBSERVABILITY", "false");
             let path = persist_dir.join("wrangler.log");
             let file = fs::File::create(&path)?;
