@@ -118,6 +118,9 @@ pub struct MemorySample {
     /// workerd's RSS (VmRSS of its processes), KiB: the runtime's memory,
     /// local D1, queues and every isolate, not only the worker's.
     pub rss_kib: u64,
+    /// The RSS of the one workerd that runs the worker (the rest of
+    /// `rss_kib` is wrangler's proxy), KiB.
+    pub worker_rss_kib: Option<u64>,
     /// The worker isolate's live V8 heap after a full garbage collection,
     /// KiB ([`live_v8_heap_kib`]): the JavaScript objects the worker, its
     /// Rooms and Inboxes hold (not ArrayBuffer contents, nor what workerd
@@ -186,9 +189,10 @@ impl Report {
         let or_dash = |kib: Option<u64>| kib.map(|k| format!("{:>6.1} MiB", mib(k))).unwrap_or_else(|| format!("{:>10}", "-"));
         for sample in &self.rss {
             println!(
-                "  t={:>4}s  RSS {:>7.1} MiB   JS heap {}   wasm {}",
+                "  t={:>4}s  RSS {:>7.1} MiB (the worker's workerd {})   JS heap {}   wasm {}",
                 sample.at,
                 mib(sample.rss_kib),
+                or_dash(sample.worker_rss_kib),
                 or_dash(sample.heap_kib),
                 or_dash(sample.wasm_kib)
             );
@@ -196,6 +200,9 @@ impl Report {
         let warm = warm_samples(&self.rss);
         if let Some(slope) = slope(&warm, |s| Some(s.rss_kib)) {
             println!("  workerd RSS growth after warm-up (least squares; from t≥30s, restart excluded): {slope:.3} MiB/s");
+        }
+        if let Some(slope) = slope(&warm, |s| s.worker_rss_kib) {
+            println!("  of which the worker's workerd (not wrangler's proxy): {slope:.3} MiB/s");
         }
         let held: Vec<u64> = warm.iter().filter_map(|s| s.worker_kib()).collect();
         if let (Some(low), Some(high), Some(slope)) = (held.iter().min(), held.iter().max(), slope(&warm, MemorySample::worker_kib)) {
@@ -888,10 +895,10 @@ async fn sample_memory(run: Arc<Run>, every: Duration, samples: Arc<Mutex<Vec<Me
         let Some(server) = run.server.try_inspector_port() else { continue };
         let heap_kib = live_v8_heap_kib(server).await;
         let dir = persist_dir.clone();
-        if let Ok(Some((rss_kib, wasm_kib))) =
+        if let Ok(Some(((rss_kib, worker_rss_kib), wasm_kib))) =
             tokio::task::spawn_blocking(move || workerd_rss_kib(&dir).map(|kib| (kib, last_wasm_memory_kib(&dir)))).await
         {
-            samples.lock().unwrap().push(MemorySample { at: run.elapsed_s(), server, rss_kib, heap_kib, wasm_kib });
+            samples.lock().unwrap().push(MemorySample { at: run.elapsed_s(), server, rss_kib, worker_rss_kib, heap_kib, wasm_kib });
         }
     }
 }
@@ -943,9 +950,11 @@ pub fn last_wasm_memory_kib(persist_dir: &Path) -> Option<u64> {
 }
 
 /// The VmRSS (KiB) of the workerd processes of the `wrangler dev` started
-/// with `--persist-to persist_dir`: its node process is found by its
-/// command line, workerd among its descendants (`/proc/PID/stat` parents).
-pub fn workerd_rss_kib(persist_dir: &Path) -> Option<u64> {
+/// with `--persist-to persist_dir`, all together and of the one that runs
+/// the worker (started with `--inspector-addr`; the other runs wrangler's
+/// proxies): its node process is found by its command line, workerd among
+/// its descendants (`/proc/PID/stat` parents).
+pub fn workerd_rss_kib(persist_dir: &Path) -> Option<(u64, Option<u64>)> {
     let dir = persist_dir.to_string_lossy().into_owned();
     let mut parents: HashMap<u32, u32> = HashMap::new();
     let mut names: HashMap<u32, String> = HashMap::new();
@@ -980,14 +989,19 @@ pub fn workerd_rss_kib(persist_dir: &Path) -> Option<u64> {
         false
     };
     let mut total = None;
+    let mut runtime = None;
     for (&pid, name) in &names {
         if name == "workerd" && descends(pid) {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
             total = Some(total.unwrap_or(0) + kib);
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline.split(|b| *b == 0).any(|arg| arg.starts_with(b"--inspector-addr")) {
+                runtime = Some(kib);
+            }
         }
     }
-    total
+    total.map(|total| (total, runtime))
 }
 
 /// A stored message of the soak site, as D1 holds it.
@@ -1081,7 +1095,7 @@ mod tests {
     use super::*;
 
     fn sample(at: u64, server: u16, rss_mib: u64, heap_kib: Option<u64>) -> MemorySample {
-        MemorySample { at, server, rss_kib: rss_mib * 1024, heap_kib, wasm_kib: Some(2048) }
+        MemorySample { at, server, rss_kib: rss_mib * 1024, worker_rss_kib: Some(rss_mib * 900), heap_kib, wasm_kib: Some(2048) }
     }
 
     #[test]
