@@ -93,7 +93,6 @@ impl Server {
         self.dev.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The `--persist-to` directory of this server.
     /// How many R2 objects of the server hold `needle` in their bytes: the
     /// blobs under `r2/` in its `--persist-to` directory (no route lists R2).
     pub fn r2_blobs_containing(&self, needle: &[u8]) -> usize {
@@ -125,6 +124,7 @@ impl Server {
         assert_eq!(self.r2_blobs_containing(needle), count, "{what}: R2 objects holding {:?}", String::from_utf8_lossy(needle));
     }
 
+    /// The `--persist-to` directory of this server.
     pub fn persist_dir(&self) -> PathBuf {
         self.dev().persist_dir.clone()
     }

@@ -29,7 +29,7 @@
 //! refused connections and cut streams while `wrangler dev` restarts) apart
 //! from unexpected ones.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -958,6 +958,8 @@ pub fn workerd_rss_kib(persist_dir: &Path) -> Option<(u64, Option<u64>)> {
     let dir = persist_dir.to_string_lossy().into_owned();
     let mut parents: HashMap<u32, u32> = HashMap::new();
     let mut names: HashMap<u32, String> = HashMap::new();
+    // Processes started with `--inspector-addr`: the workerd that runs the worker.
+    let mut inspected: HashSet<u32> = HashSet::new();
     let mut wrangler = None;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
@@ -970,6 +972,9 @@ pub fn workerd_rss_kib(persist_dir: &Path) -> Option<(u64, Option<u64>)> {
         names.insert(pid, comm);
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if args.iter().any(|a| a.starts_with("--inspector-addr")) {
+            inspected.insert(pid);
+        }
         if args.iter().any(|a| a.ends_with("wrangler.js"))
             && args.windows(2).any(|w| w[0] == "--persist-to" && w[1] == dir)
             && args.iter().any(|a| a == "dev")
@@ -989,19 +994,18 @@ pub fn workerd_rss_kib(persist_dir: &Path) -> Option<(u64, Option<u64>)> {
         false
     };
     let mut total = None;
-    let mut runtime = None;
+    let mut worker = None;
     for (&pid, name) in &names {
         if name == "workerd" && descends(pid) {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
             total = Some(total.unwrap_or(0) + kib);
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if cmdline.split(|b| *b == 0).any(|arg| arg.starts_with(b"--inspector-addr")) {
-                runtime = Some(kib);
+            if inspected.contains(&pid) {
+                worker = Some(kib);
             }
         }
     }
-    total.map(|total| (total, runtime))
+    total.map(|total| (total, worker))
 }
 
 /// A stored message of the soak site, as D1 holds it.

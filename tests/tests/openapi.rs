@@ -84,18 +84,9 @@ async fn every_documented_path_runs_the_worker_first(server: &Server) {
     let paths: Vec<&String> = document["paths"].as_object().expect("paths").keys().collect();
     assert!(paths.len() > 100, "the document lists the routes");
     let public = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"));
-    let mut files = Vec::new();
-    let mut dirs = vec![public.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("public/").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                files.push(format!("/{}", path.strip_prefix(public).unwrap().to_string_lossy()));
-            }
-        }
-    }
+    let mut found = Vec::new();
+    xtask::deploy::collect_files(public, &mut found).expect("public/");
+    let files: Vec<String> = found.iter().map(|path| format!("/{}", path.strip_prefix(public).unwrap().to_string_lossy())).collect();
     assert!(files.iter().any(|f| f == "/loader.js"), "public/ was read: {files:?}");
     // A documented path is the worker's or a file (`/openapi.json` is both: the file answers).
     let missed: Vec<&&String> =

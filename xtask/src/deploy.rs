@@ -427,7 +427,8 @@ fn is_module(outdir: &Path, path: &Path) -> bool {
     name != Path::new("README.md") && path.extension().and_then(|e| e.to_str()) != Some("map")
 }
 
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+/// Appends every file under `dir` (its subfolders too) to `files`.
+pub fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
