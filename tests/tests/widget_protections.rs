@@ -37,6 +37,7 @@ fn main() {
             contact_with_a_phone_only_is_saved,
             contact_without_email_or_phone_is_422,
             contact_with_a_phone_not_in_e164_is_422,
+            contact_with_a_phone_no_numbering_plan_assigns_is_422,
             contact_with_an_invalid_email_is_422,
             contact_with_a_blank_name_is_422,
             // POST /api/v1/chat/rate
@@ -313,6 +314,19 @@ async fn contact_with_a_phone_not_in_e164_is_422(server: &Server) {
     let tenant = signup(server, &AUTH_IPS).await;
     let (session, id) = new_conversation(server, tenant.site_key()).await;
     let bodies: Vec<ContactRequest> = ["555-0123", "+1", "+0123", "14155550123", "+1 415 555 0123"]
+        .into_iter()
+        .map(|phone| contact_request(tenant.site_key(), &session, Some("jane@example.com"), Some(phone), Some("Jane")))
+        .collect();
+    assert_contact_refused(server, &tenant, &session, id, &bodies).await;
+}
+
+/// E.164 in form, but no numbering plan assigns them: libphonenumber's
+/// metadata, which the worker reads from its static assets.
+async fn contact_with_a_phone_no_numbering_plan_assigns_is_422(server: &Server) {
+    let tenant = signup(server, &AUTH_IPS).await;
+    let (session, id) = new_conversation(server, tenant.site_key()).await;
+    // No North American area code starts with 1; no country has code 999; a UK number is longer.
+    let bodies: Vec<ContactRequest> = ["+11235550123", "+99912345678", "+4420123"]
         .into_iter()
         .map(|phone| contact_request(tenant.site_key(), &session, Some("jane@example.com"), Some(phone), Some("Jane")))
         .collect();

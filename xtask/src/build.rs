@@ -34,6 +34,22 @@ pub fn all(tools: &Tools) -> Result<()> {
     openapi()
 }
 
+/// Where the worker reads libphonenumber's metadata, in `public/`: the
+/// path `worker/js/phone.js` fetches from the `ASSETS` binding.
+pub const PHONE_METADATA: &str = "data/phone-metadata.json";
+
+/// Copies libphonenumber's complete metadata (`libphonenumber-js`'s
+/// `metadata.max.json`, the npm package the worker bundles) into the static
+/// assets, [`PHONE_METADATA`]: the worker reads it on its first phone check
+/// instead of carrying it in its upload (issue 16: 39 KB of gzip).
+pub fn phone_metadata() -> Result<()> {
+    let to = public_dir().join(PHONE_METADATA);
+    fs::create_dir_all(to.parent().expect("a file in a directory"))?;
+    fs::copy(root().join("node_modules/libphonenumber-js/metadata.max.json"), &to)
+        .map_err(|e| format!("node_modules/libphonenumber-js/metadata.max.json: {e} (npm ci)"))?;
+    Ok(())
+}
+
 /// Copies the committed OpenAPI document (`worker/openapi.json`, generated
 /// by the worker's tests) into the static assets, where Cloudflare serves it
 /// at `/openapi.json` without running the worker (see `worker/src/openapi.rs`).
@@ -76,6 +92,7 @@ pub fn worker(tools: &Tools) -> Result<()> {
         eprintln!("xtask: WARNING: the size-optimised build of the worker failed ({e}); building it with the prebuilt std (larger)");
         worker_build(false)?;
     }
+    phone_metadata()?;
     let wasm = root().join("worker/build/index_bg.wasm");
     run(Command::new(&tools.wasm_opt)
         .arg(&wasm)
@@ -365,5 +382,20 @@ pub fn require(path: &Path, hint: &str) -> Result<()> {
         Ok(())
     } else {
         Err(format!("{} is missing: {hint}", path.display()).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker fetches the phone metadata at the path the build copies it to.
+    #[test]
+    fn the_worker_reads_the_phone_metadata_where_the_build_puts_it() {
+        let js = fs::read_to_string(root().join("worker/js/phone.js")).unwrap();
+        assert!(
+            js.contains(&format!("METADATA_PATH = '/{PHONE_METADATA}'")),
+            "worker/js/phone.js names another path than {PHONE_METADATA}"
+        );
     }
 }

@@ -5,10 +5,10 @@
 //! | Algorithm (RFC 7518) | Used by | Sign | Verify |
 //! |---|---|---|---|
 //! | HS256 | access tokens (`auth::jwt`), identity tokens (`auth::app_session`) | yes | yes |
-//! | ES256 | VAPID (`push::web`, RFC 8292) | yes | yes |
 //!
-//! Any other algorithm is `InvalidAlgorithm` (FCM's RS256 grant is signed
-//! by WebCrypto, `push::fcm`). The crate's own `rust_crypto` provider
+//! Any other algorithm is `InvalidAlgorithm`: FCM's RS256 grant and the
+//! VAPID JWT's ES256 are signed by WebCrypto (`push::fcm`, `push::web`),
+//! which needs no JWT library's signer. The crate's own `rust_crypto` provider
 //! compiles every algorithm (RSA, P-384, Ed25519), which put about 300 KB of
 //! code into the wasm (issue 16: the worker's upload).
 //!
@@ -20,16 +20,14 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{Error, ErrorKind, Result};
 use jsonwebtoken::signature::{self, Signer, Verifier};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, TokenData, Validation};
-use p256::ecdsa::{Signature as EcSignature, SigningKey as EcSigningKey, VerifyingKey as EcVerifyingKey};
-use p256::pkcs8::DecodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, TokenData, Validation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// EdgeChat's provider: HS256 and ES256.
+/// EdgeChat's provider: HS256.
 static PROVIDER: CryptoProvider =
     CryptoProvider { signer_factory: signer, verifier_factory: verifier, jwk_utils: JwkUtils::new_unimplemented() };
 
@@ -67,10 +65,6 @@ fn wrong_key() -> Error {
 fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
     match algorithm {
         Algorithm::HS256 => Ok(Box::new(Hs256::keyed(key.try_get_hmac_secret()?)?)),
-        Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
-            Ok(Box::new(Es256Signer(EcSigningKey::from_pkcs8_der(key.inner()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
-        }
-        Algorithm::ES256 => Err(wrong_key()),
         _ => Err(unsupported()),
     }
 }
@@ -78,10 +72,6 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     match algorithm {
         Algorithm::HS256 => Ok(Box::new(Hs256::keyed(key.try_get_hmac_secret()?)?)),
-        Algorithm::ES256 if key.family() == AlgorithmFamily::Ec => {
-            Ok(Box::new(Es256Verifier(EcVerifyingKey::from_sec1_bytes(key.as_bytes()).map_err(|_| ErrorKind::InvalidEcdsaKey)?)))
-        }
-        Algorithm::ES256 => Err(wrong_key()),
         _ => Err(unsupported()),
     }
 }
@@ -120,37 +110,6 @@ impl JwtVerifier for Hs256 {
     }
 }
 
-/// ES256 (RFC 7518 §3.4): ECDSA on P-256 with SHA-256, the signature `r ‖ s`
-/// (64 bytes), deterministic nonces (RFC 6979).
-struct Es256Signer(EcSigningKey);
-
-impl Signer<Vec<u8>> for Es256Signer {
-    fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
-        let signature: EcSignature = self.0.try_sign(message)?;
-        Ok(signature.to_vec())
-    }
-}
-
-impl JwtSigner for Es256Signer {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
-    }
-}
-
-struct Es256Verifier(EcVerifyingKey);
-
-impl Verifier<Vec<u8>> for Es256Verifier {
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> std::result::Result<(), signature::Error> {
-        self.0.verify(message, &EcSignature::from_slice(signature)?)
-    }
-}
-
-impl JwtVerifier for Es256Verifier {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,31 +134,11 @@ mod tests {
     }
 
     #[test]
-    fn es256_round_trips() {
-        use p256::elliptic_curve::sec1::ToEncodedPoint;
-        use p256::pkcs8::EncodePrivateKey;
-        let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
-        let der = secret.to_pkcs8_der().unwrap();
-        let token = encode(&Header::new(Algorithm::ES256), &claims(), &EncodingKey::from_ec_der(der.as_bytes())).unwrap();
-        let point = secret.public_key().to_encoded_point(false);
-        let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
-        let key = DecodingKey::from_ec_components(&b64(point.x().unwrap()), &b64(point.y().unwrap())).unwrap();
-        assert_eq!(decode::<Claims>(&token, &key, &Validation::new(Algorithm::ES256)).unwrap().claims, claims_with(&token));
-        let other = p256::SecretKey::from_slice(&[9u8; 32]).unwrap().public_key().to_encoded_point(false);
-        let other = DecodingKey::from_ec_components(&b64(other.x().unwrap()), &b64(other.y().unwrap())).unwrap();
-        assert!(decode::<Claims>(&token, &other, &Validation::new(Algorithm::ES256)).is_err(), "another key");
-    }
-
-    /// The claims inside `token` (its `exp` was set when it was made).
-    fn claims_with(token: &str) -> Claims {
-        let body = token.split('.').nth(1).unwrap();
-        serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, body).unwrap()).unwrap()
-    }
-
-    #[test]
     fn other_algorithms_and_mismatched_keys_are_refused() {
         let hmac = EncodingKey::from_secret(b"secret-one");
-        for algorithm in [Algorithm::HS384, Algorithm::HS512, Algorithm::ES384, Algorithm::PS256, Algorithm::EdDSA, Algorithm::RS256] {
+        for algorithm in
+            [Algorithm::HS384, Algorithm::HS512, Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::EdDSA, Algorithm::RS256]
+        {
             assert!(encode(&Header::new(algorithm), &claims(), &hmac).is_err(), "{algorithm:?}");
         }
         for algorithm in [Algorithm::ES256, Algorithm::RS256] {

@@ -70,14 +70,14 @@ pub fn allow_local(env: &Env) -> bool {
 }
 
 /// The VAPID key (secret `VAPID_PRIVATE_KEY`, var `VAPID_SUBJECT`); `None` when not configured.
-pub fn vapid(env: &Env) -> Option<web::Vapid> {
+pub async fn vapid(env: &Env) -> Option<web::Vapid> {
     let subject = var(env, "VAPID_SUBJECT").unwrap_or_else(|| "mailto:support@example.com".into());
-    web::Vapid::new(&secret(env, "VAPID_PRIVATE_KEY")?, &subject)
+    web::Vapid::new(&secret(env, "VAPID_PRIVATE_KEY")?, &subject).await
 }
 
 /// The public VAPID key browsers subscribe with (`applicationServerKey`), if configured.
-pub fn vapid_public_key(env: &Env) -> Option<String> {
-    vapid(env).map(|v| v.public_key())
+pub async fn vapid_public_key(env: &Env) -> Option<String> {
+    vapid(env).await.map(|v| v.public_key())
 }
 
 /// What to notify, and whom.
@@ -312,18 +312,17 @@ async fn send(env: &Env, claimed: &Claimed) -> Sent {
 }
 
 async fn send_web(env: &Env, claimed: &Claimed, data: &serde_json::Map<String, serde_json::Value>) -> Sent {
-    let Some(vapid) = vapid(env) else { return Sent::Refused("Web Push is not configured (VAPID_PRIVATE_KEY)".into()) };
+    let Some(vapid) = vapid(env).await else { return Sent::Refused("Web Push is not configured (VAPID_PRIVATE_KEY)".into()) };
     let subscription = match web::Subscription::parse(&claimed.token, allow_local(env)) {
         Ok(s) => s,
         Err(why) => return Sent::Refused(why),
     };
     let payload = serde_json::json!({"title": claimed.title, "body": claimed.body, "data": data}).to_string();
-    let (key, salt) = web::fresh_key_and_salt();
-    let body = match web::encrypt(payload.as_bytes(), &subscription, &key, salt) {
+    let body = match web::encrypt(payload.as_bytes(), &subscription).await {
         Ok(body) => body,
         Err(why) => return Sent::Refused(why),
     };
-    let authorization = match vapid.authorization(&subscription.endpoint, crate::auth::now_secs()) {
+    let authorization = match vapid.authorization(&subscription.endpoint, crate::auth::now_secs()).await {
         Ok(a) => a,
         Err(why) => return Sent::Refused(why),
     };

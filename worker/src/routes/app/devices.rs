@@ -39,7 +39,8 @@ pub async fn post_register(State(state): State<AppState>, user: AppUser, body: B
     let request: RegisterDeviceRequest = json_object(&body)?;
     let (platform, mut token) = request.validate()?;
     if platform == Platform::Web {
-        token = push::web::Subscription::canonical(&token, push::allow_local(&state.env)).map_err(|why| FieldError::new("token", why))?;
+        token =
+            push::web::Subscription::canonical(&token, push::allow_local(&state.env)).await.map_err(|why| FieldError::new("token", why))?;
     }
     let id = devices::register(&db::database(&state.env)?, user.visitor_id, platform, &token).await?;
     Ok(Json(DeviceRegistered { id, platform }))
@@ -88,5 +89,5 @@ pub async fn delete_device(State(state): State<AppState>, user: AppUser, Path(id
 )]
 #[worker::send]
 pub async fn get_web_push_key(State(state): State<AppState>, _user: AppUser) -> ApiResult<Json<WebPushKey>> {
-    Ok(Json(WebPushKey { vapid_public_key: push::vapid_public_key(&state.env) }))
+    Ok(Json(WebPushKey { vapid_public_key: push::vapid_public_key(&state.env).await }))
 }

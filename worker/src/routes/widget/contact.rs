@@ -82,7 +82,7 @@ pub async fn post_contact(State(state): State<AppState>, caller: Caller, body: B
     let request: ContactRequest = json_object(&body)?;
     request.validate()?;
     if let Some(phone) = request.phone.as_deref().filter(|p| !p.is_empty()) {
-        crate::phone::check(phone)?;
+        crate::phone::check(&state.env, phone).await?;
     }
     save_contact(&state, &caller, "contact", &request).await?;
     Ok(Json(Saved { success: true, message: "Contact saved".into() }))
