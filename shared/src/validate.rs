@@ -149,13 +149,27 @@ pub fn display_name(field: &'static str, name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// An absolute `https://` URL of at most 2,048 characters.
+/// What to add to the refusal of a URL or origin `value` that has
+/// non-ASCII letters: hosts are taken in their ASCII form only (an
+/// internationalised name as its `xn--` labels, the form browsers send in
+/// `Origin` and `location.href`; `url`'s IDNA runs without Unicode data,
+/// see `shared/Cargo.toml`). Empty for an ASCII value.
+pub fn ascii_host_hint(value: &str) -> &'static str {
+    if value.is_ascii() {
+        ""
+    } else {
+        " (write an internationalised host name in its ASCII xn-- form, e.g. https://xn--bcher-kva.de for bücher.de)"
+    }
+}
+
+/// An absolute `https://` URL of at most 2,048 characters, its host in
+/// ASCII ([`ascii_host_hint`]).
 pub fn https_url(field: &'static str, value: &str) -> Result<(), FieldError> {
     let ok = value.len() <= 2048 && url::Url::parse(value).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new(field, format!("{field} must be an https:// URL")))
+        Err(FieldError::new(field, format!("{field} must be an https:// URL{}", ascii_host_hint(value))))
     }
 }
 
@@ -191,8 +205,12 @@ pub fn hex_color(color: &str) -> Result<(), FieldError> {
 /// An allowed-origin pattern: `scheme://host[:port]` with no path, where the
 /// host may start with `*.` to allow every subdomain.
 pub fn origin_pattern(pattern: &str) -> Result<(), FieldError> {
-    let fail =
-        || FieldError::new("allowed_origins", format!("'{pattern}' is not an origin like https://example.com or https://*.example.com"));
+    let fail = || {
+        FieldError::new(
+            "allowed_origins",
+            format!("'{pattern}' is not an origin like https://example.com or https://*.example.com{}", ascii_host_hint(pattern)),
+        )
+    };
     let concrete = pattern.replacen("://*.", "://wildcard.", 1);
     let url = url::Url::parse(&concrete).map_err(|_| fail())?;
     let origin_only = matches!(url.scheme(), "http" | "https")
@@ -214,6 +232,22 @@ mod tests {
     use super::*;
 
     const SESSION: &str = "sess_0123456789abcdefABCDEF";
+
+    /// Hosts are ASCII: an internationalised one in its `xn--` form is
+    /// taken, in Unicode it is refused with a hint (the `Origin` header
+    /// carries the `xn--` form, so a Unicode pattern could never match).
+    #[test]
+    fn internationalised_hosts_are_taken_in_their_ascii_form() {
+        assert!(https_url("url", "https://xn--bcher-kva.de/hook").is_ok());
+        let refused = https_url("url", "https://bücher.de/hook").unwrap_err();
+        assert!(refused.message.contains("https://xn--bcher-kva.de"), "{}", refused.message);
+        assert!(origin_pattern("https://xn--bcher-kva.de").is_ok());
+        assert!(origin_pattern("https://*.xn--bcher-kva.de").is_ok());
+        assert!(origin_pattern("https://bücher.de").unwrap_err().message.contains("xn--"));
+        assert!(origin_allowed(&["https://xn--bcher-kva.de".into()], "https://xn--bcher-kva.de"));
+        assert!(https_url("url", "https://xn--zz.com/").is_err(), "an xn-- label that is no Punycode");
+        assert_eq!(ascii_host_hint("https://example.com"), "");
+    }
 
     #[test]
     fn session_id_needs_128_bits_of_token_characters() {

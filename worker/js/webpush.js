@@ -7,6 +7,9 @@
 // dependencies) were about 40 KB of the worker's gzip (issue 16).
 
 const ECDH = { name: 'ECDH', namedCurve: 'P-256' };
+// Every byte argument is copied on entry: wasm-bindgen passes a view into the
+// wasm memory, which a memory growth by another request during an `await`
+// would detach.
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' };
 
 // PKCS#8 (RFC 5208) of a P-256 private key (RFC 5915 ECPrivateKey, version
@@ -31,6 +34,7 @@ async function rawPoint(publicKey) {
 // Resolves when `point` (65 bytes) is an uncompressed point on P-256;
 // rejects otherwise (the runtime checks it is on the curve).
 export async function checkP256Point(point) {
+  point = point.slice();
   await crypto.subtle.importKey('raw', point, ECDH, false, []);
 }
 
@@ -38,6 +42,7 @@ export async function checkP256Point(point) {
 // bytes): the shared secret (32 bytes) followed by the fresh public key (65
 // bytes), 97 bytes. The private key never leaves the runtime.
 export async function ecdhP256(uaPublic) {
+  uaPublic = uaPublic.slice();
   const peer = await crypto.subtle.importKey('raw', uaPublic, ECDH, false, []);
   const pair = await crypto.subtle.generateKey(ECDH, true, ['deriveBits']);
   const secret = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: peer }, pair.privateKey, 256));
@@ -50,22 +55,24 @@ export async function ecdhP256(uaPublic) {
 // AES-128-GCM of `plaintext` under `key` (16 bytes) and `nonce` (12 bytes):
 // the ciphertext followed by the 16-byte tag.
 export async function aes128gcmSeal(key, nonce, plaintext) {
+  [key, nonce, plaintext] = [key.slice(), nonce.slice(), plaintext.slice()];
   const aes = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt']);
   return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, tagLength: 128 }, aes, plaintext));
 }
 
-async function signingKey(scalar) {
+async function signingKey(scalar, extractable) {
+  // `scalar` is copied into `pkcs8` before the first `await`.
   const pkcs8 = new Uint8Array(PKCS8_P256_PREFIX.length + 32);
   pkcs8.set(PKCS8_P256_PREFIX, 0);
   pkcs8.set(scalar, PKCS8_P256_PREFIX.length);
-  return crypto.subtle.importKey('pkcs8', pkcs8, ECDSA, true, ['sign']);
+  return crypto.subtle.importKey('pkcs8', pkcs8, ECDSA, extractable, ['sign']);
 }
 
 // The public point (65 bytes, uncompressed) of the P-256 private key
 // `scalar` (32 bytes); rejects a scalar that is no key (zero, or not below
 // the group order).
 export async function p256PublicKey(scalar) {
-  const jwk = await crypto.subtle.exportKey('jwk', await signingKey(scalar));
+  const jwk = await crypto.subtle.exportKey('jwk', await signingKey(scalar, true));
   const point = new Uint8Array(65);
   point[0] = 4;
   point.set(base64urlBytes(jwk.x), 1);
@@ -76,6 +83,7 @@ export async function p256PublicKey(scalar) {
 // The ES256 signature of `message` by the P-256 private key `scalar`:
 // `r ‖ s`, 64 bytes, as a JWS carries it (RFC 7518 §3.4).
 export async function es256Sign(scalar, message) {
-  const key = await signingKey(scalar);
+  message = message.slice();
+  const key = await signingKey(scalar, false);
   return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, message));
 }

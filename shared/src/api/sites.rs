@@ -72,7 +72,8 @@ impl ResponderSettings {
             let ok = url::Url::parse(base)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none());
             if !ok {
-                return Err(FieldError::new("responder", "base_url must be an http(s) URL without query or fragment"));
+                let hint = crate::validate::ascii_host_hint(base);
+                return Err(FieldError::new("responder", format!("base_url must be an http(s) URL without query or fragment{hint}")));
             }
         }
         Ok(())

@@ -11,11 +11,12 @@
 //! without `SameSite` (OWASP CSRF Prevention Cheat Sheet, "Verifying Origin
 //! With Standard Headers" and "Fetch Metadata").
 
-use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
+use axum::http::header::{ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponseParts, ResponseParts};
 use cookie::{time::Duration, Cookie, SameSite};
 use edgechat_shared::api::auth::{REFRESH_COOKIE, REFRESH_TOKEN_SECONDS};
+use headers::HeaderMapExt;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -69,15 +70,15 @@ impl IntoResponseParts for SetCookie {
 
 /// The refresh token of the request's [`REFRESH_COOKIE`] cookie, if it has
 /// a non-empty one (every `Cookie` header is read).
+///
+/// Read with `headers`' typed `Cookie` header, the `name=value` pairs of
+/// RFC 6265 §4.2: `cookie::Cookie::parse` also parses the attributes of a
+/// `Set-Cookie` (`Expires` dates through `time`'s format parser), which a
+/// request never carries: 12 KB of the worker's gzip (issue 16).
 pub fn token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == REFRESH_COOKIE && !cookie.value().is_empty())
-        .map(|cookie| cookie.value().to_string())
+    let cookies = headers.typed_get::<headers::Cookie>()?;
+    let token = cookies.iter().find(|(name, value)| *name == REFRESH_COOKIE && !value.is_empty()).map(|(_, value)| value.to_string());
+    token
 }
 
 /// Refuses a request that would use or set the refresh cookie unless it
@@ -111,6 +112,7 @@ fn same_origin(own_origin: &str, origin: Option<&str>, fetch_site: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
 
     const OWN: &str = "https://chat.example.com";
 

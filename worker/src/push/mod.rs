@@ -320,11 +320,13 @@ async fn send_web(env: &Env, claimed: &Claimed, data: &serde_json::Map<String, s
     let payload = serde_json::json!({"title": claimed.title, "body": claimed.body, "data": data}).to_string();
     let body = match web::encrypt(payload.as_bytes(), &subscription).await {
         Ok(body) => body,
-        Err(why) => return Sent::Refused(why),
+        Err(web::EncryptError::Refused(why)) => return Sent::Refused(why),
+        Err(web::EncryptError::Failed(why)) => return Sent::Failed(why),
     };
+    // The runtime's ES256 failing is no fault of the device's: tried again.
     let authorization = match vapid.authorization(&subscription.endpoint, crate::auth::now_secs()).await {
         Ok(a) => a,
-        Err(why) => return Sent::Refused(why),
+        Err(why) => return Sent::Failed(format!("VAPID signature: {why}")),
     };
     let headers = [
         ("authorization", authorization),

@@ -178,23 +178,37 @@ pub fn body(salt: &[u8; 16], as_public: &[u8; 65], sealed: &[u8]) -> Vec<u8> {
     body
 }
 
+/// Why [`encrypt`] made no body.
+#[derive(Debug, PartialEq)]
+pub enum EncryptError {
+    /// For good: the payload is over [`MAX_PLAINTEXT`] bytes, or `p256dh`
+    /// is not a point on P-256; sending again cannot help.
+    Refused(String),
+    /// The runtime's WebCrypto failed: worth another attempt.
+    Failed(String),
+}
+
 /// Encrypts `plaintext` for `subscription` (RFC 8291 §3.4, one `aes128gcm`
 /// record of RFC 8188) with a fresh one-time key pair and a random 16-byte
 /// salt from the runtime: answers the request body.
 ///
-/// Errors: a payload over [`MAX_PLAINTEXT`] bytes, or a `p256dh` that is
-/// not on the curve (the runtime's words).
-pub async fn encrypt(plaintext: &[u8], subscription: &Subscription) -> Result<Vec<u8>, String> {
+/// Errors: [`EncryptError`].
+pub async fn encrypt(plaintext: &[u8], subscription: &Subscription) -> Result<Vec<u8>, EncryptError> {
     if plaintext.len() > MAX_PLAINTEXT {
-        return Err(format!("push payload over {MAX_PLAINTEXT} bytes"));
+        return Err(EncryptError::Refused(format!("push payload over {MAX_PLAINTEXT} bytes")));
     }
-    let agreed = bytes(ecdh_p256(&subscription.p256dh).await).map_err(|why| format!("keys.p256dh: {why}"))?;
-    let (secret, as_public) = agreed.split_at(32);
-    let as_public: &[u8; 65] = as_public.try_into().map_err(|_| "the runtime's ECDH answered no 65-byte point".to_string())?;
+    if check_p256_point(&subscription.p256dh).await.is_err() {
+        return Err(EncryptError::Refused("keys.p256dh is not a P-256 point".into()));
+    }
+    let agreed = bytes(ecdh_p256(&subscription.p256dh).await).map_err(|why| EncryptError::Failed(format!("ECDH: {why}")))?;
+    let (Some(secret), Some(as_public)) = (agreed.get(..32), agreed.get(32..).and_then(|p| <&[u8; 65]>::try_from(p).ok())) else {
+        return Err(EncryptError::Failed(format!("the runtime's ECDH answered {} bytes, not 97", agreed.len())));
+    };
     let mut salt = [0u8; 16];
     getrandom::getrandom(&mut salt).expect("the Workers runtime provides crypto.getRandomValues");
     let (cek, nonce) = content_keys(secret, &subscription.auth, &subscription.p256dh, as_public, &salt);
-    let sealed = bytes(aes128gcm_seal(&cek, &nonce, &record(plaintext)).await)?;
+    let sealed =
+        bytes(aes128gcm_seal(&cek, &nonce, &record(plaintext)).await).map_err(|why| EncryptError::Failed(format!("AES-GCM: {why}")))?;
     Ok(body(&salt, as_public, &sealed))
 }
 
@@ -230,10 +244,15 @@ pub fn vapid_signing_input(endpoint: &url::Url, subject: &str, now: i64) -> Stri
 }
 
 impl Vapid {
-    /// The key from its base64url scalar; `None` when it is not one (not
-    /// 32 bytes, zero, or not below the group order: the runtime refuses it).
+    /// The key from its base64url scalar; `None` when it is not one (over
+    /// 32 bytes or under 24, zero, or not below the group order: the runtime
+    /// refuses it). A scalar of 24 to 31 bytes (leading zero bytes left out)
+    /// is read as the 32-byte big-endian number it is, as `p256`'s
+    /// `SecretKey::from_slice` read it.
     pub async fn new(private_key: &str, subject: &str) -> Option<Vapid> {
-        let scalar: [u8; 32] = base64url(private_key).ok()?.try_into().ok()?;
+        let given = base64url(private_key).ok().filter(|b| (24..=32).contains(&b.len()))?;
+        let mut scalar = [0u8; 32];
+        scalar[32 - given.len()..].copy_from_slice(&given);
         let public: [u8; 65] = bytes(p256_public_key(&scalar).await).ok()?.try_into().ok()?;
         Some(Vapid { scalar, public, subject: subject.trim().to_string() })
     }
@@ -290,7 +309,10 @@ mod tests {
     #[test]
     fn subscriptions_are_checked() {
         let good_key = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
-        let compressed = format!("A{}", &good_key[1..44]);
+        let point = base64url(good_key).unwrap();
+        // The same key compressed (0x02/0x03 ‖ x, 33 bytes), and 65 bytes that do not start with 0x04.
+        let compressed = B64URL.encode([&[2u8][..], &point[1..33]].concat());
+        let hybrid = B64URL.encode([&[3u8][..], &point[1..]].concat());
         let sub = |endpoint: &str, p256dh: &str, auth: &str| {
             format!(r#"{{"endpoint":"{endpoint}","keys":{{"p256dh":"{p256dh}","auth":"{auth}"}}}}"#)
         };
@@ -301,6 +323,7 @@ mod tests {
         assert!(Subscription::parse(&sub("https://10.0.0.1/x", good_key, "BTBZMqHH6r4Tts7J_aSIgg"), true).is_err());
         assert!(Subscription::parse(&sub("https://push.example.net/x", "BCVx", "BTBZMqHH6r4Tts7J_aSIgg"), false).is_err());
         assert!(Subscription::parse(&sub("https://push.example.net/x", &compressed, "BTBZMqHH6r4Tts7J_aSIgg"), false).is_err());
+        assert!(Subscription::parse(&sub("https://push.example.net/x", &hybrid, "BTBZMqHH6r4Tts7J_aSIgg"), false).is_err());
         assert!(Subscription::parse(&sub("https://push.example.net/x", good_key, "BTBZMqHH6r4Tts7J"), false).is_err());
         assert!(Subscription::parse("{}", false).is_err());
     }

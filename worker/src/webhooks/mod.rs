@@ -78,7 +78,9 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String
 /// Cloudflare a Worker's `fetch` leaves from the edge and cannot reach the
 /// operator's private networks whatever a name resolves to.
 pub fn url_problem(raw: &str, allow_local: bool) -> Option<String> {
-    let Ok(url) = url::Url::parse(raw.trim()) else { return Some("url must be an absolute https URL".into()) };
+    let Ok(url) = url::Url::parse(raw.trim()) else {
+        return Some(format!("url must be an absolute https URL{}", edgechat_shared::validate::ascii_host_hint(raw)));
+    };
     if !url.username().is_empty() || url.password().is_some() {
         return Some("url must not contain a user name or password".into());
     }
