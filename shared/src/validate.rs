@@ -123,9 +123,24 @@ pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
 /// An ISO 8601 / RFC 3339 time (`2025-01-15T10:30:00Z`, offsets allowed),
 /// answered as the stored form: UTC with milliseconds (`2025-01-15T10:30:00.000Z`).
 pub fn iso8601_utc(value: &str) -> Result<String, FieldError> {
-    chrono::DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .map_err(|_| FieldError::new("since", "since must be an ISO 8601 time such as 2025-01-15T10:30:00Z"))
+    rfc3339_stored(value).ok_or_else(|| FieldError::new("since", "since must be an ISO 8601 time such as 2025-01-15T10:30:00Z"))
+}
+
+/// The stored form of times (`2025-01-15T10:30:00.000Z`: UTC, milliseconds;
+/// comparable as text, as SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ')` writes them).
+const STORED_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// `value`, an RFC 3339 time (offsets allowed), in the stored form; `None`
+/// when it is not one.
+pub fn rfc3339_stored(value: &str) -> Option<String> {
+    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()?;
+    stored_time(at)
+}
+
+/// `at` in the stored form (UTC, milliseconds); `None` for a year past 9999.
+pub fn stored_time(at: time::OffsetDateTime) -> Option<String> {
+    at.to_offset(time::UtcOffset::UTC).format(STORED_TIME).ok()
 }
 
 /// A password: 8 to 256 characters.

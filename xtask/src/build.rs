@@ -94,15 +94,31 @@ pub fn worker(tools: &Tools) -> Result<()> {
     }
     phone_metadata()?;
     let wasm = root().join("worker/build/index_bg.wasm");
+    let symbols = root().join(SYMBOLS);
     run(Command::new(&tools.wasm_opt)
         .arg(&wasm)
-        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .arg("-Oz")
+        // The function names, written before they are stripped (stripping renumbers no function).
+        .arg("--symbolmap")
+        .arg(format!("--pass-arg=symbolmap@{}", symbols.display()))
+        .args(["--strip-debug", "--strip-producers"])
         .args(WASM_FEATURES)
         // workers-rs unwinds panics with wasm exception handling.
         .arg("--enable-exception-handling")
         .arg("-o")
-        .arg(&wasm))
+        .arg(&wasm))?;
+    match fs::metadata(&symbols) {
+        Ok(file) if file.len() > 0 => Ok(()),
+        _ => Err(format!("wasm-opt wrote no function names to {SYMBOLS}").into()),
+    }
 }
+
+/// The names of the deployed worker's wasm functions, one `N:name` line
+/// each (binaryen's `--symbolmap`), `N` as a trap's stack prints it
+/// (`wasm-function[N]`): the upload carries no name section (0.9 MB), so a
+/// panic's stack is read with this file of the same build
+/// (`grep '^N:' worker/build/index_bg.symbols.txt`).
+pub const SYMBOLS: &str = "worker/build/index_bg.symbols.txt";
 
 /// The file names of the widget's two builds, named by one content hash
 /// of both for immutable caching: `widget/edgechat-<hash>.{js,wasm}` (the
@@ -263,13 +279,16 @@ fn with_small_std<'a>(cmd: &'a mut Command, rustflags: &str) -> &'a mut Command 
 const APP_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none";
 
 /// The worker's rustc flags beside [`with_small_std`]: no source locations
-/// in panic messages (`-Zlocation-detail=none`). Measured on the worker's
-/// wasm (gzip -9, after `wasm-opt -Oz`): 1,189.3 KB with the prebuilt std,
-/// 1,147.7 KB this way (−41.6 KB). Unlike the apps, the worker keeps its
-/// panic messages: `-Cpanic=immediate-abort` saved 30 KB more, but a panic
-/// in production would then log only `unreachable`. `-Zfmt-debug=none` is
-/// left out too (the `Debug` code is under 10 KB).
-const WORKER_RUSTFLAGS: &str = "-Zunstable-options -Zlocation-detail=none";
+/// in panic messages (`-Zlocation-detail=none`), and a panic is a trap at
+/// once (`-Cpanic=immediate-abort`: no panic message is formatted or kept).
+/// Measured on the worker's wasm (gzip -9, after `wasm-opt -Oz`): 1,189.3
+/// KB with the prebuilt std, 1,147.7 KB with the small std (−41.6 KB); the
+/// immediate abort took 28.1 KiB more off the upload. A panic then logs
+/// `RuntimeError: unreachable` with the stack of `wasm-function[N]` frames,
+/// and [`SYMBOLS`], written by every build, names each `N` (the messages
+/// it replaces carried no location and rarely named the failing call).
+/// `-Zfmt-debug=none` is left out (the `Debug` code is under 10 KB).
+const WORKER_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none";
 
 /// The console's directory in `public/`, served at `/app/`.
 pub fn console_dir() -> PathBuf {

@@ -220,10 +220,10 @@ impl SaveMessage {
         let created_at = match self.sent_time {
             None => None,
             Some(ms) if (MIN_SENT_TIME_MS..=now_ms + MAX_SENT_TIME_SKEW_MS).contains(&ms) => Some(
-                chrono::DateTime::from_timestamp_millis(ms)
-                    .ok_or_else(|| FieldError::new("sent_time", "sent_time is out of range"))?
-                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                    .to_string(),
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                    .ok()
+                    .and_then(crate::validate::stored_time)
+                    .ok_or_else(|| FieldError::new("sent_time", "sent_time is out of range"))?,
             ),
             Some(_) => return Err(FieldError::new("sent_time", "sent_time must be ms since the epoch, from 2000-01-01 to now")),
         };

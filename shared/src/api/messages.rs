@@ -332,7 +332,7 @@ impl SyncRequest {
             return Err(FieldError::new("last_seq", "last_seq must not be negative"));
         }
         if let Some(since) = &self.since {
-            if chrono::DateTime::parse_from_rfc3339(since).is_err() {
+            if crate::validate::rfc3339_stored(since).is_none() {
                 return Err(FieldError::new("since", "since must be an RFC 3339 time such as 2026-11-21T10:30:00Z"));
             }
         }
@@ -341,8 +341,7 @@ impl SyncRequest {
 
     /// `since` in UTC with milliseconds, as stored (`2026-11-21T10:30:00.000Z`), comparable as text.
     pub fn since_utc(&self) -> Option<String> {
-        let since = chrono::DateTime::parse_from_rfc3339(self.since.as_deref()?).ok()?;
-        Some(since.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        crate::validate::rfc3339_stored(self.since.as_deref()?)
     }
 }
 

@@ -163,12 +163,10 @@ impl RatingsQuery {
     ///
     /// Errors (422): a day that is not a real `YYYY-MM-DD` date; `from` after `to`.
     pub fn period(&self) -> Result<Period, FieldError> {
-        fn day(field: &'static str, value: Option<&str>) -> Result<Option<chrono::NaiveDate>, FieldError> {
+        const DAY: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!("[year]-[month]-[day]");
+        fn day(field: &'static str, value: Option<&str>) -> Result<Option<time::Date>, FieldError> {
             value
-                .map(|v| {
-                    chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-                        .map_err(|_| FieldError::new(field, format!("{field} must be a date YYYY-MM-DD")))
-                })
+                .map(|v| time::Date::parse(v.trim(), DAY).map_err(|_| FieldError::new(field, format!("{field} must be a date YYYY-MM-DD"))))
                 .transpose()
         }
         let from = day("from", self.from.as_deref())?;
@@ -178,8 +176,8 @@ impl RatingsQuery {
                 return Err(FieldError::new("from", "from must not be after to"));
             }
         }
-        let stamp = |d: chrono::NaiveDate| format!("{}T00:00:00.000Z", d.format("%Y-%m-%d"));
-        Ok(Period { from: from.map(stamp), until: to.and_then(|d| d.succ_opt()).map(stamp) })
+        let stamp = |d: time::Date| d.format(DAY).ok().map(|day| format!("{day}T00:00:00.000Z"));
+        Ok(Period { from: from.and_then(stamp), until: to.and_then(|d| d.next_day()).and_then(stamp) })
     }
 }
 

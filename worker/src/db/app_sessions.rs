@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::sites::{SiteRow, SITE_COLUMNS};
+use super::sites::{first_site_with, SiteRow, SITE_COLUMNS};
 use super::{int, text};
 
 /// Most sessions one user keeps: signing in again past it ends the oldest
@@ -34,9 +34,8 @@ pub async fn create(db: &D1Database, site_id: i64, visitor_id: i64, hash: &str, 
 }
 
 /// Who holds a session: its site and user.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SessionHolder {
-    #[serde(flatten)]
     pub site: SiteRow,
     /// The user's visitor id.
     pub visitor_id: i64,
@@ -57,9 +56,18 @@ pub async fn holder(db: &D1Database, hash: &str) -> worker::Result<Option<Sessio
          WHERE a.token_hash = ?1 AND a.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
         site_columns.join(", ")
     ))
-    .bind(&[text(hash)])?
-    .first(None)
+    .bind(&[text(hash)])
+    .map(first_site_with::<HolderColumns>)?
     .await
+    .map(|row| row.map(|(site, h)| SessionHolder { site, visitor_id: h.visitor_id, user_id: h.user_id, blocked_at: h.blocked_at }))
+}
+
+/// The columns [`holder`]'s query adds to the site's.
+#[derive(Deserialize)]
+struct HolderColumns {
+    visitor_id: i64,
+    user_id: String,
+    blocked_at: Option<String>,
 }
 
 /// Ends the session of `hash` (sign-out); answers whether there was one.

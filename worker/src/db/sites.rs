@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use edgechat_shared::api::sites::{theme_limits, LauncherPosition, RequestReason, ResponderSettings, Site, SiteInput};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 use super::{int, next_id, opt_int, opt_text, text};
 use crate::auth::random_hex;
@@ -40,6 +41,17 @@ pub struct SiteRow {
 /// The columns of [`SiteRow`], for `SELECT`s and `RETURNING`.
 pub const SITE_COLUMNS: &str = "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, \
      request_reasons, created_at, title, avatar_url, launcher_position, launcher_offset_x, launcher_offset_y, custom_css, greetings";
+
+/// The first row of `statement`'s result, read twice: as a [`SiteRow`] and
+/// as `E`, the columns the query adds to the site's; `None` when there is
+/// no row. Read apart, as `search::located` reads its rows: a
+/// `#[serde(flatten)]` of the site through D1's JavaScript values buffers
+/// every column and compiled a second decoder of the site (issue 16: the
+/// worker's upload).
+pub async fn first_site_with<E: DeserializeOwned>(statement: D1PreparedStatement) -> worker::Result<Option<(SiteRow, E)>> {
+    let result = statement.all().await?;
+    Ok(result.results::<SiteRow>()?.into_iter().zip(result.results::<E>()?).next())
+}
 
 impl SiteRow {
     /// The stored responder settings, API key included (never answer them

@@ -15,7 +15,7 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::sites::{SiteRow, SITE_COLUMNS};
+use super::sites::{first_site_with, SiteRow, SITE_COLUMNS};
 use super::{int, next_id, opt_text, text};
 use crate::auth::random_hex;
 
@@ -42,9 +42,8 @@ pub struct VisitorState {
 /// A site by its public key with the two visitors a widget request may
 /// name: the anonymous visitor of its session and the verified visitor of
 /// its claimed `user_id` (claimed only: verify the `user_hash` before use).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SiteVisitors {
-    #[serde(flatten)]
     pub site: SiteRow,
     session_visitor_id: Option<i64>,
     session_conversation_id: Option<i64>,
@@ -122,9 +121,31 @@ pub async fn site_with_visitors(
          WHERE s.site_key = ?1",
         site_columns.join(", ")
     ))
-    .bind(&[text(site_key), text(session_id), opt_text(user_id)])?
-    .first(None)
+    .bind(&[text(site_key), text(session_id), opt_text(user_id)])
+    .map(first_site_with::<VisitorColumns>)?
     .await
+    .map(|row| {
+        row.map(|(site, v)| SiteVisitors {
+            site,
+            session_visitor_id: v.session_visitor_id,
+            session_conversation_id: v.session_conversation_id,
+            session_blocked_at: v.session_blocked_at,
+            user_visitor_id: v.user_visitor_id,
+            user_conversation_id: v.user_conversation_id,
+            user_blocked_at: v.user_blocked_at,
+        })
+    })
+}
+
+/// The columns [`site_with_visitors`]' query adds to the site's.
+#[derive(Deserialize)]
+struct VisitorColumns {
+    session_visitor_id: Option<i64>,
+    session_conversation_id: Option<i64>,
+    session_blocked_at: Option<String>,
+    user_visitor_id: Option<i64>,
+    user_conversation_id: Option<i64>,
+    user_blocked_at: Option<String>,
 }
 
 /// Makes anonymous visitor `visitor_id` the verified visitor of `user_id`
