@@ -138,9 +138,11 @@ pub fn rfc3339_stored(value: &str) -> Option<String> {
     stored_time(at)
 }
 
-/// `at` in the stored form (UTC, milliseconds); `None` for a year past 9999.
+/// `at` in the stored form (UTC, milliseconds); `None` when its UTC year is
+/// past 9999 (`9999-12-31T23:59:59-00:01` is in year 10000 in UTC:
+/// `checked_to_offset`, where `to_offset` would panic).
 pub fn stored_time(at: time::OffsetDateTime) -> Option<String> {
-    at.to_offset(time::UtcOffset::UTC).format(STORED_TIME).ok()
+    at.checked_to_offset(time::UtcOffset::UTC)?.format(STORED_TIME).ok()
 }
 
 /// A password: 8 to 256 characters.
@@ -372,6 +374,9 @@ mod tests {
         assert_eq!(iso8601_utc("2025-01-15T10:30:00Z").unwrap(), "2025-01-15T10:30:00.000Z");
         assert_eq!(iso8601_utc("2025-01-15T12:30:00+02:00").unwrap(), "2025-01-15T10:30:00.000Z");
         assert!(iso8601_utc("yesterday").is_err());
+        // A UTC year past 9999 is refused, not a panic.
+        assert!(iso8601_utc("9999-12-31T23:59:59-00:01").is_err());
+        assert_eq!(iso8601_utc("9999-12-31T23:59:59.9999Z").unwrap(), "9999-12-31T23:59:59.999Z");
         assert!(iso8601_utc("2025-01-15").is_err());
     }
 

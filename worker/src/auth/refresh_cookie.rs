@@ -11,12 +11,11 @@
 //! without `SameSite` (OWASP CSRF Prevention Cheat Sheet, "Verifying Origin
 //! With Standard Headers" and "Fetch Metadata").
 
-use axum::http::header::{ORIGIN, SET_COOKIE};
+use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponseParts, ResponseParts};
 use cookie::{time::Duration, Cookie, SameSite};
 use edgechat_shared::api::auth::{REFRESH_COOKIE, REFRESH_TOKEN_SECONDS};
-use headers::HeaderMapExt;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -71,14 +70,22 @@ impl IntoResponseParts for SetCookie {
 /// The refresh token of the request's [`REFRESH_COOKIE`] cookie, if it has
 /// a non-empty one (every `Cookie` header is read).
 ///
-/// Read with `headers`' typed `Cookie` header, the `name=value` pairs of
-/// RFC 6265 §4.2: `cookie::Cookie::parse` also parses the attributes of a
-/// `Set-Cookie` (`Expires` dates through `time`'s format parser), which a
-/// request never carries: 12 KB of the worker's gzip (issue 16).
+/// A `Cookie` header is `name=value` pairs joined by `; ` (RFC 6265 §4.2.1,
+/// read as §5.4 builds it: split at every `;`, names and values trimmed),
+/// as `cookie::Cookie::split_parse` read it. Its parser also reads the
+/// attributes of a `Set-Cookie` (`Expires` dates through `time`'s format
+/// parser), which a request never carries: 12 KB of the worker's gzip
+/// (issue 16). `headers`' typed `Cookie` keeps a quoted `;` inside a value,
+/// so an earlier cookie with a stray `"` would hide this one.
 pub fn token(headers: &HeaderMap) -> Option<String> {
-    let cookies = headers.typed_get::<headers::Cookie>()?;
-    let token = cookies.iter().find(|(name, value)| *name == REFRESH_COOKIE && !value.is_empty()).map(|(_, value)| value.to_string());
-    token
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, value)| name.trim() == REFRESH_COOKIE && !value.trim().is_empty())
+        .map(|(_, value)| value.trim().to_string())
 }
 
 /// Refuses a request that would use or set the refresh cookie unless it
@@ -112,7 +119,6 @@ fn same_origin(own_origin: &str, origin: Option<&str>, fetch_site: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::header::COOKIE;
 
     const OWN: &str = "https://chat.example.com";
 
@@ -132,6 +138,10 @@ mod tests {
         assert_eq!(token(&headers), None, "an empty cookie is no token");
         headers.append(COOKIE, HeaderValue::from_static("a=1; ec_refresh=f00d; b=2"));
         assert_eq!(token(&headers).as_deref(), Some("f00d"));
+        // A stray quote in another cookie hides nothing; a look-alike name is not it.
+        let mut quoted = HeaderMap::new();
+        quoted.append(COOKIE, HeaderValue::from_static("a=\"x; x_ec_refresh=bad; ec_refresh = beef ; b=2"));
+        assert_eq!(token(&quoted).as_deref(), Some("beef"));
     }
 
     #[test]

@@ -45,12 +45,7 @@ pub struct VisitorState {
 #[derive(Debug, Clone)]
 pub struct SiteVisitors {
     pub site: SiteRow,
-    session_visitor_id: Option<i64>,
-    session_conversation_id: Option<i64>,
-    session_blocked_at: Option<String>,
-    user_visitor_id: Option<i64>,
-    user_conversation_id: Option<i64>,
-    user_blocked_at: Option<String>,
+    visitors: VisitorColumns,
 }
 
 /// What a widget request acts as, decided by [`SiteVisitors::plan`].
@@ -69,19 +64,19 @@ pub enum Plan<'a> {
 impl SiteVisitors {
     /// The anonymous visitor of the request's session, if it has one.
     pub fn session_visitor(&self) -> Option<VisitorState> {
-        self.session_visitor_id.map(|id| VisitorState {
+        self.visitors.session_visitor_id.map(|id| VisitorState {
             id,
-            conversation_id: self.session_conversation_id,
-            blocked: self.session_blocked_at.is_some(),
+            conversation_id: self.visitors.session_conversation_id,
+            blocked: self.visitors.session_blocked_at.is_some(),
         })
     }
 
     /// The visitor of the claimed `user_id`, if it has one.
     pub fn user_visitor(&self) -> Option<VisitorState> {
-        self.user_visitor_id.map(|id| VisitorState {
+        self.visitors.user_visitor_id.map(|id| VisitorState {
             id,
-            conversation_id: self.user_conversation_id,
-            blocked: self.user_blocked_at.is_some(),
+            conversation_id: self.visitors.user_conversation_id,
+            blocked: self.visitors.user_blocked_at.is_some(),
         })
     }
 
@@ -124,21 +119,11 @@ pub async fn site_with_visitors(
     .bind(&[text(site_key), text(session_id), opt_text(user_id)])
     .map(first_site_with::<VisitorColumns>)?
     .await
-    .map(|row| {
-        row.map(|(site, v)| SiteVisitors {
-            site,
-            session_visitor_id: v.session_visitor_id,
-            session_conversation_id: v.session_conversation_id,
-            session_blocked_at: v.session_blocked_at,
-            user_visitor_id: v.user_visitor_id,
-            user_conversation_id: v.user_conversation_id,
-            user_blocked_at: v.user_blocked_at,
-        })
-    })
+    .map(|row| row.map(|(site, visitors)| SiteVisitors { site, visitors }))
 }
 
 /// The columns [`site_with_visitors`]' query adds to the site's.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct VisitorColumns {
     session_visitor_id: Option<i64>,
     session_conversation_id: Option<i64>,
@@ -245,12 +230,14 @@ mod tests {
         .unwrap();
         SiteVisitors {
             site,
-            session_visitor_id: session,
-            session_conversation_id: session.map(|id| id * 10),
-            session_blocked_at: None,
-            user_visitor_id: user,
-            user_conversation_id: user.map(|id| id * 10),
-            user_blocked_at: None,
+            visitors: VisitorColumns {
+                session_visitor_id: session,
+                session_conversation_id: session.map(|id| id * 10),
+                session_blocked_at: None,
+                user_visitor_id: user,
+                user_conversation_id: user.map(|id| id * 10),
+                user_blocked_at: None,
+            },
         }
     }
 
