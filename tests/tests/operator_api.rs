@@ -895,6 +895,9 @@ async fn profile_update_changes_only_the_given_fields(server: &Server) {
     assert_eq!(me(server, tenant.token()).await.user, again);
     let cleared: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"avatar_url": ""})).await, 200).await;
     assert_eq!(cleared.avatar_url, None, "an empty avatar_url removes it");
+    // The tz database's own spelling is stored (the runtime's tz data decides).
+    let lower: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"timezone": "asia/tokyo"})).await, 200).await;
+    assert_eq!(lower.timezone, "Asia/Tokyo");
 }
 
 async fn profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name(server: &Server) {

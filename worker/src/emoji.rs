@@ -18,11 +18,10 @@ extern "C" {
 }
 
 /// The reaction key of `value`: its RGI form when it is one emoji, the
-/// shape of one ([`messages::emoji`]: one grapheme cluster of at most
-/// [`messages::MAX_EMOJI_BYTES`] bytes, not ASCII) and an RGI emoji with or
-/// without its trailing U+FE0F (`❤`, `❤️` and `❤️️` are all `❤️`, so one
-/// reaction is one key). 422 `validation_error` on `emoji` otherwise (`中`
-/// is one grapheme, not an emoji).
+/// shape of one ([`messages::emoji`]: at most [`messages::MAX_EMOJI_BYTES`]
+/// bytes, not ASCII) and exactly one RGI emoji with or without its trailing
+/// U+FE0F (`❤`, `❤️` and `❤️️` are all `❤️`, so one reaction is one key).
+/// 422 `validation_error` on `emoji` otherwise (`中` is no emoji, `👍👍` two).
 pub fn check(value: &str) -> Result<String, FieldError> {
     messages::emoji(value)?;
     rgi_form(value).ok_or_else(messages::emoji_error)

@@ -20,6 +20,7 @@ mod push;
 mod responder;
 mod room;
 mod routes;
+mod timezone;
 mod webhooks;
 
 pub use inbox::Inbox;
@@ -30,7 +31,6 @@ use worker::{event, Context, Env, HttpRequest, MessageBatch, ScheduleContext, Sc
 
 #[event(fetch)]
 async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<axum::http::Response<axum::body::Body>> {
-    console_error_panic_hook::set_once();
     Ok(cached_router(env).call(req).await?)
 }
 
@@ -51,7 +51,6 @@ fn cached_router(env: Env) -> axum::Router {
 /// deliveries and email (see [`events::consume`]).
 #[event(queue)]
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
-    console_error_panic_hook::set_once();
     events::consume(batch, env).await
 }
 
@@ -59,6 +58,5 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
 /// unpublished ([`events::sweep`]).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    console_error_panic_hook::set_once();
     events::sweep(&env).await;
 }

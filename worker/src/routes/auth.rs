@@ -329,10 +329,11 @@ pub async fn get_me(State(state): State<AppState>, operator: CurrentOperator) ->
 pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOperator, body: Bytes) -> ApiResult<Json<Operator>> {
     let update: ProfileUpdate = json_object(&body)?;
     update.validate()?;
+    let timezone = update.timezone.as_deref().map(crate::timezone::canonical).transpose()?;
     let db = db::database(&state.env)?;
     let avatar = update.avatar_url.as_deref().map(|url| Some(url).filter(|u| !u.is_empty()));
     let display_name = update.display_name.as_deref().map(str::trim);
-    let user = users::update_profile(&db, operator.id, display_name, update.timezone.as_deref(), avatar)
+    let user = users::update_profile(&db, operator.id, display_name, timezone.as_deref(), avatar)
         .await?
         .ok_or_else(|| ApiError::not_found("operator"))?;
     Ok(Json(user.to_operator()))
