@@ -202,12 +202,16 @@ pub fn page_url(value: &str) -> Result<(), FieldError> {
     }
 }
 
-/// The shape of an IANA time zone name (`Europe/Paris`, `UTC`): 1 to 64
-/// ASCII letters, digits, `/`, `_`, `+` or `-`. Whether the tz database has
-/// it is the worker's second check (`worker/src/timezone.rs`: the
-/// runtime's own tz data), so that no tz table is compiled into the wasm.
+/// The shape of an IANA time zone name (`Europe/Paris`, `UTC`,
+/// `Etc/GMT+5`): 1 to 64 ASCII letters, digits, `/`, `_`, `+` or `-`,
+/// starting with a letter (so not a UTC offset such as `+05:30`, which
+/// ECMA-402 also takes as a time zone). Whether the tz database has it is
+/// the worker's second check (`worker/src/timezone.rs`: the runtime's own
+/// tz data), so that no tz table is compiled into the wasm.
 pub fn timezone(name: &str) -> Result<(), FieldError> {
-    let shaped = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
+    let shaped = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
     if shaped {
         Ok(())
     } else {
@@ -326,6 +330,10 @@ mod tests {
         assert!(timezone("UTC").is_ok());
         assert!(timezone("").is_err());
         assert!(timezone("Europe/Paris; DROP").is_err());
+        assert!(timezone("Etc/GMT+5").is_ok());
+        for offset in ["+0530", "+05:30", "-00", "05"] {
+            assert!(timezone(offset).is_err(), "{offset} is an offset, not a tz name");
+        }
         assert!(timezone(&"A".repeat(65)).is_err());
     }
 

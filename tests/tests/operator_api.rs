@@ -898,12 +898,18 @@ async fn profile_update_changes_only_the_given_fields(server: &Server) {
     // The tz database's own spelling is stored (the runtime's tz data decides).
     let lower: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"timezone": "asia/tokyo"})).await, 200).await;
     assert_eq!(lower.timezone, "Asia/Tokyo");
+    // An alias is stored as the runtime's preferred ID (a runtime that changes it shows here).
+    let alias: Operator = json_of(patch(server, "/auth/profile", tenant.token(), json!({"timezone": "US/Eastern"})).await, 200).await;
+    assert_eq!(alias.timezone, "America/New_York");
 }
 
 async fn profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
     for body in [
         json!({"timezone": "Mars/Base"}),
+        // UTC offsets, which ECMA-402 takes as time zones, are no tz names.
+        json!({"timezone": "+05:30"}),
+        json!({"timezone": "+0530"}),
         json!({"avatar_url": "http://cdn.example.com/a.png"}),
         json!({"avatar_url": "javascript:alert(1)"}),
         json!({"display_name": "   "}),

@@ -13,10 +13,16 @@ extern "C" {
     fn canonical_time_zone(name: &str) -> Option<String>;
 }
 
-/// `name` as the tz database writes it (`europe/paris` is `Europe/Paris`)
-/// when it is a time zone there (an IANA name such as `America/New_York`,
-/// or `UTC`); 422 `validation_error` on `timezone` otherwise.
+/// `name` as the runtime's tz data names the zone when it knows it (an
+/// IANA name such as `America/New_York`, or `UTC`): its preferred ID,
+/// which fixes the case (`europe/paris` is `Europe/Paris`) and may be
+/// another alias of the same zone (`US/Eastern` is `America/New_York`;
+/// ICU prefers some older names, `Asia/Kolkata` is `Asia/Calcutta`).
+///
+/// Errors: 422 `validation_error` on `timezone` for a name of another
+/// shape ([`validate::timezone`]) or one the runtime does not know; the
+/// runtime's answer is held to the same shape.
 pub fn canonical(name: &str) -> Result<String, FieldError> {
     validate::timezone(name)?;
-    canonical_time_zone(name).ok_or_else(validate::timezone_error)
+    canonical_time_zone(name).filter(|id| validate::timezone(id).is_ok()).ok_or_else(validate::timezone_error)
 }
