@@ -30,7 +30,7 @@ extern "C" {
 /// `+11235550123`: no North American area code starts with 1); 500 when
 /// the metadata is not in the assets (not built: `cargo xtask build`).
 pub async fn check(env: &worker::Env, phone: &str) -> ApiResult<()> {
-    validate::e164_phone(phone).map_err(ApiError::from)?;
+    validate::e164_phone(phone)?;
     let assets = env.assets("ASSETS")?;
     let valid = is_valid_e164(assets.as_ref(), phone).await.map_err(|e| {
         let why = js_sys::Error::from(e).message();

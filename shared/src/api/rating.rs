@@ -176,7 +176,7 @@ impl RatingsQuery {
                 return Err(FieldError::new("from", "from must not be after to"));
             }
         }
-        let stamp = |d: time::Date| d.format(DAY).ok().map(|day| format!("{day}T00:00:00.000Z"));
+        let stamp = |d: time::Date| crate::validate::stored_time(d.midnight().assume_utc());
         Ok(Period { from: from.and_then(stamp), until: to.and_then(|d| d.next_day()).and_then(stamp) })
     }
 }

@@ -197,10 +197,14 @@ pub async fn encrypt(plaintext: &[u8], subscription: &Subscription) -> Result<Ve
     if plaintext.len() > MAX_PLAINTEXT {
         return Err(EncryptError::Refused(format!("push payload over {MAX_PLAINTEXT} bytes")));
     }
-    if check_p256_point(&subscription.p256dh).await.is_err() {
-        return Err(EncryptError::Refused("keys.p256dh is not a P-256 point".into()));
-    }
-    let agreed = bytes(ecdh_p256(&subscription.p256dh).await).map_err(|why| EncryptError::Failed(format!("ECDH: {why}")))?;
+    let agreed = match bytes(ecdh_p256(&subscription.p256dh).await) {
+        Ok(agreed) => agreed,
+        // Told apart only on failure, so a push imports the point once.
+        Err(_) if check_p256_point(&subscription.p256dh).await.is_err() => {
+            return Err(EncryptError::Refused("keys.p256dh is not a P-256 point".into()))
+        }
+        Err(why) => return Err(EncryptError::Failed(format!("ECDH: {why}"))),
+    };
     let (Some(secret), Some(as_public)) = (agreed.get(..32), agreed.get(32..).and_then(|p| <&[u8; 65]>::try_from(p).ok())) else {
         return Err(EncryptError::Failed(format!("the runtime's ECDH answered {} bytes, not 97", agreed.len())));
     };
