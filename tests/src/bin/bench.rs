@@ -2,10 +2,11 @@
 //! dev`; each section runs alone when named, all run when none is:
 //! - `live`: one room with 1, 10 and 100 subscribers, EdgeChat beside the
 //!   baseline room (`bench/baseline`, on its own `wrangler dev`): HTTP send →
-//!   SSE subscribers (EdgeChat: operator send → visitor SSE) and a socket
-//!   message → socket subscribers (EdgeChat: visitor send → operator
-//!   sockets of distinct operators), and `GET /health` on each server; each
-//!   pair on one line ending in `ratio N.NN` (EdgeChat ÷ baseline, p50);
+//!   SSE subscribers (EdgeChat: operator send → visitor SSE) and HTTP send
+//!   → socket subscribers (EdgeChat: visitor send → operator sockets of
+//!   distinct operators), and `GET /health` on each server; each pair on
+//!   one line ending in `ratio N.NN` (EdgeChat ÷ baseline, p50); the
+//!   baseline's socket message → sockets is printed for reference;
 //! - `live-far`: `live` with one subscriber on a second EdgeChat whose every
 //!   D1 call waits 50 ms (`D1_DELAY_MS`), as with a D1 primary a continent away;
 //! - `kb`: first streamed chunk of the knowledge-base responder with the demo
@@ -485,7 +486,9 @@ where
     for i in 0..LIVE_WARM_UP + LIVE_SENDS {
         let tag = format!("{label} {i}");
         let started = Instant::now();
+        trace("send", &tag);
         send(tag.clone()).await;
+        trace("answered", &tag);
         let deadline = Instant::now() + RECEIPT_WAIT;
         loop {
             let done = arrivals.lock().unwrap().iter().all(|a| a.contains_key(&tag));
@@ -504,6 +507,18 @@ where
         }
     }
     (latencies, missing)
+}
+
+/// With `BENCH_TRACE` set, prints `TRACE <what> <tag> <µs since the epoch>`
+/// on stderr (each send's start and answer, the first subscriber's
+/// receipt): a timeline to lay beside the worker's log or a CPU profile
+/// taken with `bench/cpu-profile.mjs`.
+fn trace(what: &str, tag: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("BENCH_TRACE").is_some()) {
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros();
+        eprintln!("TRACE {what} {tag} {at}");
+    }
 }
 
 /// Opens an SSE stream at `url` from `ip` as subscriber `index`, recording
@@ -528,6 +543,9 @@ fn sse_subscriber(
                     let _ = ready.send(()).await;
                 }
                 if let Some(tag) = tag_of(&frame.data) {
+                    if index == 0 {
+                        trace("received", &tag);
+                    }
                     arrivals.lock().unwrap()[index].insert(tag, Instant::now());
                 }
             }
@@ -542,6 +560,9 @@ fn ws_subscriber(mut ws: socket::Ws, index: usize, arrivals: Tagged, tag_of: fn(
         while let Some(Ok(frame)) = ws.next().await {
             if let Message::Text(text) = frame {
                 if let Some(tag) = tag_of(text.as_str()) {
+                    if index == 0 {
+                        trace("received", &tag);
+                    }
                     arrivals.lock().unwrap()[index].insert(tag, Instant::now());
                 }
             }
@@ -673,7 +694,7 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
         report_missing.push((format!("SSE {n}"), missing_e, missing_b));
     }
 
-    // Socket: baseline message over the socket vs visitor send → operator sockets.
+    // Sockets: visitor send → operator sockets vs the baseline's HTTP send → sockets.
     let operators = bench_operators(server, token, sizes.iter().copied().max().unwrap_or(1));
     for &n in sizes {
         let (session, _, _) = operator_room(server, token, &format!("livews{n}")).await;
@@ -709,11 +730,23 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
             let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline socket");
             tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
         }
+        // The same transport as EdgeChat's: an HTTP send, socket subscribers.
+        let http = reqwest::Client::new();
+        let (base, missing_b) = tagged_round(&format!("ws{n}"), &arrivals, |tag| {
+            let request = http.post(format!("{baseline}/room/send")).body(tag);
+            async move {
+                let response = request.send().await.expect("baseline send");
+                assert_eq!(response.status(), 201);
+            }
+        })
+        .await;
+        // For reference only: a message over a socket, which EdgeChat's
+        // visitors do not send (their messages are HTTP requests).
         let (sender, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline sender socket");
         let (sink, mut echoes) = sender.split();
         tasks.push(tokio::spawn(async move { while echoes.next().await.is_some() {} }));
         let sink = Arc::new(tokio::sync::Mutex::new(sink));
-        let (base, missing_b) = tagged_round(&format!("ws{n}"), &arrivals, |tag| {
+        let (frames, missing_f) = tagged_round(&format!("wsf{n}"), &arrivals, |tag| {
             let sink = Arc::clone(&sink);
             async move {
                 use futures::SinkExt;
@@ -722,8 +755,10 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
         })
         .await;
         tasks.iter().for_each(|t| t.abort());
-        pair_line(&format!("socket send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
-        report_missing.push((format!("sockets {n}"), missing_e, missing_b));
+        pair_line(&format!("HTTP send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
+        let (frames_p50, frames_p99) = p50_p99(frames);
+        println!("{:<46} baseline p50 {frames_p50:>6.2} p99 {frames_p99:>6.2} ms (no EdgeChat counterpart)", "  socket message → sockets");
+        report_missing.push((format!("sockets {n}"), missing_e, missing_b + missing_f));
     }
     let lost: Vec<String> =
         report_missing.iter().filter(|(_, e, b)| e + b > 0).map(|(what, e, b)| format!("{what}: EdgeChat {e}, baseline {b}")).collect();

@@ -139,6 +139,9 @@ async fn every_event_type_is_delivered_once_and_signed(server: &'static Server) 
     let operator_message = operator_message.expect("the operator's message.created");
     assert_eq!(operator_message["data"]["message"]["content"], "Let me check that for you.", "rendered when written");
     assert_eq!(operator_message["data"]["message"]["role"], "operator");
+    // The Room renders a reply's event from the row it stored (no second
+    // read): the message exactly as the send answered it.
+    assert_eq!(operator_message["data"]["message"], serde_json::to_value(&sent.message).unwrap(), "the stored reply");
     let visitor_message = of("message.created").into_iter().find(|e| e["data"]["message"]["role"] == "visitor").expect("the visitor's");
     assert_eq!(visitor_message["data"]["message"]["content"], "Hello, where is my order?");
     assert_eq!(of("message.updated")[0]["data"]["message"]["content"], "Let me check your order for you.");

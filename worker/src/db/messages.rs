@@ -170,6 +170,8 @@ pub struct Inserted {
     pub state: ConversationState,
     /// The message woke the conversation from a snooze (issue 14).
     pub woke: bool,
+    /// Its `message.created` outbox row (`None` for a duplicate).
+    pub event: Option<crate::events::Written>,
 }
 
 #[derive(Deserialize)]
@@ -261,12 +263,18 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
         .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
     let woke = before.is_some_and(|b| b.status == Status::Snoozed) && state.status != Status::Snoozed;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        return Ok(Inserted { row, duplicate: false, state, woke });
+        let event = written(&inserted, 1)?;
+        return Ok(Inserted { row, duplicate: false, state, woke, event });
     }
     let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
         .await?
         .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
-    Ok(Inserted { row, duplicate: true, state, woke })
+    Ok(Inserted { row, duplicate: true, state, woke, event: None })
+}
+
+/// The outbox row statement `index` of a batch wrote ([`crate::events::Record::statement`]).
+fn written(results: &[worker::D1Result], index: usize) -> worker::Result<Option<crate::events::Written>> {
+    Ok(results.get(index).map(|r| r.results::<crate::events::Written>()).transpose()?.and_then(|mut rows| rows.pop()))
 }
 
 /// Marks message `id` as a copy of `origin` (seed 002 forward); answers the row.
@@ -316,15 +324,16 @@ pub async fn by_client_id(
 }
 
 /// Inserts the AI answer to visitor message `reply_to` with the next `seq`,
-/// once per visitor message; answers the row and `true` when it is new (a
-/// concurrent retry may have stored it first).
+/// once per visitor message; answers the row, `true` when it is new (a
+/// concurrent retry may have stored it first) and the new row's
+/// `message.created` outbox row.
 pub async fn insert_answer(
     db: &D1Database,
     conversation_id: i64,
     reply_to: i64,
     content: &str,
     sources: &[Source],
-) -> worker::Result<(MessageRow, bool)> {
+) -> worker::Result<(MessageRow, bool, Option<crate::events::Written>)> {
     let inserted = db
         .batch(vec![
             db.prepare(format!(
@@ -339,10 +348,11 @@ pub async fn insert_answer(
         ])
         .await?;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        return Ok((row, true));
+        let event = written(&inserted, 1)?;
+        return Ok((row, true, event));
     }
     let row = answer_to(db, reply_to).await?.ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;
-    Ok((row, false))
+    Ok((row, false, None))
 }
 
 /// The stored AI answer to visitor message `visitor_message_id`, if any.

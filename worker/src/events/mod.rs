@@ -11,6 +11,7 @@
 //! again, so no event is lost and consumers dedupe by `id`.
 
 use edgechat_shared::api::integrations::{BusEvent, EventType};
+use edgechat_shared::api::ChatMessage;
 use worker::{D1Database, D1PreparedStatement, Env, MessageExt};
 
 use crate::db::{int, opt_int, opt_text, text};
@@ -93,7 +94,8 @@ impl Record {
         let data = self.data.as_ref().map(serde_json::to_string).transpose()?;
         db.prepare(format!(
             "INSERT INTO outbox (id, account_id, type, conversation_id, message_id, data) \
-             SELECT ?1, c.account_id, ?2, c.id, {message}, ?5 FROM conversations c WHERE c.id = ?3{guard}"
+             SELECT ?1, c.account_id, ?2, c.id, {message}, ?5 FROM conversations c WHERE c.id = ?3{guard} \
+             RETURNING {WRITTEN_COLUMNS}"
         ))
         .bind(&[
             text(&self.id),
@@ -104,6 +106,18 @@ impl Record {
         ])
     }
 }
+
+/// An outbox row as the `RETURNING` of [`Record::statement`] answers it:
+/// what a writer that holds the changed row needs to render the event's
+/// body itself ([`message_created`]).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Written {
+    pub id: String,
+    pub account_id: i64,
+    pub created_at: String,
+}
+
+const WRITTEN_COLUMNS: &str = "id, account_id, created_at";
 
 /// The `conversation.created` event of the conversation the batch's
 /// preceding `INSERT INTO conversations` created (the newest id of
@@ -169,6 +183,62 @@ pub async fn publish_conversation(env: &Env, conversation_id: i64) {
     }
 }
 
+/// Publishes event `written` with the `body` its writer rendered (the Room,
+/// which holds the message it stored: [`message_created`]), without
+/// waiting: the body is stamped as [`publish_rows`] stamps it (a body
+/// stored before by a concurrent publisher stays, and is what every
+/// delivery sends) and the event is sent on `EVENTS`. One D1 write and one
+/// queue send, where [`spawn_publish`] reads the outbox, the message and
+/// its site again (four D1 reads) on the isolate that serves the live
+/// path. A failure is logged: the sweep publishes the row later.
+pub fn spawn_publish_rendered(env: &Env, written: Written, body: &BusEvent) {
+    let env = env.clone();
+    let kind = body.kind.as_str().to_string();
+    let body = serde_json::to_string(body);
+    wasm_bindgen_futures::spawn_local(async move {
+        let published: worker::Result<()> = async {
+            let db = crate::db::database(&env)?;
+            stamp(&db, &written.id, &body?)?.run().await?;
+            env.queue("EVENTS")?.send(Published { id: written.id.clone(), account_id: written.account_id, kind }).await
+        }
+        .await;
+        if let Err(e) = published {
+            worker::console_error!("publishing event {} failed (the sweep publishes it later): {e}", written.id);
+        }
+    });
+}
+
+/// The statement that keeps `body` as event `id`'s body unless it has one,
+/// and stamps `published_at` unless it was published.
+fn stamp(db: &D1Database, id: &str, body: &str) -> worker::Result<D1PreparedStatement> {
+    db.prepare(
+        "UPDATE outbox SET body = COALESCE(body, ?2), published_at = COALESCE(published_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+         WHERE id = ?1",
+    )
+    .bind(&[text(id), text(body)])
+}
+
+/// The body of `message.created` event `written` about `message` of
+/// conversation `conversation_id`: what [`render`] makes of the row,
+/// without reading it again (the writer holds the message it stored).
+pub fn message_created(written: &Written, conversation_id: i64, message: &ChatMessage) -> worker::Result<BusEvent> {
+    Ok(BusEvent {
+        id: written.id.clone(),
+        kind: EventType::MessageCreated,
+        created_at: written.created_at.clone(),
+        account_id: written.account_id,
+        data: serde_json::Value::Object(message_data(Some(conversation_id), serde_json::to_value(message)?)),
+    })
+}
+
+/// The `data` of a message event: its conversation and the message.
+fn message_data(conversation_id: Option<i64>, message: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let mut data = serde_json::Map::new();
+    data.insert("conversation_id".into(), conversation_id.into());
+    data.insert("message".into(), message);
+    data
+}
+
 /// [`publish_conversation`] without waiting for it: the Room's live path
 /// answers first (the Durable Object stays alive while it runs; a
 /// publication cut short is left to the sweep).
@@ -216,13 +286,7 @@ async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
         };
         // The first rendering stays (COALESCE): a concurrent publisher's
         // body is the one every delivery sends.
-        stamps.push(
-            db.prepare(
-                "UPDATE outbox SET body = COALESCE(body, ?2), published_at = COALESCE(published_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
-                 WHERE id = ?1",
-            )
-            .bind(&[text(&row.id), text(&body)])?,
-        );
+        stamps.push(stamp(&db, &row.id, &body)?);
         messages.push(Published { id: row.id.clone(), account_id: row.account_id, kind: row.kind.clone() });
     }
     db.batch(stamps).await?;
@@ -253,7 +317,7 @@ async fn render(env: &Env, db: &D1Database, row: &OutboxRow) -> worker::Result<B
                 }
                 None => serde_json::Value::Null,
             };
-            data.insert("message".into(), message);
+            data = message_data(row.conversation_id, message);
         }
         EventType::ConversationCreated | EventType::ConversationUpdated => {
             #[derive(serde::Deserialize)]
@@ -416,10 +480,14 @@ pub async fn consume(batch: worker::MessageBatch<serde_json::Value>, env: Env) -
 /// and the event's push notifications ([`crate::push::fan_out`])
 /// (`webhook_deliveries` is unique per pair, so a re-published event gets
 /// no second delivery), enqueued on `DELIVERIES`; then stamps
-/// `processed_at`. A message that fails is retried by the queue.
+/// `processed_at` of every event fanned out, in one D1 statement for the
+/// batch, and acknowledges them. A message that fails is retried by the
+/// queue; when the stamp fails the whole batch is, and its second fan-out
+/// adds nothing (the deliveries are unique per event).
 async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> worker::Result<()> {
     let db = crate::db::database(env)?;
     let max_attempts = crate::webhooks::max_attempts(env);
+    let mut processed = Vec::new();
     for message in batch.messages()? {
         let event: Published = match serde_json::from_value(message.body().clone()) {
             Ok(event) => event,
@@ -432,19 +500,35 @@ async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> w
         let done: worker::Result<()> = async {
             let due = crate::db::webhooks::fan_out(&db, event.account_id, &event.id, &event.kind, max_attempts).await?;
             crate::webhooks::enqueue(env, &due).await?;
-            crate::push::fan_out(env, &db, &event).await?;
-            db.prepare("UPDATE outbox SET processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1 AND processed_at IS NULL")
-                .bind(&[text(&event.id)])?
-                .run()
-                .await?;
-            Ok(())
+            crate::push::fan_out(env, &db, &event).await
         }
         .await;
         match done {
-            Ok(()) => message.ack(),
+            Ok(()) => processed.push((event.id, message)),
             Err(e) => {
                 worker::console_error!("fanning out event {} failed: {e}", event.id);
                 message.retry();
+            }
+        }
+    }
+    if !processed.is_empty() {
+        let ids: Vec<&str> = processed.iter().map(|(id, _)| id.as_str()).collect();
+        let ids = serde_json::to_string(&ids)?;
+        let stamped = db
+            .prepare(
+                "UPDATE outbox SET processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                 WHERE id IN (SELECT value FROM json_each(?1)) AND processed_at IS NULL",
+            )
+            .bind(&[text(&ids)])?
+            .run()
+            .await;
+        if let Err(e) = &stamped {
+            worker::console_error!("stamping {} events processed failed: {e}", processed.len());
+        }
+        for (_, message) in processed {
+            match &stamped {
+                Ok(_) => message.ack(),
+                Err(_) => message.retry(),
             }
         }
     }

@@ -212,11 +212,11 @@ impl RoomCore {
             return Ok(());
         }
         meta.handoff_offered = answer.handoff_offered;
-        let (row, fresh) =
+        let (row, fresh, event) =
             messages::insert_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
         if fresh {
             self.announce(&send.context, &row);
-            crate::events::spawn_publish(&self.env, send.context.conversation_id);
+            self.publish_created(&send.context, event, &row);
         }
         meta.answer_id = Some(row.id);
         meta.answer_seq = Some(row.seq);

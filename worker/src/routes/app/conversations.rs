@@ -380,5 +380,5 @@ pub async fn get_events(
     }
     let context = user.conversation(&db::database(&state.env)?, id).await?;
     let subscribe = Subscribe { context, after_seq, links: FileLinks::of(&user.site), app_session: Some(user.session_hash) };
-    Ok(subscribe.call(&state.env).await?.into())
+    Ok(crate::runtime_stream::pass_through(subscribe.call(&state.env).await?))
 }

@@ -51,7 +51,7 @@ pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(que
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
     let visitor = load_visitor(&state.env, &caller, Limit::Read("events"), &query.site_key, &query.session_id).await?;
-    Ok(visitor.conversation()?.subscribe(&state.env, after_seq, visitor.file_links()).await?.into())
+    Ok(crate::runtime_stream::pass_through(visitor.conversation()?.subscribe(&state.env, after_seq, visitor.file_links()).await?))
 }
 
 /// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the

@@ -82,5 +82,5 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
         page_url: request.page_url,
         lang: request.lang,
     };
-    Ok(send.call(&state.env).await?.into())
+    Ok(crate::runtime_stream::pass_through(send.call(&state.env).await?))
 }

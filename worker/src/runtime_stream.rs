@@ -1,0 +1,45 @@
+//! Streams the runtime made, handed back to it untouched.
+//!
+//! A visitor's live stream and the answer to a visitor message are SSE
+//! streams a [`crate::room::Room`] writes. The route that asked for one
+//! answers it as it is: axum carries an empty body and, beside it, the
+//! Room's stream ([`RuntimeStream`]); the worker's entry point
+//! ([`into_runtime`]) gives the runtime a response with that stream as its
+//! body. Without this, workers-rs reads every frame into wasm (its `Body`)
+//! and writes it out again through a second stream: two crossings and a
+//! few promise turns per frame and per subscriber, which a CPU profile of
+//! the live path with 100 subscribers showed as the largest single cost.
+
+use axum::http::StatusCode;
+use worker::send::SendWrapper;
+
+/// The body of a response, a stream the runtime made.
+#[derive(Clone)]
+pub struct RuntimeStream(SendWrapper<web_sys::ReadableStream>);
+
+/// `response`, a Durable Object's answer, as an axum response with its
+/// status and headers whose body passes through untouched (see the module).
+/// Middleware still sees and may change the status and headers.
+pub fn pass_through(response: worker::Response) -> axum::response::Response {
+    let raw: web_sys::Response = response.into();
+    let mut answer = axum::response::Response::new(axum::body::Body::empty());
+    *answer.status_mut() = StatusCode::from_u16(raw.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *answer.headers_mut() = (&worker::Headers(raw.headers())).into();
+    if let Some(stream) = raw.body() {
+        answer.extensions_mut().insert(RuntimeStream(SendWrapper::new(stream)));
+    }
+    answer
+}
+
+/// The runtime's response for what the router answered: a
+/// [`pass_through`] response gets its stream back as its body, any other
+/// is converted by workers-rs.
+pub fn into_runtime(mut response: axum::response::Response) -> worker::Result<web_sys::Response> {
+    match response.extensions_mut().remove::<RuntimeStream>() {
+        Some(RuntimeStream(stream)) => {
+            let headers = worker::Headers::from(response.headers());
+            Ok(worker::ResponseBuilder::new().with_status(response.status().as_u16()).with_headers(headers).stream(stream.0).into())
+        }
+        None => worker::IntoResponse::into_raw(response).map_err(|e| worker::Error::RustError(e.into().to_string())),
+    }
+}
