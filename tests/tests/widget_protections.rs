@@ -71,6 +71,7 @@ fn main() {
             a_request_without_origin_is_allowed,
             stream_and_feedback_routes_refuse_an_origin_not_listed,
             stream_and_feedback_routes_allow_a_listed_origin_and_echo_it,
+            a_non_ascii_origin_is_refused_by_a_listing_site_and_never_echoed,
             // CORS preflights
             a_preflight_from_an_allowed_origin_is_204_with_cors_headers,
             a_preflight_from_another_origin_is_403_without_cors_headers,
@@ -711,6 +712,38 @@ async fn stream_and_feedback_routes_allow_a_listed_origin_and_echo_it(server: &S
         let visitor = visitor_of(server, &tenant, id).await;
         assert_eq!((visitor.email.as_deref(), visitor.name.as_deref()), (Some("origin@example.com"), Some("Origin Tester")));
     }
+}
+
+/// The two streaming routes (whose Room stream the worker hands back to the
+/// runtime untouched) with an `Origin` that is not ASCII, as no browser
+/// sends it: a site with allowed origins refuses it (403), a site without
+/// answers and does not echo it, and the isolate lives on.
+async fn a_non_ascii_origin_is_refused_by_a_listing_site_and_never_echoed(server: &Server) {
+    let origin = reqwest::header::HeaderValue::from_bytes("https://\u{e9}t\u{e9}.example".as_bytes()).unwrap();
+    let stream = |site_key: &str, session: &str| {
+        widget(server, Method::POST, "/api/v1/chat/stream")
+            .header("origin", origin.clone())
+            .json(&visitor_request(site_key, session, "From a page with an odd origin"))
+            .send()
+    };
+    let events = |site_key: &str, session: &str| {
+        widget(server, Method::GET, "/api/v1/chat/events").header("origin", origin.clone()).query(&visitor_query(site_key, session)).send()
+    };
+    let restricted = restricted_tenant(server).await;
+    let (session, _) = new_conversation(server, restricted.site_key()).await;
+    assert_error(stream(restricted.site_key(), &session).await.unwrap(), 403, "origin_not_allowed", "stream").await;
+    assert_error(events(restricted.site_key(), &session).await.unwrap(), 403, "origin_not_allowed", "events").await;
+    let open = signup(server, &AUTH_IPS).await;
+    let session = new_session_id();
+    let answered = stream(open.site_key(), &session).await.unwrap();
+    assert_eq!((answered.status().as_u16(), allow_origin(&answered)), (200, None), "stream on a site allowing any origin");
+    let answered = Streamed::read(answered, std::time::Instant::now()).await;
+    assert!(!answered.answer().is_empty() && answered.done().seq == 1, "the answer streamed to its end");
+    let live = events(open.site_key(), &session).await.unwrap();
+    assert_eq!((live.status().as_u16(), allow_origin(&live)), (200, None), "events on a site allowing any origin");
+    drop(live);
+    let history: HistoryResponse = json_of(history(server, open.site_key(), &session).await, 200).await;
+    assert_eq!(history.messages.len(), 2, "the question and its answer are stored, and the worker still answers");
 }
 
 // ---------------------------------------------------------------- CORS preflights

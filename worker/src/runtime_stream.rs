@@ -37,8 +37,15 @@ pub fn pass_through(response: worker::Response) -> axum::response::Response {
 pub fn into_runtime(mut response: axum::response::Response) -> worker::Result<web_sys::Response> {
     match response.extensions_mut().remove::<RuntimeStream>() {
         Some(RuntimeStream(stream)) => {
-            let headers = worker::Headers::from(response.headers());
-            Ok(worker::ResponseBuilder::new().with_status(response.status().as_u16()).with_headers(headers).stream(stream.0).into())
+            // Not `worker::Headers::from(&HeaderMap)`, which panics on a
+            // value that is not UTF-8: such a value is an error (500) here.
+            let headers = web_sys::Headers::new()?;
+            for (name, value) in response.headers() {
+                let value = std::str::from_utf8(value.as_bytes()).map_err(|e| worker::Error::RustError(format!("header {name}: {e}")))?;
+                headers.append(name.as_str(), value)?;
+            }
+            let answer = worker::ResponseBuilder::new().with_status(response.status().as_u16()).with_headers(worker::Headers(headers));
+            Ok(answer.stream(stream.0).into())
         }
         None => worker::IntoResponse::into_raw(response).map_err(|e| worker::Error::RustError(e.into().to_string())),
     }

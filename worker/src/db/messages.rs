@@ -263,7 +263,7 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
         .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
     let woke = before.is_some_and(|b| b.status == Status::Snoozed) && state.status != Status::Snoozed;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        let event = written(&inserted, 1)?;
+        let event = written(&inserted, 1);
         return Ok(Inserted { row, duplicate: false, state, woke, event });
     }
     let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
@@ -272,9 +272,18 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
     Ok(Inserted { row, duplicate: true, state, woke, event: None })
 }
 
-/// The outbox row statement `index` of a batch wrote ([`crate::events::Record::statement`]).
-fn written(results: &[worker::D1Result], index: usize) -> worker::Result<Option<crate::events::Written>> {
-    Ok(results.get(index).map(|r| r.results::<crate::events::Written>()).transpose()?.and_then(|mut rows| rows.pop()))
+/// The outbox row statement `index` of a batch wrote
+/// ([`crate::events::Record::statement`]). The batch is stored: a row that
+/// cannot be read back is logged and `None` (its event is then published
+/// by the conversation-wide publisher, or the sweep), never an error.
+fn written(results: &[worker::D1Result], index: usize) -> Option<crate::events::Written> {
+    match results.get(index).map(|r| r.results::<crate::events::Written>()).transpose() {
+        Ok(rows) => rows.and_then(|mut rows| rows.pop()),
+        Err(e) => {
+            worker::console_error!("reading back an outbox row failed: {e}");
+            None
+        }
+    }
 }
 
 /// Marks message `id` as a copy of `origin` (seed 002 forward); answers the row.
@@ -348,7 +357,7 @@ pub async fn insert_answer(
         ])
         .await?;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
-        let event = written(&inserted, 1)?;
+        let event = written(&inserted, 1);
         return Ok((row, true, event));
     }
     let row = answer_to(db, reply_to).await?.ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;

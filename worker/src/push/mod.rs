@@ -102,11 +102,12 @@ pub async fn fan_out(env: &Env, db: &worker::D1Database, event: &Published) -> w
         _ => None,
     };
     let Some(notice) = notice else { return Ok(()) };
-    let settings = store::settings(db, notice.visitor_id).await?;
-    if !(if notice.chat { settings.chat_messages } else { settings.ticket_updates }) {
+    // Most visitors have no device: that one read ends it for them.
+    if !store::has_devices(db, notice.visitor_id).await? {
         return Ok(());
     }
-    if !store::has_devices(db, notice.visitor_id).await? {
+    let settings = store::settings(db, notice.visitor_id).await?;
+    if !(if notice.chat { settings.chat_messages } else { settings.ticket_updates }) {
         return Ok(());
     }
     if let Some(context) = notice.conversation {

@@ -203,8 +203,11 @@ pub async fn post_save(
         created_at: valid.created_at.as_deref(),
     };
     let (row, duplicate, event) = chat_db::import(&db, chat.conversation_id, import).await?;
-    if let Some(event) = event {
-        events::publish(&state.env, &[event]).await;
+    if event.is_some() {
+        // Every unpublished event of the conversation: a chat this import
+        // created has its `conversation.created` waiting too, and the Room
+        // publishes only its own messages' events (`RoomCore::publish_created`).
+        events::publish_conversation(&state.env, chat.conversation_id).await;
     }
     let links = links_for(&state.env, &db, chat.site_id).await?;
     let message = row.to_chat_message(&links);

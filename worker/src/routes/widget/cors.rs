@@ -43,8 +43,10 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
     allow(next.run(request).await, origin)
 }
 
+/// Echoes `origin` in `Access-Control-Allow-Origin`, unless it is not
+/// ASCII (no browser sends such an `Origin`; see [`super::check_origin`]).
 fn allow(mut response: Response, origin: Option<HeaderValue>) -> Response {
-    if let Some(origin) = origin {
+    if let Some(origin) = origin.filter(|o| o.to_str().is_ok()) {
         response.headers_mut().insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         // A route whose answer is cached publicly says `Vary: Origin` itself.
         if !response.headers().get_all(VARY).iter().any(|v| v == "Origin") {
