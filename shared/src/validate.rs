@@ -126,11 +126,6 @@ pub fn iso8601_utc(value: &str) -> Result<String, FieldError> {
     rfc3339_stored(value).ok_or_else(|| FieldError::new("since", "since must be an ISO 8601 time such as 2025-01-15T10:30:00Z"))
 }
 
-/// The stored form of times (`2025-01-15T10:30:00.000Z`: UTC, milliseconds;
-/// comparable as text, as SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ')` writes them).
-const STORED_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
 /// `value`, an RFC 3339 time (offsets allowed), in the stored form; `None`
 /// when it is not one.
 pub fn rfc3339_stored(value: &str) -> Option<String> {
@@ -138,11 +133,36 @@ pub fn rfc3339_stored(value: &str) -> Option<String> {
     stored_time(at)
 }
 
-/// `at` in the stored form (UTC, milliseconds); `None` when its UTC year is
-/// past 9999 (`9999-12-31T23:59:59-00:01` is in year 10000 in UTC:
-/// `checked_to_offset`, where `to_offset` would panic).
+/// `at` in the stored form of times (`2025-01-15T10:30:00.000Z`: UTC,
+/// milliseconds; comparable as text, as SQLite's
+/// `strftime('%Y-%m-%dT%H:%M:%fZ')` writes them); `None` when its UTC year
+/// is outside 0000–9999 (`9999-12-31T23:59:59-00:01` is in year 10000 in
+/// UTC: `checked_to_offset`, where `to_offset` would panic).
+///
+/// The fields come from `time`; they are laid out with `format!` rather
+/// than a `time` format description, whose formatting and parsing engine
+/// was about 30 KB of the worker's wasm for this one layout and
+/// [`calendar_day`]'s (issue 16, the 1 MB upload budget).
 pub fn stored_time(at: time::OffsetDateTime) -> Option<String> {
-    at.checked_to_offset(time::UtcOffset::UTC)?.format(STORED_TIME).ok()
+    let at = at.checked_to_offset(time::UtcOffset::UTC)?;
+    (0..=9999).contains(&at.year()).then(|| {
+        let (year, month, day) = (at.year(), u8::from(at.month()), at.day());
+        let (hour, minute, second, milli) = (at.hour(), at.minute(), at.second(), at.millisecond());
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+    })
+}
+
+/// A calendar day written `YYYY-MM-DD` (four, two and two digits), when
+/// `time` says it exists (`2026-02-30` does not).
+pub fn calendar_day(value: &str) -> Option<time::Date> {
+    let digits = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    let (year, rest) = value.split_once('-')?;
+    let (month, day) = rest.split_once('-')?;
+    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
+        return None;
+    }
+    let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
 }
 
 /// A password: 8 to 256 characters.
@@ -398,6 +418,20 @@ mod tests {
         assert!(iso8601_utc("9999-12-31T23:59:59-00:01").is_err());
         assert_eq!(iso8601_utc("9999-12-31T23:59:59.9999Z").unwrap(), "9999-12-31T23:59:59.999Z");
         assert!(iso8601_utc("2025-01-15").is_err());
+        // Padded to four, two and three digits; a UTC year before 0000 is refused too.
+        assert_eq!(iso8601_utc("0001-02-03T04:05:06.007Z").unwrap(), "0001-02-03T04:05:06.007Z");
+        assert!(iso8601_utc("0000-01-01T00:00:00+00:01").is_err());
+    }
+
+    #[test]
+    fn calendar_days_are_four_two_and_two_digits_of_a_real_date() {
+        assert_eq!(calendar_day("2026-02-28"), time::Date::from_calendar_date(2026, time::Month::February, 28).ok());
+        assert_eq!(calendar_day("2024-02-29"), time::Date::from_calendar_date(2024, time::Month::February, 29).ok());
+        for bad in
+            ["2026-02-29", "2026-13-01", "2026-00-10", "2026-1-05", "26-01-05", "2026-01-5", "+026-01-05", "2026-01-05T", "", "2026/01/05"]
+        {
+            assert_eq!(calendar_day(bad), None, "{bad}");
+        }
     }
 
     #[test]

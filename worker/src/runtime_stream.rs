@@ -41,7 +41,7 @@ pub fn into_runtime(mut response: axum::response::Response) -> worker::Result<we
             // value that is not UTF-8: such a value is an error (500) here.
             let headers = web_sys::Headers::new()?;
             for (name, value) in response.headers() {
-                let value = std::str::from_utf8(value.as_bytes()).map_err(|e| worker::Error::RustError(format!("header {name}: {e}")))?;
+                let value = std::str::from_utf8(value.as_bytes()).map_err(|_| worker::Error::RustError("a header is not UTF-8".into()))?;
                 headers.append(name.as_str(), value)?;
             }
             let answer = worker::ResponseBuilder::new().with_status(response.status().as_u16()).with_headers(worker::Headers(headers));

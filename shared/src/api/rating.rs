@@ -163,10 +163,12 @@ impl RatingsQuery {
     ///
     /// Errors (422): a day that is not a real `YYYY-MM-DD` date; `from` after `to`.
     pub fn period(&self) -> Result<Period, FieldError> {
-        const DAY: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!("[year]-[month]-[day]");
         fn day(field: &'static str, value: Option<&str>) -> Result<Option<time::Date>, FieldError> {
             value
-                .map(|v| time::Date::parse(v.trim(), DAY).map_err(|_| FieldError::new(field, format!("{field} must be a date YYYY-MM-DD"))))
+                .map(|v| {
+                    crate::validate::calendar_day(v.trim())
+                        .ok_or_else(|| FieldError::new(field, format!("{field} must be a date YYYY-MM-DD")))
+                })
                 .transpose()
         }
         let from = day("from", self.from.as_deref())?;

@@ -277,8 +277,8 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
 /// cannot be read back is logged and `None` (its event is then published
 /// by the conversation-wide publisher, or the sweep), never an error.
 fn written(results: &[worker::D1Result], index: usize) -> Option<crate::events::Written> {
-    match results.get(index).map(|r| r.results::<crate::events::Written>()).transpose() {
-        Ok(rows) => rows.and_then(|mut rows| rows.pop()),
+    match results.get(index).map(|r| r.results::<serde_json::Value>()).transpose() {
+        Ok(rows) => rows.and_then(|rows| rows.first().and_then(crate::events::Written::from_row)),
         Err(e) => {
             worker::console_error!("reading back an outbox row failed: {e}");
             None

@@ -110,7 +110,7 @@ impl Record {
 /// An outbox row as the `RETURNING` of [`Record::statement`] answers it:
 /// what a writer that holds the changed row needs to render the event's
 /// body itself ([`message_created`]).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Written {
     pub id: String,
     pub account_id: i64,
@@ -118,6 +118,17 @@ pub struct Written {
 }
 
 const WRITTEN_COLUMNS: &str = "id, account_id, created_at";
+
+impl Written {
+    /// The row as D1 answers it (read as JSON: no decoder of its own).
+    pub fn from_row(row: &serde_json::Value) -> Option<Written> {
+        Some(Written {
+            id: row["id"].as_str()?.to_string(),
+            account_id: row["account_id"].as_i64()?,
+            created_at: row["created_at"].as_str()?.to_string(),
+        })
+    }
+}
 
 /// The `conversation.created` event of the conversation the batch's
 /// preceding `INSERT INTO conversations` created (the newest id of
@@ -191,19 +202,11 @@ pub async fn publish_conversation(env: &Env, conversation_id: i64) {
 /// queue send, where [`spawn_publish`] reads the outbox, the message and
 /// its site again (four D1 reads) on the isolate that serves the live
 /// path. A failure is logged: the sweep publishes the row later.
-pub fn spawn_publish_rendered(env: &Env, written: Written, body: &BusEvent) {
+pub fn spawn_publish_rendered(env: &Env, written: Written, body: String) {
     let env = env.clone();
-    let kind = body.kind.as_str().to_string();
-    let body = serde_json::to_string(body);
     wasm_bindgen_futures::spawn_local(async move {
-        let published: worker::Result<()> = async {
-            let db = crate::db::database(&env)?;
-            stamp(&db, &written.id, &body?)?.run().await?;
-            env.queue("EVENTS")?.send(Published { id: written.id.clone(), account_id: written.account_id, kind }).await
-        }
-        .await;
-        if let Err(e) = published {
-            worker::console_error!("publishing event {} failed (the sweep publishes it later): {e}", written.id);
+        if let Err(e) = publish_rows(&env, Filter::Rendered(written, body)).await {
+            worker::console_error!("publishing an event failed (the sweep publishes it later): {e}");
         }
     });
 }
@@ -218,25 +221,32 @@ fn stamp(db: &D1Database, id: &str, body: &str) -> worker::Result<D1PreparedStat
     .bind(&[text(id), text(body)])
 }
 
-/// The body of `message.created` event `written` about `message` of
-/// conversation `conversation_id`: what [`render`] makes of the row,
-/// without reading it again (the writer holds the message it stored).
-pub fn message_created(written: &Written, conversation_id: i64, message: &ChatMessage) -> worker::Result<BusEvent> {
-    Ok(BusEvent {
-        id: written.id.clone(),
+/// The JSON body of `message.created` event `written` about `message` of
+/// conversation `conversation_id`: the [`BusEvent`] [`render`] makes of
+/// the row (`data`: `conversation_id`, `message`), serialized from the
+/// message the writer holds instead of read again.
+pub fn message_created(written: &Written, conversation_id: i64, message: &ChatMessage) -> serde_json::Result<String> {
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        conversation_id: i64,
+        message: &'a ChatMessage,
+    }
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: EventType,
+        created_at: &'a str,
+        account_id: i64,
+        data: Data<'a>,
+    }
+    serde_json::to_string(&Body {
+        id: &written.id,
         kind: EventType::MessageCreated,
-        created_at: written.created_at.clone(),
+        created_at: &written.created_at,
         account_id: written.account_id,
-        data: serde_json::Value::Object(message_data(Some(conversation_id), serde_json::to_value(message)?)),
+        data: Data { conversation_id, message },
     })
-}
-
-/// The `data` of a message event: its conversation and the message.
-fn message_data(conversation_id: Option<i64>, message: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    let mut data = serde_json::Map::new();
-    data.insert("conversation_id".into(), conversation_id.into());
-    data.insert("message".into(), message);
-    data
 }
 
 /// [`publish_conversation`] without waiting for it: the Room's live path
@@ -253,11 +263,26 @@ enum Filter<'a> {
     Conversation(i64),
     /// Unprocessed for more than this many seconds.
     Stale(i64),
+    /// One `message.created` row its writer rendered: nothing to read.
+    Rendered(Written, String),
 }
 
 async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
     let db = crate::db::database(env)?;
     let statement = match filter {
+        Filter::Rendered(written, body) => {
+            let row = OutboxRow {
+                id: written.id,
+                account_id: written.account_id,
+                kind: EventType::MessageCreated.as_str().into(),
+                conversation_id: None,
+                message_id: None,
+                data: None,
+                created_at: written.created_at,
+                body: Some(body),
+            };
+            return publish_read(env, &db, vec![row]).await;
+        }
         Filter::Ids(ids) => db
             .prepare(format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY created_at"))
             .bind(&[text(&serde_json::to_string(ids)?)])?,
@@ -274,6 +299,12 @@ async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
             .bind(&[text(&format!("-{seconds} seconds"))])?,
     };
     let rows: Vec<OutboxRow> = statement.all().await?.results()?;
+    publish_read(env, &db, rows).await
+}
+
+/// Stamps outbox rows `rows` (rendering the bodies they lack) and sends
+/// them on `EVENTS`; answers how many.
+async fn publish_read(env: &Env, db: &D1Database, rows: Vec<OutboxRow>) -> worker::Result<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -282,11 +313,11 @@ async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
     for row in &rows {
         let body = match &row.body {
             Some(body) => body.clone(),
-            None => serde_json::to_string(&render(env, &db, row).await?)?,
+            None => serde_json::to_string(&render(env, db, row).await?)?,
         };
         // The first rendering stays (COALESCE): a concurrent publisher's
         // body is the one every delivery sends.
-        stamps.push(stamp(&db, &row.id, &body)?);
+        stamps.push(stamp(db, &row.id, &body)?);
         messages.push(Published { id: row.id.clone(), account_id: row.account_id, kind: row.kind.clone() });
     }
     db.batch(stamps).await?;
@@ -317,7 +348,7 @@ async fn render(env: &Env, db: &D1Database, row: &OutboxRow) -> worker::Result<B
                 }
                 None => serde_json::Value::Null,
             };
-            data = message_data(row.conversation_id, message);
+            data.insert("message".into(), message);
         }
         EventType::ConversationCreated | EventType::ConversationUpdated => {
             #[derive(serde::Deserialize)]
@@ -512,8 +543,8 @@ async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> w
         }
     }
     if !processed.is_empty() {
-        let ids: Vec<&str> = processed.iter().map(|(id, _)| id.as_str()).collect();
-        let ids = serde_json::to_string(&ids)?;
+        let ids: Vec<String> = processed.iter().map(|(id, _)| id.clone()).collect();
+        let ids = serde_json::to_string(ids.as_slice())?;
         let stamped = db
             .prepare(
                 "UPDATE outbox SET processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \

@@ -65,7 +65,7 @@ impl RoomCore {
             body.map_err(|e| worker::console_error!("rendering event {} failed: {e}", written.id)).ok().map(|body| (written, body))
         });
         match rendered {
-            Some((written, body)) => events::spawn_publish_rendered(&self.env, written, &body),
+            Some((written, body)) => events::spawn_publish_rendered(&self.env, written, body),
             None => events::spawn_publish(&self.env, context.conversation_id),
         }
     }
