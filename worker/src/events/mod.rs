@@ -205,6 +205,9 @@ pub async fn publish_conversation(env: &Env, conversation_id: i64) {
 pub fn spawn_publish_rendered(env: &Env, written: Written, body: String) {
     let env = env.clone();
     wasm_bindgen_futures::spawn_local(async move {
+        // After a timer turn: the broadcast's frames and the sender's
+        // answer leave first, not behind this task's CPU.
+        worker::Delay::from(std::time::Duration::ZERO).await;
         if let Err(e) = publish_rows(&env, Filter::Rendered(written, body)).await {
             worker::console_error!("publishing an event failed (the sweep publishes it later): {e}");
         }
