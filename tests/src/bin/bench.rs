@@ -509,6 +509,20 @@ where
     (latencies, missing)
 }
 
+/// A [`tagged_round`] of the baseline room's HTTP send (`POST /room/send`)
+/// to whatever subscribers `arrivals` records.
+async fn baseline_http_round(baseline: &str, label: &str, arrivals: &Tagged) -> (Vec<Duration>, usize) {
+    let http = reqwest::Client::new();
+    tagged_round(label, arrivals, |tag| {
+        let request = http.post(format!("{baseline}/room/send")).body(tag);
+        async move {
+            let response = request.send().await.expect("baseline send");
+            assert_eq!(response.status(), 201);
+        }
+    })
+    .await
+}
+
 /// With `BENCH_TRACE` set, prints `TRACE <what> <tag> <µs since the epoch>`
 /// on stderr (each send's start and answer, the first subscriber's
 /// receipt): a timeline to lay beside the worker's log or a CPU profile
@@ -680,15 +694,7 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
             ));
         }
         all_ready(&mut ready, n).await;
-        let http = reqwest::Client::new();
-        let (base, missing_b) = tagged_round(&format!("sse{n}"), &arrivals, |tag| {
-            let request = http.post(format!("{baseline}/room/send")).body(tag);
-            async move {
-                let response = request.send().await.expect("baseline send");
-                assert_eq!(response.status(), 201);
-            }
-        })
-        .await;
+        let (base, missing_b) = baseline_http_round(baseline, &format!("sse{n}"), &arrivals).await;
         tasks.iter().for_each(|t| t.abort());
         pair_line(&format!("send → SSE, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
         report_missing.push((format!("SSE {n}"), missing_e, missing_b));
@@ -731,15 +737,7 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
             tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
         }
         // The same transport as EdgeChat's: an HTTP send, socket subscribers.
-        let http = reqwest::Client::new();
-        let (base, missing_b) = tagged_round(&format!("ws{n}"), &arrivals, |tag| {
-            let request = http.post(format!("{baseline}/room/send")).body(tag);
-            async move {
-                let response = request.send().await.expect("baseline send");
-                assert_eq!(response.status(), 201);
-            }
-        })
-        .await;
+        let (base, missing_b) = baseline_http_round(baseline, &format!("ws{n}"), &arrivals).await;
         // For reference only: a message over a socket, which EdgeChat's
         // visitors do not send (their messages are HTTP requests).
         let (sender, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline sender socket");
