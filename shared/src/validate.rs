@@ -427,8 +427,12 @@ mod tests {
     fn calendar_days_are_four_two_and_two_digits_of_a_real_date() {
         assert_eq!(calendar_day("2026-02-28"), time::Date::from_calendar_date(2026, time::Month::February, 28).ok());
         assert_eq!(calendar_day("2024-02-29"), time::Date::from_calendar_date(2024, time::Month::February, 29).ok());
-        for bad in
-            ["2026-02-29", "2026-13-01", "2026-00-10", "2026-1-05", "26-01-05", "2026-01-5", "+026-01-05", "2026-01-05T", "", "2026/01/05"]
+        // A sign is refused ("-2026-01-05" was year -2026 to `time`'s `[year]`,
+        // a bound below every stored time), and so are full-width digits.
+        let signed_or_wide = ["+2026-01-05", "-2026-01-05", "\u{ff12}\u{ff10}\u{ff12}\u{ff16}-01-05"];
+        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-1-05", "26-01-05", "2026-01-5", "2026-01-05T", "", "2026/01/05"]
+            .into_iter()
+            .chain(signed_or_wide)
         {
             assert_eq!(calendar_day(bad), None, "{bad}");
         }

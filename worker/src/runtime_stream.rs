@@ -13,7 +13,8 @@
 use axum::http::StatusCode;
 use worker::send::SendWrapper;
 
-/// The body of a response, a stream the runtime made.
+/// The body of a response, a stream the runtime made. `Clone` only because
+/// `http`'s extensions require it; a response is built from it once.
 #[derive(Clone)]
 pub struct RuntimeStream(SendWrapper<web_sys::ReadableStream>);
 
@@ -44,8 +45,12 @@ pub fn into_runtime(mut response: axum::response::Response) -> worker::Result<we
                 let value = std::str::from_utf8(value.as_bytes()).map_err(|_| worker::Error::RustError("a header is not UTF-8".into()))?;
                 headers.append(name.as_str(), value)?;
             }
-            let answer = worker::ResponseBuilder::new().with_status(response.status().as_u16()).with_headers(worker::Headers(headers));
-            Ok(answer.stream(stream.0).into())
+            // The runtime's constructor, whose refusal (a status that has
+            // no body, a stream already read) is an error, not a panic.
+            let init = web_sys::ResponseInit::new();
+            init.set_status(response.status().as_u16());
+            init.set_headers(&headers);
+            Ok(web_sys::Response::new_with_opt_readable_stream_and_init(Some(&stream.0), &init)?)
         }
         None => worker::IntoResponse::into_raw(response).map_err(|e| worker::Error::RustError(e.into().to_string())),
     }

@@ -208,8 +208,9 @@ pub fn spawn_publish_rendered(env: &Env, written: Written, body: String) {
         // After a timer turn: the broadcast's frames and the sender's
         // answer leave first, not behind this task's CPU.
         worker::Delay::from(std::time::Duration::ZERO).await;
+        let id = written.id.clone();
         if let Err(e) = publish_rows(&env, Filter::Rendered(written, body)).await {
-            worker::console_error!("publishing an event failed (the sweep publishes it later): {e}");
+            worker::console_error!("publishing event {id} failed (the sweep publishes it later): {e}");
         }
     });
 }
@@ -314,18 +315,30 @@ async fn publish_read(env: &Env, db: &D1Database, rows: Vec<OutboxRow>) -> worke
     let mut stamps = Vec::with_capacity(rows.len());
     let mut messages = Vec::with_capacity(rows.len());
     for row in &rows {
+        // A row that cannot be rendered is left for the next sweep, not in
+        // the way of the rows after it (the sweep takes the oldest first).
         let body = match &row.body {
             Some(body) => body.clone(),
-            None => serde_json::to_string(&render(env, db, row).await?)?,
+            None => match render(env, db, row).await.and_then(|event| Ok(serde_json::to_string(&event)?)) {
+                Ok(body) => body,
+                Err(e) => {
+                    worker::console_error!("rendering event {} failed (left for the sweep): {e}", row.id);
+                    continue;
+                }
+            },
         };
         // The first rendering stays (COALESCE): a concurrent publisher's
         // body is the one every delivery sends.
         stamps.push(stamp(db, &row.id, &body)?);
         messages.push(Published { id: row.id.clone(), account_id: row.account_id, kind: row.kind.clone() });
     }
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let published = messages.len();
     db.batch(stamps).await?;
     env.queue("EVENTS")?.send_batch(messages).await?;
-    Ok(rows.len())
+    Ok(published)
 }
 
 /// The [`BusEvent`] of outbox row `row`, its `data` built from the current
