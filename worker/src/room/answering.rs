@@ -215,8 +215,7 @@ impl RoomCore {
         let (row, fresh, event) =
             messages::insert_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
         if fresh {
-            self.announce(&send.context, &row);
-            self.publish_created(&send.context, event, &row);
+            self.announce(&send.context, &row, event);
         }
         meta.answer_id = Some(row.id);
         meta.answer_seq = Some(row.seq);

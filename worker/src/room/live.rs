@@ -156,7 +156,9 @@ impl RoomCore {
     /// Broadcasts a stored message (after, for a visitor conversation's
     /// first one, the new conversation; an internal conversation is
     /// announced when it is created, as it may have no message yet).
-    pub(super) fn announce(&self, context: &RoomContext, row: &MessageRow) {
+    /// Then publishes its `message.created` outbox row `event_row`
+    /// ([`RoomCore::publish_created`]) with the message as broadcast.
+    pub(super) fn announce(&self, context: &RoomContext, row: &MessageRow, event_row: Option<crate::events::Written>) {
         if row.seq == 1 && context.site_id.is_some() {
             let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
             self.broadcast(context, &new, |_| Delivery::Never);
@@ -168,6 +170,9 @@ impl RoomCore {
             (false, 0) => Delivery::Never,
             (false, _) => Delivery::Now(row.id),
         });
+        if let LiveEvent::Message { message, .. } = event {
+            self.publish_created(context, event_row, row.seq, &message);
+        }
     }
 
     /// The file links of the newest request that brought them. Every request

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
-use crate::db::messages::{self, Author, FileLinks, MessageRow, NewMessage};
+use crate::db::messages::{self, Author, FileLinks, NewMessage};
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::events;
@@ -39,8 +39,7 @@ impl RoomCore {
             inserted.row = messages::mark_forwarded(db, inserted.row.id, origin).await?;
         }
         if !inserted.duplicate {
-            self.announce(context, &inserted.row);
-            self.publish_created(context, inserted.event.take(), &inserted.row);
+            self.announce(context, &inserted.row, inserted.event.take());
         }
         if inserted.woke {
             let event = LiveEvent::Status { conversation_id: context.conversation_id, status: inserted.state.status };
@@ -48,20 +47,18 @@ impl RoomCore {
         }
         Ok(inserted)
     }
-}
 
-impl RoomCore {
-    /// Publishes the `message.created` event of `row`, just stored with
-    /// outbox row `event`, off the live path. The Room renders the body from
-    /// the row it holds ([`events::spawn_publish_rendered`]: one D1 write
-    /// and a queue send). A conversation's first message, or a write whose
-    /// outbox row did not come back, publishes every unpublished event of
-    /// the conversation instead ([`events::spawn_publish`]): the
-    /// `conversation.created` of a visitor conversation is published with
-    /// its first message.
-    pub(super) fn publish_created(&self, context: &RoomContext, event: Option<events::Written>, row: &MessageRow) {
-        let rendered = event.filter(|_| row.seq > 1).and_then(|written| {
-            let body = events::message_created(&written, context.conversation_id, &row.to_chat_message(&self.file_links()));
+    /// Publishes the `message.created` event of `message` (`seq`), just
+    /// stored with outbox row `event` and broadcast, off the live path. The
+    /// Room renders the body from the message it holds
+    /// ([`events::spawn_publish_rendered`]: one D1 write and a queue send).
+    /// A conversation's first message, or a write whose outbox row did not
+    /// come back, publishes every unpublished event of the conversation
+    /// instead ([`events::spawn_publish`]): the `conversation.created` of a
+    /// visitor conversation is published with its first message.
+    pub(super) fn publish_created(&self, context: &RoomContext, event: Option<events::Written>, seq: i64, message: &ChatMessage) {
+        let rendered = event.filter(|_| seq > 1).and_then(|written| {
+            let body = events::message_created(&written, context.conversation_id, message);
             body.map_err(|e| worker::console_error!("rendering event {} failed: {e}", written.id)).ok().map(|body| (written, body))
         });
         match rendered {
