@@ -625,6 +625,7 @@ async fn logout_revokes_that_refresh_token_only(server: &Server) {
 
 async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operator(server: &Server) {
     let tenant = signup(server, &FRESH_IPS).await;
+    let (_, conversation_id) = new_conversation(server, &tenant.site.site_key).await;
     let other_session = login_ok(server, &tenant.email, PASSWORD).await;
     let colleague = add_operator(server, tenant.token(), OperatorRole::Owner).await;
     let body = json!({"refresh_token": other_session.body_refresh_token(), "all": true});
@@ -634,7 +635,20 @@ async fn logout_everywhere_revokes_every_refresh_and_access_token_of_the_operato
         assert_unauthorized(server, Some(&format!("Bearer {}", tokens.access_token)), &format!("the {session} access token")).await;
         assert_error(refresh(server, tokens.body_refresh_token()).await, 401, "unauthorized", &format!("the {session} refresh token"))
             .await;
+        // The send route checks the token in the batch of its own first
+        // reads: refused all the same, before any fault of the body.
+        let bodies = [
+            json!({"conversation_id": conversation_id, "content": "After logout"}),
+            json!({"conversation_id": conversation_id, "content": " "}),
+            json!({"conversation_id": "not a number"}),
+        ];
+        for body in bodies {
+            let response = send(server, Method::POST, "/v1/chat/messages/send", &tokens.access_token, Some(body.clone())).await;
+            assert_error(response, 401, "unauthorized", &format!("the {session} access token sending {body}")).await;
+        }
     }
+    let stored = messages(server, colleague.token(), conversation_id, "").await.messages;
+    assert!(stored.iter().all(|m| m.role != Role::Operator), "nothing was sent with a revoked token: {stored:?}");
     assert_eq!(me(server, colleague.token()).await.user.id, colleague.user.id, "another operator's session goes on");
     let again = login_ok(server, &tenant.email, PASSWORD).await;
     assert_eq!(me(server, &again.access_token).await.user.id, tenant.id(), "a new login works");

@@ -1,6 +1,8 @@
 //! Operator authentication (seed 002, `/auth/*`; ARCHITECTURE.md, security
 //! model): password hashing, access JWTs, rotating refresh tokens, account
-//! API keys (issue 13), and the [`CurrentOperator`] extractor every `/v1` handler takes.
+//! API keys (issue 13), and the [`CurrentOperator`] extractor every `/v1`
+//! handler takes ([`Credential`] where a handler checks the operator in
+//! one D1 batch with its own first reads).
 
 pub mod api_key;
 pub mod app_session;
@@ -17,6 +19,8 @@ use axum::http::request::Parts;
 use axum::http::Method;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::integrations::ApiKeyScope;
+
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::db::{self, api_keys, users};
 use crate::error::{ApiError, ApiResult};
@@ -110,39 +114,105 @@ impl FromRequestParts<AppState> for CurrentOperator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = Credential::from_request_parts(parts, state).await?;
+        let env = state.env.clone();
+        worker::send::SendFuture::new(async move { credential.operator_with(&db::database(&env)?, |_, _| Ok(((), Vec::new()))).await })
+            .await
+            .map(|(operator, ..)| operator)
+    }
+}
+
+/// A `/v1` request's bearer credential, checked as far as it can be without
+/// D1: an access JWT's signature and expiry, or an API key's route and the
+/// scope its method needs. It is no operator yet: only
+/// [`Credential::operator_with`] finishes the check ([`CurrentOperator`]
+/// says what is refused, and how), so a handler that takes it and never
+/// calls that gets nothing out of it.
+#[must_use = "a credential is checked only by Credential::operator_with"]
+pub struct Credential(Bearer);
+
+/// What [`Credential`] holds (private: read through `operator_with` only).
+enum Bearer {
+    /// An access JWT (claims `sub`, `acc`, `ver`).
+    Session { user_id: i64, account_id: i64, token_version: i64 },
+    /// An account API key, by its SHA-256; `needed` is the method's scope.
+    ApiKey { key_hash: String, needed: ApiKeyScope },
+}
+
+impl FromRequestParts<AppState> for Credential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or_else(|| ApiError::unauthorized("A bearer access token is required"))?;
         if api_key::is_api_key(token) {
-            return from_api_key(parts, state, api_key::key_hash(token)).await;
+            if !parts.uri.path().starts_with("/v1/") {
+                return Err(ApiError::unauthorized("API keys are accepted on the /v1 routes only"));
+            }
+            let needed = if matches!(parts.method, Method::GET | Method::HEAD) { ApiKeyScope::Read } else { ApiKeyScope::Write };
+            return Ok(Credential(Bearer::ApiKey { key_hash: api_key::key_hash(token), needed }));
         }
         let secret = jwt::secret(&state.env)?;
         let claims = jwt::verify(token, &secret)?;
         let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized("The access token is invalid"))?;
-        let env = state.env.clone();
-        let user =
-            worker::send::SendFuture::new(async move { users::session_user(&db::database(&env)?, claims.acc, user_id, claims.ver).await })
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("This operator no longer exists or this access token was revoked"))?;
-        Ok(CurrentOperator {
-            id: user.id,
-            account_id: user.account_id,
-            display_name: user.display_name,
-            token_version: user.token_version,
-            api_key_id: None,
-            role: user.role,
-        })
+        Ok(Credential(Bearer::Session { user_id, account_id: claims.acc, token_version: claims.ver }))
     }
 }
 
-/// The operator an API key acts as (see [`CurrentOperator`]).
-async fn from_api_key(parts: &Parts, state: &AppState, key_hash: String) -> ApiResult<CurrentOperator> {
-    if !parts.uri.path().starts_with("/v1/") {
-        return Err(ApiError::unauthorized("API keys are accepted on the /v1 routes only"));
+impl Credential {
+    /// The operator, with what `reads(user id, account id)` answers and the
+    /// results of the statements it prepares: a route's first D1 reads
+    /// (`SELECT`s only: nothing may be written before the operator is
+    /// known), which for an access JWT go in one batch with the operator's
+    /// check (one D1 round trip for both, issue 16). They run with the
+    /// token's claimed ids before the check is known, so nothing of them is
+    /// answered unless it passes. An API key's operator is known only from
+    /// its lookup: `reads` runs after it, its statements in a second batch
+    /// (none when it prepares nothing). `reads` is the place to parse a
+    /// body, so that nothing of a refused request's body is read.
+    pub async fn operator_with<T, F>(self, db: &D1Database, reads: F) -> ApiResult<(CurrentOperator, T, Vec<D1Result>)>
+    where
+        F: FnOnce(i64, i64) -> worker::Result<(T, Vec<D1PreparedStatement>)>,
+    {
+        match self.0 {
+            Bearer::Session { user_id, account_id, token_version } => {
+                let (read, more) = reads(user_id, account_id)?;
+                let mut statements = vec![users::session_user_statement(db, account_id, user_id, token_version)?];
+                statements.extend(more);
+                let mut results = db.batch(statements).await?;
+                let rest = results.split_off(results.len().min(1));
+                let user = results
+                    .pop()
+                    .map(|r| r.results::<users::UserRow>())
+                    .transpose()?
+                    .and_then(|mut rows| rows.pop())
+                    .ok_or_else(|| ApiError::unauthorized("This operator no longer exists or this access token was revoked"))?;
+                let operator = CurrentOperator {
+                    id: user.id,
+                    account_id: user.account_id,
+                    display_name: user.display_name,
+                    token_version: user.token_version,
+                    api_key_id: None,
+                    role: user.role,
+                };
+                Ok((operator, read, rest))
+            }
+            Bearer::ApiKey { key_hash, needed } => {
+                let operator = from_api_key(db, &key_hash, needed).await?;
+                let (read, statements) = reads(operator.id, operator.account_id)?;
+                let rest = match statements.is_empty() {
+                    true => Vec::new(),
+                    false => db.batch(statements).await?,
+                };
+                Ok((operator, read, rest))
+            }
+        }
     }
-    let env = state.env.clone();
-    let holder = worker::send::SendFuture::new(async move { api_keys::authenticate(&db::database(&env)?, &key_hash).await })
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("This API key is unknown or revoked"))?;
-    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { ApiKeyScope::Read } else { ApiKeyScope::Write };
+}
+
+/// The operator an API key acts as (see [`CurrentOperator`]), for a
+/// request that needs scope `needed`.
+async fn from_api_key(db: &D1Database, key_hash: &str, needed: ApiKeyScope) -> ApiResult<CurrentOperator> {
+    let holder = api_keys::authenticate(db, key_hash).await?.ok_or_else(|| ApiError::unauthorized("This API key is unknown or revoked"))?;
     if !holder.scopes.contains(&needed) {
         let name = if needed == ApiKeyScope::Read { "read" } else { "write" };
         return Err(ApiError::forbidden(format!("This API key lacks the {name} scope")));

@@ -8,9 +8,10 @@ use edgechat_shared::api::events::UnreadCount;
 use edgechat_shared::api::{ChatMessage, Mode, Role};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 pub use super::messages::ConversationState;
+use super::sites::SiteRow;
 use super::{int, next_id, opt_int, opt_text, text};
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +201,38 @@ pub async fn list(
     let rows: Vec<SummaryRow> = db.prepare(sql).bind(&binds)?.all().await?.results()?;
     let (rows, more) = super::page_of(rows, limit);
     Ok((rows.into_iter().map(SummaryRow::into_summary).collect(), more))
+}
+
+/// The reads of where an operator's message to conversation `id` goes
+/// (for a batch, [`send_target`] reads their results): the conversation,
+/// when visible to user `user_id` of `account_id` as [`summary`] sees it (a
+/// visitor conversation of the account, or an internal one the user takes
+/// part in), and its site. Lighter than the summary, which counts unread
+/// messages and reads the newest: the send path's lookup (issue 16).
+pub fn send_target_statements(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> worker::Result<Vec<D1PreparedStatement>> {
+    Ok(vec![
+        db.prepare(
+            "SELECT c.site_id FROM conversations c WHERE c.id = ?3 AND c.account_id = ?2 AND (c.kind = 'visitor' \
+             OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1))",
+        )
+        .bind(&[int(user_id), int(account_id), int(id)])?,
+        super::sites::of_conversation_statement(db, account_id, id)?,
+    ])
+}
+
+/// The results of [`send_target_statements`]: the conversation's site id
+/// (`None` for an internal conversation) and the site's row; `None` when
+/// the caller cannot see the conversation.
+pub fn send_target(results: &[D1Result]) -> worker::Result<Option<(Option<i64>, Option<SiteRow>)>> {
+    #[derive(Deserialize)]
+    struct Target {
+        site_id: Option<i64>,
+    }
+    let Some(target) = results.first().map(|r| r.results::<Target>()).transpose()?.and_then(|mut rows| rows.pop()) else {
+        return Ok(None);
+    };
+    let site = results.get(1).map(|r| r.results::<SiteRow>()).transpose()?.and_then(|mut rows| rows.pop());
+    Ok(Some((target.site_id, site)))
 }
 
 /// One conversation of the caller's account.

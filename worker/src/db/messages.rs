@@ -172,11 +172,22 @@ pub struct Inserted {
     pub woke: bool,
     /// Its `message.created` outbox row (`None` for a duplicate).
     pub event: Option<crate::events::Written>,
+    /// The conversation's language (BCP 47) after the write: the
+    /// message's `lang` when it named one, else the one stored before.
+    pub lang: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct StatusRow {
     status: Status,
+}
+
+/// The conversation as the write's `UPDATE … RETURNING` leaves it.
+#[derive(Deserialize)]
+struct StateRow {
+    mode: Mode,
+    status: Status,
+    lang: Option<String>,
 }
 
 /// A message to store: who writes it, what, the author's client id, the
@@ -197,7 +208,7 @@ pub struct NewMessage<'a> {
 
 /// Inserts a visitor or operator message with the next `seq`, ties the
 /// uploads of its attachments to it, bumps the conversation's activity time
-/// (and its `page_url` and `lang` when the message names them) and reads its state, in
+/// (and its `page_url` and `lang` when the message names them) and reads its state and language, in
 /// one D1 batch (a transaction) with its `message.created` event. Only uploads no message has yet are listed
 /// and tied; call it under the Room's write lock, so that two messages never
 /// list one upload. When the author already stored the message's client id
@@ -210,66 +221,69 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
         Author::Visitor => None,
     };
     let attachments = unattached(db, attachments).await?;
-    let inserted = db
-        .batch(vec![
-            db.prepare(format!(
-                "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, attachments) \
+    let mut statements = vec![
+        db.prepare(format!(
+            "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, attachments) \
                  VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7) \
                  ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
-            ))
-            .bind(&[
-                int(conversation_id),
-                text(author.role().as_str()),
-                opt_int(author.id()),
-                text(content),
-                opt_text(author_name),
-                opt_text(client_id),
-                // Links are made when the message is read, never stored.
-                text(&serde_json::to_string(
-                    &attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>(),
-                )?),
-            ])?,
-            // Its `message.created` event (nothing for a duplicate).
-            Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,
-            // The newest message takes the uploads its own `attachments` list:
-            // the message just inserted, or (after a duplicate) the newest one
-            // again, whose uploads are its own already.
+        ))
+        .bind(&[
+            int(conversation_id),
+            text(author.role().as_str()),
+            opt_int(author.id()),
+            text(content),
+            opt_text(author_name),
+            opt_text(client_id),
+            // Links are made when the message is read, never stored.
+            text(&serde_json::to_string(&attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>())?),
+        ])?,
+        // Its `message.created` event (nothing for a duplicate).
+        Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,
+        // The status before, to tell a woken snooze.
+        db.prepare("SELECT status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
+        // A visitor's message wakes a snoozed conversation at once (issue 14);
+        // the state after (no row: no such conversation).
+        db.prepare(
+            "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
+                 page_url = COALESCE(?2, page_url), lang = COALESCE(?4, lang), \
+                 status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN 'open' ELSE status END, \
+                 snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
+                 WHERE id = ?1 RETURNING mode, status, lang",
+        )
+        .bind(&[int(conversation_id), opt_text(page_url), text(author.role().as_str()), opt_text(lang)])?,
+    ];
+    if !attachments.is_empty() {
+        // The newest message takes the uploads its own `attachments` list:
+        // the message just inserted, or (after a duplicate) the newest one
+        // again, whose uploads are its own already. Without attachments
+        // there is nothing to tie, and the statement is left out.
+        statements.push(
             db.prepare(
                 "UPDATE uploads SET message_id = (SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1) \
                  WHERE message_id IS NULL AND id IN (SELECT json_extract(j.value, '$.id') FROM messages m, json_each(m.attachments) j \
                  WHERE m.id = (SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1))",
             )
             .bind(&[int(conversation_id)])?,
-            // The status before, to tell a woken snooze (index 3).
-            db.prepare("SELECT status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
-            // A visitor's message wakes a snoozed conversation at once (issue 14).
-            db.prepare(
-                "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
-                 page_url = COALESCE(?2, page_url), lang = COALESCE(?4, lang), \
-                 status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN 'open' ELSE status END, \
-                 snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
-                 WHERE id = ?1",
-            )
-            .bind(&[int(conversation_id), opt_text(page_url), text(author.role().as_str()), opt_text(lang)])?,
-            db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
-        ])
-        .await?;
-    let before = inserted.get(3).map(|r| r.results::<StatusRow>()).transpose()?.and_then(|mut rows| rows.pop());
-    let state = inserted
-        .get(5)
-        .map(|r| r.results::<ConversationState>())
+        );
+    }
+    let inserted = db.batch(statements).await?;
+    let before = inserted.get(2).map(|r| r.results::<StatusRow>()).transpose()?.and_then(|mut rows| rows.pop());
+    let StateRow { mode, status, lang } = inserted
+        .get(3)
+        .map(|r| r.results::<StateRow>())
         .transpose()?
         .and_then(|mut rows| rows.pop())
         .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
+    let state = ConversationState { mode, status };
     let woke = before.is_some_and(|b| b.status == Status::Snoozed) && state.status != Status::Snoozed;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
         let event = written(&inserted, 1);
-        return Ok(Inserted { row, duplicate: false, state, woke, event });
+        return Ok(Inserted { row, duplicate: false, state, woke, event, lang });
     }
     let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
         .await?
         .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
-    Ok(Inserted { row, duplicate: true, state, woke, event: None })
+    Ok(Inserted { row, duplicate: true, state, woke, event: None, lang })
 }
 
 /// The outbox row statement `index` of a batch wrote

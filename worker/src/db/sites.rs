@@ -133,14 +133,12 @@ pub async fn by_id(db: &D1Database, id: i64) -> worker::Result<Option<SiteRow>> 
     db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1")).bind(&[int(id)])?.first(None).await
 }
 
-/// The site of conversation `conversation_id` of `account_id`; `None` for an
-/// internal conversation (no site) or no such conversation. One read that
-/// needs no earlier one, so the send route runs it beside the conversation's.
-pub async fn of_conversation(db: &D1Database, account_id: i64, conversation_id: i64) -> worker::Result<Option<SiteRow>> {
+/// The read of the site of conversation `conversation_id` of `account_id`
+/// (no row for an internal conversation, or no such conversation), for a
+/// batch ([`super::conversations::send_target`]).
+pub fn of_conversation_statement(db: &D1Database, account_id: i64, conversation_id: i64) -> worker::Result<D1PreparedStatement> {
     db.prepare(format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = (SELECT site_id FROM conversations WHERE id = ?1 AND account_id = ?2)"))
-        .bind(&[int(conversation_id), int(account_id)])?
-        .first(None)
-        .await
+        .bind(&[int(conversation_id), int(account_id)])
 }
 
 /// A site by id within `account_id`.

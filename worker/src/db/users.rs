@@ -2,7 +2,7 @@
 
 use edgechat_shared::api::auth::{Account, Operator, OperatorRole};
 use serde::Deserialize;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 use super::{int, next_id, opt_text, text};
 
@@ -63,10 +63,16 @@ pub async fn user_by_id(db: &D1Database, id: i64) -> worker::Result<Option<UserR
 /// token version is still `token_version`. `None` for a removed operator or
 /// a token issued before a password change, logout from everywhere or role change.
 pub async fn session_user(db: &D1Database, account_id: i64, id: i64, token_version: i64) -> worker::Result<Option<UserRow>> {
-    db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND account_id = ?2 AND token_version = ?3"))
-        .bind(&[int(id), int(account_id), int(token_version)])?
-        .first(None)
-        .await
+    session_user_statement(db, account_id, id, token_version)?.first(None).await
+}
+
+/// The statement of [`session_user`], for a batch.
+pub fn session_user_statement(db: &D1Database, account_id: i64, id: i64, token_version: i64) -> worker::Result<D1PreparedStatement> {
+    db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND account_id = ?2 AND token_version = ?3")).bind(&[
+        int(id),
+        int(account_id),
+        int(token_version),
+    ])
 }
 
 /// An operator by email (case-insensitive), any account.

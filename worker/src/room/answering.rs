@@ -95,7 +95,7 @@ impl SendVisitorMessage {
             core.write_message(&db, &context, message),
             responder::kb::retrieve(&db, context.visitor_site(), &self.content),
         );
-        let Inserted { row: visitor_message, duplicate: replayed, state, .. } = written?;
+        let Inserted { row: visitor_message, duplicate: replayed, state, lang, .. } = written?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
             conversation_id: context.conversation_id,
@@ -112,7 +112,6 @@ impl SendVisitorMessage {
             emit(&tx, &StreamEvent::Done { meta });
         } else {
             wasm_bindgen_futures::spawn_local(async move {
-                let lang = visitor_lang(&db, &self).await;
                 match core.answer(&db, &self, lang.as_deref(), &visitor_message, passages, &mut meta, &tx).await {
                     Ok(()) => emit(&tx, &StreamEvent::Done { meta }),
                     Err(AnswerError::Responder(responder::llm::Failure::VisitorGone)) if !tx.is_closed() => {
@@ -134,18 +133,6 @@ impl SendVisitorMessage {
         }
         sse_response(rx)
     }
-}
-
-/// The visitor's language for an answer: the message's `lang`, else the
-/// conversation's (English texts when neither is known, or D1 fails to say).
-async fn visitor_lang(db: &D1Database, send: &SendVisitorMessage) -> Option<String> {
-    if send.lang.is_some() {
-        return send.lang.clone();
-    }
-    conversations::lang(db, send.context.conversation_id).await.unwrap_or_else(|err| {
-        worker::console_error!("reading the language of conversation {} failed: {err}", send.context.conversation_id);
-        None
-    })
 }
 
 impl RoomCore {

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::page_size;
-use crate::auth::CurrentOperator;
+use crate::auth::{Credential, CurrentOperator};
 use crate::db::conversations::{self as conv_db, StateChange};
 use crate::db::messages::{self, FileLinks};
 use crate::db::{self, team as team_db, users};
@@ -169,22 +169,31 @@ pub async fn get_messages(
     security(("operator_jwt" = [])),
 )]
 #[worker::send]
-pub async fn post_send(State(state): State<AppState>, caller: CurrentOperator, body: Bytes) -> ApiResult<(StatusCode, Json<SentMessage>)> {
-    let send: OperatorSend = json_object(&body)?;
-    send.validate()?;
+pub async fn post_send(State(state): State<AppState>, credential: Credential, body: Bytes) -> ApiResult<(StatusCode, Json<SentMessage>)> {
     let db = db::database(&state.env)?;
-    // The conversation and its site's file links in one D1 round trip's time, not two.
-    let (conversation, site) =
-        futures::join!(load(&db, &caller, send.conversation_id), db::sites::of_conversation(&db, caller.account_id, send.conversation_id));
-    let conversation = conversation?;
-    let links = match (conversation.site_id, site?) {
+    // The operator, the conversation and its site's file links in one D1
+    // round trip; a refused operator is 401 before any fault of the body.
+    let (caller, send, target) = credential
+        .operator_with(&db, |user_id, account_id| {
+            let send = json_object::<OperatorSend>(&body);
+            let reads = match &send {
+                Ok(send) => conv_db::send_target_statements(&db, user_id, account_id, send.conversation_id)?,
+                Err(_) => Vec::new(),
+            };
+            Ok((send, reads))
+        })
+        .await?;
+    let send = send?;
+    send.validate()?;
+    let (site_id, site) = conv_db::send_target(&target)?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let links = match (site_id, site) {
         (Some(_), Some(site)) => FileLinks::of(&site),
         (Some(_), None) => return Err(ApiError::not_found("conversation")),
-        (None, _) => file_links(&state.env, &db, &conversation).await?,
+        (None, _) => super::media::links_for(&state.env, &db, None).await?,
     };
-    let attachments = super::media::operator_attachments(&state.env, &db, &caller, &conversation, &links, &send.attachments).await?;
+    let attachments = super::media::operator_attachments(&state.env, &db, &caller, site_id, &links, &send.attachments).await?;
     let sent = SendOperatorMessage {
-        context: room_context(&caller, &conversation),
+        context: RoomContext { conversation_id: send.conversation_id, site_id, account_id: caller.account_id },
         content: send.content,
         author_id: caller.id,
         author_name: caller.display_name.clone(),

@@ -477,7 +477,8 @@ pub async fn post_media(
     Ok((StatusCode::CREATED, Json(info(&row, &upload, &links))))
 }
 
-/// The attachments of an operator message in `conversation`: each id an
+/// The attachments of an operator message in a conversation of site
+/// `site_id` (`None`: an internal conversation): each id an
 /// upload the caller made (404 otherwise, so another operator's or
 /// account's ids look like unknown ones: a teammate's unsent file of a
 /// conversation the caller cannot see stays theirs), made for a conversation of the
@@ -487,7 +488,7 @@ pub async fn operator_attachments(
     env: &Env,
     db: &D1Database,
     caller: &CurrentOperator,
-    conversation: &ConversationSummary,
+    site_id: Option<i64>,
     links: &FileLinks,
     ids: &[i64],
 ) -> ApiResult<Vec<Attachment>> {
@@ -501,7 +502,7 @@ pub async fn operator_attachments(
         if row.message_id.is_some() || out.iter().any(|a| a.id == row.id) {
             return Err(FieldError::new("attachments", format!("upload {id} is already attached to a message")).into());
         }
-        if row.site_id != conversation.site_id {
+        if row.site_id != site_id {
             return Err(FieldError::new("attachments", format!("upload {id} was made for a conversation of another site")).into());
         }
         out.push(Attachment { id: row.id, url: links.url(row.id), name: row.name, content_type: row.content_type, size: row.size });
