@@ -46,6 +46,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         webhook_urls_and_fields_are_checked,
         other_accounts_get_404_and_agents_403,
         the_event_filter_is_respected_and_deleted_or_disabled_endpoints_get_nothing,
+        a_burst_of_two_accounts_events_reaches_each_accounts_endpoints_once,
         assignments_and_closes_are_events_and_internal_conversations_none,
     ]
 }
@@ -349,6 +350,49 @@ async fn the_event_filter_is_respected_and_deleted_or_disabled_endpoints_get_not
     assert_eq!(types(&only), ["rating.created"], "the filtered endpoint gets only its type");
     assert_eq!(receiver().received(&doomed).len(), before, "a deleted endpoint gets nothing more");
     assert!(receiver().received(&paused).is_empty(), "a disabled endpoint gets nothing");
+}
+
+/// The `EVENTS` consumer fans a whole batch out in one D1 statement: a
+/// burst of replies in two accounts (sent concurrently, so that their
+/// events share batches) reaches every endpoint of its own account exactly
+/// once, and nothing of one account reaches the other's.
+async fn a_burst_of_two_accounts_events_reaches_each_accounts_endpoints_once(server: &'static Server) {
+    const REPLIES: usize = 12;
+    let (first, second) = (signup(server, &IPS).await, signup(server, &IPS).await);
+    let hooks = [unique("burst-a1"), unique("burst-a2"), unique("burst-b")];
+    for (tenant, hook) in [(&first, &hooks[0]), (&first, &hooks[1]), (&second, &hooks[2])] {
+        let _ = create_endpoint(server, tenant.token(), hook, json!(["message.created"])).await;
+    }
+    let ((_, first_id), (_, second_id)) = (visit(server, &first).await, visit(server, &second).await);
+    let sends = (0..REPLIES).flat_map(|i| [burst_reply(server, &first, first_id, i), burst_reply(server, &second, second_id, i)]);
+    let ids: Vec<i64> = futures::future::join_all(sends).await;
+    let expected = |conversation: i64| -> HashSet<i64> {
+        ids.iter().enumerate().filter(|(i, _)| (i % 2 == 0) == (conversation == first_id)).map(|(_, id)| *id).collect()
+    };
+    for (hook, conversation) in [(&hooks[0], first_id), (&hooks[1], first_id), (&hooks[2], second_id)] {
+        let replies = |received: &[Received]| -> Vec<i64> {
+            received
+                .iter()
+                .map(|r| r.json())
+                .filter(|e| e["data"]["message"]["role"] == "operator")
+                .map(|e| e["data"]["message"]["id"].as_i64().expect("a message id"))
+                .collect()
+        };
+        let got = receiver().wait_for(hook, WAIT, |r| replies(r).len() >= REPLIES).await;
+        for event in got.iter().map(|r| r.json()) {
+            assert_eq!(event["data"]["conversation_id"], conversation, "{hook} got only its account's events: {event}");
+        }
+        let delivered = replies(&got);
+        let unique: HashSet<i64> = delivered.iter().copied().collect();
+        assert_eq!(delivered.len(), unique.len(), "{hook} got each reply once: {delivered:?}");
+        assert_eq!(unique, expected(conversation), "{hook} got every reply of its conversation");
+    }
+}
+
+/// Reply `i` of [`a_burst_of_two_accounts_events_reaches_each_accounts_endpoints_once`]; answers its id.
+async fn burst_reply(server: &Server, tenant: &Tenant, id: i64, i: usize) -> i64 {
+    let body = json!({"conversation_id": id, "content": format!("Burst reply {i}")});
+    json_of::<SentMessage>(post(server, "/v1/chat/messages/send", tenant.token(), body).await, 201).await.message.id
 }
 
 async fn assignments_and_closes_are_events_and_internal_conversations_none(server: &'static Server) {

@@ -236,31 +236,76 @@ pub struct Due {
     pub attempt: i64,
 }
 
-/// Creates the deliveries of event `event_id` (`kind`, of `account_id`):
-/// one per enabled endpoint of the account subscribed to its type, with
-/// `max_attempts` tries; none for an event of an internal conversation
-/// (staff DMs and groups are for their participants only, not for the
-/// account's integrations); a (endpoint, event) pair delivered before gets no
-/// second one. Answers the new deliveries.
-pub async fn fan_out(db: &D1Database, account_id: i64, event_id: &str, kind: &str, max_attempts: i64) -> worker::Result<Vec<Due>> {
+/// What the fan-out of a batch of published events needs of each: its
+/// outbox id, type and account (the `EVENTS` message, `events::Published`).
+#[derive(Debug, serde::Serialize)]
+pub struct FanOutEvent<'a> {
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub account_id: i64,
+}
+
+/// The fan-out of a batch of published events, in one D1 round trip
+/// whatever the batch's size (up to the `EVENTS` consumer's 100, issue 16):
+/// the webhook deliveries it created, and which of its events may push to
+/// a device.
+#[derive(Debug, Default)]
+pub struct FanOut {
+    pub due: Vec<Due>,
+    /// The `message.created` events whose conversation's visitor has a
+    /// device: only those can notify (push), so only they are read again.
+    pub may_push: Vec<String>,
+}
+
+/// Creates the deliveries of `events`: for each event, one per enabled
+/// endpoint of its account subscribed to its type, with `max_attempts`
+/// tries; none for an event of an internal conversation (staff DMs and
+/// groups are for their participants only, not for the account's
+/// integrations); a (endpoint, event) pair delivered before gets no second
+/// one. The deliveries are made in the order of `events`. In the same batch
+/// (one D1 round trip), finds the events that may push ([`FanOut::may_push`]).
+pub async fn fan_out(db: &D1Database, events: &[FanOutEvent<'_>], max_attempts: i64) -> worker::Result<FanOut> {
     #[derive(Deserialize)]
     struct Row {
         id: i64,
     }
-    let rows: Vec<Row> = db
-        .prepare(
-            "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, max_attempts) \
-             SELECT e.id, ?1, ?2, ?4 FROM webhook_endpoints e WHERE e.account_id = ?3 AND e.disabled = 0 \
-             AND (e.events = '[]' OR EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value = ?2)) \
-             AND NOT EXISTS (SELECT 1 FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
-                             WHERE o.id = ?1 AND c.kind = 'internal') \
-             ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id",
-        )
-        .bind(&[text(event_id), text(kind), int(account_id), int(max_attempts)])?
-        .all()
-        .await?
-        .results()?;
-    Ok(rows.into_iter().map(|r| Due { delivery: r.id, attempt: 1 }).collect())
+    #[derive(Deserialize)]
+    struct Pushable {
+        id: String,
+    }
+    if events.is_empty() {
+        return Ok(FanOut::default());
+    }
+    let events = serde_json::to_string(events)?;
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, max_attempts) \
+                 SELECT e.id, ev.id, ev.kind, ?2 FROM (SELECT key, json_extract(value, '$.id') AS id, \
+                   json_extract(value, '$.type') AS kind, json_extract(value, '$.account_id') AS account_id FROM json_each(?1)) ev \
+                 JOIN webhook_endpoints e ON e.account_id = ev.account_id \
+                 WHERE e.disabled = 0 \
+                 AND (e.events = '[]' OR EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value = ev.kind)) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
+                                 WHERE o.id = ev.id AND c.kind = 'internal') \
+                 ORDER BY ev.key, e.id \
+                 ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id",
+            )
+            .bind(&[text(&events), int(max_attempts)])?,
+            db.prepare(
+                "SELECT o.id FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
+                 WHERE o.id IN (SELECT json_extract(value, '$.id') FROM json_each(?1)) AND o.type = 'message.created' \
+                 AND EXISTS (SELECT 1 FROM devices d WHERE d.visitor_id = c.visitor_id)",
+            )
+            .bind(&[text(&events)])?,
+        ])
+        .await?;
+    let rows = |index: usize| results.get(index).ok_or_else(|| worker::Error::RustError("a statement of the fan-out has no result".into()));
+    let mut due: Vec<Due> = rows(0)?.results::<Row>()?.into_iter().map(|r| Due { delivery: r.id, attempt: 1 }).collect();
+    due.sort_by_key(|d| d.delivery);
+    let may_push = rows(1)?.results::<Pushable>()?.into_iter().map(|p| p.id).collect();
+    Ok(FanOut { due, may_push })
 }
 
 /// Pending deliveries whose attempt was due more than `stale_seconds` ago

@@ -148,12 +148,20 @@ fn public_v6(ip: std::net::Ipv6Addr) -> bool {
     (s[0] & 0xe000) == 0x2000 && s[0] != 0x2002 && !(s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8))
 }
 
-/// Enqueues attempts `due` on `DELIVERIES`.
+/// Queues' `sendBatch` takes at most 100 messages (Cloudflare Queues limits).
+const SEND_BATCH_MAX: usize = 100;
+
+/// Enqueues attempts `due` on `DELIVERIES`, in order, [`SEND_BATCH_MAX`]
+/// at a time.
 pub async fn enqueue(env: &Env, due: &[Due]) -> worker::Result<()> {
     if due.is_empty() {
         return Ok(());
     }
-    env.queue("DELIVERIES")?.send_batch(due.to_vec()).await
+    let queue = env.queue("DELIVERIES")?;
+    for chunk in due.chunks(SEND_BATCH_MAX) {
+        queue.send_batch(chunk.to_vec()).await?;
+    }
+    Ok(())
 }
 
 /// Enqueues again every pending delivery overdue by `stale_seconds`.
