@@ -236,16 +236,6 @@ pub struct Due {
     pub attempt: i64,
 }
 
-/// What the fan-out of a batch of published events needs of each: its
-/// outbox id, type and account (the `EVENTS` message, `events::Published`).
-#[derive(Debug, serde::Serialize)]
-pub struct FanOutEvent<'a> {
-    pub id: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub account_id: i64,
-}
-
 /// The fan-out of a batch of published events, in one D1 round trip
 /// whatever the batch's size (up to the `EVENTS` consumer's 100, issue 16):
 /// the webhook deliveries it created, and which of its events may push to
@@ -258,14 +248,17 @@ pub struct FanOut {
     pub may_push: Vec<String>,
 }
 
-/// Creates the deliveries of `events`: for each event, one per enabled
+/// Creates the deliveries of the events of outbox ids `events`: for each event, one per enabled
 /// endpoint of its account subscribed to its type, with `max_attempts`
 /// tries; none for an event of an internal conversation (staff DMs and
 /// groups are for their participants only, not for the account's
-/// integrations); a (endpoint, event) pair delivered before gets no second
-/// one. The deliveries are made in the order of `events`. In the same batch
-/// (one D1 round trip), finds the events that may push ([`FanOut::may_push`]).
-pub async fn fan_out(db: &D1Database, events: &[FanOutEvent<'_>], max_attempts: i64) -> worker::Result<FanOut> {
+/// integrations). Account and type are the outbox row's, not the queue
+/// message's. A (endpoint, event) pair made before gets no second
+/// delivery; it is answered again while never tried (so a retried batch
+/// enqueues what a failed send left out; [`claim`] takes one attempt
+/// once). The deliveries are made in the order of `events`. In the same
+/// batch (one D1 round trip), finds the events that may push ([`FanOut::may_push`]).
+pub async fn fan_out(db: &D1Database, events: &[&str], max_attempts: i64) -> worker::Result<FanOut> {
     #[derive(Deserialize)]
     struct Row {
         id: i64,
@@ -282,20 +275,20 @@ pub async fn fan_out(db: &D1Database, events: &[FanOutEvent<'_>], max_attempts: 
         .batch(vec![
             db.prepare(
                 "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, max_attempts) \
-                 SELECT e.id, ev.id, ev.kind, ?2 FROM (SELECT key, json_extract(value, '$.id') AS id, \
-                   json_extract(value, '$.type') AS kind, json_extract(value, '$.account_id') AS account_id FROM json_each(?1)) ev \
-                 JOIN webhook_endpoints e ON e.account_id = ev.account_id \
+                 SELECT e.id, o.id, o.type, ?2 FROM (SELECT key, value AS id FROM json_each(?1)) ev \
+                 JOIN outbox o ON o.id = ev.id JOIN webhook_endpoints e ON e.account_id = o.account_id \
                  WHERE e.disabled = 0 \
-                 AND (e.events = '[]' OR EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value = ev.kind)) \
-                 AND NOT EXISTS (SELECT 1 FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
-                                 WHERE o.id = ev.id AND c.kind = 'internal') \
+                 AND (e.events = '[]' OR CASE WHEN json_valid(e.events) \
+                   THEN EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value = o.type) ELSE 0 END) \
+                 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = o.conversation_id AND c.kind = 'internal') \
                  ORDER BY ev.key, e.id \
-                 ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id",
+                 ON CONFLICT (endpoint_id, event_id) DO UPDATE SET next_at = next_at WHERE state = 'pending' AND attempts = 0 \
+                 RETURNING id",
             )
             .bind(&[text(&events), int(max_attempts)])?,
             db.prepare(
                 "SELECT o.id FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
-                 WHERE o.id IN (SELECT json_extract(value, '$.id') FROM json_each(?1)) AND o.type = 'message.created' \
+                 WHERE o.id IN (SELECT value FROM json_each(?1)) AND o.type = 'message.created' \
                  AND EXISTS (SELECT 1 FROM devices d WHERE d.visitor_id = c.visitor_id)",
             )
             .bind(&[text(&events)])?,

@@ -547,10 +547,7 @@ async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> w
             }
         }
     }
-    let refs: Vec<_> = events
-        .iter()
-        .map(|(event, _)| crate::db::webhooks::FanOutEvent { id: &event.id, kind: &event.kind, account_id: event.account_id })
-        .collect();
+    let refs: Vec<&str> = events.iter().map(|(event, _)| event.id.as_str()).collect();
     let fanned: worker::Result<_> = async {
         let fanned = crate::db::webhooks::fan_out(&db, &refs, max_attempts).await?;
         crate::webhooks::enqueue(env, &fanned.due).await?;
@@ -562,6 +559,7 @@ async fn fan_out(batch: worker::MessageBatch<serde_json::Value>, env: &Env) -> w
         Err(e) => {
             worker::console_error!("fanning out {} events failed: {e}", events.len());
             events.iter().for_each(|(_, message)| message.retry());
+            sweep(env).await;
             return Ok(());
         }
     };
