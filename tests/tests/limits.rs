@@ -42,6 +42,7 @@ fn main() {
     let server = Server::start_with("limits", &[("LIVE_BUFFER_EVENTS", &buffer), ("MEDIA_URL_SECONDS", &media_url_seconds)]);
     let mut trials = trials![server;
         a_ninth_live_stream_ends_the_oldest_and_the_newest_eight_stay_live,
+        head_on_the_live_channel_answers_its_headers_and_takes_no_stream_slot,
         a_ninth_operator_socket_closes_the_oldest_with_4029_and_spares_other_operators,
         the_openapi_document_states_the_caps,
         an_upload_url_is_refused_once_it_expires,
@@ -223,6 +224,31 @@ async fn a_ninth_live_stream_ends_the_oldest_and_the_newest_eight_stay_live(serv
     let second = &mut streams[0];
     second.events_until(|_| false).await;
     assert!(second.ended, "a tenth stream ends the second opened");
+}
+
+/// `HEAD /api/v1/chat/events` answers what a `GET` would (200, an event
+/// stream) with no body, and opens nothing: more `HEAD`s than the
+/// conversation has stream slots leave its one live stream open.
+async fn head_on_the_live_channel_answers_its_headers_and_takes_no_stream_slot(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    let mut live = RawStream::open(server, &visitor, None).await;
+    assert_eq!(seqs(&live.events_until(|events| seqs(events) == [1, 2]).await), [1, 2], "the replay of the live stream");
+    let url = format!("{}/api/v1/chat/events?site_key={}&session_id={}", server.url, visitor.site_key, visitor.session);
+    for i in 0..LIVE_STREAMS_PER_CONVERSATION + 2 {
+        let head = server.http.head(&url).header("cf-connecting-ip", visitor_ip(&visitor.session)).send().await.expect("HEAD is answered");
+        assert_eq!(head.status(), 200, "HEAD {i}");
+        let kind = head.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        assert!(kind.starts_with("text/event-stream"), "HEAD {i} names the event stream: {kind}");
+        assert!(head.bytes().await.expect("HEAD's empty body").is_empty(), "HEAD {i} has no body");
+    }
+    let unknown = format!("{}/api/v1/chat/events?site_key={}&session_id={}", server.url, visitor.site_key, new_session_id());
+    let head = server.http.head(&unknown).header("cf-connecting-ip", visitor_ip(&visitor.session)).send().await.expect("HEAD is answered");
+    assert_eq!(head.status(), 404, "HEAD for a session without a conversation is refused as GET is");
+    let seq = operator_reply(server, tenant.token(), visitor.conversation, "The live stream outlived the HEADs").await;
+    let events = live.events_until(|events| seqs(events).contains(&seq)).await;
+    assert!(!live.ended, "the live stream was not ended by the HEADs");
+    assert_eq!(seqs(&events), [seq], "and gets the next reply");
 }
 
 // ---------------------------------------------------------------- buffered events per slow stream

@@ -18,6 +18,19 @@ use worker::send::SendWrapper;
 #[derive(Clone)]
 pub struct RuntimeStream(SendWrapper<web_sys::ReadableStream>);
 
+/// The answer to `HEAD` on a live channel: the status and headers of the
+/// stream a `GET` opens, without opening it. The Room is never asked, so a
+/// `HEAD` takes none of the conversation's live stream slots (README,
+/// "Resource caps"); axum would answer a `GET` handler's `HEAD` with the
+/// body dropped, after the Room had subscribed it.
+pub fn sse_head() -> axum::response::Response {
+    let mut answer = axum::response::Response::new(axum::body::Body::empty());
+    let headers = answer.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/event-stream; charset=utf-8"));
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache, no-transform"));
+    answer
+}
+
 /// `response`, a Durable Object's answer, as an axum response with its
 /// status and headers whose body passes through untouched (see the module).
 /// Middleware still sees and may change the status and headers.

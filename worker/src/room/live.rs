@@ -341,7 +341,9 @@ impl Subscribe {
         let alive = Rc::new(Cell::new(true));
         {
             let mut live = core.live.borrow_mut();
-            // The oldest streams end, so that the visitor's newest tab always gets one.
+            // Streams whose client is gone take no slot; then the oldest
+            // streams end, so that the visitor's newest tab always gets one.
+            live.subscribers.retain(|s| !s.tx.is_closed());
             while live.subscribers.len() >= streams_cap(&core.env) {
                 let oldest = live.subscribers.remove(0);
                 let _ = oldest.tx.unbounded_send((None, sse::comment("replaced by a newer stream")));

@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::Json;
 use edgechat_shared::api::app::{
     AppConversationDetail, AppConversationList, Closed, DetailQuery, Poll, PollQuery, Replied, ReplyRequest, RequestMeta, StartRequest,
@@ -364,6 +364,7 @@ pub struct AppEventsQuery {
 #[worker::send]
 pub async fn get_events(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
     user: AppUser,
     Path(id): Path<i64>,
@@ -379,6 +380,9 @@ pub async fn get_events(
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
     let context = user.conversation(&db::database(&state.env)?, id).await?;
+    if method == Method::HEAD {
+        return Ok(crate::runtime_stream::sse_head());
+    }
     let subscribe = Subscribe { context, after_seq, links: FileLinks::of(&user.site), app_session: Some(user.session_hash) };
     Ok(crate::runtime_stream::pass_through(subscribe.call(&state.env).await?))
 }

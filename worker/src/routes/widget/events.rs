@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::events::{
@@ -41,7 +41,12 @@ use crate::routes::{json_object, AppState};
     security(("site_key" = [], "session_id" = [])),
 )]
 #[worker::send]
-pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(query): Query<EventsQuery>) -> ApiResult<Response> {
+pub async fn get_events(
+    State(state): State<AppState>,
+    method: Method,
+    caller: Caller,
+    Query(query): Query<EventsQuery>,
+) -> ApiResult<Response> {
     let last_event_id = match caller.headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         Some(id) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| FieldError::new("Last-Event-ID", "Last-Event-ID must be a seq"))?),
         _ => None,
@@ -51,7 +56,11 @@ pub async fn get_events(State(state): State<AppState>, caller: Caller, Query(que
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
     let visitor = load_visitor(&state.env, &caller, Limit::Read("events"), &query.site_key, &query.session_id).await?;
-    Ok(crate::runtime_stream::pass_through(visitor.conversation()?.subscribe(&state.env, after_seq, visitor.file_links()).await?))
+    let conversation = visitor.conversation()?;
+    if method == Method::HEAD {
+        return Ok(crate::runtime_stream::sse_head());
+    }
+    Ok(crate::runtime_stream::pass_through(conversation.subscribe(&state.env, after_seq, visitor.file_links()).await?))
 }
 
 /// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the
