@@ -240,7 +240,6 @@ async fn head_on_the_live_channel_answers_its_headers_and_takes_no_stream_slot(s
         assert_eq!(head.status(), 200, "HEAD {i}");
         let kind = head.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         assert!(kind.starts_with("text/event-stream"), "HEAD {i} names the event stream: {kind}");
-        assert!(head.bytes().await.expect("HEAD's empty body").is_empty(), "HEAD {i} has no body");
     }
     let unknown = format!("{}/api/v1/chat/events?site_key={}&session_id={}", server.url, visitor.site_key, new_session_id());
     let head = server.http.head(&unknown).header("cf-connecting-ip", visitor_ip(&visitor.session)).send().await.expect("HEAD is answered");

@@ -70,6 +70,7 @@ fn main() {
             // GET /v1/messaging/token, /v1/chat/live
             messaging_token_is_single_use,
             a_garbage_or_missing_socket_token_is_401,
+            a_request_that_is_no_websocket_handshake_is_400_and_spends_no_token,
             socket_answers_ping_with_pong,
             an_operator_socket_sees_nothing_of_another_account,
             a_new_conversation_reaches_the_operator_socket_before_its_first_message,
@@ -865,6 +866,20 @@ async fn a_garbage_or_missing_socket_token_is_401(server: &Server) {
     }
     let response = server.http.get(format!("{}/v1/messaging/token", server.url)).send().await.expect("GET reaches the server");
     assert_error(response, 401, "unauthorized", "a messaging token without a JWT").await;
+}
+
+/// A plain `GET` or a `HEAD` of the socket's URL cannot become a socket:
+/// 400, before the token is spent or the Inbox takes a slot (the token
+/// then opens the socket it was issued for).
+async fn a_request_that_is_no_websocket_handshake_is_400_and_spends_no_token(server: &Server) {
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let issued = messaging_token(server, tenant.token()).await;
+    let url = format!("{}{}", server.url, issued.url);
+    assert_error(server.http.get(&url).send().await.expect("GET reaches the server"), 400, "bad_request", "a plain GET").await;
+    let head = server.http.head(&url).send().await.expect("HEAD reaches the server");
+    assert_eq!(head.status(), 400, "a HEAD");
+    let mut socket = Socket::connect(server, &issued.url).await;
+    socket.ping().await;
 }
 
 async fn socket_answers_ping_with_pong(server: &Server) {

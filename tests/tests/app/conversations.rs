@@ -369,6 +369,20 @@ async fn the_live_channel_streams_operator_replies_and_resumes_after_a_seq(serve
     let bad =
         server.client().get(format!("{}{path}", server.base())).bearer_auth(&session).header("Last-Event-ID", "x").send().await.unwrap();
     assert_error(bad, 422, "validation_error", "Last-Event-ID not a seq").await;
+    // HEAD is checked as GET is, and answers the stream's headers without opening one.
+    let head = |user: Option<&str>| {
+        let request = server.client().head(format!("{}{path}", server.base()));
+        match user {
+            Some(user) => request.bearer_auth(user),
+            None => request,
+        }
+    };
+    assert_eq!(head(Some(&intruder)).send().await.unwrap().status(), 404, "HEAD of another user's stream");
+    assert_eq!(head(None).send().await.unwrap().status(), 401, "HEAD without a session");
+    let headed = head(Some(&session)).send().await.unwrap();
+    assert_eq!(headed.status(), 200, "HEAD of the user's own stream");
+    let kind = headed.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(kind.starts_with("text/event-stream"), "HEAD names the event stream: {kind}");
     let stream = server.client().get(format!("{}{path}", server.base())).bearer_auth(&session).send().await.unwrap();
     assert_eq!(stream.status().as_u16(), 200);
     let mut live = Sse::new(stream);

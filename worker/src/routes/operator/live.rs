@@ -2,6 +2,8 @@
 //! `GET /v1/chat/live?token=`: every live event of the operator's account.
 
 use axum::extract::{Query, State};
+use axum::http::header::UPGRADE;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use edgechat_shared::api::events::MessagingToken;
@@ -60,12 +62,19 @@ pub struct LiveQuery {
     params(LiveQuery),
     responses(
         (status = 101, description = "Switching to a WebSocket (`Upgrade: websocket`) that carries every live event of the account as one JSON text frame each (schema `LiveEvent`); `ping` is answered `pong`. Caps (README, \"Resource caps\"): at most 8 sockets per operator and 256 per account; one more closes the oldest socket of that operator (for the account: of the operator holding the most) with close code 4029 and a reason naming the cap."),
+        (status = 400, description = "`bad_request`: not a WebSocket handshake (no `Upgrade: websocket`, RFC 6455 §4.1); the token is not spent", body = ErrorBody),
         (status = 401, description = "`unauthorized`: an unknown, used or expired token", body = ErrorBody),
     ),
     security(("ws_token" = [])),
 )]
 #[worker::send]
-pub async fn get_live(State(state): State<AppState>, Query(query): Query<LiveQuery>) -> ApiResult<Response> {
+pub async fn get_live(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<LiveQuery>) -> ApiResult<Response> {
+    // A request that cannot become a socket (a plain GET, a HEAD) is
+    // refused before its token is spent or an Inbox slot is taken.
+    let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !upgrade.split(',').any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::bad_request("GET /v1/chat/live is a WebSocket handshake: it needs the header Upgrade: websocket"));
+    }
     let refused = || ApiError::unauthorized("The WebSocket token is unknown, used or expired");
     let secret = jwt::secret(&state.env)?;
     // A forged or expired token is refused before any Durable Object is touched.
