@@ -82,7 +82,8 @@ impl SendVisitorMessage {
         let db = db::database(&core.env)?;
         let context = self.context;
         // The knowledge-base lookup runs beside the write: the first chunk
-        // waits for one D1 round trip, not two. Unused in operator mode.
+        // waits for one D1 round trip, not two. Unused in operator mode, so
+        // left out when the Room's newest write found that mode.
         let message = NewMessage {
             author: Author::Visitor,
             content: &self.content,
@@ -91,10 +92,13 @@ impl SendVisitorMessage {
             page_url: self.page_url.as_deref(),
             lang: self.lang.as_deref(),
         };
-        let (written, passages) = futures::join!(
-            core.write_message(&db, &context, message),
-            responder::kb::retrieve(&db, context.visitor_site(), &self.content),
-        );
+        let lookup = async {
+            match core.mode_hint.get() {
+                Some(Mode::Operator) => None,
+                _ => Some(responder::kb::retrieve(&db, context.visitor_site(), &self.content).await),
+            }
+        };
+        let (written, passages) = futures::join!(core.write_message(&db, &context, message), lookup);
         let Inserted { row: visitor_message, duplicate: replayed, state, lang, .. } = written?;
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
@@ -147,7 +151,7 @@ impl RoomCore {
         send: &SendVisitorMessage,
         lang: Option<&str>,
         visitor_message: &MessageRow,
-        passages: worker::Result<Vec<Passage>>,
+        passages: Option<worker::Result<Vec<Passage>>>,
         meta: &mut DoneMeta,
         tx: &StreamSender,
     ) -> Result<(), AnswerError> {
@@ -171,9 +175,9 @@ impl RoomCore {
             stream_chunks(tx, &answer.text);
             answer
         } else {
-            let passages = match question == send.content {
-                true => passages?,
-                false => responder::kb::retrieve(db, send.context.visitor_site(), question).await?,
+            let passages = match (question == send.content, passages) {
+                (true, Some(passages)) => passages?,
+                _ => responder::kb::retrieve(db, send.context.visitor_site(), question).await?,
             };
             if send.responder.kind == ResponderKind::Kb {
                 let answer = responder::kb::answer(&passages, Lang::from_tag(lang));
@@ -242,6 +246,7 @@ impl Handoff {
         conversations::change(&db, conversation_id, Some(context.account_id), change).await?;
         crate::events::spawn_publish(&core.env, conversation_id);
         core.handoffs.set(core.handoffs.get() + 1);
+        core.mode_hint.set(Some(Mode::Operator));
         core.broadcast(context, &LiveEvent::Mode { conversation_id, mode: Mode::Operator, author_name: None }, |_| Delivery::Never);
         if before.status != Status::Open {
             core.broadcast(context, &LiveEvent::Status { conversation_id, status: Status::Open }, |_| Delivery::Never);

@@ -469,6 +469,9 @@ impl Signal {
         if let Some((role, seq)) = self.event.read {
             messages::mark_read(&db::database(&core.env)?, self.context.conversation_id, role, seq).await?;
         }
+        if self.event.name == "mode" {
+            core.mode_hint.set(None);
+        }
         core.broadcast_encoded(&self.context, self.event, |_| Delivery::Never);
         Ok(Response::empty()?.with_status(204))
     }

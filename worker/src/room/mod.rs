@@ -151,6 +151,12 @@ pub(crate) struct RoomCore {
     /// How the site signs file links, from the newest request that brought
     /// them: broadcast messages carry attachment links signed afresh.
     links: RefCell<Option<FileLinks>>,
+    /// The conversation's mode as the Room's newest write found it (`None`
+    /// after a `mode` signal, until the next write): a hint only. A visitor
+    /// message in `operator` mode skips the knowledge-base lookup the AI
+    /// would need; a stale hint costs that lookup after the write, never a
+    /// wrong answer.
+    mode_hint: Cell<Option<edgechat_shared::api::Mode>>,
 }
 
 impl DurableObject for Room {
@@ -165,6 +171,7 @@ impl DurableObject for Room {
                 outbox: RefCell::new(None),
                 handoffs: Cell::new(0),
                 links: RefCell::new(None),
+                mode_hint: Cell::new(None),
             }),
         }
     }

@@ -35,6 +35,7 @@ impl RoomCore {
     ) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
         let mut inserted = messages::insert(db, context.conversation_id, message).await?;
+        self.mode_hint.set(Some(inserted.state.mode));
         if let (Some(origin), false) = (forwarded_from, inserted.duplicate) {
             inserted.row = messages::mark_forwarded(db, inserted.row.id, origin).await?;
         }
