@@ -18,17 +18,30 @@ use worker::send::SendWrapper;
 #[derive(Clone)]
 pub struct RuntimeStream(SendWrapper<web_sys::ReadableStream>);
 
-/// The answer to `HEAD` on a live channel: the status and headers of the
-/// stream a `GET` opens, without opening it. The Room is never asked, so a
-/// `HEAD` takes none of the conversation's live stream slots (README,
-/// "Resource caps"); axum would answer a `GET` handler's `HEAD` with the
-/// body dropped, after the Room had subscribed it.
-pub fn sse_head() -> axum::response::Response {
+/// The `Content-Type` of every SSE stream the worker answers.
+pub const SSE_CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
+/// The `Cache-Control` of every SSE stream: never stored, never transformed
+/// (a proxy that buffers or compresses would hold the events back).
+pub const SSE_CACHE_CONTROL: &str = "no-cache, no-transform";
+
+/// A live channel's answer to `method`: the Room's stream that `open`
+/// answers, passed through ([`pass_through`]); for `HEAD`, the status and
+/// headers of that stream without `open` ever being awaited. The Room is
+/// then never asked, so a `HEAD` takes none of the conversation's live
+/// stream slots (README, "Resource caps"); axum answers a `GET` handler's
+/// `HEAD` with the body dropped, which would have subscribed it.
+pub async fn live_channel(
+    method: &axum::http::Method,
+    open: impl std::future::Future<Output = crate::error::ApiResult<worker::Response>>,
+) -> crate::error::ApiResult<axum::response::Response> {
+    if method != axum::http::Method::HEAD {
+        return Ok(pass_through(open.await?));
+    }
     let mut answer = axum::response::Response::new(axum::body::Body::empty());
     let headers = answer.headers_mut();
-    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/event-stream; charset=utf-8"));
-    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache, no-transform"));
-    answer
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(SSE_CONTENT_TYPE));
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static(SSE_CACHE_CONTROL));
+    Ok(answer)
 }
 
 /// `response`, a Durable Object's answer, as an axum response with its

@@ -68,7 +68,7 @@ pub enum Create<'a> {
 }
 
 /// The conversations operator `?1` of account `?2` may see (aliased `c`).
-const VISIBLE: &str =
+pub(super) const VISIBLE: &str =
     "c.account_id = ?2 AND (c.kind = 'visitor' OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1))";
 
 /// The conversation chat id `chat` names for operator `user_id` of

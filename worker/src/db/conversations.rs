@@ -211,11 +211,11 @@ pub async fn list(
 /// messages and reads the newest: the send path's lookup (issue 16).
 pub fn send_target_statements(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> worker::Result<Vec<D1PreparedStatement>> {
     Ok(vec![
-        db.prepare(
-            "SELECT c.site_id FROM conversations c WHERE c.id = ?3 AND c.account_id = ?2 AND (c.kind = 'visitor' \
-             OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1))",
-        )
-        .bind(&[int(user_id), int(account_id), int(id)])?,
+        db.prepare(format!("SELECT c.site_id FROM conversations c WHERE c.id = ?3 AND {}", super::chat::VISIBLE)).bind(&[
+            int(user_id),
+            int(account_id),
+            int(id),
+        ])?,
         super::sites::of_conversation_statement(db, account_id, id)?,
     ])
 }

@@ -306,8 +306,8 @@ async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
 pub(super) fn sse_response(frames: impl Stream<Item = String> + 'static) -> worker::Result<Response> {
     let mut response = Response::from_stream(frames.map(|frame| Ok::<Vec<u8>, worker::Error>(frame.into_bytes())))?;
     let headers = response.headers_mut();
-    headers.set("Content-Type", "text/event-stream; charset=utf-8")?;
-    headers.set("Cache-Control", "no-cache, no-transform")?;
+    headers.set("Content-Type", crate::runtime_stream::SSE_CONTENT_TYPE)?;
+    headers.set("Cache-Control", crate::runtime_stream::SSE_CACHE_CONTROL)?;
     Ok(response)
 }
 

@@ -380,9 +380,6 @@ pub async fn get_events(
         return Err(FieldError::new("after_seq", "after_seq must not be negative").into());
     }
     let context = user.conversation(&db::database(&state.env)?, id).await?;
-    if method == Method::HEAD {
-        return Ok(crate::runtime_stream::sse_head());
-    }
     let subscribe = Subscribe { context, after_seq, links: FileLinks::of(&user.site), app_session: Some(user.session_hash) };
-    Ok(crate::runtime_stream::pass_through(subscribe.call(&state.env).await?))
+    crate::runtime_stream::live_channel(&method, subscribe.call(&state.env)).await
 }
