@@ -381,5 +381,5 @@ pub async fn get_events(
     }
     let context = user.conversation(&db::database(&state.env)?, id).await?;
     let subscribe = Subscribe { context, after_seq, links: FileLinks::of(&user.site), app_session: Some(user.session_hash) };
-    crate::runtime_stream::live_channel(&method, subscribe.call(&state.env)).await
+    crate::runtime_stream::live_channel(&method, Box::pin(subscribe.call(&state.env))).await
 }

@@ -57,7 +57,7 @@ pub async fn get_events(
     }
     let visitor = load_visitor(&state.env, &caller, Limit::Read("events"), &query.site_key, &query.session_id).await?;
     let conversation = visitor.conversation()?;
-    crate::runtime_stream::live_channel(&method, conversation.subscribe(&state.env, after_seq, visitor.file_links())).await
+    crate::runtime_stream::live_channel(&method, Box::pin(conversation.subscribe(&state.env, after_seq, visitor.file_links()))).await
 }
 
 /// Handles the `GET /api/v1/chat/operator-messages` route (seed 001): the
