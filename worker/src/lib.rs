@@ -28,11 +28,11 @@ pub use inbox::Inbox;
 pub use room::Room;
 
 use tower_service::Service;
-use worker::{event, Context, Env, HttpRequest, MessageBatch, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, MessageBatch, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
-    let response = cached_router(env).call(http_request(req)?).await?;
+    let response = cached_router(env).call(http_request(req).await?).await?;
     runtime_stream::into_runtime(response)
 }
 
@@ -43,18 +43,43 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
 /// and in a CPU profile of the live path that read was 13 % of the time
 /// spent serving requests. A header the `http` crate refuses is an error
 /// (500), never a panic.
-fn http_request(req: web_sys::Request) -> worker::Result<HttpRequest> {
+async fn http_request(req: web_sys::Request) -> worker::Result<axum::http::Request<axum::body::Body>> {
     let mut headers = axum::http::HeaderMap::new();
     for entry in req.headers().entries() {
         let pair: js_sys::Array = entry?.into();
         let (name, value) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default());
         headers.append(axum::http::HeaderName::from_bytes(name.as_bytes())?, axum::http::HeaderValue::from_str(&value)?);
     }
-    let body = req.body().map(worker::Body::new).unwrap_or_else(worker::Body::empty);
+    // A length beside `Transfer-Encoding` bounds nothing (RFC 9112 §6.3:
+    // the body is chunked): such a body streams, and its route's cap holds.
+    let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let small = declared.is_some_and(|n| n <= READ_AT_ONCE_BYTES) && !headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+    let body = match req.body() {
+        None => axum::body::Body::empty(),
+        Some(_) if small => match wasm_bindgen_futures::JsFuture::from(req.array_buffer()?).await {
+            Ok(bytes) => axum::body::Body::from(js_sys::Uint8Array::new(&bytes).to_vec()),
+            // A body that could not be read (the client went away, or sent
+            // less than it declared) fails when the route reads it: the
+            // route's 400 in the error envelope, as a streamed body's would.
+            Err(_) => axum::body::Body::from_stream(futures::stream::once(futures::future::ready(Err::<axum::body::Bytes, _>(
+                std::io::Error::other("the request body could not be read"),
+            )))),
+        },
+        Some(stream) => axum::body::Body::new(worker::Body::new(stream)),
+    };
     let mut request = axum::http::Request::builder().uri(req.url()).method(req.method().as_str()).body(body)?;
     *request.headers_mut() = headers;
     Ok(request)
 }
+
+/// A body that declares at most this many bytes (`Content-Length`; every
+/// JSON body the live path carries) is read by the runtime in one call
+/// (`arrayBuffer`); a larger one, or one without a length, streams into
+/// axum through workers-rs's `Body`, whose every chunk is a promise turn
+/// and a crossing (seen in a CPU profile of the live path: a reader, its
+/// reads and `releaseLock` for each request). The route's cap
+/// (`routes::body_cap`) applies either way.
+const READ_AT_ONCE_BYTES: u64 = 64 * 1024;
 
 thread_local! {
     /// The router, built by the isolate's first request: building it (every

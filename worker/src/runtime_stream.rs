@@ -34,7 +34,7 @@ pub const SSE_CACHE_CONTROL: &str = "no-cache, no-transform";
 /// 0.8 KiB of the upload's gzip).
 pub async fn live_channel(
     method: &axum::http::Method,
-    open: futures::future::LocalBoxFuture<'_, crate::error::ApiResult<worker::Response>>,
+    open: futures::future::LocalBoxFuture<'_, crate::error::ApiResult<web_sys::Response>>,
 ) -> crate::error::ApiResult<axum::response::Response> {
     if method != axum::http::Method::HEAD {
         return Ok(pass_through(open.await?));
@@ -49,8 +49,7 @@ pub async fn live_channel(
 /// `response`, a Durable Object's answer, as an axum response with its
 /// status and headers whose body passes through untouched (see the module).
 /// Middleware still sees and may change the status and headers.
-pub fn pass_through(response: worker::Response) -> axum::response::Response {
-    let raw: web_sys::Response = response.into();
+pub fn pass_through(raw: web_sys::Response) -> axum::response::Response {
     let mut answer = axum::response::Response::new(axum::body::Body::empty());
     *answer.status_mut() = StatusCode::from_u16(raw.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     *answer.headers_mut() = (&worker::Headers(raw.headers())).into();
@@ -82,4 +81,33 @@ pub fn into_runtime(mut response: axum::response::Response) -> worker::Result<we
         }
         None => worker::IntoResponse::into_raw(response).map_err(|e| worker::Error::RustError(e.into().to_string())),
     }
+}
+
+/// A Durable Object's stub as the runtime has it, to call its `fetch`
+/// without workers-rs's `Request`/`Response` wrappers.
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    type ObjectStub;
+    #[wasm_bindgen(method, catch)]
+    fn fetch(this: &ObjectStub, url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// `POST`s `body` to the Durable Object `stub` at `url` (the host is never
+/// resolved: the stub routes it) and answers the runtime's response, whose
+/// body is read with [`text`] or passed through ([`pass_through`]).
+pub async fn post(stub: worker::Stub, url: &str, body: &str) -> worker::Result<web_sys::Response> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    let promise = stub.into_rpc::<ObjectStub>().fetch(url, &init)?;
+    Ok(wasm_bindgen::JsCast::dyn_into(wasm_bindgen_futures::JsFuture::from(promise).await?)?)
+}
+
+/// The body of a runtime response as text, read by the runtime in one call.
+/// workers-rs's `Response::text` reads a stream body chunk by chunk through
+/// wasm-streams (a reader, a promise turn per chunk, `releaseLock`), which
+/// a CPU profile of the live path showed on every Room and Inbox answer.
+pub async fn text(response: &web_sys::Response) -> worker::Result<String> {
+    let text = wasm_bindgen_futures::JsFuture::from(response.text()?).await?;
+    text.as_string().ok_or_else(|| worker::Error::RustError("a response body is not text".into()))
 }

@@ -36,6 +36,13 @@ impl Command {
         stub(env, account_id)?.fetch_with_request(request).await
     }
 
+    /// [`Command::send`] of a command that does not upgrade, through the
+    /// runtime's own fetch ([`crate::runtime_stream::post`]): its answer is
+    /// read in one call, not chunk by chunk through workers-rs.
+    pub(super) async fn post(&self, env: &Env, account_id: i64) -> worker::Result<web_sys::Response> {
+        crate::runtime_stream::post(stub(env, account_id)?, URL, &serde_json::to_string(self)?).await
+    }
+
     /// The command `req` carries (what [`Command::send`] sent).
     pub(super) async fn receive(req: &mut Request) -> worker::Result<Command> {
         match req.headers().get(COMMAND_HEADER)? {

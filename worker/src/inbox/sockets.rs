@@ -129,8 +129,8 @@ pub struct Publish {
 impl Publish {
     /// Sends the event to the Inbox of `account_id`; answers how many sockets got it.
     pub async fn send(self, env: &Env, account_id: i64) -> worker::Result<usize> {
-        let mut response = Command::Publish(Box::new(self)).send(env, account_id).await?;
-        Ok(response.json::<usize>().await.unwrap_or(0))
+        let response = Command::Publish(Box::new(self)).post(env, account_id).await?;
+        Ok(crate::runtime_stream::text(&response).await.ok().and_then(|sent| sent.parse().ok()).unwrap_or(0))
     }
 
     /// Sends the event to every open socket of its recipients (of everyone

@@ -69,7 +69,7 @@ fn stream_chunks(tx: &StreamSender, text: &str) {
 impl SendVisitorMessage {
     /// Forwards the message to its conversation's Room; answers the SSE
     /// response. Errors: 404 when the conversation was deleted.
-    pub async fn call(self, env: &Env) -> ApiResult<Response> {
+    pub async fn call(self, env: &Env) -> ApiResult<web_sys::Response> {
         RoomRequest::VisitorMessage(self).call(env).await
     }
 

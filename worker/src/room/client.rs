@@ -3,7 +3,7 @@
 //! Room to the one conversation it serves.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::Env;
 
 use super::{RoomCore, RoomRequest};
 use crate::error::{ApiError, ApiResult};
@@ -34,13 +34,11 @@ impl RoomRequest {
     /// conversation id) and answers its response. Errors: 404 `not_found`
     /// when the conversation was deleted (its Room is closed), 500 for
     /// anything else the Room refused.
-    pub(super) async fn call(&self, env: &Env) -> ApiResult<Response> {
+    pub(super) async fn call(&self, env: &Env) -> ApiResult<web_sys::Response> {
         let context = self.context();
         let stub = env.durable_object("ROOM")?.id_from_name(&context.conversation_id.to_string())?.get_stub()?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(serde_json::to_string(self)?.into()));
-        let response = stub.fetch_with_request(Request::new_with_init("https://room/", &init)?).await?;
-        match response.status_code() {
+        let response = crate::runtime_stream::post(stub, "https://room/", &serde_json::to_string(self)?).await?;
+        match response.status() {
             410 => Err(ApiError::not_found("conversation")),
             status if status >= 400 => {
                 Err(worker::Error::RustError(format!("room of conversation {} answered {status}", context.conversation_id)).into())
@@ -51,7 +49,8 @@ impl RoomRequest {
 
     /// [`RoomRequest::call`] for a request that answers JSON.
     pub(super) async fn call_json<T: DeserializeOwned>(&self, env: &Env) -> ApiResult<T> {
-        Ok(self.call(env).await?.json().await?)
+        let text = crate::runtime_stream::text(&self.call(env).await?).await?;
+        Ok(serde_json::from_str(&text).map_err(worker::Error::from)?)
     }
 }
 

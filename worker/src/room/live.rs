@@ -331,7 +331,7 @@ pub struct Subscribe {
 
 impl Subscribe {
     /// Opens the stream. Errors: 404 when the conversation was deleted.
-    pub async fn call(self, env: &Env) -> ApiResult<Response> {
+    pub async fn call(self, env: &Env) -> ApiResult<web_sys::Response> {
         RoomRequest::Subscribe(self).call(env).await
     }
 
@@ -458,7 +458,7 @@ impl Signal {
     /// Broadcasts the event. Errors: 404 when the conversation was deleted.
     pub async fn call(self, env: &Env) -> ApiResult<()> {
         let response = RoomRequest::Signal(self).call(env).await?;
-        match response.status_code() {
+        match response.status() {
             204 => Ok(()),
             status => Err(ApiError::from(worker::Error::RustError(format!("room answered {status} to a signal")))),
         }
@@ -532,7 +532,7 @@ impl Presence {
 
 impl RoomContext {
     /// Opens a visitor live stream replaying the messages after `after_seq` ([`Subscribe`]).
-    pub async fn subscribe(&self, env: &Env, after_seq: i64, links: FileLinks) -> ApiResult<Response> {
+    pub async fn subscribe(&self, env: &Env, after_seq: i64, links: FileLinks) -> ApiResult<web_sys::Response> {
         Subscribe { context: *self, after_seq, links, app_session: None }.call(env).await
     }
 

@@ -34,7 +34,7 @@ impl Snooze {
     /// Sets the Room's alarm. Errors: 404 when the conversation was deleted.
     pub async fn call(self, env: &Env) -> ApiResult<()> {
         let response = RoomRequest::Snooze(self).call(env).await?;
-        match response.status_code() {
+        match response.status() {
             204 => Ok(()),
             status => Err(ApiError::from(worker::Error::RustError(format!("room answered {status} to a snooze")))),
         }

@@ -342,8 +342,8 @@ pub async fn post_live(
             };
             // The answer's stream, read to its end: the visitor message and
             // (in AI mode) its answer are stored when it closes.
-            let mut response = send.call(&state.env).await?;
-            let _ = response.text().await?;
+            let response = send.call(&state.env).await?;
+            let _ = crate::runtime_stream::text(&response).await?;
             let row = messages::by_client_id(&db, chat.conversation_id, Author::Visitor, &client_id)
                 .await?
                 .ok_or_else(|| ApiError::internal("live visitor message was not stored"))?;

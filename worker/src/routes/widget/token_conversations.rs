@@ -17,7 +17,6 @@ use edgechat_shared::error::ErrorBody;
 use edgechat_shared::sse;
 use edgechat_shared::texts::Lang;
 use edgechat_shared::validate;
-use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::{load_visitor, Caller, Limit, Visitor};
@@ -76,17 +75,13 @@ struct DoneEvent {
 /// The message is stored either way.
 pub(crate) async fn send_and_await(env: &worker::Env, send: SendVisitorMessage) -> ApiResult<Option<DoneMeta>> {
     let response = send.call(env).await?;
-    let response: Response = response.into();
-    let mut body = response.into_body().into_data_stream();
-    let mut parser = sse::Parser::new();
+    let answer =
+        crate::runtime_stream::text(&response).await.map_err(|e| ApiError::internal(format!("reading the room's answer failed: {e}")))?;
     let mut done = None;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ApiError::internal(format!("reading the room's answer failed: {e}")))?;
-        for frame in parser.push(&chunk) {
-            if let Ok(DoneEvent { kind, meta }) = serde_json::from_str(&frame.data) {
-                if kind == "done" {
-                    done = Some(meta);
-                }
+    for frame in sse::Parser::new().push(answer.as_bytes()) {
+        if let Ok(DoneEvent { kind, meta }) = serde_json::from_str(&frame.data) {
+            if kind == "done" {
+                done = Some(meta);
             }
         }
     }
