@@ -47,18 +47,9 @@ fn main() {
         the_openapi_document_states_the_caps,
         an_upload_url_is_refused_once_it_expires,
     ];
-    // Ignored (run with `-- --ignored`): 80 unread replies of 40 KB (3.2 MB)
-    // did not fill the buffers between the Room and a client with a 4 KiB
-    // receive buffer under `wrangler dev`, so the Room's stream was never
-    // more than `BUFFER` behind and the client was not dropped. Left to
-    // finish: find where those bytes are buffered (the Durable Object's
-    // response pipe, workerd's socket) and produce a slow client that fills them.
-    trials.push(
-        trial("a_slow_stream_is_dropped_and_resumes_with_last_event_id_without_gap_or_duplicate", server, |server| {
-            a_slow_stream_is_dropped_and_resumes_with_last_event_id_without_gap_or_duplicate(server)
-        })
-        .with_ignored_flag(true),
-    );
+    trials.push(trial("a_slow_stream_is_dropped_and_resumes_with_last_event_id_without_gap_or_duplicate", server, |server| {
+        a_slow_stream_is_dropped_and_resumes_with_last_event_id_without_gap_or_duplicate(server)
+    }));
     run_trials(server, trials)
 }
 
@@ -263,15 +254,16 @@ async fn a_slow_stream_is_dropped_and_resumes_with_last_event_id_without_gap_or_
     // The slow client reads nothing while the operator writes: each reply
     // is 10,000 four-byte characters, so a few fill every buffer on the way.
     let body: String = "😀".repeat(10_000);
+    let messages = slow_messages();
     let mut sent = Vec::new();
-    for _ in 0..SLOW_MESSAGES {
+    for _ in 0..messages {
         sent.push(operator_reply(server, tenant.token(), visitor.conversation, &body).await);
         // The fast client keeps up: it is never dropped.
         let last = *sent.last().expect("one sent");
         let events = fast.events_until(|events| seqs(events).contains(&last)).await;
         assert_eq!(seqs(&events), [last], "the fast stream gets every message once, in order");
     }
-    assert_eq!(sent, (3..3 + SLOW_MESSAGES as i64).collect::<Vec<_>>());
+    assert_eq!(sent, (3..3 + messages as i64).collect::<Vec<_>>());
 
     let before = slow.events_until(|_| false).await;
     assert!(slow.ended, "the slow stream ends once {BUFFER} events wait for it");
@@ -290,10 +282,21 @@ async fn a_slow_stream_is_dropped_and_resumes_with_last_event_id_without_gap_or_
     assert_eq!(seqs(&fast.events_until(|events| seqs(events).contains(&live)).await), [live]);
 }
 
-/// Operator replies the slow client does not read: enough to fill the
-/// buffers between the Room and the client (sockets, `wrangler dev`) and
-/// then [`BUFFER`] events in the Room.
-const SLOW_MESSAGES: usize = 80;
+/// Operator replies (of 40,000 bytes) the slow client does not read:
+/// enough to fill the buffers between the Room and the client and then
+/// [`BUFFER`] events in the Room. Those buffers are sockets' send buffers,
+/// which Linux grows up to `net.ipv4.tcp_wmem`'s maximum (4 MiB by
+/// default): with that maximum the slow client had taken 204–216 replies
+/// (8.2–8.6 MB) when it was dropped, in three runs of 300 (80, 3.2 MB,
+/// never filled them). So: the bytes of four such buffers, at least 400 replies.
+fn slow_messages() -> usize {
+    const REPLY_BYTES: usize = 40_000;
+    let wmem_max = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|v| v.split_whitespace().nth(2).and_then(|max| max.parse::<usize>().ok()))
+        .unwrap_or(4 << 20);
+    (4 * wmem_max / REPLY_BYTES + BUFFER).max(400)
+}
 
 // ---------------------------------------------------------------- operator sockets
 
