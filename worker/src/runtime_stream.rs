@@ -60,27 +60,76 @@ pub fn pass_through(raw: web_sys::Response) -> axum::response::Response {
 }
 
 /// The runtime's response for what the router answered: a
-/// [`pass_through`] response gets its stream back as its body, any other
-/// is converted by workers-rs.
+/// [`pass_through`] response gets its stream back as its body; a body that
+/// is whole already (every JSON, text or empty answer: axum's `Full`) is
+/// handed over as bytes ([`whole`]); any other (a file streamed from R2, a
+/// WebSocket upgrade, a response with extensions) is converted by
+/// workers-rs, which makes every body a stream the runtime pulls from wasm
+/// chunk by chunk (a `ReadableStream` over the body, a promise turn per
+/// pull): seen in a CPU profile on every answer of the live path.
 pub fn into_runtime(mut response: axum::response::Response) -> worker::Result<web_sys::Response> {
-    match response.extensions_mut().remove::<RuntimeStream>() {
-        Some(RuntimeStream(stream)) => {
-            // Not `worker::Headers::from(&HeaderMap)`, which panics on a
-            // value that is not UTF-8: such a value is an error (500) here.
-            let headers = web_sys::Headers::new()?;
-            for (name, value) in response.headers() {
-                let value = std::str::from_utf8(value.as_bytes()).map_err(|_| worker::Error::RustError("a header is not UTF-8".into()))?;
-                headers.append(name.as_str(), value)?;
-            }
-            // The runtime's constructor, whose refusal (a status that has
-            // no body, a stream already read) is an error, not a panic.
-            let init = web_sys::ResponseInit::new();
-            init.set_status(response.status().as_u16());
-            init.set_headers(&headers);
-            Ok(web_sys::Response::new_with_opt_readable_stream_and_init(Some(&stream.0), &init)?)
-        }
-        None => worker::IntoResponse::into_raw(response).map_err(|e| worker::Error::RustError(e.into().to_string())),
+    if let Some(RuntimeStream(stream)) = response.extensions_mut().remove::<RuntimeStream>() {
+        // `new Response(stream, init)`: the binding's name says buffer
+        // source, but any body the runtime takes passes through it.
+        return runtime_response(&response, Some(&stream.0.into()));
     }
+    if response.extensions().is_empty() {
+        let body = std::mem::take(response.body_mut());
+        match whole(body) {
+            Ok(bytes) => {
+                let bytes = (!bytes.is_empty()).then(|| js_sys::Uint8Array::from(&bytes[..]));
+                return runtime_response(&response, bytes.as_ref().map(|b| b.as_ref()));
+            }
+            Err(body) => *response.body_mut() = body,
+        }
+    }
+    worker::IntoResponse::into_raw(response).map_err(|e| worker::Error::RustError(e.into().to_string()))
+}
+
+/// The bytes of `body` when it is whole already: its one frame is ready at
+/// the first poll and it ends with it. Else the body as it was (a frame
+/// taken by that poll goes back in front of the rest), to be streamed.
+fn whole(mut body: axum::body::Body) -> Result<axum::body::Bytes, axum::body::Body> {
+    use axum::body::HttpBody;
+    use futures::StreamExt;
+    if body.is_end_stream() {
+        return Ok(axum::body::Bytes::new());
+    }
+    let waker = futures::task::noop_waker();
+    let mut context = std::task::Context::from_waker(&waker);
+    // What the poll took goes back in front of the rest: one stream type
+    // for both cases (each type costs its own copy of axum's stream body).
+    let refill = |first: Result<axum::body::Bytes, axum::Error>, rest: axum::body::Body| {
+        axum::body::Body::from_stream(futures::stream::iter([first]).chain(rest.into_data_stream()))
+    };
+    match std::pin::Pin::new(&mut body).poll_frame(&mut context) {
+        std::task::Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+            Ok(first) if body.is_end_stream() => Ok(first),
+            Ok(first) => Err(refill(Ok(first), body)),
+            // Trailers, which no EdgeChat answer has: nothing to send.
+            Err(_) => Ok(axum::body::Bytes::new()),
+        },
+        std::task::Poll::Ready(None) => Ok(axum::body::Bytes::new()),
+        std::task::Poll::Ready(Some(Err(e))) => Err(refill(Err(e), axum::body::Body::empty())),
+        std::task::Poll::Pending => Err(body),
+    }
+}
+
+/// The runtime's response with the status and headers of `response` and
+/// `body`. Not `worker::Headers::from(&HeaderMap)`, which panics on a
+/// value that is not UTF-8: such a value is an error (500) here. The
+/// runtime's constructor refuses a body for a status that has none (an
+/// error, not a panic).
+fn runtime_response(response: &axum::response::Response, body: Option<&js_sys::Object>) -> worker::Result<web_sys::Response> {
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in response.headers() {
+        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| worker::Error::RustError("a header is not UTF-8".into()))?;
+        headers.append(name.as_str(), value)?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status().as_u16());
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_buffer_source_and_init(body, &init)?)
 }
 
 /// A Durable Object's stub as the runtime has it, to call its `fetch`

@@ -198,12 +198,12 @@ pub struct EndSessions {
 impl EndSessions {
     /// Sends the command to the Inbox of `account_id`; answers how many sockets it closed.
     pub async fn send(self, env: &Env, account_id: i64) -> worker::Result<usize> {
-        let mut response = Command::EndSessions(self).send(env, account_id).await?;
-        if response.status_code() != 200 {
-            let status = response.status_code();
-            return Err(worker::Error::RustError(format!("the inbox answered {status} to end_sessions: {}", response.text().await?)));
+        let response = Command::EndSessions(self).post(env, account_id).await?;
+        let text = crate::runtime_stream::text(&response).await?;
+        match (response.status(), text.parse::<usize>()) {
+            (200, Ok(closed)) => Ok(closed),
+            (status, _) => Err(worker::Error::RustError(format!("the inbox answered {status} to end_sessions: {text}"))),
         }
-        response.json::<usize>().await
     }
 
     /// Raises the operator's version floor first, so no token issued before
