@@ -734,7 +734,11 @@ async fn operator_message_is_delivered_only_when_broadcast_to_an_open_visitor_st
     // Opened after seq 3, so that the stream does not replay it.
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(unseen.seq), None).await;
     let seen = operator_reply(server, tenant.token(), id, "Now you are listening").await;
-    assert_eq!(key(&message_of(stream.event().await)), key(&seen));
+    // Stored `delivered` at once: the reply and its live event say so.
+    assert_eq!(seen.status, Some(MessageStatus::Delivered), "the visitor's stream was open when it was stored");
+    let broadcast = message_of(stream.event().await);
+    assert_eq!((key(&broadcast), broadcast.status), (key(&seen), Some(MessageStatus::Delivered)));
+    assert_eq!(unseen.status, Some(MessageStatus::Sent), "no stream was open");
     wait_for_status(server, tenant.token(), id, seen.seq, MessageStatus::Delivered).await;
     assert_eq!(status_of(server, tenant.token(), id, unseen.seq).await, Some(MessageStatus::Sent), "stored while no stream was open");
 }

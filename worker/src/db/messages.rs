@@ -213,8 +213,10 @@ pub struct NewMessage<'a> {
 /// and tied; call it under the Room's write lock, so that two messages never
 /// list one upload. When the author already stored the message's client id
 /// in the conversation, nothing is inserted or tied and the stored row is
-/// answered as a duplicate.
-pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>) -> worker::Result<Inserted> {
+/// answered as a duplicate. `delivered`: the message is stored `delivered`
+/// (seed 000), for an operator's message the Room broadcasts to the
+/// visitor's open streams right after (no second write to mark it).
+pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>, delivered: bool) -> worker::Result<Inserted> {
     let NewMessage { author, content, client_id, attachments, page_url, lang } = message;
     let author_name = match author {
         Author::Operator { name, .. } => Some(name),
@@ -223,8 +225,8 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
     let attachments = unattached(db, attachments).await?;
     let mut statements = vec![
         db.prepare(format!(
-            "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, attachments) \
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7) \
+            "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, attachments, status) \
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
                  ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(&[
@@ -236,6 +238,7 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
             opt_text(client_id),
             // Links are made when the message is read, never stored.
             text(&serde_json::to_string(&attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>())?),
+            text(if delivered { "delivered" } else { "sent" }),
         ])?,
         // Its `message.created` event (nothing for a duplicate).
         Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,

@@ -4,7 +4,7 @@
 //! [`Command::Connect`] (a `GET`, which has no body), in the
 //! [`COMMAND_HEADER`] header. No path names a command.
 
-use worker::{Env, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Method, Request, Response, Stub};
 
 use super::Command;
 
@@ -19,26 +19,21 @@ fn stub(env: &Env, account_id: i64) -> worker::Result<Stub> {
 }
 
 impl Command {
-    /// Sends this command to the Inbox of `account_id`; answers the Inbox's response.
-    pub(super) async fn send(&self, env: &Env, account_id: i64) -> worker::Result<Response> {
-        let json = serde_json::to_string(self)?;
-        let request = if self.upgrades() {
-            let mut request = Request::new(URL, Method::Get)?;
-            let headers = request.headers_mut()?;
-            headers.set("Upgrade", "websocket")?;
-            headers.set(COMMAND_HEADER, &json)?;
-            request
-        } else {
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(json.into()));
-            Request::new_with_init(URL, &init)?
-        };
+    /// Sends [`Command::Connect`], the one command that upgrades (a `GET`
+    /// with the command in [`COMMAND_HEADER`]), to the Inbox of
+    /// `account_id`; answers the Inbox's response, its WebSocket in it.
+    pub(super) async fn upgrade(&self, env: &Env, account_id: i64) -> worker::Result<Response> {
+        let mut request = Request::new(URL, Method::Get)?;
+        let headers = request.headers_mut()?;
+        headers.set("Upgrade", "websocket")?;
+        headers.set(COMMAND_HEADER, &serde_json::to_string(self)?)?;
         stub(env, account_id)?.fetch_with_request(request).await
     }
 
-    /// [`Command::send`] of a command that does not upgrade, through the
-    /// runtime's own fetch ([`crate::runtime_stream::post`]): its answer is
-    /// read in one call, not chunk by chunk through workers-rs.
+    /// Sends a command that does not upgrade to the Inbox of `account_id`
+    /// (a `POST` of its JSON) through the runtime's own fetch
+    /// ([`crate::runtime_stream::post`]): its answer is read in one call,
+    /// not chunk by chunk through workers-rs.
     pub(super) async fn post(&self, env: &Env, account_id: i64) -> worker::Result<web_sys::Response> {
         crate::runtime_stream::post(stub(env, account_id)?, URL, &serde_json::to_string(self)?).await
     }

@@ -85,11 +85,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// `true` for the command that answers with a WebSocket.
-    fn upgrades(&self) -> bool {
-        matches!(self, Command::Connect(_))
-    }
-
     /// Runs the command in `inbox`.
     async fn apply(self, inbox: &Inbox) -> worker::Result<Response> {
         match self {

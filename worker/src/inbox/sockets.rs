@@ -160,7 +160,7 @@ impl Connect {
     /// refused the token (used, expired, or its operator's sessions ended since).
     pub async fn send(self, env: &Env) -> worker::Result<Option<Response>> {
         let account_id = self.token.account_id;
-        let response = Command::Connect(self).send(env, account_id).await?;
+        let response = Command::Connect(self).upgrade(env, account_id).await?;
         match response.status_code() {
             101 => Ok(Some(response)),
             401 => Ok(None),

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
-use edgechat_shared::api::Role;
+use edgechat_shared::api::{MessageStatus, Role};
 use edgechat_shared::limits::{LIVE_BUFFER_EVENTS, LIVE_STREAMS_PER_CONVERSATION};
 use edgechat_shared::sse;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -167,12 +167,21 @@ impl RoomCore {
         let from_visitor = row.role == Role::Visitor;
         self.broadcast(context, &event, |visitors| match (from_visitor, visitors) {
             (true, _) => Delivery::IfOperatorsReceive(row.id),
+            // Stored `delivered` already (an operator's message), or nobody got it.
             (false, 0) => Delivery::Never,
+            (false, _) if row.status != MessageStatus::Sent => Delivery::Never,
             (false, _) => Delivery::Now(row.id),
         });
         if let LiveEvent::Message { message, .. } = event {
             self.publish_created(context, event_row, row.seq, &message);
         }
+    }
+
+    /// Whether a live frame broadcast now would reach a visitor stream:
+    /// one is open and not [`Subscriber::cap`] frames behind (what
+    /// [`Subscriber::send`] takes).
+    pub(super) fn visitor_stream_takes_more(&self) -> bool {
+        self.live.borrow().subscribers.iter().any(|s| !s.tx.is_closed() && s.queued.get() < s.cap)
     }
 
     /// The file links of the newest request that brought them. Every request

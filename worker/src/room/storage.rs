@@ -34,7 +34,10 @@ impl RoomCore {
         forwarded_from: Option<ForwardedFrom>,
     ) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
-        let mut inserted = messages::insert(db, context.conversation_id, message).await?;
+        // An operator's message goes to the visitor's open streams right
+        // after it is stored: it is stored `delivered` when one will take it.
+        let delivered = matches!(message.author, Author::Operator { .. }) && self.visitor_stream_takes_more();
+        let mut inserted = messages::insert(db, context.conversation_id, message, delivered).await?;
         self.mode_hint.set(Some(inserted.state.mode));
         if let (Some(origin), false) = (forwarded_from, inserted.duplicate) {
             inserted.row = messages::mark_forwarded(db, inserted.row.id, origin).await?;
