@@ -38,7 +38,7 @@ impl Command {
         crate::runtime_stream::post(stub(env, account_id)?, URL, &serde_json::to_string(self)?).await
     }
 
-    /// The command `req` carries (what [`Command::send`] sent).
+    /// The command `req` carries (what [`Command::post`] or [`Command::upgrade`] sent).
     pub(super) async fn receive(req: &mut Request) -> worker::Result<Command> {
         match req.headers().get(COMMAND_HEADER)? {
             Some(json) => Ok(serde_json::from_str(&json)?),

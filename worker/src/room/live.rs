@@ -114,6 +114,7 @@ pub(super) struct Outgoing {
 }
 
 /// When a broadcast message counts as delivered (seed 000's status).
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub(super) enum Delivery {
     /// Not a message, or nobody on the other side.
     Never,
@@ -121,6 +122,24 @@ pub(super) enum Delivery {
     Now(i64),
     /// Once an operator socket receives it.
     IfOperatorsReceive(i64),
+    /// Stored `delivered` (an operator's message, a visitor stream open
+    /// when it was written), but no stream took it (it closed meanwhile):
+    /// back to `sent`.
+    Undo(i64),
+}
+
+/// How message `id` by `role`, stored with `status`, becomes `delivered`
+/// (seed 000) once `visitors` visitor streams took its broadcast.
+fn delivery(id: i64, role: Role, status: MessageStatus, visitors: usize) -> Delivery {
+    match (role == Role::Visitor, visitors) {
+        (true, _) => Delivery::IfOperatorsReceive(id),
+        // Stored `delivered` (an operator's message) and nobody got it.
+        (false, 0) if status == MessageStatus::Delivered => Delivery::Undo(id),
+        (false, 0) => Delivery::Never,
+        // Stored `delivered` already.
+        (false, _) if status != MessageStatus::Sent => Delivery::Never,
+        (false, _) => Delivery::Now(id),
+    }
 }
 
 impl RoomCore {
@@ -164,14 +183,7 @@ impl RoomCore {
             self.broadcast(context, &new, |_| Delivery::Never);
         }
         let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message(&self.file_links()) };
-        let from_visitor = row.role == Role::Visitor;
-        self.broadcast(context, &event, |visitors| match (from_visitor, visitors) {
-            (true, _) => Delivery::IfOperatorsReceive(row.id),
-            // Stored `delivered` already (an operator's message), or nobody got it.
-            (false, 0) => Delivery::Never,
-            (false, _) if row.status != MessageStatus::Sent => Delivery::Never,
-            (false, _) => Delivery::Now(row.id),
-        });
+        self.broadcast(context, &event, |visitors| delivery(row.id, row.role, row.status, visitors));
         if let LiveEvent::Message { message, .. } = event {
             self.publish_created(context, event_row, row.seq, &message);
         }
@@ -294,18 +306,19 @@ async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
                 0
             }
         };
-        let delivered = match outgoing.delivered {
-            Delivery::Now(id) => Some(id),
-            Delivery::IfOperatorsReceive(id) if operators > 0 => Some(id),
+        let mark = match outgoing.delivered {
+            Delivery::Now(id) => Some((id, true)),
+            Delivery::IfOperatorsReceive(id) if operators > 0 => Some((id, true)),
+            Delivery::Undo(id) => Some((id, false)),
             _ => None,
         };
-        if let Some(id) = delivered {
+        if let Some((id, delivered)) = mark {
             let marked = match db::database(&env) {
-                Ok(db) => messages::mark_delivered(&db, id).await,
+                Ok(db) => messages::mark_delivered(&db, id, delivered).await,
                 Err(err) => Err(err),
             };
             if let Err(err) = marked {
-                worker::console_error!("marking message {id} delivered failed: {err}");
+                worker::console_error!("marking message {id} delivered ({delivered}) failed: {err}");
             }
         }
     }
@@ -584,6 +597,17 @@ mod tests {
     use futures::executor::block_on;
 
     use super::*;
+
+    #[test]
+    fn an_operator_message_stored_delivered_goes_back_to_sent_when_no_stream_took_it() {
+        use MessageStatus::{Delivered, Sent};
+        assert_eq!(delivery(7, Role::Operator, Delivered, 1), Delivery::Never, "stored delivered, and a stream took it");
+        assert_eq!(delivery(7, Role::Operator, Delivered, 0), Delivery::Undo(7), "its stream closed before the broadcast");
+        assert_eq!(delivery(7, Role::Operator, Sent, 1), Delivery::Now(7), "a stream opened while it was stored");
+        assert_eq!(delivery(7, Role::Operator, Sent, 0), Delivery::Never);
+        assert_eq!(delivery(7, Role::Ai, Sent, 2), Delivery::Now(7), "an answer is marked after its broadcast");
+        assert_eq!(delivery(7, Role::Visitor, Sent, 0), Delivery::IfOperatorsReceive(7));
+    }
 
     fn message(seq: i64) -> Option<Frame> {
         Some((Some(seq), format!("m{seq}")))
