@@ -62,7 +62,6 @@ fn main() {
             operator_read_mark_reads_visitor_messages_and_reaches_the_visitor_stream,
             operator_message_is_delivered_only_when_broadcast_to_an_open_visitor_stream,
             visitor_message_is_delivered_only_when_an_operator_socket_is_connected,
-            a_visitor_message_no_operator_socket_took_is_not_left_delivered,
             // mode and status
             takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_operator_socket_in_order,
             assignment_and_visitor_blocks_reach_operator_sockets_but_not_the_visitor_stream,
@@ -754,27 +753,6 @@ async fn visitor_message_is_delivered_only_when_an_operator_socket_is_connected(
     assert_eq!(socket.message_of(id).await.seq, 3);
     wait_for_status(server, tenant.token(), id, 3, MessageStatus::Delivered).await;
     assert_eq!(status_of(server, tenant.token(), id, 1).await, Some(MessageStatus::Sent), "stored while no operator was connected");
-}
-
-async fn a_visitor_message_no_operator_socket_took_is_not_left_delivered(server: &Server) {
-    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
-    let agent = add_agent(server, &tenant).await;
-    let visitor = new_conversation(server, tenant.site_key()).await;
-    let id = visitor.conversation;
-    // The agent's socket, the account's only one, takes seq 3: delivered.
-    let mut socket = Socket::open(server, &agent.access_token).await;
-    assert_eq!(ask(server, &visitor, "Is anyone there now?").await.done().seq, 3);
-    assert_eq!(socket.message_of(id).await.seq, 3);
-    assert_eq!(socket.message_of(id).await.seq, 4, "and its answer");
-    wait_for_status(server, tenant.token(), id, 3, MessageStatus::Delivered).await;
-    // The agent is removed, their socket closed by the server: the next
-    // visitor message reaches no operator (the Room's hint still says one
-    // was there, so it is stored `delivered` and written back to `sent`).
-    assert_no_content(send(server, Method::DELETE, &format!("/v1/users/{}", agent.user.id), tenant.token(), None).await, "delete").await;
-    assert_eq!(socket.closed().await, (4003, "operator removed".to_string()));
-    let seq = ask(server, &visitor, "Hello?").await.done().seq;
-    wait_for_status(server, tenant.token(), id, seq, MessageStatus::Sent).await;
-    assert_eq!(status_of(server, tenant.token(), id, 3).await, Some(MessageStatus::Delivered), "seq 3 reached the agent");
 }
 
 // ---------------------------------------------------------------- mode and status

@@ -120,10 +120,8 @@ pub(super) enum Delivery {
     Never,
     /// A visitor stream received it.
     Now(i64),
-    /// A visitor's message, stored `delivered` (`true`) or `sent`: made
-    /// `delivered` when the relay reaches an operator's socket, back to
-    /// `sent` when it reaches none.
-    ByOperators(i64, bool),
+    /// Once an operator socket receives it.
+    IfOperatorsReceive(i64),
     /// Stored `delivered` (an operator's message, a visitor stream open
     /// when it was written), but no stream took it (it closed meanwhile):
     /// back to `sent`.
@@ -134,7 +132,7 @@ pub(super) enum Delivery {
 /// (seed 000) once `visitors` visitor streams took its broadcast.
 fn delivery(id: i64, role: Role, status: MessageStatus, visitors: usize) -> Delivery {
     match (role == Role::Visitor, visitors) {
-        (true, _) => Delivery::ByOperators(id, status == MessageStatus::Delivered),
+        (true, _) => Delivery::IfOperatorsReceive(id),
         // Stored `delivered` (an operator's message) and nobody got it.
         (false, 0) if status == MessageStatus::Delivered => Delivery::Undo(id),
         (false, 0) => Delivery::Never,
@@ -168,7 +166,7 @@ impl RoomCore {
         let open = outbox.as_ref().is_some_and(|tx| !tx.is_closed());
         if !open {
             let (tx, rx) = unbounded();
-            wasm_bindgen_futures::spawn_local(drain_outbox(self.env.clone(), rx, Rc::clone(&self.operators_online)));
+            wasm_bindgen_futures::spawn_local(drain_outbox(self.env.clone(), rx));
             *outbox = Some(tx);
         }
         let _ = outbox.as_ref().expect("outbox just opened").unbounded_send(outgoing);
@@ -292,7 +290,7 @@ fn wasm_memory_kib() -> usize {
 /// Sends queued events to the account's Inbox one after the other (so
 /// operators receive them in order), and marks messages `delivered` once
 /// they reached the other side.
-async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>, operators_online: Rc<Cell<bool>>) {
+async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
     while let Some(outgoing) = rx.next().await {
         // A visitor conversation's audience is every operator (the Room
         // knows its kind); only an internal one reads its participants.
@@ -308,10 +306,9 @@ async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>, operators_o
                 0
             }
         };
-        operators_online.set(operators > 0);
         let mark = match outgoing.delivered {
             Delivery::Now(id) => Some((id, true)),
-            Delivery::ByOperators(id, stored) if stored != (operators > 0) => Some((id, !stored)),
+            Delivery::IfOperatorsReceive(id) if operators > 0 => Some((id, true)),
             Delivery::Undo(id) => Some((id, false)),
             _ => None,
         };
@@ -609,8 +606,7 @@ mod tests {
         assert_eq!(delivery(7, Role::Operator, Sent, 1), Delivery::Now(7), "a stream opened while it was stored");
         assert_eq!(delivery(7, Role::Operator, Sent, 0), Delivery::Never);
         assert_eq!(delivery(7, Role::Ai, Sent, 2), Delivery::Now(7), "an answer is marked after its broadcast");
-        assert_eq!(delivery(7, Role::Visitor, Sent, 0), Delivery::ByOperators(7, false));
-        assert_eq!(delivery(7, Role::Visitor, Delivered, 0), Delivery::ByOperators(7, true));
+        assert_eq!(delivery(7, Role::Visitor, Sent, 0), Delivery::IfOperatorsReceive(7));
     }
 
     fn message(seq: i64) -> Option<Frame> {

@@ -146,10 +146,6 @@ pub(crate) struct RoomCore {
     writes: Mutex<()>,
     /// Events on their way to the account's Inbox, sent in order by one task.
     outbox: RefCell<Option<UnboundedSender<live::Outgoing>>>,
-    /// Whether the newest relay to the Inbox reached an operator's socket
-    /// (a hint): a visitor's message is stored `delivered` when it did, and
-    /// written back to `sent` should its own relay reach nobody.
-    operators_online: Rc<Cell<bool>>,
     /// Handoffs accepted so far: an answer being written stops when it changes.
     handoffs: Cell<u64>,
     /// How the site signs file links, from the newest request that brought
@@ -173,7 +169,6 @@ impl DurableObject for Room {
                 live: Rc::default(),
                 writes: Mutex::new(()),
                 outbox: RefCell::new(None),
-                operators_online: Rc::default(),
                 handoffs: Cell::new(0),
                 links: RefCell::new(None),
                 mode_hint: Cell::new(None),

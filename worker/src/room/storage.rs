@@ -34,14 +34,9 @@ impl RoomCore {
         forwarded_from: Option<ForwardedFrom>,
     ) -> worker::Result<Inserted> {
         let _write = self.writes.lock().await;
-        // A message goes to the other side right after it is stored: it is
-        // stored `delivered` when a visitor stream will take an operator's
-        // message, or when operators' sockets took the Room's newest relay
-        // for a visitor's (corrected after its own relay, `live::delivery`).
-        let delivered = match message.author {
-            Author::Operator { .. } => self.visitor_stream_takes_more(),
-            Author::Visitor => self.operators_online.get(),
-        };
+        // An operator's message goes to the visitor's open streams right
+        // after it is stored: it is stored `delivered` when one will take it.
+        let delivered = matches!(message.author, Author::Operator { .. }) && self.visitor_stream_takes_more();
         let mut inserted = messages::insert(db, context.conversation_id, message, delivered).await?;
         self.mode_hint.set(Some(inserted.state.mode));
         if let (Some(origin), false) = (forwarded_from, inserted.duplicate) {
