@@ -464,16 +464,9 @@ pub async fn turns_before(db: &D1Database, conversation_id: i64, seq: i64, limit
     Ok(turns)
 }
 
-/// Marks message `message_id` `delivered` when it is `sent` (seed 000);
-/// with `delivered` false, back to `sent` when it is `delivered` (a message
-/// stored `delivered` whose visitor stream closed before it was sent).
-/// A `read` message stays `read`.
-pub async fn mark_delivered(db: &D1Database, message_id: i64, delivered: bool) -> worker::Result<()> {
-    let (to, from) = if delivered { ("delivered", "sent") } else { ("sent", "delivered") };
-    db.prepare("UPDATE messages SET status = ?2 WHERE id = ?1 AND status = ?3")
-        .bind(&[int(message_id), text(to), text(from)])?
-        .run()
-        .await?;
+/// Marks message `message_id` `delivered` unless it is `read` already (seed 000).
+pub async fn mark_delivered(db: &D1Database, message_id: i64) -> worker::Result<()> {
+    db.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?1 AND status = 'sent'").bind(&[int(message_id)])?.run().await?;
     Ok(())
 }
 

@@ -122,10 +122,6 @@ pub(super) enum Delivery {
     Now(i64),
     /// Once an operator socket receives it.
     IfOperatorsReceive(i64),
-    /// Stored `delivered` (an operator's message, a visitor stream open
-    /// when it was written), but no stream took it (it closed meanwhile):
-    /// back to `sent`.
-    Undo(i64),
 }
 
 /// How message `id` by `role`, stored with `status`, becomes `delivered`
@@ -133,10 +129,11 @@ pub(super) enum Delivery {
 fn delivery(id: i64, role: Role, status: MessageStatus, visitors: usize) -> Delivery {
     match (role == Role::Visitor, visitors) {
         (true, _) => Delivery::IfOperatorsReceive(id),
-        // Stored `delivered` (an operator's message) and nobody got it.
-        (false, 0) if status == MessageStatus::Delivered => Delivery::Undo(id),
         (false, 0) => Delivery::Never,
-        // Stored `delivered` already.
+        // Stored `delivered` already (an operator's message with a visitor
+        // stream open). Should that stream have closed during the write, it
+        // stays so: a status never goes back (seed 000), and a frame queued
+        // to a closing stream counted as delivered before as well.
         (false, _) if status != MessageStatus::Sent => Delivery::Never,
         (false, _) => Delivery::Now(id),
     }
@@ -306,19 +303,18 @@ async fn drain_outbox(env: Env, mut rx: UnboundedReceiver<Outgoing>) {
                 0
             }
         };
-        let mark = match outgoing.delivered {
-            Delivery::Now(id) => Some((id, true)),
-            Delivery::IfOperatorsReceive(id) if operators > 0 => Some((id, true)),
-            Delivery::Undo(id) => Some((id, false)),
+        let delivered = match outgoing.delivered {
+            Delivery::Now(id) => Some(id),
+            Delivery::IfOperatorsReceive(id) if operators > 0 => Some(id),
             _ => None,
         };
-        if let Some((id, delivered)) = mark {
+        if let Some(id) = delivered {
             let marked = match db::database(&env) {
-                Ok(db) => messages::mark_delivered(&db, id, delivered).await,
+                Ok(db) => messages::mark_delivered(&db, id).await,
                 Err(err) => Err(err),
             };
             if let Err(err) = marked {
-                worker::console_error!("marking message {id} delivered ({delivered}) failed: {err}");
+                worker::console_error!("marking message {id} delivered failed: {err}");
             }
         }
     }
@@ -599,10 +595,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_operator_message_stored_delivered_goes_back_to_sent_when_no_stream_took_it() {
-        use MessageStatus::{Delivered, Sent};
+    fn a_message_is_marked_delivered_once_and_never_back() {
+        use MessageStatus::{Delivered, Read, Sent};
         assert_eq!(delivery(7, Role::Operator, Delivered, 1), Delivery::Never, "stored delivered, and a stream took it");
-        assert_eq!(delivery(7, Role::Operator, Delivered, 0), Delivery::Undo(7), "its stream closed before the broadcast");
+        assert_eq!(delivery(7, Role::Operator, Delivered, 0), Delivery::Never, "its stream closed during the write: no way back");
+        assert_eq!(delivery(7, Role::Operator, Read, 1), Delivery::Never);
         assert_eq!(delivery(7, Role::Operator, Sent, 1), Delivery::Now(7), "a stream opened while it was stored");
         assert_eq!(delivery(7, Role::Operator, Sent, 0), Delivery::Never);
         assert_eq!(delivery(7, Role::Ai, Sent, 2), Delivery::Now(7), "an answer is marked after its broadcast");
