@@ -67,11 +67,17 @@ impl Subscriber {
     /// ends after what it holds) and resumes with `Last-Event-ID`. While
     /// the stream's replay is read, live frames wait here, counted.
     fn send(&self, seq: Option<i64>, frame: String) -> bool {
-        if self.queued.get() >= self.cap {
+        if !self.takes_more() {
             return false;
         }
         self.queued.set(self.queued.get() + 1);
         self.tx.unbounded_send((seq, frame)).is_ok()
+    }
+
+    /// Whether [`Subscriber::send`] would queue a frame now: the client is
+    /// there and the stream is fewer than `cap` frames behind.
+    fn takes_more(&self) -> bool {
+        !self.tx.is_closed() && self.queued.get() < self.cap
     }
 }
 
@@ -186,11 +192,10 @@ impl RoomCore {
         }
     }
 
-    /// Whether a live frame broadcast now would reach a visitor stream:
-    /// one is open and not [`Subscriber::cap`] frames behind (what
-    /// [`Subscriber::send`] takes).
+    /// Whether a live frame broadcast now would reach a visitor stream
+    /// ([`Subscriber::takes_more`]).
     pub(super) fn visitor_stream_takes_more(&self) -> bool {
-        self.live.borrow().subscribers.iter().any(|s| !s.tx.is_closed() && s.queued.get() < s.cap)
+        self.live.borrow().subscribers.iter().any(Subscriber::takes_more)
     }
 
     /// The file links of the newest request that brought them. Every request
