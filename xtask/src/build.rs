@@ -67,6 +67,22 @@ fn with_node_path(cmd: &mut Command) -> &mut Command {
     cmd.env("PATH", std::env::join_paths(paths).expect("PATH entries are joinable"))
 }
 
+/// Builds the bench's reference room in Rust (`bench/rust-room`, see
+/// `bench/README.md`) into `bench/rust-room/build/`: `worker-build
+/// --release` with the pinned wasm-bindgen and the workspace's release
+/// profile, as the worker, in its own target directory (its flags differ
+/// from the worker's size-optimised std, so the worker's artifacts stay).
+pub fn rust_room(tools: &Tools) -> Result<()> {
+    eprintln!("xtask: building the bench's Rust room (release)");
+    run(with_node_path(
+        Command::new(&tools.worker_build)
+            .arg("--release")
+            .current_dir(root().join("bench/rust-room"))
+            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+            .env("CARGO_TARGET_DIR", root().join("target/bench-rust-room")),
+    ))
+}
+
 /// `worker-build --release` with the pinned wasm-bindgen, then `wasm-opt
 /// -Oz --strip-debug` on its wasm (worker-build's own wasm-opt step is off in
 /// `worker/Cargo.toml`: it keeps the name sections, 0.9 MB of the upload).

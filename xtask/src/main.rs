@@ -10,7 +10,8 @@
 //!   run left no file for `git status` to report.
 //! - `bench [SECTION…]`: `sizes` (of `loader.js`, the widget, the console
 //!   and the worker upload), then the latency sections (`live` beside the
-//!   baseline room, `kb`, …; `tests/src/bin/bench.rs`); all when none is named.
+//!   baseline room and its Rust twin, `kb`, …; `tests/src/bin/bench.rs`);
+//!   all when none is named.
 //! - `fuzz [--minutes N]`: the property tests of every parser of untrusted
 //!   input, each for its share of N minutes (default 10; see `xtask::fuzz`).
 //! - `soak --minutes N [--visitors 200 --operators 5]`: the load and fault
@@ -155,6 +156,9 @@ fn bench(sections: &[String]) -> Result<()> {
         bootstrap::chromium()?;
     }
     build::all(&tools)?;
+    if all || sections.iter().any(|s| s == "live") {
+        build::rust_room(&tools)?;
+    }
     if all || sections.iter().any(|s| s == "sizes") {
         print_sizes()?;
         println!("\n== worker upload (wrangler deploy --dry-run; limits: developers.cloudflare.com/workers/platform/limits) ==");

@@ -106,6 +106,15 @@ impl WranglerDev {
         Self::spawn_config(Some(&config), persist_dir, free_port()?, &[], false)
     }
 
+    /// Starts the bench's reference room in Rust (`bench/rust-room`, the
+    /// baseline's routes in workers-rs) on its own `wrangler dev`, as
+    /// [`WranglerDev::baseline`]; [`crate::build::rust_room`] builds it.
+    pub fn rust_room(persist_dir: &Path) -> Result<WranglerDev> {
+        let dir = root().join("bench/rust-room");
+        crate::build::require(&dir.join("build/index.js"), "run `cargo xtask bench live` (it builds the Rust room)")?;
+        Self::spawn_config(Some(&dir.join("wrangler.toml")), persist_dir, free_port()?, &[], false)
+    }
+
     fn spawn_config(
         config: Option<&Path>,
         persist_dir: &Path,

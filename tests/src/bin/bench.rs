@@ -5,8 +5,11 @@
 //!   SSE subscribers (EdgeChat: operator send → visitor SSE) and HTTP send
 //!   → socket subscribers (EdgeChat: visitor send → operator sockets of
 //!   distinct operators), and `GET /health` on each server; each pair on
-//!   one line ending in `ratio N.NN` (EdgeChat ÷ baseline, p50); the
-//!   baseline's socket message → sockets is printed for reference;
+//!   one line ending in `ratio N.NN` (EdgeChat ÷ baseline, p50); under each,
+//!   the same rooms' routes in workers-rs (`bench/rust-room`, its own
+//!   `wrangler dev`) for reference, with its ratios to the baseline: the
+//!   language's share; the baseline's socket message → sockets is printed
+//!   for reference;
 //! - `live-far`: `live` with one subscriber on a second EdgeChat whose every
 //!   D1 call waits 50 ms (`D1_DELAY_MS`), as with a D1 primary a continent away;
 //! - `kb`: first streamed chunk of the knowledge-base responder with the demo
@@ -523,6 +526,76 @@ async fn baseline_http_round(baseline: &str, label: &str, arrivals: &Tagged) -> 
     .await
 }
 
+/// A round of a plain room's HTTP send (`bench/baseline` or
+/// `bench/rust-room` at `room`) to `n` SSE subscribers of `/room/events`.
+async fn room_sse_round(room: &str, n: usize, label: &str) -> (Vec<Duration>, usize) {
+    let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+    let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
+    let tasks: Vec<_> = (0..n)
+        .map(|index| {
+            sse_subscriber(format!("{room}/room/events"), "127.0.0.1".into(), index, Arc::clone(&arrivals), ready_tx.clone(), baseline_tag)
+        })
+        .collect();
+    all_ready(&mut ready, n).await;
+    let round = baseline_http_round(room, label, &arrivals).await;
+    tasks.iter().for_each(|t| t.abort());
+    round
+}
+
+/// A round of a plain room's HTTP send to `n` sockets of `/room/ws`; with
+/// `socket_sends`, then a round of the same sent over one more socket
+/// (the reference the baseline prints).
+async fn room_socket_rounds(
+    room: &str,
+    n: usize,
+    label: &str,
+    socket_sends: bool,
+) -> ((Vec<Duration>, usize), Option<(Vec<Duration>, usize)>) {
+    let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
+    let ws_url = format!("{}/room/ws", room.replacen("http://", "ws://", 1));
+    let mut tasks = Vec::new();
+    for index in 0..n {
+        let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("room socket");
+        tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
+    }
+    // The same transport as EdgeChat's: an HTTP send, socket subscribers.
+    let http_round = baseline_http_round(room, label, &arrivals).await;
+    let mut frames = None;
+    if socket_sends {
+        // For reference only: a message over a socket, which EdgeChat's
+        // visitors do not send (their messages are HTTP requests).
+        let (sender, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("room sender socket");
+        let (sink, mut echoes) = sender.split();
+        tasks.push(tokio::spawn(async move { while echoes.next().await.is_some() {} }));
+        let sink = Arc::new(tokio::sync::Mutex::new(sink));
+        frames = Some(
+            tagged_round(&format!("{label}f"), &arrivals, |tag| {
+                let sink = Arc::clone(&sink);
+                async move {
+                    use futures::SinkExt;
+                    sink.lock().await.send(tokio_tungstenite::tungstenite::Message::text(tag)).await.expect("room socket send");
+                }
+            })
+            .await,
+        );
+    }
+    tasks.iter().for_each(|t| t.abort());
+    (http_round, frames)
+}
+
+/// The line under a pair: the Rust room's p50/p99 on the same transport
+/// and its ratios to the baseline (Rust room ÷ baseline), p50 then p99.
+fn rust_room_line(rust_room: (f64, f64), baseline: (f64, f64)) {
+    println!(
+        "{:<46} Rust room p50 {:>6.2} p99 {:>6.2} ms (÷ baseline: p50 {:.2}, p99 {:.2})",
+        "  same in workers-rs (bench/rust-room)",
+        rust_room.0,
+        rust_room.1,
+        rust_room.0 / baseline.0,
+        rust_room.1 / baseline.1,
+    );
+}
+
 /// With `BENCH_TRACE` set, prints `TRACE <what> <tag> <µs since the epoch>`
 /// on stderr (each send's start and answer, the first subscriber's
 /// receipt): a timeline to lay beside the worker's log or a CPU profile
@@ -655,11 +728,14 @@ fn bench_operators(server: &Server, demo_token: &str, n: usize) -> Vec<String> {
 
 /// The `live` section: one room with 1, 10 and 100 subscribers, EdgeChat
 /// beside the baseline on the same transports, and `GET /health` on each.
-async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], title: &str) {
+async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &str, sizes: &[usize], title: &str) {
     println!("\n== live path, one room, EdgeChat beside the baseline room (bench/baseline), {title} ==");
     let edgechat_health = health(&server.url).await;
     let baseline_health = health(baseline).await;
     pair_line("GET /health (plain request)", edgechat_health, baseline_health);
+    if let Some(rust_room) = rust_room {
+        rust_room_line(health(rust_room).await, baseline_health);
+    }
     let mut report_missing = Vec::new();
 
     // HTTP send → SSE subscribers.
@@ -680,23 +756,14 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
         .await;
         tasks.iter().for_each(|t| t.abort());
 
-        let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
-        let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
-        let mut tasks = Vec::new();
-        for index in 0..n {
-            tasks.push(sse_subscriber(
-                format!("{baseline}/room/events"),
-                "127.0.0.1".into(),
-                index,
-                Arc::clone(&arrivals),
-                ready_tx.clone(),
-                baseline_tag,
-            ));
+        let (base, mut missing_b) = room_sse_round(baseline, n, &format!("sse{n}")).await;
+        let base = p50_p99(base);
+        pair_line(&format!("send → SSE, {n:>3} subscriber(s)"), p50_p99(edgechat), base);
+        if let Some(rust_room) = rust_room {
+            let (rust, missing_r) = room_sse_round(rust_room, n, &format!("rsse{n}")).await;
+            rust_room_line(p50_p99(rust), base);
+            missing_b += missing_r;
         }
-        all_ready(&mut ready, n).await;
-        let (base, missing_b) = baseline_http_round(baseline, &format!("sse{n}"), &arrivals).await;
-        tasks.iter().for_each(|t| t.abort());
-        pair_line(&format!("send → SSE, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
         report_missing.push((format!("SSE {n}"), missing_e, missing_b));
     }
 
@@ -729,31 +796,15 @@ async fn live(server: &Server, baseline: &str, token: &str, sizes: &[usize], tit
         .await;
         tasks.iter().for_each(|t| t.abort());
 
-        let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
-        let ws_url = format!("{}/room/ws", baseline.replacen("http://", "ws://", 1));
-        let mut tasks = Vec::new();
-        for index in 0..n {
-            let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline socket");
-            tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
+        let ((base, mut missing_b), frames) = room_socket_rounds(baseline, n, &format!("ws{n}"), true).await;
+        let base = p50_p99(base);
+        pair_line(&format!("HTTP send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), base);
+        if let Some(rust_room) = rust_room {
+            let ((rust, missing_r), _) = room_socket_rounds(rust_room, n, &format!("rws{n}"), false).await;
+            rust_room_line(p50_p99(rust), base);
+            missing_b += missing_r;
         }
-        // The same transport as EdgeChat's: an HTTP send, socket subscribers.
-        let (base, missing_b) = baseline_http_round(baseline, &format!("ws{n}"), &arrivals).await;
-        // For reference only: a message over a socket, which EdgeChat's
-        // visitors do not send (their messages are HTTP requests).
-        let (sender, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("baseline sender socket");
-        let (sink, mut echoes) = sender.split();
-        tasks.push(tokio::spawn(async move { while echoes.next().await.is_some() {} }));
-        let sink = Arc::new(tokio::sync::Mutex::new(sink));
-        let (frames, missing_f) = tagged_round(&format!("wsf{n}"), &arrivals, |tag| {
-            let sink = Arc::clone(&sink);
-            async move {
-                use futures::SinkExt;
-                sink.lock().await.send(tokio_tungstenite::tungstenite::Message::text(tag)).await.expect("baseline socket send");
-            }
-        })
-        .await;
-        tasks.iter().for_each(|t| t.abort());
-        pair_line(&format!("HTTP send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), p50_p99(base));
+        let (frames, missing_f) = frames.expect("the baseline's socket round ran");
         let (frames_p50, frames_p99) = p50_p99(frames);
         println!("{:<46} baseline p50 {frames_p50:>6.2} p99 {frames_p99:>6.2} ms (no EdgeChat counterpart)", "  socket message → sockets");
         report_missing.push((format!("sockets {n}"), missing_e, missing_b + missing_f));
@@ -827,10 +878,17 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         xtask::wrangler::WranglerDev::baseline(&dir).unwrap_or_else(|e| panic!("the baseline room did not start: {e}"))
     });
+    // The baseline's routes in workers-rs: what the language costs (`live` only).
+    let rust_room = wants("live").then(|| {
+        let dir = run_dir("bench-rust-room");
+        let _ = std::fs::remove_dir_all(&dir);
+        xtask::wrangler::WranglerDev::rust_room(&dir).unwrap_or_else(|e| panic!("the Rust room did not start: {e}"))
+    });
     runtime().block_on(async {
         let token = server.demo_token().await;
         if let (Some(baseline), true) = (&baseline, wants("live")) {
-            live(server, &baseline.url, &token, &[1, 10, 100], "local wrangler dev").await;
+            let rust_room = rust_room.as_ref().map(|r| r.url.as_str());
+            live(server, &baseline.url, rust_room, &token, &[1, 10, 100], "local wrangler dev").await;
         }
         if let (Some(baseline), true) = (&baseline, wants("live-far")) {
             // The same paths with every D1 call [`FAR_D1_MS`] later: the
@@ -839,7 +897,7 @@ fn main() {
             let far = Server::start_with("bench-far", &[("D1_DELAY_MS", &FAR_D1_MS.to_string())]);
             let far_token = far.demo_token().await;
             let title = format!("every D1 call {FAR_D1_MS} ms later (D1_DELAY_MS)");
-            live(far, &baseline.url, &far_token, &[1], &title).await;
+            live(far, &baseline.url, None, &far_token, &[1], &title).await;
             far.stop();
         }
         if wants("kb") {
@@ -868,5 +926,6 @@ fn main() {
         }
     });
     drop(baseline);
+    drop(rust_room);
     server.stop();
 }

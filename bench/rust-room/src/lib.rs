@@ -1,0 +1,105 @@
+//! The bench's reference room in Rust: `bench/baseline/room.js` written
+//! with workers-rs, compiled to wasm as EdgeChat's worker is (the same
+//! `worker` crate, release profile and wasm-bindgen), storing nothing and
+//! checking nobody. `cargo xtask bench live` runs it beside the JavaScript
+//! room and prints it under each pair: what the language and its runtime
+//! glue cost on the same transport, so that the rest of EdgeChat's time is
+//! its own work (authentication, D1, the Room's protocol, the Inbox).
+//!
+//! Routes, as the JavaScript room's:
+//! - `GET /health`: a plain request, no Durable Object;
+//! - `POST /room/send`: broadcasts the body, answers 201;
+//! - `GET /room/events`: an SSE subscription;
+//! - `GET /room/ws`: a hibernating WebSocket subscription; a text message broadcasts.
+
+use std::cell::RefCell;
+
+use futures::channel::mpsc::{unbounded, UnboundedSender};
+use futures::StreamExt;
+use worker::{
+    durable_object, event, Context, DurableObject, Env, Method, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair,
+};
+
+/// The one room (`idFromName("bench")`): its SSE subscribers here, its
+/// sockets in the runtime (hibernation API).
+#[durable_object]
+pub struct Room {
+    state: State,
+    streams: RefCell<Vec<UnboundedSender<Vec<u8>>>>,
+}
+
+impl Room {
+    /// Sends `text` to every socket and, as one SSE `data:` frame encoded
+    /// once, to every stream; a stream whose client left is dropped.
+    fn broadcast(&self, text: &str) {
+        for ws in self.state.get_websockets() {
+            let _ = ws.send_with_str(text);
+        }
+        let frame = format!("data: {text}\n\n").into_bytes();
+        self.streams.borrow_mut().retain(|stream| stream.unbounded_send(frame.clone()).is_ok());
+    }
+}
+
+impl DurableObject for Room {
+    fn new(state: State, _env: Env) -> Self {
+        Room { state, streams: RefCell::new(Vec::new()) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        if path == "/room/send" && req.method() == Method::Post {
+            self.broadcast(&req.text().await?);
+            return json(r#"{"ok":true}"#, 201);
+        }
+        if path == "/room/events" {
+            let (tx, rx) = unbounded::<Vec<u8>>();
+            let _ = tx.unbounded_send(b"data: subscribed\n\n".to_vec());
+            self.streams.borrow_mut().push(tx);
+            let mut response = Response::from_stream(rx.map(Ok::<Vec<u8>, worker::Error>))?;
+            response.headers_mut().set("content-type", "text/event-stream")?;
+            response.headers_mut().set("cache-control", "no-cache")?;
+            return Ok(response);
+        }
+        if path == "/room/ws" && req.headers().get("upgrade")?.as_deref() == Some("websocket") {
+            let pair = WebSocketPair::new()?;
+            self.state.accept_web_socket(&pair.server);
+            return Response::from_websocket(pair.client);
+        }
+        Response::error("not found", 404)
+    }
+
+    async fn websocket_message(&self, _ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        match message {
+            WebSocketIncomingMessage::String(text) => self.broadcast(&text),
+            WebSocketIncomingMessage::Binary(bytes) => self.broadcast(&String::from_utf8_lossy(&bytes)),
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _was_clean: bool) -> Result<()> {
+        // Echo the close so the socket completes its closing handshake.
+        let code = if code == 1005 || code == 1006 { 1000 } else { code as u16 };
+        let _ = ws.close(Some(code), Some("bye"));
+        Ok(())
+    }
+}
+
+/// A JSON answer of `body` with `status`.
+fn json(body: &str, status: u16) -> Result<Response> {
+    let mut response = Response::ok(body)?.with_status(status);
+    response.headers_mut().set("content-type", "application/json")?;
+    Ok(response)
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    if path == "/health" {
+        return json(r#"{"status":"ok"}"#, 200);
+    }
+    if path.starts_with("/room/") {
+        return env.durable_object("ROOM")?.id_from_name("bench")?.get_stub()?.fetch_with_request(req).await;
+    }
+    Response::error("not found", 404)
+}
