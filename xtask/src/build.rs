@@ -67,22 +67,6 @@ fn with_node_path(cmd: &mut Command) -> &mut Command {
     cmd.env("PATH", std::env::join_paths(paths).expect("PATH entries are joinable"))
 }
 
-/// Builds the bench's reference room in Rust (`bench/rust-room`, see
-/// `bench/README.md`) into `bench/rust-room/build/`: `worker-build
-/// --release` with the pinned wasm-bindgen and the workspace's release
-/// profile, as the worker, in its own target directory (its flags differ
-/// from the worker's size-optimised std, so the worker's artifacts stay).
-pub fn rust_room(tools: &Tools) -> Result<()> {
-    eprintln!("xtask: building the bench's Rust room (release)");
-    run(with_node_path(
-        Command::new(&tools.worker_build)
-            .arg("--release")
-            .current_dir(root().join("bench/rust-room"))
-            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
-            .env("CARGO_TARGET_DIR", root().join("target/bench-rust-room")),
-    ))
-}
-
 /// `worker-build --release` with the pinned wasm-bindgen, then `wasm-opt
 /// -Oz --strip-debug` on its wasm (worker-build's own wasm-opt step is off in
 /// `worker/Cargo.toml`: it keeps the name sections, 0.9 MB of the upload).
@@ -93,40 +77,66 @@ pub fn rust_room(tools: &Tools) -> Result<()> {
 /// warning, as for the apps.
 pub fn worker(tools: &Tools) -> Result<()> {
     eprintln!("xtask: building the worker (release)");
-    let worker_build = |small: bool| {
+    worker_build(tools, &root().join("worker"), None)?;
+    phone_metadata()?;
+    let symbols = root().join(SYMBOLS);
+    optimize_worker_wasm(tools, &root().join("worker/build/index_bg.wasm"), Some(&symbols))?;
+    match fs::metadata(&symbols) {
+        Ok(file) if file.len() > 0 => Ok(()),
+        _ => Err(format!("wasm-opt wrote no function names to {SYMBOLS}").into()),
+    }
+}
+
+/// Builds the bench's reference room in Rust (`bench/rust-room`, see
+/// `bench/README.md`) into `bench/rust-room/build/` as [`worker`] builds
+/// the worker (the small std, [`WORKER_RUSTFLAGS`], `wasm-opt -Oz`), in
+/// its own target directory so that the worker's artifacts stay.
+pub fn rust_room(tools: &Tools) -> Result<()> {
+    eprintln!("xtask: building the bench's Rust room (release)");
+    let dir = root().join("bench/rust-room");
+    worker_build(tools, &dir, Some(&root().join("target/bench-rust-room")))?;
+    optimize_worker_wasm(tools, &dir.join("build/index_bg.wasm"), None)
+}
+
+/// `worker-build --release` of the crate in `dir` with the pinned
+/// wasm-bindgen and the small std ([`with_small_std`],
+/// [`WORKER_RUSTFLAGS`]), or with the prebuilt std and a warning when the
+/// toolchain refuses it; in `target_dir` when given.
+fn worker_build(tools: &Tools, dir: &Path, target_dir: Option<&Path>) -> Result<()> {
+    let build = |small: bool| {
         let mut cmd = Command::new(&tools.worker_build);
-        cmd.arg("--release")
-            .current_dir(root().join("worker"))
-            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
-            .env("WASM_OPT_BIN", &tools.wasm_opt);
+        cmd.arg("--release").current_dir(dir).env("WASM_BINDGEN_BIN", &tools.wasm_bindgen).env("WASM_OPT_BIN", &tools.wasm_opt);
+        if let Some(target_dir) = target_dir {
+            cmd.env("CARGO_TARGET_DIR", target_dir);
+        }
         if small {
             with_small_std(&mut cmd, WORKER_RUSTFLAGS);
         }
         run(with_node_path(&mut cmd))
     };
-    if let Err(e) = worker_build(true) {
-        eprintln!("xtask: WARNING: the size-optimised build of the worker failed ({e}); building it with the prebuilt std (larger)");
-        worker_build(false)?;
+    if let Err(e) = build(true) {
+        eprintln!("xtask: WARNING: the size-optimised build of {} failed ({e}); building it with the prebuilt std (larger)", dir.display());
+        build(false)?;
     }
-    phone_metadata()?;
-    let wasm = root().join("worker/build/index_bg.wasm");
-    let symbols = root().join(SYMBOLS);
-    run(Command::new(&tools.wasm_opt)
-        .arg(&wasm)
-        .arg("-Oz")
+    Ok(())
+}
+
+/// `wasm-opt -Oz` of a worker's `wasm` in place, without debug or producer
+/// sections; the function names first written to `symbols` when given.
+fn optimize_worker_wasm(tools: &Tools, wasm: &Path, symbols: Option<&Path>) -> Result<()> {
+    let mut cmd = Command::new(&tools.wasm_opt);
+    cmd.arg(wasm).arg("-Oz");
+    if let Some(symbols) = symbols {
         // The function names, written before they are stripped (stripping renumbers no function).
-        .arg("--symbolmap")
-        .arg(format!("--pass-arg=symbolmap@{}", symbols.display()))
+        cmd.arg("--symbolmap").arg(format!("--pass-arg=symbolmap@{}", symbols.display()));
+    }
+    run(cmd
         .args(["--strip-debug", "--strip-producers"])
         .args(WASM_FEATURES)
         // workers-rs unwinds panics with wasm exception handling.
         .arg("--enable-exception-handling")
         .arg("-o")
-        .arg(&wasm))?;
-    match fs::metadata(&symbols) {
-        Ok(file) if file.len() > 0 => Ok(()),
-        _ => Err(format!("wasm-opt wrote no function names to {SYMBOLS}").into()),
-    }
+        .arg(wasm))
 }
 
 /// The names of the deployed worker's wasm functions, one `N:name` line

@@ -1,7 +1,7 @@
 //! The bench's reference room in Rust: `bench/baseline/room.js` written
 //! with workers-rs, compiled to wasm as EdgeChat's worker is (the same
-//! `worker` crate, release profile and wasm-bindgen), storing nothing and
-//! checking nobody. `cargo xtask bench live` runs it beside the JavaScript
+//! `worker` crate, wasm-bindgen, release profile, small std and `wasm-opt
+//! -Oz`: `xtask::build::rust_room`), storing nothing and checking nobody. `cargo xtask bench live` runs it beside the JavaScript
 //! room and prints it under each pair: what the language and its runtime
 //! glue cost on the same transport, so that the rest of EdgeChat's time is
 //! its own work (authentication, D1, the Room's protocol, the Inbox).
@@ -81,6 +81,11 @@ impl DurableObject for Room {
         // Echo the close so the socket completes its closing handshake.
         let code = if code == 1005 || code == 1006 { 1000 } else { code as u16 };
         let _ = ws.close(Some(code), Some("bye"));
+        Ok(())
+    }
+
+    /// A socket that failed is gone; the room goes on (the default handler panics).
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
         Ok(())
     }
 }

@@ -452,6 +452,9 @@ const RECEIPT_WAIT: Duration = Duration::from_secs(10);
 /// Arrival times of tagged messages, per subscriber.
 type Tagged = Arc<Mutex<Vec<HashMap<String, Instant>>>>;
 
+/// A round's receipt latencies and how many receipts never came ([`tagged_round`]).
+type Round = (Vec<Duration>, usize);
+
 /// p50 and p99 in ms of `samples`.
 fn p50_p99(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
@@ -528,7 +531,7 @@ async fn baseline_http_round(baseline: &str, label: &str, arrivals: &Tagged) -> 
 
 /// A round of a plain room's HTTP send (`bench/baseline` or
 /// `bench/rust-room` at `room`) to `n` SSE subscribers of `/room/events`.
-async fn room_sse_round(room: &str, n: usize, label: &str) -> (Vec<Duration>, usize) {
+async fn room_sse_round(room: &str, n: usize, label: &str) -> Round {
     let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
     let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
     let tasks: Vec<_> = (0..n)
@@ -543,14 +546,9 @@ async fn room_sse_round(room: &str, n: usize, label: &str) -> (Vec<Duration>, us
 }
 
 /// A round of a plain room's HTTP send to `n` sockets of `/room/ws`; with
-/// `socket_sends`, then a round of the same sent over one more socket
-/// (the reference the baseline prints).
-async fn room_socket_rounds(
-    room: &str,
-    n: usize,
-    label: &str,
-    socket_sends: bool,
-) -> ((Vec<Duration>, usize), Option<(Vec<Duration>, usize)>) {
+/// `socket_label`, then a round of the same sent over one more socket
+/// (the reference the baseline prints), tagged with that label.
+async fn room_socket_rounds(room: &str, n: usize, label: &str, socket_label: Option<&str>) -> (Round, Option<Round>) {
     let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
     let ws_url = format!("{}/room/ws", room.replacen("http://", "ws://", 1));
     let mut tasks = Vec::new();
@@ -561,7 +559,7 @@ async fn room_socket_rounds(
     // The same transport as EdgeChat's: an HTTP send, socket subscribers.
     let http_round = baseline_http_round(room, label, &arrivals).await;
     let mut frames = None;
-    if socket_sends {
+    if let Some(socket_label) = socket_label {
         // For reference only: a message over a socket, which EdgeChat's
         // visitors do not send (their messages are HTTP requests).
         let (sender, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("room sender socket");
@@ -569,7 +567,7 @@ async fn room_socket_rounds(
         tasks.push(tokio::spawn(async move { while echoes.next().await.is_some() {} }));
         let sink = Arc::new(tokio::sync::Mutex::new(sink));
         frames = Some(
-            tagged_round(&format!("{label}f"), &arrivals, |tag| {
+            tagged_round(socket_label, &arrivals, |tag| {
                 let sink = Arc::clone(&sink);
                 async move {
                     use futures::SinkExt;
@@ -737,6 +735,7 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         rust_room_line(health(rust_room).await, baseline_health);
     }
     let mut report_missing = Vec::new();
+    let mut missing_rust = 0;
 
     // HTTP send → SSE subscribers.
     for &n in sizes {
@@ -756,13 +755,13 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         .await;
         tasks.iter().for_each(|t| t.abort());
 
-        let (base, mut missing_b) = room_sse_round(baseline, n, &format!("sse{n}")).await;
+        let (base, missing_b) = room_sse_round(baseline, n, &format!("sse{n}")).await;
         let base = p50_p99(base);
         pair_line(&format!("send → SSE, {n:>3} subscriber(s)"), p50_p99(edgechat), base);
         if let Some(rust_room) = rust_room {
             let (rust, missing_r) = room_sse_round(rust_room, n, &format!("rsse{n}")).await;
             rust_room_line(p50_p99(rust), base);
-            missing_b += missing_r;
+            missing_rust += missing_r;
         }
         report_missing.push((format!("SSE {n}"), missing_e, missing_b));
     }
@@ -796,21 +795,24 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         .await;
         tasks.iter().for_each(|t| t.abort());
 
-        let ((base, mut missing_b), frames) = room_socket_rounds(baseline, n, &format!("ws{n}"), true).await;
+        let ((base, missing_b), frames) = room_socket_rounds(baseline, n, &format!("ws{n}"), Some(&format!("wsf{n}"))).await;
         let base = p50_p99(base);
         pair_line(&format!("HTTP send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), base);
         if let Some(rust_room) = rust_room {
-            let ((rust, missing_r), _) = room_socket_rounds(rust_room, n, &format!("rws{n}"), false).await;
+            let ((rust, missing_r), _) = room_socket_rounds(rust_room, n, &format!("rws{n}"), None).await;
             rust_room_line(p50_p99(rust), base);
-            missing_b += missing_r;
+            missing_rust += missing_r;
         }
         let (frames, missing_f) = frames.expect("the baseline's socket round ran");
         let (frames_p50, frames_p99) = p50_p99(frames);
         println!("{:<46} baseline p50 {frames_p50:>6.2} p99 {frames_p99:>6.2} ms (no EdgeChat counterpart)", "  socket message → sockets");
         report_missing.push((format!("sockets {n}"), missing_e, missing_b + missing_f));
     }
-    let lost: Vec<String> =
+    let mut lost: Vec<String> =
         report_missing.iter().filter(|(_, e, b)| e + b > 0).map(|(what, e, b)| format!("{what}: EdgeChat {e}, baseline {b}")).collect();
+    if missing_rust > 0 {
+        lost.push(format!("Rust room {missing_rust}"));
+    }
     println!("{:<46} {}", "  receipts missing", if lost.is_empty() { "none".to_string() } else { lost.join("; ") });
 }
 
