@@ -11,14 +11,20 @@
 //! - `POST /room/send`: broadcasts the body, answers 201;
 //! - `GET /room/events`: an SSE subscription;
 //! - `GET /room/ws`: a hibernating WebSocket subscription; a text message broadcasts.
+//!
+//! And one more, the least a product that authenticates and persists
+//! before it broadcasts does, laid out as EdgeChat's operator send is:
+//! - `POST /room/send-stored`: the worker reads one D1 row (a session
+//!   check's stand-in) before it calls the room, and the room inserts the
+//!   body into D1 before it broadcasts it; answers 201.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use futures::channel::mpsc::{unbounded, UnboundedSender};
 use futures::StreamExt;
 use worker::{
-    durable_object, event, Context, DurableObject, Env, Method, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
-    WebSocketPair,
+    durable_object, event, Context, D1Database, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair,
 };
 
 /// The one room (`idFromName("bench")`): its SSE subscribers here, its
@@ -26,7 +32,29 @@ use worker::{
 #[durable_object]
 pub struct Room {
     state: State,
+    env: Env,
     streams: RefCell<Vec<UnboundedSender<Vec<u8>>>>,
+}
+
+thread_local! {
+    /// Whether this isolate made the tables of `/room/send-stored`.
+    static SCHEMA: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The D1 binding `DB`, its two tables made on the isolate's first use:
+/// `sessions` (one row, id 1) and `messages`.
+async fn database(env: &Env) -> Result<D1Database> {
+    let db = env.d1("DB")?;
+    if !SCHEMA.get() {
+        db.batch(vec![
+            db.prepare("CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY)"),
+            db.prepare("INSERT OR IGNORE INTO sessions (id) VALUES (1)"),
+            db.prepare("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"),
+        ])
+        .await?;
+        SCHEMA.set(true);
+    }
+    Ok(db)
 }
 
 impl Room {
@@ -42,14 +70,21 @@ impl Room {
 }
 
 impl DurableObject for Room {
-    fn new(state: State, _env: Env) -> Self {
-        Room { state, streams: RefCell::new(Vec::new()) }
+    fn new(state: State, env: Env) -> Self {
+        Room { state, env, streams: RefCell::new(Vec::new()) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         if path == "/room/send" && req.method() == Method::Post {
             self.broadcast(&req.text().await?);
+            return json(r#"{"ok":true}"#, 201);
+        }
+        if path == "/room/send-stored" && req.method() == Method::Post {
+            let text = req.text().await?;
+            let db = database(&self.env).await?;
+            db.prepare("INSERT INTO messages (body) VALUES (?1)").bind(&[text.as_str().into()])?.run().await?;
+            self.broadcast(&text);
             return json(r#"{"ok":true}"#, 201);
         }
         if path == "/room/events" {
@@ -90,6 +125,13 @@ impl DurableObject for Room {
     }
 }
 
+/// A row of `sessions`.
+#[derive(serde::Deserialize)]
+struct Session {
+    #[allow(dead_code)]
+    id: i64,
+}
+
 /// A JSON answer of `body` with `status`.
 fn json(body: &str, status: u16) -> Result<Response> {
     let mut response = Response::ok(body)?.with_status(status);
@@ -102,6 +144,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     if path == "/health" {
         return json(r#"{"status":"ok"}"#, 200);
+    }
+    if path == "/room/send-stored" {
+        let db = database(&env).await?;
+        if db.prepare("SELECT id FROM sessions WHERE id = ?1").bind(&[1.into()])?.all().await?.results::<Session>()?.is_empty() {
+            return Response::error("no session", 401);
+        }
     }
     if path.starts_with("/room/") {
         return env.durable_object("ROOM")?.id_from_name("bench")?.get_stub()?.fetch_with_request(req).await;

@@ -515,14 +515,15 @@ where
     (latencies, missing)
 }
 
-/// A [`tagged_round`] of the baseline room's HTTP send (`POST /room/send`)
-/// to whatever subscribers `arrivals` records.
-async fn baseline_http_round(baseline: &str, label: &str, arrivals: &Tagged) -> (Vec<Duration>, usize) {
+/// A [`tagged_round`] of a plain room's HTTP send (`POST {room}{path}`:
+/// `/room/send`, or the Rust room's `/room/send-stored`) to whatever
+/// subscribers `arrivals` records.
+async fn baseline_http_round(room: &str, path: &str, label: &str, arrivals: &Tagged) -> Round {
     let http = reqwest::Client::new();
     tagged_round(label, arrivals, |tag| {
-        let request = http.post(format!("{baseline}/room/send")).body(tag);
+        let request = http.post(format!("{room}{path}")).body(tag);
         async move {
-            let response = request.send().await.expect("baseline send");
+            let response = request.send().await.expect("room send");
             assert_eq!(response.status(), 201);
         }
     })
@@ -530,8 +531,8 @@ async fn baseline_http_round(baseline: &str, label: &str, arrivals: &Tagged) -> 
 }
 
 /// A round of a plain room's HTTP send (`bench/baseline` or
-/// `bench/rust-room` at `room`) to `n` SSE subscribers of `/room/events`.
-async fn room_sse_round(room: &str, n: usize, label: &str) -> Round {
+/// `bench/rust-room` at `room`, to `path`) to `n` SSE subscribers of `/room/events`.
+async fn room_sse_round(room: &str, path: &str, n: usize, label: &str) -> Round {
     let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
     let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
     let tasks: Vec<_> = (0..n)
@@ -540,15 +541,15 @@ async fn room_sse_round(room: &str, n: usize, label: &str) -> Round {
         })
         .collect();
     all_ready(&mut ready, n).await;
-    let round = baseline_http_round(room, label, &arrivals).await;
+    let round = baseline_http_round(room, path, label, &arrivals).await;
     tasks.iter().for_each(|t| t.abort());
     round
 }
 
-/// A round of a plain room's HTTP send to `n` sockets of `/room/ws`; with
+/// A round of a plain room's HTTP send (to `path`) to `n` sockets of `/room/ws`; with
 /// `socket_label`, then a round of the same sent over one more socket
 /// (the reference the baseline prints), tagged with that label.
-async fn room_socket_rounds(room: &str, n: usize, label: &str, socket_label: Option<&str>) -> (Round, Option<Round>) {
+async fn room_socket_rounds(room: &str, path: &str, n: usize, label: &str, socket_label: Option<&str>) -> (Round, Option<Round>) {
     let arrivals: Tagged = Arc::new(Mutex::new(vec![HashMap::new(); n]));
     let ws_url = format!("{}/room/ws", room.replacen("http://", "ws://", 1));
     let mut tasks = Vec::new();
@@ -557,7 +558,7 @@ async fn room_socket_rounds(room: &str, n: usize, label: &str, socket_label: Opt
         tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
     }
     // The same transport as EdgeChat's: an HTTP send, socket subscribers.
-    let http_round = baseline_http_round(room, label, &arrivals).await;
+    let http_round = baseline_http_round(room, path, label, &arrivals).await;
     let mut frames = None;
     if let Some(socket_label) = socket_label {
         // For reference only: a message over a socket, which EdgeChat's
@@ -581,18 +582,23 @@ async fn room_socket_rounds(room: &str, n: usize, label: &str, socket_label: Opt
     (http_round, frames)
 }
 
-/// The line under a pair: the Rust room's p50/p99 on the same transport
-/// and its ratios to the baseline (Rust room ÷ baseline), p50 then p99.
-fn rust_room_line(rust_room: (f64, f64), baseline: (f64, f64)) {
+/// A line under a pair: the Rust room's p50/p99 on the same transport
+/// (`what` it did) and its ratios to the baseline (Rust room ÷ baseline),
+/// p50 then p99.
+fn rust_room_line(what: &str, rust_room: (f64, f64), baseline: (f64, f64)) {
     println!(
-        "{:<46} Rust room p50 {:>6.2} p99 {:>6.2} ms (÷ baseline: p50 {:.2}, p99 {:.2})",
-        "  same in workers-rs (bench/rust-room)",
+        "{what:<46} Rust room p50 {:>6.2} p99 {:>6.2} ms (÷ baseline: p50 {:.2}, p99 {:.2})",
         rust_room.0,
         rust_room.1,
         rust_room.0 / baseline.0,
         rust_room.1 / baseline.1,
     );
 }
+
+/// The two Rust room lines under a pair: the same room in workers-rs, and
+/// the same with one D1 read and one D1 write before the broadcast.
+const RUST_ROOM_SENDS: [(&str, &str, &str); 2] =
+    [("/room/send", "r", "  same in workers-rs (bench/rust-room)"), ("/room/send-stored", "d", "  same, reading and writing D1 first")];
 
 /// With `BENCH_TRACE` set, prints `TRACE <what> <tag> <µs since the epoch>`
 /// on stderr (each send's start and answer, the first subscriber's
@@ -732,10 +738,13 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
     let baseline_health = health(baseline).await;
     pair_line("GET /health (plain request)", edgechat_health, baseline_health);
     if let Some(rust_room) = rust_room {
-        rust_room_line(health(rust_room).await, baseline_health);
+        rust_room_line(RUST_ROOM_SENDS[0].2, health(rust_room).await, baseline_health);
     }
     let mut report_missing = Vec::new();
     let mut missing_rust = 0;
+    // The Rust room's rounds after each baseline round: (room, send path, tag prefix, line).
+    let rust_rounds: Vec<(&str, &str, &str, &str)> =
+        rust_room.map(|room| RUST_ROOM_SENDS.iter().map(|&(path, prefix, what)| (room, path, prefix, what)).collect()).unwrap_or_default();
 
     // HTTP send → SSE subscribers.
     for &n in sizes {
@@ -755,12 +764,12 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         .await;
         tasks.iter().for_each(|t| t.abort());
 
-        let (base, missing_b) = room_sse_round(baseline, n, &format!("sse{n}")).await;
+        let (base, missing_b) = room_sse_round(baseline, "/room/send", n, &format!("sse{n}")).await;
         let base = p50_p99(base);
         pair_line(&format!("send → SSE, {n:>3} subscriber(s)"), p50_p99(edgechat), base);
-        if let Some(rust_room) = rust_room {
-            let (rust, missing_r) = room_sse_round(rust_room, n, &format!("rsse{n}")).await;
-            rust_room_line(p50_p99(rust), base);
+        for &(room, path, prefix, what) in &rust_rounds {
+            let (rust, missing_r) = room_sse_round(room, path, n, &format!("{prefix}sse{n}")).await;
+            rust_room_line(what, p50_p99(rust), base);
             missing_rust += missing_r;
         }
         report_missing.push((format!("SSE {n}"), missing_e, missing_b));
@@ -795,12 +804,12 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         .await;
         tasks.iter().for_each(|t| t.abort());
 
-        let ((base, missing_b), frames) = room_socket_rounds(baseline, n, &format!("ws{n}"), Some(&format!("wsf{n}"))).await;
+        let ((base, missing_b), frames) = room_socket_rounds(baseline, "/room/send", n, &format!("ws{n}"), Some(&format!("wsf{n}"))).await;
         let base = p50_p99(base);
         pair_line(&format!("HTTP send → sockets, {n:>3} subscriber(s)"), p50_p99(edgechat), base);
-        if let Some(rust_room) = rust_room {
-            let ((rust, missing_r), _) = room_socket_rounds(rust_room, n, &format!("rws{n}"), None).await;
-            rust_room_line(p50_p99(rust), base);
+        for &(room, path, prefix, what) in &rust_rounds {
+            let ((rust, missing_r), _) = room_socket_rounds(room, path, n, &format!("{prefix}ws{n}"), None).await;
+            rust_room_line(what, p50_p99(rust), base);
             missing_rust += missing_r;
         }
         let (frames, missing_f) = frames.expect("the baseline's socket round ran");
