@@ -16,7 +16,10 @@
 //! before it broadcasts does, laid out as EdgeChat's operator send is:
 //! - `POST /room/send-stored`: the worker reads one D1 row (a session
 //!   check's stand-in) before it calls the room, and the room inserts the
-//!   body into D1 before it broadcasts it; answers 201.
+//!   body into D1 before it broadcasts it; answers 201;
+//! - `POST /room/send-local`: the same D1 read, then the room inserts the
+//!   body into its own SQLite storage (Durable Object SQLite, whose output
+//!   gate holds the broadcast until the write is durable) instead of D1.
 
 use std::cell::{Cell, RefCell};
 
@@ -34,6 +37,8 @@ pub struct Room {
     state: State,
     env: Env,
     streams: RefCell<Vec<UnboundedSender<Vec<u8>>>>,
+    /// Whether the room made its own `messages` table (`/room/send-local`).
+    local_schema: Cell<bool>,
 }
 
 thread_local! {
@@ -71,7 +76,7 @@ impl Room {
 
 impl DurableObject for Room {
     fn new(state: State, env: Env) -> Self {
-        Room { state, env, streams: RefCell::new(Vec::new()) }
+        Room { state, env, streams: RefCell::new(Vec::new()), local_schema: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -84,6 +89,16 @@ impl DurableObject for Room {
             let text = req.text().await?;
             let db = database(&self.env).await?;
             db.prepare("INSERT INTO messages (body) VALUES (?1)").bind(&[text.as_str().into()])?.run().await?;
+            self.broadcast(&text);
+            return json(r#"{"ok":true}"#, 201);
+        }
+        if path == "/room/send-local" && req.method() == Method::Post {
+            let text = req.text().await?;
+            let sql = self.state.storage().sql();
+            if !self.local_schema.replace(true) {
+                sql.exec("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL)", None)?;
+            }
+            sql.exec("INSERT INTO messages (body) VALUES (?)", vec![text.clone().into()])?;
             self.broadcast(&text);
             return json(r#"{"ok":true}"#, 201);
         }
@@ -145,7 +160,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if path == "/health" {
         return json(r#"{"status":"ok"}"#, 200);
     }
-    if path == "/room/send-stored" {
+    if path == "/room/send-stored" || path == "/room/send-local" {
         let db = database(&env).await?;
         if db.prepare("SELECT id FROM sessions WHERE id = ?1").bind(&[1.into()])?.all().await?.results::<Session>()?.is_empty() {
             return Response::error("no session", 401);

@@ -595,10 +595,14 @@ fn rust_room_line(what: &str, rust_room: (f64, f64), baseline: (f64, f64)) {
     );
 }
 
-/// The two Rust room lines under a pair: the same room in workers-rs, and
-/// the same with one D1 read and one D1 write before the broadcast.
-const RUST_ROOM_SENDS: [(&str, &str, &str); 2] =
-    [("/room/send", "r", "  same in workers-rs (bench/rust-room)"), ("/room/send-stored", "d", "  same, reading and writing D1 first")];
+/// The Rust room lines under a pair: the same room in workers-rs; the
+/// same with one D1 read and one D1 write before the broadcast; the same
+/// with the D1 read and a write to the room's own SQLite storage.
+const RUST_ROOM_SENDS: [(&str, &str, &str); 3] = [
+    ("/room/send", "r", "  same in workers-rs (bench/rust-room)"),
+    ("/room/send-stored", "d", "  same, reading and writing D1 first"),
+    ("/room/send-local", "l", "  same, reading D1, writing its own SQLite"),
+];
 
 /// With `BENCH_TRACE` set, prints `TRACE <what> <tag> <µs since the epoch>`
 /// on stderr (each send's start and answer, the first subscriber's
