@@ -1,25 +1,28 @@
 //! The bench's reference room in Rust: `bench/baseline/room.js` written
 //! with workers-rs, compiled to wasm as EdgeChat's worker is (the same
 //! `worker` crate, wasm-bindgen, release profile, small std and `wasm-opt
-//! -Oz`: `xtask::build::rust_room`), storing nothing and checking nobody. `cargo xtask bench live` runs it beside the JavaScript
-//! room and prints it under each pair: what the language and its runtime
-//! glue cost on the same transport, so that the rest of EdgeChat's time is
-//! its own work (authentication, D1, the Room's protocol, the Inbox).
+//! -Oz`: `xtask::build::rust_room`). `cargo xtask bench live` runs it
+//! beside the JavaScript room and prints it under each pair: what the
+//! language and its runtime glue cost on the same transport, so that the
+//! rest of EdgeChat's time is its own work (authentication, D1, the Room's
+//! protocol, the Inbox).
 //!
-//! Routes, as the JavaScript room's:
+//! Routes, as the JavaScript room's, storing nothing and checking nobody:
 //! - `GET /health`: a plain request, no Durable Object;
 //! - `POST /room/send`: broadcasts the body, answers 201;
 //! - `GET /room/events`: an SSE subscription;
 //! - `GET /room/ws`: a hibernating WebSocket subscription; a text message broadcasts.
 //!
-//! And one more, the least a product that authenticates and persists
+//! And two more, the least a product that authenticates and persists
 //! before it broadcasts does, laid out as EdgeChat's operator send is:
 //! - `POST /room/send-stored`: the worker reads one D1 row (a session
 //!   check's stand-in) before it calls the room, and the room inserts the
 //!   body into D1 before it broadcasts it; answers 201;
 //! - `POST /room/send-local`: the same D1 read, then the room inserts the
 //!   body into its own SQLite storage (Durable Object SQLite, whose output
-//!   gate holds the broadcast until the write is durable) instead of D1.
+//!   gate holds the 201 and the WebSocket sends until the write is
+//!   durable; the SSE frames, pulled from a stream, are not gated)
+//!   instead of D1.
 
 use std::cell::{Cell, RefCell};
 
@@ -95,8 +98,9 @@ impl DurableObject for Room {
         if path == "/room/send-local" && req.method() == Method::Post {
             let text = req.text().await?;
             let sql = self.state.storage().sql();
-            if !self.local_schema.replace(true) {
+            if !self.local_schema.get() {
                 sql.exec("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL)", None)?;
+                self.local_schema.set(true);
             }
             sql.exec("INSERT INTO messages (body) VALUES (?)", vec![text.clone().into()])?;
             self.broadcast(&text);

@@ -516,7 +516,8 @@ where
 }
 
 /// A [`tagged_round`] of a plain room's HTTP send (`POST {room}{path}`:
-/// `/room/send`, or the Rust room's `/room/send-stored`) to whatever
+/// `/room/send`, or the Rust room's `/room/send-stored` and
+/// `/room/send-local`) to whatever
 /// subscribers `arrivals` records.
 async fn baseline_http_round(room: &str, path: &str, label: &str, arrivals: &Tagged) -> Round {
     let http = reqwest::Client::new();
@@ -745,7 +746,7 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         rust_room_line(RUST_ROOM_SENDS[0].2, health(rust_room).await, baseline_health);
     }
     let mut report_missing = Vec::new();
-    let mut missing_rust = 0;
+    let mut missing_rust: Vec<(String, usize)> = Vec::new();
     // The Rust room's rounds after each baseline round: (room, send path, tag prefix, line).
     let rust_rounds: Vec<(&str, &str, &str, &str)> =
         rust_room.map(|room| RUST_ROOM_SENDS.iter().map(|&(path, prefix, what)| (room, path, prefix, what)).collect()).unwrap_or_default();
@@ -774,7 +775,7 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         for &(room, path, prefix, what) in &rust_rounds {
             let (rust, missing_r) = room_sse_round(room, path, n, &format!("{prefix}sse{n}")).await;
             rust_room_line(what, p50_p99(rust), base);
-            missing_rust += missing_r;
+            missing_rust.push((format!("{path} SSE {n}"), missing_r));
         }
         report_missing.push((format!("SSE {n}"), missing_e, missing_b));
     }
@@ -814,7 +815,7 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
         for &(room, path, prefix, what) in &rust_rounds {
             let ((rust, missing_r), _) = room_socket_rounds(room, path, n, &format!("{prefix}ws{n}"), None).await;
             rust_room_line(what, p50_p99(rust), base);
-            missing_rust += missing_r;
+            missing_rust.push((format!("{path} sockets {n}"), missing_r));
         }
         let (frames, missing_f) = frames.expect("the baseline's socket round ran");
         let (frames_p50, frames_p99) = p50_p99(frames);
@@ -823,9 +824,7 @@ async fn live(server: &Server, baseline: &str, rust_room: Option<&str>, token: &
     }
     let mut lost: Vec<String> =
         report_missing.iter().filter(|(_, e, b)| e + b > 0).map(|(what, e, b)| format!("{what}: EdgeChat {e}, baseline {b}")).collect();
-    if missing_rust > 0 {
-        lost.push(format!("Rust room {missing_rust}"));
-    }
+    lost.extend(missing_rust.iter().filter(|(_, missing)| *missing > 0).map(|(what, missing)| format!("Rust room {what}: {missing}")));
     println!("{:<46} {}", "  receipts missing", if lost.is_empty() { "none".to_string() } else { lost.join("; ") });
 }
 
