@@ -482,7 +482,7 @@ fn pair_line(name: &str, edgechat: (f64, f64), baseline: (f64, f64)) {
 /// at a time: each waits until every subscriber of `arrivals` got it (at
 /// most [`RECEIPT_WAIT`]). Answers every receipt's latency after the warm-up
 /// and how many receipts never came.
-async fn tagged_round<F, Fut>(label: &str, arrivals: &Tagged, mut send: F) -> (Vec<Duration>, usize)
+async fn tagged_round<F, Fut>(label: &str, arrivals: &Tagged, mut send: F) -> Round
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -517,9 +517,8 @@ where
 
 /// A [`tagged_round`] of a plain room's HTTP send (`POST {room}{path}`:
 /// `/room/send`, or the Rust room's `/room/send-stored` and
-/// `/room/send-local`) to whatever
-/// subscribers `arrivals` records.
-async fn baseline_http_round(room: &str, path: &str, label: &str, arrivals: &Tagged) -> Round {
+/// `/room/send-local`) to whatever subscribers `arrivals` records.
+async fn room_http_round(room: &str, path: &str, label: &str, arrivals: &Tagged) -> Round {
     let http = reqwest::Client::new();
     tagged_round(label, arrivals, |tag| {
         let request = http.post(format!("{room}{path}")).body(tag);
@@ -542,7 +541,7 @@ async fn room_sse_round(room: &str, path: &str, n: usize, label: &str) -> Round 
         })
         .collect();
     all_ready(&mut ready, n).await;
-    let round = baseline_http_round(room, path, label, &arrivals).await;
+    let round = room_http_round(room, path, label, &arrivals).await;
     tasks.iter().for_each(|t| t.abort());
     round
 }
@@ -559,7 +558,7 @@ async fn room_socket_rounds(room: &str, path: &str, n: usize, label: &str, socke
         tasks.push(ws_subscriber(ws, index, Arc::clone(&arrivals), baseline_tag));
     }
     // The same transport as EdgeChat's: an HTTP send, socket subscribers.
-    let http_round = baseline_http_round(room, path, label, &arrivals).await;
+    let http_round = room_http_round(room, path, label, &arrivals).await;
     let mut frames = None;
     if let Some(socket_label) = socket_label {
         // For reference only: a message over a socket, which EdgeChat's
