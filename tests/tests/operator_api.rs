@@ -136,6 +136,7 @@ fn main() {
             operator_send_stores_a_reply_the_visitor_sees,
             operator_send_with_a_repeated_message_id_stores_once,
             operator_send_refuses_blank_or_over_10000_characters,
+            a_reply_to_a_room_that_serves_its_conversation_is_refused_once_the_token_no_longer_holds,
             // takeover, handback, ai-active, close, reopen, assign
             takeover_silences_the_ai_until_handback,
             takeover_keeps_an_existing_assignee,
@@ -1908,6 +1909,45 @@ async fn operator_send_with_a_repeated_message_id_stores_once(server: &Server) {
     assert_eq!(second.message, first.message);
     let stored = messages(server, tenant.token(), id, "").await;
     assert_eq!(stored.messages.iter().filter(|m| m.role == Role::Operator).count(), 1);
+}
+
+/// A reply to a conversation whose Room already serves it (bound, its
+/// file links known) is checked by the Room's own write, in one D1 round
+/// trip (issue 16): the token's claims and the conversation's visibility
+/// hold there, or nothing is written and the reply is refused as a checked
+/// send refuses it.
+async fn a_reply_to_a_room_that_serves_its_conversation_is_refused_once_the_token_no_longer_holds(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let other = signup(server, &FRESH_IPS).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    let agent = add_operator(server, tenant.token(), OperatorRole::Agent).await;
+    let admin = add_operator(server, tenant.token(), OperatorRole::Admin).await;
+    let first = operator_reply(server, agent.token(), id, "Hello, Sam here.").await;
+    assert_eq!(first.message.author_name.as_deref(), Some("Sam agent"));
+    // The name is the one stored when the reply is written.
+    let _: Operator = json_of(patch(server, "/auth/profile", agent.token(), json!({"display_name": "Sam Renamed"})).await, 200).await;
+    let renamed = operator_reply(server, agent.token(), id, "Still me.").await;
+    assert_eq!((renamed.message.author_name.as_deref(), renamed.message.seq), (Some("Sam Renamed"), first.message.seq + 1));
+    let admin_reply = operator_reply(server, admin.token(), id, "An admin, before a role change.").await;
+
+    // Another account's operator: 404, as a checked send.
+    let body = json!({"conversation_id": id, "content": "Hijacked"});
+    assert_error(post(server, "/v1/chat/messages/send", other.token(), body).await, 404, "not_found", "another account's operator").await;
+    // A role change revokes the admin's token; a removal, the agent's.
+    let demoted: Operator =
+        json_of(patch(server, &format!("/v1/users/{}", admin.user.id), tenant.token(), json!({"role": "agent"})).await, 200).await;
+    assert_eq!(demoted.role, OperatorRole::Agent);
+    assert_eq!(delete(server, &format!("/v1/users/{}", agent.user.id), tenant.token()).await.status(), 204);
+    for (member, what) in [(&admin, "a demoted admin's token"), (&agent, "a removed agent's token")] {
+        let body = json!({"conversation_id": id, "content": format!("After: {what}"), "message_id": "after-1"});
+        assert_error(post(server, "/v1/chat/messages/send", member.token(), body).await, 401, "unauthorized", what).await;
+    }
+    let operator_ids: Vec<i64> =
+        messages(server, tenant.token(), id, "").await.messages.iter().filter(|m| m.role == Role::Operator).map(|m| m.id).collect();
+    assert_eq!(operator_ids, [first.message.id, renamed.message.id, admin_reply.message.id], "nothing was stored after the refusals");
+    // The conversation goes on: the next reply takes the next seq.
+    let next = operator_reply(server, tenant.token(), id, "The owner, still signed in.").await;
+    assert_eq!(next.message.seq, admin_reply.message.seq + 1);
 }
 
 async fn operator_send_refuses_blank_or_over_10000_characters(server: &Server) {

@@ -22,6 +22,7 @@ use edgechat_shared::api::integrations::ApiKeyScope;
 
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
+use crate::db::users::SessionClaims;
 use crate::db::{self, api_keys, users};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::AppState;
@@ -159,6 +160,16 @@ impl FromRequestParts<AppState> for Credential {
 }
 
 impl Credential {
+    /// An access JWT's claims, for a write that checks them in its own D1
+    /// transaction ([`SessionClaims`]); `None` for an API key, whose
+    /// operator is known only from its lookup.
+    pub fn claims(&self) -> Option<SessionClaims> {
+        match self.0 {
+            Bearer::Session { user_id, account_id, token_version } => Some(SessionClaims { user_id, account_id, token_version }),
+            Bearer::ApiKey { .. } => None,
+        }
+    }
+
     /// The operator, with what `reads(user id, account id)` answers and the
     /// results of the statements it prepares: a route's first D1 reads
     /// (`SELECT`s only: nothing may be written before the operator is

@@ -44,7 +44,7 @@ use worker::D1Database;
 
 use super::messages::{MessageRow, MESSAGE_COLUMNS};
 use super::search::LocatedRow;
-use super::{conversations, int, opt_int, opt_text, team, text};
+use super::{conversations, int, opt_int, opt_text, team, text, visible};
 use crate::events::{MessageRef, Record};
 use edgechat_shared::api::integrations::EventType;
 
@@ -66,10 +66,6 @@ pub enum Create<'a> {
         customer_email: Option<&'a str>,
     },
 }
-
-/// The conversations operator `?1` of account `?2` may see (aliased `c`).
-pub(super) const VISIBLE: &str =
-    "c.account_id = ?2 AND (c.kind = 'visitor' OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?1))";
 
 /// The conversation chat id `chat` names for operator `user_id` of
 /// `account_id`, started when `create` allows it; `None` when there is none
@@ -138,7 +134,8 @@ async fn find(db: &D1Database, user_id: i64, account_id: i64, chat: &ChatId) -> 
         }
     };
     db.prepare(format!(
-        "SELECT c.id AS conversation_id, c.site_id FROM conversations c WHERE {VISIBLE} AND {condition} ORDER BY c.id DESC LIMIT 1"
+        "SELECT c.id AS conversation_id, c.site_id FROM conversations c WHERE {} AND {condition} ORDER BY c.id DESC LIMIT 1",
+        visible(1, 2)
     ))
     .bind(&[vec![int(user_id), int(account_id)], params].concat())?
     .first::<Chat>(None)
@@ -372,7 +369,7 @@ pub async fn by_user(
         .prepare(format!(
             "SELECT {columns}, m.conversation_id AS conversation_id, c.site_id AS site_id FROM messages m \
              JOIN conversations c ON c.id = m.conversation_id \
-             WHERE {VISIBLE} \
+             WHERE {visible} \
              AND (?4 IS NULL OR m.created_at > ?4) \
              AND (?5 IS NULL OR m.created_at > ?5 OR (m.created_at = ?5 AND m.id > ?6)) \
              AND ( \
@@ -381,7 +378,8 @@ pub async fn by_user(
                OR m.author_id = (SELECT u.id FROM users u WHERE u.account_id = ?2 AND lower(u.email) = lower(?3)) \
                OR (c.kind = 'internal' AND EXISTS (SELECT 1 FROM participants p JOIN users u ON u.id = p.user_id \
                  WHERE p.conversation_id = c.id AND u.account_id = ?2 AND lower(u.email) = lower(?3))) \
-             ) ORDER BY m.created_at, m.id LIMIT ?7"
+             ) ORDER BY m.created_at, m.id LIMIT ?7",
+            visible = visible(1, 2)
         ))
         .bind(&[
             int(user_id),

@@ -211,7 +211,7 @@ pub async fn list(
 /// messages and reads the newest: the send path's lookup (issue 16).
 pub fn send_target_statements(db: &D1Database, user_id: i64, account_id: i64, id: i64) -> worker::Result<Vec<D1PreparedStatement>> {
     Ok(vec![
-        db.prepare(format!("SELECT c.site_id FROM conversations c WHERE c.id = ?3 AND {}", super::chat::VISIBLE)).bind(&[
+        db.prepare(format!("SELECT c.site_id FROM conversations c WHERE c.id = ?3 AND {}", super::visible(1, 2))).bind(&[
             int(user_id),
             int(account_id),
             int(id),

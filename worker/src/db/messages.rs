@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use worker::D1Database;
 
 use super::sites::SiteRow;
+use super::users::SessionClaims;
 use super::{int, opt_int, opt_text, text};
 use crate::auth::now_secs;
 use crate::auth::signing::{self, Purpose};
@@ -204,6 +205,12 @@ pub struct NewMessage<'a> {
     pub page_url: Option<&'a str>,
     /// The visitor's language (BCP 47): becomes the conversation's `lang`, unless `None`.
     pub lang: Option<&'a str>,
+    /// For an operator's message whose sender nothing has checked yet: the
+    /// access token's claims, checked by the write itself (its insert and
+    /// its conversation update run only when they hold); the author is
+    /// then `claims.user_id`, signing with their stored display name.
+    /// `None`: the caller checked the author.
+    pub claims: Option<SessionClaims>,
 }
 
 /// Inserts a visitor or operator message with the next `seq`, ties the
@@ -216,44 +223,57 @@ pub struct NewMessage<'a> {
 /// answered as a duplicate. `delivered`: the message is stored `delivered`
 /// (seed 000), for an operator's message the Room broadcasts to the
 /// visitor's open streams right after (no second write to mark it).
-pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>, delivered: bool) -> worker::Result<Inserted> {
-    let NewMessage { author, content, client_id, attachments, page_url, lang } = message;
-    let author_name = match author {
-        Author::Operator { name, .. } => Some(name),
-        Author::Visitor => None,
+/// `None`: the message's `claims` no longer hold (nothing was written).
+pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>, delivered: bool) -> worker::Result<Option<Inserted>> {
+    let NewMessage { author, content, client_id, attachments, page_url, lang, claims } = message;
+    let author = claims.map_or(author, |claims| Author::Operator { id: claims.user_id, name: "" });
+    // A checked operator signs with the name their caller read (`?5`); a
+    // claimed one with the name stored beside the claims the write checks.
+    let author_name = match (author, claims) {
+        (Author::Operator { name, .. }, None) => Some(name),
+        _ => None,
+    };
+    let (name, checked, claimed) = match claims {
+        Some(claims) => ("(SELECT display_name FROM users WHERE id = ?3)", SessionClaims::condition(1, 9), claims.params().to_vec()),
+        None => ("?5", "1".to_string(), Vec::new()),
     };
     let attachments = unattached(db, attachments).await?;
+    let insert = [
+        int(conversation_id),
+        text(author.role().as_str()),
+        opt_int(author.id()),
+        text(content),
+        opt_text(author_name),
+        opt_text(client_id),
+        // Links are made when the message is read, never stored.
+        text(&serde_json::to_string(&attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>())?),
+        text(if delivered { "delivered" } else { "sent" }),
+    ];
     let mut statements = vec![
         db.prepare(format!(
             "INSERT INTO messages (conversation_id, seq, role, author_id, content, author_name, client_message_id, attachments, status) \
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                 ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+                 SELECT ?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), ?2, ?3, ?4, {name}, ?6, ?7, ?8 \
+                 WHERE {checked} ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
         ))
-        .bind(&[
-            int(conversation_id),
-            text(author.role().as_str()),
-            opt_int(author.id()),
-            text(content),
-            opt_text(author_name),
-            opt_text(client_id),
-            // Links are made when the message is read, never stored.
-            text(&serde_json::to_string(&attachments.iter().map(|a| Attachment { url: String::new(), ..a.clone() }).collect::<Vec<_>>())?),
-            text(if delivered { "delivered" } else { "sent" }),
-        ])?,
+        .bind(&[&insert[..], &claimed].concat())?,
         // Its `message.created` event (nothing for a duplicate).
         Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,
         // The status before, to tell a woken snooze.
         db.prepare("SELECT status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         // A visitor's message wakes a snoozed conversation at once (issue 14);
         // the state after (no row: no such conversation).
-        db.prepare(
+        db.prepare(format!(
             "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
                  page_url = COALESCE(?2, page_url), lang = COALESCE(?4, lang), \
                  status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN 'open' ELSE status END, \
                  snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
-                 WHERE id = ?1 RETURNING mode, status, lang",
-        )
-        .bind(&[int(conversation_id), opt_text(page_url), text(author.role().as_str()), opt_text(lang)])?,
+                 WHERE id = ?1 AND {} RETURNING mode, status, lang",
+            match claims {
+                Some(_) => SessionClaims::condition(1, 5),
+                None => "1".to_string(),
+            }
+        ))
+        .bind(&[&[int(conversation_id), opt_text(page_url), text(author.role().as_str()), opt_text(lang)][..], &claimed].concat())?,
     ];
     if !attachments.is_empty() {
         // The newest message takes the uploads its own `attachments` list:
@@ -271,22 +291,26 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
     }
     let inserted = db.batch(statements).await?;
     let before = inserted.get(2).map(|r| r.results::<StatusRow>()).transpose()?.and_then(|mut rows| rows.pop());
-    let StateRow { mode, status, lang } = inserted
-        .get(3)
-        .map(|r| r.results::<StateRow>())
-        .transpose()?
-        .and_then(|mut rows| rows.pop())
-        .ok_or_else(|| worker::Error::RustError("no such conversation".into()))?;
+    let Some(StateRow { mode, status, lang }) =
+        inserted.get(3).map(|r| r.results::<StateRow>()).transpose()?.and_then(|mut rows| rows.pop())
+    else {
+        // Claims that no longer hold wrote nothing; a checked author's
+        // conversation is gone.
+        return match claims {
+            Some(_) => Ok(None),
+            None => Err(worker::Error::RustError("no such conversation".into())),
+        };
+    };
     let state = ConversationState { mode, status };
     let woke = before.is_some_and(|b| b.status == Status::Snoozed) && state.status != Status::Snoozed;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
         let event = written(&inserted, 1);
-        return Ok(Inserted { row, duplicate: false, state, woke, event, lang });
+        return Ok(Some(Inserted { row, duplicate: false, state, woke, event, lang }));
     }
     let row = by_client_id(db, conversation_id, author, client_id.unwrap_or_default())
         .await?
         .ok_or_else(|| worker::Error::RustError("message was neither stored nor found".into()))?;
-    Ok(Inserted { row, duplicate: true, state, woke, event: None, lang })
+    Ok(Some(Inserted { row, duplicate: true, state, woke, event: None, lang }))
 }
 
 /// The outbox row statement `index` of a batch wrote

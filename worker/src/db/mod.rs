@@ -31,6 +31,19 @@ pub use messages::MessageRow;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
+/// The SQL condition: operator `?{u}` of account `?{a}` may see
+/// conversation `c` (the alias the query gives it), where `u` and `a` are
+/// the query's parameter numbers. Seed 002's visibility: every `visitor`
+/// conversation of the account, and the `internal` ones the operator takes
+/// part in. Queries built with `format!` take the rule from here;
+/// `conversations::SUMMARY_SELECT` and `conversations::unread_counts`, whose
+/// SQL is constant text, spell it out the same way.
+fn visible(u: usize, a: usize) -> String {
+    format!(
+        "c.account_id = ?{a} AND (c.kind = 'visitor' OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?{u}))"
+    )
+}
+
 /// Whether D1 answers a trivial query (`GET /ready`).
 pub async fn ping(db: &D1Database) -> bool {
     matches!(db.prepare("SELECT 1 AS one").first::<i64>(Some("one")).await, Ok(Some(1)))

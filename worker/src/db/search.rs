@@ -10,15 +10,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::messages::{MessageRow, MESSAGE_COLUMNS};
-use super::{int, opt_int, text};
-
-/// The conversations operator `?U` of account `?A` may see (`c` aliased);
-/// `{u}`/`{a}` are replaced by the parameter numbers.
-fn visible(u: usize, a: usize) -> String {
-    format!(
-        "c.account_id = ?{a} AND (c.kind = 'visitor' OR EXISTS (SELECT 1 FROM participants vp WHERE vp.conversation_id = c.id AND vp.user_id = ?{u}))"
-    )
-}
+use super::{int, opt_int, text, visible};
 
 /// [`MESSAGE_COLUMNS`] of the messages aliased `m`.
 fn m_columns() -> String {

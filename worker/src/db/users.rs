@@ -66,6 +66,42 @@ pub async fn session_user(db: &D1Database, account_id: i64, id: i64, token_versi
     session_user_statement(db, account_id, id, token_version)?.first(None).await
 }
 
+/// An access token's claims, its signature and expiry checked but nothing
+/// yet against D1: operator `user_id` of `account_id`, holding token
+/// version `token_version`. Worth nothing alone: only a write that states
+/// [`SessionClaims::condition`] in its own SQL (checked in the same D1
+/// transaction as it writes) may act on them (issue 16: an operator's send
+/// in one D1 round trip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClaims {
+    pub user_id: i64,
+    pub account_id: i64,
+    pub token_version: i64,
+}
+
+impl SessionClaims {
+    /// The SQL condition true when the claims still hold, as
+    /// [`session_user`] checks them (the operator is in the account and
+    /// the token's version is theirs: not removed, not logged out
+    /// everywhere, no password or role change since), and the operator may
+    /// see conversation `?{conversation}` (seed 002 visibility). Its
+    /// parameters `?{first}`, `?{first + 1}`, `?{first + 2}` are
+    /// [`SessionClaims::params`].
+    pub fn condition(conversation: usize, first: usize) -> String {
+        let (account, version) = (first + 1, first + 2);
+        format!(
+            "EXISTS (SELECT 1 FROM users u WHERE u.id = ?{first} AND u.account_id = ?{account} AND u.token_version = ?{version}) \
+             AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = ?{conversation} AND {})",
+            super::visible(first, account)
+        )
+    }
+
+    /// The values of [`SessionClaims::condition`]'s parameters, in order.
+    pub fn params(&self) -> [wasm_bindgen::JsValue; 3] {
+        [int(self.user_id), int(self.account_id), int(self.token_version)]
+    }
+}
+
 /// The statement of [`session_user`], for a batch.
 pub fn session_user_statement(db: &D1Database, account_id: i64, id: i64, token_version: i64) -> worker::Result<D1PreparedStatement> {
     db.prepare(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND account_id = ?2 AND token_version = ?3")).bind(&[

@@ -91,6 +91,7 @@ impl SendVisitorMessage {
             attachments: &self.attachments,
             page_url: self.page_url.as_deref(),
             lang: self.lang.as_deref(),
+            claims: None,
         };
         let lookup = async {
             match core.mode_hint.get() {

@@ -35,13 +35,13 @@ impl RoomRequest {
     /// when the conversation was deleted (its Room is closed), 500 for
     /// anything else the Room refused.
     pub(super) async fn call(&self, env: &Env) -> ApiResult<web_sys::Response> {
-        let context = self.context();
-        let stub = env.durable_object("ROOM")?.id_from_name(&context.conversation_id.to_string())?.get_stub()?;
+        let conversation_id = self.conversation_id();
+        let stub = env.durable_object("ROOM")?.id_from_name(&conversation_id.to_string())?.get_stub()?;
         let response = crate::runtime_stream::post(stub, "https://room/", &serde_json::to_string(self)?).await?;
         match response.status() {
             410 => Err(ApiError::not_found("conversation")),
             status if status >= 400 => {
-                Err(worker::Error::RustError(format!("room of conversation {} answered {status}", context.conversation_id)).into())
+                Err(worker::Error::RustError(format!("room of conversation {conversation_id} answered {status}")).into())
             }
             _ => Ok(response),
         }
@@ -76,22 +76,38 @@ pub(super) enum Check {
 pub(super) const BINDING_KEY: &str = "binding";
 
 impl RoomCore {
-    /// Checks `context` against the Room's binding; the first request binds
-    /// the Room to its conversation.
-    pub(super) async fn check_binding(&self, context: &RoomContext) -> worker::Result<Check> {
+    /// The Room's binding, from memory or its storage; `None` before its
+    /// first checked request.
+    async fn binding(&self) -> worker::Result<Option<Binding>> {
         let known = *self.binding.borrow();
-        let binding = match known {
+        if known.is_some() {
+            return Ok(known);
+        }
+        let stored: Option<Binding> = self.state.storage().get(BINDING_KEY).await?;
+        if stored.is_some() {
+            *self.binding.borrow_mut() = stored;
+        }
+        Ok(stored)
+    }
+
+    /// The conversation the Room serves, when a checked request bound it
+    /// and it was not deleted. Binds nothing.
+    pub(super) async fn bound_context(&self) -> worker::Result<Option<RoomContext>> {
+        Ok(match self.binding().await? {
+            Some(Binding::Open(context)) => Some(context),
+            _ => None,
+        })
+    }
+
+    /// Checks `context` against the Room's binding; the first request binds
+    /// the Room to its conversation. Only a checked request's context (see
+    /// [`RoomRequest::context`]) may come here.
+    pub(super) async fn check_binding(&self, context: &RoomContext) -> worker::Result<Check> {
+        let binding = match self.binding().await? {
             Some(binding) => binding,
             None => {
-                let stored: Option<Binding> = self.state.storage().get(BINDING_KEY).await?;
-                let binding = match stored {
-                    Some(binding) => binding,
-                    None => {
-                        let binding = Binding::Open(*context);
-                        self.state.storage().put(BINDING_KEY, binding).await?;
-                        binding
-                    }
-                };
+                let binding = Binding::Open(*context);
+                self.state.storage().put(BINDING_KEY, binding).await?;
                 *self.binding.borrow_mut() = Some(binding);
                 binding
             }

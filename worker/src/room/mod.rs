@@ -40,7 +40,7 @@ pub use client::RoomContext;
 pub use editing::{EditMessage, ToggleReaction};
 pub use live::{close_all, Close, Presence, Signal, Subscribe};
 pub use snooze::Snooze;
-pub use storage::{ForwardCopy, ForwardMessages, SendOperatorMessage};
+pub use storage::{ForwardCopy, ForwardMessages, SendClaimedMessage, SendOperatorMessage};
 
 /// Every request a Room serves, sent as the JSON body of one internal
 /// `POST` (`{"signal":{"context":{…},"event":{…}}}`). Each variant's type
@@ -55,6 +55,8 @@ pub enum RoomRequest {
     VisitorMessage(SendVisitorMessage),
     /// An operator reply; answers the stored message as JSON.
     OperatorMessage(SendOperatorMessage),
+    /// An operator reply checked by its own write; answers the stored message, or `null`, as JSON.
+    ClaimedMessage(SendClaimedMessage),
     /// The visitor accepts the offer of a person; answers `true` when the mode changed.
     Handoff(Handoff),
     /// A typing, read, mode or status event; answers 204.
@@ -76,9 +78,20 @@ pub enum RoomRequest {
 }
 
 impl RoomRequest {
-    /// The conversation the request is about.
-    pub fn context(&self) -> &RoomContext {
+    /// The conversation the request is about (the Room's name).
+    pub fn conversation_id(&self) -> i64 {
         match self {
+            RoomRequest::ClaimedMessage(r) => r.conversation_id,
+            other => other.context().map_or(0, |context| context.conversation_id),
+        }
+    }
+
+    /// The checked conversation, site and account the request is about,
+    /// which the Room's first request binds it to; `None` for a request
+    /// whose sender is not checked yet, which never binds a Room.
+    pub fn context(&self) -> Option<&RoomContext> {
+        Some(match self {
+            RoomRequest::ClaimedMessage(_) => return None,
             RoomRequest::VisitorMessage(r) => &r.context,
             RoomRequest::OperatorMessage(r) => &r.context,
             RoomRequest::Handoff(r) => &r.context,
@@ -90,7 +103,7 @@ impl RoomRequest {
             RoomRequest::ToggleReaction(r) => &r.context,
             RoomRequest::Snooze(r) => &r.context,
             RoomRequest::Presence(r) => &r.context,
-        }
+        })
     }
 
     /// How the request's site signs file links, for requests that bring them.
@@ -102,6 +115,7 @@ impl RoomRequest {
             RoomRequest::ForwardMessages(r) => Some(&r.links),
             RoomRequest::EditMessage(r) => Some(&r.links),
             RoomRequest::Handoff(_)
+            | RoomRequest::ClaimedMessage(_)
             | RoomRequest::Signal(_)
             | RoomRequest::Close(_)
             | RoomRequest::ToggleReaction(_)
@@ -117,6 +131,7 @@ impl RoomRequest {
         match self {
             RoomRequest::VisitorMessage(r) => r.apply(core).await,
             RoomRequest::OperatorMessage(r) => r.apply(&core).await,
+            RoomRequest::ClaimedMessage(r) => r.apply(&core).await,
             RoomRequest::Handoff(r) => r.apply(&core).await,
             RoomRequest::Signal(r) => r.apply(&core).await,
             RoomRequest::Subscribe(r) => r.apply(core).await,
@@ -181,7 +196,13 @@ impl DurableObject for Room {
         // runtime's parse, then serde-wasm-bindgen), which cannot keep a
         // signal's raw JSON (`EncodedEvent::json`).
         let request: RoomRequest = serde_json::from_str(&req.text().await?)?;
-        match self.core.check_binding(request.context()).await? {
+        // A request without a checked context checks the Room's binding
+        // itself, and binds nothing.
+        let check = match request.context().copied() {
+            Some(context) => self.core.check_binding(&context).await?,
+            None => client::Check::Serves,
+        };
+        match check {
             client::Check::Serves => request.apply(Rc::clone(&self.core)).await,
             client::Check::Closed => Response::error("this conversation was deleted", 410),
             client::Check::Other => Response::error("this room serves another conversation", 409),

@@ -10,6 +10,7 @@ use worker::{D1Database, Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
 use crate::db::messages::{self, Author, FileLinks, NewMessage};
+use crate::db::users::SessionClaims;
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::events;
@@ -21,7 +22,7 @@ impl RoomCore {
     /// answers the row and whether it was already stored. Holds the write
     /// lock throughout, so messages are broadcast in `seq` order.
     pub(super) async fn write_message(&self, db: &D1Database, context: &RoomContext, message: NewMessage<'_>) -> worker::Result<Inserted> {
-        self.write_copy(db, context, message, None).await
+        self.write_copy(db, context, message, None).await?.ok_or_else(refused)
     }
 
     /// [`RoomCore::write_message`], marking a new row as a copy of
@@ -32,12 +33,14 @@ impl RoomCore {
         context: &RoomContext,
         message: NewMessage<'_>,
         forwarded_from: Option<ForwardedFrom>,
-    ) -> worker::Result<Inserted> {
+    ) -> worker::Result<Option<Inserted>> {
         let _write = self.writes.lock().await;
         // An operator's message goes to the visitor's open streams right
         // after it is stored: it is stored `delivered` when one will take it.
         let delivered = matches!(message.author, Author::Operator { .. }) && self.visitor_stream_takes_more();
-        let mut inserted = messages::insert(db, context.conversation_id, message, delivered).await?;
+        let Some(mut inserted) = messages::insert(db, context.conversation_id, message, delivered).await? else {
+            return Ok(None);
+        };
         self.mode_hint.set(Some(inserted.state.mode));
         if let (Some(origin), false) = (forwarded_from, inserted.duplicate) {
             inserted.row = messages::mark_forwarded(db, inserted.row.id, origin).await?;
@@ -49,7 +52,7 @@ impl RoomCore {
             let event = LiveEvent::Status { conversation_id: context.conversation_id, status: inserted.state.status };
             self.broadcast(context, &event, |_| super::live::Delivery::Never);
         }
-        Ok(inserted)
+        Ok(Some(inserted))
     }
 
     /// Publishes the `message.created` event of `message` (`seq`), just
@@ -94,11 +97,12 @@ impl SendOperatorMessage {
     /// Forwards the reply to its conversation's Room; answers the stored
     /// message. Errors: 404 when the conversation was deleted.
     pub async fn call(self, env: &Env) -> ApiResult<SentMessage> {
-        RoomRequest::OperatorMessage(self).call_json(env).await
+        // Read as the claimed reply's answer is (one decoder for both).
+        let sent: Option<SentMessage> = RoomRequest::OperatorMessage(self).call_json(env).await?;
+        Ok(sent.ok_or_else(refused)?)
     }
 
     pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
-        let db = db::database(&core.env)?;
         let message = NewMessage {
             author: Author::Operator { id: self.author_id, name: &self.author_name },
             content: &self.content,
@@ -106,10 +110,92 @@ impl SendOperatorMessage {
             attachments: &self.attachments,
             page_url: None,
             lang: None,
+            claims: None,
         };
-        let inserted = core.write_message(&db, &self.context, message).await?;
-        Response::from_json(&SentMessage { message: inserted.row.to_chat_message(&self.links), duplicate: inserted.duplicate })
+        core.write_reply(Some((self.context, self.links)), message).await
     }
+}
+
+impl RoomCore {
+    /// Writes an operator's reply to `target` (the conversation and its
+    /// file links; `None`: the write does not happen) and answers JSON
+    /// `Option<SentMessage>`, `null` when nothing was written. One body for
+    /// both kinds of reply.
+    async fn write_reply(&self, target: Option<(RoomContext, FileLinks)>, message: NewMessage<'_>) -> worker::Result<Response> {
+        let sent = match target {
+            Some((context, links)) => {
+                let db = db::database(&self.env)?;
+                let inserted = self.write_copy(&db, &context, message, None).await?;
+                inserted.map(|inserted| SentMessage { message: inserted.row.to_chat_message(&links), duplicate: inserted.duplicate })
+            }
+            None => None,
+        };
+        Response::from_json(&sent)
+    }
+}
+
+/// Request: an operator reply whose sender nothing has checked against D1
+/// yet (issue 16: an operator's send in one D1 round trip, where the
+/// checked [`SendOperatorMessage`] takes two). The Room takes it only when
+/// it already serves the conversation for the claimed account (bound by a
+/// checked request, never by this one) and knows its file links; its write
+/// then checks the claims and the conversation's visibility in the same D1
+/// transaction ([`crate::db::users::SessionClaims::condition`]). Answers
+/// JSON `Option<SentMessage>`: `null` when the Room did not take it or the
+/// claims no longer hold, with nothing stored; the caller then checks the
+/// operator in full and sends a [`SendOperatorMessage`] (401 and 404 are
+/// told apart there). No attachments: their uploads are checked first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendClaimedMessage {
+    pub conversation_id: i64,
+    /// The claims' operator ([`SessionClaims::user_id`]).
+    pub user_id: i64,
+    /// The claims' account ([`SessionClaims::account_id`]).
+    pub account_id: i64,
+    /// The claims' token version ([`SessionClaims::token_version`]).
+    pub token_version: i64,
+    pub content: String,
+    pub client_message_id: Option<String>,
+}
+
+impl SendClaimedMessage {
+    /// Forwards the reply to its conversation's Room; answers the stored
+    /// message, or `None` (see the type).
+    pub async fn call(self, env: &Env) -> ApiResult<Option<SentMessage>> {
+        RoomRequest::ClaimedMessage(self).call_json(env).await
+    }
+
+    /// A claimed reply of `claims` (the fields of this request).
+    pub fn new(conversation_id: i64, claims: SessionClaims, content: String, client_message_id: Option<String>) -> Self {
+        let SessionClaims { user_id, account_id, token_version } = claims;
+        SendClaimedMessage { conversation_id, user_id, account_id, token_version, content, client_message_id }
+    }
+
+    pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
+        let claims = SessionClaims { user_id: self.user_id, account_id: self.account_id, token_version: self.token_version };
+        let links = core.links.borrow().clone();
+        let target = match (core.bound_context().await?, links) {
+            (Some(context), Some(links)) if context.conversation_id == self.conversation_id && context.account_id == claims.account_id => {
+                Some((context, links))
+            }
+            _ => None,
+        };
+        let message = NewMessage {
+            author: Author::Operator { id: claims.user_id, name: "" },
+            content: &self.content,
+            client_id: self.client_message_id.as_deref(),
+            attachments: &[],
+            page_url: None,
+            lang: None,
+            claims: Some(claims),
+        };
+        core.write_reply(target, message).await
+    }
+}
+
+/// The error of a write that checked its author before and was refused all the same.
+fn refused() -> worker::Error {
+    worker::Error::RustError("a write without claims was refused".into())
 }
 
 /// One copy of a forwarded message.
@@ -154,8 +240,9 @@ impl ForwardMessages {
                 attachments: &[],
                 page_url: None,
                 lang: None,
+                claims: None,
             };
-            let inserted = core.write_copy(&db, &self.context, message, Some(copy.forwarded_from)).await?;
+            let inserted = core.write_copy(&db, &self.context, message, Some(copy.forwarded_from)).await?.ok_or_else(refused)?;
             stored.push(inserted.row.to_chat_message(&self.links));
         }
         Response::from_json(&stored)
