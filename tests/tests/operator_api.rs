@@ -1928,7 +1928,9 @@ async fn a_reply_to_a_room_that_serves_its_conversation_is_refused_once_the_toke
     let _: Operator = json_of(patch(server, "/auth/profile", agent.token(), json!({"display_name": "Sam Renamed"})).await, 200).await;
     let renamed = operator_reply(server, agent.token(), id, "Still me.").await;
     assert_eq!((renamed.message.author_name.as_deref(), renamed.message.seq), (Some("Sam Renamed"), first.message.seq + 1));
-    let admin_reply = operator_reply(server, admin.token(), id, "An admin, before a role change.").await;
+    let body = json!({"conversation_id": id, "content": "An admin, before a role change.", "message_id": "admin-1"});
+    let admin_reply: SentMessage = json_of(post(server, "/v1/chat/messages/send", admin.token(), body).await, 201).await;
+    let active = summary(server, tenant.token(), id).await.last_activity_at;
 
     // Another account's operator: 404, as a checked send.
     let body = json!({"conversation_id": id, "content": "Hijacked"});
@@ -1942,6 +1944,11 @@ async fn a_reply_to_a_room_that_serves_its_conversation_is_refused_once_the_toke
         let body = json!({"conversation_id": id, "content": format!("After: {what}"), "message_id": "after-1"});
         assert_error(post(server, "/v1/chat/messages/send", member.token(), body).await, 401, "unauthorized", what).await;
     }
+    // Nor does a retry of a reply stored before answer it to the revoked token.
+    let retry = json!({"conversation_id": id, "content": "An admin, before a role change.", "message_id": "admin-1"});
+    assert_error(post(server, "/v1/chat/messages/send", admin.token(), retry).await, 401, "unauthorized", "a retry after the role change")
+        .await;
+    assert_eq!(summary(server, tenant.token(), id).await.last_activity_at, active, "a refused reply leaves the conversation's activity");
     let operator_ids: Vec<i64> =
         messages(server, tenant.token(), id, "").await.messages.iter().filter(|m| m.role == Role::Operator).map(|m| m.id).collect();
     assert_eq!(operator_ids, [first.message.id, renamed.message.id, admin_reply.message.id], "nothing was stored after the refusals");

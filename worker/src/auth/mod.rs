@@ -127,8 +127,9 @@ impl FromRequestParts<AppState> for CurrentOperator {
 /// D1: an access JWT's signature and expiry, or an API key's route and the
 /// scope its method needs. It is no operator yet: only
 /// [`Credential::operator_with`] finishes the check ([`CurrentOperator`]
-/// says what is refused, and how), so a handler that takes it and never
-/// calls that gets nothing out of it.
+/// says what is refused, and how). The one other way out is
+/// [`Credential::claims`], for a write that checks them in its own D1
+/// transaction (the operator's send); anything else gets nothing out of it.
 #[must_use = "a credential is checked only by Credential::operator_with"]
 pub struct Credential(Bearer);
 
@@ -163,7 +164,7 @@ impl Credential {
     /// An access JWT's claims, for a write that checks them in its own D1
     /// transaction ([`SessionClaims`]); `None` for an API key, whose
     /// operator is known only from its lookup.
-    pub fn claims(&self) -> Option<SessionClaims> {
+    pub(crate) fn claims(&self) -> Option<SessionClaims> {
         match self.0 {
             Bearer::Session { user_id, account_id, token_version } => Some(SessionClaims { user_id, account_id, token_version }),
             Bearer::ApiKey { .. } => None,
