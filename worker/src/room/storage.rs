@@ -112,24 +112,19 @@ impl SendOperatorMessage {
             lang: None,
             claims: None,
         };
-        core.write_reply(Some((self.context, self.links)), message).await
+        core.write_reply(&self.context, &self.links, message).await
     }
 }
 
 impl RoomCore {
-    /// Writes an operator's reply to `target` (the conversation and its
-    /// file links; `None`: the write does not happen) and answers JSON
-    /// `Option<SentMessage>`, `null` when nothing was written. One body for
+    /// Writes an operator's reply to conversation `context` and answers JSON
+    /// `Option<SentMessage>` (attachment links signed by `links`), `null`
+    /// when its claims no longer hold and nothing was written. One body for
     /// both kinds of reply.
-    async fn write_reply(&self, target: Option<(RoomContext, FileLinks)>, message: NewMessage<'_>) -> worker::Result<Response> {
-        let sent = match target {
-            Some((context, links)) => {
-                let db = db::database(&self.env)?;
-                let inserted = self.write_copy(&db, &context, message, None).await?;
-                inserted.map(|inserted| SentMessage { message: inserted.row.to_chat_message(&links), duplicate: inserted.duplicate })
-            }
-            None => None,
-        };
+    async fn write_reply(&self, context: &RoomContext, links: &FileLinks, message: NewMessage<'_>) -> worker::Result<Response> {
+        let db = db::database(&self.env)?;
+        let inserted = self.write_copy(&db, context, message, None).await?;
+        let sent = inserted.map(|inserted| SentMessage { message: inserted.row.to_chat_message(links), duplicate: inserted.duplicate });
         Response::from_json(&sent)
     }
 }
@@ -174,11 +169,11 @@ impl SendClaimedMessage {
     pub(super) async fn apply(self, core: &RoomCore) -> worker::Result<Response> {
         let claims = SessionClaims { user_id: self.user_id, account_id: self.account_id, token_version: self.token_version };
         let links = core.links.borrow().clone();
-        let target = match (core.bound_context().await?, links) {
+        let (context, links) = match (core.bound_context().await?, links) {
             (Some(context), Some(links)) if context.conversation_id == self.conversation_id && context.account_id == claims.account_id => {
-                Some((context, links))
+                (context, links)
             }
-            _ => None,
+            _ => return Response::from_json(&None::<SentMessage>),
         };
         let message = NewMessage {
             author: Author::Operator { id: claims.user_id, name: "" },
@@ -189,7 +184,7 @@ impl SendClaimedMessage {
             lang: None,
             claims: Some(claims),
         };
-        core.write_reply(target, message).await
+        core.write_reply(&context, &links, message).await
     }
 }
 
