@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 pub async fn serve(env: &worker::Env, path: &str, cache_control: &'static str, what: &str) -> ApiResult<Response> {
     let assets = env.assets("ASSETS")?;
     // Any host will do: the binding serves this worker's own assets.
-    let file = assets.fetch(format!("https://assets.invalid{path}"), None).await?;
+    let file = assets.fetch_request(worker::Request::new(&format!("https://assets.invalid{path}"), worker::Method::Get)?).await?;
     if file.status() != StatusCode::OK {
         return Err(ApiError::not_found(&format!("{what}: it is not built (cargo xtask build)")));
     }

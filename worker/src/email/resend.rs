@@ -5,7 +5,7 @@
 //! `{"statusCode","message","name"}`.
 
 use serde::{Deserialize, Serialize};
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers};
 
 use super::render::Rendered;
 
@@ -86,10 +86,9 @@ impl Resend {
         headers.set("Idempotency-Key", idempotency_key).map_err(transport)?;
         let body = SendEmail { from: &self.from, to: [to], subject: &email.subject, text: &email.text, html: &email.html };
         let body = serde_json::to_string(&body).map_err(|e| Failure::Permanent(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         let url = format!("{}/emails", self.base_url.trim_end_matches('/'));
-        let request = Request::new_with_init(&url, &init).map_err(|e| Failure::Permanent(format!("bad RESEND_BASE_URL: {e}")))?;
+        let request = crate::runtime_stream::post_request(&url, &headers, &body.into(), true)
+            .map_err(|e| Failure::Permanent(format!("bad RESEND_BASE_URL: {e}")))?;
         let mut response = Fetch::Request(request).send().await.map_err(transport)?;
         let status = response.status_code();
         let text = response.text().await.unwrap_or_default();

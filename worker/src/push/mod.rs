@@ -414,12 +414,8 @@ async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<(u
     for (name, value) in headers {
         set.set(name, value).map_err(|e| e.to_string())?;
     }
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post)
-        .with_headers(set)
-        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()))
-        .with_redirect(worker::RequestRedirect::Manual);
-    let request = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let body = js_sys::Uint8Array::from(body.as_slice()).into();
+    let request = crate::runtime_stream::post_request(url, &set, &body, false).map_err(|e| e.to_string())?;
     let controller = worker::AbortController::default();
     let signal = controller.signal();
     let fetch = worker::Fetch::Request(request);

@@ -8,7 +8,7 @@
 //! in `responder` (`base_url`, `model`, `api_key`).
 
 use serde::Serialize;
-use worker::{AbortController, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Fetch, Headers};
 
 use super::llm::{self, Failure, Watch};
 use super::prompt::ChatTurn;
@@ -94,9 +94,8 @@ impl Upstream {
             set("Authorization", &format!("Bearer {key}"))?;
         }
         let body = serde_json::to_string(&self.body(turns, max_tokens)).map_err(|e| Failure::Transport(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let request = Request::new_with_init(&self.completions_url(), &init).map_err(|e| Failure::Transport(e.to_string()))?;
+        let request = crate::runtime_stream::post_request(&self.completions_url(), &headers, &body.into(), true)
+            .map_err(|e| Failure::Transport(e.to_string()))?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let controller = llm::Abort::new(controller);

@@ -244,13 +244,8 @@ async fn post(url: &str, secret: &str, id: &str, body: &str) -> (Option<u16>, Op
             return (None, None, Some(e.to_string()));
         }
     }
-    let mut init = worker::RequestInit::new();
     // A redirect is not followed (it could lead anywhere the URL rules refuse): a 3xx is a failure.
-    init.with_method(worker::Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()))
-        .with_redirect(worker::RequestRedirect::Manual);
-    let request = match worker::Request::new_with_init(url, &init) {
+    let request = match crate::runtime_stream::post_request(url, &headers, &body.into(), false) {
         Ok(request) => request,
         Err(e) => return (None, None, Some(e.to_string())),
     };

@@ -84,9 +84,8 @@ pub(crate) async fn parse_form(content_type: &str, body: &[u8]) -> ApiResult<wor
     let not_multipart = || ApiError::bad_request("The body is not multipart/form-data");
     let headers = worker::Headers::new();
     headers.set("content-type", content_type).map_err(|_| not_multipart())?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(body).into()));
-    let mut request = worker::Request::new_with_init("https://upload.invalid/", &init)?;
+    let mut request =
+        crate::runtime_stream::post_request("https://upload.invalid/", &headers, &js_sys::Uint8Array::from(body).into(), true)?;
     request.form_data().await.map_err(|_| not_multipart())
 }
 
