@@ -52,6 +52,8 @@ fn main() {
             // GET /api/v1/chat/block-status
             block_status_of_a_visitor_not_blocked_is_false,
             a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere,
+            // a session the worker remembers (issue 16: one D1 round trip)
+            a_remembered_session_is_checked_again_when_its_site_visitor_or_conversation_changes,
             // every feedback route
             an_unknown_site_key_is_404_on_every_feedback_route,
             a_malformed_session_id_is_422_on_every_feedback_route,
@@ -463,6 +465,66 @@ async fn a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere(serv
     assert_block_status(server, key, &session, false).await;
     assert_saved(email(server, key, &session, "unblocked@example.com").await, "Email saved").await;
     rate_ok(server, key, &session, 4).await;
+}
+
+// ------------------------------------------------ a session the worker remembers
+
+/// `POST /api/v1/chat/stream` from a page of `origin`, read to its end.
+async fn say_from(server: &Server, site_key: &str, session_id: &str, message: &str, origin: &str) -> Streamed {
+    let request = widget(server, Method::POST, "/api/v1/chat/stream").header("origin", origin);
+    Streamed::read(request.json(&visitor_request(site_key, session_id, message)).send().await.unwrap(), std::time::Instant::now()).await
+}
+
+/// The contents of the messages of the session's conversation, oldest first.
+async fn history_contents(server: &Server, site_key: &str, session_id: &str) -> Vec<String> {
+    let history: HistoryResponse = json_of(history(server, site_key, session_id).await, 200).await;
+    history.messages.into_iter().map(|m| m.content).collect()
+}
+
+/// The worker remembers what its checked read found for an anonymous
+/// session (the site, the visitor, its newest conversation), so the
+/// session's next messages skip that read; the Room's write checks that
+/// all of it still holds. A change between two messages is honoured at
+/// once, with nothing stored: the site's allowed origins (any update of
+/// the site), a block, a deleted conversation.
+async fn a_remembered_session_is_checked_again_when_its_site_visitor_or_conversation_changes(server: &Server) {
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
+    let (session, id) = new_conversation(server, key).await;
+    let (bystander, _) = new_conversation(server, key).await;
+    assert_eq!(say(server, key, &session, "A second question").await, id, "the session's conversation goes on");
+    let before = history_contents(server, key, &session).await;
+    assert_eq!(before.len(), 4, "two messages and their answers: {before:?}");
+
+    // The site now allows one origin: a page elsewhere is refused at once.
+    set_origins(server, &tenant, &[SHOP]).await;
+    let refused = say_from(server, key, &session, "From elsewhere", EVIL).await;
+    assert_eq!(refused.status, 403, "a message from an origin the site no longer allows: {refused:?}");
+    assert_eq!(history_contents(server, key, &session).await, before, "nothing from the refused origin was stored");
+    let allowed = say_from(server, key, &session, "From the shop", SHOP).await;
+    assert_eq!((allowed.status, allowed.done().conversation_id), (200, id), "{allowed:?}");
+    assert_eq!(history_contents(server, key, &session).await.len(), 6);
+
+    // Blocked: refused at once, nothing stored; the bystander goes on.
+    let visitor = visitor_of(server, &tenant, id).await;
+    let block_path = format!("/v1/chat/users/{}/block", visitor.id);
+    let response = server.authed(Method::POST, &block_path, tenant.token()).json(&json!({"reason": "spam"})).send().await.unwrap();
+    let _: Block = json_of(response, 200).await;
+    assert_error(stream_raw(server, key, &session, "Still here").await, 403, "blocked", "stream of a blocked visitor").await;
+    say(server, key, &bystander, "Another question").await;
+    assert_eq!(server.authed(Method::DELETE, &block_path, tenant.token()).send().await.unwrap().status(), 204);
+    let contents = history_contents(server, key, &session).await;
+    assert_eq!(contents.len(), 6, "nothing from the blocked visitor was stored: {contents:?}");
+    assert_eq!(say(server, key, &session, "Unblocked now").await, id);
+    assert_eq!(history_contents(server, key, &session).await.len(), 8);
+
+    // The conversation is deleted: the next message starts a new one.
+    let path = format!("/v1/chat/conversations/{id}?scope=for_everyone");
+    assert_eq!(server.authed(Method::DELETE, &path, tenant.token()).send().await.unwrap().status(), 204);
+    let next = say(server, key, &session, "Back again").await;
+    assert_ne!(next, id, "a deleted conversation takes no more messages");
+    assert_eq!(history_contents(server, key, &session).await.first().map(String::as_str), Some("Back again"));
+    assert_eq!(say(server, key, &session, "And once more").await, next);
 }
 
 // ---------------------------------------------------------------- every feedback route

@@ -12,6 +12,7 @@ use worker::D1Database;
 
 use super::sites::SiteRow;
 use super::users::SessionClaims;
+use super::visitors::VisitorClaims;
 use super::{int, opt_int, opt_text, text};
 use crate::auth::now_secs;
 use crate::auth::signing::{self, Purpose};
@@ -205,12 +206,42 @@ pub struct NewMessage<'a> {
     pub page_url: Option<&'a str>,
     /// The visitor's language (BCP 47): becomes the conversation's `lang`, unless `None`.
     pub lang: Option<&'a str>,
-    /// For an operator's message whose sender nothing has checked yet: the
-    /// access token's claims, checked by the write itself (its insert and
-    /// its conversation update run only when they hold); the author is
-    /// then `claims.user_id`, signing with their stored display name.
-    /// `None`: the caller checked the author.
-    pub claims: Option<SessionClaims>,
+    /// For a message whose sender nothing has checked against D1 yet: what
+    /// they claim, checked by the write itself (its insert and its
+    /// conversation update run only when the claims hold). `None`: the
+    /// caller checked the author.
+    pub claims: Option<Claims<'a>>,
+}
+
+/// Who the sender of a message claims to be (issue 16: a message in one D1
+/// round trip).
+#[derive(Debug, Clone, Copy)]
+pub enum Claims<'a> {
+    /// An operator's access token; the author is then `user_id`, signing
+    /// with their stored display name.
+    Operator(SessionClaims),
+    /// The anonymous visitor an earlier checked request found; the author
+    /// is the visitor.
+    Visitor(VisitorClaims<'a>),
+}
+
+impl Claims<'_> {
+    /// The SQL condition true when the claims hold for conversation
+    /// `?{conversation}`, its parameters numbered from `?{first}`.
+    fn condition(&self, conversation: usize, first: usize) -> String {
+        match self {
+            Claims::Operator(_) => SessionClaims::condition(conversation, first),
+            Claims::Visitor(_) => VisitorClaims::condition(conversation, first),
+        }
+    }
+
+    /// The values of [`Claims::condition`]'s parameters, in order.
+    fn params(&self) -> Vec<wasm_bindgen::JsValue> {
+        match self {
+            Claims::Operator(claims) => claims.params().to_vec(),
+            Claims::Visitor(claims) => claims.params().to_vec(),
+        }
+    }
 }
 
 /// Inserts a visitor or operator message with the next `seq`, ties the
@@ -226,16 +257,24 @@ pub struct NewMessage<'a> {
 /// `None`: the message's `claims` no longer hold (nothing was written).
 pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'_>, delivered: bool) -> worker::Result<Option<Inserted>> {
     let NewMessage { author, content, client_id, attachments, page_url, lang, claims } = message;
-    let author = claims.map_or(author, |claims| Author::Operator { id: claims.user_id, name: "" });
+    let author = match claims {
+        Some(Claims::Operator(claims)) => Author::Operator { id: claims.user_id, name: "" },
+        Some(Claims::Visitor(_)) => Author::Visitor,
+        None => author,
+    };
     // A checked operator signs with the name their caller read (`?5`); a
     // claimed one with the name stored beside the claims the write checks.
     let author_name = match (author, claims) {
         (Author::Operator { name, .. }, None) => Some(name),
         _ => None,
     };
-    let (name, checked, claimed) = match claims {
-        Some(claims) => ("(SELECT display_name FROM users WHERE id = ?3)", SessionClaims::condition(1, 9), claims.params().to_vec()),
-        None => ("?5", "1".to_string(), Vec::new()),
+    let name = match claims {
+        Some(Claims::Operator(_)) => "(SELECT display_name FROM users WHERE id = ?3)",
+        _ => "?5",
+    };
+    let (checked, claimed) = match claims {
+        Some(claims) => (claims.condition(1, 9), claims.params()),
+        None => ("1".to_string(), Vec::new()),
     };
     let attachments = unattached(db, attachments).await?;
     let insert = [
@@ -269,7 +308,7 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
                  snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
                  WHERE id = ?1 AND {} RETURNING mode, status, lang",
             match claims {
-                Some(_) => SessionClaims::condition(1, 5),
+                Some(claims) => claims.condition(1, 5),
                 None => "1".to_string(),
             }
         ))

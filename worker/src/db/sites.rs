@@ -36,11 +36,17 @@ pub struct SiteRow {
     pub custom_css: String,
     /// JSON object: language tag → greeting.
     pub greetings: String,
+    /// Bumped by every update of the site's settings, never to a value it
+    /// had (migration 0026): a write that checks it finds the site as it
+    /// was read. An `UPDATE … RETURNING` answers the revision before its
+    /// bump (SQLite runs the trigger after `RETURNING` is read): read the
+    /// site again to remember it.
+    pub revision: i64,
 }
 
 /// The columns of [`SiteRow`], for `SELECT`s and `RETURNING`.
 pub const SITE_COLUMNS: &str = "id, account_id, site_key, name, greeting, theme_color, allowed_origins, identity_secret, responder, \
-     request_reasons, created_at, title, avatar_url, launcher_position, launcher_offset_x, launcher_offset_y, custom_css, greetings";
+     request_reasons, created_at, title, avatar_url, launcher_position, launcher_offset_x, launcher_offset_y, custom_css, greetings, revision";
 
 /// The first row of `statement`'s result, read twice: as a [`SiteRow`] and
 /// as `E`, the columns the query adds to the site's; `None` when there is

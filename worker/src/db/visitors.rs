@@ -27,6 +27,43 @@ fn detached_session() -> String {
     format!("verified:{}", random_hex(16))
 }
 
+/// What an earlier checked request found for an anonymous visitor: its
+/// site as read at `site_revision`, and the visitor of `session_id`. Worth
+/// nothing alone: only a write that states [`VisitorClaims::condition`] in
+/// its own SQL (checked in the same D1 transaction as it writes) may act on
+/// them (issue 16: a visitor's message in one D1 round trip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitorClaims<'a> {
+    pub site_id: i64,
+    /// [`SiteRow::revision`] when the site was read.
+    pub site_revision: i64,
+    pub visitor_id: i64,
+    pub session_id: &'a str,
+}
+
+impl VisitorClaims<'_> {
+    /// The SQL condition true when the claims still hold, as
+    /// [`site_with_visitors`] and [`SiteVisitors::plan`] check an anonymous
+    /// request: the site is unchanged since it was read (its `revision`),
+    /// the visitor is still the session's anonymous one and not blocked,
+    /// and conversation `?{conversation}` is still its newest. Its
+    /// parameters `?{first}` to `?{first + 3}` are [`VisitorClaims::params`].
+    pub fn condition(conversation: usize, first: usize) -> String {
+        let (revision, visitor, session) = (first + 1, first + 2, first + 3);
+        format!(
+            "EXISTS (SELECT 1 FROM sites s JOIN visitors v ON v.site_id = s.id \
+             WHERE s.id = ?{first} AND s.revision = ?{revision} AND v.id = ?{visitor} AND v.session_id = ?{session} \
+             AND v.user_id IS NULL AND v.blocked_at IS NULL \
+             AND (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id ORDER BY c.id DESC LIMIT 1) = ?{conversation})"
+        )
+    }
+
+    /// The values of [`VisitorClaims::condition`]'s parameters, in order.
+    pub fn params(&self) -> [wasm_bindgen::JsValue; 4] {
+        [int(self.site_id), int(self.site_revision), int(self.visitor_id), text(self.session_id)]
+    }
+}
+
 /// One visitor as a widget request sees it: its newest conversation and
 /// whether operators blocked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,7 +262,7 @@ mod tests {
             "id": 1, "account_id": 1, "site_key": "sk_test", "name": "Shop", "greeting": "Hi", "theme_color": "#000000",
             "allowed_origins": "[]", "identity_secret": "s", "responder": "{}", "request_reasons": "[]", "created_at": "2026-01-01T00:00:00.000Z",
             "title": "", "avatar_url": "", "launcher_position": "right", "launcher_offset_x": 20, "launcher_offset_y": 20,
-            "custom_css": "", "greetings": "{}",
+            "custom_css": "", "greetings": "{}", "revision": 0,
         }))
         .unwrap();
         SiteVisitors {

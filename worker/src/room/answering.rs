@@ -21,7 +21,8 @@ use super::live::{sse_response, Delivery};
 use super::storage::Inserted;
 use super::{RoomContext, RoomCore, RoomRequest};
 use crate::db::conversations::{self, StateChange};
-use crate::db::messages::{self, Author, FileLinks, MessageRow, NewMessage};
+use crate::db::messages::{self, Author, Claims, FileLinks, MessageRow, NewMessage};
+use crate::db::visitors::VisitorClaims;
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::responder;
@@ -50,6 +51,16 @@ pub struct SendVisitorMessage {
     /// model's language follow it, or the conversation's when `None`.
     #[serde(default)]
     pub lang: Option<String>,
+    /// For a message whose visitor nothing has checked against D1 in this
+    /// request: what an earlier checked request found (the route's
+    /// per-isolate memory), `[site revision, visitor id, session id]` of
+    /// [`VisitorClaims`] (a tuple: a smaller decoder). The write checks
+    /// them; when they no longer hold nothing is stored and the Room answers
+    /// 204 before any stream, for the route to check the visitor in full.
+    /// The request's site values (`responder`, `links`) are the ones read
+    /// at that revision.
+    #[serde(default)]
+    pub claims: Option<(i64, i64, String)>,
 }
 
 type StreamSender = UnboundedSender<String>;
@@ -70,7 +81,22 @@ impl SendVisitorMessage {
     /// Forwards the message to its conversation's Room; answers the SSE
     /// response. Errors: 404 when the conversation was deleted.
     pub async fn call(self, env: &Env) -> ApiResult<web_sys::Response> {
-        RoomRequest::VisitorMessage(self).call(env).await
+        match self.claims {
+            Some(_) => RoomRequest::ClaimedVisitorMessage(self),
+            None => RoomRequest::VisitorMessage(self),
+        }
+        .call(env)
+        .await
+    }
+
+    /// [`SendVisitorMessage::apply`] of a message with `claims`, taken only
+    /// by a Room that already serves its conversation (bound by a checked
+    /// request: this one binds nothing); else 204, nothing stored.
+    pub(super) async fn apply_claimed(self, core: Rc<RoomCore>) -> worker::Result<Response> {
+        match core.bound_context().await? {
+            Some(bound) if bound == self.context && self.claims.is_some() => self.apply(core).await,
+            _ => Ok(Response::empty()?.with_status(204)),
+        }
     }
 
     /// Stores the visitor message, then answers an SSE stream: the
@@ -91,7 +117,14 @@ impl SendVisitorMessage {
             attachments: &self.attachments,
             page_url: self.page_url.as_deref(),
             lang: self.lang.as_deref(),
-            claims: None,
+            claims: self.claims.as_ref().map(|(site_revision, visitor_id, session_id)| {
+                Claims::Visitor(VisitorClaims {
+                    site_id: context.visitor_site(),
+                    site_revision: *site_revision,
+                    visitor_id: *visitor_id,
+                    session_id,
+                })
+            }),
         };
         let lookup = async {
             match core.mode_hint.get() {
@@ -99,8 +132,16 @@ impl SendVisitorMessage {
                 _ => Some(responder::kb::retrieve(&db, context.visitor_site(), &self.content).await),
             }
         };
-        let (written, passages) = futures::join!(core.write_message(&db, &context, message), lookup);
-        let Inserted { row: visitor_message, duplicate: replayed, state, lang, .. } = written?;
+        let (written, passages) = futures::join!(core.write_copy(&db, &context, message, None), lookup);
+        let Some(Inserted { row: visitor_message, duplicate: replayed, state, lang, .. }) = written? else {
+            // Only claims are refused: a checked visitor's conversation that
+            // is gone is an error of the write.
+            return Ok(Response::empty()?.with_status(204));
+        };
+        if self.claims.is_some() {
+            // The claims held, so the site is as read: its links are current.
+            *core.links.borrow_mut() = Some(self.links.clone());
+        }
         let (tx, rx) = unbounded();
         let mut meta = DoneMeta {
             conversation_id: context.conversation_id,

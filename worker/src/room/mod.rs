@@ -53,6 +53,11 @@ pub use storage::{ForwardCopy, ForwardMessages, SendClaimedMessage, SendOperator
 pub enum RoomRequest {
     /// A visitor message; answers the SSE stream of its answer.
     VisitorMessage(SendVisitorMessage),
+    /// A visitor message checked by its own write (its `claims`); answers
+    /// the SSE stream of its answer, or 204 with nothing stored. A variant
+    /// of its own: a Room of an earlier version cannot decode it, so it
+    /// never writes it unchecked.
+    ClaimedVisitorMessage(SendVisitorMessage),
     /// An operator reply; answers the stored message as JSON.
     OperatorMessage(SendOperatorMessage),
     /// An operator reply checked by its own write; answers the stored message, or `null`, as JSON.
@@ -82,6 +87,7 @@ impl RoomRequest {
     pub fn conversation_id(&self) -> i64 {
         match self {
             RoomRequest::ClaimedMessage(r) => r.conversation_id,
+            RoomRequest::ClaimedVisitorMessage(r) => r.context.conversation_id,
             other => other.context().map_or(0, |context| context.conversation_id),
         }
     }
@@ -91,7 +97,7 @@ impl RoomRequest {
     /// whose sender is not checked yet, which never binds a Room.
     pub fn context(&self) -> Option<&RoomContext> {
         Some(match self {
-            RoomRequest::ClaimedMessage(_) => return None,
+            RoomRequest::ClaimedMessage(_) | RoomRequest::ClaimedVisitorMessage(_) => return None,
             RoomRequest::VisitorMessage(r) => &r.context,
             RoomRequest::OperatorMessage(r) => &r.context,
             RoomRequest::Handoff(r) => &r.context,
@@ -114,8 +120,10 @@ impl RoomRequest {
             RoomRequest::Subscribe(r) => Some(&r.links),
             RoomRequest::ForwardMessages(r) => Some(&r.links),
             RoomRequest::EditMessage(r) => Some(&r.links),
+            // Claimed site values are kept once the write found them current.
             RoomRequest::Handoff(_)
             | RoomRequest::ClaimedMessage(_)
+            | RoomRequest::ClaimedVisitorMessage(_)
             | RoomRequest::Signal(_)
             | RoomRequest::Close(_)
             | RoomRequest::ToggleReaction(_)
@@ -130,6 +138,7 @@ impl RoomRequest {
         }
         match self {
             RoomRequest::VisitorMessage(r) => r.apply(core).await,
+            RoomRequest::ClaimedVisitorMessage(r) => r.apply_claimed(core).await,
             RoomRequest::OperatorMessage(r) => r.apply(&core).await,
             RoomRequest::ClaimedMessage(r) => r.apply(&core).await,
             RoomRequest::Handoff(r) => r.apply(&core).await,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Response};
 
 use super::{RoomContext, RoomCore, RoomRequest};
-use crate::db::messages::{self, Author, FileLinks, NewMessage};
+use crate::db::messages::{self, Author, Claims, FileLinks, NewMessage};
 use crate::db::users::SessionClaims;
 use crate::db::{self};
 use crate::error::ApiResult;
@@ -19,15 +19,12 @@ pub(super) use crate::db::messages::Inserted;
 
 impl RoomCore {
     /// Stores a message (once per author and client id) and broadcasts it;
-    /// answers the row and whether it was already stored. Holds the write
-    /// lock throughout, so messages are broadcast in `seq` order.
-    pub(super) async fn write_message(&self, db: &D1Database, context: &RoomContext, message: NewMessage<'_>) -> worker::Result<Inserted> {
-        self.write_copy(db, context, message, None).await?.ok_or_else(refused)
-    }
-
-    /// [`RoomCore::write_message`], marking a new row as a copy of
-    /// `forwarded_from` (seed 002 forward) before it is broadcast.
-    async fn write_copy(
+    /// answers the row and whether it was already stored, `None` when the
+    /// message's claims no longer hold (nothing written). Marks a new row as
+    /// a copy of `forwarded_from` (seed 002 forward) before it is broadcast.
+    /// Holds the write lock throughout, so messages are broadcast in `seq`
+    /// order.
+    pub(super) async fn write_copy(
         &self,
         db: &D1Database,
         context: &RoomContext,
@@ -182,7 +179,7 @@ impl SendClaimedMessage {
             attachments: &[],
             page_url: None,
             lang: None,
-            claims: Some(claims),
+            claims: Some(Claims::Operator(claims)),
         };
         core.write_reply(&context, &links, message).await
     }

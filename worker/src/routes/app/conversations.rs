@@ -59,6 +59,7 @@ pub(crate) async fn write_user_message(
         links: FileLinks::of(&user.site),
         page_url: None,
         lang: None,
+        claims: None,
     };
     let meta: Option<DoneMeta> = send_and_await(&state.env, send).await?;
     let db = db::database(&state.env)?;

@@ -78,6 +78,7 @@ async fn send_to_chat(env: &Env, db: &D1Database, user: &AppUser, ticket: &Ticke
         links: FileLinks::of(&user.site),
         page_url: None,
         lang: None,
+        claims: None,
     };
     // The Room stores the message before it answers; in `operator` mode its
     // stream carries nothing more than `done`.

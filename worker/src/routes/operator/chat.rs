@@ -339,6 +339,7 @@ pub async fn post_live(
                 links: links.clone(),
                 page_url: None,
                 lang: None,
+                claims: None,
             };
             // The answer's stream, read to its end: the visitor message and
             // (in AI mode) its answer are stored when it closes.

@@ -9,6 +9,7 @@ pub mod cors;
 pub mod events;
 pub mod handoff;
 pub mod history;
+pub mod known;
 pub mod proactive;
 pub mod rating;
 pub mod stream;
@@ -192,6 +193,13 @@ pub async fn load_visitor_any(env: &Env, caller: &Caller, limit: Limit, site_key
     validate::site_key(site_key)?;
     validate::session_id(session_id)?;
     rate_limit(env, &caller.headers, limit, site_key).await?;
+    counted_visitor(env, caller, site_key, session_id).await
+}
+
+/// [`load_visitor_any`] of a request already validated and counted against
+/// its limit. Errors: 404 unknown site key, 403 `origin_not_allowed`, 401
+/// or 422 for a bad identity.
+pub async fn counted_visitor(env: &Env, caller: &Caller, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
     let claimed = caller.identity.user_id.as_deref().filter(|u| !u.is_empty());
     let db = db::database(env)?;
     let row = visitors::site_with_visitors(&db, site_key, session_id, claimed).await?.ok_or_else(ApiError::unknown_site_key)?;

@@ -1,6 +1,8 @@
 //! `POST /api/v1/chat/stream` (seed 001): store a visitor message and stream
 //! the answer as Server-Sent Events.
 
+use std::rc::Rc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
@@ -8,11 +10,16 @@ use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::error::ErrorBody;
 
-use super::{load_visitor, Caller, Limit, Visitor};
+use edgechat_shared::api::uploads::Attachment;
+use worker::Env;
+
+use super::known::{self, KnownVisitor};
+use super::{check_origin, counted_visitor, rate_limit, Caller, Limit, Visitor};
 use crate::db;
 use crate::db::conversations;
 use crate::db::messages::{self, Author, FileLinks};
-use crate::error::ApiResult;
+use crate::db::sites::SiteRow;
+use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendVisitorMessage};
 use crate::routes::{json_object, AppState};
 
@@ -45,9 +52,72 @@ use crate::routes::{json_object, AppState};
 pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let request: StreamRequest = json_object(&body)?;
     request.validate()?;
-    let database = db::database(&state.env)?;
-    let Visitor { site, conversation_id, visitor_id, .. } =
-        load_visitor(&state.env, &caller, Limit::Write("stream"), &request.site_key, &request.session_id).await?;
+    rate_limit(&state.env, &caller.headers, Limit::Write("stream"), &request.site_key).await?;
+    let mut known = recall(&caller, &request);
+    loop {
+        // The session as this isolate remembers it, sent with the claims
+        // the Room's write checks (one D1 round trip); else checked in full.
+        let (conversation_id, site, attachments, claims) = match known.take() {
+            Some(KnownVisitor { site, visitor_id, conversation_id }) => {
+                let claims = (site.revision, visitor_id, request.session_id.clone());
+                (conversation_id, site, Vec::new(), Some(claims))
+            }
+            None => {
+                let (conversation_id, site, attachments) = checked(&state.env, &caller, &request).await?;
+                (conversation_id, Rc::new(site), attachments, None)
+            }
+        };
+        let claimed = claims.is_some();
+        let send = SendVisitorMessage {
+            context: RoomContext { conversation_id, site_id: Some(site.id), account_id: site.account_id },
+            content: request.message.clone(),
+            client_message_id: request.message_id.clone(),
+            attachments,
+            responder: site.responder(),
+            links: FileLinks::of(&site),
+            page_url: request.page_url.clone(),
+            lang: request.lang.clone(),
+            claims,
+        };
+        // Claims the Room did not take (204, nothing stored: its write
+        // found them stale, or it does not serve the conversation): the
+        // session is checked in full, so every refusal keeps its status
+        // and envelope.
+        match send.call(&state.env).await? {
+            answer if claimed && answer.status() == 204 => known::forget(&request.site_key, &request.session_id),
+            answer => return Ok(crate::runtime_stream::pass_through(answer)),
+        }
+    }
+}
+
+/// `true` for a request without a claimed identity (`user_id`): it acts as
+/// its session's anonymous visitor.
+fn anonymous(caller: &Caller) -> bool {
+    caller.identity.user_id.as_deref().is_none_or(str::is_empty)
+}
+
+/// The session this isolate remembers for an anonymous message without
+/// attachments ([`known`]; issue 16: a visitor's message in one D1 round
+/// trip), unless the page's origin is not among the site's allowed origins
+/// as remembered (the checked path answers that).
+fn recall(caller: &Caller, request: &StreamRequest) -> Option<KnownVisitor> {
+    if !request.attachments.is_empty() || !anonymous(caller) {
+        return None;
+    }
+    known::recall(&request.site_key, &request.session_id).filter(|known| check_origin(&known.site, &caller.headers).is_ok())
+}
+
+/// Checks the request's visitor in full (the request is counted already)
+/// and its attachments, creating the visitor and its conversation on its
+/// first message; answers the conversation, the site and the checked
+/// attachments. Remembers an anonymous session ([`known`]).
+async fn checked(env: &Env, caller: &Caller, request: &StreamRequest) -> ApiResult<(i64, SiteRow, Vec<Attachment>)> {
+    let database = db::database(env)?;
+    let Visitor { site, conversation_id, visitor_id, blocked } =
+        counted_visitor(env, caller, &request.site_key, &request.session_id).await?;
+    if blocked {
+        return Err(ApiError::blocked());
+    }
     // A retry of a stored message replays it with the uploads it has: its
     // attachments are not checked (they are attached now) nor attached again.
     // Without attachments there is nothing to check, so no D1 read for it.
@@ -60,27 +130,20 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
     };
     let attachments = match retry {
         true => Vec::new(),
-        false => super::uploads::attachments(&state.env, &site, visitor_id, &request.attachments).await?,
+        false => super::uploads::attachments(env, &site, visitor_id, &request.attachments).await?,
     };
-    let conversation_id = match conversation_id {
-        Some(id) => id,
+    let (visitor_id, conversation_id) = match conversation_id {
+        Some(id) => (visitor_id, id),
         None => {
             let visitor_id = match visitor_id {
                 Some(id) => id,
                 None => db::visitors::ensure_visitor(&database, site.id, &request.session_id).await?,
             };
-            conversations::create_for_visitor(&database, site.id, visitor_id).await?
+            (Some(visitor_id), conversations::create_for_visitor(&database, site.id, visitor_id).await?)
         }
     };
-    let send = SendVisitorMessage {
-        context: RoomContext { conversation_id, site_id: Some(site.id), account_id: site.account_id },
-        content: request.message,
-        client_message_id: request.message_id,
-        attachments,
-        responder: site.responder(),
-        links: FileLinks::of(&site),
-        page_url: request.page_url,
-        lang: request.lang,
-    };
-    Ok(crate::runtime_stream::pass_through(send.call(&state.env).await?))
+    if let (Some(visitor_id), true) = (visitor_id, anonymous(caller)) {
+        known::remember(&request.session_id, &site, visitor_id, conversation_id);
+    }
+    Ok((conversation_id, site, attachments))
 }

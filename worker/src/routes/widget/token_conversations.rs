@@ -53,6 +53,7 @@ async fn write_visitor_message(
         links: FileLinks::of(site),
         page_url,
         lang,
+        claims: None,
     };
     Ok(send_and_await(&state.env, send).await?.is_some())
 }
