@@ -7,10 +7,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use edgechat_shared::api::stream::{StreamEvent, StreamRequest};
+use edgechat_shared::api::uploads::Attachment;
 use edgechat_shared::api::visitor::IdentityQuery;
 use edgechat_shared::error::ErrorBody;
-
-use edgechat_shared::api::uploads::Attachment;
 use worker::Env;
 
 use super::known::{self, KnownVisitor};
