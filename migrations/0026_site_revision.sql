@@ -7,6 +7,9 @@
 -- not depend on the articles). A revision is never handed out twice, even
 -- after the database is restored to an earlier point (D1 Time Travel): it
 -- is at least the update's time in milliseconds since 1970.
+-- The WHEN also skips an UPDATE that sets `kb_revision` or `revision` with
+-- other columns: none does (worker/src/db/sites.rs updates neither), and
+-- one that ever must bumps `revision` itself.
 ALTER TABLE sites ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 CREATE TRIGGER sites_revision_au AFTER UPDATE ON sites
 WHEN old.revision = new.revision AND old.kb_revision = new.kb_revision BEGIN

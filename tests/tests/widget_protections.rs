@@ -486,7 +486,8 @@ async fn history_contents(server: &Server, site_key: &str, session_id: &str) -> 
 /// session's next messages skip that read; the Room's write checks that
 /// all of it still holds. A change between two messages is honoured at
 /// once, with nothing stored: the site's allowed origins (any update of
-/// the site), a block, a deleted conversation.
+/// the site, whose message is then stored once), a block, a deleted
+/// conversation.
 async fn a_remembered_session_is_checked_again_when_its_site_visitor_or_conversation_changes(server: &Server) {
     let tenant = signup(server, &AUTH_IPS).await;
     let key = tenant.site_key();
@@ -505,6 +506,16 @@ async fn a_remembered_session_is_checked_again_when_its_site_visitor_or_conversa
     assert_eq!((allowed.status, allowed.done().conversation_id), (200, id), "{allowed:?}");
     assert_eq!(history_contents(server, key, &session).await.len(), 6);
 
+    // Any other change of the site: the write refuses the remembered site,
+    // and the message is checked in full and stored once.
+    let path = format!("/v1/sites/{}", tenant.site.id);
+    let response = server.authed(Method::PATCH, &path, tenant.token()).json(&json!({ "greeting": "Welcome back" })).send().await.unwrap();
+    let _: Site = json_of(response, 200).await;
+    assert_eq!(say(server, key, &session, "After the greeting changed").await, id);
+    let contents = history_contents(server, key, &session).await;
+    assert_eq!(contents.iter().filter(|c| *c == "After the greeting changed").count(), 1, "stored once: {contents:?}");
+    assert_eq!(contents.len(), 8);
+
     // Blocked: refused at once, nothing stored; the bystander goes on.
     let visitor = visitor_of(server, &tenant, id).await;
     let block_path = format!("/v1/chat/users/{}/block", visitor.id);
@@ -514,9 +525,9 @@ async fn a_remembered_session_is_checked_again_when_its_site_visitor_or_conversa
     say(server, key, &bystander, "Another question").await;
     assert_eq!(server.authed(Method::DELETE, &block_path, tenant.token()).send().await.unwrap().status(), 204);
     let contents = history_contents(server, key, &session).await;
-    assert_eq!(contents.len(), 6, "nothing from the blocked visitor was stored: {contents:?}");
+    assert_eq!(contents.len(), 8, "nothing from the blocked visitor was stored: {contents:?}");
     assert_eq!(say(server, key, &session, "Unblocked now").await, id);
-    assert_eq!(history_contents(server, key, &session).await.len(), 8);
+    assert_eq!(history_contents(server, key, &session).await.len(), 10);
 
     // The conversation is deleted: the next message starts a new one.
     let path = format!("/v1/chat/conversations/{id}?scope=for_everyone");
