@@ -5,7 +5,8 @@
 //! an anonymous session (its site at a `revision`, the session's visitor and
 //! that visitor's newest conversation) lets the session's next message go
 //! straight to its conversation's Room, whose write checks in its own D1
-//! transaction that all of it still holds ([`VisitorClaims`]). It is a
+//! transaction that all of it still holds
+//! ([`crate::db::visitors::VisitorClaims`]). It is a
 //! memory, not a source of truth: a stale entry costs one refused write and
 //! the checked path, never a wrong answer, and nothing here is ever a reason
 //! to refuse a request.

@@ -79,7 +79,7 @@ fn client_ip(headers: &HeaderMap) -> &str {
 /// like a JWT's signing input ([`edgechat_shared::api::app::looks_like_jwt_input`]); 401
 /// `unauthorized` for a missing or wrong hash.
 pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiResult<Option<&'a str>> {
-    let Some(user_id) = identity.user_id.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
+    let Some(user_id) = claimed_user_id(identity) else { return Ok(None) };
     if user_id.chars().count() > 128 {
         return Err(FieldError::new("user_id", "user_id must be at most 128 characters").into());
     }
@@ -93,6 +93,12 @@ pub fn verify_identity<'a>(site: &SiteRow, identity: &'a IdentityQuery) -> ApiRe
     } else {
         Err(ApiError::unauthorized("user_hash does not match user_id for this site"))
     }
+}
+
+/// The `user_id` a request claims (an empty one claims none); `None`: the
+/// request acts as its session's anonymous visitor.
+pub fn claimed_user_id(identity: &IdentityQuery) -> Option<&str> {
+    identity.user_id.as_deref().filter(|u| !u.is_empty())
 }
 
 /// Counts the request; 429 `rate_limited` with `Retry-After` past the limit.
@@ -200,7 +206,7 @@ pub async fn load_visitor_any(env: &Env, caller: &Caller, limit: Limit, site_key
 /// its limit. Errors: 404 unknown site key, 403 `origin_not_allowed`, 401
 /// or 422 for a bad identity.
 pub async fn counted_visitor(env: &Env, caller: &Caller, site_key: &str, session_id: &str) -> ApiResult<Visitor> {
-    let claimed = caller.identity.user_id.as_deref().filter(|u| !u.is_empty());
+    let claimed = claimed_user_id(&caller.identity);
     let db = db::database(env)?;
     let row = visitors::site_with_visitors(&db, site_key, session_id, claimed).await?.ok_or_else(ApiError::unknown_site_key)?;
     check_origin(&row.site, &caller.headers)?;

@@ -13,7 +13,7 @@ use edgechat_shared::error::ErrorBody;
 use worker::Env;
 
 use super::known::{self, KnownVisitor};
-use super::{check_origin, counted_visitor, rate_limit, Caller, Limit, Visitor};
+use super::{check_origin, claimed_user_id, counted_visitor, rate_limit, Caller, Limit, Visitor};
 use crate::db;
 use crate::db::conversations;
 use crate::db::messages::{self, Author, FileLinks};
@@ -89,18 +89,12 @@ pub async fn post_stream(State(state): State<AppState>, caller: Caller, body: By
     }
 }
 
-/// `true` for a request without a claimed identity (`user_id`): it acts as
-/// its session's anonymous visitor.
-fn anonymous(caller: &Caller) -> bool {
-    caller.identity.user_id.as_deref().is_none_or(str::is_empty)
-}
-
 /// The session this isolate remembers for an anonymous message without
 /// attachments ([`known`]; issue 16: a visitor's message in one D1 round
 /// trip), unless the page's origin is not among the site's allowed origins
 /// as remembered (the checked path answers that).
 fn recall(caller: &Caller, request: &StreamRequest) -> Option<KnownVisitor> {
-    if !request.attachments.is_empty() || !anonymous(caller) {
+    if !request.attachments.is_empty() || claimed_user_id(&caller.identity).is_some() {
         return None;
     }
     known::recall(&request.site_key, &request.session_id).filter(|known| check_origin(&known.site, &caller.headers).is_ok())
@@ -141,7 +135,7 @@ async fn checked(env: &Env, caller: &Caller, request: &StreamRequest) -> ApiResu
             (Some(visitor_id), conversations::create_for_visitor(&database, site.id, visitor_id).await?)
         }
     };
-    if let (Some(visitor_id), true) = (visitor_id, anonymous(caller)) {
+    if let (Some(visitor_id), None) = (visitor_id, claimed_user_id(&caller.identity)) {
         known::remember(&request.session_id, &site, visitor_id, conversation_id);
     }
     Ok((conversation_id, site, attachments))
