@@ -8,9 +8,21 @@ use serde_json::{json, Value};
 
 use crate::{now, Host, IpPool};
 
+/// The identity token key of a site whose identity secret is `secret`, as
+/// the README's "Signing users in" derives it (and the site's
+/// `identity_token_key` shows it): HKDF-SHA256 (RFC 5869), salt `edgechat
+/// site-secret v1`, info `edgechat identity-token v1`, 32 bytes, in hex.
+pub fn identity_token_key(secret: &str) -> String {
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"edgechat site-secret v1"), secret.as_bytes())
+        .expand(b"edgechat identity-token v1", &mut key)
+        .expect("32 bytes of HKDF-SHA256");
+    hex::encode(key)
+}
+
 /// The identity JWT a site's backend mints for its user `sub`: HS256 with
-/// the site's identity secret, issued now, valid 10 minutes (README,
-/// "Signed-in users").
+/// the identity token key of the site's identity secret `secret`, issued
+/// now, valid 10 minutes (README, "Signed-in users").
 pub fn identity_token(secret: &str, sub: &str, email: Option<&str>, name: Option<&str>) -> String {
     let mut claims = json!({"sub": sub, "iat": now(), "exp": now() + 600});
     if let Some(email) = email {
@@ -22,9 +34,15 @@ pub fn identity_token(secret: &str, sub: &str, email: Option<&str>, name: Option
     sign_claims(secret, &claims)
 }
 
-/// Any claims as an HS256 JWT with `secret` (for the refused forms).
+/// Any claims as an HS256 JWT with the identity token key of `secret` (for
+/// the refused forms).
 pub fn sign_claims(secret: &str, claims: &Value) -> String {
-    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).expect("claims sign")
+    sign_claims_with_key(&identity_token_key(secret), claims)
+}
+
+/// Any claims as an HS256 JWT keyed by `key`'s bytes.
+pub fn sign_claims_with_key(key: &str, claims: &Value) -> String {
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(key.as_bytes())).expect("claims sign")
 }
 
 /// `POST /api/v1/app/session` for `token` on `site_key` from a fresh address of `ips`.

@@ -70,4 +70,19 @@ impl EventStream {
             }
         }
     }
+
+    /// Waits for the server to end the stream (its body ends) within
+    /// `within`, skipping the frames before; panics when it stays open.
+    pub async fn ends_within(&mut self, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.frames.recv()).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return,
+                Err(_) => {
+                    panic!("the stream is still open after {within:?}; received:\n{}", String::from_utf8_lossy(&self.raw.lock().unwrap()))
+                }
+            }
+        }
+    }
 }

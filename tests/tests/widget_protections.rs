@@ -13,11 +13,13 @@
 use edgechat_shared::api::config::WidgetConfig;
 use edgechat_shared::api::contact::{ContactRequest, EmailRequest, Saved};
 use edgechat_shared::api::conversations::{Block, Visitor};
+use edgechat_shared::api::events::LiveEvent;
 use edgechat_shared::api::history::HistoryResponse;
 use edgechat_shared::api::rating::{RateCommentRequest, RateRequest, RateResponse, MAX_RATING_COMMENT_CHARS};
 use edgechat_shared::api::sites::Site;
 use edgechat_shared::api::stream::StreamEvent;
 use edgechat_shared::api::visitor::{BlockStatus, VisitorQuery};
+use edgechat_tests::visitor_stream::EventStream;
 use edgechat_tests::*;
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -52,6 +54,7 @@ fn main() {
             // GET /api/v1/chat/block-status
             block_status_of_a_visitor_not_blocked_is_false,
             a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere,
+        a_blocked_visitors_open_live_stream_ends_at_once,
             // a session the worker remembers (issue 16: one D1 round trip)
             a_remembered_session_is_checked_again_when_its_site_visitor_or_conversation_changes,
             // every feedback route
@@ -465,6 +468,35 @@ async fn a_blocked_visitor_gets_block_status_true_and_403_blocked_elsewhere(serv
     assert_block_status(server, key, &session, false).await;
     assert_saved(email(server, key, &session, "unblocked@example.com").await, "Email saved").await;
     rate_ok(server, key, &session, 4).await;
+}
+
+/// A visitor's open live stream ends when an operator blocks them, at once
+/// (well within one heartbeat, which would end it too), and does not open
+/// again; a bystander's stream of the same site goes on.
+async fn a_blocked_visitors_open_live_stream_ends_at_once(server: &Server) {
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
+    let (session, id) = new_conversation(server, key).await;
+    let (bystander, bystander_id) = new_conversation(server, key).await;
+    let mut stream = EventStream::open(server, key, &session, 0).await;
+    let mut other = EventStream::open(server, key, &bystander, 0).await;
+    let visitor = visitor_of(server, &tenant, id).await;
+    let block_path = format!("/v1/chat/users/{}/block", visitor.id);
+    let response = server.authed(Method::POST, &block_path, tenant.token()).json(&json!({})).send().await.unwrap();
+    let _: Block = json_of(response, 200).await;
+    stream.ends_within(std::time::Duration::from_secs(5)).await;
+    let reopened = widget(server, Method::GET, "/api/v1/chat/events").query(&[("site_key", key), ("session_id", session.as_str())]);
+    assert_error(reopened.send().await.unwrap(), 403, "blocked", "the stream reopened").await;
+    // The bystander's stream still carries the operators' replies.
+    let reply = server
+        .authed(Method::POST, "/v1/chat/messages/send", tenant.token())
+        .json(&json!({"conversation_id": bystander_id, "content": "Still here for you"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 201);
+    // (After the replay of the bystander's own first message and its answer.)
+    while !matches!(other.event().await, LiveEvent::Message { message, .. } if message.content == "Still here for you") {}
 }
 
 // ------------------------------------------------ a session the worker remembers

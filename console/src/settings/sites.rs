@@ -79,7 +79,7 @@ impl AccountSites {
 }
 
 fn without_secret(site: Site) -> Site {
-    Site { identity_secret: None, ..site }
+    Site { identity_secret: None, identity_token_key: None, ..site }
 }
 
 /// The sites page; `admin` is false for agents (read-only).
@@ -216,16 +216,19 @@ fn SiteDetails(site: Site) -> impl IntoView {
     }
 }
 
-/// The identity secret (owners and admins): show it, hide it, rotate it.
+/// The identity secret and the identity token key derived from it (owners
+/// and admins): show them, hide them, rotate them.
 #[component]
 fn IdentitySecret(id: i64, name: Signal<String>, note: RwSignal<Option<String>>, error: RwSignal<Option<String>>) -> impl IntoView {
-    let secret = RwSignal::new(None::<String>);
+    // The secret (for `user_hash`) and the key of identity JWTs.
+    let secret = RwSignal::new(None::<(String, String)>);
+    let shown = |site: Site| site.identity_secret.zip(site.identity_token_key);
     let busy = RwSignal::new(false);
     let show = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::get::<Site>(&format!("/v1/sites/{id}")).await {
-                Ok(site) => secret.set(site.identity_secret),
+                Ok(site) => secret.set(shown(site)),
                 Err(err) => error.set(Some(err.message)),
             }
             busy.set(false);
@@ -242,7 +245,7 @@ fn IdentitySecret(id: i64, name: Signal<String>, note: RwSignal<Option<String>>,
         leptos::task::spawn_local(async move {
             match api::post::<Site>(&format!("/v1/sites/{id}/rotate-secret"), &api::EMPTY).await {
                 Ok(site) => {
-                    secret.set(site.identity_secret);
+                    secret.set(shown(site));
                     error.set(None);
                     note.set(Some(
                         "New identity secret made; the old one no longer works. Copy it now: it is hidden when you leave.".into(),
@@ -253,7 +256,8 @@ fn IdentitySecret(id: i64, name: Signal<String>, note: RwSignal<Option<String>>,
             busy.set(false);
         });
     };
-    let value = Signal::derive(move || secret.get().unwrap_or_default());
+    let value = Signal::derive(move || secret.get().map(|(secret, _)| secret).unwrap_or_default());
+    let key = Signal::derive(move || secret.get().map(|(_, key)| key).unwrap_or_default());
     view! {
         <div class="secret-box">
             <p class="field-name">"Identity secret"</p>
@@ -262,6 +266,10 @@ fn IdentitySecret(id: i64, name: Signal<String>, note: RwSignal<Option<String>>,
                 Some(_) => view! {
                     <code class="secret" data-secret="">{value}</code>
                     <CopyButton text=value label="Copy secret" />
+                    <p class="field-name">"Identity token key"</p>
+                    <p class="hint">"Your backend signs the identity JWT (HS256) that signs a user in to your app with this key, never with the secret."</p>
+                    <code class="secret" data-token-key="">{key}</code>
+                    <CopyButton text=key label="Copy token key" />
                     <button type="button" on:click=move |_| secret.set(None)>"Hide secret"</button>
                 }.into_any(),
                 None => view! { <button type="button" disabled=move || busy.get() on:click=show>"Show identity secret"</button> }.into_any(),

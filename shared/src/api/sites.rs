@@ -153,7 +153,8 @@ pub mod theme_limits {
 /// `{"id":1,"name":"Acme","site_key":"sk_…","allowed_origins":["https://acme.com"],"greeting":"…",
 ///   "greetings":{"fr":"Bonjour !"},"theme_color":"#4f46e5","title":"","avatar_url":null,
 ///   "launcher_position":"right","launcher_offset_x":20,"launcher_offset_y":20,"custom_css":"",
-///   "responder":{"kind":"kb"},"embed_snippet":"<script …>","identity_secret":"…"}`
+///   "responder":{"kind":"kb"},"embed_snippet":"<script …>","identity_secret":"…",
+///   "identity_token_key":"…"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
@@ -199,6 +200,15 @@ pub struct Site {
     /// shown to owners and admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_secret: Option<String>,
+    /// Key of the identity JWTs (HS256) a site's backend mints for the app's
+    /// sign-in (`POST /api/v1/app/session`, seed 003): 64 hex characters
+    /// whose UTF-8 bytes are the HMAC key, derived from `identity_secret`
+    /// with HKDF-SHA256 (RFC 5869; salt `edgechat site-secret v1`, info
+    /// `edgechat identity-token v1`, 32 bytes) so that no `user_hash` is ever
+    /// a JWT signature; changes when the secret is rotated. Shown to owners
+    /// and admins only, with the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_token_key: Option<String>,
     /// The topics a signed-in user picks from to start a request (seed 003's `reason`).
     #[serde(default)]
     pub request_reasons: Vec<RequestReason>,

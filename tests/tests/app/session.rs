@@ -1,6 +1,6 @@
 //! App sessions (seed 003, issue 14): `POST /api/v1/app/session` verifies
-//! the identity JWT a site's backend minted with the site's identity secret
-//! and answers a session token; `GET /api/v1/app/me` and `DELETE
+//! the identity JWT a site's backend minted with the site's identity token
+//! key (derived from its identity secret) and answers a session token; `GET /api/v1/app/me` and `DELETE
 //! /api/v1/app/session` take it. Refused tokens store nothing.
 //!
 //! Each trial signs up its own accounts (from `10.141.x.y`).
@@ -8,7 +8,7 @@
 use base64::Engine;
 use edgechat_shared::api::app::{AppSession, AppUserInfo};
 use edgechat_shared::api::sites::Site;
-use edgechat_tests::app::{app_login, app_send, identity_token, post_session, sign_claims};
+use edgechat_tests::app::{app_login, app_send, identity_token, identity_token_key, post_session, sign_claims, sign_claims_with_key};
 use edgechat_tests::*;
 use reqwest::Method;
 use serde_json::json;
@@ -42,6 +42,8 @@ async fn me(server: &Server, session: &str) -> reqwest::Response {
 async fn a_backend_jwt_signs_the_user_in_and_me_names_them(server: &'static Server) {
     let tenant = signup(server, &IPS).await;
     let secret = secret_of(&tenant);
+    // The owner sees the key the README derives, beside the secret.
+    assert_eq!(tenant.site.identity_token_key.as_deref(), Some(identity_token_key(&secret).as_str()));
     let token = identity_token(&secret, "user-1", Some("ada@example.com"), Some("Ada Lovelace"));
     let session: AppSession = json_of(post_session(server, &IPS, tenant.site_key(), &token).await, 201).await;
     assert!(session.token.starts_with("ecs_"), "{}", session.token);
@@ -71,7 +73,15 @@ async fn refused_identity_tokens_are_401_and_store_nothing(server: &'static Serv
     let valid = sign_claims(&secret, &claims(now + 600, now));
     let (head, rest) = valid.split_once('.').expect("a JWT");
     let body = rest.split('.').next().expect("claims");
+    // A user whose site lets them choose their user id picks `header.payload`
+    // of a JWT for the victim; the site's server hands them its user_hash.
+    // Keyed by the secret itself, that hash would be the JWT's signature.
+    let forged_id = format!("{}.{}", b64(r#"{"typ":"JWT","alg":"HS256"}"#), b64(&claims(now + 600, now).to_string()));
+    let forged_hash = hex::decode(user_hash(&secret, &forged_id)).expect("hex");
+    let forged = format!("{forged_id}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged_hash));
+    assert_eq!(forged, sign_claims_with_key(&secret, &claims(now + 600, now)), "the forgery is a JWT keyed by the secret");
     let refused = [
+        ("the user_hash of a JWT-shaped user id (keyed by the identity secret itself)", forged),
         ("wrong signature", sign_claims("not-the-site-secret-0123456789abcdef", &claims(now + 600, now))),
         ("tampered claims", format!("{head}.{}.{}", b64(r#"{"sub":"admin","exp":9999999999,"iat":1}"#), valid.rsplit('.').next().unwrap())),
         ("expired", sign_claims(&secret, &claims(now - 120, now - 700))),

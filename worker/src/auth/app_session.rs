@@ -2,7 +2,9 @@
 //! and the EdgeChat app session token answered for it.
 //!
 //! - The identity JWT: HS256 (RFC 7518 §3.2) with the site's identity
-//!   secret, claims [`IdentityClaims`]; `alg: none` and every other
+//!   token key (derived from its identity secret,
+//!   [`super::signing::identity_token_key`]: never the secret itself, which
+//!   keys every `user_hash`), claims [`IdentityClaims`]; `alg: none` and every other
 //!   algorithm are refused (RFC 8725 §3.1), `exp` and `iat` are required,
 //!   `exp` at most [`MAX_IDENTITY_SECONDS`] ahead and `iat` not in the future
 //!   ([`CLOCK_LEEWAY_SECONDS`] either way).
@@ -20,8 +22,9 @@ use crate::error::{ApiError, ApiResult};
 /// The start of every app session token.
 pub const PREFIX: &str = "ecs_";
 
-/// Verifies an identity JWT against the site's identity secret at `now`
-/// (Unix seconds) and answers its claims.
+/// Verifies an identity JWT against the identity token key of the site's
+/// identity secret `site_secret` at `now` (Unix seconds) and answers its
+/// claims.
 ///
 /// Errors: 401 `unauthorized` for a wrong signature or algorithm, a missing
 /// or past `exp`, an `exp` more than an hour ahead, a future `iat`, or a
@@ -33,12 +36,13 @@ pub fn verify_identity(token: &str, site_secret: &str, now: i64) -> ApiResult<Id
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = CLOCK_LEEWAY_SECONDS as u64;
     validation.set_required_spec_claims(&["exp", "iat", "sub"]);
-    let claims = decode::<IdentityClaims>(token, &DecodingKey::from_secret(site_secret.as_bytes()), &validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("The identity token has expired"),
-            _ => ApiError::unauthorized("The identity token is invalid for this site"),
-        })?;
+    let claims =
+        decode::<IdentityClaims>(token, &DecodingKey::from_secret(super::signing::identity_token_key(site_secret).as_bytes()), &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("The identity token has expired"),
+                _ => ApiError::unauthorized("The identity token is invalid for this site"),
+            })?;
     // jsonwebtoken checks `exp` against its own clock; the worker's decides.
     if claims.exp + CLOCK_LEEWAY_SECONDS < now {
         return Err(ApiError::unauthorized("The identity token has expired"));
@@ -76,8 +80,15 @@ mod tests {
     const SECRET: &str = "site-identity-secret-0123456789abcdef";
     const NOW: i64 = 1_800_000_000;
 
+    /// A JWT signed as a site's backend signs one: with the identity token
+    /// key of `secret`.
     fn mint(claims: &serde_json::Value, secret: &str, alg: Algorithm) -> String {
-        encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        let key = crate::auth::signing::identity_token_key(secret);
+        encode(&Header::new(alg), claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 
     fn claims(exp: i64, iat: i64) -> serde_json::Value {
@@ -103,9 +114,9 @@ mod tests {
         assert!(refused(&mint(&claims(NOW + 7200, NOW), SECRET, Algorithm::HS256)).contains("1 hour"));
         assert!(refused(&mint(&claims(NOW + 600, NOW + 300), SECRET, Algorithm::HS256)).contains("future"));
         // A site that signs HS512 (well signed, by hand: EdgeChat itself signs HS256 only).
-        let b64 = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let signed = format!("{}.{}", b64(br#"{"alg":"HS512","typ":"JWT"}"#), b64(claims(NOW + 600, NOW).to_string().as_bytes()));
-        let tag = <hmac::Hmac<sha2::Sha512> as hmac::Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+        let key = crate::auth::signing::identity_token_key(SECRET);
+        let tag = <hmac::Hmac<sha2::Sha512> as hmac::Mac>::new_from_slice(key.as_bytes()).unwrap();
         let tag = hmac::Mac::finalize(hmac::Mac::chain_update(tag, signed.as_bytes())).into_bytes();
         assert!(refused(&format!("{signed}.{}", b64(&tag))).contains("invalid"), "HS512 is refused");
         refused(&mint(&serde_json::json!({"sub": "u", "exp": NOW + 600}), SECRET, Algorithm::HS256));
@@ -117,6 +128,20 @@ mod tests {
             verify_identity(&mint(&claims(NOW + 600, NOW), "", Algorithm::HS256), "", NOW).unwrap_err().code,
             ErrorCode::Unauthorized
         );
+    }
+
+    /// A JWT signed with the identity secret itself is refused: that key
+    /// also makes every `user_hash`, so a site that computes the hash of a
+    /// user id its user chose (`header.payload`) would sign a forged token.
+    #[test]
+    fn a_user_hash_never_signs_an_identity_token() {
+        let forged_id = format!("{}.{}", b64(br#"{"typ":"JWT","alg":"HS256"}"#), b64(claims(NOW + 600, NOW).to_string().as_bytes()));
+        let user_hash = crate::auth::signing::Purpose::VisitorIdentity.sign(SECRET, forged_id.as_bytes());
+        let forged = format!("{forged_id}.{}", b64(&hex::decode(user_hash).unwrap()));
+        assert!(refused(&forged).contains("invalid"), "the site's user_hash of a JWT-shaped user id is no signature");
+        let raw = encode(&Header::new(Algorithm::HS256), &claims(NOW + 600, NOW), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+        refused(&raw);
+        assert_eq!(forged, raw, "the forgery is exactly a JWT signed with the secret itself");
     }
 
     #[test]

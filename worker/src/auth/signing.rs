@@ -41,6 +41,14 @@ pub enum Purpose {
     /// keyed by the HKDF key of `JWT_SECRET` with info `"edgechat internal
     /// file-link v1"`, a key used for nothing else (issue 12).
     InternalFileLink,
+    /// The key of the identity JWTs (HS256) a site's backend mints for the
+    /// app's sign-in (`POST /api/v1/app/session`, seed 003): the HKDF key of
+    /// info `"edgechat identity-token v1"` as lower-case hex
+    /// ([`identity_token_key`]). Not the secret itself: a `user_hash` is an
+    /// HMAC keyed by the secret, so a site whose user ids users choose would
+    /// otherwise sign a forged JWT for them (`header.payload` as a user id,
+    /// the hash as its signature).
+    IdentityToken,
     /// An operator's single-use live WebSocket token
     /// (`crate::inbox::tokens`), keyed by the HKDF key of `JWT_SECRET` with
     /// info `"edgechat live token v1"`.
@@ -54,6 +62,7 @@ impl Purpose {
         match self {
             Purpose::VisitorIdentity => None,
             Purpose::FileLink => Some(b"edgechat file-link v1"),
+            Purpose::IdentityToken => Some(b"edgechat identity-token v1"),
             Purpose::LiveToken => Some(b"edgechat live token v1"),
             Purpose::InternalFileLink => Some(b"edgechat internal file-link v1"),
         }
@@ -95,6 +104,14 @@ impl Purpose {
             Err(_) => false,
         }
     }
+}
+
+/// The identity token key of a site whose identity secret is `secret`: the
+/// 32 bytes of [`Purpose::IdentityToken`]'s HKDF key in lower-case hex (64
+/// characters), whose UTF-8 bytes key the HS256 identity JWTs. Shown beside
+/// the secret (`identity_token_key` of a site); rotating the secret changes it.
+pub fn identity_token_key(secret: &str) -> String {
+    hex::encode(Purpose::IdentityToken.key(secret))
 }
 
 /// The signed URL of upload `upload_id` for a site whose identity secret is
@@ -156,6 +173,23 @@ mod tests {
         // the site's server computed; neither is the file-link key.
         let key = hex::encode(Purpose::FileLink.key(SECRET));
         for user_id in ["edgechat site-secret v1", "edgechat file-link v1", "edgechat file-link v1\u{1}"] {
+            assert_ne!(public_user_hash(SECRET, user_id), key, "{user_id:?}");
+        }
+    }
+
+    /// The identity token key is the documented derivation (README,
+    /// "Signing users in"), written out independently, and neither the
+    /// secret nor a `user_hash` of the derivation's salt or label.
+    #[test]
+    fn the_identity_token_key_is_hkdf_of_the_secret_and_no_user_hash() {
+        let prk =
+            Hmac::<Sha256>::new_from_slice(b"edgechat site-secret v1").unwrap().chain_update(SECRET.as_bytes()).finalize().into_bytes();
+        let okm = Hmac::<Sha256>::new_from_slice(&prk).unwrap().chain_update(b"edgechat identity-token v1\x01").finalize().into_bytes();
+        let key = identity_token_key(SECRET);
+        assert_eq!(key, hex::encode(okm));
+        assert_ne!(key, SECRET);
+        assert_ne!(key, identity_token_key("another secret"));
+        for user_id in ["edgechat site-secret v1", "edgechat identity-token v1", "edgechat identity-token v1\u{1}"] {
             assert_ne!(public_user_hash(SECRET, user_id), key, "{user_id:?}");
         }
     }

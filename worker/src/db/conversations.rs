@@ -338,6 +338,25 @@ pub async fn lang(db: &D1Database, id: i64) -> worker::Result<Option<String>> {
     Ok(row.and_then(|r| r.lang))
 }
 
+/// Whether conversation `id`'s visitor is blocked (`false` for a
+/// conversation without a visitor), `None` when the conversation does not
+/// exist: what a Room's heartbeat checks of its open streams.
+pub async fn visitor_blocked(db: &D1Database, id: i64) -> worker::Result<Option<bool>> {
+    #[derive(Deserialize)]
+    struct Row {
+        blocked: i64,
+    }
+    let row = db
+        .prepare(
+            "SELECT EXISTS (SELECT 1 FROM visitors v WHERE v.id = c.visitor_id AND v.blocked_at IS NOT NULL) AS blocked \
+             FROM conversations c WHERE c.id = ?1",
+        )
+        .bind(&[int(id)])?
+        .first::<Row>(None)
+        .await?;
+    Ok(row.map(|r| r.blocked != 0))
+}
+
 /// The mode and status of conversation `id`, `None` when it does not exist.
 pub async fn state(db: &D1Database, id: i64) -> worker::Result<Option<ConversationState>> {
     db.prepare("SELECT mode, status FROM conversations WHERE id = ?1").bind(&[int(id)])?.first::<ConversationState>(None).await
@@ -494,19 +513,20 @@ pub async fn set_blocked(
 /// Most conversations of one visitor [`ids_of_visitor`] answers.
 const MAX_VISITOR_CONVERSATIONS: i64 = 100;
 
-/// The ids of visitor `visitor_id`'s conversations in `account_id`, newest first (at most 100).
-pub async fn ids_of_visitor(db: &D1Database, account_id: i64, visitor_id: i64) -> worker::Result<Vec<i64>> {
+/// The ids and sites of visitor `visitor_id`'s conversations in `account_id`, newest first (at most 100).
+pub async fn ids_of_visitor(db: &D1Database, account_id: i64, visitor_id: i64) -> worker::Result<Vec<(i64, Option<i64>)>> {
     #[derive(Deserialize)]
     struct Row {
         id: i64,
+        site_id: Option<i64>,
     }
     let rows: Vec<Row> = db
-        .prepare("SELECT c.id FROM conversations c WHERE c.visitor_id = ?1 AND c.account_id = ?2 ORDER BY c.id DESC LIMIT ?3")
+        .prepare("SELECT c.id, c.site_id FROM conversations c WHERE c.visitor_id = ?1 AND c.account_id = ?2 ORDER BY c.id DESC LIMIT ?3")
         .bind(&[int(visitor_id), int(account_id), int(MAX_VISITOR_CONVERSATIONS)])?
         .all()
         .await?
         .results()?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.site_id)).collect())
 }
 
 /// The blocked visitors of `account_id`, newest block first.

@@ -123,6 +123,7 @@ impl SiteRow {
             responder: self.responder().redacted(),
             embed_snippet: format!(r#"<script src="{origin}/loader.js" data-site-key="{}" async></script>"#, self.site_key),
             identity_secret: show_secret.then(|| self.identity_secret.clone()),
+            identity_token_key: show_secret.then(|| crate::auth::signing::identity_token_key(&self.identity_secret)),
             request_reasons: self.request_reasons(),
             created_at: self.created_at.clone(),
         }

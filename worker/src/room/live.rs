@@ -207,8 +207,9 @@ impl RoomCore {
 
     /// Starts the heartbeat loop unless it runs: a comment to every stream
     /// each [`HEARTBEAT_SECONDS`], which also drops streams whose client
-    /// left, and closes the Room when its conversation no longer exists (a
-    /// site deleted with more conversations than [`close_all`] reaches).
+    /// left, ends every stream of a visitor blocked since, and closes the
+    /// Room when its conversation no longer exists (a site deleted with more
+    /// conversations than [`close_all`] reaches).
     fn start_heartbeat(self: &Rc<Self>, conversation_id: i64) {
         if std::mem::replace(&mut self.live.borrow_mut().heartbeat, true) {
             return;
@@ -217,14 +218,20 @@ impl RoomCore {
         wasm_bindgen_futures::spawn_local(async move {
             loop {
                 worker::Delay::from(Duration::from_secs(HEARTBEAT_SECONDS)).await;
-                let gone = match db::database(&core.env) {
-                    Ok(db) => matches!(conversations::state(&db, conversation_id).await, Ok(None)),
-                    Err(_) => false,
+                let blocked = match db::database(&core.env) {
+                    Ok(db) => conversations::visitor_blocked(&db, conversation_id).await,
+                    Err(err) => Err(err),
                 };
-                if gone {
-                    if let Err(err) = core.close().await {
-                        worker::console_error!("closing the room of deleted conversation {conversation_id} failed: {err}");
+                match blocked {
+                    Ok(None) => {
+                        if let Err(err) = core.close().await {
+                            worker::console_error!("closing the room of deleted conversation {conversation_id} failed: {err}");
+                        }
                     }
+                    // Blocked since the streams opened, and the block's own
+                    // signal did not reach this Room: they end now.
+                    Ok(Some(true)) => core.live.borrow_mut().subscribers.clear(),
+                    Ok(Some(false)) | Err(_) => {}
                 }
                 core.drop_ended_app_sessions().await;
                 let mut live = core.live.borrow_mut();
@@ -494,6 +501,13 @@ impl Signal {
         }
         if self.event.name == "mode" {
             core.mode_hint.set(None);
+        }
+        // The visitor was blocked: their open streams end now (the widget
+        // reconnects and is refused 403 `blocked`).
+        if self.event.name == "visitor_blocked"
+            && matches!(serde_json::from_str(self.event.json.get()), Ok(LiveEvent::VisitorBlocked { blocked: true, .. }))
+        {
+            core.live.borrow_mut().subscribers.clear();
         }
         core.broadcast_encoded(&self.context, self.event, |_| Delivery::Never);
         Ok(Response::empty()?.with_status(204))

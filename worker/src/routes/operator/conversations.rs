@@ -13,7 +13,7 @@ use edgechat_shared::api::conversations::{
 };
 use edgechat_shared::api::events::{LiveEvent, TypingRequest, UnreadCounts};
 use edgechat_shared::api::{Mode, Role};
-use edgechat_shared::error::{ErrorBody, FieldError};
+use edgechat_shared::error::{ErrorBody, ErrorCode, FieldError};
 use edgechat_shared::validate;
 use serde::Deserialize;
 use worker::D1Database;
@@ -25,7 +25,8 @@ use crate::db::messages::{self, FileLinks};
 use crate::db::{self, team as team_db, users};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
-use crate::room::{RoomContext, SendClaimedMessage, SendOperatorMessage};
+use crate::live::EncodedEvent;
+use crate::room::{RoomContext, SendClaimedMessage, SendOperatorMessage, Signal};
 use crate::routes::{json_object, AppState};
 
 /// The caller's conversation `id`, or 404.
@@ -552,10 +553,20 @@ pub async fn post_block(
     Ok(Json(block))
 }
 
-/// Tells every operator of the account, per conversation of visitor `visitor_id`, that the visitor is now `blocked` or not.
+/// Tells every operator of the account, per conversation of visitor
+/// `visitor_id`, that the visitor is now `blocked` or not, through the
+/// conversation's Room: a block also ends the visitor's open live streams
+/// there (a live channel does not outlive the permission that opened it;
+/// the Room's heartbeat checks it too, should this call fail).
 async fn announce_block(state: &AppState, db: &D1Database, caller: &CurrentOperator, visitor_id: i64, blocked: bool) -> ApiResult<()> {
-    for conversation_id in conv_db::ids_of_visitor(db, caller.account_id, visitor_id).await? {
-        inbox::publish(&state.env, caller.account_id, &LiveEvent::VisitorBlocked { conversation_id, visitor_id, blocked }).await?;
+    for (conversation_id, site_id) in conv_db::ids_of_visitor(db, caller.account_id, visitor_id).await? {
+        let event = EncodedEvent::new(&LiveEvent::VisitorBlocked { conversation_id, visitor_id, blocked });
+        let context = RoomContext { conversation_id, site_id, account_id: caller.account_id };
+        match (Signal { context, event }).call(&state.env).await {
+            // Deleted meanwhile: nobody streams it any more.
+            Err(err) if err.code == ErrorCode::NotFound => {}
+            other => other?,
+        }
     }
     Ok(())
 }
