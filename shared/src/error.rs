@@ -30,6 +30,9 @@ pub enum ErrorCode {
     OriginNotAllowed,
     /// 404: no such resource (or not the caller's).
     NotFound,
+    /// 405: the path exists but not with this method (RFC 9110 §15.5.6;
+    /// answered with `Allow`).
+    MethodNotAllowed,
     /// 409: conflicts with what is stored.
     Conflict,
     /// 413: the upload is over the size cap.
@@ -61,6 +64,7 @@ impl ErrorCode {
             ErrorCode::Blocked => "blocked",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -80,6 +84,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden | ErrorCode::Blocked | ErrorCode::OriginNotAllowed => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,

@@ -82,6 +82,7 @@ fn main() {
         a_model_without_a_confident_passage_answers_and_offers_a_person,
         accepting_the_offer_switches_to_operator_mode_and_notifies_operators_live,
         accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer,
+        an_operator_taking_over_while_the_model_writes_stops_it_and_stores_no_answer,
         handoff_before_a_first_message_is_404_and_with_a_bad_session_is_422,
         // Languages (issue 15)
         a_french_visitor_gets_the_not_sure_answer_and_the_offer_of_a_person_in_french,
@@ -622,6 +623,34 @@ async fn accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer
     wait_until(|| mock().abandoned(&model), "the model's request is cancelled").await;
     let stored = history(server, &site, &session).await;
     let roles: Vec<Role> = stored.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::Visitor]);
+}
+
+/// An operator's takeover (seed 000) while the model writes stops it as
+/// the visitor's handoff does: the stream ends `done` in `operator` mode,
+/// no answer is stored, and the upstream request is cancelled.
+async fn an_operator_taking_over_while_the_model_writes_stops_it_and_stores_no_answer(server: &Server) {
+    let (site, model) = openai_site(server, "endless").await;
+    let session = new_session_id();
+    let mut stream = OpenStream::open(server, &request(&site, &session, "How do I install the widget on my website?")).await;
+    let mut events: Vec<StreamEvent> = Vec::new();
+    let mut taken = false;
+    while !events.iter().any(|e| matches!(e, StreamEvent::Done { .. } | StreamEvent::Error { .. })) {
+        events.extend(stream.next().await);
+        if !taken && events.len() >= 2 {
+            taken = true;
+            let id = history(server, &site, &session).await.conversation_id.expect("the visitor's conversation");
+            let path = format!("/v1/chat/conversations/{id}/takeover");
+            let response = server.authed(Method::POST, &path, token()).send().await.expect("POST takeover");
+            assert_eq!(response.status().as_u16(), 200, "takeover");
+        }
+    }
+    match events.last() {
+        Some(StreamEvent::Done { meta }) => assert_eq!((meta.mode, meta.answer_id), (Mode::Operator, None), "no answer is stored"),
+        other => panic!("expected done in operator mode, got {other:?}"),
+    }
+    wait_until(|| mock().abandoned(&model), "the model's request is cancelled").await;
+    let roles: Vec<Role> = history(server, &site, &session).await.messages.iter().map(|m| m.role).collect();
     assert_eq!(roles, [Role::Visitor]);
 }
 

@@ -353,6 +353,14 @@ impl EventStream {
         String::from_utf8_lossy(&self.raw.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
 
+    /// Waits for the server to end the stream (skipping frames before); panics
+    /// when it is still open after [`WAIT`].
+    async fn ended(&mut self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while let Ok(Some(_)) = tokio::time::timeout_at(deadline, self.frames.recv()).await {}
+        assert!(tokio::time::Instant::now() < deadline, "the stream is still open; received so far:\n{}", self.raw_text());
+    }
+
     /// The next frame; panics when none comes within [`WAIT`] or the stream ended.
     async fn frame(&mut self) -> Frame {
         match tokio::time::timeout(WAIT, self.frames.recv()).await {
@@ -789,6 +797,8 @@ async fn takeover_handback_close_and_reopen_reach_the_visitor_stream_and_the_ope
     assert_eq!(socketed, for_operators, "the operator socket");
 }
 
+/// Assignments and blocks reach operators' sockets, never the visitor's
+/// stream, which a block ends instead.
 async fn assignment_and_visitor_blocks_reach_operator_sockets_but_not_the_visitor_stream(server: &Server) {
     let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let agent = add_agent(server, &tenant).await;
@@ -799,7 +809,10 @@ async fn assignment_and_visitor_blocks_reach_operator_sockets_but_not_the_visito
     let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
     act(server, tenant.token(), id, "assign", json!({"assignee_id": agent.user.id})).await;
     block_visitor(server, tenant.token(), visitor_id).await;
+    // The block ends the visitor's open stream; unblocked, they open another.
+    stream.ended().await;
     unblock_visitor(server, tenant.token(), visitor_id).await;
+    let (mut stream, ..) = EventStream::open_past_preamble(server, &visitor, Some(2), None).await;
     act(server, tenant.token(), id, "assign", json!({"assignee_id": null})).await;
     // Assigning again to the same nobody changes nothing and announces nothing.
     act(server, tenant.token(), id, "assign", json!({"assignee_id": null})).await;

@@ -75,6 +75,7 @@ fn main() {
             profile_refuses_an_unknown_timezone_a_non_https_avatar_or_a_blank_name,
             change_password_replaces_the_password_and_revokes_other_sessions,
             change_password_refuses_a_wrong_current_password_or_a_short_new_one,
+        change_password_guesses_are_limited_as_logins,
             // POST /v1/users, GET /v1/chat/users, GET /v1/chat/agents
             owner_adds_an_operator_who_can_log_in,
             adding_an_operator_refuses_invalid_fields,
@@ -963,6 +964,25 @@ async fn change_password_refuses_a_wrong_current_password_or_a_short_new_one(ser
         .await;
     }
     assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the password is unchanged");
+    let _: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
+}
+
+/// Guesses of the current password count as logins of the operator's
+/// email (10 a minute): past them even the right password is 429 and
+/// nothing changes.
+async fn change_password_guesses_are_limited_as_logins(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let body = json!({"current_password": format!("guess number {i}"), "new_password": "a much better passphrase"});
+        statuses.push(post(server, "/auth/change-password", tenant.token(), body).await.status().as_u16());
+    }
+    assert!(statuses.iter().all(|s| [422, 429].contains(s)), "{statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 422).count() <= 10, "at most 10 guesses are checked: {statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let right = json!({"current_password": PASSWORD, "new_password": "a much better passphrase"});
+    assert_error(post(server, "/auth/change-password", tenant.token(), right).await, 429, "rate_limited", "the right password").await;
+    // Nothing changed: the signup's session still refreshes.
     let _: TokenResponse = json_of(refresh(server, tenant.tokens.body_refresh_token()).await, 200).await;
 }
 

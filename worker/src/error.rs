@@ -52,6 +52,11 @@ impl ApiError {
         ApiError { retry_after: Some(seconds), ..ApiError::new(ErrorCode::RateLimited, "Too many requests; try again later") }
     }
 
+    /// 405 `method_not_allowed`: the path does not take the request's method.
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(ErrorCode::MethodNotAllowed, "This path does not take this method")
+    }
+
     /// 401 `unauthorized`.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         ApiError::new(ErrorCode::Unauthorized, message)

@@ -257,7 +257,7 @@ mod document {
                                              the site's allowed origins and 403 `origin_not_allowed` otherwise."),
             (name = "app", description = "Signed-in users of a site's own app (seed 003): `POST /api/v1/app/session` \
                                           exchanges the identity JWT the site's backend minted (HS256 with the site's \
-                                          identity secret) for a session token; every other route takes it as \
+                                          `identity_token_key`, derived from its identity secret) for a session token; every other route takes it as \
                                           `Authorization: Bearer`. Rate limits per user; CORS as the widget API."),
             (name = "auth", description = "Accounts, logins and rotating refresh tokens (seed 002)"),
             (name = "operator", description = "The operator API (seeds 002, 000, 003): the access JWT of an operator, \
@@ -519,6 +519,7 @@ mod tests {
             Blocked,
             OriginNotAllowed,
             NotFound,
+            MethodNotAllowed,
             Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -531,10 +532,9 @@ mod tests {
         ];
         // Exhaustive: a new code does not compile until it is listed above.
         let listed = |code: ErrorCode| match code {
-            BadRequest | Unauthorized | Forbidden | Blocked | OriginNotAllowed | NotFound | Conflict | PayloadTooLarge
-            | UnsupportedMediaType | ValidationError | TooManyItems | RateLimited | InternalError | ServiceUnavailable | NotReady => {
-                code.as_str()
-            }
+            BadRequest | Unauthorized | Forbidden | Blocked | OriginNotAllowed | NotFound | MethodNotAllowed | Conflict
+            | PayloadTooLarge | UnsupportedMediaType | ValidationError | TooManyItems | RateLimited | InternalError
+            | ServiceUnavailable | NotReady => code.as_str(),
         };
         let document: serde_json::Value = serde_json::from_str(&generated()).expect("the document is JSON");
         let documented: Vec<&str> = document["components"]["schemas"]["ErrorCode"]["enum"]

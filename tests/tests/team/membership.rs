@@ -323,6 +323,13 @@ async fn a_staff_dm_is_unique_per_pair_whoever_starts_it_and_however_often(serve
     assert_ne!(named.id, first.id);
     let third = post(server, &conversation_path(first.id, "/participants"), tenant.token(), json!({"user_ids": [cal.id]})).await;
     assert_error(third, 409, "conflict", "a third operator in a DM").await;
+    // Nor through an assignment, which makes the assignee a participant.
+    let assigned = post(server, &conversation_path(first.id, "/assign"), tenant.token(), json!({"assignee_id": cal.id})).await;
+    assert_error(assigned, 409, "conflict", "a DM assigned to a third operator").await;
+    assert_eq!(participant_ids(server, bea.token(), first.id).await, [tenant.id(), bea.id], "nobody was added");
+    assert_error(get(server, &conversation_path(first.id, ""), cal.token()).await, 404, "not_found", "the third operator").await;
+    let to_member = post(server, &conversation_path(first.id, "/assign"), tenant.token(), json!({"assignee_id": bea.id})).await;
+    assert_eq!(to_member.status().as_u16(), 200, "one of the pair may be assigned");
 
     // Leaving the DM and starting it again rejoins it.
     assert_no_content(delete(server, bea.token(), &conversation_path(first.id, &format!("/participants/{}", bea.id))).await, "leave").await;

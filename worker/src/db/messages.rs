@@ -413,35 +413,40 @@ pub async fn by_client_id(
 }
 
 /// Inserts the AI answer to visitor message `reply_to` with the next `seq`,
-/// once per visitor message; answers the row, `true` when it is new (a
+/// once per visitor message, while the conversation is in `ai` mode (a
+/// condition of the insert, so an operator's takeover that lands while the
+/// answer is written wins); answers the row, `true` when it is new (a
 /// concurrent retry may have stored it first) and the new row's
-/// `message.created` outbox row.
+/// `message.created` outbox row, or `None` when nothing was stored: no
+/// answer is, and the conversation is no longer the AI's (or is gone).
 pub async fn insert_answer(
     db: &D1Database,
     conversation_id: i64,
     reply_to: i64,
     content: &str,
     sources: &[Source],
-) -> worker::Result<(MessageRow, bool, Option<crate::events::Written>)> {
+) -> worker::Result<Option<(MessageRow, bool, Option<crate::events::Written>)>> {
+    const AI_MODE: &str = "EXISTS (SELECT 1 FROM conversations WHERE id = ?1 AND mode = 'ai')";
     let inserted = db
         .batch(vec![
             db.prepare(format!(
                 "INSERT INTO messages (conversation_id, seq, role, content, reply_to, sources) \
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), 'ai', ?2, ?3, ?4) \
-                 ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+                 SELECT ?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), 'ai', ?2, ?3, ?4 \
+                 WHERE {AI_MODE} ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             ))
             .bind(&[int(conversation_id), text(content), int(reply_to), text(&serde_json::to_string(sources)?)])?,
             Record::new(EventType::MessageCreated, conversation_id).message(MessageRef::Newest).only_if_changed().statement(db)?,
-            db.prepare("UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
-                .bind(&[int(conversation_id)])?,
+            db.prepare(format!(
+                "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1 AND {AI_MODE}"
+            ))
+            .bind(&[int(conversation_id)])?,
         ])
         .await?;
     if let Some(row) = inserted.first().map(|r| r.results::<MessageRow>()).transpose()?.and_then(|mut rows| rows.pop()) {
         let event = written(&inserted, 1);
-        return Ok((row, true, event));
+        return Ok(Some((row, true, event)));
     }
-    let row = answer_to(db, reply_to).await?.ok_or_else(|| worker::Error::RustError("answer was neither stored nor found".into()))?;
-    Ok((row, false, None))
+    Ok(answer_to(db, reply_to).await?.map(|row| (row, false, None)))
 }
 
 /// The stored AI answer to visitor message `visitor_message_id`, if any.

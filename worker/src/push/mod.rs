@@ -407,8 +407,12 @@ async fn send_telegram(env: &Env, claimed: &Claimed) -> Sent {
     }
 }
 
-/// `POST`s `body` to `url`; answers the status and the answer's text, or
-/// the network error or timeout. Redirects are not followed.
+/// `POST`s `body` to `url`; answers the status and the answer's text (its
+/// first [`crate::responder::llm::error_body`] bytes), or the network error
+/// or timeout. The whole exchange, the answer's body included, has
+/// [`TIMEOUT`]: an endpoint (a Web Push subscription names any HTTPS
+/// server) that drips an endless answer costs one timed-out attempt, not
+/// the consumer's batch. Redirects are not followed.
 async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<(u16, String), String> {
     let set = worker::Headers::new();
     for (name, value) in headers {
@@ -419,14 +423,14 @@ async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<(u
     let controller = worker::AbortController::default();
     let signal = controller.signal();
     let fetch = worker::Fetch::Request(request);
-    let sent = Box::pin(fetch.send_with_signal(&signal));
-    let answer = select(sent, Box::pin(worker::Delay::from(TIMEOUT))).await;
+    let exchange = async {
+        let mut response = fetch.send_with_signal(&signal).await.map_err(|e| format!("network error: {e}"))?;
+        let text = crate::responder::llm::error_body(&mut response).await.unwrap_or_default();
+        Ok((response.status_code(), text))
+    };
+    let answer = select(Box::pin(exchange), Box::pin(worker::Delay::from(TIMEOUT))).await;
     match answer {
-        Either::Left((Ok(mut response), _)) => {
-            let status = response.status_code();
-            Ok((status, response.text().await.unwrap_or_default()))
-        }
-        Either::Left((Err(e), _)) => Err(format!("network error: {e}")),
+        Either::Left((answer, _)) => answer,
         Either::Right(_) => {
             controller.abort();
             Err(format!("timed out after {} s", TIMEOUT.as_secs()))

@@ -244,9 +244,14 @@ impl RoomCore {
             meta.mode = Mode::Operator;
             return Ok(());
         }
+        // The write checks the mode again: a takeover that landed since
+        // (it changes D1 outside this lock) stores nothing.
+        let stored = messages::insert_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
+        let Some((row, fresh, event)) = stored else {
+            meta.mode = Mode::Operator;
+            return Ok(());
+        };
         meta.handoff_offered = answer.handoff_offered;
-        let (row, fresh, event) =
-            messages::insert_answer(db, send.context.conversation_id, visitor_message.id, &answer.text, &answer.sources).await?;
         if fresh {
             self.announce(&send.context, &row, event);
         }

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
-use edgechat_shared::api::{MessageStatus, Role};
+use edgechat_shared::api::{MessageStatus, Mode, Role};
 use edgechat_shared::limits::{LIVE_BUFFER_EVENTS, LIVE_STREAMS_PER_CONVERSATION};
 use edgechat_shared::sse;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -265,7 +265,12 @@ impl RoomCore {
             Err(err) => Err(err),
         };
         match valid {
-            Ok(valid) => self.live.borrow_mut().subscribers.retain(|s| s.app_session.as_ref().is_none_or(|h| valid.contains(h))),
+            // A stream opened during the check (its hash not asked about) stays.
+            Ok(valid) => self
+                .live
+                .borrow_mut()
+                .subscribers
+                .retain(|s| s.app_session.as_ref().is_none_or(|h| !hashes.contains(h) || valid.contains(h))),
             Err(err) => worker::console_error!("checking the app sessions of live streams failed: {err}"),
         }
     }
@@ -501,6 +506,11 @@ impl Signal {
         }
         if self.event.name == "mode" {
             core.mode_hint.set(None);
+            // An operator took over: an answer being written stops (as at a
+            // handoff) and is not stored (its write checks the mode too).
+            if matches!(serde_json::from_str(self.event.json.get()), Ok(LiveEvent::Mode { mode: Mode::Operator, .. })) {
+                core.handoffs.set(core.handoffs.get() + 1);
+            }
         }
         // The visitor was blocked: their open streams end now (the widget
         // reconnects and is refused 403 `blocked`).

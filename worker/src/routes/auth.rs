@@ -340,7 +340,8 @@ pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOpera
 }
 
 /// Handles the `POST /auth/change-password` route: needs the current
-/// password (422 when wrong), sets the new one (≥ 8 characters), revokes
+/// password (422 when wrong; each attempt counts as a login of the
+/// operator's email, 429 past 10 a minute), sets the new one (≥ 8 characters), revokes
 /// every refresh token of the user but the `refresh_token` given (without
 /// one, the `ec_refresh` cookie's: 403 from another origin, nothing
 /// changed), refuses every access token issued before (the caller's too:
@@ -355,6 +356,7 @@ pub async fn patch_profile(State(state): State<AppState>, operator: CurrentOpera
         (status = 403, description = "`forbidden`: without `refresh_token`, the `ec_refresh` cookie sent from another origin than this server's (CSRF); nothing is changed", body = ErrorBody),
         (status = 404, description = "`not_found`: the operator is gone", body = ErrorBody),
         (status = 422, description = "`validation_error`: `current_password` is wrong, or `new_password` is shorter than 8 characters", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many attempts for this operator's email (they count with its logins, 10 a minute); nothing is changed", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -372,6 +374,12 @@ pub async fn post_change_password(
         .map_err(|e| FieldError::new("new_password", e.message.replace("password", "new_password")))?;
     let db = db::database(&state.env)?;
     let user = users::user(&db, operator.account_id, operator.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+    // A guess of the current password counts as a login attempt for the
+    // email: a stolen access token does not buy unlimited guesses.
+    let by_email = state.env.rate_limiter("LOGIN_EMAIL_LIMITER")?.limit(format!("email:{}", user.email.to_lowercase())).await?;
+    if !by_email.success {
+        return Err(ApiError::rate_limited(LOGIN_RETRY_AFTER));
+    }
     if !password::verify(&request.current_password, &user.password_hash).await? {
         return Err(FieldError::new("current_password", "current_password is not this operator's password").into());
     }

@@ -55,11 +55,21 @@ pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> 
 /// Puts the plain-text rejections of axum's extractors (a path or query
 /// parameter that does not parse) into the error envelope
 /// `{"error", "message"}` that every other answer uses
-/// ([`ApiError::from_rejection`]: 404 for a path, 422 for a query). Our own
-/// errors are JSON already and pass through, as does every other answer.
+/// ([`ApiError::from_rejection`]: 404 for a path, 422 for a query), and
+/// axum's empty 405 for a method a path does not take (405
+/// `method_not_allowed`, its `Allow` header kept). Our own errors are JSON
+/// already and pass through, as does every other answer.
 async fn enveloped_rejections(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse;
 
+    if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED && response.headers().get(header::CONTENT_TYPE).is_none() {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let mut answer = ApiError::method_not_allowed().into_response();
+        if let Some(allow) = allow {
+            answer.headers_mut().insert(header::ALLOW, allow);
+        }
+        return answer;
+    }
     let plain = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
     if !plain || !response.status().is_client_error() {
         return response;

@@ -407,6 +407,7 @@ pub async fn post_reopen(
         (status = 200, description = "Assigned (or unassigned with `null`); the assignee becomes a participant", body = ConversationSummary),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 404, description = "`not_found`: no such conversation, or no such operator, in the caller's account", body = ErrorBody),
+        (status = 409, description = "`conflict`: a staff DM assigned to an operator who is not one of its two", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -420,7 +421,16 @@ pub async fn post_assign(
     let assignment: Assignment = json_object(&body)?;
     let db = db::database(&state.env)?;
     if let Some(assignee) = assignment.assignee_id {
-        users::user(&db, caller.account_id, assignee).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+        let operator = users::user(&db, caller.account_id, assignee).await?.ok_or_else(|| ApiError::not_found("operator"))?;
+        // The assignee becomes a participant: a staff DM takes no third
+        // operator this way either (as `POST …/participants`). Checked
+        // once the caller may see the conversation, so a DM stays 404 to others.
+        load(&db, &caller, id).await?;
+        if let Some(pair) = team_db::dm_key_of(&db, caller.account_id, id).await? {
+            if !pair.split('|').any(|member| member == operator.email.to_lowercase()) {
+                return Err(super::team::dm_stays_between_two());
+            }
+        }
     }
     let account = caller.account_id;
     change_state(&state, &caller, id, |db| async move { conv_db::assign(&db, account, id, assignment.assignee_id).await }).await

@@ -309,7 +309,7 @@ pub async fn post_participants(
     if let Some(pair) = team_db::dm_key_of(&db, caller.account_id, id).await? {
         let members: Vec<&str> = pair.split('|').collect();
         if found.iter().any(|o| !members.contains(&o.email.to_lowercase().as_str())) {
-            return Err(ApiError::conflict("A staff DM stays between its two operators: start a new conversation to add someone"));
+            return Err(dm_stays_between_two());
         }
     }
     let added = team_db::add_participants(&db, id, caller.id, &user_ids).await?;
@@ -474,4 +474,10 @@ pub async fn get_user_search(
     let pattern = query.validate()?;
     let (operators, visitors) = team_db::search_users(&db::database(&state.env)?, caller.account_id, &pattern).await?;
     Ok(Json(UserSearch { operators, visitors }))
+}
+
+/// 409 `conflict`: a staff DM takes no third operator, as a participant or
+/// an assignee.
+pub(super) fn dm_stays_between_two() -> ApiError {
+    ApiError::conflict("A staff DM stays between its two operators: start a new conversation to add someone")
 }
