@@ -80,6 +80,7 @@ fn main() {
             demoting_an_operator_closes_their_socket_and_refuses_their_access_token,
             changing_the_password_closes_the_operators_sockets_and_refuses_earlier_access_tokens,
             logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_tokens,
+            a_socket_closes_once_the_access_token_that_opened_it_expires,
             a_socket_token_issued_before_the_operators_sessions_ended_is_refused,
             // ordering, replay, concurrency, restart
             operator_reply_reaches_two_visitor_streams_and_the_operator_socket_in_order,
@@ -1075,6 +1076,33 @@ async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_t
         assert_error(refreshed, 401, "unauthorized", &format!("the {session} session's refresh token")).await;
     }
     assert_still_live(server, &tenant, &mut owner_socket).await;
+}
+
+/// A socket lives as long as the access JWT it was opened with: past the
+/// JWT's `exp` its next `ping` or event closes it (4001 "session
+/// expired"), so a single logout, a revoked refresh token or a removal
+/// that did not reach the Inbox ends it by then. A socket of a live token
+/// goes on. (The one wait here is for the clock to pass `exp`.)
+async fn a_socket_closes_once_the_access_token_that_opened_it_expires(server: &Server) {
+    use edgechat_shared::api::auth::AccessClaims;
+    use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let key = DecodingKey::from_secret(JWT_SECRET.as_bytes());
+    let mut claims = decode::<AccessClaims>(tenant.token(), &key, &Validation::default()).expect("the signup token").claims;
+    claims.exp = now() + 3;
+    let short = encode(&Header::default(), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).expect("JWT");
+    let mut pinged = Socket::open(server, &short).await;
+    let mut notified = Socket::open(server, &short).await;
+    let mut lasting = Socket::open(server, tenant.token()).await;
+    pinged.ping().await;
+    tokio::time::sleep(Duration::from_secs(u64::try_from(claims.exp - now()).unwrap_or(0) + 1)).await;
+    pinged.send_text("ping").await;
+    assert_eq!(pinged.closed().await, (4001, "session expired".to_string()), "a ping after exp");
+    // An event of the account closes the other instead of reaching it.
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    assert_eq!(notified.closed().await, (4001, "session expired".to_string()), "an event after exp");
+    assert!(matches!(lasting.event_of(visitor.conversation).await, LiveEvent::Conversation { .. }), "the live token's socket gets it");
+    lasting.ping().await;
 }
 
 /// A second login of the operator of `tokens` (same email, password [`PASSWORD`]).

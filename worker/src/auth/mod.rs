@@ -75,6 +75,9 @@ pub struct CurrentOperator {
     pub token_version: i64,
     /// The API key the request came with (`None`: a signed-in operator's JWT).
     pub api_key_id: Option<i64>,
+    /// When the access JWT the request came with expires (its `exp`, Unix
+    /// seconds); `None` for an API key.
+    pub session_expires_at: Option<i64>,
     role: OperatorRole,
 }
 
@@ -97,9 +100,15 @@ impl CurrentOperator {
     /// operator may use (managing keys, opening live sockets, so that no live
     /// channel outlives a revoked key).
     pub fn require_session(&self) -> ApiResult<()> {
-        match self.api_key_id {
-            None => Ok(()),
-            Some(_) => Err(ApiError::forbidden("API keys may not use this route; it needs a signed-in operator")),
+        self.session_end().map(|_| ())
+    }
+
+    /// When the signed-in operator's access JWT expires (Unix seconds);
+    /// 403 `forbidden` for an API key, as [`CurrentOperator::require_session`].
+    pub fn session_end(&self) -> ApiResult<i64> {
+        match (self.api_key_id, self.session_expires_at) {
+            (None, Some(expires_at)) => Ok(expires_at),
+            _ => Err(ApiError::forbidden("API keys may not use this route; it needs a signed-in operator")),
         }
     }
 }
@@ -135,8 +144,8 @@ pub struct Credential(Bearer);
 
 /// What [`Credential`] holds (private: read through `operator_with` only).
 enum Bearer {
-    /// An access JWT (claims `sub`, `acc`, `ver`).
-    Session { user_id: i64, account_id: i64, token_version: i64 },
+    /// An access JWT (claims `sub`, `acc`, `ver`, `exp`).
+    Session { user_id: i64, account_id: i64, token_version: i64, expires_at: i64 },
     /// An account API key, by its SHA-256; `needed` is the method's scope.
     ApiKey { key_hash: String, needed: ApiKeyScope },
 }
@@ -156,7 +165,7 @@ impl FromRequestParts<AppState> for Credential {
         let secret = jwt::secret(&state.env)?;
         let claims = jwt::verify(token, &secret)?;
         let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized("The access token is invalid"))?;
-        Ok(Credential(Bearer::Session { user_id, account_id: claims.acc, token_version: claims.ver }))
+        Ok(Credential(Bearer::Session { user_id, account_id: claims.acc, token_version: claims.ver, expires_at: claims.exp }))
     }
 }
 
@@ -166,7 +175,7 @@ impl Credential {
     /// operator is known only from its lookup.
     pub(crate) fn claims(&self) -> Option<SessionClaims> {
         match self.0 {
-            Bearer::Session { user_id, account_id, token_version } => Some(SessionClaims { user_id, account_id, token_version }),
+            Bearer::Session { user_id, account_id, token_version, .. } => Some(SessionClaims { user_id, account_id, token_version }),
             Bearer::ApiKey { .. } => None,
         }
     }
@@ -186,7 +195,7 @@ impl Credential {
         F: FnOnce(i64, i64) -> worker::Result<(T, Vec<D1PreparedStatement>)>,
     {
         match self.0 {
-            Bearer::Session { user_id, account_id, token_version } => {
+            Bearer::Session { user_id, account_id, token_version, expires_at } => {
                 let (read, more) = reads(user_id, account_id)?;
                 let mut statements = vec![users::session_user_statement(db, account_id, user_id, token_version)?];
                 statements.extend(more);
@@ -204,6 +213,7 @@ impl Credential {
                     display_name: user.display_name,
                     token_version: user.token_version,
                     api_key_id: None,
+                    session_expires_at: Some(expires_at),
                     role: user.role,
                 };
                 Ok((operator, read, rest))
@@ -235,6 +245,7 @@ async fn from_api_key(db: &D1Database, key_hash: &str, needed: ApiKeyScope) -> A
         display_name: holder.display_name,
         token_version: holder.token_version,
         api_key_id: Some(holder.id),
+        session_expires_at: None,
         role: OperatorRole::Agent,
     })
 }

@@ -99,11 +99,14 @@ impl Command {
 #[durable_object]
 pub struct Inbox {
     state: State,
+    /// The earliest access-JWT expiry among the open sockets, once a scan
+    /// found it (`None` after a wake from hibernation: the next event scans).
+    next_session_end: std::cell::Cell<Option<i64>>,
 }
 
 impl DurableObject for Inbox {
     fn new(state: State, _env: Env) -> Self {
-        Inbox { state }
+        Inbox { state, next_session_end: std::cell::Cell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -121,7 +124,8 @@ impl DurableObject for Inbox {
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
         if let WebSocketIncomingMessage::String(text) = message {
-            if text == "ping" {
+            // A socket whose access JWT expired is closed instead (4001).
+            if text == "ping" && !sockets::close_if_expired(&ws, now_secs()) {
                 ws.send_with_str("pong")?;
             }
         }

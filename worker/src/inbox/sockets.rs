@@ -23,11 +23,56 @@ fn user_tag(user_id: i64) -> String {
 }
 
 /// The attachment of every socket (it survives hibernation): when it was
-/// accepted, to find the oldest.
+/// accepted, to find the oldest, and when the access JWT that opened it
+/// expires.
 #[derive(Debug, Serialize, Deserialize)]
 struct Opened {
     /// `Date.now()` at acceptance, in ms.
     at_ms: f64,
+    /// The access JWT's `exp` ([`LiveToken::session_ends_at`], Unix
+    /// seconds); `None` for a socket accepted by an earlier version.
+    #[serde(default)]
+    session_ends_at: Option<i64>,
+}
+
+/// The close code and reason of a socket whose access JWT expired: the
+/// client refreshes its session and reconnects (as after [`SessionEnd`]'s 4001).
+const SESSION_EXPIRED: (u16, &str) = (4001, "session expired");
+
+/// When the access JWT of socket `ws` expires (Unix seconds), if known.
+fn session_ends_at(ws: &WebSocket) -> Option<i64> {
+    ws.deserialize_attachment::<Opened>().ok().flatten().and_then(|opened| opened.session_ends_at)
+}
+
+/// Closes socket `ws` (4001) when its access JWT has expired at `now`
+/// (Unix seconds); answers whether it did.
+pub(super) fn close_if_expired(ws: &WebSocket, now: i64) -> bool {
+    let expired = session_ends_at(ws).is_some_and(|ends| ends <= now);
+    if expired {
+        let _ = ws.close(Some(SESSION_EXPIRED.0), Some(SESSION_EXPIRED.1));
+    }
+    expired
+}
+
+/// Closes every socket of `inbox` whose access JWT has expired at `now`,
+/// when one may have (`inbox.next_session_end`, kept in memory: one scan of
+/// the attachments per wake and per expiry, not per event); remembers the
+/// next expiry of those left.
+fn close_expired(inbox: &Inbox, now: i64) {
+    if inbox.next_session_end.get().is_some_and(|next| next > now) {
+        return;
+    }
+    let mut next = i64::MAX;
+    for ws in inbox.state.get_websockets() {
+        if let Some(ends) = session_ends_at(&ws) {
+            if ends <= now {
+                let _ = ws.close(Some(SESSION_EXPIRED.0), Some(SESSION_EXPIRED.1));
+            } else {
+                next = next.min(ends);
+            }
+        }
+    }
+    inbox.next_session_end.set(Some(next));
 }
 
 /// An open socket of the Inbox, as [`close_over_caps`] weighs it.
@@ -136,6 +181,7 @@ impl Publish {
     /// Sends the event to every open socket of its recipients (of everyone
     /// without a list); answers the count as JSON.
     pub(super) fn apply(self, inbox: &Inbox) -> worker::Result<Response> {
+        close_expired(inbox, now_secs());
         let json = self.event.get();
         let sockets = match &self.recipients {
             None => inbox.state.get_websockets(),
@@ -176,7 +222,11 @@ impl Connect {
         }
         let pair = WebSocketPair::new()?;
         inbox.state.accept_websocket_with_tags(&pair.server, &[&user_tag(self.token.user_id)]);
-        pair.server.serialize_attachment(Opened { at_ms: js_sys::Date::now() })?;
+        pair.server.serialize_attachment(Opened { at_ms: js_sys::Date::now(), session_ends_at: Some(self.token.session_ends_at) })?;
+        // (Unknown until a scan: the next event scans them all.)
+        if let Some(next) = inbox.next_session_end.get() {
+            inbox.next_session_end.set(Some(next.min(self.token.session_ends_at)));
+        }
         close_over_caps(inbox, self.token.user_id);
         Response::from_websocket(pair.client)
     }

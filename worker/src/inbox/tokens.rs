@@ -2,7 +2,8 @@
 //! 002) that open an operator WebSocket, so the access JWT never appears in a URL.
 //!
 //! A token authenticates itself: it names its account, operator, the
-//! operator's token version and its expiry, and carries an HMAC-SHA256 of
+//! operator's token version, its expiry and the expiry of the access JWT it
+//! was issued for (the socket it opens closes then), and carries an HMAC-SHA256 of
 //! them with a key derived from `JWT_SECRET` for this one purpose
 //! ([`Purpose::LiveToken`]: HKDF,
 //! RFC 5869), so no access JWT signature verifies as a live token or the
@@ -13,7 +14,7 @@
 //! sweeps both ledgers, so nothing piles up.
 //!
 //! # Format
-//! `<account id>.<user id>.<token version>.<expires at, Unix seconds>.<nonce: 32 hex>.<HMAC: 64 hex>`,
+//! `<account id>.<user id>.<token version>.<expires at, Unix seconds>.<session ends at, Unix seconds>.<nonce: 32 hex>.<HMAC: 64 hex>`,
 //! the HMAC taken over everything before its dot.
 
 use edgechat_shared::api::events::{MessagingToken, WS_TOKEN_SECONDS};
@@ -41,6 +42,11 @@ pub struct LiveToken {
     pub version: i64,
     /// Refused from this second on.
     pub expires_at: i64,
+    /// When the access JWT the token was issued for expires: the socket it
+    /// opens closes (4001) at the first event or `ping` from then on, so no
+    /// socket outlives the credential that opened it (a logout, a revoked
+    /// refresh token or a removal that could not reach the Inbox end it by then).
+    pub session_ends_at: i64,
     /// 128 random bits, hex: what the single-use ledger remembers.
     pub nonce: String,
 }
@@ -52,14 +58,16 @@ fn number(part: &str) -> Option<i64> {
 
 impl LiveToken {
     /// A new token for operator `user_id` of `account_id` at `version`, valid
-    /// [`WS_TOKEN_SECONDS`] from `now` (Unix seconds); `nonce` is 128 random bits in hex.
-    pub fn new(account_id: i64, user_id: i64, version: i64, now: i64, nonce: String) -> LiveToken {
-        LiveToken { account_id, user_id, version, expires_at: now + WS_TOKEN_SECONDS, nonce }
+    /// [`WS_TOKEN_SECONDS`] from `now` (Unix seconds), for an access JWT that
+    /// expires at `session_ends_at`; `nonce` is 128 random bits in hex.
+    pub fn new(account_id: i64, user_id: i64, version: i64, now: i64, session_ends_at: i64, nonce: String) -> LiveToken {
+        LiveToken { account_id, user_id, version, expires_at: now + WS_TOKEN_SECONDS, session_ends_at, nonce }
     }
 
     /// The signed token, in the format of the module documentation.
     pub fn sign(&self, jwt_secret: &str) -> String {
-        let payload = format!("{}.{}.{}.{}.{}", self.account_id, self.user_id, self.version, self.expires_at, self.nonce);
+        let payload =
+            format!("{}.{}.{}.{}.{}.{}", self.account_id, self.user_id, self.version, self.expires_at, self.session_ends_at, self.nonce);
         format!("{payload}.{}", Purpose::LiveToken.sign(jwt_secret, payload.as_bytes()))
     }
 
@@ -77,12 +85,13 @@ impl LiveToken {
             return None;
         }
         let parts: Vec<&str> = payload.split('.').collect();
-        let [account, user, version, expires_at, nonce] = parts[..] else { return None };
+        let [account, user, version, expires_at, session_ends_at, nonce] = parts[..] else { return None };
         let token = LiveToken {
             account_id: number(account)?,
             user_id: number(user)?,
             version: number(version)?,
             expires_at: number(expires_at)?,
+            session_ends_at: number(session_ends_at)?,
             nonce: nonce.to_string(),
         };
         let nonce_ok = token.nonce.len() == NONCE_HEX && token.nonce.bytes().all(|b| b.is_ascii_hexdigit());
@@ -198,13 +207,13 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn token() -> LiveToken {
-        LiveToken::new(7, 42, 3_141_592, NOW, "00112233445566778899aabbccddeeff".into())
+        LiveToken::new(7, 42, 3_141_592, NOW, NOW + 900, "00112233445566778899aabbccddeeff".into())
     }
 
     #[test]
     fn a_signed_token_verifies_until_it_expires() {
         let signed = token().sign(SECRET);
-        assert!(signed.starts_with("7.42.3141592.1800000060.00112233445566778899aabbccddeeff."), "{signed}");
+        assert!(signed.starts_with("7.42.3141592.1800000060.1800000900.00112233445566778899aabbccddeeff."), "{signed}");
         assert_eq!(LiveToken::verify(&signed, SECRET, NOW), Some(token()));
         assert_eq!(LiveToken::verify(&signed, SECRET, NOW + WS_TOKEN_SECONDS - 1), Some(token()));
         assert_eq!(LiveToken::verify(&signed, SECRET, NOW + WS_TOKEN_SECONDS), None, "expired");
@@ -215,7 +224,7 @@ mod tests {
         let signed = token().sign(SECRET);
         assert_eq!(LiveToken::verify(&signed, "another-secret-another-secret-xx", NOW), None);
         let parts: Vec<&str> = signed.split('.').collect();
-        for (i, forged) in ["8", "43", "3141593", "1800009999", "ffffffffffffffffffffffffffffffff"].iter().enumerate() {
+        for (i, forged) in ["8", "43", "3141593", "1800009999", "1800099999", "ffffffffffffffffffffffffffffffff"].iter().enumerate() {
             let mut changed = parts.clone();
             changed[i] = forged;
             assert_eq!(LiveToken::verify(&changed.join("."), SECRET, NOW), None, "part {i} changed");
@@ -244,9 +253,9 @@ mod tests {
     #[test]
     fn the_key_is_not_the_jwt_secret() {
         let mut plain = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-        plain.update(b"7.42.3141592.1800000060.00112233445566778899aabbccddeeff");
+        plain.update(b"7.42.3141592.1800000060.1800000900.00112233445566778899aabbccddeeff");
         let with_secret =
-            format!("7.42.3141592.1800000060.00112233445566778899aabbccddeeff.{}", hex::encode(plain.finalize().into_bytes()));
+            format!("7.42.3141592.1800000060.1800000900.00112233445566778899aabbccddeeff.{}", hex::encode(plain.finalize().into_bytes()));
         assert_eq!(LiveToken::verify(&with_secret, SECRET, NOW), None, "a MAC made with JWT_SECRET itself does not verify");
     }
 }

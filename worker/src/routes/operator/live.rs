@@ -19,7 +19,10 @@ use crate::routes::AppState;
 /// Handles the `GET /v1/messaging/token` route: exchanges the access JWT for
 /// a single-use WebSocket token valid 60 s, so the JWT never travels in a
 /// URL. The token is signed, so issuing it touches no Durable Object. 403
-/// for an API key: no live socket may outlive a revoked key (issue 13).
+/// for an API key: no live socket may outlive a revoked key (issue 13). The
+/// socket it opens lives as long as the access JWT: it closes (4001) at its
+/// first event or `ping` after the JWT's `exp`, and the client reconnects
+/// with a fresh token.
 #[utoipa::path(
     get,
     path = "/v1/messaging/token",
@@ -31,9 +34,9 @@ use crate::routes::AppState;
 )]
 #[worker::send]
 pub async fn get_token(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<MessagingToken>> {
-    caller.require_session()?;
+    let session_ends_at = caller.session_end()?;
     let secret = jwt::secret(&state.env)?;
-    let token = LiveToken::new(caller.account_id, caller.id, caller.token_version, now_secs(), random_hex(16));
+    let token = LiveToken::new(caller.account_id, caller.id, caller.token_version, now_secs(), session_ends_at, random_hex(16));
     Ok(Json(token.to_messaging_token(&secret)))
 }
 
@@ -52,6 +55,8 @@ pub struct LiveQuery {
 /// account as JSON text frames (`ping` is answered `pong`). 401 for a
 /// forged, used or expired token, or one of an operator removed, or whose
 /// token version changed, since it was issued. The socket closes with 4001
+/// when the access JWT its token was issued for expires (at its first event
+/// or `ping` from then on), and with 4001
 /// or 4003 when its operator's credentials or permission end
 /// ([`edgechat_shared::api::auth::SessionEnd`]), and with 4029 when a newer
 /// socket goes over [`edgechat_shared::limits::OPERATOR_SOCKETS_PER_OPERATOR`]
