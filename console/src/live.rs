@@ -7,7 +7,9 @@
 //! jitter) and bumps [`Live::epoch`], so views refetch what they may have
 //! missed. A close with 4001/4003 (the session ended or the permission
 //! changed, `SessionEnd`) refreshes the session first; a failed refresh
-//! signs out. A `ping` every 20 s finds dead connections the browser did
+//! signs out. A close with 4002 (the access token the socket was opened
+//! with expired) reconnects as any drop does: the token request refreshes
+//! the session when it needs to. A `ping` every 20 s finds dead connections the browser did
 //! not notice.
 
 use std::cell::{Cell, RefCell};

@@ -81,6 +81,18 @@ pub fn email(address: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// The mailbox an email address reaches, for counting what is sent to it:
+/// lower-cased, with a `+tag` of its local part removed (subaddressing, RFC
+/// 5233: `jane+news@example.com` reaches `jane@example.com`'s mailbox at
+/// the common providers).
+pub fn mailbox(address: &str) -> String {
+    let lower = address.trim().to_lowercase();
+    match lower.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{domain}", local.split_once('+').map_or(local, |(base, _)| base)),
+        None => lower,
+    }
+}
+
 /// The error for a phone number that is no E.164 number or no valid one
 /// (422 `validation_error` on `phone`).
 pub fn phone_error() -> FieldError {
@@ -288,6 +300,16 @@ mod tests {
     /// Hosts are ASCII: an internationalised one in its `xn--` form is
     /// taken, in Unicode it is refused with a hint (the `Origin` header
     /// carries the `xn--` form, so a Unicode pattern could never match).
+    #[test]
+    fn a_mailbox_ignores_case_and_subaddress_tags() {
+        assert_eq!(mailbox("Jane+News@Example.COM"), "jane@example.com");
+        assert_eq!(mailbox("jane+a+b@example.com"), "jane@example.com");
+        assert_eq!(mailbox(" jane@example.com "), "jane@example.com");
+        assert_eq!(mailbox("first.last@example.com"), "first.last@example.com");
+        assert_eq!(mailbox("\"a@b\"@example.com"), "\"a@b\"@example.com");
+        assert_eq!(mailbox("no-at-sign"), "no-at-sign");
+    }
+
     #[test]
     fn internationalised_hosts_are_taken_in_their_ascii_form() {
         assert!(https_url("url", "https://xn--bcher-kva.de/hook").is_ok());

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use edgechat_shared::api::auth::TokenResponse;
+use edgechat_shared::api::auth::{TokenResponse, SESSION_EXPIRED_CLOSE};
 use edgechat_shared::api::conversations::{MessageList, SentMessage, Status};
 use edgechat_shared::api::events::{LiveEvent, OperatorMessages, UnreadCounts, OPERATOR_MESSAGES_PAGE};
 use edgechat_shared::api::history::{HistoryResponse, HISTORY_PAGE};
@@ -1079,30 +1079,52 @@ async fn logging_out_everywhere_closes_the_operators_sockets_and_refuses_their_t
 }
 
 /// A socket lives as long as the access JWT it was opened with: past the
-/// JWT's `exp` its next `ping` or event closes it (4001 "session
-/// expired"), so a single logout, a revoked refresh token or a removal
-/// that did not reach the Inbox ends it by then. A socket of a live token
-/// goes on. (The one wait here is for the clock to pass `exp`.)
+/// JWT's `exp` no event reaches it, the first one closes it instead (4002
+/// "session expired": reconnect), so a single logout, a revoked refresh
+/// token or a removal that did not reach the Inbox ends it by then. A
+/// socket of a live token goes on; one opened after the Inbox last looked
+/// at its sockets' expiries is closed on time too. (The waits here are for
+/// the clock to pass `exp`.)
 async fn a_socket_closes_once_the_access_token_that_opened_it_expires(server: &Server) {
+    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
+    let expired = (SESSION_EXPIRED_CLOSE, "session expired".to_string());
+    let (short, exp) = expiring_token(tenant.token(), 3);
+    let mut sockets = [Socket::open(server, &short).await, Socket::open(server, &short).await];
+    let mut lasting = Socket::open(server, tenant.token()).await;
+    sockets[0].ping().await;
+    sleep_past(exp).await;
+    // An event of the account closes them instead of reaching them.
+    let visitor = new_conversation(server, tenant.site_key()).await;
+    for socket in &mut sockets {
+        assert_eq!(socket.closed().await, expired, "an event after exp");
+    }
+    assert!(matches!(lasting.event_of(visitor.conversation).await, LiveEvent::Conversation { .. }), "the live token's socket gets it");
+    // A socket opened after that event's look at the expiries, expiring
+    // before every other, is closed at the first event after its `exp`.
+    let (shorter, exp) = expiring_token(tenant.token(), 3);
+    let mut late = Socket::open(server, &shorter).await;
+    sleep_past(exp).await;
+    let second = new_conversation(server, tenant.site_key()).await;
+    assert_eq!(late.closed().await, expired, "a socket opened after the scan");
+    assert!(matches!(lasting.event_of(second.conversation).await, LiveEvent::Conversation { .. }));
+    // An access JWT past its `exp` (within the verifier's leeway) gets no live token.
+    let (stale, _) = expiring_token(tenant.token(), -1);
+    assert_error(send(server, Method::GET, "/v1/messaging/token", &stale, None).await, 401, "unauthorized", "an expired JWT").await;
+}
+
+/// The access JWT `token` re-signed to expire `seconds` from now, and that time.
+fn expiring_token(token: &str, seconds: i64) -> (String, i64) {
     use edgechat_shared::api::auth::AccessClaims;
     use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
-    let tenant = signup_as(server, &FRESH_IPS, &OWNER).await;
     let key = DecodingKey::from_secret(JWT_SECRET.as_bytes());
-    let mut claims = decode::<AccessClaims>(tenant.token(), &key, &Validation::default()).expect("the signup token").claims;
-    claims.exp = now() + 3;
-    let short = encode(&Header::default(), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).expect("JWT");
-    let mut pinged = Socket::open(server, &short).await;
-    let mut notified = Socket::open(server, &short).await;
-    let mut lasting = Socket::open(server, tenant.token()).await;
-    pinged.ping().await;
-    tokio::time::sleep(Duration::from_secs(u64::try_from(claims.exp - now()).unwrap_or(0) + 1)).await;
-    pinged.send_text("ping").await;
-    assert_eq!(pinged.closed().await, (4001, "session expired".to_string()), "a ping after exp");
-    // An event of the account closes the other instead of reaching it.
-    let visitor = new_conversation(server, tenant.site_key()).await;
-    assert_eq!(notified.closed().await, (4001, "session expired".to_string()), "an event after exp");
-    assert!(matches!(lasting.event_of(visitor.conversation).await, LiveEvent::Conversation { .. }), "the live token's socket gets it");
-    lasting.ping().await;
+    let mut claims = decode::<AccessClaims>(token, &key, &Validation::default()).expect("an access token").claims;
+    claims.exp = now() + seconds;
+    (encode(&Header::default(), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).expect("JWT"), claims.exp)
+}
+
+/// Sleeps until the clock is past `exp` (Unix seconds).
+async fn sleep_past(exp: i64) {
+    tokio::time::sleep(Duration::from_secs(u64::try_from(exp - now()).unwrap_or(0) + 1)).await;
 }
 
 /// A second login of the operator of `tokens` (same email, password [`PASSWORD`]).

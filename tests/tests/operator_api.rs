@@ -136,6 +136,7 @@ fn main() {
             // POST /v1/chat/messages/send
             operator_send_stores_a_reply_the_visitor_sees,
             operator_send_with_a_repeated_message_id_stores_once,
+        a_retried_send_is_broadcast_again_to_sockets_opened_since,
             operator_send_refuses_blank_or_over_10000_characters,
             a_reply_to_a_room_that_serves_its_conversation_is_refused_once_the_token_no_longer_holds,
             // takeover, handback, ai-active, close, reopen, assign
@@ -1927,6 +1928,25 @@ async fn operator_send_with_a_repeated_message_id_stores_once(server: &Server) {
     let second: SentMessage = json_of(response, status).await;
     assert!(!first.duplicate && second.duplicate);
     assert_eq!(second.message, first.message);
+    let stored = messages(server, tenant.token(), id, "").await;
+    assert_eq!(stored.messages.iter().filter(|m| m.role == Role::Operator).count(), 1);
+}
+
+/// A retry of a stored message is broadcast again (its first attempt's
+/// Room may have stopped between the write and the broadcast): a socket
+/// opened since gets the same message, and nothing is stored twice.
+async fn a_retried_send_is_broadcast_again_to_sockets_opened_since(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (_, id) = new_conversation(server, &tenant.site.site_key).await;
+    let body = json!({"conversation_id": id, "content": "Here is the answer.", "message_id": "op-retried"});
+    let first: SentMessage = json_of(post(server, "/v1/chat/messages/send", tenant.token(), body.clone()).await, 201).await;
+    let mut socket = Socket::open(server, tenant.token()).await;
+    let response = post(server, "/v1/chat/messages/send", tenant.token(), body).await;
+    let status = response.status().as_u16();
+    let second: SentMessage = json_of(response, status).await;
+    assert!(second.duplicate, "the retry finds the stored message");
+    let broadcast = socket.message_of(id).await;
+    assert_eq!((broadcast.id, &broadcast.content), (first.message.id, &first.message.content), "the retry's broadcast");
     let stored = messages(server, tenant.token(), id, "").await;
     assert_eq!(stored.messages.iter().filter(|m| m.role == Role::Operator).count(), 1);
 }

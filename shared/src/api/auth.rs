@@ -319,12 +319,20 @@ pub struct ChangePasswordRequest {
     pub refresh_token: Option<String>,
 }
 
+/// The close code of an operator WebSocket whose access token (the one its
+/// live token was issued for) has expired: the socket lives no longer than
+/// the credential that opened it, and the client reconnects with a fresh
+/// token (`GET /v1/messaging/token`, refreshing its session first if need be).
+pub const SESSION_EXPIRED_CLOSE: u16 = 4002;
+
 /// Why an operator's sessions ended before their tokens expired: every access token issued
 /// before is refused, and each of their operator WebSockets (`/v1/chat/live`) is closed at once
 /// with [`SessionEnd::close_code`] and [`SessionEnd::reason`].
 ///
 /// Close codes 4000–4999 are for applications (RFC 6455 §7.4.2); EdgeChat's mirror the HTTP
-/// statuses: 4001 the credentials ended (log in again), 4003 the permission ended.
+/// statuses: 4001 the credentials ended (log in again), 4003 the permission ended; and
+/// [`SESSION_EXPIRED_CLOSE`] (4002) the access token the socket was opened with expired
+/// (reconnect with a fresh one: nothing ended).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionEnd {

@@ -17,12 +17,18 @@ pub const VISITOR_TRANSCRIPTS_PER_DAY: i64 = 3;
 /// Transcripts one address may receive in 24 hours, whoever asks: the
 /// widget route is public and its contact email unverified, so a new
 /// session must not make EdgeChat a relay that mails a stranger again and
-/// again.
+/// again. Counted per mailbox (`validate::mailbox`: case and `+tag`
+/// spellings of one address together).
 pub const TRANSCRIPTS_PER_ADDRESS_PER_DAY: i64 = 5;
 
 /// Transcripts one account may send in 24 hours, operators' and visitors'
 /// together (an account's own sending budget, whatever its sites).
 pub const TRANSCRIPTS_PER_ACCOUNT_PER_DAY: i64 = 500;
+
+/// Of [`TRANSCRIPTS_PER_ACCOUNT_PER_DAY`], how many visitors may ask for
+/// in 24 hours: the rest stays the operators', whatever strangers on the
+/// public widget route do.
+pub const VISITOR_TRANSCRIPTS_PER_ACCOUNT_PER_DAY: i64 = 200;
 
 /// Body of `POST /v1/chat/transcript/send` (seed 000).
 ///

@@ -215,7 +215,13 @@ async fn the_widget_sends_a_copy_only_to_the_visitors_own_contact_email(server: 
     for _ in 0..2 {
         let _: QueuedEmail = json_of(ask(again.clone(), None, site_key.clone()).await, 202).await;
     }
-    assert_error(ask(again, None, site_key).await, 429, "rate_limited", "a sixth email to one address in a day").await;
+    assert_error(ask(again, None, site_key.clone()).await, 429, "rate_limited", "a sixth email to one address in a day").await;
+    // Nor to another spelling of the same mailbox (a `+tag`, upper case).
+    let (tagged_address, domain) = visitor_email.split_once('@').expect("an address");
+    let tagged = format!("{}+relay@{}", tagged_address.to_uppercase(), domain);
+    let (tagged_session, _) = visitor_with_email(server, &tenant, &tagged).await;
+    assert_error(ask(tagged_session, None, site_key).await, 429, "rate_limited", "a +tag spelling of the same mailbox").await;
+    assert!(ResendStandIn::shared().requests_to(&tagged).is_empty());
     assert!(ResendStandIn::shared().requests_to(&stranger).is_empty());
 }
 

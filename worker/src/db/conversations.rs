@@ -342,19 +342,15 @@ pub async fn lang(db: &D1Database, id: i64) -> worker::Result<Option<String>> {
 /// conversation without a visitor), `None` when the conversation does not
 /// exist: what a Room's heartbeat checks of its open streams.
 pub async fn visitor_blocked(db: &D1Database, id: i64) -> worker::Result<Option<bool>> {
-    #[derive(Deserialize)]
-    struct Row {
-        blocked: i64,
-    }
-    let row = db
+    let blocked = db
         .prepare(
             "SELECT EXISTS (SELECT 1 FROM visitors v WHERE v.id = c.visitor_id AND v.blocked_at IS NOT NULL) AS blocked \
              FROM conversations c WHERE c.id = ?1",
         )
         .bind(&[int(id)])?
-        .first::<Row>(None)
+        .first::<i64>(Some("blocked"))
         .await?;
-    Ok(row.map(|r| r.blocked != 0))
+    Ok(blocked.map(|b| b != 0))
 }
 
 /// The mode and status of conversation `id`, `None` when it does not exist.

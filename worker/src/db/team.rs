@@ -323,14 +323,12 @@ pub async fn audience(db: &D1Database, account_id: i64, conversation_id: i64) ->
 
 /// Deletes conversation `id` of `account_id` for everyone, in one D1 batch:
 /// its uploads' rows, its messages (their search index, reactions and edits
-/// follow by trigger and cascade), then the conversation (participants,
+/// follow by trigger and cascade), an internal conversation's outbox events
+/// (so no webhook fan-out of a deleted staff conversation's message can
+/// find it no longer internal), then the conversation (participants,
 /// prefs, read marks and rating cascade). Answers the R2 keys of its files
 /// (to delete from R2), `None` when there was no such conversation.
 pub async fn delete(db: &D1Database, account_id: i64, id: i64) -> worker::Result<Option<Vec<String>>> {
-    #[derive(Deserialize)]
-    struct Key {
-        r2_key: String,
-    }
     #[derive(Deserialize)]
     struct Id {
         #[allow(dead_code)]
@@ -342,14 +340,19 @@ pub async fn delete(db: &D1Database, account_id: i64, id: i64) -> worker::Result
         .batch(vec![
             db.prepare(format!("DELETE FROM uploads WHERE message_id IN {attached} RETURNING r2_key")).bind(&[int(id), int(account_id)])?,
             db.prepare(format!("DELETE FROM messages WHERE conversation_id = {owned}")).bind(&[int(id), int(account_id)])?,
+            // An internal conversation's events never leave the team; once it
+            // is gone nothing would tell the fan-out so (`outbox` keeps no
+            // foreign key), so its events go with it, published or not.
+            db.prepare("DELETE FROM outbox WHERE conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND account_id = ?2 AND kind = 'internal')")
+                .bind(&[int(id), int(account_id)])?,
             db.prepare("DELETE FROM conversations WHERE id = ?1 AND account_id = ?2 RETURNING id").bind(&[int(id), int(account_id)])?,
         ])
         .await?;
-    let deleted = results.get(2).map(|r| r.results::<Id>()).transpose()?.is_some_and(|rows| !rows.is_empty());
+    let deleted = results.get(3).map(|r| r.results::<Id>()).transpose()?.is_some_and(|rows| !rows.is_empty());
     if !deleted {
         return Ok(None);
     }
-    let keys = results.first().map(|r| r.results::<Key>()).transpose()?.unwrap_or_default();
+    let keys = results.first().map(|r| r.results::<super::uploads::R2Key>()).transpose()?.unwrap_or_default();
     Ok(Some(keys.into_iter().map(|k| k.r2_key).collect()))
 }
 

@@ -1,6 +1,9 @@
 //! The `emails` table (migration 0020): one row per email asked for.
 
-use edgechat_shared::api::transcripts::{TRANSCRIPTS_PER_ACCOUNT_PER_DAY, TRANSCRIPTS_PER_ADDRESS_PER_DAY};
+use edgechat_shared::api::transcripts::{
+    TRANSCRIPTS_PER_ACCOUNT_PER_DAY, TRANSCRIPTS_PER_ADDRESS_PER_DAY, VISITOR_TRANSCRIPTS_PER_ACCOUNT_PER_DAY,
+};
+use edgechat_shared::validate::mailbox;
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -32,8 +35,12 @@ pub struct NewTranscript<'a> {
 
 /// Stores the email with the conversation's current last `seq` (what the
 /// transcript will hold). `false` when the conversation does not exist or a
-/// daily number is reached: a visitor's `per_day` per conversation, [`TRANSCRIPTS_PER_ADDRESS_PER_DAY`] to the address and
-/// [`TRANSCRIPTS_PER_ACCOUNT_PER_DAY`] per account (counted in the same
+/// daily number is reached: a visitor's `per_day` per conversation,
+/// [`TRANSCRIPTS_PER_ADDRESS_PER_DAY`] to the address's mailbox (its `+tag`
+/// spellings together, [`mailbox`]), [`TRANSCRIPTS_PER_ACCOUNT_PER_DAY`]
+/// per account, and of those at most
+/// [`VISITOR_TRANSCRIPTS_PER_ACCOUNT_PER_DAY`] asked for by visitors, so
+/// strangers cannot spend the operators' budget (all counted in the same
 /// statement, so concurrent requests cannot pass them together).
 pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> worker::Result<bool> {
     let (requested_by, cap) = match email.requested_by {
@@ -43,13 +50,16 @@ pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> wo
     let day_ago = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(((email.now - 86_400) * 1000) as f64)).to_iso_string();
     let changes = db
         .prepare(
-            "INSERT INTO emails (id, account_id, conversation_id, kind, requested_by, to_address, up_to_seq, base_url, links_issued_at) \
-             SELECT ?1, c.account_id, c.id, 'transcript', ?3, ?4, \
+            "INSERT INTO emails (id, account_id, conversation_id, kind, requested_by, to_address, mailbox, up_to_seq, base_url, links_issued_at) \
+             SELECT ?1, c.account_id, c.id, 'transcript', ?3, ?4, ?11, \
                     COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = c.id), 0), ?5, ?6 \
              FROM conversations c WHERE c.id = ?2 AND (?7 IS NULL OR \
                 (SELECT COUNT(*) FROM emails WHERE conversation_id = c.id AND requested_by = 'visitor' AND created_at > ?8) < ?7) \
-               AND (SELECT COUNT(*) FROM emails WHERE to_address = ?4 COLLATE NOCASE AND created_at > ?8) < ?9 \
-               AND (SELECT COUNT(*) FROM emails WHERE account_id = c.account_id AND created_at > ?8) < ?10",
+               AND (SELECT COUNT(*) FROM emails WHERE (mailbox = ?11 OR (mailbox IS NULL AND to_address = ?4 COLLATE NOCASE)) \
+                    AND created_at > ?8) < ?9 \
+               AND (SELECT COUNT(*) FROM emails WHERE account_id = c.account_id AND created_at > ?8) < ?10 \
+               AND (?3 = 'operator' OR (SELECT COUNT(*) FROM emails WHERE account_id = c.account_id AND requested_by = 'visitor' \
+                    AND created_at > ?8) < ?12)",
         )
         .bind(&[
             text(email.id),
@@ -62,6 +72,8 @@ pub async fn insert_transcript(db: &D1Database, email: &NewTranscript<'_>) -> wo
             text(&String::from(day_ago)),
             int(TRANSCRIPTS_PER_ADDRESS_PER_DAY),
             int(TRANSCRIPTS_PER_ACCOUNT_PER_DAY),
+            text(&mailbox(email.to)),
+            int(VISITOR_TRANSCRIPTS_PER_ACCOUNT_PER_DAY),
         ])?
         .run()
         .await?

@@ -216,13 +216,19 @@ pub fn spawn_publish_rendered(env: &Env, written: Written, body: String) {
 }
 
 /// The statement that keeps `body` as event `id`'s body unless it has one,
-/// and stamps `published_at` unless it was published.
-fn stamp(db: &D1Database, id: &str, body: &str) -> worker::Result<D1PreparedStatement> {
-    db.prepare(
-        "UPDATE outbox SET body = COALESCE(body, ?2), published_at = COALESCE(published_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
-         WHERE id = ?1",
-    )
-    .bind(&[text(id), text(body)])
+/// and stamps `published_at` unless it was published; `again` (the sweep's
+/// re-publication) stamps it now, so that a row waiting in a slow queue is
+/// sent again at most once per stale window ([`Filter::Stale`]), not by
+/// every consumer batch's sweep.
+fn stamp(db: &D1Database, id: &str, body: &str, again: bool) -> worker::Result<D1PreparedStatement> {
+    let sql = match again {
+        true => "UPDATE outbox SET body = COALESCE(body, ?2), published_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        false => {
+            "UPDATE outbox SET body = COALESCE(body, ?2), published_at = COALESCE(published_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+             WHERE id = ?1"
+        }
+    };
+    db.prepare(sql).bind(&[text(id), text(body)])
 }
 
 /// The JSON body of `message.created` event `written` about `message` of
@@ -265,7 +271,8 @@ pub fn spawn_publish(env: &Env, conversation_id: i64) {
 enum Filter<'a> {
     Ids(&'a [String]),
     Conversation(i64),
-    /// Unprocessed for more than this many seconds.
+    /// Unprocessed for more than this many seconds, and not published
+    /// within them (the sweep's lease).
     Stale(i64),
     /// One `message.created` row its writer rendered: nothing to read.
     Rendered(Written, String),
@@ -285,7 +292,7 @@ async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
                 created_at: written.created_at,
                 body: Some(body),
             };
-            return publish_read(env, &db, vec![row]).await;
+            return publish_read(env, &db, vec![row], false).await;
         }
         Filter::Ids(ids) => db
             .prepare(format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY created_at"))
@@ -295,20 +302,24 @@ async fn publish_rows(env: &Env, filter: Filter<'_>) -> worker::Result<usize> {
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE conversation_id = ?1 AND published_at IS NULL ORDER BY created_at LIMIT 100"
             ))
             .bind(&[int(id)])?,
+        // Not published, or not since the window began (a lease: the row
+        // may still be waiting in the queue).
         Filter::Stale(seconds) => db
             .prepare(format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE processed_at IS NULL \
-                 AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) ORDER BY created_at LIMIT 100"
+                 AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) \
+                 AND (published_at IS NULL OR published_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)) ORDER BY created_at LIMIT 100"
             ))
             .bind(&[text(&format!("-{seconds} seconds"))])?,
     };
+    let again = matches!(filter, Filter::Stale(_));
     let rows: Vec<OutboxRow> = statement.all().await?.results()?;
-    publish_read(env, &db, rows).await
+    publish_read(env, &db, rows, again).await
 }
 
-/// Stamps outbox rows `rows` (rendering the bodies they lack) and sends
-/// them on `EVENTS`; answers how many.
-async fn publish_read(env: &Env, db: &D1Database, rows: Vec<OutboxRow>) -> worker::Result<usize> {
+/// Stamps outbox rows `rows` (rendering the bodies they lack; `again`: see
+/// [`stamp`]) and sends them on `EVENTS`; answers how many.
+async fn publish_read(env: &Env, db: &D1Database, rows: Vec<OutboxRow>, again: bool) -> worker::Result<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -329,7 +340,7 @@ async fn publish_read(env: &Env, db: &D1Database, rows: Vec<OutboxRow>) -> worke
         };
         // The first rendering stays (COALESCE): a concurrent publisher's
         // body is the one every delivery sends.
-        stamps.push(stamp(db, &row.id, &body)?);
+        stamps.push(stamp(db, &row.id, &body, again)?);
         messages.push(Published { id: row.id.clone(), account_id: row.account_id, kind: row.kind.clone() });
     }
     if messages.is_empty() {
@@ -468,7 +479,13 @@ async fn conversation_site(db: &D1Database, id: i64) -> worker::Result<Option<cr
 pub const STALE_SECONDS: i64 = 30;
 
 fn stale_seconds(env: &Env) -> i64 {
-    env.var("BUS_SWEEP_AFTER_SECONDS").ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(STALE_SECONDS).max(1)
+    seconds_var(env, "BUS_SWEEP_AFTER_SECONDS", STALE_SECONDS)
+}
+
+/// A number of seconds (at least 1) from the worker var `name` (tests set
+/// some lower), else `default`.
+pub(crate) fn seconds_var(env: &Env, name: &str, default: i64) -> i64 {
+    env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default).max(1)
 }
 
 /// Publishes every outbox row left unprocessed for [`STALE_SECONDS`] (a
@@ -476,7 +493,8 @@ fn stale_seconds(env: &Env) -> i64 {
 /// enqueues again every webhook delivery overdue as long (e.g. a local
 /// queue lost across a `wrangler dev` restart) and every email whose queue
 /// message was lost ([`crate::email::sweep`]), and deletes expired app
-/// sessions. Runs from the cron trigger
+/// sessions and uploads no message holds after a day
+/// ([`crate::routes::widget::uploads::sweep_unattached`]). Runs from the cron trigger
 /// and after each consumer batch (`wrangler dev` fires no crons by itself).
 pub async fn sweep(env: &Env) {
     let stale = stale_seconds(env);
@@ -491,6 +509,9 @@ pub async fn sweep(env: &Env) {
     }
     if let Err(e) = crate::push::sweep(env, stale).await {
         worker::console_error!("sweeping push deliveries and old diagnostics failed: {e}");
+    }
+    if let Err(e) = crate::routes::widget::uploads::sweep_unattached(env).await {
+        worker::console_error!("sweeping unattached uploads failed: {e}");
     }
     let expired_sessions = match crate::db::database(env) {
         Ok(db) => crate::db::app_sessions::sweep(&db).await,

@@ -124,8 +124,7 @@ impl DurableObject for Inbox {
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
         if let WebSocketIncomingMessage::String(text) = message {
-            // A socket whose access JWT expired is closed instead (4001).
-            if text == "ping" && !sockets::close_if_expired(&ws, now_secs()) {
+            if text == "ping" {
                 ws.send_with_str("pong")?;
             }
         }

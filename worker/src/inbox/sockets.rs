@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use edgechat_shared::api::auth::SessionEnd;
+use edgechat_shared::api::auth::{SessionEnd, SESSION_EXPIRED_CLOSE};
 use edgechat_shared::limits::{LIVE_SOCKET_OVER_CAP_CLOSE, OPERATOR_SOCKETS_PER_ACCOUNT, OPERATOR_SOCKETS_PER_OPERATOR};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -30,28 +30,20 @@ struct Opened {
     /// `Date.now()` at acceptance, in ms.
     at_ms: f64,
     /// The access JWT's `exp` ([`LiveToken::session_ends_at`], Unix
-    /// seconds); `None` for a socket accepted by an earlier version.
+    /// seconds); 0 for a socket accepted by an earlier version, which kept
+    /// none: it is closed at the first event, and its client reconnects.
     #[serde(default)]
-    session_ends_at: Option<i64>,
+    session_ends_at: i64,
 }
 
 /// The close code and reason of a socket whose access JWT expired: the
-/// client refreshes its session and reconnects (as after [`SessionEnd`]'s 4001).
-const SESSION_EXPIRED: (u16, &str) = (4001, "session expired");
+/// client reconnects with a fresh token (nothing ended, unlike [`SessionEnd`]).
+const SESSION_EXPIRED: (u16, &str) = (SESSION_EXPIRED_CLOSE, "session expired");
 
-/// When the access JWT of socket `ws` expires (Unix seconds), if known.
-fn session_ends_at(ws: &WebSocket) -> Option<i64> {
-    ws.deserialize_attachment::<Opened>().ok().flatten().and_then(|opened| opened.session_ends_at)
-}
-
-/// Closes socket `ws` (4001) when its access JWT has expired at `now`
-/// (Unix seconds); answers whether it did.
-pub(super) fn close_if_expired(ws: &WebSocket, now: i64) -> bool {
-    let expired = session_ends_at(ws).is_some_and(|ends| ends <= now);
-    if expired {
-        let _ = ws.close(Some(SESSION_EXPIRED.0), Some(SESSION_EXPIRED.1));
-    }
-    expired
+/// When the access JWT of socket `ws` expires (Unix seconds; 0 when its
+/// attachment does not say).
+fn session_ends_at(ws: &WebSocket) -> i64 {
+    ws.deserialize_attachment::<Opened>().ok().flatten().map_or(0, |opened| opened.session_ends_at)
 }
 
 /// Closes every socket of `inbox` whose access JWT has expired at `now`,
@@ -64,12 +56,11 @@ fn close_expired(inbox: &Inbox, now: i64) {
     }
     let mut next = i64::MAX;
     for ws in inbox.state.get_websockets() {
-        if let Some(ends) = session_ends_at(&ws) {
-            if ends <= now {
-                let _ = ws.close(Some(SESSION_EXPIRED.0), Some(SESSION_EXPIRED.1));
-            } else {
-                next = next.min(ends);
-            }
+        let ends = session_ends_at(&ws);
+        if ends <= now {
+            let _ = ws.close(Some(SESSION_EXPIRED.0), Some(SESSION_EXPIRED.1));
+        } else {
+            next = next.min(ends);
         }
     }
     inbox.next_session_end.set(Some(next));
@@ -217,12 +208,13 @@ impl Connect {
     /// Spends the token (401 when it cannot be), accepts the socket, tagged
     /// with its operator, then closes older sockets over the caps ([`close_over_caps`]).
     pub(super) async fn apply(self, inbox: &Inbox) -> worker::Result<Response> {
-        if !tokens::redeem(&inbox.state.storage(), &self.token, now_secs()).await? {
+        // A token of an access JWT that has expired since opens nothing.
+        if self.token.session_ends_at <= now_secs() || !tokens::redeem(&inbox.state.storage(), &self.token, now_secs()).await? {
             return Response::error("live token used, expired or revoked", 401);
         }
         let pair = WebSocketPair::new()?;
         inbox.state.accept_websocket_with_tags(&pair.server, &[&user_tag(self.token.user_id)]);
-        pair.server.serialize_attachment(Opened { at_ms: js_sys::Date::now(), session_ends_at: Some(self.token.session_ends_at) })?;
+        pair.server.serialize_attachment(Opened { at_ms: js_sys::Date::now(), session_ends_at: self.token.session_ends_at })?;
         // (Unknown until a scan: the next event scans them all.)
         if let Some(next) = inbox.next_session_end.get() {
             inbox.next_session_end.set(Some(next.min(self.token.session_ends_at)));

@@ -197,6 +197,8 @@ impl RoomCore {
         meta: &mut DoneMeta,
         tx: &StreamSender,
     ) -> Result<(), AnswerError> {
+        // Read before any wait: a handoff or takeover from now on stops the model.
+        let handoffs = self.handoffs.get();
         let stored = match meta.replayed {
             true => messages::answer_to(db, visitor_message.id).await?,
             false => None,
@@ -228,7 +230,6 @@ impl RoomCore {
             } else {
                 let history =
                     messages::turns_before(db, send.context.conversation_id, visitor_message.seq, prompt::MAX_HISTORY_MESSAGES).await?;
-                let handoffs = self.handoffs.get();
                 let visitor_gone = || tx.is_closed() || self.handoffs.get() != handoffs;
                 let forward = |content: &str| emit(tx, &StreamEvent::Chunk { content: content.to_string() });
                 let question = Question { text: question, lang };

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
-use edgechat_shared::api::{MessageStatus, Mode, Role};
+use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
 use edgechat_shared::limits::{LIVE_BUFFER_EVENTS, LIVE_STREAMS_PER_CONVERSATION};
 use edgechat_shared::sse;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -181,14 +181,23 @@ impl RoomCore {
     /// Then publishes its `message.created` outbox row `event_row`
     /// ([`RoomCore::publish_created`]) with the message as broadcast.
     pub(super) fn announce(&self, context: &RoomContext, row: &MessageRow, event_row: Option<crate::events::Written>) {
+        let message = self.broadcast_message(context, row);
+        self.publish_created(context, event_row, row.seq, &message);
+    }
+
+    /// The broadcast of [`RoomCore::announce`] (the new conversation first
+    /// for a visitor conversation's first message); answers the message as
+    /// broadcast.
+    pub(super) fn broadcast_message(&self, context: &RoomContext, row: &MessageRow) -> ChatMessage {
         if row.seq == 1 && context.site_id.is_some() {
             let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
             self.broadcast(context, &new, |_| Delivery::Never);
         }
         let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message(&self.file_links()) };
         self.broadcast(context, &event, |visitors| delivery(row.id, row.role, row.status, visitors));
-        if let LiveEvent::Message { message, .. } = event {
-            self.publish_created(context, event_row, row.seq, &message);
+        match event {
+            LiveEvent::Message { message, .. } => message,
+            _ => unreachable!("built as a message event above"),
         }
     }
 
@@ -479,6 +488,15 @@ fn replay(env: Env, conversation_id: i64, after_seq: i64, links: FileLinks, aliv
     .flatten()
 }
 
+/// Whether `json`, a live event as [`EncodedEvent::new`] wrote it (compact
+/// serde_json), has the member `member`, e.g. `"blocked":true`: read
+/// without a decoder (a whole [`LiveEvent`]'s would cost the upload some
+/// 25 KiB). A string value cannot fake it, its quotes being escaped; the
+/// two events read so (`mode`, `visitor_blocked`) nest no object.
+fn has_member(json: &str, member: &str) -> bool {
+    json.contains(member)
+}
+
 /// Request: an event that stores no message (typing, read, mode, status);
 /// a `read` mark also moves the other side's messages up to its `seq` to
 /// status `read`.
@@ -508,15 +526,13 @@ impl Signal {
             core.mode_hint.set(None);
             // An operator took over: an answer being written stops (as at a
             // handoff) and is not stored (its write checks the mode too).
-            if matches!(serde_json::from_str(self.event.json.get()), Ok(LiveEvent::Mode { mode: Mode::Operator, .. })) {
+            if has_member(self.event.json.get(), r#""mode":"operator""#) {
                 core.handoffs.set(core.handoffs.get() + 1);
             }
         }
         // The visitor was blocked: their open streams end now (the widget
         // reconnects and is refused 403 `blocked`).
-        if self.event.name == "visitor_blocked"
-            && matches!(serde_json::from_str(self.event.json.get()), Ok(LiveEvent::VisitorBlocked { blocked: true, .. }))
-        {
+        if self.event.name == "visitor_blocked" && has_member(self.event.json.get(), r#""blocked":true"#) {
             core.live.borrow_mut().subscribers.clear();
         }
         core.broadcast_encoded(&self.context, self.event, |_| Delivery::Never);
@@ -583,7 +599,7 @@ impl RoomContext {
         Subscribe { context: *self, after_seq, links, app_session: None }.call(env).await
     }
 
-    /// Broadcasts a typing, read, mode or status event of this conversation ([`Signal`]).
+    /// Broadcasts a typing, read, mode, status or `visitor_blocked` event of this conversation ([`Signal`]).
     pub async fn signal(&self, env: &Env, event: &LiveEvent) -> ApiResult<()> {
         Signal { context: *self, event: EncodedEvent::new(event) }.call(env).await
     }
@@ -633,6 +649,25 @@ mod tests {
         assert_eq!(delivery(7, Role::Operator, Sent, 0), Delivery::Never);
         assert_eq!(delivery(7, Role::Ai, Sent, 2), Delivery::Now(7), "an answer is marked after its broadcast");
         assert_eq!(delivery(7, Role::Visitor, Sent, 0), Delivery::IfOperatorsReceive(7));
+    }
+
+    /// The members a signal is read by, in events as the worker encodes
+    /// them: found in the events that have them, never in a name that
+    /// spells them.
+    #[test]
+    fn a_signals_members_are_read_from_its_encoding_and_no_name_fakes_them() {
+        use edgechat_shared::api::Mode;
+        let json = |event: &LiveEvent| EncodedEvent::new(event).json.get().to_string();
+        let fake = r#""mode":"operator","blocked":true"#.to_string();
+        let taken = json(&LiveEvent::Mode { conversation_id: 1, mode: Mode::Operator, author_name: Some(fake.clone()) });
+        let handed_back = json(&LiveEvent::Mode { conversation_id: 1, mode: Mode::Ai, author_name: Some(fake) });
+        assert!(has_member(&taken, r#""mode":"operator""#), "{taken}");
+        assert!(!has_member(&handed_back, r#""mode":"operator""#), "{handed_back}");
+        assert!(!has_member(&handed_back, r#""blocked":true"#), "{handed_back}");
+        let blocked = json(&LiveEvent::VisitorBlocked { conversation_id: 1, visitor_id: 2, blocked: true });
+        let unblocked = json(&LiveEvent::VisitorBlocked { conversation_id: 1, visitor_id: 2, blocked: false });
+        assert!(has_member(&blocked, r#""blocked":true"#), "{blocked}");
+        assert!(!has_member(&unblocked, r#""blocked":true"#), "{unblocked}");
     }
 
     fn message(seq: i64) -> Option<Frame> {

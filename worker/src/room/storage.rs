@@ -18,8 +18,9 @@ use crate::events;
 pub(super) use crate::db::messages::Inserted;
 
 impl RoomCore {
-    /// Stores a message (once per author and client id) and broadcasts it;
-    /// answers the row and whether it was already stored, `None` when the
+    /// Stores a message (once per author and client id) and broadcasts it
+    /// (again, for a retry of a stored one); answers the row and whether it
+    /// was already stored, `None` when the
     /// message's claims no longer hold (nothing written). Marks a new row as
     /// a copy of `forwarded_from` (seed 002 forward) before it is broadcast.
     /// Holds the write lock throughout, so messages are broadcast in `seq`
@@ -44,6 +45,12 @@ impl RoomCore {
         }
         if !inserted.duplicate {
             self.announce(context, &inserted.row, inserted.event.take());
+        } else {
+            // A retry of a stored message: broadcast again, in case the
+            // first attempt's Room stopped between its write and its
+            // broadcast (visitor streams drop a `seq` they have; the console
+            // merges by id). Its publication is the outbox's (the sweep).
+            self.broadcast_message(context, &inserted.row);
         }
         if inserted.woke {
             let event = LiveEvent::Status { conversation_id: context.conversation_id, status: inserted.state.status };

@@ -8,7 +8,7 @@ pub mod console;
 mod health;
 mod inbound;
 pub mod operator;
-mod widget;
+pub(crate) mod widget;
 
 use axum::http::{header, HeaderMap, Uri};
 use axum::Router;
@@ -63,10 +63,9 @@ async fn enveloped_rejections(response: axum::response::Response) -> axum::respo
     use axum::response::IntoResponse;
 
     if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED && response.headers().get(header::CONTENT_TYPE).is_none() {
-        let allow = response.headers().get(header::ALLOW).cloned();
         let mut answer = ApiError::method_not_allowed().into_response();
-        if let Some(allow) = allow {
-            answer.headers_mut().insert(header::ALLOW, allow);
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            answer.headers_mut().insert(header::ALLOW, allow.clone());
         }
         return answer;
     }

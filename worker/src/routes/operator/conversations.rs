@@ -25,8 +25,7 @@ use crate::db::messages::{self, FileLinks};
 use crate::db::{self, team as team_db, users};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
-use crate::live::EncodedEvent;
-use crate::room::{RoomContext, SendClaimedMessage, SendOperatorMessage, Signal};
+use crate::room::{RoomContext, SendClaimedMessage, SendOperatorMessage};
 use crate::routes::{json_object, AppState};
 
 /// The caller's conversation `id`, or 404.
@@ -566,16 +565,18 @@ pub async fn post_block(
 /// Tells every operator of the account, per conversation of visitor
 /// `visitor_id`, that the visitor is now `blocked` or not, through the
 /// conversation's Room: a block also ends the visitor's open live streams
-/// there (a live channel does not outlive the permission that opened it;
-/// the Room's heartbeat checks it too, should this call fail).
+/// there (a live channel does not outlive the permission that opened it).
+/// Best effort: the block is stored already, a Room that fails is logged
+/// (a deleted conversation's is not: nobody streams it), and its streams
+/// end at its next heartbeat, which checks the block too. (One after the
+/// other: a visitor has one conversation or a few.)
 async fn announce_block(state: &AppState, db: &D1Database, caller: &CurrentOperator, visitor_id: i64, blocked: bool) -> ApiResult<()> {
     for (conversation_id, site_id) in conv_db::ids_of_visitor(db, caller.account_id, visitor_id).await? {
-        let event = EncodedEvent::new(&LiveEvent::VisitorBlocked { conversation_id, visitor_id, blocked });
         let context = RoomContext { conversation_id, site_id, account_id: caller.account_id };
-        match (Signal { context, event }).call(&state.env).await {
-            // Deleted meanwhile: nobody streams it any more.
-            Err(err) if err.code == ErrorCode::NotFound => {}
-            other => other?,
+        if let Err(err) = context.signal(&state.env, &LiveEvent::VisitorBlocked { conversation_id, visitor_id, blocked }).await {
+            if err.code != ErrorCode::NotFound {
+                worker::console_error!("telling the room of conversation {conversation_id} of a block failed: {}", err.message);
+            }
         }
     }
     Ok(())

@@ -20,9 +20,9 @@ use crate::routes::AppState;
 /// a single-use WebSocket token valid 60 s, so the JWT never travels in a
 /// URL. The token is signed, so issuing it touches no Durable Object. 403
 /// for an API key: no live socket may outlive a revoked key (issue 13). The
-/// socket it opens lives as long as the access JWT: it closes (4001) at its
-/// first event or `ping` after the JWT's `exp`, and the client reconnects
-/// with a fresh token.
+/// socket it opens lives as long as the access JWT: it closes (4002
+/// "session expired") at its first event or `ping` after the JWT's `exp`,
+/// and the client reconnects with a fresh token.
 #[utoipa::path(
     get,
     path = "/v1/messaging/token",
@@ -35,6 +35,10 @@ use crate::routes::AppState;
 #[worker::send]
 pub async fn get_token(State(state): State<AppState>, caller: CurrentOperator) -> ApiResult<Json<MessagingToken>> {
     let session_ends_at = caller.session_end()?;
+    // (An access JWT in its leeway after `exp` would open a socket that is closed at once.)
+    if session_ends_at <= now_secs() {
+        return Err(ApiError::unauthorized("The access token has expired"));
+    }
     let secret = jwt::secret(&state.env)?;
     let token = LiveToken::new(caller.account_id, caller.id, caller.token_version, now_secs(), session_ends_at, random_hex(16));
     Ok(Json(token.to_messaging_token(&secret)))
@@ -54,9 +58,9 @@ pub struct LiveQuery {
 /// carrying every [`edgechat_shared::api::events::LiveEvent`] of the
 /// account as JSON text frames (`ping` is answered `pong`). 401 for a
 /// forged, used or expired token, or one of an operator removed, or whose
-/// token version changed, since it was issued. The socket closes with 4001
+/// token version changed, since it was issued. The socket closes with 4002
 /// when the access JWT its token was issued for expires (at its first event
-/// or `ping` from then on), and with 4001
+/// or `ping` from then on: reconnect), and with 4001
 /// or 4003 when its operator's credentials or permission end
 /// ([`edgechat_shared::api::auth::SessionEnd`]), and with 4029 when a newer
 /// socket goes over [`edgechat_shared::limits::OPERATOR_SOCKETS_PER_OPERATOR`]

@@ -237,21 +237,11 @@ pub async fn delete_conversation(
     if let Err(err) = (Close { context: room_context(&caller, &conversation) }).call(&state.env).await {
         worker::console_error!("closing the room of deleted conversation {id} failed: {}", err.message);
     }
-    if let Err(err) = delete_files(&state, files).await {
+    if let Err(err) = crate::routes::widget::uploads::delete_files(&state.env, &files).await {
         worker::console_error!("deleting the files of deleted conversation {id} failed: {err}");
     }
     inbox::publish_to(&state.env, caller.account_id, &LiveEvent::ConversationDeleted { conversation_id: id }, &audience).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes R2 objects `keys` (the `FILES` bucket), 128 keys a call (the
-/// binding's `delete_multiple` limit is 1,000).
-async fn delete_files(state: &AppState, keys: Vec<String>) -> worker::Result<()> {
-    let bucket = state.env.bucket("FILES")?;
-    for chunk in keys.chunks(128) {
-        bucket.delete_multiple(chunk.to_vec()).await?;
-    }
-    Ok(())
 }
 
 /// Handles the `GET /v1/chat/conversations/{id}/participants` route (seed 002).
