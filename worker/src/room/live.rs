@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgechat_shared::api::events::{LiveEvent, HEARTBEAT_SECONDS, SSE_RETRY_MS};
-use edgechat_shared::api::{ChatMessage, MessageStatus, Role};
+use edgechat_shared::api::{MessageStatus, Role};
 use edgechat_shared::limits::{LIVE_BUFFER_EVENTS, LIVE_STREAMS_PER_CONVERSATION};
 use edgechat_shared::sse;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -181,23 +181,14 @@ impl RoomCore {
     /// Then publishes its `message.created` outbox row `event_row`
     /// ([`RoomCore::publish_created`]) with the message as broadcast.
     pub(super) fn announce(&self, context: &RoomContext, row: &MessageRow, event_row: Option<crate::events::Written>) {
-        let message = self.broadcast_message(context, row);
-        self.publish_created(context, event_row, row.seq, &message);
-    }
-
-    /// The broadcast of [`RoomCore::announce`] (the new conversation first
-    /// for a visitor conversation's first message); answers the message as
-    /// broadcast.
-    pub(super) fn broadcast_message(&self, context: &RoomContext, row: &MessageRow) -> ChatMessage {
         if row.seq == 1 && context.site_id.is_some() {
             let new = LiveEvent::Conversation { conversation_id: context.conversation_id, site_id: context.site_id };
             self.broadcast(context, &new, |_| Delivery::Never);
         }
         let event = LiveEvent::Message { conversation_id: context.conversation_id, message: row.to_chat_message(&self.file_links()) };
         self.broadcast(context, &event, |visitors| delivery(row.id, row.role, row.status, visitors));
-        match event {
-            LiveEvent::Message { message, .. } => message,
-            _ => unreachable!("built as a message event above"),
+        if let LiveEvent::Message { message, .. } = event {
+            self.publish_created(context, event_row, row.seq, &message);
         }
     }
 

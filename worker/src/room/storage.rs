@@ -43,15 +43,11 @@ impl RoomCore {
         if let (Some(origin), false) = (forwarded_from, inserted.duplicate) {
             inserted.row = messages::mark_forwarded(db, inserted.row.id, origin).await?;
         }
-        if !inserted.duplicate {
-            self.announce(context, &inserted.row, inserted.event.take());
-        } else {
-            // A retry of a stored message: broadcast again, in case the
-            // first attempt's Room stopped between its write and its
-            // broadcast (visitor streams drop a `seq` they have; the console
-            // merges by id). Its publication is the outbox's (the sweep).
-            self.broadcast_message(context, &inserted.row);
-        }
+        // A retry of a stored message is broadcast again, in case the first
+        // attempt's Room stopped between its write and its broadcast
+        // (visitor streams drop a `seq` they have; the console merges by
+        // id), and publishes what the conversation left unpublished.
+        self.announce(context, &inserted.row, inserted.event.take());
         if inserted.woke {
             let event = LiveEvent::Status { conversation_id: context.conversation_id, status: inserted.state.status };
             self.broadcast(context, &event, |_| super::live::Delivery::Never);

@@ -8,7 +8,7 @@ pub mod console;
 mod health;
 mod inbound;
 pub mod operator;
-pub(crate) mod widget;
+mod widget;
 
 use axum::http::{header, HeaderMap, Uri};
 use axum::Router;
