@@ -601,48 +601,43 @@ async fn accepting_the_offer_switches_to_operator_mode_and_notifies_operators_li
 }
 
 async fn accepting_a_person_while_the_model_writes_stops_it_and_stores_no_answer(server: &Server) {
-    let (site, model) = openai_site(server, "endless").await;
-    let session = new_session_id();
-    let mut stream = OpenStream::open(server, &request(&site, &session, "How do I install the widget on my website?")).await;
-    let mut events: Vec<StreamEvent> = Vec::new();
-    let mut accepted = false;
-    while !events.iter().any(|e| matches!(e, StreamEvent::Done { .. } | StreamEvent::Error { .. })) {
-        events.extend(stream.next().await);
-        if !accepted && events.len() >= 2 {
-            accepted = true;
-            let _: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
-        }
-    }
-    match events.last() {
-        Some(StreamEvent::Done { meta }) => {
-            assert_eq!(meta.mode, Mode::Operator);
-            assert_eq!(meta.answer_id, None, "no answer is stored");
-        }
-        other => panic!("expected done in operator mode, got {other:?}"),
-    }
-    wait_until(|| mock().abandoned(&model), "the model's request is cancelled").await;
-    let stored = history(server, &site, &session).await;
-    let roles: Vec<Role> = stored.messages.iter().map(|m| m.role).collect();
-    assert_eq!(roles, [Role::Visitor]);
+    stopping_the_model_mid_answer_stores_nothing(server, |site, session| async move {
+        let _: HandoffResponse = json_of(post_handoff(server, &site.site_key, &session).await, 200).await;
+    })
+    .await;
 }
 
 /// An operator's takeover (seed 000) while the model writes stops it as
-/// the visitor's handoff does: the stream ends `done` in `operator` mode,
-/// no answer is stored, and the upstream request is cancelled.
+/// the visitor's handoff does.
 async fn an_operator_taking_over_while_the_model_writes_stops_it_and_stores_no_answer(server: &Server) {
+    stopping_the_model_mid_answer_stores_nothing(server, |site, session| async move {
+        let id = history(server, &site, &session).await.conversation_id.expect("the visitor's conversation");
+        let path = format!("/v1/chat/conversations/{id}/takeover");
+        let response = server.authed(Method::POST, &path, token()).send().await.expect("POST takeover");
+        assert_eq!(response.status().as_u16(), 200, "takeover");
+    })
+    .await;
+}
+
+/// A visitor asks a model that writes without end; once two events came,
+/// `stop` (a handoff, a takeover) runs: the stream ends `done` in
+/// `operator` mode, no answer is stored, and the upstream request is cancelled.
+async fn stopping_the_model_mid_answer_stores_nothing<F, Fut>(server: &Server, stop: F)
+where
+    F: FnOnce(Site, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let (site, model) = openai_site(server, "endless").await;
     let session = new_session_id();
     let mut stream = OpenStream::open(server, &request(&site, &session, "How do I install the widget on my website?")).await;
     let mut events: Vec<StreamEvent> = Vec::new();
-    let mut taken = false;
+    let mut stop = Some(stop);
     while !events.iter().any(|e| matches!(e, StreamEvent::Done { .. } | StreamEvent::Error { .. })) {
         events.extend(stream.next().await);
-        if !taken && events.len() >= 2 {
-            taken = true;
-            let id = history(server, &site, &session).await.conversation_id.expect("the visitor's conversation");
-            let path = format!("/v1/chat/conversations/{id}/takeover");
-            let response = server.authed(Method::POST, &path, token()).send().await.expect("POST takeover");
-            assert_eq!(response.status().as_u16(), 200, "takeover");
+        if events.len() >= 2 {
+            if let Some(stop) = stop.take() {
+                stop(site.clone(), session.clone()).await;
+            }
         }
     }
     match events.last() {
