@@ -43,7 +43,7 @@ pub struct LiveToken {
     /// Refused from this second on.
     pub expires_at: i64,
     /// When the access JWT the token was issued for expires: the socket it
-    /// opens closes (4002, `SESSION_EXPIRED_CLOSE`) at the first event or `ping` from then on, so no
+    /// opens closes (4002, `SESSION_EXPIRED_CLOSE`) at the first event from then on, so no
     /// socket outlives the credential that opened it (a logout, a revoked
     /// refresh token or a removal that could not reach the Inbox end it by then).
     /// Absent from a connect of an earlier version: 0, which opens nothing.

@@ -21,7 +21,7 @@ use crate::routes::AppState;
 /// URL. The token is signed, so issuing it touches no Durable Object. 403
 /// for an API key: no live socket may outlive a revoked key (issue 13). The
 /// socket it opens lives as long as the access JWT: it closes (4002
-/// "session expired") at its first event or `ping` after the JWT's `exp`,
+/// "session expired") at the first event after the JWT's `exp`,
 /// and the client reconnects with a fresh token.
 #[utoipa::path(
     get,
@@ -59,8 +59,8 @@ pub struct LiveQuery {
 /// account as JSON text frames (`ping` is answered `pong`). 401 for a
 /// forged, used or expired token, or one of an operator removed, or whose
 /// token version changed, since it was issued. The socket closes with 4002
-/// when the access JWT its token was issued for expires (at its first event
-/// or `ping` from then on: reconnect), and with 4001
+/// when the access JWT its token was issued for expires (at the first event
+/// from then on: reconnect), and with 4001
 /// or 4003 when its operator's credentials or permission end
 /// ([`edgechat_shared::api::auth::SessionEnd`]), and with 4029 when a newer
 /// socket goes over [`edgechat_shared::limits::OPERATOR_SOCKETS_PER_OPERATOR`]
