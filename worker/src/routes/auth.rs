@@ -152,13 +152,19 @@ pub async fn post_signup(
 /// (`[[ratelimits]]` in `wrangler.toml`); 429 with `Retry-After` past either.
 async fn limit_login(state: &AppState, headers: &HeaderMap, email: &str) -> ApiResult<()> {
     let ip = headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
-    let by_email = state.env.rate_limiter("LOGIN_EMAIL_LIMITER")?.limit(format!("email:{}", email.to_lowercase())).await?;
+    let by_email = email_attempt(state, email).await?;
     let by_ip = state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("ip:{ip}")).await?;
-    if by_email.success && by_ip.success {
+    if by_email && by_ip.success {
         Ok(())
     } else {
         Err(ApiError::rate_limited(LOGIN_RETRY_AFTER))
     }
+}
+
+/// Counts an attempt at `email`'s password against the per-email login
+/// limiter; answers whether it is within the limit.
+async fn email_attempt(state: &AppState, email: &str) -> ApiResult<bool> {
+    Ok(state.env.rate_limiter("LOGIN_EMAIL_LIMITER")?.limit(format!("email:{}", email.to_lowercase())).await?.success)
 }
 
 /// Handles the `POST /auth/login` route: 200 [`TokenResponse`]. A wrong
@@ -376,8 +382,7 @@ pub async fn post_change_password(
     let user = users::user(&db, operator.account_id, operator.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
     // A guess of the current password counts as a login attempt for the
     // email: a stolen access token does not buy unlimited guesses.
-    let by_email = state.env.rate_limiter("LOGIN_EMAIL_LIMITER")?.limit(format!("email:{}", user.email.to_lowercase())).await?;
-    if !by_email.success {
+    if !email_attempt(&state, &user.email).await? {
         return Err(ApiError::rate_limited(LOGIN_RETRY_AFTER));
     }
     if !password::verify(&request.current_password, &user.password_hash).await? {

@@ -297,8 +297,7 @@ pub async fn post_participants(
     load(&db, &caller, id).await?;
     let found = check_operators(&db, &caller, &user_ids).await?;
     if let Some(pair) = team_db::dm_key_of(&db, caller.account_id, id).await? {
-        let members: Vec<&str> = pair.split('|').collect();
-        if found.iter().any(|o| !members.contains(&o.email.to_lowercase().as_str())) {
+        if found.iter().any(|o| !in_dm(&pair, &o.email)) {
             return Err(dm_stays_between_two());
         }
     }
@@ -464,6 +463,13 @@ pub async fn get_user_search(
     let pattern = query.validate()?;
     let (operators, visitors) = team_db::search_users(&db::database(&state.env)?, caller.account_id, &pattern).await?;
     Ok(Json(UserSearch { operators, visitors }))
+}
+
+/// Whether the operator of `email` is one of the two of a staff DM whose
+/// `dm_key` is `pair` (their lower-cased emails, `a|b`).
+pub(super) fn in_dm(pair: &str, email: &str) -> bool {
+    let email = email.to_lowercase();
+    pair.split('|').any(|member| member == email)
 }
 
 /// 409 `conflict`: a staff DM takes no third operator, as a participant or
