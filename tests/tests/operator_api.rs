@@ -48,6 +48,7 @@ fn main() {
             signup_without_names_names_the_account_after_the_owner_and_the_site_my_website,
             signup_refuses_a_bad_email_a_short_password_or_a_blank_name,
             signup_with_a_registered_email_in_any_case_is_409,
+            signups_count_with_the_logins_of_their_ip_and_past_30_a_minute_create_nothing,
             // POST /auth/login
             login_answers_a_bearer_jwt_with_the_contract_claims,
             login_with_a_wrong_password_or_unknown_email_gives_the_same_401,
@@ -532,6 +533,26 @@ async fn signup_with_a_registered_email_in_any_case_is_409(server: &Server) {
         assert_error(post_public(server, &FRESH_IPS, "/auth/signup", &body).await, 409, "conflict", &email).await;
     }
     assert_eq!(login_ok(server, &tenant.email, PASSWORD).await.user.id, tenant.id(), "the first owner keeps the email");
+}
+
+async fn signups_count_with_the_logins_of_their_ip_and_past_30_a_minute_create_nothing(server: &Server) {
+    const IP: &str = "192.0.2.31";
+    let signup_via = |email: &str| {
+        let body = json!({"email": email, "password": PASSWORD, "name": "Sam Signup"});
+        server.http.post(format!("{}/auth/signup", server.url)).header("CF-Connecting-IP", IP).json(&body).send()
+    };
+    within_one_minute(35).await;
+    for attempt in 1..=29 {
+        let response = login_via(server, IP, &unique_email("guess"), PASSWORD).await;
+        assert_error(response, 401, "unauthorized", &format!("login {attempt}")).await;
+    }
+    let thirtieth = unique_email("thirtieth");
+    let _: SignupResponse = json_of(signup_via(&thirtieth).await.expect("signup reaches the server"), 201).await;
+    let refused = unique_email("refused");
+    assert_rate_limited(signup_via(&refused).await.expect("signup reaches the server"), "the 31st request from one IP, a signup").await;
+    assert_error(login_from(server, &refused, PASSWORD).await, 401, "unauthorized", "the refused signup's email").await;
+    let _ = login_ok(server, &thirtieth, PASSWORD).await;
+    let _ = signup(server, &FRESH_IPS).await;
 }
 
 // ---------------------------------------------------------------- POST /auth/login

@@ -101,6 +101,7 @@ async fn tokens(
 
 /// Handles the `POST /auth/signup` route: a new account, its owner and a
 /// first site. 201 [`SignupResponse`]; 422 invalid fields; 409 email taken;
+/// 429 past 30 signups and logins a minute from one IP (`LOGIN_IP_LIMITER`);
 /// with `"refresh_cookie": true` the refresh token is set in the `ec_refresh`
 /// cookie instead of the body (403 from another origin).
 #[utoipa::path(
@@ -113,6 +114,7 @@ async fn tokens(
         (status = 403, description = "`forbidden`: `refresh_cookie` asked from another origin than this server's (`Origin`, `Sec-Fetch-Site`); nothing is created", body = ErrorBody),
         (status = 409, description = "`conflict`: an operator with this email exists", body = ErrorBody),
         (status = 422, description = "`validation_error`: an invalid email, name or password (at least 8 characters)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many signups and logins from this IP (30 a minute, counted with the logins); nothing is created", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 503, description = "`not_ready`: `JWT_SECRET` is not configured", body = ErrorBody),
     ),
 )]
@@ -127,6 +129,11 @@ pub async fn post_signup(
     let request: SignupRequest = json_object(&body)?;
     request.validate()?;
     let holder = Holder::asked(request.refresh_cookie, &uri, &headers)?;
+    // Each signup costs a password hash and tells whether an email is
+    // taken (409): both are bounded per IP with the logins.
+    if !ip_attempt(&state, &headers).await? {
+        return Err(ApiError::rate_limited(LOGIN_RETRY_AFTER));
+    }
     let db = db::database(&state.env)?;
     let taken = || ApiError::conflict("An operator with this email already exists");
     if users::user_by_email(&db, &request.email).await?.is_some() {
@@ -151,14 +158,19 @@ pub async fn post_signup(
 /// Counts a login attempt against the per-email and per-IP limiters
 /// (`[[ratelimits]]` in `wrangler.toml`); 429 with `Retry-After` past either.
 async fn limit_login(state: &AppState, headers: &HeaderMap, email: &str) -> ApiResult<()> {
-    let ip = headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
     let by_email = email_attempt(state, email).await?;
-    let by_ip = state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("ip:{ip}")).await?;
-    if by_email && by_ip.success {
+    if by_email && ip_attempt(state, headers).await? {
         Ok(())
     } else {
         Err(ApiError::rate_limited(LOGIN_RETRY_AFTER))
     }
+}
+
+/// Counts a credentials request (a login, a signup) against the per-IP
+/// login limiter (`cf-connecting-ip`); answers whether it is within the limit.
+async fn ip_attempt(state: &AppState, headers: &HeaderMap) -> ApiResult<bool> {
+    let ip = headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+    Ok(state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("ip:{ip}")).await?.success)
 }
 
 /// Counts an attempt at `email`'s password against the per-email login
