@@ -103,7 +103,8 @@ impl FileKind {
 /// format would also claim (`#!`, `MZ`…) is only text here.
 pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
     use infer::{archive, image, video};
-    const MAGIC: [(fn(&[u8]) -> bool, FileKind); 7] = [
+    type Matcher = fn(&[u8]) -> bool;
+    const MAGIC: [(Matcher, FileKind); 7] = [
         (image::is_jpeg, FileKind::Jpeg),
         (image::is_png, FileKind::Png),
         (image::is_gif, FileKind::Gif),
