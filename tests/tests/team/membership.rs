@@ -26,6 +26,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         starting_a_conversation_refuses_bad_input_and_other_accounts_ids,
         a_staff_dm_is_unique_per_pair_whoever_starts_it_and_however_often,
         a_removed_operators_email_reused_never_opens_their_old_dm,
+        an_operator_whose_email_folds_to_anothers_never_opens_their_dm,
         renaming_a_conversation_answers_it_and_tells_participants_live,
         participants_are_listed_added_and_removed_with_live_events_in_order,
         a_removed_participant_gets_no_more_events_and_404_on_the_conversation,
@@ -297,6 +298,46 @@ async fn a_removed_operators_email_reused_never_opens_their_old_dm(server: &Serv
     assert_error(get(server, &conversation_path(dm.id, "/messages"), &tokens.access_token).await, 404, "not_found", "Bob's old DM").await;
     assert_eq!(participant_ids(server, tenant.token(), fresh.id).await.len(), 2);
     assert!(user["id"].as_i64() != Some(bob.id), "a new operator id");
+}
+
+/// An admin adds an operator whose address Unicode lower-casing folds to
+/// another's (the Kelvin sign `\u{212A}` for `k`: SQLite's ASCII NOCASE keeps
+/// the two apart, so both may exist): they start their own DM with the
+/// owner, never the other's, by id or by seed 000's chat id.
+async fn an_operator_whose_email_folds_to_anothers_never_opens_their_dm(server: &Server) {
+    let tenant = signup_as(server, &IPS, &OWNER).await;
+    let kim_email = format!("k{}@example.com", unique("im"));
+    let body = json!({"email": kim_email, "display_name": "Kim", "role": "agent", "password": PASSWORD});
+    let kim: Value = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+    let kim_id = kim["id"].as_i64().expect("an operator id");
+    let (status, dm) = start(server, tenant.token(), json!({"kind": "internal", "participant_ids": [kim_id]})).await;
+    assert_eq!(status, 201);
+    let sent = json!({"conversation_id": dm.id, "content": "Private note"});
+    let _: SentMessage = json_of(post(server, "/v1/chat/messages/send", tenant.token(), sent).await, 201).await;
+
+    let twin_email = format!("\u{212A}{}", &kim_email[1..]);
+    assert_eq!(twin_email.to_lowercase(), kim_email, "the twin folds to Kim's address");
+    let body = json!({"email": twin_email, "display_name": "Kim", "role": "agent", "password": PASSWORD});
+    let _: Value = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+    let twin: TokenResponse =
+        json_of(post_public(server, &IPS, "/auth/login", &json!({"email": twin_email, "password": PASSWORD})).await, 200).await;
+    assert_ne!(twin.user.id, kim_id);
+    let (status, own) = start(server, &twin.access_token, json!({"kind": "internal", "participant_ids": [tenant.id()]})).await;
+    assert_eq!(status, 201, "the twin's own DM with the owner, not Kim's");
+    assert_ne!(own.id, dm.id);
+    assert!(own.last_message.is_none(), "none of Kim's messages");
+    assert_error(get(server, &conversation_path(dm.id, "/messages"), &twin.access_token).await, 404, "not_found", "Kim's DM").await;
+    assert_eq!(participant_ids(server, tenant.token(), dm.id).await, {
+        let mut pair = vec![tenant.id(), kim_id];
+        pair.sort_unstable();
+        pair
+    });
+
+    // Seed 000's chat id of Kim's DM, from the twin: nothing to read or write.
+    let path = format!("/v1/chat/history/{kim_email}|{}", tenant.email()).replace('@', "%40").replace('|', "%7C");
+    assert_error(get(server, &path, &twin.access_token).await, 404, "not_found", "Kim's DM by its chat id").await;
+    let history: Value = json_of(get(server, &path, tenant.token()).await, 200).await;
+    assert_eq!(history["conversation_id"].as_i64(), Some(dm.id), "the owner reads Kim's DM by its chat id");
 }
 
 async fn a_staff_dm_is_unique_per_pair_whoever_starts_it_and_however_often(server: &Server) {

@@ -13,7 +13,8 @@
 //!   stranger cannot receive what an integration posts to that customer.
 //! - `customer:{session_id}:{email}`: the visitor of that widget session
 //!   who gave that email (both must match), their newest conversation.
-//! - `{a}|{b}`: the internal conversation whose `dm_key` is the pair.
+//! - `{a}|{b}`: the staff DM of the account's two operators of those emails
+//!   (its `dm_key` is their ids: [`dm_key`]).
 //! - anything else: the conversation `chat_external_ids` maps it to.
 //!
 //! What a save ([`Create::Yes`]) starts when nothing resolves:
@@ -128,7 +129,11 @@ async fn find(db: &D1Database, user_id: i64, account_id: i64, chat: &ChatId) -> 
              AND v.session_id = ?3 AND lower(v.email) = lower(?4))",
             vec![text(session_id), text(email)],
         ),
-        ChatId::StaffDm { a, b } => ("c.kind = 'internal' AND c.dm_key = ?3", vec![text(&dm_key(a, b))]),
+        ChatId::StaffDm { a, b } => (
+            "c.kind = 'internal' AND c.dm_key = (SELECT CASE WHEN COUNT(*) = 2 THEN MIN(id) || '|' || MAX(id) END FROM users \
+             WHERE account_id = ?2 AND (lower(email) = lower(?3) OR lower(email) = lower(?4)))",
+            vec![text(a), text(b)],
+        ),
         ChatId::External(id) => {
             ("c.id = (SELECT conversation_id FROM chat_external_ids WHERE account_id = ?2 AND external_id = ?3)", vec![text(id)])
         }
@@ -191,7 +196,7 @@ async fn start_dm(db: &D1Database, user_id: i64, account_id: i64, a: &str, b: &s
     if ids.len() != 2 || !ids.contains(&user_id) {
         return Ok(None);
     }
-    let key = dm_key(a, b);
+    let key = dm_key(ids[0], ids[1]);
     let new = team::NewInternal { created_by: user_id, participants: &ids, name: None, description: None, dm_key: Some(&key) };
     Ok(Some(team::create_internal(db, account_id, &new).await?.0))
 }

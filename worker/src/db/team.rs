@@ -20,16 +20,15 @@ fn id_array(ids: &[i64]) -> JsValue {
     text(&serde_json::to_string(ids).expect("ids serialize"))
 }
 
-/// An operator of an account: id and login email.
+/// An operator of an account (its id).
 #[derive(Debug, Clone, Deserialize)]
 pub struct OperatorRef {
     pub id: i64,
-    pub email: String,
 }
 
 /// The operators of `account_id` among `ids` (others are left out), by id.
 pub async fn operators_among(db: &D1Database, account_id: i64, ids: &[i64]) -> worker::Result<Vec<OperatorRef>> {
-    db.prepare("SELECT id, email FROM users WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2)) ORDER BY id")
+    db.prepare("SELECT id FROM users WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2)) ORDER BY id")
         .bind(&[int(account_id), id_array(ids)])?
         .all()
         .await?

@@ -426,7 +426,7 @@ pub async fn post_assign(
         // once the caller may see the conversation, so a DM stays 404 to others.
         load(&db, &caller, id).await?;
         if let Some(pair) = team_db::dm_key_of(&db, caller.account_id, id).await? {
-            if !super::team::in_dm(&pair, &operator.email) {
+            if !super::team::in_dm(&pair, operator.id) {
                 return Err(super::team::dm_stays_between_two());
             }
         }

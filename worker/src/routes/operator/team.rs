@@ -29,7 +29,7 @@ use super::conversations::{load, room_context};
 use crate::auth::CurrentOperator;
 use crate::db::messages::FileLinks;
 use crate::db::team::{self as team_db, Audience, NewInternal, Pref};
-use crate::db::{self, sites, users};
+use crate::db::{self, sites};
 use crate::error::{ApiError, ApiResult};
 use crate::inbox;
 use crate::room::{Close, SendOperatorMessage};
@@ -136,10 +136,7 @@ async fn start_internal(
     }
     let found = check_operators(db, caller, &others).await?;
     let key = match (&found[..], &name) {
-        ([other], None) => {
-            let me = users::user(db, caller.account_id, caller.id).await?.ok_or_else(|| ApiError::not_found("operator"))?;
-            Some(dm_key(&me.email, &other.email))
-        }
+        ([other], None) => Some(dm_key(caller.id, other.id)),
         _ => None,
     };
     let mut everyone = others;
@@ -297,7 +294,7 @@ pub async fn post_participants(
     load(&db, &caller, id).await?;
     let found = check_operators(&db, &caller, &user_ids).await?;
     if let Some(pair) = team_db::dm_key_of(&db, caller.account_id, id).await? {
-        if found.iter().any(|o| !in_dm(&pair, &o.email)) {
+        if found.iter().any(|o| !in_dm(&pair, o.id)) {
             return Err(dm_stays_between_two());
         }
     }
@@ -465,11 +462,10 @@ pub async fn get_user_search(
     Ok(Json(UserSearch { operators, visitors }))
 }
 
-/// Whether the operator of `email` is one of the two of a staff DM whose
-/// `dm_key` is `pair` (their lower-cased emails, `a|b`).
-pub(super) fn in_dm(pair: &str, email: &str) -> bool {
-    let email = email.to_lowercase();
-    pair.split('|').any(|member| member == email)
+/// Whether operator `id` is one of the two of a staff DM whose `dm_key` is
+/// `pair` ([`dm_key`]: their ids, `a|b`).
+pub(super) fn in_dm(pair: &str, id: i64) -> bool {
+    pair.split('|').any(|member| member.parse() == Ok(id))
 }
 
 /// 409 `conflict`: a staff DM takes no third operator, as a participant or
