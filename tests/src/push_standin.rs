@@ -54,6 +54,29 @@ pub const FCM_CLIENT_EMAIL: &str = "push@edgechat-push-tests.iam.gserviceaccount
 /// A test-only RSA key (PKCS#8 PEM) of the FCM service account; it signs nothing real.
 const FCM_PRIVATE_KEY: &str = include_str!("push_standin_fcm_key.pem");
 
+/// A Telegram Mini App's `initData` for user `user_id` (their chat with the
+/// bot), signed as Telegram signs it for the bot `bot_token`
+/// (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app)
+/// at `auth_date` (Unix seconds).
+pub fn init_data_of(user_id: &str, bot_token: &str, auth_date: i64) -> String {
+    use hmac::{Hmac, Mac};
+    let user = format!(r#"{{"id":{user_id},"first_name":"Tess","language_code":"en"}}"#);
+    let fields = [("auth_date", auth_date.to_string()), ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc".to_string()), ("user", user)];
+    let check = fields.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("\n");
+    let key = <Hmac<Sha256> as Mac>::new_from_slice(b"WebAppData").unwrap().chain_update(bot_token).finalize().into_bytes();
+    let hash = hex::encode(<Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap().chain_update(check).finalize().into_bytes());
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &fields {
+        query.append_pair(name, value);
+    }
+    query.append_pair("hash", &hash).finish()
+}
+
+/// [`init_data_of`] for this stand-in's bot, signed now.
+pub fn init_data(user_id: &str) -> String {
+    init_data_of(user_id, TELEGRAM_BOT_TOKEN, crate::now())
+}
+
 /// The public key of [`VAPID_PRIVATE_KEY`], base64url of the 65-byte point.
 pub fn vapid_public_key() -> String {
     let key = SecretKey::from_slice(&B64URL.decode(VAPID_PRIVATE_KEY).unwrap()).unwrap();

@@ -13,7 +13,8 @@ use crate::error::FieldError;
 pub enum Platform {
     /// A mobile app: `token` is its Firebase Cloud Messaging registration token.
     Mobile,
-    /// A Telegram Mini App: `token` is the user's Telegram chat id.
+    /// A Telegram Mini App: `token` is its `Telegram.WebApp.initData`, which
+    /// proves the Telegram user (their chat with the bot gets the pushes).
     Tma,
     /// A browser: `token` is its Web Push subscription (RFC 8030) as JSON,
     /// `{"endpoint": "https://…", "keys": {"p256dh": "<base64url>", "auth": "<base64url>"}}`
@@ -51,8 +52,8 @@ pub struct RegisterDeviceRequest {
     #[cfg_attr(feature = "openapi", schema(required))]
     pub platform: String,
     /// The push address: an FCM registration token (`mobile`, at most
-    /// [`MAX_FCM_TOKEN_CHARS`] of `A–Z a–z 0–9 - _ : .`), a Telegram chat id
-    /// (`tma`, an integer) or a Web Push subscription's JSON (`web`, at most
+    /// [`MAX_FCM_TOKEN_CHARS`] of `A–Z a–z 0–9 - _ : .`), a Telegram Mini App's
+    /// `initData` (`tma`, at most [`MAX_INIT_DATA_BYTES`]) or a Web Push subscription's JSON (`web`, at most
     /// [`MAX_WEB_SUBSCRIPTION_BYTES`]; also accepted as a JSON object).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required, value_type = Object))]
@@ -61,6 +62,8 @@ pub struct RegisterDeviceRequest {
 
 /// Longest accepted FCM registration token, in characters.
 pub const MAX_FCM_TOKEN_CHARS: usize = 4_096;
+/// Largest accepted Telegram Mini App `initData`, in bytes.
+pub const MAX_INIT_DATA_BYTES: usize = 4_096;
 /// Largest accepted Web Push subscription JSON, in bytes.
 pub const MAX_WEB_SUBSCRIPTION_BYTES: usize = 4_096;
 /// Devices a user may have; registering one more forgets the least recently registered.
@@ -72,14 +75,17 @@ impl RegisterDeviceRequest {
     /// (https endpoint, key sizes) are the worker's, which can decode it.
     ///
     /// Errors (422): an unknown platform; an empty or oversized token; a
-    /// `mobile` token with other characters; a `tma` chat id that is not an integer.
+    /// `mobile` token with other characters. A `tma` token's signature is
+    /// the worker's to check (it holds the bot token).
     pub fn validate(&self) -> Result<(Platform, String), FieldError> {
         let platform =
             Platform::parse(self.platform.trim()).ok_or_else(|| FieldError::new("platform", "platform must be mobile, tma or web"))?;
         let token = match (&self.token, platform) {
             (serde_json::Value::String(s), _) => s.trim().to_string(),
             (serde_json::Value::Object(_), Platform::Web) => self.token.to_string(),
-            (serde_json::Value::Number(n), Platform::Tma) => n.to_string(),
+            (serde_json::Value::Number(_), Platform::Tma) => {
+                return Err(FieldError::new("token", "token must be the Mini App's initData (a string), not a chat id"))
+            }
             _ => return Err(FieldError::new("token", "token is required")),
         };
         if token.is_empty() {
@@ -94,8 +100,8 @@ impl RegisterDeviceRequest {
                 }
             }
             Platform::Tma => {
-                if token.parse::<i64>().is_err() {
-                    return Err(FieldError::new("token", "token must be a Telegram chat id (an integer)"));
+                if token.len() > MAX_INIT_DATA_BYTES {
+                    return Err(FieldError::new("token", "token must be the Mini App's initData, at most 4096 bytes"));
                 }
             }
             Platform::Web => {
@@ -172,9 +178,10 @@ mod tests {
 
     #[test]
     fn tokens_are_checked_per_platform() {
-        assert_eq!(request("tma", json!("-100123")).validate().unwrap(), (Platform::Tma, "-100123".into()));
-        assert_eq!(request("tma", json!(42)).validate().unwrap(), (Platform::Tma, "42".into()));
-        assert!(request("tma", json!("@user")).validate().is_err());
+        let init_data = "user=%7B%22id%22%3A42%7D&auth_date=1&hash=00";
+        assert_eq!(request("tma", json!(init_data)).validate().unwrap(), (Platform::Tma, init_data.into()));
+        assert!(request("tma", json!(42)).validate().is_err(), "a bare chat id proves nothing");
+        assert!(request("tma", json!("a".repeat(MAX_INIT_DATA_BYTES + 1))).validate().is_err());
         assert!(request("mobile", json!("abc:DEF-123_x.y")).validate().is_ok());
         assert!(request("mobile", json!("has space")).validate().is_err());
         assert!(request("mobile", json!("")).validate().is_err());

@@ -97,7 +97,7 @@ async fn register_all(server: &Server, user: &User) -> Devices {
     let devices = Devices { web: standin().subscribe(), fcm: fcm_token(), chat: chat_id() };
     register_ok(server, user, "web", devices.web.json.clone()).await;
     register_ok(server, user, "mobile", json!(devices.fcm)).await;
-    register_ok(server, user, "tma", json!(devices.chat)).await;
+    register_ok(server, user, "tma", json!(push_standin::init_data(&devices.chat))).await;
     devices
 }
 
@@ -157,7 +157,8 @@ async fn devices_register_as_upserts_and_refuse_bad_tokens(server: &'static Serv
     let mobile = register_ok(server, &user, "mobile", json!(token)).await;
     assert_eq!(register_ok(server, &user, "mobile", json!(token)).await, mobile);
     assert_ne!(mobile, first);
-    register_ok(server, &user, "tma", json!(123456789)).await;
+    let telegram = register_ok(server, &user, "tma", json!(push_standin::init_data("123456789"))).await;
+    assert_eq!(register_ok(server, &user, "tma", json!(push_standin::init_data("123456789"))).await, telegram, "the same Telegram user");
     let key: WebPushKey = json_of(app_send(server, Method::GET, "/api/v1/app/devices/web-push-key", &user.session, None).await, 200).await;
     assert_eq!(key.vapid_public_key.as_deref(), Some(push_standin::vapid_public_key().as_str()));
 
@@ -170,7 +171,21 @@ async fn devices_register_as_upserts_and_refuse_bad_tokens(server: &'static Serv
         ("empty token", json!({"platform": "mobile", "token": " "})),
         ("FCM token with spaces", json!({"platform": "mobile", "token": "not a token"})),
         ("FCM token over 4096", json!({"platform": "mobile", "token": "a".repeat(4097)})),
-        ("chat id not an integer", json!({"platform": "tma", "token": "@someone"})),
+        ("a bare chat id", json!({"platform": "tma", "token": 123456789})),
+        ("a chat id as a string", json!({"platform": "tma", "token": "123456789"})),
+        ("initData of another bot", json!({"platform": "tma", "token": push_standin::init_data_of("123456789", "999:another-bot", now())})),
+        (
+            "initData over a day old",
+            json!({"platform": "tma", "token": push_standin::init_data_of("123456789", push_standin::TELEGRAM_BOT_TOKEN, now() - 86_460)}),
+        ),
+        (
+            "initData with its user changed",
+            json!({"platform": "tma", "token": push_standin::init_data("123456789").replace("123456789", "123456780")}),
+        ),
+        (
+            "initData over 4096 bytes",
+            json!({"platform": "tma", "token": format!("{}&x={}", push_standin::init_data("1"), "x".repeat(4096))}),
+        ),
         ("subscription not JSON", json!({"platform": "web", "token": "https://push.example.com/x"})),
         ("http endpoint", web("http://push.example.com/x", &keys["p256dh"], &keys["auth"])),
         ("private endpoint", web("https://10.0.0.7/x", &keys["p256dh"], &keys["auth"])),
@@ -188,7 +203,7 @@ async fn devices_register_as_upserts_and_refuse_bad_tokens(server: &'static Serv
         server.http.post(format!("{}/api/v1/app/devices/register", server.url)).json(&json!({"platform": "tma", "token": "1"}));
     assert_error(no_session.send().await.unwrap(), 401, "unauthorized", "no session").await;
     // Nothing refused was stored: the user has exactly the three devices above.
-    for id in [first, mobile] {
+    for id in [first, mobile, telegram] {
         assert_eq!(delete_device(server, &user, id).await.status().as_u16(), 204);
     }
 }
@@ -206,6 +221,15 @@ async fn another_users_device_is_404_and_devices_are_capped(server: &'static Ser
     assert_error(delete_device(server, &alice, device + 100_000).await, 404, "not_found", "no such device").await;
     assert_eq!(delete_device(server, &alice, device).await.status().as_u16(), 204, "the owner unregisters it");
     assert_error(delete_device(server, &alice, device).await, 404, "not_found", "unregistered twice").await;
+    // A Telegram chat is registered only by the user it belongs to (their
+    // Mini App's signed initData): naming another's chat id takes nothing
+    // from them, on this site or another.
+    let chat = chat_id();
+    let bobs_chat = register_ok(server, &bob, "tma", json!(push_standin::init_data(&chat))).await;
+    for (thief, what) in [(&alice, "a user of the same site"), (&mallory, "a user of another site")] {
+        assert_error(register(server, thief, json!({"platform": "tma", "token": chat})).await, 422, "validation_error", what).await;
+    }
+    assert_eq!(delete_device(server, &bob, bobs_chat).await.status().as_u16(), 204, "bob's chat stays his");
     // The same token registered by two users is two devices.
     let shared = fcm_token();
     let a = register_ok(server, &alice, "mobile", json!(shared)).await;
@@ -317,7 +341,7 @@ async fn a_gone_device_is_removed(server: &'static Server) {
     let devices = Devices { web: standin().subscribe(), fcm: fcm_token(), chat: chat_id() };
     let web = register_ok(server, &user, "web", devices.web.json.clone()).await;
     let fcm = register_ok(server, &user, "mobile", json!(devices.fcm)).await;
-    let tma = register_ok(server, &user, "tma", json!(devices.chat)).await;
+    let tma = register_ok(server, &user, "tma", json!(push_standin::init_data(&devices.chat))).await;
     // The push services say: this subscription (410), this token (404 UNREGISTERED), this chat (403 blocked) are gone.
     standin().gone(&devices.web.endpoint);
     standin().gone(&devices.fcm);
@@ -338,7 +362,7 @@ async fn a_gone_device_is_removed(server: &'static Server) {
     let fresh = Devices { web: standin().subscribe(), fcm: fcm_token(), chat: chat_id() };
     register_ok(server, &user, "web", fresh.web.json.clone()).await;
     register_ok(server, &user, "mobile", json!(fresh.fcm)).await;
-    register_ok(server, &user, "tma", json!(fresh.chat)).await;
+    register_ok(server, &user, "tma", json!(push_standin::init_data(&fresh.chat))).await;
     operator_replies(server, &tenant, conversation, "Still here.").await;
     wait_everywhere(&fresh, "Still here.").await;
     assert_eq!(pushed(&devices), 3, "the gone devices got one try each");

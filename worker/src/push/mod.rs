@@ -59,7 +59,8 @@ fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
 }
 
-fn secret(env: &Env, name: &str) -> Option<String> {
+/// The worker secret `name` (else the var of that name: local runs), unless blank.
+pub fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty()).or_else(|| var(env, name))
 }
 

@@ -17,7 +17,9 @@ use crate::routes::{json_object, AppState};
 
 /// Handles `POST /api/v1/app/devices/register`: registers the device's
 /// push address for the user (an upsert: the same platform and token
-/// answer the same id). A user keeps at most 10 devices; one more forgets
+/// answer the same id). A `tma` device's token is the Mini App's
+/// `Telegram.WebApp.initData`: the user id it proves
+/// ([`push::telegram::user_of`]) is the chat their notifications go to. A user keeps at most 10 devices; one more forgets
 /// the least recently registered.
 #[utoipa::path(
     post,
@@ -30,7 +32,7 @@ use crate::routes::{json_object, AppState};
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
-        (status = 422, description = "`validation_error`: an unknown `platform`; an empty or oversized `token`; a `mobile` token that is not an FCM registration token; a `tma` chat id that is not an integer; a `web` subscription without an https endpoint on a public host, a 65-byte `keys.p256dh` P-256 point or a 16-byte `keys.auth`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an unknown `platform`; an empty or oversized `token`; a `mobile` token that is not an FCM registration token; a `tma` token that is not the Mini App's `initData` signed for this deployment's bot within a day (or no `TELEGRAM_BOT_TOKEN`); a `web` subscription without an https endpoint on a public host, a 65-byte `keys.p256dh` P-256 point or a 16-byte `keys.auth`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 30 writes a minute for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
 )]
@@ -38,9 +40,19 @@ use crate::routes::{json_object, AppState};
 pub async fn post_register(State(state): State<AppState>, user: AppUser, body: Bytes) -> ApiResult<Json<DeviceRegistered>> {
     let request: RegisterDeviceRequest = json_object(&body)?;
     let (platform, mut token) = request.validate()?;
-    if platform == Platform::Web {
-        token =
-            push::web::Subscription::canonical(&token, push::allow_local(&state.env)).await.map_err(|why| FieldError::new("token", why))?;
+    match platform {
+        Platform::Web => {
+            token = push::web::Subscription::canonical(&token, push::allow_local(&state.env))
+                .await
+                .map_err(|why| FieldError::new("token", why))?;
+        }
+        Platform::Tma => {
+            let bot = push::secret(&state.env, "TELEGRAM_BOT_TOKEN")
+                .ok_or_else(|| FieldError::new("platform", "tma needs this deployment's Telegram bot (TELEGRAM_BOT_TOKEN)"))?;
+            token =
+                push::telegram::user_of(&token, &bot, crate::auth::now_secs()).map_err(|why| FieldError::new("token", why))?.to_string();
+        }
+        Platform::Mobile => {}
     }
     let id = devices::register(&db::database(&state.env)?, user.visitor_id, platform, &token).await?;
     Ok(Json(DeviceRegistered { id, platform }))
