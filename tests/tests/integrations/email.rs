@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use edgechat_shared::api::chat::ChatHistory;
 use edgechat_shared::api::conversations::{MessageList, SentMessage};
 use edgechat_shared::api::inbound::{InboundEndpoint, InboundReceipt};
 use edgechat_shared::api::transcripts::QueuedEmail;
@@ -39,6 +40,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         tampered_stale_unsigned_or_foreign_deliveries_are_401_and_store_nothing,
         inbound_endpoints_are_listed_without_secrets_and_a_deleted_one_refuses_deliveries,
         an_endpoint_stops_when_its_creator_is_no_longer_an_admin,
+        an_inbound_message_reaches_a_staff_dm_only_as_its_creator_and_member,
     ]
 }
 
@@ -417,4 +419,63 @@ async fn an_endpoint_stops_when_its_creator_is_no_longer_an_admin(server: &Serve
     let late = message_event(&format!("customer:{session}:{visitor_email}"), "Posted after the demotion");
     assert_error(deliver(server, &endpoint.id, secret, "a_2", now(), &late, &late).await, 401, "unauthorized", "a demoted creator").await;
     assert_eq!(messages(server, &tenant, id).await.len(), before, "nothing stored");
+}
+
+/// An endpoint may sign as any operator in customers' conversations, but a
+/// staff DM is its two members' alone: signed as one of two agents, the
+/// event is 404 and stores nothing there; its creator writes in their own DM.
+async fn an_inbound_message_reaches_a_staff_dm_only_as_its_creator_and_member(server: &Server) {
+    let tenant = signup(server, &IPS).await;
+    let mut agents = Vec::new();
+    for name in ["Bea", "Cal"] {
+        let email = address(name);
+        let body = json!({"email": email, "display_name": name, "role": "agent", "password": PASSWORD});
+        let agent: Value = json_of(post(server, "/v1/users", tenant.token(), body).await, 201).await;
+        agents.push((agent["id"].as_i64().expect("an operator id"), email.clone(), server.login(&email, PASSWORD).await.access_token));
+    }
+    let [(bea, bea_email, bea_token), (cal, cal_email, _)] = &agents[..] else { unreachable!("two agents") };
+    let dm: Value =
+        json_of(post(server, "/v1/chat/conversations", bea_token, json!({"kind": "internal", "participant_ids": [cal]})).await, 201).await;
+    let sent = json!({"conversation_id": dm["id"], "content": "Between us two"});
+    let _: Value = json_of(post(server, "/v1/chat/messages/send", bea_token, sent).await, 201).await;
+    let history = |chat: &str| format!("/v1/chat/history/{chat}").replace('@', "%40").replace('|', "%7C");
+    let mut pair = [bea_email.to_lowercase(), cal_email.to_lowercase()];
+    pair.sort();
+    let bea_and_cal = pair.join("|");
+    let before: ChatHistory = json_of(get(server, &history(&bea_and_cal), bea_token).await, 200).await;
+
+    let endpoint = new_endpoint(server, &tenant).await;
+    let secret = endpoint.secret.as_deref().unwrap();
+    let as_bea =
+        json!({"type": "message.created", "data": {"chat_id": bea_and_cal, "user_id": bea, "content": "Posted by the owner's hook"}})
+            .to_string();
+    assert_error(
+        deliver(server, &endpoint.id, secret, "dm_1", now(), &as_bea, &as_bea).await,
+        404,
+        "not_found",
+        "the agents' DM, signed as Bea",
+    )
+    .await;
+    let unsigned = message_event(&bea_and_cal, "Posted as the creator, who is not in it");
+    assert_error(
+        deliver(server, &endpoint.id, secret, "dm_2", now(), &unsigned, &unsigned).await,
+        404,
+        "not_found",
+        "the agents' DM, as the creator",
+    )
+    .await;
+    let after: ChatHistory = json_of(get(server, &history(&bea_and_cal), bea_token).await, 200).await;
+    assert_eq!(after.messages, before.messages, "nothing was stored in the agents' DM");
+
+    // The creator's own DM with Bea: the endpoint writes there as the creator.
+    let mut pair = [tenant.email().to_lowercase(), bea_email.to_lowercase()];
+    pair.sort();
+    let owner_and_bea = pair.join("|");
+    let _: Value =
+        json_of(post(server, "/v1/chat/conversations", tenant.token(), json!({"kind": "internal", "participant_ids": [bea]})).await, 201)
+            .await;
+    let own = message_event(&owner_and_bea, "Build finished");
+    let receipt: InboundReceipt = json_of(deliver(server, &endpoint.id, secret, "dm_3", now(), &own, &own).await, 201).await;
+    let theirs: ChatHistory = json_of(get(server, &history(&owner_and_bea), bea_token).await, 200).await;
+    assert!(theirs.messages.iter().any(|m| m.id == receipt.message_id && m.author_id == Some(tenant.id())), "{theirs:?}");
 }

@@ -164,7 +164,7 @@ fn client_message_id(endpoint_id: &str, webhook_id: &str) -> String {
         (status = 200, description = "This `webhook-id` was stored before: nothing new", body = InboundReceipt),
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 401, description = "`unauthorized`: unknown endpoint, or a missing, invalid or stale signature (one answer for all)", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such chat in the endpoint's account", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such chat in the endpoint's account, or a staff conversation (DM, group) signed as another operator than the endpoint's creator", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: a body over 64 KiB", body = ErrorBody),
         (status = 422, description = "`validation_error`: `type` other than `message.created`, a malformed `chat_id`, a blank or over-long `content` or `from`, a `user_id` that is not an operator of the account, a `webhook-id` over 200 characters", body = ErrorBody),
     ),
@@ -198,6 +198,13 @@ pub async fn post_inbound(
             .ok_or_else(|| ApiError::internal("inbound endpoint without its creator"))?,
     };
     let chat = super::operator::transcripts::resolve_chat(&db, author.id, endpoint.account_id, &event.data.chat_id).await?;
+    // The endpoint acts for its creator: it may sign as another operator in
+    // customers' conversations, but a staff conversation (a DM, a group) is
+    // its members' alone, so there it writes only as its creator, and only
+    // where they are a member (resolved as them above).
+    if chat.site_id.is_none() && author.id != endpoint.created_by {
+        return Err(ApiError::not_found("chat"));
+    }
     let site_id = chat.site_id;
     let sent = SendOperatorMessage {
         context: RoomContext { conversation_id: chat.conversation_id, site_id, account_id: endpoint.account_id },
