@@ -22,6 +22,14 @@ pub const MAX_LANG_CHARS: usize = 35;
 /// Longest knowledge-base article title, in characters.
 pub const MAX_ARTICLE_TITLE_CHARS: usize = 500;
 
+/// Most articles a site's knowledge base holds (migration 0029's trigger):
+/// every visitor question ranks them all in one index.
+pub const MAX_ARTICLES_PER_SITE: usize = 1_000;
+
+/// Most characters of titles and bodies a site's knowledge base holds
+/// (4 MiB; migration 0029's trigger counts SQLite `length()`, characters).
+pub const MAX_KB_CHARS_PER_SITE: usize = 4 * 1024 * 1024;
+
 /// Longest knowledge-base article body, in characters.
 pub const MAX_ARTICLE_BODY_CHARS: usize = 100_000;
 

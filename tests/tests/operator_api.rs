@@ -126,6 +126,7 @@ fn main() {
             an_import_with_a_bad_line_names_it_and_imports_nothing,
             an_import_with_an_article_url_that_is_not_https_names_the_line_and_imports_nothing,
             an_imported_article_is_found_by_the_widget,
+            a_sites_knowledge_base_is_capped_at_1000_articles_and_4_mib_and_a_refused_import_writes_nothing,
             // GET /v1/chat/conversations…
             conversation_list_shows_the_accounts_conversations_newest_first,
             conversation_list_pages_with_a_cursor,
@@ -1737,6 +1738,50 @@ async fn an_imported_article_is_found_by_the_widget(server: &Server) {
     assert_eq!(json_of::<ImportResult>(import(server, tenant.token(), tenant.site.id, &jsonl).await, 200).await.imported, 5);
     let found = ask(server, &tenant.site.site_key, &new_session_id(), "Can I rent a kayak for the weekend?").await;
     assert_eq!(found.done().sources.first().map(|s| s.id.as_str()), Some("kayak-rental"), "{:?}", found.done().sources);
+}
+
+/// Every visitor question ranks the whole knowledge base in one index: a
+/// site holds at most 1,000 articles and 4 MiB of titles and bodies, on
+/// every route that writes one; a write past either is 422 and writes
+/// nothing, and what is there keeps answering.
+async fn a_sites_knowledge_base_is_capped_at_1000_articles_and_4_mib_and_a_refused_import_writes_nothing(server: &Server) {
+    use edgechat_shared::limits::{MAX_ARTICLES_PER_SITE, MAX_ARTICLE_BODY_CHARS, MAX_KB_CHARS_PER_SITE};
+    let tenant = signup(server, &FRESH_IPS).await;
+    let (token, site) = (tenant.token(), tenant.site.id);
+    let line = |id: &str, body: &str| json!({"id": id, "title": format!("About {id}"), "body": body}).to_string();
+    let many: Vec<String> = (0..MAX_ARTICLES_PER_SITE).map(|i| line(&format!("a{i}"), "Short answer.")).collect();
+    let imported: ImportResult = json_of(import(server, token, site, &many.join("\n")).await, 200).await;
+    assert_eq!(imported.imported, MAX_ARTICLES_PER_SITE);
+    let over = assert_error(import(server, token, site, &line("one-more", "Body")).await, 422, "validation_error", "article 1001").await;
+    assert!(over.message.contains("1000 articles"), "{}", over.message);
+    let single = post(server, &articles_path(site), token, json!({"id": "single", "title": "T", "body": "B"})).await;
+    assert_error(single, 422, "validation_error", "article 1001, created alone").await;
+    assert_eq!(article_ids(server, token, site).await.len(), MAX_ARTICLES_PER_SITE, "nothing past the cap");
+    let replaced: ImportResult = json_of(import(server, token, site, &line("a7", "A longer answer now.")).await, 200).await;
+    assert_eq!(replaced.imported, 1, "an article is replaced at the cap");
+    assert_eq!(send(server, Method::DELETE, &format!("{}/a8", articles_path(site)), token, None).await.status().as_u16(), 204);
+    let _: ImportResult = json_of(import(server, token, site, &line("one-more", "Body")).await, 200).await;
+
+    // Characters: 100,000 (the longest body) at a time, in imports under the 2 MiB body cap.
+    let other = signup(server, &FRESH_IPS).await;
+    let (token, site) = (other.token(), other.site.id);
+    let long = "x".repeat(MAX_ARTICLE_BODY_CHARS);
+    let fits = MAX_KB_CHARS_PER_SITE / (MAX_ARTICLE_BODY_CHARS + 20);
+    let lines: Vec<String> = (0..fits).map(|i| line(&format!("long{i}"), &long)).collect();
+    for chunk in lines.chunks(14) {
+        let _: ImportResult = json_of(import(server, token, site, &chunk.join("\n")).await, 200).await;
+    }
+    let jsonl = [line("kayaks", "Kayaks are rented from Friday noon."), line("long-last", &long)].join("\n");
+    let over = assert_error(import(server, token, site, &jsonl).await, 422, "validation_error", "past 4 MiB").await;
+    assert!(over.message.contains(&MAX_KB_CHARS_PER_SITE.to_string()), "{}", over.message);
+    let ids = article_ids(server, token, site).await;
+    assert_eq!(ids.len(), fits, "the refused import wrote nothing, not even its small article");
+    // Shortening an article frees its characters: the same import then fits.
+    let short = send(server, Method::PATCH, &format!("{}/long0", articles_path(site)), token, Some(json!({"body": "Short now."}))).await;
+    assert_eq!(short.status().as_u16(), 200);
+    let _: ImportResult = json_of(import(server, token, site, &jsonl).await, 200).await;
+    let found = ask(server, &other.site.site_key, &new_session_id(), "Can I rent kayaks on Friday?").await;
+    assert_eq!(found.done().sources.first().map(|s| s.id.as_str()), Some("kayaks"), "the full knowledge base still answers");
 }
 
 // ---------------------------------------------------------------- GET /v1/chat/conversations…

@@ -63,11 +63,18 @@ pub async fn article(db: &D1Database, site_id: i64, external_id: &str) -> worker
         .await
 }
 
+/// The error of migration 0029's triggers, which keep a site's knowledge
+/// base within [`edgechat_shared::limits::MAX_ARTICLES_PER_SITE`] and
+/// [`edgechat_shared::limits::MAX_KB_CHARS_PER_SITE`].
+const OVER_CAP: &str = "kb_articles: over the site cap";
+
 /// Creates or replaces `articles` of `site_id` in one D1 batch (a
-/// transaction: all or nothing); the site's `kb_revision` follows by trigger.
-pub async fn upsert_articles(db: &D1Database, site_id: i64, articles: &[ImportArticle]) -> worker::Result<()> {
+/// transaction: all or nothing); the site's `kb_revision` follows by
+/// trigger. Answers `false`, having written nothing, when the batch would
+/// take the site's knowledge base past its caps.
+pub async fn upsert_articles(db: &D1Database, site_id: i64, articles: &[ImportArticle]) -> worker::Result<bool> {
     if articles.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let statements = articles
         .iter()
@@ -80,8 +87,11 @@ pub async fn upsert_articles(db: &D1Database, site_id: i64, articles: &[ImportAr
             .bind(&[int(site_id), text(&a.id), text(&a.title), text(&a.body), opt_text(a.url.as_deref())])
         })
         .collect::<worker::Result<Vec<_>>>()?;
-    db.batch(statements).await?;
-    Ok(())
+    match db.batch(statements).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.to_string().contains(OVER_CAP) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Deletes one article; answers whether it existed.
@@ -92,4 +102,19 @@ pub async fn delete_article(db: &D1Database, site_id: i64, external_id: &str) ->
         .first::<i64>(Some("id"))
         .await?
         .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use edgechat_shared::limits::{MAX_ARTICLES_PER_SITE, MAX_KB_CHARS_PER_SITE};
+
+    /// The caps are enforced by migration 0029's triggers, which spell the
+    /// shared limits out: they must be the same numbers.
+    #[test]
+    fn the_cap_triggers_hold_the_shared_limits() {
+        let sql = include_str!("../../../migrations/0029_kb_caps.sql");
+        assert!(sql.contains(&format!("s.kb_article_count >= {MAX_ARTICLES_PER_SITE}\n")), "the article cap");
+        assert_eq!(sql.matches(&format!("> {MAX_KB_CHARS_PER_SITE}")).count(), 2, "the character cap, on insert and update");
+        assert_eq!(sql.matches(&format!("RAISE(ABORT, '{}')", super::OVER_CAP)).count(), 2);
+    }
 }

@@ -11,6 +11,7 @@ use edgechat_shared::api::sites::{
 };
 use edgechat_shared::error::{ErrorBody, FieldError};
 use edgechat_shared::kb::{check_article, parse_jsonl, ImportArticle};
+use edgechat_shared::limits::{MAX_ARTICLES_PER_SITE, MAX_KB_CHARS_PER_SITE};
 use edgechat_shared::validate;
 use worker::D1Database;
 
@@ -294,6 +295,17 @@ fn checked_import(text: &str) -> ApiResult<Vec<ImportArticle>> {
         .collect()
 }
 
+/// 422 on `articles` unless `written` (the knowledge base's caps held).
+fn within_caps(written: bool) -> ApiResult<()> {
+    if written {
+        return Ok(());
+    }
+    let message = format!(
+        "A site's knowledge base holds at most {MAX_ARTICLES_PER_SITE} articles and {MAX_KB_CHARS_PER_SITE} characters of titles and bodies; nothing was written"
+    );
+    Err(FieldError::new("articles", message).into())
+}
+
 /// Handles the `POST /v1/sites/{id}/articles` route (owner/admin): 201
 /// [`Article`]; 409 when the id exists; 422 missing title or body.
 #[utoipa::path(
@@ -307,7 +319,7 @@ fn checked_import(text: &str) -> ApiResult<Vec<ImportArticle>> {
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
         (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
         (status = 409, description = "`conflict`: an article with this id exists", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a missing title or body, a field too long, a URL that is not https", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a missing title or body, a field too long, a URL that is not https; past the site's knowledge-base caps (1,000 articles, 4,194,304 characters of titles and bodies), nothing is written", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -327,7 +339,7 @@ pub async fn post_article(
     if articles::article(&db, site.id, &article.id).await?.is_some() {
         return Err(ApiError::conflict("An article with this id exists; PATCH it instead"));
     }
-    articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
+    within_caps(articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?)?;
     let row = load_article(&db, site.id, &article.id).await?;
     Ok((StatusCode::CREATED, Json(row.to_article())))
 }
@@ -367,7 +379,7 @@ pub async fn get_article(
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
         (status = 404, description = "`not_found`: no such site in the caller's account, or no such article", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a field too long or blank, a URL that is not https", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a field too long or blank, a URL that is not https; past the site's knowledge-base caps (1,000 articles, 4,194,304 characters of titles and bodies), nothing is written", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -385,7 +397,7 @@ pub async fn patch_article(
     let row = load_article(&db, site.id, &article_id).await?;
     let article =
         checked_article(row.external_id.clone(), input.title.unwrap_or(row.title), input.body.unwrap_or(row.body), input.url.or(row.url))?;
-    articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?;
+    within_caps(articles::upsert_articles(&db, site.id, std::slice::from_ref(&article)).await?)?;
     let row = load_article(&db, site.id, &article.id).await?;
     Ok(Json(row.to_article()))
 }
@@ -434,7 +446,7 @@ pub async fn delete_article(
         (status = 400, description = "`bad_request`: the body is not UTF-8 text", body = ErrorBody),
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
         (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a bad line (named in the message); nothing is imported", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a bad line (named in the message); past the site's knowledge-base caps (1,000 articles, 4,194,304 characters of titles and bodies); nothing is imported", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -450,6 +462,6 @@ pub async fn post_import(
     let articles = checked_import(text)?;
     let db = db::database(&state.env)?;
     let site = load(&db, &caller, id).await?;
-    articles::upsert_articles(&db, site.id, &articles).await?;
+    within_caps(articles::upsert_articles(&db, site.id, &articles).await?)?;
     Ok(Json(ImportResult { imported: articles.len() }))
 }
