@@ -50,6 +50,9 @@ pub enum Scenario {
     Stall,
     /// `endless`: a piece every 100 ms for 30 s (for disconnect tests).
     Endless,
+    /// `redirect`: 307 to this same endpoint (a client that follows it asks
+    /// again, and again).
+    Redirect,
     /// `switch`: `ok`, or `http-500` while the test has set the model down
     /// ([`MockOpenAi::set_down`]), or `stall` while it has set it stalled
     /// ([`MockOpenAi::set_stalled`]): an upstream that fails and recovers.
@@ -69,6 +72,7 @@ impl Scenario {
             "endless" => Scenario::Endless,
             "switch" => Scenario::Switch,
             "gated" => Scenario::Gated,
+            "redirect" => Scenario::Redirect,
             _ => Scenario::Ok,
         }
     }
@@ -227,6 +231,9 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
         let error = json!({"error": {"message": "The server had an error", "type": "server_error"}});
         return (StatusCode::from_u16(status).unwrap(), axum::Json(error)).into_response();
     }
+    if scenario == Scenario::Redirect {
+        return (StatusCode::TEMPORARY_REDIRECT, [("location", "/v1/chat/completions")]).into_response();
+    }
     if scenario == Scenario::Slow {
         tokio::time::sleep(Duration::from_secs(10)).await;
     }
@@ -290,7 +297,7 @@ async fn completions(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, bod
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
-            Scenario::HttpError(_) => unreachable!("answered above"),
+            Scenario::HttpError(_) | Scenario::Redirect => unreachable!("answered above"),
         }
     });
     let body = Body::from_stream(events.map(move |bytes| {

@@ -95,6 +95,7 @@ impl Stack {
             name,
             &[
                 ("WEBHOOKS_ALLOW_LOCAL", "true"),
+                ("AI_ALLOW_LOCAL", "true"),
                 ("WEBHOOK_RETRY_BASE_SECONDS", "2"),
                 ("BUS_SWEEP_AFTER_SECONDS", "5"),
                 ("AI_TIMEOUT_MS", &timeout),

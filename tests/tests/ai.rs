@@ -59,6 +59,7 @@ fn main() {
             ("OPENAI_BASE_URL", &mock.url),
             ("OPENAI_API_KEY", DEPLOYMENT_KEY),
             ("OPENAI_MODEL", DEPLOYMENT_MODEL),
+            ("AI_ALLOW_LOCAL", "true"),
         ],
     );
     TOKEN.set(runtime().block_on(server.demo_token())).expect("one login");
@@ -77,6 +78,7 @@ fn main() {
         workers_ai_without_its_binding_ends_with_an_error_event_offering_a_person,
         the_site_api_key_is_write_only_and_kept_across_patches,
         a_bad_base_url_is_422,
+        a_redirect_from_the_model_is_an_error_and_is_not_followed,
         article_search_ranks_as_the_responders_do_and_refuses_bad_queries,
         asking_for_a_person_in_english_french_german_and_spanish_offers_one,
         a_model_without_a_confident_passage_answers_and_offers_a_person,
@@ -319,6 +321,17 @@ async fn an_http_error_ends_with_an_error_event_offering_a_person_and_keeps_the_
     }
 }
 
+/// A 3xx from the model's server is an HTTP error, never followed (it could
+/// lead anywhere, a private address included).
+async fn a_redirect_from_the_model_is_an_error_and_is_not_followed(server: &Server) {
+    let (site, model) = openai_site(server, "redirect").await;
+    let request = request(&site, &new_session_id(), "How do I install the widget on my website?");
+    let streamed = server.stream(&request).await;
+    assert_eq!(streamed.chunk_count(), 0);
+    assert_failed_and_kept(server, &site, &request, &streamed).await;
+    assert_eq!(mock().requests_for(&model).len(), 1, "asked once, the redirect not followed");
+}
+
 async fn a_stream_cut_short_is_an_error_and_no_partial_answer_is_stored(server: &Server) {
     let (site, _) = openai_site(server, "cut").await;
     let request = request(&site, &new_session_id(), "How do I install the widget on my website?");
@@ -479,8 +492,27 @@ async fn the_site_api_key_is_write_only_and_kept_across_patches(server: &Server)
     assert_eq!(last.authorization, None, "no key is sent to a server the deployment did not name");
 }
 
+/// Every visitor question is posted to a site's `base_url` from the worker:
+/// it must be a public https server, on create and on update.
 async fn a_bad_base_url_is_422(server: &Server) {
-    for base_url in ["ftp://models.example", "not a url", "https://x.example/v1?key=1"] {
+    let private = [
+        "https://169.254.169.254/latest",
+        "https://10.0.0.7/v1",
+        "https://[::ffff:127.0.0.2]/v1",
+        "https://metadata.google.internal/v1",
+        "https://localhost.localdomain.internal",
+        "http://models.example/v1",
+    ];
+    let site = site_with(server, json!({"kind": "openai", "model": "ok:patched"})).await;
+    for base_url in private {
+        let patch = json!({"responder": {"kind": "openai", "base_url": base_url}});
+        let response = server.authed(Method::PATCH, &format!("/v1/sites/{}", site.id), token()).json(&patch).send().await.unwrap();
+        let error = assert_error(response, 422, "validation_error", base_url).await;
+        assert!(error.message.contains("base_url"), "{}", error.message);
+    }
+    let kept: Value = json_of(server.authed(Method::GET, &format!("/v1/sites/{}", site.id), token()).send().await.unwrap(), 200).await;
+    assert_eq!(kept["responder"]["base_url"], Value::Null, "no refused base_url was stored");
+    for base_url in ["ftp://models.example", "not a url", "https://x.example/v1?key=1"].into_iter().chain(private) {
         let response = server
             .authed(Method::POST, "/v1/sites", token())
             .json(&json!({"name": "Bad", "responder": {"kind": "openai", "base_url": base_url}}))

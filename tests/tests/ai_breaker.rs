@@ -52,6 +52,7 @@ fn main() {
             ("OPENAI_API_KEY", "sk-deployment-key"),
             ("OPENAI_MODEL", DEPLOYMENT_MODEL),
             ("AI_BREAKER_COOLDOWN_SECONDS", &cooldown),
+            ("AI_ALLOW_LOCAL", "true"),
         ],
     );
     // One trial: the deployment's breaker is one shared state, and the

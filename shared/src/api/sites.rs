@@ -56,7 +56,9 @@ pub struct ResponderSettings {
 impl ResponderSettings {
     /// Checks the settings: instructions at most 4,000 characters, model at
     /// most 200, `base_url` an absolute `http(s)` URL without query or
-    /// fragment, `api_key` at most 500 characters (422 `responder`).
+    /// fragment, `api_key` at most 500 characters (422 `responder`). The
+    /// worker also requires `base_url` to name a public https server
+    /// (`responder::base_url_problem`).
     pub fn validate(&self) -> Result<(), FieldError> {
         let too_long = |value: &Option<String>, max: usize| value.as_ref().is_some_and(|v| v.chars().count() > max);
         if too_long(&self.instructions, 4000) {

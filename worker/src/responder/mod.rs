@@ -103,6 +103,20 @@ impl Deployment {
     }
 }
 
+/// Why a site's own `base_url` is refused (the 422 message, as
+/// [`crate::webhooks::url_problem`] words it for webhooks), or `None` when
+/// it has none or it names a public https server. Every visitor question is
+/// posted there from the worker: a private, loopback or metadata address
+/// would make the worker a proxy into wherever it runs (self-hosted workerd,
+/// `wrangler dev`). `AI_ALLOW_LOCAL = "true"` allows `127.0.0.1` and
+/// `localhost` (the tests' stand-in). Checked when the settings are written
+/// and again before each request (settings stored before the check).
+pub fn base_url_problem(env: &Env, site: &ResponderSettings) -> Option<String> {
+    let base = site.base_url.as_deref().map(str::trim).filter(|b| !b.is_empty())?;
+    let allow_local = env.var("AI_ALLOW_LOCAL").is_ok_and(|v| v.to_string() == "true");
+    crate::webhooks::url_problem(base, allow_local).map(|problem| format!("base_url: {}", problem.trim_start_matches("url ")))
+}
+
 /// Asks the site's language model (`openai` or `workers-ai`) to answer
 /// `question` (in the visitor's language when it names one), grounded on
 /// `passages` and the earlier `history`; each piece
@@ -126,6 +140,9 @@ pub async fn complete(
     let watch = Watch { timeout_ms: deployment.timeout_ms, visitor_gone };
     let db = crate::db::database(env).map_err(|e| Failure::Transport(format!("no D1 binding: {e}")))?;
     let workers_ai_model = site.model.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or(&deployment.workers_ai_model);
+    if let Some(problem) = base_url_problem(env, site) {
+        return Err(Failure::Transport(problem));
+    }
     let upstream = deployment.openai_for(site);
     let key = match site.kind {
         ResponderKind::WorkersAi => breaker::workers_ai_key(workers_ai_model),

@@ -94,7 +94,9 @@ impl Upstream {
             set("Authorization", &format!("Bearer {key}"))?;
         }
         let body = serde_json::to_string(&self.body(turns, max_tokens)).map_err(|e| Failure::Transport(e.to_string()))?;
-        let request = crate::runtime_stream::post_request(&self.completions_url(), &headers, &body.into(), true)
+        // No redirect is followed: a 3xx (which could lead anywhere) is an
+        // HTTP error, as for webhooks.
+        let request = crate::runtime_stream::post_request(&self.completions_url(), &headers, &body.into(), false)
             .map_err(|e| Failure::Transport(e.to_string()))?;
         let controller = AbortController::default();
         let signal = controller.signal();

@@ -36,11 +36,16 @@ async fn load_article(db: &D1Database, site_id: i64, external_id: &str) -> ApiRe
     articles::article(db, site_id, external_id).await?.ok_or_else(|| ApiError::not_found("article"))
 }
 
-/// Checks a site's settings: [`SiteInput::validate`], then the custom CSS
-/// ([`custom_css::check`]). 422 on the first failure.
-fn validated(body: &[u8]) -> ApiResult<SiteInput> {
+/// Checks a site's settings: [`SiteInput::validate`], the responder's
+/// `base_url` as a public https server ([`crate::responder::base_url_problem`]:
+/// every visitor question is posted there, from the worker), then the custom
+/// CSS ([`custom_css::check`]). 422 on the first failure.
+fn validated(env: &worker::Env, body: &[u8]) -> ApiResult<SiteInput> {
     let input: SiteInput = json_object(body)?;
     input.validate()?;
+    if let Some(problem) = input.responder.as_ref().and_then(|r| crate::responder::base_url_problem(env, r)) {
+        return Err(FieldError::new("responder", problem).into());
+    }
     if let Some(css) = &input.custom_css {
         custom_css::check(css)?;
     }
@@ -89,7 +94,7 @@ pub async fn post_site(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
     caller.require(OperatorRole::Admin)?;
-    let input = validated(&body)?;
+    let input = validated(&state.env, &body)?;
     let name = input.name.clone().ok_or_else(|| FieldError::new("name", "name is required"))?;
     let row = site_db::insert_site(&db::database(&state.env)?, caller.account_id, &name, &input).await?;
     Ok((StatusCode::CREATED, Json(answer(&row, &caller, &uri, &headers))))
@@ -144,7 +149,7 @@ pub async fn patch_site(
     body: Bytes,
 ) -> ApiResult<Json<Site>> {
     caller.require(OperatorRole::Admin)?;
-    let input = validated(&body)?;
+    let input = validated(&state.env, &body)?;
     let db = db::database(&state.env)?;
     let row = load(&db, &caller, id).await?;
     let row = site_db::update_site(&db, &row, &input).await?.ok_or_else(|| ApiError::not_found("site"))?;
