@@ -22,6 +22,10 @@ pub const MAX_LANG_CHARS: usize = 35;
 /// Longest knowledge-base article title, in characters.
 pub const MAX_ARTICLE_TITLE_CHARS: usize = 500;
 
+/// Most proactive rules a site has: the widget's every poll loads and
+/// matches them all, and writes one "shown" mark per due rule.
+pub const MAX_PROACTIVE_RULES_PER_SITE: usize = 50;
+
 /// Most articles a site's knowledge base holds (migration 0029's trigger):
 /// every visitor question ranks them all in one index.
 pub const MAX_ARTICLES_PER_SITE: usize = 1_000;

@@ -36,6 +36,7 @@ fn main() {
             proactive_rules_are_managed_per_site_by_owners,
             pending_proactive_answers_due_rules_of_the_page_and_when_the_next_is_due,
             a_once_per_visitor_nudge_is_shown_to_a_session_once,
+            a_site_has_at_most_50_proactive_rules_and_a_poll_marks_all_its_due_ones_at_once,
             operators_see_the_phone_a_visitor_left,
             operators_see_the_page_a_token_visitor_wrote_from,
             a_bad_page_url_is_422_and_nothing_is_stored,
@@ -459,6 +460,36 @@ async fn a_once_per_visitor_nudge_is_shown_to_a_session_once(server: &Server) {
         ["Once", "Always"],
         "another visitor still sees it"
     );
+}
+
+/// Every poll loads and matches all of a site's rules: a site has at most
+/// 50 (the 51st is 422 and adds nothing), and a poll that shows all 50
+/// marks them shown in one write: the same visitor's next poll shows none.
+async fn a_site_has_at_most_50_proactive_rules_and_a_poll_marks_all_its_due_ones_at_once(server: &Server) {
+    use edgechat_shared::limits::MAX_PROACTIVE_RULES_PER_SITE;
+    let (token, site, key) = own_site(server, "10.61.0.6").await;
+    let path = format!("/v1/sites/{site}/proactive");
+    let create = |n: usize| server.authed(reqwest::Method::POST, &path, &token).json(&json!({"message": format!("Nudge {n}")})).send();
+    let mut ids = Vec::new();
+    for n in 0..MAX_PROACTIVE_RULES_PER_SITE {
+        let created = create(n).await.unwrap();
+        assert_eq!(created.status(), 201, "rule {n}");
+        ids.push(created.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    let (status, error) = error_of(create(50).await.unwrap()).await;
+    assert_eq!((status, error.error.as_str()), (422, "validation_error"), "the 51st rule: {}", error.message);
+    assert!(error.message.contains("50"), "{}", error.message);
+    let list: serde_json::Value = server.authed(reqwest::Method::GET, &path, &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["rules"].as_array().unwrap().len(), MAX_PROACTIVE_RULES_PER_SITE, "nothing past the cap");
+
+    let session = new_session_id();
+    let first = pending(server, &key, "https://a.test/", 1, Some(&session)).await;
+    assert_eq!(first["messages"].as_array().unwrap().len(), MAX_PROACTIVE_RULES_PER_SITE);
+    let again = pending(server, &key, "https://a.test/", 1, Some(&session)).await;
+    assert_eq!(again["messages"], json!([]), "every once-per-visitor rule was marked shown");
+
+    assert_eq!(server.authed(reqwest::Method::DELETE, &format!("{path}/{}", ids[0]), &token).send().await.unwrap().status(), 204);
+    assert_eq!(create(51).await.unwrap().status(), 201, "room for one again");
 }
 
 async fn operators_see_the_phone_a_visitor_left(server: &Server) {

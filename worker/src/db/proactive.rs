@@ -7,6 +7,7 @@ use wasm_bindgen::JsValue;
 use worker::D1Database;
 
 use super::{int, opt_int, opt_text, text};
+use edgechat_shared::limits::MAX_PROACTIVE_RULES_PER_SITE;
 
 #[derive(Debug, Deserialize)]
 struct RuleRow {
@@ -70,12 +71,15 @@ pub async fn any_enabled(db: &D1Database, site_id: i64) -> worker::Result<bool> 
 }
 
 /// Adds a rule with `message` to `site_id`; absent fields take their defaults
-/// (any URL, no delay, once per visitor, enabled).
+/// (any URL, no delay, once per visitor, enabled). `None`, adding nothing,
+/// when the site has [`MAX_PROACTIVE_RULES_PER_SITE`] rules (the count and
+/// the insert are one statement).
 pub async fn insert(db: &D1Database, site_id: i64, message: &str, input: &ProactiveInput) -> worker::Result<Option<ProactiveRule>> {
     let row: Option<RuleRow> = db
         .prepare(format!(
             "INSERT INTO proactive_rules (site_id, message, url_match, delay_seconds, once_per_visitor, enabled) \
-             VALUES (?1, ?2, COALESCE(?3, ''), COALESCE(?4, 0), COALESCE(?5, 1), COALESCE(?6, 1)) RETURNING {RULE_COLUMNS}"
+             SELECT ?1, ?2, COALESCE(?3, ''), COALESCE(?4, 0), COALESCE(?5, 1), COALESCE(?6, 1) \
+             WHERE (SELECT COUNT(*) FROM proactive_rules WHERE site_id = ?1) < {MAX_PROACTIVE_RULES_PER_SITE} RETURNING {RULE_COLUMNS}"
         ))
         .bind(&[
             int(site_id),
@@ -141,9 +145,13 @@ pub async fn shown(db: &D1Database, site_id: i64, session_id: &str) -> worker::R
 }
 
 /// Records that rule `rule_id` was shown to visitor session `session_id`.
-pub async fn mark_shown(db: &D1Database, rule_id: i64, session_id: &str) -> worker::Result<()> {
-    db.prepare("INSERT INTO proactive_shown (rule_id, session_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-        .bind(&[int(rule_id), text(session_id)])?
+pub async fn mark_shown(db: &D1Database, rule_ids: &[i64], session_id: &str) -> worker::Result<()> {
+    if rule_ids.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(rule_ids).expect("ids serialize");
+    db.prepare("INSERT INTO proactive_shown (rule_id, session_id) SELECT value, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING")
+        .bind(&[text(&ids), text(session_id)])?
         .run()
         .await?;
     Ok(())

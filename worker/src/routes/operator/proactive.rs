@@ -8,6 +8,7 @@ use axum::Json;
 use edgechat_shared::api::auth::OperatorRole;
 use edgechat_shared::api::proactive::{ProactiveInput, ProactiveList, ProactiveRule};
 use edgechat_shared::error::{ErrorBody, FieldError};
+use edgechat_shared::limits::MAX_PROACTIVE_RULES_PER_SITE;
 use worker::D1Database;
 
 use crate::auth::CurrentOperator;
@@ -50,7 +51,7 @@ pub async fn get_rules(State(state): State<AppState>, caller: CurrentOperator, P
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
         (status = 404, description = "`not_found`: no such site in the caller's account", body = ErrorBody),
-        (status = 422, description = "`validation_error`: no message, or an invalid field", body = ErrorBody),
+        (status = 422, description = "`validation_error`: no message, or an invalid field; the site has 50 rules already (`MAX_PROACTIVE_RULES_PER_SITE`), nothing added", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -67,7 +68,9 @@ pub async fn post_rule(
     let message = input.message.clone().ok_or_else(|| FieldError::new("message", "message is required"))?;
     let db = db::database(&state.env)?;
     let site = site_id(&db, &caller, id).await?;
-    let rule = proactive::insert(&db, site, &message, &input).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let rule = proactive::insert(&db, site, &message, &input).await?.ok_or_else(|| {
+        FieldError::new("message", format!("A site has at most {MAX_PROACTIVE_RULES_PER_SITE} proactive rules: delete or edit one"))
+    })?;
     Ok((StatusCode::CREATED, Json(rule)))
 }
 

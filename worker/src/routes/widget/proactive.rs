@@ -53,9 +53,8 @@ pub async fn get_pending(
         .collect();
     let (due, later): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| r.delay_seconds <= query.seconds_on_page.max(0));
     if let Some(session) = session {
-        for rule in due.iter().filter(|r| r.once_per_visitor) {
-            db::proactive::mark_shown(&db, rule.id, session).await?;
-        }
+        let once: Vec<i64> = due.iter().filter(|r| r.once_per_visitor).map(|r| r.id).collect();
+        db::proactive::mark_shown(&db, &once, session).await?;
     }
     let next_in = later.iter().map(|r| r.delay_seconds - query.seconds_on_page.max(0)).min();
     Ok(Json(PendingProactive {
