@@ -518,9 +518,18 @@ async fn clarify_creates_the_chat_when_the_ticket_has_none(server: &'static Serv
     let conversation: Value = json_of(get(server, &format!("/v1/chat/conversations/{chat}"), tenant.token()).await, 200).await;
     assert_eq!((conversation["mode"].clone(), conversation["visitor"]["id"].clone()), (json!(Mode::Operator), json!(ada.visitor_id)));
     assert_eq!(detail(server, tenant.token(), made.id).await.ticket.conversation_id, Some(chat));
-    // Asking again goes to the same chat.
-    let again: AppTicketDetail = json_of(clarify(server, &ada, made.id).await, 200).await;
-    assert_eq!((again.ticket.conversation_id, again.messages.len()), (Some(chat), 2));
+    // Asking again within 10 minutes is 429 (each ask is a message, a
+    // timeline entry, a webhook and a live event) and sends nothing.
+    let again = clarify(server, &ada, made.id).await;
+    let retry_after: u64 = again.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).expect("a Retry-After");
+    assert!((540..=601).contains(&retry_after), "Retry-After {retry_after}: the rest of the 10 minutes");
+    assert_error(again, 429, "rate_limited", "a second ask within 10 minutes").await;
+    let after: AppTicketDetail =
+        json_of(app_send(server, Method::GET, &format!("/api/v1/app/tickets/{}", made.id), &ada.session, None).await, 200).await;
+    assert_eq!((after.messages.len(), after.timeline.iter().filter(|e| e.kind == TimelineKind::Clarify).count()), (1, 1), "nothing sent");
+    // A closed ticket takes no question.
+    changed(server, tenant.token(), made.id, json!({"status": "closed"})).await;
+    assert_error(clarify(server, &ada, made.id).await, 409, "conflict", "a closed ticket").await;
     // A ticket without a user has no chat to make: 404 for everyone but operators.
     let nobodys = new_ticket(server, tenant.token(), json!({"subject": "Internal", "site_id": tenant.site.id})).await.ticket;
     assert_error(clarify(server, &ada, nobodys.id).await, 404, "not_found", "not Ada's").await;

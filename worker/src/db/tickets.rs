@@ -214,6 +214,24 @@ pub async fn change(db: &D1Database, ticket: &Ticket, actor: &ActorRef, update: 
     Ok(after.map(|t| (t, event_id)))
 }
 
+/// Seconds until ticket `ticket_id` may be asked about again: one
+/// `clarify` per [`CLARIFY_EVERY_SECONDS`]; `None` when it may now.
+pub async fn clarify_wait(db: &D1Database, ticket_id: i64) -> worker::Result<Option<i64>> {
+    db.prepare(format!(
+        "SELECT CAST({CLARIFY_EVERY_SECONDS} - (julianday('now') - julianday(MAX(at))) * 86400 AS INTEGER) + 1 AS wait \
+         FROM ticket_events WHERE ticket_id = ?1 AND kind = 'clarify' AND at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{CLARIFY_EVERY_SECONDS} seconds')"
+    ))
+    .bind(&[int(ticket_id)])?
+    .first::<Option<i64>>(Some("wait"))
+    .await
+    .map(Option::flatten)
+}
+
+/// How often a user may ask about one ticket's status (`clarify`), in
+/// seconds: every 10 minutes. Each ask is a chat message, a timeline entry,
+/// a `ticket.updated` webhook and a live event for the team.
+pub const CLARIFY_EVERY_SECONDS: i64 = 600;
+
 /// A `clarify` timeline entry by the ticket's user and its `ticket.updated`
 /// event (`changed`: `["clarify"]`); answers the event id.
 pub async fn record_clarify(db: &D1Database, ticket_id: i64, actor: &ActorRef) -> worker::Result<String> {

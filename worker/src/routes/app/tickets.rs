@@ -208,7 +208,9 @@ pub async fn post_reply(
 /// Handles the `POST /api/v1/app/tickets/{id}/clarify` route (seed 003):
 /// writes "Could you clarify the status of my request EC-…?" as the user's
 /// message into the ticket's chat (made when it has none) and records a
-/// `clarify` timeline entry. Takes no body.
+/// `clarify` timeline entry. Takes no body. 409 on a closed ticket; 429
+/// within 10 minutes of the ticket's last `clarify` (each is a message, a
+/// timeline entry, a webhook and a live event for the team).
 #[utoipa::path(
     post,
     path = "/api/v1/app/tickets/{id}/clarify",
@@ -220,13 +222,20 @@ pub async fn post_reply(
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such ticket of this user", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: past the user's write limit", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 409, description = "`conflict`: the ticket is closed; nothing is sent", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past the user's write limit, or the ticket was asked about less than 10 minutes ago (`Retry-After` says when it may be again); nothing is sent", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
 )]
 #[worker::send]
 pub async fn post_clarify(State(state): State<AppState>, user: AppUser, Path(id): Path<i64>) -> ApiResult<Json<AppTicketDetail>> {
     let db = db::database(&state.env)?;
     let (_, ticket) = load(&db, &user, id).await?;
+    if ticket.status == TicketStatus::Closed {
+        return Err(ApiError::conflict("This ticket is closed; start a new request instead"));
+    }
+    if let Some(wait) = store::clarify_wait(&db, ticket.id).await? {
+        return Err(ApiError::rate_limited(wait.clamp(1, store::CLARIFY_EVERY_SECONDS) as u32));
+    }
     send_to_chat(&state.env, &db, &user, &ticket, clarify_message(&ticket.reference)).await?;
     let event_id = store::record_clarify(&db, ticket.id, &actor(&user)).await?;
     if let Some(after) = store::by_id(&db, user.site.account_id, ticket.id).await? {
