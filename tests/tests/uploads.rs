@@ -35,8 +35,12 @@ use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+/// How long an unsent upload is kept here (`UNATTACHED_UPLOAD_SECONDS`;
+/// a day in production): long past any trial's upload and send.
+const UNATTACHED_SECONDS: u64 = 30;
+
 fn main() {
-    let server = Server::start("uploads");
+    let server = Server::start_with("uploads", &[("UNATTACHED_UPLOAD_SECONDS", &UNATTACHED_SECONDS.to_string())]);
     run_trials(
         server,
         trials![server;
@@ -69,6 +73,7 @@ fn main() {
             uploads_for_an_unknown_site_key_are_404,
             uploads_with_a_malformed_session_id_are_422,
             uploads_of_a_blocked_visitor_are_403_blocked,
+            an_upload_never_sent_is_deleted_by_the_sweep_and_a_sent_one_is_kept,
             // GET /api/v1/chat/files/{id}: headers and signed URLs
             a_served_file_is_inline_with_nosniff_by_default,
             disposition_attachment_serves_the_file_as_a_download,
@@ -616,6 +621,29 @@ async fn assert_accepted(server: &Server, route: Route, file: Sample, content_ty
     let uploaded = upload_ok(server, route, tenant.site_key(), &session, &file, content_type).await;
     let what = format!("{} from {route:?}", file.name);
     assert_served(fetch(server, &uploaded.url).await, &file.bytes, content_type, "inline", file.name, &what).await;
+}
+
+/// Uploads no message holds are deleted by the bus sweep once they are
+/// older than a day (here [`UNATTACHED_SECONDS`]): a file uploaded through
+/// the public API and never sent stops being served; one sent is kept.
+async fn an_upload_never_sent_is_deleted_by_the_sweep_and_a_sent_one_is_kept(server: &Server) {
+    let tenant = signup(server, &AUTH_IPS).await;
+    let key = tenant.site_key();
+    let session = new_session_id();
+    let kept = upload_ok(server, Route::Image, key, &session, &sample("kept.png", "image/png", PNG), "image/png").await;
+    send_ok(server, key, &session, "Here is my screenshot", &[kept.id]).await;
+    let unsent = upload_ok(server, Route::Image, key, &session, &sample("unsent.png", "image/png", PNG), "image/png").await;
+    assert_eq!(fetch(server, &unsent.url).await.status().as_u16(), 200, "served while young");
+    // The sweep runs after each batch of the event bus: each new
+    // conversation below makes events. The wait is for the file to age.
+    let deadline = std::time::Instant::now() + Duration::from_secs(UNATTACHED_SECONDS * 4);
+    while fetch(server, &unsent.url).await.status().as_u16() == 200 {
+        assert!(std::time::Instant::now() < deadline, "the unsent upload is still served");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        new_conversation(server, key).await;
+    }
+    assert_forbidden(server, &unsent.url, "the swept upload's link").await;
+    assert_eq!(fetch(server, &kept.url).await.status().as_u16(), 200, "the sent upload is kept");
 }
 
 async fn upload_image_accepts_a_png_served_back_as_image_png(server: &Server) {

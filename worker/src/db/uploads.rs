@@ -126,6 +126,25 @@ pub async fn is_attached(db: &D1Database, id: i64, message_id: i64, conversation
         .is_some())
 }
 
+/// Uploads one sweep deletes at most ([`delete_unattached`]).
+pub const SWEEP_BATCH: i64 = 100;
+
+/// Deletes up to [`SWEEP_BATCH`] uploads no message holds, created more
+/// than `seconds` ago, oldest first; answers their R2 keys (their objects
+/// are the caller's to delete).
+pub async fn delete_unattached(db: &D1Database, seconds: i64) -> worker::Result<Vec<String>> {
+    let keys: Vec<R2Key> = db
+        .prepare(
+            "DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE message_id IS NULL \
+             AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) ORDER BY created_at LIMIT ?2) RETURNING r2_key",
+        )
+        .bind(&[text(&format!("-{seconds} seconds")), int(SWEEP_BATCH)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(keys.into_iter().map(|k| k.r2_key).collect())
+}
+
 /// An R2 key a deletion answers (`RETURNING r2_key`).
 #[derive(Deserialize)]
 pub struct R2Key {

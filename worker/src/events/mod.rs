@@ -479,7 +479,13 @@ async fn conversation_site(db: &D1Database, id: i64) -> worker::Result<Option<cr
 pub const STALE_SECONDS: i64 = 30;
 
 fn stale_seconds(env: &Env) -> i64 {
-    env.var("BUS_SWEEP_AFTER_SECONDS").ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(STALE_SECONDS).max(1)
+    seconds_var(env, "BUS_SWEEP_AFTER_SECONDS", STALE_SECONDS)
+}
+
+/// A number of seconds (at least 1) from the worker var `name` (tests set
+/// some lower), else `default`.
+pub(crate) fn seconds_var(env: &Env, name: &str, default: i64) -> i64 {
+    env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default).max(1)
 }
 
 /// Publishes every outbox row left unprocessed for [`STALE_SECONDS`] (a
@@ -487,7 +493,8 @@ fn stale_seconds(env: &Env) -> i64 {
 /// enqueues again every webhook delivery overdue as long (e.g. a local
 /// queue lost across a `wrangler dev` restart) and every email whose queue
 /// message was lost ([`crate::email::sweep`]), and deletes expired app
-/// sessions. Runs from the cron trigger
+/// sessions and uploads no message holds after a day
+/// ([`crate::routes::widget::uploads::sweep_unattached`]). Runs from the cron trigger
 /// and after each consumer batch (`wrangler dev` fires no crons by itself).
 pub async fn sweep(env: &Env) {
     let stale = stale_seconds(env);
@@ -502,6 +509,9 @@ pub async fn sweep(env: &Env) {
     }
     if let Err(e) = crate::push::sweep(env, stale).await {
         worker::console_error!("sweeping push deliveries and old diagnostics failed: {e}");
+    }
+    if let Err(e) = crate::routes::widget::uploads::sweep_unattached(env).await {
+        worker::console_error!("sweeping unattached uploads failed: {e}");
     }
     let expired_sessions = match crate::db::database(env) {
         Ok(db) => crate::db::app_sessions::sweep(&db).await,

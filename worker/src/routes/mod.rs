@@ -8,7 +8,7 @@ pub mod console;
 mod health;
 mod inbound;
 pub mod operator;
-mod widget;
+pub(crate) mod widget;
 
 use axum::http::{header, HeaderMap, Uri};
 use axum::Router;

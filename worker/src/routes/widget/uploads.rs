@@ -42,6 +42,26 @@ pub(crate) async fn delete_files(env: &Env, keys: &[String]) -> worker::Result<(
     Ok(())
 }
 
+/// How long an upload no message holds is kept, in seconds: a day (the
+/// widget and the API attach an upload to the message it was made for
+/// within moments), unless the var `UNATTACHED_UPLOAD_SECONDS` says
+/// otherwise (tests lower it).
+pub const UNATTACHED_UPLOAD_SECONDS: i64 = 24 * 60 * 60;
+
+/// Deletes up to [`db::uploads::SWEEP_BATCH`] uploads that no message holds
+/// and that are older than [`UNATTACHED_UPLOAD_SECONDS`]: files uploaded
+/// and never sent (anyone may upload through the public widget API; they
+/// must not stay in R2 for good at the site owner's cost), and files of
+/// messages deleted since. Rows first, then their objects (as a deleted
+/// conversation's files go): a failure between the two leaves objects no
+/// row names, never a row whose file is gone. Runs with the bus sweep
+/// ([`crate::events::sweep`]).
+pub async fn sweep_unattached(env: &Env) -> worker::Result<()> {
+    let seconds = crate::events::seconds_var(env, "UNATTACHED_UPLOAD_SECONDS", UNATTACHED_UPLOAD_SECONDS);
+    let keys = db::uploads::delete_unattached(&db::database(env)?, seconds).await?;
+    delete_files(env, &keys).await
+}
+
 /// A numeric var of `wrangler.toml` (`[vars]`), or `default`.
 fn var_or(env: &Env, name: &str, default: u64) -> u64 {
     env.var(name).ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(default)
