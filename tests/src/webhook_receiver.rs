@@ -43,6 +43,10 @@ struct Hooks {
     received: HashMap<String, Vec<Received>>,
     /// How many more requests of a hook answer 500 (`u32::MAX`: always).
     failures: HashMap<String, u32>,
+    /// How long each request of a hook waits before it is answered.
+    holds: HashMap<String, Duration>,
+    /// Requests of each hook that arrived (answered or not yet).
+    arrived: HashMap<String, usize>,
 }
 
 /// The running receiver.
@@ -74,6 +78,16 @@ impl WebhookReceiver {
         self.hooks.lock().unwrap().failures.insert(name.to_string(), n);
     }
 
+    /// Requests of hook `name` wait `hold` before they are answered (and recorded).
+    pub fn hold(&self, name: &str, hold: Duration) {
+        self.hooks.lock().unwrap().holds.insert(name.to_string(), hold);
+    }
+
+    /// How many requests of hook `name` arrived, answered or still held.
+    pub fn arrived(&self, name: &str) -> usize {
+        self.hooks.lock().unwrap().arrived.get(name).copied().unwrap_or(0)
+    }
+
     /// Every request hook `name` got so far.
     pub fn received(&self, name: &str) -> Vec<Received> {
         self.hooks.lock().unwrap().received.get(name).cloned().unwrap_or_default()
@@ -94,6 +108,14 @@ impl WebhookReceiver {
 }
 
 async fn receive(State(hooks): State<Arc<Mutex<Hooks>>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let hold = {
+        let mut hooks = hooks.lock().unwrap();
+        *hooks.arrived.entry(name.clone()).or_default() += 1;
+        hooks.holds.get(&name).copied()
+    };
+    if let Some(hold) = hold {
+        tokio::time::sleep(hold).await;
+    }
     let mut hooks = hooks.lock().unwrap();
     let status = match hooks.failures.get_mut(&name) {
         Some(n) if *n > 0 => {

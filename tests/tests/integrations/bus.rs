@@ -46,6 +46,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         webhook_urls_and_fields_are_checked,
         other_accounts_get_404_and_agents_403,
         the_event_filter_is_respected_and_deleted_or_disabled_endpoints_get_nothing,
+        a_delivery_dropped_while_its_attempt_is_out_stays_dropped,
         a_burst_of_two_accounts_events_reaches_each_accounts_endpoints_once,
         assignments_and_closes_are_events_and_internal_conversations_none,
     ]
@@ -350,6 +351,43 @@ async fn the_event_filter_is_respected_and_deleted_or_disabled_endpoints_get_not
     assert_eq!(types(&only), ["rating.created"], "the filtered endpoint gets only its type");
     assert_eq!(receiver().received(&doomed).len(), before, "a deleted endpoint gets nothing more");
     assert!(receiver().received(&paused).is_empty(), "a disabled endpoint gets nothing");
+}
+
+/// Disabling an endpoint drops its pending deliveries, the one whose attempt
+/// is out included: that attempt failing later (500) does not bring it
+/// back, so re-enabling the endpoint sends it no second time. (The endpoint
+/// is re-enabled while the attempt is held, so a delivery brought back
+/// would be retried at once.)
+async fn a_delivery_dropped_while_its_attempt_is_out_stays_dropped(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let hook = unique("held");
+    receiver().hold(&hook, Duration::from_secs(2));
+    receiver().fail(&hook, 1);
+    let endpoint = create_endpoint(server, tenant.token(), &hook, json!(["rating.created"])).await;
+    let (session, _) = visit(server, &tenant).await;
+    rate(server, &tenant, &session, 4).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while receiver().arrived(&hook) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the first attempt arrives");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let path = format!("/v1/webhooks/{}", endpoint.id);
+    for disabled in [true, false] {
+        let _: WebhookEndpoint =
+            json_of(send(server, Method::PATCH, &path, tenant.token(), Some(json!({"disabled": disabled}))).await, 200).await;
+    }
+    receiver().hold(&hook, Duration::ZERO);
+    let logged = wait_for_log(server, tenant.token(), endpoint.id, WAIT, |l| !l.deliveries.is_empty()).await;
+    assert_eq!(logged.deliveries[0].outcome, DeliveryOutcome::Failed, "the held attempt failed (500)");
+    // Its retry would be due a second later (WEBHOOK_RETRY_BASE_SECONDS = 1).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (session, _) = visit(server, &tenant).await;
+    rate(server, &tenant, &session, 5).await;
+    let got = receiver().wait_for(&hook, WAIT, |r| r.len() >= 2).await;
+    let ids: Vec<_> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(got.len(), 2, "the held attempt and the next event's: {ids:?}");
+    assert_ne!(ids[0], ids[1], "the dropped delivery was not sent again");
+    assert_eq!(got[1].json()["data"]["score"], 5, "the second is the new rating");
 }
 
 /// The `EVENTS` consumer fans a whole batch out in one D1 statement: a

@@ -370,7 +370,9 @@ pub struct AttemptResult {
 
 /// Logs attempt `due.attempt` of delivery `due.delivery` and moves the
 /// delivery on: done when succeeded or dead, else due again in
-/// `retry_seconds`.
+/// `retry_seconds`. A delivery no longer pending (dropped while its
+/// attempt was out: the endpoint was disabled) keeps its state, so a
+/// failed attempt never brings it back to be sent once re-enabled.
 pub async fn record(db: &D1Database, due: Due, endpoint_id: i64, result: &AttemptResult, retry_seconds: i64) -> worker::Result<()> {
     let (outcome, state) = match result.outcome {
         DeliveryOutcome::Succeeded => ("succeeded", "succeeded"),
@@ -392,7 +394,8 @@ pub async fn record(db: &D1Database, due: Due, endpoint_id: i64, result: &Attemp
             opt_text(result.error.as_deref()),
         ])?,
         db.prepare(
-            "UPDATE webhook_deliveries SET state = ?2, next_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3) WHERE id = ?1 AND attempts = ?4",
+            "UPDATE webhook_deliveries SET state = ?2, next_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3) \
+             WHERE id = ?1 AND attempts = ?4 AND state = 'pending'",
         )
         .bind(&[int(due.delivery), text(state), text(&format!("+{retry_seconds} seconds")), int(due.attempt)])?,
     ])
