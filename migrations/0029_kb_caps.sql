@@ -37,18 +37,24 @@ CREATE TRIGGER kb_articles_revision_ad AFTER DELETE ON kb_articles BEGIN
 END;
 
 -- An upsert runs the insert's check (the article it replaces, if any, is
--- taken out of the sums) and then the update's.
+-- taken out of the sums) and then the update's. A write that does not grow
+-- an article passes (a site over the cap, e.g. by an earlier limit, can
+-- still shorten its articles). Titles and bodies hold no NUL (the API
+-- refuses control characters), which would end SQLite's length().
 CREATE TRIGGER kb_articles_cap_bi BEFORE INSERT ON kb_articles BEGIN
   SELECT RAISE(ABORT, 'kb_articles: over the site cap') FROM sites s
   WHERE s.id = new.site_id AND (
     (s.kb_article_count >= 1000
       AND NOT EXISTS (SELECT 1 FROM kb_articles WHERE site_id = new.site_id AND external_id = new.external_id))
-    OR s.kb_chars + length(new.title) + length(new.body)
-      - COALESCE((SELECT length(title) + length(body) FROM kb_articles WHERE site_id = new.site_id AND external_id = new.external_id), 0)
-      > 4194304);
+    OR (s.kb_chars + length(new.title) + length(new.body)
+          - COALESCE((SELECT length(title) + length(body) FROM kb_articles WHERE site_id = new.site_id AND external_id = new.external_id), 0)
+          > 4194304
+        AND length(new.title) + length(new.body)
+          > COALESCE((SELECT length(title) + length(body) FROM kb_articles WHERE site_id = new.site_id AND external_id = new.external_id), 0)));
 END;
 CREATE TRIGGER kb_articles_cap_bu BEFORE UPDATE ON kb_articles BEGIN
   SELECT RAISE(ABORT, 'kb_articles: over the site cap') FROM sites s
   WHERE s.id = new.site_id
-    AND s.kb_chars - length(old.title) - length(old.body) + length(new.title) + length(new.body) > 4194304;
+    AND s.kb_chars - length(old.title) - length(old.body) + length(new.title) + length(new.body) > 4194304
+    AND length(new.title) + length(new.body) > length(old.title) + length(old.body);
 END;

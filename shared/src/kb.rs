@@ -55,8 +55,14 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<ImportArticle>, ImportError> {
 }
 
 /// Checks one article's fields: id 1 to 128 characters, title 1 to 500,
-/// body 1 to 100,000, none blank.
+/// body 1 to 100,000, none blank, and no control character but tab and
+/// line breaks (a NUL would end the text for SQLite's `length()`, which
+/// migration 0029's caps count with).
 pub fn check_article(article: &ImportArticle) -> Result<(), &'static str> {
+    let control = |s: &str| s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    if control(&article.id) || control(&article.title) || control(&article.body) {
+        return Err("id, title and body must hold no control characters (tab and line breaks aside)");
+    }
     if article.id.trim().is_empty() || article.id.chars().count() > 128 {
         return Err("id must be 1 to 128 characters");
     }
@@ -133,6 +139,10 @@ mod tests {
         assert!(err.message.contains("id"));
         let err = parse_jsonl("{\"id\":\"a\",\"title\":\"t\",\"body\":\"  \"}").unwrap_err();
         assert!(err.message.contains("body"));
+        // A NUL would end the body for SQLite's length(), which the caps count.
+        let err = parse_jsonl("{\"id\":\"a\",\"title\":\"t\",\"body\":\"a\\u0000bbbb\"}").unwrap_err();
+        assert!(err.message.contains("control"), "{}", err.message);
+        assert!(parse_jsonl("{\"id\":\"a\",\"title\":\"t\",\"body\":\"line\\n\\tnext\\r\\n\"}").is_ok(), "tabs and line breaks are text");
     }
 
     #[test]

@@ -113,8 +113,14 @@ pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
         (archive::is_pdf, FileKind::Pdf),
         (video::is_mp4, FileKind::Mp4),
     ];
+    // Programs are no allowed kind, whatever else their bytes look like (a
+    // PE's loader ignores the bytes the WEBP and MP4 matchers read).
+    if infer::app::is_exe(bytes) || infer::app::is_elf(bytes) || infer::app::is_mach(bytes) || infer::app::is_wasm(bytes) {
+        return None;
+    }
     if let Some((_, kind)) = MAGIC.iter().find(|(is, _)| is(bytes)) {
-        return Some(*kind);
+        // `is_webp` reads only bytes 8 to 11: a WEBP is a RIFF container.
+        return (*kind != FileKind::Webp || bytes.starts_with(b"RIFF")).then_some(*kind);
     }
     let text = std::str::from_utf8(bytes).ok()?;
     let plain = !text.is_empty()
@@ -173,6 +179,12 @@ mod tests {
         assert_eq!(sniff(b"Order #42 arrived damaged.\n"), Some(FileKind::Text));
         assert_eq!(sniff(b"\0\x01\x02binary"), None);
         assert_eq!(sniff(b"\x7fELF\x02\x01\x01\0"), None, "an executable is no allowed kind");
+        let pe_as_webp = b"MZ\x90\0\x03\0\0\0WEBPVP8 \0\0\0\0";
+        assert_eq!(sniff(pe_as_webp), None, "a PE whose bytes 8 to 11 spell WEBP");
+        assert_eq!(sniff(b"\0\0\0\0\0\0\0\0WEBPVP8 \0\0"), None, "WEBP without RIFF");
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 \0\0"), Some(FileKind::Webp));
+        let pe_as_mp4 = b"MZ\x90\0ftypisom\0\0\x02\0";
+        assert_eq!(sniff(pe_as_mp4), None, "a PE whose bytes 4 to 11 spell an MP4 brand");
         assert_eq!(sniff(b"#!/bin/sh\necho hi\n"), Some(FileKind::Text), "only the allow-list's magic counts: a script is text");
         assert_eq!(sniff(b"  <svg onload=alert(1)>"), None, "markup is never text");
     }

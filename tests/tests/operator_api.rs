@@ -81,6 +81,7 @@ fn main() {
             owner_adds_an_operator_who_can_log_in,
             adding_an_operator_refuses_invalid_fields,
             adding_an_operator_with_a_registered_email_is_409,
+            invitations_past_30_a_minute_for_one_account_are_429_and_create_nothing,
             admin_adds_agents_but_not_owners,
             agent_gets_403_on_operator_management,
             operator_lists_show_the_callers_account_only,
@@ -1045,6 +1046,28 @@ async fn adding_an_operator_with_a_registered_email_is_409(server: &Server) {
     }
     assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await, BTreeSet::from([tenant.id(), agent.user.id]));
     assert_eq!(login_ok(server, &other.email, PASSWORD).await.user.id, other.id(), "the other account's owner is untouched");
+}
+
+/// Each invitation costs a password hash, and its 409 tells whether an
+/// email is taken in any account: an account may send 30 a minute, taken
+/// emails included; the 31st is 429 and creates nobody. Another account
+/// is not held back.
+async fn invitations_past_30_a_minute_for_one_account_are_429_and_create_nothing(server: &Server) {
+    let tenant = signup(server, &FRESH_IPS).await;
+    let bystander = signup(server, &FRESH_IPS).await;
+    within_one_minute(40).await;
+    for n in 0..30 {
+        let email = if n % 10 == 0 { bystander.email.clone() } else { unique_email("invited") };
+        let body = json!({"email": email, "display_name": "Invited", "role": "agent", "password": PASSWORD});
+        let status = post(server, "/v1/users", tenant.token(), body).await.status().as_u16();
+        assert_eq!(status, if n % 10 == 0 { 409 } else { 201 }, "invitation {n}");
+    }
+    let refused = unique_email("refused");
+    let body = json!({"email": refused, "display_name": "Refused", "role": "agent", "password": PASSWORD});
+    assert_rate_limited(post(server, "/v1/users", tenant.token(), body).await, "the 31st invitation").await;
+    assert_error(login_from(server, &refused, PASSWORD).await, 401, "unauthorized", "the refused invitation's email").await;
+    assert_eq!(operator_ids(server, tenant.token(), "/v1/chat/users").await.len(), 28, "the owner and 27 invited");
+    let _ = add_operator(server, bystander.token(), OperatorRole::Agent).await;
 }
 
 async fn admin_adds_agents_but_not_owners(server: &Server) {

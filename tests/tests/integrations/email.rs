@@ -477,5 +477,7 @@ async fn an_inbound_message_reaches_a_staff_dm_only_as_its_creator_and_member(se
     let own = message_event(&owner_and_bea, "Build finished");
     let receipt: InboundReceipt = json_of(deliver(server, &endpoint.id, secret, "dm_3", now(), &own, &own).await, 201).await;
     let theirs: ChatHistory = json_of(get(server, &history(&owner_and_bea), bea_token).await, 200).await;
-    assert!(theirs.messages.iter().any(|m| m.id == receipt.message_id && m.author_id == Some(tenant.id())), "{theirs:?}");
+    let posted = theirs.messages.iter().find(|m| m.id == receipt.message_id).expect("the creator's message is in their DM");
+    assert_eq!(posted.author_id, Some(tenant.id()));
+    assert_ne!(posted.author_name.as_deref(), Some("Helpdesk bot"), "in a staff DM a message shows its operator's own name, not `from`");
 }

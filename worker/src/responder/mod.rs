@@ -112,6 +112,9 @@ impl Deployment {
 /// `localhost` (the tests' stand-in). Checked when the settings are written
 /// and again before each request (settings stored before the check).
 pub fn base_url_problem(env: &Env, site: &ResponderSettings) -> Option<String> {
+    if site.kind != ResponderKind::Openai {
+        return None;
+    }
     let base = site.base_url.as_deref().map(str::trim).filter(|b| !b.is_empty())?;
     let allow_local = env.var("AI_ALLOW_LOCAL").is_ok_and(|v| v.to_string() == "true");
     crate::webhooks::url_problem(base, allow_local).map(|problem| format!("base_url: {}", problem.trim_start_matches("url ")))

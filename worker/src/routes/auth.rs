@@ -166,6 +166,18 @@ async fn limit_login(state: &AppState, headers: &HeaderMap, email: &str) -> ApiR
     }
 }
 
+/// Counts an invitation of an operator by account `account_id` (`POST
+/// /v1/users`: a password hash, and a 409 that tells whether an email is
+/// taken in any account) against the login limiter, under the account's own
+/// key: 30 a minute; 429 past it.
+pub(crate) async fn limit_invites(state: &AppState, account_id: i64) -> ApiResult<()> {
+    if state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("account:{account_id}")).await?.success {
+        Ok(())
+    } else {
+        Err(ApiError::rate_limited(LOGIN_RETRY_AFTER))
+    }
+}
+
 /// Counts a credentials request (a login, a signup) against the per-IP
 /// login limiter (`cf-connecting-ip`); answers whether it is within the limit.
 async fn ip_attempt(state: &AppState, headers: &HeaderMap) -> ApiResult<bool> {

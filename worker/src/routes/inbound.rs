@@ -210,7 +210,9 @@ pub async fn post_inbound(
         context: RoomContext { conversation_id: chat.conversation_id, site_id, account_id: endpoint.account_id },
         content: event.data.content,
         author_id: author.id,
-        author_name: event.data.from.map(|f| f.trim().to_string()).unwrap_or(author.display_name),
+        // `from` names the integration to customers; in a staff
+        // conversation a message shows its operator's own name.
+        author_name: event.data.from.filter(|_| site_id.is_some()).map(|f| f.trim().to_string()).unwrap_or(author.display_name),
         client_message_id: Some(client_message_id(&endpoint.id, webhook_id)),
         links: super::operator::media::links_for(&state.env, &db, site_id).await?,
         attachments: Vec::new(),

@@ -2,7 +2,7 @@
 //! each route registered from its handler's `#[utoipa::path]` attribute.
 
 mod app;
-mod auth;
+pub(crate) mod auth;
 pub mod body_cap;
 pub mod console;
 mod health;

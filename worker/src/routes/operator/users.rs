@@ -31,7 +31,9 @@ fn check_authority(caller: &CurrentOperator, target_role: OperatorRole, new_role
 }
 
 /// Handles the `POST /v1/users` route (owner/admin): adds an operator with
-/// an initial password. 201 [`Operator`]; 409 email taken; 403 for an admin adding an owner.
+/// an initial password. 201 [`Operator`]; 409 email taken; 403 for an admin
+/// adding an owner; 429 past 30 invitations a minute for the account (each
+/// costs a password hash, and a 409 tells whether an email is taken anywhere).
 #[utoipa::path(
     post,
     path = "/v1/users",
@@ -42,6 +44,7 @@ fn check_authority(caller: &CurrentOperator, target_role: OperatorRole, new_role
         (status = 403, description = "`forbidden`: this needs the owner or admin role; only an owner adds owners", body = ErrorBody),
         (status = 409, description = "`conflict`: an operator with this email exists", body = ErrorBody),
         (status = 422, description = "`validation_error`: an invalid email, display name or password", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past 30 invitations a minute for this account; nothing is created", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -50,6 +53,7 @@ pub async fn post_user(State(state): State<AppState>, caller: CurrentOperator, b
     let invite: InviteOperator = json_object(&body)?;
     check_authority(&caller, OperatorRole::Agent, Some(invite.role))?;
     invite.validate()?;
+    crate::routes::auth::limit_invites(&state, caller.account_id).await?;
     let db = db::database(&state.env)?;
     let taken = || ApiError::conflict("An operator with this email already exists");
     if users::user_by_email(&db, &invite.email).await?.is_some() {
