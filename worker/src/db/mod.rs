@@ -130,6 +130,11 @@ pub fn text(value: &str) -> JsValue {
     JsValue::from_str(value)
 }
 
+/// A JSON array of ids, bound for `json_each(?)`.
+pub fn id_array(ids: &[i64]) -> JsValue {
+    text(&serde_json::to_string(ids).expect("ids serialize"))
+}
+
 /// A nullable D1 text parameter.
 pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map(JsValue::from_str).unwrap_or(JsValue::NULL)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
-use super::{int, opt_int, opt_text, text};
+use super::{id_array, int, opt_int, opt_text, text};
 use edgechat_shared::limits::MAX_PROACTIVE_RULES_PER_SITE;
 
 #[derive(Debug, Deserialize)]
@@ -149,9 +149,8 @@ pub async fn mark_shown(db: &D1Database, rule_ids: &[i64], session_id: &str) -> 
     if rule_ids.is_empty() {
         return Ok(());
     }
-    let ids = serde_json::to_string(rule_ids).expect("ids serialize");
     db.prepare("INSERT INTO proactive_shown (rule_id, session_id) SELECT value, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING")
-        .bind(&[text(&ids), text(session_id)])?
+        .bind(&[id_array(rule_ids), text(session_id)])?
         .run()
         .await?;
     Ok(())

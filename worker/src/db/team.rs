@@ -9,16 +9,11 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
-use super::{int, next_id, opt_int, opt_text, text};
+use super::{id_array, int, next_id, opt_int, opt_text, text};
 use crate::auth::random_hex;
 
 /// `now` as every EdgeChat timestamp is stored (RFC 3339 UTC, ms).
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
-/// A JSON array of ids, for `json_each(?)`.
-fn id_array(ids: &[i64]) -> JsValue {
-    text(&serde_json::to_string(ids).expect("ids serialize"))
-}
 
 /// An operator of an account (its id).
 #[derive(Debug, Clone, Deserialize)]

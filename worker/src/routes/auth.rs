@@ -171,24 +171,31 @@ async fn limit_login(state: &AppState, headers: &HeaderMap, email: &str) -> ApiR
 /// taken in any account) against the login limiter, under the account's own
 /// key: 30 a minute; 429 past it.
 pub(crate) async fn limit_invites(state: &AppState, account_id: i64) -> ApiResult<()> {
-    if state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("account:{account_id}")).await?.success {
+    if attempt(state, "LOGIN_IP_LIMITER", format!("account:{account_id}")).await? {
         Ok(())
     } else {
         Err(ApiError::rate_limited(LOGIN_RETRY_AFTER))
     }
 }
 
+/// Counts one attempt under `key` against the rate limiter binding
+/// `limiter` (`[[ratelimits]]` in `wrangler.toml`); answers whether it is
+/// within the limit.
+async fn attempt(state: &AppState, limiter: &str, key: String) -> ApiResult<bool> {
+    Ok(state.env.rate_limiter(limiter)?.limit(key).await?.success)
+}
+
 /// Counts a credentials request (a login, a signup) against the per-IP
 /// login limiter (`cf-connecting-ip`); answers whether it is within the limit.
 async fn ip_attempt(state: &AppState, headers: &HeaderMap) -> ApiResult<bool> {
     let ip = headers.get("cf-connecting-ip").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
-    Ok(state.env.rate_limiter("LOGIN_IP_LIMITER")?.limit(format!("ip:{ip}")).await?.success)
+    attempt(state, "LOGIN_IP_LIMITER", format!("ip:{ip}")).await
 }
 
 /// Counts an attempt at `email`'s password against the per-email login
 /// limiter; answers whether it is within the limit.
 async fn email_attempt(state: &AppState, email: &str) -> ApiResult<bool> {
-    Ok(state.env.rate_limiter("LOGIN_EMAIL_LIMITER")?.limit(format!("email:{}", email.to_lowercase())).await?.success)
+    attempt(state, "LOGIN_EMAIL_LIMITER", format!("email:{}", email.to_lowercase())).await
 }
 
 /// Handles the `POST /auth/login` route: 200 [`TokenResponse`]. A wrong

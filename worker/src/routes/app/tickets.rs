@@ -192,9 +192,7 @@ pub async fn post_reply(
     reply.validate()?;
     let db = db::database(&state.env)?;
     let (_, ticket) = load(&db, &user, id).await?;
-    if ticket.status == TicketStatus::Closed {
-        return Err(ApiError::conflict("This ticket is closed; start a new request instead"));
-    }
+    still_open(&ticket)?;
     send_to_chat(&state.env, &db, &user, &ticket, reply.body).await?;
     if matches!(ticket.status, TicketStatus::Resolved | TicketStatus::WaitingOnCustomer) {
         let update = TicketUpdate { status: Some(TicketStatus::InProgress), ..Default::default() };
@@ -203,6 +201,14 @@ pub async fn post_reply(
         }
     }
     Ok(Json(detail(&state.env, &db, &user, id).await?))
+}
+
+/// 409 `conflict` for a closed ticket, which takes no reply and no question.
+fn still_open(ticket: &Ticket) -> ApiResult<()> {
+    if ticket.status == TicketStatus::Closed {
+        return Err(ApiError::conflict("This ticket is closed; start a new request instead"));
+    }
+    Ok(())
 }
 
 /// Handles the `POST /api/v1/app/tickets/{id}/clarify` route (seed 003):
@@ -230,9 +236,7 @@ pub async fn post_reply(
 pub async fn post_clarify(State(state): State<AppState>, user: AppUser, Path(id): Path<i64>) -> ApiResult<Json<AppTicketDetail>> {
     let db = db::database(&state.env)?;
     let (_, ticket) = load(&db, &user, id).await?;
-    if ticket.status == TicketStatus::Closed {
-        return Err(ApiError::conflict("This ticket is closed; start a new request instead"));
-    }
+    still_open(&ticket)?;
     if let Some(wait) = store::clarify_wait(&db, ticket.id).await? {
         return Err(ApiError::rate_limited(wait.clamp(1, store::CLARIFY_EVERY_SECONDS) as u32));
     }
