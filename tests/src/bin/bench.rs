@@ -516,12 +516,13 @@ where
 }
 
 /// A [`tagged_round`] of a plain room's HTTP send (`POST {room}{path}`:
-/// `/room/send`, or the Rust room's `/room/send-stored` and
-/// `/room/send-local`) to whatever subscribers `arrivals` records.
+/// `/room/send`, or the Rust room's `/room/send-stored`, `/room/send-local`
+/// and `/room/send-durable`, which checks the bearer token every send
+/// carries) to whatever subscribers `arrivals` records.
 async fn room_http_round(room: &str, path: &str, label: &str, arrivals: &Tagged) -> Round {
     let http = reqwest::Client::new();
     tagged_round(label, arrivals, |tag| {
-        let request = http.post(format!("{room}{path}")).body(tag);
+        let request = http.post(format!("{room}{path}")).header("authorization", format!("Bearer {}", rust_room_token())).body(tag);
         async move {
             let response = request.send().await.expect("room send");
             assert_eq!(response.status(), 201);
@@ -597,12 +598,24 @@ fn rust_room_line(what: &str, rust_room: (f64, f64), baseline: (f64, f64)) {
 
 /// The Rust room lines under a pair: the same room in workers-rs; the
 /// same with one D1 read and one D1 write before the broadcast; the same
-/// with the D1 read and a write to the room's own SQLite storage.
-const RUST_ROOM_SENDS: [(&str, &str, &str); 3] = [
+/// with the D1 read and a write to the room's own SQLite storage; the
+/// same with no D1 call, a token's HMAC checked and the room's own write
+/// synced (the least a room that authenticates and persists does).
+const RUST_ROOM_SENDS: [(&str, &str, &str); 4] = [
     ("/room/send", "r", "  same in workers-rs (bench/rust-room)"),
     ("/room/send-stored", "d", "  same, reading and writing D1 first"),
     ("/room/send-local", "l", "  same, reading D1, writing its own SQLite"),
+    ("/room/send-durable", "s", "  same, token checked, own SQLite synced"),
 ];
+
+/// The bearer token the Rust room's `/room/send-durable` checks:
+/// `bench.{hex HMAC-SHA256(key, "bench")}` with the room's `TOKEN_KEY`.
+fn rust_room_token() -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"edgechat-bench-rust-room").expect("any key length");
+    mac.update(b"bench");
+    format!("bench.{}", hex::encode(mac.finalize().into_bytes()))
+}
 
 /// With `BENCH_TRACE` set, prints `TRACE <what> <tag> <µs since the epoch>`
 /// on stderr (each send's start and answer, the first subscriber's
