@@ -222,13 +222,22 @@ pub struct StartRequest {
     /// The app's context, shown to operators.
     #[serde(default)]
     pub meta: Option<RequestMeta>,
+    /// Client id of the first message (`body`), 1 to 64 letters, digits,
+    /// `_`, `-`, `.` or `:`, as the widget's `message_id`: a retry with the
+    /// same id starts nothing new and answers the conversation it started.
+    #[serde(default, alias = "messageId")]
+    pub message_id: Option<String>,
 }
 
 impl StartRequest {
-    /// 422 without `body` and `reason`, or with an invalid one of them.
+    /// 422 without `body` and `reason`, or with an invalid one of them, or
+    /// a malformed `message_id`.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.body.is_none() && self.reason.is_none() {
             return Err(FieldError::new("body", "body or reason is required"));
+        }
+        if let Some(id) = &self.message_id {
+            validate::message_id(id)?;
         }
         if let Some(body) = &self.body {
             validate::message(body).map_err(|e| FieldError::new("body", e.message))?;
@@ -365,11 +374,21 @@ pub struct ReplyRequest {
     #[serde(default, alias = "attachmentIds", deserialize_with = "list_cap::at_most::<10, _, _>")]
     #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub attachment_ids: Vec<i64>,
+    /// Client id of the message, 1 to 64 letters, digits, `_`, `-`, `.` or
+    /// `:`, as the widget's `message_id`: a retry with the same id (a lost
+    /// answer) stores nothing new, attaches nothing more, and answers the
+    /// stored message and its answer.
+    #[serde(default, alias = "messageId")]
+    pub message_id: Option<String>,
 }
 
 impl ReplyRequest {
-    /// 422 for an empty message without attachments, an oversized one, or too many attachments.
+    /// 422 for an empty message without attachments, an oversized one, too
+    /// many attachments, or a malformed `message_id`.
     pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(id) = &self.message_id {
+            validate::message_id(id)?;
+        }
         if self.attachment_ids.len() > MAX_ATTACHMENTS {
             return Err(FieldError::new("attachment_ids", format!("at most {MAX_ATTACHMENTS} attachments")));
         }

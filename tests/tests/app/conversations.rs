@@ -33,6 +33,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         a_reply_takes_only_the_users_own_uploads,
         the_live_channel_streams_operator_replies_and_resumes_after_a_seq,
         a_long_conversation_reads_back_page_by_page_from_the_newest,
+        a_retried_start_or_reply_with_the_same_message_id_lands_once,
     ]
 }
 
@@ -441,4 +442,69 @@ async fn a_long_conversation_reads_back_page_by_page_from_the_newest(server: &'s
         let response = app_send(server, Method::GET, &format!("{path}?before_seq={bad}"), &alice, None).await;
         assert_error(response, 422, "validation_error", &format!("before_seq={bad}")).await;
     }
+}
+
+/// Issue 16, "a retry that lands twice": an app whose answer was lost sends
+/// the same request again with the same `message_id`.
+async fn a_retried_start_or_reply_with_the_same_message_id_lands_once(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let session = user_of(server, &tenant, "retrier").await;
+    let visitor_texts = |detail: &AppConversationDetail, text: &str| {
+        detail.messages.iter().filter(|m| m.role == Role::Visitor && m.content == text).count()
+    };
+
+    // A start, then its retry: the same conversation, one message.
+    let request = json!({"body": "Lost answer?", "message_id": "m-start-1"});
+    let first = started(server, &session, request.clone()).await;
+    let again = started(server, &session, request.clone()).await;
+    assert_eq!(again.conversation.id, first.conversation.id, "the retry answers the conversation it started");
+    assert_eq!(visitor_texts(&again, "Lost answer?"), 1, "one message: {:?}", again.messages);
+    // Two at once (a retry while the first is still out): one conversation.
+    let twice = json!({"body": "Twice at once", "messageId": "m-start-2"});
+    let (a, b) = futures::join!(started(server, &session, twice.clone()), started(server, &session, twice.clone()));
+    assert_eq!(a.conversation.id, b.conversation.id);
+    let listed = list(server, &session).await;
+    assert_eq!(listed.conversations.len(), 2, "two requests, not four: {:?}", listed.conversations);
+    // The id is the user's own: another user's same id starts their own.
+    let other = user_of(server, &tenant, "other-retrier").await;
+    assert_ne!(started(server, &other, request).await.conversation.id, first.conversation.id);
+
+    // A reply, then its retry: the same message and answer, stored once.
+    let id = first.conversation.id;
+    let reply = json!({"body": "And the refund?", "message_id": "m-reply-1"});
+    let replied: Replied = json_of(user_action(server, &session, id, "reply", Some(reply.clone())).await, 201).await;
+    let retried: Replied = json_of(user_action(server, &session, id, "reply", Some(reply)).await, 201).await;
+    assert_eq!(retried.message.id, replied.message.id);
+    assert_eq!(retried.answer.as_ref().map(|m| m.id), replied.answer.as_ref().map(|m| m.id), "the stored answer, not a new one");
+    // A retry is not checked for uploads again (they are attached by now),
+    // nor does it attach any: a new message naming the same upload is.
+    let with_upload = json!({"body": "And the refund?", "message_id": "m-reply-1", "attachment_ids": [123_456]});
+    let replayed: Replied = json_of(user_action(server, &session, id, "reply", Some(with_upload)).await, 201).await;
+    assert_eq!(replayed.message.id, replied.message.id);
+    assert!(replayed.message.attachments.is_empty(), "nothing attached by a retry");
+    let new_with_upload = json!({"body": "See file", "message_id": "m-reply-2", "attachment_ids": [123_456]});
+    assert_error(
+        user_action(server, &session, id, "reply", Some(new_with_upload)).await,
+        422,
+        "validation_error",
+        "a new message's upload is checked",
+    )
+    .await;
+    let seen: AppConversationDetail =
+        json_of(app_send(server, Method::GET, &format!("/api/v1/app/conversations/{id}"), &session, None).await, 200).await;
+    assert_eq!(visitor_texts(&seen, "And the refund?"), 1, "one reply: {:?}", seen.messages);
+    assert_eq!(visitor_texts(&seen, "See file"), 0);
+
+    // A malformed id is 422 on both routes, and nothing is stored.
+    for bad in ["", "has space", &"x".repeat(65)] {
+        let start_bad = json!({"body": "Bad id", "message_id": bad});
+        assert_error(start(server, &session, start_bad).await, 422, "validation_error", "a malformed start id").await;
+        let reply_bad = json!({"body": "Bad id", "message_id": bad});
+        assert_error(user_action(server, &session, id, "reply", Some(reply_bad)).await, 422, "validation_error", "a malformed reply id")
+            .await;
+    }
+    assert_eq!(list(server, &session).await.conversations.len(), 2, "no start was stored");
+    let seen: AppConversationDetail =
+        json_of(app_send(server, Method::GET, &format!("/api/v1/app/conversations/{id}"), &session, None).await, 200).await;
+    assert_eq!(visitor_texts(&seen, "Bad id"), 0, "no reply was stored");
 }

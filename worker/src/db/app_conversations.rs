@@ -100,14 +100,25 @@ pub async fn rating(db: &D1Database, id: i64) -> worker::Result<Option<AppRating
 }
 
 /// Starts a conversation of visitor `visitor_id` on `site_id` from a topic
-/// and the app's context, with its `conversation.created` event; answers its id.
-pub async fn start(db: &D1Database, site_id: i64, visitor_id: i64, reason: Option<&Reason>, meta: &RequestMeta) -> worker::Result<i64> {
+/// and the app's context, with its `conversation.created` event; answers its
+/// id and `true`. With `client_id` (the first message's client id) that
+/// this visitor started a conversation with before, starts nothing and
+/// answers that conversation and `false`: a retry lands once (migration
+/// 0032's unique index makes the insert do nothing, even for two at once).
+pub async fn start(
+    db: &D1Database,
+    site_id: i64,
+    visitor_id: i64,
+    reason: Option<&Reason>,
+    meta: &RequestMeta,
+    client_id: Option<&str>,
+) -> worker::Result<(i64, bool)> {
     let meta = serde_json::to_string(meta)?;
     let results = db
         .batch(vec![
             db.prepare(format!(
-                "INSERT INTO conversations (id, account_id, site_id, visitor_id, reason_main, reason_sub, client_meta) \
-                 SELECT {}, s.account_id, ?1, ?2, ?3, ?4, ?5 FROM sites s WHERE s.id = ?1 RETURNING id",
+                "INSERT INTO conversations (id, account_id, site_id, visitor_id, reason_main, reason_sub, client_meta, start_client_id) \
+                 SELECT {}, s.account_id, ?1, ?2, ?3, ?4, ?5, ?6 FROM sites s WHERE s.id = ?1 ON CONFLICT DO NOTHING RETURNING id",
                 next_id("conversations")
             ))
             .bind(&[
@@ -116,21 +127,25 @@ pub async fn start(db: &D1Database, site_id: i64, visitor_id: i64, reason: Optio
                 opt_text(reason.map(|r| r.main.trim())),
                 opt_text(reason.and_then(|r| r.sub.as_deref()).map(str::trim).filter(|s| !s.is_empty())),
                 text(&meta),
+                opt_text(client_id),
             ])?,
             crate::events::created_statement(db)?.0,
+            db.prepare("SELECT id FROM conversations WHERE visitor_id = ?1 AND start_client_id = ?2")
+                .bind(&[int(visitor_id), opt_text(client_id)])?,
         ])
         .await?;
     #[derive(Deserialize)]
     struct Id {
         id: i64,
     }
-    results
-        .first()
-        .map(|r| r.results::<Id>())
-        .transpose()?
-        .and_then(|mut rows| rows.pop())
-        .map(|r| r.id)
-        .ok_or_else(|| worker::Error::RustError("conversation was not created".into()))
+    let id_of = |i: usize| -> worker::Result<Option<i64>> {
+        Ok(results.get(i).map(|r| r.results::<Id>()).transpose()?.and_then(|mut rows| rows.pop()).map(|r| r.id))
+    };
+    match (id_of(0)?, id_of(2)?) {
+        (Some(id), _) => Ok((id, true)),
+        (None, Some(id)) => Ok((id, false)),
+        (None, None) => Err(worker::Error::RustError("conversation was not created".into())),
+    }
 }
 
 /// Messages of conversation `id` created after `since` (RFC 3339 UTC), by

@@ -544,7 +544,7 @@ pub async fn blocks(db: &D1Database, account_id: i64) -> worker::Result<Vec<Bloc
 pub async fn summaries(db: &D1Database, user_id: i64, account_id: i64, ids: &[i64]) -> worker::Result<Vec<ConversationSummary>> {
     let rows: Vec<SummaryRow> = db
         .prepare(format!("{SUMMARY_SELECT} AND c.id IN (SELECT value FROM json_each(?3)) ORDER BY c.last_activity_at DESC, c.id DESC"))
-        .bind(&[int(user_id), int(account_id), text(&serde_json::to_string(ids)?)])?
+        .bind(&[int(user_id), int(account_id), super::id_array(ids)])?
         .all()
         .await?
         .results()?;

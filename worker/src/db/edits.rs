@@ -155,7 +155,7 @@ async fn grouped(db: &D1Database, ids: &[i64], viewer: Reactor) -> worker::Resul
         "SELECT message_id, MAX(emoji) AS emoji, COUNT(DISTINCT reactor_kind || ':' || reactor_id) AS count, MAX(reactor_kind = ?2 AND reactor_id = ?3) AS mine FROM reactions \
              WHERE message_id IN (SELECT value FROM json_each(?1)) GROUP BY message_id, {BARE_EMOJI} ORDER BY message_id, MIN(created_at), 2",
     ))
-    .bind(&[text(&serde_json::to_string(ids)?), text(viewer.kind()), int(viewer.id())])?
+    .bind(&[super::id_array(ids), text(viewer.kind()), int(viewer.id())])?
     .all()
     .await?
     .results()

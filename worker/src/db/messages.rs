@@ -389,7 +389,7 @@ async fn unattached(db: &D1Database, attachments: &[Attachment]) -> worker::Resu
     let ids: Vec<i64> = attachments.iter().map(|a| a.id).collect();
     let free = db
         .prepare("SELECT id FROM uploads WHERE message_id IS NULL AND id IN (SELECT value FROM json_each(?1))")
-        .bind(&[text(&serde_json::to_string(&ids)?)])?
+        .bind(&[super::id_array(&ids)])?
         .all()
         .await?
         .results::<Free>()?;

@@ -73,7 +73,7 @@ pub async fn visible_messages(db: &D1Database, user_id: i64, account_id: i64, id
             m_columns(),
             visible(1, 2)
         ))
-        .bind(&[int(user_id), int(account_id), text(&serde_json::to_string(ids)?)])?
+        .bind(&[int(user_id), int(account_id), super::id_array(ids)])?
         .all()
         .await?;
     Ok(located(&result)?.into_iter().map(|(row, _)| row).collect())
@@ -87,7 +87,7 @@ pub async fn visible_conversations(db: &D1Database, user_id: i64, account_id: i6
     }
     let rows: Vec<Id> = db
         .prepare(format!("SELECT c.id FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?3)) AND {}", visible(1, 2)))
-        .bind(&[int(user_id), int(account_id), text(&serde_json::to_string(ids)?)])?
+        .bind(&[int(user_id), int(account_id), super::id_array(ids)])?
         .all()
         .await?
         .results()?;

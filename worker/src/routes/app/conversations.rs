@@ -42,18 +42,29 @@ async fn detail(db: &D1Database, user: &AppUser, id: i64, before_seq: Option<i64
 
 /// Writes a user message (with checked `attachments`) through the
 /// conversation's Room and waits for the AI's answer while the AI answers.
+/// A retry (`client_message_id` stored already) writes nothing new and
+/// attaches nothing more: the Room answers the stored message and answer.
 pub(crate) async fn write_user_message(
     state: &AppState,
     user: &AppUser,
     context: RoomContext,
     content: String,
     attachment_ids: &[i64],
+    client_message_id: Option<String>,
 ) -> ApiResult<Replied> {
+    let retry = match client_message_id.as_deref() {
+        Some(id) if !attachment_ids.is_empty() => {
+            let db = db::database(&state.env)?;
+            db::messages::by_client_id(&db, context.conversation_id, db::messages::Author::Visitor, id).await?.is_some()
+        }
+        _ => false,
+    };
+    let attachment_ids = if retry { &[] } else { attachment_ids };
     let attachments = uploads::attachments(&state.env, &user.site, Some(user.visitor_id), attachment_ids).await?;
     let send = SendVisitorMessage {
         context,
         content,
-        client_message_id: None,
+        client_message_id,
         attachments,
         responder: user.site.responder(),
         links: FileLinks::of(&user.site),
@@ -101,7 +112,9 @@ fn client_ip(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Handles `POST /api/v1/app/conversations` (seed 003, "Starting a
-/// request"): a new conversation every time. With `body`, its first message
+/// request"): a new conversation every time, except for a retry (`body`
+/// with the `message_id` of a conversation this user started: that
+/// conversation, nothing new stored). With `body`, its first message
 /// is stored and answered (the answer is in the reply); with only `reason`,
 /// the conversation opens from the topic alone, which operators see on the
 /// conversation (not as a message). `meta` and the client IP are shown to
@@ -117,7 +130,7 @@ fn client_ip(headers: &HeaderMap) -> Option<String> {
         (status = 400, description = "`bad_request`: the body is not a JSON object of this shape", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
-        (status = 422, description = "`validation_error`: neither `body` nor `reason`, a blank or over-long `body`, a topic over 100 characters, a `meta` field over 200", body = ErrorBody),
+        (status = 422, description = "`validation_error`: neither `body` nor `reason`, a blank or over-long `body`, a topic over 100 characters, a `meta` field over 200, a malformed `message_id`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 30 writes a minute for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
 )]
@@ -132,12 +145,16 @@ pub async fn post_conversation(
     request.validate()?;
     let meta = RequestMeta { ip: client_ip(&headers), ..request.meta.clone().unwrap_or_default() };
     let db = db::database(&state.env)?;
-    let id = app_db::start(&db, user.site.id, user.visitor_id, request.reason.as_ref(), &meta).await?;
+    let message_id = request.body.as_ref().and(request.message_id.as_deref());
+    let (id, created) = app_db::start(&db, user.site.id, user.visitor_id, request.reason.as_ref(), &meta, message_id).await?;
     let context = RoomContext { conversation_id: id, site_id: Some(user.site.id), account_id: user.site.account_id };
     match request.body {
         Some(body) => {
-            write_user_message(&state, &user, context, body, &[]).await?;
+            // A retry writes again with the same client id: the Room replays
+            // a stored message, or stores one the first attempt did not.
+            write_user_message(&state, &user, context, body, &[], request.message_id).await?;
         }
+        None if !created => {}
         None => {
             // No message announces it: operators learn of it now.
             crate::events::publish_conversation(&state.env, id).await;
@@ -290,7 +307,9 @@ pub async fn post_close(State(state): State<AppState>, user: AppUser, Path(id): 
 
 /// Handles `POST /api/v1/app/conversations/{id}/reply` (seed 003): a user
 /// message (with the user's uploads), answered by the AI while it answers;
-/// it reopens a closed conversation and wakes a snoozed one.
+/// it reopens a closed conversation and wakes a snoozed one. A retry with
+/// the same `message_id` stores nothing new and answers the stored message
+/// and its answer.
 #[utoipa::path(
     post,
     path = "/api/v1/app/conversations/{id}/reply",
@@ -304,7 +323,7 @@ pub async fn post_close(State(state): State<AppState>, user: AppUser, Path(id): 
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
         (status = 404, description = "`not_found`: not one of this user's conversations", body = ErrorBody),
-        (status = 422, description = "`validation_error`: blank or over-long `body` without attachments; more than 10 attachments, or one that is not this user's unattached upload", body = ErrorBody),
+        (status = 422, description = "`validation_error`: blank or over-long `body` without attachments; more than 10 attachments, or one that is not this user's unattached upload (unless a retry); a malformed `message_id`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past 30 writes a minute for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
 )]
@@ -320,7 +339,7 @@ pub async fn post_reply(
     let db = db::database(&state.env)?;
     let context = user.conversation(&db, id).await?;
     let before = app_db::one(&db, user.visitor_id, id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
-    let replied = write_user_message(&state, &user, context, request.body, &request.attachment_ids).await?;
+    let replied = write_user_message(&state, &user, context, request.body, &request.attachment_ids, request.message_id).await?;
     if before.state == Status::Closed {
         // A new message reopens a request the user or an operator closed.
         let change = StateChange { status: Some(Status::Open), ..Default::default() };
