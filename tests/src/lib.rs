@@ -126,6 +126,12 @@ impl Server {
         assert_eq!(self.r2_blobs_containing(needle), count, "{what}: R2 objects holding {:?}", String::from_utf8_lossy(needle));
     }
 
+    /// The rows `sql` answers from this server's local D1
+    /// ([`soak::d1_rows`]: `wrangler d1 execute --local`, a few seconds).
+    pub fn d1_rows<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Vec<T> {
+        soak::d1_rows(&self.persist_dir(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// The `--persist-to` directory of this server.
     pub fn persist_dir(&self) -> PathBuf {
         self.dev().persist_dir.clone()

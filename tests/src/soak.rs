@@ -1020,14 +1020,23 @@ pub struct StoredMessage {
     pub reply_to: Option<i64>,
 }
 
-/// Every message of site `site_id`, read with `wrangler d1 execute --local --json`.
+/// Every message of site `site_id`, read with [`d1_rows`].
 pub fn stored_messages(persist_dir: &Path, site_id: i64) -> xtask::Result<Vec<StoredMessage>> {
-    let sql = format!(
-        "SELECT m.id, m.conversation_id, m.seq, m.role, m.content, m.reply_to FROM messages m \
-         JOIN conversations c ON c.id = m.conversation_id WHERE c.site_id = {site_id} ORDER BY m.id"
-    );
+    d1_rows(
+        persist_dir,
+        &format!(
+            "SELECT m.id, m.conversation_id, m.seq, m.role, m.content, m.reply_to FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id WHERE c.site_id = {site_id} ORDER BY m.id"
+        ),
+    )
+}
+
+/// The rows `sql` answers from the local D1 in `persist_dir`, read with
+/// `wrangler d1 execute --local --json` (beside a running `wrangler dev`
+/// too: SQLite's locks keep the two apart).
+pub fn d1_rows<T: serde::de::DeserializeOwned>(persist_dir: &Path, sql: &str) -> xtask::Result<Vec<T>> {
     let dir = persist_dir.to_string_lossy();
-    let out = xtask::wrangler::command(&["d1", "execute", "DB", "--local", "--persist-to", &dir, "--json", "--command", &sql])
+    let out = xtask::wrangler::command(&["d1", "execute", "DB", "--local", "--persist-to", &dir, "--json", "--command", sql])
         .output()
         .map_err(|e| format!("wrangler d1 execute: {e}"))?;
     if !out.status.success() {

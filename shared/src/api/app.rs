@@ -223,8 +223,9 @@ pub struct StartRequest {
     #[serde(default)]
     pub meta: Option<RequestMeta>,
     /// Client id of the first message (`body`), 1 to 64 letters, digits,
-    /// `_`, `-`, `.` or `:`, as the widget's `message_id`: a retry with the
-    /// same id starts nothing new and answers the conversation it started.
+    /// `_`, `-`, `.` or `:`, unique among this user's requests (a UUID): a
+    /// retry with the same id starts nothing new and answers the
+    /// conversation it started, whatever its body. Ignored without `body`.
     #[serde(default, alias = "messageId")]
     pub message_id: Option<String>,
 }
@@ -375,9 +376,10 @@ pub struct ReplyRequest {
     #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub attachment_ids: Vec<i64>,
     /// Client id of the message, 1 to 64 letters, digits, `_`, `-`, `.` or
-    /// `:`, as the widget's `message_id`: a retry with the same id (a lost
-    /// answer) stores nothing new, attaches nothing more, and answers the
-    /// stored message and its answer.
+    /// `:`, unique in its conversation, as the widget's `message_id`: a
+    /// retry with the same id (a lost answer) stores nothing new, attaches
+    /// nothing more, reopens and wakes nothing, and answers the stored
+    /// message and its answer.
     #[serde(default, alias = "messageId")]
     pub message_id: Option<String>,
 }

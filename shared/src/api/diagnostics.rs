@@ -11,6 +11,11 @@ pub const MAX_DIAGNOSTICS_BYTES: usize = 16 * 1024;
 pub const MAX_DIAGNOSTICS_DEPTH: usize = 16;
 /// How long diagnostics are kept, in days.
 pub const DIAGNOSTICS_RETENTION_DAYS: i64 = 30;
+/// The newest reports kept per user; a new one deletes the oldest past it.
+/// Without it one user, at 30 writes a minute of up to 16 KiB each, could
+/// store some 20 GiB in the 30 days reports are kept, in the deployment's
+/// one D1 database (10 GB at most, Cloudflare D1 limits).
+pub const MAX_DIAGNOSTICS_PER_USER: usize = 20;
 
 /// Field names that carry personal data, compared after lowercasing and
 /// removing `_`, `-` and `.` (so `e-mail`, `phoneNumber`, `ip_address`,

@@ -494,6 +494,21 @@ async fn a_retried_start_or_reply_with_the_same_message_id_lands_once(server: &'
         json_of(app_send(server, Method::GET, &format!("/api/v1/app/conversations/{id}"), &session, None).await, 200).await;
     assert_eq!(visitor_texts(&seen, "And the refund?"), 1, "one reply: {:?}", seen.messages);
     assert_eq!(visitor_texts(&seen, "See file"), 0);
+    // A retry arriving after the conversation was closed, or snoozed, is
+    // no new message: it reopens and wakes nothing.
+    let reply = json!({"body": "And the refund?", "message_id": "m-reply-1"});
+    let closed: Closed = json_of(user_action(server, &session, id, "close", None).await, 200).await;
+    assert_eq!(closed.state, Status::Closed);
+    let late: Replied = json_of(user_action(server, &session, id, "reply", Some(reply.clone())).await, 201).await;
+    assert_eq!(late.message.id, replied.message.id);
+    assert_eq!(poll(server, &session, id, 0).await.state, Status::Closed, "a retry does not reopen");
+    let reopened = json!({"body": "Reopen please", "message_id": "m-reply-3"});
+    assert_eq!(user_action(server, &session, id, "reply", Some(reopened)).await.status().as_u16(), 201);
+    assert_eq!(poll(server, &session, id, 0).await.state, Status::Open, "a new message reopens");
+    act(server, tenant.token(), id, "snooze", json!({"until": in_seconds(3600)})).await;
+    let late: Replied = json_of(user_action(server, &session, id, "reply", Some(reply)).await, 201).await;
+    assert_eq!(late.message.id, replied.message.id);
+    assert_eq!(poll(server, &session, id, 0).await.state, Status::Snoozed, "a retry does not wake");
 
     // A malformed id is 422 on both routes, and nothing is stored.
     for bad in ["", "has space", &"x".repeat(65)] {

@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use edgechat_shared::api::devices::{DeviceRegistered, NotificationSettings, WebPushKey};
+use edgechat_shared::api::diagnostics::MAX_DIAGNOSTICS_PER_USER;
 use edgechat_shared::api::stream::StreamRequest;
 use edgechat_tests::app::{app_login, app_send};
 use edgechat_tests::push_standin::{self, Push, PushStandIn, WebSubscription};
@@ -412,6 +413,25 @@ async fn diagnostics_are_stored_without_pii_and_capped(server: &'static Server) 
     }
     let big = json!({"blob": "x".repeat(17 * 1024)});
     assert_error(app_send(server, Method::POST, path, &user.session, Some(big)).await, 413, "payload_too_large", "over 16 KiB").await;
+    // A user keeps the newest MAX_DIAGNOSTICS_PER_USER reports (20): the
+    // first of these 20 more is deleted, the 20 stay, another user's stay.
+    let other = sign_in(server, &tenant).await;
+    let answer = app_send(server, Method::POST, path, &other.session, Some(json!({"marker": format!("{marker}-other")}))).await;
+    assert_eq!(answer.status().as_u16(), 204);
+    for n in 0..MAX_DIAGNOSTICS_PER_USER {
+        let answer = app_send(server, Method::POST, path, &user.session, Some(json!({"marker": format!("{marker}-{n}")}))).await;
+        assert_eq!(answer.status().as_u16(), 204, "report {n}");
+    }
+    #[derive(serde::Deserialize)]
+    struct Report {
+        data: String,
+    }
+    let kept: Vec<Report> = server.d1_rows(&format!("SELECT data FROM diagnostics WHERE data LIKE '%{marker}%' ORDER BY id"));
+    let kept: Vec<String> =
+        kept.into_iter().map(|r| serde_json::from_str::<Value>(&r.data).unwrap()["marker"].as_str().unwrap().to_string()).collect();
+    let mut expected = vec![format!("{marker}-other")];
+    expected.extend((0..MAX_DIAGNOSTICS_PER_USER).map(|n| format!("{marker}-{n}")));
+    assert_eq!(kept, expected, "the first report went, the newest 20 and the other user's stay");
     let mut deep = json!(1);
     for _ in 0..20 {
         deep = json!({"a": deep});

@@ -101,10 +101,10 @@ pub async fn rating(db: &D1Database, id: i64) -> worker::Result<Option<AppRating
 
 /// Starts a conversation of visitor `visitor_id` on `site_id` from a topic
 /// and the app's context, with its `conversation.created` event; answers its
-/// id and `true`. With `client_id` (the first message's client id) that
-/// this visitor started a conversation with before, starts nothing and
-/// answers that conversation and `false`: a retry lands once (migration
-/// 0032's unique index makes the insert do nothing, even for two at once).
+/// id. With `client_id` (the first message's client id) that this visitor
+/// started a conversation with before, starts nothing and answers that
+/// conversation: a retry lands once (migration 0032's unique index makes
+/// the insert do nothing, and with it the event, even for two at once).
 pub async fn start(
     db: &D1Database,
     site_id: i64,
@@ -112,7 +112,7 @@ pub async fn start(
     reason: Option<&Reason>,
     meta: &RequestMeta,
     client_id: Option<&str>,
-) -> worker::Result<(i64, bool)> {
+) -> worker::Result<i64> {
     let meta = serde_json::to_string(meta)?;
     let results = db
         .batch(vec![
@@ -138,14 +138,14 @@ pub async fn start(
     struct Id {
         id: i64,
     }
-    let id_of = |i: usize| -> worker::Result<Option<i64>> {
-        Ok(results.get(i).map(|r| r.results::<Id>()).transpose()?.and_then(|mut rows| rows.pop()).map(|r| r.id))
-    };
-    match (id_of(0)?, id_of(2)?) {
-        (Some(id), _) => Ok((id, true)),
-        (None, Some(id)) => Ok((id, false)),
-        (None, None) => Err(worker::Error::RustError("conversation was not created".into())),
+    // The new conversation (the insert's row), else the one started before
+    // (the outbox statement between answers no rows).
+    for result in &results {
+        if let Some(row) = result.results::<Id>()?.pop() {
+            return Ok(row.id);
+        }
     }
+    Err(worker::Error::RustError("conversation was not created".into()))
 }
 
 /// Messages of conversation `id` created after `since` (RFC 3339 UTC), by

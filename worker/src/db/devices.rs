@@ -2,6 +2,7 @@
 //! signed-in app users (migration 0024). A user is their `visitors` row.
 
 use edgechat_shared::api::devices::{NotificationSettings, Platform, MAX_DEVICES_PER_USER};
+use edgechat_shared::api::diagnostics::MAX_DIAGNOSTICS_PER_USER;
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -91,9 +92,19 @@ pub async fn save_settings(db: &D1Database, visitor_id: i64, s: NotificationSett
     Ok(())
 }
 
-/// Stores one diagnostics report (JSON, already scrubbed) of user `visitor_id`.
+/// Stores one diagnostics report (JSON, already scrubbed) of user
+/// `visitor_id` and, in the same batch, deletes the user's reports older
+/// than the newest [`MAX_DIAGNOSTICS_PER_USER`].
 pub async fn store_diagnostics(db: &D1Database, visitor_id: i64, data: &str) -> worker::Result<()> {
-    db.prepare("INSERT INTO diagnostics (visitor_id, data) VALUES (?1, ?2)").bind(&[int(visitor_id), text(data)])?.run().await?;
+    db.batch(vec![
+        db.prepare("INSERT INTO diagnostics (visitor_id, data) VALUES (?1, ?2)").bind(&[int(visitor_id), text(data)])?,
+        db.prepare(format!(
+            "DELETE FROM diagnostics WHERE visitor_id = ?1 \
+             AND id NOT IN (SELECT id FROM diagnostics WHERE visitor_id = ?1 ORDER BY id DESC LIMIT {MAX_DIAGNOSTICS_PER_USER})"
+        ))
+        .bind(&[int(visitor_id)])?,
+    ])
+    .await?;
     Ok(())
 }
 

@@ -300,12 +300,15 @@ pub async fn insert(db: &D1Database, conversation_id: i64, message: NewMessage<'
         // The status before, to tell a woken snooze.
         db.prepare("SELECT status FROM conversations WHERE id = ?1").bind(&[int(conversation_id)])?,
         // A visitor's message wakes a snoozed conversation at once (issue 14);
-        // the state after (no row: no such conversation).
+        // the state after (no row: no such conversation). A duplicate (a
+        // retry: the event statement before inserted nothing, `changes()`
+        // is 0) is no activity and wakes nothing.
         db.prepare(format!(
-            "UPDATE conversations SET last_activity_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
+            "UPDATE conversations SET \
+                 last_activity_at = CASE WHEN changes() > 0 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ELSE last_activity_at END, \
                  page_url = COALESCE(?2, page_url), lang = COALESCE(?4, lang), \
-                 status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN 'open' ELSE status END, \
-                 snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' THEN NULL ELSE snoozed_until END \
+                 status = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' AND changes() > 0 THEN 'open' ELSE status END, \
+                 snoozed_until = CASE WHEN ?3 = 'visitor' AND status = 'snoozed' AND changes() > 0 THEN NULL ELSE snoozed_until END \
                  WHERE id = ?1 AND {} RETURNING mode, status, lang",
             match claims {
                 Some(claims) => claims.condition(1, 5),

@@ -43,7 +43,8 @@ async fn detail(db: &D1Database, user: &AppUser, id: i64, before_seq: Option<i64
 /// Writes a user message (with checked `attachments`) through the
 /// conversation's Room and waits for the AI's answer while the AI answers.
 /// A retry (`client_message_id` stored already) writes nothing new and
-/// attaches nothing more: the Room answers the stored message and answer.
+/// attaches nothing more: the Room answers the stored message and answer,
+/// and the second value is `true`.
 pub(crate) async fn write_user_message(
     state: &AppState,
     user: &AppUser,
@@ -51,7 +52,7 @@ pub(crate) async fn write_user_message(
     content: String,
     attachment_ids: &[i64],
     client_message_id: Option<String>,
-) -> ApiResult<Replied> {
+) -> ApiResult<(Replied, bool)> {
     let retry = match client_message_id.as_deref() {
         Some(id) if !attachment_ids.is_empty() => {
             let db = db::database(&state.env)?;
@@ -83,7 +84,8 @@ pub(crate) async fn write_user_message(
         None => rows.iter().rev().find(|r| r.role == Role::Visitor).map(|r| r.to_chat_message(&links)),
     }
     .ok_or_else(|| ApiError::internal("the stored message was not found"))?;
-    Ok(Replied { message, answer: pick(meta.and_then(|m| m.answer_id)) })
+    let replayed = meta.as_ref().is_some_and(|m| m.replayed);
+    Ok((Replied { message, answer: pick(meta.and_then(|m| m.answer_id)) }, replayed))
 }
 
 /// Handles `GET /api/v1/app/conversations` (seed 003): the user's
@@ -146,7 +148,7 @@ pub async fn post_conversation(
     let meta = RequestMeta { ip: client_ip(&headers), ..request.meta.clone().unwrap_or_default() };
     let db = db::database(&state.env)?;
     let message_id = request.body.as_ref().and(request.message_id.as_deref());
-    let (id, created) = app_db::start(&db, user.site.id, user.visitor_id, request.reason.as_ref(), &meta, message_id).await?;
+    let id = app_db::start(&db, user.site.id, user.visitor_id, request.reason.as_ref(), &meta, message_id).await?;
     let context = RoomContext { conversation_id: id, site_id: Some(user.site.id), account_id: user.site.account_id };
     match request.body {
         Some(body) => {
@@ -154,7 +156,7 @@ pub async fn post_conversation(
             // a stored message, or stores one the first attempt did not.
             write_user_message(&state, &user, context, body, &[], request.message_id).await?;
         }
-        None if !created => {}
+        // Without a body there is no client id: a new conversation.
         None => {
             // No message announces it: operators learn of it now.
             crate::events::publish_conversation(&state.env, id).await;
@@ -339,8 +341,8 @@ pub async fn post_reply(
     let db = db::database(&state.env)?;
     let context = user.conversation(&db, id).await?;
     let before = app_db::one(&db, user.visitor_id, id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
-    let replied = write_user_message(&state, &user, context, request.body, &request.attachment_ids, request.message_id).await?;
-    if before.state == Status::Closed {
+    let (replied, replayed) = write_user_message(&state, &user, context, request.body, &request.attachment_ids, request.message_id).await?;
+    if before.state == Status::Closed && !replayed {
         // A new message reopens a request the user or an operator closed.
         let change = StateChange { status: Some(Status::Open), ..Default::default() };
         conversations::change(&db, id, Some(user.site.account_id), change).await?;

@@ -16,7 +16,8 @@ use crate::routes::{json_object, AppState};
 /// any JSON object of at most 16 KiB and 16 levels, after dropping every
 /// field that names personal data at any depth (email, phone, name, ip,
 /// token, password, address, location, …: `diagnostics::is_pii_field`).
-/// Reports are deleted after 30 days by the cron sweep.
+/// Reports are deleted after 30 days by the cron sweep; a user keeps the
+/// newest 20 (`MAX_DIAGNOSTICS_PER_USER`), a new one deleting the oldest.
 #[utoipa::path(
     post,
     path = "/api/v1/app/diagnostics",
@@ -24,7 +25,7 @@ use crate::routes::{json_object, AppState};
     security(("app_session" = [])),
     request_body(content = Object, description = "Device telemetry: a JSON object (app version, OS, model, timings, errors, …)"),
     responses(
-        (status = 204, description = "Stored (without personal data)"),
+        (status = 204, description = "Stored (without personal data); the user's reports past the newest 20 are deleted"),
         (status = 400, description = "`bad_request`: the body is not a JSON object", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no valid session token", body = ErrorBody),
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
