@@ -421,11 +421,19 @@ pub struct TicketReply {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub body: String,
+    /// Client id of the message, 1 to 64 letters, digits, `_`, `-`, `.` or
+    /// `:`, unique in the ticket's chat: a retry with the same id (a lost
+    /// answer) stores nothing new.
+    #[serde(default, alias = "messageId")]
+    pub message_id: Option<String>,
 }
 
 impl TicketReply {
-    /// 422 for a blank or over-long body.
+    /// 422 for a blank or over-long body, or a malformed `message_id`.
     pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(id) = &self.message_id {
+            crate::validate::message_id(id)?;
+        }
         if self.body.trim().is_empty() {
             return Err(FieldError::new("body", "body is required"));
         }

@@ -40,6 +40,7 @@ pub fn trials(server: &'static Server) -> Vec<Trial> {
         a_user_sees_only_their_own_tickets,
         a_reply_reopens_a_resolved_ticket_with_a_timeline_entry,
         clarify_creates_the_chat_when_the_ticket_has_none,
+        asks_that_race_and_retried_replies_land_once,
     ]
 }
 
@@ -533,4 +534,37 @@ async fn clarify_creates_the_chat_when_the_ticket_has_none(server: &'static Serv
     // A ticket without a user has no chat to make: 404 for everyone but operators.
     let nobodys = new_ticket(server, tenant.token(), json!({"subject": "Internal", "site_id": tenant.site.id})).await.ticket;
     assert_error(clarify(server, &ada, nobodys.id).await, 404, "not_found", "not Ada's").await;
+}
+
+/// Issue 16, "a retry that lands twice": clarify asks sent at once (all past
+/// the 10-minute check before any is recorded) are one message and one
+/// timeline entry; a reply retried with its `message_id` is one message and
+/// moves a ticket resolved meanwhile nowhere.
+async fn asks_that_race_and_retried_replies_land_once(server: &'static Server) {
+    let tenant = signup(server, &IPS).await;
+    let ada = user(server, &tenant, "ada").await;
+    let made =
+        new_ticket(server, tenant.token(), json!({"subject": "Racing asks", "site_id": tenant.site.id, "visitor_id": ada.visitor_id}))
+            .await
+            .ticket;
+    let asks = futures::future::join_all((0..4).map(|_| clarify(server, &ada, made.id))).await;
+    let statuses: Vec<u16> = asks.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| [200, 429].contains(s)) && statuses.contains(&200), "{statuses:?}");
+    let after = app_detail(server, &ada, made.id).await;
+    let clarified = |d: &AppTicketDetail| d.messages.iter().filter(|m| m.content == clarify_message(&made.reference)).count();
+    assert_eq!(clarified(&after), 1, "one message: {:?}", after.messages);
+    assert_eq!(after.timeline.iter().filter(|e| e.kind == TimelineKind::Clarify).count(), 1, "one entry: {:?}", after.timeline);
+
+    let body = json!({"body": "Here is my new address", "message_id": "t-reply-1"});
+    for _ in 0..2 {
+        assert_eq!(reply(server, &ada, made.id, body.clone()).await.status().as_u16(), 200);
+    }
+    changed(server, tenant.token(), made.id, json!({"status": "resolved"})).await;
+    assert_eq!(reply(server, &ada, made.id, body).await.status().as_u16(), 200, "a late retry");
+    let after = app_detail(server, &ada, made.id).await;
+    assert_eq!(after.messages.iter().filter(|m| m.content == "Here is my new address").count(), 1, "one reply: {:?}", after.messages);
+    assert_eq!(after.ticket.status, TicketStatus::Resolved, "a retry reopens nothing");
+    let bad = json!({"body": "Bad id", "message_id": "has space"});
+    assert_error(reply(server, &ada, made.id, bad).await, 422, "validation_error", "a malformed message_id").await;
+    assert!(app_detail(server, &ada, made.id).await.messages.iter().all(|m| m.content != "Bad id"), "nothing stored");
 }

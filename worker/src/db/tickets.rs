@@ -214,17 +214,27 @@ pub async fn change(db: &D1Database, ticket: &Ticket, actor: &ActorRef, update: 
     Ok(after.map(|t| (t, event_id)))
 }
 
-/// Seconds until ticket `ticket_id` may be asked about again: one
-/// `clarify` per [`CLARIFY_EVERY_SECONDS`]; `None` when it may now.
-pub async fn clarify_wait(db: &D1Database, ticket_id: i64) -> worker::Result<Option<i64>> {
-    db.prepare(format!(
-        "SELECT CAST({CLARIFY_EVERY_SECONDS} - (julianday('now') - julianday(MAX(at))) * 86400 AS INTEGER) + 1 AS wait \
-         FROM ticket_events WHERE ticket_id = ?1 AND kind = 'clarify' AND at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{CLARIFY_EVERY_SECONDS} seconds')"
-    ))
-    .bind(&[int(ticket_id)])?
-    .first::<Option<i64>>(Some("wait"))
-    .await
-    .map(Option::flatten)
+/// Seconds until ticket `ticket_id` may be asked about again (one
+/// `clarify` per [`CLARIFY_EVERY_SECONDS`]; `None` when it may now), and
+/// how many times it was asked: the count names the next ask, so that asks
+/// that race past the wait are one message and one timeline entry
+/// ([`record_clarify`], the message's client id).
+pub async fn clarify_wait(db: &D1Database, ticket_id: i64) -> worker::Result<(Option<i64>, i64)> {
+    #[derive(Deserialize)]
+    struct Wait {
+        wait: Option<i64>,
+        asked: i64,
+    }
+    let row = db
+        .prepare(format!(
+            "SELECT CASE WHEN MAX(at) > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{CLARIFY_EVERY_SECONDS} seconds') \
+             THEN CAST({CLARIFY_EVERY_SECONDS} - (julianday('now') - julianday(MAX(at))) * 86400 AS INTEGER) + 1 END AS wait, \
+             COUNT(*) AS asked FROM ticket_events WHERE ticket_id = ?1 AND kind = 'clarify'"
+        ))
+        .bind(&[int(ticket_id)])?
+        .first::<Wait>(None)
+        .await?;
+    Ok(row.map_or((None, 0), |w| (w.wait, w.asked)))
 }
 
 /// How often a user may ask about one ticket's status (`clarify`), in
@@ -233,20 +243,27 @@ pub async fn clarify_wait(db: &D1Database, ticket_id: i64) -> worker::Result<Opt
 pub const CLARIFY_EVERY_SECONDS: i64 = 600;
 
 /// A `clarify` timeline entry by the ticket's user and its `ticket.updated`
-/// event (`changed`: `["clarify"]`); answers the event id.
-pub async fn record_clarify(db: &D1Database, ticket_id: i64, actor: &ActorRef) -> worker::Result<String> {
-    let (event, event_id) = event_statement(db, EventType::TicketUpdated, "?1", &[int(ticket_id)], &["clarify"])?;
-    db.batch(vec![
-        db.prepare(
-            "INSERT INTO ticket_events (ticket_id, kind, actor_kind, actor_id, actor_name, to_status) \
-             SELECT id, 'clarify', ?2, ?3, ?4, status FROM tickets WHERE id = ?1",
-        )
-        .bind(&[vec![int(ticket_id)], actor.binds().to_vec()].concat())?,
-        db.prepare("UPDATE tickets SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1").bind(&[int(ticket_id)])?,
-        event,
-    ])
-    .await?;
-    Ok(event_id)
+/// event (`changed`: `["clarify"]`), unless the ticket was asked about more
+/// than `asked` times by now (a racing ask recorded it: nothing then);
+/// answers the event id when recorded.
+pub async fn record_clarify(db: &D1Database, ticket_id: i64, actor: &ActorRef, asked: i64) -> worker::Result<Option<String>> {
+    // Each statement after the entry's insert acts only when the one before changed a row.
+    let (event, event_id) = event_statement(db, EventType::TicketUpdated, "?1 AND changes() > 0", &[int(ticket_id)], &["clarify"])?;
+    let results = db
+        .batch(vec![
+            db.prepare(
+                "INSERT INTO ticket_events (ticket_id, kind, actor_kind, actor_id, actor_name, to_status) \
+                 SELECT id, 'clarify', ?2, ?3, ?4, status FROM tickets WHERE id = ?1 \
+                 AND (SELECT COUNT(*) FROM ticket_events WHERE ticket_id = ?1 AND kind = 'clarify') = ?5",
+            )
+            .bind(&[vec![int(ticket_id)], actor.binds().to_vec(), vec![int(asked)]].concat())?,
+            db.prepare("UPDATE tickets SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1 AND changes() > 0")
+                .bind(&[int(ticket_id)])?,
+            event,
+        ])
+        .await?;
+    let recorded = results.first().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).is_some_and(|n| n > 0);
+    Ok(recorded.then_some(event_id))
 }
 
 /// Ticket `id` of `account_id`.

@@ -115,7 +115,14 @@ impl RoomCore {
         Ok(match binding {
             Binding::Open(bound) if bound == *context => Check::Serves,
             Binding::Open(bound) => {
-                worker::console_error!("room of {bound:?} refused a request about {context:?}");
+                // Ids by hand: the worker's derived `Debug` names only the type.
+                worker::console_error!(
+                    "room of conversation {} (account {}) refused a request about conversation {} (account {})",
+                    bound.conversation_id,
+                    bound.account_id,
+                    context.conversation_id,
+                    context.account_id
+                );
                 Check::Other
             }
             Binding::Closed => Check::Closed,

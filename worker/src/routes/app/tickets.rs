@@ -59,7 +59,15 @@ async fn detail(env: &Env, db: &D1Database, user: &AppUser, id: i64) -> ApiResul
 /// (made first when the ticket has none), through its Room: in `operator`
 /// mode (a person answers a ticket; an `ai` conversation is handed to the
 /// team first, as the widget's handoff does), so the team sees it live.
-async fn send_to_chat(env: &Env, db: &D1Database, user: &AppUser, ticket: &Ticket, content: String) -> ApiResult<()> {
+/// `true` when `client_message_id` was stored already (a retry: nothing new).
+async fn send_to_chat(
+    env: &Env,
+    db: &D1Database,
+    user: &AppUser,
+    ticket: &Ticket,
+    content: String,
+    client_message_id: Option<String>,
+) -> ApiResult<bool> {
     let conversation_id = match ticket.conversation_id {
         Some(id) => id,
         None => store::ensure_conversation(db, ticket.id).await?.ok_or_else(|| ApiError::not_found("ticket"))?,
@@ -72,7 +80,7 @@ async fn send_to_chat(env: &Env, db: &D1Database, user: &AppUser, ticket: &Ticke
     let send = SendVisitorMessage {
         context,
         content,
-        client_message_id: None,
+        client_message_id,
         attachments: Vec::new(),
         responder: user.site.responder(),
         links: FileLinks::of(&user.site),
@@ -81,10 +89,10 @@ async fn send_to_chat(env: &Env, db: &D1Database, user: &AppUser, ticket: &Ticke
         claims: None,
     };
     // The Room stores the message before it answers; in `operator` mode its
-    // stream carries nothing more than `done`.
-    send.call(env).await?;
+    // stream carries nothing more than `done`, whose meta tells a replay.
+    let done = crate::routes::widget::token_conversations::send_and_await(env, send).await?;
     crate::events::publish_conversation(env, conversation_id).await;
-    Ok(())
+    Ok(done.is_some_and(|meta| meta.replayed))
 }
 
 /// Handles the `GET /api/v1/app/tickets` route (seed 003): the user's
@@ -161,7 +169,7 @@ pub async fn get_ticket(State(state): State<AppState>, user: AppUser, Path(id): 
 /// `{body}` becomes the user's message in the ticket's chat (made when it
 /// has none); a `resolved` ticket, or one `waiting_on_customer`, moves to
 /// `in_progress` with a timeline entry by the user. A `closed` ticket takes
-/// no reply (409).
+/// no reply (409). A retry with the same `message_id` stores nothing new.
 #[utoipa::path(
     post,
     path = "/api/v1/app/tickets/{id}/reply",
@@ -177,7 +185,7 @@ pub async fn get_ticket(State(state): State<AppState>, user: AppUser, Path(id): 
         (status = 403, description = "`blocked`: the site's operators blocked this user; `origin_not_allowed`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such ticket of this user", body = ErrorBody),
         (status = 409, description = "`conflict`: the ticket is closed", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a blank or over-long `body` (1 to 10,000 characters)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a blank or over-long `body` (1 to 10,000 characters), a malformed `message_id`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: past the user's write limit", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
 )]
@@ -193,8 +201,8 @@ pub async fn post_reply(
     let db = db::database(&state.env)?;
     let (_, ticket) = load(&db, &user, id).await?;
     still_open(&ticket)?;
-    send_to_chat(&state.env, &db, &user, &ticket, reply.body).await?;
-    if matches!(ticket.status, TicketStatus::Resolved | TicketStatus::WaitingOnCustomer) {
+    let replayed = send_to_chat(&state.env, &db, &user, &ticket, reply.body, reply.message_id).await?;
+    if !replayed && matches!(ticket.status, TicketStatus::Resolved | TicketStatus::WaitingOnCustomer) {
         let update = TicketUpdate { status: Some(TicketStatus::InProgress), ..Default::default() };
         if let Some((after, event_id)) = store::change(&db, &ticket, &actor(&user), &update).await? {
             announce(&state.env, user.site.account_id, &after, event_id).await;
@@ -237,13 +245,19 @@ pub async fn post_clarify(State(state): State<AppState>, user: AppUser, Path(id)
     let db = db::database(&state.env)?;
     let (_, ticket) = load(&db, &user, id).await?;
     still_open(&ticket)?;
-    if let Some(wait) = store::clarify_wait(&db, ticket.id).await? {
+    let (wait, asked) = store::clarify_wait(&db, ticket.id).await?;
+    if let Some(wait) = wait {
         return Err(ApiError::rate_limited(wait.clamp(1, store::CLARIFY_EVERY_SECONDS) as u32));
     }
-    send_to_chat(&state.env, &db, &user, &ticket, clarify_message(&ticket.reference)).await?;
-    let event_id = store::record_clarify(&db, ticket.id, &actor(&user)).await?;
-    if let Some(after) = store::by_id(&db, user.site.account_id, ticket.id).await? {
-        announce(&state.env, user.site.account_id, &after, event_id).await;
+    // Asks that raced past the wait share the message's client id (the
+    // Room stores one) and the count the timeline entry is recorded against.
+    // `#` is outside a client's `message_id` alphabet: no reply takes it.
+    let client_id = format!("clarify#{}#{asked}", ticket.id);
+    send_to_chat(&state.env, &db, &user, &ticket, clarify_message(&ticket.reference), Some(client_id)).await?;
+    if let Some(event_id) = store::record_clarify(&db, ticket.id, &actor(&user), asked).await? {
+        if let Some(after) = store::by_id(&db, user.site.account_id, ticket.id).await? {
+            announce(&state.env, user.site.account_id, &after, event_id).await;
+        }
     }
     Ok(Json(detail(&state.env, &db, &user, id).await?))
 }
