@@ -232,6 +232,14 @@ async fn an_endpoint_that_always_fails_is_dead_lettered_and_can_be_resent(server
     assert_error(get(server, &path, tenant.token()).await, 422, "validation_error", "a page over 100").await;
     let path = format!("/v1/webhooks/{}/deliveries/{}/resend", endpoint.id, i64::from(i32::MAX));
     assert_error(post(server, &path, tenant.token(), json!({})).await, 404, "not_found", "no such log line").await;
+    // A disabled endpoint takes no resend (it would wait, unseen, and go out
+    // once re-enabled): 409, and nothing is queued.
+    let endpoint_path = format!("/v1/webhooks/{}", endpoint.id);
+    let disabled: WebhookEndpoint =
+        json_of(send(server, Method::PATCH, &endpoint_path, tenant.token(), Some(json!({"disabled": true}))).await, 200).await;
+    assert!(disabled.disabled);
+    let path = format!("/v1/webhooks/{}/deliveries/{}/resend", endpoint.id, dead.id);
+    assert_error(post(server, &path, tenant.token(), json!({})).await, 409, "conflict", "a disabled endpoint").await;
 }
 
 async fn webhook_urls_and_fields_are_checked(server: &'static Server) {

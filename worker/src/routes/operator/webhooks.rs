@@ -206,7 +206,9 @@ pub async fn get_deliveries(
 
 /// Handles the `POST /v1/webhooks/{id}/deliveries/{delivery_id}/resend`
 /// route (owner/admin): 202; one more attempt of that line's event (same
-/// body, same `webhook-id`), logged like any other.
+/// body, same `webhook-id`), logged like any other. 409 while the endpoint
+/// is disabled: nothing is queued (it would wait, unseen, and go out on
+/// re-enabling).
 #[utoipa::path(
     post,
     path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
@@ -215,6 +217,7 @@ pub async fn get_deliveries(
         (status = 202, description = "The event is queued for one more attempt"),
         (status = 403, description = "`forbidden`: this needs the owner or admin role", body = ErrorBody),
         (status = 404, description = "`not_found`: no such endpoint in the caller's account, or no such line in its log", body = ErrorBody),
+        (status = 409, description = "`conflict`: the endpoint is disabled; nothing is queued", body = ErrorBody),
     ),
     security(("operator_jwt" = [])),
 )]
@@ -227,6 +230,9 @@ pub async fn post_resend(
     caller.require(OperatorRole::Admin)?;
     let db = db::database(&state.env)?;
     let endpoint = endpoint(&db, &caller, id).await?;
+    if endpoint.disabled {
+        return Err(ApiError::conflict("This endpoint is disabled; enable it before resending"));
+    }
     let (delivery, attempt) = store::resend(&db, endpoint.id, delivery_id).await?.ok_or_else(|| ApiError::not_found("delivery"))?;
     webhooks::enqueue(&state.env, &[store::Due { delivery, attempt }]).await?;
     Ok(StatusCode::ACCEPTED)
