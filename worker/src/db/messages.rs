@@ -399,6 +399,23 @@ async fn unattached(db: &D1Database, attachments: &[Attachment]) -> worker::Resu
     Ok(attachments.iter().filter(|a| free.iter().any(|f| f.id == a.id)).cloned().collect())
 }
 
+/// Whether a visitor message with attachments and `client_id` is a retry
+/// of one stored in the conversation: its uploads are attached by now, so
+/// they are neither checked nor attached again. Without attachments or a
+/// client id there is nothing to check: no D1 read.
+pub async fn is_retry_with_attachments(
+    db: &D1Database,
+    conversation_id: Option<i64>,
+    client_id: Option<&str>,
+    attachment_ids: &[i64],
+) -> worker::Result<bool> {
+    match (conversation_id, client_id) {
+        _ if attachment_ids.is_empty() => Ok(false),
+        (Some(conversation_id), Some(client_id)) => Ok(by_client_id(db, conversation_id, Author::Visitor, client_id).await?.is_some()),
+        _ => Ok(false),
+    }
+}
+
 /// The message `author` stored with `client_id` in the conversation, if any.
 pub async fn by_client_id(
     db: &D1Database,

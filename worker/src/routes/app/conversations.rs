@@ -53,13 +53,9 @@ pub(crate) async fn write_user_message(
     attachment_ids: &[i64],
     client_message_id: Option<String>,
 ) -> ApiResult<(Replied, bool)> {
-    let retry = match client_message_id.as_deref() {
-        Some(id) if !attachment_ids.is_empty() => {
-            let db = db::database(&state.env)?;
-            db::messages::by_client_id(&db, context.conversation_id, db::messages::Author::Visitor, id).await?.is_some()
-        }
-        _ => false,
-    };
+    let db = db::database(&state.env)?;
+    let retry =
+        db::messages::is_retry_with_attachments(&db, Some(context.conversation_id), client_message_id.as_deref(), attachment_ids).await?;
     let attachment_ids = if retry { &[] } else { attachment_ids };
     let attachments = uploads::attachments(&state.env, &user.site, Some(user.visitor_id), attachment_ids).await?;
     let send = SendVisitorMessage {
@@ -74,7 +70,6 @@ pub(crate) async fn write_user_message(
         claims: None,
     };
     let meta: Option<DoneMeta> = send_and_await(&state.env, send).await?;
-    let db = db::database(&state.env)?;
     let links = FileLinks::of(&user.site);
     let rows = db::messages::after(&db, context.conversation_id, meta.as_ref().map(|m| m.seq - 1).unwrap_or(0)).await?;
     let pick = |id: Option<i64>| -> Option<ChatMessage> { rows.iter().find(|r| Some(r.id) == id).map(|r| r.to_chat_message(&links)) };

@@ -16,7 +16,7 @@ use super::known::{self, KnownVisitor};
 use super::{check_origin, claimed_user_id, counted_visitor, rate_limit, Caller, Limit, Visitor};
 use crate::db;
 use crate::db::conversations;
-use crate::db::messages::{self, Author, FileLinks};
+use crate::db::messages::{self, FileLinks};
 use crate::db::sites::SiteRow;
 use crate::error::{ApiError, ApiResult};
 use crate::room::{RoomContext, SendVisitorMessage};
@@ -111,16 +111,9 @@ async fn checked(env: &Env, caller: &Caller, request: &StreamRequest) -> ApiResu
     if blocked {
         return Err(ApiError::blocked());
     }
-    // A retry of a stored message replays it with the uploads it has: its
-    // attachments are not checked (they are attached now) nor attached again.
-    // Without attachments there is nothing to check, so no D1 read for it.
-    let retry = match (conversation_id, request.message_id.as_deref()) {
-        _ if request.attachments.is_empty() => false,
-        (Some(conversation_id), Some(message_id)) => {
-            messages::by_client_id(&database, conversation_id, Author::Visitor, message_id).await?.is_some()
-        }
-        _ => false,
-    };
+    // A retry of a stored message replays it with the uploads it has.
+    let retry =
+        messages::is_retry_with_attachments(&database, conversation_id, request.message_id.as_deref(), &request.attachments).await?;
     let attachments = match retry {
         true => Vec::new(),
         false => super::uploads::attachments(env, &site, visitor_id, &request.attachments).await?,
